@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The CLI ships compiled; `npm run build` (run by `npm start` and `npm test`) produces dist/.
+import { existsSync } from 'node:fs';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { dirname, join } from 'node:path';
+
+const entry = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'cli', 'main.js');
+if (!existsSync(entry)) {
+  process.stderr.write(`nightless: ${entry} is missing; run \`npm run build\` first\n`);
+  process.exit(1);
+}
+await import(pathToFileURL(entry).href);

@@ -1,0 +1,26 @@
+import type { OutboxRecord } from '../store/ports.js';
+
+/** Messages on the bus. The bus only wakes and informs; the database stays the source of truth. */
+export interface BusMessages {
+  /** A build lifecycle change was committed (relayed from the outbox). */
+  build: OutboxRecord;
+  /** A build's log grew to `bytes`. */
+  log: { readonly buildId: number; readonly bytes: number };
+  /** The inbox has new events. */
+  inbox: { readonly count: number };
+  /** The queue may have claimable builds. */
+  queue: { readonly reason: string };
+}
+
+export type Topic = keyof BusMessages;
+
+/**
+ * Publish/subscribe between the parts of nightless. Delivery is best effort and may be
+ * asynchronous; handlers must be idempotent and must not throw.
+ */
+export interface Bus {
+  publish<T extends Topic>(topic: T, message: BusMessages[T]): void;
+  /** Returns the function that unsubscribes; safe to call twice. */
+  subscribe<T extends Topic>(topic: T, handler: (message: BusMessages[T]) => void): () => void;
+  close(): Promise<void>;
+}

@@ -1,0 +1,21 @@
+/** Defaults of the pipeline file, shared by the resolver and the JSON Schema's `default`s. */
+export const DEFAULTS = {
+  branches: ['main'],
+  fallbackPoll: '10m',
+  maxSize: '100MB',
+  routingKey: '#',
+  jobTimeout: '1h',
+  noOutputTimeout: 'off',
+  supersede: true,
+  cancelRunning: false,
+  quietPeriod: 'off',
+  sftpPort: 22,
+  sftpConnectTimeout: '5s',
+  webhookConnectTimeout: '3s',
+  webhookTimeout: '10s',
+  statusContext: 'nightless',
+  pipelineName: 'nightless',
+} as const;
+
+/** The largest pipeline file read at all; bigger files are refused before parsing. */
+export const DEFAULT_MAX_BYTES = 1024 * 1024;

@@ -1,0 +1,222 @@
+import type {
+  CoverageDef,
+  EnvValue,
+  JobDef,
+  PublishDef,
+  ReportDef,
+  SourceDef,
+  StepDef,
+} from '../core/pipeline.js';
+import { DEFAULTS } from './defaults.js';
+import { durationOrOff } from './durations.js';
+import type { Provenance } from './env-refs.js';
+import type { Path } from './paths.js';
+import { pathKey } from './paths.js';
+import type { JobFile, PipelineFile, SourceFile } from './schema.js';
+import { parseSize } from './sizes.js';
+
+/**
+ * Validated file → resolved definitions: defaults applied, durations in ms, env values with
+ * their templates. Runs only on a file the schema accepted and whose references were checked
+ * (`references.ts`), so it cannot fail.
+ */
+
+export interface Resolved {
+  readonly name: string;
+  readonly sources: Map<string, SourceDef>;
+  readonly jobs: Map<string, JobDef>;
+  readonly reports: ReportDef[];
+  /** Values that must be masked: from `${env:...}` or from secret fields. */
+  readonly secretValues: string[];
+}
+
+export interface ResolveContext {
+  readonly provenance: ReadonlyMap<string, Provenance>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly defaultName: string;
+}
+
+type Scalar = string | number | boolean;
+
+const ms = (v: string | number | boolean | undefined, fallback: string): number | null =>
+  durationOrOff(v, durationOrOff(fallback, null));
+
+export function resolvePipeline(file: PipelineFile, ctx: ResolveContext): Resolved {
+  const secretValues: string[] = [];
+  const secret = (v: string | undefined): string | null => {
+    if (v === undefined) return null;
+    if (v !== '') secretValues.push(v);
+    return v;
+  };
+
+  const sources = new Map<string, SourceDef>();
+  for (const [name, src] of Object.entries(file.sources ?? {})) {
+    sources.set(name, resolveSource(name, src, secret));
+  }
+
+  const jobsFile = Object.entries(file.jobs);
+  // Every declared output is a source of its own, so an output version always has somewhere to land.
+  for (const [job, def] of jobsFile) {
+    for (const output of Object.keys(def.outputs ?? {})) {
+      const name = `${job}.${output}`;
+      sources.set(name, { kind: 'job-output', name, job, output, quietPeriodMs: null });
+    }
+  }
+
+  const jobs = new Map<string, JobDef>();
+  for (const [name, def] of jobsFile) {
+    const path: Path = ['jobs', name];
+    jobs.set(name, resolveJob(name, def, path, ctx, secret));
+    for (const varName of def.secrets ?? []) secret(ctx.env[varName]);
+  }
+
+  const reports = (file.reports ?? []).map((r): ReportDef => {
+    if ('amqp' in r) return { kind: 'amqp', url: r.amqp.url, exchange: r.amqp.exchange };
+    if ('webhook' in r) {
+      const w = r.webhook;
+      return {
+        kind: 'webhook',
+        url: w.url,
+        secret: secret(w.secret),
+        connectTimeoutMs: ms(w.connect_timeout, DEFAULTS.webhookConnectTimeout) ?? 0,
+        timeoutMs: ms(w.timeout, DEFAULTS.webhookTimeout) ?? 0,
+      };
+    }
+    const c = r.commit_status;
+    return {
+      kind: 'commit_status',
+      provider: c.provider,
+      token: secret(c.token) ?? '',
+      baseUrl: c.base_url ?? null,
+      context: c.context ?? DEFAULTS.statusContext,
+    };
+  });
+
+  return { name: file.pipeline ?? ctx.defaultName, sources, jobs, reports, secretValues };
+}
+
+function resolveSource(name: string, src: SourceFile, secret: (v: string | undefined) => string | null): SourceDef {
+  if ('git' in src) {
+    return {
+      kind: 'git',
+      name,
+      url: src.git,
+      branches: src.branches ?? (src.branch !== undefined ? [src.branch] : [...DEFAULTS.branches]),
+      webhookSecret: secret(src.webhook_secret),
+      fallbackPollMs: ms(src.fallback_poll, DEFAULTS.fallbackPoll),
+      quietPeriodMs: ms(src.quiet_period, DEFAULTS.quietPeriod),
+    };
+  }
+  if ('http' in src) {
+    return {
+      kind: 'http',
+      name,
+      url: src.http,
+      headers: Object.fromEntries(Object.entries(src.headers ?? {}).map(([k, v]) => [k, String(v)])),
+      webhookSecret: secret(src.webhook_secret),
+      fallbackPollMs: ms(src.fallback_poll, DEFAULTS.fallbackPoll),
+      quietPeriodMs: ms(src.quiet_period, DEFAULTS.quietPeriod),
+      maxBytes: parseSize(src.max_size ?? DEFAULTS.maxSize) ?? 0,
+    };
+  }
+  const a = src.amqp;
+  return {
+    kind: 'amqp',
+    name,
+    url: a.url,
+    exchange: a.exchange,
+    routingKey: a.routing_key ?? DEFAULTS.routingKey,
+    match: { ...(a.match ?? {}) },
+    versionTemplate: a.version,
+    quietPeriodMs: ms(src.quiet_period, DEFAULTS.quietPeriod),
+  };
+}
+
+function resolveJob(
+  name: string,
+  def: JobFile,
+  path: Path,
+  ctx: ResolveContext,
+  secret: (v: string | undefined) => string | null,
+): JobDef {
+  const steps = def.steps.map((s, i): StepDef => {
+    const stepPath: Path = [...path, 'steps', i];
+    const step = typeof s === 'string' ? { run: s } : s;
+    const runPath = typeof s === 'string' ? stepPath : [...stepPath, 'run'];
+    // Name from the run text as written: a run that embeds `${env:TOKEN}` must not leak it.
+    const written = ctx.provenance.get(pathKey(runPath))?.template ?? step.run;
+    return {
+      name: 'name' in step && step.name !== undefined ? step.name : defaultStepName(written),
+      run: step.run,
+      env: envValues('env' in step ? step.env : undefined, [...stepPath, 'env'], ctx),
+      timeoutMs: ms('timeout' in step ? step.timeout : undefined, 'off'),
+    };
+  });
+
+  return {
+    name,
+    inputs: [...(def.inputs ?? [])],
+    steps,
+    env: envValues(def.env, [...path, 'env'], ctx),
+    timeoutMs: ms(def.timeout, DEFAULTS.jobTimeout),
+    noOutputTimeoutMs: ms(def.no_output_timeout, DEFAULTS.noOutputTimeout),
+    outputs: Object.fromEntries(Object.entries(def.outputs ?? {}).map(([k, v]) => [k, typeof v === 'string' ? [v] : [...v]])),
+    coverage: coverageOf(def.coverage),
+    publish: (def.publish ?? []).map(
+      (p, i): PublishDef => ({
+        kind: 'sftp',
+        host: p.sftp.host,
+        port: p.sftp.port ?? DEFAULTS.sftpPort,
+        user: p.sftp.user,
+        path: p.sftp.path,
+        privateKey: secretEnv(p.sftp.private_key, [...path, 'publish', i, 'sftp', 'private_key'], ctx, secret),
+        password: secretEnv(p.sftp.password, [...path, 'publish', i, 'sftp', 'password'], ctx, secret),
+        hostKey: p.sftp.host_key ?? null,
+        connectTimeoutMs: ms(p.sftp.connect_timeout, DEFAULTS.sftpConnectTimeout) ?? 0,
+      }),
+    ),
+    branches: def.branches ? [...def.branches] : null,
+    paths: def.paths ? [...def.paths] : null,
+    pathsIgnore: def.paths_ignore ? [...def.paths_ignore] : null,
+    supersede: def.supersede ?? DEFAULTS.supersede,
+    cancelRunning: def.cancel_running ?? DEFAULTS.cancelRunning,
+    quietPeriodMs: ms(def.quiet_period, DEFAULTS.quietPeriod),
+    secrets: [...(def.secrets ?? [])],
+  };
+}
+
+/** The first non-empty line of `run`, at most 60 characters. */
+export function defaultStepName(run: string): string {
+  const line = run
+    .split('\n')
+    .map((l) => l.trim())
+    .find((l) => l !== '') ?? run.trim();
+  return line.length > 60 ? `${line.slice(0, 59)}…` : line;
+}
+
+function envValues(map: Readonly<Record<string, Scalar>> | undefined, path: Path, ctx: ResolveContext): Record<string, EnvValue> {
+  const out: Record<string, EnvValue> = {};
+  for (const [k, v] of Object.entries(map ?? {})) {
+    const prov = ctx.provenance.get(pathKey([...path, k]));
+    out[k] = { value: String(v), template: prov?.template ?? String(v), secret: prov?.fromEnv ?? false };
+  }
+  return out;
+}
+
+function secretEnv(
+  value: string | undefined,
+  path: Path,
+  ctx: ResolveContext,
+  secret: (v: string | undefined) => string | null,
+): EnvValue | null {
+  if (value === undefined) return null;
+  secret(value);
+  return { value, template: ctx.provenance.get(pathKey(path))?.template ?? value, secret: true };
+}
+
+function coverageOf(c: JobFile['coverage']): CoverageDef | null {
+  if (c === undefined) return null;
+  if ('lcov' in c) return { format: 'lcov', path: c.lcov };
+  if ('cobertura' in c) return { format: 'cobertura', path: c.cobertura };
+  return { format: 'istanbul', path: c.istanbul };
+}

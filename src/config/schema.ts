@@ -1,0 +1,217 @@
+import { z } from 'zod';
+import { DEFAULTS } from './defaults.js';
+import { DURATION_PATTERN, DURATION_PATTERN_OR_OFF, durationProblem } from './durations.js';
+import { branchPatternProblem, globProblem, workspacePathProblem } from './globs.js';
+import { ENV_NAME_PATTERN, NAME_PATTERN, NAME_RULE } from './names.js';
+import { kinds, strict, VALUE } from './schema-helpers.js';
+import { SIZE_HINT, SIZE_PATTERN } from './sizes.js';
+import { urlProblem } from './urls.js';
+import { parseVersionTemplate } from './version-template.js';
+
+/**
+ * The pipeline file as written: the single source of truth for validation and for
+ * `schema/nightless.schema.json` (editor completion). It checks shape and syntax only;
+ * defaults, durations in ms and references are the resolver's job (`resolve.ts`).
+ */
+
+/** A string refined by `problem`; the message quotes the value as written via `%VALUE%`. */
+function checked(what: string, problem: (v: string) => string | null) {
+  return z.string().superRefine((v, ctx) => {
+    const p = problem(v);
+    if (p !== null) ctx.addIssue({ code: 'custom', message: `${what} ${VALUE}: ${p}` });
+  });
+}
+
+const nonEmpty = z.string().min(1, { error: 'must not be empty' });
+
+const duration = (offAllowed: boolean) =>
+  z.union([
+    z.string().regex(offAllowed ? DURATION_PATTERN_OR_OFF : DURATION_PATTERN, {
+      error: (iss) => `invalid duration ${VALUE}: ${durationProblem(iss.input, offAllowed)}`,
+    }),
+    z
+      .number()
+      .int({ error: `invalid duration ${VALUE}: a number of seconds must be a whole number` })
+      .min(0, { error: `invalid duration ${VALUE}: a duration cannot be negative` }),
+    ...(offAllowed ? [z.literal(false)] : []),
+  ]);
+
+/** `90s`, `10m`, `1h30m`, a number of seconds. */
+const dur = (description: string, dflt: string | number) => duration(false).optional().meta({ description, default: dflt });
+/** Like `dur`, plus `off`/`false`. */
+const durOff = (description: string, dflt: string | number) => duration(true).optional().meta({ description, default: dflt });
+
+const size = z.union([
+  z.string().regex(SIZE_PATTERN, { error: `invalid size ${VALUE}: ${SIZE_HINT}` }),
+  z.number().int().min(0, { error: `invalid size ${VALUE}: ${SIZE_HINT}` }),
+]);
+
+const name = (what: string) => z.string().regex(NAME_PATTERN, { error: `invalid ${what} name ${VALUE}: ${NAME_RULE}` });
+const envName = z.string().regex(ENV_NAME_PATTERN, {
+  error: `invalid environment variable name ${VALUE}: use letters, digits and "_", not starting with a digit`,
+});
+
+const httpUrl = checked('invalid URL', (v) => urlProblem(v, ['http', 'https']));
+const amqpUrl = checked('invalid URL', (v) => urlProblem(v, ['amqp', 'amqps']));
+const branchPattern = checked('invalid branch pattern', branchPatternProblem);
+const glob = checked('invalid glob', globProblem);
+const workspaceGlob = checked('invalid path', workspacePathProblem);
+const scalar = z.union([z.string(), z.number(), z.boolean()]);
+const envMap = z
+  .record(envName, scalar)
+  .meta({ description: 'Environment variables for the steps. `${env:NAME}` values are secret and masked.' });
+
+const webhookSecret = z
+  .string()
+  .optional()
+  .meta({ description: 'Shared secret that signs incoming webhooks (usually `${env:NAME}`).' });
+
+const gitSource = strict({
+  git: nonEmpty.meta({ description: 'Repository URL, local path or bare repository.' }),
+  branch: branchPattern.optional().meta({ description: 'The one branch to follow (shorthand for `branches: [NAME]`).' }),
+  branches: z
+    .array(branchPattern)
+    .min(1, { error: 'list at least one branch pattern' })
+    .optional()
+    .meta({ description: 'Branch patterns to follow (`main`, `release/*`).', default: [...DEFAULTS.branches] }),
+  webhook_secret: webhookSecret,
+  fallback_poll: durOff('How often `git ls-remote` checks for a missed event; `off` disables.', DEFAULTS.fallbackPoll),
+  quiet_period: durOff('Wait this long for a burst of versions to settle.', DEFAULTS.quietPeriod),
+}).meta({ title: 'git source' });
+
+const httpSource = strict({
+  http: httpUrl.meta({ description: 'The resource; its version is its ETag or the sha256 of its body.' }),
+  headers: z.record(z.string(), scalar).optional().meta({ description: 'Request headers (e.g. an Authorization from `${env:...}`).' }),
+  webhook_secret: webhookSecret,
+  fallback_poll: durOff('How often a conditional GET checks for a missed event; `off` disables.', DEFAULTS.fallbackPoll),
+  max_size: size.optional().meta({ description: 'Largest body accepted (bytes or `10MB`-style).', default: DEFAULTS.maxSize }),
+  quiet_period: durOff('Wait this long for a burst of versions to settle.', DEFAULTS.quietPeriod),
+}).meta({ title: 'http source' });
+
+const amqpSource = strict({
+  amqp: strict({
+    url: amqpUrl.meta({ description: 'Broker URL (`amqp://` or `amqps://`), usually `${env:AMQP_URL}`.' }),
+    exchange: nonEmpty.meta({ description: 'Exchange to bind to.' }),
+    routing_key: nonEmpty.optional().meta({ description: 'Binding key.', default: DEFAULTS.routingKey }),
+    match: z
+      .record(
+        z.string().regex(/^[^.\s]+(?:\.[^.\s]+)*$/, { error: `invalid match path ${VALUE}: use a dotted path such as build.tag` }),
+        scalar,
+      )
+      .optional()
+      .meta({ description: 'Dotted paths into the JSON body and the values they must equal.' }),
+    version: checked('invalid version template', (v) => {
+      const r = parseVersionTemplate(v);
+      return r.ok ? null : r.reason;
+    }).meta({ description: 'Version built from the message: `{version}-{release}` (placeholders are dotted paths).' }),
+  }),
+  quiet_period: durOff('Wait this long for a burst of messages to settle.', DEFAULTS.quietPeriod),
+}).meta({ title: 'amqp source' });
+
+export const sourceSchema = kinds(['git', 'http', 'amqp'], [gitSource, httpSource, amqpSource]);
+
+const stepObject = strict({
+  run: nonEmpty.meta({ description: 'Shell command(s). Input versions arrive as environment variables, never spliced in.' }),
+  name: nonEmpty.optional().meta({ description: 'Shown in logs and statuses; defaults to the first line of `run`.' }),
+  env: envMap.optional(),
+  timeout: durOff('Step timeout (the job timeout still applies).', 'off'),
+});
+
+const step = z.union([nonEmpty, stepObject]).meta({ description: 'A command, or `{run, name, env, timeout}`.' });
+
+const outputGlobs = z.union([workspaceGlob, z.array(workspaceGlob).min(1, { error: 'list at least one glob' })]);
+
+const coverage = kinds(
+  ['lcov', 'cobertura', 'istanbul'],
+  [strict({ lcov: workspaceGlob }), strict({ cobertura: workspaceGlob }), strict({ istanbul: workspaceGlob })],
+).meta({ description: 'Coverage report to read after the steps: exactly one of lcov, cobertura, istanbul.' });
+
+const port = z
+  .number()
+  .int({ error: `invalid port ${VALUE}: must be a whole number between 1 and 65535` })
+  .min(1, { error: `invalid port ${VALUE}: must be between 1 and 65535` })
+  .max(65535, { error: `invalid port ${VALUE}: must be between 1 and 65535` });
+
+const sftp = strict({
+  host: nonEmpty,
+  port: port.optional().meta({ default: DEFAULTS.sftpPort }),
+  user: nonEmpty,
+  path: nonEmpty.meta({ description: 'Remote directory; each build publishes into it.' }),
+  private_key: nonEmpty.optional().meta({ description: 'Private key (PEM text), usually `${env:NAME}`. Secret.' }),
+  password: nonEmpty.optional().meta({ description: 'Password, usually `${env:NAME}`. Secret.' }),
+  host_key: nonEmpty.optional().meta({ description: 'Expected host key (`ssh-ed25519 AAAA...`); strongly recommended.' }),
+  connect_timeout: dur('Fail fast when the host does not answer.', DEFAULTS.sftpConnectTimeout),
+});
+
+const publish = kinds(['sftp'], [strict({ sftp })]);
+
+export const jobSchema = strict({
+  inputs: z
+    .array(z.string())
+    .optional()
+    .meta({ description: 'Sources this job consumes: source names, or `job.output` for another job’s output.' }),
+  steps: z.array(step).min(1, { error: 'a job needs at least one step' }),
+  env: envMap.optional(),
+  timeout: durOff('Total time allowed for the steps.', DEFAULTS.jobTimeout),
+  no_output_timeout: durOff('Fail when no log output appears for this long.', DEFAULTS.noOutputTimeout),
+  outputs: z
+    .record(name('output'), outputGlobs)
+    .optional()
+    .meta({ description: 'Output name → glob(s) relative to the workspace. Other jobs consume `job.output`.' }),
+  coverage: coverage.optional(),
+  publish: z.array(publish).optional().meta({ description: 'Where to copy the outputs of a passing build.' }),
+  branches: z
+    .array(branchPattern)
+    .optional()
+    .meta({ description: 'Only build git versions of these branches (default: every branch the source tracks).' }),
+  paths: z.array(glob).optional().meta({ description: 'Only build when a changed file matches one of these globs.' }),
+  paths_ignore: z.array(glob).optional().meta({ description: 'Ignore changes that only touch files matching these globs.' }),
+  supersede: z.boolean().optional().meta({ description: 'A newer input set replaces a still-queued build.', default: DEFAULTS.supersede }),
+  cancel_running: z.boolean().optional().meta({ description: 'A newer input set cancels a running build.', default: DEFAULTS.cancelRunning }),
+  quiet_period: durOff('Wait this long for inputs to settle before queueing.', DEFAULTS.quietPeriod),
+  secrets: z.array(envName).optional().meta({ description: 'Names of server environment variables whose values are masked in logs.' }),
+});
+
+const report = kinds(
+  ['amqp', 'webhook', 'commit_status'],
+  [
+    strict({ amqp: strict({ url: amqpUrl, exchange: nonEmpty }) }),
+    strict({
+      webhook: strict({
+        url: httpUrl,
+        secret: z.string().optional().meta({ description: 'HMAC-SHA256 signing secret. Secret.' }),
+        connect_timeout: dur('Connect timeout.', DEFAULTS.webhookConnectTimeout),
+        timeout: dur('Total request timeout.', DEFAULTS.webhookTimeout),
+      }),
+    }),
+    strict({
+      commit_status: strict({
+        provider: z.enum(['github', 'gitlab', 'gitea']),
+        token: nonEmpty.meta({ description: 'API token, usually `${env:NAME}`. Secret.' }),
+        base_url: httpUrl.optional().meta({ description: 'API base URL for self-hosted forges.' }),
+        context: nonEmpty.optional().meta({ default: DEFAULTS.statusContext }),
+      }),
+    }),
+  ],
+);
+
+export const pipelineFileSchema = strict({
+  version: z.literal(1, { error: 'unsupported version (this nightless reads version 1)' }).optional(),
+  pipeline: z
+    .string()
+    .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
+      error: `invalid pipeline name ${VALUE}: use lowercase letters, digits and "-" (at most 63)`,
+    })
+    .optional()
+    .meta({ description: 'Pipeline name (default: the directory name).' }),
+  sources: z.record(name('source'), sourceSchema).optional().meta({ description: 'Things that change: git, http, amqp.' }),
+  jobs: z
+    .record(name('job'), jobSchema)
+    .refine((jobs) => Object.keys(jobs).length > 0, { error: 'declare at least one job' })
+    .meta({ description: 'Units of work.' }),
+  reports: z.array(report).optional().meta({ description: 'Where build events go: amqp, webhook, commit_status.' }),
+}).meta({ title: 'nightless pipeline', description: 'nightless.yaml — see docs/pipeline.md' });
+
+export type PipelineFile = z.infer<typeof pipelineFileSchema>;
+export type JobFile = z.infer<typeof jobSchema>;
+export type SourceFile = z.infer<typeof sourceSchema>;

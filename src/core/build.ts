@@ -1,0 +1,72 @@
+import type { JobName, SourceName } from './pipeline.js';
+
+/** Terminal states; a build never leaves one of these. */
+export const FINISHED_STATES = [
+  'passed',
+  'failed',
+  'error',
+  'cancelled',
+  'superseded',
+  'skipped',
+] as const;
+export type FinishedState = (typeof FINISHED_STATES)[number];
+export type ActiveState = 'queued' | 'running';
+export type BuildState = ActiveState | FinishedState;
+
+export const BUILD_STATES: readonly BuildState[] = ['queued', 'running', ...FINISHED_STATES];
+
+export function isFinished(state: BuildState): state is FinishedState {
+  return state !== 'queued' && state !== 'running';
+}
+
+/** Where an event came from. `output` = a build produced a job output; `reload` = definition change. */
+export const EVENT_ORIGINS = ['webhook', 'hook', 'bus', 'poll', 'manual', 'output', 'reload'] as const;
+export type EventOrigin = (typeof EVENT_ORIGINS)[number];
+
+/** One input of one build: which version of which source, and the event that announced it. */
+export interface BuildInput {
+  readonly source: SourceName;
+  readonly version: string;
+  readonly origin: EventOrigin | null;
+  readonly eventId: number | null;
+  /** The branch of a git version, when known. */
+  readonly ref: string | null;
+}
+
+/** Why a build exists: the rule that created it, kept for `nightless why`. */
+export type BuildCause =
+  | { readonly kind: 'version'; readonly source: SourceName; readonly version: string; readonly eventId: number | null }
+  | { readonly kind: 'definition' }
+  | { readonly kind: 'manual'; readonly forced: boolean; readonly by: string | null }
+  | { readonly kind: 'retry'; readonly previousBuild: number }
+  | { readonly kind: 'settled'; readonly quietPeriodMs: number };
+
+export interface CoverageSummary {
+  readonly lines: number | null;
+  readonly branches: number | null;
+  readonly linesDelta: number | null;
+  readonly branchesDelta: number | null;
+}
+
+export interface Build {
+  readonly id: number;
+  readonly job: JobName;
+  readonly state: BuildState;
+  readonly fingerprint: string;
+  readonly inputs: readonly BuildInput[];
+  readonly cause: BuildCause;
+  readonly forced: boolean;
+  readonly queuedAt: number;
+  readonly startedAt: number | null;
+  readonly finishedAt: number | null;
+  /** For `failed`/`error`: the step that failed (when a step did). */
+  readonly failedStep: string | null;
+  /** Human-readable reason for failed/error/cancelled/superseded/skipped. */
+  readonly reason: string | null;
+  /** `superseded` → the build that replaced it; `skipped` → the identical build. */
+  readonly relatedBuild: number | null;
+  readonly exitCode: number | null;
+  readonly coverage: CoverageSummary | null;
+  /** Attempt number, 1 for the first; a build re-queued after `error: lost` counts up. */
+  readonly attempt: number;
+}

@@ -1,0 +1,53 @@
+import type { EventOrigin } from './build.js';
+import type { JobName, SourceName } from './pipeline.js';
+
+/**
+ * A claim that a source may have a new version, as stored in the inbox. Everything the
+ * scheduler needs is in here; the raw payload stays in the adapter that received it.
+ */
+export interface SourceEvent {
+  readonly kind: 'source';
+  /** Inbox row id. */
+  readonly id: number;
+  readonly source: SourceName;
+  readonly version: string;
+  readonly origin: EventOrigin;
+  readonly receivedAt: number;
+  /** Branch name for git versions. */
+  readonly ref: string | null;
+  /** Paths the change touched, when the event says (webhooks); `null` = unknown → path filters pass. */
+  readonly changedPaths: readonly string[] | null;
+  /** For `output` events: the build that produced the version. */
+  readonly producedBy: number | null;
+}
+
+/** A person (or API client) asks for a job to run with the current inputs. */
+export interface TriggerEvent {
+  readonly kind: 'trigger';
+  readonly id: number;
+  readonly job: JobName;
+  readonly force: boolean;
+  readonly by: string | null;
+  readonly receivedAt: number;
+}
+
+/** The pipeline was (re)loaded: every job whose fingerprint is new gets one build. */
+export interface ReconcileEvent {
+  readonly kind: 'reconcile';
+  readonly id: number;
+  readonly receivedAt: number;
+}
+
+/** A quiet period ended for a job: build it with the newest versions. */
+export interface SettleEvent {
+  readonly kind: 'settle';
+  readonly id: number;
+  readonly job: JobName;
+  readonly receivedAt: number;
+}
+
+export type SchedulerEvent = SourceEvent | TriggerEvent | ReconcileEvent | SettleEvent;
+
+export function assertNever(value: never, what = 'value'): never {
+  throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);
+}

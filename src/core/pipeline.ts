@@ -1,0 +1,144 @@
+/**
+ * The resolved pipeline: what `config/` produces from `nightless.yaml` and what every other
+ * layer reads. Durations are milliseconds; `null` means "off". Objects are frozen by the loader.
+ */
+
+export type SourceName = string;
+export type JobName = string;
+
+/** A git repository (remote URL, local path or bare repository) and the branches it tracks. */
+export interface GitSource {
+  readonly kind: 'git';
+  readonly name: SourceName;
+  readonly url: string;
+  /** Branch patterns this source follows (`main`, `release/*`); a version is the head commit of one of them. */
+  readonly branches: readonly string[];
+  readonly webhookSecret: string | null;
+  readonly fallbackPollMs: number | null;
+  readonly quietPeriodMs: number | null;
+}
+
+/** A resource over HTTP whose version is its ETag or the sha256 of its body. */
+export interface HttpSource {
+  readonly kind: 'http';
+  readonly name: SourceName;
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly webhookSecret: string | null;
+  readonly fallbackPollMs: number | null;
+  readonly quietPeriodMs: number | null;
+  readonly maxBytes: number;
+}
+
+/** A stream of JSON messages on an AMQP exchange; matching messages announce versions. */
+export interface AmqpSource {
+  readonly kind: 'amqp';
+  readonly name: SourceName;
+  readonly url: string;
+  readonly exchange: string;
+  readonly routingKey: string;
+  /** Dotted paths into the message body and the values they must equal. */
+  readonly match: Readonly<Record<string, string | number | boolean>>;
+  /** `{version}-{release}`: placeholders are dotted paths into the message body. */
+  readonly versionTemplate: string;
+  readonly quietPeriodMs: number | null;
+}
+
+/** An output of another job (`build.dist`); its version is the output's content digest. */
+export interface JobOutputSource {
+  readonly kind: 'job-output';
+  readonly name: SourceName;
+  readonly job: JobName;
+  readonly output: string;
+  readonly quietPeriodMs: number | null;
+}
+
+export type SourceDef = GitSource | HttpSource | AmqpSource | JobOutputSource;
+
+/** An environment value: `secret` values are masked in logs and never returned by the API. */
+export interface EnvValue {
+  readonly value: string;
+  /** The text as written in the file (`${env:TOKEN}`); used for the fingerprint so a rotated secret does not rebuild. */
+  readonly template: string;
+  readonly secret: boolean;
+}
+
+export interface StepDef {
+  readonly name: string;
+  readonly run: string;
+  readonly env: Readonly<Record<string, EnvValue>>;
+  readonly timeoutMs: number | null;
+}
+
+export type CoverageDef =
+  | { readonly format: 'lcov'; readonly path: string }
+  | { readonly format: 'cobertura'; readonly path: string }
+  | { readonly format: 'istanbul'; readonly path: string };
+
+export interface SftpPublish {
+  readonly kind: 'sftp';
+  readonly host: string;
+  readonly port: number;
+  readonly user: string;
+  readonly path: string;
+  readonly privateKey: EnvValue | null;
+  readonly password: EnvValue | null;
+  readonly hostKey: string | null;
+  readonly connectTimeoutMs: number;
+}
+
+export type PublishDef = SftpPublish;
+
+export interface JobDef {
+  readonly name: JobName;
+  /** Source names, in the order written; job outputs appear as `job.output`. */
+  readonly inputs: readonly SourceName[];
+  readonly steps: readonly StepDef[];
+  readonly env: Readonly<Record<string, EnvValue>>;
+  readonly timeoutMs: number | null;
+  readonly noOutputTimeoutMs: number | null;
+  /** Output name → glob patterns relative to the workspace. */
+  readonly outputs: Readonly<Record<string, readonly string[]>>;
+  readonly coverage: CoverageDef | null;
+  readonly publish: readonly PublishDef[];
+  /** Branch patterns; `null` accepts every branch the source tracks. */
+  readonly branches: readonly string[] | null;
+  readonly paths: readonly string[] | null;
+  readonly pathsIgnore: readonly string[] | null;
+  readonly supersede: boolean;
+  readonly cancelRunning: boolean;
+  readonly quietPeriodMs: number | null;
+  /** Extra values to mask in logs (names of environment variables of the server). */
+  readonly secrets: readonly string[];
+}
+
+export type ReportDef =
+  | { readonly kind: 'amqp'; readonly url: string; readonly exchange: string }
+  | {
+      readonly kind: 'webhook';
+      readonly url: string;
+      readonly secret: string | null;
+      readonly connectTimeoutMs: number;
+      readonly timeoutMs: number;
+    }
+  | {
+      readonly kind: 'commit_status';
+      readonly provider: 'github' | 'gitlab' | 'gitea';
+      readonly token: string;
+      readonly baseUrl: string | null;
+      readonly context: string;
+    };
+
+export interface Pipeline {
+  /** Pipeline name: used in event routing keys and queue names. */
+  readonly name: string;
+  readonly sources: ReadonlyMap<SourceName, SourceDef>;
+  readonly jobs: ReadonlyMap<JobName, JobDef>;
+  readonly reports: readonly ReportDef[];
+  /** Source → jobs consuming it, in declaration order (the index the scheduler uses instead of a scan). */
+  readonly consumers: ReadonlyMap<SourceName, readonly JobName[]>;
+  /** Jobs in a topological order (upstream first). */
+  readonly order: readonly JobName[];
+  /** Every secret value resolved while loading, for masking. */
+  readonly secretValues: readonly string[];
+}

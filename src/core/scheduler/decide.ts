@@ -1,0 +1,308 @@
+import type { BuildCause, BuildInput } from '../build.js';
+import type { SchedulerEvent, SourceEvent, TriggerEvent } from '../event.js';
+import { assertNever } from '../event.js';
+import { fingerprint } from '../fingerprint.js';
+import { matchesAny } from '../glob-match.js';
+import type { JobDef, JobName, SourceName } from '../pipeline.js';
+import type { Decision, SchedulerSnapshot, SourceHead } from './types.js';
+
+/**
+ * The scheduler: given the store's state and one event, the decisions to apply. Pure and
+ * deterministic — no clock but `now`, no I/O — so the same event sequence always yields the
+ * same decisions (DESIGN.md, "Scheduler rules").
+ */
+export function decide(snapshot: SchedulerSnapshot, event: SchedulerEvent, now: number): Decision[] {
+  switch (event.kind) {
+    case 'source':
+      return decideSource(snapshot, event, now);
+    case 'trigger':
+      return decideTrigger(snapshot, event);
+    case 'reconcile':
+      return decideReconcile(snapshot);
+    case 'settle': {
+      const job = snapshot.pipeline.jobs.get(event.job);
+      if (!job) return [unknownJob(event.job)];
+      const quiet = job.quietPeriodMs ?? 0;
+      return new Planner(snapshot).schedule(job, { kind: 'settled', quietPeriodMs: quiet });
+    }
+    default:
+      return assertNever(event, 'scheduler event');
+  }
+}
+
+function decideSource(snapshot: SchedulerSnapshot, event: SourceEvent, now: number): Decision[] {
+  const { pipeline } = snapshot;
+  const def = pipeline.sources.get(event.source);
+  const at = { source: event.source, version: event.version };
+  if (!def) {
+    return [note({ ...at, job: null, rule: 'unknown-source', detail: `no source "${event.source}" in the pipeline` })];
+  }
+  if (def.kind === 'git' && event.ref !== null && !matchesAny(event.ref, def.branches)) {
+    return [
+      note({
+        ...at,
+        job: null,
+        rule: 'filtered-branch',
+        detail: `branch "${event.ref}" is not one that ${event.source} follows (${def.branches.join(', ')})`,
+      }),
+    ];
+  }
+  const current = snapshot.heads(event.source).find((h) => h.ref === event.ref);
+  if (current?.version === event.version) {
+    return duplicate(snapshot, event, current);
+  }
+
+  const head: SourceHead = {
+    source: event.source,
+    version: event.version,
+    ref: event.ref,
+    eventId: event.id,
+    origin: event.origin,
+    seq: Number.MAX_SAFE_INTEGER,
+    producedBy: event.producedBy,
+  };
+  const decisions: Decision[] = [
+    {
+      kind: 'advance-head',
+      ...at,
+      ref: event.ref,
+      origin: event.origin,
+      producedBy: event.producedBy,
+      job: null,
+      rule: 'new-version',
+      detail: `${short(event.source, event.version)} is the new head${event.ref ? ` of ${event.ref}` : ''} (${event.origin})`,
+    },
+  ];
+  const planner = new Planner(snapshot, head);
+  const cause: BuildCause = { kind: 'version', source: event.source, version: event.version, eventId: event.id };
+  for (const jobName of pipeline.consumers.get(event.source) ?? []) {
+    const job = pipeline.jobs.get(jobName);
+    if (!job) continue;
+    const base = { ...at, job: jobName };
+    if (def.kind === 'git' && job.branches && event.ref !== null && !matchesAny(event.ref, job.branches)) {
+      decisions.push(
+        note({ ...base, rule: 'filtered-branch', detail: `branch "${event.ref}" does not match ${jobName}'s branches (${job.branches.join(', ')})` }),
+      );
+      continue;
+    }
+    if (!pathsConcernJob(job, event.changedPaths)) {
+      decisions.push(...planner.skipForPaths(job, cause));
+      continue;
+    }
+    const quiet = job.quietPeriodMs ?? def.quietPeriodMs;
+    if (quiet !== null && quiet > 0) {
+      decisions.push({
+        kind: 'defer',
+        ...base,
+        until: now + quiet,
+        rule: 'deferred',
+        detail: `waiting ${quiet} ms for the burst on ${event.source} to settle`,
+      });
+      continue;
+    }
+    decisions.push(...planner.schedule(job, cause));
+  }
+  return decisions;
+}
+
+function duplicate(snapshot: SchedulerSnapshot, event: SourceEvent, current: SourceHead): Decision[] {
+  const at = { source: event.source, version: event.version };
+  if (event.origin !== 'output') {
+    return [
+      {
+        kind: 'record-duplicate',
+        ...at,
+        job: null,
+        rule: 'duplicate',
+        detail: `${short(event.source, event.version)} is already the head (${event.origin} event repeats a known version)`,
+      },
+    ];
+  }
+  // A rebuilt job made byte-identical output: nothing downstream needs to run.
+  const from = event.producedBy === null ? 'a build' : `build #${event.producedBy}`;
+  const same = current.producedBy === null ? 'the current head' : `build #${current.producedBy}'s`;
+  const detail = `output ${event.source} of ${from} is identical to ${same}: nothing downstream runs`;
+  const consumers = snapshot.pipeline.consumers.get(event.source) ?? [];
+  return [
+    { kind: 'record-duplicate', ...at, job: null, rule: 'early-cutoff', detail },
+    ...consumers.map((job) => note({ ...at, job, rule: 'early-cutoff', detail })),
+  ];
+}
+
+function decideTrigger(snapshot: SchedulerSnapshot, event: TriggerEvent): Decision[] {
+  const job = snapshot.pipeline.jobs.get(event.job);
+  if (!job) return [unknownJob(event.job)];
+  return new Planner(snapshot).schedule(job, { kind: 'manual', forced: event.force, by: event.by }, { force: event.force });
+}
+
+function decideReconcile(snapshot: SchedulerSnapshot): Decision[] {
+  const planner = new Planner(snapshot);
+  const decisions: Decision[] = [];
+  for (const name of snapshot.pipeline.order) {
+    const job = snapshot.pipeline.jobs.get(name);
+    if (!job || snapshot.lastDefinitionHash(name) === snapshot.definitionHash(name)) continue;
+    decisions.push(...planner.schedule(job, { kind: 'definition' }, { quietWhenWaiting: true }));
+  }
+  return decisions;
+}
+
+/** Builds input sets against the snapshot plus the head this event brings. */
+class Planner {
+  /** Fingerprints queued by this very event, so one event never queues the same thing twice. */
+  private readonly queuedNow = new Set<string>();
+
+  constructor(
+    private readonly snapshot: SchedulerSnapshot,
+    private readonly newHead: SourceHead | null = null,
+  ) {}
+
+  schedule(job: JobDef, cause: BuildCause, opts: { force?: boolean; quietWhenWaiting?: boolean } = {}): Decision[] {
+    const force = opts.force ?? false;
+    const base = { job: job.name, source: causeSource(cause), version: causeVersion(cause) };
+    const inputs = this.inputSet(job);
+    if ('missing' in inputs) {
+      if (opts.quietWhenWaiting) return [];
+      return [
+        note({ ...base, rule: 'waiting-input', detail: `${job.name} waits for ${inputs.missing.join(', ')} to have a version` }),
+      ];
+    }
+    const defHash = this.snapshot.definitionHash(job.name);
+    const fp = fingerprint(defHash, inputs.set);
+    const existing = this.snapshot.buildWithFingerprint(fp);
+    if ((existing || this.queuedNow.has(fp)) && !force) {
+      if (cause.kind !== 'version' || !existing) {
+        const detail = existing
+          ? `${job.name} already built these inputs as build #${existing.id} (${existing.state})`
+          : `${job.name} is already queued with these inputs`;
+        return cause.kind === 'definition' ? [] : [note({ ...base, rule: 'same-fingerprint', detail })];
+      }
+      return [
+        {
+          kind: 'record-skip',
+          ...base,
+          fingerprint: fp,
+          definitionHash: defHash,
+          inputs: inputs.set,
+          cause,
+          identicalTo: existing.id,
+          reason: `identical to build #${existing.id}`,
+          rule: 'same-fingerprint',
+          detail: `the input set of ${job.name} equals build #${existing.id}'s (${existing.state})`,
+        },
+      ];
+    }
+    this.queuedNow.add(fp);
+    const active = this.snapshot.activeBuilds(job.name);
+    const supersedes = job.supersede ? active.filter((b) => b.state === 'queued').map((b) => b.id) : [];
+    const cancels = job.cancelRunning ? active.filter((b) => b.state === 'running').map((b) => b.id) : [];
+    const rule = force ? 'forced' : cause.kind === 'definition' ? 'definition-changed' : cause.kind === 'settled' ? 'settled' : 'built';
+    return [
+      {
+        kind: 'queue-build',
+        ...base,
+        fingerprint: fp,
+        definitionHash: defHash,
+        inputs: inputs.set,
+        cause,
+        forced: force,
+        supersedes,
+        cancels,
+        rule,
+        detail: describeQueue(job.name, cause, force, supersedes, cancels),
+      },
+    ];
+  }
+
+  /** A change that touched only paths the job ignores: visible as `skipped: paths`, never built. */
+  skipForPaths(job: JobDef, cause: BuildCause): Decision[] {
+    const base = { job: job.name, source: causeSource(cause), version: causeVersion(cause) };
+    const inputs = this.inputSet(job);
+    const defHash = this.snapshot.definitionHash(job.name);
+    const set = 'missing' in inputs ? [] : inputs.set;
+    return [
+      {
+        kind: 'record-skip',
+        ...base,
+        fingerprint: fingerprint(defHash, set),
+        definitionHash: defHash,
+        inputs: set,
+        cause,
+        identicalTo: null,
+        reason: 'paths',
+        rule: 'filtered-paths',
+        detail: `no changed file matches ${job.name}'s paths filter`,
+      },
+    ];
+  }
+
+  private inputSet(job: JobDef): { set: BuildInput[] } | { missing: SourceName[] } {
+    const set: BuildInput[] = [];
+    const missing: SourceName[] = [];
+    for (const source of job.inputs) {
+      const head = this.newestHead(job, source);
+      if (!head) missing.push(source);
+      else
+        set.push({ source, version: head.version, origin: head.origin, eventId: head.eventId, ref: head.ref });
+    }
+    return missing.length > 0 ? { missing } : { set };
+  }
+
+  private newestHead(job: JobDef, source: SourceName): SourceHead | undefined {
+    let heads = this.snapshot.heads(source);
+    const fresh = this.newHead?.source === source ? this.newHead : null;
+    if (fresh) heads = [...heads.filter((h) => h.ref !== fresh.ref), fresh];
+    const isGit = this.snapshot.pipeline.sources.get(source)?.kind === 'git';
+    let best: SourceHead | undefined;
+    for (const h of heads) {
+      if (isGit && job.branches && h.ref !== null && !matchesAny(h.ref, job.branches)) continue;
+      if (!best || h.seq > best.seq) best = h;
+    }
+    return best;
+  }
+}
+
+function pathsConcernJob(job: JobDef, changed: readonly string[] | null): boolean {
+  if (changed === null || (job.paths === null && job.pathsIgnore === null)) return true;
+  return changed.some(
+    (p) => (job.paths === null || matchesAny(p, job.paths)) && (job.pathsIgnore === null || !matchesAny(p, job.pathsIgnore)),
+  );
+}
+
+function describeQueue(job: JobName, cause: BuildCause, force: boolean, supersedes: readonly number[], cancels: readonly number[]): string {
+  const why =
+    cause.kind === 'version'
+      ? `new version ${short(cause.source, cause.version)}`
+      : cause.kind === 'definition'
+        ? 'its definition changed'
+        : cause.kind === 'settled'
+          ? `the quiet period (${cause.quietPeriodMs} ms) settled`
+          : cause.kind === 'manual'
+            ? `manual trigger${cause.by ? ` by ${cause.by}` : ''}`
+            : `retry of build #${cause.previousBuild}`;
+  const extra = [
+    force ? 'forced: rebuilds identical inputs' : '',
+    supersedes.length ? `supersedes ${supersedes.map((id) => `#${id}`).join(', ')}` : '',
+    cancels.length ? `cancels running ${cancels.map((id) => `#${id}`).join(', ')}` : '',
+  ].filter(Boolean);
+  return `${job} queued: ${why}${extra.length ? `; ${extra.join('; ')}` : ''}`;
+}
+
+function causeSource(cause: BuildCause): SourceName | null {
+  return cause.kind === 'version' ? cause.source : null;
+}
+function causeVersion(cause: BuildCause): string | null {
+  return cause.kind === 'version' ? cause.version : null;
+}
+
+function note(d: Omit<Extract<Decision, { kind: 'note' }>, 'kind'>): Decision {
+  return { kind: 'note', ...d };
+}
+
+function unknownJob(job: JobName): Decision {
+  return note({ job, source: null, version: null, rule: 'unknown-job', detail: `no job "${job}" in the pipeline` });
+}
+
+/** `app@3f2a1c0` for commit-like versions, the whole version otherwise. */
+export function short(source: SourceName, version: string): string {
+  return `${source}@${/^[0-9a-f]{40,64}$/.test(version) ? version.slice(0, 10) : version}`;
+}

@@ -1,0 +1,199 @@
+import type { Logger } from 'pino';
+import type { Build } from '../core/build.js';
+import type { Pipeline } from '../core/pipeline.js';
+import type { Bus } from '../bus/port.js';
+import type { Executor } from '../executor/port.js';
+import type { AppendedEvent, DecisionRecord, NewEvent, Store } from '../store/ports.js';
+import { BuildRunner } from './build-runner.js';
+import { SchedulerLoop } from './scheduler-loop.js';
+import { MemorySnapshot } from './scheduler-state.js';
+import { SerialLoop } from './serial-loop.js';
+
+export interface EngineOptions {
+  readonly store: Store;
+  readonly bus: Bus;
+  readonly executor: Executor;
+  readonly pipeline: Pipeline;
+  readonly logger: Logger;
+  /** Local build slots (the embedded deployment's workers). */
+  readonly slots: number;
+  /** A build lost by a restart is re-queued while its attempt number is below this. */
+  readonly maxAttempts?: number;
+  readonly now?: () => number;
+  readonly worker?: string;
+  readonly buildUrl?: (id: number) => string;
+}
+
+export interface TriggerResult {
+  readonly eventId: number;
+  /** The build the trigger queued, or `null` when it built nothing (see `decisions`). */
+  readonly build: Build | null;
+  readonly decisions: readonly DecisionRecord[];
+}
+
+/**
+ * The running system: inbox → scheduler → queue → runner → outbox relay. Every state change goes
+ * through the store first; the in-memory parts only cache what was committed.
+ */
+export class Engine {
+  private readonly scheduler: SchedulerLoop;
+  private readonly runner: BuildRunner;
+  private readonly relay: SerialLoop;
+  private readonly now: () => number;
+  private current: Pipeline;
+
+  private constructor(
+    private readonly opts: EngineOptions,
+    private readonly snapshot: MemorySnapshot,
+    private relayedUpTo: number,
+  ) {
+    this.now = opts.now ?? Date.now;
+    this.current = opts.pipeline;
+    const { store, logger, bus } = opts;
+    this.relay = new SerialLoop(() => this.relayOutbox(), (err) => logger.error({ err }, 'outbox relay failed'));
+    this.runner = new BuildRunner({
+      queue: store,
+      executor: opts.executor,
+      pipeline: () => this.current,
+      slots: opts.slots,
+      worker: opts.worker ?? 'local',
+      now: this.now,
+      logger,
+      buildUrl: opts.buildUrl ?? ((id) => `/builds/${id}`),
+      onStarted: (b) => {
+        snapshot.buildChanged(b);
+        this.relay.wake();
+      },
+      onLog: (buildId, bytes) => bus.publish('log', { buildId, bytes }),
+      onFinished: (b) => {
+        snapshot.buildChanged(b);
+        this.relay.wake();
+        this.scheduler.wake();
+      },
+    });
+    this.scheduler = new SchedulerLoop({
+      store,
+      snapshot,
+      now: this.now,
+      logger,
+      onApplied: ({ queued, cancelRequested }) => {
+        for (const id of cancelRequested) this.runner.cancelRunning(id, 'cancelled: a newer input set arrived (cancel_running)');
+        this.relay.wake();
+        if (queued > 0) this.runner.wake();
+      },
+    });
+  }
+
+  /** Recovers builds a previous process left running, then starts scheduling and running. */
+  static async start(opts: EngineOptions): Promise<Engine> {
+    const { store } = opts;
+    const now = (opts.now ?? Date.now)();
+    const recovered = await store.recoverLostBuilds(now, opts.maxAttempts ?? 2);
+    for (const b of recovered.lost) opts.logger.warn({ build: b.id, job: b.job }, 'build was running when the server stopped: error (lost)');
+    const relayedUpTo = await store.lastOutboxId();
+    const state = await store.loadSchedulerState();
+    const engine = new Engine(opts, new MemorySnapshot(opts.pipeline, state), relayedUpTo);
+    await engine.setPipeline(opts.pipeline);
+    for (const s of state.pendingSettles) engine.scheduler.settleAt(s.dueAt);
+    engine.runner.wake();
+    return engine;
+  }
+
+  get pipeline(): Pipeline {
+    return this.current;
+  }
+
+  get store(): Store {
+    return this.opts.store;
+  }
+
+  get bus(): Bus {
+    return this.opts.bus;
+  }
+
+  get busySlots(): number {
+    return this.runner.busySlots;
+  }
+
+  /** Writes the event to the inbox (durable before this resolves), then schedules asynchronously. */
+  async ingest(event: NewEvent): Promise<AppendedEvent> {
+    const appended = await this.opts.store.appendEvent(event);
+    if (!appended.redelivery) this.scheduler.wake();
+    return appended;
+  }
+
+  async ingestMany(events: readonly NewEvent[]): Promise<AppendedEvent[]> {
+    const appended = await this.opts.store.appendEvents(events);
+    this.scheduler.wake();
+    return appended;
+  }
+
+  /** Runs a job with the current input versions; without `force`, identical inputs aren't rebuilt. */
+  async trigger(job: string, opts: { force: boolean; by: string | null }): Promise<TriggerResult> {
+    const { id } = await this.ingest({ kind: 'trigger', job, force: opts.force, by: opts.by, receivedAt: this.now() });
+    await this.scheduler.idle();
+    const decisions = await this.opts.store.listDecisions({ eventId: id, limit: 50 });
+    const queuedId = decisions.find((d) => d.buildId !== null)?.buildId ?? null;
+    const build = queuedId === null ? null : await this.opts.store.getBuild(queuedId);
+    return { eventId: id, build, decisions };
+  }
+
+  /** Cancels a queued or running build; a finished one is returned unchanged. */
+  async cancel(id: number, by: string | null): Promise<Build | null> {
+    const reason = `cancelled${by ? ` by ${by}` : ''}`;
+    if (this.runner.cancelRunning(id, reason)) return this.opts.store.getBuild(id);
+    const build = await this.opts.store.cancelQueuedBuild(id, reason, this.now());
+    if (build) this.snapshot.buildChanged(build);
+    this.relay.wake();
+    return build;
+  }
+
+  /** Swaps in a new pipeline; jobs whose definition changed are scheduled once (reconcile). */
+  async setPipeline(pipeline: Pipeline): Promise<void> {
+    this.current = pipeline;
+    this.snapshot.setPipeline(pipeline);
+    await this.opts.store.syncSources(
+      [...pipeline.sources.values()].map((s) => ({ name: s.name, kind: s.kind, url: 'url' in s ? s.url : null })),
+    );
+    await this.ingest({ kind: 'reconcile', receivedAt: this.now() });
+  }
+
+  /** Resolves once the inbox is drained, nothing runs and the outbox is relayed (tests, `--once`). */
+  async settled(): Promise<void> {
+    for (let i = 0; i < 10_000; i++) {
+      await this.scheduler.idle();
+      await this.runner.idle();
+      await this.relay.idle();
+      const pending = await this.opts.store.pendingEvents(1);
+      const queued = await this.opts.store.listBuilds({ state: 'queued', limit: 1 });
+      if (pending.length === 0 && (queued.length === 0 || this.opts.slots === 0) && this.runner.busySlots === 0) return;
+      this.scheduler.wake();
+      this.runner.wake();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    throw new Error('engine did not settle');
+  }
+
+  /** Waits for the scheduler to decide everything in the inbox (builds may still run). */
+  async decided(): Promise<void> {
+    await this.scheduler.idle();
+    await this.relay.idle();
+  }
+
+  async stop(): Promise<void> {
+    await this.scheduler.stop();
+    await this.runner.stop('cancelled: the server is shutting down');
+    await this.relay.stop();
+  }
+
+  private async relayOutbox(): Promise<void> {
+    for (;;) {
+      const records = await this.opts.store.outboxSince(this.relayedUpTo, 500);
+      for (const r of records) {
+        this.relayedUpTo = r.id;
+        this.opts.bus.publish('build', r);
+      }
+      if (records.length < 500) return;
+    }
+  }
+}

@@ -1,0 +1,144 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, posix, resolve, sep } from 'node:path';
+import type { ContentStore } from '../artifacts/content-store.js';
+import type { SourceDef } from '../core/pipeline.js';
+import { formatDuration } from './format-duration.js';
+import type { GitMirrors } from './git-mirror.js';
+import type { LogWriter } from './log-writer.js';
+import type { RunInput } from './port.js';
+import { RunError } from './run-error.js';
+
+/** One input as the steps see it. */
+export interface MaterializedInput {
+  readonly name: string;
+  readonly kind: SourceDef['kind'];
+  readonly version: string;
+  readonly ref: string | null;
+  /** Absolute path of the input's files in the workspace; `null` for inputs without files (http, amqp). */
+  readonly path: string | null;
+}
+
+export interface MaterializeContext {
+  readonly workspace: string;
+  readonly inputs: readonly RunInput[];
+  readonly mirrors: GitMirrors;
+  readonly artifacts: ContentStore;
+  readonly log: LogWriter;
+  readonly signal: AbortSignal;
+}
+
+export const INPUTS_FILE = 'nightless-inputs.json';
+/** Where job-output inputs are placed, relative to the workspace. */
+export const OUTPUT_INPUTS_DIR = join('.nightless', 'inputs');
+
+/** `build.dist` → `BUILD_DIST`: the `<NAME>` in `NIGHTLESS_INPUT_<NAME>_*`. */
+export function inputEnvName(source: string): string {
+  return source.toUpperCase().replace(/[^A-Z0-9]/g, '_');
+}
+
+/**
+ * Puts every input in place. Git inputs first: a single git input is checked out at the
+ * workspace root (which must still be empty), several go to `<workspace>/<source name>`.
+ * Throws `RunError('checkout' | 'workspace')`.
+ */
+export async function materializeInputs(ctx: MaterializeContext): Promise<MaterializedInput[]> {
+  const gitCount = ctx.inputs.filter((i) => i.def.kind === 'git').length;
+  const result: MaterializedInput[] = [];
+  for (const input of ctx.inputs) {
+    if (ctx.signal.aborted) throw new RunError('checkout', 'cancelled during checkout');
+    const def = input.def;
+    const base = { name: input.source, kind: def.kind, version: input.version, ref: input.ref };
+    switch (def.kind) {
+      case 'git': {
+        const dest = gitCount === 1 ? ctx.workspace : join(ctx.workspace, safeName(input.source));
+        const started = Date.now();
+        ctx.log.system(
+          `==> checkout ${input.source} ${input.version}${input.ref === null ? '' : ` (${input.ref})`}`,
+        );
+        const { mirror, commit } = await ctx.mirrors.ensureCommit(
+          def.url,
+          input.version,
+          ctx.signal,
+        );
+        await ctx.mirrors.checkout(mirror, commit, dest, def.url, ctx.signal);
+        ctx.log.system(
+          `<== checked out ${commit.slice(0, 12)} in ${formatDuration(Date.now() - started)}`,
+        );
+        result.push({ ...base, version: commit, path: dest });
+        break;
+      }
+      case 'job-output': {
+        const dir = join(ctx.workspace, OUTPUT_INPUTS_DIR, safeName(input.source));
+        await mkdir(dir, { recursive: true });
+        for (const file of input.files) {
+          await ctx.artifacts.materialize(file.digest, join(dir, ...safeRelative(file.path, dir)));
+        }
+        ctx.log.system(`==> input ${input.source} ${input.version} (${input.files.length} files)`);
+        result.push({ ...base, path: dir });
+        break;
+      }
+      case 'http':
+      case 'amqp':
+        result.push({ ...base, path: null });
+        break;
+    }
+  }
+  return result;
+}
+
+/** Environment describing the inputs: `NIGHTLESS_INPUT_<NAME>_{VERSION,PATH,REF}`. */
+export function inputEnv(inputs: readonly MaterializedInput[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const i of inputs) {
+    const n = inputEnvName(i.name);
+    env[`NIGHTLESS_INPUT_${n}_VERSION`] = i.version;
+    env[`NIGHTLESS_INPUT_${n}_PATH`] = i.path ?? '';
+    if (i.kind === 'git') env[`NIGHTLESS_INPUT_${n}_REF`] = i.ref ?? '';
+  }
+  return env;
+}
+
+/** Writes `<workspace>/nightless-inputs.json` and returns its path. */
+export async function writeInputsFile(
+  workspace: string,
+  buildId: number,
+  job: string,
+  inputs: readonly MaterializedInput[],
+): Promise<string> {
+  const path = join(workspace, INPUTS_FILE);
+  const body = {
+    buildId,
+    job,
+    inputs: Object.fromEntries(
+      inputs.map((i) => [i.name, { kind: i.kind, version: i.version, ref: i.ref, path: i.path }]),
+    ),
+  };
+  await writeFile(path, `${JSON.stringify(body, null, 2)}\n`);
+  return path;
+}
+
+/** A source name used as a directory name: refuses separators and dot-only names. */
+function safeName(name: string): string {
+  if (!/^[A-Za-z0-9._-]+$/.test(name) || /^\.+$/.test(name)) {
+    throw new RunError(
+      'workspace',
+      `source name ${JSON.stringify(name)} cannot be used as a directory name`,
+    );
+  }
+  return name;
+}
+
+/** Splits an artifact path (relative, `/`-separated) and proves it stays under `dir`. */
+function safeRelative(path: string, dir: string): string[] {
+  const parts = path.split('/');
+  const bad =
+    path === '' || posix.isAbsolute(path) || parts.some((p) => p === '' || p === '.' || p === '..');
+  const target = resolve(dir, ...parts);
+  if (bad || !target.startsWith(resolve(dir) + sep)) {
+    throw new RunError(
+      'workspace',
+      `artifact path ${JSON.stringify(path)} is not a safe relative path`,
+    );
+  }
+  return parts;
+}

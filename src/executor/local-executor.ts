@@ -1,0 +1,261 @@
+import { join } from 'node:path';
+import type { ContentStore } from '../artifacts/content-store.js';
+import { readCoverage } from './coverage/read-coverage.js';
+import { formatDuration } from './format-duration.js';
+import type { GitMirrors } from './git-mirror.js';
+import { GitMirrors as DefaultGitMirrors } from './git-mirror.js';
+import { inputEnv, materializeInputs, writeInputsFile } from './inputs.js';
+import { logPath } from './log-reader.js';
+import { LogWriter } from './log-writer.js';
+import { collectOutputs } from './outputs.js';
+import type {
+  CollectedOutput,
+  Executor,
+  RunObserver,
+  RunOutcome,
+  RunResult,
+  RunSpec,
+} from './port.js';
+import { RunError } from './run-error.js';
+import { envSecrets, stepEnv } from './step-env.js';
+import { runStep } from './step-runner.js';
+import { Workspaces, type PruneResult } from './workspace.js';
+
+export interface LocalExecutorOptions {
+  /** nightless' data directory: `workspaces/`, `git/`, `logs/` live below it. */
+  readonly dataDir: string;
+  readonly artifacts: ContentStore;
+  /** Per-build log cap; default 100 MiB. */
+  readonly logMaxBytes?: number;
+  /** SIGTERM → SIGKILL delay on timeouts; default 2 s. Cancel uses at most 500 ms. */
+  readonly killGraceMs?: number;
+  /** How long a failed build's workspace is kept; default 24 h. */
+  readonly keepFailedWorkspaceMs?: number;
+  /** Cap on the total size of kept workspaces (oldest evicted first); default none. */
+  readonly workspacesMaxBytes?: number;
+  /** Link to the build page, exported to steps as `NIGHTLESS_BUILD_URL`. */
+  readonly buildUrl?: (buildId: number) => string;
+  /** Mirror cache to use (tests inject one with a counting git runner); default `<dataDir>/git`. */
+  readonly mirrors?: GitMirrors;
+}
+
+const MiB = 1024 * 1024;
+const MAX_CANCEL_GRACE_MS = 500;
+
+/**
+ * Runs builds on this machine: fresh workspace, inputs checked out, steps one after the other in
+ * their own process groups, log to `<dataDir>/logs/<id>.log`, coverage read, outputs stored.
+ *
+ * `run` never rejects: every problem is a `RunResult` (`failed` = a step said no, `error` = the
+ * infrastructure did, with a stable code). Safe to call concurrently for different builds.
+ */
+export class LocalExecutor implements Executor {
+  readonly workspaces: Workspaces;
+  readonly mirrors: GitMirrors;
+  private readonly logMaxBytes: number;
+  private readonly killGraceMs: number;
+
+  constructor(private readonly options: LocalExecutorOptions) {
+    this.workspaces = new Workspaces(join(options.dataDir, 'workspaces'), {
+      keepFailedMs: options.keepFailedWorkspaceMs ?? 24 * 60 * 60 * 1000,
+      maxBytes: options.workspacesMaxBytes,
+    });
+    this.mirrors = options.mirrors ?? new DefaultGitMirrors(join(options.dataDir, 'git'));
+    this.logMaxBytes = options.logMaxBytes ?? 100 * MiB;
+    this.killGraceMs = options.killGraceMs ?? 2000;
+  }
+
+  /** Removes expired kept workspaces and enforces the size cap. Called after every build too. */
+  pruneWorkspaces(now?: number): Promise<PruneResult> {
+    return this.workspaces.prune(now);
+  }
+
+  async run(spec: RunSpec, observer: RunObserver, signal: AbortSignal): Promise<RunResult> {
+    const warnings: string[] = [];
+    let log: LogWriter | null = null;
+    let workspaceCreated = false;
+    let result: RunResult;
+    try {
+      if (signal.aborted)
+        return finish({ state: 'cancelled', reason: 'cancelled before start' }, [], null, warnings);
+      log = await LogWriter.open(logPath(this.options.dataDir, spec.buildId), {
+        maxBytes: this.logMaxBytes,
+        secrets: [
+          ...spec.secretValues,
+          ...envSecrets(spec.job.env, ...spec.job.steps.map((s) => s.env)),
+        ],
+        onAdvance: (size) => safely(() => observer.logAdvanced(size)),
+      });
+      const workspace = await this.workspaces.create(spec.buildId).catch((err: unknown) => {
+        throw new RunError('workspace', `cannot create workspace: ${(err as Error).message}`, {
+          cause: err,
+        });
+      });
+      workspaceCreated = true;
+      result = await this.runIn(spec, workspace, log, observer, signal, warnings);
+    } catch (err) {
+      // A git command killed by the abort fails as a checkout error; the truth is a cancel.
+      const outcome: RunOutcome = signal.aborted
+        ? { state: 'cancelled', reason: 'cancelled' }
+        : errorOutcome(err);
+      result = finish(outcome, [], null, warnings);
+      log?.system(
+        `!!! ${result.state === 'error' ? `${result.code}: ` : ''}${'reason' in result ? result.reason : ''}`,
+      );
+    }
+    if (log !== null) {
+      await log.close();
+      if (log.error !== null) warnings.push(`log write failed: ${log.error.message}`);
+    }
+    if (workspaceCreated) {
+      await this.workspaces
+        .release(spec.buildId, result.state !== 'passed')
+        .catch((err: unknown) => {
+          warnings.push(`workspace cleanup failed: ${(err as Error).message}`);
+        });
+      void this.workspaces.prune().catch(() => undefined);
+    }
+    return result;
+  }
+
+  private async runIn(
+    spec: RunSpec,
+    workspace: string,
+    log: LogWriter,
+    observer: RunObserver,
+    signal: AbortSignal,
+    warnings: string[],
+  ): Promise<RunResult> {
+    const job = spec.job;
+    const inputs = await materializeInputs({
+      workspace,
+      inputs: spec.inputs,
+      mirrors: this.mirrors,
+      artifacts: this.options.artifacts,
+      log,
+      signal,
+    });
+    const inputsFile = await writeInputsFile(workspace, spec.buildId, job.name, inputs);
+    const nightlessEnv: Record<string, string> = {
+      NIGHTLESS_BUILD_ID: String(spec.buildId),
+      NIGHTLESS_JOB: job.name,
+      NIGHTLESS_WORKSPACE: workspace,
+      NIGHTLESS_INPUTS_FILE: inputsFile,
+      ...(this.options.buildUrl === undefined
+        ? {}
+        : { NIGHTLESS_BUILD_URL: this.options.buildUrl(spec.buildId) }),
+      ...inputEnv(inputs),
+    };
+
+    const jobDeadline =
+      job.timeoutMs === null
+        ? null
+        : { at: Date.now() + job.timeoutMs, timeoutMs: job.timeoutMs, job: job.name };
+    let outcome: RunOutcome = { state: 'passed' };
+    for (const [index, step] of job.steps.entries()) {
+      const quoted = JSON.stringify(step.name);
+      log.system(`==> step ${quoted} (${index + 1}/${job.steps.length})`);
+      safely(() => observer.stepStarted(step.name, index));
+      const started = Date.now();
+      const r = await runStep({
+        name: step.name,
+        script: step.run,
+        cwd: workspace,
+        env: stepEnv(spec.env, job.env, step.env, nightlessEnv),
+        log,
+        stepTimeoutMs: step.timeoutMs,
+        jobDeadline,
+        noOutputTimeoutMs: job.noOutputTimeoutMs,
+        killGraceMs: this.killGraceMs,
+        cancelGraceMs: Math.min(this.killGraceMs, MAX_CANCEL_GRACE_MS),
+        signal,
+      });
+      const took = formatDuration(Date.now() - started);
+      const exitCode = r.kind === 'exited' ? r.exitCode : null;
+      safely(() => observer.stepFinished(step.name, index, exitCode));
+      if (r.kind === 'exited') {
+        log.system(`<== exit ${r.exitCode}${r.signal === null ? '' : ` (${r.signal})`} in ${took}`);
+        if (r.exitCode === 0) continue;
+        const how =
+          r.signal === null ? `exited with code ${r.exitCode}` : `was killed by ${r.signal}`;
+        outcome = {
+          state: 'failed',
+          step: step.name,
+          exitCode: r.exitCode,
+          reason: `step ${quoted} ${how}`,
+        };
+      } else if (r.kind === 'timeout') {
+        outcome = { state: 'error', code: r.code, step: step.name, reason: r.reason };
+      } else if (r.kind === 'cancelled') {
+        outcome = { state: 'cancelled', reason: r.reason };
+      } else {
+        outcome = {
+          state: 'error',
+          code: 'internal',
+          step: step.name,
+          reason: `cannot start step ${quoted}: ${r.reason}`,
+        };
+      }
+      if (r.kind !== 'exited')
+        log.system(
+          `<== ${outcome.state === 'cancelled' ? 'cancelled' : outcome.reason} after ${took}`,
+        );
+      break;
+    }
+
+    let coverage: RunResult['coverage'] = null;
+    if (job.coverage !== null && outcome.state !== 'cancelled') {
+      const c = await readCoverage(workspace, job.coverage);
+      if (c.warning !== null) {
+        warnings.push(c.warning);
+        log.system(`warning: ${c.warning}`);
+      } else {
+        coverage = c.figures;
+        log.system(
+          `coverage: lines ${c.figures.lines ?? '-'}%, branches ${c.figures.branches ?? '-'}%`,
+        );
+      }
+    }
+
+    let outputs: CollectedOutput[] = [];
+    if (outcome.state === 'passed' && Object.keys(job.outputs).length > 0) {
+      outputs = await collectOutputs(workspace, job.outputs, this.options.artifacts).catch(
+        (err: unknown) => {
+          if (err instanceof RunError) {
+            outcome = { state: 'error', code: err.code, step: null, reason: err.message };
+            return [];
+          }
+          throw err;
+        },
+      );
+      for (const o of outputs)
+        log.system(`output ${o.name}: ${o.files.length} files, sha256 ${o.digest}`);
+    }
+    if (outcome.state !== 'passed') log.system(`!!! ${outcome.state}: ${outcome.reason}`);
+    return finish(outcome, outputs, coverage, warnings);
+  }
+}
+
+function finish(
+  outcome: RunOutcome,
+  outputs: readonly CollectedOutput[],
+  coverage: RunResult['coverage'],
+  warnings: readonly string[],
+): RunResult {
+  return { ...outcome, outputs: outcome.state === 'passed' ? outputs : [], coverage, warnings };
+}
+
+function errorOutcome(err: unknown): RunOutcome {
+  if (err instanceof RunError)
+    return { state: 'error', code: err.code, step: err.step, reason: err.message };
+  const message = err instanceof Error ? err.message : String(err);
+  return { state: 'error', code: 'internal', step: null, reason: `internal error: ${message}` };
+}
+
+function safely(fn: () => void): void {
+  try {
+    fn();
+  } catch {
+    // RunObserver implementations must not throw; if one does, the build goes on.
+  }
+}

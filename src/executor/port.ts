@@ -1,0 +1,83 @@
+import type { BuildInput, CoverageSummary } from '../core/build.js';
+import type { JobDef, SourceDef } from '../core/pipeline.js';
+
+/** One input as the executor needs it: the build's version plus where to fetch it from. */
+export interface RunInput extends BuildInput {
+  readonly def: SourceDef;
+  /** For job-output inputs: the files of that output, from the artifact store. */
+  readonly files: readonly ArtifactFile[];
+}
+
+export interface ArtifactFile {
+  /** Path relative to the output root, `/`-separated, never absolute, never containing `..`. */
+  readonly path: string;
+  readonly digest: string;
+  readonly size: number;
+}
+
+export interface RunSpec {
+  readonly buildId: number;
+  readonly job: JobDef;
+  readonly inputs: readonly RunInput[];
+  /** Values to mask in logs (resolved secrets of the pipeline plus the job's `secrets:`). */
+  readonly secretValues: readonly string[];
+  /** Extra environment for every step (NIGHTLESS_BUILD_ID, NIGHTLESS_BUILD_URL, ...). */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** Called by the executor while a build runs; implementations must not throw. */
+export interface RunObserver {
+  stepStarted(step: string, index: number): void;
+  stepFinished(step: string, index: number, exitCode: number | null): void;
+  /** New log bytes were written (for live followers); `bytes` is the log file's size now. */
+  logAdvanced(bytes: number): void;
+}
+
+export interface CollectedOutput {
+  readonly name: string;
+  /** sha256 of the content; for several files, of the sorted `path digest` list. */
+  readonly digest: string;
+  readonly files: readonly ArtifactFile[];
+}
+
+/** Infrastructure failure codes: stable, documented, never a failing test. */
+export type RunErrorCode =
+  | 'timeout'
+  | 'step-timeout'
+  | 'no-output-timeout'
+  | 'checkout'
+  | 'workspace'
+  | 'outputs'
+  | 'lost'
+  | 'internal';
+
+export type RunOutcome =
+  | { readonly state: 'passed' }
+  | {
+      readonly state: 'failed';
+      readonly step: string;
+      readonly exitCode: number;
+      readonly reason: string;
+    }
+  | {
+      readonly state: 'error';
+      readonly code: RunErrorCode;
+      readonly step: string | null;
+      readonly reason: string;
+    }
+  | { readonly state: 'cancelled'; readonly reason: string };
+
+export type RunResult = RunOutcome & {
+  readonly outputs: readonly CollectedOutput[];
+  readonly coverage: Pick<CoverageSummary, 'lines' | 'branches'> | null;
+  readonly warnings: readonly string[];
+};
+
+/**
+ * Runs one build to completion. `run` resolves (never rejects) with the outcome; aborting the
+ * signal kills the build's whole process tree within a second and resolves `cancelled`.
+ * Safe to run several builds at once; each gets its own workspace.
+ */
+export interface Executor {
+  run(spec: RunSpec, observer: RunObserver, signal: AbortSignal): Promise<RunResult>;
+}

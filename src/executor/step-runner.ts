@@ -1,0 +1,163 @@
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { constants } from 'node:os';
+import type { Readable } from 'node:stream';
+import { formatDuration } from './format-duration.js';
+import { killStepProcesses, PROCESS_COOKIE_ENV } from './kill-tree.js';
+import type { LogWriter } from './log-writer.js';
+
+export interface StepRunOptions {
+  readonly name: string;
+  /** The user's script, run as `bash -eo pipefail -c <script>`. */
+  readonly script: string;
+  readonly cwd: string;
+  readonly env: Readonly<Record<string, string>>;
+  readonly log: LogWriter;
+  readonly stepTimeoutMs: number | null;
+  /** Epoch ms when the job's overall `timeout` expires, and that timeout (for the reason text). */
+  readonly jobDeadline: {
+    readonly at: number;
+    readonly timeoutMs: number;
+    readonly job: string;
+  } | null;
+  readonly noOutputTimeoutMs: number | null;
+  /** SIGTERM → SIGKILL delay for timeouts and for processes left behind by a finished step. */
+  readonly killGraceMs: number;
+  /** SIGTERM → SIGKILL delay on cancel: short, cancel must finish within a second. */
+  readonly cancelGraceMs: number;
+  readonly signal: AbortSignal;
+}
+
+export type StepOutcome =
+  | { readonly kind: 'exited'; readonly exitCode: number; readonly signal: NodeJS.Signals | null }
+  | {
+      readonly kind: 'timeout';
+      readonly code: 'timeout' | 'step-timeout' | 'no-output-timeout';
+      readonly reason: string;
+    }
+  | { readonly kind: 'cancelled'; readonly reason: string }
+  | { readonly kind: 'spawn-error'; readonly reason: string };
+
+type Stop = Extract<StepOutcome, { kind: 'timeout' | 'cancelled' }>;
+type Exit =
+  | { readonly code: number | null; readonly signal: NodeJS.Signals | null }
+  | { readonly error: Error };
+
+/** How long to wait for the output pipes to close once every process is gone. */
+const PIPE_CLOSE_WAIT_MS = 1000;
+
+/**
+ * Runs one step in its own process group and waits until it and everything it started are gone.
+ *
+ * Order of events: spawn → output streamed into the log → exit, timeout or cancel → every
+ * remaining process of the step killed (group members and cookie-marked escapees; SIGTERM, then
+ * SIGKILL after the grace) → output pipes drained → outcome. Never rejects.
+ */
+export async function runStep(o: StepRunOptions): Promise<StepOutcome> {
+  if (o.signal.aborted) return { kind: 'cancelled', reason: abortReason(o.signal) };
+  const cookie = randomUUID();
+  const child = spawn('bash', ['-eo', 'pipefail', '-c', o.script], {
+    cwd: o.cwd,
+    env: { ...o.env, [PROCESS_COOKIE_ENV]: cookie },
+    detached: true, // own process group: one signal reaches the step's whole tree
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const exited = new Promise<Exit>((resolve) => {
+    child.once('exit', (code, signal) => resolve({ code, signal }));
+    child.once('error', (error) => resolve({ error }));
+  });
+  const pid = child.pid;
+  if (pid === undefined) {
+    const r = await exited;
+    return { kind: 'spawn-error', reason: 'error' in r ? r.error.message : 'spawn failed' };
+  }
+
+  const stdout = child.stdout;
+  const stderr = child.stderr;
+  let lastOutput = Date.now();
+  const touch = (): void => {
+    lastOutput = Date.now();
+  };
+  stdout.on('data', touch);
+  stderr.on('data', touch);
+  const drained = Promise.all([o.log.attach(stdout, 'o'), o.log.attach(stderr, 'e')]);
+
+  let resolveStop: (s: Stop) => void = () => undefined;
+  const stopped = new Promise<Stop>((resolve) => (resolveStop = resolve));
+  const timers: NodeJS.Timeout[] = [];
+  const quoted = JSON.stringify(o.name);
+  if (o.stepTimeoutMs !== null) {
+    const reason = `step ${quoted} timed out after ${formatDuration(o.stepTimeoutMs)}`;
+    timers.push(
+      setTimeout(
+        () => resolveStop({ kind: 'timeout', code: 'step-timeout', reason }),
+        o.stepTimeoutMs,
+      ),
+    );
+  }
+  if (o.jobDeadline !== null) {
+    const d = o.jobDeadline;
+    const reason = `job ${JSON.stringify(d.job)} timed out after ${formatDuration(d.timeoutMs)} (in step ${quoted})`;
+    timers.push(
+      setTimeout(
+        () => resolveStop({ kind: 'timeout', code: 'timeout', reason }),
+        Math.max(0, d.at - Date.now()),
+      ),
+    );
+  }
+  if (o.noOutputTimeoutMs !== null) {
+    const limit = o.noOutputTimeoutMs;
+    const reason = `step ${quoted} printed nothing for ${formatDuration(limit)}`;
+    const every = Math.max(10, Math.min(250, limit / 4));
+    timers.push(
+      setInterval(() => {
+        if (Date.now() - lastOutput >= limit)
+          resolveStop({ kind: 'timeout', code: 'no-output-timeout', reason });
+      }, every),
+    );
+  }
+  const onAbort = (): void => resolveStop({ kind: 'cancelled', reason: abortReason(o.signal) });
+  o.signal.addEventListener('abort', onAbort, { once: true });
+
+  const first = await Promise.race([exited, stopped]);
+  for (const t of timers) clearTimeout(t);
+  o.signal.removeEventListener('abort', onAbort);
+
+  const stop = 'kind' in first ? first : null;
+  // On a normal exit this removes what the step left running in the background; a build never
+  // leaks daemons into the next one.
+  await killStepProcesses(
+    pid,
+    cookie,
+    stop?.kind === 'cancelled' ? o.cancelGraceMs : o.killGraceMs,
+  );
+  const exit = stop === null ? (first as Exit) : await exited;
+  await closePipes(drained, [stdout, stderr]);
+
+  if (stop !== null) return stop;
+  if ('error' in exit) return { kind: 'spawn-error', reason: exit.error.message };
+  const exitCode =
+    exit.code ?? 128 + (exit.signal === null ? 0 : (constants.signals[exit.signal] ?? 0));
+  return { kind: 'exited', exitCode, signal: exit.signal };
+}
+
+/** Waits for the log to consume both pipes; destroys them when something unkillable still holds them. */
+async function closePipes(drained: Promise<unknown>, pipes: readonly Readable[]): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timedOut = new Promise<boolean>(
+    (resolve) => (timer = setTimeout(() => resolve(true), PIPE_CLOSE_WAIT_MS)),
+  );
+  const late = await Promise.race([drained.then(() => false), timedOut]);
+  clearTimeout(timer);
+  if (late) {
+    for (const p of pipes) p.destroy();
+    await drained;
+  }
+}
+
+function abortReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  if (typeof r === 'string' && r !== '') return r;
+  if (r instanceof Error && r.name !== 'AbortError' && r.message !== '') return r.message;
+  return 'cancelled';
+}

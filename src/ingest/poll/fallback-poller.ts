@@ -1,0 +1,174 @@
+import type { Logger } from 'pino';
+import { nextPollDelay } from '../../core/poll-interval.js';
+import type { GitSource, HttpSource, Pipeline, SourceName } from '../../core/pipeline.js';
+import type { NewEvent, SourcePort } from '../../store/ports.js';
+import { checkHttp } from './http-check.js';
+import { lsRemote } from './git-ls-remote.js';
+
+export interface PollerDeps {
+  readonly store: SourcePort;
+  readonly ingest: (events: readonly NewEvent[]) => Promise<unknown>;
+  readonly pipeline: () => Pipeline;
+  readonly logger: Logger;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  /** Total time a single check may take (ls-remote or GET). */
+  readonly checkTimeoutMs?: number;
+}
+
+export interface PollOutcome {
+  readonly source: SourceName;
+  readonly ok: boolean;
+  readonly error: string | null;
+  readonly newVersions: number;
+  readonly nextCheckAt: number | null;
+}
+
+type Pollable = GitSource | HttpSource;
+
+/**
+ * The visible safety net: checks each git/http source at its `fallback_poll` interval and
+ * records what no event announced as a missed event. One timer for all sources (the earliest
+ * due), so 1,000 idle sources cost one wake-up per check, not a thousand timers.
+ */
+export class FallbackPoller {
+  private readonly due = new Map<SourceName, number>();
+  private readonly failures = new Map<SourceName, number>();
+  private readonly missedStreak = new Map<SourceName, number>();
+  private readonly etags = new Map<SourceName, string>();
+  private readonly inFlight = new Map<SourceName, Promise<PollOutcome>>();
+  private timer: NodeJS.Timeout | null = null;
+  private stopped = false;
+  private readonly now: () => number;
+  private readonly random: () => number;
+
+  constructor(private readonly deps: PollerDeps) {
+    this.now = deps.now ?? Date.now;
+    this.random = deps.random ?? Math.random;
+  }
+
+  /** Schedules every pollable source: those never seen are checked right away. */
+  async start(): Promise<void> {
+    await this.resync();
+  }
+
+  /** After a pipeline reload: new sources get scheduled, removed ones forgotten. */
+  async resync(): Promise<void> {
+    const now = this.now();
+    const sources = this.pollables();
+    const names = new Set(sources.map((s) => s.name));
+    for (const name of this.due.keys()) if (!names.has(name)) this.due.delete(name);
+    for (const s of sources) {
+      if (this.due.has(s.name)) continue;
+      const heads = await this.deps.store.sourceHeads(s.name);
+      // A source with no known version is checked at once: that is how a new pipeline learns
+      // its starting point without waiting for the first push.
+      this.due.set(s.name, heads.length === 0 ? now : now + this.delay(s));
+      await this.deps.store.setNextCheck(s.name, this.due.get(s.name) ?? null);
+    }
+    this.arm();
+  }
+
+  /** Checks one source now (`nightless poll SOURCE`); concurrent calls share one check. */
+  pollNow(name: SourceName): Promise<PollOutcome> {
+    const running = this.inFlight.get(name);
+    if (running) return running;
+    const source = this.pollables(true).find((s) => s.name === name);
+    if (!source) return Promise.reject(new Error(`source "${name}" cannot be polled (only git and http sources can)`));
+    const p = this.check(source).finally(() => this.inFlight.delete(name));
+    this.inFlight.set(name, p);
+    return p;
+  }
+
+  /** An event arrived for the source: events work, so the interval returns to normal. */
+  eventArrived(name: SourceName): void {
+    this.missedStreak.delete(name);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+  }
+
+  private pollables(includeOff = false): Pollable[] {
+    return [...this.deps.pipeline().sources.values()].filter(
+      (s): s is Pollable => (s.kind === 'git' || s.kind === 'http') && (includeOff || s.fallbackPollMs !== null),
+    );
+  }
+
+  private delay(s: Pollable): number {
+    return nextPollDelay({
+      baseMs: s.fallbackPollMs ?? 0,
+      failures: this.failures.get(s.name) ?? 0,
+      missedStreak: this.missedStreak.get(s.name) ?? 0,
+      random: this.random(),
+    });
+  }
+
+  private arm(): void {
+    if (this.stopped) return;
+    if (this.timer) clearTimeout(this.timer);
+    let next = Infinity;
+    for (const at of this.due.values()) next = Math.min(next, at);
+    if (next === Infinity) return;
+    this.timer = setTimeout(() => void this.tick(), Math.max(0, Math.min(next - this.now(), 2 ** 31 - 1)));
+    this.timer.unref();
+  }
+
+  private async tick(): Promise<void> {
+    this.timer = null;
+    const now = this.now();
+    const dueNow = this.pollables().filter((s) => (this.due.get(s.name) ?? Infinity) <= now);
+    for (const s of dueNow) this.due.delete(s.name);
+    await Promise.all(dueNow.map((s) => this.pollNow(s.name).catch(() => undefined)));
+    this.arm();
+  }
+
+  private async check(source: Pollable): Promise<PollOutcome> {
+    const { store, logger } = this.deps;
+    const at = this.now();
+    const timeoutMs = this.deps.checkTimeoutMs ?? 30_000;
+    let error: string | null = null;
+    let found: NewEvent[] = [];
+    let missed = false;
+    try {
+      const known = await store.sourceHeads(source.name);
+      if (source.kind === 'git') {
+        const heads = await lsRemote(source.url, source.branches, timeoutMs);
+        const changed = heads.filter((h) => known.find((k) => k.ref === h.ref)?.version !== h.sha);
+        missed = changed.some((h) => known.some((k) => k.ref === h.ref));
+        found = changed.map((h) => pollEvent(source.name, h.sha, h.ref, at));
+      } else {
+        const etag = this.etags.get(source.name) ?? null;
+        const res = await checkHttp(source.url, { etag, headers: source.headers, timeoutMs, maxBytes: source.maxBytes });
+        if (res) {
+          if (res.etag) this.etags.set(source.name, res.etag);
+          if (known[0]?.version !== res.version) {
+            missed = known.length > 0;
+            found = [pollEvent(source.name, res.version, null, at)];
+          }
+        }
+      }
+      if (found.length > 0) await this.deps.ingest(found);
+      this.failures.delete(source.name);
+      this.missedStreak.set(source.name, missed ? (this.missedStreak.get(source.name) ?? 0) + 1 : 0);
+      if (missed) logger.warn({ source: source.name }, 'fallback poll found a version no event announced (missed event)');
+    } catch (err) {
+      error = err instanceof Error ? err.message : String(err);
+      this.failures.set(source.name, (this.failures.get(source.name) ?? 0) + 1);
+      logger.warn({ source: source.name, error }, 'fallback poll failed');
+    }
+    const nextCheckAt = source.fallbackPollMs === null ? null : this.now() + this.delay(source);
+    if (nextCheckAt !== null && !this.stopped) {
+      this.due.set(source.name, nextCheckAt);
+      this.arm();
+    }
+    await store.recordPoll(source.name, { at, ok: error === null, error, nextCheckAt, missed });
+    return { source: source.name, ok: error === null, error, newVersions: found.length, nextCheckAt };
+  }
+}
+
+function pollEvent(source: SourceName, version: string, ref: string | null, at: number): NewEvent {
+  return { kind: 'source', source, version, ref, origin: 'poll', deliveryId: null, changedPaths: null, producedBy: null, receivedAt: at };
+}

@@ -1,0 +1,35 @@
+import { matchesAny } from '../../core/glob-match.js';
+import { runCommand } from './run-command.js';
+
+export interface RemoteHead {
+  readonly ref: string;
+  readonly sha: string;
+}
+
+/**
+ * The branch heads of a git repository matching `patterns`, via `git ls-remote --heads`.
+ * Works for URLs, local paths and bare repositories. Connects fail fast: ssh gets a connect
+ * timeout and never prompts; http transfers below 1 byte/s for `lowSpeedSeconds` abort.
+ */
+export async function lsRemote(url: string, patterns: readonly string[], timeoutMs: number): Promise<RemoteHead[]> {
+  const lowSpeed = String(Math.max(1, Math.floor(timeoutMs / 1000)));
+  const args = ['-c', 'http.lowSpeedLimit=1', '-c', `http.lowSpeedTime=${lowSpeed}`, 'ls-remote', '--heads', '--', url];
+  const connect = Math.max(1, Math.floor(timeoutMs / 2000));
+  const env = {
+    ...process.env,
+    GIT_TERMINAL_PROMPT: '0',
+    GIT_SSH_COMMAND: `ssh -o BatchMode=yes -o ConnectTimeout=${connect}`,
+  };
+  const res = await runCommand('git', args, { timeoutMs, env });
+  if (res.code !== 0) {
+    throw new Error(`git ls-remote ${url} failed: ${res.stderr.trim().split('\n').pop() ?? `exit ${res.code}`}`);
+  }
+  const heads: RemoteHead[] = [];
+  for (const line of res.stdout.split('\n')) {
+    const [sha, name] = line.split('\t');
+    if (!sha || !name?.startsWith('refs/heads/')) continue;
+    const ref = name.slice('refs/heads/'.length);
+    if (matchesAny(ref, patterns)) heads.push({ ref, sha });
+  }
+  return heads;
+}

@@ -1,0 +1,168 @@
+import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import type { Database } from './schema.js';
+
+/** What differs between SQL backends in DDL, as capability values rather than `if (pg)`. */
+export interface DdlDialect {
+  /** Column type of an auto-increment primary key (`integer` in SQLite, `bigserial`-like in PostgreSQL). */
+  readonly serialType: 'integer' | 'serial';
+  readonly bigint: 'integer' | 'bigint';
+}
+
+/**
+ * Versioned, append-only migrations, applied at start. Never edit a released one: add the next.
+ */
+export function migrations(d: DdlDialect): MigrationProvider {
+  const all: Record<string, Migration> = {
+    '0001-initial': { up: (db) => initial(db as Kysely<Database>, d) },
+  };
+  return { getMigrations: () => Promise.resolve(all) };
+}
+
+async function initial(db: Kysely<Database>, d: DdlDialect): Promise<void> {
+  await db.schema
+    .createTable('meta')
+    .addColumn('key', 'text', (c) => c.primaryKey())
+    .addColumn('value', 'text', (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('sources')
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('url', 'text')
+    .addColumn('next_check_at', d.bigint)
+    .addColumn('last_check_at', d.bigint)
+    .addColumn('last_check_ok', 'integer')
+    .addColumn('last_error', 'text')
+    .addColumn('poll_failures', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('missed_events', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('events_received', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('last_event_at', d.bigint)
+    .execute();
+  await db.schema
+    .createTable('events')
+    .addColumn('id', d.serialType, (c) => c.primaryKey().autoIncrement())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('source', 'text')
+    .addColumn('version', 'text')
+    .addColumn('ref', 'text')
+    .addColumn('origin', 'text', (c) => c.notNull())
+    .addColumn('delivery_id', 'text', (c) => c.unique())
+    .addColumn('detail', 'text', (c) => c.notNull().defaultTo('{}'))
+    .addColumn('received_at', d.bigint, (c) => c.notNull())
+    .addColumn('processed_at', d.bigint)
+    .addColumn('outcome', 'text')
+    .execute();
+  await db.schema.createIndex('events_unprocessed').on('events').columns(['processed_at', 'id']).execute();
+  await db.schema.createIndex('events_source').on('events').columns(['source', 'version']).execute();
+  await db.schema
+    .createTable('versions')
+    .addColumn('id', d.serialType, (c) => c.primaryKey().autoIncrement())
+    .addColumn('source', 'text', (c) => c.notNull())
+    .addColumn('version', 'text', (c) => c.notNull())
+    .addColumn('ref', 'text', (c) => c.notNull().defaultTo(''))
+    .addColumn('event_id', d.bigint)
+    .addColumn('origin', 'text', (c) => c.notNull())
+    .addColumn('produced_by', d.bigint)
+    .addColumn('created_at', d.bigint, (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('versions_source_version').on('versions').columns(['source', 'version']).execute();
+  await db.schema
+    .createTable('heads')
+    .addColumn('source', 'text', (c) => c.notNull())
+    .addColumn('ref', 'text', (c) => c.notNull())
+    .addColumn('version_id', d.bigint, (c) => c.notNull().references('versions.id'))
+    .addPrimaryKeyConstraint('heads_pk', ['source', 'ref'])
+    .execute();
+  await db.schema
+    .createTable('jobs')
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('definition_hash', 'text', (c) => c.notNull())
+    .addColumn('updated_at', d.bigint, (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('builds')
+    .addColumn('id', d.serialType, (c) => c.primaryKey().autoIncrement())
+    .addColumn('job', 'text', (c) => c.notNull())
+    .addColumn('state', 'text', (c) => c.notNull())
+    .addColumn('fingerprint', 'text', (c) => c.notNull())
+    .addColumn('definition_hash', 'text', (c) => c.notNull())
+    .addColumn('cause', 'text', (c) => c.notNull())
+    .addColumn('forced', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('ref', 'text')
+    .addColumn('queued_at', d.bigint, (c) => c.notNull())
+    .addColumn('started_at', d.bigint)
+    .addColumn('finished_at', d.bigint)
+    .addColumn('failed_step', 'text')
+    .addColumn('reason', 'text')
+    .addColumn('related_build', d.bigint)
+    .addColumn('exit_code', 'integer')
+    .addColumn('coverage_lines', 'real')
+    .addColumn('coverage_branches', 'real')
+    .addColumn('coverage_lines_delta', 'real')
+    .addColumn('coverage_branches_delta', 'real')
+    .addColumn('attempt', 'integer', (c) => c.notNull().defaultTo(1))
+    .addColumn('worker', 'text')
+    .addColumn('warnings', 'text', (c) => c.notNull().defaultTo('[]'))
+    .addColumn('log_bytes', d.bigint, (c) => c.notNull().defaultTo(0))
+    .execute();
+  await db.schema.createIndex('builds_job').on('builds').columns(['job', 'id']).execute();
+  await db.schema.createIndex('builds_state').on('builds').columns(['state', 'id']).execute();
+  await db.schema.createIndex('builds_fingerprint').on('builds').columns(['fingerprint']).execute();
+  await db.schema
+    .createTable('build_inputs')
+    .addColumn('build_id', d.bigint, (c) => c.notNull().references('builds.id').onDelete('cascade'))
+    .addColumn('position', 'integer', (c) => c.notNull())
+    .addColumn('source', 'text', (c) => c.notNull())
+    .addColumn('version', 'text', (c) => c.notNull())
+    .addColumn('ref', 'text')
+    .addColumn('origin', 'text')
+    .addColumn('event_id', d.bigint)
+    .addPrimaryKeyConstraint('build_inputs_pk', ['build_id', 'position'])
+    .execute();
+  await db.schema.createIndex('build_inputs_version').on('build_inputs').columns(['source', 'version']).execute();
+  await db.schema
+    .createTable('build_outputs')
+    .addColumn('build_id', d.bigint, (c) => c.notNull().references('builds.id').onDelete('cascade'))
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('digest', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('build_outputs_pk', ['build_id', 'name'])
+    .execute();
+  await db.schema
+    .createTable('artifacts')
+    .addColumn('build_id', d.bigint, (c) => c.notNull().references('builds.id').onDelete('cascade'))
+    .addColumn('output', 'text', (c) => c.notNull())
+    .addColumn('path', 'text', (c) => c.notNull())
+    .addColumn('digest', 'text', (c) => c.notNull())
+    .addColumn('size', d.bigint, (c) => c.notNull())
+    .addPrimaryKeyConstraint('artifacts_pk', ['build_id', 'output', 'path'])
+    .execute();
+  await db.schema.createIndex('artifacts_digest').on('artifacts').columns(['digest']).execute();
+  await db.schema
+    .createTable('decisions')
+    .addColumn('id', d.serialType, (c) => c.primaryKey().autoIncrement())
+    .addColumn('event_id', d.bigint)
+    .addColumn('job', 'text')
+    .addColumn('rule', 'text', (c) => c.notNull())
+    .addColumn('source', 'text')
+    .addColumn('version', 'text')
+    .addColumn('build_id', d.bigint)
+    .addColumn('detail', 'text', (c) => c.notNull())
+    .addColumn('at', d.bigint, (c) => c.notNull())
+    .execute();
+  await db.schema.createIndex('decisions_job').on('decisions').columns(['job', 'id']).execute();
+  await db.schema.createIndex('decisions_version').on('decisions').columns(['source', 'version']).execute();
+  await db.schema
+    .createTable('pending_settles')
+    .addColumn('job', 'text', (c) => c.primaryKey())
+    .addColumn('due_at', d.bigint, (c) => c.notNull())
+    .addColumn('event_id', d.bigint)
+    .execute();
+  await db.schema
+    .createTable('outbox')
+    .addColumn('id', d.serialType, (c) => c.primaryKey().autoIncrement())
+    .addColumn('build_id', d.bigint, (c) => c.notNull())
+    .addColumn('type', 'text', (c) => c.notNull())
+    .addColumn('payload', 'text', (c) => c.notNull())
+    .addColumn('created_at', d.bigint, (c) => c.notNull())
+    .execute();
+}

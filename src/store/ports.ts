@@ -1,0 +1,209 @@
+import type { Build, BuildState, EventOrigin } from '../core/build.js';
+import type { SchedulerEvent } from '../core/event.js';
+import type { JobName, SourceName } from '../core/pipeline.js';
+import type { BuildRef, Decision, Rule, SourceHead } from '../core/scheduler/index.js';
+import type { ArtifactFile, CollectedOutput, RunResult } from '../executor/port.js';
+
+/**
+ * Persistence ports, split by caller (CONVENTIONS.md §3). One adapter class implements them all;
+ * each caller depends only on the slice it uses. Every method is one transaction.
+ */
+
+export type NewEvent =
+  | {
+      readonly kind: 'source';
+      readonly source: SourceName;
+      readonly version: string;
+      readonly ref: string | null;
+      readonly origin: EventOrigin;
+      readonly deliveryId: string | null;
+      readonly changedPaths: readonly string[] | null;
+      readonly producedBy: number | null;
+      readonly receivedAt: number;
+    }
+  | { readonly kind: 'trigger'; readonly job: JobName; readonly force: boolean; readonly by: string | null; readonly receivedAt: number }
+  | { readonly kind: 'reconcile'; readonly receivedAt: number }
+  | { readonly kind: 'settle'; readonly job: JobName; readonly receivedAt: number };
+
+export interface AppendedEvent {
+  readonly id: number;
+  /** The delivery id was seen before: nothing was stored, `id` is the first delivery's event. */
+  readonly redelivery: boolean;
+}
+
+/** Ingest writes events here before acknowledging them; the scheduler drains it. */
+export interface InboxPort {
+  appendEvent(event: NewEvent): Promise<AppendedEvent>;
+  /** Many events in one transaction (bus bursts, benchmarks). */
+  appendEvents(events: readonly NewEvent[]): Promise<AppendedEvent[]>;
+}
+
+export interface SchedulerState {
+  readonly heads: readonly SourceHead[];
+  readonly activeBuilds: readonly BuildRef[];
+  /** Builds that count as built, for fingerprint look-ups. */
+  readonly builtFingerprints: readonly BuildRef[];
+  readonly lastDefinitionHash: ReadonlyMap<JobName, string>;
+  readonly pendingSettles: ReadonlyArray<{ readonly job: JobName; readonly dueAt: number }>;
+}
+
+export interface AppliedDecisions {
+  readonly queued: readonly BuildRef[];
+  readonly skipped: readonly BuildRef[];
+  readonly superseded: readonly number[];
+  /** Running builds the decisions asked to cancel; the runner kills them. */
+  readonly cancelRequested: readonly number[];
+  readonly heads: readonly SourceHead[];
+}
+
+export interface SchedulerPort {
+  loadSchedulerState(): Promise<SchedulerState>;
+  /** Unprocessed inbox events, oldest first. */
+  pendingEvents(limit: number): Promise<SchedulerEvent[]>;
+  /** Applies one event's decisions and marks it processed, in one transaction with its outbox rows. */
+  applyDecisions(event: SchedulerEvent, decisions: readonly Decision[], now: number): Promise<AppliedDecisions>;
+  /** Removes and returns the quiet periods that are over. */
+  takeDueSettles(now: number): Promise<JobName[]>;
+}
+
+export interface FinishedRun {
+  readonly result: RunResult;
+  readonly logBytes: number;
+  /** Output versions to announce, written to the inbox in the same transaction. */
+  readonly outputEvents: readonly NewEvent[];
+}
+
+/** The durable build queue, as the runner (local slots or remote agents) sees it. */
+export interface QueuePort {
+  /** Takes the oldest queued build, marks it running for `worker`; `null` when none is queued. */
+  claimNextBuild(worker: string, now: number): Promise<Build | null>;
+  finishBuild(id: number, run: FinishedRun, now: number): Promise<Build>;
+  /** Cancels a queued build; running builds are cancelled by their runner. Returns the build. */
+  cancelQueuedBuild(id: number, reason: string, now: number): Promise<Build | null>;
+  /**
+   * Builds left `running` by a previous process: marked `error: lost`; each re-queued as a new
+   * attempt while `attempt < maxAttempts`.
+   */
+  recoverLostBuilds(now: number, maxAttempts: number): Promise<{ lost: Build[]; requeued: Build[] }>;
+  /** Files of a build's output, for materializing job-output inputs. */
+  outputFiles(source: SourceName, version: string): Promise<ArtifactFile[]>;
+}
+
+export interface SourceStatus {
+  readonly name: SourceName;
+  readonly kind: string;
+  readonly url: string | null;
+  readonly heads: ReadonlyArray<{ readonly ref: string | null; readonly version: string; readonly at: number; readonly origin: string }>;
+  readonly nextCheckAt: number | null;
+  readonly lastCheckAt: number | null;
+  readonly lastCheckOk: boolean | null;
+  readonly lastError: string | null;
+  readonly pollFailures: number;
+  readonly missedEvents: number;
+  readonly eventsReceived: number;
+  readonly lastEventAt: number | null;
+}
+
+export interface PollRecord {
+  readonly at: number;
+  readonly ok: boolean;
+  readonly error: string | null;
+  readonly nextCheckAt: number | null;
+  readonly missed: boolean;
+}
+
+/** What the fallback poller and the pipeline loader keep per source. */
+export interface SourcePort {
+  /** Makes the table match the pipeline's sources (adds new ones, keeps history of removed ones). */
+  syncSources(sources: ReadonlyArray<{ readonly name: SourceName; readonly kind: string; readonly url: string | null }>): Promise<void>;
+  recordPoll(source: SourceName, poll: PollRecord): Promise<void>;
+  setNextCheck(source: SourceName, at: number | null): Promise<void>;
+  /** Current head of every ref of a source, as stored. */
+  sourceHeads(source: SourceName): Promise<SourceHead[]>;
+}
+
+export interface BuildFilter {
+  readonly job?: JobName;
+  readonly state?: BuildState;
+  readonly source?: SourceName;
+  /** A version or a prefix of one (commit SHAs). */
+  readonly version?: string;
+  /** Builds with an id lower than this (paging backwards). */
+  readonly before?: number;
+  readonly limit: number;
+}
+
+export interface BuildDetail extends Build {
+  readonly outputs: readonly CollectedOutput[];
+  readonly warnings: readonly string[];
+  readonly logBytes: number;
+  readonly definitionHash: string;
+  readonly worker: string | null;
+}
+
+export interface DecisionRecord {
+  readonly id: number;
+  readonly eventId: number | null;
+  readonly job: JobName | null;
+  readonly rule: Rule;
+  readonly source: SourceName | null;
+  readonly version: string | null;
+  readonly buildId: number | null;
+  readonly detail: string;
+  readonly at: number;
+  readonly origin: string | null;
+}
+
+export interface JobStatus {
+  readonly name: JobName;
+  readonly latest: Build | null;
+  readonly lastFinished: Build | null;
+  readonly recentDurationsMs: readonly number[];
+}
+
+/** Read side for the API and CLI. */
+export interface ReadPort {
+  listSources(): Promise<SourceStatus[]>;
+  jobStatuses(jobs: readonly JobName[]): Promise<JobStatus[]>;
+  listBuilds(filter: BuildFilter): Promise<Build[]>;
+  getBuild(id: number): Promise<BuildDetail | null>;
+  listDecisions(filter: { job?: JobName; source?: SourceName; version?: string; eventId?: number; limit: number }): Promise<DecisionRecord[]>;
+  /** Highest outbox id, so a new relay starts after history. */
+  lastOutboxId(): Promise<number>;
+  /** Versions of a source matching a prefix, newest first. */
+  findVersions(source: SourceName, prefix: string, limit: number): Promise<string[]>;
+  /** Builds that used `source@version` directly. */
+  buildsUsing(source: SourceName, version: string): Promise<Build[]>;
+  /** Output versions a build produced, as source names (`job.output`) and digests. */
+  producedVersions(buildId: number): Promise<Array<{ source: SourceName; version: string }>>;
+  artifact(buildId: number, output: string): Promise<ArtifactFile[]>;
+  countBuildsByState(): Promise<Record<string, number>>;
+}
+
+export type OutboxType = 'queued' | 'started' | 'finished' | 'superseded' | 'cancelled' | 'skipped';
+
+/** One lifecycle change, written in the transaction that made it; delivered by reporters. */
+export interface OutboxRecord {
+  readonly id: number;
+  readonly buildId: number;
+  readonly type: OutboxType;
+  /** The build as it was right after the change. */
+  readonly build: Build;
+  readonly createdAt: number;
+}
+
+export interface OutboxPort {
+  outboxSince(afterId: number, limit: number): Promise<OutboxRecord[]>;
+}
+
+/** Which stored blobs builds still reference (artifact garbage collection). */
+export interface ArtifactIndexPort {
+  referencedDigest(digest: string): Promise<boolean>;
+}
+
+export interface Store extends OutboxPort, ArtifactIndexPort, InboxPort, SchedulerPort, QueuePort, SourcePort, ReadPort {
+  /** Key/value settings (API token hash, pipeline name). */
+  getMeta(key: string): Promise<string | null>;
+  setMeta(key: string, value: string): Promise<void>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,104 @@
+import type { Generated } from 'kysely';
+
+/**
+ * Table shapes shared by every SQL backend. Times are epoch milliseconds; JSON columns hold
+ * text. Booleans are 0/1 integers so SQLite and PostgreSQL read the same.
+ */
+export interface Database {
+  meta: { key: string; value: string };
+  sources: {
+    name: string;
+    kind: string;
+    url: string | null;
+    next_check_at: number | null;
+    last_check_at: number | null;
+    last_check_ok: number | null;
+    last_error: string | null;
+    poll_failures: Generated<number>;
+    missed_events: Generated<number>;
+    events_received: Generated<number>;
+    last_event_at: number | null;
+  };
+  versions: {
+    id: Generated<number>;
+    source: string;
+    version: string;
+    ref: string;
+    event_id: number | null;
+    origin: string;
+    produced_by: number | null;
+    created_at: number;
+  };
+  heads: { source: string; ref: string; version_id: number };
+  events: {
+    id: Generated<number>;
+    kind: string;
+    source: string | null;
+    version: string | null;
+    ref: string | null;
+    origin: string;
+    delivery_id: string | null;
+    /** JSON: changed paths, trigger options. */
+    detail: Generated<string>;
+    received_at: number;
+    processed_at: number | null;
+    outcome: string | null;
+  };
+  jobs: { name: string; definition_hash: string; updated_at: number };
+  builds: {
+    id: Generated<number>;
+    job: string;
+    state: string;
+    fingerprint: string;
+    definition_hash: string;
+    cause: string;
+    forced: Generated<number>;
+    ref: string | null;
+    queued_at: number;
+    started_at: number | null;
+    finished_at: number | null;
+    failed_step: string | null;
+    reason: string | null;
+    related_build: number | null;
+    exit_code: number | null;
+    coverage_lines: number | null;
+    coverage_branches: number | null;
+    coverage_lines_delta: number | null;
+    coverage_branches_delta: number | null;
+    attempt: Generated<number>;
+    worker: string | null;
+    warnings: Generated<string>;
+    log_bytes: Generated<number>;
+  };
+  build_inputs: {
+    build_id: number;
+    position: number;
+    source: string;
+    version: string;
+    ref: string | null;
+    origin: string | null;
+    event_id: number | null;
+  };
+  build_outputs: { build_id: number; name: string; digest: string };
+  artifacts: { build_id: number; output: string; path: string; digest: string; size: number };
+  decisions: {
+    id: Generated<number>;
+    event_id: number | null;
+    job: string | null;
+    rule: string;
+    source: string | null;
+    version: string | null;
+    build_id: number | null;
+    detail: string;
+    at: number;
+  };
+  pending_settles: { job: string; due_at: number; event_id: number | null };
+  outbox: {
+    id: Generated<number>;
+    build_id: number;
+    type: string;
+    /** JSON snapshot of the build at the time of the change. */
+    payload: string;
+    created_at: number;
+  };
+}

@@ -1,0 +1,666 @@
+import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
+import type { Build, BuildState } from '../../core/build.js';
+import type { SchedulerEvent } from '../../core/event.js';
+import type { JobName, SourceName } from '../../core/pipeline.js';
+import type { BuildRef, Decision, Rule, SourceHead } from '../../core/scheduler/index.js';
+import type { ArtifactFile, CollectedOutput } from '../../executor/port.js';
+import type {
+  AppendedEvent,
+  AppliedDecisions,
+  BuildDetail,
+  BuildFilter,
+  DecisionRecord,
+  FinishedRun,
+  JobStatus,
+  NewEvent,
+  OutboxRecord,
+  PollRecord,
+  SchedulerState,
+  SourceStatus,
+  Store,
+} from '../ports.js';
+import type { Database } from '../schema.js';
+import { toBuild, toBuildRef, toHead, toSchedulerEvent, type BuildRow } from './rows.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** States whose fingerprint counts as "built" (DESIGN rule 3). */
+const COUNTED: BuildState[] = ['queued', 'running', 'passed', 'failed', 'error'];
+
+/**
+ * The store over Kysely: the same queries serve every SQL backend; a backend folder only opens
+ * the connection and states its capabilities.
+ */
+export class SqlStore implements Store {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly onClose: () => Promise<void>,
+  ) {}
+
+  // ---- inbox -------------------------------------------------------------------------------
+
+  async appendEvent(event: NewEvent): Promise<AppendedEvent> {
+    const [appended] = await this.appendEvents([event]);
+    if (!appended) throw new Error('appendEvents returned nothing');
+    return appended;
+  }
+
+  appendEvents(events: readonly NewEvent[]): Promise<AppendedEvent[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const out: AppendedEvent[] = [];
+      for (const e of events) out.push(await insertEvent(trx, e));
+      return out;
+    });
+  }
+
+  // ---- scheduler ---------------------------------------------------------------------------
+
+  async loadSchedulerState(): Promise<SchedulerState> {
+    const heads = await this.db
+      .selectFrom('heads')
+      .innerJoin('versions', 'versions.id', 'heads.version_id')
+      .select(['versions.id', 'versions.source', 'versions.version', 'versions.ref', 'versions.event_id', 'versions.origin', 'versions.produced_by'])
+      .execute();
+    const counted = await this.db
+      .selectFrom('builds')
+      .select(['id', 'job', 'state', 'fingerprint', 'forced'])
+      .where('state', 'in', COUNTED)
+      .orderBy('id')
+      .execute();
+    const last = await this.db
+      .selectFrom('builds')
+      .select(['job', 'definition_hash'])
+      .where('id', 'in', (q) => q.selectFrom('builds').select((eb) => eb.fn.max('id').as('id')).where('state', '!=', 'skipped').groupBy('job'))
+      .execute();
+    const settles = await this.db.selectFrom('pending_settles').selectAll().execute();
+    const refs = counted.map(toBuildRef);
+    return {
+      heads: heads.map(toHead),
+      activeBuilds: refs.filter((b) => b.state === 'queued' || b.state === 'running'),
+      builtFingerprints: refs,
+      lastDefinitionHash: new Map(last.map((r) => [r.job, r.definition_hash])),
+      pendingSettles: settles.map((s) => ({ job: s.job, dueAt: Number(s.due_at) })),
+    };
+  }
+
+  async pendingEvents(limit: number): Promise<SchedulerEvent[]> {
+    const rows = await this.db.selectFrom('events').selectAll().where('processed_at', 'is', null).orderBy('id').limit(limit).execute();
+    return rows.map(toSchedulerEvent);
+  }
+
+  applyDecisions(event: SchedulerEvent, decisions: readonly Decision[], now: number): Promise<AppliedDecisions> {
+    return this.db.transaction().execute(async (trx) => {
+      const queued: BuildRef[] = [];
+      const skipped: BuildRef[] = [];
+      const superseded: number[] = [];
+      const cancelRequested: number[] = [];
+      const heads: SourceHead[] = [];
+      let outcome: string = decisions.length === 0 ? 'nothing' : decisions[0]?.rule ?? 'nothing';
+      for (const d of decisions) {
+        let buildId: number | null = null;
+        switch (d.kind) {
+          case 'advance-head': {
+            const v = await trx
+              .insertInto('versions')
+              .values({ source: d.source, version: d.version, ref: d.ref ?? '', event_id: event.id, origin: d.origin, produced_by: d.producedBy, created_at: now })
+              .returning('id')
+              .executeTakeFirstOrThrow();
+            await trx
+              .insertInto('heads')
+              .values({ source: d.source, ref: d.ref ?? '', version_id: v.id })
+              .onConflict((oc) => oc.columns(['source', 'ref']).doUpdateSet({ version_id: v.id }))
+              .execute();
+            heads.push({ source: d.source, version: d.version, ref: d.ref, eventId: event.id, origin: d.origin, seq: Number(v.id), producedBy: d.producedBy });
+            break;
+          }
+          case 'queue-build': {
+            const ref = d.inputs.find((i) => i.ref !== null)?.ref ?? null;
+            buildId = await insertBuild(trx, {
+              job: d.job,
+              state: 'queued',
+              fingerprint: d.fingerprint,
+              definition_hash: d.definitionHash,
+              cause: JSON.stringify(d.cause),
+              forced: d.forced ? 1 : 0,
+              ref,
+              queued_at: now,
+            }, d.inputs);
+            await upsertJob(trx, d.job, d.definitionHash, now);
+            queued.push({ id: buildId, job: d.job, state: 'queued', fingerprint: d.fingerprint, forced: d.forced });
+            await writeOutbox(trx, buildId, 'queued', now);
+            for (const old of d.supersedes) {
+              const res = await trx
+                .updateTable('builds')
+                .set({ state: 'superseded', related_build: buildId, finished_at: now, reason: `superseded by build #${buildId}` })
+                .where('id', '=', old)
+                .where('state', '=', 'queued')
+                .executeTakeFirst();
+              if (Number(res.numUpdatedRows) > 0) {
+                superseded.push(old);
+                await writeOutbox(trx, old, 'superseded', now);
+              }
+            }
+            cancelRequested.push(...d.cancels);
+            break;
+          }
+          case 'record-skip': {
+            const ref = d.inputs.find((i) => i.ref !== null)?.ref ?? null;
+            buildId = await insertBuild(trx, {
+              job: d.job,
+              state: 'skipped',
+              fingerprint: d.fingerprint,
+              definition_hash: d.definitionHash,
+              cause: JSON.stringify(d.cause),
+              ref,
+              queued_at: now,
+              finished_at: now,
+              reason: d.reason,
+              related_build: d.identicalTo,
+            }, d.inputs);
+            skipped.push({ id: buildId, job: d.job, state: 'skipped', fingerprint: d.fingerprint, forced: false });
+            await writeOutbox(trx, buildId, 'skipped', now);
+            break;
+          }
+          case 'defer':
+            await trx
+              .insertInto('pending_settles')
+              .values({ job: d.job, due_at: d.until, event_id: event.id })
+              .onConflict((oc) => oc.column('job').doUpdateSet({ due_at: d.until, event_id: event.id }))
+              .execute();
+            break;
+          case 'record-duplicate':
+          case 'note':
+            break;
+        }
+        if (d.kind === 'queue-build' || d.kind === 'record-skip') outcome = d.rule;
+        await trx
+          .insertInto('decisions')
+          .values({ event_id: event.id, job: d.job, rule: d.rule, source: d.source, version: d.version, build_id: buildId, detail: d.detail, at: now })
+          .execute();
+      }
+      // Events that a person or a forge sent count towards delivery health; polls and outputs don't.
+      if (event.kind === 'source' && event.origin !== 'poll' && event.origin !== 'output') {
+        await trx
+          .updateTable('sources')
+          .set((eb) => ({ events_received: eb('events_received', '+', 1), last_event_at: now }))
+          .where('name', '=', event.source)
+          .execute();
+      }
+      await trx.updateTable('events').set({ processed_at: now, outcome }).where('id', '=', event.id).execute();
+      return { queued, skipped, superseded, cancelRequested, heads };
+    });
+  }
+
+  takeDueSettles(now: number): Promise<JobName[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const due = await trx.selectFrom('pending_settles').select('job').where('due_at', '<=', now).execute();
+      if (due.length === 0) return [];
+      const jobs = due.map((d) => d.job);
+      await trx.deleteFrom('pending_settles').where('job', 'in', jobs).execute();
+      for (const job of jobs) await insertEvent(trx, { kind: 'settle', job, receivedAt: now });
+      return jobs;
+    });
+  }
+
+  // ---- queue -------------------------------------------------------------------------------
+
+  claimNextBuild(worker: string, now: number): Promise<Build | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const next = await trx.selectFrom('builds').select('id').where('state', '=', 'queued').orderBy('id').limit(1).executeTakeFirst();
+      if (!next) return null;
+      await trx.updateTable('builds').set({ state: 'running', started_at: now, worker }).where('id', '=', next.id).where('state', '=', 'queued').execute();
+      await writeOutbox(trx, next.id, 'started', now);
+      return loadBuild(trx, next.id);
+    });
+  }
+
+  finishBuild(id: number, run: FinishedRun, now: number): Promise<Build> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx.selectFrom('builds').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      const r = run.result;
+      const cov = r.coverage;
+      let linesDelta: number | null = null;
+      let branchesDelta: number | null = null;
+      if (cov) {
+        let q = trx
+          .selectFrom('builds')
+          .select(['coverage_lines', 'coverage_branches'])
+          .where('job', '=', row.job)
+          .where('id', '<', id)
+          .where('coverage_lines', 'is not', null);
+        q = row.ref === null ? q.where('ref', 'is', null) : q.where('ref', '=', row.ref);
+        const prev = await q.orderBy('id', 'desc').limit(1).executeTakeFirst();
+        if (prev) {
+          linesDelta = delta(cov.lines, prev.coverage_lines);
+          branchesDelta = delta(cov.branches, prev.coverage_branches);
+        }
+      }
+      await trx
+        .updateTable('builds')
+        .set({
+          state: r.state,
+          finished_at: now,
+          failed_step: r.state === 'failed' ? r.step : r.state === 'error' ? r.step : null,
+          reason: r.state === 'passed' ? null : r.state === 'error' ? `${r.code}: ${r.reason}` : r.reason,
+          exit_code: r.state === 'failed' ? r.exitCode : null,
+          coverage_lines: cov?.lines ?? null,
+          coverage_branches: cov?.branches ?? null,
+          coverage_lines_delta: linesDelta,
+          coverage_branches_delta: branchesDelta,
+          warnings: JSON.stringify(r.warnings),
+          log_bytes: run.logBytes,
+        })
+        .where('id', '=', id)
+        .execute();
+      for (const out of r.outputs) {
+        await trx.insertInto('build_outputs').values({ build_id: id, name: out.name, digest: out.digest }).execute();
+        for (const f of out.files) {
+          await trx.insertInto('artifacts').values({ build_id: id, output: out.name, path: f.path, digest: f.digest, size: f.size }).execute();
+        }
+      }
+      for (const e of run.outputEvents) await insertEvent(trx, e);
+      await writeOutbox(trx, id, 'finished', now);
+      return loadBuild(trx, id);
+    });
+  }
+
+  cancelQueuedBuild(id: number, reason: string, now: number): Promise<Build | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const res = await trx
+        .updateTable('builds')
+        .set({ state: 'cancelled', finished_at: now, reason })
+        .where('id', '=', id)
+        .where('state', '=', 'queued')
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) > 0) await writeOutbox(trx, id, 'cancelled', now);
+      const row = await trx.selectFrom('builds').select('id').where('id', '=', id).executeTakeFirst();
+      return row ? loadBuild(trx, id) : null;
+    });
+  }
+
+  recoverLostBuilds(now: number, maxAttempts: number): Promise<{ lost: Build[]; requeued: Build[] }> {
+    return this.db.transaction().execute(async (trx) => {
+      const running = await trx.selectFrom('builds').selectAll().where('state', '=', 'running').orderBy('id').execute();
+      const lost: Build[] = [];
+      const requeued: Build[] = [];
+      for (const row of running) {
+        await trx
+          .updateTable('builds')
+          .set({ state: 'error', finished_at: now, reason: 'lost: the server stopped while the build was running' })
+          .where('id', '=', row.id)
+          .execute();
+        await writeOutbox(trx, row.id, 'finished', now);
+        lost.push(await loadBuild(trx, row.id));
+        if (row.attempt < maxAttempts) {
+          const inputs = await trx.selectFrom('build_inputs').selectAll().where('build_id', '=', row.id).orderBy('position').execute();
+          const newId = await insertBuild(
+            trx,
+            {
+              job: row.job,
+              state: 'queued',
+              fingerprint: row.fingerprint,
+              definition_hash: row.definition_hash,
+              cause: JSON.stringify({ kind: 'retry', previousBuild: Number(row.id) }),
+              forced: row.forced,
+              ref: row.ref,
+              queued_at: now,
+              attempt: row.attempt + 1,
+              related_build: row.id,
+            },
+            inputs.map((i) => ({ source: i.source, version: i.version, ref: i.ref, origin: i.origin as never, eventId: i.event_id })),
+          );
+          await trx.updateTable('builds').set({ related_build: newId }).where('id', '=', row.id).execute();
+          await writeOutbox(trx, newId, 'queued', now);
+          requeued.push(await loadBuild(trx, newId));
+        }
+      }
+      return { lost, requeued };
+    });
+  }
+
+  async outputFiles(source: SourceName, version: string): Promise<ArtifactFile[]> {
+    const dot = source.indexOf('.');
+    const job = source.slice(0, dot);
+    const output = source.slice(dot + 1);
+    const producer = await this.db
+      .selectFrom('build_outputs')
+      .innerJoin('builds', 'builds.id', 'build_outputs.build_id')
+      .select('build_outputs.build_id')
+      .where('builds.job', '=', job)
+      .where('build_outputs.name', '=', output)
+      .where('build_outputs.digest', '=', version)
+      .orderBy('build_outputs.build_id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!producer) return [];
+    return this.artifact(Number(producer.build_id), output);
+  }
+
+  // ---- sources -----------------------------------------------------------------------------
+
+  async syncSources(sources: ReadonlyArray<{ name: SourceName; kind: string; url: string | null }>): Promise<void> {
+    await this.db.transaction().execute(async (trx) => {
+      for (const s of sources) {
+        await trx
+          .insertInto('sources')
+          .values({ name: s.name, kind: s.kind, url: s.url })
+          .onConflict((oc) => oc.column('name').doUpdateSet({ kind: s.kind, url: s.url }))
+          .execute();
+      }
+    });
+  }
+
+  async recordPoll(source: SourceName, poll: PollRecord): Promise<void> {
+    await this.db
+      .updateTable('sources')
+      .set((eb) => ({
+        last_check_at: poll.at,
+        last_check_ok: poll.ok ? 1 : 0,
+        last_error: poll.error,
+        next_check_at: poll.nextCheckAt,
+        poll_failures: poll.ok ? 0 : eb('poll_failures', '+', 1),
+        missed_events: poll.missed ? eb('missed_events', '+', 1) : eb.ref('missed_events'),
+      }))
+      .where('name', '=', source)
+      .execute();
+  }
+
+  async setNextCheck(source: SourceName, at: number | null): Promise<void> {
+    await this.db.updateTable('sources').set({ next_check_at: at }).where('name', '=', source).execute();
+  }
+
+  async sourceHeads(source: SourceName): Promise<SourceHead[]> {
+    const rows = await this.db
+      .selectFrom('heads')
+      .innerJoin('versions', 'versions.id', 'heads.version_id')
+      .select(['versions.id', 'versions.source', 'versions.version', 'versions.ref', 'versions.event_id', 'versions.origin', 'versions.produced_by'])
+      .where('heads.source', '=', source)
+      .execute();
+    return rows.map(toHead);
+  }
+
+  // ---- read --------------------------------------------------------------------------------
+
+  async listSources(): Promise<SourceStatus[]> {
+    const sources = await this.db.selectFrom('sources').selectAll().orderBy('name').execute();
+    const heads = await this.db
+      .selectFrom('heads')
+      .innerJoin('versions', 'versions.id', 'heads.version_id')
+      .select(['heads.source', 'versions.ref', 'versions.version', 'versions.created_at', 'versions.origin'])
+      .execute();
+    return sources.map((s) => ({
+      name: s.name,
+      kind: s.kind,
+      url: s.url,
+      heads: heads
+        .filter((h) => h.source === s.name)
+        .map((h) => ({ ref: h.ref === '' ? null : h.ref, version: h.version, at: Number(h.created_at), origin: h.origin })),
+      nextCheckAt: nullableNumber(s.next_check_at),
+      lastCheckAt: nullableNumber(s.last_check_at),
+      lastCheckOk: s.last_check_ok === null ? null : s.last_check_ok === 1,
+      lastError: s.last_error,
+      pollFailures: s.poll_failures,
+      missedEvents: s.missed_events,
+      eventsReceived: s.events_received,
+      lastEventAt: nullableNumber(s.last_event_at),
+    }));
+  }
+
+  async jobStatuses(jobs: readonly JobName[]): Promise<JobStatus[]> {
+    const out: JobStatus[] = [];
+    for (const name of jobs) {
+      const [latest] = await this.listBuilds({ job: name, limit: 1 });
+      const finished = await this.db
+        .selectFrom('builds')
+        .selectAll()
+        .where('job', '=', name)
+        .where('state', 'in', ['passed', 'failed', 'error'])
+        .orderBy('id', 'desc')
+        .limit(10)
+        .execute();
+      const first = finished[0];
+      out.push({
+        name,
+        latest: latest ?? null,
+        lastFinished: first ? await loadBuild(this.db, first.id) : null,
+        recentDurationsMs: finished
+          .filter((b) => b.started_at !== null && b.finished_at !== null)
+          .map((b) => Number(b.finished_at) - Number(b.started_at)),
+      });
+    }
+    return out;
+  }
+
+  async listBuilds(f: BuildFilter): Promise<Build[]> {
+    let q = this.db.selectFrom('builds').selectAll();
+    if (f.job !== undefined) q = q.where('job', '=', f.job);
+    if (f.state !== undefined) q = q.where('state', '=', f.state);
+    if (f.before !== undefined) q = q.where('id', '<', f.before);
+    if (f.source !== undefined || f.version !== undefined) {
+      q = q.where('id', 'in', (sub) => {
+        let s = sub.selectFrom('build_inputs').select('build_id');
+        if (f.source !== undefined) s = s.where('source', '=', f.source);
+        if (f.version !== undefined) s = s.where(startsWith('version', f.version));
+        return s;
+      });
+    }
+    const rows = await q.orderBy('id', 'desc').limit(f.limit).execute();
+    return withInputs(this.db, rows);
+  }
+
+  async getBuild(id: number): Promise<BuildDetail | null> {
+    const row = await this.db.selectFrom('builds').selectAll().where('id', '=', id).executeTakeFirst();
+    if (!row) return null;
+    const [build] = await withInputs(this.db, [row]);
+    if (!build) return null;
+    const outputs = await this.db.selectFrom('build_outputs').selectAll().where('build_id', '=', id).orderBy('name').execute();
+    const files = await this.db.selectFrom('artifacts').selectAll().where('build_id', '=', id).orderBy('path').execute();
+    const collected: CollectedOutput[] = outputs.map((o) => ({
+      name: o.name,
+      digest: o.digest,
+      files: files.filter((f) => f.output === o.name).map((f) => ({ path: f.path, digest: f.digest, size: Number(f.size) })),
+    }));
+    return {
+      ...build,
+      outputs: collected,
+      warnings: JSON.parse(row.warnings) as string[],
+      logBytes: Number(row.log_bytes),
+      definitionHash: row.definition_hash,
+      worker: row.worker,
+    };
+  }
+
+  async listDecisions(f: { job?: JobName; source?: SourceName; version?: string; eventId?: number; limit: number }): Promise<DecisionRecord[]> {
+    let q = this.db
+      .selectFrom('decisions')
+      .leftJoin('events', 'events.id', 'decisions.event_id')
+      .select(['decisions.id', 'decisions.event_id', 'decisions.job', 'decisions.rule', 'decisions.source', 'decisions.version', 'decisions.build_id', 'decisions.detail', 'decisions.at', 'events.origin']);
+    if (f.job !== undefined) q = q.where('decisions.job', '=', f.job);
+    if (f.eventId !== undefined) q = q.where('decisions.event_id', '=', f.eventId);
+    if (f.source !== undefined) q = q.where('decisions.source', '=', f.source);
+    if (f.version !== undefined) q = q.where(startsWith('decisions.version', f.version));
+    const rows = await q.orderBy('decisions.id', 'desc').limit(f.limit).execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      eventId: nullableNumber(r.event_id),
+      job: r.job,
+      rule: r.rule as Rule,
+      source: r.source,
+      version: r.version,
+      buildId: nullableNumber(r.build_id),
+      detail: r.detail,
+      at: Number(r.at),
+      origin: r.origin,
+    }));
+  }
+
+  async findVersions(source: SourceName, prefix: string, limit: number): Promise<string[]> {
+    const rows = await this.db
+      .selectFrom('versions')
+      .select('version')
+      .distinct()
+      .where('source', '=', source)
+      .where(startsWith('version', prefix))
+      .orderBy('version')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => r.version);
+  }
+
+  async buildsUsing(source: SourceName, version: string): Promise<Build[]> {
+    const rows = await this.db
+      .selectFrom('builds')
+      .selectAll()
+      .where('id', 'in', (sub) => sub.selectFrom('build_inputs').select('build_id').where('source', '=', source).where('version', '=', version))
+      .orderBy('id')
+      .execute();
+    return withInputs(this.db, rows);
+  }
+
+  async producedVersions(buildId: number): Promise<Array<{ source: SourceName; version: string }>> {
+    const rows = await this.db
+      .selectFrom('build_outputs')
+      .innerJoin('builds', 'builds.id', 'build_outputs.build_id')
+      .select(['builds.job', 'build_outputs.name', 'build_outputs.digest'])
+      .where('build_outputs.build_id', '=', buildId)
+      .execute();
+    return rows.map((r) => ({ source: `${r.job}.${r.name}`, version: r.digest }));
+  }
+
+  async artifact(buildId: number, output: string): Promise<ArtifactFile[]> {
+    const rows = await this.db.selectFrom('artifacts').selectAll().where('build_id', '=', buildId).where('output', '=', output).orderBy('path').execute();
+    return rows.map((r) => ({ path: r.path, digest: r.digest, size: Number(r.size) }));
+  }
+
+  async countBuildsByState(): Promise<Record<string, number>> {
+    const rows = await this.db.selectFrom('builds').select((eb) => ['state', eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+    return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
+  }
+
+  async outboxSince(afterId: number, limit: number): Promise<OutboxRecord[]> {
+    const rows = await this.db.selectFrom('outbox').selectAll().where('id', '>', afterId).orderBy('id').limit(limit).execute();
+    return rows.map((r) => ({ id: Number(r.id), buildId: Number(r.build_id), type: r.type as OutboxRecord['type'], build: JSON.parse(r.payload) as Build, createdAt: Number(r.created_at) }));
+  }
+
+  async lastOutboxId(): Promise<number> {
+    const row = await this.db.selectFrom('outbox').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    return row?.id === null || row?.id === undefined ? 0 : Number(row.id);
+  }
+
+  async referencedDigest(digest: string): Promise<boolean> {
+    const row = await this.db.selectFrom('artifacts').select('digest').where('digest', '=', digest).limit(1).executeTakeFirst();
+    return row !== undefined;
+  }
+
+  // ---- meta --------------------------------------------------------------------------------
+
+  async getMeta(key: string): Promise<string | null> {
+    const row = await this.db.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirst();
+    return row?.value ?? null;
+  }
+
+  async setMeta(key: string, value: string): Promise<void> {
+    await this.db
+      .insertInto('meta')
+      .values({ key, value })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value }))
+      .execute();
+  }
+
+  close(): Promise<void> {
+    return this.onClose();
+  }
+}
+
+async function insertEvent(trx: Db, e: NewEvent): Promise<AppendedEvent> {
+  const base = { received_at: e.receivedAt };
+  let values: Insertable<Database['events']>;
+  switch (e.kind) {
+    case 'source':
+      if (e.deliveryId !== null) {
+        const seen = await trx.selectFrom('events').select('id').where('delivery_id', '=', e.deliveryId).executeTakeFirst();
+        if (seen) return { id: Number(seen.id), redelivery: true };
+      }
+      values = {
+        ...base,
+        kind: 'source',
+        source: e.source,
+        version: e.version,
+        ref: e.ref,
+        origin: e.origin,
+        delivery_id: e.deliveryId,
+        detail: JSON.stringify({ changedPaths: e.changedPaths, producedBy: e.producedBy }),
+      };
+      break;
+    case 'trigger':
+      values = { ...base, kind: 'trigger', origin: 'manual', detail: JSON.stringify({ job: e.job, force: e.force, by: e.by }) };
+      break;
+    case 'settle':
+      values = { ...base, kind: 'settle', origin: 'manual', detail: JSON.stringify({ job: e.job }) };
+      break;
+    case 'reconcile':
+      values = { ...base, kind: 'reconcile', origin: 'reload' };
+      break;
+  }
+  const row = await trx.insertInto('events').values(values).returning('id').executeTakeFirstOrThrow();
+  return { id: Number(row.id), redelivery: false };
+}
+
+async function insertBuild(
+  trx: Db,
+  values: Insertable<Database['builds']>,
+  inputs: ReadonlyArray<{ source: string; version: string; ref: string | null; origin: string | null; eventId: number | null }>,
+): Promise<number> {
+  const row = await trx.insertInto('builds').values(values).returning('id').executeTakeFirstOrThrow();
+  const id = Number(row.id);
+  if (inputs.length > 0) {
+    await trx
+      .insertInto('build_inputs')
+      .values(inputs.map((i, position) => ({ build_id: id, position, source: i.source, version: i.version, ref: i.ref, origin: i.origin, event_id: i.eventId })))
+      .execute();
+  }
+  return id;
+}
+
+async function upsertJob(trx: Db, name: string, hash: string, now: number): Promise<void> {
+  await trx
+    .insertInto('jobs')
+    .values({ name, definition_hash: hash, updated_at: now })
+    .onConflict((oc) => oc.column('name').doUpdateSet({ definition_hash: hash, updated_at: now }))
+    .execute();
+}
+
+async function writeOutbox(trx: Db, buildId: number, type: OutboxRecord['type'], now: number): Promise<void> {
+  const build = await loadBuild(trx, buildId);
+  await trx.insertInto('outbox').values({ build_id: buildId, type, payload: JSON.stringify(build), created_at: now }).execute();
+}
+
+async function loadBuild(db: Db, id: number): Promise<Build> {
+  const row = await db.selectFrom('builds').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const [build] = await withInputs(db, [row]);
+  if (!build) throw new Error(`build ${id} vanished`);
+  return build;
+}
+
+async function withInputs(db: Db, rows: BuildRow[]): Promise<Build[]> {
+  if (rows.length === 0) return [];
+  const inputs = await db
+    .selectFrom('build_inputs')
+    .selectAll()
+    .where('build_id', 'in', rows.map((r) => r.id))
+    .execute();
+  return rows.map((r) => toBuild(r, inputs));
+}
+
+function delta(now: number | null, before: number | null): number | null {
+  return now === null || before === null ? null : Math.round((now - before) * 100) / 100;
+}
+
+function nullableNumber(v: number | null): number | null {
+  return v === null ? null : Number(v);
+}
+
+/** `column` starts with `prefix`, without LIKE's wildcard and escape differences between backends. */
+function startsWith(column: string, prefix: string) {
+  return sql<boolean>`substr(${sql.ref(column)}, 1, ${prefix.length}) = ${prefix}`;
+}

@@ -1,0 +1,57 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, Migrator, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import { migrations } from '../migrations.js';
+import type { Database } from '../schema.js';
+import { SqlStore } from '../sql/sql-store.js';
+
+export interface SqliteStoreOptions {
+  /** File path, or `:memory:` for tests. */
+  readonly path: string;
+  /** How long a writer waits for a lock held by another connection before failing. */
+  readonly busyTimeoutMs?: number;
+}
+
+/**
+ * Opens (creating if needed) the embedded store: WAL journal, foreign keys on, a busy timeout,
+ * and migrations applied before the first query.
+ */
+export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqlStore> {
+  if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
+  const raw = new BetterSqlite3(opts.path);
+  raw.pragma('journal_mode = WAL');
+  // NORMAL is durable across application crashes in WAL mode; only a power loss may drop the
+  // last transactions, which the inbox's at-least-once sources redeliver.
+  raw.pragma('synchronous = NORMAL');
+  raw.pragma('foreign_keys = ON');
+  raw.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
+  const result = await new Migrator({ db, provider: migrations({ serialType: 'integer', bigint: 'integer' }) }).migrateToLatest();
+  if (result.error) {
+    await db.destroy();
+    throw new Error(`migrating ${opts.path} failed: ${String(result.error)}`, { cause: result.error });
+  }
+  return new SqlStore(db, () => db.destroy());
+}
+
+/**
+ * Kysely prepares every query anew; better-sqlite3 statements are reusable, and preparing costs
+ * more than running a small insert. Cache them by SQL text (bounded: queries are generated from a
+ * fixed set of call sites, but `in (...)` lists vary in length).
+ */
+function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
+  const cache = new Map<string, SqliteStatement>();
+  return {
+    close: () => raw.close(),
+    prepare(sqlText: string): SqliteStatement {
+      let stmt = cache.get(sqlText);
+      if (!stmt) {
+        stmt = raw.prepare(sqlText) as unknown as SqliteStatement;
+        if (cache.size >= 2000) cache.clear();
+        cache.set(sqlText, stmt);
+      }
+      return stmt;
+    },
+  };
+}
