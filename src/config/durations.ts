@@ -17,7 +17,8 @@ export type DurationResult = { ok: true; ms: number } | { ok: false; reason: str
 
 export function parseDuration(input: string | number): DurationResult {
   if (typeof input === 'number') {
-    if (!Number.isInteger(input)) return { ok: false, reason: 'a number of seconds must be a whole number' };
+    if (!Number.isInteger(input))
+      return { ok: false, reason: 'a number of seconds must be a whole number' };
     if (input < 0) return { ok: false, reason: 'a duration cannot be negative' };
     return checkMax(input * 1000);
   }
@@ -34,20 +35,26 @@ export function parseDuration(input: string | number): DurationResult {
 }
 
 function checkMax(ms: number): DurationResult {
-  return ms > MAX_DURATION_MS ? { ok: false, reason: 'longer than the maximum of 24 days' } : { ok: true, ms };
+  return ms > MAX_DURATION_MS
+    ? { ok: false, reason: 'longer than the maximum of 24 days' }
+    : { ok: true, ms };
 }
 
 /** Why a duration value is not acceptable, without quoting it (it may be a secret). */
 export function durationProblem(input: unknown, offAllowed: boolean): string {
   if (typeof input === 'string' || typeof input === 'number') {
     const r = parseDuration(input);
-    if (!r.ok) return offAllowed && r.reason === DURATION_HINT ? `${DURATION_HINT}, or off` : r.reason;
+    if (!r.ok)
+      return offAllowed && r.reason === DURATION_HINT ? `${DURATION_HINT}, or off` : r.reason;
   }
   return offAllowed ? `${DURATION_HINT}, or off` : DURATION_HINT;
 }
 
 /** `off`/`false` → null; anything else must already be valid (the schema checked it). */
-export function durationOrOff(input: string | number | boolean | undefined, fallbackMs: number | null): number | null {
+export function durationOrOff(
+  input: string | number | boolean | undefined,
+  fallbackMs: number | null,
+): number | null {
   if (input === undefined) return fallbackMs;
   if (input === false || input === 'off') return null;
   if (input === true) return fallbackMs;
@@ -60,7 +67,12 @@ export function formatDuration(ms: number): string {
   if (ms % 1000 !== 0) return `${ms}ms`;
   let s = ms / 1000;
   const parts: string[] = [];
-  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+  for (const [unit, size] of [
+    ['d', 86_400],
+    ['h', 3600],
+    ['m', 60],
+    ['s', 1],
+  ] as const) {
     if (s >= size) {
       parts.push(`${Math.floor(s / size)}${unit}`);
       s %= size;

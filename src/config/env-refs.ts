@@ -48,7 +48,9 @@ export function expandString(text: string, env: Env): Expansion {
     out.touched = true;
     if (escape === '$') return whole.slice(1);
     if (!ENV_NAME_PATTERN.test(name)) {
-      out.errors.push(`invalid environment reference "\${env:${name}}" (a variable name uses letters, digits and "_")`);
+      out.errors.push(
+        `invalid environment reference "\${env:${name}}" (a variable name uses letters, digits and "_")`,
+      );
       return '';
     }
     const value = env[name];

@@ -13,7 +13,11 @@ export function deepFreeze<T>(value: T): T {
     const refuse = (): never => {
       throw new TypeError('the pipeline is frozen');
     };
-    Object.defineProperties(value, { set: { value: refuse }, delete: { value: refuse }, clear: { value: refuse } });
+    Object.defineProperties(value, {
+      set: { value: refuse },
+      delete: { value: refuse },
+      clear: { value: refuse },
+    });
   } else {
     for (const v of Object.values(value)) deepFreeze(v);
   }

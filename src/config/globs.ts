@@ -19,8 +19,10 @@ export function globProblem(pattern: string): string | null {
 
 /** Output and coverage paths: globs inside the workspace, never outside it. */
 export function workspacePathProblem(pattern: string): string | null {
-  if (/^(?:\/|\\|~|[A-Za-z]:[\\/])/.test(pattern)) return 'must be relative to the workspace, not absolute';
-  if (pattern.split(/[\\/]/).includes('..')) return 'must not contain ".." (it would leave the workspace)';
+  if (/^(?:\/|\\|~|[A-Za-z]:[\\/])/.test(pattern))
+    return 'must be relative to the workspace, not absolute';
+  if (pattern.split(/[\\/]/).includes('..'))
+    return 'must not contain ".." (it would leave the workspace)';
   return globProblem(pattern);
 }
 
@@ -31,12 +33,14 @@ export function workspacePathProblem(pattern: string): string | null {
 export function branchPatternProblem(pattern: string): string | null {
   if (pattern === '') return 'a branch pattern cannot be empty';
   if (pattern.startsWith('refs/')) return 'write the branch name without "refs/heads/"';
-  // eslint-disable-next-line no-control-regex
-  if (/[\s\x00-\x1f\x7f~^:\\]/.test(pattern)) return 'a branch name cannot contain spaces, control characters, "~", "^", ":" or "\\"';
+  if (/[\s\x00-\x1f\x7f~^:\\]/.test(pattern))
+    return 'a branch name cannot contain spaces, control characters, "~", "^", ":" or "\\"';
   if (pattern.includes('..')) return 'a branch name cannot contain ".."';
   if (pattern.includes('@{')) return 'a branch name cannot contain "@{"';
-  if (pattern.includes('//') || pattern.startsWith('/') || pattern.endsWith('/')) return 'a branch name cannot start or end with "/" or contain "//"';
-  if (pattern.endsWith('.') || pattern.endsWith('.lock')) return 'a branch name cannot end with "." or ".lock"';
+  if (pattern.includes('//') || pattern.startsWith('/') || pattern.endsWith('/'))
+    return 'a branch name cannot start or end with "/" or contain "//"';
+  if (pattern.endsWith('.') || pattern.endsWith('.lock'))
+    return 'a branch name cannot end with "." or ".lock"';
   if (pattern.startsWith('-')) return 'a branch name cannot start with "-"';
   return globProblem(pattern);
 }

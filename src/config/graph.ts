@@ -66,7 +66,11 @@ function rotateToEarliest(loop: readonly string[], rank: ReadonlyMap<string, num
 }
 
 /** The cycle `a -> b -> a` is closed by a's input from b: locate the error there. */
-function closingInput(loop: readonly string[], byName: ReadonlyMap<string, GraphJob>, upstreamOf: UpstreamOf): Cycle {
+function closingInput(
+  loop: readonly string[],
+  byName: ReadonlyMap<string, GraphJob>,
+  upstreamOf: UpstreamOf,
+): Cycle {
   const first = loop[0] ?? '';
   const last = loop[loop.length - 1] ?? '';
   const inputs = byName.get(first)?.inputs ?? [];
@@ -92,7 +96,9 @@ export function topologicalOrder(jobs: readonly GraphJob[], upstreamOf: Upstream
   const order: string[] = [];
   const placed = new Set<string>();
   while (order.length < jobs.length) {
-    const next = jobs.find((j) => !placed.has(j.name) && [...(deps.get(j.name) ?? [])].every((d) => placed.has(d)));
+    const next = jobs.find(
+      (j) => !placed.has(j.name) && [...(deps.get(j.name) ?? [])].every((d) => placed.has(d)),
+    );
     if (next === undefined) break; // a cycle: reported elsewhere
     order.push(next.name);
     placed.add(next.name);
@@ -101,7 +107,10 @@ export function topologicalOrder(jobs: readonly GraphJob[], upstreamOf: Upstream
 }
 
 /** Source → consuming jobs in declaration order; every source gets an entry, even unused. */
-export function consumersOf(sources: Iterable<string>, jobs: readonly GraphJob[]): Map<string, string[]> {
+export function consumersOf(
+  sources: Iterable<string>,
+  jobs: readonly GraphJob[],
+): Map<string, string[]> {
   const map = new Map<string, string[]>();
   for (const s of sources) map.set(s, []);
   for (const j of jobs) {

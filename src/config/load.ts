@@ -24,18 +24,23 @@ export interface LoadOptions {
 export async function loadPipelineFile(path: string, opts: LoadOptions = {}): Promise<Pipeline> {
   const file = opts.displayName ?? path;
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
-  const fail = (message: string): ConfigError => new ConfigError([{ file, line: 0, column: 0, path: '', message }]);
+  const fail = (message: string): ConfigError =>
+    new ConfigError([{ file, line: 0, column: 0, path: '', message }]);
 
   let text: string;
   try {
     const handle = await open(path, 'r');
     try {
       const { size } = await handle.stat();
-      if (size > maxBytes) throw fail(`file is too large (${formatBytes(size)}; the limit is ${formatBytes(maxBytes)})`);
+      if (size > maxBytes)
+        throw fail(
+          `file is too large (${formatBytes(size)}; the limit is ${formatBytes(maxBytes)})`,
+        );
       // Read at most one byte past the cap: a file growing while we read cannot blow memory up.
       const buf = Buffer.alloc(Math.min(size, maxBytes) + 1);
       const { bytesRead } = await handle.read(buf, 0, buf.length, 0);
-      if (bytesRead > maxBytes) throw fail(`file is too large (more than ${formatBytes(maxBytes)})`);
+      if (bytesRead > maxBytes)
+        throw fail(`file is too large (more than ${formatBytes(maxBytes)})`);
       text = buf.subarray(0, bytesRead).toString('utf8');
     } finally {
       await handle.close();
@@ -43,7 +48,13 @@ export async function loadPipelineFile(path: string, opts: LoadOptions = {}): Pr
   } catch (e) {
     if (e instanceof ConfigError) throw e;
     const code = (e as NodeJS.ErrnoException).code;
-    throw fail(code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory, not a file' : `cannot read the file (${code ?? (e as Error).message})`);
+    throw fail(
+      code === 'ENOENT'
+        ? 'file not found'
+        : code === 'EISDIR'
+          ? 'is a directory, not a file'
+          : `cannot read the file (${code ?? (e as Error).message})`,
+    );
   }
 
   return parsePipeline(text, file, {

@@ -8,14 +8,15 @@ export const NAME_RULE = 'use letters, digits, "_" and "-" (not first), no dots'
 export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
 
 /**
- * The closest candidate when it is close enough to be a plausible typo: at most a third of the
- * word's length (minimum 1, maximum 3 edits), so `x` never suggests `exchange`.
+ * The closest candidate when it is close enough to be a plausible typo: 1 edit for words of up
+ * to 3 characters, 2 up to 6 (a swapped pair, `stpes`, is 2 edits), 3 beyond — so `x` never
+ * suggests `exchange`.
  */
 export function suggest(word: string, candidates: Iterable<string>): string | null {
   const list = [...candidates].filter((c) => c !== word);
   if (list.length === 0) return null;
   const best = closest(word, list);
-  const limit = Math.min(3, Math.max(1, Math.floor(word.length / 3)));
+  const limit = word.length <= 3 ? 1 : word.length <= 6 ? 2 : 3;
   return distance(word, best) <= limit ? best : null;
 }
 

@@ -51,20 +51,33 @@ export function parsePipeline(text: string, fileName: string, opts: ParseOptions
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_BYTES;
   const bytes = Buffer.byteLength(text, 'utf8');
   if (bytes > maxBytes) {
-    throw fileProblem(`file is too large (${formatBytes(bytes)}; the limit is ${formatBytes(maxBytes)})`);
+    throw fileProblem(
+      `file is too large (${formatBytes(bytes)}; the limit is ${formatBytes(maxBytes)})`,
+    );
   }
 
   const yaml = new YamlFile(text);
   const located = (p: RawProblem): ConfigProblem => {
     const pos = p.key !== undefined ? yaml.locateKey(p.path, p.key) : yaml.locate(p.path);
-    return { file: fileName, line: pos.line, column: pos.column, path: formatPath(p.path), message: p.message };
+    return {
+      file: fileName,
+      line: pos.line,
+      column: pos.column,
+      path: formatPath(p.path),
+      message: p.message,
+    };
   };
 
   const problems: ConfigProblem[] = [];
   for (const issue of yaml.issues()) {
     const d = issue.duplicate;
     if (d !== undefined) {
-      const what = d.path.length === 2 && d.path[0] === 'jobs' ? 'job' : d.path.length === 2 && d.path[0] === 'sources' ? 'source' : 'key';
+      const what =
+        d.path.length === 2 && d.path[0] === 'jobs'
+          ? 'job'
+          : d.path.length === 2 && d.path[0] === 'sources'
+            ? 'source'
+            : 'key';
       const parent: Path = d.path.slice(0, -1);
       problems.push({
         file: fileName,
@@ -73,7 +86,12 @@ export function parsePipeline(text: string, fileName: string, opts: ParseOptions
         message: `duplicate ${what} "${d.key}" (first defined on line ${d.firstLine})`,
       });
     } else {
-      problems.push({ file: fileName, ...issue.position, path: '', message: `YAML syntax error: ${issue.message}` });
+      problems.push({
+        file: fileName,
+        ...issue.position,
+        path: '',
+        message: `YAML syntax error: ${issue.message}`,
+      });
     }
   }
   // After a syntax error the tree is a guess; duplicate keys still leave a usable tree.
@@ -88,10 +106,22 @@ export function parsePipeline(text: string, fileName: string, opts: ParseOptions
       e instanceof ReferenceError && /alias/i.test(e.message)
         ? `YAML aliases expand too much (more than ${MAX_ALIAS_COUNT} alias uses): refusing to load`
         : `cannot read the YAML: ${(e as Error).message}`;
-    throw new ConfigError([...problems, { file: fileName, line: pos.line, column: pos.column, path: '', message }]);
+    throw new ConfigError([
+      ...problems,
+      { file: fileName, line: pos.line, column: pos.column, path: '', message },
+    ]);
   }
   if (raw === null || raw === undefined) {
-    throw new ConfigError([...problems, { file: fileName, line: 1, column: 1, path: '', message: 'the file is empty: it needs at least "jobs:"' }]);
+    throw new ConfigError([
+      ...problems,
+      {
+        file: fileName,
+        line: 1,
+        column: 1,
+        path: '',
+        message: 'the file is empty: it needs at least "jobs:"',
+      },
+    ]);
   }
 
   const expanded = expandEnvTree(raw, env);
@@ -103,7 +133,9 @@ export function parsePipeline(text: string, fileName: string, opts: ParseOptions
   if (!parsed.success) raws.push(...mapIssues(parsed.error.issues, expanded));
   problems.push(...raws.map(located));
   if (problems.length > 0 || !parsed.success) {
-    throw new ConfigError(redact(problems, [...expanded.secretValues, ...secretFieldValues(expanded.data)]));
+    throw new ConfigError(
+      redact(problems, [...expanded.secretValues, ...secretFieldValues(expanded.data)]),
+    );
   }
 
   const resolved = resolvePipeline(parsed.data, {
@@ -154,5 +186,8 @@ function secretFieldValues(data: unknown): string[] {
 function redact(problems: readonly ConfigProblem[], secrets: readonly string[]): ConfigProblem[] {
   const masks = secrets.filter((s) => s.length >= 4).sort((a, b) => b.length - a.length);
   if (masks.length === 0) return [...problems];
-  return problems.map((p) => ({ ...p, message: masks.reduce((m, s) => m.split(s).join('***'), p.message) }));
+  return problems.map((p) => ({
+    ...p,
+    message: masks.reduce((m, s) => m.split(s).join('***'), p.message),
+  }));
 }

@@ -25,7 +25,9 @@ export function looseGraph(data: unknown): LooseGraph {
   const root = record(data);
   const jobs = Object.entries(record(root.jobs)).map(([name, def]): LooseJob => {
     const j = record(def);
-    const inputs = Array.isArray(j.inputs) ? j.inputs.map((i) => (typeof i === 'string' ? i : '')) : [];
+    const inputs = Array.isArray(j.inputs)
+      ? j.inputs.map((i) => (typeof i === 'string' ? i : ''))
+      : [];
     return { name, inputs, outputs: Object.keys(record(j.outputs)) };
   });
   return { sources: Object.keys(record(root.sources)), jobs };
@@ -53,7 +55,10 @@ export function checkReferences(graph: LooseGraph): RawProblem[] {
     job.inputs.forEach((input, i) => {
       if (input === '') return; // not a string: the schema reports it
       const path: Path = ['jobs', job.name, 'inputs', i];
-      if (seen.has(input)) problems.push({ path, message: `input "${input}" is listed twice` });
+      if (seen.has(input)) {
+        problems.push({ path, message: `input "${input}" is listed twice` });
+        return;
+      }
       seen.add(input);
       if (sources.has(input) || upstreamOf(input) !== null) return;
       problems.push({ path, message: unknownInput(input, graph, jobs) });
@@ -61,12 +66,19 @@ export function checkReferences(graph: LooseGraph): RawProblem[] {
   }
 
   for (const cycle of findCycles(graph.jobs, upstreamOf)) {
-    problems.push({ path: ['jobs', cycle.job, 'inputs', cycle.inputIndex], message: `dependency cycle: ${cycle.jobs.join(' -> ')}` });
+    problems.push({
+      path: ['jobs', cycle.job, 'inputs', cycle.inputIndex],
+      message: `dependency cycle: ${cycle.jobs.join(' -> ')}`,
+    });
   }
   return problems;
 }
 
-function unknownInput(input: string, graph: LooseGraph, jobs: ReadonlyMap<string, LooseJob>): string {
+function unknownInput(
+  input: string,
+  graph: LooseGraph,
+  jobs: ReadonlyMap<string, LooseJob>,
+): string {
   const dot = input.indexOf('.');
   if (dot < 0) {
     const hint = didYouMean(input, graph.sources);
@@ -81,7 +93,9 @@ function unknownInput(input: string, graph: LooseGraph, jobs: ReadonlyMap<string
   const jobName = input.slice(0, dot);
   const output = input.slice(dot + 1);
   const job = jobs.get(jobName);
-  if (job === undefined) return `unknown job "${jobName}" in "${input}"${didYouMean(jobName, jobs.keys())}`;
-  if (job.outputs.length === 0) return `job "${jobName}" declares no outputs (add "outputs:" to it)`;
+  if (job === undefined)
+    return `unknown job "${jobName}" in "${input}"${didYouMean(jobName, jobs.keys())}`;
+  if (job.outputs.length === 0)
+    return `job "${jobName}" declares no outputs (add "outputs:" to it)`;
   return `job "${jobName}" has no output "${output}"${didYouMean(output, job.outputs)}`;
 }

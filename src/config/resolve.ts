@@ -95,7 +95,11 @@ export function resolvePipeline(file: PipelineFile, ctx: ResolveContext): Resolv
   return { name: file.pipeline ?? ctx.defaultName, sources, jobs, reports, secretValues };
 }
 
-function resolveSource(name: string, src: SourceFile, secret: (v: string | undefined) => string | null): SourceDef {
+function resolveSource(
+  name: string,
+  src: SourceFile,
+  secret: (v: string | undefined) => string | null,
+): SourceDef {
   if ('git' in src) {
     return {
       kind: 'git',
@@ -112,7 +116,9 @@ function resolveSource(name: string, src: SourceFile, secret: (v: string | undef
       kind: 'http',
       name,
       url: src.http,
-      headers: Object.fromEntries(Object.entries(src.headers ?? {}).map(([k, v]) => [k, String(v)])),
+      headers: Object.fromEntries(
+        Object.entries(src.headers ?? {}).map(([k, v]) => [k, String(v)]),
+      ),
       webhookSecret: secret(src.webhook_secret),
       fallbackPollMs: ms(src.fallback_poll, DEFAULTS.fallbackPoll),
       quietPeriodMs: ms(src.quiet_period, DEFAULTS.quietPeriod),
@@ -160,21 +166,31 @@ function resolveJob(
     env: envValues(def.env, [...path, 'env'], ctx),
     timeoutMs: ms(def.timeout, DEFAULTS.jobTimeout),
     noOutputTimeoutMs: ms(def.no_output_timeout, DEFAULTS.noOutputTimeout),
-    outputs: Object.fromEntries(Object.entries(def.outputs ?? {}).map(([k, v]) => [k, typeof v === 'string' ? [v] : [...v]])),
-    coverage: coverageOf(def.coverage),
-    publish: (def.publish ?? []).map(
-      (p, i): PublishDef => ({
-        kind: 'sftp',
-        host: p.sftp.host,
-        port: p.sftp.port ?? DEFAULTS.sftpPort,
-        user: p.sftp.user,
-        path: p.sftp.path,
-        privateKey: secretEnv(p.sftp.private_key, [...path, 'publish', i, 'sftp', 'private_key'], ctx, secret),
-        password: secretEnv(p.sftp.password, [...path, 'publish', i, 'sftp', 'password'], ctx, secret),
-        hostKey: p.sftp.host_key ?? null,
-        connectTimeoutMs: ms(p.sftp.connect_timeout, DEFAULTS.sftpConnectTimeout) ?? 0,
-      }),
+    outputs: Object.fromEntries(
+      Object.entries(def.outputs ?? {}).map(([k, v]) => [k, typeof v === 'string' ? [v] : [...v]]),
     ),
+    coverage: coverageOf(def.coverage),
+    publish: (def.publish ?? []).map((p, i): PublishDef => ({
+      kind: 'sftp',
+      host: p.sftp.host,
+      port: p.sftp.port ?? DEFAULTS.sftpPort,
+      user: p.sftp.user,
+      path: p.sftp.path,
+      privateKey: secretEnv(
+        p.sftp.private_key,
+        [...path, 'publish', i, 'sftp', 'private_key'],
+        ctx,
+        secret,
+      ),
+      password: secretEnv(
+        p.sftp.password,
+        [...path, 'publish', i, 'sftp', 'password'],
+        ctx,
+        secret,
+      ),
+      hostKey: p.sftp.host_key ?? null,
+      connectTimeoutMs: ms(p.sftp.connect_timeout, DEFAULTS.sftpConnectTimeout) ?? 0,
+    })),
     branches: def.branches ? [...def.branches] : null,
     paths: def.paths ? [...def.paths] : null,
     pathsIgnore: def.paths_ignore ? [...def.paths_ignore] : null,
@@ -187,18 +203,27 @@ function resolveJob(
 
 /** The first non-empty line of `run`, at most 60 characters. */
 export function defaultStepName(run: string): string {
-  const line = run
-    .split('\n')
-    .map((l) => l.trim())
-    .find((l) => l !== '') ?? run.trim();
+  const line =
+    run
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '') ?? run.trim();
   return line.length > 60 ? `${line.slice(0, 59)}…` : line;
 }
 
-function envValues(map: Readonly<Record<string, Scalar>> | undefined, path: Path, ctx: ResolveContext): Record<string, EnvValue> {
+function envValues(
+  map: Readonly<Record<string, Scalar>> | undefined,
+  path: Path,
+  ctx: ResolveContext,
+): Record<string, EnvValue> {
   const out: Record<string, EnvValue> = {};
   for (const [k, v] of Object.entries(map ?? {})) {
     const prov = ctx.provenance.get(pathKey([...path, k]));
-    out[k] = { value: String(v), template: prov?.template ?? String(v), secret: prov?.fromEnv ?? false };
+    out[k] = {
+      value: String(v),
+      template: prov?.template ?? String(v),
+      secret: prov?.fromEnv ?? false,
+    };
   }
   return out;
 }

@@ -26,7 +26,10 @@ export function strict<T extends z.ZodRawShape>(shape: T) {
  * Exactly one of several shapes, told apart by which kind key is present (`git:`/`http:`/
  * `amqp:`, `lcov:`/`cobertura:`…). Each branch must require its kind key.
  */
-export function kinds<const T extends readonly [z.ZodType, ...z.ZodType[]]>(names: readonly string[], schemas: T) {
+export function kinds<const T extends readonly [z.ZodType, ...z.ZodType[]]>(
+  names: readonly string[],
+  schemas: T,
+) {
   const message = `expected exactly one of ${names.join(', ')}`;
   kindsByMessage.set(message, names);
   return z.union(schemas, { error: () => message });

@@ -37,16 +37,22 @@ const duration = (offAllowed: boolean) =>
   ]);
 
 /** `90s`, `10m`, `1h30m`, a number of seconds. */
-const dur = (description: string, dflt: string | number) => duration(false).optional().meta({ description, default: dflt });
+const dur = (description: string, dflt: string | number) =>
+  duration(false).optional().meta({ description, default: dflt });
 /** Like `dur`, plus `off`/`false`. */
-const durOff = (description: string, dflt: string | number) => duration(true).optional().meta({ description, default: dflt });
+const durOff = (description: string, dflt: string | number) =>
+  duration(true).optional().meta({ description, default: dflt });
 
 const size = z.union([
   z.string().regex(SIZE_PATTERN, { error: `invalid size ${VALUE}: ${SIZE_HINT}` }),
-  z.number().int().min(0, { error: `invalid size ${VALUE}: ${SIZE_HINT}` }),
+  z
+    .number()
+    .int()
+    .min(0, { error: `invalid size ${VALUE}: ${SIZE_HINT}` }),
 ]);
 
-const name = (what: string) => z.string().regex(NAME_PATTERN, { error: `invalid ${what} name ${VALUE}: ${NAME_RULE}` });
+const name = (what: string) =>
+  z.string().regex(NAME_PATTERN, { error: `invalid ${what} name ${VALUE}: ${NAME_RULE}` });
 const envName = z.string().regex(ENV_NAME_PATTERN, {
   error: `invalid environment variable name ${VALUE}: use letters, digits and "_", not starting with a digit`,
 });
@@ -57,9 +63,9 @@ const branchPattern = checked('invalid branch pattern', branchPatternProblem);
 const glob = checked('invalid glob', globProblem);
 const workspaceGlob = checked('invalid path', workspacePathProblem);
 const scalar = z.union([z.string(), z.number(), z.boolean()]);
-const envMap = z
-  .record(envName, scalar)
-  .meta({ description: 'Environment variables for the steps. `${env:NAME}` values are secret and masked.' });
+const envMap = z.record(envName, scalar).meta({
+  description: 'Environment variables for the steps. `${env:NAME}` values are secret and masked.',
+});
 
 const webhookSecret = z
   .string()
@@ -68,34 +74,69 @@ const webhookSecret = z
 
 const gitSource = strict({
   git: nonEmpty.meta({ description: 'Repository URL, local path or bare repository.' }),
-  branch: branchPattern.optional().meta({ description: 'The one branch to follow (shorthand for `branches: [NAME]`).' }),
+  branch: branchPattern
+    .optional()
+    .meta({ description: 'The one branch to follow (shorthand for `branches: [NAME]`).' }),
   branches: z
     .array(branchPattern)
     .min(1, { error: 'list at least one branch pattern' })
     .optional()
-    .meta({ description: 'Branch patterns to follow (`main`, `release/*`).', default: [...DEFAULTS.branches] }),
+    .meta({
+      description: 'Branch patterns to follow (`main`, `release/*`).',
+      default: [...DEFAULTS.branches],
+    }),
   webhook_secret: webhookSecret,
-  fallback_poll: durOff('How often `git ls-remote` checks for a missed event; `off` disables.', DEFAULTS.fallbackPoll),
+  fallback_poll: durOff(
+    'How often `git ls-remote` checks for a missed event; `off` disables.',
+    DEFAULTS.fallbackPoll,
+  ),
   quiet_period: durOff('Wait this long for a burst of versions to settle.', DEFAULTS.quietPeriod),
-}).meta({ title: 'git source' });
+})
+  .superRefine((src, ctx) => {
+    if (src.branch !== undefined && src.branches !== undefined) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['branches'],
+        message: 'use either branch or branches, not both',
+      });
+    }
+  })
+  .meta({ title: 'git source' });
 
 const httpSource = strict({
-  http: httpUrl.meta({ description: 'The resource; its version is its ETag or the sha256 of its body.' }),
-  headers: z.record(z.string(), scalar).optional().meta({ description: 'Request headers (e.g. an Authorization from `${env:...}`).' }),
+  http: httpUrl.meta({
+    description: 'The resource; its version is its ETag or the sha256 of its body.',
+  }),
+  headers: z
+    .record(z.string(), scalar)
+    .optional()
+    .meta({ description: 'Request headers (e.g. an Authorization from `${env:...}`).' }),
   webhook_secret: webhookSecret,
-  fallback_poll: durOff('How often a conditional GET checks for a missed event; `off` disables.', DEFAULTS.fallbackPoll),
-  max_size: size.optional().meta({ description: 'Largest body accepted (bytes or `10MB`-style).', default: DEFAULTS.maxSize }),
+  fallback_poll: durOff(
+    'How often a conditional GET checks for a missed event; `off` disables.',
+    DEFAULTS.fallbackPoll,
+  ),
+  max_size: size.optional().meta({
+    description: 'Largest body accepted (bytes or `10MB`-style).',
+    default: DEFAULTS.maxSize,
+  }),
   quiet_period: durOff('Wait this long for a burst of versions to settle.', DEFAULTS.quietPeriod),
 }).meta({ title: 'http source' });
 
 const amqpSource = strict({
   amqp: strict({
-    url: amqpUrl.meta({ description: 'Broker URL (`amqp://` or `amqps://`), usually `${env:AMQP_URL}`.' }),
+    url: amqpUrl.meta({
+      description: 'Broker URL (`amqp://` or `amqps://`), usually `${env:AMQP_URL}`.',
+    }),
     exchange: nonEmpty.meta({ description: 'Exchange to bind to.' }),
-    routing_key: nonEmpty.optional().meta({ description: 'Binding key.', default: DEFAULTS.routingKey }),
+    routing_key: nonEmpty
+      .optional()
+      .meta({ description: 'Binding key.', default: DEFAULTS.routingKey }),
     match: z
       .record(
-        z.string().regex(/^[^.\s]+(?:\.[^.\s]+)*$/, { error: `invalid match path ${VALUE}: use a dotted path such as build.tag` }),
+        z.string().regex(/^[^.\s]+(?:\.[^.\s]+)*$/, {
+          error: `invalid match path ${VALUE}: use a dotted path such as build.tag`,
+        }),
         scalar,
       )
       .optional()
@@ -103,7 +144,10 @@ const amqpSource = strict({
     version: checked('invalid version template', (v) => {
       const r = parseVersionTemplate(v);
       return r.ok ? null : r.reason;
-    }).meta({ description: 'Version built from the message: `{version}-{release}` (placeholders are dotted paths).' }),
+    }).meta({
+      description:
+        'Version built from the message: `{version}-{release}` (placeholders are dotted paths).',
+    }),
   }),
   quiet_period: durOff('Wait this long for a burst of messages to settle.', DEFAULTS.quietPeriod),
 }).meta({ title: 'amqp source' });
@@ -111,20 +155,36 @@ const amqpSource = strict({
 export const sourceSchema = kinds(['git', 'http', 'amqp'], [gitSource, httpSource, amqpSource]);
 
 const stepObject = strict({
-  run: nonEmpty.meta({ description: 'Shell command(s). Input versions arrive as environment variables, never spliced in.' }),
-  name: nonEmpty.optional().meta({ description: 'Shown in logs and statuses; defaults to the first line of `run`.' }),
+  run: nonEmpty.meta({
+    description:
+      'Shell command(s). Input versions arrive as environment variables, never spliced in.',
+  }),
+  name: nonEmpty
+    .optional()
+    .meta({ description: 'Shown in logs and statuses; defaults to the first line of `run`.' }),
   env: envMap.optional(),
   timeout: durOff('Step timeout (the job timeout still applies).', 'off'),
 });
 
-const step = z.union([nonEmpty, stepObject]).meta({ description: 'A command, or `{run, name, env, timeout}`.' });
+const step = z
+  .union([nonEmpty, stepObject])
+  .meta({ description: 'A command, or `{run, name, env, timeout}`.' });
 
-const outputGlobs = z.union([workspaceGlob, z.array(workspaceGlob).min(1, { error: 'list at least one glob' })]);
+const outputGlobs = z.union([
+  workspaceGlob,
+  z.array(workspaceGlob).min(1, { error: 'list at least one glob' }),
+]);
 
 const coverage = kinds(
   ['lcov', 'cobertura', 'istanbul'],
-  [strict({ lcov: workspaceGlob }), strict({ cobertura: workspaceGlob }), strict({ istanbul: workspaceGlob })],
-).meta({ description: 'Coverage report to read after the steps: exactly one of lcov, cobertura, istanbul.' });
+  [
+    strict({ lcov: workspaceGlob }),
+    strict({ cobertura: workspaceGlob }),
+    strict({ istanbul: workspaceGlob }),
+  ],
+).meta({
+  description: 'Coverage report to read after the steps: exactly one of lcov, cobertura, istanbul.',
+});
 
 const port = z
   .number()
@@ -137,39 +197,66 @@ const sftp = strict({
   port: port.optional().meta({ default: DEFAULTS.sftpPort }),
   user: nonEmpty,
   path: nonEmpty.meta({ description: 'Remote directory; each build publishes into it.' }),
-  private_key: nonEmpty.optional().meta({ description: 'Private key (PEM text), usually `${env:NAME}`. Secret.' }),
+  private_key: nonEmpty
+    .optional()
+    .meta({ description: 'Private key (PEM text), usually `${env:NAME}`. Secret.' }),
   password: nonEmpty.optional().meta({ description: 'Password, usually `${env:NAME}`. Secret.' }),
-  host_key: nonEmpty.optional().meta({ description: 'Expected host key (`ssh-ed25519 AAAA...`); strongly recommended.' }),
+  host_key: nonEmpty
+    .optional()
+    .meta({ description: 'Expected host key (`ssh-ed25519 AAAA...`); strongly recommended.' }),
   connect_timeout: dur('Fail fast when the host does not answer.', DEFAULTS.sftpConnectTimeout),
 });
 
 const publish = kinds(['sftp'], [strict({ sftp })]);
 
 export const jobSchema = strict({
-  inputs: z
-    .array(z.string())
-    .optional()
-    .meta({ description: 'Sources this job consumes: source names, or `job.output` for another job’s output.' }),
+  inputs: z.array(z.string()).optional().meta({
+    description:
+      'Sources this job consumes: source names, or `job.output` for another job’s output.',
+  }),
   steps: z.array(step).min(1, { error: 'a job needs at least one step' }),
   env: envMap.optional(),
   timeout: durOff('Total time allowed for the steps.', DEFAULTS.jobTimeout),
-  no_output_timeout: durOff('Fail when no log output appears for this long.', DEFAULTS.noOutputTimeout),
-  outputs: z
-    .record(name('output'), outputGlobs)
-    .optional()
-    .meta({ description: 'Output name → glob(s) relative to the workspace. Other jobs consume `job.output`.' }),
+  no_output_timeout: durOff(
+    'Fail when no log output appears for this long.',
+    DEFAULTS.noOutputTimeout,
+  ),
+  outputs: z.record(name('output'), outputGlobs).optional().meta({
+    description:
+      'Output name → glob(s) relative to the workspace. Other jobs consume `job.output`.',
+  }),
   coverage: coverage.optional(),
-  publish: z.array(publish).optional().meta({ description: 'Where to copy the outputs of a passing build.' }),
-  branches: z
-    .array(branchPattern)
+  publish: z
+    .array(publish)
     .optional()
-    .meta({ description: 'Only build git versions of these branches (default: every branch the source tracks).' }),
-  paths: z.array(glob).optional().meta({ description: 'Only build when a changed file matches one of these globs.' }),
-  paths_ignore: z.array(glob).optional().meta({ description: 'Ignore changes that only touch files matching these globs.' }),
-  supersede: z.boolean().optional().meta({ description: 'A newer input set replaces a still-queued build.', default: DEFAULTS.supersede }),
-  cancel_running: z.boolean().optional().meta({ description: 'A newer input set cancels a running build.', default: DEFAULTS.cancelRunning }),
-  quiet_period: durOff('Wait this long for inputs to settle before queueing.', DEFAULTS.quietPeriod),
-  secrets: z.array(envName).optional().meta({ description: 'Names of server environment variables whose values are masked in logs.' }),
+    .meta({ description: 'Where to copy the outputs of a passing build.' }),
+  branches: z.array(branchPattern).optional().meta({
+    description:
+      'Only build git versions of these branches (default: every branch the source tracks).',
+  }),
+  paths: z
+    .array(glob)
+    .optional()
+    .meta({ description: 'Only build when a changed file matches one of these globs.' }),
+  paths_ignore: z
+    .array(glob)
+    .optional()
+    .meta({ description: 'Ignore changes that only touch files matching these globs.' }),
+  supersede: z.boolean().optional().meta({
+    description: 'A newer input set replaces a still-queued build.',
+    default: DEFAULTS.supersede,
+  }),
+  cancel_running: z.boolean().optional().meta({
+    description: 'A newer input set cancels a running build.',
+    default: DEFAULTS.cancelRunning,
+  }),
+  quiet_period: durOff(
+    'Wait this long for inputs to settle before queueing.',
+    DEFAULTS.quietPeriod,
+  ),
+  secrets: z.array(envName).optional().meta({
+    description: 'Names of server environment variables whose values are masked in logs.',
+  }),
 });
 
 const report = kinds(
@@ -196,7 +283,9 @@ const report = kinds(
 );
 
 export const pipelineFileSchema = strict({
-  version: z.literal(1, { error: 'unsupported version (this nightless reads version 1)' }).optional(),
+  version: z
+    .literal(1, { error: 'unsupported version (this nightless reads version 1)' })
+    .optional(),
   pipeline: z
     .string()
     .regex(/^[a-z0-9][a-z0-9-]{0,62}$/, {
@@ -204,12 +293,18 @@ export const pipelineFileSchema = strict({
     })
     .optional()
     .meta({ description: 'Pipeline name (default: the directory name).' }),
-  sources: z.record(name('source'), sourceSchema).optional().meta({ description: 'Things that change: git, http, amqp.' }),
+  sources: z
+    .record(name('source'), sourceSchema)
+    .optional()
+    .meta({ description: 'Things that change: git, http, amqp.' }),
   jobs: z
     .record(name('job'), jobSchema)
     .refine((jobs) => Object.keys(jobs).length > 0, { error: 'declare at least one job' })
     .meta({ description: 'Units of work.' }),
-  reports: z.array(report).optional().meta({ description: 'Where build events go: amqp, webhook, commit_status.' }),
+  reports: z
+    .array(report)
+    .optional()
+    .meta({ description: 'Where build events go: amqp, webhook, commit_status.' }),
 }).meta({ title: 'nightless pipeline', description: 'nightless.yaml — see docs/pipeline.md' });
 
 export type PipelineFile = z.infer<typeof pipelineFileSchema>;

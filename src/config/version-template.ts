@@ -26,7 +26,10 @@ export function parseVersionTemplate(template: string): TemplateResult {
       if (end < 0) return { ok: false, reason: `unclosed "{" at offset ${i}` };
       const name = template.slice(i + 1, end);
       if (!PLACEHOLDER.test(name)) {
-        return { ok: false, reason: `invalid placeholder "{${name}}" (use a dotted path such as {version} or {build.release})` };
+        return {
+          ok: false,
+          reason: `invalid placeholder "{${name}}" (use a dotted path such as {version} or {build.release})`,
+        };
       }
       if (text !== '') parts.push({ text });
       text = '';
@@ -39,7 +42,11 @@ export function parseVersionTemplate(template: string): TemplateResult {
   }
   if (text !== '') parts.push({ text });
   if (!parts.some((p) => 'path' in p)) {
-    return { ok: false, reason: 'needs at least one placeholder such as {version}, or every message would map to the same version' };
+    return {
+      ok: false,
+      reason:
+        'needs at least one placeholder such as {version}, or every message would map to the same version',
+    };
   }
   return { ok: true, parts };
 }

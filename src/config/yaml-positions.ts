@@ -99,7 +99,9 @@ export class YamlFile {
     for (const seg of path) {
       let next: unknown = undefined;
       if (isMap(node)) {
-        next = node.items.find((p) => isScalar(p.key) && String(p.key.value) === String(seg))?.value;
+        next = node.items.find(
+          (p) => isScalar(p.key) && String(p.key.value) === String(seg),
+        )?.value;
       } else if (isSeq(node) && typeof seg === 'number') {
         next = node.items[seg];
       }
@@ -119,16 +121,19 @@ export class YamlFile {
 
   private findDuplicate(offset: number): Duplicate | null {
     let found: Duplicate | null = null;
-    const self = this;
     visit(this.doc, {
-      Map(_key, map, ancestry) {
+      Map: (_key, map, ancestry) => {
         const seen = new Map<string, number>();
         for (const pair of map.items) {
           if (!isScalar(pair.key) || !pair.key.range) continue;
           const name = String(pair.key.value);
           const first = seen.get(name);
           if (pair.key.range[0] === offset && first !== undefined) {
-            found = { path: [...pathOf([...ancestry, map]), name], key: name, firstLine: self.positionOf(first).line };
+            found = {
+              path: [...pathOf([...ancestry, map]), name],
+              key: name,
+              firstLine: this.positionOf(first).line,
+            };
             return visit.BREAK;
           }
           if (first === undefined) seen.set(name, pair.key.range[0]);
@@ -146,7 +151,7 @@ function pathOf(ancestry: readonly unknown[]): (string | number)[] {
   for (let i = 0; i < ancestry.length; i++) {
     const a = ancestry[i];
     const child = ancestry[i + 1];
-    if (isSeq(a) && child !== undefined) path.push(a.items.indexOf(child as never));
+    if (isSeq(a) && child !== undefined) path.push(a.items.indexOf(child));
     if (a !== null && typeof a === 'object' && 'key' in a && 'value' in a) {
       const key = (a as { key: unknown }).key;
       if (isScalar(key)) path.push(String(key.value));

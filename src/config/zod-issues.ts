@@ -26,10 +26,30 @@ export interface IssueContext {
 
 type Issue = z.core.$ZodIssue;
 
-export function mapIssues(issues: readonly Issue[], ctx: IssueContext, base: Path = []): RawProblem[] {
+export function mapIssues(
+  issues: readonly Issue[],
+  ctx: IssueContext,
+  base: Path = [],
+): RawProblem[] {
   const out: RawProblem[] = [];
   for (const issue of issues) out.push(...mapIssue(issue, ctx, base));
-  return out;
+  return withoutTypoEchoes(out);
+}
+
+/**
+ * `stpes:` yields both "unknown key stpes (did you mean steps?)" and "missing required key steps";
+ * the second is the same mistake told twice, so it is dropped.
+ */
+function withoutTypoEchoes(problems: readonly RawProblem[]): RawProblem[] {
+  const suggested = new Set<string>();
+  for (const p of problems) {
+    const m = /^unknown key ".*" \(did you mean "(.*)"\?\)$/.exec(p.message);
+    if (m !== null && p.key !== undefined) suggested.add(`${pathKey(p.path)}\0${m[1] ?? ''}`);
+  }
+  return problems.filter((p) => {
+    const m = /^missing required key "(.*)"$/.exec(p.message);
+    return m === null || !suggested.has(`${pathKey(p.path)}\0${m[1] ?? ''}`);
+  });
 }
 
 function mapIssue(issue: Issue, ctx: IssueContext, base: Path): RawProblem[] {
@@ -42,7 +62,11 @@ function mapIssue(issue: Issue, ctx: IssueContext, base: Path): RawProblem[] {
   switch (issue.code) {
     case 'unrecognized_keys': {
       const allowed = allowedKeysByMessage.get(issue.message) ?? [];
-      return issue.keys.map((key) => ({ path, key, message: `unknown key "${key}"${didYouMean(key, allowed)}` }));
+      return issue.keys.map((key) => ({
+        path,
+        key,
+        message: `unknown key "${key}"${didYouMean(key, allowed)}`,
+      }));
     }
     case 'invalid_union': {
       const kinds = kindsByMessage.get(issue.message);
@@ -57,17 +81,35 @@ function mapIssue(issue: Issue, ctx: IssueContext, base: Path): RawProblem[] {
     }
     case 'invalid_type': {
       if (value === undefined && path.length > 0) {
-        return [{ path: path.slice(0, -1), message: `missing required key "${String(path[path.length - 1])}"` }];
+        return [
+          {
+            path: path.slice(0, -1),
+            message: `missing required key "${String(path[path.length - 1])}"`,
+          },
+        ];
       }
-      return [{ path, message: `expected ${expectedName(issue.expected)}, got ${describe(value)}` }];
+      return [
+        { path, message: `expected ${expectedName(issue.expected)}, got ${describe(value)}` },
+      ];
     }
     case 'invalid_value': {
       if (!issue.message.startsWith('Invalid')) return [{ path, message: fill(issue.message) }];
       const options = issue.values.map((v) => JSON.stringify(v));
       const hint = typeof value === 'string' ? didYouMean(value, issue.values.map(String)) : '';
-      return [{ path, message: `invalid value ${asWritten(ctx, path, value)}: expected ${oneOf(options)}${hint}` }];
+      return [
+        {
+          path,
+          message: `invalid value ${asWritten(ctx, path, value)}: expected ${oneOf(options)}${hint}`,
+        },
+      ];
     }
-    default:
+    case 'custom':
+    case 'invalid_element':
+    case 'invalid_format':
+    case 'not_multiple_of':
+    case 'too_big':
+    case 'too_small':
+      // Our schema gives these their own messages (with %VALUE% where the value helps).
       return [{ path, message: fill(issue.message) }];
   }
 }
@@ -81,12 +123,19 @@ function mapKindUnion(
   ctx: IssueContext,
 ): RawProblem[] {
   const list = kinds.join(', ');
-  if (!isPlainObject(value)) return [{ path, message: `expected a mapping with one of ${list}, got ${describe(value)}` }];
+  if (!isPlainObject(value))
+    return [{ path, message: `expected a mapping with one of ${list}, got ${describe(value)}` }];
   const keys = Object.keys(value);
   const present = keys.filter((k) => kinds.includes(k));
   if (present.length > 1) {
     const second = present[1] ?? '';
-    return [{ path, key: second, message: `expected exactly one of ${list}, found ${present.map((k) => `"${k}"`).join(' and ')}` }];
+    return [
+      {
+        path,
+        key: second,
+        message: `expected exactly one of ${list}, found ${present.map((k) => `"${k}"`).join(' and ')}`,
+      },
+    ];
   }
   const kind = present[0];
   if (kind === undefined) {
@@ -95,7 +144,8 @@ function mapKindUnion(
       if (hint !== '') return [{ path, key, message: `unknown key "${key}"${hint}` }];
     }
     const only = keys.length === 1 ? keys[0] : undefined;
-    if (only !== undefined) return [{ path, key: only, message: `unknown kind "${only}" (expected one of ${list})` }];
+    if (only !== undefined)
+      return [{ path, key: only, message: `unknown kind "${only}" (expected one of ${list})` }];
     return [{ path, message: `missing one of ${list}` }];
   }
   const branch = issue.errors[kinds.indexOf(kind)] ?? [];
@@ -111,12 +161,22 @@ function mapUnion(
   fill: (m: string) => string,
 ): RawProblem[] {
   const rootMismatch = (errs: readonly Issue[]) =>
-    errs.every((e) => e.path.length === 0 && (e.code === 'invalid_type' || e.code === 'invalid_value'));
+    errs.every(
+      (e) => e.path.length === 0 && (e.code === 'invalid_type' || e.code === 'invalid_value'),
+    );
   const candidates = issue.errors.filter((errs) => !rootMismatch(errs));
   const best = candidates.sort((a, b) => a.length - b.length)[0];
   if (best !== undefined) return mapIssues(best, ctx, path);
   if (!issue.message.startsWith('Invalid input')) return [{ path, message: fill(issue.message) }];
-  const expected = issue.errors.flatMap((errs) => errs.map((e) => (e.code === 'invalid_type' ? expectedName(e.expected) : 'a valid value')));
+  const expected = issue.errors.flatMap((errs) =>
+    errs.map((e) =>
+      e.code !== 'invalid_type'
+        ? 'a valid value'
+        : e.expected === 'boolean'
+          ? 'a boolean'
+          : expectedName(e.expected),
+    ),
+  );
   return [{ path, message: `expected ${oneOf([...new Set(expected)])}, got ${describe(value)}` }];
 }
 
@@ -134,8 +194,10 @@ export function valueAt(data: unknown, path: Path): unknown {
 function asWritten(ctx: IssueContext, path: Path, value: unknown): string {
   const prov = ctx.provenance.get(pathKey(path));
   const shown = prov !== undefined ? prov.template : value;
-  if (typeof shown === 'string') return JSON.stringify(shown.length > 80 ? `${shown.slice(0, 77)}...` : shown);
-  if (typeof shown === 'number' || typeof shown === 'boolean' || shown === null) return String(shown);
+  if (typeof shown === 'string')
+    return JSON.stringify(shown.length > 80 ? `${shown.slice(0, 77)}...` : shown);
+  if (typeof shown === 'number' || typeof shown === 'boolean' || shown === null)
+    return String(shown);
   return describe(shown);
 }
 

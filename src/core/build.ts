@@ -20,7 +20,15 @@ export function isFinished(state: BuildState): state is FinishedState {
 }
 
 /** Where an event came from. `output` = a build produced a job output; `reload` = definition change. */
-export const EVENT_ORIGINS = ['webhook', 'hook', 'bus', 'poll', 'manual', 'output', 'reload'] as const;
+export const EVENT_ORIGINS = [
+  'webhook',
+  'hook',
+  'bus',
+  'poll',
+  'manual',
+  'output',
+  'reload',
+] as const;
 export type EventOrigin = (typeof EVENT_ORIGINS)[number];
 
 /** One input of one build: which version of which source, and the event that announced it. */
@@ -35,7 +43,12 @@ export interface BuildInput {
 
 /** Why a build exists: the rule that created it, kept for `nightless why`. */
 export type BuildCause =
-  | { readonly kind: 'version'; readonly source: SourceName; readonly version: string; readonly eventId: number | null }
+  | {
+      readonly kind: 'version';
+      readonly source: SourceName;
+      readonly version: string;
+      readonly eventId: number | null;
+    }
   | { readonly kind: 'definition' }
   | { readonly kind: 'manual'; readonly forced: boolean; readonly by: string | null }
   | { readonly kind: 'retry'; readonly previousBuild: number }

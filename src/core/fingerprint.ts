@@ -11,8 +11,15 @@ export function canonicalDefinition(job: JobDef): string {
   const env = (vars: Readonly<Record<string, EnvValue>>) =>
     Object.fromEntries(Object.entries(vars).map(([k, v]) => [k, v.template]));
   return canonicalJson({
+    // Two jobs with equal steps are still two jobs: each has its own builds and history.
+    job: job.name,
     inputs: job.inputs,
-    steps: job.steps.map((s) => ({ name: s.name, run: s.run, env: env(s.env), timeoutMs: s.timeoutMs })),
+    steps: job.steps.map((s) => ({
+      name: s.name,
+      run: s.run,
+      env: env(s.env),
+      timeoutMs: s.timeoutMs,
+    })),
     env: env(job.env),
     timeoutMs: job.timeoutMs,
     noOutputTimeoutMs: job.noOutputTimeoutMs,
@@ -34,8 +41,9 @@ export function fingerprint(
   defHash: string,
   inputSet: ReadonlyArray<{ readonly source: SourceName; readonly version: string }>,
 ): string {
+  // JSON-quoted, so no source or version text (a bus message may carry any) can fake a separator.
   const lines = inputSet
-    .map((i) => `${i.source}\u0000${i.version}`)
+    .map((i) => JSON.stringify([i.source, i.version]))
     .sort()
     .join('\n');
   return sha256(`${defHash}\n${lines}`);

@@ -14,8 +14,10 @@ export function nextPollDelay(p: {
   readonly random: number;
 }): number {
   let ms = p.baseMs;
-  if (p.failures > 0) ms = Math.min(POLL_CEILING_MS, Math.max(ms, POLL_FLOOR_MS) * 2 ** Math.min(p.failures, 10));
-  else if (p.missedStreak > 0) ms = Math.max(Math.min(ms, POLL_FLOOR_MS), ms / 2 ** Math.min(p.missedStreak, 10));
+  if (p.failures > 0)
+    ms = Math.min(POLL_CEILING_MS, Math.max(ms, POLL_FLOOR_MS) * 2 ** Math.min(p.failures, 10));
+  else if (p.missedStreak > 0)
+    ms = Math.max(Math.min(ms, POLL_FLOOR_MS), ms / 2 ** Math.min(p.missedStreak, 10));
   const jitter = 1 + (p.random * 2 - 1) * 0.1;
   return Math.round(ms * jitter);
 }

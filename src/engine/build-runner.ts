@@ -25,12 +25,18 @@ export interface BuildRunnerDeps {
  * them on the executor. Claims go through the store, so a build is never run twice.
  */
 export class BuildRunner {
-  private readonly running = new Map<number, { abort: AbortController; reason: string | null; done: Promise<void> }>();
+  private readonly running = new Map<
+    number,
+    { abort: AbortController; reason: string | null; done: Promise<void> }
+  >();
   private readonly loop: SerialLoop;
   private stopping = false;
 
   constructor(private readonly deps: BuildRunnerDeps) {
-    this.loop = new SerialLoop(() => this.fill(), (err) => deps.logger.error({ err }, 'claiming builds failed'));
+    this.loop = new SerialLoop(
+      () => this.fill(),
+      (err) => deps.logger.error({ err }, 'claiming builds failed'),
+    );
   }
 
   wake(): void {
@@ -86,7 +92,11 @@ export class BuildRunner {
     }
   }
 
-  private async runOne(build: Build, signal: AbortSignal, entry: { reason: string | null }): Promise<void> {
+  private async runOne(
+    build: Build,
+    signal: AbortSignal,
+    entry: { reason: string | null },
+  ): Promise<void> {
     const { deps } = this;
     const log = deps.logger.child({ build: build.id, job: build.job });
     let result: RunResult;
@@ -101,7 +111,10 @@ export class BuildRunner {
         for (const input of build.inputs) {
           const def = pipeline.sources.get(input.source);
           if (!def) throw new Error(`source "${input.source}" is no longer in the pipeline`);
-          const files = def.kind === 'job-output' ? await deps.queue.outputFiles(input.source, input.version) : [];
+          const files =
+            def.kind === 'job-output'
+              ? await deps.queue.outputFiles(input.source, input.version)
+              : [];
           inputs.push({ ...input, def, files });
         }
         const secretValues = [
@@ -115,7 +128,10 @@ export class BuildRunner {
             job,
             inputs,
             secretValues,
-            env: { NIGHTLESS_BUILD_URL: deps.buildUrl(build.id), NIGHTLESS_PIPELINE: pipeline.name },
+            env: {
+              NIGHTLESS_BUILD_URL: deps.buildUrl(build.id),
+              NIGHTLESS_PIPELINE: pipeline.name,
+            },
           },
           {
             stepStarted: () => undefined,
@@ -151,7 +167,11 @@ export class BuildRunner {
           }))
         : [];
     try {
-      const finished = await deps.queue.finishBuild(build.id, { result, logBytes, outputEvents }, deps.now());
+      const finished = await deps.queue.finishBuild(
+        build.id,
+        { result, logBytes, outputEvents },
+        deps.now(),
+      );
       log.info({ state: finished.state, reason: finished.reason }, 'build finished');
       deps.onFinished(finished);
     } catch (err) {
@@ -161,5 +181,13 @@ export class BuildRunner {
 }
 
 function internalError(reason: string): RunResult {
-  return { state: 'error', code: 'internal', step: null, reason, outputs: [], coverage: null, warnings: [] };
+  return {
+    state: 'error',
+    code: 'internal',
+    step: null,
+    reason,
+    outputs: [],
+    coverage: null,
+    warnings: [],
+  };
 }

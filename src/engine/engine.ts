@@ -50,7 +50,10 @@ export class Engine {
     this.now = opts.now ?? Date.now;
     this.current = opts.pipeline;
     const { store, logger, bus } = opts;
-    this.relay = new SerialLoop(() => this.relayOutbox(), (err) => logger.error({ err }, 'outbox relay failed'));
+    this.relay = new SerialLoop(
+      () => this.relayOutbox(),
+      (err) => logger.error({ err }, 'outbox relay failed'),
+    );
     this.runner = new BuildRunner({
       queue: store,
       executor: opts.executor,
@@ -77,7 +80,8 @@ export class Engine {
       now: this.now,
       logger,
       onApplied: ({ queued, cancelRequested }) => {
-        for (const id of cancelRequested) this.runner.cancelRunning(id, 'cancelled: a newer input set arrived (cancel_running)');
+        for (const id of cancelRequested)
+          this.runner.cancelRunning(id, 'cancelled: a newer input set arrived (cancel_running)');
         this.relay.wake();
         if (queued > 0) this.runner.wake();
       },
@@ -89,7 +93,11 @@ export class Engine {
     const { store } = opts;
     const now = (opts.now ?? Date.now)();
     const recovered = await store.recoverLostBuilds(now, opts.maxAttempts ?? 2);
-    for (const b of recovered.lost) opts.logger.warn({ build: b.id, job: b.job }, 'build was running when the server stopped: error (lost)');
+    for (const b of recovered.lost)
+      opts.logger.warn(
+        { build: b.id, job: b.job },
+        'build was running when the server stopped: error (lost)',
+      );
     const relayedUpTo = await store.lastOutboxId();
     const state = await store.loadSchedulerState();
     const engine = new Engine(opts, new MemorySnapshot(opts.pipeline, state), relayedUpTo);
@@ -130,7 +138,13 @@ export class Engine {
 
   /** Runs a job with the current input versions; without `force`, identical inputs aren't rebuilt. */
   async trigger(job: string, opts: { force: boolean; by: string | null }): Promise<TriggerResult> {
-    const { id } = await this.ingest({ kind: 'trigger', job, force: opts.force, by: opts.by, receivedAt: this.now() });
+    const { id } = await this.ingest({
+      kind: 'trigger',
+      job,
+      force: opts.force,
+      by: opts.by,
+      receivedAt: this.now(),
+    });
     await this.scheduler.idle();
     const decisions = await this.opts.store.listDecisions({ eventId: id, limit: 50 });
     const queuedId = decisions.find((d) => d.buildId !== null)?.buildId ?? null;
@@ -153,7 +167,11 @@ export class Engine {
     this.current = pipeline;
     this.snapshot.setPipeline(pipeline);
     await this.opts.store.syncSources(
-      [...pipeline.sources.values()].map((s) => ({ name: s.name, kind: s.kind, url: 'url' in s ? s.url : null })),
+      [...pipeline.sources.values()].map((s) => ({
+        name: s.name,
+        kind: s.kind,
+        url: 'url' in s ? s.url : null,
+      })),
     );
     await this.ingest({ kind: 'reconcile', receivedAt: this.now() });
   }
@@ -166,7 +184,12 @@ export class Engine {
       await this.relay.idle();
       const pending = await this.opts.store.pendingEvents(1);
       const queued = await this.opts.store.listBuilds({ state: 'queued', limit: 1 });
-      if (pending.length === 0 && (queued.length === 0 || this.opts.slots === 0) && this.runner.busySlots === 0) return;
+      if (
+        pending.length === 0 &&
+        (queued.length === 0 || this.opts.slots === 0) &&
+        this.runner.busySlots === 0
+      )
+        return;
       this.scheduler.wake();
       this.runner.wake();
       await new Promise((r) => setTimeout(r, 5));

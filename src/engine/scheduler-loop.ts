@@ -26,7 +26,10 @@ export class SchedulerLoop {
   private nextSettleAt: number | null = null;
 
   constructor(private readonly deps: SchedulerLoopDeps) {
-    this.loop = new SerialLoop(() => this.drain(), (err) => deps.logger.error({ err }, 'scheduler loop failed'));
+    this.loop = new SerialLoop(
+      () => this.drain(),
+      (err) => deps.logger.error({ err }, 'scheduler loop failed'),
+    );
   }
 
   wake(): void {
@@ -38,11 +41,14 @@ export class SchedulerLoop {
     if (this.nextSettleAt !== null && this.nextSettleAt <= dueAt) return;
     if (this.settleTimer) clearTimeout(this.settleTimer);
     this.nextSettleAt = dueAt;
-    this.settleTimer = setTimeout(() => {
-      this.settleTimer = null;
-      this.nextSettleAt = null;
-      this.loop.wake();
-    }, Math.max(0, dueAt - this.deps.now()));
+    this.settleTimer = setTimeout(
+      () => {
+        this.settleTimer = null;
+        this.nextSettleAt = null;
+        this.loop.wake();
+      },
+      Math.max(0, dueAt - this.deps.now()),
+    );
     this.settleTimer.unref();
   }
 
@@ -67,7 +73,7 @@ export class SchedulerLoop {
         const t = now();
         const decisions = decide(snapshot, event, t);
         const applied = await store.applyDecisions(event, decisions, t);
-        snapshot.applied(applied);
+        snapshot.applied(applied, decisions);
         queued += applied.queued.length;
         cancels.push(...applied.cancelRequested);
         for (const d of decisions) if (d.kind === 'defer') this.settleAt(d.until);

@@ -2,7 +2,7 @@ import type { Build } from '../core/build.js';
 import { isFinished } from '../core/build.js';
 import { definitionHash } from '../core/fingerprint.js';
 import type { JobName, Pipeline, SourceName } from '../core/pipeline.js';
-import type { BuildRef, SchedulerSnapshot, SourceHead } from '../core/scheduler/index.js';
+import type { BuildRef, Decision, SchedulerSnapshot, SourceHead } from '../core/scheduler/index.js';
 import type { AppliedDecisions, SchedulerState } from '../store/ports.js';
 
 const COUNTED = new Set(['queued', 'running', 'passed', 'failed', 'error']);
@@ -14,7 +14,8 @@ const COUNTED = new Set(['queued', 'running', 'passed', 'failed', 'error']);
  */
 export class MemorySnapshot implements SchedulerSnapshot {
   private readonly headsBySource = new Map<SourceName, SourceHead[]>();
-  private readonly byFingerprint = new Map<string, BuildRef>();
+  /** Every counted build per fingerprint, oldest first (forced rebuilds make more than one). */
+  private readonly byFingerprint = new Map<string, BuildRef[]>();
   private readonly active = new Map<JobName, BuildRef[]>();
   private readonly lastHash: Map<JobName, string>;
   private hashes = new Map<JobName, string>();
@@ -24,7 +25,7 @@ export class MemorySnapshot implements SchedulerSnapshot {
     state: SchedulerState,
   ) {
     for (const h of state.heads) this.setHead(h);
-    for (const b of state.builtFingerprints) this.byFingerprint.set(b.fingerprint, b);
+    for (const b of state.builtFingerprints) this.setCounted(b);
     for (const b of state.activeBuilds) this.addActive(b);
     this.lastHash = new Map(state.lastDefinitionHash);
     this.setPipeline(pipeline);
@@ -46,7 +47,7 @@ export class MemorySnapshot implements SchedulerSnapshot {
   }
 
   buildWithFingerprint(fingerprint: string): BuildRef | undefined {
-    return this.byFingerprint.get(fingerprint);
+    return this.byFingerprint.get(fingerprint)?.at(-1);
   }
 
   activeBuilds(job: JobName): readonly BuildRef[] {
@@ -57,31 +58,40 @@ export class MemorySnapshot implements SchedulerSnapshot {
     return this.lastHash.get(job);
   }
 
-  applied(a: AppliedDecisions): void {
+  /**
+   * One event's committed changes. `decisions` are the ones that were applied: a queued build's
+   * definition hash is the one it was decided with, even if `setPipeline` ran in between.
+   */
+  applied(a: AppliedDecisions, decisions: readonly Decision[] = []): void {
+    const decidedHash = new Map<JobName, string>();
+    for (const d of decisions)
+      if (d.kind === 'queue-build') decidedHash.set(d.job, d.definitionHash);
     for (const h of a.heads) this.setHead(h);
     for (const b of a.queued) {
-      this.byFingerprint.set(b.fingerprint, b);
+      this.setCounted(b);
       this.addActive(b);
-      this.lastHash.set(b.job, this.hashes.get(b.job) ?? '');
+      this.lastHash.set(b.job, decidedHash.get(b.job) ?? this.hashes.get(b.job) ?? '');
     }
     for (const id of a.superseded) this.removeBuild(id);
   }
 
   /** A build changed state (claimed, finished, cancelled): keep the indexes in step. */
   buildChanged(build: Build): void {
-    const ref: BuildRef = { id: build.id, job: build.job, state: build.state, fingerprint: build.fingerprint, forced: build.forced };
+    const ref: BuildRef = {
+      id: build.id,
+      job: build.job,
+      state: build.state,
+      fingerprint: build.fingerprint,
+      forced: build.forced,
+    };
     const list = this.active.get(build.job) ?? [];
     const i = list.findIndex((b) => b.id === build.id);
     if (isFinished(build.state)) {
       if (i >= 0) list.splice(i, 1);
     } else if (i >= 0) list[i] = ref;
     else this.addActive(ref);
-    const current = this.byFingerprint.get(build.fingerprint);
-    if (COUNTED.has(build.state)) {
-      if (!current || current.id <= build.id) this.byFingerprint.set(build.fingerprint, ref);
-    } else if (current?.id === build.id) {
-      this.byFingerprint.delete(build.fingerprint);
-    }
+    if (COUNTED.has(build.state)) this.setCounted(ref);
+    else this.uncount(build.fingerprint, build.id);
   }
 
   /** A queued build left the queue without running (superseded): its fingerprint is free again. */
@@ -91,10 +101,29 @@ export class MemorySnapshot implements SchedulerSnapshot {
       const found = list[i];
       if (found) {
         list.splice(i, 1);
-        if (this.byFingerprint.get(found.fingerprint)?.id === id) this.byFingerprint.delete(found.fingerprint);
+        this.uncount(found.fingerprint, id);
         return;
       }
     }
+  }
+
+  /** Adds or updates a counted build, keeping the list in id order. */
+  private setCounted(b: BuildRef): void {
+    const list = this.byFingerprint.get(b.fingerprint) ?? [];
+    const i = list.findIndex((x) => x.id >= b.id);
+    if (i < 0) list.push(b);
+    else if (list[i]?.id === b.id) list[i] = b;
+    else list.splice(i, 0, b);
+    this.byFingerprint.set(b.fingerprint, list);
+  }
+
+  /** The build no longer counts (superseded, cancelled, skipped): other builds of it still do. */
+  private uncount(fingerprint: string, id: number): void {
+    const list = this.byFingerprint.get(fingerprint);
+    if (!list) return;
+    const rest = list.filter((b) => b.id !== id);
+    if (rest.length > 0) this.byFingerprint.set(fingerprint, rest);
+    else this.byFingerprint.delete(fingerprint);
   }
 
   private setHead(h: SourceHead): void {

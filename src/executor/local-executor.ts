@@ -2,8 +2,7 @@ import { join } from 'node:path';
 import type { ContentStore } from '../artifacts/content-store.js';
 import { readCoverage } from './coverage/read-coverage.js';
 import { formatDuration } from './format-duration.js';
-import type { GitMirrors } from './git-mirror.js';
-import { GitMirrors as DefaultGitMirrors } from './git-mirror.js';
+import { GitMirrors } from './git-mirror.js';
 import { inputEnv, materializeInputs, writeInputsFile } from './inputs.js';
 import { logPath } from './log-reader.js';
 import { LogWriter } from './log-writer.js';
@@ -60,7 +59,7 @@ export class LocalExecutor implements Executor {
       keepFailedMs: options.keepFailedWorkspaceMs ?? 24 * 60 * 60 * 1000,
       maxBytes: options.workspacesMaxBytes,
     });
-    this.mirrors = options.mirrors ?? new DefaultGitMirrors(join(options.dataDir, 'git'));
+    this.mirrors = options.mirrors ?? new GitMirrors(join(options.dataDir, 'git'));
     this.logMaxBytes = options.logMaxBytes ?? 100 * MiB;
     this.killGraceMs = options.killGraceMs ?? 2000;
   }

@@ -8,7 +8,10 @@ import { SecretMasker } from './secret-masker.js';
 /** `o` stdout, `e` stderr, `s` system lines written by nightless itself. */
 export type LogStreamCode = 'o' | 'e' | 's';
 
-/** A line longer than this without a newline is cut and written as several log lines. */
+/**
+ * A stretch without newline longer than this is cut and written as several log lines (a stored
+ * line can reach about twice this: the check runs per chunk read from the pipe).
+ */
 export const MAX_LINE_BYTES = 64 * 1024;
 const NL = 0x0a;
 
@@ -139,14 +142,20 @@ export class LogWriter {
       this.cutLongLine(splitter);
   }
 
-  /** A stretch without newline: write most of it as a line, keeping a tail that may begin a secret. */
+  /**
+   * A stretch without newline: write it as lines of at most MAX_LINE_BYTES, holding back a tail
+   * that may be the beginning of a secret completed by the next chunk.
+   */
   private cutLongLine(splitter: Splitter): void {
-    const masked = this.masker.mask(splitter.pending ?? Buffer.alloc(0));
-    let cut = masked.length - this.masker.holdBack;
-    // Do not split a UTF-8 sequence: step back over continuation bytes (0b10xxxxxx).
-    for (let i = 0; i < 3 && cut > 0 && ((masked[cut] ?? 0) & 0xc0) === 0x80; i++) cut--;
-    this.emitLines(splitter.code, Buffer.concat([masked.subarray(0, cut), Buffer.from('\n')]));
-    splitter.pending = cut < masked.length ? Buffer.from(masked.subarray(cut)) : null;
+    let masked = this.masker.mask(splitter.pending ?? Buffer.alloc(0));
+    while (masked.length - this.masker.holdBack > MAX_LINE_BYTES) {
+      let cut = MAX_LINE_BYTES;
+      // Do not split a UTF-8 sequence: step back over continuation bytes (0b10xxxxxx).
+      for (let i = 0; i < 3 && ((masked[cut] ?? 0) & 0xc0) === 0x80; i++) cut--;
+      this.emitLines(splitter.code, Buffer.concat([masked.subarray(0, cut), Buffer.from('\n')]));
+      masked = masked.subarray(cut);
+    }
+    splitter.pending = masked.length > 0 ? Buffer.from(masked) : null;
   }
 
   private flushPartial(splitter: Splitter): void {

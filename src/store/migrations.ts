@@ -52,8 +52,16 @@ async function initial(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .addColumn('processed_at', d.bigint)
     .addColumn('outcome', 'text')
     .execute();
-  await db.schema.createIndex('events_unprocessed').on('events').columns(['processed_at', 'id']).execute();
-  await db.schema.createIndex('events_source').on('events').columns(['source', 'version']).execute();
+  await db.schema
+    .createIndex('events_unprocessed')
+    .on('events')
+    .columns(['processed_at', 'id'])
+    .execute();
+  await db.schema
+    .createIndex('events_source')
+    .on('events')
+    .columns(['source', 'version'])
+    .execute();
   await db.schema
     .createTable('versions')
     .addColumn('id', d.serialType, (c) => c.primaryKey().autoIncrement())
@@ -65,7 +73,11 @@ async function initial(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .addColumn('produced_by', d.bigint)
     .addColumn('created_at', d.bigint, (c) => c.notNull())
     .execute();
-  await db.schema.createIndex('versions_source_version').on('versions').columns(['source', 'version']).execute();
+  await db.schema
+    .createIndex('versions_source_version')
+    .on('versions')
+    .columns(['source', 'version'])
+    .execute();
   await db.schema
     .createTable('heads')
     .addColumn('source', 'text', (c) => c.notNull())
@@ -119,7 +131,11 @@ async function initial(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .addColumn('event_id', d.bigint)
     .addPrimaryKeyConstraint('build_inputs_pk', ['build_id', 'position'])
     .execute();
-  await db.schema.createIndex('build_inputs_version').on('build_inputs').columns(['source', 'version']).execute();
+  await db.schema
+    .createIndex('build_inputs_version')
+    .on('build_inputs')
+    .columns(['source', 'version'])
+    .execute();
   await db.schema
     .createTable('build_outputs')
     .addColumn('build_id', d.bigint, (c) => c.notNull().references('builds.id').onDelete('cascade'))
@@ -150,7 +166,11 @@ async function initial(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .addColumn('at', d.bigint, (c) => c.notNull())
     .execute();
   await db.schema.createIndex('decisions_job').on('decisions').columns(['job', 'id']).execute();
-  await db.schema.createIndex('decisions_version').on('decisions').columns(['source', 'version']).execute();
+  await db.schema
+    .createIndex('decisions_version')
+    .on('decisions')
+    .columns(['source', 'version'])
+    .execute();
   await db.schema
     .createTable('pending_settles')
     .addColumn('job', 'text', (c) => c.primaryKey())

@@ -21,7 +21,13 @@ export type NewEvent =
       readonly producedBy: number | null;
       readonly receivedAt: number;
     }
-  | { readonly kind: 'trigger'; readonly job: JobName; readonly force: boolean; readonly by: string | null; readonly receivedAt: number }
+  | {
+      readonly kind: 'trigger';
+      readonly job: JobName;
+      readonly force: boolean;
+      readonly by: string | null;
+      readonly receivedAt: number;
+    }
   | { readonly kind: 'reconcile'; readonly receivedAt: number }
   | { readonly kind: 'settle'; readonly job: JobName; readonly receivedAt: number };
 
@@ -61,7 +67,11 @@ export interface SchedulerPort {
   /** Unprocessed inbox events, oldest first. */
   pendingEvents(limit: number): Promise<SchedulerEvent[]>;
   /** Applies one event's decisions and marks it processed, in one transaction with its outbox rows. */
-  applyDecisions(event: SchedulerEvent, decisions: readonly Decision[], now: number): Promise<AppliedDecisions>;
+  applyDecisions(
+    event: SchedulerEvent,
+    decisions: readonly Decision[],
+    now: number,
+  ): Promise<AppliedDecisions>;
   /** Removes and returns the quiet periods that are over. */
   takeDueSettles(now: number): Promise<JobName[]>;
 }
@@ -84,7 +94,10 @@ export interface QueuePort {
    * Builds left `running` by a previous process: marked `error: lost`; each re-queued as a new
    * attempt while `attempt < maxAttempts`.
    */
-  recoverLostBuilds(now: number, maxAttempts: number): Promise<{ lost: Build[]; requeued: Build[] }>;
+  recoverLostBuilds(
+    now: number,
+    maxAttempts: number,
+  ): Promise<{ lost: Build[]; requeued: Build[] }>;
   /** Files of a build's output, for materializing job-output inputs. */
   outputFiles(source: SourceName, version: string): Promise<ArtifactFile[]>;
 }
@@ -93,7 +106,12 @@ export interface SourceStatus {
   readonly name: SourceName;
   readonly kind: string;
   readonly url: string | null;
-  readonly heads: ReadonlyArray<{ readonly ref: string | null; readonly version: string; readonly at: number; readonly origin: string }>;
+  readonly heads: ReadonlyArray<{
+    readonly ref: string | null;
+    readonly version: string;
+    readonly at: number;
+    readonly origin: string;
+  }>;
   readonly nextCheckAt: number | null;
   readonly lastCheckAt: number | null;
   readonly lastCheckOk: boolean | null;
@@ -115,7 +133,13 @@ export interface PollRecord {
 /** What the fallback poller and the pipeline loader keep per source. */
 export interface SourcePort {
   /** Makes the table match the pipeline's sources (adds new ones, keeps history of removed ones). */
-  syncSources(sources: ReadonlyArray<{ readonly name: SourceName; readonly kind: string; readonly url: string | null }>): Promise<void>;
+  syncSources(
+    sources: ReadonlyArray<{
+      readonly name: SourceName;
+      readonly kind: string;
+      readonly url: string | null;
+    }>,
+  ): Promise<void>;
   recordPoll(source: SourceName, poll: PollRecord): Promise<void>;
   setNextCheck(source: SourceName, at: number | null): Promise<void>;
   /** Current head of every ref of a source, as stored. */
@@ -167,7 +191,13 @@ export interface ReadPort {
   jobStatuses(jobs: readonly JobName[]): Promise<JobStatus[]>;
   listBuilds(filter: BuildFilter): Promise<Build[]>;
   getBuild(id: number): Promise<BuildDetail | null>;
-  listDecisions(filter: { job?: JobName; source?: SourceName; version?: string; eventId?: number; limit: number }): Promise<DecisionRecord[]>;
+  listDecisions(filter: {
+    job?: JobName;
+    source?: SourceName;
+    version?: string;
+    eventId?: number;
+    limit: number;
+  }): Promise<DecisionRecord[]>;
   /** Highest outbox id, so a new relay starts after history. */
   lastOutboxId(): Promise<number>;
   /** Versions of a source matching a prefix, newest first. */
@@ -201,7 +231,8 @@ export interface ArtifactIndexPort {
   referencedDigest(digest: string): Promise<boolean>;
 }
 
-export interface Store extends OutboxPort, ArtifactIndexPort, InboxPort, SchedulerPort, QueuePort, SourcePort, ReadPort {
+export interface Store
+  extends OutboxPort, ArtifactIndexPort, InboxPort, SchedulerPort, QueuePort, SourcePort, ReadPort {
   /** Key/value settings (API token hash, pipeline name). */
   getMeta(key: string): Promise<string | null>;
   setMeta(key: string, value: string): Promise<void>;

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,7 +124,7 @@ export function git(cwd: string, ...args: string[]): string {
 
 /** A repo on branch `main` with one commit per entry of `commits` (file name → content). */
 export function makeRepo(dir: string, commits: Record<string, string>[]): string[] {
-  git(dir, 'init', '--quiet', '--initial-branch=main');
+  if (!existsSync(join(dir, '.git'))) git(dir, 'init', '--quiet', '--initial-branch=main');
   const shas: string[] = [];
   for (const [i, files] of commits.entries()) {
     for (const [name, content] of Object.entries(files))

@@ -26,7 +26,8 @@ async function executor(
 
 async function logText(dataDir: string, buildId: number): Promise<string[]> {
   const { lines } = await readLog(dataDir, buildId, 0, 10 * 1024 * 1024);
-  return lines.map((l) => `${l.stream[0]} ${l.text}`);
+  const code = { stdout: 'o', stderr: 'e', system: 's' } as const;
+  return lines.map((l) => `${code[l.stream]} ${l.text}`);
 }
 
 describe('LocalExecutor steps', () => {
@@ -243,7 +244,9 @@ describe('LocalExecutor steps', () => {
 
   it('caps the log with one marker line and keeps draining', async () => {
     const { ex, dataDir } = await executor({ logMaxBytes: 64 * 1024 });
-    const s = spec(job([step('chatty', 'yes "line of output" | head -c 5000000; echo done >&2')]));
+    const s = spec(
+      job([step('chatty', '(yes "line of output" || true) | head -c 5000000; echo done >&2')]),
+    );
     const r = await ex.run(s, observer(), new AbortController().signal);
     expect(r.state).toBe('passed');
     const size = (await readFile(join(dataDir, 'logs', `${s.buildId}.log`))).length;

@@ -11,7 +11,11 @@ import type { Decision, SchedulerSnapshot, SourceHead } from './types.js';
  * deterministic — no clock but `now`, no I/O — so the same event sequence always yields the
  * same decisions (DESIGN.md, "Scheduler rules").
  */
-export function decide(snapshot: SchedulerSnapshot, event: SchedulerEvent, now: number): Decision[] {
+export function decide(
+  snapshot: SchedulerSnapshot,
+  event: SchedulerEvent,
+  now: number,
+): Decision[] {
   switch (event.kind) {
     case 'source':
       return decideSource(snapshot, event, now);
@@ -22,7 +26,9 @@ export function decide(snapshot: SchedulerSnapshot, event: SchedulerEvent, now: 
     case 'settle': {
       const job = snapshot.pipeline.jobs.get(event.job);
       if (!job) return [unknownJob(event.job)];
-      const quiet = job.quietPeriodMs ?? 0;
+      // The quiet period that deferred the job: its own, else the longest of its inputs'.
+      const fromSources = job.inputs.map((s) => snapshot.pipeline.sources.get(s)?.quietPeriodMs ?? 0);
+      const quiet = job.quietPeriodMs ?? Math.max(0, ...fromSources);
       return new Planner(snapshot).schedule(job, { kind: 'settled', quietPeriodMs: quiet });
     }
     default:
@@ -35,7 +41,14 @@ function decideSource(snapshot: SchedulerSnapshot, event: SourceEvent, now: numb
   const def = pipeline.sources.get(event.source);
   const at = { source: event.source, version: event.version };
   if (!def) {
-    return [note({ ...at, job: null, rule: 'unknown-source', detail: `no source "${event.source}" in the pipeline` })];
+    return [
+      note({
+        ...at,
+        job: null,
+        rule: 'unknown-source',
+        detail: `no source "${event.source}" in the pipeline`,
+      }),
+    ];
   }
   if (def.kind === 'git' && event.ref !== null && !matchesAny(event.ref, def.branches)) {
     return [
@@ -74,14 +87,28 @@ function decideSource(snapshot: SchedulerSnapshot, event: SourceEvent, now: numb
     },
   ];
   const planner = new Planner(snapshot, head);
-  const cause: BuildCause = { kind: 'version', source: event.source, version: event.version, eventId: event.id };
+  const cause: BuildCause = {
+    kind: 'version',
+    source: event.source,
+    version: event.version,
+    eventId: event.id,
+  };
   for (const jobName of pipeline.consumers.get(event.source) ?? []) {
     const job = pipeline.jobs.get(jobName);
     if (!job) continue;
     const base = { ...at, job: jobName };
-    if (def.kind === 'git' && job.branches && event.ref !== null && !matchesAny(event.ref, job.branches)) {
+    if (
+      def.kind === 'git' &&
+      job.branches &&
+      event.ref !== null &&
+      !matchesAny(event.ref, job.branches)
+    ) {
       decisions.push(
-        note({ ...base, rule: 'filtered-branch', detail: `branch "${event.ref}" does not match ${jobName}'s branches (${job.branches.join(', ')})` }),
+        note({
+          ...base,
+          rule: 'filtered-branch',
+          detail: `branch "${event.ref}" does not match ${jobName}'s branches (${job.branches.join(', ')})`,
+        }),
       );
       continue;
     }
@@ -105,7 +132,11 @@ function decideSource(snapshot: SchedulerSnapshot, event: SourceEvent, now: numb
   return decisions;
 }
 
-function duplicate(snapshot: SchedulerSnapshot, event: SourceEvent, current: SourceHead): Decision[] {
+function duplicate(
+  snapshot: SchedulerSnapshot,
+  event: SourceEvent,
+  current: SourceHead,
+): Decision[] {
   const at = { source: event.source, version: event.version };
   if (event.origin !== 'output') {
     return [
@@ -132,7 +163,11 @@ function duplicate(snapshot: SchedulerSnapshot, event: SourceEvent, current: Sou
 function decideTrigger(snapshot: SchedulerSnapshot, event: TriggerEvent): Decision[] {
   const job = snapshot.pipeline.jobs.get(event.job);
   if (!job) return [unknownJob(event.job)];
-  return new Planner(snapshot).schedule(job, { kind: 'manual', forced: event.force, by: event.by }, { force: event.force });
+  return new Planner(snapshot).schedule(
+    job,
+    { kind: 'manual', forced: event.force, by: event.by },
+    { force: event.force },
+  );
 }
 
 function decideReconcile(snapshot: SchedulerSnapshot): Decision[] {
@@ -156,25 +191,38 @@ class Planner {
     private readonly newHead: SourceHead | null = null,
   ) {}
 
-  schedule(job: JobDef, cause: BuildCause, opts: { force?: boolean; quietWhenWaiting?: boolean } = {}): Decision[] {
+  schedule(
+    job: JobDef,
+    cause: BuildCause,
+    opts: { force?: boolean; quietWhenWaiting?: boolean } = {},
+  ): Decision[] {
     const force = opts.force ?? false;
     const base = { job: job.name, source: causeSource(cause), version: causeVersion(cause) };
     const inputs = this.inputSet(job);
     if ('missing' in inputs) {
       if (opts.quietWhenWaiting) return [];
       return [
-        note({ ...base, rule: 'waiting-input', detail: `${job.name} waits for ${inputs.missing.join(', ')} to have a version` }),
+        note({
+          ...base,
+          rule: 'waiting-input',
+          detail: `${job.name} waits for ${inputs.missing.join(', ')} to have a version`,
+        }),
       ];
     }
     const defHash = this.snapshot.definitionHash(job.name);
     const fp = fingerprint(defHash, inputs.set);
     const existing = this.snapshot.buildWithFingerprint(fp);
     if ((existing || this.queuedNow.has(fp)) && !force) {
-      if (cause.kind !== 'version' || !existing) {
+      // New versions (directly or after a quiet period) that build nothing are recorded as
+      // `skipped: identical to build #N` (DESIGN rule 7); triggers and reloads only note it.
+      const visible = cause.kind === 'version' || cause.kind === 'settled';
+      if (!visible || !existing) {
         const detail = existing
           ? `${job.name} already built these inputs as build #${existing.id} (${existing.state})`
           : `${job.name} is already queued with these inputs`;
-        return cause.kind === 'definition' ? [] : [note({ ...base, rule: 'same-fingerprint', detail })];
+        return cause.kind === 'definition'
+          ? []
+          : [note({ ...base, rule: 'same-fingerprint', detail })];
       }
       return [
         {
@@ -193,9 +241,19 @@ class Planner {
     }
     this.queuedNow.add(fp);
     const active = this.snapshot.activeBuilds(job.name);
-    const supersedes = job.supersede ? active.filter((b) => b.state === 'queued').map((b) => b.id) : [];
-    const cancels = job.cancelRunning ? active.filter((b) => b.state === 'running').map((b) => b.id) : [];
-    const rule = force ? 'forced' : cause.kind === 'definition' ? 'definition-changed' : cause.kind === 'settled' ? 'settled' : 'built';
+    const supersedes = job.supersede
+      ? active.filter((b) => b.state === 'queued').map((b) => b.id)
+      : [];
+    const cancels = job.cancelRunning
+      ? active.filter((b) => b.state === 'running').map((b) => b.id)
+      : [];
+    const rule = force
+      ? 'forced'
+      : cause.kind === 'definition'
+        ? 'definition-changed'
+        : cause.kind === 'settled'
+          ? 'settled'
+          : 'built';
     return [
       {
         kind: 'queue-build',
@@ -242,7 +300,13 @@ class Planner {
       const head = this.newestHead(job, source);
       if (!head) missing.push(source);
       else
-        set.push({ source, version: head.version, origin: head.origin, eventId: head.eventId, ref: head.ref });
+        set.push({
+          source,
+          version: head.version,
+          origin: head.origin,
+          eventId: head.eventId,
+          ref: head.ref,
+        });
     }
     return missing.length > 0 ? { missing } : { set };
   }
@@ -264,11 +328,19 @@ class Planner {
 function pathsConcernJob(job: JobDef, changed: readonly string[] | null): boolean {
   if (changed === null || (job.paths === null && job.pathsIgnore === null)) return true;
   return changed.some(
-    (p) => (job.paths === null || matchesAny(p, job.paths)) && (job.pathsIgnore === null || !matchesAny(p, job.pathsIgnore)),
+    (p) =>
+      (job.paths === null || matchesAny(p, job.paths)) &&
+      (job.pathsIgnore === null || !matchesAny(p, job.pathsIgnore)),
   );
 }
 
-function describeQueue(job: JobName, cause: BuildCause, force: boolean, supersedes: readonly number[], cancels: readonly number[]): string {
+function describeQueue(
+  job: JobName,
+  cause: BuildCause,
+  force: boolean,
+  supersedes: readonly number[],
+  cancels: readonly number[],
+): string {
   const why =
     cause.kind === 'version'
       ? `new version ${short(cause.source, cause.version)}`
@@ -299,7 +371,13 @@ function note(d: Omit<Extract<Decision, { kind: 'note' }>, 'kind'>): Decision {
 }
 
 function unknownJob(job: JobName): Decision {
-  return note({ job, source: null, version: null, rule: 'unknown-job', detail: `no job "${job}" in the pipeline` });
+  return note({
+    job,
+    source: null,
+    version: null,
+    rule: 'unknown-job',
+    detail: `no job "${job}" in the pipeline`,
+  });
 }
 
 /** `app@3f2a1c0` for commit-like versions, the whole version otherwise. */

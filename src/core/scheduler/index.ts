@@ -1,2 +1,9 @@
 export { decide, short } from './decide.js';
-export type { BuildRef, Decision, DecisionKind, Rule, SchedulerSnapshot, SourceHead } from './types.js';
+export type {
+  BuildRef,
+  Decision,
+  DecisionKind,
+  Rule,
+  SchedulerSnapshot,
+  SourceHead,
+} from './types.js';

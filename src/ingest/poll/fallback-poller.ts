@@ -74,10 +74,20 @@ export class FallbackPoller {
     const running = this.inFlight.get(name);
     if (running) return running;
     const source = this.pollables(true).find((s) => s.name === name);
-    if (!source) return Promise.reject(new Error(`source "${name}" cannot be polled (only git and http sources can)`));
+    if (!source)
+      return Promise.reject(
+        new Error(`source "${name}" cannot be polled (only git and http sources can)`),
+      );
     const p = this.check(source).finally(() => this.inFlight.delete(name));
     this.inFlight.set(name, p);
     return p;
+  }
+
+  /** Whether `nightless poll NAME` can check this source. */
+  canPoll(name: SourceName): true | 'missing' | 'not-pollable' {
+    const def = this.deps.pipeline().sources.get(name);
+    if (!def) return 'missing';
+    return def.kind === 'git' || def.kind === 'http' ? true : 'not-pollable';
   }
 
   /** An event arrived for the source: events work, so the interval returns to normal. */
@@ -93,7 +103,8 @@ export class FallbackPoller {
 
   private pollables(includeOff = false): Pollable[] {
     return [...this.deps.pipeline().sources.values()].filter(
-      (s): s is Pollable => (s.kind === 'git' || s.kind === 'http') && (includeOff || s.fallbackPollMs !== null),
+      (s): s is Pollable =>
+        (s.kind === 'git' || s.kind === 'http') && (includeOff || s.fallbackPollMs !== null),
     );
   }
 
@@ -112,7 +123,10 @@ export class FallbackPoller {
     let next = Infinity;
     for (const at of this.due.values()) next = Math.min(next, at);
     if (next === Infinity) return;
-    this.timer = setTimeout(() => void this.tick(), Math.max(0, Math.min(next - this.now(), 2 ** 31 - 1)));
+    this.timer = setTimeout(
+      () => void this.tick(),
+      Math.max(0, Math.min(next - this.now(), 2 ** 31 - 1)),
+    );
     this.timer.unref();
   }
 
@@ -141,7 +155,12 @@ export class FallbackPoller {
         found = changed.map((h) => pollEvent(source.name, h.sha, h.ref, at));
       } else {
         const etag = this.etags.get(source.name) ?? null;
-        const res = await checkHttp(source.url, { etag, headers: source.headers, timeoutMs, maxBytes: source.maxBytes });
+        const res = await checkHttp(source.url, {
+          etag,
+          headers: source.headers,
+          timeoutMs,
+          maxBytes: source.maxBytes,
+        });
         if (res) {
           if (res.etag) this.etags.set(source.name, res.etag);
           if (known[0]?.version !== res.version) {
@@ -152,8 +171,15 @@ export class FallbackPoller {
       }
       if (found.length > 0) await this.deps.ingest(found);
       this.failures.delete(source.name);
-      this.missedStreak.set(source.name, missed ? (this.missedStreak.get(source.name) ?? 0) + 1 : 0);
-      if (missed) logger.warn({ source: source.name }, 'fallback poll found a version no event announced (missed event)');
+      this.missedStreak.set(
+        source.name,
+        missed ? (this.missedStreak.get(source.name) ?? 0) + 1 : 0,
+      );
+      if (missed)
+        logger.warn(
+          { source: source.name },
+          'fallback poll found a version no event announced (missed event)',
+        );
     } catch (err) {
       error = err instanceof Error ? err.message : String(err);
       this.failures.set(source.name, (this.failures.get(source.name) ?? 0) + 1);
@@ -165,10 +191,26 @@ export class FallbackPoller {
       this.arm();
     }
     await store.recordPoll(source.name, { at, ok: error === null, error, nextCheckAt, missed });
-    return { source: source.name, ok: error === null, error, newVersions: found.length, nextCheckAt };
+    return {
+      source: source.name,
+      ok: error === null,
+      error,
+      newVersions: found.length,
+      nextCheckAt,
+    };
   }
 }
 
 function pollEvent(source: SourceName, version: string, ref: string | null, at: number): NewEvent {
-  return { kind: 'source', source, version, ref, origin: 'poll', deliveryId: null, changedPaths: null, producedBy: null, receivedAt: at };
+  return {
+    kind: 'source',
+    source,
+    version,
+    ref,
+    origin: 'poll',
+    deliveryId: null,
+    changedPaths: null,
+    producedBy: null,
+    receivedAt: at,
+  };
 }

@@ -11,9 +11,22 @@ export interface RemoteHead {
  * Works for URLs, local paths and bare repositories. Connects fail fast: ssh gets a connect
  * timeout and never prompts; http transfers below 1 byte/s for `lowSpeedSeconds` abort.
  */
-export async function lsRemote(url: string, patterns: readonly string[], timeoutMs: number): Promise<RemoteHead[]> {
+export async function lsRemote(
+  url: string,
+  patterns: readonly string[],
+  timeoutMs: number,
+): Promise<RemoteHead[]> {
   const lowSpeed = String(Math.max(1, Math.floor(timeoutMs / 1000)));
-  const args = ['-c', 'http.lowSpeedLimit=1', '-c', `http.lowSpeedTime=${lowSpeed}`, 'ls-remote', '--heads', '--', url];
+  const args = [
+    '-c',
+    'http.lowSpeedLimit=1',
+    '-c',
+    `http.lowSpeedTime=${lowSpeed}`,
+    'ls-remote',
+    '--heads',
+    '--',
+    url,
+  ];
   const connect = Math.max(1, Math.floor(timeoutMs / 2000));
   const env = {
     ...process.env,
@@ -22,7 +35,9 @@ export async function lsRemote(url: string, patterns: readonly string[], timeout
   };
   const res = await runCommand('git', args, { timeoutMs, env });
   if (res.code !== 0) {
-    throw new Error(`git ls-remote ${url} failed: ${res.stderr.trim().split('\n').pop() ?? `exit ${res.code}`}`);
+    throw new Error(
+      `git ls-remote ${url} failed: ${res.stderr.trim().split('\n').pop() ?? `exit ${res.code}`}`,
+    );
   }
   const heads: RemoteHead[] = [];
   for (const line of res.stdout.split('\n')) {

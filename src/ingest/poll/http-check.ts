@@ -11,11 +11,25 @@ export interface HttpVersion {
  */
 export async function checkHttp(
   url: string,
-  opts: { etag: string | null; headers: Readonly<Record<string, string>>; timeoutMs: number; maxBytes: number },
+  opts: {
+    etag: string | null;
+    headers: Readonly<Record<string, string>>;
+    timeoutMs: number;
+    maxBytes: number;
+  },
 ): Promise<HttpVersion | null> {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.etag) headers['if-none-match'] = opts.etag;
-  const res = await fetch(url, { headers, redirect: 'follow', signal: AbortSignal.timeout(opts.timeoutMs) });
+  let res: Response;
+  try {
+    res = await fetch(url, { headers, redirect: 'follow', signal: AbortSignal.timeout(opts.timeoutMs) });
+  } catch (err) {
+    if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
+      throw new Error(`GET ${redact(url)} timed out after ${opts.timeoutMs} ms`, { cause: err });
+    }
+    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    throw new Error(`GET ${redact(url)} failed${cause}`, { cause: err });
+  }
   if (res.status === 304) return null;
   if (!res.ok) throw new Error(`GET ${redact(url)} answered ${res.status}`);
   const etag = res.headers.get('etag');
@@ -28,7 +42,8 @@ export async function checkHttp(
   if (res.body) {
     for await (const chunk of res.body) {
       size += (chunk as Uint8Array).byteLength;
-      if (size > opts.maxBytes) throw new Error(`GET ${redact(url)}: body over ${opts.maxBytes} bytes`);
+      if (size > opts.maxBytes)
+        throw new Error(`GET ${redact(url)}: body over ${opts.maxBytes} bytes`);
       hash.update(chunk as Uint8Array);
     }
   }

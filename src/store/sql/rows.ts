@@ -51,7 +51,9 @@ export function toInput(i: InputRow): BuildInput {
   };
 }
 
-export function toBuildRef(row: Pick<BuildRow, 'id' | 'job' | 'state' | 'fingerprint' | 'forced'>): BuildRef {
+export function toBuildRef(
+  row: Pick<BuildRow, 'id' | 'job' | 'state' | 'fingerprint' | 'forced'>,
+): BuildRef {
   return {
     id: Number(row.id),
     job: row.job,
@@ -103,7 +105,13 @@ export function toSchedulerEvent(row: Selectable<Database['events']>): Scheduler
         producedBy: detail.producedBy ?? null,
       };
     case 'trigger':
-      return { ...base, kind: 'trigger', job: detail.job ?? '', force: detail.force ?? false, by: detail.by ?? null };
+      return {
+        ...base,
+        kind: 'trigger',
+        job: detail.job ?? '',
+        force: detail.force ?? false,
+        by: detail.by ?? null,
+      };
     case 'settle':
       return { ...base, kind: 'settle', job: detail.job ?? '' };
     default:

@@ -59,7 +59,15 @@ export class SqlStore implements Store {
     const heads = await this.db
       .selectFrom('heads')
       .innerJoin('versions', 'versions.id', 'heads.version_id')
-      .select(['versions.id', 'versions.source', 'versions.version', 'versions.ref', 'versions.event_id', 'versions.origin', 'versions.produced_by'])
+      .select([
+        'versions.id',
+        'versions.source',
+        'versions.version',
+        'versions.ref',
+        'versions.event_id',
+        'versions.origin',
+        'versions.produced_by',
+      ])
       .execute();
     const counted = await this.db
       .selectFrom('builds')
@@ -70,7 +78,13 @@ export class SqlStore implements Store {
     const last = await this.db
       .selectFrom('builds')
       .select(['job', 'definition_hash'])
-      .where('id', 'in', (q) => q.selectFrom('builds').select((eb) => eb.fn.max('id').as('id')).where('state', '!=', 'skipped').groupBy('job'))
+      .where('id', 'in', (q) =>
+        q
+          .selectFrom('builds')
+          .select((eb) => eb.fn.max('id').as('id'))
+          .where('state', '!=', 'skipped')
+          .groupBy('job'),
+      )
       .execute();
     const settles = await this.db.selectFrom('pending_settles').selectAll().execute();
     const refs = counted.map(toBuildRef);
@@ -84,25 +98,43 @@ export class SqlStore implements Store {
   }
 
   async pendingEvents(limit: number): Promise<SchedulerEvent[]> {
-    const rows = await this.db.selectFrom('events').selectAll().where('processed_at', 'is', null).orderBy('id').limit(limit).execute();
+    const rows = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('processed_at', 'is', null)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
     return rows.map(toSchedulerEvent);
   }
 
-  applyDecisions(event: SchedulerEvent, decisions: readonly Decision[], now: number): Promise<AppliedDecisions> {
+  applyDecisions(
+    event: SchedulerEvent,
+    decisions: readonly Decision[],
+    now: number,
+  ): Promise<AppliedDecisions> {
     return this.db.transaction().execute(async (trx) => {
       const queued: BuildRef[] = [];
       const skipped: BuildRef[] = [];
       const superseded: number[] = [];
       const cancelRequested: number[] = [];
       const heads: SourceHead[] = [];
-      let outcome: string = decisions.length === 0 ? 'nothing' : decisions[0]?.rule ?? 'nothing';
+      let outcome: string = decisions.length === 0 ? 'nothing' : (decisions[0]?.rule ?? 'nothing');
       for (const d of decisions) {
         let buildId: number | null = null;
         switch (d.kind) {
           case 'advance-head': {
             const v = await trx
               .insertInto('versions')
-              .values({ source: d.source, version: d.version, ref: d.ref ?? '', event_id: event.id, origin: d.origin, produced_by: d.producedBy, created_at: now })
+              .values({
+                source: d.source,
+                version: d.version,
+                ref: d.ref ?? '',
+                event_id: event.id,
+                origin: d.origin,
+                produced_by: d.producedBy,
+                created_at: now,
+              })
               .returning('id')
               .executeTakeFirstOrThrow();
             await trx
@@ -110,28 +142,51 @@ export class SqlStore implements Store {
               .values({ source: d.source, ref: d.ref ?? '', version_id: v.id })
               .onConflict((oc) => oc.columns(['source', 'ref']).doUpdateSet({ version_id: v.id }))
               .execute();
-            heads.push({ source: d.source, version: d.version, ref: d.ref, eventId: event.id, origin: d.origin, seq: Number(v.id), producedBy: d.producedBy });
+            heads.push({
+              source: d.source,
+              version: d.version,
+              ref: d.ref,
+              eventId: event.id,
+              origin: d.origin,
+              seq: Number(v.id),
+              producedBy: d.producedBy,
+            });
             break;
           }
           case 'queue-build': {
             const ref = d.inputs.find((i) => i.ref !== null)?.ref ?? null;
-            buildId = await insertBuild(trx, {
+            buildId = await insertBuild(
+              trx,
+              {
+                job: d.job,
+                state: 'queued',
+                fingerprint: d.fingerprint,
+                definition_hash: d.definitionHash,
+                cause: JSON.stringify(d.cause),
+                forced: d.forced ? 1 : 0,
+                ref,
+                queued_at: now,
+              },
+              d.inputs,
+            );
+            await upsertJob(trx, d.job, d.definitionHash, now);
+            queued.push({
+              id: buildId,
               job: d.job,
               state: 'queued',
               fingerprint: d.fingerprint,
-              definition_hash: d.definitionHash,
-              cause: JSON.stringify(d.cause),
-              forced: d.forced ? 1 : 0,
-              ref,
-              queued_at: now,
-            }, d.inputs);
-            await upsertJob(trx, d.job, d.definitionHash, now);
-            queued.push({ id: buildId, job: d.job, state: 'queued', fingerprint: d.fingerprint, forced: d.forced });
+              forced: d.forced,
+            });
             await writeOutbox(trx, buildId, 'queued', now);
             for (const old of d.supersedes) {
               const res = await trx
                 .updateTable('builds')
-                .set({ state: 'superseded', related_build: buildId, finished_at: now, reason: `superseded by build #${buildId}` })
+                .set({
+                  state: 'superseded',
+                  related_build: buildId,
+                  finished_at: now,
+                  reason: `superseded by build #${buildId}`,
+                })
                 .where('id', '=', old)
                 .where('state', '=', 'queued')
                 .executeTakeFirst();
@@ -145,19 +200,29 @@ export class SqlStore implements Store {
           }
           case 'record-skip': {
             const ref = d.inputs.find((i) => i.ref !== null)?.ref ?? null;
-            buildId = await insertBuild(trx, {
+            buildId = await insertBuild(
+              trx,
+              {
+                job: d.job,
+                state: 'skipped',
+                fingerprint: d.fingerprint,
+                definition_hash: d.definitionHash,
+                cause: JSON.stringify(d.cause),
+                ref,
+                queued_at: now,
+                finished_at: now,
+                reason: d.reason,
+                related_build: d.identicalTo,
+              },
+              d.inputs,
+            );
+            skipped.push({
+              id: buildId,
               job: d.job,
               state: 'skipped',
               fingerprint: d.fingerprint,
-              definition_hash: d.definitionHash,
-              cause: JSON.stringify(d.cause),
-              ref,
-              queued_at: now,
-              finished_at: now,
-              reason: d.reason,
-              related_build: d.identicalTo,
-            }, d.inputs);
-            skipped.push({ id: buildId, job: d.job, state: 'skipped', fingerprint: d.fingerprint, forced: false });
+              forced: false,
+            });
             await writeOutbox(trx, buildId, 'skipped', now);
             break;
           }
@@ -165,7 +230,9 @@ export class SqlStore implements Store {
             await trx
               .insertInto('pending_settles')
               .values({ job: d.job, due_at: d.until, event_id: event.id })
-              .onConflict((oc) => oc.column('job').doUpdateSet({ due_at: d.until, event_id: event.id }))
+              .onConflict((oc) =>
+                oc.column('job').doUpdateSet({ due_at: d.until, event_id: event.id }),
+              )
               .execute();
             break;
           case 'record-duplicate':
@@ -175,7 +242,16 @@ export class SqlStore implements Store {
         if (d.kind === 'queue-build' || d.kind === 'record-skip') outcome = d.rule;
         await trx
           .insertInto('decisions')
-          .values({ event_id: event.id, job: d.job, rule: d.rule, source: d.source, version: d.version, build_id: buildId, detail: d.detail, at: now })
+          .values({
+            event_id: event.id,
+            job: d.job,
+            rule: d.rule,
+            source: d.source,
+            version: d.version,
+            build_id: buildId,
+            detail: d.detail,
+            at: now,
+          })
           .execute();
       }
       // Events that a person or a forge sent count towards delivery health; polls and outputs don't.
@@ -186,14 +262,22 @@ export class SqlStore implements Store {
           .where('name', '=', event.source)
           .execute();
       }
-      await trx.updateTable('events').set({ processed_at: now, outcome }).where('id', '=', event.id).execute();
+      await trx
+        .updateTable('events')
+        .set({ processed_at: now, outcome })
+        .where('id', '=', event.id)
+        .execute();
       return { queued, skipped, superseded, cancelRequested, heads };
     });
   }
 
   takeDueSettles(now: number): Promise<JobName[]> {
     return this.db.transaction().execute(async (trx) => {
-      const due = await trx.selectFrom('pending_settles').select('job').where('due_at', '<=', now).execute();
+      const due = await trx
+        .selectFrom('pending_settles')
+        .select('job')
+        .where('due_at', '<=', now)
+        .execute();
       if (due.length === 0) return [];
       const jobs = due.map((d) => d.job);
       await trx.deleteFrom('pending_settles').where('job', 'in', jobs).execute();
@@ -206,9 +290,20 @@ export class SqlStore implements Store {
 
   claimNextBuild(worker: string, now: number): Promise<Build | null> {
     return this.db.transaction().execute(async (trx) => {
-      const next = await trx.selectFrom('builds').select('id').where('state', '=', 'queued').orderBy('id').limit(1).executeTakeFirst();
+      const next = await trx
+        .selectFrom('builds')
+        .select('id')
+        .where('state', '=', 'queued')
+        .orderBy('id')
+        .limit(1)
+        .executeTakeFirst();
       if (!next) return null;
-      await trx.updateTable('builds').set({ state: 'running', started_at: now, worker }).where('id', '=', next.id).where('state', '=', 'queued').execute();
+      await trx
+        .updateTable('builds')
+        .set({ state: 'running', started_at: now, worker })
+        .where('id', '=', next.id)
+        .where('state', '=', 'queued')
+        .execute();
       await writeOutbox(trx, next.id, 'started', now);
       return loadBuild(trx, next.id);
     });
@@ -216,7 +311,11 @@ export class SqlStore implements Store {
 
   finishBuild(id: number, run: FinishedRun, now: number): Promise<Build> {
     return this.db.transaction().execute(async (trx) => {
-      const row = await trx.selectFrom('builds').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+      const row = await trx
+        .selectFrom('builds')
+        .selectAll()
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
       const r = run.result;
       const cov = r.coverage;
       let linesDelta: number | null = null;
@@ -241,7 +340,8 @@ export class SqlStore implements Store {
           state: r.state,
           finished_at: now,
           failed_step: r.state === 'failed' ? r.step : r.state === 'error' ? r.step : null,
-          reason: r.state === 'passed' ? null : r.state === 'error' ? `${r.code}: ${r.reason}` : r.reason,
+          reason:
+            r.state === 'passed' ? null : r.state === 'error' ? `${r.code}: ${r.reason}` : r.reason,
           exit_code: r.state === 'failed' ? r.exitCode : null,
           coverage_lines: cov?.lines ?? null,
           coverage_branches: cov?.branches ?? null,
@@ -253,9 +353,21 @@ export class SqlStore implements Store {
         .where('id', '=', id)
         .execute();
       for (const out of r.outputs) {
-        await trx.insertInto('build_outputs').values({ build_id: id, name: out.name, digest: out.digest }).execute();
+        await trx
+          .insertInto('build_outputs')
+          .values({ build_id: id, name: out.name, digest: out.digest })
+          .execute();
         for (const f of out.files) {
-          await trx.insertInto('artifacts').values({ build_id: id, output: out.name, path: f.path, digest: f.digest, size: f.size }).execute();
+          await trx
+            .insertInto('artifacts')
+            .values({
+              build_id: id,
+              output: out.name,
+              path: f.path,
+              digest: f.digest,
+              size: f.size,
+            })
+            .execute();
         }
       }
       for (const e of run.outputEvents) await insertEvent(trx, e);
@@ -273,26 +385,47 @@ export class SqlStore implements Store {
         .where('state', '=', 'queued')
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) > 0) await writeOutbox(trx, id, 'cancelled', now);
-      const row = await trx.selectFrom('builds').select('id').where('id', '=', id).executeTakeFirst();
+      const row = await trx
+        .selectFrom('builds')
+        .select('id')
+        .where('id', '=', id)
+        .executeTakeFirst();
       return row ? loadBuild(trx, id) : null;
     });
   }
 
-  recoverLostBuilds(now: number, maxAttempts: number): Promise<{ lost: Build[]; requeued: Build[] }> {
+  recoverLostBuilds(
+    now: number,
+    maxAttempts: number,
+  ): Promise<{ lost: Build[]; requeued: Build[] }> {
     return this.db.transaction().execute(async (trx) => {
-      const running = await trx.selectFrom('builds').selectAll().where('state', '=', 'running').orderBy('id').execute();
+      const running = await trx
+        .selectFrom('builds')
+        .selectAll()
+        .where('state', '=', 'running')
+        .orderBy('id')
+        .execute();
       const lost: Build[] = [];
       const requeued: Build[] = [];
       for (const row of running) {
         await trx
           .updateTable('builds')
-          .set({ state: 'error', finished_at: now, reason: 'lost: the server stopped while the build was running' })
+          .set({
+            state: 'error',
+            finished_at: now,
+            reason: 'lost: the server stopped while the build was running',
+          })
           .where('id', '=', row.id)
           .execute();
         await writeOutbox(trx, row.id, 'finished', now);
         lost.push(await loadBuild(trx, row.id));
         if (row.attempt < maxAttempts) {
-          const inputs = await trx.selectFrom('build_inputs').selectAll().where('build_id', '=', row.id).orderBy('position').execute();
+          const inputs = await trx
+            .selectFrom('build_inputs')
+            .selectAll()
+            .where('build_id', '=', row.id)
+            .orderBy('position')
+            .execute();
           const newId = await insertBuild(
             trx,
             {
@@ -307,9 +440,19 @@ export class SqlStore implements Store {
               attempt: row.attempt + 1,
               related_build: row.id,
             },
-            inputs.map((i) => ({ source: i.source, version: i.version, ref: i.ref, origin: i.origin as never, eventId: i.event_id })),
+            inputs.map((i) => ({
+              source: i.source,
+              version: i.version,
+              ref: i.ref,
+              origin: i.origin as never,
+              eventId: i.event_id,
+            })),
           );
-          await trx.updateTable('builds').set({ related_build: newId }).where('id', '=', row.id).execute();
+          await trx
+            .updateTable('builds')
+            .set({ related_build: newId })
+            .where('id', '=', row.id)
+            .execute();
           await writeOutbox(trx, newId, 'queued', now);
           requeued.push(await loadBuild(trx, newId));
         }
@@ -338,7 +481,9 @@ export class SqlStore implements Store {
 
   // ---- sources -----------------------------------------------------------------------------
 
-  async syncSources(sources: ReadonlyArray<{ name: SourceName; kind: string; url: string | null }>): Promise<void> {
+  async syncSources(
+    sources: ReadonlyArray<{ name: SourceName; kind: string; url: string | null }>,
+  ): Promise<void> {
     await this.db.transaction().execute(async (trx) => {
       for (const s of sources) {
         await trx
@@ -366,14 +511,26 @@ export class SqlStore implements Store {
   }
 
   async setNextCheck(source: SourceName, at: number | null): Promise<void> {
-    await this.db.updateTable('sources').set({ next_check_at: at }).where('name', '=', source).execute();
+    await this.db
+      .updateTable('sources')
+      .set({ next_check_at: at })
+      .where('name', '=', source)
+      .execute();
   }
 
   async sourceHeads(source: SourceName): Promise<SourceHead[]> {
     const rows = await this.db
       .selectFrom('heads')
       .innerJoin('versions', 'versions.id', 'heads.version_id')
-      .select(['versions.id', 'versions.source', 'versions.version', 'versions.ref', 'versions.event_id', 'versions.origin', 'versions.produced_by'])
+      .select([
+        'versions.id',
+        'versions.source',
+        'versions.version',
+        'versions.ref',
+        'versions.event_id',
+        'versions.origin',
+        'versions.produced_by',
+      ])
       .where('heads.source', '=', source)
       .execute();
     return rows.map(toHead);
@@ -386,7 +543,13 @@ export class SqlStore implements Store {
     const heads = await this.db
       .selectFrom('heads')
       .innerJoin('versions', 'versions.id', 'heads.version_id')
-      .select(['heads.source', 'versions.ref', 'versions.version', 'versions.created_at', 'versions.origin'])
+      .select([
+        'heads.source',
+        'versions.ref',
+        'versions.version',
+        'versions.created_at',
+        'versions.origin',
+      ])
       .execute();
     return sources.map((s) => ({
       name: s.name,
@@ -394,7 +557,12 @@ export class SqlStore implements Store {
       url: s.url,
       heads: heads
         .filter((h) => h.source === s.name)
-        .map((h) => ({ ref: h.ref === '' ? null : h.ref, version: h.version, at: Number(h.created_at), origin: h.origin })),
+        .map((h) => ({
+          ref: h.ref === '' ? null : h.ref,
+          version: h.version,
+          at: Number(h.created_at),
+          origin: h.origin,
+        })),
       nextCheckAt: nullableNumber(s.next_check_at),
       lastCheckAt: nullableNumber(s.last_check_at),
       lastCheckOk: s.last_check_ok === null ? null : s.last_check_ok === 1,
@@ -449,16 +617,32 @@ export class SqlStore implements Store {
   }
 
   async getBuild(id: number): Promise<BuildDetail | null> {
-    const row = await this.db.selectFrom('builds').selectAll().where('id', '=', id).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('builds')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
     if (!row) return null;
     const [build] = await withInputs(this.db, [row]);
     if (!build) return null;
-    const outputs = await this.db.selectFrom('build_outputs').selectAll().where('build_id', '=', id).orderBy('name').execute();
-    const files = await this.db.selectFrom('artifacts').selectAll().where('build_id', '=', id).orderBy('path').execute();
+    const outputs = await this.db
+      .selectFrom('build_outputs')
+      .selectAll()
+      .where('build_id', '=', id)
+      .orderBy('name')
+      .execute();
+    const files = await this.db
+      .selectFrom('artifacts')
+      .selectAll()
+      .where('build_id', '=', id)
+      .orderBy('path')
+      .execute();
     const collected: CollectedOutput[] = outputs.map((o) => ({
       name: o.name,
       digest: o.digest,
-      files: files.filter((f) => f.output === o.name).map((f) => ({ path: f.path, digest: f.digest, size: Number(f.size) })),
+      files: files
+        .filter((f) => f.output === o.name)
+        .map((f) => ({ path: f.path, digest: f.digest, size: Number(f.size) })),
     }));
     return {
       ...build,
@@ -470,11 +654,28 @@ export class SqlStore implements Store {
     };
   }
 
-  async listDecisions(f: { job?: JobName; source?: SourceName; version?: string; eventId?: number; limit: number }): Promise<DecisionRecord[]> {
+  async listDecisions(f: {
+    job?: JobName;
+    source?: SourceName;
+    version?: string;
+    eventId?: number;
+    limit: number;
+  }): Promise<DecisionRecord[]> {
     let q = this.db
       .selectFrom('decisions')
       .leftJoin('events', 'events.id', 'decisions.event_id')
-      .select(['decisions.id', 'decisions.event_id', 'decisions.job', 'decisions.rule', 'decisions.source', 'decisions.version', 'decisions.build_id', 'decisions.detail', 'decisions.at', 'events.origin']);
+      .select([
+        'decisions.id',
+        'decisions.event_id',
+        'decisions.job',
+        'decisions.rule',
+        'decisions.source',
+        'decisions.version',
+        'decisions.build_id',
+        'decisions.detail',
+        'decisions.at',
+        'events.origin',
+      ]);
     if (f.job !== undefined) q = q.where('decisions.job', '=', f.job);
     if (f.eventId !== undefined) q = q.where('decisions.event_id', '=', f.eventId);
     if (f.source !== undefined) q = q.where('decisions.source', '=', f.source);
@@ -511,7 +712,13 @@ export class SqlStore implements Store {
     const rows = await this.db
       .selectFrom('builds')
       .selectAll()
-      .where('id', 'in', (sub) => sub.selectFrom('build_inputs').select('build_id').where('source', '=', source).where('version', '=', version))
+      .where('id', 'in', (sub) =>
+        sub
+          .selectFrom('build_inputs')
+          .select('build_id')
+          .where('source', '=', source)
+          .where('version', '=', version),
+      )
       .orderBy('id')
       .execute();
     return withInputs(this.db, rows);
@@ -528,34 +735,68 @@ export class SqlStore implements Store {
   }
 
   async artifact(buildId: number, output: string): Promise<ArtifactFile[]> {
-    const rows = await this.db.selectFrom('artifacts').selectAll().where('build_id', '=', buildId).where('output', '=', output).orderBy('path').execute();
+    const rows = await this.db
+      .selectFrom('artifacts')
+      .selectAll()
+      .where('build_id', '=', buildId)
+      .where('output', '=', output)
+      .orderBy('path')
+      .execute();
     return rows.map((r) => ({ path: r.path, digest: r.digest, size: Number(r.size) }));
   }
 
   async countBuildsByState(): Promise<Record<string, number>> {
-    const rows = await this.db.selectFrom('builds').select((eb) => ['state', eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+    const rows = await this.db
+      .selectFrom('builds')
+      .select((eb) => ['state', eb.fn.countAll<number>().as('n')])
+      .groupBy('state')
+      .execute();
     return Object.fromEntries(rows.map((r) => [r.state, Number(r.n)]));
   }
 
   async outboxSince(afterId: number, limit: number): Promise<OutboxRecord[]> {
-    const rows = await this.db.selectFrom('outbox').selectAll().where('id', '>', afterId).orderBy('id').limit(limit).execute();
-    return rows.map((r) => ({ id: Number(r.id), buildId: Number(r.build_id), type: r.type as OutboxRecord['type'], build: JSON.parse(r.payload) as Build, createdAt: Number(r.created_at) }));
+    const rows = await this.db
+      .selectFrom('outbox')
+      .selectAll()
+      .where('id', '>', afterId)
+      .orderBy('id')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      buildId: Number(r.build_id),
+      type: r.type as OutboxRecord['type'],
+      build: JSON.parse(r.payload) as Build,
+      createdAt: Number(r.created_at),
+    }));
   }
 
   async lastOutboxId(): Promise<number> {
-    const row = await this.db.selectFrom('outbox').select((eb) => eb.fn.max('id').as('id')).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('outbox')
+      .select((eb) => eb.fn.max('id').as('id'))
+      .executeTakeFirst();
     return row?.id === null || row?.id === undefined ? 0 : Number(row.id);
   }
 
   async referencedDigest(digest: string): Promise<boolean> {
-    const row = await this.db.selectFrom('artifacts').select('digest').where('digest', '=', digest).limit(1).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('artifacts')
+      .select('digest')
+      .where('digest', '=', digest)
+      .limit(1)
+      .executeTakeFirst();
     return row !== undefined;
   }
 
   // ---- meta --------------------------------------------------------------------------------
 
   async getMeta(key: string): Promise<string | null> {
-    const row = await this.db.selectFrom('meta').select('value').where('key', '=', key).executeTakeFirst();
+    const row = await this.db
+      .selectFrom('meta')
+      .select('value')
+      .where('key', '=', key)
+      .executeTakeFirst();
     return row?.value ?? null;
   }
 
@@ -578,7 +819,11 @@ async function insertEvent(trx: Db, e: NewEvent): Promise<AppendedEvent> {
   switch (e.kind) {
     case 'source':
       if (e.deliveryId !== null) {
-        const seen = await trx.selectFrom('events').select('id').where('delivery_id', '=', e.deliveryId).executeTakeFirst();
+        const seen = await trx
+          .selectFrom('events')
+          .select('id')
+          .where('delivery_id', '=', e.deliveryId)
+          .executeTakeFirst();
         if (seen) return { id: Number(seen.id), redelivery: true };
       }
       values = {
@@ -593,30 +838,64 @@ async function insertEvent(trx: Db, e: NewEvent): Promise<AppendedEvent> {
       };
       break;
     case 'trigger':
-      values = { ...base, kind: 'trigger', origin: 'manual', detail: JSON.stringify({ job: e.job, force: e.force, by: e.by }) };
+      values = {
+        ...base,
+        kind: 'trigger',
+        origin: 'manual',
+        detail: JSON.stringify({ job: e.job, force: e.force, by: e.by }),
+      };
       break;
     case 'settle':
-      values = { ...base, kind: 'settle', origin: 'manual', detail: JSON.stringify({ job: e.job }) };
+      values = {
+        ...base,
+        kind: 'settle',
+        origin: 'manual',
+        detail: JSON.stringify({ job: e.job }),
+      };
       break;
     case 'reconcile':
       values = { ...base, kind: 'reconcile', origin: 'reload' };
       break;
   }
-  const row = await trx.insertInto('events').values(values).returning('id').executeTakeFirstOrThrow();
+  const row = await trx
+    .insertInto('events')
+    .values(values)
+    .returning('id')
+    .executeTakeFirstOrThrow();
   return { id: Number(row.id), redelivery: false };
 }
 
 async function insertBuild(
   trx: Db,
   values: Insertable<Database['builds']>,
-  inputs: ReadonlyArray<{ source: string; version: string; ref: string | null; origin: string | null; eventId: number | null }>,
+  inputs: ReadonlyArray<{
+    source: string;
+    version: string;
+    ref: string | null;
+    origin: string | null;
+    eventId: number | null;
+  }>,
 ): Promise<number> {
-  const row = await trx.insertInto('builds').values(values).returning('id').executeTakeFirstOrThrow();
+  const row = await trx
+    .insertInto('builds')
+    .values(values)
+    .returning('id')
+    .executeTakeFirstOrThrow();
   const id = Number(row.id);
   if (inputs.length > 0) {
     await trx
       .insertInto('build_inputs')
-      .values(inputs.map((i, position) => ({ build_id: id, position, source: i.source, version: i.version, ref: i.ref, origin: i.origin, event_id: i.eventId })))
+      .values(
+        inputs.map((i, position) => ({
+          build_id: id,
+          position,
+          source: i.source,
+          version: i.version,
+          ref: i.ref,
+          origin: i.origin,
+          event_id: i.eventId,
+        })),
+      )
       .execute();
   }
   return id;
@@ -630,13 +909,25 @@ async function upsertJob(trx: Db, name: string, hash: string, now: number): Prom
     .execute();
 }
 
-async function writeOutbox(trx: Db, buildId: number, type: OutboxRecord['type'], now: number): Promise<void> {
+async function writeOutbox(
+  trx: Db,
+  buildId: number,
+  type: OutboxRecord['type'],
+  now: number,
+): Promise<void> {
   const build = await loadBuild(trx, buildId);
-  await trx.insertInto('outbox').values({ build_id: buildId, type, payload: JSON.stringify(build), created_at: now }).execute();
+  await trx
+    .insertInto('outbox')
+    .values({ build_id: buildId, type, payload: JSON.stringify(build), created_at: now })
+    .execute();
 }
 
 async function loadBuild(db: Db, id: number): Promise<Build> {
-  const row = await db.selectFrom('builds').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const row = await db
+    .selectFrom('builds')
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
   const [build] = await withInputs(db, [row]);
   if (!build) throw new Error(`build ${id} vanished`);
   return build;
@@ -647,7 +938,11 @@ async function withInputs(db: Db, rows: BuildRow[]): Promise<Build[]> {
   const inputs = await db
     .selectFrom('build_inputs')
     .selectAll()
-    .where('build_id', 'in', rows.map((r) => r.id))
+    .where(
+      'build_id',
+      'in',
+      rows.map((r) => r.id),
+    )
     .execute();
   return rows.map((r) => toBuild(r, inputs));
 }

@@ -26,11 +26,18 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqlStor
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
   raw.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(raw) }) });
-  const result = await new Migrator({ db, provider: migrations({ serialType: 'integer', bigint: 'integer' }) }).migrateToLatest();
+  const db = new Kysely<Database>({
+    dialect: new SqliteDialect({ database: withStatementCache(raw) }),
+  });
+  const result = await new Migrator({
+    db,
+    provider: migrations({ serialType: 'integer', bigint: 'integer' }),
+  }).migrateToLatest();
   if (result.error) {
     await db.destroy();
-    throw new Error(`migrating ${opts.path} failed: ${String(result.error)}`, { cause: result.error });
+    const cause =
+      result.error instanceof Error ? result.error.message : JSON.stringify(result.error);
+    throw new Error(`migrating ${opts.path} failed: ${cause}`, { cause: result.error });
   }
   return new SqlStore(db, () => db.destroy());
 }
@@ -47,7 +54,7 @@ function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
     prepare(sqlText: string): SqliteStatement {
       let stmt = cache.get(sqlText);
       if (!stmt) {
-        stmt = raw.prepare(sqlText) as unknown as SqliteStatement;
+        stmt = raw.prepare(sqlText);
         if (cache.size >= 2000) cache.clear();
         cache.set(sqlText, stmt);
       }

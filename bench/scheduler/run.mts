@@ -1,0 +1,328 @@
+/**
+ * Scheduler bench: decision + persistence cost of the real engine (SQLite store, memory bus,
+ * slots 0 so nothing runs). See bench/README.md.
+ *
+ *   npx tsx bench/scheduler/run.mts [--only=a,b,c,d] [--events=2000] [--no-write] [--keep]
+ *
+ * Each scenario gets a fresh SQLite file in a temp dir; each also measures a bare better-sqlite3
+ * baseline in the same run. Prints a markdown table and writes it into bench/RESULTS.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+import { decide } from '../../src/core/scheduler/index.js';
+import { MemorySnapshot } from '../../src/engine/scheduler-state.js';
+import { batchedInserts, singleInsertLatencies } from './baselines.mjs';
+import {
+  machine,
+  makePipeline,
+  ms,
+  percentile,
+  removeDir,
+  sha,
+  sourceEvent,
+  startEngine,
+  tempDir,
+  type Machine,
+} from './lib.mjs';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const args = new Map(
+  process.argv.slice(2).map((a) => {
+    const [k, v] = a.replace(/^--/, '').split('=');
+    return [k ?? '', v ?? 'true'] as const;
+  }),
+);
+const only = new Set((args.get('only') ?? 'a,b,c,d').split(','));
+const EVENTS = Number(args.get('events') ?? 2000);
+const JOBS = Number(args.get('jobs') ?? 10_000);
+const DUPLICATES = Number(args.get('duplicates') ?? 100_000);
+const keep = args.has('keep');
+
+interface Row {
+  readonly id: string;
+  readonly figure: string;
+  readonly target: string;
+  readonly measured: string;
+  readonly met: boolean | null;
+  readonly baseline: string;
+  readonly ratio: string;
+}
+
+const rows: Row[] = [];
+const notes: string[] = [];
+const dirs: string[] = [];
+
+function log(msg: string): void {
+  process.stderr.write(`[bench] ${msg}\n`);
+}
+
+/** Deterministic PRNG so every run picks the same sources. */
+function mulberry32(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+const sorted = (xs: readonly number[]) => [...xs].sort((x, y) => x - y);
+const ratio = (a: number, b: number) => `${(a / b).toFixed(1)}×`;
+
+// ---- (a) one event concerning one of 10,000 jobs ------------------------------------------
+
+/** Leaves the database (10k jobs + history) behind for (d). */
+async function scenarioA(): Promise<string> {
+  const dir = tempDir('a');
+  dirs.push(dir);
+  const pipeline = makePipeline(JOBS, (i) => `s${i}`);
+  let t = performance.now();
+  let h = await startEngine(pipeline, dir);
+  log(`(a) engine started in ${ms(performance.now() - t, 0)}`);
+
+  // History: one version of every source (JOBS queued builds), appended in batches.
+  t = performance.now();
+  for (let from = 0; from < JOBS; from += 1000) {
+    const batch = [];
+    for (let i = from; i < Math.min(JOBS, from + 1000); i++) batch.push(sourceEvent(`s${i}`, sha(`s${i}`, 0)));
+    await h.engine.ingestMany(batch);
+  }
+  await h.engine.decided();
+  const seedMs = performance.now() - t;
+  log(`(a) seeded ${JOBS} versions in ${ms(seedMs, 0)} (${((JOBS / seedMs) * 1000).toFixed(0)} events/s)`);
+
+  const rand = mulberry32(42);
+  let n = 1;
+  const next = () => {
+    const s = `s${Math.floor(rand() * JOBS)}`;
+    return sourceEvent(s, sha(s, n++));
+  };
+  for (let i = 0; i < 200; i++) {
+    await h.engine.ingest(next());
+    await h.engine.decided();
+  }
+  const e2e: number[] = [];
+  for (let i = 0; i < EVENTS; i++) {
+    const e = next();
+    const t0 = performance.now();
+    await h.engine.ingest(e);
+    await h.engine.decided();
+    e2e.push(performance.now() - t0);
+  }
+  const s = sorted(e2e);
+  log(`(a) ingest→decided p50 ${ms(percentile(s, 50))} p99 ${ms(percentile(s, 99))} max ${ms(s.at(-1) ?? NaN)}`);
+  await h.close();
+
+  // The loop's own step, without the inbox round trip: decide + applyDecisions + snapshot.applied.
+  t = performance.now();
+  h = await startEngine(pipeline, dir);
+  const restartMs = performance.now() - t;
+  await h.engine.stop(); // the snapshot below owns scheduling from here
+  const snapshot = new MemorySnapshot(pipeline, await h.store.loadSchedulerState());
+  const step: number[] = [];
+  for (let i = 0; i < 200 + EVENTS; i++) {
+    await h.store.appendEvent(next());
+    const [event] = await h.store.pendingEvents(1);
+    if (!event) throw new Error('no pending event');
+    const t0 = performance.now();
+    const now = Date.now();
+    const decisions = decide(snapshot, event, now);
+    const applied = await h.store.applyDecisions(event, decisions, now);
+    snapshot.applied(applied, decisions);
+    if (i >= 200) step.push(performance.now() - t0);
+  }
+  const st = sorted(step);
+  log(`(a) decide+applyDecisions p50 ${ms(percentile(st, 50))} p99 ${ms(percentile(st, 99))}`);
+  await h.store.close();
+
+  const base = sorted(singleInsertLatencies(dir, EVENTS));
+  const p50 = percentile(s, 50);
+  const p99 = percentile(s, 99);
+  const b50 = percentile(base, 50);
+  const b99 = percentile(base, 99);
+  rows.push(
+    { id: 'a', figure: '(a) 1 event → 1 of 10k jobs: ingest→decided p50', target: '—', measured: ms(p50), met: null, baseline: ms(b50), ratio: ratio(p50, b50) },
+    { id: 'a', figure: '(a) 1 event → 1 of 10k jobs: ingest→decided p99', target: '< 2 ms', measured: ms(p99), met: p99 < 2, baseline: ms(b99), ratio: ratio(p99, b99) },
+    { id: 'a', figure: '(a) same, decide + applyDecisions only, p50 / p99', target: '—', measured: `${ms(percentile(st, 50))} / ${ms(percentile(st, 99))}`, met: null, baseline: `${ms(b50)} / ${ms(b99)}`, ratio: `${ratio(percentile(st, 50), b50)} / ${ratio(percentile(st, 99), b99)}` },
+  );
+  notes.push(
+    `(a) ${EVENTS} measured events (after 200 warm-up) on random sources of ${JOBS}, each a new version that queues 1 build and supersedes its queued predecessor; history seeded with ${JOBS} versions in ${ms(seedMs, 0)}; restart with that history ${ms(restartMs, 0)}. Baseline: bare better-sqlite3, one-row insert per transaction.`,
+  );
+  return join(dir, 'nightless.db');
+}
+
+// ---- (b) one event concerning all 10,000 jobs ---------------------------------------------
+
+async function scenarioB(): Promise<void> {
+  const dir = tempDir('b');
+  dirs.push(dir);
+  const pipeline = makePipeline(JOBS, () => 'shared');
+  const h = await startEngine(pipeline, dir);
+  const fanOut = async (version: number): Promise<number> => {
+    const t0 = performance.now();
+    await h.engine.ingest(sourceEvent('shared', sha('shared', version)));
+    await h.engine.decided();
+    return performance.now() - t0;
+  };
+  const first = await fanOut(1);
+  const counts1 = await h.store.countBuildsByState();
+  log(`(b) first fan-out ${ms(first, 0)} ${JSON.stringify(counts1)}`);
+  const second = await fanOut(2);
+  const counts2 = await h.store.countBuildsByState();
+  log(`(b) second fan-out (supersedes) ${ms(second, 0)} ${JSON.stringify(counts2)}`);
+  await h.close();
+  if (counts1.queued !== JOBS) throw new Error(`expected ${JOBS} queued builds, got ${JSON.stringify(counts1)}`);
+  const base = batchedInserts(dir, JOBS, JOBS);
+  rows.push(
+    { id: 'b', figure: '(b) 1 event → 10k jobs: commit fan-out', target: '< 1 s', measured: `${ms(first, 0)} (${((JOBS / first) * 1000).toFixed(0)} builds/s)`, met: first < 1000, baseline: ms(base, 1), ratio: ratio(first, base) },
+    { id: 'b', figure: '(b) next version → 10k queued + 10k superseded', target: '—', measured: `${ms(second, 0)} (${((JOBS / second) * 1000).toFixed(0)} builds/s)`, met: null, baseline: ms(base, 1), ratio: ratio(second, base) },
+  );
+  notes.push(
+    `(b) ${JOBS} jobs all consuming \`shared\`; time from \`ingest\` to \`decided()\` (inbox write, decide, one transaction, outbox relay to the memory bus). Baseline: bare better-sqlite3, ${JOBS} rows in one transaction.`,
+  );
+}
+
+// ---- (c) 100,000 duplicate events ---------------------------------------------------------
+
+async function scenarioC(): Promise<void> {
+  const dir = tempDir('c');
+  dirs.push(dir);
+  const pipeline = makePipeline(JOBS, (i) => `s${i}`);
+  const h = await startEngine(pipeline, dir);
+  const version = sha('s0', 1);
+  await h.engine.ingest(sourceEvent('s0', version));
+  await h.engine.decided();
+  const BATCH = 1000;
+  const t0 = performance.now();
+  for (let sent = 0; sent < DUPLICATES; sent += BATCH) {
+    const now = Date.now();
+    const batch = Array.from({ length: Math.min(BATCH, DUPLICATES - sent) }, () => sourceEvent('s0', version, now));
+    await h.engine.ingestMany(batch);
+  }
+  await h.engine.decided();
+  const elapsed = performance.now() - t0;
+  const pending = await h.store.pendingEvents(1);
+  const counts = await h.store.countBuildsByState();
+  await h.close();
+  if (pending.length > 0) throw new Error('inbox not drained');
+  if (counts.queued !== 1) throw new Error(`duplicates queued builds: ${JSON.stringify(counts)}`);
+  const rate = (DUPLICATES / elapsed) * 1000;
+  log(`(c) ${DUPLICATES} duplicates in ${ms(elapsed, 0)} → ${rate.toFixed(0)} events/s`);
+  const base = batchedInserts(dir, DUPLICATES, BATCH);
+  const baseRate = (DUPLICATES / base) * 1000;
+  rows.push({
+    id: 'c',
+    figure: '(c) 100k duplicate events, ingestMany ×1000 + drain',
+    target: '> 20,000 events/s',
+    measured: `${rate.toFixed(0)} events/s (${ms(elapsed, 0)})`,
+    met: rate > 20_000,
+    baseline: `${baseRate.toFixed(0)} rows/s`,
+    ratio: `${(baseRate / rate).toFixed(1)}× slower`,
+  });
+  notes.push(
+    `(c) ${DUPLICATES} events carrying the same version of one source, appended with \`ingestMany\` in batches of ${BATCH} while the scheduler drains, then \`decided()\`. Baseline: bare better-sqlite3, ${DUPLICATES} rows in transactions of ${BATCH}.`,
+  );
+}
+
+// ---- (d) RSS with 10,000 jobs loaded ------------------------------------------------------
+
+function child(args: readonly string[]): { rss: number; heapUsed: number; startMs: number } {
+  const out = execFileSync(process.execPath, ['--import', 'tsx', '--expose-gc', join(here, 'rss-child.mts'), ...args], {
+    cwd: root,
+    encoding: 'utf8',
+  });
+  const line = out.trim().split('\n').at(-1) ?? '';
+  return JSON.parse(line) as { rss: number; heapUsed: number; startMs: number };
+}
+
+function scenarioD(dbPath: string): void {
+  const mb = (n: number) => n / 2 ** 20;
+  const engine = child(['engine', dbPath, String(JOBS)]);
+  const idle = child(['idle', dbPath]);
+  log(`(d) engine RSS ${mb(engine.rss).toFixed(0)} MB (heap ${mb(engine.heapUsed).toFixed(0)} MB, start ${ms(engine.startMs, 0)}); idle ${mb(idle.rss).toFixed(0)} MB`);
+  rows.push({
+    id: 'd',
+    figure: '(d) RSS after GC, engine with 10k jobs + history',
+    target: '< 250 MB',
+    measured: `${mb(engine.rss).toFixed(0)} MB (heap ${mb(engine.heapUsed).toFixed(0)} MB)`,
+    met: mb(engine.rss) < 250,
+    baseline: `${mb(idle.rss).toFixed(0)} MB`,
+    ratio: ratio(engine.rss, idle.rss),
+  });
+  notes.push(
+    `(d) child \`node --import tsx --expose-gc\` starts the engine on the database (a) left behind (${JOBS} jobs, every job with queued and superseded builds), GCs, reads \`process.memoryUsage().rss\`; engine start (recovery + \`loadSchedulerState\` + reconcile) took ${ms(engine.startMs, 0)}. Baseline: same flags, bare better-sqlite3 opened on the same file.`,
+  );
+}
+
+// ---- report -------------------------------------------------------------------------------
+
+function table(): string {
+  const head = '| Figure | Target | Measured | Met | Baseline | Ratio (measured / baseline) |\n|---|---|---|---|---|---|';
+  const body = rows.map((r) => `| ${r.figure} | ${r.target} | ${r.measured} | ${r.met === null ? '' : r.met ? 'yes' : '**no**'} | ${r.baseline} | ${r.ratio} |`);
+  return [head, ...body].join('\n');
+}
+
+function machineLines(m: Machine): string {
+  return [`- nproc: ${m.nproc}`, `- CPU: ${m.cpu}`, `- memory: ${m.memory}`, `- node: ${m.node}`, `- date: ${m.date}`].join('\n');
+}
+
+function replaceBlock(text: string, start: string, end: string, content: string): string | null {
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i < 0 || j < i) return null;
+  return `${text.slice(0, i + start.length)}\n${content}\n${text.slice(j)}`;
+}
+
+/**
+ * Refreshes the machine header and the `latest run` block of the scheduler section, leaving
+ * every other section (and the hand-written before/after notes) untouched.
+ */
+function writeResults(m: Machine, report: string): void {
+  const file = join(root, 'bench', 'RESULTS.md');
+  const MS = '<!-- machine:start -->';
+  const ME = '<!-- machine:end -->';
+  const SS = '<!-- scheduler:latest:start -->';
+  const SE = '<!-- scheduler:latest:end -->';
+  let text = existsSync(file)
+    ? readFileSync(file, 'utf8')
+    : `# Bench results\n\nFigures from \`bench/*\` (see bench/README.md). Machine of the latest run:\n\n${MS}\n${ME}\n`;
+  text = replaceBlock(text, MS, ME, machineLines(m)) ?? text;
+  if (!text.includes('## Scheduler (bench/scheduler)')) {
+    text = `${text.trimEnd()}\n\n## Scheduler (bench/scheduler)\n\n${SS}\n${SE}\n`;
+  }
+  text = replaceBlock(text, SS, SE, report) ?? text;
+  writeFileSync(file, text);
+  log(`wrote ${file}`);
+}
+
+const m = machine();
+log(`machine: ${JSON.stringify(m)}`);
+const started = performance.now();
+try {
+  let dbA: string | null = null;
+  if (only.has('a') || only.has('d')) dbA = await scenarioA();
+  if (only.has('b')) await scenarioB();
+  if (only.has('c')) await scenarioC();
+  if (only.has('d') && dbA) scenarioD(dbA);
+  if (!only.has('a')) {
+    for (let i = rows.length - 1; i >= 0; i--) if (rows[i]?.id === 'a') rows.splice(i, 1);
+    for (let i = notes.length - 1; i >= 0; i--) if (notes[i]?.startsWith('(a)')) notes.splice(i, 1);
+  }
+} finally {
+  if (!keep) for (const d of dirs) removeDir(d);
+}
+const report = [
+  `Latest run: ${m.date} — ${m.nproc} × ${m.cpu}, ${m.memory}, node ${m.node}; total ${((performance.now() - started) / 1000).toFixed(0)} s.`,
+  '',
+  table(),
+  '',
+  ...notes.map((n) => `- ${n}`),
+].join('\n');
+console.log(report);
+if (!args.has('no-write')) writeResults(m, report);

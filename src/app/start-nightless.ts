@@ -1,0 +1,161 @@
+import { watch, type FSWatcher } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { basename, dirname, resolve } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { ContentStore } from '../artifacts/content-store.js';
+import { MemoryBus } from '../bus/memory/memory-bus.js';
+import { ConfigError, loadPipelineFile } from '../config/index.js';
+import type { Pipeline } from '../core/pipeline.js';
+import { Engine } from '../engine/engine.js';
+import { readLog } from '../executor/log-reader.js';
+import { LocalExecutor } from '../executor/local-executor.js';
+import { FallbackPoller } from '../ingest/poll/fallback-poller.js';
+import { pollRoutes } from '../ingest/poll/poll-routes.js';
+import { buildServer } from '../server/build-server.js';
+import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
+import type { Store } from '../store/ports.js';
+import { loadApiToken, type ApiToken } from './api-token.js';
+
+export interface StartOptions {
+  readonly configPath: string;
+  /** How the config file is named in messages (as the user typed it). */
+  readonly configDisplayName?: string;
+  readonly dataDir: string;
+  readonly host: string;
+  readonly port: number;
+  readonly slots: number;
+  readonly logger: Logger;
+  readonly readAuth?: boolean;
+  readonly publicUrl?: string;
+  /** Watch the pipeline file and reload on change (SIGHUP always reloads). */
+  readonly watchConfig?: boolean;
+}
+
+export interface Nightless {
+  readonly engine: Engine;
+  readonly server: FastifyInstance;
+  readonly poller: FallbackPoller;
+  readonly store: Store;
+  readonly url: string;
+  readonly token: ApiToken;
+  /** Re-reads the pipeline file; a bad file is rejected (errors logged) and the old one kept. */
+  reload(): Promise<{ ok: true } | { ok: false; error: ConfigError }>;
+  stop(): Promise<void>;
+}
+
+/** The composition root of the embedded deployment: SQLite, in-process bus, local executor. */
+export async function startNightless(opts: StartOptions): Promise<Nightless> {
+  const { logger } = opts;
+  const dataDir = resolve(opts.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  const displayName = opts.configDisplayName ?? opts.configPath;
+  const pipeline = await loadPipelineFile(opts.configPath, { displayName });
+  const store = await openSqliteStore({ path: resolve(dataDir, 'nightless.db') });
+  const token = await loadApiToken(dataDir);
+  const bus = new MemoryBus();
+  const artifacts = new ContentStore(dataDir);
+  let publicUrl = opts.publicUrl ?? '';
+  const executor = new LocalExecutor({
+    dataDir,
+    artifacts,
+    buildUrl: (id) => `${publicUrl}/api/builds/${id}`,
+  });
+  const engine = await Engine.start({
+    store,
+    bus,
+    executor,
+    pipeline,
+    logger,
+    slots: opts.slots,
+    buildUrl: (id) => `${publicUrl}/api/builds/${id}`,
+  });
+  const poller = new FallbackPoller({
+    store,
+    ingest: (events) => engine.ingestMany(events),
+    pipeline: () => engine.pipeline,
+    logger,
+  });
+  const server = await buildServer({
+    engine,
+    logger,
+    dataDir,
+    artifacts,
+    readLog,
+    tokenSha256: token.sha256,
+    readAuth: opts.readAuth ?? false,
+    publicUrl,
+    extraRoutes: [pollRoutes(poller)],
+  });
+  const address = await server.listen({ host: opts.host, port: opts.port });
+  const url = address.replace('[::1]', 'localhost');
+  publicUrl ||= url;
+  await poller.start();
+
+  let reloading: Promise<unknown> = Promise.resolve();
+  const reload = async (): Promise<{ ok: true } | { ok: false; error: ConfigError }> => {
+    try {
+      const next: Pipeline = await loadPipelineFile(opts.configPath, { displayName });
+      await engine.setPipeline(next);
+      await poller.resync();
+      logger.info({ jobs: next.jobs.size, sources: next.sources.size }, 'pipeline reloaded');
+      return { ok: true };
+    } catch (err) {
+      if (!(err instanceof ConfigError)) throw err;
+      logger.error(
+        {
+          problems: err.problems.map(
+            (p) => `${p.file}:${p.line}:${p.column}: ${p.path}: ${p.message}`,
+          ),
+        },
+        'new pipeline file rejected; keeping the running one',
+      );
+      return { ok: false, error: err };
+    }
+  };
+  const serialReload = () => {
+    const p = reloading.then(reload, reload);
+    reloading = p.catch(() => undefined);
+    return p;
+  };
+
+  let watcher: FSWatcher | null = null;
+  if (opts.watchConfig ?? true) {
+    let debounce: NodeJS.Timeout | null = null;
+    // Watch the directory, not the file: editors save by renaming a new file over the old one.
+    const file = basename(opts.configPath);
+    watcher = watch(dirname(resolve(opts.configPath)), (_event, changed) => {
+      if (changed !== null && changed !== file) return;
+      if (debounce) clearTimeout(debounce);
+      debounce = setTimeout(
+        () => void serialReload().catch((err: unknown) => logger.error({ err }, 'reload failed')),
+        200,
+      );
+    });
+    watcher.on('error', (err) =>
+      logger.warn({ err }, 'cannot watch the pipeline file; SIGHUP still reloads'),
+    );
+  }
+
+  let stopping: Promise<void> | null = null;
+  return {
+    engine,
+    server,
+    poller,
+    store,
+    url,
+    token,
+    reload: serialReload,
+    stop() {
+      stopping ??= (async () => {
+        watcher?.close();
+        poller.stop();
+        await server.close();
+        await engine.stop();
+        await bus.close();
+        await store.close();
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,129 @@
+import { availableParallelism } from 'node:os';
+import { relative } from 'node:path';
+import { type Command, InvalidArgumentError } from 'commander';
+import { prepareDemo } from '../../app/demo.js';
+import { createLogger } from '../../app/logger.js';
+import { startNightless } from '../../app/start-nightless.js';
+import { ConfigError } from '../../config/index.js';
+
+interface ServeOptions {
+  config?: string;
+  port: number;
+  host: string;
+  dataDir: string;
+  slots: number;
+  demo?: boolean;
+  readAuth?: boolean;
+  publicUrl?: string;
+  logLevel: string;
+  watch: boolean;
+}
+
+export function registerServe(program: Command): void {
+  program
+    .command('serve')
+    .description('run the nightless server: ingest events, schedule and run builds, serve the API')
+    .option('-c, --config <file>', 'pipeline file (default: nightless.yaml)')
+    .option('-p, --port <port>', 'HTTP port', int('port'), 8080)
+    .option('--host <host>', 'address to listen on', '127.0.0.1')
+    .option(
+      '-d, --data-dir <dir>',
+      'state directory (database, logs, artifacts, workspaces)',
+      '.nightless',
+    )
+    .option('--slots <n>', 'builds running at once', int('slots'), availableParallelism())
+    .option('--demo', 'serve a demo pipeline over a demo repository created in the data directory')
+    .option('--read-auth', 'require the API token for read endpoints too')
+    .option('--public-url <url>', 'base URL used in build links (default: the listen address)')
+    .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
+    .option('--no-watch', 'do not reload when the pipeline file changes (SIGHUP still reloads)')
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ nightless serve --demo                 # a demo repository and pipeline, builds within seconds
+  $ nightless serve -c ci/nightless.yaml --port 9000 --slots 4
+  $ kill -HUP <pid>                        # reload the pipeline file
+
+The API token for mutating calls is NIGHTLESS_TOKEN, or generated on first start, printed once
+and saved to <data-dir>/token (mode 0600) for the local CLI.`,
+    )
+    .action(async (opts: ServeOptions) => {
+      await serve(opts);
+    });
+}
+
+async function serve(opts: ServeOptions): Promise<void> {
+  const logger = createLogger(opts.logLevel);
+  let configPath = opts.config ?? 'nightless.yaml';
+  let demoWorkTree: string | null = null;
+  if (opts.demo) {
+    const demo = await prepareDemo(opts.dataDir);
+    configPath = demo.configPath;
+    demoWorkTree = demo.workTree;
+  }
+  let app;
+  try {
+    app = await startNightless({
+      configPath,
+      configDisplayName: opts.demo ? relative(process.cwd(), configPath) : configPath,
+      dataDir: opts.dataDir,
+      host: opts.host,
+      port: opts.port,
+      slots: opts.slots,
+      logger,
+      readAuth: opts.readAuth ?? false,
+      watchConfig: opts.watch,
+      ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+    });
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`${err.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
+  const lines = [
+    `nightless is serving ${app.engine.pipeline.jobs.size} job(s) from ${configPath} at ${app.url}`,
+    app.token.generated
+      ? `API token (shown once; saved to ${opts.dataDir}/token for the local CLI): ${app.token.generated}`
+      : `API token: from ${app.token.source === 'env' ? 'NIGHTLESS_TOKEN' : `${opts.dataDir}/token`}`,
+    'Try next:',
+    `  nightless status --server ${app.url}`,
+    `  nightless builds --server ${app.url}`,
+  ];
+  if (demoWorkTree) {
+    lines.push(
+      `  cd ${demoWorkTree} && echo '# change' >> README.md && git commit -qam change && git push -q   # a new build within seconds`,
+    );
+  }
+  process.stdout.write(`${lines.join('\n')}\n`);
+
+  const stop = (signal: string) => {
+    logger.info({ signal }, 'shutting down');
+    const force = setTimeout(() => process.exit(1), 15_000);
+    force.unref();
+    void app.stop().then(
+      () => {
+        process.exitCode ??= 0;
+      },
+      (err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exitCode = 1;
+      },
+    );
+  };
+  process.once('SIGINT', () => stop('SIGINT'));
+  process.once('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGHUP', () => void app.reload());
+}
+
+function int(name: string) {
+  return (value: string): number => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < 0)
+      throw new InvalidArgumentError(`${name} must be a whole number`);
+    return n;
+  };
+}

@@ -1,0 +1,31 @@
+import type { Command } from 'commander';
+import type { JobsResponse } from '../api-types.js';
+import { commandContext, withClientOptions } from '../client-options.js';
+import { formatStatusTable } from '../format/builds-table.js';
+
+export function registerStatus(program: Command): void {
+  withClientOptions(
+    program
+      .command('status')
+      .description('show every job with its latest build and state'),
+  )
+    .addHelpText(
+      'after',
+      `
+Examples:
+  $ nightless status
+  JOB          STATE    BUILD  INPUTS                         WHEN    REASON
+  build        failed     #42  app@3f2a1c0d9e glibc@2.39-1    3m ago  step "npm test": exit code 1
+  integration  passed     #40  build.dist@9b1e77a0c2          1h ago
+
+  $ nightless status --server http://ci.example.com:8080
+  $ nightless status --json | jq '.jobs[].latest.state'`,
+    )
+    .action(async (_opts: unknown, cmd: Command) => {
+      const { client, out, json } = commandContext(cmd);
+      const body = await client.getJson<JobsResponse>('/api/jobs');
+      if (json) return out.json(body);
+      if (body.jobs.length === 0) return out.print('no jobs in the pipeline');
+      out.print(...formatStatusTable(body.jobs, out.now(), out.colours));
+    });
+}

@@ -1,0 +1,145 @@
+import type { Build, BuildCause, CoverageSummary } from '../../core/build.js';
+import type { BuildDetail } from '../../store/ports.js';
+import type { Colours } from './colour.js';
+import { renderFields } from './table.js';
+import { formatSpan, formatWhen } from './time.js';
+import { shortVersion, sourceAtVersion } from './version.js';
+
+/** `app@3f2a1c0d9e glibc@2.39-1`, in the build's input order. */
+export function formatInputs(build: Pick<Build, 'inputs'>): string {
+  return build.inputs.map((i) => sourceAtVersion(i.source, i.version)).join(' ');
+}
+
+/** Why a build exists, in words: the rule that created it. */
+export function formatCause(cause: BuildCause): string {
+  switch (cause.kind) {
+    case 'version':
+      return `new version ${sourceAtVersion(cause.source, cause.version)}${
+        cause.eventId === null ? '' : ` (event ${cause.eventId})`
+      }`;
+    case 'definition':
+      return 'the job definition changed';
+    case 'manual':
+      return `manual trigger${cause.by === null ? '' : ` by ${cause.by}`}${cause.forced ? ' (forced)' : ''}`;
+    case 'retry':
+      return `retry of build #${cause.previousBuild} (lost)`;
+    case 'settled':
+      return `quiet period of ${formatSpan(cause.quietPeriodMs)} settled`;
+  }
+}
+
+/** The moment that matters most for a build: when it finished, else started, else was queued. */
+export function buildTime(build: Build): number {
+  return build.finishedAt ?? build.startedAt ?? build.queuedAt;
+}
+
+/** Running time: finished − started, or so far for a running build; null before it started. */
+export function buildDuration(build: Build, now: number): number | null {
+  if (build.startedAt === null) return null;
+  return (build.finishedAt ?? now) - build.startedAt;
+}
+
+/** `superseded by #43` / `identical to #40`, or null when the build has no related build. */
+export function formatRelated(build: Build): string | null {
+  if (build.relatedBuild === null) return null;
+  if (build.state === 'superseded') return `superseded by #${build.relatedBuild}`;
+  if (build.state === 'skipped') return `identical to #${build.relatedBuild}`;
+  return `related to #${build.relatedBuild}`;
+}
+
+/** One line on what went wrong: `step "npm test": exit code 1`; null when nothing did. */
+export function formatReason(build: Build): string | null {
+  const parts: string[] = [];
+  if (build.failedStep !== null) parts.push(`step "${build.failedStep}"`);
+  if (build.reason !== null) parts.push(build.reason);
+  else if (build.relatedBuild !== null) parts.push(formatRelated(build) ?? '');
+  return parts.length > 0 ? parts.join(': ') : null;
+}
+
+function percent(value: number | null, delta: number | null): string | null {
+  if (value === null) return null;
+  if (delta === null) return `${value.toFixed(1)}%`;
+  const sign = delta > 0 ? '+' : delta < 0 ? '-' : '±';
+  return `${value.toFixed(1)}% (${sign}${Math.abs(delta).toFixed(1)})`;
+}
+
+/** `lines 81.2% (+1.3), branches 70.0% (-0.5)`; null when there is no coverage figure. */
+export function formatCoverage(coverage: CoverageSummary | null): string | null {
+  if (coverage === null) return null;
+  const parts: string[] = [];
+  const lines = percent(coverage.lines, coverage.linesDelta);
+  const branches = percent(coverage.branches, coverage.branchesDelta);
+  if (lines !== null) parts.push(`lines ${lines}`);
+  if (branches !== null) parts.push(`branches ${branches}`);
+  return parts.length > 0 ? parts.join(', ') : null;
+}
+
+/** `1.2 MiB`, `340 KiB`, `12 B`. */
+export function formatSize(bytes: number): string {
+  if (bytes < 1024) return `${bytes} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let value = bytes / 1024;
+  let unit = 0;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
+    unit += 1;
+  }
+  return `${value >= 10 ? value.toFixed(0) : value.toFixed(1)} ${units[unit] ?? ''}`;
+}
+
+/** The body of `nightless show`: one build in detail, as lines. */
+export function formatBuildDetail(build: BuildDetail, now: number, c: Colours): string[] {
+  const fields: Array<[string, string]> = [
+    ['state', c.state(build.state)],
+    ['job', build.job],
+    ['cause', formatCause(build.cause) + (build.forced && build.cause.kind !== 'manual' ? ' (forced)' : '')],
+  ];
+  fields.push([
+    'inputs',
+    build.inputs.length === 0
+      ? '(none)'
+      : build.inputs
+          .map((i) => {
+            const notes = [i.ref, i.origin].filter((n): n is string => n !== null);
+            return `${i.source}@${shortVersion(i.version)}${notes.length > 0 ? c.dim(` (${notes.join(', ')})`) : ''}`;
+          })
+          .join('\n'),
+  ]);
+  fields.push(['queued', formatWhen(build.queuedAt, now)]);
+  if (build.startedAt !== null) fields.push(['started', formatWhen(build.startedAt, now)]);
+  if (build.finishedAt !== null) fields.push(['finished', formatWhen(build.finishedAt, now)]);
+  const duration = buildDuration(build, now);
+  if (duration !== null) {
+    fields.push(['duration', build.finishedAt === null ? `${formatSpan(duration)} so far` : formatSpan(duration)]);
+  }
+  if (build.failedStep !== null) fields.push(['failed step', build.failedStep]);
+  if (build.reason !== null) fields.push(['reason', build.reason]);
+  if (build.exitCode !== null && build.state !== 'passed') fields.push(['exit code', String(build.exitCode)]);
+  const related = formatRelated(build);
+  if (related !== null) fields.push(['related', related]);
+  const coverage = formatCoverage(build.coverage);
+  if (coverage !== null) fields.push(['coverage', coverage]);
+  if (build.outputs.length > 0) {
+    fields.push([
+      'outputs',
+      build.outputs
+        .map((o) => {
+          const head = `${o.name}  ${shortVersion(o.digest)}`;
+          const size = o.files.reduce((sum, f) => sum + f.size, 0);
+          if (o.files.length === 1) return `${head}  ${formatSize(size)}  ${o.files[0]?.path ?? ''}`;
+          const files = o.files.map(
+            (f) => `  ${f.path}  ${shortVersion(f.digest)}  ${formatSize(f.size)}`,
+          );
+          return [`${head}  ${o.files.length} files, ${formatSize(size)}`, ...files].join('\n');
+        })
+        .join('\n'),
+    ]);
+  }
+  if (build.attempt > 1) fields.push(['attempt', String(build.attempt)]);
+  if (build.worker !== null) fields.push(['worker', build.worker]);
+  fields.push(['fingerprint', c.dim(shortVersion(build.fingerprint))]);
+  if (build.warnings.length > 0) {
+    fields.push(['warnings', build.warnings.map((w) => c.yellow(`! ${w}`)).join('\n')]);
+  }
+  return [c.bold(`build #${build.id}`), ...renderFields(fields)];
+}

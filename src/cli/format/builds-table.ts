@@ -1,0 +1,68 @@
+import type { Build } from '../../core/build.js';
+import type { JobSummary } from '../api-types.js';
+import { buildDuration, buildTime, formatInputs, formatReason } from './build.js';
+import type { Colours } from './colour.js';
+import { renderTable } from './table.js';
+import { formatRelative, formatSpan } from './time.js';
+
+/** States whose reason `status` shows: the ones a person must act on or understand. */
+const EXPLAINED = new Set(['failed', 'error', 'skipped', 'superseded', 'cancelled']);
+
+/** `nightless status`: one row per job with its latest build. */
+export function formatStatusTable(jobs: readonly JobSummary[], now: number, c: Colours): string[] {
+  const rows = jobs.map((job) => {
+    const b = job.latest;
+    if (b === null) return [job.name, c.dim('never built'), '', '', '', ''];
+    let note = EXPLAINED.has(b.state) ? (formatReason(b) ?? '') : '';
+    // While a build is active, the last result is what people still rely on: show it.
+    const last = job.lastFinished;
+    if (!EXPLAINED.has(b.state) && b.state !== 'passed' && last !== null && last.id !== b.id) {
+      note = `last finished: #${last.id} ${c.state(last.state)}`;
+    }
+    return [
+      job.name,
+      c.state(b.state),
+      `#${b.id}`,
+      formatInputs(b),
+      formatRelative(buildTime(b), now),
+      note,
+    ];
+  });
+  return withoutEmptyLastColumn(['JOB', 'STATE', 'BUILD', 'INPUTS', 'WHEN', 'REASON'], rows, [2]);
+}
+
+/** `nightless builds`: one row per build, newest first as the server sent them. */
+export function formatBuildsTable(builds: readonly Build[], now: number, c: Colours): string[] {
+  const rows = builds.map((b) => {
+    const duration = buildDuration(b, now);
+    return [
+      `#${b.id}`,
+      b.job,
+      c.state(b.state),
+      formatInputs(b),
+      formatRelative(b.queuedAt, now),
+      duration === null ? '' : formatSpan(duration),
+      formatReason(b) ?? '',
+    ];
+  });
+  return withoutEmptyLastColumn(
+    ['BUILD', 'JOB', 'STATE', 'INPUTS', 'QUEUED', 'DURATION', 'REASON'],
+    rows,
+    [0],
+  );
+}
+
+/** Drops the trailing REASON column when no row has one, so quiet tables stay narrow. */
+function withoutEmptyLastColumn(
+  header: readonly string[],
+  rows: ReadonlyArray<readonly string[]>,
+  alignRight: readonly number[],
+): string[] {
+  const last = header.length - 1;
+  if (rows.some((r) => (r[last] ?? '') !== '')) return renderTable(header, rows, { alignRight });
+  return renderTable(
+    header.slice(0, last),
+    rows.map((r) => r.slice(0, last)),
+    { alignRight },
+  );
+}

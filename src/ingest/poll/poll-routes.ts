@@ -1,0 +1,33 @@
+import type { FastifyInstance } from 'fastify';
+import type { FallbackPoller } from './fallback-poller.js';
+
+/** `POST /api/sources/:name/poll`: check one source now (`nightless poll SOURCE`). */
+export function pollRoutes(poller: FallbackPoller) {
+  return function routes(app: FastifyInstance): Promise<void> {
+    app.post<{ Params: { name: string } }>(
+      '/api/sources/:name/poll',
+      {
+        schema: {
+          params: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
+        },
+      },
+      async (req, reply) => {
+        const exists = poller.canPoll(req.params.name);
+        if (exists !== true) {
+          return reply.code(exists === 'missing' ? 404 : 409).send({
+            error: {
+              code: exists === 'missing' ? 'NL_NOT_FOUND' : 'NL_CONFLICT',
+              message:
+                exists === 'missing'
+                  ? `no source "${req.params.name}"`
+                  : `source "${req.params.name}" cannot be polled (only git and http sources can)`,
+            },
+          });
+        }
+        const outcome = await poller.pollNow(req.params.name);
+        return reply.send({ poll: outcome });
+      },
+    );
+    return Promise.resolve();
+  };
+}

@@ -1,0 +1,96 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import {
+  hasZodFastifySchemaValidationErrors,
+  isResponseSerializationError,
+} from 'fastify-type-provider-zod';
+import type { ErrorBody } from './schemas/error.js';
+
+export type ApiErrorCode =
+  | 'NL_BAD_REQUEST'
+  | 'NL_UNAUTHORIZED'
+  | 'NL_NOT_FOUND'
+  | 'NL_CONFLICT'
+  | 'NL_AMBIGUOUS'
+  | 'NL_TOO_LARGE'
+  | 'NL_UNSUPPORTED_MEDIA_TYPE'
+  | 'NL_UNAVAILABLE'
+  | 'NL_INTERNAL';
+
+/** An error a handler throws on purpose: its status, code and message reach the client as is. */
+export class ApiError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: ApiErrorCode,
+    message: string,
+    readonly details?: unknown,
+  ) {
+    super(message);
+    this.name = 'ApiError';
+  }
+
+  static notFound(message: string): ApiError {
+    return new ApiError(404, 'NL_NOT_FOUND', message);
+  }
+}
+
+export function errorBody(code: string, message: string, details?: unknown): ErrorBody {
+  return { error: details === undefined ? { code, message } : { code, message, details } };
+}
+
+/** Fastify's own client errors (body parsing, content type, size) and the code we answer with. */
+const FASTIFY_CODES: Readonly<Record<string, [number, ApiErrorCode]>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'NL_TOO_LARGE'],
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'NL_UNSUPPORTED_MEDIA_TYPE'],
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'NL_BAD_REQUEST'],
+  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'NL_BAD_REQUEST'],
+  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'NL_BAD_REQUEST'],
+};
+
+/**
+ * The one place errors become responses. Known errors keep their status and message; anything
+ * else is logged with its stack and answered with a bare 500 — a stack trace or SQL text never
+ * reaches a client.
+ */
+export function handleError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+  const [status, body] = toResponse(err);
+  if (status >= 500) request.log.error({ err }, 'request failed');
+  if (status === 401) void reply.header('www-authenticate', 'Bearer');
+  void reply.code(status).send(body);
+}
+
+function toResponse(err: FastifyError | Error): [number, ErrorBody] {
+  if (err instanceof ApiError) return [err.statusCode, errorBody(err.code, err.message, err.details)];
+  if (hasZodFastifySchemaValidationErrors(err)) {
+    const where = err.validationContext ?? 'request';
+    const issues = err.validation.map((v) => ({
+      in: where,
+      path: v.instancePath,
+      message: v.message ?? 'invalid',
+    }));
+    return [400, errorBody('NL_BAD_REQUEST', `invalid ${where}: ${describe(issues)}`, issues)];
+  }
+  if (isResponseSerializationError(err)) return [500, errorBody('NL_INTERNAL', 'internal error')];
+  const code = 'code' in err && typeof err.code === 'string' ? err.code : '';
+  const known = FASTIFY_CODES[code];
+  if (known) return [known[0], errorBody(known[1], err.message)];
+  const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;
+  // Other fastify client errors (a malformed URL, an unsupported method) carry a safe message.
+  if (status >= 400 && status < 500 && code.startsWith('FST_')) {
+    return [status, errorBody(status === 404 ? 'NL_NOT_FOUND' : 'NL_BAD_REQUEST', err.message)];
+  }
+  return [500, errorBody('NL_INTERNAL', 'internal error')];
+}
+
+function describe(issues: ReadonlyArray<{ path: string; message: string }>): string {
+  return issues
+    .slice(0, 3)
+    .map((i) => (i.path ? `${i.path.replace(/^\//, '').replaceAll('/', '.')}: ${i.message}` : i.message))
+    .join('; ');
+}
+
+/** Unknown routes answer in the same error format as everything else. */
+export function handleNotFound(request: FastifyRequest, reply: FastifyReply): void {
+  void reply
+    .code(404)
+    .send(errorBody('NL_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`));
+}

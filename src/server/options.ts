@@ -1,0 +1,63 @@
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { Readable } from 'node:stream';
+import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { Engine } from '../engine/engine.js';
+import type { readLog } from '../executor/log-reader.js';
+import type { SseHub } from './sse.js';
+
+/** The app as route modules see it: zod schemas type params, query, body and replies. */
+export type ApiApp = FastifyInstance<
+  Server,
+  IncomingMessage,
+  ServerResponse,
+  FastifyBaseLogger,
+  ZodTypeProvider
+>;
+
+/**
+ * A router plugged into the server (webhook ingestion, metrics, the web UI). It runs inside its
+ * own encapsulated scope after the built-in routes, with the error handler, auth hook and OpenAPI
+ * collection already in place. Routes are authenticated by method unless they set
+ * `config: { auth: 'none' }` (see `auth.ts`).
+ */
+export type RouteModule = (app: ApiApp, opts: ServerOptions) => Promise<void>;
+
+/** Where artifact content comes from (`ContentStore` in the embedded deployment). */
+export interface ArtifactReader {
+  /** A stream of the blob; it errors (ENOENT or similar) when the blob is absent. */
+  openRead(digest: string): NodeJS.ReadableStream | Readable;
+}
+
+export interface ServerOptions {
+  readonly engine: Engine;
+  readonly logger: Logger;
+  /** nightless' data directory (logs live in `<dataDir>/logs`). */
+  readonly dataDir: string;
+  readonly artifacts: ArtifactReader;
+  readonly readLog: typeof readLog;
+  /** Hex sha256 of the API token; the token itself is never held by the server. */
+  readonly tokenSha256: string;
+  /** Require the token on read endpoints too (health and the OpenAPI document stay open). */
+  readonly readAuth: boolean;
+  /** Base URL clients reach the server at, without a trailing slash (`https://ci.example.com`). */
+  readonly publicUrl: string;
+  /** Largest request body in bytes; default 1 MiB. */
+  readonly bodyLimit?: number;
+  /** More routers (webhooks, metrics); see {@link RouteModule}. */
+  readonly extraRoutes?: readonly RouteModule[];
+  /** `/readyz` answers 503 while this returns false (default: ready until the server closes). */
+  readonly ready?: () => boolean;
+  /** Interval of SSE heartbeat comments; default 15 s (tests shorten it). */
+  readonly sseHeartbeatMs?: number;
+}
+
+/** What the built-in route modules share (extra modules get only `ServerOptions`). */
+export interface RouteContext {
+  readonly opts: ServerOptions;
+  readonly sse: SseHub;
+  /** False once the server started closing, or while `opts.ready` says so. */
+  readonly ready: () => boolean;
+  readonly now: () => number;
+}

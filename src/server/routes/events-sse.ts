@@ -1,0 +1,75 @@
+import { z } from 'zod';
+import type { OutboxRecord } from '../../store/ports.js';
+import type { ApiApp, RouteContext } from '../options.js';
+import { commonErrors } from '../schemas/error.js';
+import type { SseStream } from '../sse.js';
+
+/** At most this many missed events are replayed to a reconnecting client. */
+const MAX_REPLAY = 5000;
+const PAGE = 500;
+
+/**
+ * `GET /api/events`: build lifecycle events as server-sent events. A client reconnecting with
+ * `Last-Event-ID` (browsers' EventSource does so by itself) first gets what it missed, from the
+ * outbox, then the live stream — without duplicates and in outbox order.
+ */
+export async function eventRoutes(app: ApiApp, ctx: RouteContext): Promise<void> {
+  const { engine } = ctx.opts;
+
+  app.get(
+    '/api/events',
+    {
+      schema: {
+        tags: ['events'],
+        summary: 'Build lifecycle events (server-sent events)',
+        description:
+          'Each event: `event: build.<type>` (queued|started|finished|superseded|cancelled|skipped), ' +
+          '`id: <outbox id>`, `data: {"type", "build"}`. A `: heartbeat` comment every 15 s. ' +
+          'Send `Last-Event-ID` to resume after a disconnect.',
+        querystring: z.strictObject({ job: z.string().min(1).optional().meta({ description: 'Only this job’s builds.' }) }),
+        produces: ['text/event-stream'],
+        response: { ...commonErrors },
+      },
+    },
+    async (request, reply) => {
+      const { job } = request.query;
+      const header = Number(request.headers['last-event-id']);
+      const resumeAfter = Number.isSafeInteger(header) && header >= 0 ? header : null;
+      const stream = ctx.sse.start(request, reply);
+      let replayedUpTo = 0;
+      const deliver = (r: OutboxRecord) => {
+        if (r.id <= replayedUpTo || (job !== undefined && r.build.job !== job)) return;
+        send(stream, r);
+      };
+      // Subscribe before reading the outbox so nothing committed in between is lost.
+      let held: OutboxRecord[] | null = resumeAfter === null ? null : [];
+      const unsubscribe = engine.bus.subscribe('build', (r) => {
+        if (held) held.push(r);
+        else deliver(r);
+      });
+      stream.onClose(unsubscribe);
+      if (resumeAfter === null) return reply;
+      try {
+        let after = resumeAfter;
+        for (let sent = 0; sent < MAX_REPLAY && !stream.closed; sent += PAGE) {
+          const page = await engine.store.outboxSince(after, PAGE);
+          for (const r of page) deliver(r);
+          const last = page[page.length - 1];
+          if (last) after = replayedUpTo = last.id;
+          if (page.length < PAGE) break;
+        }
+      } catch (err) {
+        request.log.error({ err }, 'replaying events failed');
+        stream.close();
+      }
+      const live = held ?? [];
+      held = null;
+      for (const r of live) deliver(r);
+      return reply;
+    },
+  );
+}
+
+function send(stream: SseStream, r: OutboxRecord): void {
+  stream.send(`build.${r.type}`, { type: r.type, build: r.build }, r.id);
+}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { errorBody } from '../errors.js';
+import type { ApiApp, RouteContext } from '../options.js';
+import { ErrorBody } from '../schemas/error.js';
+
+/** Liveness and readiness for load balancers and orchestrators; never behind the token. */
+export async function healthRoutes(app: ApiApp, ctx: RouteContext): Promise<void> {
+  app.get(
+    '/healthz',
+    {
+      config: { auth: 'none' },
+      schema: {
+        tags: ['health'],
+        summary: 'Liveness: the process answers HTTP',
+        response: { 200: z.object({ ok: z.literal(true) }) },
+      },
+    },
+    () => ({ ok: true as const }),
+  );
+
+  app.get(
+    '/readyz',
+    {
+      config: { auth: 'none' },
+      schema: {
+        tags: ['health'],
+        summary: 'Readiness: the engine runs and the server is not stopping',
+        response: { 200: z.object({ ready: z.literal(true) }), 503: ErrorBody },
+      },
+    },
+    async (_request, reply) => {
+      if (!ctx.ready()) {
+        return reply.code(503).send(errorBody('NL_UNAVAILABLE', 'the server is not ready (starting or stopping)'));
+      }
+      return { ready: true as const };
+    },
+  );
+}

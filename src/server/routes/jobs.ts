@@ -1,0 +1,90 @@
+import { z } from 'zod';
+import type { ApiApp, RouteContext } from '../options.js';
+import { ApiError } from '../errors.js';
+import { buildApiUrl } from '../urls.js';
+import { BuildSchema } from '../schemas/build.js';
+import { bearerSecurity } from '../schemas/common.js';
+import { DecisionRecordSchema } from '../schemas/decision.js';
+import { commonErrors, ErrorBody, notFoundErrors } from '../schemas/error.js';
+
+const JobSchema = z
+  .object({
+    name: z.string(),
+    inputs: z.array(z.string()).readonly(),
+    steps: z.number().int().meta({ description: 'Number of steps.' }),
+    outputs: z.array(z.string()).meta({ description: 'Output names.' }),
+    latest: BuildSchema.nullable(),
+    lastFinished: BuildSchema.nullable().meta({ description: 'Newest passed, failed or error build.' }),
+  })
+  .meta({ id: 'Job' });
+
+/** `GET /api/jobs` and `POST /api/jobs/:job/trigger`. */
+export async function jobRoutes(app: ApiApp, ctx: RouteContext): Promise<void> {
+  const { engine, publicUrl } = ctx.opts;
+
+  app.get(
+    '/api/jobs',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Jobs in topological order, each with its newest builds',
+        response: { 200: z.object({ jobs: z.array(JobSchema) }), ...commonErrors },
+      },
+    },
+    async () => {
+      const pipeline = engine.pipeline;
+      const statuses = new Map(
+        (await engine.store.jobStatuses(pipeline.order)).map((s) => [s.name, s]),
+      );
+      const jobs = pipeline.order.flatMap((name) => {
+        const def = pipeline.jobs.get(name);
+        if (!def) return [];
+        const status = statuses.get(name);
+        return [
+          {
+            name,
+            inputs: def.inputs,
+            steps: def.steps.length,
+            outputs: Object.keys(def.outputs),
+            latest: status?.latest ?? null,
+            lastFinished: status?.lastFinished ?? null,
+          },
+        ];
+      });
+      return { jobs };
+    },
+  );
+
+  app.post(
+    '/api/jobs/:job/trigger',
+    {
+      schema: {
+        tags: ['jobs'],
+        summary: 'Run a job with its current input versions',
+        description:
+          'Without `force`, inputs that were already built build nothing: `build` is null and the ' +
+          'decisions say why (`same-fingerprint`). With `force: true` the job builds again.',
+        security: bearerSecurity,
+        params: z.object({ job: z.string().min(1) }),
+        // The body is optional: `POST` with no body triggers without force.
+        body: z.strictObject({ force: z.boolean().optional() }).optional(),
+        response: {
+          202: z.object({
+            build: BuildSchema.nullable(),
+            decisions: z.array(DecisionRecordSchema).readonly(),
+          }),
+          ...notFoundErrors,
+          413: ErrorBody,
+          415: ErrorBody,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { job } = request.params;
+      if (!engine.pipeline.jobs.has(job)) throw ApiError.notFound(`no job "${job}" in the pipeline`);
+      const result = await engine.trigger(job, { force: request.body?.force ?? false, by: 'api' });
+      if (result.build) void reply.header('location', buildApiUrl(publicUrl, result.build.id));
+      return reply.code(202).send({ build: result.build, decisions: result.decisions });
+    },
+  );
+}

@@ -1,0 +1,84 @@
+import type { FastifyBaseLogger } from 'fastify';
+import { isFinished } from '../../core/build.js';
+import type { Engine } from '../../engine/engine.js';
+import type { readLog as ReadLog } from '../../executor/log-reader.js';
+import type { SseStream } from '../sse.js';
+
+/** Bytes read per step; small enough that a slow client holds little in memory. */
+const CHUNK_BYTES = 256 * 1024;
+/** The fallback when no bus message arrives (a lost wake-up, a remote writer); never faster than 250 ms. */
+const FALLBACK_POLL_MS = 1000;
+
+export interface FollowLogOptions {
+  readonly engine: Engine;
+  readonly dataDir: string;
+  readonly readLog: typeof ReadLog;
+  readonly buildId: number;
+  readonly from: number;
+  readonly stream: SseStream;
+  readonly log: FastifyBaseLogger;
+}
+
+/**
+ * Streams a build's log from byte `from` until the build finished and every line was sent, then
+ * sends `end` and closes. Wakes on the bus (`log` for new bytes, `build` for the state change),
+ * with a slow timer as the fallback. Waits for the socket to drain between chunks, so a slow client
+ * slows reading instead of filling memory. Never rejects.
+ */
+export async function followLog(o: FollowLogOptions): Promise<void> {
+  const { engine, stream, buildId } = o;
+  let wake: (() => void) | null = null;
+  let woken = false;
+  const poke = () => {
+    woken = true;
+    wake?.();
+  };
+  const unsubscribe = [
+    engine.bus.subscribe('log', (m) => {
+      if (m.buildId === buildId) poke();
+    }),
+    engine.bus.subscribe('build', (r) => {
+      if (r.buildId === buildId) poke();
+    }),
+  ];
+  stream.onClose(() => {
+    for (const u of unsubscribe) u();
+    poke();
+  });
+  let offset = o.from;
+  try {
+    while (!stream.closed) {
+      woken = false;
+      const build = await engine.store.getBuild(buildId);
+      if (!build) break;
+      const finished = isFinished(build.state);
+      const chunk = await o.readLog(o.dataDir, buildId, offset, CHUNK_BYTES);
+      chunk.lines.forEach((line, i) => {
+        stream.send('line', line, i === chunk.lines.length - 1 ? chunk.nextOffset : undefined);
+      });
+      const progressed = chunk.nextOffset > offset;
+      offset = chunk.nextOffset;
+      await stream.drained();
+      if (progressed && offset < chunk.size) continue;
+      // Finished builds write nothing more; a trailing partial line would never complete.
+      if (finished) {
+        stream.send('end', { state: build.state });
+        break;
+      }
+      if (!woken) {
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, FALLBACK_POLL_MS);
+          wake = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        wake = null;
+      }
+    }
+  } catch (err) {
+    o.log.error({ err, build: buildId }, 'following the log failed');
+  } finally {
+    stream.close();
+  }
+}

@@ -1,0 +1,19 @@
+import { z } from 'zod';
+import type { ApiApp } from '../options.js';
+
+/** The OpenAPI 3.1 document, generated from the routes' zod schemas by `@fastify/swagger`. */
+export async function openapiRoutes(app: ApiApp): Promise<void> {
+  app.get(
+    '/api/openapi.json',
+    {
+      // Describes the API, holds no data: open even with `readAuth`, so tools can fetch it.
+      config: { auth: 'none' },
+      schema: {
+        tags: ['meta'],
+        summary: 'This OpenAPI document',
+        response: { 200: z.record(z.string(), z.unknown()) },
+      },
+    },
+    () => app.swagger() as unknown as Record<string, unknown>,
+  );
+}

@@ -1,0 +1,81 @@
+import { z } from 'zod';
+import type { SourceDef } from '../../core/pipeline.js';
+import type { SourceStatus } from '../../store/ports.js';
+import type { ApiApp, RouteContext } from '../options.js';
+import { displayUrl, redactText } from '../redact.js';
+import { commonErrors } from '../schemas/error.js';
+
+const SourceSchema = z
+  .object({
+    name: z.string(),
+    kind: z.enum(['git', 'http', 'amqp', 'job-output']),
+    url: z.string().nullable().meta({ description: 'Credentials and secret values removed.' }),
+    branches: z.array(z.string()).readonly().optional().meta({ description: 'git sources only.' }),
+    fallbackPollMs: z.number().nullable().meta({ description: '`null`: no fallback polling.' }),
+    heads: z
+      .array(
+        z.object({
+          ref: z.string().nullable(),
+          version: z.string(),
+          at: z.number(),
+          origin: z.string(),
+        }),
+      )
+      .readonly(),
+    nextCheckAt: z.number().nullable(),
+    lastCheckAt: z.number().nullable(),
+    lastCheckOk: z.boolean().nullable(),
+    lastError: z.string().nullable(),
+    pollFailures: z.number().int(),
+    missedEvents: z.number().int(),
+    eventsReceived: z.number().int(),
+    lastEventAt: z.number().nullable(),
+  })
+  .meta({ id: 'Source' });
+
+type SourceView = z.input<typeof SourceSchema>;
+
+/** `GET /api/sources`: the pipeline's sources with what the store knows of each. */
+export async function sourceRoutes(app: ApiApp, ctx: RouteContext): Promise<void> {
+  app.get(
+    '/api/sources',
+    {
+      schema: {
+        tags: ['sources'],
+        summary: 'Sources of the pipeline, their heads and fallback-poll health',
+        response: { 200: z.object({ sources: z.array(SourceSchema) }), ...commonErrors },
+      },
+    },
+    async () => {
+      const { engine } = ctx.opts;
+      const stored = new Map((await engine.store.listSources()).map((s) => [s.name, s]));
+      const secrets = engine.pipeline.secretValues;
+      // The pipeline decides what is listed: sources removed from it keep history in the store only.
+      const sources = [...engine.pipeline.sources.values()].map((def) =>
+        toView(def, stored.get(def.name), secrets),
+      );
+      return { sources };
+    },
+  );
+}
+
+function toView(def: SourceDef, status: SourceStatus | undefined, secrets: readonly string[]): SourceView {
+  const url = def.kind === 'job-output' ? null : displayUrl(def.url, secrets);
+  const fallbackPollMs = def.kind === 'git' || def.kind === 'http' ? def.fallbackPollMs : null;
+  return {
+    name: def.name,
+    kind: def.kind,
+    url,
+    ...(def.kind === 'git' ? { branches: def.branches } : {}),
+    fallbackPollMs,
+    heads: status?.heads ?? [],
+    nextCheckAt: status?.nextCheckAt ?? null,
+    lastCheckAt: status?.lastCheckAt ?? null,
+    lastCheckOk: status?.lastCheckOk ?? null,
+    lastError: status?.lastError == null ? null : redactText(status.lastError, secrets),
+    pollFailures: status?.pollFailures ?? 0,
+    missedEvents: status?.missedEvents ?? 0,
+    eventsReceived: status?.eventsReceived ?? 0,
+    lastEventAt: status?.lastEventAt ?? null,
+  };
+}

@@ -1,0 +1,183 @@
+import type { Build, BuildCause, BuildInput, BuildState } from '../core/build.js';
+import type { SchedulerEvent } from '../core/event.js';
+import type { JobName, Pipeline } from '../core/pipeline.js';
+import type { BuildRef, Decision, SourceHead } from '../core/scheduler/index.js';
+import { decide } from '../core/scheduler/index.js';
+import { MemorySnapshot } from '../engine/scheduler-state.js';
+import type { AppliedDecisions, SchedulerState } from '../store/ports.js';
+
+/** States whose fingerprint counts as built, as in the SQL store. */
+export const COUNTED_STATES: readonly BuildState[] = ['queued', 'running', 'passed', 'failed', 'error'];
+
+/** One row of the model's `builds` table. */
+export interface ModelBuild {
+  readonly id: number;
+  readonly job: JobName;
+  state: BuildState;
+  readonly fingerprint: string;
+  readonly definitionHash: string;
+  readonly forced: boolean;
+  readonly inputs: readonly BuildInput[];
+  readonly cause: BuildCause;
+  relatedBuild: number | null;
+  reason: string | null;
+}
+
+/**
+ * An in-memory stand-in for the store, for property tests of the scheduler without a database.
+ * `apply` mirrors `SqlStore.applyDecisions` (heads, queued/superseded/skipped builds, settles)
+ * and the scheduler reads through the engine's own `MemorySnapshot`, kept current exactly as the
+ * scheduler loop and build runner keep it — so there is one snapshot implementation, and
+ * `state()` (what `loadSchedulerState` would return) lets a test check that the incremental
+ * snapshot never drifts from the rows. Synchronous, deterministic, single-threaded.
+ */
+export class ModelStore {
+  readonly builds: ModelBuild[] = [];
+  readonly snapshot: MemorySnapshot;
+  private readonly headRows = new Map<string, SourceHead>();
+  private readonly settles = new Map<JobName, number>();
+  private nextVersionId = 1;
+  private nextEventId = 1;
+
+  constructor(pipeline: Pipeline) {
+    this.snapshot = new MemorySnapshot(pipeline, this.state());
+  }
+
+  /** The next inbox id, for building events. */
+  eventId(): number {
+    return this.nextEventId++;
+  }
+
+  /** Decides `event` against the snapshot and applies the decisions: one scheduler-loop step. */
+  step(event: SchedulerEvent, now: number): Decision[] {
+    const decisions = decide(this.snapshot, event, now);
+    this.snapshot.applied(this.apply(event, decisions, now), decisions);
+    return decisions;
+  }
+
+  /** What `SchedulerPort.loadSchedulerState` returns for these rows. */
+  state(): SchedulerState {
+    const counted = this.builds.filter((b) => COUNTED_STATES.includes(b.state)).map(toRef);
+    const last = new Map<JobName, string>();
+    for (const b of this.builds) if (b.state !== 'skipped') last.set(b.job, b.definitionHash);
+    return {
+      heads: [...this.headRows.values()],
+      activeBuilds: counted.filter((b) => b.state === 'queued' || b.state === 'running'),
+      builtFingerprints: counted,
+      lastDefinitionHash: last,
+      pendingSettles: [...this.settles].map(([job, dueAt]) => ({ job, dueAt })),
+    };
+  }
+
+  /** Applies one event's decisions as the SQL store does (one transaction there). */
+  apply(event: SchedulerEvent, decisions: readonly Decision[], _now: number): AppliedDecisions {
+    const queued: BuildRef[] = [];
+    const skipped: BuildRef[] = [];
+    const superseded: number[] = [];
+    const cancelRequested: number[] = [];
+    const heads: SourceHead[] = [];
+    for (const d of decisions) {
+      switch (d.kind) {
+        case 'advance-head': {
+          const head: SourceHead = {
+            source: d.source,
+            version: d.version,
+            ref: d.ref,
+            eventId: event.id,
+            origin: d.origin,
+            seq: this.nextVersionId++,
+            producedBy: d.producedBy,
+          };
+          this.headRows.set(`${d.source}\u0000${d.ref ?? ''}`, head);
+          heads.push(head);
+          break;
+        }
+        case 'queue-build': {
+          const b = this.insert({ ...d, state: 'queued', relatedBuild: null, reason: null });
+          queued.push(toRef(b));
+          for (const old of d.supersedes) {
+            const row = this.builds[old - 1];
+            if (row?.state !== 'queued') continue;
+            row.state = 'superseded';
+            row.relatedBuild = b.id;
+            row.reason = `superseded by build #${b.id}`;
+            superseded.push(old);
+          }
+          cancelRequested.push(...d.cancels);
+          break;
+        }
+        case 'record-skip': {
+          const b = this.insert({ ...d, state: 'skipped', forced: false, relatedBuild: d.identicalTo, reason: d.reason });
+          skipped.push(toRef(b));
+          break;
+        }
+        case 'defer':
+          this.settles.set(d.job, d.until);
+          break;
+        case 'record-duplicate':
+        case 'note':
+          break;
+      }
+    }
+    return { queued, skipped, superseded, cancelRequested, heads };
+  }
+
+  /** Removes the quiet periods that are over and returns their settle events (oldest due first). */
+  takeDueSettles(now: number): SchedulerEvent[] {
+    const due = [...this.settles].filter(([, at]) => at <= now).sort((a, b) => a[1] - b[1]);
+    for (const [job] of due) this.settles.delete(job);
+    return due.map(([job]) => ({ kind: 'settle', id: this.eventId(), job, receivedAt: now }));
+  }
+
+  /** Moves a build to `state` as the queue and runner do (claim, finish, cancel). */
+  transition(id: number, state: BuildState, reason: string | null = null): ModelBuild {
+    const b = this.builds[id - 1];
+    if (!b) throw new Error(`no build #${id}`);
+    b.state = state;
+    b.reason = reason;
+    this.snapshot.buildChanged(toBuild(b));
+    return b;
+  }
+
+  get pendingSettles(): ReadonlyMap<JobName, number> {
+    return this.settles;
+  }
+
+  private insert(d: Omit<ModelBuild, 'id' | 'definitionHash'> & { definitionHash: string }): ModelBuild {
+    const b: ModelBuild = {
+      id: this.builds.length + 1,
+      job: d.job,
+      state: d.state,
+      fingerprint: d.fingerprint,
+      definitionHash: d.definitionHash,
+      forced: d.forced,
+      inputs: d.inputs,
+      cause: d.cause,
+      relatedBuild: d.relatedBuild,
+      reason: d.reason,
+    };
+    this.builds.push(b);
+    return b;
+  }
+}
+
+function toRef(b: ModelBuild): BuildRef {
+  return { id: b.id, job: b.job, state: b.state, fingerprint: b.fingerprint, forced: b.forced };
+}
+
+function toBuild(b: ModelBuild): Build {
+  return {
+    ...toRef(b),
+    inputs: b.inputs,
+    cause: b.cause,
+    queuedAt: 0,
+    startedAt: null,
+    finishedAt: null,
+    failedStep: null,
+    reason: b.reason,
+    relatedBuild: b.relatedBuild,
+    exitCode: null,
+    coverage: null,
+    attempt: 1,
+  };
+}

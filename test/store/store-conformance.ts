@@ -1,0 +1,231 @@
+import { describe, expect, it, beforeEach, afterEach } from 'vitest';
+import type { BuildInput } from '../../src/core/build.js';
+import type { Decision } from '../../src/core/scheduler/index.js';
+import type { SourceEvent } from '../../src/core/event.js';
+import type { RunResult } from '../../src/executor/port.js';
+import type { NewEvent, Store } from '../../src/store/ports.js';
+
+/**
+ * The behaviour every store backend must show (CONVENTIONS §13). Each backend's test file calls
+ * this with a factory that opens a fresh, empty store.
+ */
+export function storeConformance(name: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>) {
+  describe(`store conformance: ${name}`, () => {
+    let store: Store;
+    let cleanup: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, cleanup } = await open());
+      await store.syncSources([{ name: 'app', kind: 'git', url: '/srv/app.git' }]);
+    });
+    afterEach(async () => {
+      await store.close();
+      await cleanup();
+    });
+
+    const push = (version: string, deliveryId: string | null = null, ref = 'main'): NewEvent => ({
+      kind: 'source',
+      source: 'app',
+      version,
+      ref,
+      origin: 'webhook',
+      deliveryId,
+      changedPaths: ['src/a.ts'],
+      producedBy: null,
+      receivedAt: 1000,
+    });
+    const input = (version: string): BuildInput => ({ source: 'app', version, origin: 'webhook', eventId: 1, ref: 'main' });
+    const queue = (fingerprint: string, version: string, extra: Partial<Extract<Decision, { kind: 'queue-build' }>> = {}): Decision => ({
+      kind: 'queue-build',
+      job: 'build',
+      source: 'app',
+      version,
+      fingerprint,
+      definitionHash: 'def1',
+      inputs: [input(version)],
+      cause: { kind: 'version', source: 'app', version, eventId: 1 },
+      forced: false,
+      supersedes: [],
+      cancels: [],
+      rule: 'built',
+      detail: 'build queued',
+      ...extra,
+    });
+    const passed = (extra: Partial<RunResult> = {}): RunResult =>
+      ({ state: 'passed', outputs: [], coverage: null, warnings: [], ...extra }) as RunResult;
+
+    async function eventFor(version: string): Promise<SourceEvent> {
+      await store.appendEvent(push(version));
+      const [e] = await store.pendingEvents(1);
+      if (e?.kind !== 'source') throw new Error('expected a source event');
+      return e;
+    }
+
+    it('keeps inbox events in order and dedupes redeliveries by delivery id', async () => {
+      const a = await store.appendEvent(push('a'.repeat(40), 'github:1'));
+      const b = await store.appendEvent(push('b'.repeat(40), 'github:2'));
+      const again = await store.appendEvent(push('c'.repeat(40), 'github:1'));
+      expect(again).toEqual({ id: a.id, redelivery: true });
+      const pending = await store.pendingEvents(10);
+      expect(pending.map((e) => e.id)).toEqual([a.id, b.id]);
+      expect(pending[0]).toMatchObject({ kind: 'source', source: 'app', ref: 'main', changedPaths: ['src/a.ts'] });
+    });
+
+    it('applies decisions atomically: head, build, inputs, decision log, outbox, processed event', async () => {
+      const e = await eventFor('1'.repeat(40));
+      const applied = await store.applyDecisions(
+        e,
+        [
+          { kind: 'advance-head', source: 'app', version: e.version, ref: 'main', origin: 'webhook', producedBy: null, job: null, rule: 'new-version', detail: 'new head' },
+          queue('fp1', e.version),
+        ],
+        2000,
+      );
+      expect(applied.queued).toHaveLength(1);
+      expect(applied.heads[0]).toMatchObject({ source: 'app', version: e.version, ref: 'main' });
+      expect(await store.pendingEvents(10)).toEqual([]);
+      const [build] = await store.listBuilds({ limit: 10 });
+      expect(build).toMatchObject({ job: 'build', state: 'queued', fingerprint: 'fp1', inputs: [{ source: 'app', version: e.version }] });
+      const decisions = await store.listDecisions({ job: 'build', limit: 10 });
+      expect(decisions[0]).toMatchObject({ rule: 'built', buildId: build!.id, origin: 'webhook' });
+      const outbox = await store.outboxSince(0, 10);
+      expect(outbox.map((o) => o.type)).toEqual(['queued']);
+      const state = await store.loadSchedulerState();
+      expect(state.heads).toHaveLength(1);
+      expect(state.activeBuilds.map((b) => b.fingerprint)).toEqual(['fp1']);
+      const sources = await store.listSources();
+      expect(sources[0]).toMatchObject({ name: 'app', eventsReceived: 1, heads: [{ ref: 'main', version: e.version }] });
+    });
+
+    it('supersedes queued builds with a pointer to their replacement', async () => {
+      const e1 = await eventFor('1'.repeat(40));
+      const first = await store.applyDecisions(e1, [queue('fp1', e1.version)], 2000);
+      const e2 = await eventFor('2'.repeat(40));
+      const id1 = first.queued[0]!.id;
+      const second = await store.applyDecisions(e2, [queue('fp2', e2.version, { supersedes: [id1] })], 3000);
+      expect(second.superseded).toEqual([id1]);
+      const old = await store.getBuild(id1);
+      expect(old).toMatchObject({ state: 'superseded', relatedBuild: second.queued[0]!.id });
+      const state = await store.loadSchedulerState();
+      expect(state.builtFingerprints.map((b) => b.fingerprint)).toEqual(['fp2']);
+    });
+
+    it('records skips as finished builds that point at the identical build', async () => {
+      const e = await eventFor('1'.repeat(40));
+      const { skipped } = await store.applyDecisions(
+        e,
+        [
+          {
+            kind: 'record-skip',
+            job: 'build',
+            source: 'app',
+            version: e.version,
+            fingerprint: 'fp1',
+            definitionHash: 'def1',
+            inputs: [input(e.version)],
+            cause: { kind: 'version', source: 'app', version: e.version, eventId: e.id },
+            identicalTo: 7,
+            reason: 'identical to build #7',
+            rule: 'same-fingerprint',
+            detail: 'same',
+          },
+        ],
+        2000,
+      );
+      const b = await store.getBuild(skipped[0]!.id);
+      expect(b).toMatchObject({ state: 'skipped', reason: 'identical to build #7', relatedBuild: 7 });
+      expect((await store.loadSchedulerState()).builtFingerprints).toEqual([]);
+    });
+
+    it('claims the oldest queued build once, and finishes it with outputs, coverage delta and output events', async () => {
+      const e = await eventFor('1'.repeat(40));
+      await store.applyDecisions(e, [queue('fp1', e.version), queue('fp2', e.version)], 2000);
+      const claimed = await store.claimNextBuild('w1', 2500);
+      const claimed2 = await store.claimNextBuild('w2', 2500);
+      expect(claimed?.id).toBeLessThan(claimed2!.id);
+      expect(await store.claimNextBuild('w3', 2500)).toBeNull();
+      const digest = 'd'.repeat(64);
+      const first = await store.finishBuild(
+        claimed!.id,
+        {
+          result: passed({ coverage: { lines: 80, branches: 50 }, outputs: [{ name: 'dist', digest, files: [{ path: 'dist/a.tgz', digest, size: 3 }] }] }),
+          logBytes: 42,
+          outputEvents: [{ kind: 'source', source: 'build.dist', version: digest, ref: null, origin: 'output', deliveryId: null, changedPaths: null, producedBy: claimed!.id, receivedAt: 3000 }],
+        },
+        3000,
+      );
+      expect(first).toMatchObject({ state: 'passed', coverage: { lines: 80, branches: 50, linesDelta: null } });
+      const second = await store.finishBuild(claimed2!.id, { result: passed({ coverage: { lines: 82.5, branches: 40 } }), logBytes: 1, outputEvents: [] }, 3100);
+      expect(second.coverage).toEqual({ lines: 82.5, branches: 40, linesDelta: 2.5, branchesDelta: -10 });
+      const detail = await store.getBuild(claimed!.id);
+      expect(detail).toMatchObject({ logBytes: 42, outputs: [{ name: 'dist', digest }] });
+      expect(await store.outputFiles('build.dist', digest)).toEqual([{ path: 'dist/a.tgz', digest, size: 3 }]);
+      expect(await store.referencedDigest(digest)).toBe(true);
+      expect(await store.producedVersions(claimed!.id)).toEqual([{ source: 'build.dist', version: digest }]);
+      const pending = await store.pendingEvents(10);
+      expect(pending).toMatchObject([{ kind: 'source', source: 'build.dist', origin: 'output', producedBy: claimed!.id }]);
+      const types = (await store.outboxSince(0, 20)).map((o) => o.type);
+      expect(types).toEqual(['queued', 'queued', 'started', 'started', 'finished', 'finished']);
+    });
+
+    it('marks builds left running as lost and re-queues each once', async () => {
+      const e = await eventFor('1'.repeat(40));
+      await store.applyDecisions(e, [queue('fp1', e.version)], 2000);
+      await store.claimNextBuild('w1', 2100);
+      const first = await store.recoverLostBuilds(5000, 2);
+      expect(first.lost[0]).toMatchObject({ state: 'error' });
+      expect(first.lost[0]!.reason).toMatch(/^lost/);
+      expect(first.requeued[0]).toMatchObject({ state: 'queued', attempt: 2, cause: { kind: 'retry', previousBuild: first.lost[0]!.id } });
+      await store.claimNextBuild('w1', 5100);
+      const second = await store.recoverLostBuilds(6000, 2);
+      expect(second.lost).toHaveLength(1);
+      expect(second.requeued).toEqual([]);
+    });
+
+    it('cancels queued builds only', async () => {
+      const e = await eventFor('1'.repeat(40));
+      const { queued } = await store.applyDecisions(e, [queue('fp1', e.version)], 2000);
+      const cancelled = await store.cancelQueuedBuild(queued[0]!.id, 'cancelled by me', 2100);
+      expect(cancelled).toMatchObject({ state: 'cancelled', reason: 'cancelled by me' });
+      expect(await store.cancelQueuedBuild(9999, 'x', 1)).toBeNull();
+    });
+
+    it('filters and pages builds, finds versions by prefix', async () => {
+      for (const v of ['ab1', 'ab2', 'cd3']) {
+        const e = await eventFor(v.padEnd(40, '0'));
+        await store.applyDecisions(
+          e,
+          [{ kind: 'advance-head', source: 'app', version: e.version, ref: 'main', origin: 'webhook', producedBy: null, job: null, rule: 'new-version', detail: '' }, queue(`fp-${v}`, e.version)],
+          2000,
+        );
+      }
+      const page1 = await store.listBuilds({ limit: 2 });
+      const page2 = await store.listBuilds({ limit: 2, before: page1[1]!.id });
+      expect([...page1, ...page2].map((b) => b.fingerprint)).toEqual(['fp-cd3', 'fp-ab2', 'fp-ab1']);
+      expect((await store.listBuilds({ source: 'app', version: 'ab', limit: 10 })).map((b) => b.fingerprint)).toEqual(['fp-ab2', 'fp-ab1']);
+      expect((await store.listBuilds({ state: 'passed', limit: 10 }))).toEqual([]);
+      expect(await store.findVersions('app', 'ab', 10)).toEqual(['ab1'.padEnd(40, '0'), 'ab2'.padEnd(40, '0')]);
+      expect(await store.findVersions('app', '%', 10)).toEqual([]);
+      expect(await store.countBuildsByState()).toEqual({ queued: 3 });
+    });
+
+    it('turns due quiet periods into settle events exactly once', async () => {
+      const e = await eventFor('1'.repeat(40));
+      await store.applyDecisions(e, [{ kind: 'defer', job: 'build', until: 5000, source: 'app', version: e.version, rule: 'deferred', detail: '' }], 2000);
+      expect(await store.takeDueSettles(4999)).toEqual([]);
+      expect(await store.takeDueSettles(5000)).toEqual(['build']);
+      expect(await store.takeDueSettles(6000)).toEqual([]);
+      expect(await store.pendingEvents(10)).toMatchObject([{ kind: 'settle', job: 'build' }]);
+    });
+
+    it('stores poll results and settings', async () => {
+      await store.recordPoll('app', { at: 10, ok: false, error: 'timeout', nextCheckAt: 99, missed: false });
+      await store.recordPoll('app', { at: 20, ok: true, error: null, nextCheckAt: 120, missed: true });
+      const [s] = await store.listSources();
+      expect(s).toMatchObject({ lastCheckAt: 20, lastCheckOk: true, lastError: null, nextCheckAt: 120, missedEvents: 1, pollFailures: 0 });
+      await store.setMeta('k', 'v1');
+      await store.setMeta('k', 'v2');
+      expect(await store.getMeta('k')).toBe('v2');
+      expect(await store.getMeta('missing')).toBeNull();
+    });
+  });
+}
