@@ -4,8 +4,8 @@
  * ratio stays meaningful on a noisy machine.
  */
 import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
 import BetterSqlite3 from 'better-sqlite3';
+import { stopwatch, type Span } from './lib.mjs';
 
 function open(dir: string): BetterSqlite3.Database {
   const db = new BetterSqlite3(join(dir, 'baseline.db'));
@@ -30,26 +30,26 @@ const row = (i: number) => ({
   at: Date.now(),
 });
 
-/** (a) one row inserted in its own transaction, `n` times: per-transaction latencies in ms. */
-export function singleInsertLatencies(dir: string, n: number): number[] {
+/** (a) one row inserted in its own transaction, `n` times: per-transaction wall and CPU ms. */
+export function singleInsertLatencies(dir: string, n: number): Span[] {
   const db = open(dir);
   const insert = db.prepare(
     'insert into rows (job, state, fingerprint, payload, at) values (@job, @state, @fingerprint, @payload, @at)',
   );
   const tx = db.transaction((i: number) => insert.run(row(i)));
   for (let i = 0; i < 200; i++) tx(i);
-  const out: number[] = [];
+  const out: Span[] = [];
   for (let i = 0; i < n; i++) {
-    const t = performance.now();
+    const stop = stopwatch();
     tx(i);
-    out.push(performance.now() - t);
+    out.push(stop());
   }
   db.close();
   return out;
 }
 
-/** (b)/(c) `total` rows in transactions of `batch` rows: elapsed ms. */
-export function batchedInserts(dir: string, total: number, batch: number): number {
+/** (b)/(c) `total` rows in transactions of `batch` rows: elapsed wall and CPU ms. */
+export function batchedInserts(dir: string, total: number, batch: number): Span {
   const db = open(dir);
   const insert = db.prepare(
     'insert into rows (job, state, fingerprint, payload, at) values (@job, @state, @fingerprint, @payload, @at)',
@@ -57,9 +57,9 @@ export function batchedInserts(dir: string, total: number, batch: number): numbe
   const tx = db.transaction((from: number, to: number) => {
     for (let i = from; i < to; i++) insert.run(row(i));
   });
-  const t = performance.now();
+  const stop = stopwatch();
   for (let from = 0; from < total; from += batch) tx(from, Math.min(total, from + batch));
-  const elapsed = performance.now() - t;
+  const elapsed = stop();
   db.close();
   return elapsed;
 }

@@ -4,8 +4,9 @@
  */
 import { execSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { cpus, freemem, tmpdir, totalmem } from 'node:os';
+import { cpus, freemem, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
 import type { GitSource, JobDef, Pipeline, SourceDef } from '../../src/core/pipeline.js';
@@ -143,6 +144,24 @@ export function removeDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
 }
 
+/** Elapsed wall-clock and CPU (user + system, all threads) milliseconds. */
+export interface Span {
+  readonly wall: number;
+  readonly cpu: number;
+}
+
+function cpuNow(): number {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1000;
+}
+
+/** Starts measuring; the returned function reads the span so far. */
+export function stopwatch(): () => Span {
+  const w = performance.now();
+  const c = cpuNow();
+  return () => ({ wall: performance.now() - w, cpu: cpuNow() - c });
+}
+
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
@@ -159,6 +178,8 @@ export interface Machine {
   readonly memory: string;
   readonly node: string;
   readonly date: string;
+  /** 1/5/15-minute load average when the run started: the machine is shared. */
+  readonly load: string;
 }
 
 export function machine(): Machine {
@@ -183,5 +204,8 @@ export function machine(): Machine {
   } catch {
     // not Linux
   }
-  return { nproc, cpu, memory, node: process.version, date: new Date().toISOString() };
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(' ');
+  return { nproc, cpu, memory, node: process.version, date: new Date().toISOString(), load };
 }

@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { runCommand } from '../ingest/poll/run-command.js';
 
 export interface Demo {
@@ -23,7 +23,7 @@ const GIT_ENV = {
  * the package — so a fresh install shows a real chain of builds within seconds. Idempotent.
  */
 export async function prepareDemo(dataDir: string): Promise<Demo> {
-  const root = join(dataDir, 'demo');
+  const root = resolve(dataDir, 'demo');
   const bareRepo = join(root, 'app.git');
   const workTree = join(root, 'app');
   const configPath = join(root, 'nightless.yaml');

@@ -12,6 +12,8 @@ import { readLog } from '../executor/log-reader.js';
 import { LocalExecutor } from '../executor/local-executor.js';
 import { FallbackPoller } from '../ingest/poll/fallback-poller.js';
 import { pollRoutes } from '../ingest/poll/poll-routes.js';
+import { AmqpInputs } from '../ingest/amqp/amqp-inputs.js';
+import { webhookRoutes } from '../ingest/webhooks/routes.js';
 import { buildServer } from '../server/build-server.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { Store } from '../store/ports.js';
@@ -85,12 +87,14 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
     tokenSha256: token.sha256,
     readAuth: opts.readAuth ?? false,
     publicUrl,
-    extraRoutes: [pollRoutes(poller)],
+    extraRoutes: [pollRoutes(poller), webhookRoutes({ engine, poller })],
   });
   const address = await server.listen({ host: opts.host, port: opts.port });
   const url = address.replace('[::1]', 'localhost');
   publicUrl ||= url;
   await poller.start();
+  const amqpInputs = new AmqpInputs({ ingest: (events) => engine.ingestMany(events), logger });
+  await amqpInputs.sync(engine.pipeline);
 
   let reloading: Promise<unknown> = Promise.resolve();
   const reload = async (): Promise<{ ok: true } | { ok: false; error: ConfigError }> => {
@@ -98,6 +102,7 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
       const next: Pipeline = await loadPipelineFile(opts.configPath, { displayName });
       await engine.setPipeline(next);
       await poller.resync();
+      await amqpInputs.sync(next);
       logger.info({ jobs: next.jobs.size, sources: next.sources.size }, 'pipeline reloaded');
       return { ok: true };
     } catch (err) {
@@ -150,6 +155,7 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
       stopping ??= (async () => {
         watcher?.close();
         poller.stop();
+        await amqpInputs.stop();
         await server.close();
         await engine.stop();
         await bus.close();

@@ -42,15 +42,26 @@ export function buildIdArg(value: string): number {
 export function withClientOptions(cmd: Command): Command {
   return cmd
     .addOption(
-      new Option('--server <url>', `server URL (default: ${DEFAULT_SERVER})`).env('NIGHTLESS_SERVER'),
+      new Option('--server <url>', `server URL (default: ${DEFAULT_SERVER})`).env(
+        'NIGHTLESS_SERVER',
+      ),
     )
     .addOption(
       new Option('--token <token>', 'API token (default: <data-dir>/token when present)').env(
         'NIGHTLESS_TOKEN',
       ),
     )
-    .option('--data-dir <dir>', 'where `nightless serve` keeps its state (for the token)', '.nightless')
-    .option('--timeout <duration>', 'connect + total timeout of each request', durationArg, DEFAULT_TIMEOUT_MS)
+    .option(
+      '--data-dir <dir>',
+      'where `nightless serve` keeps its state (for the token)',
+      '.nightless',
+    )
+    .option(
+      '--timeout <duration>',
+      'connect + total timeout of each request',
+      durationArg,
+      DEFAULT_TIMEOUT_MS,
+    )
     .option('--json', 'print the raw API JSON');
 }
 

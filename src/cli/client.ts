@@ -59,10 +59,11 @@ export class ApiClient {
   private async json<T>(method: string, path: string, query: Query, body: unknown): Promise<T> {
     const signal = AbortSignal.timeout(this.config.timeoutMs);
     try {
-      const init: RequestInit = { method, headers: this.headers('application/json'), signal };
+      const headers = this.headers('application/json');
+      const init: RequestInit = { method, headers, signal };
       if (body !== undefined) {
+        headers['content-type'] = 'application/json';
         init.body = JSON.stringify(body);
-        (init.headers as Record<string, string>)['content-type'] = 'application/json';
       }
       const res = await this.fetchImpl(this.url(path, query), init);
       if (!res.ok) throw await toApiError(res);
@@ -93,7 +94,10 @@ export class ApiClient {
     const controller = new AbortController();
     const onAbort = (): void => controller.abort(signal?.reason);
     signal?.addEventListener('abort', onAbort, { once: true });
-    const timer = setTimeout(() => controller.abort(new Deadline('connect')), this.config.timeoutMs);
+    const timer = setTimeout(
+      () => controller.abort(new Deadline('connect')),
+      this.config.timeoutMs,
+    );
     const close = (): void => {
       clearTimeout(timer);
       signal?.removeEventListener('abort', onAbort);
@@ -198,6 +202,13 @@ export class ApiClient {
         cause: err,
       });
     }
+    // fetch's own refusals (a blocked port, a malformed address) come without a system code.
+    if (err instanceof TypeError && err.message === 'fetch failed') {
+      const detail = err.cause instanceof Error ? err.cause.message : 'fetch failed';
+      return new ConnectionError(`cannot reach the nightless server at ${server}: ${detail}`, {
+        cause: err,
+      });
+    }
     return err;
   }
 }
@@ -227,7 +238,9 @@ async function toApiError(res: Response): Promise<ApiError> {
     // The status alone still says what happened.
   }
   try {
-    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown; details?: unknown } };
+    const body = JSON.parse(text) as {
+      error?: { code?: unknown; message?: unknown; details?: unknown };
+    };
     const e = body.error;
     if (e !== undefined && typeof e.code === 'string') {
       const message = typeof e.message === 'string' ? e.message : res.statusText;

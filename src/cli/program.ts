@@ -4,6 +4,7 @@ import { registerArtifact } from './commands/artifact.js';
 import { registerBuilds } from './commands/builds.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerCheck } from './commands/check.js';
+import { registerHook } from './commands/hook.js';
 import { registerLogs } from './commands/logs.js';
 import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
@@ -40,7 +41,7 @@ Set NIGHTLESS_DEBUG=1 to see stack traces; NO_COLOR=1 to turn colours off.`;
  */
 export function createProgram(): Command {
   const program = new Command('nightless')
-    .description("event-driven builds: build on each change, never the same inputs twice")
+    .description('event-driven builds: build on each change, never the same inputs twice')
     .version(packageVersion(), '-V, --version', 'print the version')
     .helpOption('-h, --help', 'show help')
     .helpCommand('help [command]', 'show help for a command')
@@ -66,5 +67,6 @@ export function createProgram(): Command {
   registerWhy(program);
   registerTrace(program);
   registerArtifact(program);
+  registerHook(program);
   return program;
 }

@@ -41,7 +41,9 @@ function stackOf(err: unknown): string {
   const parts: string[] = [];
   let current: unknown = err;
   for (let depth = 0; depth < 5 && current !== undefined; depth += 1) {
-    parts.push(current instanceof Error ? (current.stack ?? current.message) : JSON.stringify(current));
+    parts.push(
+      current instanceof Error ? (current.stack ?? current.message) : JSON.stringify(current),
+    );
     current = current instanceof Error ? current.cause : undefined;
     if (current !== undefined) parts.push('caused by:');
   }

@@ -38,7 +38,11 @@ export class SseParser {
     if (line === '') {
       const message =
         this.data.length > 0
-          ? { event: this.event === '' ? 'message' : this.event, data: this.data.join('\n'), id: this.id }
+          ? {
+              event: this.event === '' ? 'message' : this.event,
+              data: this.data.join('\n'),
+              id: this.id,
+            }
           : null;
       this.event = '';
       this.data = [];

@@ -16,13 +16,22 @@ const MAX_RECONNECTS = 5;
  * build superseded by a newer one is followed to that one: the newer build is the answer to
  * "did my change pass?". Progress goes to stderr.
  */
-export async function waitForBuild(client: ApiClient, out: Output, job: string, id: number): Promise<Build> {
+export async function waitForBuild(
+  client: ApiClient,
+  out: Output,
+  job: string,
+  id: number,
+): Promise<Build> {
   let current = id;
   let reconnects = 0;
   for (;;) {
     let events: AsyncGenerator<{ event: string; data: string }, void, undefined>;
     try {
-      events = await client.stream('/api/events', { job }, { idleTimeoutMs: EVENTS_IDLE_TIMEOUT_MS });
+      events = await client.stream(
+        '/api/events',
+        { job },
+        { idleTimeoutMs: EVENTS_IDLE_TIMEOUT_MS },
+      );
     } catch (err) {
       if (!(err instanceof ConnectionError) || reconnects >= MAX_RECONNECTS) throw err;
       reconnects += 1;

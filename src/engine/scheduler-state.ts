@@ -64,15 +64,20 @@ export class MemorySnapshot implements SchedulerSnapshot {
    */
   applied(a: AppliedDecisions, decisions: readonly Decision[] = []): void {
     const decidedHash = new Map<JobName, string>();
-    for (const d of decisions)
-      if (d.kind === 'queue-build') decidedHash.set(d.job, d.definitionHash);
+    /** Superseded build → its job, so removing it needn't search every job's list. */
+    const supersededJob = new Map<number, JobName>();
+    for (const d of decisions) {
+      if (d.kind !== 'queue-build') continue;
+      decidedHash.set(d.job, d.definitionHash);
+      for (const id of d.supersedes) supersededJob.set(id, d.job);
+    }
     for (const h of a.heads) this.setHead(h);
     for (const b of a.queued) {
       this.setCounted(b);
       this.addActive(b);
       this.lastHash.set(b.job, decidedHash.get(b.job) ?? this.hashes.get(b.job) ?? '');
     }
-    for (const id of a.superseded) this.removeBuild(id);
+    for (const id of a.superseded) this.removeBuild(id, supersededJob.get(id));
   }
 
   /** A build changed state (claimed, finished, cancelled): keep the indexes in step. */
@@ -95,16 +100,19 @@ export class MemorySnapshot implements SchedulerSnapshot {
   }
 
   /** A queued build left the queue without running (superseded): its fingerprint is free again. */
-  private removeBuild(id: number): void {
-    for (const list of this.active.values()) {
-      const i = list.findIndex((b) => b.id === id);
-      const found = list[i];
-      if (found) {
-        list.splice(i, 1);
-        this.uncount(found.fingerprint, id);
-        return;
-      }
-    }
+  private removeBuild(id: number, job?: JobName): void {
+    const hinted = job === undefined ? undefined : this.active.get(job);
+    if (hinted && this.removeActive(hinted, id)) return;
+    for (const list of this.active.values()) if (this.removeActive(list, id)) return;
+  }
+
+  private removeActive(list: BuildRef[], id: number): boolean {
+    const i = list.findIndex((b) => b.id === id);
+    const found = list[i];
+    if (!found) return false;
+    list.splice(i, 1);
+    this.uncount(found.fingerprint, id);
+    return true;
   }
 
   /** Adds or updates a counted build, keeping the list in id order. */

@@ -113,12 +113,11 @@ export class GitMirrors {
       url,
       signal,
     );
-    await this.expect(
-      [...inRepo, 'remote', 'add', 'origin', '--', url],
-      this.localTimeoutMs,
-      'remote add',
-      url,
-      signal,
+    // What `git remote add origin <url>` writes, without spawning another git (~10-20 % of a
+    // warm checkout's time).
+    await appendFile(
+      join(gitDir, 'config'),
+      `[remote "origin"]\n\turl = ${configValue(url)}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`,
     );
   }
 
@@ -187,6 +186,17 @@ export class GitMirrors {
     });
     return next;
   }
+}
+
+/** A git config value, quoted: `\\`, `"` and control characters escaped, `#`/`;` kept literal. */
+function configValue(v: string): string {
+  const escaped = v
+    .replace(/\\/g, '\\\\')
+    .replace(/"/g, '\\"')
+    .replace(/\n/g, '\\n')
+    .replace(/\t/g, '\\t')
+    .replace(/\x08/g, '\\b');
+  return `"${escaped}"`;
 }
 
 function lastLine(s: string): string {

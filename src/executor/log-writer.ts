@@ -14,6 +14,8 @@ export type LogStreamCode = 'o' | 'e' | 's';
  */
 export const MAX_LINE_BYTES = 64 * 1024;
 const NL = 0x0a;
+/** Log bytes queued for the file before the step's pipes are paused (the memory bound). */
+const WRITE_BUFFER_BYTES = 1024 * 1024;
 
 export interface LogWriterOptions {
   /** Bytes of output this build may write; further step output is replaced by one marker line. */
@@ -64,7 +66,9 @@ export class LogWriter {
   static async open(path: string, options: LogWriterOptions): Promise<LogWriter> {
     await mkdir(dirname(path), { recursive: true });
     const startSize = (await stat(path).catch(() => null))?.size ?? 0;
-    const out = createWriteStream(path, { flags: 'a' });
+    // A buffer larger than a pipe read (64 KiB) lets reading the step's output overlap writing the
+    // file; with the default 16 KiB every chunk paused the pipes until its write completed.
+    const out = createWriteStream(path, { flags: 'a', highWaterMark: WRITE_BUFFER_BYTES });
     await new Promise<void>((resolve, reject) => {
       out.once('open', () => resolve());
       out.once('error', reject);
@@ -165,20 +169,16 @@ export class LogWriter {
     this.emitLines(splitter.code, Buffer.concat([this.masker.mask(pending), Buffer.from('\n')]));
   }
 
-  /** `text` holds whole lines, each ending in `\n`; prefixes each with timestamp and stream in one buffer. */
+  /**
+   * `text` holds whole lines, each ending in `\n`; prefixes each with timestamp and stream in one
+   * buffer. Done on a latin1 string (one byte ↔ one char, so any bytes round-trip unchanged): one
+   * native `replaceAll` instead of two native calls per line (measured ~2× less CPU at 60-byte lines).
+   */
   private emitLines(code: LogStreamCode, text: Buffer): void {
-    const prefix = Buffer.from(`${Date.now()} ${code} `);
-    let lines = 0;
-    for (let i = text.indexOf(NL); i !== -1; i = text.indexOf(NL, i + 1)) lines++;
-    const out = Buffer.allocUnsafe(text.length + lines * prefix.length);
-    let from = 0;
-    let pos = 0;
-    for (let i = text.indexOf(NL); i !== -1; i = text.indexOf(NL, from)) {
-      pos += prefix.copy(out, pos);
-      pos += text.copy(out, pos, from, i + 1);
-      from = i + 1;
-    }
-    this.capped(out);
+    const prefix = `${Date.now()} ${code} `;
+    const body = text.toString('latin1').replaceAll('\n', `\n${prefix}`);
+    // `body` ends with "\n" + prefix (text ends with a newline): that last prefix is dropped.
+    this.capped(Buffer.from(prefix + body.slice(0, body.length - prefix.length), 'latin1'));
   }
 
   private capped(buf: Buffer): void {

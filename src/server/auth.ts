@@ -33,7 +33,8 @@ export function bearerMatches(header: string | undefined, tokenSha256: string): 
 }
 
 export function assertTokenHash(tokenSha256: string): void {
-  if (!HEX_SHA256.test(tokenSha256)) throw new Error('tokenSha256 must be a hex sha256 (64 hex digits)');
+  if (!HEX_SHA256.test(tokenSha256))
+    throw new Error('tokenSha256 must be a hex sha256 (64 hex digits)');
 }
 
 /** `onRequest` hook: rejects with 401 before the body is even read. */
@@ -42,7 +43,8 @@ export function authHook(tokenSha256: string, readAuth: boolean) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     // Unknown routes answer 404 whoever asks; there is nothing to protect.
     if (request.is404) return;
-    const level = request.routeOptions.config.auth ?? (SAFE_METHODS.has(request.method) ? 'read' : 'write');
+    const level =
+      request.routeOptions.config.auth ?? (SAFE_METHODS.has(request.method) ? 'read' : 'write');
     if (level === 'none' || (level === 'read' && !readAuth)) return;
     if (!bearerMatches(request.headers.authorization, expected)) {
       throw new ApiError(

@@ -2,13 +2,13 @@ import fastifySwagger from '@fastify/swagger';
 import Fastify, { type FastifyBaseLogger } from 'fastify';
 import {
   jsonSchemaTransform,
-  jsonSchemaTransformObject,
   serializerCompiler,
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
 import { assertTokenHash, authHook } from './auth.js';
 import { handleError, handleNotFound } from './errors.js';
+import { finishDocument } from './openapi-doc.js';
 import type { ApiApp, RouteContext, ServerOptions } from './options.js';
 import { artifactRoutes } from './routes/artifacts.js';
 import { buildRoutes } from './routes/builds.js';
@@ -37,7 +37,7 @@ export async function buildServer(opts: ServerOptions): Promise<ApiApp> {
   const app = Fastify({
     loggerInstance,
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
-    // Builds are addressed by path segments that may hold `/`-free but unusual characters (versions).
+    // `/api/trace/:source/:version` carries whole versions (64-hex digests, long version strings).
     routerOptions: { maxParamLength: 500 },
   }).withTypeProvider<ZodTypeProvider>();
   app.setValidatorCompiler(validatorCompiler);
@@ -48,9 +48,10 @@ export async function buildServer(opts: ServerOptions): Promise<ApiApp> {
 
   let closing = false;
   const sse = new SseHub({ heartbeatMs: opts.sseHeartbeatMs ?? DEFAULT_HEARTBEAT_MS });
-  app.addHook('preClose', async () => {
+  app.addHook('preClose', (done) => {
     closing = true;
     sse.closeAll();
+    done();
   });
   app.addHook('onRequest', authHook(opts.tokenSha256, opts.readAuth));
 
@@ -60,22 +61,25 @@ export async function buildServer(opts: ServerOptions): Promise<ApiApp> {
       info: {
         title: 'nightless',
         version: '1',
-        description: 'Event-driven build system: build on each change, never the same inputs twice.',
+        description:
+          'Event-driven build system: build on each change, never the same inputs twice.',
       },
       servers: [{ url: opts.publicUrl.replace(/\/+$/, '') || '/' }],
       components: {
-        securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'The API token.' } },
+        securitySchemes: {
+          bearer: { type: 'http', scheme: 'bearer', description: 'The API token.' },
+        },
       },
     },
     transform: jsonSchemaTransform,
-    transformObject: jsonSchemaTransformObject,
+    transformObject: finishDocument,
   });
 
   const ctx: RouteContext = {
     opts,
     sse,
     ready: () => !closing && (opts.ready?.() ?? true),
-    now: Date.now,
+    now: opts.now ?? Date.now,
   };
   for (const routes of [
     healthRoutes,
@@ -88,7 +92,10 @@ export async function buildServer(opts: ServerOptions): Promise<ApiApp> {
     eventRoutes,
     whyTraceRoutes,
   ]) {
-    await app.register(async (scope) => routes(scope, ctx));
+    await app.register((scope, _pluginOpts, done) => {
+      routes(scope, ctx);
+      done();
+    });
   }
   for (const extra of opts.extraRoutes ?? []) {
     await app.register(async (scope) => extra(scope, opts));
@@ -110,6 +117,6 @@ function acceptEmptyJsonBodies(app: ApiApp): void {
       done(null, undefined);
       return;
     }
-    parse(request, typeof body === 'string' ? body : body.toString('utf8'), done);
+    void parse(request, typeof body === 'string' ? body : body.toString('utf8'), done);
   });
 }

@@ -46,23 +46,39 @@ const FASTIFY_CODES: Readonly<Record<string, [number, ApiErrorCode]>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: [400, 'NL_BAD_REQUEST'],
 };
 
+const ENTITY_HEADERS = [
+  'content-length',
+  'content-disposition',
+  'content-encoding',
+  'x-nightless-digest',
+];
+
 /**
  * The one place errors become responses. Known errors keep their status and message; anything
  * else is logged with its stack and answered with a bare 500 — a stack trace or SQL text never
  * reaches a client.
  */
-export function handleError(err: FastifyError | Error, request: FastifyRequest, reply: FastifyReply): void {
+export function handleError(
+  err: FastifyError | Error,
+  request: FastifyRequest,
+  reply: FastifyReply,
+): void {
   const [status, body] = toResponse(err);
   if (status >= 500) request.log.error({ err }, 'request failed');
   if (status === 401) void reply.header('www-authenticate', 'Bearer');
-  void reply.code(status).send(body);
+  // A download that failed before its first byte already set its headers; they'd describe a file.
+  for (const h of ENTITY_HEADERS) reply.removeHeader(h);
+  void reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 
 function toResponse(err: FastifyError | Error): [number, ErrorBody] {
-  if (err instanceof ApiError) return [err.statusCode, errorBody(err.code, err.message, err.details)];
+  if (err instanceof ApiError)
+    return [err.statusCode, errorBody(err.code, err.message, err.details)];
   if (hasZodFastifySchemaValidationErrors(err)) {
     const where = err.validationContext ?? 'request';
-    const issues = err.validation.map((v) => ({
+    // The package types `validation` through a path eslint can't resolve; its shape is fastify's.
+    const validation = err.validation as ReadonlyArray<{ instancePath: string; message?: string }>;
+    const issues = validation.map((v) => ({
       in: where,
       path: v.instancePath,
       message: v.message ?? 'invalid',
@@ -84,7 +100,11 @@ function toResponse(err: FastifyError | Error): [number, ErrorBody] {
 function describe(issues: ReadonlyArray<{ path: string; message: string }>): string {
   return issues
     .slice(0, 3)
-    .map((i) => (i.path ? `${i.path.replace(/^\//, '').replaceAll('/', '.')}: ${i.message}` : i.message))
+    .map((i) => {
+      // `/limit` → `limit: …`; an issue about the whole object (`/`) needs no prefix.
+      const where = i.path.replace(/^\//, '').replaceAll('/', '.');
+      return where ? `${where}: ${i.message}` : i.message;
+    })
     .join('; ');
 }
 
@@ -92,5 +112,7 @@ function describe(issues: ReadonlyArray<{ path: string; message: string }>): str
 export function handleNotFound(request: FastifyRequest, reply: FastifyReply): void {
   void reply
     .code(404)
-    .send(errorBody('NL_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`));
+    .send(
+      errorBody('NL_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`),
+    );
 }

@@ -51,6 +51,8 @@ export interface ServerOptions {
   readonly ready?: () => boolean;
   /** Interval of SSE heartbeat comments; default 15 s (tests shorten it). */
   readonly sseHeartbeatMs?: number;
+  /** The clock for estimates (trace ETAs); default `Date.now`. Pass the engine's clock in tests. */
+  readonly now?: () => number;
 }
 
 /** What the built-in route modules share (extra modules get only `ServerOptions`). */

@@ -44,12 +44,22 @@ export class SseStream {
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8',
       'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
+      // The socket is this stream's for its lifetime; when the stream ends, so does the connection
+      // (otherwise a closing server waits for the client to drop an idle keep-alive socket).
+      connection: 'close',
       // nginx buffers proxied responses by default; events must arrive as they happen.
       'x-accel-buffering': 'no',
     });
-    request.raw.socket.setNoDelay(true);
-    const stream = new SseStream(res, opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED, opts.heartbeatMs);
+    // Events are small and must not wait for Nagle; `inject()`'s fake socket has no such method.
+    const socket = request.raw.socket as Partial<
+      Pick<typeof request.raw.socket, 'setNoDelay'>
+    > | null;
+    if (typeof socket?.setNoDelay === 'function') socket.setNoDelay(true);
+    const stream = new SseStream(
+      res,
+      opts.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED,
+      opts.heartbeatMs,
+    );
     stream.write('retry: 3000\n: connected\n\n');
     return stream;
   }

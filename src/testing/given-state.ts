@@ -52,7 +52,13 @@ export function givenState(pipeline: Pipeline, given: Given = {}): SchedulerStat
   const builds = (given.builds ?? []).map((b, i) => {
     const hash = b.definitionHash ?? jobHash(pipeline, b.job);
     const set = Object.entries(b.inputs).map(([source, version]) => ({ source, version }));
-    const ref: BuildRef = { id: i + 1, job: b.job, state: b.state, fingerprint: fingerprint(hash, set), forced: b.forced ?? false };
+    const ref: BuildRef = {
+      id: i + 1,
+      job: b.job,
+      state: b.state,
+      fingerprint: fingerprint(hash, set),
+      forced: b.forced ?? false,
+    };
     return { ref, hash };
   });
   const counted = builds.map((b) => b.ref).filter((b) => COUNTED_STATES.includes(b.state));
@@ -73,7 +79,11 @@ export function givenSnapshot(pipeline: Pipeline, given: Given = {}): MemorySnap
 }
 
 /** The fingerprint `job` has for `inputs` under `pipeline`, for asserting on decisions. */
-export function fingerprintOf(pipeline: Pipeline, job: JobName, inputs: Readonly<Record<SourceName, string>>): string {
+export function fingerprintOf(
+  pipeline: Pipeline,
+  job: JobName,
+  inputs: Readonly<Record<SourceName, string>>,
+): string {
   return fingerprint(
     jobHash(pipeline, job),
     Object.entries(inputs).map(([source, version]) => ({ source, version })),
@@ -112,8 +122,18 @@ export const events = {
       producedBy: opts.producedBy ?? null,
     };
   },
-  trigger(job: JobName, opts: { force?: boolean; by?: string | null; id?: number } = {}): TriggerEvent {
-    return { kind: 'trigger', id: opts.id ?? 1, job, force: opts.force ?? false, by: opts.by ?? null, receivedAt: 0 };
+  trigger(
+    job: JobName,
+    opts: { force?: boolean; by?: string | null; id?: number } = {},
+  ): TriggerEvent {
+    return {
+      kind: 'trigger',
+      id: opts.id ?? 1,
+      job,
+      force: opts.force ?? false,
+      by: opts.by ?? null,
+      receivedAt: 0,
+    };
   },
   reconcile(id = 1): ReconcileEvent {
     return { kind: 'reconcile', id, receivedAt: 0 };

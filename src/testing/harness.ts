@@ -15,7 +15,11 @@ export interface HarnessOptions {
   /** Local build slots; default 1. */
   readonly slots?: number;
   readonly executor?: ScriptedExecutor;
-  /** Injected clock for timestamps and quiet periods; default `Date.now`. */
+  /**
+   * Injected clock for timestamps and quiet periods; default `Date.now`. With a `ManualClock`,
+   * call `decided()` before moving it: the scheduler stamps a version when it decides it, not
+   * when it is pushed. Quiet-period timers stay real and re-check the clock when they fire.
+   */
   readonly now?: () => number;
   readonly maxAttempts?: number;
 }
@@ -89,7 +93,8 @@ export class Harness {
   /** Announces `source@version` (a webhook by default), durable once this resolves. */
   push(source: string, version: string, opts: PushOptions = {}): Promise<AppendedEvent> {
     const def = this.current.pipeline.sources.get(source);
-    const ref = opts.ref !== undefined ? opts.ref : def?.kind === 'git' ? (def.branches[0] ?? null) : null;
+    const ref =
+      opts.ref !== undefined ? opts.ref : def?.kind === 'git' ? (def.branches[0] ?? null) : null;
     return this.current.ingest({
       kind: 'source',
       source,
@@ -116,7 +121,9 @@ export class Harness {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       if (this.executor.held > 0) {
-        throw new Error(`${this.executor.held} build(s) are held running: release them or use decided()`);
+        throw new Error(
+          `${this.executor.held} build(s) are held running: release them or use decided()`,
+        );
       }
       await this.current.settled();
       const { pendingSettles } = await this.currentStore.loadSchedulerState();
@@ -125,7 +132,9 @@ export class Harness {
         return;
       }
       if (Date.now() > deadline) {
-        throw new Error(`quiet periods still pending after ${timeoutMs} ms: ${pendingSettles.map((s) => s.job).join(', ')}`);
+        throw new Error(
+          `quiet periods still pending after ${timeoutMs} ms: ${pendingSettles.map((s) => s.job).join(', ')}`,
+        );
       }
       await new Promise((r) => setTimeout(r, 10));
     }
@@ -133,12 +142,17 @@ export class Harness {
 
   /** Every build, oldest first. */
   async builds(job?: string): Promise<Build[]> {
-    const list = await this.currentStore.listBuilds({ limit: 100_000, ...(job === undefined ? {} : { job }) });
+    const list = await this.currentStore.listBuilds({
+      limit: 100_000,
+      ...(job === undefined ? {} : { job }),
+    });
     return list.reverse();
   }
 
   /** Decisions recorded for `nightless why`, oldest first. */
-  async decisions(filter: { job?: string; eventId?: number; source?: string; version?: string } = {}): Promise<DecisionRecord[]> {
+  async decisions(
+    filter: { job?: string; eventId?: number; source?: string; version?: string } = {},
+  ): Promise<DecisionRecord[]> {
     const list = await this.currentStore.listDecisions({ ...filter, limit: 100_000 });
     return list.reverse();
   }
@@ -164,7 +178,9 @@ export class Harness {
     await this.current.stop();
     await this.currentStore.close();
     this.currentStore = await openSqliteStore({ path: join(this.dir, 'state.db') });
-    this.current = await Engine.start(engineOptions(pipeline, this.currentStore, this.executor, this.bus, this.opts));
+    this.current = await Engine.start(
+      engineOptions(pipeline, this.currentStore, this.executor, this.bus, this.opts),
+    );
   }
 
   /** Stops everything and removes the directory. Safe to call twice. */
@@ -181,7 +197,13 @@ export function startHarness(pipeline: Pipeline, opts: HarnessOptions = {}): Pro
   return Harness.start(pipeline, opts);
 }
 
-function engineOptions(pipeline: Pipeline, store: Store, executor: ScriptedExecutor, bus: MemoryBus, opts: HarnessOptions) {
+function engineOptions(
+  pipeline: Pipeline,
+  store: Store,
+  executor: ScriptedExecutor,
+  bus: MemoryBus,
+  opts: HarnessOptions,
+) {
   return {
     store,
     bus,
@@ -199,19 +221,13 @@ function project(b: Build, e: HistoryEntry | undefined): Record<string, unknown>
   if (!e) return { job: b.job, id: b.id, state: b.state };
   const out: Record<string, unknown> = {};
   for (const key of Object.keys(e) as Array<keyof HistoryEntry>) {
-    switch (key) {
-      case 'inputs':
-        out.inputs = Object.fromEntries(b.inputs.map((i) => [i.source, i.version]));
-        break;
-      case 'cause':
-        out.cause = b.cause.kind;
-        break;
-      case 'reason':
-        out.reason = e.reason instanceof RegExp && b.reason !== null && e.reason.test(b.reason) ? String(e.reason) : b.reason;
-        break;
-      default:
-        out[key] = b[key];
-    }
+    if (key === 'inputs')
+      out.inputs = Object.fromEntries(b.inputs.map((i) => [i.source, i.version]));
+    else if (key === 'cause') out.cause = b.cause.kind;
+    else if (key === 'reason') {
+      const matches = e.reason instanceof RegExp && b.reason !== null && e.reason.test(b.reason);
+      out.reason = matches ? String(e.reason) : b.reason;
+    } else out[key] = b[key];
   }
   return out;
 }

@@ -7,7 +7,13 @@ import { MemorySnapshot } from '../engine/scheduler-state.js';
 import type { AppliedDecisions, SchedulerState } from '../store/ports.js';
 
 /** States whose fingerprint counts as built, as in the SQL store. */
-export const COUNTED_STATES: readonly BuildState[] = ['queued', 'running', 'passed', 'failed', 'error'];
+export const COUNTED_STATES: readonly BuildState[] = [
+  'queued',
+  'running',
+  'passed',
+  'failed',
+  'error',
+];
 
 /** One row of the model's `builds` table. */
 export interface ModelBuild {
@@ -107,7 +113,13 @@ export class ModelStore {
           break;
         }
         case 'record-skip': {
-          const b = this.insert({ ...d, state: 'skipped', forced: false, relatedBuild: d.identicalTo, reason: d.reason });
+          const b = this.insert({
+            ...d,
+            state: 'skipped',
+            forced: false,
+            relatedBuild: d.identicalTo,
+            reason: d.reason,
+          });
           skipped.push(toRef(b));
           break;
         }
@@ -143,7 +155,9 @@ export class ModelStore {
     return this.settles;
   }
 
-  private insert(d: Omit<ModelBuild, 'id' | 'definitionHash'> & { definitionHash: string }): ModelBuild {
+  private insert(
+    d: Omit<ModelBuild, 'id' | 'definitionHash'> & { definitionHash: string },
+  ): ModelBuild {
     const b: ModelBuild = {
       id: this.builds.length + 1,
       job: d.job,

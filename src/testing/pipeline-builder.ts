@@ -28,10 +28,7 @@ import type {
  * input or a dependency cycle.
  */
 
-type SourceSpec =
-  | Omit<GitSource, 'name'>
-  | Omit<HttpSource, 'name'>
-  | Omit<AmqpSource, 'name'>;
+type SourceSpec = Omit<GitSource, 'name'> | Omit<HttpSource, 'name'> | Omit<AmqpSource, 'name'>;
 
 /** An env value as written: a plain string is its own template (not secret). */
 export type EnvSpec = string | EnvValue;
@@ -120,7 +117,7 @@ export function envRef(name: string, value: string): EnvValue {
 
 export function pipeline(spec: PipelineSpec): Pipeline {
   const sources = new Map<string, SourceDef>();
-  for (const [name, s] of Object.entries(spec.sources ?? {})) sources.set(name, { ...s, name } as SourceDef);
+  for (const [name, s] of Object.entries(spec.sources ?? {})) sources.set(name, { ...s, name });
   for (const [jobName, j] of Object.entries(spec.jobs)) {
     for (const output of Object.keys(j.outputs ?? {})) {
       const name = `${jobName}.${output}`;
@@ -161,7 +158,8 @@ function jobDef(name: string, j: JobSpec): JobDef {
     ),
     env: envValues(j.env ?? {}),
     timeoutMs: j.timeoutMs === undefined ? JOB_TIMEOUT_MS : j.timeoutMs,
-    noOutputTimeoutMs: j.noOutputTimeoutMs === undefined ? NO_OUTPUT_TIMEOUT_MS : j.noOutputTimeoutMs,
+    noOutputTimeoutMs:
+      j.noOutputTimeoutMs === undefined ? NO_OUTPUT_TIMEOUT_MS : j.noOutputTimeoutMs,
     outputs: Object.fromEntries(
       Object.entries(j.outputs ?? {}).map(([k, v]) => [k, typeof v === 'string' ? [v] : [...v]]),
     ),

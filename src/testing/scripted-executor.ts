@@ -80,7 +80,9 @@ export class ScriptedExecutor implements Executor {
     const deadline = Date.now() + timeoutMs;
     while (this.running(job).length < count) {
       if (Date.now() > deadline) {
-        throw new Error(`waited ${timeoutMs} ms for ${count} running build(s)${job ? ` of ${job}` : ''}`);
+        throw new Error(
+          `waited ${timeoutMs} ms for ${count} running build(s)${job ? ` of ${job}` : ''}`,
+        );
       }
       await new Promise<void>((resolve) => {
         const done = (): void => {
@@ -144,10 +146,22 @@ function toResult(spec: RunSpec, s: ScriptedResult): RunResult {
     case 'failed': {
       const step = s.step ?? spec.job.steps[0]?.name ?? 'step';
       const exitCode = s.exitCode ?? 1;
-      return { ...base, state: 'failed', step, exitCode, reason: `step "${step}" exited with ${exitCode}` };
+      return {
+        ...base,
+        state: 'failed',
+        step,
+        exitCode,
+        reason: `step "${step}" exited with ${exitCode}`,
+      };
     }
     case 'error':
-      return { ...base, state: 'error', code: s.code ?? 'internal', step: null, reason: s.reason ?? 'scripted error' };
+      return {
+        ...base,
+        state: 'error',
+        code: s.code ?? 'internal',
+        step: null,
+        reason: s.reason ?? 'scripted error',
+      };
     case 'passed':
       return {
         ...base,

@@ -27,7 +27,10 @@ const NOW = 1_000_000;
 // ---- pipelines -------------------------------------------------------------------------------
 
 /** One git source, one consumer. */
-const single = pipeline({ sources: { app: git('main') }, jobs: { build: job({ inputs: ['app'] }) } });
+const single = pipeline({
+  sources: { app: git('main') },
+  jobs: { build: job({ inputs: ['app'] }) },
+});
 
 /** One source, three consumers, declared in this order. */
 const fanOut = pipeline({
@@ -101,18 +104,32 @@ const mixed = pipeline({
 
 // ---- helpers ---------------------------------------------------------------------------------
 
-const push = (source: string, version: string, ref: string | null = 'main', changedPaths: readonly string[] | null = null) =>
-  events.source(source, version, { ref, changedPaths });
-const output = (source: string, version: string, producedBy: number) => events.source(source, version, { producedBy });
+const push = (
+  source: string,
+  version: string,
+  ref: string | null = 'main',
+  changedPaths: readonly string[] | null = null,
+) => events.source(source, version, { ref, changedPaths });
+const output = (source: string, version: string, producedBy: number) =>
+  events.source(source, version, { producedBy });
 
-function only<K extends Decision['kind']>(ds: readonly Decision[], kind: K): Extract<Decision, { kind: K }> {
+function only<K extends Decision['kind']>(
+  ds: readonly Decision[],
+  kind: K,
+): Extract<Decision, { kind: K }> {
   const found = ds.filter((d): d is Extract<Decision, { kind: K }> => d.kind === kind);
   expect(found).toHaveLength(1);
   return found[0]!;
 }
 
-function queued(ds: readonly Decision[], jobName: string): Extract<Decision, { kind: 'queue-build' }> {
-  const d = ds.find((x): x is Extract<Decision, { kind: 'queue-build' }> => x.kind === 'queue-build' && x.job === jobName);
+function queued(
+  ds: readonly Decision[],
+  jobName: string,
+): Extract<Decision, { kind: 'queue-build' }> {
+  const d = ds.find(
+    (x): x is Extract<Decision, { kind: 'queue-build' }> =>
+      x.kind === 'queue-build' && x.job === jobName,
+  );
   expect(d, `queue-build for ${jobName}`).toBeDefined();
   return d!;
 }
@@ -129,7 +146,10 @@ const rows: Row[] = [
   {
     name: 'a version equal to the head is a duplicate',
     pipeline: single,
-    given: { heads: [{ source: 'app', version: 'a1' }], builds: [{ job: 'build', state: 'passed', inputs: { app: 'a1' } }] },
+    given: {
+      heads: [{ source: 'app', version: 'a1' }],
+      builds: [{ job: 'build', state: 'passed', inputs: { app: 'a1' } }],
+    },
     event: push('app', 'a1'),
     decisions: ['record-duplicate duplicate'],
   },
@@ -145,7 +165,11 @@ const rows: Row[] = [
     pipeline: branches,
     given: { heads: [{ source: 'app', version: 'r1', ref: 'release/1' }] },
     event: push('app', 'r1', 'main'),
-    decisions: ['advance-head new-version', 'queue-build built build', 'note filtered-branch release'],
+    decisions: [
+      'advance-head new-version',
+      'queue-build built build',
+      'note filtered-branch release',
+    ],
   },
 
   // new versions
@@ -160,7 +184,12 @@ const rows: Row[] = [
       expect(q.fingerprint).toBe(fingerprintOf(single, 'build', { app: 'a1' }));
       expect(q.cause).toEqual({ kind: 'version', source: 'app', version: 'a1', eventId: 1 });
       expect(q).toMatchObject({ forced: false, supersedes: [], cancels: [] });
-      expect(only(ds, 'advance-head')).toMatchObject({ source: 'app', version: 'a1', ref: 'main', origin: 'webhook' });
+      expect(only(ds, 'advance-head')).toMatchObject({
+        source: 'app',
+        version: 'a1',
+        ref: 'main',
+        origin: 'webhook',
+      });
     },
   },
   {
@@ -168,19 +197,35 @@ const rows: Row[] = [
     pipeline: fanOut,
     given: { heads: [{ source: 'app', version: 'a1' }] },
     event: push('app', 'a2'),
-    decisions: ['advance-head new-version', 'queue-build built build', 'queue-build built lint', 'queue-build built test'],
+    decisions: [
+      'advance-head new-version',
+      'queue-build built build',
+      'queue-build built lint',
+      'queue-build built test',
+    ],
   },
   {
     name: 'jobs with the same definition are still different jobs',
     pipeline: twins,
     event: push('app', 'a1'),
-    decisions: ['advance-head new-version', 'queue-build built staging', 'queue-build built production'],
-    check: (ds) => expect(queued(ds, 'staging').fingerprint).not.toBe(queued(ds, 'production').fingerprint),
+    decisions: [
+      'advance-head new-version',
+      'queue-build built staging',
+      'queue-build built production',
+    ],
+    check: (ds) =>
+      expect(queued(ds, 'staging').fingerprint).not.toBe(queued(ds, 'production').fingerprint),
   },
   {
     name: 'the input set takes the newest head of every input',
     pipeline: mixed,
-    given: { heads: [{ source: 'feed', version: 'etag-1' }, { source: 'app', version: 'a1' }, { source: 'feed', version: 'etag-2' }] },
+    given: {
+      heads: [
+        { source: 'feed', version: 'etag-1' },
+        { source: 'app', version: 'a1' },
+        { source: 'feed', version: 'etag-2' },
+      ],
+    },
     event: push('app', 'a2'),
     decisions: ['advance-head new-version', 'queue-build built build'],
     check: (ds) => expect(inputsOf(queued(ds, 'build'))).toEqual({ app: 'a2', feed: 'etag-2' }),
@@ -198,12 +243,21 @@ const rows: Row[] = [
     pipeline: branches,
     given: { heads: [{ source: 'lib', version: 'l1' }] },
     event: push('app', 'a1', 'main'),
-    decisions: ['advance-head new-version', 'queue-build built build', 'note filtered-branch release'],
+    decisions: [
+      'advance-head new-version',
+      'queue-build built build',
+      'note filtered-branch release',
+    ],
   },
   {
     name: 'a release branch builds the release job with that branch',
     pipeline: branches,
-    given: { heads: [{ source: 'app', version: 'a1', ref: 'main' }, { source: 'lib', version: 'l1' }] },
+    given: {
+      heads: [
+        { source: 'app', version: 'a1', ref: 'main' },
+        { source: 'lib', version: 'l1' },
+      ],
+    },
     event: push('app', 'r1', 'release/1'),
     decisions: ['advance-head new-version', 'queue-build built build', 'queue-build built release'],
     check: (ds) => {
@@ -231,26 +285,43 @@ const rows: Row[] = [
     name: 'paths: a change under the filter builds',
     pipeline: paths,
     event: push('app', 'a1', 'main', ['docs/guide.md']),
-    decisions: ['advance-head new-version', 'queue-build built docs', 'record-skip filtered-paths code'],
+    decisions: [
+      'advance-head new-version',
+      'queue-build built docs',
+      'record-skip filtered-paths code',
+    ],
   },
   {
     name: 'paths: a change elsewhere is skipped (visible, reason "paths")',
     pipeline: paths,
     event: push('app', 'a1', 'main', ['src/main.ts']),
-    decisions: ['advance-head new-version', 'record-skip filtered-paths docs', 'queue-build built code'],
-    check: (ds) => expect(only(ds, 'record-skip')).toMatchObject({ reason: 'paths', identicalTo: null }),
+    decisions: [
+      'advance-head new-version',
+      'record-skip filtered-paths docs',
+      'queue-build built code',
+    ],
+    check: (ds) =>
+      expect(only(ds, 'record-skip')).toMatchObject({ reason: 'paths', identicalTo: null }),
   },
   {
     name: 'paths_ignore: a change to ignored files only is skipped',
     pipeline: paths,
     event: push('app', 'a1', 'main', ['README.md', 'docs/x.md']),
-    decisions: ['advance-head new-version', 'queue-build built docs', 'record-skip filtered-paths code'],
+    decisions: [
+      'advance-head new-version',
+      'queue-build built docs',
+      'record-skip filtered-paths code',
+    ],
   },
   {
     name: 'paths_ignore: one file outside the ignore list is enough',
     pipeline: paths,
     event: push('app', 'a1', 'main', ['README.md', 'src/a.ts']),
-    decisions: ['advance-head new-version', 'record-skip filtered-paths docs', 'queue-build built code'],
+    decisions: [
+      'advance-head new-version',
+      'record-skip filtered-paths docs',
+      'queue-build built code',
+    ],
   },
   {
     name: 'paths: unknown changed paths (a poll) pass every filter',
@@ -277,7 +348,12 @@ const rows: Row[] = [
   {
     name: 'settle builds once with the newest heads',
     pipeline: quiet,
-    given: { heads: [{ source: 'glibc', version: '2.41-1' }, { source: 'glibc', version: '2.41-7' }] },
+    given: {
+      heads: [
+        { source: 'glibc', version: '2.41-1' },
+        { source: 'glibc', version: '2.41-7' },
+      ],
+    },
     event: events.settle('rpm'),
     decisions: ['queue-build settled rpm'],
     check: (ds) => {
@@ -296,7 +372,11 @@ const rows: Row[] = [
     },
     event: events.settle('rpm'),
     decisions: ['record-skip same-fingerprint rpm'],
-    check: (ds) => expect(only(ds, 'record-skip')).toMatchObject({ identicalTo: 1, reason: 'identical to build #1' }),
+    check: (ds) =>
+      expect(only(ds, 'record-skip')).toMatchObject({
+        identicalTo: 1,
+        reason: 'identical to build #1',
+      }),
   },
 
   // chains and early cutoff
@@ -318,7 +398,10 @@ const rows: Row[] = [
     name: 'an upstream output version queues the downstream job',
     pipeline: chain,
     given: {
-      heads: [{ source: 'app', version: 'a1' }, { source: 'tests', version: 't1' }],
+      heads: [
+        { source: 'app', version: 'a1' },
+        { source: 'tests', version: 't1' },
+      ],
       builds: [{ job: 'build', state: 'passed', inputs: { app: 'a1' } }],
     },
     event: output('build.dist', 'sha-d1', 1),
@@ -332,7 +415,10 @@ const rows: Row[] = [
     name: 'identical output of a rebuild is an early cutoff: nothing downstream runs',
     pipeline: chain,
     given: {
-      heads: [{ source: 'build.dist', version: 'sha-d1', producedBy: 1 }, { source: 'tests', version: 't1' }],
+      heads: [
+        { source: 'build.dist', version: 'sha-d1', producedBy: 1 },
+        { source: 'tests', version: 't1' },
+      ],
       builds: [
         { job: 'build', state: 'passed', inputs: { app: 'a1' } },
         { job: 'integration', state: 'passed', inputs: { 'build.dist': 'sha-d1', tests: 't1' } },
@@ -357,19 +443,29 @@ const rows: Row[] = [
     },
     event: push('app', 'a1'),
     decisions: ['advance-head new-version', 'record-skip same-fingerprint build'],
-    check: (ds) => expect(only(ds, 'record-skip')).toMatchObject({ identicalTo: 1, reason: 'identical to build #1' }),
+    check: (ds) =>
+      expect(only(ds, 'record-skip')).toMatchObject({
+        identicalTo: 1,
+        reason: 'identical to build #1',
+      }),
   },
   {
     name: 'failed builds count as built: the same inputs do not run again',
     pipeline: single,
-    given: { heads: [{ source: 'app', version: 'a2' }], builds: [{ job: 'build', state: 'failed', inputs: { app: 'a1' } }] },
+    given: {
+      heads: [{ source: 'app', version: 'a2' }],
+      builds: [{ job: 'build', state: 'failed', inputs: { app: 'a1' } }],
+    },
     event: push('app', 'a1'),
     decisions: ['advance-head new-version', 'record-skip same-fingerprint build'],
   },
   {
     name: 'cancelled builds do not count: the same inputs run again',
     pipeline: single,
-    given: { heads: [{ source: 'app', version: 'a2' }], builds: [{ job: 'build', state: 'cancelled', inputs: { app: 'a1' } }] },
+    given: {
+      heads: [{ source: 'app', version: 'a2' }],
+      builds: [{ job: 'build', state: 'cancelled', inputs: { app: 'a1' } }],
+    },
     event: push('app', 'a1'),
     decisions: ['advance-head new-version', 'queue-build built build'],
   },
@@ -393,7 +489,10 @@ const rows: Row[] = [
   {
     name: 'an unforced trigger on built inputs only notes it',
     pipeline: single,
-    given: { heads: [{ source: 'app', version: 'a1' }], builds: [{ job: 'build', state: 'passed', inputs: { app: 'a1' } }] },
+    given: {
+      heads: [{ source: 'app', version: 'a1' }],
+      builds: [{ job: 'build', state: 'passed', inputs: { app: 'a1' } }],
+    },
     event: events.trigger('build', { by: 'alice' }),
     decisions: ['note same-fingerprint build'],
     check: (ds) => expect(ds[0]?.detail).toContain('build #1'),
@@ -401,12 +500,18 @@ const rows: Row[] = [
   {
     name: 'a forced trigger builds identical inputs again',
     pipeline: single,
-    given: { heads: [{ source: 'app', version: 'a1' }], builds: [{ job: 'build', state: 'passed', inputs: { app: 'a1' } }] },
+    given: {
+      heads: [{ source: 'app', version: 'a1' }],
+      builds: [{ job: 'build', state: 'passed', inputs: { app: 'a1' } }],
+    },
     event: events.trigger('build', { force: true, by: 'alice' }),
     decisions: ['queue-build forced build'],
     check: (ds) => {
       const q = only(ds, 'queue-build');
-      expect(q).toMatchObject({ forced: true, cause: { kind: 'manual', forced: true, by: 'alice' } });
+      expect(q).toMatchObject({
+        forced: true,
+        cause: { kind: 'manual', forced: true, by: 'alice' },
+      });
       expect(q.detail).toContain('forced');
     },
   },
@@ -428,7 +533,10 @@ const rows: Row[] = [
   {
     name: 'reconcile: an unchanged definition schedules nothing',
     pipeline: single,
-    given: { heads: [{ source: 'app', version: 'a1' }], builds: [{ job: 'build', state: 'passed', inputs: { app: 'a1' } }] },
+    given: {
+      heads: [{ source: 'app', version: 'a1' }],
+      builds: [{ job: 'build', state: 'passed', inputs: { app: 'a1' } }],
+    },
     event: events.reconcile(),
     decisions: [],
   },
@@ -481,7 +589,12 @@ const rows: Row[] = [
       ],
     },
     event: push('app', 'a3'),
-    decisions: ['advance-head new-version', 'queue-build built build', 'queue-build built keep', 'queue-build built deploy'],
+    decisions: [
+      'advance-head new-version',
+      'queue-build built build',
+      'queue-build built keep',
+      'queue-build built deploy',
+    ],
     check: (ds) => {
       expect(queued(ds, 'build')).toMatchObject({ supersedes: [2], cancels: [] });
       expect(queued(ds, 'build').detail).toContain('supersedes #2');
@@ -495,7 +608,12 @@ const rows: Row[] = [
       builds: [{ job: 'keep', state: 'queued', inputs: { app: 'a2' } }],
     },
     event: push('app', 'a3'),
-    decisions: ['advance-head new-version', 'queue-build built build', 'queue-build built keep', 'queue-build built deploy'],
+    decisions: [
+      'advance-head new-version',
+      'queue-build built build',
+      'queue-build built keep',
+      'queue-build built deploy',
+    ],
     check: (ds) => expect(queued(ds, 'keep')).toMatchObject({ supersedes: [], cancels: [] }),
   },
   {
@@ -509,7 +627,12 @@ const rows: Row[] = [
       ],
     },
     event: push('app', 'a3'),
-    decisions: ['advance-head new-version', 'queue-build built build', 'queue-build built keep', 'queue-build built deploy'],
+    decisions: [
+      'advance-head new-version',
+      'queue-build built build',
+      'queue-build built keep',
+      'queue-build built deploy',
+    ],
     check: (ds) => {
       expect(queued(ds, 'deploy')).toMatchObject({ supersedes: [2], cancels: [1] });
       expect(queued(ds, 'deploy').detail).toContain('cancels running #1');
@@ -558,7 +681,10 @@ describe('decide: regressions', () => {
     m.step(push('app', 'a2'), 0);
     expect(m.builds.map((b) => b.state)).toEqual(['passed', 'superseded', 'queued']);
     const ds = m.step(push('app', 'a1'), 0);
-    expect(ds.map(summary)).toEqual(['advance-head new-version', 'record-skip same-fingerprint build']);
+    expect(ds.map(summary)).toEqual([
+      'advance-head new-version',
+      'record-skip same-fingerprint build',
+    ]);
     expect(only(ds, 'record-skip').identicalTo).toBe(1);
   });
 
@@ -569,7 +695,9 @@ describe('decide: regressions', () => {
     m.transition(1, 'passed');
     m.step(events.trigger('build', { force: true }), 0);
     m.transition(2, 'cancelled', 'cancelled by alice');
-    expect(m.step(events.trigger('build'), 0).map(summary)).toEqual(['note same-fingerprint build']);
+    expect(m.step(events.trigger('build'), 0).map(summary)).toEqual([
+      'note same-fingerprint build',
+    ]);
   });
 
   it('is deterministic: the same snapshot and event give equal decisions', () => {

@@ -8,7 +8,10 @@ import { envRef, git, job, pipeline } from '../../src/testing/pipeline-builder.j
 
 /** The job `build` of a one-job pipeline made from `spec`. */
 function def(spec: JobSpec, name = 'build'): JobDef {
-  const p = pipeline({ sources: { app: git('main'), lib: git('main') }, jobs: { [name]: job(spec) } });
+  const p = pipeline({
+    sources: { app: git('main'), lib: git('main') },
+    jobs: { [name]: job(spec) },
+  });
   return p.jobs.get(name)!;
 }
 
@@ -20,7 +23,10 @@ const base: JobSpec = {
 };
 const baseHash = definitionHash(def(base));
 
-function shuffledKeys<T>(record: Readonly<Record<string, T>>, order: readonly number[]): Record<string, T> {
+function shuffledKeys<T>(
+  record: Readonly<Record<string, T>>,
+  order: readonly number[],
+): Record<string, T> {
   const entries = Object.entries(record);
   const keyed = entries.map((e, i) => [order[i] ?? i, e] as const).sort((a, b) => a[0] - b[0]);
   return Object.fromEntries(keyed.map(([, e]) => e));
@@ -30,11 +36,18 @@ describe('canonical definition', () => {
   it('is stable across key order at every level', () => {
     fc.assert(
       fc.property(
-        fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), fc.string({ maxLength: 6 }), { minKeys: 1, maxKeys: 6 }),
+        fc.dictionary(fc.string({ minLength: 1, maxLength: 6 }), fc.string({ maxLength: 6 }), {
+          minKeys: 1,
+          maxKeys: 6,
+        }),
         fc.array(fc.nat(100), { minLength: 6, maxLength: 6 }),
         (env, order) => {
           const a = def({ ...base, env, outputs: { dist: 'a', docs: 'b', site: 'c' } });
-          const b = def({ ...base, env: shuffledKeys(env, order), outputs: shuffledKeys({ dist: 'a', docs: 'b', site: 'c' }, order) });
+          const b = def({
+            ...base,
+            env: shuffledKeys(env, order),
+            outputs: shuffledKeys({ dist: 'a', docs: 'b', site: 'c' }, order),
+          });
           expect(canonicalDefinition(a)).toBe(canonicalDefinition(b));
           expect(definitionHash(a)).toBe(definitionHash(b));
         },
@@ -44,16 +57,41 @@ describe('canonical definition', () => {
   });
 
   it('canonicalJson sorts nested keys and keeps array order', () => {
-    expect(canonicalJson({ b: 1, a: { d: [2, 1], c: null } })).toBe('{"a":{"c":null,"d":[2,1]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [2, 1], c: null } })).toBe(
+      '{"a":{"c":null,"d":[2,1]},"b":1}',
+    );
     expect(canonicalJson({ a: undefined, b: 1 })).toBe('{"b":1}');
   });
 
   it.each<[string, JobSpec]>([
     ['a step command', { ...base, steps: ['npm ci', 'npm test -- --ci'] }],
     ['the step order', { ...base, steps: ['npm test', 'npm ci'] }],
-    ['a step name', { ...base, steps: [{ name: 'deps', run: 'npm ci', env: {}, timeoutMs: null }, 'npm test'] }],
-    ['a step env value', { ...base, steps: [{ name: 'npm ci', run: 'npm ci', env: { CI: { value: '1', template: '1', secret: false } }, timeoutMs: null }, 'npm test'] }],
-    ['a step timeout', { ...base, steps: [{ name: 'npm ci', run: 'npm ci', env: {}, timeoutMs: 60_000 }, 'npm test'] }],
+    [
+      'a step name',
+      { ...base, steps: [{ name: 'deps', run: 'npm ci', env: {}, timeoutMs: null }, 'npm test'] },
+    ],
+    [
+      'a step env value',
+      {
+        ...base,
+        steps: [
+          {
+            name: 'npm ci',
+            run: 'npm ci',
+            env: { CI: { value: '1', template: '1', secret: false } },
+            timeoutMs: null,
+          },
+          'npm test',
+        ],
+      },
+    ],
+    [
+      'a step timeout',
+      {
+        ...base,
+        steps: [{ name: 'npm ci', run: 'npm ci', env: {}, timeoutMs: 60_000 }, 'npm test'],
+      },
+    ],
     ['a job env value', { ...base, env: { ...base.env, NODE_ENV: 'production' } }],
     ['a new job env variable', { ...base, env: { ...base.env, EXTRA: '1' } }],
     ['an env template', { ...base, env: { ...base.env, TOKEN: envRef('OTHER_TOKEN', 's3cret') } }],
@@ -80,11 +118,24 @@ describe('canonical definition', () => {
       {
         ...base,
         publish: [
-          { kind: 'sftp', host: 'files.example.com', port: 22, user: 'ci', path: '/srv', privateKey: null, password: null, hostKey: null, connectTimeoutMs: 3000 },
+          {
+            kind: 'sftp',
+            host: 'files.example.com',
+            port: 22,
+            user: 'ci',
+            path: '/srv',
+            privateKey: null,
+            password: null,
+            hostKey: null,
+            connectTimeoutMs: 3000,
+          },
         ],
       },
     ],
-    ['a rotated secret (same ${env:TOKEN}, new value)', { ...base, env: { ...base.env, TOKEN: envRef('TOKEN', 'rotated') } }],
+    [
+      'a rotated secret (same ${env:TOKEN}, new value)',
+      { ...base, env: { ...base.env, TOKEN: envRef('TOKEN', 'rotated') } },
+    ],
   ])('does not change with %s', (_what, spec) => {
     expect(definitionHash(def(spec))).toBe(baseHash);
   });
@@ -106,10 +157,16 @@ describe('fingerprint', () => {
   it('does not depend on the order of the input set', () => {
     fc.assert(
       fc.property(
-        fc.uniqueArray(fc.record({ source: fc.string({ minLength: 1, maxLength: 5 }), version: fc.string({ maxLength: 8 }) }), {
-          selector: (i) => i.source,
-          maxLength: 6,
-        }),
+        fc.uniqueArray(
+          fc.record({
+            source: fc.string({ minLength: 1, maxLength: 5 }),
+            version: fc.string({ maxLength: 8 }),
+          }),
+          {
+            selector: (i) => i.source,
+            maxLength: 6,
+          },
+        ),
         (set) => {
           expect(fingerprint(h, [...set].reverse())).toBe(fingerprint(h, set));
         },
@@ -131,11 +188,21 @@ describe('fingerprint', () => {
   });
 
   it('does not confuse a source name with a version (separator is not part of either)', () => {
-    expect(fingerprint(h, [{ source: 'a', version: 'b\nc' }])).not.toBe(fingerprint(h, [{ source: 'a', version: 'b' }, { source: 'c', version: '' }]));
-    expect(fingerprint(h, [{ source: 'ab', version: 'c' }])).not.toBe(fingerprint(h, [{ source: 'a', version: 'bc' }]));
+    expect(fingerprint(h, [{ source: 'a', version: 'b\nc' }])).not.toBe(
+      fingerprint(h, [
+        { source: 'a', version: 'b' },
+        { source: 'c', version: '' },
+      ]),
+    );
+    expect(fingerprint(h, [{ source: 'ab', version: 'c' }])).not.toBe(
+      fingerprint(h, [{ source: 'a', version: 'bc' }]),
+    );
     // A version carrying both separators must not equal a two-input set.
     expect(fingerprint(h, [{ source: 'a', version: 'b\nc\u0000d' }])).not.toBe(
-      fingerprint(h, [{ source: 'a', version: 'b' }, { source: 'c', version: 'd' }]),
+      fingerprint(h, [
+        { source: 'a', version: 'b' },
+        { source: 'c', version: 'd' },
+      ]),
     );
   });
 });

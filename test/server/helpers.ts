@@ -61,7 +61,11 @@ export class FakeExecutor implements Executor {
     this.gates.delete(job);
   }
 
-  async run(spec: RunSpec, observer: Parameters<Executor['run']>[1], signal: AbortSignal): Promise<RunResult> {
+  async run(
+    spec: RunSpec,
+    observer: Parameters<Executor['run']>[1],
+    signal: AbortSignal,
+  ): Promise<RunResult> {
     const path = logPath(this.dataDir, spec.buildId);
     await mkdir(join(this.dataDir, 'logs'), { recursive: true });
     const line = async (code: 'o' | 'e' | 's', text: string) => {
@@ -71,8 +75,10 @@ export class FakeExecutor implements Executor {
     await line('s', `build #${spec.buildId} of ${spec.job.name}`);
     await line('o', `hello from ${spec.job.name}`);
     const gate = this.gates.get(spec.job.name);
-    if (gate) {
-      const aborted = new Promise<void>((resolve) => signal.addEventListener('abort', () => resolve()));
+    if (gate && !signal.aborted) {
+      const aborted = new Promise<void>((resolve) =>
+        signal.addEventListener('abort', () => resolve()),
+      );
       await Promise.race([gate.promise, aborted]);
     }
     if (signal.aborted) {
@@ -105,7 +111,9 @@ export interface TestEnv {
 }
 
 export async function startTestEnv(
-  overrides: Partial<Pick<ServerOptions, 'readAuth' | 'sseHeartbeatMs' | 'extraRoutes' | 'bodyLimit'>> = {},
+  overrides: Partial<
+    Pick<ServerOptions, 'readAuth' | 'sseHeartbeatMs' | 'extraRoutes' | 'bodyLimit' | 'ready'>
+  > = {},
 ): Promise<TestEnv> {
   const dataDir = await mkdtemp(join(tmpdir(), 'nightless-server-'));
   const store = await openSqliteStore({ path: join(dataDir, 'state.db') });
@@ -138,7 +146,11 @@ export async function startTestEnv(
       await writeFile(file, text);
       const blob = await content.put(file);
       executor.outputs.set(job, [
-        { name: 'out', digest: blob.digest, files: [{ path: 'out.txt', digest: blob.digest, size: blob.size }] },
+        {
+          name: 'out',
+          digest: blob.digest,
+          files: [{ path: 'out.txt', digest: blob.digest, size: blob.size }],
+        },
       ]);
       return blob.digest;
     },
@@ -219,4 +231,14 @@ function parseBlock(block: string): SseEvent | null {
   }
   if (data.length === 0 && comments.length === 0) return null;
   return { event, id, data: data.length > 0 ? JSON.parse(data.join('\n')) : null, comments };
+}
+
+/** `key` of every element of a JSON array (responses are untyped in tests). */
+export function pluck(list: unknown, key: string): unknown[] {
+  return (list as Array<Record<string, unknown>>).map((item) => item[key]);
+}
+
+/** Build ids of a JSON list of builds. */
+export function ids(list: unknown): number[] {
+  return pluck(list, 'id') as number[];
 }

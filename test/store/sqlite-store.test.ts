@@ -26,9 +26,25 @@ describe('sqlite store', () => {
     await second.close();
     const raw = new Database(path);
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');
-    const tables = raw.prepare("select name from sqlite_master where type = 'table' order by name").pluck().all();
+    const tables = raw
+      .prepare("select name from sqlite_master where type = 'table' order by name")
+      .pluck()
+      .all();
     expect(tables).toEqual(
-      expect.arrayContaining(['artifacts', 'build_inputs', 'build_outputs', 'builds', 'decisions', 'events', 'heads', 'jobs', 'meta', 'outbox', 'sources', 'versions']),
+      expect.arrayContaining([
+        'artifacts',
+        'build_inputs',
+        'build_outputs',
+        'builds',
+        'decisions',
+        'events',
+        'heads',
+        'jobs',
+        'meta',
+        'outbox',
+        'sources',
+        'versions',
+      ]),
     );
     raw.close();
     await rm(dir, { recursive: true, force: true });

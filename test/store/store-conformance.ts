@@ -9,7 +9,10 @@ import type { NewEvent, Store } from '../../src/store/ports.js';
  * The behaviour every store backend must show (CONVENTIONS §13). Each backend's test file calls
  * this with a factory that opens a fresh, empty store.
  */
-export function storeConformance(name: string, open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>) {
+export function storeConformance(
+  name: string,
+  open: () => Promise<{ store: Store; cleanup: () => Promise<void> }>,
+) {
   describe(`store conformance: ${name}`, () => {
     let store: Store;
     let cleanup: () => Promise<void>;
@@ -33,8 +36,18 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
       producedBy: null,
       receivedAt: 1000,
     });
-    const input = (version: string): BuildInput => ({ source: 'app', version, origin: 'webhook', eventId: 1, ref: 'main' });
-    const queue = (fingerprint: string, version: string, extra: Partial<Extract<Decision, { kind: 'queue-build' }>> = {}): Decision => ({
+    const input = (version: string): BuildInput => ({
+      source: 'app',
+      version,
+      origin: 'webhook',
+      eventId: 1,
+      ref: 'main',
+    });
+    const queue = (
+      fingerprint: string,
+      version: string,
+      extra: Partial<Extract<Decision, { kind: 'queue-build' }>> = {},
+    ): Decision => ({
       kind: 'queue-build',
       job: 'build',
       source: 'app',
@@ -67,7 +80,12 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
       expect(again).toEqual({ id: a.id, redelivery: true });
       const pending = await store.pendingEvents(10);
       expect(pending.map((e) => e.id)).toEqual([a.id, b.id]);
-      expect(pending[0]).toMatchObject({ kind: 'source', source: 'app', ref: 'main', changedPaths: ['src/a.ts'] });
+      expect(pending[0]).toMatchObject({
+        kind: 'source',
+        source: 'app',
+        ref: 'main',
+        changedPaths: ['src/a.ts'],
+      });
     });
 
     it('applies decisions atomically: head, build, inputs, decision log, outbox, processed event', async () => {
@@ -75,7 +93,17 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
       const applied = await store.applyDecisions(
         e,
         [
-          { kind: 'advance-head', source: 'app', version: e.version, ref: 'main', origin: 'webhook', producedBy: null, job: null, rule: 'new-version', detail: 'new head' },
+          {
+            kind: 'advance-head',
+            source: 'app',
+            version: e.version,
+            ref: 'main',
+            origin: 'webhook',
+            producedBy: null,
+            job: null,
+            rule: 'new-version',
+            detail: 'new head',
+          },
           queue('fp1', e.version),
         ],
         2000,
@@ -84,7 +112,12 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
       expect(applied.heads[0]).toMatchObject({ source: 'app', version: e.version, ref: 'main' });
       expect(await store.pendingEvents(10)).toEqual([]);
       const [build] = await store.listBuilds({ limit: 10 });
-      expect(build).toMatchObject({ job: 'build', state: 'queued', fingerprint: 'fp1', inputs: [{ source: 'app', version: e.version }] });
+      expect(build).toMatchObject({
+        job: 'build',
+        state: 'queued',
+        fingerprint: 'fp1',
+        inputs: [{ source: 'app', version: e.version }],
+      });
       const decisions = await store.listDecisions({ job: 'build', limit: 10 });
       expect(decisions[0]).toMatchObject({ rule: 'built', buildId: build!.id, origin: 'webhook' });
       const outbox = await store.outboxSince(0, 10);
@@ -93,7 +126,11 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
       expect(state.heads).toHaveLength(1);
       expect(state.activeBuilds.map((b) => b.fingerprint)).toEqual(['fp1']);
       const sources = await store.listSources();
-      expect(sources[0]).toMatchObject({ name: 'app', eventsReceived: 1, heads: [{ ref: 'main', version: e.version }] });
+      expect(sources[0]).toMatchObject({
+        name: 'app',
+        eventsReceived: 1,
+        heads: [{ ref: 'main', version: e.version }],
+      });
     });
 
     it('supersedes queued builds with a pointer to their replacement', async () => {
@@ -101,7 +138,11 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
       const first = await store.applyDecisions(e1, [queue('fp1', e1.version)], 2000);
       const e2 = await eventFor('2'.repeat(40));
       const id1 = first.queued[0]!.id;
-      const second = await store.applyDecisions(e2, [queue('fp2', e2.version, { supersedes: [id1] })], 3000);
+      const second = await store.applyDecisions(
+        e2,
+        [queue('fp2', e2.version, { supersedes: [id1] })],
+        3000,
+      );
       expect(second.superseded).toEqual([id1]);
       const old = await store.getBuild(id1);
       expect(old).toMatchObject({ state: 'superseded', relatedBuild: second.queued[0]!.id });
@@ -132,7 +173,11 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
         2000,
       );
       const b = await store.getBuild(skipped[0]!.id);
-      expect(b).toMatchObject({ state: 'skipped', reason: 'identical to build #7', relatedBuild: 7 });
+      expect(b).toMatchObject({
+        state: 'skipped',
+        reason: 'identical to build #7',
+        relatedBuild: 7,
+      });
       expect((await store.loadSchedulerState()).builtFingerprints).toEqual([]);
     });
 
@@ -147,22 +192,59 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
       const first = await store.finishBuild(
         claimed!.id,
         {
-          result: passed({ coverage: { lines: 80, branches: 50 }, outputs: [{ name: 'dist', digest, files: [{ path: 'dist/a.tgz', digest, size: 3 }] }] }),
+          result: passed({
+            coverage: { lines: 80, branches: 50 },
+            outputs: [{ name: 'dist', digest, files: [{ path: 'dist/a.tgz', digest, size: 3 }] }],
+          }),
           logBytes: 42,
-          outputEvents: [{ kind: 'source', source: 'build.dist', version: digest, ref: null, origin: 'output', deliveryId: null, changedPaths: null, producedBy: claimed!.id, receivedAt: 3000 }],
+          outputEvents: [
+            {
+              kind: 'source',
+              source: 'build.dist',
+              version: digest,
+              ref: null,
+              origin: 'output',
+              deliveryId: null,
+              changedPaths: null,
+              producedBy: claimed!.id,
+              receivedAt: 3000,
+            },
+          ],
         },
         3000,
       );
-      expect(first).toMatchObject({ state: 'passed', coverage: { lines: 80, branches: 50, linesDelta: null } });
-      const second = await store.finishBuild(claimed2!.id, { result: passed({ coverage: { lines: 82.5, branches: 40 } }), logBytes: 1, outputEvents: [] }, 3100);
-      expect(second.coverage).toEqual({ lines: 82.5, branches: 40, linesDelta: 2.5, branchesDelta: -10 });
+      expect(first).toMatchObject({
+        state: 'passed',
+        coverage: { lines: 80, branches: 50, linesDelta: null },
+      });
+      const second = await store.finishBuild(
+        claimed2!.id,
+        {
+          result: passed({ coverage: { lines: 82.5, branches: 40 } }),
+          logBytes: 1,
+          outputEvents: [],
+        },
+        3100,
+      );
+      expect(second.coverage).toEqual({
+        lines: 82.5,
+        branches: 40,
+        linesDelta: 2.5,
+        branchesDelta: -10,
+      });
       const detail = await store.getBuild(claimed!.id);
       expect(detail).toMatchObject({ logBytes: 42, outputs: [{ name: 'dist', digest }] });
-      expect(await store.outputFiles('build.dist', digest)).toEqual([{ path: 'dist/a.tgz', digest, size: 3 }]);
+      expect(await store.outputFiles('build.dist', digest)).toEqual([
+        { path: 'dist/a.tgz', digest, size: 3 },
+      ]);
       expect(await store.referencedDigest(digest)).toBe(true);
-      expect(await store.producedVersions(claimed!.id)).toEqual([{ source: 'build.dist', version: digest }]);
+      expect(await store.producedVersions(claimed!.id)).toEqual([
+        { source: 'build.dist', version: digest },
+      ]);
       const pending = await store.pendingEvents(10);
-      expect(pending).toMatchObject([{ kind: 'source', source: 'build.dist', origin: 'output', producedBy: claimed!.id }]);
+      expect(pending).toMatchObject([
+        { kind: 'source', source: 'build.dist', origin: 'output', producedBy: claimed!.id },
+      ]);
       const types = (await store.outboxSince(0, 20)).map((o) => o.type);
       expect(types).toEqual(['queued', 'queued', 'started', 'started', 'finished', 'finished']);
     });
@@ -174,7 +256,11 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
       const first = await store.recoverLostBuilds(5000, 2);
       expect(first.lost[0]).toMatchObject({ state: 'error' });
       expect(first.lost[0]!.reason).toMatch(/^lost/);
-      expect(first.requeued[0]).toMatchObject({ state: 'queued', attempt: 2, cause: { kind: 'retry', previousBuild: first.lost[0]!.id } });
+      expect(first.requeued[0]).toMatchObject({
+        state: 'queued',
+        attempt: 2,
+        cause: { kind: 'retry', previousBuild: first.lost[0]!.id },
+      });
       await store.claimNextBuild('w1', 5100);
       const second = await store.recoverLostBuilds(6000, 2);
       expect(second.lost).toHaveLength(1);
@@ -194,23 +280,61 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
         const e = await eventFor(v.padEnd(40, '0'));
         await store.applyDecisions(
           e,
-          [{ kind: 'advance-head', source: 'app', version: e.version, ref: 'main', origin: 'webhook', producedBy: null, job: null, rule: 'new-version', detail: '' }, queue(`fp-${v}`, e.version)],
+          [
+            {
+              kind: 'advance-head',
+              source: 'app',
+              version: e.version,
+              ref: 'main',
+              origin: 'webhook',
+              producedBy: null,
+              job: null,
+              rule: 'new-version',
+              detail: '',
+            },
+            queue(`fp-${v}`, e.version),
+          ],
           2000,
         );
       }
       const page1 = await store.listBuilds({ limit: 2 });
       const page2 = await store.listBuilds({ limit: 2, before: page1[1]!.id });
-      expect([...page1, ...page2].map((b) => b.fingerprint)).toEqual(['fp-cd3', 'fp-ab2', 'fp-ab1']);
-      expect((await store.listBuilds({ source: 'app', version: 'ab', limit: 10 })).map((b) => b.fingerprint)).toEqual(['fp-ab2', 'fp-ab1']);
-      expect((await store.listBuilds({ state: 'passed', limit: 10 }))).toEqual([]);
-      expect(await store.findVersions('app', 'ab', 10)).toEqual(['ab1'.padEnd(40, '0'), 'ab2'.padEnd(40, '0')]);
+      expect([...page1, ...page2].map((b) => b.fingerprint)).toEqual([
+        'fp-cd3',
+        'fp-ab2',
+        'fp-ab1',
+      ]);
+      expect(
+        (await store.listBuilds({ source: 'app', version: 'ab', limit: 10 })).map(
+          (b) => b.fingerprint,
+        ),
+      ).toEqual(['fp-ab2', 'fp-ab1']);
+      expect(await store.listBuilds({ state: 'passed', limit: 10 })).toEqual([]);
+      expect(await store.findVersions('app', 'ab', 10)).toEqual([
+        'ab1'.padEnd(40, '0'),
+        'ab2'.padEnd(40, '0'),
+      ]);
       expect(await store.findVersions('app', '%', 10)).toEqual([]);
       expect(await store.countBuildsByState()).toEqual({ queued: 3 });
     });
 
     it('turns due quiet periods into settle events exactly once', async () => {
       const e = await eventFor('1'.repeat(40));
-      await store.applyDecisions(e, [{ kind: 'defer', job: 'build', until: 5000, source: 'app', version: e.version, rule: 'deferred', detail: '' }], 2000);
+      await store.applyDecisions(
+        e,
+        [
+          {
+            kind: 'defer',
+            job: 'build',
+            until: 5000,
+            source: 'app',
+            version: e.version,
+            rule: 'deferred',
+            detail: '',
+          },
+        ],
+        2000,
+      );
       expect(await store.takeDueSettles(4999)).toEqual([]);
       expect(await store.takeDueSettles(5000)).toEqual(['build']);
       expect(await store.takeDueSettles(6000)).toEqual([]);
@@ -218,10 +342,29 @@ export function storeConformance(name: string, open: () => Promise<{ store: Stor
     });
 
     it('stores poll results and settings', async () => {
-      await store.recordPoll('app', { at: 10, ok: false, error: 'timeout', nextCheckAt: 99, missed: false });
-      await store.recordPoll('app', { at: 20, ok: true, error: null, nextCheckAt: 120, missed: true });
+      await store.recordPoll('app', {
+        at: 10,
+        ok: false,
+        error: 'timeout',
+        nextCheckAt: 99,
+        missed: false,
+      });
+      await store.recordPoll('app', {
+        at: 20,
+        ok: true,
+        error: null,
+        nextCheckAt: 120,
+        missed: true,
+      });
       const [s] = await store.listSources();
-      expect(s).toMatchObject({ lastCheckAt: 20, lastCheckOk: true, lastError: null, nextCheckAt: 120, missedEvents: 1, pollFailures: 0 });
+      expect(s).toMatchObject({
+        lastCheckAt: 20,
+        lastCheckOk: true,
+        lastError: null,
+        nextCheckAt: 120,
+        missedEvents: 1,
+        pollFailures: 0,
+      });
       await store.setMeta('k', 'v1');
       await store.setMeta('k', 'v2');
       expect(await store.getMeta('k')).toBe('v2');

@@ -23,7 +23,7 @@ export function registerArtifact(program: Command): void {
   withClientOptions(
     program
       .command('artifact')
-      .description("download an output of a build")
+      .description('download an output of a build')
       .argument('<build>', 'build id (42 or #42)', buildIdArg)
       .argument('<name>', 'output name, as under `outputs:` in the pipeline')
       .option('-o, --output <file>', 'where to write it; - for stdout (default: the file name)')
@@ -45,7 +45,12 @@ Examples:
     .action(async (id: number, name: string, opts: ArtifactFlags, cmd: Command) => {
       const { client, out, json } = commandContext(cmd);
       const toStdout = opts.output === '-';
-      if (opts.output !== undefined && !toStdout && existsSync(opts.output) && opts.force !== true) {
+      if (
+        opts.output !== undefined &&
+        !toStdout &&
+        existsSync(opts.output) &&
+        opts.force !== true
+      ) {
         throw new UsageError(`${opts.output} exists; use --force to overwrite it`);
       }
       const { response, close } = await client.open(
@@ -58,12 +63,20 @@ Examples:
           // A multi-file output without --path: the server lists its files instead.
           const listing = (await response.json()) as ArtifactListing;
           if (json) return out.json(listing);
-          const rows = listing.files.map((f) => [f.path, formatSize(f.size), shortVersion(f.digest)]);
-          out.note(`output "${name}" of build #${id} has ${listing.files.length} files; choose one with --path:`);
+          const rows = listing.files.map((f) => [
+            f.path,
+            formatSize(f.size),
+            shortVersion(f.digest),
+          ]);
+          out.note(
+            `output "${name}" of build #${id} has ${listing.files.length} file${listing.files.length === 1 ? '' : 's'}; choose one with --path:`,
+          );
           out.note(renderTable(['PATH', 'SIZE', 'DIGEST'], rows, { alignRight: [1] }).join('\n'));
           throw new ExitCode(2);
         }
-        const target = toStdout ? null : (opts.output ?? defaultFileName(response, name, opts.path));
+        const target = toStdout
+          ? null
+          : (opts.output ?? defaultFileName(response, name, opts.path));
         if (target !== null && existsSync(target) && opts.force !== true) {
           throw new UsageError(`${target} exists; use --force to overwrite it (or -o FILE)`);
         }
@@ -71,7 +84,9 @@ Examples:
         const expected = response.headers.get('x-nightless-digest');
         if (expected !== null && expected.replace(/^sha256:/, '') !== digest) {
           if (target !== null) await rm(target, { force: true });
-          throw new CliError(`download of ${name} is corrupt: sha256 ${digest}, server said ${expected}`);
+          throw new CliError(
+            `download of ${name} is corrupt: sha256 ${digest}, server said ${expected}`,
+          );
         }
         const what = `${formatSize(bytes)}, sha256 ${shortVersion(digest)}`;
         if (target === null) out.note(`wrote ${what} to stdout`);
@@ -122,7 +137,8 @@ async function save(
       done(null, chunk);
     },
   });
-  const temp = target === null ? null : join(dirname(target), `.${basename(target)}.${process.pid}.part`);
+  const temp =
+    target === null ? null : join(dirname(target), `.${basename(target)}.${process.pid}.part`);
   const sink: Writable = temp === null ? process.stdout : createWriteStream(temp);
   try {
     arm();

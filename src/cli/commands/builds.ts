@@ -1,7 +1,12 @@
 import { Option, type Command } from 'commander';
 import { BUILD_STATES } from '../../core/build.js';
 import type { BuildsResponse } from '../api-types.js';
-import { commandContext, positiveIntArg, buildIdArg, withClientOptions } from '../client-options.js';
+import {
+  commandContext,
+  positiveIntArg,
+  buildIdArg,
+  withClientOptions,
+} from '../client-options.js';
 import { UsageError } from '../errors.js';
 import { formatBuildsTable } from '../format/builds-table.js';
 
@@ -23,7 +28,11 @@ export function registerBuilds(program: Command): void {
       .addOption(new Option('--state <state>', 'only builds in this state').choices(BUILD_STATES))
       .option('--source <source>', 'only builds that used this source (with --version)')
       .option('--version <version>', 'only builds that used this version (or prefix) of --source')
-      .option('--limit <n>', 'at most this many builds (server default 50, max 500)', positiveIntArg)
+      .option(
+        '--limit <n>',
+        'at most this many builds (server default 50, max 500)',
+        positiveIntArg,
+      )
       .option('--before <id>', 'builds older than this id (paging)', buildIdArg),
   )
     .addHelpText(
@@ -54,6 +63,7 @@ Examples:
       if (json) return out.json(body);
       if (body.builds.length === 0) return out.print('no builds match');
       out.print(...formatBuildsTable(body.builds, out.now(), out.colours));
-      if (body.next !== null) out.print(out.colours.dim(`more: nightless builds --before ${body.next}`));
+      if (body.next !== null)
+        out.print(out.colours.dim(`more: nightless builds --before ${body.next}`));
     });
 }

@@ -29,6 +29,7 @@ Examples:
       if (b.state === 'cancelled') out.print(`cancelled build #${b.id} (${b.job})`);
       else if (isFinished(b.state)) {
         out.print(`build #${b.id} (${b.job}) already ${c.state(b.state)}; nothing to cancel`);
-      } else out.print(`cancelling build #${b.id} (${b.job}, ${c.state(b.state)}); its runner stops it`);
+      } else
+        out.print(`cancelling build #${b.id} (${b.job}, ${c.state(b.state)}); its runner stops it`);
     });
 }

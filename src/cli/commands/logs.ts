@@ -55,7 +55,10 @@ async function printAll(
   let offset = 0;
   let page: LogResponse;
   do {
-    page = await client.getJson<LogResponse>(`/api/builds/${id}/log`, { offset, limit: PAGE_BYTES });
+    page = await client.getJson<LogResponse>(`/api/builds/${id}/log`, {
+      offset,
+      limit: PAGE_BYTES,
+    });
     if (json) lines.push(...page.lines);
     else out.print(...page.lines.map((l) => formatLogLine(l, format)));
     // Stop on a page that made no progress too, so a confused server cannot loop us forever.

@@ -1,10 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { relative } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
-import { prepareDemo } from '../../app/demo.js';
-import { createLogger } from '../../app/logger.js';
-import { startNightless } from '../../app/start-nightless.js';
-import { ConfigError } from '../../config/index.js';
 
 interface ServeOptions {
   config?: string;
@@ -54,6 +50,14 @@ and saved to <data-dir>/token (mode 0600) for the local CLI.`,
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
+  // Loaded here, not at the top: client commands should not pay for the server's imports.
+  const [{ prepareDemo }, { createLogger }, { startNightless }, { ConfigError }] =
+    await Promise.all([
+      import('../../app/demo.js'),
+      import('../../app/logger.js'),
+      import('../../app/start-nightless.js'),
+      import('../../config/index.js'),
+    ]);
   const logger = createLogger(opts.logLevel);
   let configPath = opts.config ?? 'nightless.yaml';
   let demoWorkTree: string | null = null;

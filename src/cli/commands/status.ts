@@ -5,9 +5,7 @@ import { formatStatusTable } from '../format/builds-table.js';
 
 export function registerStatus(program: Command): void {
   withClientOptions(
-    program
-      .command('status')
-      .description('show every job with its latest build and state'),
+    program.command('status').description('show every job with its latest build and state'),
   )
     .addHelpText(
       'after',

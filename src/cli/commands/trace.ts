@@ -28,8 +28,13 @@ export function registerTrace(program: Command): void {
   withClientOptions(
     program
       .command('trace')
-      .description('show everything a version caused: the builds that used it, and theirs downstream')
-      .argument('<source@version>', 'a source and a version of it (a prefix of a commit SHA will do)')
+      .description(
+        'show everything a version caused: the builds that used it, and theirs downstream',
+      )
+      .argument(
+        '<source@version>',
+        'a source and a version of it (a prefix of a commit SHA will do)',
+      )
       .option('--watch', 'keep redrawing until every build in the tree is finished'),
   )
     .addHelpText(

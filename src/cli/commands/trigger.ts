@@ -52,7 +52,8 @@ Examples:
         target = body.decisions.find((d) => d.buildId !== null)?.buildId ?? null;
       }
       if (opts.wait !== true || target === null) return;
-      let build: Build = body.build ?? (await client.getJson<BuildResponse>(`/api/builds/${target}`)).build;
+      let build: Build =
+        body.build ?? (await client.getJson<BuildResponse>(`/api/builds/${target}`)).build;
       if (!isFinished(build.state) || build.state === 'superseded') {
         build = await waitForBuild(client, out, build.job, build.id);
       }

@@ -92,7 +92,10 @@ export function formatBuildDetail(build: BuildDetail, now: number, c: Colours): 
   const fields: Array<[string, string]> = [
     ['state', c.state(build.state)],
     ['job', build.job],
-    ['cause', formatCause(build.cause) + (build.forced && build.cause.kind !== 'manual' ? ' (forced)' : '')],
+    [
+      'cause',
+      formatCause(build.cause) + (build.forced && build.cause.kind !== 'manual' ? ' (forced)' : ''),
+    ],
   ];
   fields.push([
     'inputs',
@@ -110,11 +113,16 @@ export function formatBuildDetail(build: BuildDetail, now: number, c: Colours): 
   if (build.finishedAt !== null) fields.push(['finished', formatWhen(build.finishedAt, now)]);
   const duration = buildDuration(build, now);
   if (duration !== null) {
-    fields.push(['duration', build.finishedAt === null ? `${formatSpan(duration)} so far` : formatSpan(duration)]);
+    fields.push([
+      'duration',
+      build.finishedAt === null ? `${formatSpan(duration)} so far` : formatSpan(duration),
+    ]);
   }
   if (build.failedStep !== null) fields.push(['failed step', build.failedStep]);
   if (build.reason !== null) fields.push(['reason', build.reason]);
-  if (build.exitCode !== null && build.state !== 'passed') fields.push(['exit code', String(build.exitCode)]);
+  // The reason usually says the exit code already (`exit code 1`).
+  if (build.exitCode !== null && build.state !== 'passed' && build.reason === null)
+    fields.push(['exit code', String(build.exitCode)]);
   const related = formatRelated(build);
   if (related !== null) fields.push(['related', related]);
   const coverage = formatCoverage(build.coverage);
@@ -126,7 +134,8 @@ export function formatBuildDetail(build: BuildDetail, now: number, c: Colours): 
         .map((o) => {
           const head = `${o.name}  ${shortVersion(o.digest)}`;
           const size = o.files.reduce((sum, f) => sum + f.size, 0);
-          if (o.files.length === 1) return `${head}  ${formatSize(size)}  ${o.files[0]?.path ?? ''}`;
+          if (o.files.length === 1)
+            return `${head}  ${formatSize(size)}  ${o.files[0]?.path ?? ''}`;
           const files = o.files.map(
             (f) => `  ${f.path}  ${shortVersion(f.digest)}  ${formatSize(f.size)}`,
           );

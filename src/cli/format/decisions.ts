@@ -24,13 +24,18 @@ export function formatDecisions(decisions: readonly DecisionRecord[], c: Colours
  * What `nightless trigger` says when nothing was queued: each decision's detail, with the way out
  * (`--force`) when the reason is that these inputs were built already.
  */
-export function explainNoBuild(job: string, decisions: readonly DecisionRecord[], forced: boolean): string[] {
+export function explainNoBuild(
+  job: string,
+  decisions: readonly DecisionRecord[],
+  forced: boolean,
+): string[] {
   const mine = decisions.filter((d) => d.job === job || d.job === null);
   const shown = mine.length > 0 ? mine : decisions;
   if (shown.length === 0) return [`${job}: nothing was queued`];
   return shown.map((d) => {
     const alreadyBuilt = d.rule === 'built' || d.rule === 'same-fingerprint';
-    const hint = alreadyBuilt && !forced && !d.detail.includes('--force') ? '; use --force to rebuild' : '';
+    const hint =
+      alreadyBuilt && !forced && !d.detail.includes('--force') ? '; use --force to rebuild' : '';
     return `${d.job ?? job}: ${d.detail}${hint}`;
   });
 }

@@ -13,7 +13,8 @@ export function formatNextCheck(source: SourceSummary, now: number): string {
   const sameDay = new Date(source.nextCheckAt).toDateString() === new Date(now).toDateString();
   const at = sameDay ? formatClock(source.nextCheckAt) : formatTimestamp(source.nextCheckAt);
   const rel = source.nextCheckAt <= now ? 'due now' : formatRelative(source.nextCheckAt, now);
-  const every = source.fallbackPollMs === null ? '' : `, every ${formatSpan(source.fallbackPollMs)}`;
+  const every =
+    source.fallbackPollMs === null ? '' : `, every ${formatSpan(source.fallbackPollMs)}`;
   return `${at} (${rel}${every})`;
 }
 
@@ -28,7 +29,11 @@ export function formatLastCheck(source: SourceSummary, now: number, c: Colours):
 }
 
 /** `nightless sources`: one block per source. */
-export function formatSources(sources: readonly SourceSummary[], now: number, c: Colours): string[] {
+export function formatSources(
+  sources: readonly SourceSummary[],
+  now: number,
+  c: Colours,
+): string[] {
   const lines: string[] = [];
   for (const s of sources) {
     if (lines.length > 0) lines.push('');

@@ -30,7 +30,8 @@ export function formatSpan(ms: number): string {
   if (abs < MINUTE) return `${Math.floor(abs / SECOND)}s`;
   const two = (big: number, bigUnit: string, small: number, smallUnit: string): string =>
     small > 0 ? `${big}${bigUnit}${small}${smallUnit}` : `${big}${bigUnit}`;
-  if (abs < HOUR) return two(Math.floor(abs / MINUTE), 'm', Math.floor((abs % MINUTE) / SECOND), 's');
+  if (abs < HOUR)
+    return two(Math.floor(abs / MINUTE), 'm', Math.floor((abs % MINUTE) / SECOND), 's');
   if (abs < DAY) return two(Math.floor(abs / HOUR), 'h', Math.floor((abs % HOUR) / MINUTE), 'm');
   return two(Math.floor(abs / DAY), 'd', Math.floor((abs % DAY) / HOUR), 'h');
 }

@@ -27,7 +27,9 @@ export function decide(
       const job = snapshot.pipeline.jobs.get(event.job);
       if (!job) return [unknownJob(event.job)];
       // The quiet period that deferred the job: its own, else the longest of its inputs'.
-      const fromSources = job.inputs.map((s) => snapshot.pipeline.sources.get(s)?.quietPeriodMs ?? 0);
+      const fromSources = job.inputs.map(
+        (s) => snapshot.pipeline.sources.get(s)?.quietPeriodMs ?? 0,
+      );
       const quiet = job.quietPeriodMs ?? Math.max(0, ...fromSources);
       return new Planner(snapshot).schedule(job, { kind: 'settled', quietPeriodMs: quiet });
     }
@@ -77,7 +79,8 @@ function decideSource(snapshot: SchedulerSnapshot, event: SourceEvent, now: numb
   const decisions: Decision[] = [
     {
       kind: 'advance-head',
-      ...at,
+      source: at.source,
+      version: at.version,
       ref: event.ref,
       origin: event.origin,
       producedBy: event.producedBy,
@@ -96,7 +99,7 @@ function decideSource(snapshot: SchedulerSnapshot, event: SourceEvent, now: numb
   for (const jobName of pipeline.consumers.get(event.source) ?? []) {
     const job = pipeline.jobs.get(jobName);
     if (!job) continue;
-    const base = { ...at, job: jobName };
+    const base = { source: at.source, version: at.version, job: jobName };
     if (
       def.kind === 'git' &&
       job.branches &&
@@ -142,7 +145,8 @@ function duplicate(
     return [
       {
         kind: 'record-duplicate',
-        ...at,
+        source: at.source,
+        version: at.version,
         job: null,
         rule: 'duplicate',
         detail: `${short(event.source, event.version)} is already the head (${event.origin} event repeats a known version)`,
@@ -227,7 +231,9 @@ class Planner {
       return [
         {
           kind: 'record-skip',
-          ...base,
+          job: base.job,
+          source: base.source,
+          version: base.version,
           fingerprint: fp,
           definitionHash: defHash,
           inputs: inputs.set,
@@ -257,7 +263,9 @@ class Planner {
     return [
       {
         kind: 'queue-build',
-        ...base,
+        job: base.job,
+        source: base.source,
+        version: base.version,
         fingerprint: fp,
         definitionHash: defHash,
         inputs: inputs.set,

@@ -7,10 +7,11 @@ import { ApiError } from '../errors.js';
 import type { ApiApp, ArtifactReader, RouteContext } from '../options.js';
 import { ArtifactFileSchema } from '../schemas/build.js';
 import { positiveInt } from '../schemas/common.js';
+import { ALSO_BINARY } from '../openapi-doc.js';
 import { notFoundErrors } from '../schemas/error.js';
 
 /** `GET /api/builds/:id/artifacts/:name`: an output's file, or the list of a multi-file output's files. */
-export async function artifactRoutes(app: ApiApp, ctx: RouteContext): Promise<void> {
+export function artifactRoutes(app: ApiApp, ctx: RouteContext): void {
   const { engine, artifacts } = ctx.opts;
 
   app.get(
@@ -25,11 +26,17 @@ export async function artifactRoutes(app: ApiApp, ctx: RouteContext): Promise<vo
           '(its sha256). A multi-file output without `path` answers the JSON list of its files.',
         params: z.object({ id: positiveInt(), name: z.string().min(1) }),
         querystring: z.strictObject({
-          path: z.string().min(1).optional().meta({ description: 'A file of the output, relative to its root.' }),
+          path: z
+            .string()
+            .min(1)
+            .optional()
+            .meta({ description: 'A file of the output, relative to its root.' }),
         }),
         response: {
           200: z.object({ files: z.array(ArtifactFileSchema).readonly() }).meta({
-            description: 'JSON for a multi-file output without `path`; otherwise the file itself.',
+            description:
+              'The file itself; for a multi-file output without `path`, the JSON list of its files.',
+            ...ALSO_BINARY,
           }),
           ...notFoundErrors,
         },
@@ -42,8 +49,10 @@ export async function artifactRoutes(app: ApiApp, ctx: RouteContext): Promise<vo
       const output = build.outputs.find((o) => o.name === name);
       if (!output) throw ApiError.notFound(`build #${id} has no output "${name}"`);
       const { path } = request.query;
-      const file = path === undefined ? singleFile(output.files) : output.files.find((f) => f.path === path);
-      if (path !== undefined && !file) throw ApiError.notFound(`output "${name}" of build #${id} has no file "${path}"`);
+      const file =
+        path === undefined ? singleFile(output.files) : output.files.find((f) => f.path === path);
+      if (path !== undefined && !file)
+        throw ApiError.notFound(`output "${name}" of build #${id} has no file "${path}"`);
       if (!file) return { files: output.files };
       // The zod reply type only knows the JSON body; a stream bypasses serialization altogether.
       const raw: FastifyReply = reply;

@@ -13,12 +13,14 @@ const ListQuery = z.strictObject({
   state: BuildStateSchema.optional(),
   source: z.string().min(1).optional(),
   version: z.string().min(1).optional().meta({ description: 'A version or a prefix of one.' }),
-  before: positiveInt().optional().meta({ description: 'Only builds with a lower id: `next` of the previous page.' }),
+  before: positiveInt()
+    .optional()
+    .meta({ description: 'Only builds with a lower id: `next` of the previous page.' }),
   limit: positiveInt().max(MAX_PAGE).default(50),
 });
 
 /** `GET /api/builds`, `GET /api/builds/:id`, `POST /api/builds/:id/cancel`. */
-export async function buildRoutes(app: ApiApp, ctx: RouteContext): Promise<void> {
+export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
   const { engine } = ctx.opts;
 
   app.get(
@@ -31,7 +33,11 @@ export async function buildRoutes(app: ApiApp, ctx: RouteContext): Promise<void>
         response: {
           200: z.object({
             builds: z.array(BuildSchema),
-            next: z.number().int().nullable().meta({ description: 'Pass as `before` for the next page; null on the last.' }),
+            next: z
+              .number()
+              .int()
+              .nullable()
+              .meta({ description: 'Pass as `before` for the next page; null on the last.' }),
           }),
           ...commonErrors,
         },
@@ -77,7 +83,8 @@ export async function buildRoutes(app: ApiApp, ctx: RouteContext): Promise<void>
       schema: {
         tags: ['builds'],
         summary: 'Cancel a queued or running build',
-        description: 'A finished build is returned unchanged. A running build is returned while its processes are being stopped.',
+        description:
+          'A finished build is returned unchanged. A running build is returned while its processes are being stopped.',
         security: bearerSecurity,
         params: BuildIdParams,
         response: { 200: z.object({ build: BuildSchema }), ...notFoundErrors },

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { OutboxRecord } from '../../store/ports.js';
 import type { ApiApp, RouteContext } from '../options.js';
+import { eventStreamResponse } from '../openapi-doc.js';
 import { commonErrors } from '../schemas/error.js';
 import type { SseStream } from '../sse.js';
 
@@ -13,12 +14,14 @@ const PAGE = 500;
  * `Last-Event-ID` (browsers' EventSource does so by itself) first gets what it missed, from the
  * outbox, then the live stream — without duplicates and in outbox order.
  */
-export async function eventRoutes(app: ApiApp, ctx: RouteContext): Promise<void> {
+export function eventRoutes(app: ApiApp, ctx: RouteContext): void {
   const { engine } = ctx.opts;
 
   app.get(
     '/api/events',
     {
+      // A HEAD request would hold an event stream open with nothing to send.
+      exposeHeadRoute: false,
       schema: {
         tags: ['events'],
         summary: 'Build lifecycle events (server-sent events)',
@@ -26,9 +29,13 @@ export async function eventRoutes(app: ApiApp, ctx: RouteContext): Promise<void>
           'Each event: `event: build.<type>` (queued|started|finished|superseded|cancelled|skipped), ' +
           '`id: <outbox id>`, `data: {"type", "build"}`. A `: heartbeat` comment every 15 s. ' +
           'Send `Last-Event-ID` to resume after a disconnect.',
-        querystring: z.strictObject({ job: z.string().min(1).optional().meta({ description: 'Only this job’s builds.' }) }),
-        produces: ['text/event-stream'],
-        response: { ...commonErrors },
+        querystring: z.strictObject({
+          job: z.string().min(1).optional().meta({ description: 'Only this job’s builds.' }),
+        }),
+        response: {
+          200: eventStreamResponse('`text/event-stream` of `build.<type>` events.'),
+          ...commonErrors,
+        },
       },
     },
     async (request, reply) => {

@@ -4,7 +4,7 @@ import type { ApiApp, RouteContext } from '../options.js';
 import { ErrorBody } from '../schemas/error.js';
 
 /** Liveness and readiness for load balancers and orchestrators; never behind the token. */
-export async function healthRoutes(app: ApiApp, ctx: RouteContext): Promise<void> {
+export function healthRoutes(app: ApiApp, ctx: RouteContext): void {
   app.get(
     '/healthz',
     {
@@ -30,7 +30,9 @@ export async function healthRoutes(app: ApiApp, ctx: RouteContext): Promise<void
     },
     async (_request, reply) => {
       if (!ctx.ready()) {
-        return reply.code(503).send(errorBody('NL_UNAVAILABLE', 'the server is not ready (starting or stopping)'));
+        return reply
+          .code(503)
+          .send(errorBody('NL_UNAVAILABLE', 'the server is not ready (starting or stopping)'));
       }
       return { ready: true as const };
     },

@@ -14,12 +14,14 @@ const JobSchema = z
     steps: z.number().int().meta({ description: 'Number of steps.' }),
     outputs: z.array(z.string()).meta({ description: 'Output names.' }),
     latest: BuildSchema.nullable(),
-    lastFinished: BuildSchema.nullable().meta({ description: 'Newest passed, failed or error build.' }),
+    lastFinished: BuildSchema.nullable().meta({
+      description: 'Newest passed, failed or error build.',
+    }),
   })
   .meta({ id: 'Job' });
 
 /** `GET /api/jobs` and `POST /api/jobs/:job/trigger`. */
-export async function jobRoutes(app: ApiApp, ctx: RouteContext): Promise<void> {
+export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
   const { engine, publicUrl } = ctx.opts;
 
   app.get(
@@ -66,8 +68,8 @@ export async function jobRoutes(app: ApiApp, ctx: RouteContext): Promise<void> {
           'decisions say why (`same-fingerprint`). With `force: true` the job builds again.',
         security: bearerSecurity,
         params: z.object({ job: z.string().min(1) }),
-        // The body is optional: `POST` with no body triggers without force.
-        body: z.strictObject({ force: z.boolean().optional() }).optional(),
+        // The body is optional: `POST` with no body (fastify: `null`) triggers without force.
+        body: z.strictObject({ force: z.boolean().optional() }).nullish(),
         response: {
           202: z.object({
             build: BuildSchema.nullable(),
@@ -81,7 +83,8 @@ export async function jobRoutes(app: ApiApp, ctx: RouteContext): Promise<void> {
     },
     async (request, reply) => {
       const { job } = request.params;
-      if (!engine.pipeline.jobs.has(job)) throw ApiError.notFound(`no job "${job}" in the pipeline`);
+      if (!engine.pipeline.jobs.has(job))
+        throw ApiError.notFound(`no job "${job}" in the pipeline`);
       const result = await engine.trigger(job, { force: request.body?.force ?? false, by: 'api' });
       if (result.build) void reply.header('location', buildApiUrl(publicUrl, result.build.id));
       return reply.code(202).send({ build: result.build, decisions: result.decisions });

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { isFinished } from '../../core/build.js';
 import { ApiError } from '../errors.js';
+import { ALSO_EVENT_STREAM } from '../openapi-doc.js';
 import type { ApiApp, RouteContext } from '../options.js';
 import { BuildIdParams, queryFlag } from '../schemas/common.js';
 import { notFoundErrors } from '../schemas/error.js';
@@ -19,18 +20,33 @@ export const LogLineSchema = z
   .meta({ id: 'LogLine' });
 
 const LogQuery = z.strictObject({
-  offset: z.coerce.number().int().min(0).default(0).meta({ description: 'Byte offset: `nextOffset` of the previous read.' }),
-  limit: z.coerce.number().int().min(1).max(MAX_LOG_LIMIT).default(DEFAULT_LOG_LIMIT).meta({ description: 'About this many bytes of whole lines.' }),
-  follow: queryFlag().optional().meta({ description: 'Stream as server-sent events (same as `Accept: text/event-stream`).' }),
+  offset: z.coerce
+    .number()
+    .int()
+    .min(0)
+    .default(0)
+    .meta({ description: 'Byte offset: `nextOffset` of the previous read.' }),
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_LOG_LIMIT)
+    .default(DEFAULT_LOG_LIMIT)
+    .meta({ description: 'About this many bytes of whole lines.' }),
+  follow: queryFlag()
+    .optional()
+    .meta({ description: 'Stream as server-sent events (same as `Accept: text/event-stream`).' }),
 });
 
 /** `GET /api/builds/:id/log`: a page of the log as JSON, or the live log as server-sent events. */
-export async function logRoutes(app: ApiApp, ctx: RouteContext): Promise<void> {
+export function logRoutes(app: ApiApp, ctx: RouteContext): void {
   const { engine, dataDir, readLog } = ctx.opts;
 
   app.get(
     '/api/builds/:id/log',
     {
+      // A HEAD request would hold an event stream open with nothing to send.
+      exposeHeadRoute: false,
       schema: {
         tags: ['builds'],
         summary: 'The build log: a page as JSON, or followed live as server-sent events',
@@ -41,12 +57,19 @@ export async function logRoutes(app: ApiApp, ctx: RouteContext): Promise<void> {
         params: BuildIdParams,
         querystring: LogQuery,
         response: {
-          200: z.object({
-            lines: z.array(LogLineSchema),
-            nextOffset: z.number().int(),
-            size: z.number().int(),
-            done: z.boolean().meta({ description: 'The build finished and `nextOffset` reached `size`.' }),
-          }),
+          200: z
+            .object({
+              lines: z.array(LogLineSchema),
+              nextOffset: z.number().int(),
+              size: z.number().int(),
+              done: z
+                .boolean()
+                .meta({ description: 'The build finished and `nextOffset` reached `size`.' }),
+            })
+            .meta({
+              description: 'A page of the log, or (SSE) the followed log.',
+              ...ALSO_EVENT_STREAM,
+            }),
           ...notFoundErrors,
         },
       },

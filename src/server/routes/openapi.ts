@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { ApiApp } from '../options.js';
 
 /** The OpenAPI 3.1 document, generated from the routes' zod schemas by `@fastify/swagger`. */
-export async function openapiRoutes(app: ApiApp): Promise<void> {
+export function openapiRoutes(app: ApiApp): void {
   app.get(
     '/api/openapi.json',
     {

@@ -36,7 +36,7 @@ const SourceSchema = z
 type SourceView = z.input<typeof SourceSchema>;
 
 /** `GET /api/sources`: the pipeline's sources with what the store knows of each. */
-export async function sourceRoutes(app: ApiApp, ctx: RouteContext): Promise<void> {
+export function sourceRoutes(app: ApiApp, ctx: RouteContext): void {
   app.get(
     '/api/sources',
     {
@@ -59,7 +59,11 @@ export async function sourceRoutes(app: ApiApp, ctx: RouteContext): Promise<void
   );
 }
 
-function toView(def: SourceDef, status: SourceStatus | undefined, secrets: readonly string[]): SourceView {
+function toView(
+  def: SourceDef,
+  status: SourceStatus | undefined,
+  secrets: readonly string[],
+): SourceView {
   const url = def.kind === 'job-output' ? null : displayUrl(def.url, secrets);
   const fallbackPollMs = def.kind === 'git' || def.kind === 'http' ? def.fallbackPollMs : null;
   return {

@@ -9,7 +9,7 @@ import { TraceNodeSchema } from '../schemas/trace.js';
 const WHY_LIMIT = 100;
 
 /** `GET /api/why` (why did/didn't a job build) and `GET /api/trace/:source/:version` (where did a change go). */
-export async function whyTraceRoutes(app: ApiApp, ctx: RouteContext): Promise<void> {
+export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
   const { engine } = ctx.opts;
 
   app.get(
@@ -20,7 +20,11 @@ export async function whyTraceRoutes(app: ApiApp, ctx: RouteContext): Promise<vo
         summary: 'The scheduler decisions about a job, newest first',
         querystring: z.strictObject({
           job: z.string().min(1),
-          version: z.string().min(1).optional().meta({ description: 'Only decisions about this version (or prefix).' }),
+          version: z
+            .string()
+            .min(1)
+            .optional()
+            .meta({ description: 'Only decisions about this version (or prefix).' }),
         }),
         response: {
           200: z.object({ job: z.string(), decisions: z.array(DecisionRecordSchema).readonly() }),
@@ -30,7 +34,8 @@ export async function whyTraceRoutes(app: ApiApp, ctx: RouteContext): Promise<vo
     },
     async (request) => {
       const { job, version } = request.query;
-      if (!engine.pipeline.jobs.has(job)) throw ApiError.notFound(`no job "${job}" in the pipeline`);
+      if (!engine.pipeline.jobs.has(job))
+        throw ApiError.notFound(`no job "${job}" in the pipeline`);
       const decisions = await engine.store.listDecisions({
         job,
         limit: WHY_LIMIT,

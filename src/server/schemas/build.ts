@@ -59,11 +59,9 @@ export const BuildSchema = z
     finishedAt: z.number().nullable(),
     failedStep: z.string().nullable(),
     reason: z.string().nullable(),
-    relatedBuild: z
-      .number()
-      .int()
-      .nullable()
-      .meta({ description: '`superseded` → the build that replaced it; `skipped` → the identical build.' }),
+    relatedBuild: z.number().int().nullable().meta({
+      description: '`superseded` → the build that replaced it; `skipped` → the identical build.',
+    }),
     exitCode: z.number().int().nullable(),
     coverage: CoverageSchema.nullable(),
     attempt: z.number().int(),

@@ -11,4 +11,5 @@ export const BuildIdParams = z.object({
 export const bearerSecurity = [{ bearer: [] }];
 
 /** `?follow=1` / `true` / `yes` and their opposites. */
-export const queryFlag = () => z.stringbool({ truthy: ['1', 'true', 'yes'], falsy: ['0', 'false', 'no'] });
+export const queryFlag = () =>
+  z.stringbool({ truthy: ['1', 'true', 'yes'], falsy: ['0', 'false', 'no'] });

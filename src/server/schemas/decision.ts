@@ -19,7 +19,8 @@ const RULES = [
 ] as const satisfies readonly Rule[];
 
 // Fails to compile when the scheduler gains a rule this list (and so the API document) lacks.
-const everyRuleListed: [Exclude<Rule, (typeof RULES)[number]>] extends [never] ? true : false = true;
+const everyRuleListed: [Exclude<Rule, (typeof RULES)[number]>] extends [never] ? true : false =
+  true;
 void everyRuleListed;
 
 export const DecisionRecordSchema = z
@@ -35,4 +36,7 @@ export const DecisionRecordSchema = z
     at: z.number(),
     origin: z.string().nullable(),
   })
-  .meta({ id: 'DecisionRecord', description: 'One scheduler decision, as `nightless why` shows it.' });
+  .meta({
+    id: 'DecisionRecord',
+    description: 'One scheduler decision, as `nightless why` shows it.',
+  });

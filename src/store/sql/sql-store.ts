@@ -1,4 +1,12 @@
-import { sql, type Insertable, type Kysely, type Transaction } from 'kysely';
+import {
+  CompiledQuery,
+  sql,
+  type Compilable,
+  type Insertable,
+  type Kysely,
+  type QueryResult,
+  type Transaction,
+} from 'kysely';
 import type { Build, BuildState } from '../../core/build.js';
 import type { SchedulerEvent } from '../../core/event.js';
 import type { JobName, SourceName } from '../../core/pipeline.js';
@@ -6,6 +14,7 @@ import type { BuildRef, Decision, Rule, SourceHead } from '../../core/scheduler/
 import type { ArtifactFile, CollectedOutput } from '../../executor/port.js';
 import type {
   AppendedEvent,
+  ArtifactPruneResult,
   AppliedDecisions,
   BuildDetail,
   BuildFilter,
@@ -20,7 +29,15 @@ import type {
   Store,
 } from '../ports.js';
 import type { Database } from '../schema.js';
-import { toBuild, toBuildRef, toHead, toSchedulerEvent, type BuildRow } from './rows.js';
+import { pruneArtifacts } from './artifact-retention.js';
+import {
+  toBuild,
+  toBuildRef,
+  toHead,
+  toSchedulerEvent,
+  type BuildRow,
+  type InputRow,
+} from './rows.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
 
@@ -32,6 +49,9 @@ const COUNTED: BuildState[] = ['queued', 'running', 'passed', 'failed', 'error']
  * the connection and states its capabilities.
  */
 export class SqlStore implements Store {
+  /** Hot statements compiled once per store (see `Shapes`). */
+  private readonly shapes = new Shapes();
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly onClose: () => Promise<void>,
@@ -48,7 +68,7 @@ export class SqlStore implements Store {
   appendEvents(events: readonly NewEvent[]): Promise<AppendedEvent[]> {
     return this.db.transaction().execute(async (trx) => {
       const out: AppendedEvent[] = [];
-      for (const e of events) out.push(await insertEvent(trx, e));
+      for (const e of events) out.push(await insertEvent(trx, e, this.shapes));
       return out;
     });
   }
@@ -98,13 +118,7 @@ export class SqlStore implements Store {
   }
 
   async pendingEvents(limit: number): Promise<SchedulerEvent[]> {
-    const rows = await this.db
-      .selectFrom('events')
-      .selectAll()
-      .where('processed_at', 'is', null)
-      .orderBy('id')
-      .limit(limit)
-      .execute();
+    const { rows } = await this.shapes.run(this.db, hot.pendingEvents, { limit });
     return rows.map(toSchedulerEvent);
   }
 
@@ -114,174 +128,197 @@ export class SqlStore implements Store {
     now: number,
   ): Promise<AppliedDecisions> {
     return this.db.transaction().execute(async (trx) => {
-      const queued: BuildRef[] = [];
-      const skipped: BuildRef[] = [];
-      const superseded: number[] = [];
-      const cancelRequested: number[] = [];
-      const heads: SourceHead[] = [];
-      let outcome: string = decisions.length === 0 ? 'nothing' : (decisions[0]?.rule ?? 'nothing');
-      for (const d of decisions) {
-        let buildId: number | null = null;
-        switch (d.kind) {
-          case 'advance-head': {
-            const v = await trx
-              .insertInto('versions')
-              .values({
-                source: d.source,
-                version: d.version,
-                ref: d.ref ?? '',
-                event_id: event.id,
-                origin: d.origin,
-                produced_by: d.producedBy,
-                created_at: now,
-              })
-              .returning('id')
-              .executeTakeFirstOrThrow();
-            await trx
-              .insertInto('heads')
-              .values({ source: d.source, ref: d.ref ?? '', version_id: v.id })
-              .onConflict((oc) => oc.columns(['source', 'ref']).doUpdateSet({ version_id: v.id }))
-              .execute();
-            heads.push({
-              source: d.source,
-              version: d.version,
-              ref: d.ref,
-              eventId: event.id,
-              origin: d.origin,
-              seq: Number(v.id),
-              producedBy: d.producedBy,
-            });
-            break;
-          }
-          case 'queue-build': {
-            const ref = d.inputs.find((i) => i.ref !== null)?.ref ?? null;
-            buildId = await insertBuild(
-              trx,
-              {
-                job: d.job,
-                state: 'queued',
-                fingerprint: d.fingerprint,
-                definition_hash: d.definitionHash,
-                cause: JSON.stringify(d.cause),
-                forced: d.forced ? 1 : 0,
-                ref,
-                queued_at: now,
-              },
-              d.inputs,
-            );
-            await upsertJob(trx, d.job, d.definitionHash, now);
-            queued.push({
-              id: buildId,
-              job: d.job,
-              state: 'queued',
-              fingerprint: d.fingerprint,
-              forced: d.forced,
-            });
-            await writeOutbox(trx, buildId, 'queued', now);
-            for (const old of d.supersedes) {
-              const res = await trx
-                .updateTable('builds')
-                .set({
-                  state: 'superseded',
-                  related_build: buildId,
-                  finished_at: now,
-                  reason: `superseded by build #${buildId}`,
-                })
-                .where('id', '=', old)
-                .where('state', '=', 'queued')
-                .executeTakeFirst();
-              if (Number(res.numUpdatedRows) > 0) {
-                superseded.push(old);
-                await writeOutbox(trx, old, 'superseded', now);
-              }
-            }
-            cancelRequested.push(...d.cancels);
-            break;
-          }
-          case 'record-skip': {
-            const ref = d.inputs.find((i) => i.ref !== null)?.ref ?? null;
-            buildId = await insertBuild(
-              trx,
-              {
-                job: d.job,
-                state: 'skipped',
-                fingerprint: d.fingerprint,
-                definition_hash: d.definitionHash,
-                cause: JSON.stringify(d.cause),
-                ref,
-                queued_at: now,
-                finished_at: now,
-                reason: d.reason,
-                related_build: d.identicalTo,
-              },
-              d.inputs,
-            );
-            skipped.push({
-              id: buildId,
-              job: d.job,
-              state: 'skipped',
-              fingerprint: d.fingerprint,
-              forced: false,
-            });
-            await writeOutbox(trx, buildId, 'skipped', now);
-            break;
-          }
-          case 'defer':
-            await trx
-              .insertInto('pending_settles')
-              .values({ job: d.job, due_at: d.until, event_id: event.id })
-              .onConflict((oc) =>
-                oc.column('job').doUpdateSet({ due_at: d.until, event_id: event.id }),
-              )
-              .execute();
-            break;
-          case 'record-duplicate':
-          case 'note':
-            break;
-        }
-        if (d.kind === 'queue-build' || d.kind === 'record-skip') outcome = d.rule;
-        await trx
-          .insertInto('decisions')
-          .values({
-            event_id: event.id,
-            job: d.job,
-            rule: d.rule,
+      const received = new Map<SourceName, { n: number; at: number }>();
+      const applied = await this.applyOne(trx, event, decisions, now, received);
+      await this.countReceived(trx, received);
+      return applied;
+    });
+  }
+
+  /**
+   * Several events' decisions, in order, in one transaction: each event's decisions stay atomic
+   * (all of them commit or none). The scheduler loop uses it for runs of events that change
+   * nothing but the log — duplicates above all — so a burst costs one commit, not one per event.
+   */
+  applyDecisionsMany(
+    items: ReadonlyArray<{
+      readonly event: SchedulerEvent;
+      readonly decisions: readonly Decision[];
+      readonly now: number;
+    }>,
+  ): Promise<AppliedDecisions[]> {
+    return this.db.transaction().execute(async (trx) => {
+      const received = new Map<SourceName, { n: number; at: number }>();
+      const out: AppliedDecisions[] = [];
+      for (const it of items) {
+        out.push(await this.applyOne(trx, it.event, it.decisions, it.now, received));
+      }
+      await this.countReceived(trx, received);
+      return out;
+    });
+  }
+
+  /** One event's decisions inside `trx`; delivery counts are collected in `received`. */
+  private async applyOne(
+    trx: Transaction<Database>,
+    event: SchedulerEvent,
+    decisions: readonly Decision[],
+    now: number,
+    received: Map<SourceName, { n: number; at: number }>,
+  ): Promise<AppliedDecisions> {
+    const { shapes } = this;
+    const queued: BuildRef[] = [];
+    const skipped: BuildRef[] = [];
+    const superseded: number[] = [];
+    const cancelRequested: number[] = [];
+    const heads: SourceHead[] = [];
+    let outcome: string = decisions.length === 0 ? 'nothing' : (decisions[0]?.rule ?? 'nothing');
+    for (const d of decisions) {
+      let buildId: number | null = null;
+      switch (d.kind) {
+        case 'advance-head': {
+          const { rows } = await shapes.run(trx, hot.insertVersion, {
             source: d.source,
             version: d.version,
-            build_id: buildId,
-            detail: d.detail,
-            at: now,
-          })
-          .execute();
+            ref: d.ref ?? '',
+            eventId: event.id,
+            origin: d.origin,
+            producedBy: d.producedBy,
+            createdAt: now,
+          });
+          const v = rows[0];
+          if (!v) throw new Error('inserting the version returned no id');
+          await shapes.run(trx, hot.upsertHead, {
+            source: d.source,
+            ref: d.ref ?? '',
+            versionId: v.id,
+          });
+          heads.push({
+            source: d.source,
+            version: d.version,
+            ref: d.ref,
+            eventId: event.id,
+            origin: d.origin,
+            seq: Number(v.id),
+            producedBy: d.producedBy,
+          });
+          break;
+        }
+        case 'queue-build': {
+          const ref = d.inputs.find((i) => i.ref !== null)?.ref ?? null;
+          const values: NewBuild = {
+            job: d.job,
+            state: 'queued',
+            fingerprint: d.fingerprint,
+            definition_hash: d.definitionHash,
+            cause: JSON.stringify(d.cause),
+            forced: d.forced ? 1 : 0,
+            ref,
+            queued_at: now,
+          };
+          buildId = await insertBuild(trx, shapes, values, d.inputs);
+          await upsertJob(trx, shapes, d.job, d.definitionHash, now);
+          queued.push({
+            id: buildId,
+            job: d.job,
+            state: 'queued',
+            fingerprint: d.fingerprint,
+            forced: d.forced,
+          });
+          await writeNewBuildOutbox(trx, shapes, buildId, values, d.inputs, 'queued', now);
+          for (const old of d.supersedes) {
+            const res = await shapes.run(trx, hot.supersede, {
+              relatedBuild: buildId,
+              finishedAt: now,
+              reason: `superseded by build #${buildId}`,
+              id: old,
+            });
+            if (Number(res.numAffectedRows ?? 0) > 0) {
+              superseded.push(old);
+              await writeOutbox(trx, old, 'superseded', now);
+            }
+          }
+          cancelRequested.push(...d.cancels);
+          break;
+        }
+        case 'record-skip': {
+          const ref = d.inputs.find((i) => i.ref !== null)?.ref ?? null;
+          const values: NewBuild = {
+            job: d.job,
+            state: 'skipped',
+            fingerprint: d.fingerprint,
+            definition_hash: d.definitionHash,
+            cause: JSON.stringify(d.cause),
+            ref,
+            queued_at: now,
+            finished_at: now,
+            reason: d.reason,
+            related_build: d.identicalTo,
+          };
+          buildId = await insertBuild(trx, shapes, values, d.inputs);
+          skipped.push({
+            id: buildId,
+            job: d.job,
+            state: 'skipped',
+            fingerprint: d.fingerprint,
+            forced: false,
+          });
+          await writeNewBuildOutbox(trx, shapes, buildId, values, d.inputs, 'skipped', now);
+          break;
+        }
+        case 'defer':
+          await trx
+            .insertInto('pending_settles')
+            .values({ job: d.job, due_at: d.until, event_id: event.id })
+            .onConflict((oc) =>
+              oc.column('job').doUpdateSet({ due_at: d.until, event_id: event.id }),
+            )
+            .execute();
+          break;
+        case 'record-duplicate':
+        case 'note':
+          break;
       }
-      // Events that a person or a forge sent count towards delivery health; polls and outputs don't.
-      if (event.kind === 'source' && event.origin !== 'poll' && event.origin !== 'output') {
-        await trx
-          .updateTable('sources')
-          .set((eb) => ({ events_received: eb('events_received', '+', 1), last_event_at: now }))
-          .where('name', '=', event.source)
-          .execute();
-      }
-      await trx
-        .updateTable('events')
-        .set({ processed_at: now, outcome })
-        .where('id', '=', event.id)
-        .execute();
-      return { queued, skipped, superseded, cancelRequested, heads };
-    });
+      if (d.kind === 'queue-build' || d.kind === 'record-skip') outcome = d.rule;
+      await shapes.run(trx, hot.insertDecision, {
+        eventId: event.id,
+        job: d.job,
+        rule: d.rule,
+        source: d.source,
+        version: d.version,
+        buildId,
+        detail: d.detail,
+        at: now,
+      });
+    }
+    // Events that a person or a forge sent count towards delivery health; polls and outputs don't.
+    if (event.kind === 'source' && event.origin !== 'poll' && event.origin !== 'output') {
+      const r = received.get(event.source);
+      received.set(event.source, { n: (r?.n ?? 0) + 1, at: now });
+    }
+    await shapes.run(trx, hot.markProcessed, { processedAt: now, outcome, id: event.id });
+    return { queued, skipped, superseded, cancelRequested, heads };
+  }
+
+  /** `events_received += n` once per source for the events of one transaction. */
+  private async countReceived(
+    trx: Transaction<Database>,
+    received: ReadonlyMap<SourceName, { n: number; at: number }>,
+  ): Promise<void> {
+    for (const [name, { n, at }] of received) {
+      await this.shapes.run(trx, hot.countReceived, { n, at, name });
+    }
   }
 
   takeDueSettles(now: number): Promise<JobName[]> {
     return this.db.transaction().execute(async (trx) => {
-      const due = await trx
-        .selectFrom('pending_settles')
-        .select('job')
-        .where('due_at', '<=', now)
-        .execute();
+      const { rows: due } = await this.shapes.run(trx, hot.dueSettles, { now });
       if (due.length === 0) return [];
       const jobs = due.map((d) => d.job);
       await trx.deleteFrom('pending_settles').where('job', 'in', jobs).execute();
-      for (const job of jobs) await insertEvent(trx, { kind: 'settle', job, receivedAt: now });
+      for (const job of jobs) {
+        await insertEvent(trx, { kind: 'settle', job, receivedAt: now }, this.shapes);
+      }
       return jobs;
     });
   }
@@ -370,7 +407,7 @@ export class SqlStore implements Store {
             .execute();
         }
       }
-      for (const e of run.outputEvents) await insertEvent(trx, e);
+      for (const e of run.outputEvents) await insertEvent(trx, e, this.shapes);
       await writeOutbox(trx, id, 'finished', now);
       return loadBuild(trx, id);
     });
@@ -428,6 +465,7 @@ export class SqlStore implements Store {
             .execute();
           const newId = await insertBuild(
             trx,
+            this.shapes,
             {
               job: row.job,
               state: 'queued',
@@ -472,6 +510,15 @@ export class SqlStore implements Store {
       .where('builds.job', '=', job)
       .where('build_outputs.name', '=', output)
       .where('build_outputs.digest', '=', version)
+      // The newest producer whose files were not pruned by artifact retention.
+      .where(({ exists, selectFrom }) =>
+        exists(
+          selectFrom('artifacts')
+            .select('artifacts.build_id')
+            .whereRef('artifacts.build_id', '=', 'build_outputs.build_id')
+            .whereRef('artifacts.output', '=', 'build_outputs.name'),
+        ),
+      )
       .orderBy('build_outputs.build_id', 'desc')
       .limit(1)
       .executeTakeFirst();
@@ -755,13 +802,7 @@ export class SqlStore implements Store {
   }
 
   async outboxSince(afterId: number, limit: number): Promise<OutboxRecord[]> {
-    const rows = await this.db
-      .selectFrom('outbox')
-      .selectAll()
-      .where('id', '>', afterId)
-      .orderBy('id')
-      .limit(limit)
-      .execute();
+    const { rows } = await this.shapes.run(this.db, hot.outboxSince, { afterId, limit });
     return rows.map((r) => ({
       id: Number(r.id),
       buildId: Number(r.build_id),
@@ -789,6 +830,10 @@ export class SqlStore implements Store {
     return row !== undefined;
   }
 
+  pruneArtifacts(keepBuildsPerJob: number): Promise<ArtifactPruneResult> {
+    return pruneArtifacts(this.db, keepBuildsPerJob);
+  }
+
   // ---- meta --------------------------------------------------------------------------------
 
   async getMeta(key: string): Promise<string | null> {
@@ -813,30 +858,30 @@ export class SqlStore implements Store {
   }
 }
 
-async function insertEvent(trx: Db, e: NewEvent): Promise<AppendedEvent> {
+async function insertEvent(trx: Db, e: NewEvent, shapes: Shapes): Promise<AppendedEvent> {
   const base = { received_at: e.receivedAt };
   let values: Insertable<Database['events']>;
   switch (e.kind) {
-    case 'source':
+    case 'source': {
       if (e.deliveryId !== null) {
-        const seen = await trx
-          .selectFrom('events')
-          .select('id')
-          .where('delivery_id', '=', e.deliveryId)
-          .executeTakeFirst();
-        if (seen) return { id: Number(seen.id), redelivery: true };
+        const seen = await shapes.run(trx, hot.eventByDelivery, { deliveryId: e.deliveryId });
+        const first = seen.rows[0];
+        if (first) return { id: Number(first.id), redelivery: true };
       }
-      values = {
-        ...base,
-        kind: 'source',
+      // The inbox's hottest statement: every column given, so one compiled shape serves all.
+      const { rows } = await shapes.run(trx, hot.insertSourceEvent, {
+        receivedAt: e.receivedAt,
         source: e.source,
         version: e.version,
         ref: e.ref,
         origin: e.origin,
-        delivery_id: e.deliveryId,
+        deliveryId: e.deliveryId,
         detail: JSON.stringify({ changedPaths: e.changedPaths, producedBy: e.producedBy }),
-      };
-      break;
+      });
+      const row = rows[0];
+      if (!row) throw new Error('inserting the event returned no id');
+      return { id: Number(row.id), redelivery: false };
+    }
     case 'trigger':
       values = {
         ...base,
@@ -865,48 +910,139 @@ async function insertEvent(trx: Db, e: NewEvent): Promise<AppendedEvent> {
   return { id: Number(row.id), redelivery: false };
 }
 
+/** A new build row; omitted columns take their defaults. */
+interface NewBuild {
+  readonly job: string;
+  readonly state: BuildState;
+  readonly fingerprint: string;
+  readonly definition_hash: string;
+  readonly cause: string;
+  readonly forced?: number;
+  readonly ref: string | null;
+  readonly queued_at: number;
+  readonly finished_at?: number | null;
+  readonly reason?: string | null;
+  readonly related_build?: number | null;
+  readonly attempt?: number;
+}
+
+type NewInput = Readonly<{
+  source: string;
+  version: string;
+  ref: string | null;
+  origin: string | null;
+  eventId: number | null;
+}>;
+
+/** The row `insertBuild` stores for `values`, with every column as the table's defaults fill it. */
+function newBuildRow(id: number, v: NewBuild): BuildRow {
+  return {
+    id,
+    job: v.job,
+    state: v.state,
+    fingerprint: v.fingerprint,
+    definition_hash: v.definition_hash,
+    cause: v.cause,
+    forced: v.forced ?? 0,
+    ref: v.ref,
+    queued_at: v.queued_at,
+    started_at: null,
+    finished_at: v.finished_at ?? null,
+    failed_step: null,
+    reason: v.reason ?? null,
+    related_build: v.related_build ?? null,
+    exit_code: null,
+    coverage_lines: null,
+    coverage_branches: null,
+    coverage_lines_delta: null,
+    coverage_branches_delta: null,
+    attempt: v.attempt ?? 1,
+    worker: null,
+    warnings: '[]',
+    log_bytes: 0,
+  };
+}
+
+function newInputRows(id: number, inputs: readonly NewInput[]): InputRow[] {
+  return inputs.map((i, position) => ({
+    build_id: id,
+    position,
+    source: i.source,
+    version: i.version,
+    ref: i.ref,
+    origin: i.origin,
+    event_id: i.eventId,
+  }));
+}
+
 async function insertBuild(
   trx: Db,
-  values: Insertable<Database['builds']>,
-  inputs: ReadonlyArray<{
-    source: string;
-    version: string;
-    ref: string | null;
-    origin: string | null;
-    eventId: number | null;
-  }>,
+  shapes: Shapes,
+  values: NewBuild,
+  inputs: readonly NewInput[],
 ): Promise<number> {
-  const row = await trx
-    .insertInto('builds')
-    .values(values)
-    .returning('id')
-    .executeTakeFirstOrThrow();
+  const r = newBuildRow(0, values);
+  const { rows } = await shapes.run(trx, hot.insertBuild, {
+    job: r.job,
+    state: r.state,
+    fingerprint: r.fingerprint,
+    definitionHash: r.definition_hash,
+    cause: r.cause,
+    forced: r.forced,
+    ref: r.ref,
+    queuedAt: r.queued_at,
+    finishedAt: r.finished_at,
+    reason: r.reason,
+    relatedBuild: r.related_build,
+    attempt: r.attempt,
+  });
+  const row = rows[0];
+  if (!row) throw new Error('inserting the build returned no id');
   const id = Number(row.id);
-  if (inputs.length > 0) {
-    await trx
-      .insertInto('build_inputs')
-      .values(
-        inputs.map((i, position) => ({
-          build_id: id,
-          position,
-          source: i.source,
-          version: i.version,
-          ref: i.ref,
-          origin: i.origin,
-          event_id: i.eventId,
-        })),
-      )
-      .execute();
+  for (const i of newInputRows(id, inputs)) {
+    await shapes.run(trx, hot.insertInput, {
+      buildId: i.build_id,
+      position: i.position,
+      source: i.source,
+      version: i.version,
+      ref: i.ref,
+      origin: i.origin,
+      eventId: i.event_id,
+    });
   }
   return id;
 }
 
-async function upsertJob(trx: Db, name: string, hash: string, now: number): Promise<void> {
-  await trx
-    .insertInto('jobs')
-    .values({ name, definition_hash: hash, updated_at: now })
-    .onConflict((oc) => oc.column('name').doUpdateSet({ definition_hash: hash, updated_at: now }))
-    .execute();
+/**
+ * The outbox row of a build this transaction just inserted: the payload is built from the values
+ * written (through `toBuild`, as `loadBuild` would read them back) instead of re-reading the row.
+ */
+async function writeNewBuildOutbox(
+  trx: Db,
+  shapes: Shapes,
+  id: number,
+  values: NewBuild,
+  inputs: readonly NewInput[],
+  type: OutboxRecord['type'],
+  now: number,
+): Promise<void> {
+  const build = toBuild(newBuildRow(id, values), newInputRows(id, inputs));
+  await shapes.run(trx, hot.insertOutbox, {
+    buildId: id,
+    type,
+    payload: JSON.stringify(build),
+    createdAt: now,
+  });
+}
+
+async function upsertJob(
+  trx: Db,
+  shapes: Shapes,
+  name: string,
+  hash: string,
+  now: number,
+): Promise<void> {
+  await shapes.run(trx, hot.upsertJob, { name, hash, now });
 }
 
 async function writeOutbox(
@@ -959,3 +1095,243 @@ function nullableNumber(v: number | null): number | null {
 function startsWith(column: string, prefix: string) {
   return sql<boolean>`substr(${sql.ref(column)}, 1, ${prefix.length}) = ${prefix}`;
 }
+
+/**
+ * Kysely builds and compiles a query tree on every call, which costs more than running a small
+ * statement (the SQLite adapter already reuses prepared statements by SQL text). Hot statements
+ * go through here instead: each builder is compiled once per store, with a marker in place of
+ * every parameter, and later calls run the same SQL with the new values in the compiled order.
+ * A builder must pass its parameters through verbatim (no `??`, no branching on them), and every
+ * parameter must be given (use `null`, never `undefined`).
+ */
+class Shapes {
+  private readonly compiled = new Map<object, Shape>();
+
+  run<P extends Record<string, unknown>, R>(
+    db: Db,
+    build: (db: Db, p: P) => Compilable<R>,
+    params: P,
+  ): Promise<QueryResult<R>> {
+    let shape = this.compiled.get(build);
+    if (!shape) {
+      shape = compileShape(db, build, Object.keys(params));
+      this.compiled.set(build, shape);
+    }
+    const parameters = shape.slots.map((s) => ('key' in s ? params[s.key] : s.value));
+    return db.executeQuery(CompiledQuery.raw(shape.sql, parameters) as CompiledQuery<R>);
+  }
+}
+
+interface Shape {
+  readonly sql: string;
+  readonly slots: ReadonlyArray<{ readonly key: string } | { readonly value: unknown }>;
+}
+
+class Marker {
+  constructor(readonly key: string) {}
+}
+
+function compileShape<P>(
+  db: Db,
+  build: (db: Db, p: P) => Compilable,
+  keys: readonly string[],
+): Shape {
+  const markers = Object.fromEntries(keys.map((k) => [k, new Marker(k)])) as P;
+  const compiled = build(db, markers).compile();
+  const used = new Set<string>();
+  const slots = compiled.parameters.map((p) => {
+    if (!(p instanceof Marker)) return { value: p };
+    used.add(p.key);
+    return { key: p.key };
+  });
+  const unused = keys.filter((k) => !used.has(k));
+  if (unused.length > 0) throw new Error(`query shape ignores parameters: ${unused.join(', ')}`);
+  return { sql: compiled.sql, slots };
+}
+
+/** The scheduler's and the inbox's hot statements (see `Shapes`). */
+const hot = {
+  pendingEvents: (db: Db, p: { limit: number }) =>
+    db
+      .selectFrom('events')
+      .selectAll()
+      .where('processed_at', 'is', null)
+      .orderBy('id')
+      .limit(p.limit),
+  dueSettles: (db: Db, p: { now: number }) =>
+    db.selectFrom('pending_settles').select('job').where('due_at', '<=', p.now),
+  outboxSince: (db: Db, p: { afterId: number; limit: number }) =>
+    db.selectFrom('outbox').selectAll().where('id', '>', p.afterId).orderBy('id').limit(p.limit),
+  eventByDelivery: (db: Db, p: { deliveryId: string }) =>
+    db.selectFrom('events').select('id').where('delivery_id', '=', p.deliveryId),
+  insertSourceEvent: (
+    db: Db,
+    p: {
+      receivedAt: number;
+      source: string;
+      version: string;
+      ref: string | null;
+      origin: string;
+      deliveryId: string | null;
+      detail: string;
+    },
+  ) =>
+    db
+      .insertInto('events')
+      .values({
+        received_at: p.receivedAt,
+        kind: 'source',
+        source: p.source,
+        version: p.version,
+        ref: p.ref,
+        origin: p.origin,
+        delivery_id: p.deliveryId,
+        detail: p.detail,
+      })
+      .returning('id'),
+  insertVersion: (
+    db: Db,
+    p: {
+      source: string;
+      version: string;
+      ref: string;
+      eventId: number;
+      origin: string;
+      producedBy: number | null;
+      createdAt: number;
+    },
+  ) =>
+    db
+      .insertInto('versions')
+      .values({
+        source: p.source,
+        version: p.version,
+        ref: p.ref,
+        event_id: p.eventId,
+        origin: p.origin,
+        produced_by: p.producedBy,
+        created_at: p.createdAt,
+      })
+      .returning('id'),
+  upsertHead: (db: Db, p: { source: string; ref: string; versionId: number }) =>
+    db
+      .insertInto('heads')
+      .values({ source: p.source, ref: p.ref, version_id: p.versionId })
+      .onConflict((oc) => oc.columns(['source', 'ref']).doUpdateSet({ version_id: p.versionId })),
+  insertBuild: (
+    db: Db,
+    p: {
+      job: string;
+      state: string;
+      fingerprint: string;
+      definitionHash: string;
+      cause: string;
+      forced: number;
+      ref: string | null;
+      queuedAt: number;
+      finishedAt: number | null;
+      reason: string | null;
+      relatedBuild: number | null;
+      attempt: number;
+    },
+  ) =>
+    db
+      .insertInto('builds')
+      .values({
+        job: p.job,
+        state: p.state,
+        fingerprint: p.fingerprint,
+        definition_hash: p.definitionHash,
+        cause: p.cause,
+        forced: p.forced,
+        ref: p.ref,
+        queued_at: p.queuedAt,
+        finished_at: p.finishedAt,
+        reason: p.reason,
+        related_build: p.relatedBuild,
+        attempt: p.attempt,
+      })
+      .returning('id'),
+  insertInput: (
+    db: Db,
+    p: {
+      buildId: number;
+      position: number;
+      source: string;
+      version: string;
+      ref: string | null;
+      origin: string | null;
+      eventId: number | null;
+    },
+  ) =>
+    db.insertInto('build_inputs').values({
+      build_id: p.buildId,
+      position: p.position,
+      source: p.source,
+      version: p.version,
+      ref: p.ref,
+      origin: p.origin,
+      event_id: p.eventId,
+    }),
+  upsertJob: (db: Db, p: { name: string; hash: string; now: number }) =>
+    db
+      .insertInto('jobs')
+      .values({ name: p.name, definition_hash: p.hash, updated_at: p.now })
+      .onConflict((oc) =>
+        oc.column('name').doUpdateSet({ definition_hash: p.hash, updated_at: p.now }),
+      ),
+  insertOutbox: (
+    db: Db,
+    p: { buildId: number; type: string; payload: string; createdAt: number },
+  ) =>
+    db
+      .insertInto('outbox')
+      .values({ build_id: p.buildId, type: p.type, payload: p.payload, created_at: p.createdAt }),
+  supersede: (
+    db: Db,
+    p: { relatedBuild: number; finishedAt: number; reason: string; id: number },
+  ) =>
+    db
+      .updateTable('builds')
+      .set({
+        state: 'superseded',
+        related_build: p.relatedBuild,
+        finished_at: p.finishedAt,
+        reason: p.reason,
+      })
+      .where('id', '=', p.id)
+      .where('state', '=', 'queued'),
+  insertDecision: (
+    db: Db,
+    p: {
+      eventId: number;
+      job: string | null;
+      rule: string;
+      source: string | null;
+      version: string | null;
+      buildId: number | null;
+      detail: string;
+      at: number;
+    },
+  ) =>
+    db.insertInto('decisions').values({
+      event_id: p.eventId,
+      job: p.job,
+      rule: p.rule,
+      source: p.source,
+      version: p.version,
+      build_id: p.buildId,
+      detail: p.detail,
+      at: p.at,
+    }),
+  countReceived: (db: Db, p: { n: number; at: number; name: string }) =>
+    db
+      .updateTable('sources')
+      .set((eb) => ({ events_received: eb('events_received', '+', p.n), last_event_at: p.at }))
+      .where('name', '=', p.name),
+  markProcessed: (db: Db, p: { processedAt: number; outcome: string; id: number }) =>
+    db
+      .updateTable('events')
+      .set({ processed_at: p.processedAt, outcome: p.outcome })
+      .where('id', '=', p.id),
+};

@@ -1,6 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTcp, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -10,8 +11,15 @@ import { FallbackPoller } from '../../../src/ingest/poll/fallback-poller.js';
 import type { NewEvent, Store } from '../../../src/store/ports.js';
 import { openSqliteStore } from '../../../src/store/sqlite/open-sqlite-store.js';
 
-const gitEnv = { ...process.env, GIT_AUTHOR_NAME: 't', GIT_AUTHOR_EMAIL: 't@x', GIT_COMMITTER_NAME: 't', GIT_COMMITTER_EMAIL: 't@x' };
-const git = (cwd: string, ...args: string[]) => execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@x',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@x',
+};
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
 
 function pipelineOf(...sources: SourceDef[]): Pipeline {
   return {
@@ -26,7 +34,16 @@ function pipelineOf(...sources: SourceDef[]): Pipeline {
 }
 
 function gitSource(url: string, extra: Partial<GitSource> = {}): GitSource {
-  return { kind: 'git', name: 'app', url, branches: ['main', 'release/*'], webhookSecret: null, fallbackPollMs: 60_000, quietPeriodMs: null, ...extra };
+  return {
+    kind: 'git',
+    name: 'app',
+    url,
+    branches: ['main', 'release/*'],
+    webhookSecret: null,
+    fallbackPollMs: 60_000,
+    quietPeriodMs: null,
+    ...extra,
+  };
 }
 
 describe('fallback poller', () => {
@@ -47,7 +64,9 @@ describe('fallback poller', () => {
 
   async function setup(source: SourceDef) {
     const pipeline = pipelineOf(source);
-    await store.syncSources([{ name: source.name, kind: source.kind, url: 'url' in source ? source.url : null }]);
+    await store.syncSources([
+      { name: source.name, kind: source.kind, url: 'url' in source ? source.url : null },
+    ]);
     const ingest = async (events: readonly NewEvent[]) => {
       ingested.push(...events);
       // Apply as heads directly, the way the scheduler would, so the next poll sees them.
@@ -55,10 +74,34 @@ describe('fallback poller', () => {
         if (e.kind !== 'source') continue;
         const appended = await store.appendEvent(e);
         const [ev] = await store.pendingEvents(1);
-        await store.applyDecisions(ev!, [{ kind: 'advance-head', source: e.source, version: e.version, ref: e.ref, origin: e.origin, producedBy: null, job: null, rule: 'new-version', detail: '' }], appended.id);
+        await store.applyDecisions(
+          ev!,
+          [
+            {
+              kind: 'advance-head',
+              source: e.source,
+              version: e.version,
+              ref: e.ref,
+              origin: e.origin,
+              producedBy: null,
+              job: null,
+              rule: 'new-version',
+              detail: '',
+            },
+          ],
+          appended.id,
+        );
       }
     };
-    return new FallbackPoller({ store, ingest, pipeline: () => pipeline, logger, now: () => 1_000_000, random: () => 0.5, checkTimeoutMs: 5000 });
+    return new FallbackPoller({
+      store,
+      ingest,
+      pipeline: () => pipeline,
+      logger,
+      now: () => 1_000_000,
+      random: () => 0.5,
+      checkTimeoutMs: 5000,
+    });
   }
 
   it('finds branch heads of a bare repository with git ls-remote, and counts what no event announced', async () => {
@@ -75,12 +118,18 @@ describe('fallback poller', () => {
     const poller = await setup(gitSource(bare));
     const outcome = await poller.pollNow('app');
     expect(outcome).toMatchObject({ ok: true, newVersions: 2, error: null });
-    expect(ingested.map((e) => e.kind === 'source' && [e.ref, e.version, e.origin]).sort()).toEqual([
-      ['main', first, 'poll'],
-      ['release/1', first, 'poll'],
-    ]);
+    expect(ingested.map((e) => e.kind === 'source' && [e.ref, e.version, e.origin]).sort()).toEqual(
+      [
+        ['main', first, 'poll'],
+        ['release/1', first, 'poll'],
+      ],
+    );
     // Knowing nothing before is a starting point, not a missed event.
-    expect((await store.listSources())[0]).toMatchObject({ missedEvents: 0, lastCheckOk: true, nextCheckAt: 1_060_000 });
+    expect((await store.listSources())[0]).toMatchObject({
+      missedEvents: 0,
+      lastCheckOk: true,
+      nextCheckAt: 1_060_000,
+    });
 
     await writeFile(join(work, 'a'), '2');
     git(work, 'commit', '-qam', 'two');
@@ -125,12 +174,24 @@ describe('fallback poller', () => {
     });
     afterEach(() => new Promise<void>((r) => server.close(() => r())));
 
-    const httpSource = (): HttpSource => ({ kind: 'http', name: 'meta', url, headers: {}, webhookSecret: null, fallbackPollMs: 60_000, quietPeriodMs: null, maxBytes: 1024 });
+    const httpSource = (): HttpSource => ({
+      kind: 'http',
+      name: 'meta',
+      url,
+      headers: {},
+      webhookSecret: null,
+      fallbackPollMs: 60_000,
+      quietPeriodMs: null,
+      maxBytes: 1024,
+    });
 
     it('versions a body by sha256 without an ETag, and by the ETag with one (conditional GET)', async () => {
       const poller = await setup(httpSource());
       expect((await poller.pollNow('meta')).newVersions).toBe(1);
-      expect(ingested[0]).toMatchObject({ source: 'meta', version: expect.stringMatching(/^sha256:[0-9a-f]{64}$/) });
+      expect(ingested[0]).toMatchObject({
+        source: 'meta',
+        version: expect.stringMatching(/^sha256:[0-9a-f]{64}$/),
+      });
       expect((await poller.pollNow('meta')).newVersions).toBe(0);
       etag = '"abc"';
       expect((await poller.pollNow('meta')).newVersions).toBe(1);
@@ -150,15 +211,29 @@ describe('fallback poller', () => {
   });
 
   it('gives up on a peer that accepts and never answers within the check timeout', async () => {
-    const { createServer: createTcp } = await import('node:net');
-    const sockets: import('node:net').Socket[] = [];
+    const sockets: Socket[] = [];
     const silent = createTcp((s) => sockets.push(s));
     await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
     const addr = silent.address();
     const port = typeof addr === 'object' && addr ? addr.port : 0;
-    const pipeline = pipelineOf({ kind: 'http', name: 'meta', url: `http://127.0.0.1:${port}/x`, headers: {}, webhookSecret: null, fallbackPollMs: 60_000, quietPeriodMs: null, maxBytes: 10 });
+    const pipeline = pipelineOf({
+      kind: 'http',
+      name: 'meta',
+      url: `http://127.0.0.1:${port}/x`,
+      headers: {},
+      webhookSecret: null,
+      fallbackPollMs: 60_000,
+      quietPeriodMs: null,
+      maxBytes: 10,
+    });
     await store.syncSources([{ name: 'meta', kind: 'http', url: null }]);
-    const poller = new FallbackPoller({ store, ingest: () => Promise.resolve(), pipeline: () => pipeline, logger, checkTimeoutMs: 400 });
+    const poller = new FallbackPoller({
+      store,
+      ingest: () => Promise.resolve(),
+      pipeline: () => pipeline,
+      logger,
+      checkTimeoutMs: 400,
+    });
     const started = Date.now();
     const outcome = await poller.pollNow('meta');
     expect(outcome.ok).toBe(false);

@@ -1,0 +1,320 @@
+import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import type { Logger } from 'pino';
+import type { AmqpSource, SourceName } from '../../core/pipeline.js';
+import type { NewEvent } from '../../store/ports.js';
+import { DEFAULT_BACKOFF, reconnectDelay, type Backoff } from './backoff.js';
+import { messageReader, type MessageVerdict } from './message-version.js';
+
+export interface AmqpConsumerDeps {
+  /** Durable once resolved (the inbox write); messages are acked only after that. */
+  readonly ingest: (events: readonly NewEvent[]) => Promise<unknown>;
+  /** Pipeline name: part of the queue name. */
+  readonly pipelineName: string;
+  readonly logger: Logger;
+  readonly now?: () => number;
+  readonly random?: () => number;
+  readonly backoff?: Backoff;
+  /** TCP connect and AMQP handshake, each (default 5 s). */
+  readonly connectTimeoutMs?: number;
+  /** Unacked messages the broker may send at once (default 100); also the largest inbox batch. */
+  readonly prefetch?: number;
+  /** A message was acked without an event (metrics): `not-for-us` or `malformed`. */
+  readonly onMessage?: (
+    source: SourceName,
+    outcome: 'version' | 'not-for-us' | 'malformed',
+  ) => void;
+}
+
+export type ConsumerState = 'idle' | 'connecting' | 'consuming' | 'waiting' | 'stopped';
+
+export interface ConsumerStats {
+  accepted: number;
+  notForUs: number;
+  malformed: number;
+  /** Sessions lost after they were consuming (broker restart, closed connection). */
+  disconnects: number;
+  lastError: string | null;
+}
+
+/** `nightless.<pipeline>.<source>`: one durable queue per source, surviving nightless restarts. */
+export function queueName(pipeline: string, source: SourceName): string {
+  return `nightless.${pipeline}.${source}`;
+}
+
+/**
+ * Consumes one amqp source's queue. Lifecycle: `start()` once → connecting ⇄ consuming, with
+ * `waiting` (capped exponential backoff + jitter) between failed sessions → `stop()`.
+ *
+ * Delivery contract: a message is acked only after the inbox write that carries its event has
+ * resolved; if the write fails, the session is dropped and the broker redelivers. Messages are
+ * processed in arrival order in batches (one inbox transaction per batch, up to `prefetch`).
+ * Redeliveries are harmless: the AMQP message-id becomes the event's delivery id, and a known
+ * version is a duplicate for the scheduler anyway. Malformed messages never stop the consumer.
+ */
+export class AmqpSourceConsumer {
+  readonly stats: ConsumerStats = {
+    accepted: 0,
+    notForUs: 0,
+    malformed: 0,
+    disconnects: 0,
+    lastError: null,
+  };
+  private currentState: ConsumerState = 'idle';
+  private model: ChannelModel | null = null;
+  private attempt = 0;
+  private timer: NodeJS.Timeout | null = null;
+  private pending: ConsumeMessage[] = [];
+  private draining: Promise<void> | null = null;
+  private session = 0;
+  private readonly read: (content: Buffer) => MessageVerdict;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(
+    readonly source: AmqpSource,
+    private readonly deps: AmqpConsumerDeps,
+  ) {
+    this.read = messageReader(source);
+  }
+
+  get state(): ConsumerState {
+    return this.currentState;
+  }
+
+  get queue(): string {
+    return queueName(this.deps.pipelineName, this.source.name);
+  }
+
+  /** Starts connecting in the background; safe to call twice. */
+  start(): void {
+    if (this.currentState !== 'idle') return;
+    void this.connectOnce();
+  }
+
+  /** Resolves the next time the consumer is consuming (tests, readiness). */
+  consuming(): Promise<void> {
+    if (this.currentState === 'consuming') return Promise.resolve();
+    return new Promise((resolve) => this.waiters.add(resolve));
+  }
+
+  /** Cancels the subscription, lets the batch in hand finish (and be acked), closes. Safe to call twice. */
+  async stop(): Promise<void> {
+    if (this.currentState === 'stopped') return;
+    this.currentState = 'stopped';
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.pending = [];
+    await this.draining;
+    await this.closeModel();
+    for (const w of this.waiters) w();
+    this.waiters.clear();
+  }
+
+  private async connectOnce(): Promise<void> {
+    if (this.currentState === 'stopped') return;
+    this.currentState = 'connecting';
+    const session = ++this.session;
+    try {
+      const model = await this.open();
+      if (this.stopped() || session !== this.session) {
+        await model.close().catch(() => undefined);
+        return;
+      }
+      this.model = model;
+      model.on('error', (err: Error) =>
+        this.deps.logger.warn(
+          { source: this.source.name, err: err.message },
+          'amqp connection error',
+        ),
+      );
+      model.on('close', () => this.lost(session, 'connection closed'));
+      const ch = await model.createChannel();
+      ch.on('error', (err: Error) =>
+        this.deps.logger.warn({ source: this.source.name, err: err.message }, 'amqp channel error'),
+      );
+      ch.on('close', () => this.lost(session, 'channel closed'));
+      await this.declare(model, ch);
+      await ch.prefetch(this.deps.prefetch ?? 100);
+      await ch.consume(this.queue, (msg) => this.received(session, ch, msg), { noAck: false });
+      this.attempt = 0;
+      this.currentState = 'consuming';
+      this.deps.logger.info(
+        { source: this.source.name, queue: this.queue },
+        'amqp source consuming',
+      );
+      for (const w of this.waiters) w();
+      this.waiters.clear();
+    } catch (err) {
+      this.lost(session, err instanceof Error ? err.message : String(err));
+    }
+  }
+
+  private async open(): Promise<ChannelModel> {
+    const timeoutMs = this.deps.connectTimeoutMs ?? 5_000;
+    const connecting = connect(this.source.url, {
+      timeout: timeoutMs,
+      clientProperties: { connection_name: `nightless ${this.queue}` },
+    });
+    // The socket timeout covers TCP; this one also covers a broker that accepts and never talks.
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new Error(`connect timed out after ${timeoutMs} ms`)),
+        timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([connecting, timeout]);
+    } catch (err) {
+      connecting
+        .then(
+          (m) => m.close(),
+          () => undefined,
+        )
+        .catch(() => undefined);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * The exchange is checked first and only created (topic, durable) when it does not exist:
+   * asserting an existing exchange with another type or durability fails and closes the
+   * channel, and nightless should subscribe to what producers declared, not fight them. The check
+   * runs on a throwaway channel because a failed check closes its channel.
+   */
+  private async declare(model: ChannelModel, ch: Channel): Promise<void> {
+    const { exchange, routingKey } = this.source;
+    if (exchange !== '') {
+      const probe = await model.createChannel();
+      probe.on('error', () => undefined);
+      try {
+        await probe.checkExchange(exchange);
+        await probe.close().catch(() => undefined);
+      } catch {
+        await ch.assertExchange(exchange, 'topic', { durable: true });
+      }
+    }
+    await ch.assertQueue(this.queue, { durable: true });
+    if (exchange !== '') await ch.bindQueue(this.queue, exchange, routingKey);
+  }
+
+  private received(session: number, ch: Channel, msg: ConsumeMessage | null): void {
+    if (msg === null) {
+      // The broker cancelled the subscription (queue deleted): start over, which re-declares it.
+      this.lost(session, 'consumer cancelled by the broker');
+      return;
+    }
+    if (session !== this.session || this.currentState === 'stopped') return;
+    this.pending.push(msg);
+    this.draining ??= this.drain(session, ch).finally(() => {
+      this.draining = null;
+    });
+  }
+
+  /** Batches in arrival order: interpret, one inbox write, then one cumulative ack. */
+  private async drain(session: number, ch: Channel): Promise<void> {
+    while (this.pending.length > 0 && session === this.session && this.currentState !== 'stopped') {
+      const batch = this.pending.splice(0, this.deps.prefetch ?? 100);
+      const events: NewEvent[] = [];
+      const at = (this.deps.now ?? Date.now)();
+      for (const msg of batch) {
+        const verdict = this.read(msg.content);
+        this.deps.onMessage?.(this.source.name, verdict.kind);
+        if (verdict.kind === 'version') {
+          const id =
+            typeof msg.properties.messageId === 'string' && msg.properties.messageId !== ''
+              ? msg.properties.messageId
+              : null;
+          events.push({
+            kind: 'source',
+            source: this.source.name,
+            version: verdict.version,
+            ref: null,
+            origin: 'bus',
+            deliveryId: id === null ? null : `amqp:${this.source.name}:${id}`,
+            changedPaths: null,
+            producedBy: null,
+            receivedAt: at,
+          });
+        } else if (verdict.kind === 'malformed') {
+          this.stats.malformed += 1;
+          this.deps.logger.warn(
+            {
+              source: this.source.name,
+              reason: verdict.reason,
+              routingKey: msg.fields.routingKey,
+              bytes: msg.content.length,
+            },
+            'malformed amqp message acked and dropped',
+          );
+        } else {
+          this.stats.notForUs += 1;
+        }
+      }
+      try {
+        if (events.length > 0) await this.deps.ingest(events);
+      } catch (err) {
+        // Not acked: dropping the session makes the broker redeliver them to the next one.
+        this.deps.logger.error(
+          { source: this.source.name, err },
+          'inbox write failed; the messages will be redelivered',
+        );
+        this.lost(session, 'inbox write failed');
+        return;
+      }
+      this.stats.accepted += events.length;
+      const last = batch[batch.length - 1];
+      if (last && session === this.session) {
+        try {
+          ch.ack(last, true);
+        } catch {
+          // The channel closed meanwhile: the broker redelivers, the store dedupes.
+        }
+      }
+    }
+  }
+
+  /** A method, not a field read, so TypeScript does not narrow it across awaits. */
+  private stopped(): boolean {
+    return this.currentState === 'stopped';
+  }
+
+  private lost(session: number, reason: string): void {
+    if (
+      session !== this.session ||
+      this.currentState === 'stopped' ||
+      this.currentState === 'waiting'
+    )
+      return;
+    if (this.currentState === 'consuming') this.stats.disconnects += 1;
+    this.stats.lastError = reason;
+    this.session += 1;
+    this.pending = [];
+    const model = this.model;
+    this.model = null;
+    model?.close().catch(() => undefined);
+    const delay = reconnectDelay(
+      this.attempt++,
+      this.deps.backoff ?? DEFAULT_BACKOFF,
+      this.deps.random,
+    );
+    this.deps.logger.warn(
+      { source: this.source.name, reason, retryInMs: delay },
+      'amqp source disconnected; reconnecting',
+    );
+    this.currentState = 'waiting';
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      void this.connectOnce();
+    }, delay);
+    this.timer.unref();
+  }
+
+  private async closeModel(): Promise<void> {
+    const model = this.model;
+    this.model = null;
+    this.session += 1;
+    await model?.close().catch(() => undefined);
+  }
+}

@@ -1,0 +1,76 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { parseGenericNotice } from '../generic/payload.js';
+import {
+  genericDeliveryId,
+  planGeneric,
+  verifyGeneric,
+  webhookSecretOf,
+} from '../generic/webhook.js';
+import type { WebhookDeps } from './deps.js';
+import { ingestPlanned } from './deps.js';
+import { decodeBody, sendError } from './raw-body.js';
+import { PayloadError } from './webhook-parse.js';
+
+/**
+ * `POST /hooks/generic`: any system that can sign a body announces a version of a named source
+ * (or, for http sources, asks nightless to check the resource now).
+ */
+export function genericHandler(deps: WebhookDeps) {
+  const now = deps.now ?? Date.now;
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const decoded = decodeBody(req.body, req.headers['content-type']);
+    if (!decoded.ok) return sendError(reply, 400, 'NL_BAD_REQUEST', decoded.message);
+    let notice;
+    try {
+      notice = parseGenericNotice(decoded.value);
+    } catch (err) {
+      if (err instanceof PayloadError) return sendError(reply, 400, 'NL_BAD_REQUEST', err.message);
+      throw err;
+    }
+    const def = deps.engine.pipeline.sources.get(notice.source);
+    if (!def) return sendError(reply, 404, 'NL_NOT_FOUND', `no source "${notice.source}"`);
+    const secret = webhookSecretOf(def);
+    const verdict =
+      secret === null ? 'no-secret' : verifyGeneric(req.headers, req.body as Buffer, secret);
+    if (verdict !== 'ok') {
+      deps.onSignatureFailure?.('generic', verdict);
+      const message =
+        verdict === 'no-secret'
+          ? `webhooks are rejected for "${def.name}": set webhook_secret on the source to accept them`
+          : verdict === 'missing'
+            ? 'missing signature (X-Nightless-Signature-256: sha256=<hex HMAC-SHA256 of the body>)'
+            : `the signature does not match the webhook_secret of "${def.name}"`;
+      return sendError(reply, 401, 'NL_UNAUTHORIZED', message);
+    }
+
+    const delivery = genericDeliveryId(req.headers);
+    const plan = planGeneric(notice, def, { deliveryId: delivery, receivedAt: now() });
+    switch (plan.kind) {
+      case 'invalid':
+        return sendError(reply, 400, 'NL_BAD_REQUEST', plan.message);
+      case 'ignored':
+        deps.onEvent?.(def.name, 'generic', 'ignored');
+        return reply.code(202).send({ ignored: plan.reason });
+      case 'poll': {
+        const poller = deps.poller;
+        if (!poller)
+          return sendError(
+            reply,
+            409,
+            'NL_CONFLICT',
+            `source "${def.name}" cannot be checked now: no poller runs`,
+          );
+        // The check takes network time; the sender only needs to know it was asked for.
+        poller
+          .pollNow(def.name)
+          .catch((err: unknown) =>
+            req.log.warn({ err, source: def.name }, 'check after generic webhook failed'),
+          );
+        deps.onEvent?.(def.name, 'generic', 'polled');
+        return reply.code(202).send({ polling: def.name });
+      }
+      case 'event':
+        return reply.code(202).send(await ingestPlanned(deps, 'generic', [plan.event], []));
+    }
+  };
+}

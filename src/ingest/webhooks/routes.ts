@@ -1,0 +1,37 @@
+import type { FastifyInstance } from 'fastify';
+import { gitHookHandler } from '../git-hooks/hook-endpoint.js';
+import { giteaDriver } from '../gitea/webhook.js';
+import { githubDriver } from '../github/webhook.js';
+import { gitlabDriver } from '../gitlab/webhook.js';
+import type { WebhookDeps } from './deps.js';
+import { forgeHandler } from './forge-handler.js';
+import { genericHandler } from './generic-handler.js';
+import { DEFAULT_WEBHOOK_BODY_LIMIT, keepRawBodies } from './raw-body.js';
+
+export type { IngestKind, IngestOutcome, IngestTarget, PollTrigger, WebhookDeps } from './deps.js';
+
+/**
+ * The event endpoints (`docs/ingest.md`), as a route module for `ServerOptions.extraRoutes`:
+ *
+ * - `POST /hooks/github`, `/hooks/gitlab`, `/hooks/gitea` (also Forgejo), `/hooks/generic`:
+ *   signed by each source's `webhook_secret`, so the API token is not asked for (`auth: 'none'`).
+ * - `POST /hooks/git`: from hooks installed by `nightless hook install`; needs the API token,
+ *   which the server's auth hook checks (`auth: 'write'`).
+ *
+ * Every accepted event is in the inbox before the reply is sent (202); the scheduler picks it
+ * up asynchronously. Safe to register once per server; the plugin keeps its raw-body parser and
+ * error handler to its own scope.
+ */
+export function webhookRoutes(deps: WebhookDeps) {
+  const bodyLimit = deps.bodyLimit ?? DEFAULT_WEBHOOK_BODY_LIMIT;
+  return function routes(app: FastifyInstance): Promise<void> {
+    keepRawBodies(app, bodyLimit);
+    const open = { bodyLimit, config: { auth: 'none' as const } };
+    for (const driver of [githubDriver, gitlabDriver, giteaDriver]) {
+      app.post(`/hooks/${driver.name}`, open, forgeHandler(driver, deps));
+    }
+    app.post('/hooks/generic', open, genericHandler(deps));
+    app.post('/hooks/git', { bodyLimit, config: { auth: 'write' as const } }, gitHookHandler(deps));
+    return Promise.resolve();
+  };
+}

@@ -1,0 +1,316 @@
+import { randomBytes } from 'node:crypto';
+import { Socket } from 'node:net';
+import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import { pino } from 'pino';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { AmqpSource } from '../../../src/core/pipeline.js';
+import { AmqpInputs } from '../../../src/ingest/amqp/amqp-inputs.js';
+import { AmqpSourceConsumer, queueName } from '../../../src/ingest/amqp/source-consumer.js';
+import { runCommand } from '../../../src/ingest/poll/run-command.js';
+import type { NewEvent } from '../../../src/store/ports.js';
+import { startHarness, type Harness } from '../../../src/testing/harness.js';
+import { amqp, job, pipeline } from '../../../src/testing/pipeline-builder.js';
+
+/** The RabbitMQ of this machine (CONVENTIONS §14: real services). */
+const AMQP_URL = process.env.NIGHTLESS_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
+
+function reachable(url: string): Promise<boolean> {
+  const u = new URL(url);
+  return new Promise((resolve) => {
+    const s = new Socket();
+    s.setTimeout(1_000);
+    s.once('connect', () => (s.destroy(), resolve(true)));
+    s.once('timeout', () => (s.destroy(), resolve(false)));
+    s.once('error', () => resolve(false));
+    s.connect(Number(u.port || 5672), u.hostname);
+  });
+}
+
+const RABBIT = await reachable(AMQP_URL);
+if (!RABBIT) {
+  if (process.env.CI === 'true')
+    throw new Error(
+      `RabbitMQ is not reachable at ${AMQP_URL}: the AMQP ingest tests need it under CI`,
+    );
+  console.warn(
+    `\n*** SKIPPING the AMQP ingest tests: RabbitMQ is not reachable at ${AMQP_URL} ***\n`,
+  );
+}
+
+const KOJI_TAG = {
+  build_id: 2657410,
+  name: 'glibc',
+  tag_id: 61432,
+  instance: 'primary',
+  tag: 'f42-build',
+  user: 'bodhi',
+  version: '2.41',
+  owner: 'releng',
+  release: '3.fc42',
+};
+
+const quiet = pino({ level: 'silent' });
+const BACKOFF = { initialMs: 50, maxMs: 400 };
+
+async function waitFor(
+  what: string,
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 15_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
+  let id: string;
+  let exchange: string;
+  let source: AmqpSource;
+  let h: Harness;
+  let pub: ChannelModel;
+  let ch: ConfirmChannel;
+  let written: NewEvent[];
+  let consumer: AmqpSourceConsumer | null;
+  let pipelineName: string;
+
+  beforeEach(async () => {
+    id = randomBytes(4).toString('hex');
+    exchange = `nightless-test-${id}`;
+    pipelineName = `t-${id}`;
+    const p = pipeline({
+      name: pipelineName,
+      sources: {
+        glibc: {
+          ...amqp(),
+          url: AMQP_URL,
+          exchange,
+          routingKey: 'buildsys.tag',
+          match: { tag: 'f42-build', name: 'glibc' },
+          versionTemplate: '{version}-{release}',
+        },
+      },
+      jobs: { build: job({ inputs: ['glibc'] }) },
+    });
+    const def = p.sources.get('glibc');
+    if (def?.kind !== 'amqp') throw new Error('no amqp source');
+    source = def;
+    h = await startHarness(p, { slots: 0 });
+    written = [];
+    consumer = null;
+    pub = await connect(AMQP_URL);
+    ch = await pub.createConfirmChannel();
+  });
+
+  afterEach(async () => {
+    await consumer?.stop();
+    await ch.deleteQueue(queueName(pipelineName, 'glibc')).catch(() => undefined);
+    await ch.deleteExchange(exchange).catch(() => undefined);
+    await pub.close().catch(() => undefined);
+    await h.stop();
+  });
+
+  function startConsumer(
+    extra: { onMessage?: (s: string, o: string) => void } = {},
+  ): AmqpSourceConsumer {
+    consumer = new AmqpSourceConsumer(source, {
+      pipelineName,
+      logger: quiet,
+      backoff: BACKOFF,
+      ingest: (events) => {
+        written.push(...events);
+        return h.engine.ingestMany(events);
+      },
+      ...extra,
+    });
+    consumer.start();
+    return consumer;
+  }
+
+  async function publish(
+    body: unknown,
+    opts: { messageId?: string; routingKey?: string; raw?: string } = {},
+  ): Promise<void> {
+    const content = Buffer.from(opts.raw ?? JSON.stringify(body));
+    ch.publish(exchange, opts.routingKey ?? 'buildsys.tag', content, {
+      persistent: true,
+      contentType: 'application/json',
+      ...(opts.messageId ? { messageId: opts.messageId } : {}),
+    });
+    await ch.waitForConfirms();
+  }
+
+  async function heads(): Promise<string[]> {
+    await h.decided();
+    return (await h.store.sourceHeads('glibc')).map((x) => x.version);
+  }
+
+  async function readyMessages(): Promise<number> {
+    return (await ch.checkQueue(queueName(pipelineName, 'glibc'))).messageCount;
+  }
+
+  it('turns a Koji-style tag message into version {version}-{release}, deduping by message-id', async () => {
+    const c = startConsumer();
+    await c.consuming();
+    await publish(KOJI_TAG, { messageId: 'koji-1' });
+    await waitFor('the event', () => written.length === 1);
+    expect(written[0]).toMatchObject({
+      source: 'glibc',
+      version: '2.41-3.fc42',
+      origin: 'bus',
+      deliveryId: 'amqp:glibc:koji-1',
+      ref: null,
+    });
+    expect(await heads()).toEqual(['2.41-3.fc42']);
+    // The same message published again (a producer retry) is stored once.
+    await publish(KOJI_TAG, { messageId: 'koji-1' });
+    await waitFor('the retry', () => written.length === 2);
+    await h.decided();
+    expect((await h.store.listSources()).find((s) => s.name === 'glibc')?.eventsReceived).toBe(1);
+    // Its queue is durable and named after the pipeline and the source.
+    expect(c.queue).toBe(`nightless.${pipelineName}.glibc`);
+  });
+
+  it('acks messages that are not for it without storing anything', async () => {
+    const outcomes: string[] = [];
+    const c = startConsumer({ onMessage: (_s, o) => outcomes.push(o) });
+    await c.consuming();
+    await publish({ ...KOJI_TAG, tag: 'f41-build' });
+    await publish({ ...KOJI_TAG, name: 'gcc' });
+    await waitFor('both messages', () => c.stats.notForUs === 2);
+    await c.stop();
+    expect(await readyMessages()).toBe(0);
+    expect(written).toEqual([]);
+    expect(outcomes).toEqual(['not-for-us', 'not-for-us']);
+  });
+
+  it('acks, logs and counts malformed messages, and keeps consuming', async () => {
+    const c = startConsumer();
+    await c.consuming();
+    await publish(null, { raw: '{"tag": "f42-build", "name": "glibc", ' });
+    await publish({ ...KOJI_TAG, release: undefined });
+    await publish({ ...KOJI_TAG, version: '2.42' });
+    await waitFor('the valid message', () => written.length === 1);
+    expect(c.stats).toMatchObject({ malformed: 2, accepted: 1 });
+    expect(written[0]).toMatchObject({ version: '2.42-3.fc42' });
+    await c.stop();
+    expect(await readyMessages()).toBe(0);
+  });
+
+  it('lands a burst of 200 messages in the inbox', async () => {
+    const c = startConsumer();
+    await c.consuming();
+    for (let i = 0; i < 200; i++) {
+      ch.publish(
+        exchange,
+        'buildsys.tag',
+        Buffer.from(JSON.stringify({ ...KOJI_TAG, release: `${i}.fc42` })),
+        { messageId: `burst-${i}` },
+      );
+    }
+    await ch.waitForConfirms();
+    await waitFor('200 events', () => written.length === 200);
+    await h.decided();
+    expect((await h.store.listSources()).find((s) => s.name === 'glibc')?.eventsReceived).toBe(200);
+    expect(new Set(written.map((e) => (e.kind === 'source' ? e.version : ''))).size).toBe(200);
+  });
+
+  it('uses an exchange that already exists with another type instead of redeclaring it', async () => {
+    await ch.assertExchange(exchange, 'fanout', { durable: false, autoDelete: false });
+    const c = startConsumer();
+    await c.consuming();
+    await publish(KOJI_TAG, { routingKey: 'anything' });
+    await waitFor('the event', () => written.length === 1);
+  });
+
+  it('reconnects when the broker closes its connection, losing no message', async () => {
+    const c = startConsumer();
+    await c.consuming();
+    for (let i = 0; i < 50; i++)
+      await publish({ ...KOJI_TAG, release: `a${i}` }, { messageId: `r-a${i}` });
+    await waitFor('the first 50', () => written.length >= 50);
+
+    const closed = await closeFromBroker(`nightless ${c.queue}`);
+    if (!closed) {
+      if (process.env.CI === 'true')
+        throw new Error('rabbitmqctl could not close the connection from the broker side');
+      console.warn('rabbitmqctl cannot close connections here: skipping the broker-side close');
+      return;
+    }
+    await waitFor('the disconnect', () => c.stats.disconnects === 1);
+    // Published while the consumer is away: they wait in its durable queue.
+    for (let i = 0; i < 50; i++)
+      await publish({ ...KOJI_TAG, release: `b${i}` }, { messageId: `r-b${i}` });
+    await c.consuming();
+    await waitFor(
+      'all 100 versions',
+      () => new Set(written.map((e) => (e.kind === 'source' ? e.version : ''))).size === 100,
+      20_000,
+    );
+    await h.decided();
+    expect((await h.store.listSources()).find((s) => s.name === 'glibc')?.eventsReceived).toBe(100);
+  });
+
+  it('AmqpInputs starts, keeps and stops consumers as the pipeline changes', async () => {
+    const inputs = new AmqpInputs({
+      logger: quiet,
+      backoff: BACKOFF,
+      ingest: (events) => h.engine.ingestMany(events),
+    });
+    try {
+      await inputs.sync(h.engine.pipeline);
+      const first = inputs.get('glibc');
+      await first?.consuming();
+      await inputs.sync(h.engine.pipeline);
+      expect(inputs.get('glibc')).toBe(first);
+      await publish(KOJI_TAG);
+      await waitFor('the event', async () => (await heads()).length === 1);
+      await inputs.sync(pipeline({ name: pipelineName, jobs: { other: job() } }));
+      expect(inputs.size).toBe(0);
+      expect(first?.state).toBe('stopped');
+    } finally {
+      await inputs.stop();
+    }
+  });
+});
+
+/** Closes our connection from the broker side, found by its connection name; false when rabbitmqctl can't. */
+async function closeFromBroker(connectionName: string): Promise<boolean> {
+  try {
+    const list = await runCommand(
+      'rabbitmqctl',
+      ['-q', 'list_connections', 'pid', 'client_properties'],
+      { timeoutMs: 20_000 },
+    );
+    const line = list.stdout.split('\n').find((l) => l.includes(connectionName));
+    const pid = line?.split('\t')[0];
+    if (list.code !== 0 || !pid) return false;
+    const res = await runCommand(
+      'rabbitmqctl',
+      ['-q', 'close_connection', pid, 'nightless test: broker-side close'],
+      { timeoutMs: 20_000 },
+    );
+    return res.code === 0;
+  } catch {
+    return false;
+  }
+}
+
+describe('amqp source consumer without a broker', () => {
+  it('keeps retrying with backoff, records why, and stops cleanly', async () => {
+    const def = { ...amqp(), name: 'glibc', url: 'amqp://127.0.0.1:1' } as AmqpSource;
+    const c = new AmqpSourceConsumer(def, {
+      pipelineName: 'p',
+      logger: quiet,
+      backoff: BACKOFF,
+      ingest: () => Promise.resolve(),
+    });
+    c.start();
+    await waitFor('a failed attempt', () => c.stats.lastError !== null, 5_000);
+    expect(c.state === 'waiting' || c.state === 'connecting').toBe(true);
+    expect(c.stats.lastError).toMatch(/ECONNREFUSED|connect/);
+    await c.stop();
+    expect(c.state).toBe('stopped');
+  });
+});
