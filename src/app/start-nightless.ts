@@ -18,6 +18,8 @@ import { buildServer } from '../server/build-server.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { Store } from '../store/ports.js';
 import { loadApiToken, type ApiToken } from './api-token.js';
+import { NightlessMetrics } from './metrics.js';
+import { metricsRoutes } from './metrics-routes.js';
 
 export interface StartOptions {
   readonly configPath: string;
@@ -39,6 +41,8 @@ export interface Nightless {
   readonly server: FastifyInstance;
   readonly poller: FallbackPoller;
   readonly store: Store;
+  /** What `GET /metrics` serves. */
+  readonly metrics: NightlessMetrics;
   readonly url: string;
   readonly token: ApiToken;
   /** Re-reads the pipeline file; a bad file is rejected (errors logged) and the old one kept. */
@@ -63,8 +67,9 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
     artifacts,
     buildUrl: (id) => `${publicUrl}/api/builds/${id}`,
   });
+  const metrics = new NightlessMetrics({ store });
   const engine = await Engine.start({
-    store,
+    store: metrics.countInboxWrites(store),
     bus,
     executor,
     pipeline,
@@ -77,6 +82,7 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
     ingest: (events) => engine.ingestMany(events),
     pipeline: () => engine.pipeline,
     logger,
+    onPoll: metrics.onPoll,
   });
   const server = await buildServer({
     engine,
@@ -87,13 +93,26 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
     tokenSha256: token.sha256,
     readAuth: opts.readAuth ?? false,
     publicUrl,
-    extraRoutes: [pollRoutes(poller), webhookRoutes({ engine, poller })],
+    extraRoutes: [
+      pollRoutes(poller),
+      webhookRoutes({
+        engine,
+        poller,
+        onSignatureFailure: metrics.onSignatureFailure,
+        onEvent: metrics.onWebhookEvent,
+      }),
+      metricsRoutes(metrics),
+    ],
   });
   const address = await server.listen({ host: opts.host, port: opts.port });
   const url = address.replace('[::1]', 'localhost');
   publicUrl ||= url;
   await poller.start();
-  const amqpInputs = new AmqpInputs({ ingest: (events) => engine.ingestMany(events), logger });
+  const amqpInputs = new AmqpInputs({
+    ingest: (events) => engine.ingestMany(events),
+    logger,
+    onMessage: metrics.onBusMessage,
+  });
   await amqpInputs.sync(engine.pipeline);
 
   let reloading: Promise<unknown> = Promise.resolve();
@@ -148,6 +167,7 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
     server,
     poller,
     store,
+    metrics,
     url,
     token,
     reload: serialReload,

@@ -92,17 +92,19 @@ export class Engine {
   static async start(opts: EngineOptions): Promise<Engine> {
     const { store } = opts;
     const now = (opts.now ?? Date.now)();
+    // Read before recovery: the lost builds' `finished` and the retries' `queued` must be relayed.
+    const relayedUpTo = await store.lastOutboxId();
     const recovered = await store.recoverLostBuilds(now, opts.maxAttempts ?? 2);
     for (const b of recovered.lost)
       opts.logger.warn(
         { build: b.id, job: b.job },
         'build was running when the server stopped: error (lost)',
       );
-    const relayedUpTo = await store.lastOutboxId();
     const state = await store.loadSchedulerState();
     const engine = new Engine(opts, new MemorySnapshot(opts.pipeline, state), relayedUpTo);
     await engine.setPipeline(opts.pipeline);
     for (const s of state.pendingSettles) engine.scheduler.settleAt(s.dueAt);
+    engine.relay.wake();
     engine.runner.wake();
     return engine;
   }

@@ -141,8 +141,17 @@ describe('nightless (in process)', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(
-      'same: already built these inputs as build #42 (passed); use --force to rebuild\n',
+      'same already built these inputs as build #42 (passed); use --force to rebuild\n',
     );
+  });
+
+  it('trigger --wait when nothing was queued reports the identical build (failed: exit 1)', async () => {
+    const r = await run(['trigger', 'same', '--wait', '--token', TOKEN]);
+    expect(r.stdout).toBe(
+      'same already built these inputs as build #42 (passed); use --force to rebuild\n' +
+        'build #42 (build) failed: step "npm test": exit code 1 in 1m30s\n',
+    );
+    expect(r.code).toBe(1);
   });
 
   it('trigger of an unknown job is a 404', async () => {
@@ -181,7 +190,9 @@ describe('nightless (in process)', () => {
     expect(r.code).toBe(0);
     const lines = r.stdout.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^TIME\s+RULE\s+INPUT\s+BUILD\s+DETAIL$/);
-    expect(lines[1]).toMatch(/^2025-03-01 12:01:00\s+built\s+app@3f2a1c0d9e\s+#42\s+already built/);
+    expect(lines[1]).toMatch(
+      /^2025-03-01 12:01:00\s+same-fingerprint\s+app@3f2a1c0d9e\s+#42\s+build already built/,
+    );
     expect(api.requests.some((q) => q.url === '/api/why?job=build&version=3f2a1c0')).toBe(true);
   });
 

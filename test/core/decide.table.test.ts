@@ -429,6 +429,24 @@ const rows: Row[] = [
     decisions: ['record-duplicate early-cutoff', 'note early-cutoff integration'],
     check: (ds) => expect(ds[0]?.detail).toMatch(/build #3 is identical to build #1's/),
   },
+  {
+    name: 'an older build finishing last does not move the output head back (stale output)',
+    pipeline: chain,
+    given: {
+      heads: [
+        { source: 'build.dist', version: 'sha-new', producedBy: 3 },
+        { source: 'tests', version: 't1' },
+      ],
+      builds: [
+        { job: 'build', state: 'passed', inputs: { app: 'a1' } },
+        { job: 'build', state: 'passed', inputs: { app: 'a2' } },
+        { job: 'build', state: 'passed', inputs: { app: 'a3' } },
+      ],
+    },
+    event: output('build.dist', 'sha-old', 2),
+    decisions: ['record-duplicate stale-output'],
+    check: (ds) => expect(ds[0]?.detail).toMatch(/build #2 is older than build #3's/),
+  },
 
   // identical input sets
   {

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { ContentStore } from '../../src/artifacts/content-store.js';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
+import type { Bus, BusMessages, Topic } from '../../src/bus/port.js';
 import { parsePipeline } from '../../src/config/index.js';
 import { Engine } from '../../src/engine/engine.js';
 import { logPath, readLog } from '../../src/executor/log-reader.js';
@@ -96,10 +97,37 @@ export class FakeExecutor implements Executor {
   }
 }
 
+/** The in-process bus, counting live subscriptions so tests can see streams clean up. */
+export class CountingBus implements Bus {
+  private readonly inner = new MemoryBus();
+  active = 0;
+
+  publish<T extends Topic>(topic: T, message: BusMessages[T]): void {
+    this.inner.publish(topic, message);
+  }
+
+  subscribe<T extends Topic>(topic: T, handler: (message: BusMessages[T]) => void): () => void {
+    const off = this.inner.subscribe(topic, handler);
+    this.active++;
+    let done = false;
+    return () => {
+      if (done) return;
+      done = true;
+      this.active--;
+      off();
+    };
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
 export interface TestEnv {
   readonly app: ApiApp;
   readonly engine: Engine;
   readonly store: SqlStore;
+  readonly bus: CountingBus;
   readonly executor: FakeExecutor;
   readonly content: ContentStore;
   readonly dataDir: string;
@@ -117,7 +145,7 @@ export async function startTestEnv(
 ): Promise<TestEnv> {
   const dataDir = await mkdtemp(join(tmpdir(), 'nightless-server-'));
   const store = await openSqliteStore({ path: join(dataDir, 'state.db') });
-  const bus = new MemoryBus();
+  const bus = new CountingBus();
   const executor = new FakeExecutor(dataDir);
   const logger = pino({ level: 'silent' });
   const pipeline = parsePipeline(PIPELINE_YAML, 'nightless.yaml', { env: { GIT_PASSWORD } });
@@ -138,6 +166,7 @@ export async function startTestEnv(
     app,
     engine,
     store,
+    bus,
     executor,
     content,
     dataDir,

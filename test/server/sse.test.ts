@@ -113,6 +113,29 @@ describe('GET /api/events', () => {
     expect(((await res.json()) as { error: { code: string } }).error.code).toBe('NL_BAD_REQUEST');
   });
 
+  it('unsubscribes from the bus when the client goes away', async () => {
+    const before = env.bus.active;
+    const abort = new AbortController();
+    const res = await fetch(`${base}/api/events`, { signal: abort.signal });
+    expect(env.bus.active).toBe(before + 1);
+    const follow = new AbortController();
+    env.executor.hold('a');
+    await env.setOutput('a', 'one');
+    await announce(sha('one'));
+    await env.engine.decided();
+    const log = await fetch(`${base}/api/builds/1/log?follow=1`, { signal: follow.signal });
+    expect(log.status).toBe(200);
+    expect(env.bus.active).toBe(before + 3);
+    abort.abort();
+    follow.abort();
+    await res.body?.cancel().catch(() => undefined);
+    for (let i = 0; i < 100 && env.bus.active > before; i++)
+      await new Promise((r) => setTimeout(r, 20));
+    expect(env.bus.active).toBe(before);
+    env.executor.release('a');
+    await env.engine.settled();
+  });
+
   it('ends open streams when the server closes', async () => {
     const res = await fetch(`${base}/api/events`, { signal: timeout() });
     const reading = readEvents(res, () => false);

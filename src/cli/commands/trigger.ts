@@ -3,7 +3,7 @@ import { isFinished, type Build } from '../../core/build.js';
 import type { BuildResponse, TriggerResponse } from '../api-types.js';
 import { commandContext, withClientOptions } from '../client-options.js';
 import { ExitCode } from '../errors.js';
-import { explainNoBuild } from '../format/decisions.js';
+import { decisionBuild, explainNoBuild } from '../format/decisions.js';
 import { buildDuration } from '../format/build.js';
 import { formatSpan } from '../format/time.js';
 import { describeResult, waitForBuild } from '../wait-for-build.js';
@@ -32,7 +32,7 @@ Examples:
   $ nightless trigger build
   queued build #43
   $ nightless trigger build
-  build: already built these inputs as build #43 (passed); use --force to rebuild
+  build already built these inputs as build #43 (passed); use --force to rebuild
   $ nightless trigger build --force --wait && echo released`,
     )
     .action(async (job: string, opts: TriggerFlags, cmd: Command) => {
@@ -49,7 +49,7 @@ Examples:
       } else {
         if (!json) out.print(...explainNoBuild(job, body.decisions, force));
         // With --wait, "already built as #N" still has an answer: the result of #N.
-        target = body.decisions.find((d) => d.buildId !== null)?.buildId ?? null;
+        target = body.decisions.map(decisionBuild).find((id) => id !== null) ?? null;
       }
       if (opts.wait !== true || target === null) return;
       let build: Build =

@@ -18,10 +18,12 @@ Every event the scheduler saw for the job is there, including the ones that buil
 (duplicates, versions already built, filtered branches) — the answer to "why didn't it build?".
 
 Examples:
-  $ nightless why build 3f2a1c0
-  TIME                 RULE         INPUT           BUILD  DETAIL
-  2025-03-01 14:02:10  built        app@3f2a1c0d9e  #42    already built these inputs as build #42
-  2025-03-01 13:58:47  new-version  app@3f2a1c0d9e  #42    app@3f2a1c0d9e is a new head of main`,
+  $ nightless why build
+  TIME                 RULE              INPUT           BUILD  DETAIL
+  2025-03-01 12:04:45  same-fingerprint                         build already built these inputs as build #42 (passed)
+  2025-03-01 12:00:00  built             app@3f2a1c0d9e  #42    build queued: new version app@3f2a1c0d9e
+
+  $ nightless why build 3f2a1c0       # only decisions about this commit`,
     )
     .action(async (job: string, version: string | undefined, _opts: unknown, cmd: Command) => {
       const { client, out, json } = commandContext(cmd);

@@ -4,8 +4,8 @@ import { renderTable } from './table.js';
 import { formatTimestamp } from './time.js';
 import { sourceAtVersion } from './version.js';
 
-/** Rules that built something, highlighted so the eye finds them in a long log. */
-const BUILDING_RULES = new Set(['new-version', 'forced', 'definition-changed', 'settled']);
+/** Rules that queued a build, highlighted so the eye finds them in a long log. */
+const BUILDING_RULES = new Set(['built', 'new-version', 'forced', 'definition-changed', 'settled']);
 
 /** `nightless why`: the decision log as the server sent it (newest first). */
 export function formatDecisions(decisions: readonly DecisionRecord[], c: Colours): string[] {
@@ -33,9 +33,22 @@ export function explainNoBuild(
   const shown = mine.length > 0 ? mine : decisions;
   if (shown.length === 0) return [`${job}: nothing was queued`];
   return shown.map((d) => {
-    const alreadyBuilt = d.rule === 'built' || d.rule === 'same-fingerprint';
+    const alreadyBuilt = d.rule === 'same-fingerprint';
     const hint =
       alreadyBuilt && !forced && !d.detail.includes('--force') ? '; use --force to rebuild' : '';
-    return `${d.job ?? job}: ${d.detail}${hint}`;
+    // The server's details often start with the job's name already ("build already built...").
+    const name = d.job ?? job;
+    const prefixed = d.detail.startsWith(`${name} `) || d.detail.startsWith(`${name}:`);
+    return `${prefixed ? '' : `${name}: `}${d.detail}${hint}`;
   });
+}
+
+/**
+ * The build a decision refers to: its `buildId`, else a `build #N` its detail names (the
+ * "already built" decision may carry the identical build only in its words).
+ */
+export function decisionBuild(decision: DecisionRecord): number | null {
+  if (decision.buildId !== null) return decision.buildId;
+  const m = /\bbuild #(\d+)\b/.exec(decision.detail);
+  return m?.[1] === undefined ? null : Number(m[1]);
 }

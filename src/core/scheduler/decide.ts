@@ -66,6 +66,24 @@ function decideSource(snapshot: SchedulerSnapshot, event: SourceEvent, now: numb
   if (current?.version === event.version) {
     return duplicate(snapshot, event, current);
   }
+  if (
+    event.origin === 'output' &&
+    event.producedBy !== null &&
+    current?.producedBy != null &&
+    event.producedBy < current.producedBy
+  ) {
+    // Two builds of a job ran at once and the older finished last: its output must not replace
+    // the newer build's, or downstream would build stale inputs.
+    return [
+      {
+        kind: 'record-duplicate',
+        ...at,
+        job: null,
+        rule: 'stale-output',
+        detail: `output ${event.source} of build #${event.producedBy} is older than build #${current.producedBy}'s: the head stays`,
+      },
+    ];
+  }
 
   const head: SourceHead = {
     source: event.source,

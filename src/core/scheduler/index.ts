@@ -1,4 +1,5 @@
 export { decide, short } from './decide.js';
+export { RULES } from './types.js';
 export type {
   BuildRef,
   Decision,

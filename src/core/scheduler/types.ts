@@ -40,21 +40,24 @@ export interface SchedulerSnapshot {
 }
 
 /** The rule behind a decision; `nightless why` prints these. */
-export type Rule =
-  | 'new-version'
-  | 'duplicate'
-  | 'early-cutoff'
-  | 'built'
-  | 'forced'
-  | 'definition-changed'
-  | 'settled'
-  | 'same-fingerprint'
-  | 'filtered-branch'
-  | 'filtered-paths'
-  | 'deferred'
-  | 'waiting-input'
-  | 'unknown-source'
-  | 'unknown-job';
+export const RULES = [
+  'new-version',
+  'duplicate',
+  'early-cutoff',
+  'stale-output',
+  'built',
+  'forced',
+  'definition-changed',
+  'settled',
+  'same-fingerprint',
+  'filtered-branch',
+  'filtered-paths',
+  'deferred',
+  'waiting-input',
+  'unknown-source',
+  'unknown-job',
+] as const;
+export type Rule = (typeof RULES)[number];
 
 interface DecisionBase {
   readonly rule: Rule;

@@ -14,6 +14,8 @@ export interface PollerDeps {
   readonly random?: () => number;
   /** Total time a single check may take (ls-remote or GET). */
   readonly checkTimeoutMs?: number;
+  /** A check finished, scheduled or asked for (metrics); called after it is recorded. */
+  readonly onPoll?: (report: PollReport) => void;
 }
 
 export interface PollOutcome {
@@ -22,6 +24,11 @@ export interface PollOutcome {
   readonly error: string | null;
   readonly newVersions: number;
   readonly nextCheckAt: number | null;
+}
+
+/** What `onPoll` hears: the outcome, and whether the check found a version no event announced. */
+export interface PollReport extends PollOutcome {
+  readonly missed: boolean;
 }
 
 type Pollable = GitSource | HttpSource;
@@ -191,13 +198,15 @@ export class FallbackPoller {
       this.arm();
     }
     await store.recordPoll(source.name, { at, ok: error === null, error, nextCheckAt, missed });
-    return {
+    const outcome: PollOutcome = {
       source: source.name,
       ok: error === null,
       error,
       newVersions: found.length,
       nextCheckAt,
     };
+    this.deps.onPoll?.({ ...outcome, missed });
+    return outcome;
   }
 }
 

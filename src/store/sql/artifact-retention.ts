@@ -120,9 +120,10 @@ async function protectedProducers(db: Kysely<Database>): Promise<Set<number>> {
       .innerJoin('builds as b', 'b.id', 'bo.build_id')
       .select(['bo.build_id', 'bo.name', 'bo.digest', 'b.job'])
       .where('bo.digest', 'in', digests.slice(i, i + CHUNK))
-      .where(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('artifacts as a')
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('artifacts as a')
             .select('a.build_id')
             .whereRef('a.build_id', '=', 'bo.build_id')
             .whereRef('a.output', '=', 'bo.name'),

@@ -235,7 +235,13 @@ export class SqlStore implements Store {
             });
             if (Number(res.numAffectedRows ?? 0) > 0) {
               superseded.push(old);
-              await writeOutbox(trx, old, 'superseded', now);
+              const build = await loadBuildShaped(trx, shapes, old);
+              await shapes.run(trx, hot.insertOutbox, {
+                buildId: old,
+                type: 'superseded',
+                payload: JSON.stringify(build),
+                createdAt: now,
+              });
             }
           }
           cancelRequested.push(...d.cancels);
@@ -511,9 +517,10 @@ export class SqlStore implements Store {
       .where('build_outputs.name', '=', output)
       .where('build_outputs.digest', '=', version)
       // The newest producer whose files were not pruned by artifact retention.
-      .where(({ exists, selectFrom }) =>
-        exists(
-          selectFrom('artifacts')
+      .where((eb) =>
+        eb.exists(
+          eb
+            .selectFrom('artifacts')
             .select('artifacts.build_id')
             .whereRef('artifacts.build_id', '=', 'build_outputs.build_id')
             .whereRef('artifacts.output', '=', 'build_outputs.name'),
@@ -1013,6 +1020,15 @@ async function insertBuild(
   return id;
 }
 
+/** `loadBuild` through compiled shapes (same rows, same `toBuild`), for the scheduler's hot path. */
+async function loadBuildShaped(trx: Db, shapes: Shapes, id: number): Promise<Build> {
+  const { rows } = await shapes.run(trx, hot.buildById, { id });
+  const row = rows[0];
+  if (!row) throw new Error(`build ${id} vanished`);
+  const { rows: inputs } = await shapes.run(trx, hot.inputsOf, { id });
+  return toBuild(row, inputs);
+}
+
 /**
  * The outbox row of a build this transaction just inserted: the payload is built from the values
  * written (through `toBuild`, as `loadBuild` would read them back) instead of re-reading the row.
@@ -1273,6 +1289,10 @@ const hot = {
       origin: p.origin,
       event_id: p.eventId,
     }),
+  buildById: (db: Db, p: { id: number }) =>
+    db.selectFrom('builds').selectAll().where('id', '=', p.id),
+  inputsOf: (db: Db, p: { id: number }) =>
+    db.selectFrom('build_inputs').selectAll().where('build_id', '=', p.id),
   upsertJob: (db: Db, p: { name: string; hash: string; now: number }) =>
     db
       .insertInto('jobs')

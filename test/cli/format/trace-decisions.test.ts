@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import type { TraceResponse } from '../../../src/cli/api-types.js';
 import { createColours } from '../../../src/cli/format/colour.js';
-import { explainNoBuild, formatDecisions } from '../../../src/cli/format/decisions.js';
+import {
+  decisionBuild,
+  explainNoBuild,
+  formatDecisions,
+} from '../../../src/cli/format/decisions.js';
 import { formatLogLine } from '../../../src/cli/format/log.js';
 import { flattenTrace, formatTraceTree, traceFinished } from '../../../src/cli/format/trace.js';
 import { DIGEST, SHA, T0, makeBuild, makeDecision } from '../helpers/builds.js';
@@ -103,7 +107,7 @@ describe('decisions', () => {
 
   it('explainNoBuild adds the --force hint when the inputs were built already', () => {
     const built = makeDecision({
-      rule: 'built',
+      rule: 'same-fingerprint',
       detail: 'already built these inputs as build #42 (passed)',
     });
     expect(explainNoBuild('build', [built], false)).toEqual([
@@ -113,6 +117,18 @@ describe('decisions', () => {
       'build: already built these inputs as build #42 (passed)',
     ]);
     expect(explainNoBuild('build', [], false)).toEqual(['build: nothing was queued']);
+    // A detail that already names the job is not prefixed twice.
+    expect(explainNoBuild('build', [{ ...built, detail: 'build already built it' }], true)).toEqual(
+      ['build already built it'],
+    );
+  });
+
+  it('decisionBuild takes the build id, else the build the detail names', () => {
+    expect(decisionBuild(makeDecision({ buildId: 7 }))).toBe(7);
+    expect(
+      decisionBuild(makeDecision({ buildId: null, detail: 'already built as build #12 (passed)' })),
+    ).toBe(12);
+    expect(decisionBuild(makeDecision({ buildId: null, detail: 'filtered' }))).toBeNull();
   });
 });
 

@@ -134,8 +134,8 @@ export async function startFakeApi(): Promise<FakeApi> {
         decisions: [
           makeDecision({
             id: 2,
-            rule: 'built',
-            detail: 'already built these inputs as build #42',
+            rule: 'same-fingerprint',
+            detail: 'build already built these inputs as build #42 (passed)',
             at: T0 + 60_000,
           }),
           makeDecision(),
@@ -228,9 +228,11 @@ export async function startFakeApi(): Promise<FakeApi> {
           decisions: [
             makeDecision({
               job: 'same',
-              rule: 'built',
-              buildId: 42,
-              detail: 'already built these inputs as build #42 (passed)',
+              rule: 'same-fingerprint',
+              source: null,
+              version: null,
+              buildId: null,
+              detail: 'same already built these inputs as build #42 (passed)',
             }),
           ],
         });

@@ -1,0 +1,237 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
+import type { EventOrigin } from '../core/build.js';
+import type { SourceName } from '../core/pipeline.js';
+import type { PollReport } from '../ingest/poll/fallback-poller.js';
+import type { IngestKind, IngestOutcome } from '../ingest/webhooks/routes.js';
+import type { SignatureFailure } from '../ingest/webhooks/signature.js';
+import type {
+  AppendedEvent,
+  FinishedRun,
+  NewEvent,
+  ReadPort,
+  SchedulerPort,
+  Store,
+} from '../store/ports.js';
+
+/** `outcome` label of `nightless_events_received_total`. */
+export type ReceivedOutcome = 'accepted' | 'duplicate-delivery' | 'ignored' | 'rejected';
+
+/** `kind` label of `nightless_events_received_total`: where the event came from. */
+export type ReceivedKind = Exclude<EventOrigin, 'reload'>;
+
+/** What the scrape-time gauges read. */
+export type MetricsStore = Pick<ReadPort, 'countBuildsByState' | 'listSources'> &
+  Pick<SchedulerPort, 'pendingEvents'>;
+
+export interface MetricsOptions {
+  readonly store: MetricsStore;
+  readonly now?: () => number;
+  /** Node's process metrics (`process_*`, `nodejs_*`); default on. */
+  readonly defaultMetrics?: boolean;
+}
+
+const BUILD_STATES = [
+  'queued',
+  'running',
+  'passed',
+  'failed',
+  'error',
+  'cancelled',
+  'superseded',
+  'skipped',
+] as const;
+
+/**
+ * The Prometheus metrics of one server (`GET /metrics`, docs/operations.md "Metrics"), in a
+ * registry of its own (never prom-client's global one, so two servers in one process — tests —
+ * don't collide). Counters are fed by callbacks (`onWebhookEvent`, `onSignatureFailure`,
+ * `onPoll`, `onBusMessage`) and by {@link NightlessMetrics.countInboxWrites}; gauges are read
+ * from the store when scraped. Counters live in memory: they restart from 0 with the process,
+ * as Prometheus expects.
+ */
+export class NightlessMetrics {
+  readonly registry = new Registry();
+  private readonly received: Counter<'source' | 'kind' | 'outcome'>;
+  private readonly signatureFailures: Counter<'forge'>;
+  private readonly polls: Counter<'source' | 'result'>;
+  private readonly missed: Counter<'source'>;
+
+  constructor(opts: MetricsOptions) {
+    const { store } = opts;
+    const now = opts.now ?? Date.now;
+    const registers = [this.registry];
+    this.received = new Counter({
+      name: 'nightless_events_received_total',
+      help: 'Events received, by source, origin (kind) and outcome.',
+      labelNames: ['source', 'kind', 'outcome'],
+      registers,
+    });
+    this.signatureFailures = new Counter({
+      name: 'nightless_webhook_signature_failures_total',
+      help: 'Webhook deliveries rejected for their signature (missing, mismatch, no secret).',
+      labelNames: ['forge'],
+      registers,
+    });
+    this.polls = new Counter({
+      name: 'nightless_polls_total',
+      help: 'Fallback checks (ls-remote / conditional GET), by source and result.',
+      labelNames: ['source', 'result'],
+      registers,
+    });
+    this.missed = new Counter({
+      name: 'nightless_missed_events_total',
+      help: 'Fallback checks that found a version no event announced, by source.',
+      labelNames: ['source'],
+      registers,
+    });
+    new Gauge({
+      name: 'nightless_inbox_lag_seconds',
+      help: 'Age of the oldest inbox event the scheduler has not processed yet (0 when empty).',
+      registers,
+      async collect() {
+        const [oldest] = await store.pendingEvents(1);
+        this.set(oldest ? Math.max(0, now() - oldest.receivedAt) / 1000 : 0);
+      },
+    });
+    new Gauge({
+      name: 'nightless_missed_event_ratio',
+      help: 'Missed events / (missed + received events) per source, since the source was added.',
+      labelNames: ['source'],
+      registers,
+      async collect() {
+        this.reset();
+        for (const s of await store.listSources()) {
+          const total = s.missedEvents + s.eventsReceived;
+          this.set({ source: s.name }, total === 0 ? 0 : s.missedEvents / total);
+        }
+      },
+    });
+    // The three build gauges come from one query per scrape, shared through `counts`.
+    let counts: Promise<Record<string, number>> | null = null;
+    const buildCounts = (): Promise<Record<string, number>> => {
+      counts ??= store.countBuildsByState().finally(() => {
+        counts = null;
+      });
+      return counts;
+    };
+    new Gauge({
+      name: 'nightless_builds',
+      help: 'Builds in the database, by state.',
+      labelNames: ['state'],
+      registers,
+      async collect() {
+        const byState = await buildCounts();
+        this.reset();
+        for (const state of new Set([...BUILD_STATES, ...Object.keys(byState)]))
+          this.set({ state }, byState[state] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'nightless_queue_depth',
+      help: 'Builds waiting for a slot (state queued).',
+      registers,
+      async collect() {
+        this.set((await buildCounts())['queued'] ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'nightless_running_builds',
+      help: 'Builds running now.',
+      registers,
+      async collect() {
+        this.set((await buildCounts())['running'] ?? 0);
+      },
+    });
+    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** One event, counted once. `source` is `''` when the event concerned no source. */
+  eventReceived(source: SourceName | null, kind: ReceivedKind, outcome: ReceivedOutcome): void {
+    this.received.inc({ source: source ?? '', kind, outcome });
+  }
+
+  /**
+   * `WebhookDeps.onEvent`. Accepted deliveries and redeliveries are counted where they are
+   * written ({@link countInboxWrites}), so only `ignored` and `polled` (an http source asked to
+   * be checked: accepted, no inbox event of its own) are counted here.
+   */
+  readonly onWebhookEvent = (
+    source: SourceName | null,
+    kind: IngestKind,
+    outcome: IngestOutcome,
+  ): void => {
+    const origin = kind === 'git' ? 'hook' : 'webhook';
+    if (outcome === 'ignored') this.eventReceived(source, origin, 'ignored');
+    else if (outcome === 'polled') this.eventReceived(source, origin, 'accepted');
+  };
+
+  /** `WebhookDeps.onSignatureFailure`: the failure counter and a `rejected` event. */
+  readonly onSignatureFailure = (kind: IngestKind, _reason: SignatureFailure): void => {
+    this.signatureFailures.inc({ forge: kind });
+    this.eventReceived(null, kind === 'git' ? 'hook' : 'webhook', 'rejected');
+  };
+
+  /** `PollerDeps.onPoll`: every check, scheduled or asked for. */
+  readonly onPoll = (report: PollReport): void => {
+    this.polls.inc({ source: report.source, result: report.ok ? 'ok' : 'error' });
+    if (report.missed) this.missed.inc({ source: report.source });
+  };
+
+  /** `AmqpConsumerDeps.onMessage`: versions are counted at the inbox write; the rest here. */
+  readonly onBusMessage = (
+    source: SourceName,
+    outcome: 'version' | 'not-for-us' | 'malformed',
+  ): void => {
+    if (outcome === 'not-for-us') this.eventReceived(source, 'bus', 'ignored');
+    else if (outcome === 'malformed') this.eventReceived(source, 'bus', 'rejected');
+  };
+
+  /**
+   * The store with its inbox writes counted: every event written (webhooks, hooks, bus, polls,
+   * manual triggers, build outputs) is `accepted`, or `duplicate-delivery` when its delivery id
+   * was seen before. Counted after the write commits; a failed write counts nothing. Reconcile
+   * and settle events are internal and not counted. Everything else passes straight through.
+   */
+  countInboxWrites<S extends Store>(store: S): S {
+    const count = (events: readonly NewEvent[], appended: readonly AppendedEvent[]): void => {
+      events.forEach((e, i) => {
+        const outcome = appended[i]?.redelivery === true ? 'duplicate-delivery' : 'accepted';
+        if (e.kind === 'source' && e.origin !== 'reload')
+          this.eventReceived(e.source, e.origin, outcome);
+        else if (e.kind === 'trigger') this.eventReceived(null, 'manual', outcome);
+      });
+    };
+    const wrapped: Partial<Store> = {
+      appendEvent: async (event) => {
+        const appended = await store.appendEvent(event);
+        count([event], [appended]);
+        return appended;
+      },
+      appendEvents: async (events) => {
+        const appended = await store.appendEvents(events);
+        count(events, appended);
+        return appended;
+      },
+      finishBuild: async (id: number, run: FinishedRun, at: number) => {
+        const build = await store.finishBuild(id, run, at);
+        count(
+          run.outputEvents,
+          run.outputEvents.map(() => ({ id: 0, redelivery: false })),
+        );
+        return build;
+      },
+    };
+    return new Proxy(store, {
+      get(target, prop, receiver) {
+        if (typeof prop === 'string' && prop in wrapped) return wrapped[prop as keyof Store];
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+  }
+
+  /** The exposition text and its content type, for `GET /metrics`. */
+  async scrape(): Promise<{ contentType: string; body: string }> {
+    return { contentType: this.registry.contentType, body: await this.registry.metrics() };
+  }
+}
