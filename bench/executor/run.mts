@@ -129,6 +129,8 @@ interface Row {
 const rows: Row[] = [];
 const notes: string[] = [];
 const extraTables: string[] = [];
+/** (a) runs done per variant: [warm webhook and forced trigger, webhook with fetch]. */
+let runsDone: [number, number] = [0, 0];
 
 // ---- world: repository, pipeline, engine -----------------------------------------------------
 
@@ -350,6 +352,7 @@ async function scenarioA(): Promise<void> {
     }
   }
   await buildTail();
+  runsDone = [warmRuns.length, fetchRuns.length];
   const floor = p50(warmFloor);
   rows.push(
     {
@@ -611,7 +614,7 @@ const table = [
   ),
 ].join('\n');
 const report = [
-  `Latest run: ${startedAt} — ${machine()}; load average (1/5/15 min) ${loadBefore} at start, ${load()} at end; total ${f1((performance.now() - t0) / 1000)} s; (a): ${RUNS} runs per variant (${Math.ceil(RUNS / 2)} with fetch), interleaved with their floors.`,
+  `Latest run: ${startedAt} — ${machine()}; load average (1/5/15 min) ${loadBefore} at start, ${load()} at end; total ${f1((performance.now() - t0) / 1000)} s; (a): ${runsDone[0]} runs (webhook warm, forced trigger) and ${runsDone[1]} (webhook with fetch), each interleaved with its floor; command: \`npx tsx bench/executor/run.mts ${process.argv.slice(2).join(' ')}\`.`,
   '',
   table,
   '',

@@ -10,7 +10,10 @@ export function metricsRoutes(metrics: NightlessMetrics) {
   return function routes(app: FastifyInstance): Promise<void> {
     app.get('/metrics', async (_req, reply) => {
       const { contentType, body } = await metrics.scrape();
-      return reply.header('content-type', contentType).header('cache-control', 'no-store').send(body);
+      return reply
+        .header('content-type', contentType)
+        .header('cache-control', 'no-store')
+        .send(body);
     });
     return Promise.resolve();
   };

@@ -222,9 +222,10 @@ export class NightlessMetrics {
       },
     };
     return new Proxy(store, {
-      get(target, prop, receiver) {
-        if (typeof prop === 'string' && prop in wrapped) return wrapped[prop as keyof Store];
-        const value: unknown = Reflect.get(target, prop, receiver);
+      get(target, prop) {
+        if (typeof prop === 'string' && Object.hasOwn(wrapped, prop))
+          return wrapped[prop as keyof Store];
+        const value: unknown = Reflect.get(target, prop, target);
         return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
       },
     });

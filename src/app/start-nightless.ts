@@ -14,6 +14,8 @@ import { FallbackPoller } from '../ingest/poll/fallback-poller.js';
 import { pollRoutes } from '../ingest/poll/poll-routes.js';
 import { AmqpInputs } from '../ingest/amqp/amqp-inputs.js';
 import { webhookRoutes } from '../ingest/webhooks/routes.js';
+import { deliveryRoutes } from '../reporters/delivery-routes.js';
+import { ReportDispatcher } from '../reporters/dispatcher.js';
 import { buildServer } from '../server/build-server.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { Store } from '../store/ports.js';
@@ -43,6 +45,8 @@ export interface Nightless {
   readonly store: Store;
   /** What `GET /metrics` serves. */
   readonly metrics: NightlessMetrics;
+  /** Delivers the outbox to the pipeline's `reports:` (AMQP, webhooks, commit statuses). */
+  readonly reports: ReportDispatcher;
   readonly url: string;
   readonly token: ApiToken;
   /** Re-reads the pipeline file; a bad file is rejected (errors logged) and the old one kept. */
@@ -61,13 +65,17 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
   const token = await loadApiToken(dataDir);
   const bus = new MemoryBus();
   const artifacts = new ContentStore(dataDir);
-  let publicUrl = opts.publicUrl ?? '';
+  // Known before listening unless the port is chosen by the OS (port 0, tests): then after.
+  const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
+  let publicUrl = opts.publicUrl ?? (opts.port === 0 ? '' : `http://${hostForUrl}:${opts.port}`);
   const executor = new LocalExecutor({
     dataDir,
     artifacts,
     buildUrl: (id) => `${publicUrl}/api/builds/${id}`,
   });
   const metrics = new NightlessMetrics({ store });
+  // Reports seen for the first time start here: read before the engine writes (lost builds).
+  const reportsStartAfter = await store.lastOutboxId();
   const engine = await Engine.start({
     store: metrics.countInboxWrites(store),
     bus,
@@ -83,6 +91,15 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
     pipeline: () => engine.pipeline,
     logger,
     onPoll: metrics.onPoll,
+  });
+  const reports = new ReportDispatcher({
+    outbox: store,
+    deliveries: store.deliveries,
+    reads: store,
+    logger,
+    bus,
+    publicUrl: () => publicUrl,
+    buildUrl: (id) => `${publicUrl}/api/builds/${id}`,
   });
   const server = await buildServer({
     engine,
@@ -102,11 +119,13 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
         onEvent: metrics.onWebhookEvent,
       }),
       metricsRoutes(metrics),
+      deliveryRoutes({ deliveries: store.deliveries, reads: store, dispatcher: reports }),
     ],
   });
   const address = await server.listen({ host: opts.host, port: opts.port });
   const url = address.replace('[::1]', 'localhost');
   publicUrl ||= url;
+  await reports.sync(engine.pipeline, reportsStartAfter);
   await poller.start();
   const amqpInputs = new AmqpInputs({
     ingest: (events) => engine.ingestMany(events),
@@ -122,6 +141,7 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
       await engine.setPipeline(next);
       await poller.resync();
       await amqpInputs.sync(next);
+      await reports.sync(next);
       logger.info({ jobs: next.jobs.size, sources: next.sources.size }, 'pipeline reloaded');
       return { ok: true };
     } catch (err) {
@@ -168,6 +188,7 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
     poller,
     store,
     metrics,
+    reports,
     url,
     token,
     reload: serialReload,
@@ -178,6 +199,7 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
         await amqpInputs.stop();
         await server.close();
         await engine.stop();
+        await reports.stop();
         await bus.close();
         await store.close();
       })();

@@ -4,8 +4,10 @@ import { registerArtifact } from './commands/artifact.js';
 import { registerBuilds } from './commands/builds.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerCheck } from './commands/check.js';
+import { registerDeliveries } from './commands/deliveries.js';
 import { registerHook } from './commands/hook.js';
 import { registerLogs } from './commands/logs.js';
+import { registerPoll } from './commands/poll.js';
 import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
 import { registerSources } from './commands/sources.js';
@@ -31,7 +33,7 @@ Examples:
   $ nightless trace app@3f2a1c0 --watch    where is my change now?
 
 Client commands talk to the server at --server URL, or $NIGHTLESS_SERVER, or
-http://127.0.0.1:8080. Mutating commands (trigger, cancel) send the token from --token, or
+http://127.0.0.1:8080. Mutating commands (trigger, cancel, poll) send the token from --token, or
 $NIGHTLESS_TOKEN, or .nightless/token (written by \`nightless serve\`).
 Set NIGHTLESS_DEBUG=1 to see stack traces; NO_COLOR=1 to turn colours off.`;
 
@@ -64,9 +66,11 @@ export function createProgram(): Command {
   registerTrigger(program);
   registerCancel(program);
   registerSources(program);
+  registerPoll(program);
   registerWhy(program);
   registerTrace(program);
   registerArtifact(program);
   registerHook(program);
+  registerDeliveries(program);
   return program;
 }

@@ -13,6 +13,7 @@ export const DEFAULTS = {
   sftpConnectTimeout: '5s',
   webhookConnectTimeout: '3s',
   webhookTimeout: '10s',
+  reportMaxAttempts: 8,
   statusContext: 'nightless',
   pipelineName: 'nightless',
 } as const;

@@ -80,6 +80,8 @@ export function resolvePipeline(file: PipelineFile, ctx: ResolveContext): Resolv
         secret: secret(w.secret),
         connectTimeoutMs: ms(w.connect_timeout, DEFAULTS.webhookConnectTimeout) ?? 0,
         timeoutMs: ms(w.timeout, DEFAULTS.webhookTimeout) ?? 0,
+        maxAttempts: w.max_attempts ?? DEFAULTS.reportMaxAttempts,
+        followRedirects: w.follow_redirects ?? false,
       };
     }
     const c = r.commit_status;
@@ -89,6 +91,7 @@ export function resolvePipeline(file: PipelineFile, ctx: ResolveContext): Resolv
       token: secret(c.token) ?? '',
       baseUrl: c.base_url ?? null,
       context: c.context ?? DEFAULTS.statusContext,
+      maxAttempts: c.max_attempts ?? DEFAULTS.reportMaxAttempts,
     };
   });
 

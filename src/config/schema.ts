@@ -259,6 +259,17 @@ export const jobSchema = strict({
   }),
 });
 
+const attempts = z
+  .number()
+  .int({ error: `invalid max_attempts ${VALUE}: must be a whole number between 1 and 100` })
+  .min(1, { error: `invalid max_attempts ${VALUE}: must be between 1 and 100` })
+  .max(100, { error: `invalid max_attempts ${VALUE}: must be between 1 and 100` })
+  .optional()
+  .meta({
+    description: 'Attempts (with exponential backoff and jitter) before a delivery is dead.',
+    default: DEFAULTS.reportMaxAttempts,
+  });
+
 const report = kinds(
   ['amqp', 'webhook', 'commit_status'],
   [
@@ -269,6 +280,11 @@ const report = kinds(
         secret: z.string().optional().meta({ description: 'HMAC-SHA256 signing secret. Secret.' }),
         connect_timeout: dur('Connect timeout.', DEFAULTS.webhookConnectTimeout),
         timeout: dur('Total request timeout.', DEFAULTS.webhookTimeout),
+        max_attempts: attempts,
+        follow_redirects: z.boolean().optional().meta({
+          description: 'Follow 3xx redirects (at most 5); off by default, a redirect fails.',
+          default: false,
+        }),
       }),
     }),
     strict({
@@ -277,6 +293,7 @@ const report = kinds(
         token: nonEmpty.meta({ description: 'API token, usually `${env:NAME}`. Secret.' }),
         base_url: httpUrl.optional().meta({ description: 'API base URL for self-hosted forges.' }),
         context: nonEmpty.optional().meta({ default: DEFAULTS.statusContext }),
+        max_attempts: attempts,
       }),
     }),
   ],

@@ -120,6 +120,10 @@ export type ReportDef =
       readonly secret: string | null;
       readonly connectTimeoutMs: number;
       readonly timeoutMs: number;
+      /** Attempts before the delivery is dead (visible in `nightless deliveries`). */
+      readonly maxAttempts: number;
+      /** Off by default: a 3xx answer fails the attempt. */
+      readonly followRedirects: boolean;
     }
   | {
       readonly kind: 'commit_status';
@@ -127,6 +131,7 @@ export type ReportDef =
       readonly token: string;
       readonly baseUrl: string | null;
       readonly context: string;
+      readonly maxAttempts: number;
     };
 
 export interface Pipeline {

@@ -95,6 +95,14 @@ export class Engine {
     // Read before recovery: the lost builds' `finished` and the retries' `queued` must be relayed.
     const relayedUpTo = await store.lastOutboxId();
     const recovered = await store.recoverLostBuilds(now, opts.maxAttempts ?? 2);
+    for (const b of recovered.lost) {
+      const reaped = (await opts.executor.reapLost?.(b.id)) ?? 0;
+      if (reaped > 0)
+        opts.logger.warn(
+          { build: b.id, processes: reaped },
+          'killed processes a lost build left running',
+        );
+    }
     for (const b of recovered.lost)
       opts.logger.warn(
         { build: b.id, job: b.job },

@@ -17,6 +17,7 @@ import type {
 } from './port.js';
 import { RunError } from './run-error.js';
 import { envSecrets, stepEnv } from './step-env.js';
+import { killOrphans } from './orphans.js';
 import { runStep } from './step-runner.js';
 import { Workspaces, type PruneResult } from './workspace.js';
 
@@ -62,6 +63,10 @@ export class LocalExecutor implements Executor {
     this.mirrors = options.mirrors ?? new GitMirrors(join(options.dataDir, 'git'));
     this.logMaxBytes = options.logMaxBytes ?? 100 * MiB;
     this.killGraceMs = options.killGraceMs ?? 2000;
+  }
+
+  reapLost(buildId: number): Promise<number> {
+    return killOrphans(join(this.options.dataDir, 'workspaces', String(buildId)));
   }
 
   /** Removes expired kept workspaces and enforces the size cap. Called after every build too. */

@@ -80,4 +80,9 @@ export type RunResult = RunOutcome & {
  */
 export interface Executor {
   run(spec: RunSpec, observer: RunObserver, signal: AbortSignal): Promise<RunResult>;
+  /**
+   * A build was running when the previous server process died: kill whatever it left behind.
+   * Returns how many processes were killed. Safe to call for builds that left nothing.
+   */
+  reapLost?(buildId: number): Promise<number>;
 }

@@ -98,7 +98,7 @@ export class SseStream {
   close(): void {
     if (this.closed) return;
     if (this.waitingDrain) {
-      // Give the queued events a chance, but don't let a stalled client keep the socket.
+      // Ending would wait for a client that isn't reading; drop the queue and the socket instead.
       this.res.destroy();
     } else {
       this.res.end();

@@ -14,6 +14,7 @@ export interface DdlDialect {
 export function migrations(d: DdlDialect): MigrationProvider {
   const all: Record<string, Migration> = {
     '0001-initial': { up: (db) => initial(db as Kysely<Database>, d) },
+    '0002-deliveries': { up: (db) => deliveries(db as Kysely<Database>, d) },
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
@@ -184,5 +185,35 @@ async function initial(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .addColumn('type', 'text', (c) => c.notNull())
     .addColumn('payload', 'text', (c) => c.notNull())
     .addColumn('created_at', d.bigint, (c) => c.notNull())
+    .execute();
+}
+
+/** Report delivery state: a cursor per report target and one row per HTTP delivery (reporters/). */
+async function deliveries(db: Kysely<Database>, d: DdlDialect): Promise<void> {
+  await db.schema
+    .createTable('report_cursors')
+    .addColumn('target', 'text', (c) => c.primaryKey())
+    .addColumn('kind', 'text', (c) => c.notNull())
+    .addColumn('last_outbox_id', d.bigint, (c) => c.notNull())
+    .addColumn('last_error', 'text')
+    .addColumn('updated_at', d.bigint, (c) => c.notNull())
+    .execute();
+  await db.schema
+    .createTable('deliveries')
+    .addColumn('id', d.serialType, (c) => c.primaryKey().autoIncrement())
+    .addColumn('outbox_id', d.bigint, (c) => c.notNull())
+    .addColumn('target', 'text', (c) => c.notNull())
+    .addColumn('state', 'text', (c) => c.notNull())
+    .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
+    .addColumn('next_attempt_at', d.bigint)
+    .addColumn('last_error', 'text')
+    .addColumn('created_at', d.bigint, (c) => c.notNull())
+    .addColumn('delivered_at', d.bigint)
+    .addUniqueConstraint('deliveries_outbox_target', ['outbox_id', 'target'])
+    .execute();
+  await db.schema
+    .createIndex('deliveries_state')
+    .on('deliveries')
+    .columns(['state', 'target', 'id'])
     .execute();
 }

@@ -101,4 +101,24 @@ export interface Database {
     payload: string;
     created_at: number;
   };
+  /** How far each report target got through the outbox (reporters/dispatcher.ts). */
+  report_cursors: {
+    target: string;
+    kind: string;
+    last_outbox_id: number;
+    last_error: string | null;
+    updated_at: number;
+  };
+  /** One outbox row's delivery to one HTTP target: retries, dead letters, manual retries. */
+  deliveries: {
+    id: Generated<number>;
+    outbox_id: number;
+    target: string;
+    state: string;
+    attempts: Generated<number>;
+    next_attempt_at: number | null;
+    last_error: string | null;
+    created_at: number;
+    delivered_at: number | null;
+  };
 }

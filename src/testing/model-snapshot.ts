@@ -101,14 +101,7 @@ export class ModelStore {
         case 'queue-build': {
           const b = this.insert({ ...d, state: 'queued', relatedBuild: null, reason: null });
           queued.push(toRef(b));
-          for (const old of d.supersedes) {
-            const row = this.builds[old - 1];
-            if (row?.state !== 'queued') continue;
-            row.state = 'superseded';
-            row.relatedBuild = b.id;
-            row.reason = `superseded by build #${b.id}`;
-            superseded.push(old);
-          }
+          superseded.push(...this.supersede(d.supersedes, b.id));
           cancelRequested.push(...d.cancels);
           break;
         }
@@ -121,6 +114,7 @@ export class ModelStore {
             reason: d.reason,
           });
           skipped.push(toRef(b));
+          superseded.push(...this.supersede(d.supersedes, b.id));
           break;
         }
         case 'defer':
@@ -132,6 +126,19 @@ export class ModelStore {
       }
     }
     return { queued, skipped, superseded, cancelRequested, heads };
+  }
+
+  private supersede(ids: readonly number[], by: number): number[] {
+    const done: number[] = [];
+    for (const old of ids) {
+      const row = this.builds[old - 1];
+      if (row?.state !== 'queued') continue;
+      row.state = 'superseded';
+      row.relatedBuild = by;
+      row.reason = `superseded by build #${by}`;
+      done.push(old);
+    }
+    return done;
   }
 
   /** Removes the quiet periods that are over and returns their settle events (oldest due first). */

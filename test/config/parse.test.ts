@@ -91,6 +91,8 @@ describe('the DESIGN.md sketch', () => {
         secret: FIXTURE_ENV.QE_SECRET,
         connectTimeoutMs: 3000,
         timeoutMs: 10_000,
+        maxAttempts: 8,
+        followRedirects: false,
       },
       {
         kind: 'commit_status',
@@ -98,6 +100,7 @@ describe('the DESIGN.md sketch', () => {
         token: FIXTURE_ENV.GITHUB_TOKEN,
         baseUrl: null,
         context: 'nightless',
+        maxAttempts: 8,
       },
     ]);
     expect(p.order).toEqual(['build', 'integration']);
@@ -185,6 +188,8 @@ describe('every key', () => {
       secret: 'literal-report-secret',
       connectTimeoutMs: 1000,
       timeoutMs: 60_000,
+      maxAttempts: 8,
+      followRedirects: false,
     });
     expect(p.reports[2]).toEqual({
       kind: 'commit_status',
@@ -192,6 +197,7 @@ describe('every key', () => {
       token: FIXTURE_ENV.GITLAB_TOKEN,
       baseUrl: 'https://gitlab.example.com',
       context: 'ci/nightless',
+      maxAttempts: 8,
     });
     // Literal secrets are secret too, and so are the values of the env vars named in `secrets:`.
     expect(p.secretValues).toEqual(

@@ -468,6 +468,21 @@ const rows: Row[] = [
       }),
   },
   {
+    name: 'a revert while a newer build is queued supersedes that build: the newest inputs are built',
+    pipeline: single,
+    given: {
+      heads: [{ source: 'app', version: 'a2' }],
+      builds: [
+        { job: 'build', state: 'passed', inputs: { app: 'a1' } },
+        { job: 'build', state: 'queued', inputs: { app: 'a2' } },
+      ],
+    },
+    event: push('app', 'a1'),
+    decisions: ['advance-head new-version', 'record-skip same-fingerprint build'],
+    check: (ds) =>
+      expect(only(ds, 'record-skip')).toMatchObject({ identicalTo: 1, supersedes: [2] }),
+  },
+  {
     name: 'failed builds count as built: the same inputs do not run again',
     pipeline: single,
     given: {

@@ -101,6 +101,8 @@ export type Decision =
       readonly cause: BuildCause;
       readonly identicalTo: number | null;
       readonly reason: string;
+      /** Queued builds of older input sets: the newest set is already built, so they are moot. */
+      readonly supersedes: readonly number[];
     })
   | (DecisionBase & { readonly kind: 'defer'; readonly job: JobName; readonly until: number })
   | (DecisionBase & { readonly kind: 'note' });

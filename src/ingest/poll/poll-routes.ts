@@ -1,4 +1,5 @@
 import type { FastifyInstance } from 'fastify';
+import { z } from 'zod';
 import type { FallbackPoller } from './fallback-poller.js';
 
 /** `POST /api/sources/:name/poll`: check one source now (`nightless poll SOURCE`). */
@@ -7,9 +8,9 @@ export function pollRoutes(poller: FallbackPoller) {
     app.post<{ Params: { name: string } }>(
       '/api/sources/:name/poll',
       {
-        schema: {
-          params: { type: 'object', properties: { name: { type: 'string' } }, required: ['name'] },
-        },
+        // A zod schema: the server compiles schemas with zod's validator (a JSON schema here
+        // made every call a 500).
+        schema: { params: z.object({ name: z.string().min(1) }) },
       },
       async (req, reply) => {
         const exists = poller.canPoll(req.params.name);

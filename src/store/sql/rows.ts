@@ -91,12 +91,15 @@ export function toSchedulerEvent(row: Selectable<Database['events']>): Scheduler
     force?: boolean;
     by?: string | null;
   };
-  const base = { id: Number(row.id), receivedAt: Number(row.received_at) };
+  const id = Number(row.id);
+  const receivedAt = Number(row.received_at);
+  // Plain object literals, no spreads: this runs once per inbox event (bench/scheduler (c)).
   switch (row.kind) {
     case 'source':
       return {
-        ...base,
         kind: 'source',
+        id,
+        receivedAt,
         source: row.source ?? '',
         version: row.version ?? '',
         origin: row.origin as EventOrigin,
@@ -106,16 +109,17 @@ export function toSchedulerEvent(row: Selectable<Database['events']>): Scheduler
       };
     case 'trigger':
       return {
-        ...base,
         kind: 'trigger',
+        id,
+        receivedAt,
         job: detail.job ?? '',
         force: detail.force ?? false,
         by: detail.by ?? null,
       };
     case 'settle':
-      return { ...base, kind: 'settle', job: detail.job ?? '' };
+      return { kind: 'settle', id, receivedAt, job: detail.job ?? '' };
     default:
-      return { ...base, kind: 'reconcile' };
+      return { kind: 'reconcile', id, receivedAt };
   }
 }
 

@@ -30,6 +30,7 @@ import type {
 } from '../ports.js';
 import type { Database } from '../schema.js';
 import { pruneArtifacts } from './artifact-retention.js';
+import { SqlDeliveryStore } from './delivery-store.js';
 import {
   toBuild,
   toBuildRef,
@@ -51,11 +52,15 @@ const COUNTED: BuildState[] = ['queued', 'running', 'passed', 'failed', 'error']
 export class SqlStore implements Store {
   /** Hot statements compiled once per store (see `Shapes`). */
   private readonly shapes = new Shapes();
+  /** Report delivery state (cursors, retries, dead letters) over the same database. */
+  readonly deliveries: SqlDeliveryStore;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly onClose: () => Promise<void>,
-  ) {}
+  ) {
+    this.deliveries = new SqlDeliveryStore(db);
+  }
 
   // ---- inbox -------------------------------------------------------------------------------
 
@@ -226,24 +231,7 @@ export class SqlStore implements Store {
             forced: d.forced,
           });
           await writeNewBuildOutbox(trx, shapes, buildId, values, d.inputs, 'queued', now);
-          for (const old of d.supersedes) {
-            const res = await shapes.run(trx, hot.supersede, {
-              relatedBuild: buildId,
-              finishedAt: now,
-              reason: `superseded by build #${buildId}`,
-              id: old,
-            });
-            if (Number(res.numAffectedRows ?? 0) > 0) {
-              superseded.push(old);
-              const build = await loadBuildShaped(trx, shapes, old);
-              await shapes.run(trx, hot.insertOutbox, {
-                buildId: old,
-                type: 'superseded',
-                payload: JSON.stringify(build),
-                createdAt: now,
-              });
-            }
-          }
+          superseded.push(...(await supersedeQueued(trx, shapes, d.supersedes, buildId, now)));
           cancelRequested.push(...d.cancels);
           break;
         }
@@ -270,6 +258,7 @@ export class SqlStore implements Store {
             forced: false,
           });
           await writeNewBuildOutbox(trx, shapes, buildId, values, d.inputs, 'skipped', now);
+          superseded.push(...(await supersedeQueued(trx, shapes, d.supersedes, buildId, now)));
           break;
         }
         case 'defer':
@@ -863,6 +852,39 @@ export class SqlStore implements Store {
   close(): Promise<void> {
     return this.onClose();
   }
+}
+
+/**
+ * Marks queued builds `superseded` by build `by` (a newer queued build, or a skip that found the
+ * newest input set already built), each with its outbox row. Returns the ids that were still queued.
+ */
+async function supersedeQueued(
+  trx: Db,
+  shapes: Shapes,
+  ids: readonly number[],
+  by: number,
+  now: number,
+): Promise<number[]> {
+  const done: number[] = [];
+  for (const old of ids) {
+    const res = await shapes.run(trx, hot.supersede, {
+      relatedBuild: by,
+      finishedAt: now,
+      reason: `superseded by build #${by}`,
+      id: old,
+    });
+    if (Number(res.numAffectedRows ?? 0) > 0) {
+      done.push(old);
+      const build = await loadBuildShaped(trx, shapes, old);
+      await shapes.run(trx, hot.insertOutbox, {
+        buildId: old,
+        type: 'superseded',
+        payload: JSON.stringify(build),
+        createdAt: now,
+      });
+    }
+  }
+  return done;
 }
 
 async function insertEvent(trx: Db, e: NewEvent, shapes: Shapes): Promise<AppendedEvent> {

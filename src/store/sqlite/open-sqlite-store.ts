@@ -25,6 +25,9 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqlStor
   // last transactions, which the inbox's at-least-once sources redeliver.
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
+  // Checkpoint every ~40 MB of WAL instead of 4 MB: each checkpoint costs two fsyncs, which
+  // dominated the scheduler's p99 latency (bench/RESULTS.md).
+  raw.pragma('wal_autocheckpoint = 10000');
   raw.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(raw) }),

@@ -1,0 +1,539 @@
+/**
+ * Ingest bench: the real `startNightless` (SQLite, port 0 on 127.0.0.1, slots 0, logger silent)
+ * driven by autocannon from a child process (so the load generator does not share the server's
+ * event loop). See bench/README.md.
+ *
+ *   npx tsx bench/ingest/run.mts [--duration-s=10] [--rate=500] [--connections=20]
+ *                                [--sources=1000] [--idle-s=30] [--only=github,generic,idle]
+ *                                [--no-write] [--keep]
+ *
+ * (1) signed GitHub push deliveries to /hooks/github, each with its own X-GitHub-Delivery and
+ *     `after` sha (every one a new event): sustained req/s for --duration-s with every 2xx
+ *     checked in the inbox afterwards; p50/p99 latency at a fixed --rate;
+ * (2) the same for /hooks/generic (an http source, a new `version` per request);
+ * (3) idle cost of a server with --sources git sources at the default 10m fallback interval (all
+ *     pointing at one local bare repository): CPU seconds per minute once the initial checks
+ *     are done.
+ * Baselines in the same run: a bare fastify app answering 202 to the same POSTs (no signature
+ * check, no storage), interleaved with the measured runs; an idle `node` process's CPU measured
+ * over the same window as (3).
+ *
+ * Prints a markdown table and writes it into bench/RESULTS.md (section "Ingest").
+ */
+import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { dirname, join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const root = join(here, '..', '..');
+const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
+
+const GITHUB_SECRET = 'bench-github-secret';
+const GENERIC_SECRET = 'bench-generic-secret';
+const REPO_URL = 'https://github.com/Codertocat/Hello-World.git';
+
+// ---- the load generator (child process) ------------------------------------------------------
+
+type Target = 'github' | 'generic';
+
+interface LoadJob {
+  readonly url: string;
+  readonly target: Target;
+  /** Delivery ids and versions start with it: distinct per run, so every request is new. */
+  readonly prefix: string;
+  readonly connections: number;
+  readonly durationS: number;
+  /** Requests per second over all connections; `null`: as fast as the server answers. */
+  readonly rate: number | null;
+}
+
+interface LoadResult {
+  readonly ok2xx: number;
+  readonly non2xx: number;
+  readonly errors: number;
+  readonly timeouts: number;
+  readonly sent: number;
+  readonly durationS: number;
+  readonly reqPerS: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly max: number;
+  readonly statusCodes: Record<string, number>;
+}
+
+async function loadRole(): Promise<void> {
+  const { default: autocannon } = await import('autocannon');
+  const fixture = JSON.parse(
+    readFileSync(join(root, 'test/fixtures/webhooks/github/push.json'), 'utf8'),
+  ) as Record<string, unknown>;
+  const MARK = 'X'.repeat(40);
+  const [pushHead = '', pushTail = ''] = JSON.stringify({ ...fixture, after: MARK }).split(MARK);
+  let n = 0;
+  const hmac = (secret: string, body: string): string =>
+    `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+
+  function request(job: LoadJob): { path: string; headers: Record<string, string>; body: string } {
+    const i = n++;
+    const id = `${job.prefix}-${i}`;
+    if (job.target === 'github') {
+      // A distinct 40-hex sha per request: the run prefix's hash, then the counter.
+      const sha = (job.prefix.replace(/[^0-9a-f]/g, '') + i.toString(16).padStart(12, '0'))
+        .padStart(40, '0')
+        .slice(-40);
+      const body = pushHead + sha + pushTail;
+      return {
+        path: '/hooks/github',
+        body,
+        headers: {
+          'content-type': 'application/json',
+          'x-github-event': 'push',
+          'x-github-delivery': id,
+          'x-hub-signature-256': hmac(GITHUB_SECRET, body),
+          'user-agent': 'GitHub-Hookshot/bench',
+        },
+      };
+    }
+    const body = JSON.stringify({ source: 'tool', version: id });
+    return {
+      path: '/hooks/generic',
+      body,
+      headers: {
+        'content-type': 'application/json',
+        'x-nightless-delivery': id,
+        'x-nightless-signature-256': hmac(GENERIC_SECRET, body),
+      },
+    };
+  }
+
+  process.on('message', (msg: LoadJob | 'exit') => {
+    if (msg === 'exit') process.exit(0);
+    const job = msg;
+    const first = request(job);
+    void autocannon({
+      url: job.url,
+      connections: job.connections,
+      duration: job.durationS,
+      ...(job.rate === null ? {} : { overallRate: job.rate }),
+      timeout: 10,
+      requests: [
+        {
+          method: 'POST',
+          path: first.path,
+          headers: first.headers,
+          body: first.body,
+          setupRequest: (req) => {
+            const r = request(job);
+            return { ...req, method: 'POST', path: r.path, headers: r.headers, body: r.body };
+          },
+        },
+      ],
+    }).then((r) => {
+      const codes: Record<string, number> = {};
+      for (const [code, s] of Object.entries(r.statusCodeStats ?? {})) codes[code] = s.count ?? 0;
+      const result: LoadResult = {
+        ok2xx: r['2xx'],
+        non2xx: r.non2xx,
+        errors: r.errors,
+        timeouts: r.timeouts,
+        sent: r.requests.sent,
+        durationS: r.duration,
+        reqPerS: r['2xx'] / r.duration,
+        p50: r.latency.p50,
+        p99: r.latency.p99,
+        max: r.latency.max,
+        statusCodes: codes,
+      };
+      process.send?.(result);
+    });
+  });
+}
+
+/** The idle-node baseline: a `node -e` that sleeps N ms and prints the CPU seconds it used. */
+const IDLE_NODE = `const s = process.cpuUsage();
+setTimeout(() => { const d = process.cpuUsage(s); console.log((d.user + d.system) / 1e6); },
+  Number(process.argv[1]));`;
+
+// ---- the bench (parent process) --------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const { pino } = await import('pino');
+  const { default: Fastify } = await import('fastify');
+  const { default: Database } = await import('better-sqlite3');
+  const { startNightless } = await import('../../src/app/start-nightless.js');
+
+  const args = new Map(
+    process.argv.slice(2).map((a) => {
+      const [k, v] = a.replace(/^--/, '').split('=');
+      return [k ?? '', v ?? 'true'] as const;
+    }),
+  );
+  const DURATION_S = Number(args.get('duration-s') ?? 10);
+  const RATE = Number(args.get('rate') ?? 500);
+  const CONNECTIONS = Number(args.get('connections') ?? 20);
+  const SOURCES = Number(args.get('sources') ?? 1000);
+  const IDLE_S = Number(args.get('idle-s') ?? 30);
+  const only = new Set((args.get('only') ?? 'github,generic,idle').split(','));
+  const keep = args.has('keep');
+  /** `--no-baseline`: skip the bare-fastify runs (for profiling the server alone). */
+  const withBaseline = !args.has('no-baseline');
+  const logger = pino({ level: 'silent' });
+
+  const t0 = performance.now();
+  const startedAt = new Date().toISOString();
+  const loadBefore = load();
+  const dirs: string[] = [];
+  const tmp = async (name: string): Promise<string> => {
+    const d = await mkdtemp(join(tmpdir(), `nightless-bench-ingest-${name}-`));
+    dirs.push(d);
+    return d;
+  };
+
+  interface Row {
+    readonly figure: string;
+    readonly target: string;
+    readonly measured: string;
+    readonly met: boolean | null;
+    readonly baseline: string;
+    readonly ratio: string;
+  }
+  const rows: Row[] = [];
+  const notes: string[] = [];
+
+  const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
+    execArgv: ['--import', 'tsx'],
+    env: { ...process.env, NL_BENCH_ROLE: 'load' },
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  const drive = (job: LoadJob): Promise<LoadResult> =>
+    new Promise((resolve, reject) => {
+      const onExit = (code: number | null): void =>
+        reject(new Error(`load generator exited (${code})`));
+      child.once('exit', onExit);
+      child.once('message', (m) => {
+        child.off('exit', onExit);
+        resolve(m as LoadResult);
+      });
+      child.send(job);
+    });
+
+  try {
+    // ---- (1) and (2): webhook endpoints ----------------------------------------------------
+    if (only.has('github') || only.has('generic')) {
+      const dir = await tmp('hooks');
+      const config = join(dir, 'nightless.yaml');
+      await writeFile(
+        config,
+        `version: 1
+pipeline: bench-ingest
+sources:
+  app:
+    git: ${REPO_URL}
+    branch: main
+    webhook_secret: ${GITHUB_SECRET}
+    fallback_poll: off
+  tool:
+    http: http://127.0.0.1:9/tool.tar.gz
+    webhook_secret: ${GENERIC_SECRET}
+    fallback_poll: off
+jobs:
+  build:
+    inputs: [app]
+    steps: ['true']
+  package:
+    inputs: [tool]
+    steps: ['true']
+`,
+      );
+      const nl = await startNightless({
+        configPath: config,
+        dataDir: join(dir, 'data'),
+        host: '127.0.0.1',
+        port: 0,
+        slots: 0,
+        logger,
+        watchConfig: false,
+      });
+      const bare = Fastify({ logger: false, bodyLimit: 25 * 2 ** 20 });
+      bare.post('/hooks/github', async (_req, reply) => reply.code(202).send({ accepted: 1 }));
+      bare.post('/hooks/generic', async (_req, reply) => reply.code(202).send({ accepted: 1 }));
+      const bareUrl = await bare.listen({ host: '127.0.0.1', port: 0 });
+      const db = new Database(join(dir, 'data', 'nightless.db'), { readonly: true });
+      const rowsLike = db.prepare<[string], { n: number }>(
+        'SELECT count(*) AS n FROM events WHERE delivery_id LIKE ?',
+      );
+      let run = 0;
+      const skipped = {
+        r: { ok2xx: 1, non2xx: 0, errors: 0, timeouts: 0, sent: 0, durationS: 1, reqPerS: NaN, p50: NaN, p99: NaN, max: NaN, statusCodes: {} } as LoadResult,
+        prefix: '',
+        cpuS: NaN,
+        wall: NaN,
+      };
+
+      const measured = async (target: Target, rate: number | null, url: string) => {
+        if (url === bareUrl && !withBaseline) return skipped;
+        const prefix = `r${Date.now().toString(16)}${(run++).toString(16)}`;
+        const cpu0 = process.cpuUsage();
+        const w0 = performance.now();
+        const r = await drive({
+          url,
+          target,
+          prefix,
+          connections: rate === null ? CONNECTIONS : 10,
+          durationS: DURATION_S,
+          rate,
+        });
+        const cpu = process.cpuUsage(cpu0);
+        const wall = (performance.now() - w0) / 1000;
+        const cpuS = (cpu.user + cpu.system) / 1e6;
+        return { r, prefix, cpuS, wall };
+      };
+
+      for (const target of ['github', 'generic'] as const) {
+        if (!only.has(target)) continue;
+        const path = `/hooks/${target}`;
+        log(`${target}: warm-up`);
+        await drive({
+          url: nl.url,
+          target,
+          prefix: `warm${target}`,
+          connections: 10,
+          durationS: 2,
+          rate: null,
+        });
+        if (withBaseline) await drive({
+          url: bareUrl,
+          target,
+          prefix: `warmb${target}`,
+          connections: 10,
+          durationS: 2,
+          rate: null,
+        });
+        await nl.engine.decided();
+
+        log(`${target}: nightless, as fast as it answers (${DURATION_S}s, ${CONNECTIONS} conns)`);
+        const max = await measured(target, null, nl.url);
+        const d0 = performance.now();
+        await nl.engine.decided();
+        const drainS = (performance.now() - d0) / 1000;
+        const stored = rowsLike.get(`${target}:${max.prefix}-%`)?.n ?? 0;
+        log(`${target}: bare fastify, as fast as it answers`);
+        const bareMax = await measured(target, null, bareUrl);
+
+        log(`${target}: nightless at ${RATE} req/s`);
+        const fixed = await measured(target, RATE, nl.url);
+        await nl.engine.decided();
+        const storedFixed = rowsLike.get(`${target}:${fixed.prefix}-%`)?.n ?? 0;
+        log(`${target}: bare fastify at ${RATE} req/s`);
+        const bareFixed = await measured(target, RATE, bareUrl);
+
+        const lost = max.r.ok2xx - stored + (fixed.r.ok2xx - storedFixed);
+        const perReqUs = (m: typeof max): number => (m.cpuS * 1e6) / Math.max(1, m.r.ok2xx);
+        rows.push(
+          {
+            figure: `(${target === 'github' ? 1 : 2}) \`POST ${path}\`: sustained 2xx/s (${DURATION_S} s, ${CONNECTIONS} connections)`,
+            target: '> 2,000/s',
+            measured: `${f0(max.r.reqPerS)}/s`,
+            met: max.r.reqPerS > 2000,
+            baseline: `${f0(bareMax.r.reqPerS)}/s (bare fastify, 202, no check/storage)`,
+            ratio: `${f2(max.r.reqPerS / bareMax.r.reqPerS)}×`,
+          },
+          {
+            figure: '… every 2xx in the inbox afterwards (both runs)',
+            target: '0 lost',
+            measured: `${max.r.ok2xx + fixed.r.ok2xx} 2xx, ${stored + storedFixed} rows: ${lost} lost; non-2xx ${max.r.non2xx + fixed.r.non2xx}, errors ${max.r.errors + fixed.r.errors}`,
+            met: lost === 0 && max.r.non2xx + fixed.r.non2xx === 0,
+            baseline: '—',
+            ratio: '—',
+          },
+          {
+            figure: '… server CPU per request (user + sys, whole process incl. scheduling)',
+            target: '—',
+            measured: `${f0(perReqUs(max))} µs`,
+            met: null,
+            baseline: `${f0(perReqUs(bareMax))} µs`,
+            ratio: `${f1(perReqUs(max) / perReqUs(bareMax))}×`,
+          },
+          {
+            figure: `… latency at ${RATE} req/s (${DURATION_S} s, 10 connections), p50 / p99`,
+            target: 'p99 < 20 ms',
+            measured: `${f1(fixed.r.p50)} / ${f1(fixed.r.p99)} ms (${f0(fixed.r.reqPerS)}/s done)`,
+            met: fixed.r.p99 < 20,
+            baseline: `${f1(bareFixed.r.p50)} / ${f1(bareFixed.r.p99)} ms`,
+            ratio: `${f1(fixed.r.p99 / Math.max(bareFixed.r.p99, 0.5))}× (p99)`,
+          },
+        );
+        notes.push(
+          `(${target === 'github' ? 1 : 2}) max run: ${max.r.ok2xx} 2xx in ${f1(max.r.durationS)} s, p50 / p99 ${f1(max.r.p50)} / ${f1(max.r.p99)} ms (max ${f0(max.r.max)} ms), server CPU ${f1(max.cpuS)} s over ${f1(max.wall)} s (${f0((100 * max.cpuS) / max.wall)} % of a core); scheduler drained the backlog (${stored} events, each queuing a build and superseding the previous one) ${f1(drainS)} s after the load stopped. Status codes: ${JSON.stringify(max.r.statusCodes)}; bare fastify p50 / p99 ${f1(bareMax.r.p50)} / ${f1(bareMax.r.p99)} ms.`,
+        );
+      }
+      db.close();
+      await bare.close();
+      await nl.stop();
+    }
+
+    // ---- (3): idle cost ------------------------------------------------------------------
+    if (only.has('idle')) {
+      const dir = await tmp('idle');
+      const work = join(dir, 'work');
+      const gitc = (cwd: string, ...a: string[]): string =>
+        execFileSync(
+          'git',
+          ['-c', 'user.name=b', '-c', 'user.email=b@example.com', '-c', 'init.defaultBranch=main', ...a],
+          { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+        ).trim();
+      gitc(dir, 'init', '-q', work);
+      writeFileSync(join(work, 'README'), 'idle\n');
+      gitc(work, 'add', 'README');
+      gitc(work, 'commit', '-q', '-m', 'first');
+      gitc(dir, 'clone', '-q', '--bare', work, join(dir, 'repo.git'));
+      const lines = ['version: 1', 'pipeline: bench-idle', 'sources:'];
+      for (let i = 0; i < SOURCES; i++)
+        lines.push(`  s${i}:`, `    git: ${join(dir, 'repo.git')}`, '    branch: main');
+      lines.push('jobs:');
+      for (let i = 0; i < SOURCES; i++)
+        lines.push(`  j${i}:`, `    inputs: [s${i}]`, `    steps: ['true']`);
+      await writeFile(join(dir, 'nightless.yaml'), `${lines.join('\n')}\n`);
+
+      log(`idle: starting a server with ${SOURCES} git sources (fallback_poll default)`);
+      const cpuStart = process.cpuUsage();
+      const w0 = performance.now();
+      const nl = await startNightless({
+        configPath: join(dir, 'nightless.yaml'),
+        dataDir: join(dir, 'data'),
+        host: '127.0.0.1',
+        port: 0,
+        slots: 0,
+        logger,
+        watchConfig: false,
+      });
+      const startedS = (performance.now() - w0) / 1000;
+      let checked = 0;
+      let failed = 0;
+      for (;;) {
+        const list = await nl.store.listSources();
+        checked = list.filter((s) => s.lastCheckAt !== null).length;
+        failed = list.filter((s) => s.lastCheckOk === false).length;
+        if (checked >= SOURCES || performance.now() - w0 > 180_000) break;
+        await sleep(250);
+      }
+      await nl.engine.decided();
+      const initialS = (performance.now() - w0) / 1000;
+      const initialCpu = process.cpuUsage(cpuStart);
+      const nextChecks = (await nl.store.listSources())
+        .map((s) => s.nextCheckAt)
+        .filter((x): x is number => x !== null);
+      const firstNext = Math.min(...nextChecks) - Date.now();
+      log(`idle: ${checked} checked (${failed} failed) in ${f1(initialS)} s; settling 3 s`);
+      await sleep(3000);
+
+      log(`idle: measuring CPU for ${IDLE_S} s (and an idle node process alongside)`);
+      const idleNode = spawn(process.execPath, ['-e', IDLE_NODE, String(IDLE_S * 1000)]);
+      let idleOut = '';
+      idleNode.stdout.setEncoding('utf8').on('data', (d: string) => (idleOut += d));
+      const idleDone = new Promise<void>((resolve) => idleNode.on('close', () => resolve()));
+      const c0 = process.cpuUsage();
+      const iw0 = performance.now();
+      await sleep(IDLE_S * 1000);
+      const c = process.cpuUsage(c0);
+      const iwall = (performance.now() - iw0) / 1000;
+      await idleDone;
+      const perMin = ((c.user + c.system) / 1e6) * (60 / iwall);
+      const baseS = Number(idleOut.trim());
+      const basePerMin = baseS * (60 / IDLE_S);
+      rows.push(
+        {
+          figure: `(3) idle server, ${SOURCES} git sources (fallback 10m): CPU per minute (${IDLE_S} s measured, scaled)`,
+          target: '< 0.6 CPU-s/min (1 % of a core)',
+          measured: `${f3(perMin)} CPU-s/min (${f2((100 * perMin) / 60)} % of a core)`,
+          met: perMin < 0.6,
+          baseline: `${f3(basePerMin)} CPU-s/min (idle \`node -e\`)`,
+          ratio: basePerMin > 0 ? `${f1(perMin / basePerMin)}×` : '—',
+        },
+        {
+          figure: `(3) start + initial checks of the ${SOURCES} sources (ls-remote each, events, scheduling)`,
+          target: '—',
+          measured: `${f1(initialS)} s wall, ${f1((initialCpu.user + initialCpu.system) / 1e6)} CPU-s in the server process`,
+          met: null,
+          baseline: '—',
+          ratio: '—',
+        },
+      );
+      notes.push(
+        `(3) startNightless returned after ${f1(startedS)} s; ${checked} of ${SOURCES} sources checked (${failed} failed) ${f1(initialS)} s after the start; the earliest next check was ${f0(firstNext / 1000)} s away, so no check fell in the ${IDLE_S} s window. CPU is \`process.cpuUsage()\` of the bench process (which only hosts the server at that point, plus the idle load-generator IPC).`,
+      );
+      await nl.stop();
+    }
+  } finally {
+    child.send('exit');
+    if (!keep) for (const d of dirs) await rm(d, { recursive: true, force: true });
+  }
+
+  const table = [
+    '| figure | target | measured | met | baseline (same run) | ratio |',
+    '|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.figure} | ${r.target} | ${r.measured} | ${r.met === null ? '—' : r.met ? 'yes' : '**no**'} | ${r.baseline} | ${r.ratio} |`,
+    ),
+  ].join('\n');
+  const report = [
+    `Latest run: ${startedAt} — ${machine()}; load average (1/5/15 min) ${loadBefore} at start, ${load()} at end; total ${f1((performance.now() - t0) / 1000)} s; command: \`npx tsx bench/ingest/run.mts ${process.argv.slice(2).join(' ')}\`. Load from autocannon ${autocannonVersion()} in a child process over 127.0.0.1.`,
+    '',
+    table,
+    '',
+    ...notes.map((n) => `- ${n}`),
+  ].join('\n');
+  process.stdout.write(`${report}\n`);
+
+  if (!args.has('no-write')) {
+    const file = join(root, 'bench', 'RESULTS.md');
+    const SS = '<!-- ingest:latest:start -->';
+    const SE = '<!-- ingest:latest:end -->';
+    const HEAD = '## Ingest (bench/ingest)';
+    let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Bench results\n';
+    if (!text.includes(HEAD)) text = `${text.trimEnd()}\n\n${HEAD}\n\n${SS}\n${SE}\n`;
+    const from = text.indexOf(SS);
+    const to = text.indexOf(SE);
+    if (from === -1 || to < from) throw new Error(`${file}: ingest markers missing`);
+    text = `${text.slice(0, from + SS.length)}\n${report}\n${text.slice(to)}`;
+    writeFileSync(file, text);
+    log(`wrote ${file}`);
+  }
+}
+
+// ---- small helpers ---------------------------------------------------------------------------
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
+const f0 = (n: number): string => Math.round(n).toLocaleString('en-US');
+const f1 = (n: number): string => n.toFixed(1);
+const f2 = (n: number): string => n.toFixed(2);
+const f3 = (n: number): string => n.toFixed(3);
+
+function machine(): string {
+  const cpu =
+    /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ??
+    cpus()[0]?.model ??
+    'unknown';
+  return `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}`;
+}
+function load(): string {
+  return loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
+}
+function autocannonVersion(): string {
+  const pkg = JSON.parse(
+    readFileSync(join(root, 'node_modules/autocannon/package.json'), 'utf8'),
+  ) as { version?: string };
+  return pkg.version ?? '?';
+}
+
+if (process.env['NL_BENCH_ROLE'] === 'load') await loadRole();
+else await main();

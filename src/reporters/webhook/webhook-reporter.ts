@@ -1,0 +1,59 @@
+import { createHmac } from 'node:crypto';
+import type { ReportDef } from '../../core/pipeline.js';
+import { HttpPoster } from '../http/http-post.js';
+import type { OutgoingEvent, SendOutcome, SingleSender } from '../sender.js';
+
+type WebhookDef = Extract<ReportDef, { kind: 'webhook' }>;
+
+/** `sha256=<hex HMAC-SHA256 of the body with the secret>`, as `X-Nightless-Signature-256` carries it. */
+export function signBody(secret: string, body: string): string {
+  return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
+}
+
+/**
+ * POSTs each event, as a structured-mode CloudEvent, to one URL (docs/events.md, "Webhooks"):
+ * `Content-Type: application/cloudevents+json`, `X-Nightless-Event: <type>`,
+ * `X-Nightless-Delivery: <delivery id>` (the same on every retry of one delivery) and, with a
+ * secret, `X-Nightless-Signature-256`. Redirects fail unless `follow_redirects` is on.
+ */
+export class WebhookReporter implements SingleSender {
+  readonly mode = 'single';
+  readonly maxAttempts: number;
+  private readonly poster = new HttpPoster();
+
+  constructor(private readonly def: WebhookDef) {
+    this.maxAttempts = def.maxAttempts;
+  }
+
+  wants(): boolean {
+    return true;
+  }
+
+  send(
+    e: OutgoingEvent,
+    delivery: { readonly id: number; readonly attempt: number },
+    signal: AbortSignal,
+  ): Promise<SendOutcome> {
+    const headers: Record<string, string> = {
+      'Content-Type': 'application/cloudevents+json; charset=utf-8',
+      'User-Agent': 'nightless',
+      'X-Nightless-Event': e.event.type,
+      'X-Nightless-Delivery': String(delivery.id),
+      'X-Nightless-Attempt': String(delivery.attempt),
+    };
+    if (this.def.secret !== null)
+      headers['X-Nightless-Signature-256'] = signBody(this.def.secret, e.body);
+    return this.poster.post(this.def.url, e.body, {
+      headers,
+      connectTimeoutMs: this.def.connectTimeoutMs,
+      timeoutMs: this.def.timeoutMs,
+      followRedirects: this.def.followRedirects,
+      signal,
+    });
+  }
+
+  close(): Promise<void> {
+    this.poster.close();
+    return Promise.resolve();
+  }
+}

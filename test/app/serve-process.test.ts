@@ -1,0 +1,248 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { findOrphans } from '../../src/executor/orphans.js';
+
+/**
+ * `nightless serve` as a user runs it: a real process, a real git repository, real HTTP, the
+ * compiled CLI (`npm test` builds it first).
+ */
+const root = join(import.meta.dirname, '..', '..');
+const bin = join(root, 'bin', 'nightless.js');
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@x',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@x',
+};
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
+
+interface Served {
+  child: ChildProcess;
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  exited: Promise<number | null>;
+}
+
+async function serve(args: string[], cwd: string): Promise<Served> {
+  const child = spawn(
+    process.execPath,
+    [bin, 'serve', '--port', '0', '--log-level', 'info', ...args],
+    {
+      cwd,
+      env: { ...process.env, NIGHTLESS_TOKEN: 'test-token-123' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  let err = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+  const url = await waitFor(
+    () => /at (http:\/\/\S+)/.exec(out)?.[1],
+    20_000,
+    () => `no URL printed; stderr: ${err}`,
+  );
+  return { child, url, stdout: () => out, stderr: () => err, exited };
+}
+
+async function waitFor<T>(
+  probe: () => T | undefined | Promise<T | undefined>,
+  ms: number,
+  what: () => string,
+): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await probe();
+    if (v !== undefined && v !== false) return v;
+    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+async function api<T>(url: string): Promise<T> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  return (await res.json()) as T;
+}
+
+interface BuildsBody {
+  builds: Array<{ id: number; job: string; state: string; reason: string | null; attempt: number }>;
+}
+
+function cli(args: string[], cwd: string): { code: number; stdout: string } {
+  try {
+    const stdout = execFileSync(process.execPath, [bin, ...args], {
+      cwd,
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    return { code: 0, stdout };
+  } catch (e) {
+    const err = e as { status: number; stdout: string };
+    return { code: err.status, stdout: err.stdout };
+  }
+}
+
+describe.skipIf(!existsSync(join(root, 'dist', 'cli', 'main.js')))(
+  'nightless serve (real process)',
+  () => {
+    let dir: string;
+    let repo: string;
+    let config: string;
+
+    beforeAll(async () => {
+      dir = await mkdtemp(join(tmpdir(), 'nightless-serve-'));
+      repo = join(dir, 'app.git');
+      const work = join(dir, 'work');
+      git(dir, 'init', '-q', '--bare', '--initial-branch=main', repo);
+      git(dir, 'clone', '-q', repo, work);
+      await writeFile(join(work, 'hello.txt'), 'hello\n');
+      git(work, 'add', '.');
+      git(work, 'commit', '-qm', 'one');
+      git(work, 'push', '-q', 'origin', 'HEAD:main');
+      config = join(dir, 'nightless.yaml');
+    });
+    afterAll(() => rm(dir, { recursive: true, force: true }));
+
+    const pipeline = (extraJob = '') => `sources:
+  app:
+    git: ${JSON.stringify(repo)}
+    branch: main
+jobs:
+  build:
+    inputs: [app]
+    steps:
+      - run: cat hello.txt && sleep "\${SLEEP:-0}"
+    env:
+      SLEEP: "0"
+${extraJob}`;
+
+    it('builds on start, reloads a changed file, keeps the old one when the new one is bad, and stops on SIGTERM', async () => {
+      await writeFile(config, pipeline());
+      const s = await serve(['-c', config, '-d', join(dir, 'data1')], dir);
+      try {
+        const passed = await waitFor(
+          async () =>
+            (await api<BuildsBody>(`${s.url}/api/builds`)).builds.find(
+              (b) => b.job === 'build' && b.state === 'passed',
+            ),
+          30_000,
+          () => s.stderr(),
+        );
+        expect(passed.id).toBe(1);
+        const status = cli(['status', '--server', s.url, '--json'], dir);
+        expect(status.code).toBe(0);
+        expect(JSON.stringify(JSON.parse(status.stdout))).toContain('"passed"');
+
+        await writeFile(config, `${pipeline()}  oops: [`);
+        await waitFor(
+          () => (s.stderr().includes('new pipeline file rejected') ? true : undefined),
+          10_000,
+          () => s.stderr(),
+        );
+        expect(s.stderr()).toMatch(/nightless\.yaml:\d+:\d+/);
+        expect((await api<{ jobs: unknown[] }>(`${s.url}/api/jobs`)).jobs).toHaveLength(1);
+
+        await writeFile(
+          config,
+          pipeline(`  lint:\n    inputs: [app]\n    steps:\n      - run: "true"\n`),
+        );
+        await waitFor(
+          async () =>
+            (await api<{ jobs: unknown[] }>(`${s.url}/api/jobs`)).jobs.length === 2
+              ? true
+              : undefined,
+          10_000,
+          () => s.stderr(),
+        );
+        await waitFor(
+          async () =>
+            (await api<BuildsBody>(`${s.url}/api/builds?job=lint`)).builds.find(
+              (b) => b.state === 'passed',
+            ),
+          30_000,
+          () => s.stderr(),
+        );
+        // The unchanged job was not rebuilt by the reload.
+        expect((await api<BuildsBody>(`${s.url}/api/builds?job=build`)).builds).toHaveLength(1);
+
+        const unauth = await fetch(`${s.url}/api/jobs/build/trigger`, {
+          method: 'POST',
+          signal: AbortSignal.timeout(5000),
+        });
+        expect(unauth.status).toBe(401);
+        expect(await unauth.json()).toMatchObject({ error: { code: 'NL_UNAUTHORIZED' } });
+      } finally {
+        s.child.kill('SIGTERM');
+      }
+      expect(
+        await Promise.race([s.exited, new Promise((r) => setTimeout(() => r('hung'), 15_000))]),
+      ).toBe(0);
+    });
+
+    it('finds a build left running by a killed server: error (lost), re-queued once', async () => {
+      await writeFile(config, pipeline().replace('SLEEP: "0"', 'SLEEP: "60"'));
+      const data = join(dir, 'data2');
+      const first = await serve(['-c', config, '-d', data], dir);
+      // Wait until the step itself runs (its output is in the log), not just the claim.
+      await waitFor(
+        async () => {
+          const log = await api<{ lines?: Array<{ text: string }> }>(
+            `${first.url}/api/builds/1/log`,
+          ).catch(() => ({ lines: [] }));
+          return log.lines?.some((l) => l.text === 'hello') ? true : undefined;
+        },
+        30_000,
+        () => first.stderr(),
+      );
+      first.child.kill('SIGKILL');
+      await first.exited;
+
+      // The step's `sleep 60` outlived the killed server.
+      expect(await findOrphans(join(data, 'workspaces', '1'))).not.toEqual([]);
+      const second = await serve(['-c', config, '-d', data, '--slots', '0'], dir);
+      try {
+        const builds = (await api<BuildsBody>(`${second.url}/api/builds`)).builds;
+        const lost = builds.find((b) => b.id === 1);
+        expect(lost).toMatchObject({ state: 'error', attempt: 1 });
+        expect(lost!.reason).toMatch(/^lost/);
+        expect(builds.find((b) => b.attempt === 2)).toMatchObject({ state: 'queued' });
+        expect(await findOrphans(join(data, 'workspaces', '1'))).toEqual([]);
+      } finally {
+        second.child.kill('SIGTERM');
+        await second.exited;
+      }
+    });
+
+    it('serves the README demo: a build passes within seconds and `nightless status` shows it', async () => {
+      const s = await serve(['--demo', '-d', join(dir, 'demo-data')], dir);
+      try {
+        expect(s.stdout()).toContain('Try next:');
+        await waitFor(
+          async () => {
+            const builds = (await api<BuildsBody>(`${s.url}/api/builds`)).builds;
+            return builds.some((b) => b.job === 'integration' && b.state === 'passed')
+              ? true
+              : undefined;
+          },
+          45_000,
+          () => s.stderr(),
+        );
+        const status = cli(['status', '--server', s.url], dir);
+        expect(status.code).toBe(0);
+        expect(status.stdout).toMatch(/build\s+passed/);
+        expect(status.stdout).toMatch(/integration\s+passed/);
+      } finally {
+        s.child.kill('SIGTERM');
+        await s.exited;
+      }
+    });
+  },
+);
