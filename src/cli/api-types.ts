@@ -3,7 +3,7 @@ import type { ArtifactFile } from '../executor/port.js';
 import type { BuildDetail, DecisionRecord, SourceStatus } from '../store/ports.js';
 
 /**
- * Response bodies of the HTTP API (docs/api-contract.md) as the CLI reads them. The CLI trusts the
+ * Response bodies of the HTTP API (docs/api.md) as the CLI reads them. The CLI trusts the
  * server it talks to for shapes; it only imports domain types, never the server or the store.
  */
 

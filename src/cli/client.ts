@@ -29,7 +29,7 @@ class Deadline extends Error {
 }
 
 /**
- * A small client for the nightless HTTP API (docs/api-contract.md) over Node's `fetch`. Every
+ * A small client for the nightless HTTP API (docs/api.md) over Node's `fetch`. Every
  * network call has a deadline — fail fast rather than hang on a silent firewall. Error bodies
  * `{error: {code, message}}` become `ApiError`; network failures become `ConnectionError`.
  */

@@ -14,7 +14,7 @@ export interface FakeApi {
 }
 
 /**
- * A stand-in for the nightless server that speaks docs/api-contract.md with canned data, so the
+ * A stand-in for the nightless server that speaks docs/api.md with canned data, so the
  * CLI is tested as a real process without the real server. Scenarios:
  * - job `build`: trigger queues #43, which starts and passes over `/api/events?job=build`;
  * - job `flaky`: trigger queues #44, which fails;
