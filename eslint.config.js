@@ -19,7 +19,7 @@ const layerZones = [
 ];
 
 export default tseslint.config(
-  { ignores: ['dist/', 'coverage/', 'node_modules/', '.nightless/', 'web/dist/'] },
+  { ignores: ['dist/', 'coverage/', 'node_modules/', '.nightless/', 'web/dist/', 'scratch/'] },
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {

@@ -7,6 +7,7 @@ import { ContentStore } from '../artifacts/content-store.js';
 import { MemoryBus } from '../bus/memory/memory-bus.js';
 import { ConfigError, loadPipelineFile } from '../config/index.js';
 import type { Pipeline } from '../core/pipeline.js';
+import { runArtifactGc } from '../engine/artifact-gc.js';
 import { Engine } from '../engine/engine.js';
 import { readLog } from '../executor/log-reader.js';
 import { LocalExecutor } from '../executor/local-executor.js';
@@ -16,6 +17,7 @@ import { AmqpInputs } from '../ingest/amqp/amqp-inputs.js';
 import { webhookRoutes } from '../ingest/webhooks/routes.js';
 import { deliveryRoutes } from '../reporters/delivery-routes.js';
 import { ReportDispatcher } from '../reporters/dispatcher.js';
+import { publishOutputs } from '../reporters/sftp/publish-outputs.js';
 import { buildServer } from '../server/build-server.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { Store } from '../store/ports.js';
@@ -84,12 +86,14 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
     logger,
     slots: opts.slots,
     buildUrl: (id) => `${publicUrl}/api/builds/${id}`,
+    afterRun: publishOutputs({ pathOf: (digest) => artifacts.pathOf(digest), logger }),
   });
   const poller = new FallbackPoller({
     store,
     ingest: (events) => engine.ingestMany(events),
     pipeline: () => engine.pipeline,
     logger,
+    changedPaths: (source, from, to) => executor.mirrors.changedPaths(source.url, from, to),
     onPoll: metrics.onPoll,
   });
   const reports = new ReportDispatcher({
@@ -127,6 +131,18 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
   publicUrl ||= url;
   await reports.sync(engine.pipeline, reportsStartAfter);
   await poller.start();
+  // Artifacts no retained build references are removed at start and hourly, one run at a time.
+  let gcRun: Promise<unknown> = Promise.resolve();
+  const artifactGc = (): void => {
+    gcRun = gcRun.then(() =>
+      runArtifactGc({ store, artifacts, keepBuildsPerJob: 20, logger }).catch((err: unknown) =>
+        logger.error({ err }, 'artifact garbage collection failed'),
+      ),
+    );
+  };
+  artifactGc();
+  const gcTimer = setInterval(artifactGc, 60 * 60 * 1000);
+  gcTimer.unref();
   const amqpInputs = new AmqpInputs({
     ingest: (events) => engine.ingestMany(events),
     logger,
@@ -197,6 +213,8 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
         watcher?.close();
         poller.stop();
         await amqpInputs.stop();
+        clearInterval(gcTimer);
+        await gcRun;
         await server.close();
         await engine.stop();
         await reports.stop();

@@ -61,5 +61,6 @@ export async function loadPipelineFile(path: string, opts: LoadOptions = {}): Pr
     ...(opts.env !== undefined ? { env: opts.env } : {}),
     maxBytes,
     defaultName: defaultPipelineName(dirname(resolve(path))),
+    baseDir: dirname(resolve(path)),
   });
 }

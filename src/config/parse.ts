@@ -24,6 +24,8 @@ export interface ParseOptions {
   readonly maxBytes?: number;
   /** Pipeline name when the file has no `pipeline:`; default derived from `fileName`'s directory. */
   readonly defaultName?: string;
+  /** Directory that relative local git paths are resolved against (the file's); default: left as written. */
+  readonly baseDir?: string;
 }
 
 /** Directory basename reduced to `[a-z0-9-]`; `nightless` when nothing is left. */
@@ -142,6 +144,7 @@ export function parsePipeline(text: string, fileName: string, opts: ParseOptions
     provenance: expanded.provenance,
     env,
     defaultName: opts.defaultName ?? defaultPipelineName(dirname(fileName)),
+    ...(opts.baseDir !== undefined ? { baseDir: opts.baseDir } : {}),
   });
   const graphJobs = [...resolved.jobs.values()];
   const upstreamOf = upstreamResolver(graph);

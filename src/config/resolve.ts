@@ -1,3 +1,4 @@
+import { isAbsolute, resolve as resolvePath } from 'node:path';
 import type {
   CoverageDef,
   EnvValue,
@@ -34,6 +35,7 @@ export interface ResolveContext {
   readonly provenance: ReadonlyMap<string, Provenance>;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly defaultName: string;
+  readonly baseDir?: string;
 }
 
 type Scalar = string | number | boolean;
@@ -51,7 +53,7 @@ export function resolvePipeline(file: PipelineFile, ctx: ResolveContext): Resolv
 
   const sources = new Map<string, SourceDef>();
   for (const [name, src] of Object.entries(file.sources ?? {})) {
-    sources.set(name, resolveSource(name, src, secret));
+    sources.set(name, resolveSource(name, src, secret, ctx.baseDir));
   }
 
   const jobsFile = Object.entries(file.jobs);
@@ -102,12 +104,13 @@ function resolveSource(
   name: string,
   src: SourceFile,
   secret: (v: string | undefined) => string | null,
+  baseDir: string | undefined,
 ): SourceDef {
   if ('git' in src) {
     return {
       kind: 'git',
       name,
-      url: src.git,
+      url: baseDir === undefined ? src.git : resolveLocalRepo(src.git, baseDir),
       branches: src.branches ?? (src.branch !== undefined ? [src.branch] : [...DEFAULTS.branches]),
       webhookSecret: secret(src.webhook_secret),
       fallbackPollMs: ms(src.fallback_poll, DEFAULTS.fallbackPoll),
@@ -247,4 +250,14 @@ function coverageOf(c: JobFile['coverage']): CoverageDef | null {
   if ('lcov' in c) return { format: 'lcov', path: c.lcov };
   if ('cobertura' in c) return { format: 'cobertura', path: c.cobertura };
   return { format: 'istanbul', path: c.istanbul };
+}
+
+/**
+ * A relative local repository path means "relative to the pipeline file", not to wherever the
+ * server was started. URLs (`https://`, `ssh://`, `file://`) and scp-like `git@host:path` stay.
+ */
+function resolveLocalRepo(url: string, baseDir: string): string {
+  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/\s]+@[^/\s]+:/.test(url) || isAbsolute(url))
+    return url;
+  return resolvePath(baseDir, url);
 }

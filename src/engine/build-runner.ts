@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Build } from '../core/build.js';
-import type { Pipeline } from '../core/pipeline.js';
+import type { JobDef, Pipeline } from '../core/pipeline.js';
 import type { Executor, RunInput, RunResult } from '../executor/port.js';
 import type { NewEvent, QueuePort } from '../store/ports.js';
 import { SerialLoop } from './serial-loop.js';
@@ -18,7 +18,19 @@ export interface BuildRunnerDeps {
   readonly onLog: (buildId: number, bytes: number) => void;
   /** The build finished and its output events are in the inbox. */
   readonly onFinished: (build: Build) => void;
+  /**
+   * Runs after the steps passed and before the result is recorded (the job's `publish:`
+   * targets); it may turn the result into `error` (code `publish`). Must resolve, never reject.
+   */
+  readonly afterRun?: AfterRun;
 }
+
+export type AfterRun = (
+  build: Build,
+  job: JobDef,
+  result: RunResult,
+  signal: AbortSignal,
+) => Promise<RunResult>;
 
 /**
  * Local worker slots: claims queued builds from the durable queue while a slot is free and runs
@@ -143,6 +155,8 @@ export class BuildRunner {
           },
           signal,
         );
+        if (result.state === 'passed' && job.publish.length > 0 && deps.afterRun)
+          result = await deps.afterRun(build, job, result, signal);
       }
     } catch (err) {
       result = internalError(err instanceof Error ? err.message : String(err));

@@ -4,7 +4,7 @@ import type { Pipeline } from '../core/pipeline.js';
 import type { Bus } from '../bus/port.js';
 import type { Executor } from '../executor/port.js';
 import type { AppendedEvent, DecisionRecord, NewEvent, Store } from '../store/ports.js';
-import { BuildRunner } from './build-runner.js';
+import { BuildRunner, type AfterRun } from './build-runner.js';
 import { SchedulerLoop } from './scheduler-loop.js';
 import { MemorySnapshot } from './scheduler-state.js';
 import { SerialLoop } from './serial-loop.js';
@@ -22,6 +22,8 @@ export interface EngineOptions {
   readonly now?: () => number;
   readonly worker?: string;
   readonly buildUrl?: (id: number) => string;
+  /** Publishes a passing build's outputs (`publish:`) before its result is recorded. */
+  readonly afterRun?: AfterRun;
 }
 
 export interface TriggerResult {
@@ -63,6 +65,7 @@ export class Engine {
       now: this.now,
       logger,
       buildUrl: opts.buildUrl ?? ((id) => `/builds/${id}`),
+      ...(opts.afterRun ? { afterRun: opts.afterRun } : {}),
       onStarted: (b) => {
         snapshot.buildChanged(b);
         this.relay.wake();

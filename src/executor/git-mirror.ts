@@ -168,6 +168,23 @@ export class GitMirrors {
     throw new RunError('checkout', `git ${what} of ${url} failed: ${detail}`);
   }
 
+  /**
+   * Paths that differ between two commits of `url`, fetching them into the mirror as needed (so
+   * the build that follows finds them there). `null` when it can't tell: `from` is gone (a force
+   * push), or the list is too long to capture whole.
+   */
+  async changedPaths(url: string, from: string, to: string): Promise<string[] | null> {
+    const { mirror, commit } = await this.ensureCommit(url, to);
+    const base = await this.resolveCommit(mirror, from);
+    if (base === null) return null;
+    const r = await this.git(
+      ['--git-dir', mirror, 'diff', '--name-only', '-z', '--no-renames', base, commit, '--'],
+      this.localTimeoutMs,
+    );
+    if (r.exitCode !== 0 || r.stdout.length >= 60 * 1024) return null;
+    return r.stdout.split('\0').filter((p) => p !== '');
+  }
+
   private git(
     args: readonly string[],
     timeoutMs: number,

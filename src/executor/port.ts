@@ -49,6 +49,8 @@ export type RunErrorCode =
   | 'workspace'
   | 'outputs'
   | 'lost'
+  /** A `publish:` target (SFTP) failed after the steps passed. */
+  | 'publish'
   | 'internal';
 
 export type RunOutcome =

@@ -42,8 +42,8 @@ async function serve(args: string[], cwd: string): Promise<Served> {
   );
   let out = '';
   let err = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr!.on('data', (d: Buffer) => (err += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
   const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
   const url = await waitFor(
     () => /at (http:\/\/\S+)/.exec(out)?.[1],

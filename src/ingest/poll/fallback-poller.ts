@@ -12,6 +12,11 @@ export interface PollerDeps {
   readonly logger: Logger;
   readonly now?: () => number;
   readonly random?: () => number;
+  /**
+   * Paths changed between two commits of a git source, so path filters work for versions the
+   * poll finds too (events from forges carry them; `git ls-remote` does not). `null` = unknown.
+   */
+  readonly changedPaths?: (source: GitSource, from: string, to: string) => Promise<string[] | null>;
   /** Total time a single check may take (ls-remote or GET). */
   readonly checkTimeoutMs?: number;
   /** A check finished, scheduled or asked for (metrics); called after it is recorded. */
@@ -159,7 +164,16 @@ export class FallbackPoller {
         const heads = await lsRemote(source.url, source.branches, timeoutMs);
         const changed = heads.filter((h) => known.find((k) => k.ref === h.ref)?.version !== h.sha);
         missed = changed.some((h) => known.some((k) => k.ref === h.ref));
-        found = changed.map((h) => pollEvent(source.name, h.sha, h.ref, at));
+        found = await Promise.all(
+          changed.map(async (h) => {
+            const before = known.find((k) => k.ref === h.ref)?.version;
+            const paths =
+              before === undefined || !this.deps.changedPaths
+                ? null
+                : await this.deps.changedPaths(source, before, h.sha).catch(() => null);
+            return pollEvent(source.name, h.sha, h.ref, at, paths);
+          }),
+        );
       } else {
         const etag = this.etags.get(source.name) ?? null;
         const res = await checkHttp(source.url, {
@@ -210,7 +224,13 @@ export class FallbackPoller {
   }
 }
 
-function pollEvent(source: SourceName, version: string, ref: string | null, at: number): NewEvent {
+function pollEvent(
+  source: SourceName,
+  version: string,
+  ref: string | null,
+  at: number,
+  changedPaths: string[] | null = null,
+): NewEvent {
   return {
     kind: 'source',
     source,
@@ -218,7 +238,7 @@ function pollEvent(source: SourceName, version: string, ref: string | null, at: 
     ref,
     origin: 'poll',
     deliveryId: null,
-    changedPaths: null,
+    changedPaths,
     producedBy: null,
     receivedAt: at,
   };

@@ -22,12 +22,17 @@ export async function checkHttp(
   if (opts.etag) headers['if-none-match'] = opts.etag;
   let res: Response;
   try {
-    res = await fetch(url, { headers, redirect: 'follow', signal: AbortSignal.timeout(opts.timeoutMs) });
+    res = await fetch(url, {
+      headers,
+      redirect: 'follow',
+      signal: AbortSignal.timeout(opts.timeoutMs),
+    });
   } catch (err) {
     if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
       throw new Error(`GET ${redact(url)} timed out after ${opts.timeoutMs} ms`, { cause: err });
     }
-    const cause = err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
+    const cause =
+      err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
     throw new Error(`GET ${redact(url)} failed${cause}`, { cause: err });
   }
   if (res.status === 304) return null;

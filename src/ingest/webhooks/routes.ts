@@ -6,6 +6,7 @@ import { gitlabDriver } from '../gitlab/webhook.js';
 import type { WebhookDeps } from './deps.js';
 import { forgeHandler } from './forge-handler.js';
 import { genericHandler } from './generic-handler.js';
+import { groupCommit } from './group-commit.js';
 import { DEFAULT_WEBHOOK_BODY_LIMIT, keepRawBodies } from './raw-body.js';
 
 export type { IngestKind, IngestOutcome, IngestTarget, PollTrigger, WebhookDeps } from './deps.js';
@@ -19,10 +20,11 @@ export type { IngestKind, IngestOutcome, IngestTarget, PollTrigger, WebhookDeps 
  *   which the server's auth hook checks (`auth: 'write'`).
  *
  * Every accepted event is in the inbox before the reply is sent (202); the scheduler picks it
- * up asynchronously. Safe to register once per server; the plugin keeps its raw-body parser and
+ * up asynchronously. Deliveries handled together share one inbox transaction (`groupCommit`). Safe to register once per server; the plugin keeps its raw-body parser and
  * error handler to its own scope.
  */
-export function webhookRoutes(deps: WebhookDeps) {
+export function webhookRoutes(webhookDeps: WebhookDeps) {
+  const deps: WebhookDeps = { ...webhookDeps, engine: groupCommit(webhookDeps.engine) };
   const bodyLimit = deps.bodyLimit ?? DEFAULT_WEBHOOK_BODY_LIMIT;
   return function routes(app: FastifyInstance): Promise<void> {
     keepRawBodies(app, bodyLimit);

@@ -305,7 +305,11 @@ export class SqlStore implements Store {
     }
   }
 
-  takeDueSettles(now: number): Promise<JobName[]> {
+  async takeDueSettles(now: number): Promise<JobName[]> {
+    // The scheduler asks on every wake and nearly always nothing is due: answer that with one
+    // read instead of a transaction (which cost ~0.3 ms of CPU per scheduled event).
+    const { rows: any } = await this.shapes.run(this.db, hot.dueSettles, { now });
+    if (any.length === 0) return [];
     return this.db.transaction().execute(async (trx) => {
       const { rows: due } = await this.shapes.run(trx, hot.dueSettles, { now });
       if (due.length === 0) return [];
@@ -1156,7 +1160,7 @@ class Shapes {
       this.compiled.set(build, shape);
     }
     const parameters = shape.slots.map((s) => ('key' in s ? params[s.key] : s.value));
-    return db.executeQuery(CompiledQuery.raw(shape.sql, parameters) as CompiledQuery<R>);
+    return db.executeQuery(CompiledQuery.raw(shape.sql, parameters));
   }
 }
 

@@ -1,0 +1,56 @@
+import type { Logger } from 'pino';
+import type { Build } from '../../core/build.js';
+import type { JobDef } from '../../core/pipeline.js';
+import type { RunResult } from '../../executor/port.js';
+import { PublishError, publishSftp, type PublishFile } from './sftp-publisher.js';
+
+export interface PublishOutputsDeps {
+  /** Local path of a stored blob (`ContentStore.pathOf`). */
+  readonly pathOf: (digest: string) => string;
+  readonly logger: Logger;
+}
+
+/**
+ * The build runner's `afterRun` hook: copies a passing build's outputs to each of the job's
+ * `publish:` targets, in order. The first failure turns the build into `error` (code `publish`,
+ * the reason names the target and the cause); the outputs stay recorded.
+ */
+export function publishOutputs(deps: PublishOutputsDeps) {
+  return async (
+    build: Build,
+    job: JobDef,
+    result: RunResult,
+    signal: AbortSignal,
+  ): Promise<RunResult> => {
+    if (result.state !== 'passed') return result;
+    const files: PublishFile[] = result.outputs.flatMap((o) =>
+      o.files.map((f) => ({
+        remotePath: `${o.name}/${f.path}`,
+        localPath: deps.pathOf(f.digest),
+        size: f.size,
+      })),
+    );
+    for (const def of job.publish) {
+      try {
+        const done = await publishSftp(def, { job: job.name, buildId: build.id }, files, signal);
+        deps.logger.info({ build: build.id, host: def.host, ...done }, 'outputs published');
+      } catch (err) {
+        const reason =
+          err instanceof PublishError
+            ? err.message
+            : `sftp ${def.host}:${def.port}: ${String(err)}`;
+        deps.logger.warn({ build: build.id, reason }, 'publish failed');
+        return {
+          state: 'error',
+          code: 'publish',
+          step: null,
+          reason,
+          outputs: result.outputs,
+          coverage: result.coverage,
+          warnings: result.warnings,
+        };
+      }
+    }
+    return result;
+  };
+}

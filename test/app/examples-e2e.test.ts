@@ -1,0 +1,100 @@
+import { execFileSync } from 'node:child_process';
+import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startNightless, type Nightless } from '../../src/app/start-nightless.js';
+
+const gitEnv = {
+  ...process.env,
+  GIT_AUTHOR_NAME: 't',
+  GIT_AUTHOR_EMAIL: 't@x',
+  GIT_COMMITTER_NAME: 't',
+  GIT_COMMITTER_EMAIL: 't@x',
+};
+const git = (cwd: string, ...args: string[]) =>
+  execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
+
+/** examples/local-chain as its comment tells a user to run it, through the real composition root. */
+describe('examples/local-chain builds end to end', () => {
+  let dir: string;
+  let project: string;
+  let app: Nightless;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nightless-example-'));
+    await cp(join(import.meta.dirname, '..', '..', 'examples', 'local-chain'), dir, {
+      recursive: true,
+    });
+    project = join(dir, 'project');
+    git(project, 'init', '-q', '-b', 'main');
+    git(project, 'add', '.');
+    git(project, 'commit', '-qm', 'init');
+    app = await startNightless({
+      configPath: join(dir, 'nightless.yaml'),
+      dataDir: join(dir, 'data'),
+      host: '127.0.0.1',
+      port: 0,
+      slots: 2,
+      logger: pino({ level: 'silent' }),
+      watchConfig: false,
+    });
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  const builds = async () =>
+    (await app.store.listBuilds({ limit: 50 }))
+      .map((b) => ({ id: b.id, job: b.job, state: b.state, reason: b.reason }))
+      .reverse();
+
+  it('builds test, package and smoke from the first commit', async () => {
+    await waitUntil(async () => (await builds()).filter((b) => b.state === 'passed').length === 3);
+    await app.engine.settled();
+    expect(await builds()).toMatchObject([
+      { job: 'test', state: 'passed' },
+      { job: 'package', state: 'passed' },
+      { job: 'smoke', state: 'passed' },
+    ]);
+    const test = (await app.store.listBuilds({ job: 'test', limit: 1 }))[0];
+    expect(test?.coverage).toMatchObject({ lines: 100 });
+  });
+
+  it('a docs-only commit is recorded as skipped: paths and builds nothing', async () => {
+    await writeFile(join(project, 'README.md'), '# wordcount\n\nNow with more words.\n');
+    git(project, 'commit', '-qam', 'docs');
+    await app.poller.pollNow('project');
+    await app.engine.settled();
+    const after = (await builds()).slice(3);
+    expect(after).toEqual([
+      expect.objectContaining({ job: 'test', state: 'skipped', reason: 'paths' }),
+      expect.objectContaining({ job: 'package', state: 'skipped', reason: 'paths' }),
+    ]);
+  });
+
+  it('a source change rebuilds; byte-identical packaging stops before smoke (early cutoff)', async () => {
+    await writeFile(join(project, 'test', 'extra.txt'), 'not packaged\n');
+    git(project, 'add', '.');
+    git(project, 'commit', '-qm', 'test data');
+    await app.poller.pollNow('project');
+    await app.engine.settled();
+    const after = (await builds()).slice(5);
+    expect(after).toMatchObject([
+      { job: 'test', state: 'passed' },
+      { job: 'package', state: 'passed' },
+    ]);
+    const why = await app.store.listDecisions({ job: 'smoke', limit: 1 });
+    expect(why[0]).toMatchObject({ rule: 'early-cutoff' });
+  });
+});
+
+async function waitUntil(probe: () => Promise<boolean>, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await probe())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
