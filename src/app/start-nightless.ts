@@ -36,6 +36,8 @@ export interface StartOptions {
   readonly logger: Logger;
   readonly readAuth?: boolean;
   readonly publicUrl?: string;
+  /** How often a build lost to a crash is re-queued (default 1). */
+  readonly lostRetries?: number;
   /** Watch the pipeline file and reload on change (SIGHUP always reloads). */
   readonly watchConfig?: boolean;
 }
@@ -85,6 +87,7 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
     pipeline,
     logger,
     slots: opts.slots,
+    maxAttempts: (opts.lostRetries ?? 1) + 1,
     buildUrl: (id) => `${publicUrl}/api/builds/${id}`,
     afterRun: publishOutputs({ pathOf: (digest) => artifacts.pathOf(digest), logger }),
   });

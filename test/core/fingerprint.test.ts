@@ -5,6 +5,7 @@ import { canonicalDefinition, definitionHash, fingerprint } from '../../src/core
 import type { JobDef } from '../../src/core/pipeline.js';
 import type { JobSpec } from '../../src/testing/pipeline-builder.js';
 import { envRef, git, job, pipeline } from '../../src/testing/pipeline-builder.js';
+import { parsePipeline } from '../../src/config/index.js';
 
 /** The job `build` of a one-job pipeline made from `spec`. */
 function def(spec: JobSpec, name = 'build'): JobDef {
@@ -204,5 +205,48 @@ describe('fingerprint', () => {
         { source: 'c', version: 'd' },
       ]),
     );
+  });
+});
+
+describe('definition hash of a parsed pipeline file', () => {
+  const env = { TOKEN: 'one-secret' };
+  const hashOf = (text: string, vars: Record<string, string> = env) =>
+    definitionHash(parsePipeline(text, 'nightless.yaml', { env: vars }).jobs.get('build')!);
+  const original = `sources:
+  app: { git: /srv/app.git }
+jobs:
+  build:
+    inputs: [app]
+    env: { NODE_ENV: test, TOKEN: "\${env:TOKEN}" }
+    steps:
+      - run: npm ci
+      - run: npm test
+    outputs: { dist: dist/*.tgz }
+`;
+
+  it('is the same whatever the key order, whitespace and comments of the YAML', () => {
+    const reordered = `# the same pipeline, written differently
+jobs:
+  build:
+    outputs:
+      dist: dist/*.tgz      # the tarball
+    steps:
+      - { run: npm ci }
+      - run: npm test
+    env:
+      TOKEN: "\${env:TOKEN}"
+      NODE_ENV: test
+    inputs:
+      - app
+sources:
+  app:
+    git: /srv/app.git
+`;
+    expect(hashOf(reordered)).toBe(hashOf(original));
+  });
+
+  it('does not change when a secret rotates, and changes when a step does', () => {
+    expect(hashOf(original, { TOKEN: 'rotated-secret' })).toBe(hashOf(original));
+    expect(hashOf(original.replace('npm test', 'npm test -- --ci'))).not.toBe(hashOf(original));
   });
 });

@@ -23,13 +23,12 @@ export function publishOutputs(deps: PublishOutputsDeps) {
     signal: AbortSignal,
   ): Promise<RunResult> => {
     if (result.state !== 'passed') return result;
-    const files: PublishFile[] = result.outputs.flatMap((o) =>
-      o.files.map((f) => ({
-        remotePath: `${o.name}/${f.path}`,
-        localPath: deps.pathOf(f.digest),
-        size: f.size,
-      })),
-    );
+    // Files keep their workspace paths (`dist/app.tgz`); a file in two outputs is sent once.
+    const byPath = new Map<string, PublishFile>();
+    for (const o of result.outputs)
+      for (const f of o.files)
+        byPath.set(f.path, { remotePath: f.path, localPath: deps.pathOf(f.digest), size: f.size });
+    const files = [...byPath.values()];
     for (const def of job.publish) {
       try {
         const done = await publishSftp(def, { job: job.name, buildId: build.id }, files, signal);

@@ -12,7 +12,7 @@ import {
 
 /** A file to publish: where it goes below the build's directory and where its bytes are. */
 export interface PublishFile {
-  /** `<output>/<path>`, `/`-separated, relative. */
+  /** Relative, `/`-separated: the file's path in the workspace (`dist/app.tgz`). */
   readonly remotePath: string;
   readonly localPath: string;
   readonly size: number;
