@@ -506,6 +506,12 @@ jobs:
       await nl.engine.decided();
       const initialS = (performance.now() - w0) / 1000;
       const initialCpu = process.cpuUsage(cpuStart);
+      const reasons = new Map<string, number>();
+      for (const s of await nl.store.listSources()) {
+        if (s.lastError === null) continue;
+        const why = s.lastError.replace(/\/[^\s:]*/g, '…').slice(0, 120);
+        reasons.set(why, (reasons.get(why) ?? 0) + 1);
+      }
       const nextChecks = (await nl.store.listSources())
         .map((s) => s.nextCheckAt)
         .filter((x): x is number => x !== null);
@@ -546,7 +552,7 @@ jobs:
         },
       );
       notes.push(
-        `(3) startNightless returned after ${f1(startedS)} s; ${checked} of ${SOURCES} sources checked (${failed} failed) ${f1(initialS)} s after the start; the earliest next check was ${f0(firstNext / 1000)} s away, so no check fell in the ${IDLE_S} s window. CPU is \`process.cpuUsage()\` of the bench process (which only hosts the server at that point, plus the idle load-generator IPC).`,
+        `(3) startNightless returned after ${f1(startedS)} s; ${checked} of ${SOURCES} sources checked (${failed} failed) ${f1(initialS)} s after the start; the earliest next check was ${f0(firstNext / 1000)} s away, so no check fell in the ${IDLE_S} s window.${reasons.size === 0 ? '' : ` Failed checks: ${[...reasons].map(([r, n]) => `${n}× "${r}"`).join('; ')}.`} CPU is \`process.cpuUsage()\` of the bench process (which only hosts the server at that point, plus the idle load-generator IPC).`,
       );
       await nl.stop();
     }

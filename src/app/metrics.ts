@@ -142,7 +142,10 @@ export class NightlessMetrics {
         this.set((await buildCounts())['running'] ?? 0);
       },
     });
-    if (opts.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+    // The event-loop lag histogram samples with a timer; prom-client's default 10 ms alone cost
+    // ~0.5 CPU-s per minute of an idle server (bench/RESULTS.md, "Ingest"); 200 ms: ~0.03.
+    if (opts.defaultMetrics ?? true)
+      collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 200 });
   }
 
   /** One event, counted once. `source` is `''` when the event concerned no source. */
