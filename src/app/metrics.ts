@@ -1,3 +1,4 @@
+import { BUILD_STATES } from '../core/build.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import type { EventOrigin } from '../core/build.js';
 import type { SourceName } from '../core/pipeline.js';
@@ -29,17 +30,6 @@ export interface MetricsOptions {
   /** Node's process metrics (`process_*`, `nodejs_*`); default on. */
   readonly defaultMetrics?: boolean;
 }
-
-const BUILD_STATES = [
-  'queued',
-  'running',
-  'passed',
-  'failed',
-  'error',
-  'cancelled',
-  'superseded',
-  'skipped',
-] as const;
 
 /**
  * The Prometheus metrics of one server (`GET /metrics`, docs/operations.md "Metrics"), in a

@@ -80,8 +80,9 @@ export class SqlStore implements Store {
 
   // ---- scheduler ---------------------------------------------------------------------------
 
-  async loadSchedulerState(): Promise<SchedulerState> {
-    const heads = await this.db
+  /** Heads joined with their versions, in the shape `toHead` reads. */
+  private headRows() {
+    return this.db
       .selectFrom('heads')
       .innerJoin('versions', 'versions.id', 'heads.version_id')
       .select([
@@ -92,8 +93,11 @@ export class SqlStore implements Store {
         'versions.event_id',
         'versions.origin',
         'versions.produced_by',
-      ])
-      .execute();
+      ]);
+  }
+
+  async loadSchedulerState(): Promise<SchedulerState> {
+    const heads = await this.headRows().execute();
     const counted = await this.db
       .selectFrom('builds')
       .select(['id', 'job', 'state', 'fingerprint', 'forced'])
@@ -566,20 +570,7 @@ export class SqlStore implements Store {
   }
 
   async sourceHeads(source: SourceName): Promise<SourceHead[]> {
-    const rows = await this.db
-      .selectFrom('heads')
-      .innerJoin('versions', 'versions.id', 'heads.version_id')
-      .select([
-        'versions.id',
-        'versions.source',
-        'versions.version',
-        'versions.ref',
-        'versions.event_id',
-        'versions.origin',
-        'versions.produced_by',
-      ])
-      .where('heads.source', '=', source)
-      .execute();
+    const rows = await this.headRows().where('heads.source', '=', source).execute();
     return rows.map(toHead);
   }
 

@@ -1,0 +1,90 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { HttpSource, Pipeline } from '../../../src/core/pipeline.js';
+import { FallbackPoller, type PollReport } from '../../../src/ingest/poll/fallback-poller.js';
+import type { Store } from '../../../src/store/ports.js';
+import { openSqliteStore } from '../../../src/store/sqlite/open-sqlite-store.js';
+
+/** A resource server that answers after `delayMs` and remembers the most requests it held at once. */
+async function slowServer(delayMs: number) {
+  let open = 0;
+  let most = 0;
+  const server: Server = createServer((req, res) => {
+    open += 1;
+    most = Math.max(most, open);
+    setTimeout(() => {
+      open -= 1;
+      res.writeHead(200, { etag: `"${req.url ?? ''}"` });
+      res.end('content');
+    }, delayMs);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return { url, most: () => most, close: () => new Promise((r) => server.close(r)) };
+}
+
+describe('fallback poller: many sources due at once', () => {
+  let dir: string;
+  let store: Store | undefined;
+  let poller: FallbackPoller | undefined;
+  let close: (() => Promise<unknown>) | undefined;
+  afterEach(async () => {
+    poller?.stop();
+    await store?.close();
+    await close?.();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('checks them all, a few at a time', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nightless-poll-width-'));
+    const server = await slowServer(30);
+    close = server.close;
+    const sources: HttpSource[] = Array.from({ length: 24 }, (_, i) => ({
+      kind: 'http',
+      name: `r${i}`,
+      url: `${server.url}/r${i}`,
+      headers: {},
+      webhookSecret: null,
+      fallbackPollMs: 600_000,
+      quietPeriodMs: null,
+      maxBytes: 1024,
+    }));
+    const pipeline: Pipeline = {
+      name: 't',
+      sources: new Map(sources.map((s) => [s.name, s])),
+      jobs: new Map(),
+      reports: [],
+      consumers: new Map(),
+      order: [],
+      secretValues: [],
+    };
+    store = await openSqliteStore({ path: join(dir, 'db') });
+    await store.syncSources(sources.map((s) => ({ name: s.name, kind: 'http', url: s.url })));
+    const reports: PollReport[] = [];
+    let ingested = 0;
+    poller = new FallbackPoller({
+      store,
+      ingest: (events) => {
+        ingested += events.length;
+        return Promise.resolve();
+      },
+      pipeline: () => pipeline,
+      logger: pino({ level: 'silent' }),
+      maxConcurrentChecks: 4,
+      onPoll: (r) => reports.push(r),
+    });
+    await poller.start();
+    for (let i = 0; i < 200 && reports.length < sources.length; i++)
+      await new Promise((r) => setTimeout(r, 25));
+    expect(reports).toHaveLength(sources.length);
+    expect(reports.every((r) => r.ok && r.newVersions === 1 && !r.missed)).toBe(true);
+    expect(ingested).toBe(sources.length);
+    expect(server.most()).toBeLessThanOrEqual(4);
+    expect(server.most()).toBeGreaterThan(1);
+  });
+});
