@@ -1,6 +1,5 @@
-import { BUILD_STATES } from '../core/build.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
-import type { EventOrigin } from '../core/build.js';
+import { BUILD_STATES, type EventOrigin } from '../core/build.js';
 import type { SourceName } from '../core/pipeline.js';
 import type { PollReport } from '../ingest/poll/fallback-poller.js';
 import type { IngestKind, IngestOutcome } from '../ingest/webhooks/routes.js';

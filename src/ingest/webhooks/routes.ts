@@ -20,7 +20,8 @@ export type { IngestKind, IngestOutcome, IngestTarget, PollTrigger, WebhookDeps 
  *   which the server's auth hook checks (`auth: 'write'`).
  *
  * Every accepted event is in the inbox before the reply is sent (202); the scheduler picks it
- * up asynchronously. Deliveries handled together share one inbox transaction (`groupCommit`). Safe to register once per server; the plugin keeps its raw-body parser and
+ * up asynchronously. Deliveries handled together share one inbox transaction (`groupCommit`).
+ * Safe to register once per server; the plugin keeps its raw-body parser and
  * error handler to its own scope.
  */
 export function webhookRoutes(webhookDeps: WebhookDeps) {
