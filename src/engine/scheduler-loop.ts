@@ -26,6 +26,8 @@ export interface SchedulerLoopDeps {
 }
 
 const BATCH = 500;
+/** Longest stretch of scheduling work between two turns of the event loop. */
+const YIELD_EVERY_MS = 5;
 
 /** Decisions that only add to the log: they change no head, build or settle, nor the snapshot. */
 const logOnly = (d: Decision) => d.kind === 'record-duplicate' || d.kind === 'note';
@@ -99,7 +101,15 @@ export class SchedulerLoop {
         const results = await many(items);
         results.forEach((a, i) => snapshot.applied(a, items[i]?.decisions));
       };
+      let sliceStart = Date.now();
       for (const event of events) {
+        // Better-sqlite3 resolves in microtasks, so a long drain would never let a webhook or API
+        // request in: give the event loop a turn every few milliseconds of work.
+        if (Date.now() - sliceStart >= YIELD_EVERY_MS) {
+          await flush();
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceStart = Date.now();
+        }
         const t = now();
         const decisions = decide(snapshot, event, t);
         if (many && decisions.every(logOnly)) {

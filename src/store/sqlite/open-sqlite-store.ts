@@ -5,6 +5,7 @@ import { Kysely, Migrator, SqliteDialect, type SqliteDatabase, type SqliteStatem
 import { migrations } from '../migrations.js';
 import type { Database } from '../schema.js';
 import { SqlStore } from '../sql/sql-store.js';
+import { WalCheckpointer } from './wal-checkpointer.js';
 
 export interface SqliteStoreOptions {
   /** File path, or `:memory:` for tests. */
@@ -25,9 +26,10 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqlStor
   // last transactions, which the inbox's at-least-once sources redeliver.
   raw.pragma('synchronous = NORMAL');
   raw.pragma('foreign_keys = ON');
-  // Checkpoint every ~40 MB of WAL instead of 4 MB: each checkpoint costs two fsyncs, which
-  // dominated the scheduler's p99 latency (bench/RESULTS.md).
-  raw.pragma('wal_autocheckpoint = 10000');
+  // Checkpoints run in a worker (WalCheckpointer), not inside commits on this thread.
+  const checkpointer = opts.path === ':memory:' ? null : new WalCheckpointer(opts.path);
+  // The automatic one stays as a backstop (at ~400 MB of WAL) should the worker ever stall.
+  raw.pragma(`wal_autocheckpoint = ${checkpointer ? 100_000 : 1000}`);
   raw.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
   const db = new Kysely<Database>({
     dialect: new SqliteDialect({ database: withStatementCache(raw) }),
@@ -37,12 +39,16 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqlStor
     provider: migrations({ serialType: 'integer', bigint: 'integer' }),
   }).migrateToLatest();
   if (result.error) {
+    await checkpointer?.stop();
     await db.destroy();
     const cause =
       result.error instanceof Error ? result.error.message : JSON.stringify(result.error);
     throw new Error(`migrating ${opts.path} failed: ${cause}`, { cause: result.error });
   }
-  return new SqlStore(db, () => db.destroy());
+  return new SqlStore(db, async () => {
+    await checkpointer?.stop();
+    await db.destroy();
+  });
 }
 
 /**

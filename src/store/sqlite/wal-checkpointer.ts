@@ -1,0 +1,37 @@
+import { createRequire } from 'node:module';
+import { Worker } from 'node:worker_threads';
+
+/**
+ * Checkpoints the WAL from a worker thread with its own connection. A checkpoint copies the WAL
+ * into the database and fsyncs twice; run inside a commit on the main thread (SQLite's automatic
+ * checkpoint), it stalls every request for tens of milliseconds (bench/RESULTS.md, ingest p99).
+ * PASSIVE never blocks the writer; the worker just tries again at the next tick.
+ */
+export class WalCheckpointer {
+  private readonly worker: Worker;
+
+  constructor(path: string, intervalMs = 1000) {
+    // Resolved here so the worker loads the very same native module the store uses.
+    const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.worker = new Worker(
+      `
+      const { workerData, parentPort } = require('node:worker_threads');
+      const Database = require(workerData.driver);
+      const db = new Database(workerData.path);
+      db.pragma('busy_timeout = 1000');
+      const tick = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} };
+      const timer = setInterval(tick, workerData.intervalMs);
+      parentPort.on('message', () => { clearInterval(timer); tick(); db.close(); process.exit(0); });
+      `,
+      { eval: true, workerData: { driver, path, intervalMs } },
+    );
+    this.worker.unref();
+  }
+
+  /** Runs a last checkpoint and ends the worker. Safe to call twice. */
+  async stop(): Promise<void> {
+    const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
+    this.worker.postMessage('stop');
+    await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+  }
+}
