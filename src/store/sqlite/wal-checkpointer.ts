@@ -5,7 +5,8 @@ import { Worker } from 'node:worker_threads';
  * Checkpoints the WAL from a worker thread with its own connection. A checkpoint copies the WAL
  * into the database and fsyncs twice; run inside a commit on the main thread (SQLite's automatic
  * checkpoint), it stalls every request for tens of milliseconds (bench/RESULTS.md, ingest p99).
- * PASSIVE never blocks the writer; the worker just tries again at the next tick.
+ * PASSIVE never blocks the writer; the worker just tries again at the next tick, and skips ticks
+ * when nothing was committed since the last checkpoint.
  */
 export class WalCheckpointer {
   private readonly worker: Worker;
@@ -19,7 +20,16 @@ export class WalCheckpointer {
       const Database = require(workerData.driver);
       const db = new Database(workerData.path);
       db.pragma('busy_timeout = 1000');
-      const tick = () => { try { db.pragma('wal_checkpoint(PASSIVE)'); } catch {} };
+      // data_version changes when another connection commits: an idle server checkpoints nothing.
+      let seen = -1;
+      const tick = () => {
+        try {
+          const version = db.pragma('data_version', { simple: true });
+          if (version === seen) return;
+          db.pragma('wal_checkpoint(PASSIVE)');
+          seen = version;
+        } catch {}
+      };
       const timer = setInterval(tick, workerData.intervalMs);
       parentPort.on('message', () => { clearInterval(timer); tick(); db.close(); process.exit(0); });
       `,
