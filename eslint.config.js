@@ -12,7 +12,16 @@ const layerZones = [
   },
   {
     target: './src/config',
-    from: ['./src/store', './src/bus', './src/executor', './src/server', './src/cli', './src/ingest', './src/reporters', './src/agent'],
+    from: [
+      './src/store',
+      './src/bus',
+      './src/executor',
+      './src/server',
+      './src/cli',
+      './src/ingest',
+      './src/reporters',
+      './src/agent',
+    ],
     message: 'config parses the pipeline file; it knows no adapter.',
   },
   { target: './src/agent', from: './src/server', message: 'agent never imports server.' },
@@ -23,13 +32,22 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['*.js', 'bin/*.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     plugins: { 'import-x': importX },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
-      '@typescript-eslint/no-misused-promises': ['error', { checksVoidReturn: { arguments: false } }],
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/no-misused-promises': [
+        'error',
+        { checksVoidReturn: { arguments: false } },
+      ],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_' },
+      ],
       '@typescript-eslint/consistent-type-imports': 'error',
       '@typescript-eslint/switch-exhaustiveness-check': 'error',
       'import-x/no-cycle': ['error', { maxDepth: 10 }],

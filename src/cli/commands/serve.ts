@@ -32,7 +32,12 @@ export function registerServe(program: Command): void {
     .option('--demo', 'serve a demo pipeline over a demo repository created in the data directory')
     .option('--read-auth', 'require the API token for read endpoints too')
     .option('--public-url <url>', 'base URL used in build links (default: the listen address)')
-    .option('--lost-retries <n>', 'times a build lost to a server crash is re-queued', int('lost-retries'), 1)
+    .option(
+      '--lost-retries <n>',
+      'times a build lost to a server crash is re-queued',
+      int('lost-retries'),
+      1,
+    )
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--no-watch', 'do not reload when the pipeline file changes (SIGHUP still reloads)')
     .addHelpText(
