@@ -6,12 +6,12 @@ import { Worker } from 'node:worker_threads';
  * into the database and fsyncs twice; run inside a commit on the main thread (SQLite's automatic
  * checkpoint), it stalls every request for tens of milliseconds (bench/RESULTS.md, ingest p99).
  * PASSIVE never blocks the writer; the worker just tries again at the next tick, and skips ticks
- * when nothing was committed since the last checkpoint.
+ * when the WAL file has not changed since the last checkpoint.
  */
 export class WalCheckpointer {
   private readonly worker: Worker;
 
-  constructor(path: string, intervalMs = 1000) {
+  constructor(path: string, intervalMs = 5000) {
     // Resolved here so the worker loads the very same native module the store uses.
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
     this.worker = new Worker(
@@ -20,14 +20,15 @@ export class WalCheckpointer {
       const Database = require(workerData.driver);
       const db = new Database(workerData.path);
       db.pragma('busy_timeout = 1000');
-      // data_version changes when another connection commits: an idle server checkpoints nothing.
+      // The WAL file's mtime moves on every commit: an idle server costs one stat() per tick.
+      const { statSync } = require('node:fs');
       let seen = -1;
       const tick = () => {
         try {
-          const version = db.pragma('data_version', { simple: true });
-          if (version === seen) return;
+          const mtime = statSync(workerData.path + '-wal').mtimeMs;
+          if (mtime === seen) return;
           db.pragma('wal_checkpoint(PASSIVE)');
-          seen = version;
+          seen = mtime;
         } catch {}
       };
       const timer = setInterval(tick, workerData.intervalMs);
