@@ -12,13 +12,13 @@
  *
  * Prints a markdown table and writes it into bench/RESULTS.md (section "Executor").
  */
+import { benchArgs, writeResultsSection } from '../lib/cli.mjs';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { ContentStore } from '../../src/artifacts/content-store.js';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
@@ -29,14 +29,7 @@ import { logPath } from '../../src/executor/log-reader.js';
 import { LocalExecutor } from '../../src/executor/local-executor.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k ?? '', v ?? 'true'] as const;
-  }),
-);
+const args = benchArgs();
 const only = new Set((args.get('only') ?? 'a,b,c').split(','));
 const RUNS = Number(args.get('runs') ?? 50);
 /** (a) stops after this many seconds even if fewer than RUNS runs were done (overloaded machine). */
@@ -624,16 +617,5 @@ const report = [
 process.stdout.write(`${report}\n`);
 
 if (!args.has('no-write')) {
-  const file = join(root, 'bench', 'RESULTS.md');
-  const SS = '<!-- executor:latest:start -->';
-  const SE = '<!-- executor:latest:end -->';
-  const HEAD = '## Executor (bench/executor)';
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Bench results\n';
-  if (!text.includes(HEAD)) text = `${text.trimEnd()}\n\n${HEAD}\n\n${SS}\n${SE}\n`;
-  const from = text.indexOf(SS);
-  const to = text.indexOf(SE);
-  if (from === -1 || to < from) throw new Error(`${file}: executor markers missing`);
-  text = `${text.slice(0, from + SS.length)}\n${report}\n${text.slice(to)}`;
-  writeFileSync(file, text);
-  log(`wrote ${file}`);
+  log(`wrote ${writeResultsSection('executor', '## Executor (bench/executor)', report)}`);
 }

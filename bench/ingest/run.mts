@@ -20,9 +20,10 @@
  *
  * Prints a markdown table and writes it into bench/RESULTS.md (section "Ingest").
  */
+import { benchArgs, writeResultsSection } from '../lib/cli.mjs';
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -185,12 +186,7 @@ async function main(): Promise<void> {
   const { default: Database } = await import('better-sqlite3');
   const { startNightless } = await import('../../src/app/start-nightless.js');
 
-  const args = new Map(
-    process.argv.slice(2).map((a) => {
-      const [k, v] = a.replace(/^--/, '').split('=');
-      return [k ?? '', v ?? 'true'] as const;
-    }),
-  );
+  const args = benchArgs();
   const DURATION_S = Number(args.get('duration-s') ?? 10);
   const RATE = Number(args.get('rate') ?? 500);
   const CONNECTIONS = Number(args.get('connections') ?? 20);
@@ -586,18 +582,7 @@ jobs:
   process.stdout.write(`${report}\n`);
 
   if (!args.has('no-write')) {
-    const file = join(root, 'bench', 'RESULTS.md');
-    const SS = '<!-- ingest:latest:start -->';
-    const SE = '<!-- ingest:latest:end -->';
-    const HEAD = '## Ingest (bench/ingest)';
-    let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Bench results\n';
-    if (!text.includes(HEAD)) text = `${text.trimEnd()}\n\n${HEAD}\n\n${SS}\n${SE}\n`;
-    const from = text.indexOf(SS);
-    const to = text.indexOf(SE);
-    if (from === -1 || to < from) throw new Error(`${file}: ingest markers missing`);
-    text = `${text.slice(0, from + SS.length)}\n${report}\n${text.slice(to)}`;
-    writeFileSync(file, text);
-    log(`wrote ${file}`);
+    log(`wrote ${writeResultsSection('ingest', '## Ingest (bench/ingest)', report)}`);
   }
 }
 

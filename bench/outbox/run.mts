@@ -10,14 +10,13 @@
  *     signed `finished` event, through the real engine (ScriptedExecutor, 1 slot), outbox relay,
  *     bus wake and dispatcher; baseline: a raw keep-alive POST loop to the same receiver.
  */
+import { benchArgs, writeResultsSection } from '../lib/cli.mjs';
 import { createServer, Agent, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { fileURLToPath } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
 import { connect } from 'amqplib';
 import { pino } from 'pino';
@@ -29,14 +28,7 @@ import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 import { startHarness } from '../../src/testing/harness.js';
 import { git, job, pipeline } from '../../src/testing/pipeline-builder.js';
 
-const here = dirname(fileURLToPath(import.meta.url));
-const root = join(here, '..', '..');
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k ?? '', v ?? 'true'] as const;
-  }),
-);
+const args = benchArgs();
 const only = new Set((args.get('only') ?? 'a,b').split(','));
 const EVENTS = Number(args.get('events') ?? 5000);
 const BUILDS = Number(args.get('builds') ?? 300);
@@ -269,17 +261,7 @@ async function scenarioB(): Promise<void> {
 }
 
 function writeResults(report: string): void {
-  const file = join(root, 'bench', 'RESULTS.md');
-  const S = '<!-- outbox:latest:start -->';
-  const E = '<!-- outbox:latest:end -->';
-  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Bench results\n';
-  if (!text.includes('## Outbox (bench/outbox)'))
-    text = `${text.trimEnd()}\n\n## Outbox (bench/outbox)\n\n${S}\n${E}\n`;
-  const i = text.indexOf(S);
-  const j = text.indexOf(E);
-  if (i >= 0 && j > i) text = `${text.slice(0, i + S.length)}\n${report}\n${text.slice(j)}`;
-  writeFileSync(file, text);
-  log(`wrote ${file}`);
+  log(`wrote ${writeResultsSection('outbox', '## Outbox (bench/outbox)', report)}`);
 }
 
 if (only.has('a')) await scenarioA();

@@ -7,6 +7,7 @@
  * Each scenario gets a fresh SQLite file in a temp dir; each also measures a bare better-sqlite3
  * baseline in the same run. Prints a markdown table and writes it into bench/RESULTS.md.
  */
+import { benchArgs } from '../lib/cli.mjs';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -32,12 +33,7 @@ import {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = join(here, '..', '..');
-const args = new Map(
-  process.argv.slice(2).map((a) => {
-    const [k, v] = a.replace(/^--/, '').split('=');
-    return [k ?? '', v ?? 'true'] as const;
-  }),
-);
+const args = benchArgs();
 const only = new Set((args.get('only') ?? 'a,b,c,d').split(','));
 const EVENTS = Number(args.get('events') ?? 2000);
 const JOBS = Number(args.get('jobs') ?? 10_000);

@@ -1,0 +1,34 @@
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** The repository root (bench/lib/ is two levels down). */
+export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** `--key=value` and bare `--flag` (→ `'true'`) arguments of a bench script. */
+export function benchArgs(argv: readonly string[] = process.argv.slice(2)): Map<string, string> {
+  return new Map(
+    argv.map((a) => {
+      const [k, v] = a.replace(/^--/, '').split('=');
+      return [k ?? '', v ?? 'true'] as const;
+    }),
+  );
+}
+
+/**
+ * Replaces one bench's block in bench/RESULTS.md (between `<!-- NAME:latest:start/end -->`
+ * under `heading`), creating the section when missing and leaving every other section, and any
+ * hand-written notes outside the markers, untouched. Returns the file written.
+ */
+export function writeResultsSection(name: string, heading: string, report: string): string {
+  const file = join(repoRoot, 'bench', 'RESULTS.md');
+  const start = `<!-- ${name}:latest:start -->`;
+  const end = `<!-- ${name}:latest:end -->`;
+  let text = existsSync(file) ? readFileSync(file, 'utf8') : '# Bench results\n';
+  if (!text.includes(heading)) text = `${text.trimEnd()}\n\n${heading}\n\n${start}\n${end}\n`;
+  const from = text.indexOf(start);
+  const to = text.indexOf(end);
+  if (from === -1 || to < from) throw new Error(`${file}: ${name} markers missing`);
+  writeFileSync(file, `${text.slice(0, from + start.length)}\n${report}\n${text.slice(to)}`);
+  return file;
+}
