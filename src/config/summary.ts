@@ -1,6 +1,6 @@
 import type { Pipeline, SourceDef } from '../core/pipeline.js';
 import { formatDuration } from './durations.js';
-import { withoutCredentials } from './urls.js';
+import { displayUrl } from '../core/redact.js';
 
 /**
  * A JSON-able overview of a pipeline for `nightless check` and the API. It never contains a
@@ -30,10 +30,7 @@ export interface PipelineSummary {
 }
 
 export function summarizePipeline(p: Pipeline): PipelineSummary {
-  const mask = (text: string): string =>
-    p.secretValues
-      .filter((s) => s.length >= 4)
-      .reduce((t, s) => t.split(s).join('***'), withoutCredentials(text));
+  const mask = (text: string): string => displayUrl(text, p.secretValues);
 
   const sources = [...p.sources.values()].map((s) => ({
     name: s.name,

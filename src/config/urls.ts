@@ -12,16 +12,3 @@ export function urlProblem(value: string, schemes: readonly string[]): string | 
   if (url.hostname === '' && scheme !== 'file') return 'URL has no host';
   return null;
 }
-
-/** A URL fit for display: user and password removed. */
-export function withoutCredentials(value: string): string {
-  try {
-    const url = new URL(value);
-    if (url.username === '' && url.password === '') return value;
-    url.username = '';
-    url.password = '';
-    return url.toString();
-  } catch {
-    return value.replace(/\/\/[^/@\s]*@/, '//');
-  }
-}

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { redactText } from '../../core/redact.js';
 
 export interface HttpVersion {
   readonly version: string;
@@ -29,14 +30,16 @@ export async function checkHttp(
     });
   } catch (err) {
     if (err instanceof Error && (err.name === 'TimeoutError' || err.name === 'AbortError')) {
-      throw new Error(`GET ${redact(url)} timed out after ${opts.timeoutMs} ms`, { cause: err });
+      throw new Error(`GET ${redactText(url)} timed out after ${opts.timeoutMs} ms`, {
+        cause: err,
+      });
     }
     const cause =
       err instanceof Error && err.cause instanceof Error ? `: ${err.cause.message}` : '';
-    throw new Error(`GET ${redact(url)} failed${cause}`, { cause: err });
+    throw new Error(`GET ${redactText(url)} failed${cause}`, { cause: err });
   }
   if (res.status === 304) return null;
-  if (!res.ok) throw new Error(`GET ${redact(url)} answered ${res.status}`);
+  if (!res.ok) throw new Error(`GET ${redactText(url)} answered ${res.status}`);
   const etag = res.headers.get('etag');
   if (etag) {
     await res.body?.cancel();
@@ -48,20 +51,9 @@ export async function checkHttp(
     for await (const chunk of res.body) {
       size += (chunk as Uint8Array).byteLength;
       if (size > opts.maxBytes)
-        throw new Error(`GET ${redact(url)}: body over ${opts.maxBytes} bytes`);
+        throw new Error(`GET ${redactText(url)}: body over ${opts.maxBytes} bytes`);
       hash.update(chunk as Uint8Array);
     }
   }
   return { version: `sha256:${hash.digest('hex')}`, etag: null };
-}
-
-function redact(url: string): string {
-  try {
-    const u = new URL(url);
-    u.username = '';
-    u.password = '';
-    return u.toString();
-  } catch {
-    return '<invalid url>';
-  }
 }

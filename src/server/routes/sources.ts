@@ -2,7 +2,7 @@ import { z } from 'zod';
 import type { SourceDef } from '../../core/pipeline.js';
 import type { SourceStatus } from '../../store/ports.js';
 import type { ApiApp, RouteContext } from '../options.js';
-import { displayUrl, redactText } from '../redact.js';
+import { displayUrl, redactText } from '../../core/redact.js';
 import { commonErrors } from '../schemas/error.js';
 
 const SourceSchema = z

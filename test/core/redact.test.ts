@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { displayUrl, redactText } from '../../src/server/redact.js';
+import { displayUrl, redactText } from '../../src/core/redact.js';
 
 describe('displayUrl', () => {
   it.each([
