@@ -1,4 +1,4 @@
-import { execFileSync } from 'node:child_process';
+import { git } from '../../../src/testing/git.js';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcp, type Socket } from 'node:net';
@@ -10,16 +10,6 @@ import type { GitSource, HttpSource, Pipeline, SourceDef } from '../../../src/co
 import { FallbackPoller } from '../../../src/ingest/poll/fallback-poller.js';
 import type { NewEvent, Store } from '../../../src/store/ports.js';
 import { openSqliteStore } from '../../../src/store/sqlite/open-sqlite-store.js';
-
-const gitEnv = {
-  ...process.env,
-  GIT_AUTHOR_NAME: 't',
-  GIT_AUTHOR_EMAIL: 't@x',
-  GIT_COMMITTER_NAME: 't',
-  GIT_COMMITTER_EMAIL: 't@x',
-};
-const git = (cwd: string, ...args: string[]) =>
-  execFileSync('git', args, { cwd, env: gitEnv, encoding: 'utf8' }).trim();
 
 function pipelineOf(...sources: SourceDef[]): Pipeline {
   return {
