@@ -1,23 +1,13 @@
 import type { Logger } from 'pino';
 import type { SchedulerEvent } from '../core/event.js';
-import { decide, type Decision } from '../core/scheduler/index.js';
-import type { AppliedDecisions, SchedulerPort } from '../store/ports.js';
+import type { JobName } from '../core/pipeline.js';
+import { decide } from '../core/scheduler/index.js';
+import type { SchedulerPort } from '../store/ports.js';
 import type { MemorySnapshot } from './scheduler-state.js';
 import { SerialLoop } from './serial-loop.js';
 
-interface GroupItem {
-  readonly event: SchedulerEvent;
-  readonly decisions: readonly Decision[];
-  readonly now: number;
-}
-
-/** Optional store capability: several events' decisions in one transaction, in order. */
-export interface GroupCommitPort {
-  applyDecisionsMany(items: readonly GroupItem[]): Promise<AppliedDecisions[]>;
-}
-
 export interface SchedulerLoopDeps {
-  readonly store: SchedulerPort & Partial<GroupCommitPort>;
+  readonly store: SchedulerPort;
   readonly snapshot: MemorySnapshot;
   readonly now: () => number;
   readonly logger: Logger;
@@ -26,22 +16,26 @@ export interface SchedulerLoopDeps {
 }
 
 const BATCH = 500;
-/** Longest stretch of scheduling work between two turns of the event loop. */
-const YIELD_EVERY_MS = 5;
-
-/** Decisions that only add to the log: they change no head, build or settle, nor the snapshot. */
-const logOnly = (d: Decision) => d.kind === 'record-duplicate' || d.kind === 'note';
+/**
+ * Longest stretch of scheduling work in one transaction, and so between two turns of the event
+ * loop (better-sqlite3 resolves in microtasks: a long drain would never let a webhook in).
+ */
+const SLICE_MS = 5;
+/** After a failed run (a commit that failed, the database busy), the next try. */
+const RETRY_MS = 1000;
 
 /**
- * Drains the inbox: each event is decided against the in-memory snapshot and its decisions are
- * committed in one transaction before the next event is read — so the snapshot never holds
- * anything the database doesn't. Consecutive events that only add to the log (duplicates, notes)
- * leave the snapshot as it is, so they share one transaction when the store offers it.
+ * Drains the inbox: each event is decided against the in-memory snapshot, which sees the
+ * decisions of the events before it. The events of one slice (up to SLICE_MS of work) commit in
+ * one transaction — each event's decisions stay atomic — and the slice's effects (builds to
+ * start, cancels, quiet-period timers) are carried out only after that commit. A slice that fails
+ * to commit resets the snapshot from the database; its events stay in the inbox for the next run.
  * Quiet periods end through a timer that re-arms itself.
  */
 export class SchedulerLoop {
   private readonly loop: SerialLoop;
   private settleTimer: NodeJS.Timeout | null = null;
+  private retryTimer: NodeJS.Timeout | null = null;
   private nextSettleAt: number | null = null;
   /** Quiet periods this loop deferred, job → due time (mirrors `pending_settles`). */
   private readonly deferred = new Map<string, number>();
@@ -49,7 +43,16 @@ export class SchedulerLoop {
   constructor(private readonly deps: SchedulerLoopDeps) {
     this.loop = new SerialLoop(
       () => this.drain(),
-      (err) => deps.logger.error({ err }, 'scheduler loop failed'),
+      (err) => {
+        // The events stay in the inbox: try again soon rather than on the next event only.
+        deps.logger.error({ err, retryInMs: RETRY_MS }, 'scheduler loop failed');
+        if (this.retryTimer) return;
+        this.retryTimer = setTimeout(() => {
+          this.retryTimer = null;
+          this.loop.wake();
+        }, RETRY_MS);
+        this.retryTimer.unref();
+      },
     );
   }
 
@@ -79,61 +82,62 @@ export class SchedulerLoop {
 
   async stop(): Promise<void> {
     if (this.settleTimer) clearTimeout(this.settleTimer);
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.loop.stop();
   }
 
   private async drain(): Promise<void> {
-    const { store, snapshot, now } = this.deps;
+    const { store, now } = this.deps;
     const start = now();
     await store.takeDueSettles(start);
     for (const [job, due] of this.deferred) if (due <= start) this.deferred.delete(job);
     for (;;) {
       const events = await store.pendingEvents(BATCH);
-      if (events.length === 0) break;
-      let queued = 0;
-      const cancels: number[] = [];
-      const many = store.applyDecisionsMany?.bind(store);
-      let group: GroupItem[] = [];
-      const flush = async () => {
-        if (!many || group.length === 0) return;
-        const items = group;
-        group = [];
-        const results = await many(items);
-        results.forEach((a, i) => snapshot.applied(a, items[i]?.decisions));
-      };
-      let sliceStart = Date.now();
-      for (const event of events) {
-        // Better-sqlite3 resolves in microtasks, so a long drain would never let a webhook or API
-        // request in: give the event loop a turn every few milliseconds of work.
-        if (Date.now() - sliceStart >= YIELD_EVERY_MS) {
-          await flush();
-          await new Promise<void>((resolve) => setImmediate(resolve));
-          sliceStart = Date.now();
+      for (let at = 0; at < events.length;) {
+        const slice = await this.applySlice(events, at);
+        at = slice.next;
+        for (const [job, until] of slice.defers) {
+          this.deferred.set(job, until);
+          this.settleAt(until);
         }
-        const t = now();
-        const decisions = decide(snapshot, event, t);
-        if (many && decisions.every(logOnly)) {
-          group.push({ event, decisions, now: t });
-          continue;
-        }
-        await flush();
-        const applied = await store.applyDecisions(event, decisions, t);
-        snapshot.applied(applied, decisions);
-        queued += applied.queued.length;
-        cancels.push(...applied.cancelRequested);
-        for (const d of decisions) {
-          if (d.kind !== 'defer') continue;
-          this.deferred.set(d.job, d.until);
-          this.settleAt(d.until);
-        }
+        this.deps.onApplied(slice);
+        await new Promise<void>((resolve) => setImmediate(resolve));
       }
-      await flush();
-      this.deps.onApplied({ queued, cancelRequested: cancels });
       if (events.length < BATCH) break;
     }
     // A later event pushes a quiet period out past the armed timer: when that timer finds nothing
     // due, the next pending settle still needs one.
     const next = Math.min(...this.deferred.values());
     if (Number.isFinite(next)) this.settleAt(next);
+  }
+
+  /** Decides and writes `events` from `from` on, in one transaction, for up to SLICE_MS. */
+  private async applySlice(events: readonly SchedulerEvent[], from: number) {
+    const { store, snapshot, now } = this.deps;
+    const sliceStart = Date.now();
+    const cancelRequested: number[] = [];
+    const defers = new Map<JobName, number>();
+    let queued = 0;
+    let next = from;
+    try {
+      await store.batchDecisions(async (writer) => {
+        while (next < events.length) {
+          const event = events[next] as SchedulerEvent;
+          const t = now();
+          const decisions = decide(snapshot, event, t);
+          const applied = await writer.applyDecisions(event, decisions, t);
+          snapshot.applied(applied, decisions);
+          next += 1;
+          queued += applied.queued.length;
+          cancelRequested.push(...applied.cancelRequested);
+          for (const d of decisions) if (d.kind === 'defer') defers.set(d.job, d.until);
+          if (Date.now() - sliceStart >= SLICE_MS) break;
+        }
+      });
+    } catch (err) {
+      snapshot.reset(await store.loadSchedulerState());
+      throw err;
+    }
+    return { next, queued, cancelRequested, defers };
   }
 }

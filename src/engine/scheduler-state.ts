@@ -9,26 +9,36 @@ const COUNTED = new Set(['queued', 'running', 'passed', 'failed', 'error']);
 
 /**
  * The scheduler's view of the store, kept in memory so a decision costs no query. Loaded once
- * at start and updated only from committed changes, so it never runs ahead of the database.
- * One scheduler owns it: decisions are applied one event at a time.
+ * at start and updated as decisions are written. One scheduler owns it and applies decisions one
+ * event at a time; a batch of events shares a transaction, so until it commits the snapshot may
+ * be ahead of the database, and if it fails the scheduler `reset`s it from the database.
  */
 export class MemorySnapshot implements SchedulerSnapshot {
   private readonly headsBySource = new Map<SourceName, SourceHead[]>();
   /** Every counted build per fingerprint, oldest first (forced rebuilds make more than one). */
   private readonly byFingerprint = new Map<string, BuildRef[]>();
   private readonly active = new Map<JobName, BuildRef[]>();
-  private readonly lastHash: Map<JobName, string>;
+  private readonly lastHash = new Map<JobName, string>();
   private hashes = new Map<JobName, string>();
 
   constructor(
     public pipeline: Pipeline,
     state: SchedulerState,
   ) {
+    this.reset(state);
+    this.setPipeline(pipeline);
+  }
+
+  /** Forgets everything and loads `state`: after a failed commit, the database is the truth. */
+  reset(state: SchedulerState): void {
+    this.headsBySource.clear();
+    this.byFingerprint.clear();
+    this.active.clear();
+    this.lastHash.clear();
     for (const h of state.heads) this.setHead(h);
     for (const b of state.builtFingerprints) this.setCounted(b);
     for (const b of state.activeBuilds) this.addActive(b);
-    this.lastHash = new Map(state.lastDefinitionHash);
-    this.setPipeline(pipeline);
+    for (const [job, hash] of state.lastDefinitionHash) this.lastHash.set(job, hash);
   }
 
   setPipeline(pipeline: Pipeline): void {

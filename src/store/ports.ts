@@ -62,16 +62,26 @@ export interface AppliedDecisions {
   readonly heads: readonly SourceHead[];
 }
 
-export interface SchedulerPort {
-  loadSchedulerState(): Promise<SchedulerState>;
-  /** Unprocessed inbox events, oldest first. */
-  pendingEvents(limit: number): Promise<SchedulerEvent[]>;
-  /** Applies one event's decisions and marks it processed, in one transaction with its outbox rows. */
+/** Applies one event's decisions and marks it processed, with its outbox rows. */
+export interface DecisionWriter {
   applyDecisions(
     event: SchedulerEvent,
     decisions: readonly Decision[],
     now: number,
   ): Promise<AppliedDecisions>;
+}
+
+/** `applyDecisions` on its own is one transaction; `batchDecisions` groups several. */
+export interface SchedulerPort extends DecisionWriter {
+  loadSchedulerState(): Promise<SchedulerState>;
+  /** Unprocessed inbox events, oldest first. */
+  pendingEvents(limit: number): Promise<SchedulerEvent[]>;
+  /**
+   * Runs `work` in one transaction: every event it applies through the writer commits with the
+   * others or not at all. The transaction holds the store's only writer, so `work` must be short
+   * and wait on nothing but the writer.
+   */
+  batchDecisions<T>(work: (writer: DecisionWriter) => Promise<T>): Promise<T>;
   /** Removes and returns the quiet periods that are over. */
   takeDueSettles(now: number): Promise<JobName[]>;
 }

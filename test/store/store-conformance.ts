@@ -150,6 +150,38 @@ export function storeConformance(
       expect(state.builtFingerprints.map((b) => b.fingerprint)).toEqual(['fp2']);
     });
 
+    it('commits a batch of events together, or none of them', async () => {
+      await store.appendEvent(push('1'.repeat(40)));
+      await store.appendEvent(push('2'.repeat(40)));
+      const [e1, e2] = (await store.pendingEvents(2)) as [SourceEvent, SourceEvent];
+      await expect(
+        store.batchDecisions(async (w) => {
+          await w.applyDecisions(e1, [queue('fp1', e1.version)], 2000);
+          throw new Error('disk full');
+        }),
+      ).rejects.toThrow('disk full');
+      expect((await store.pendingEvents(10)).map((e) => e.id)).toEqual([e1.id, e2.id]);
+      expect(await store.listBuilds({ limit: 10 })).toEqual([]);
+      expect(await store.outboxSince(0, 10)).toEqual([]);
+
+      const ids = await store.batchDecisions(async (w) => {
+        const a = await w.applyDecisions(e1, [queue('fp1', e1.version)], 2000);
+        const b = await w.applyDecisions(
+          e2,
+          [queue('fp2', e2.version, { supersedes: a.queued.map((q) => q.id) })],
+          2001,
+        );
+        return [a.queued[0]!.id, b.queued[0]!.id];
+      });
+      expect(await store.pendingEvents(10)).toEqual([]);
+      const builds = await store.listBuilds({ limit: 10 });
+      expect(builds.map((b) => [b.id, b.state]).sort()).toEqual([
+        [ids[0], 'superseded'],
+        [ids[1], 'queued'],
+      ]);
+      expect((await store.listSources())[0]).toMatchObject({ eventsReceived: 2 });
+    });
+
     it('records skips as finished builds that point at the identical build', async () => {
       const e = await eventFor('1'.repeat(40));
       const { skipped } = await store.applyDecisions(
