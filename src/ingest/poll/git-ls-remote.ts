@@ -16,6 +16,16 @@ export async function lsRemote(
   patterns: readonly string[],
   timeoutMs: number,
 ): Promise<RemoteHead[]> {
+  return headsMatching(await lsRemoteAll(url, timeoutMs), patterns);
+}
+
+/** The branches of `heads` that match `patterns` (the source's `branch`/`branches`). */
+export function headsMatching(heads: readonly RemoteHead[], patterns: readonly string[]) {
+  return heads.filter((h) => matchesAny(h.ref, patterns));
+}
+
+/** Every branch head of the repository: one `git ls-remote` that several sources can share. */
+export async function lsRemoteAll(url: string, timeoutMs: number): Promise<RemoteHead[]> {
   const lowSpeed = String(Math.max(1, Math.floor(timeoutMs / 1000)));
   const args = [
     '-c',
@@ -43,8 +53,7 @@ export async function lsRemote(
   for (const line of res.stdout.split('\n')) {
     const [sha, name] = line.split('\t');
     if (!sha || !name?.startsWith('refs/heads/')) continue;
-    const ref = name.slice('refs/heads/'.length);
-    if (matchesAny(ref, patterns)) heads.push({ ref, sha });
+    heads.push({ ref: name.slice('refs/heads/'.length), sha });
   }
   return heads;
 }

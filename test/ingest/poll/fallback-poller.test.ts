@@ -1,11 +1,12 @@
 import { git } from '../../../src/testing/git.js';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { createServer as createTcp, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { GitSource, HttpSource, Pipeline, SourceDef } from '../../../src/core/pipeline.js';
 import { FallbackPoller } from '../../../src/ingest/poll/fallback-poller.js';
 import type { NewEvent, Store } from '../../../src/store/ports.js';
@@ -239,5 +240,96 @@ describe('fallback poller', () => {
     expect(poller.canPoll('nope')).toBe('missing');
     await expect(poller.pollNow('nope')).rejects.toThrow(/cannot be polled/);
     poller.stop();
+  });
+});
+
+describe('fallback poller: several sources on one repository', () => {
+  let dir: string;
+  let store: Store;
+  let poller: FallbackPoller | undefined;
+  const path = process.env['PATH'];
+  afterEach(async () => {
+    poller?.stop();
+    process.env['PATH'] = path;
+    await store.close();
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  /** A bare repository with three branches, and a `git` on PATH that logs each `ls-remote`. */
+  async function world() {
+    dir = await mkdtemp(join(tmpdir(), 'nightless-poll-shared-'));
+    store = await openSqliteStore({ path: join(dir, 'db') });
+    const bare = join(dir, 'repo.git');
+    const other = join(dir, 'other.git');
+    const work = join(dir, 'work');
+    git(dir, 'init', '-q', '--bare', '--initial-branch=main', bare);
+    git(dir, 'init', '-q', '--bare', '--initial-branch=main', other);
+    git(dir, 'clone', '-q', bare, work);
+    await writeFile(join(work, 'f'), '1');
+    git(work, 'add', '.');
+    git(work, 'commit', '-qm', 'one');
+    git(work, 'push', '-q', 'origin', 'HEAD:main', 'HEAD:release/1', 'HEAD:feature/x');
+    git(work, 'push', '-q', other, 'HEAD:main');
+    const sha = git(work, 'rev-parse', 'HEAD');
+    const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
+    const log = join(dir, 'ls-remote.log');
+    await mkdir(join(dir, 'bin'));
+    await writeFile(
+      join(dir, 'bin', 'git'),
+      `#!/bin/sh\nfor a in "$@"; do [ "$a" = ls-remote ] && echo "$*" >> '${log}'; done\nexec '${realGit}' "$@"\n`,
+      { mode: 0o755 },
+    );
+    process.env['PATH'] = `${join(dir, 'bin')}:${path ?? ''}`;
+    const sources = [
+      gitSource(bare, { name: 'a', branches: ['main'] }),
+      gitSource(bare, { name: 'b', branches: ['release/*'] }),
+      gitSource(bare, { name: 'c', branches: ['feature/*'] }),
+      gitSource(other, { name: 'd', branches: ['main'] }),
+    ];
+    await store.syncSources(sources.map((s) => ({ name: s.name, kind: 'git', url: s.url })));
+    const ingested: NewEvent[] = [];
+    const reports: string[] = [];
+    poller = new FallbackPoller({
+      store,
+      ingest: (events) => {
+        ingested.push(...events);
+        return Promise.resolve();
+      },
+      pipeline: () => pipelineOf(...sources),
+      logger: pino({ level: 'silent' }),
+      now: () => 1_000_000,
+      random: () => 0.5,
+      checkTimeoutMs: 5000,
+      onPoll: (r) => reports.push(r.source),
+    });
+    const lsRemotes = async () =>
+      (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+    return { poller, sha, ingested, reports, lsRemotes, bare, other };
+  }
+
+  it('answers every source on a repository with one git ls-remote, each with its own branches', async () => {
+    const w = await world();
+    const outcomes = await w.poller.pollAll();
+    expect(outcomes.map((o) => [o.source, o.ok, o.newVersions]).sort()).toEqual([
+      ['a', true, 1],
+      ['b', true, 1],
+      ['c', true, 1],
+      ['d', true, 1],
+    ]);
+    const found = w.ingested.map((e) => (e.kind === 'source' ? `${e.source} ${e.ref}` : ''));
+    expect(found.sort()).toEqual(['a main', 'b release/1', 'c feature/x', 'd main']);
+    const calls = await w.lsRemotes();
+    expect(calls).toHaveLength(2);
+    expect(calls.filter((c) => c.endsWith(w.bare))).toHaveLength(1);
+    expect(calls.filter((c) => c.endsWith(w.other))).toHaveLength(1);
+  });
+
+  it('a due source takes the others on its repository along, in the same ls-remote', async () => {
+    const w = await world();
+    await w.poller.pollNow('b'); // b is now known and not due for a minute
+    await w.poller.start(); // a, c and d were never seen: due now
+    await vi.waitFor(() => expect(w.reports).toHaveLength(5), { timeout: 5000, interval: 20 });
+    expect(w.reports.slice(1).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(await w.lsRemotes()).toHaveLength(3); // b alone, then the repository, then `other`
   });
 });
