@@ -33,6 +33,14 @@ beforeAll(async () => {
         res.writeHead(status, { 'content-type': 'application/json' });
         res.end(JSON.stringify(value));
       };
+      if (req.method === 'POST' && req.url === '/api/sources/poll') {
+        const at = Date.now() + 10 * MIN;
+        const polls = [
+          { source: 'app', ok: true, error: null, newVersions: 1, nextCheckAt: at },
+          { source: 'dataset', ok: false, error: 'GET …: 503', newVersions: 0, nextCheckAt: at },
+        ];
+        return send(200, { polls });
+      }
       const m = /^\/api\/sources\/([^/]+)\/poll$/.exec(req.url ?? '');
       if (req.method !== 'POST' || !m)
         return send(404, { error: { code: 'NL_NOT_FOUND', message: 'no route' } });
@@ -140,6 +148,27 @@ describe('nightless poll', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe('nightless: 401 NL_UNAUTHORIZED: missing or invalid API token\n');
     expect(requests.at(-1)?.url).toBe('/api/sources/a%20b%2Fc/poll');
+  });
+
+  it('--all checks every source and exits 1 when one check failed', async () => {
+    const r = await run(['poll', '--all']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(
+      /^app: ok, 1 new version; next check .*\ndataset: check failed: GET …: 503; next check .*\n2 sources checked, 1 failed\n$/,
+    );
+    expect(requests.at(-1)).toMatchObject({ method: 'POST', url: '/api/sources/poll' });
+    const json = await run(['poll', '--all', '--json']);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      polls: [{ source: 'app' }, { source: 'dataset' }],
+    });
+  });
+
+  it('wants a source name or --all, not both or neither', async () => {
+    for (const args of [['poll'], ['poll', 'app', '--all']]) {
+      const r = await run(args);
+      expect(r.code).toBe(2);
+      expect(r.stderr).toBe('nightless: give either a source name or --all\n');
+    }
   });
 
   it('--help shows an example', async () => {

@@ -2,9 +2,16 @@ import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { FallbackPoller } from './fallback-poller.js';
 
-/** `POST /api/sources/:name/poll`: check one source now (`nightless poll SOURCE`). */
+/**
+ * `POST /api/sources/:name/poll`: check one source now (`nightless poll SOURCE`);
+ * `POST /api/sources/poll`: check every source that has a fallback poll (`nightless poll --all`).
+ */
 export function pollRoutes(poller: FallbackPoller) {
   return function routes(app: FastifyInstance): Promise<void> {
+    app.post('/api/sources/poll', async () => {
+      const polls = await poller.pollAll();
+      return { polls: polls.sort((a, b) => a.source.localeCompare(b.source)) };
+    });
     app.post<{ Params: { name: string } }>(
       '/api/sources/:name/poll',
       {
