@@ -203,7 +203,7 @@ function wrap<T extends object, K extends keyof T>(obj: T, key: K, name: string)
     return r;
   };
 }
-wrap(store, 'applyDecisions', 'decided');
+wrap(store, 'batchDecisions', 'decided');
 wrap(store, 'claimNextBuild', 'claimed');
 wrap(executor.workspaces, 'create', 'workspace');
 wrap(executor.mirrors, 'ensureCommit', 'commit found');
