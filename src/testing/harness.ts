@@ -7,7 +7,7 @@ import { MemoryBus } from '../bus/memory/memory-bus.js';
 import type { Build, BuildCause, BuildState, EventOrigin } from '../core/build.js';
 import type { Pipeline } from '../core/pipeline.js';
 import { Engine } from '../engine/engine.js';
-import type { AppendedEvent, DecisionRecord, Store } from '../store/ports.js';
+import type { AppendedEvent, DecisionRecord, NewEvent, Store } from '../store/ports.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import { ScriptedExecutor } from './scripted-executor.js';
 
@@ -92,10 +92,15 @@ export class Harness {
 
   /** Announces `source@version` (a webhook by default), durable once this resolves. */
   push(source: string, version: string, opts: PushOptions = {}): Promise<AppendedEvent> {
+    return this.current.ingest(this.sourceEvent(source, version, opts));
+  }
+
+  /** The inbox event `push` writes, for `engine.ingestMany` of several in one transaction. */
+  sourceEvent(source: string, version: string, opts: PushOptions = {}): NewEvent {
     const def = this.current.pipeline.sources.get(source);
     const ref =
       opts.ref !== undefined ? opts.ref : def?.kind === 'git' ? (def.branches[0] ?? null) : null;
-    return this.current.ingest({
+    return {
       kind: 'source',
       source,
       version,
@@ -105,7 +110,7 @@ export class Harness {
       changedPaths: opts.changedPaths ?? null,
       producedBy: null,
       receivedAt: this.now(),
-    });
+    };
   }
 
   /** Resolves when the scheduler decided everything in the inbox; builds may still run. */

@@ -6,19 +6,6 @@ import { git, job, pipeline } from '../../src/testing/pipeline-builder.js';
 
 const p = pipeline({ sources: { app: git('main') }, jobs: { build: job({ inputs: ['app'] }) } });
 
-const source = (version: string) =>
-  ({
-    kind: 'source',
-    source: 'app',
-    version,
-    ref: 'main',
-    origin: 'webhook',
-    deliveryId: null,
-    changedPaths: null,
-    producedBy: null,
-    receivedAt: Date.now(),
-  }) as const;
-
 describe('engine: a batch of decisions that fails to commit (SQLite, scripted executor)', () => {
   let h: Harness;
   afterEach(() => h.stop());
@@ -45,7 +32,7 @@ describe('engine: a batch of decisions that fails to commit (SQLite, scripted ex
         });
       });
     Object.assign(store, { batchDecisions: failing });
-    await h.engine.ingestMany([source('v2'), source('v3')]);
+    await h.engine.ingestMany([h.sourceEvent('app', 'v2'), h.sourceEvent('app', 'v3')]);
     await vi.waitFor(() => expect(failures).toBe(1), { timeout: 2000, interval: 10 });
     delete (store as Partial<SchedulerPort>).batchDecisions;
 
