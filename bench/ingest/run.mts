@@ -1,19 +1,21 @@
 /**
- * Ingest bench: the real `startNightless` (SQLite, port 0 on 127.0.0.1, slots 0, logger silent)
- * driven by autocannon from a child process (so the load generator does not share the server's
- * event loop). See bench/README.md.
+ * Ingest bench: (1), (2) the real `startNightless` (SQLite, port 0 on 127.0.0.1, slots 0, logger
+ * silent) driven by autocannon from a child process (so the load generator does not share the
+ * server's event loop); (3) `nightless serve` as its own process. See bench/README.md.
  *
  *   npx tsx bench/ingest/run.mts [--duration-s=10] [--rate=500] [--connections=20]
- *                                [--sources=1000] [--idle-s=30] [--only=github,generic,idle]
+ *                                [--sources=1000] [--idle-s=30] [--settle-s=30]
+ *                                [--only=github,generic,idle]
  *                                [--no-write] [--keep]
  *
  * (1) signed GitHub push deliveries to /hooks/github, each with its own X-GitHub-Delivery and
  *     `after` sha (every one a new event): sustained req/s for --duration-s with every 2xx
  *     checked in the inbox afterwards; p50/p99 latency at a fixed --rate;
  * (2) the same for /hooks/generic (an http source, a new `version` per request);
- * (3) idle cost of a server with --sources git sources at the default 10m fallback interval:
- *     CPU seconds per minute, the server's between checks plus one round of fallback checks
- *     (server and git processes) spread over the 10 minutes; (3a) every source on one local bare
+ * (3) idle cost of `nightless serve` (built to dist/, run as its own process) with --sources git
+ *     sources at the default 10m fallback interval: CPU seconds per minute, the server's between
+ *     checks (--settle-s after the first checks) plus one round of fallback checks (server and git
+ *     processes, `POST /api/sources/poll`) spread over the 10 minutes; (3a) every source on one local bare
  *     repository (a monorepo: one ls-remote answers them all), (3b) each on its own repository.
  * Baselines in the same run: a bare fastify app answering 202 to the same POSTs (no signature
  * check, no storage), interleaved with the measured runs; an idle `node` process's CPU measured
@@ -193,6 +195,7 @@ async function main(): Promise<void> {
   const CONNECTIONS = Number(args.get('connections') ?? 20);
   const SOURCES = Number(args.get('sources') ?? 1000);
   const IDLE_S = Number(args.get('idle-s') ?? 30);
+  const SETTLE_S = Number(args.get('settle-s') ?? 30);
   const only = new Set((args.get('only') ?? 'github,generic,idle').split(','));
   const keep = args.has('keep');
   /** `--no-baseline`: skip the bare-fastify runs (for profiling the server alone). */
@@ -499,6 +502,9 @@ jobs:
         ),
       );
 
+      log('idle: building dist/ (the server runs as `node bin/nightless.js serve`)');
+      execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+
       for (const layout of ['one repository', `${SOURCES} repositories`] as const) {
         const label = layout === 'one repository' ? '3a' : '3b';
         const lines = ['version: 1', 'pipeline: bench-idle', 'sources:'];
@@ -513,69 +519,88 @@ jobs:
         await writeFile(config, `${lines.join('\n')}\n`);
 
         log(
-          `idle (${label}): a server with ${SOURCES} git sources on ${layout} (fallback_poll default)`,
+          `idle (${label}): \`nightless serve\` with ${SOURCES} git sources on ${layout} (fallback_poll default)`,
         );
-        const cpuStart = process.cpuUsage();
-        const children0 = reapedChildrenCpuS();
+        const dataDir = join(dir, `data-${label}`);
+        // The server makes its own token (in <data-dir>/token) unless one is in the environment.
+        const { NIGHTLESS_TOKEN: _ignored, ...withoutToken } = process.env;
+        const port = await freePort();
         const w0 = performance.now();
-        const nl = await startNightless({
-          configPath: config,
-          dataDir: join(dir, `data-${label}`),
-          host: '127.0.0.1',
-          port: 0,
-          slots: 0,
-          logger,
-          watchConfig: false,
-        });
-        const startedS = (performance.now() - w0) / 1000;
+        const server = spawn(
+          process.execPath,
+          [
+            join(root, 'bin', 'nightless.js'),
+            'serve',
+            '-c',
+            config,
+            '-d',
+            dataDir,
+            '--port',
+            String(port),
+            '--slots',
+            '0',
+            '--log-level',
+            'error',
+            '--no-watch',
+          ],
+          { stdio: ['ignore', 'ignore', 'inherit'], env: withoutToken },
+        );
+        const pid = server.pid ?? 0;
+        const exited = new Promise<void>((resolve) => server.on('exit', () => resolve()));
+        const api = `http://127.0.0.1:${port}`;
         let checked = 0;
         let failed = 0;
+        let nextChecks: number[] = [];
         for (;;) {
-          const list = await nl.store.listSources();
+          const list = await fetch(`${api}/api/sources`, { signal: AbortSignal.timeout(10_000) })
+            .then((r) => r.json() as Promise<{ sources: SourceRow[] }>)
+            .then((b) => b.sources)
+            .catch(() => [] as SourceRow[]);
           checked = list.filter((s) => s.lastCheckAt !== null).length;
           failed = list.filter((s) => s.lastCheckOk === false).length;
+          nextChecks = list.map((s) => s.nextCheckAt).filter((x): x is number => x !== null);
           if (checked >= SOURCES || performance.now() - w0 > 180_000) break;
           await sleep(250);
         }
-        await nl.engine.decided();
         const initialS = (performance.now() - w0) / 1000;
-        const initialCpu = process.cpuUsage(cpuStart);
-        const initialChildren = reapedChildrenCpuS() - children0;
-        const firstNext =
-          Math.min(
-            ...(await nl.store.listSources())
-              .map((s) => s.nextCheckAt)
-              .filter((x): x is number => x !== null),
-          ) - Date.now();
+        const initial = procCpu(pid);
+        const firstNext = Math.min(...nextChecks) - Date.now();
+        // V8 tidies up for a while after start (memory-reducing GCs): measure what stays.
         log(
-          `idle (${label}): ${checked} checked (${failed} failed) in ${f1(initialS)} s; settling 5 s`,
+          `idle (${label}): ${checked} checked (${failed} failed) in ${f1(initialS)} s; settling ${SETTLE_S} s`,
         );
-        await sleep(5000);
+        await sleep(SETTLE_S * 1000);
 
         log(`idle (${label}): measuring CPU for ${IDLE_S} s (and an idle node process alongside)`);
         const idleNode = spawn(process.execPath, ['-e', IDLE_NODE, String(IDLE_S * 1000)]);
         let idleOut = '';
         idleNode.stdout.setEncoding('utf8').on('data', (d: string) => (idleOut += d));
         const idleDone = new Promise<void>((resolve) => idleNode.on('close', () => resolve()));
-        const c0 = process.cpuUsage();
+        const c0 = procCpu(pid);
         const iw0 = performance.now();
         await sleep(IDLE_S * 1000);
-        const c = process.cpuUsage(c0);
+        const c1 = procCpu(pid);
         const iwall = (performance.now() - iw0) / 1000;
         await idleDone;
-        const backgroundPerMin = ((c.user + c.system) / 1e6) * (60 / iwall);
+        const backgroundPerMin = (c1.self - c0.self + c1.children - c0.children) * (60 / iwall);
         const basePerMin = Number(idleOut.trim()) * (60 / IDLE_S);
 
         // One round of every source's fallback check, as the timer runs it every 10 minutes
         // (the same grouping: sources on one repository share an ls-remote), measured directly.
         log(`idle (${label}): one round of fallback checks`);
-        const r0 = process.cpuUsage();
-        const rc0 = reapedChildrenCpuS();
+        const token = readFileSync(join(dataDir, 'token'), 'utf8').trim();
+        const r0 = procCpu(pid);
         const rw0 = performance.now();
-        const outcomes = await nl.poller.pollAll();
-        const rr = process.cpuUsage(r0);
-        const roundServerS = (rr.user + rr.system) / 1e6;
-        const roundGitS = reapedChildrenCpuS() - rc0;
+        const res = await fetch(`${api}/api/sources/poll`, {
+          method: 'POST',
+          headers: { authorization: `Bearer ${token}` },
+          signal: AbortSignal.timeout(300_000),
+        });
+        if (!res.ok) throw new Error(`POST /api/sources/poll: ${res.status} ${await res.text()}`);
+        const { polls: outcomes } = (await res.json()) as { polls: Array<{ ok: boolean }> };
+        const r1 = procCpu(pid);
+        const roundServerS = r1.self - r0.self;
+        const roundGitS = r1.children - r0.children;
         const roundWall = (performance.now() - rw0) / 1000;
         const roundsPerMin = 1 / 10; // the default fallback_poll, 10m
         const perMin = backgroundPerMin + (roundServerS + roundGitS) * roundsPerMin;
@@ -600,16 +625,17 @@ jobs:
           {
             figure: `(${label}) start + first check of the ${SOURCES} sources (events, scheduling ${SOURCES} builds)`,
             target: '—',
-            measured: `${f1(initialS)} s wall, ${f1((initialCpu.user + initialCpu.system) / 1e6)} CPU-s server + ${f1(initialChildren)} CPU-s git`,
+            measured: `${f1(initialS)} s wall, ${f1(initial.self)} CPU-s server + ${f1(initial.children)} CPU-s git`,
             met: null,
             baseline: '—',
             ratio: '—',
           },
         );
         notes.push(
-          `(${label}) startNightless returned after ${f1(startedS)} s; ${checked} of ${SOURCES} sources checked (${failed} failed) ${f1(initialS)} s after the start; the earliest next check was ${f0(firstNext / 1000)} s away, so none fell in the ${IDLE_S} s window measured between checks (idle \`node -e\` alongside: ${f3(basePerMin)} CPU-s/min). The round: ${outcomes.length} checks (${outcomes.filter((o) => !o.ok).length} failed) in ${f1(roundWall)} s. Server CPU is \`process.cpuUsage()\` of the bench process (which only hosts the server then); git's is the reaped children's (\`/proc/self/stat\` cutime + cstime).`,
+          `(${label}) \`node bin/nightless.js serve --slots 0\` (built from this tree): ${checked} of ${SOURCES} sources checked (${failed} failed) ${f1(initialS)} s after the spawn; the earliest next check was ${f0(firstNext / 1000)} s away, so none fell in the ${IDLE_S} s window measured between checks, which began ${SETTLE_S} s after the first checks (idle \`node -e\` alongside: ${f3(basePerMin)} CPU-s/min). The round (\`POST /api/sources/poll\`): ${outcomes.length} checks (${outcomes.filter((o) => !o.ok).length} failed) in ${f1(roundWall)} s. CPU is read from \`/proc/<pid>/stat\` of the server: utime + stime (all its threads), and cutime + cstime for the git processes it ran.`,
         );
-        await nl.stop();
+        server.kill('SIGTERM');
+        await exited;
       }
     }
   } finally {
@@ -641,18 +667,38 @@ jobs:
 
 // ---- small helpers ---------------------------------------------------------------------------
 
-/** CPU seconds of this process's children that have exited and been waited for. */
-function reapedChildrenCpuS(): number {
-  const fields = readFileSync('/proc/self/stat', 'utf8').split(') ')[1]?.split(' ') ?? [];
-  // After the ") " come proc(5)'s fields from 3 on: cutime (16) and cstime (17), in ticks.
-  return (Number(fields[13]) + Number(fields[14])) / 100;
+/**
+ * CPU seconds of a process (all its threads) and of its children that have exited and been
+ * waited for, from `/proc/<pid>/stat` (in clock ticks of 10 ms).
+ */
+function procCpu(pid: number | 'self'): { self: number; children: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  // After the ") " come proc(5)'s fields from 3 on: utime (14), stime (15), cutime (16), cstime (17).
+  const at = (field: number): number => Number(fields[field - 3]) / 100;
+  return { self: at(14) + at(15), children: at(16) + at(17) };
 }
 
 /** CPU seconds that `run`'s child processes used. */
 function childCpu(run: () => unknown): number {
-  const before = reapedChildrenCpuS();
+  const before = procCpu('self').children;
   run();
-  return reapedChildrenCpuS() - before;
+  return procCpu('self').children - before;
+}
+
+/** A TCP port on 127.0.0.1 that was free a moment ago. */
+async function freePort(): Promise<number> {
+  const { createServer } = await import('node:net');
+  const srv = createServer();
+  await new Promise<void>((resolve) => srv.listen(0, '127.0.0.1', resolve));
+  const { port } = srv.address() as { port: number };
+  await new Promise((resolve) => srv.close(resolve));
+  return port;
+}
+
+interface SourceRow {
+  readonly lastCheckAt: number | null;
+  readonly lastCheckOk: boolean | null;
+  readonly nextCheckAt: number | null;
 }
 
 function sleep(ms: number): Promise<void> {
