@@ -154,8 +154,8 @@ export class FallbackPoller {
 
   /**
    * Runs the due checks. A due git source takes the other sources on its repository along: one
-   * `git ls-remote` answers for all of them (a git process costs ~20 ms of CPU on a small VM), and from then
-   * on they fall due together.
+   * `git ls-remote` answers for all of them (a git process costs ~20 ms of CPU on a small VM),
+   * and from then on they fall due together.
    */
   private async tick(): Promise<void> {
     this.timer = null;
