@@ -13,11 +13,12 @@
  * Prints a markdown table and writes it into bench/RESULTS.md (section "Executor").
  */
 import { benchArgs, writeResultsSection } from '../lib/cli.mjs';
+import { figureTable, loadAverage, machine, type FigureRow } from '../lib/report.mjs';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { createWriteStream, readFileSync } from 'node:fs';
+import { createWriteStream } from 'node:fs';
 import { mkdir, mkdtemp, open, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { ContentStore } from '../../src/artifacts/content-store.js';
@@ -99,27 +100,7 @@ const f1 = (x: number): string => x.toFixed(1);
 const ratio = (a: number, b: number): string => `${(a / b).toFixed(2)}×`;
 const mb = (bytes: number): string => `${(bytes / MiB).toFixed(1)} MiB`;
 
-function machine(): string {
-  const cpu =
-    /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ??
-    cpus()[0]?.model ??
-    'unknown';
-  return `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}`;
-}
-const load = (): string =>
-  loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' / ');
-
-interface Row {
-  readonly figure: string;
-  readonly target: string;
-  readonly measured: string;
-  readonly met: boolean | null;
-  readonly baseline: string;
-  readonly ratio: string;
-}
-const rows: Row[] = [];
+const rows: FigureRow[] = [];
 const notes: string[] = [];
 const extraTables: string[] = [];
 /** (a) runs done per variant: [warm webhook and forced trigger, webhook with fetch]. */
@@ -295,7 +276,7 @@ async function floorClone(source: string, sha: string, fetchFirst: boolean): Pro
 
 async function scenarioA(): Promise<void> {
   log(
-    `(a) ${RUNS} runs × (webhook warm, forced trigger; every 2nd: webhook + fetch) with floors; load ${load()}`,
+    `(a) ${RUNS} runs × (webhook warm, forced trigger; every 2nd: webhook + fetch) with floors; load ${loadAverage()}`,
   );
   // Warm-up, not measured: clones the mirror, first spawns, JIT.
   await viaWebhook((await newCommits(1))[0] ?? '');
@@ -336,10 +317,10 @@ async function scenarioA(): Promise<void> {
     trigRuns.push(trig.latency);
     trigStages.push(trig.stages);
     const elapsed = (performance.now() - started) / 1000;
-    if ((i + 1) % 10 === 0) log(`(a) ${i + 1}/${RUNS} in ${f1(elapsed)} s; load ${load()}`);
+    if ((i + 1) % 10 === 0) log(`(a) ${i + 1}/${RUNS} in ${f1(elapsed)} s; load ${loadAverage()}`);
     if (elapsed > BUDGET_S && i + 1 < RUNS) {
       notes.push(
-        `(a) **stopped after ${i + 1} of ${RUNS} runs**: the ${BUDGET_S} s budget was used up (load average ${load()}); rerun on a quieter machine for the full count.`,
+        `(a) **stopped after ${i + 1} of ${RUNS} runs**: the ${BUDGET_S} s budget was used up (load average ${loadAverage()}); rerun on a quieter machine for the full count.`,
       );
       break;
     }
@@ -437,7 +418,7 @@ async function buildTail(): Promise<void> {
 // ---- (b) log throughput ----------------------------------------------------------------------
 
 async function scenarioB(): Promise<void> {
-  log(`(b) a step printing ${LOG_BYTES / 1e6} MB; load ${load()}`);
+  log(`(b) a step printing ${LOG_BYTES / 1e6} MB; load ${loadAverage()}`);
   const base = process.memoryUsage().rss;
   let peak = base;
   const sampler = setInterval(() => {
@@ -528,7 +509,7 @@ async function stepTimes(file: string): Promise<{ first: number; last: number }>
 // ---- (c) artifact dedupe ---------------------------------------------------------------------
 
 async function scenarioC(): Promise<void> {
-  log(`(c) ${BUILDS} forced builds producing the same ${mb(BLOB_BYTES)}; load ${load()}`);
+  log(`(c) ${BUILDS} forced builds producing the same ${mb(BLOB_BYTES)}; load ${loadAverage()}`);
   const blob = join(ctrl, 'blob.bin');
   await new Promise<void>((resolve, reject) => {
     const ws = createWriteStream(blob);
@@ -583,7 +564,7 @@ async function scenarioC(): Promise<void> {
 // ---- main ------------------------------------------------------------------------------------
 
 const startedAt = new Date().toISOString();
-const loadBefore = load();
+const loadBefore = loadAverage();
 const t0 = performance.now();
 try {
   if (only.has('a')) await scenarioA();
@@ -598,16 +579,9 @@ try {
   } else log(`kept ${dir}`);
 }
 
-const table = [
-  '| figure | target | measured | met | baseline (same run) | ratio |',
-  '|---|---|---|---|---|---|',
-  ...rows.map(
-    (r) =>
-      `| ${r.figure} | ${r.target} | ${r.measured} | ${r.met === null ? '—' : r.met ? 'yes' : '**no**'} | ${r.baseline} | ${r.ratio} |`,
-  ),
-].join('\n');
+const table = figureTable(rows);
 const report = [
-  `Latest run: ${startedAt} — ${machine()}; load average (1/5/15 min) ${loadBefore} at start, ${load()} at end; total ${f1((performance.now() - t0) / 1000)} s; (a): ${runsDone[0]} runs (webhook warm, forced trigger) and ${runsDone[1]} (webhook with fetch), each interleaved with its floor; command: \`npx tsx bench/executor/run.mts ${process.argv.slice(2).join(' ')}\`.`,
+  `Latest run: ${startedAt} — ${machine()}; load average (1/5/15 min) ${loadBefore} at start, ${loadAverage()} at end; total ${f1((performance.now() - t0) / 1000)} s; (a): ${runsDone[0]} runs (webhook warm, forced trigger) and ${runsDone[1]} (webhook with fetch), each interleaved with its floor; command: \`npx tsx bench/executor/run.mts ${process.argv.slice(2).join(' ')}\`.`,
   '',
   table,
   '',

@@ -24,11 +24,12 @@
  * Prints a markdown table and writes it into bench/RESULTS.md (section "Ingest").
  */
 import { benchArgs, writeResultsSection } from '../lib/cli.mjs';
+import { figureTable, loadAverage, machine, type FigureRow } from '../lib/report.mjs';
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { cpSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -204,7 +205,7 @@ async function main(): Promise<void> {
 
   const t0 = performance.now();
   const startedAt = new Date().toISOString();
-  const loadBefore = load();
+  const loadBefore = loadAverage();
   const dirs: string[] = [];
   const tmp = async (name: string): Promise<string> => {
     const d = await mkdtemp(join(tmpdir(), `nightless-bench-ingest-${name}-`));
@@ -212,15 +213,7 @@ async function main(): Promise<void> {
     return d;
   };
 
-  interface Row {
-    readonly figure: string;
-    readonly target: string;
-    readonly measured: string;
-    readonly met: boolean | null;
-    readonly baseline: string;
-    readonly ratio: string;
-  }
-  const rows: Row[] = [];
+  const rows: FigureRow[] = [];
   const notes: string[] = [];
 
   const child: ChildProcess = fork(fileURLToPath(import.meta.url), [], {
@@ -643,16 +636,9 @@ jobs:
     if (!keep) for (const d of dirs) await rm(d, { recursive: true, force: true });
   }
 
-  const table = [
-    '| figure | target | measured | met | baseline (same run) | ratio |',
-    '|---|---|---|---|---|---|',
-    ...rows.map(
-      (r) =>
-        `| ${r.figure} | ${r.target} | ${r.measured} | ${r.met === null ? '—' : r.met ? 'yes' : '**no**'} | ${r.baseline} | ${r.ratio} |`,
-    ),
-  ].join('\n');
+  const table = figureTable(rows);
   const report = [
-    `Latest run: ${startedAt} — ${machine()}; load average (1/5/15 min) ${loadBefore} at start, ${load()} at end; total ${f1((performance.now() - t0) / 1000)} s; command: \`npx tsx bench/ingest/run.mts ${process.argv.slice(2).join(' ')}\`. Load from autocannon ${autocannonVersion()} in a child process over 127.0.0.1.`,
+    `Latest run: ${startedAt} — ${machine()}; load average (1/5/15 min) ${loadBefore} at start, ${loadAverage()} at end; total ${f1((performance.now() - t0) / 1000)} s; command: \`npx tsx bench/ingest/run.mts ${process.argv.slice(2).join(' ')}\`. Load from autocannon ${autocannonVersion()} in a child process over 127.0.0.1.`,
     '',
     table,
     '',
@@ -709,18 +695,6 @@ const f1 = (n: number): string => n.toFixed(1);
 const f2 = (n: number): string => n.toFixed(2);
 const f3 = (n: number): string => n.toFixed(3);
 
-function machine(): string {
-  const cpu =
-    /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ??
-    cpus()[0]?.model ??
-    'unknown';
-  return `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}`;
-}
-function load(): string {
-  return loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' / ');
-}
 function autocannonVersion(): string {
   const pkg = JSON.parse(
     readFileSync(join(root, 'node_modules/autocannon/package.json'), 'utf8'),

@@ -1,0 +1,41 @@
+import { readFileSync } from 'node:fs';
+import { cpus, loadavg, totalmem } from 'node:os';
+
+/** `2 × AMD EPYC, 23.5 GiB RAM, node v20.20.2`: the machine a figure was measured on. */
+export function machine(): string {
+  const cpu =
+    /^model name\s*:\s*(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ??
+    cpus()[0]?.model ??
+    'unknown';
+  return `${cpus().length} × ${cpu}, ${(totalmem() / 2 ** 30).toFixed(1)} GiB RAM, node ${process.version}`;
+}
+
+/** `0.8 / 1.3 / 1.6`: the 1, 5 and 15 minute load averages (the machine is shared). */
+export function loadAverage(): string {
+  return loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' / ');
+}
+
+/** One line of a bench's table: what was measured against its target and its baseline. */
+export interface FigureRow {
+  readonly figure: string;
+  readonly target: string;
+  readonly measured: string;
+  /** `null`: a figure without a target. */
+  readonly met: boolean | null;
+  readonly baseline: string;
+  readonly ratio: string;
+}
+
+/** The markdown table of `rows`, as RESULTS.md shows it. */
+export function figureTable(rows: readonly FigureRow[]): string {
+  return [
+    '| figure | target | measured | met | baseline (same run) | ratio |',
+    '|---|---|---|---|---|---|',
+    ...rows.map(
+      (r) =>
+        `| ${r.figure} | ${r.target} | ${r.measured} | ${r.met === null ? '—' : r.met ? 'yes' : '**no**'} | ${r.baseline} | ${r.ratio} |`,
+    ),
+  ].join('\n');
+}
