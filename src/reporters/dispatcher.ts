@@ -6,7 +6,7 @@ import { AmqpReporter } from './amqp/amqp-reporter.js';
 import { commitStatusSender } from './commit-status/commit-status-sender.js';
 import { EventFactory } from './event-factory.js';
 import { describeTarget, targetKey } from './report-target.js';
-import { DELIVERY_BACKOFF, RECONNECT_BACKOFF, type RetryBackoff } from './retry-delay.js';
+import { DELIVERY_BACKOFF, RECONNECT_BACKOFF, type Backoff } from '../core/backoff.js';
 import type { Sender, SenderContext } from './sender.js';
 import { TargetWorker } from './target-worker.js';
 import { WebhookReporter } from './webhook/webhook-reporter.js';
@@ -24,9 +24,9 @@ export interface DispatcherDeps {
   readonly now?: () => number;
   readonly random?: () => number;
   /** Between attempts of an HTTP delivery (default 1 s doubling to 5 min). */
-  readonly retry?: RetryBackoff;
+  readonly retry?: Backoff;
   /** Between reconnects to a broker (default 0.5 s doubling to 30 s). */
-  readonly reconnect?: RetryBackoff;
+  readonly reconnect?: Backoff;
   /** Safety-net wake of every target, in case a bus wake got lost (default 5 s). */
   readonly pollMs?: number;
   /** Outbox rows read (and AMQP messages in flight) per pass (default 200). */

@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { SerialLoop } from '../engine/serial-loop.js';
 import type { DeliveryPort, DeliveryRecord, OutboxPort } from '../store/ports.js';
 import type { EventFactory } from './event-factory.js';
-import { retryDelay, type RetryBackoff } from './retry-delay.js';
+import { backoffDelay, type Backoff } from '../core/backoff.js';
 import type { OutgoingEvent, SingleSender, Sender, StreamSender } from './sender.js';
 
 export interface TargetWorkerDeps {
@@ -13,9 +13,9 @@ export interface TargetWorkerDeps {
   readonly now: () => number;
   readonly random: () => number;
   /** Between attempts of one HTTP delivery. */
-  readonly retry: RetryBackoff;
+  readonly retry: Backoff;
   /** Between failed batches of a stream target (broker away). */
-  readonly reconnect: RetryBackoff;
+  readonly reconnect: Backoff;
   readonly batchSize: number;
 }
 
@@ -131,7 +131,7 @@ export class TargetWorker {
       if (error !== null) {
         if (this.abort.signal.aborted) return;
         this.failures += 1;
-        const delay = retryDelay(this.failures, deps.reconnect, deps.random);
+        const delay = backoffDelay(this.failures, deps.reconnect, deps.random);
         deps.logger.warn(
           { target: this.target, err: error, retryInMs: delay, waiting: records.length - sent },
           'report target unreachable; events wait in the outbox',
@@ -232,7 +232,7 @@ export class TargetWorker {
       if (head) this.cursor = e.record.id;
       return true;
     }
-    const nextAttemptAt = now + retryDelay(attempt, deps.retry, deps.random);
+    const nextAttemptAt = now + backoffDelay(attempt, deps.retry, deps.random);
     deps.logger.info(
       { target: this.target, delivery: d.id, attempt, err: outcome.error, nextAttemptAt },
       'delivery failed; retrying',

@@ -2,7 +2,7 @@ import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'a
 import type { Logger } from 'pino';
 import type { AmqpSource, SourceName } from '../../core/pipeline.js';
 import type { NewEvent } from '../../store/ports.js';
-import { DEFAULT_BACKOFF, reconnectDelay, type Backoff } from './backoff.js';
+import { RECONNECT_BACKOFF, backoffDelay, type Backoff } from '../../core/backoff.js';
 import { messageReader, type MessageVerdict } from './message-version.js';
 
 export interface AmqpConsumerDeps {
@@ -61,7 +61,8 @@ export class AmqpSourceConsumer {
   };
   private currentState: ConsumerState = 'idle';
   private model: ChannelModel | null = null;
-  private attempt = 0;
+  /** Connection failures since the last successful subscribe. */
+  private failures = 0;
   private timer: NodeJS.Timeout | null = null;
   private pending: ConsumeMessage[] = [];
   private draining: Promise<void> | null = null;
@@ -135,7 +136,7 @@ export class AmqpSourceConsumer {
       await this.declare(model, ch);
       await ch.prefetch(this.deps.prefetch ?? 100);
       await ch.consume(this.queue, (msg) => this.received(session, ch, msg), { noAck: false });
-      this.attempt = 0;
+      this.failures = 0;
       this.currentState = 'consuming';
       this.deps.logger.info(
         { source: this.source.name, queue: this.queue },
@@ -294,9 +295,9 @@ export class AmqpSourceConsumer {
     const model = this.model;
     this.model = null;
     model?.close().catch(() => undefined);
-    const delay = reconnectDelay(
-      this.attempt++,
-      this.deps.backoff ?? DEFAULT_BACKOFF,
+    const delay = backoffDelay(
+      ++this.failures,
+      this.deps.backoff ?? RECONNECT_BACKOFF,
       this.deps.random,
     );
     this.deps.logger.warn(

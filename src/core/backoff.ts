@@ -1,21 +1,24 @@
 /** Exponential backoff bounds (ms). */
-export interface RetryBackoff {
+export interface Backoff {
+  /** The delay after the first failure. */
   readonly initialMs: number;
+  /** Cap on the delay. */
   readonly maxMs: number;
 }
 
 /** HTTP deliveries: 1 s, 2 s, 4 s … capped at 5 minutes (8 attempts span about 2 minutes). */
-export const DELIVERY_BACKOFF: RetryBackoff = { initialMs: 1_000, maxMs: 300_000 };
-/** Reconnecting to a broker. */
-export const RECONNECT_BACKOFF: RetryBackoff = { initialMs: 500, maxMs: 30_000 };
+export const DELIVERY_BACKOFF: Backoff = { initialMs: 1_000, maxMs: 300_000 };
+/** Reconnecting to a broker (AMQP inputs and the AMQP report): 0.5 s doubling to 30 s. */
+export const RECONNECT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000 };
 
 /**
  * Delay before retry `failures` (1 after the first failure): exponential, capped, with "equal
- * jitter" (half fixed, half random) so targets that failed together spread out.
+ * jitter" (half fixed, half random) so peers that failed together — targets down at once,
+ * consumers restarted by a broker restart — spread out.
  */
-export function retryDelay(
+export function backoffDelay(
   failures: number,
-  backoff: RetryBackoff,
+  backoff: Backoff,
   random: () => number = Math.random,
 ): number {
   const exp = Math.max(0, Math.min(failures - 1, 30));
