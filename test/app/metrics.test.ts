@@ -1,9 +1,9 @@
-import { execFileSync } from 'node:child_process';
 import { createHmac } from 'node:crypto';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { git } from '../../src/testing/git.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNightless, type Nightless } from '../../src/app/start-nightless.js';
 
@@ -30,22 +30,6 @@ const FAMILIES = [
   'process_cpu_user_seconds_total',
   'nodejs_eventloop_lag_seconds',
 ];
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync(
-    'git',
-    [
-      '-c',
-      'user.name=t',
-      '-c',
-      'user.email=t@example.com',
-      '-c',
-      'init.defaultBranch=main',
-      ...args,
-    ],
-    { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  ).trim();
-}
 
 async function start(dir: string, readAuth = false): Promise<Nightless> {
   return startNightless({

@@ -3,6 +3,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { git } from '../../src/testing/git.js';
 import type { EnvValue, JobDef, SourceDef, StepDef } from '../../src/core/pipeline.js';
 import type { RunInput, RunObserver, RunSpec } from '../../src/executor/port.js';
 
@@ -107,20 +108,7 @@ export function observer(): RecordingObserver {
   };
 }
 
-const GIT_ID = {
-  GIT_AUTHOR_NAME: 'Test',
-  GIT_AUTHOR_EMAIL: 'test@example.com',
-  GIT_COMMITTER_NAME: 'Test',
-  GIT_COMMITTER_EMAIL: 'test@example.com',
-};
-
-export function git(cwd: string, ...args: string[]): string {
-  return execFileSync('git', args, {
-    cwd,
-    env: { ...process.env, ...GIT_ID },
-    encoding: 'utf8',
-  }).trim();
-}
+export { git };
 
 /** A repo on branch `main` with one commit per entry of `commits` (file name → content). */
 export function makeRepo(dir: string, commits: Record<string, string>[]): string[] {

@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { git } from '../../src/testing/git.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNightless, type Nightless } from '../../src/app/start-nightless.js';
 import { runInProcess } from '../cli/helpers/in-process.js';
@@ -10,22 +10,6 @@ import { Receiver, waitFor } from './helpers.js';
 import { sshdUnavailable, TestSshd } from './sshd.js';
 
 const why = sshdUnavailable();
-
-function git(cwd: string, ...args: string[]): string {
-  return execFileSync(
-    'git',
-    [
-      '-c',
-      'user.name=t',
-      '-c',
-      'user.email=t@example.com',
-      '-c',
-      'init.defaultBranch=main',
-      ...args,
-    ],
-    { cwd, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
-  ).trim();
-}
 
 /**
  * The composition root end to end: `nightless serve` with a webhook report and an SFTP publish
