@@ -67,6 +67,13 @@ const envMap = z.record(envName, scalar).meta({
   description: 'Environment variables for the steps. `${env:NAME}` values are secret and masked.',
 });
 
+/** The SSRF guard's opt-in (docs/pipeline.md, "Private addresses"). */
+const allowPrivate = (what: string) =>
+  z.boolean().optional().meta({
+    description: `Allow ${what} loopback and private addresses (127.0.0.0/8, 10/8, 172.16/12, 192.168/16, fc00::/7, ...). Link-local and cloud metadata addresses stay refused.`,
+    default: false,
+  });
+
 const webhookSecret = z
   .string()
   .optional()
@@ -121,6 +128,7 @@ const httpSource = strict({
     default: DEFAULTS.maxSize,
   }),
   quiet_period: durOff('Wait this long for a burst of versions to settle.', DEFAULTS.quietPeriod),
+  allow_private: allowPrivate('the checks of this source to reach'),
 }).meta({ title: 'http source' });
 
 const amqpSource = strict({
@@ -285,6 +293,7 @@ const report = kinds(
           description: 'Follow 3xx redirects (at most 5); off by default, a redirect fails.',
           default: false,
         }),
+        allow_private: allowPrivate('this webhook (and its redirects) to reach'),
       }),
     }),
     strict({
@@ -294,6 +303,7 @@ const report = kinds(
         base_url: httpUrl.optional().meta({ description: 'API base URL for self-hosted forges.' }),
         context: nonEmpty.optional().meta({ default: DEFAULTS.statusContext }),
         max_attempts: attempts,
+        allow_private: allowPrivate('`base_url` to be'),
       }),
     }),
   ],

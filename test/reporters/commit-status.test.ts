@@ -59,6 +59,7 @@ describe.each(Object.keys(FORGES) as Provider[])(
         baseUrl: base,
         context: 'ci/nightless',
         maxAttempts: 3,
+        allowPrivate: true, // the fake forge is on 127.0.0.1
       };
       rep = await startReporting([def]);
     }

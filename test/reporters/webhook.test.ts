@@ -232,6 +232,7 @@ describe('webhook reports (local HTTP receivers)', () => {
       connectTimeoutMs: 300,
       timeoutMs: 5_000,
       followRedirects: false,
+      policy: { allowPrivate: true, allowHint: 'the test' },
     });
     poster.close();
     expect(Date.now() - started).toBeLessThan(800);

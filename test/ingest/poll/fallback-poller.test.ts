@@ -174,6 +174,7 @@ describe('fallback poller', () => {
       fallbackPollMs: 60_000,
       quietPeriodMs: null,
       maxBytes: 1024,
+      allowPrivate: true, // the server is on 127.0.0.1
     });
 
     it('versions a body by sha256 without an ETag, and by the ETag with one (conditional GET)', async () => {
@@ -216,6 +217,7 @@ describe('fallback poller', () => {
       fallbackPollMs: 60_000,
       quietPeriodMs: null,
       maxBytes: 10,
+      allowPrivate: true,
     });
     await store.syncSources([{ name: 'meta', kind: 'http', url: null }]);
     const poller = new FallbackPoller({
