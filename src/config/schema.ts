@@ -69,10 +69,13 @@ const envMap = z.record(envName, scalar).meta({
 
 /** The SSRF guard's opt-in (docs/pipeline.md, "Private addresses"). */
 const allowPrivate = (what: string) =>
-  z.boolean().optional().meta({
-    description: `Allow ${what} loopback and private addresses (127.0.0.0/8, 10/8, 172.16/12, 192.168/16, fc00::/7, ...). Link-local and cloud metadata addresses stay refused.`,
-    default: false,
-  });
+  z
+    .boolean()
+    .optional()
+    .meta({
+      description: `Allow ${what} loopback and private addresses (127.0.0.0/8, 10/8, 172.16/12, 192.168/16, fc00::/7, ...). Link-local and cloud metadata addresses stay refused.`,
+      default: false,
+    });
 
 const webhookSecret = z
   .string()

@@ -49,7 +49,8 @@ export async function vetHost(
   timeoutMs: number,
   resolver: Resolver = systemResolver,
 ): Promise<readonly LookupAddress[]> {
-  const host = hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
+  const host =
+    hostname.startsWith('[') && hostname.endsWith(']') ? hostname.slice(1, -1) : hostname;
   const literal = ipaddr.isValid(host);
   const addresses = literal
     ? [{ address: host, family: ipaddr.parse(host).kind() === 'ipv6' ? 6 : 4 }]

@@ -34,8 +34,7 @@ export async function checkHttp(
   const origin = new URL(url).origin;
   let target = new URL(url);
   for (let hop = 0; ; hop++) {
-    const headers: Record<string, string> =
-      target.origin === origin ? { ...opts.headers } : {};
+    const headers: Record<string, string> = target.origin === origin ? { ...opts.headers } : {};
     if (opts.etag && target.origin === origin) headers['if-none-match'] = opts.etag;
     const res = await get(target, headers, opts.policy, deadline, opts.timeoutMs).catch(
       (err: unknown) => {
@@ -49,8 +48,10 @@ export async function checkHttp(
     if (status >= 300 && status < 400 && status !== 304) {
       res.resume();
       const location = res.headers.location;
-      if (location === undefined) throw new Error(`GET ${shown} answered ${status} without Location`);
-      if (hop + 1 >= MAX_REDIRECTS) throw new Error(`GET ${shown}: more than ${MAX_REDIRECTS} redirects`);
+      if (location === undefined)
+        throw new Error(`GET ${shown} answered ${status} without Location`);
+      if (hop + 1 >= MAX_REDIRECTS)
+        throw new Error(`GET ${shown}: more than ${MAX_REDIRECTS} redirects`);
       const next = new URL(location, target);
       if (next.protocol !== 'http:' && next.protocol !== 'https:')
         throw new Error(`GET ${shown} redirected to a ${next.protocol} URL`);

@@ -2,7 +2,12 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupAddress } from 'node:dns';
 import type { Socket } from 'node:net';
-import { pinnedLookup, RefusedTargetError, vetHost, type OutboundPolicy } from '../../net/outbound-guard.js';
+import {
+  pinnedLookup,
+  RefusedTargetError,
+  vetHost,
+  type OutboundPolicy,
+} from '../../net/outbound-guard.js';
 import type { SendOutcome } from '../sender.js';
 
 export interface PostOptions {
@@ -39,7 +44,11 @@ export class HttpPoster {
     for (let hop = 0; ; hop++) {
       let answer: Answer;
       try {
-        const addresses = await vetHost(new URL(target).hostname, opts.policy, opts.connectTimeoutMs);
+        const addresses = await vetHost(
+          new URL(target).hostname,
+          opts.policy,
+          opts.connectTimeoutMs,
+        );
         answer = await this.once(target, body, opts, addresses);
       } catch (err) {
         if (err instanceof RefusedTargetError)
