@@ -39,9 +39,7 @@ export function secretForms(value: string): string[] {
       if (Buffer.byteLength(line) >= MIN_DERIVED_SECRET_LENGTH) forms.add(line);
     }
   }
-  return [...forms].filter(
-    (f) => f === value || Buffer.byteLength(f) >= MIN_DERIVED_SECRET_LENGTH,
-  );
+  return [...forms].filter((f) => f === value || Buffer.byteLength(f) >= MIN_DERIVED_SECRET_LENGTH);
 }
 
 /**
