@@ -5,7 +5,7 @@ import { branchPatternProblem, globProblem, workspacePathProblem } from './globs
 import { ENV_NAME_PATTERN, NAME_PATTERN, NAME_RULE } from './names.js';
 import { kinds, strict, VALUE } from './schema-helpers.js';
 import { SIZE_HINT, SIZE_PATTERN } from './sizes.js';
-import { urlProblem } from './urls.js';
+import { refusedAddressProblem, urlProblem } from './urls.js';
 import { parseVersionTemplate } from './version-template.js';
 
 /**
@@ -66,6 +66,20 @@ const scalar = z.union([z.string(), z.number(), z.boolean()]);
 const envMap = z.record(envName, scalar).meta({
   description: 'Environment variables for the steps. `${env:NAME}` values are secret and masked.',
 });
+
+/**
+ * A `url` key whose host is an IP literal the outbound guard would refuse: an error at `check`
+ * rather than a dead delivery later.
+ */
+function refusedUrl(key: string) {
+  return (obj: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    const url = obj[key];
+    if (typeof url !== 'string') return;
+    const p = refusedAddressProblem(url, obj['allow_private'] === true);
+    if (p !== null)
+      ctx.addIssue({ code: 'custom', path: [key], message: `refused URL ${VALUE}: ${p}` });
+  };
+}
 
 /** The SSRF guard's opt-in (docs/pipeline.md, "Private addresses"). */
 const allowPrivate = (what: string) =>
@@ -132,7 +146,9 @@ const httpSource = strict({
   }),
   quiet_period: durOff('Wait this long for a burst of versions to settle.', DEFAULTS.quietPeriod),
   allow_private: allowPrivate('the checks of this source to reach'),
-}).meta({ title: 'http source' });
+})
+  .superRefine(refusedUrl('http'))
+  .meta({ title: 'http source' });
 
 const amqpSource = strict({
   amqp: strict({
@@ -297,7 +313,7 @@ const report = kinds(
           default: false,
         }),
         allow_private: allowPrivate('this webhook (and its redirects) to reach'),
-      }),
+      }).superRefine(refusedUrl('url')),
     }),
     strict({
       commit_status: strict({
@@ -307,7 +323,7 @@ const report = kinds(
         context: nonEmpty.optional().meta({ default: DEFAULTS.statusContext }),
         max_attempts: attempts,
         allow_private: allowPrivate('`base_url` to be'),
-      }),
+      }).superRefine(refusedUrl('base_url')),
     }),
   ],
 );
