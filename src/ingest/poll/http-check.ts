@@ -101,7 +101,15 @@ async function get(
   signal.throwIfAborted();
   const send = u.protocol === 'https:' ? httpsRequest : httpRequest;
   return new Promise<IncomingMessage>((resolve, reject) => {
-    const req = send(u, { method: 'GET', headers, lookup: pinnedLookup(addresses), signal });
+    // A connection of its own (agent: false): a pooled socket of the global agent may have been
+    // opened for another source under another policy, and checks are minutes apart anyway.
+    const req = send(u, {
+      method: 'GET',
+      headers,
+      lookup: pinnedLookup(addresses),
+      agent: false,
+      signal,
+    });
     req.on('error', reject);
     req.on('response', resolve);
     req.end();
