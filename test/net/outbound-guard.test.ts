@@ -120,7 +120,7 @@ describe('the outbound guard over real sockets', () => {
       expect(result).toEqual({
         ok: false,
         retryable: false,
-        error: `refused: ${why}; nightless never connects there`,
+        error: `refused: ${why}; nightless never connects there (redirected to ${new URL(to).href})`,
       });
       expect(r.requests).toHaveLength(1);
       // One socket: the one to the receiver on 127.0.0.1. None was made for the redirect target.
@@ -160,7 +160,7 @@ describe('the outbound guard over real sockets', () => {
       check(`${hop}/to-metadata`, ALLOW).catch((e: unknown) => e),
     );
     expect(String(result)).toContain(
-      'refused: 169.254.169.254 is link-local (cloud metadata lives here); nightless never connects there',
+      `GET ${hop}/to-metadata failed: refused: 169.254.169.254 is link-local (cloud metadata lives here); nightless never connects there (redirected to http://169.254.169.254/)`,
     );
     expect((result as Error).cause).toBeInstanceOf(RefusedTargetError);
     // One socket, to the receiver that redirected; none for the metadata address.

@@ -242,7 +242,7 @@ describe('webhook reports (local HTTP receivers)', () => {
     const [d] = await store.deliveries.listDeliveries({ state: 'dead', limit: 1 });
     expect(d?.attempts).toBe(1);
     expect(d?.lastError).toBe(
-      'refused: 169.254.169.254 is link-local (cloud metadata lives here); nightless never connects there',
+      'refused: 169.254.169.254 is link-local (cloud metadata lives here); nightless never connects there (redirected to http://169.254.169.254/latest/meta-data/)',
     );
     expect(r.requests).toHaveLength(0);
   });

@@ -41,7 +41,8 @@ export async function checkHttp(
         if (deadline.aborted)
           throw new Error(`GET ${shown} timed out after ${opts.timeoutMs} ms`, { cause: err });
         const why = err instanceof Error ? err.message : String(err);
-        throw new Error(`GET ${shown} failed: ${why}`, { cause: err });
+        const where = hop === 0 ? '' : ` (redirected to ${redactText(target.href)})`;
+        throw new Error(`GET ${shown} failed: ${why}${where}`, { cause: err });
       },
     );
     const status = res.statusCode ?? 0;

@@ -2,6 +2,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import type { LookupAddress } from 'node:dns';
 import type { Socket } from 'node:net';
+import { redactText } from '../../core/redact.js';
 import {
   pinnedLookup,
   RefusedTargetError,
@@ -51,8 +52,10 @@ export class HttpPoster {
         );
         answer = await this.once(target, body, opts, addresses);
       } catch (err) {
-        if (err instanceof RefusedTargetError)
-          return { ok: false, error: err.message, retryable: false };
+        if (err instanceof RefusedTargetError) {
+          const where = hop === 0 ? '' : ` (redirected to ${redactText(target)})`;
+          return { ok: false, error: `${err.message}${where}`, retryable: false };
+        }
         return {
           ok: false,
           error: err instanceof Error ? err.message : String(err),
