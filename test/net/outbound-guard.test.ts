@@ -1,8 +1,14 @@
 import diagnostics from 'node:diagnostics_channel';
+import { get as httpGet } from 'node:http';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { checkHttp } from '../../src/ingest/poll/http-check.js';
-import { RefusedTargetError, vetHost, type OutboundPolicy } from '../../src/net/outbound-guard.js';
+import {
+  pinnedLookup,
+  RefusedTargetError,
+  vetHost,
+  type OutboundPolicy,
+} from '../../src/net/outbound-guard.js';
 import { HttpPoster } from '../../src/reporters/http/http-post.js';
 import { Receiver } from '../reporters/helpers.js';
 
@@ -94,6 +100,57 @@ describe('the outbound guard over real sockets', () => {
     expect((outcome as { error: string }).error).toMatch(
       /^refused: localhost resolves to (127\.0\.0\.1|::1), which is loopback; allow with allow_private: true on the test$/,
     );
+  });
+
+  it('with the opt-in, a name reaches the receiver through the pinned lookup (no second DNS query)', async () => {
+    const { r, port } = await receiver();
+    const asked: string[] = [];
+    const resolver = (host: string) => {
+      asked.push(host);
+      return Promise.resolve([{ address: '127.0.0.1', family: 4 }]);
+    };
+    const addresses = await vetHost('receiver.invalid', ALLOW, 1_000, resolver);
+    // `.invalid` never resolves in DNS: the request can only have used the vetted address.
+    const res = await new Promise<number>((resolve, reject) =>
+      httpGet(
+        `http://receiver.invalid:${port}/pinned`,
+        { lookup: pinnedLookup(addresses), agent: false },
+        (m) => {
+          m.resume();
+          resolve(m.statusCode ?? 0);
+        },
+      ).on('error', reject),
+    );
+    expect(res).toBe(204);
+    expect(asked).toEqual(['receiver.invalid']);
+    expect(r.requests.map((q) => [q.url, q.headers.host])).toEqual([
+      ['/pinned', `receiver.invalid:${port}`],
+    ]);
+  });
+
+  it('the pinned lookup answers only with vetted addresses, by family, one or all', () => {
+    const lookup = pinnedLookup([
+      { address: '127.0.0.1', family: 4 },
+      { address: '::1', family: 6 },
+    ]);
+    const answers: unknown[] = [];
+    lookup('x.invalid', { all: true }, (err, a) => answers.push([err, a]));
+    lookup('x.invalid', { family: 6 }, (err, a, f) => answers.push([err, a, f]));
+    lookup('x.invalid', { family: 4, all: true }, (err, a) => answers.push([err, a]));
+    expect(answers).toEqual([
+      [
+        null,
+        [
+          { address: '127.0.0.1', family: 4 },
+          { address: '::1', family: 6 },
+        ],
+      ],
+      [null, '::1', 6],
+      [null, [{ address: '127.0.0.1', family: 4 }]],
+    ]);
+    const v4only = pinnedLookup([{ address: '127.0.0.1', family: 4 }]);
+    v4only('x.invalid', { family: 6 }, (err) => answers.push(err?.code));
+    expect(answers.at(-1)).toBe('ENOTFOUND');
   });
 
   it.each([
