@@ -250,6 +250,7 @@ sources:
     fallback_poll: off
   tool:
     http: http://127.0.0.1:9/tool.tar.gz
+    allow_private: true
     webhook_secret: ${GENERIC_SECRET}
     fallback_poll: off
 jobs:

@@ -219,6 +219,7 @@ async function scenarioB(): Promise<void> {
         timeoutMs: 10_000,
         maxAttempts: 8,
         followRedirects: false,
+        allowPrivate: true, // the receiver is on 127.0.0.1
       } satisfies ReportDef,
     ],
   };

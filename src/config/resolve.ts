@@ -84,6 +84,7 @@ export function resolvePipeline(file: PipelineFile, ctx: ResolveContext): Resolv
         timeoutMs: ms(w.timeout, DEFAULTS.webhookTimeout) ?? 0,
         maxAttempts: w.max_attempts ?? DEFAULTS.reportMaxAttempts,
         followRedirects: w.follow_redirects ?? false,
+        allowPrivate: w.allow_private ?? false,
       };
     }
     const c = r.commit_status;
@@ -94,6 +95,7 @@ export function resolvePipeline(file: PipelineFile, ctx: ResolveContext): Resolv
       baseUrl: c.base_url ?? null,
       context: c.context ?? DEFAULTS.statusContext,
       maxAttempts: c.max_attempts ?? DEFAULTS.reportMaxAttempts,
+      allowPrivate: c.allow_private ?? false,
     };
   });
 
@@ -129,6 +131,7 @@ function resolveSource(
       fallbackPollMs: ms(src.fallback_poll, DEFAULTS.fallbackPoll),
       quietPeriodMs: ms(src.quiet_period, DEFAULTS.quietPeriod),
       maxBytes: parseSize(src.max_size ?? DEFAULTS.maxSize) ?? 0,
+      allowPrivate: src.allow_private ?? false,
     };
   }
   const a = src.amqp;

@@ -5,7 +5,7 @@ import { branchPatternProblem, globProblem, workspacePathProblem } from './globs
 import { ENV_NAME_PATTERN, NAME_PATTERN, NAME_RULE } from './names.js';
 import { kinds, strict, VALUE } from './schema-helpers.js';
 import { SIZE_HINT, SIZE_PATTERN } from './sizes.js';
-import { urlProblem } from './urls.js';
+import { refusedAddressProblem, urlProblem } from './urls.js';
 import { parseVersionTemplate } from './version-template.js';
 
 /**
@@ -67,6 +67,30 @@ const envMap = z.record(envName, scalar).meta({
   description: 'Environment variables for the steps. `${env:NAME}` values are secret and masked.',
 });
 
+/**
+ * A `url` key whose host is an IP literal the outbound guard would refuse: an error at `check`
+ * rather than a dead delivery later.
+ */
+function refusedUrl(key: string) {
+  return (obj: Record<string, unknown>, ctx: z.RefinementCtx) => {
+    const url = obj[key];
+    if (typeof url !== 'string') return;
+    const p = refusedAddressProblem(url, obj['allow_private'] === true);
+    if (p !== null)
+      ctx.addIssue({ code: 'custom', path: [key], message: `refused URL ${VALUE}: ${p}` });
+  };
+}
+
+/** The SSRF guard's opt-in (docs/pipeline.md, "Private addresses"). */
+const allowPrivate = (what: string) =>
+  z
+    .boolean()
+    .optional()
+    .meta({
+      description: `Allow ${what} loopback and private addresses (127.0.0.0/8, 10/8, 172.16/12, 192.168/16, fc00::/7, ...). Link-local and cloud metadata addresses stay refused.`,
+      default: false,
+    });
+
 const webhookSecret = z
   .string()
   .optional()
@@ -121,7 +145,10 @@ const httpSource = strict({
     default: DEFAULTS.maxSize,
   }),
   quiet_period: durOff('Wait this long for a burst of versions to settle.', DEFAULTS.quietPeriod),
-}).meta({ title: 'http source' });
+  allow_private: allowPrivate('the checks of this source to reach'),
+})
+  .superRefine(refusedUrl('http'))
+  .meta({ title: 'http source' });
 
 const amqpSource = strict({
   amqp: strict({
@@ -285,7 +312,8 @@ const report = kinds(
           description: 'Follow 3xx redirects (at most 5); off by default, a redirect fails.',
           default: false,
         }),
-      }),
+        allow_private: allowPrivate('this webhook (and its redirects) to reach'),
+      }).superRefine(refusedUrl('url')),
     }),
     strict({
       commit_status: strict({
@@ -294,7 +322,8 @@ const report = kinds(
         base_url: httpUrl.optional().meta({ description: 'API base URL for self-hosted forges.' }),
         context: nonEmpty.optional().meta({ default: DEFAULTS.statusContext }),
         max_attempts: attempts,
-      }),
+        allow_private: allowPrivate('`base_url` to be'),
+      }).superRefine(refusedUrl('base_url')),
     }),
   ],
 );

@@ -28,6 +28,8 @@ export interface HttpSource {
   readonly fallbackPollMs: number | null;
   readonly quietPeriodMs: number | null;
   readonly maxBytes: number;
+  /** Loopback and private addresses may be checked (`allow_private: true`); refused otherwise. */
+  readonly allowPrivate: boolean;
 }
 
 /** A stream of JSON messages on an AMQP exchange; matching messages announce versions. */
@@ -124,6 +126,8 @@ export type ReportDef =
       readonly maxAttempts: number;
       /** Off by default: a 3xx answer fails the attempt. */
       readonly followRedirects: boolean;
+      /** Loopback and private addresses may be reached (`allow_private: true`); refused otherwise. */
+      readonly allowPrivate: boolean;
     }
   | {
       readonly kind: 'commit_status';
@@ -132,6 +136,8 @@ export type ReportDef =
       readonly baseUrl: string | null;
       readonly context: string;
       readonly maxAttempts: number;
+      /** Loopback and private addresses may be reached (`allow_private: true`); refused otherwise. */
+      readonly allowPrivate: boolean;
     };
 
 export interface Pipeline {

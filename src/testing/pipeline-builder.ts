@@ -79,7 +79,7 @@ export function git(
 /** An HTTP resource (version = ETag or body digest). */
 export function http(
   url = 'https://files.example.com/input.bin',
-  opts: { quietPeriodMs?: number | null } = {},
+  opts: { quietPeriodMs?: number | null; allowPrivate?: boolean } = {},
 ): Omit<HttpSource, 'name'> {
   return {
     kind: 'http',
@@ -89,6 +89,7 @@ export function http(
     fallbackPollMs: null,
     quietPeriodMs: opts.quietPeriodMs ?? null,
     maxBytes: 100 * 1024 * 1024,
+    allowPrivate: opts.allowPrivate ?? false,
   };
 }
 

@@ -93,6 +93,7 @@ describe('the DESIGN.md sketch', () => {
         timeoutMs: 10_000,
         maxAttempts: 8,
         followRedirects: false,
+        allowPrivate: false,
       },
       {
         kind: 'commit_status',
@@ -101,6 +102,7 @@ describe('the DESIGN.md sketch', () => {
         baseUrl: null,
         context: 'nightless',
         maxAttempts: 8,
+        allowPrivate: false,
       },
     ]);
     expect(p.order).toEqual(['build', 'integration']);
@@ -138,6 +140,7 @@ describe('every key', () => {
       fallbackPollMs: 5_400_000,
       quietPeriodMs: null,
       maxBytes: 10_000_000,
+      allowPrivate: true,
     });
     expect(p.sources.get('glibc')).toMatchObject({
       routingKey: '#',
@@ -190,6 +193,7 @@ describe('every key', () => {
       timeoutMs: 60_000,
       maxAttempts: 8,
       followRedirects: false,
+      allowPrivate: true,
     });
     expect(p.reports[2]).toEqual({
       kind: 'commit_status',
@@ -198,6 +202,7 @@ describe('every key', () => {
       baseUrl: 'https://gitlab.example.com',
       context: 'ci/nightless',
       maxAttempts: 8,
+      allowPrivate: false,
     });
     // Literal secrets are secret too, and so are the values of the env vars named in `secrets:`.
     expect(p.secretValues).toEqual(

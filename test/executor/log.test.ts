@@ -91,6 +91,24 @@ describe('log writer and reader', () => {
     ).toEqual([]);
   });
 
+  it('masks an encoded secret split by chunks inside a newline-less stretch over 64 KiB', async () => {
+    const secret = 'an-encoded/secret+value';
+    const log = await writer({ secrets: [secret] });
+    const out = new PassThrough();
+    const done = log.attach(out, 'o');
+    const b64 = Buffer.from(`z${secret}`).toString('base64'); // offset 1 in the base64 stream
+    const uri = encodeURIComponent(secret);
+    out.write('x'.repeat(MAX_LINE_BYTES - 10) + b64.slice(0, 12));
+    out.write(b64.slice(12) + 'y'.repeat(MAX_LINE_BYTES) + uri.slice(0, 9));
+    out.end(uri.slice(9) + '\n');
+    await done;
+    await log.close();
+    const text = await readFile(logPath(dataDir, 1), 'utf8');
+    expect(text).not.toContain(b64.slice(4, -4));
+    expect(text).not.toContain(uri);
+    expect(text.match(/\*\*\*/g)).toHaveLength(2);
+  });
+
   it('notifies followers throttled while output flows and once at the end', async () => {
     const advances: number[] = [];
     const log = await writer({}, advances);

@@ -150,6 +150,7 @@ describe('report target keys', () => {
       timeoutMs: 10_000,
       maxAttempts: 8,
       followRedirects: false,
+      allowPrivate: false,
     };
     expect(targetKey(hook, 1)).toBe(targetKey({ ...hook, secret: 'two' }, 1));
     expect(targetKey(hook, 1)).not.toContain('one');

@@ -47,7 +47,7 @@ describe.each(Object.keys(FORGES) as Provider[])(
       await receiver.stop();
     });
 
-    async function start(): Promise<void> {
+    async function start(allowPrivate = true): Promise<void> {
       receiver = new Receiver((_r, res) =>
         res.writeHead(201, { 'content-type': 'application/json' }).end('{}'),
       );
@@ -59,6 +59,7 @@ describe.each(Object.keys(FORGES) as Provider[])(
         baseUrl: base,
         context: 'ci/nightless',
         maxAttempts: 3,
+        allowPrivate, // the fake forge is on 127.0.0.1
       };
       rep = await startReporting([def]);
     }
@@ -90,6 +91,22 @@ describe.each(Object.keys(FORGES) as Provider[])(
       expect(started?.state).toBe(forge.states.started);
       expect(finished?.state).toBe(forge.states.passed);
       expect(finished?.description).toMatch(/^passed in \d+ms · lines 81\.0%$/);
+    });
+
+    it('refuses a base_url on 127.0.0.1 without allow_private: dead at once, forge never contacted', async () => {
+      await start(false);
+      await rep.h.push('app', SHA(1));
+      await rep.h.settle();
+      await waitFor('three dead deliveries', async () => {
+        const dead = await rep.store.deliveries.listDeliveries({ state: 'dead', limit: 10 });
+        return dead.length === 3;
+      });
+      const [d] = await rep.store.deliveries.listDeliveries({ state: 'dead', limit: 1 });
+      expect(d?.attempts).toBe(1);
+      expect(d?.lastError).toBe(
+        `refused: 127.0.0.1 is loopback; allow with allow_private: true on the ${provider} commit_status report`,
+      );
+      expect(receiver.requests).toHaveLength(0);
     });
 
     it('reports a failure, and a skip with the identical build’s result', async () => {

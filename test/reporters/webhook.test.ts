@@ -210,6 +210,43 @@ describe('webhook reports (local HTTP receivers)', () => {
     );
   });
 
+  it('refuses a loopback receiver without allow_private: dead at the first attempt, never contacted', async () => {
+    const { r, url } = await receiver();
+    const { h, store } = await reporting([webhook(url, { allowPrivate: false })]);
+    await h.push('app', SHA(1));
+    await h.settle();
+    await waitFor('three dead deliveries', async () => {
+      return (await store.deliveries.listDeliveries({ state: 'dead', limit: 10 })).length === 3;
+    });
+    expect(r.requests).toHaveLength(0);
+    const dead = await store.deliveries.listDeliveries({ state: 'dead', limit: 10 });
+    for (const d of dead) {
+      expect(d.attempts).toBe(1);
+      expect(d.lastError).toBe(
+        'refused: 127.0.0.1 is loopback; allow with allow_private: true on this webhook report',
+      );
+    }
+  });
+
+  it('refuses a redirect to the cloud metadata address even with allow_private', async () => {
+    const { r } = await receiver();
+    const { url } = await receiver((_req, res) =>
+      res.writeHead(307, { location: 'http://169.254.169.254/latest/meta-data/' }).end(),
+    );
+    const { h, store } = await reporting([webhook(url, { followRedirects: true })]);
+    await h.push('app', SHA(1));
+    await h.settle();
+    await waitFor('three dead deliveries', async () => {
+      return (await store.deliveries.listDeliveries({ state: 'dead', limit: 10 })).length === 3;
+    });
+    const [d] = await store.deliveries.listDeliveries({ state: 'dead', limit: 1 });
+    expect(d?.attempts).toBe(1);
+    expect(d?.lastError).toBe(
+      'refused: 169.254.169.254 is link-local (cloud metadata lives here); nightless never connects there (redirected to http://169.254.169.254/latest/meta-data/)',
+    );
+    expect(r.requests).toHaveLength(0);
+  });
+
   it('follows redirects when follow_redirects is on', async () => {
     const { r: other, url: otherUrl } = await receiver();
     const { url } = await receiver((_req, res) =>
@@ -232,6 +269,7 @@ describe('webhook reports (local HTTP receivers)', () => {
       connectTimeoutMs: 300,
       timeoutMs: 5_000,
       followRedirects: false,
+      policy: { allowPrivate: true, allowHint: 'the test' },
     });
     poster.close();
     expect(Date.now() - started).toBeLessThan(800);

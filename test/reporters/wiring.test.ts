@@ -63,7 +63,7 @@ jobs:
           path: ${join(sshd.remoteRoot, 'pub')}
           connect_timeout: 3s
 reports:
-  - webhook: { url: "${hookUrl}/ci", secret: s3cret }
+  - webhook: { url: "${hookUrl}/ci", secret: s3cret, allow_private: true }
 `,
     );
     nl = await startNightless({

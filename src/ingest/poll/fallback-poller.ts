@@ -252,6 +252,10 @@ export class FallbackPoller {
           headers: source.headers,
           timeoutMs,
           maxBytes: source.maxBytes,
+          policy: {
+            allowPrivate: source.allowPrivate,
+            allowHint: `allow_private: true on source "${source.name}"`,
+          },
         });
         if (res) {
           if (res.etag) this.etags.set(source.name, res.etag);

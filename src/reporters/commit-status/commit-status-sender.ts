@@ -58,6 +58,10 @@ export function commitStatusSender(def: CommitStatusDef, ctx: SenderContext): Si
         connectTimeoutMs: 3_000,
         timeoutMs: 10_000,
         followRedirects: false,
+        policy: {
+          allowPrivate: def.allowPrivate,
+          allowHint: `allow_private: true on the ${def.provider} commit_status report`,
+        },
         signal,
       });
     },

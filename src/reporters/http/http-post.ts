@@ -1,6 +1,14 @@
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import type { LookupAddress } from 'node:dns';
 import type { Socket } from 'node:net';
+import { redactText } from '../../core/redact.js';
+import {
+  pinnedLookup,
+  RefusedTargetError,
+  vetHost,
+  type OutboundPolicy,
+} from '../../net/outbound-guard.js';
 import type { SendOutcome } from '../sender.js';
 
 export interface PostOptions {
@@ -11,6 +19,8 @@ export interface PostOptions {
   readonly timeoutMs: number;
   /** Follow 3xx answers (at most 5 hops, http/https only, the same POST); off by default. */
   readonly followRedirects: boolean;
+  /** Which addresses may be reached; every hop is checked before any connection. */
+  readonly policy: OutboundPolicy;
   readonly signal?: AbortSignal;
 }
 
@@ -27,15 +37,25 @@ export class HttpPoster {
 
   /**
    * POSTs `body` and classifies the answer: 2xx ok; 408, 429, 5xx and network errors retryable;
-   * other 4xx and unfollowed redirects not (sending the same again would not help).
+   * other 4xx, unfollowed redirects and refused targets (`RefusedTargetError`: the host is, or
+   * resolves to, an address the policy refuses) not (sending the same again would not help).
    */
   async post(url: string, body: string, opts: PostOptions): Promise<SendOutcome> {
     let target = url;
     for (let hop = 0; ; hop++) {
       let answer: Answer;
       try {
-        answer = await this.once(target, body, opts);
+        const addresses = await vetHost(
+          new URL(target).hostname,
+          opts.policy,
+          opts.connectTimeoutMs,
+        );
+        answer = await this.once(target, body, opts, addresses);
       } catch (err) {
+        if (err instanceof RefusedTargetError) {
+          const where = hop === 0 ? '' : ` (redirected to ${redactText(target)})`;
+          return { ok: false, error: `${err.message}${where}`, retryable: false };
+        }
         return {
           ok: false,
           error: err instanceof Error ? err.message : String(err),
@@ -75,7 +95,12 @@ export class HttpPoster {
     this.https.destroy();
   }
 
-  private once(url: string, body: string, opts: PostOptions): Promise<Answer> {
+  private once(
+    url: string,
+    body: string,
+    opts: PostOptions,
+    addresses: readonly LookupAddress[],
+  ): Promise<Answer> {
     const u = new URL(url);
     if (u.protocol !== 'http:' && u.protocol !== 'https:')
       return Promise.reject(new Error(`only http and https URLs are allowed, not ${u.protocol}`));
@@ -97,6 +122,8 @@ export class HttpPoster {
       const req = send(u, {
         method: 'POST',
         agent: u.protocol === 'https:' ? this.https : this.http,
+        // Connect to the vetted addresses only: no second DNS answer between check and connect.
+        lookup: pinnedLookup(addresses),
         headers: { ...opts.headers, 'Content-Length': String(Buffer.byteLength(body)) },
       });
       const connectTimer = setTimeout(

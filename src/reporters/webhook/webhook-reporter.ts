@@ -48,6 +48,10 @@ export class WebhookReporter implements SingleSender {
       connectTimeoutMs: this.def.connectTimeoutMs,
       timeoutMs: this.def.timeoutMs,
       followRedirects: this.def.followRedirects,
+      policy: {
+        allowPrivate: this.def.allowPrivate,
+        allowHint: 'allow_private: true on this webhook report',
+      },
       signal,
     });
   }

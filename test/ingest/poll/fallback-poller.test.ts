@@ -174,6 +174,7 @@ describe('fallback poller', () => {
       fallbackPollMs: 60_000,
       quietPeriodMs: null,
       maxBytes: 1024,
+      allowPrivate: true, // the server is on 127.0.0.1
     });
 
     it('versions a body by sha256 without an ETag, and by the ETag with one (conditional GET)', async () => {
@@ -199,6 +200,21 @@ describe('fallback poller', () => {
       expect(outcome.error).toMatch(/over 1024 bytes/);
       poller.stop();
     });
+
+    it('refuses a source on 127.0.0.1 without allow_private, and shows why in the source list', async () => {
+      let requests = 0;
+      server.on('request', () => requests++);
+      const poller = await setup({ ...httpSource(), allowPrivate: false });
+      const outcome = await poller.pollNow('meta');
+      expect(outcome.ok).toBe(false);
+      expect(outcome.error).toBe(
+        `GET ${url} failed: refused: 127.0.0.1 is loopback; allow with allow_private: true on source "meta"`,
+      );
+      expect(requests).toBe(0);
+      const [s] = await store.listSources();
+      expect(s).toMatchObject({ lastCheckOk: false, lastError: outcome.error });
+      poller.stop();
+    });
   });
 
   it('gives up on a peer that accepts and never answers within the check timeout', async () => {
@@ -216,6 +232,7 @@ describe('fallback poller', () => {
       fallbackPollMs: 60_000,
       quietPeriodMs: null,
       maxBytes: 10,
+      allowPrivate: true,
     });
     await store.syncSources([{ name: 'meta', kind: 'http', url: null }]);
     const poller = new FallbackPoller({

@@ -53,6 +53,7 @@ describe('fallback poller: many sources due at once', () => {
       fallbackPollMs: 600_000,
       quietPeriodMs: null,
       maxBytes: 1024,
+      allowPrivate: true, // the server is on 127.0.0.1
     }));
     const pipeline: Pipeline = {
       name: 't',
