@@ -61,6 +61,8 @@ export class AmqpSourceConsumer {
   };
   private currentState: ConsumerState = 'idle';
   private model: ChannelModel | null = null;
+  /** The consuming channel of the current session. */
+  private channel: Channel | null = null;
   /** Connection failures since the last successful subscribe. */
   private failures = 0;
   private timer: NodeJS.Timeout | null = null;
@@ -136,6 +138,7 @@ export class AmqpSourceConsumer {
       await this.declare(model, ch);
       await ch.prefetch(this.deps.prefetch ?? 100);
       await ch.consume(this.queue, (msg) => this.received(session, ch, msg), { noAck: false });
+      this.channel = ch;
       this.failures = 0;
       this.currentState = 'consuming';
       this.deps.logger.info(
@@ -208,8 +211,21 @@ export class AmqpSourceConsumer {
     }
     if (session !== this.session || this.currentState === 'stopped') return;
     this.pending.push(msg);
-    this.draining ??= this.drain(session, ch).finally(() => {
+    this.kick(session, ch);
+  }
+
+  /**
+   * Starts a drain unless one runs. The check after it ends closes a lost wake-up: a drain whose
+   * batches held no event finishes without awaiting anything, but `draining` is only cleared in
+   * a later microtask, and amqplib delivers every message of one socket read synchronously in
+   * between — those would wait, unacked, for the next delivery (hours on a quiet bus).
+   */
+  private kick(session: number, ch: Channel): void {
+    if (this.draining !== null) return;
+    this.draining = this.drain(session, ch).finally(() => {
       this.draining = null;
+      if (this.pending.length > 0 && session === this.session && !this.stopped())
+        this.kick(session, ch);
     });
   }
 
@@ -294,6 +310,7 @@ export class AmqpSourceConsumer {
     this.pending = [];
     const model = this.model;
     this.model = null;
+    this.channel = null;
     model?.close().catch(() => undefined);
     const delay = backoffDelay(
       ++this.failures,
@@ -314,8 +331,14 @@ export class AmqpSourceConsumer {
 
   private async closeModel(): Promise<void> {
     const model = this.model;
+    const channel = this.channel;
     this.model = null;
+    this.channel = null;
     this.session += 1;
+    // Channel first: its close-ok means the broker has processed the acks sent before it. Closing
+    // only the connection can overtake acks still queued on the channel, and the broker would
+    // requeue messages that are already in the inbox.
+    await channel?.close().catch(() => undefined);
     await model?.close().catch(() => undefined);
   }
 }

@@ -49,7 +49,7 @@ const KOJI_TAG = {
   release: '3.fc42',
 };
 
-const quiet = pino({ level: 'silent' });
+const quiet = pino({ level: process.env.DEBUG_LOG ? 'debug' : 'silent' });
 const BACKOFF = { initialMs: 50, maxMs: 400 };
 
 async function waitFor(
@@ -194,6 +194,52 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
     await waitFor('the valid message', () => written.length === 1);
     expect(c.stats).toMatchObject({ malformed: 2, accepted: 1 });
     expect(written[0]).toMatchObject({ version: '2.42-3.fc42' });
+    await c.stop();
+    expect(await readyMessages()).toBe(0);
+  });
+
+  it('does not stall when a batch without an event is followed by more messages in the same tick', async () => {
+    // Issue 11 point 2: a batch of only malformed/not-for-us messages finished synchronously, and
+    // messages delivered before its completion callback ran sat unacked until the next delivery.
+    const c = startConsumer();
+    await c.consuming();
+    for (const content of [
+      '{not json',
+      JSON.stringify({ ...KOJI_TAG, name: 'gcc' }),
+      JSON.stringify({ ...KOJI_TAG, version: '2.43' }),
+    ])
+      ch.publish(exchange, 'buildsys.tag', Buffer.from(content), { persistent: true });
+    await ch.waitForConfirms();
+    await waitFor('the matching message', () => written.length === 1, 2_000);
+    expect(written[0]).toMatchObject({ version: '2.43-3.fc42' });
+    expect(c.stats).toMatchObject({ malformed: 1, notForUs: 1, accepted: 1 });
+    await c.stop();
+    expect(await readyMessages()).toBe(0);
+  });
+
+  it('lands every matching one of 1,000 mixed messages within 1 s of the last publish', async () => {
+    const c = startConsumer();
+    await c.consuming();
+    const matching = new Set<string>();
+    for (let i = 0; i < 1_000; i++) {
+      let content: string;
+      if (i % 3 === 0) content = `{not json ${i}`;
+      else if (i % 3 === 1)
+        content = JSON.stringify({ ...KOJI_TAG, tag: 'f41-build', release: `${i}` });
+      else {
+        content = JSON.stringify({ ...KOJI_TAG, release: `${i}.fc42` });
+        matching.add(`2.41-${i}.fc42`);
+      }
+      ch.publish(exchange, 'buildsys.tag', Buffer.from(content), { messageId: `mixed-${i}` });
+    }
+    await ch.waitForConfirms();
+    const lastPublish = Date.now();
+    await waitFor('every matching message', () => written.length >= matching.size, 5_000);
+    const landed = Date.now() - lastPublish;
+    expect(new Set(written.map((e) => (e.kind === 'source' ? e.version : '')))).toEqual(matching);
+    expect(landed).toBeLessThan(1_000);
+    expect(matching.size).toBe(333);
+    await waitFor('the rest counted', () => c.stats.malformed === 334 && c.stats.notForUs === 333);
     await c.stop();
     expect(await readyMessages()).toBe(0);
   });
