@@ -25,6 +25,15 @@ export interface AmqpConsumerDeps {
   ) => void;
 }
 
+/** What ended a session: reaching the broker, or writing the inbox (messages are redelivered). */
+export type FailureKind = 'connection' | 'inbox';
+
+interface FailureStreak {
+  readonly since: number;
+  failures: number;
+  kind: FailureKind;
+}
+
 export type ConsumerState = 'idle' | 'connecting' | 'consuming' | 'waiting' | 'stopped';
 
 export interface ConsumerStats {
@@ -33,6 +42,8 @@ export interface ConsumerStats {
   malformed: number;
   /** Sessions lost after they were consuming (broker restart, closed connection). */
   disconnects: number;
+  /** Connections opened to the broker (each session opens one). */
+  connections: number;
   lastError: string | null;
 }
 
@@ -57,14 +68,20 @@ export class AmqpSourceConsumer {
     notForUs: 0,
     malformed: 0,
     disconnects: 0,
+    connections: 0,
     lastError: null,
   };
   private currentState: ConsumerState = 'idle';
   private model: ChannelModel | null = null;
   /** The consuming channel of the current session. */
   private channel: Channel | null = null;
-  /** Connection failures since the last successful subscribe. */
-  private failures = 0;
+  /**
+   * The failure streak in progress: sessions that ended in failure since the consumer last
+   * worked. It ends when the failing part works again — a subscribe for a connection failure, an
+   * inbox write for an inbox failure (a subscribe proves nothing about a locked database, so
+   * resetting there would reconnect at the first backoff step forever).
+   */
+  private streak: FailureStreak | null = null;
   private timer: NodeJS.Timeout | null = null;
   private pending: ConsumeMessage[] = [];
   private draining: Promise<void> | null = null;
@@ -116,39 +133,40 @@ export class AmqpSourceConsumer {
     if (this.currentState === 'stopped') return;
     this.currentState = 'connecting';
     const session = ++this.session;
+    // The broker's reason (an `error` event) is more useful than the `close` that follows it.
+    let closeReason: string | null = null;
     try {
       const model = await this.open();
+      this.stats.connections += 1;
       if (this.stopped() || session !== this.session) {
         await model.close().catch(() => undefined);
         return;
       }
       this.model = model;
-      model.on('error', (err: Error) =>
-        this.deps.logger.warn(
-          { source: this.source.name, err: err.message },
-          'amqp connection error',
-        ),
-      );
-      model.on('close', () => this.lost(session, 'connection closed'));
+      model.on('error', (err: Error) => {
+        closeReason = `connection error: ${err.message}`;
+      });
+      model.on('close', () => this.lost(session, closeReason ?? 'connection closed'));
       const ch = await model.createChannel();
-      ch.on('error', (err: Error) =>
-        this.deps.logger.warn({ source: this.source.name, err: err.message }, 'amqp channel error'),
-      );
-      ch.on('close', () => this.lost(session, 'channel closed'));
+      ch.on('error', (err: Error) => {
+        closeReason = `channel error: ${err.message}`;
+      });
+      ch.on('close', () => this.lost(session, closeReason ?? 'channel closed'));
       await this.declare(model, ch);
       await ch.prefetch(this.deps.prefetch ?? 100);
       await ch.consume(this.queue, (msg) => this.received(session, ch, msg), { noAck: false });
       this.channel = ch;
-      this.failures = 0;
       this.currentState = 'consuming';
-      this.deps.logger.info(
+      const quietly = this.streak !== null && this.streak.kind === 'inbox';
+      if (this.streak?.kind === 'connection') this.recovered();
+      this.deps.logger[quietly ? 'debug' : 'info'](
         { source: this.source.name, queue: this.queue },
         'amqp source consuming',
       );
       for (const w of this.waiters) w();
       this.waiters.clear();
     } catch (err) {
-      this.lost(session, err instanceof Error ? err.message : String(err));
+      this.lost(session, closeReason ?? (err instanceof Error ? err.message : String(err)));
     }
   }
 
@@ -273,14 +291,16 @@ export class AmqpSourceConsumer {
         if (events.length > 0) await this.deps.ingest(events);
       } catch (err) {
         // Not acked: dropping the session makes the broker redeliver them to the next one.
-        this.deps.logger.error(
-          { source: this.source.name, err },
-          'inbox write failed; the messages will be redelivered',
+        const why = err instanceof Error ? err.message : String(err);
+        this.lost(
+          session,
+          `inbox write failed (the messages will be redelivered): ${why}`,
+          'inbox',
         );
-        this.lost(session, 'inbox write failed');
         return;
       }
       this.stats.accepted += events.length;
+      if (events.length > 0 && this.streak !== null) this.recovered();
       const last = batch[batch.length - 1];
       if (last && session === this.session) {
         try {
@@ -297,7 +317,12 @@ export class AmqpSourceConsumer {
     return this.currentState === 'stopped';
   }
 
-  private lost(session: number, reason: string): void {
+  /**
+   * Ends the session and schedules the next one after the streak's backoff. The first failure
+   * of a streak is logged as an error; the rest of the streak at debug, so a broker or database
+   * that stays away for an hour writes two lines (this one and {@link recovered}), not hundreds.
+   */
+  private lost(session: number, reason: string, kind: FailureKind = 'connection'): void {
     if (
       session !== this.session ||
       this.currentState === 'stopped' ||
@@ -312,21 +337,47 @@ export class AmqpSourceConsumer {
     this.model = null;
     this.channel = null;
     model?.close().catch(() => undefined);
+    const first = this.streak === null;
+    const streak: FailureStreak = this.streak ?? { since: this.clock(), failures: 0, kind };
+    streak.failures += 1;
+    streak.kind = kind;
+    this.streak = streak;
     const delay = backoffDelay(
-      ++this.failures,
+      streak.failures,
       this.deps.backoff ?? RECONNECT_BACKOFF,
       this.deps.random,
     );
-    this.deps.logger.warn(
-      { source: this.source.name, reason, retryInMs: delay },
-      'amqp source disconnected; reconnecting',
-    );
+    const line = { source: this.source.name, queue: this.queue, reason, retryInMs: delay };
+    if (first)
+      this.deps.logger.error(line, 'amqp source failing; retrying with backoff until it works');
+    else
+      this.deps.logger.debug({ ...line, failures: streak.failures }, 'amqp source still failing');
     this.currentState = 'waiting';
     this.timer = setTimeout(() => {
       this.timer = null;
       void this.connectOnce();
     }, delay);
     this.timer.unref();
+  }
+
+  /** Ends the failure streak with one line saying how long it lasted. */
+  private recovered(): void {
+    const streak = this.streak;
+    if (streak === null) return;
+    this.streak = null;
+    this.deps.logger.info(
+      {
+        source: this.source.name,
+        queue: this.queue,
+        failures: streak.failures,
+        failingForMs: this.clock() - streak.since,
+      },
+      'amqp source recovered',
+    );
+  }
+
+  private clock(): number {
+    return (this.deps.now ?? Date.now)();
   }
 
   private async closeModel(): Promise<void> {

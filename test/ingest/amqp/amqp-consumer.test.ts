@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { Socket } from 'node:net';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { pino } from 'pino';
@@ -8,6 +12,7 @@ import { AmqpInputs } from '../../../src/ingest/amqp/amqp-inputs.js';
 import { AmqpSourceConsumer, queueName } from '../../../src/ingest/amqp/source-consumer.js';
 import { runCommand } from '../../../src/ingest/poll/run-command.js';
 import type { NewEvent } from '../../../src/store/ports.js';
+import { openSqliteStore } from '../../../src/store/sqlite/open-sqlite-store.js';
 import { startHarness, type Harness } from '../../../src/testing/harness.js';
 import { amqp, job, pipeline } from '../../../src/testing/pipeline-builder.js';
 
@@ -242,6 +247,73 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
     await waitFor('the rest counted', () => c.stats.malformed === 334 && c.stats.notForUs === 333);
     await c.stop();
     expect(await readyMessages()).toBe(0);
+  });
+
+  it('backs off while inbox writes fail, logging one error per streak and one recovery line', async () => {
+    // Issue 11 point 3: a locked database made the consumer reconnect ~2×/s, a stack trace each.
+    const dir = await mkdtemp(join(tmpdir(), 'nightless-amqp-locked-'));
+    const path = join(dir, 'state.db');
+    const store = await openSqliteStore({ path, busyTimeoutMs: 20 });
+    const locker = new BetterSqlite3(path);
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino(
+      { level: 'debug' },
+      { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+    );
+    const backoff = { initialMs: 100, maxMs: 2_000 };
+    let attempts = 0;
+    const c = new AmqpSourceConsumer(source, {
+      pipelineName,
+      logger,
+      backoff,
+      ingest: async (events) => {
+        attempts += 1;
+        const appended = await store.appendEvents(events);
+        written.push(...events);
+        return appended;
+      },
+    });
+    consumer = c;
+    try {
+      c.start();
+      await c.consuming();
+      locker.exec('BEGIN EXCLUSIVE');
+      await publish({ ...KOJI_TAG, version: '2.44' }, { messageId: 'locked-1' });
+      const windowMs = 2_000;
+      await new Promise((r) => setTimeout(r, windowMs));
+      const errorsDuring = lines.filter((l) => l.level === 50);
+      // Backoff 100 ms doubling (equal jitter: at least 50, 100, 200, 400, 800 ms): at most 6
+      // failed sessions (one inbox write and one connection each) fit in 2 s. Before the fix the
+      // streak restarted at every subscribe: 50..100 ms apart, 20 or more.
+      expect(attempts).toBeGreaterThanOrEqual(3);
+      expect(attempts).toBeLessThanOrEqual(6);
+      expect(c.stats.connections).toBeLessThanOrEqual(7);
+      expect(errorsDuring).toHaveLength(1);
+      locker.exec('COMMIT');
+      await waitFor('the recovery', () => lines.some((l) => l.msg === 'amqp source recovered'));
+
+      expect(errorsDuring[0]).toMatchObject({
+        source: 'glibc',
+        msg: expect.stringMatching(/failing; retrying with backoff/),
+        reason: expect.stringMatching(/inbox write failed.*database is locked/),
+      });
+      expect(JSON.stringify(errorsDuring[0])).not.toMatch(/"stack"/);
+      expect(lines.filter((l) => l.level === 50)).toHaveLength(1);
+      const recovered = lines.filter((l) => l.msg === 'amqp source recovered');
+      expect(recovered).toHaveLength(1);
+      expect(recovered[0]!.failures).toBeGreaterThanOrEqual(2);
+      expect(written).toHaveLength(1);
+      expect(written[0]).toMatchObject({
+        version: '2.44-3.fc42',
+        deliveryId: 'amqp:glibc:locked-1',
+      });
+    } finally {
+      await c.stop();
+      consumer = null;
+      locker.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('lands a burst of 200 messages in the inbox', async () => {
