@@ -4,11 +4,14 @@ import type { AmqpSource, SourceName } from '../../core/pipeline.js';
 import type { NewEvent } from '../../store/ports.js';
 import { RECONNECT_BACKOFF, backoffDelay, type Backoff } from '../../core/backoff.js';
 import { messageReader, type MessageVerdict } from './message-version.js';
+import { legacyQueueName, queueName } from './queue-name.js';
 
 export interface AmqpConsumerDeps {
   /** Durable once resolved (the inbox write); messages are acked only after that. */
   readonly ingest: (events: readonly NewEvent[]) => Promise<unknown>;
-  /** Pipeline name: part of the queue name. */
+  /** The installation's id (`store/installation-id.ts`): part of the queue name. */
+  readonly installationId: string;
+  /** Pipeline name: only to point at a queue named the old way (`legacyQueueName`). */
   readonly pipelineName: string;
   readonly logger: Logger;
   readonly now?: () => number;
@@ -47,9 +50,9 @@ export interface ConsumerStats {
   lastError: string | null;
 }
 
-/** `nightless.<pipeline>.<source>`: one durable queue per source, surviving nightless restarts. */
-export function queueName(pipeline: string, source: SourceName): string {
-  return `nightless.${pipeline}.${source}`;
+/** The broker refused our queue declaration: a queue of that name exists with other arguments. */
+export class QueueMismatchError extends Error {
+  override readonly name = 'QueueMismatchError';
 }
 
 /**
@@ -88,6 +91,7 @@ export class AmqpSourceConsumer {
   private session = 0;
   private readonly read: (content: Buffer) => MessageVerdict;
   private readonly waiters = new Set<() => void>();
+  private legacyChecked = false;
 
   constructor(
     readonly source: AmqpSource,
@@ -101,7 +105,7 @@ export class AmqpSourceConsumer {
   }
 
   get queue(): string {
-    return queueName(this.deps.pipelineName, this.source.name);
+    return queueName(this.deps.installationId, this.source.name);
   }
 
   /** Starts connecting in the background; safe to call twice. */
@@ -135,6 +139,9 @@ export class AmqpSourceConsumer {
     const session = ++this.session;
     // The broker's reason (an `error` event) is more useful than the `close` that follows it.
     let closeReason: string | null = null;
+    // While setting up, a failure surfaces as the rejected call (caught below, with the clearest
+    // message); the close events that follow it must not end the session a second time first.
+    let settingUp = true;
     try {
       const model = await this.open();
       this.stats.connections += 1;
@@ -146,15 +153,20 @@ export class AmqpSourceConsumer {
       model.on('error', (err: Error) => {
         closeReason = `connection error: ${err.message}`;
       });
-      model.on('close', () => this.lost(session, closeReason ?? 'connection closed'));
+      model.on('close', () => {
+        if (!settingUp) this.lost(session, closeReason ?? 'connection closed');
+      });
       const ch = await model.createChannel();
       ch.on('error', (err: Error) => {
         closeReason = `channel error: ${err.message}`;
       });
-      ch.on('close', () => this.lost(session, closeReason ?? 'channel closed'));
+      ch.on('close', () => {
+        if (!settingUp) this.lost(session, closeReason ?? 'channel closed');
+      });
       await this.declare(model, ch);
       await ch.prefetch(this.deps.prefetch ?? 100);
       await ch.consume(this.queue, (msg) => this.received(session, ch, msg), { noAck: false });
+      settingUp = false;
       this.channel = ch;
       this.currentState = 'consuming';
       const quietly = this.streak !== null && this.streak.kind === 'inbox';
@@ -166,7 +178,9 @@ export class AmqpSourceConsumer {
       for (const w of this.waiters) w();
       this.waiters.clear();
     } catch (err) {
-      this.lost(session, closeReason ?? (err instanceof Error ? err.message : String(err)));
+      settingUp = false;
+      const message = err instanceof Error ? err.message : String(err);
+      this.lost(session, err instanceof QueueMismatchError ? message : (closeReason ?? message));
     }
   }
 
@@ -217,8 +231,48 @@ export class AmqpSourceConsumer {
         await ch.assertExchange(exchange, 'topic', { durable: true });
       }
     }
-    await ch.assertQueue(this.queue, { durable: true });
+    const expires = this.source.queueExpiresMs;
+    try {
+      await ch.assertQueue(this.queue, { durable: true, ...(expires === null ? {} : { expires }) });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (!/PRECONDITION|\b406\b/.test(message)) throw err;
+      throw new QueueMismatchError(
+        `queue ${this.queue} already exists on the broker with other arguments than nightless ` +
+          `declares (x-expires ${expires === null ? 'none' : `${expires} ms`}, from ` +
+          `queue_expires): delete the queue, or set queue_expires back to what it was ` +
+          `(docs/ingest.md). The broker said: ${message}`,
+      );
+    }
     if (exchange !== '') await ch.bindQueue(this.queue, exchange, routingKey);
+    if (!this.legacyChecked) await this.warnAboutLegacyQueue(model);
+  }
+
+  /**
+   * Once per consumer: a queue still named the old way (by pipeline) stays bound and keeps
+   * collecting messages nobody reads; say so, with the way out. Checked on a throwaway channel:
+   * a failed check closes its channel.
+   */
+  private async warnAboutLegacyQueue(model: ChannelModel): Promise<void> {
+    this.legacyChecked = true;
+    const legacy = legacyQueueName(this.deps.pipelineName, this.source.name);
+    const probe = await model.createChannel();
+    probe.on('error', () => undefined);
+    try {
+      const q = await probe.checkQueue(legacy);
+      await probe.close().catch(() => undefined);
+      this.deps.logger.warn(
+        {
+          source: this.source.name,
+          queue: this.queue,
+          legacyQueue: legacy,
+          messages: q.messageCount,
+        },
+        'a queue named the old way (by pipeline) still exists for this source: drain or delete it (docs/ingest.md "Moving to per-installation queues")',
+      );
+    } catch {
+      // No such queue: nothing to say.
+    }
   }
 
   private received(session: number, ch: Channel, msg: ConsumeMessage | null): void {

@@ -9,7 +9,9 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AmqpSource } from '../../../src/core/pipeline.js';
 import { AmqpInputs } from '../../../src/ingest/amqp/amqp-inputs.js';
-import { AmqpSourceConsumer, queueName } from '../../../src/ingest/amqp/source-consumer.js';
+import { queueName } from '../../../src/ingest/amqp/queue-name.js';
+import { AmqpSourceConsumer } from '../../../src/ingest/amqp/source-consumer.js';
+import { readInstallationId } from '../../../src/store/installation-id.js';
 import { runCommand } from '../../../src/ingest/poll/run-command.js';
 import type { NewEvent } from '../../../src/store/ports.js';
 import { openSqliteStore } from '../../../src/store/sqlite/open-sqlite-store.js';
@@ -79,6 +81,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
   let written: NewEvent[];
   let consumer: AmqpSourceConsumer | null;
   let pipelineName: string;
+  let installationId: string;
 
   beforeEach(async () => {
     id = randomBytes(4).toString('hex');
@@ -102,6 +105,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
     if (def?.kind !== 'amqp') throw new Error('no amqp source');
     source = def;
     h = await startHarness(p, { slots: 0 });
+    installationId = await readInstallationId(h.store);
     written = [];
     consumer = null;
     pub = await connect(AMQP_URL);
@@ -110,7 +114,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
 
   afterEach(async () => {
     await consumer?.stop();
-    await ch.deleteQueue(queueName(pipelineName, 'glibc')).catch(() => undefined);
+    await ch.deleteQueue(queueName(installationId, 'glibc')).catch(() => undefined);
     await ch.deleteExchange(exchange).catch(() => undefined);
     await pub.close().catch(() => undefined);
     await h.stop();
@@ -120,6 +124,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
     extra: { onMessage?: (s: string, o: string) => void } = {},
   ): AmqpSourceConsumer {
     consumer = new AmqpSourceConsumer(source, {
+      installationId,
       pipelineName,
       logger: quiet,
       backoff: BACKOFF,
@@ -152,7 +157,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
   }
 
   async function readyMessages(): Promise<number> {
-    return (await ch.checkQueue(queueName(pipelineName, 'glibc'))).messageCount;
+    return (await ch.checkQueue(queueName(installationId, 'glibc'))).messageCount;
   }
 
   it('turns a Koji-style tag message into version {version}-{release}, deduping by message-id', async () => {
@@ -173,8 +178,8 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
     await waitFor('the retry', () => written.length === 2);
     await h.decided();
     expect((await h.store.listSources()).find((s) => s.name === 'glibc')?.eventsReceived).toBe(1);
-    // Its queue is durable and named after the pipeline and the source.
-    expect(c.queue).toBe(`nightless.${pipelineName}.glibc`);
+    // Its queue is durable and named after the installation and the source.
+    expect(c.queue).toBe(`nightless.${installationId}.glibc`);
   });
 
   it('acks messages that are not for it without storing anything', async () => {
@@ -263,6 +268,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
     const backoff = { initialMs: 100, maxMs: 2_000 };
     let attempts = 0;
     const c = new AmqpSourceConsumer(source, {
+      installationId,
       pipelineName,
       logger,
       backoff,
@@ -372,6 +378,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
 
   it('AmqpInputs starts, keeps and stops consumers as the pipeline changes', async () => {
     const inputs = new AmqpInputs({
+      installationId,
       logger: quiet,
       backoff: BACKOFF,
       ingest: (events) => h.engine.ingestMany(events),
@@ -419,6 +426,7 @@ describe('amqp source consumer without a broker', () => {
   it('keeps retrying with backoff, records why, and stops cleanly', async () => {
     const def = { ...amqp(), name: 'glibc', url: 'amqp://127.0.0.1:1' } as AmqpSource;
     const c = new AmqpSourceConsumer(def, {
+      installationId: '0123456789abcdef',
       pipelineName: 'p',
       logger: quiet,
       backoff: BACKOFF,
