@@ -256,9 +256,9 @@ export class AmqpSourceConsumer {
   private async warnAboutLegacyQueue(model: ChannelModel): Promise<void> {
     this.legacyChecked = true;
     const legacy = legacyQueueName(this.deps.pipelineName, this.source.name);
-    const probe = await model.createChannel();
-    probe.on('error', () => undefined);
     try {
+      const probe = await model.createChannel();
+      probe.on('error', () => undefined);
       const q = await probe.checkQueue(legacy);
       await probe.close().catch(() => undefined);
       this.deps.logger.warn(
@@ -271,7 +271,7 @@ export class AmqpSourceConsumer {
         'a queue named the old way (by pipeline) still exists for this source: drain or delete it (docs/ingest.md "Moving to per-installation queues")',
       );
     } catch {
-      // No such queue: nothing to say.
+      // No such queue (or the connection went; the subscribe will say so): nothing to say.
     }
   }
 
