@@ -21,6 +21,7 @@ import { publishOutputs } from '../reporters/sftp/publish-outputs.js';
 import { buildServer } from '../server/build-server.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { Store } from '../store/ports.js';
+import { readInstallationId } from '../store/installation-id.js';
 import { loadApiToken, type ApiToken } from './api-token.js';
 import { NightlessMetrics } from './metrics.js';
 import { metricsRoutes } from './metrics-routes.js';
@@ -147,6 +148,7 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
   const gcTimer = setInterval(artifactGc, 60 * 60 * 1000);
   gcTimer.unref();
   const amqpInputs = new AmqpInputs({
+    installationId: await readInstallationId(store),
     ingest: (events) => engine.ingestMany(events),
     logger,
     onMessage: metrics.onBusMessage,

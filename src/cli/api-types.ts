@@ -22,6 +22,8 @@ export interface JobsResponse {
 
 export interface SourceSummary extends SourceStatus {
   readonly branches?: readonly string[];
+  /** amqp sources: the broker queue this installation consumes from. */
+  readonly queue?: string;
   readonly fallbackPollMs: number | null;
 }
 

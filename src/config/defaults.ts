@@ -4,6 +4,7 @@ export const DEFAULTS = {
   fallbackPoll: '10m',
   maxSize: '100MB',
   routingKey: '#',
+  queueExpires: '7d',
   jobTimeout: '1h',
   noOutputTimeout: 'off',
   supersede: true,

@@ -144,6 +144,7 @@ function resolveSource(
     match: { ...(a.match ?? {}) },
     versionTemplate: a.version,
     quietPeriodMs: ms(src.quiet_period, DEFAULTS.quietPeriod),
+    queueExpiresMs: ms(a.queue_expires, DEFAULTS.queueExpires),
   };
 }
 

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.js';
-import { DURATION_PATTERN, DURATION_PATTERN_OR_OFF, durationProblem } from './durations.js';
+import {
+  DURATION_PATTERN,
+  DURATION_PATTERN_OR_OFF,
+  durationProblem,
+  parseDuration,
+} from './durations.js';
 import { branchPatternProblem, globProblem, workspacePathProblem } from './globs.js';
 import { ENV_NAME_PATTERN, NAME_PATTERN, NAME_RULE } from './names.js';
 import { kinds, strict, VALUE } from './schema-helpers.js';
@@ -159,6 +164,23 @@ const amqpSource = strict({
     routing_key: nonEmpty
       .optional()
       .meta({ description: 'Binding key.', default: DEFAULTS.routingKey }),
+    queue_expires: duration(true)
+      .refine(
+        (v) => {
+          if (v === false || v === 'off') return true;
+          const r = parseDuration(v);
+          return !r.ok || r.ms >= 1_000;
+        },
+        { error: `invalid queue_expires ${VALUE}: use at least 1s, or off` },
+      )
+      .optional()
+      .meta({
+        description:
+          'The broker deletes the queue after it has had no consumer this long (RabbitMQ ' +
+          '`x-expires`); `off` keeps it forever. Changing it on an existing queue needs that ' +
+          'queue deleted first (docs/ingest.md).',
+        default: DEFAULTS.queueExpires,
+      }),
     match: z
       .record(
         z.string().regex(/^[^.\s]+(?:\.[^.\s]+)*$/, {

@@ -44,6 +44,8 @@ export interface AmqpSource {
   /** `{version}-{release}`: placeholders are dotted paths into the message body. */
   readonly versionTemplate: string;
   readonly quietPeriodMs: number | null;
+  /** The queue's `x-expires`: the broker deletes it after this long without a consumer; null: never. */
+  readonly queueExpiresMs: number | null;
 }
 
 /** An output of another job (`build.dist`); its version is the output's content digest. */

@@ -39,6 +39,12 @@ export class TargetWorker {
   private timerAt = Infinity;
   private cursor: number;
   private failures = 0;
+  /**
+   * A stream target's next attempt after a failure. Every wake before it (the dispatcher's
+   * safety-net poll every 5 s, each build's bus wake) only re-arms the timer: retrying on those
+   * made the broker see attempts every few seconds while the log said `retryInMs` 28000.
+   */
+  private streamRetryAt = 0;
   private busy = false;
 
   constructor(
@@ -109,6 +115,10 @@ export class TargetWorker {
 
   private async passStream(sender: StreamSender): Promise<void> {
     const { deps } = this;
+    if (this.streamRetryAt > deps.now()) {
+      this.wakeAt(this.streamRetryAt);
+      return;
+    }
     for (;;) {
       const records = await deps.outbox.outboxSince(this.cursor, deps.batchSize);
       if (records.length === 0) return;
@@ -132,15 +142,17 @@ export class TargetWorker {
         if (this.abort.signal.aborted) return;
         this.failures += 1;
         const delay = backoffDelay(this.failures, deps.reconnect, deps.random);
+        this.streamRetryAt = deps.now() + delay;
         deps.logger.warn(
           { target: this.target, err: error, retryInMs: delay, waiting: records.length - sent },
           'report target unreachable; events wait in the outbox',
         );
         await deps.deliveries.setCursorError(this.target, error, deps.now());
-        this.wakeAt(deps.now() + delay);
+        this.wakeAt(this.streamRetryAt);
         return;
       }
       this.failures = 0;
+      this.streamRetryAt = 0;
       if (records.length < deps.batchSize) return;
     }
   }
@@ -232,9 +244,17 @@ export class TargetWorker {
       if (head) this.cursor = e.record.id;
       return true;
     }
-    const nextAttemptAt = now + backoffDelay(attempt, deps.retry, deps.random);
+    const retryInMs = backoffDelay(attempt, deps.retry, deps.random);
+    const nextAttemptAt = now + retryInMs;
     deps.logger.info(
-      { target: this.target, delivery: d.id, attempt, err: outcome.error, nextAttemptAt },
+      {
+        target: this.target,
+        delivery: d.id,
+        attempt,
+        err: outcome.error,
+        retryInMs,
+        nextAttemptAt,
+      },
       'delivery failed; retrying',
     );
     await deps.deliveries.recordAttempt(

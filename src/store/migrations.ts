@@ -1,4 +1,6 @@
+import { randomBytes } from 'node:crypto';
 import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { INSTALLATION_ID_KEY } from './installation-id.js';
 import type { Database } from './schema.js';
 
 /** What differs between SQL backends in DDL, as capability values rather than `if (pg)`. */
@@ -15,6 +17,7 @@ export function migrations(d: DdlDialect): MigrationProvider {
   const all: Record<string, Migration> = {
     '0001-initial': { up: (db) => initial(db as Kysely<Database>, d) },
     '0002-deliveries': { up: (db) => deliveries(db as Kysely<Database>, d) },
+    '0003-installation-id': { up: (db) => installationId(db as Kysely<Database>) },
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
@@ -215,5 +218,17 @@ async function deliveries(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .createIndex('deliveries_state')
     .on('deliveries')
     .columns(['state', 'target', 'id'])
+    .execute();
+}
+
+/**
+ * A random id for the installation (`installation-id.ts`): 16 hex digits, made here once so that
+ * every server sharing the database reads the same one. Kept if already present.
+ */
+async function installationId(db: Kysely<Database>): Promise<void> {
+  await db
+    .insertInto('meta')
+    .values({ key: INSTALLATION_ID_KEY, value: randomBytes(8).toString('hex') })
+    .onConflict((oc) => oc.column('key').doNothing())
     .execute();
 }

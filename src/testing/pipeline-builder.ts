@@ -103,6 +103,7 @@ export function amqp(opts: { quietPeriodMs?: number | null } = {}): Omit<AmqpSou
     match: {},
     versionTemplate: '{version}',
     quietPeriodMs: opts.quietPeriodMs ?? null,
+    queueExpiresMs: 7 * 24 * 60 * 60 * 1000,
   };
 }
 

@@ -50,6 +50,7 @@ describe('the DESIGN.md sketch', () => {
       match: { tag: 'f42-build', name: 'glibc' },
       versionTemplate: '{version}-{release}',
       quietPeriodMs: null,
+      queueExpiresMs: 7 * 24 * 3_600_000,
     });
     expect(p.sources.get('build.dist')).toEqual<JobOutputSource>({
       kind: 'job-output',

@@ -49,6 +49,7 @@ describe('LocalExecutor steps', () => {
           match: {},
           versionTemplate: '{v}',
           quietPeriodMs: null,
+          queueExpiresMs: null,
         },
         files: [],
       },

@@ -102,8 +102,11 @@ describe('webhook reports (local HTTP receivers)', () => {
     expect(gap1).toBeGreaterThanOrEqual(15); // 40 ms base, equal jitter: 20..40
     expect(gap2).toBeGreaterThanOrEqual(35); // 80 ms base: 40..80
     expect(types(r.requests.slice(2))).toEqual(LIFECYCLE);
+    // The receiver records a request before answering it; the outcome is stored after the answer.
+    await waitFor('every delivery stored as delivered', async () =>
+      (await store.deliveries.listDeliveries({ limit: 10 })).every((d) => d.state === 'delivered'),
+    );
     const all = await store.deliveries.listDeliveries({ limit: 10 });
-    expect(all.every((d) => d.state === 'delivered')).toBe(true);
     expect(all.find((d) => d.type === 'queued')?.attempts).toBe(3);
   });
 

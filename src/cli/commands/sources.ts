@@ -13,7 +13,8 @@ export function registerSources(program: Command): void {
       'after',
       `
 A "missed" event is a version the fallback check found that no event announced: a rising count
-means webhooks or bus messages are getting lost.
+means webhooks or bus messages are getting lost. An amqp source shows the broker queue this
+installation consumes from (nightless.<installation-id>.<source>).
 
 Examples:
   $ nightless sources

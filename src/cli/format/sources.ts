@@ -60,6 +60,7 @@ export function formatSources(
     if (s.branches !== undefined && s.branches.length > 0) {
       fields.splice(1, 0, ['branches', s.branches.join(', ')]);
     }
+    if (s.queue !== undefined) fields.splice(1, 0, ['queue', s.queue]);
     lines.push(...renderFields(fields).map((l) => `  ${l}`));
   }
   if (sources.length === 0) lines.push(c.dim('(no sources)'));

@@ -7,7 +7,8 @@ export type AmqpInputsDeps = Omit<AmqpConsumerDeps, 'pipelineName'>;
  * One consumer per amqp source of the running pipeline. `sync` after every (re)load: consumers of
  * removed sources stop, new ones start, changed ones restart; unchanged ones keep consuming.
  * Calls are serialised, so a reload during a reload is safe. A removed source's queue is left
- * on the broker (it may hold messages someone wants back; delete it by hand).
+ * on the broker (it may hold messages someone wants back); the broker deletes it once it has
+ * had no consumer for the source's `queue_expires` (default 7 days).
  */
 export class AmqpInputs {
   private readonly consumers = new Map<SourceName, { consumer: AmqpSourceConsumer; key: string }>();
@@ -41,8 +42,7 @@ export class AmqpInputs {
   private async apply(pipeline: Pipeline): Promise<void> {
     const wanted = new Map<SourceName, { def: AmqpSource; key: string }>();
     for (const s of pipeline.sources.values()) {
-      if (s.kind === 'amqp')
-        wanted.set(s.name, { def: s, key: JSON.stringify([pipeline.name, s]) });
+      if (s.kind === 'amqp') wanted.set(s.name, { def: s, key: JSON.stringify(s) });
     }
     const stopping: Array<Promise<void>> = [];
     for (const [name, c] of this.consumers) {

@@ -4,11 +4,14 @@ import type { AmqpSource, SourceName } from '../../core/pipeline.js';
 import type { NewEvent } from '../../store/ports.js';
 import { RECONNECT_BACKOFF, backoffDelay, type Backoff } from '../../core/backoff.js';
 import { messageReader, type MessageVerdict } from './message-version.js';
+import { legacyQueueName, queueName } from './queue-name.js';
 
 export interface AmqpConsumerDeps {
   /** Durable once resolved (the inbox write); messages are acked only after that. */
   readonly ingest: (events: readonly NewEvent[]) => Promise<unknown>;
-  /** Pipeline name: part of the queue name. */
+  /** The installation's id (`store/installation-id.ts`): part of the queue name. */
+  readonly installationId: string;
+  /** Pipeline name: only to point at a queue named the old way (`legacyQueueName`). */
   readonly pipelineName: string;
   readonly logger: Logger;
   readonly now?: () => number;
@@ -25,6 +28,15 @@ export interface AmqpConsumerDeps {
   ) => void;
 }
 
+/** What ended a session: reaching the broker, or writing the inbox (messages are redelivered). */
+export type FailureKind = 'connection' | 'inbox';
+
+interface FailureStreak {
+  readonly since: number;
+  failures: number;
+  kind: FailureKind;
+}
+
 export type ConsumerState = 'idle' | 'connecting' | 'consuming' | 'waiting' | 'stopped';
 
 export interface ConsumerStats {
@@ -33,12 +45,14 @@ export interface ConsumerStats {
   malformed: number;
   /** Sessions lost after they were consuming (broker restart, closed connection). */
   disconnects: number;
+  /** Connections opened to the broker (each session opens one). */
+  connections: number;
   lastError: string | null;
 }
 
-/** `nightless.<pipeline>.<source>`: one durable queue per source, surviving nightless restarts. */
-export function queueName(pipeline: string, source: SourceName): string {
-  return `nightless.${pipeline}.${source}`;
+/** The broker refused our queue declaration: a queue of that name exists with other arguments. */
+export class QueueMismatchError extends Error {
+  override readonly name = 'QueueMismatchError';
 }
 
 /**
@@ -57,18 +71,27 @@ export class AmqpSourceConsumer {
     notForUs: 0,
     malformed: 0,
     disconnects: 0,
+    connections: 0,
     lastError: null,
   };
   private currentState: ConsumerState = 'idle';
   private model: ChannelModel | null = null;
-  /** Connection failures since the last successful subscribe. */
-  private failures = 0;
+  /** The consuming channel of the current session. */
+  private channel: Channel | null = null;
+  /**
+   * The failure streak in progress: sessions that ended in failure since the consumer last
+   * worked. It ends when the failing part works again — a subscribe for a connection failure, an
+   * inbox write for an inbox failure (a subscribe proves nothing about a locked database, so
+   * resetting there would reconnect at the first backoff step forever).
+   */
+  private streak: FailureStreak | null = null;
   private timer: NodeJS.Timeout | null = null;
   private pending: ConsumeMessage[] = [];
   private draining: Promise<void> | null = null;
   private session = 0;
   private readonly read: (content: Buffer) => MessageVerdict;
   private readonly waiters = new Set<() => void>();
+  private legacyChecked = false;
 
   constructor(
     readonly source: AmqpSource,
@@ -82,7 +105,7 @@ export class AmqpSourceConsumer {
   }
 
   get queue(): string {
-    return queueName(this.deps.pipelineName, this.source.name);
+    return queueName(this.deps.installationId, this.source.name);
   }
 
   /** Starts connecting in the background; safe to call twice. */
@@ -114,38 +137,50 @@ export class AmqpSourceConsumer {
     if (this.currentState === 'stopped') return;
     this.currentState = 'connecting';
     const session = ++this.session;
+    // The broker's reason (an `error` event) is more useful than the `close` that follows it.
+    let closeReason: string | null = null;
+    // While setting up, a failure surfaces as the rejected call (caught below, with the clearest
+    // message); the close events that follow it must not end the session a second time first.
+    let settingUp = true;
     try {
       const model = await this.open();
+      this.stats.connections += 1;
       if (this.stopped() || session !== this.session) {
         await model.close().catch(() => undefined);
         return;
       }
       this.model = model;
-      model.on('error', (err: Error) =>
-        this.deps.logger.warn(
-          { source: this.source.name, err: err.message },
-          'amqp connection error',
-        ),
-      );
-      model.on('close', () => this.lost(session, 'connection closed'));
+      model.on('error', (err: Error) => {
+        closeReason = `connection error: ${err.message}`;
+      });
+      model.on('close', () => {
+        if (!settingUp) this.lost(session, closeReason ?? 'connection closed');
+      });
       const ch = await model.createChannel();
-      ch.on('error', (err: Error) =>
-        this.deps.logger.warn({ source: this.source.name, err: err.message }, 'amqp channel error'),
-      );
-      ch.on('close', () => this.lost(session, 'channel closed'));
+      ch.on('error', (err: Error) => {
+        closeReason = `channel error: ${err.message}`;
+      });
+      ch.on('close', () => {
+        if (!settingUp) this.lost(session, closeReason ?? 'channel closed');
+      });
       await this.declare(model, ch);
       await ch.prefetch(this.deps.prefetch ?? 100);
       await ch.consume(this.queue, (msg) => this.received(session, ch, msg), { noAck: false });
-      this.failures = 0;
+      settingUp = false;
+      this.channel = ch;
       this.currentState = 'consuming';
-      this.deps.logger.info(
+      const quietly = this.streak !== null && this.streak.kind === 'inbox';
+      if (this.streak?.kind === 'connection') this.recovered();
+      this.deps.logger[quietly ? 'debug' : 'info'](
         { source: this.source.name, queue: this.queue },
         'amqp source consuming',
       );
       for (const w of this.waiters) w();
       this.waiters.clear();
     } catch (err) {
-      this.lost(session, err instanceof Error ? err.message : String(err));
+      settingUp = false;
+      const message = err instanceof Error ? err.message : String(err);
+      this.lost(session, err instanceof QueueMismatchError ? message : (closeReason ?? message));
     }
   }
 
@@ -196,8 +231,48 @@ export class AmqpSourceConsumer {
         await ch.assertExchange(exchange, 'topic', { durable: true });
       }
     }
-    await ch.assertQueue(this.queue, { durable: true });
+    const expires = this.source.queueExpiresMs;
+    try {
+      await ch.assertQueue(this.queue, { durable: true, ...(expires === null ? {} : { expires }) });
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      if (!/PRECONDITION|\b406\b/.test(message)) throw err;
+      throw new QueueMismatchError(
+        `queue ${this.queue} already exists on the broker with other arguments than nightless ` +
+          `declares (x-expires ${expires === null ? 'none' : `${expires} ms`}, from ` +
+          `queue_expires): delete the queue, or set queue_expires back to what it was ` +
+          `(docs/ingest.md). The broker said: ${message}`,
+      );
+    }
     if (exchange !== '') await ch.bindQueue(this.queue, exchange, routingKey);
+    if (!this.legacyChecked) await this.warnAboutLegacyQueue(model);
+  }
+
+  /**
+   * Once per consumer: a queue still named the old way (by pipeline) stays bound and keeps
+   * collecting messages nobody reads; say so, with the way out. Checked on a throwaway channel:
+   * a failed check closes its channel.
+   */
+  private async warnAboutLegacyQueue(model: ChannelModel): Promise<void> {
+    this.legacyChecked = true;
+    const legacy = legacyQueueName(this.deps.pipelineName, this.source.name);
+    try {
+      const probe = await model.createChannel();
+      probe.on('error', () => undefined);
+      const q = await probe.checkQueue(legacy);
+      await probe.close().catch(() => undefined);
+      this.deps.logger.warn(
+        {
+          source: this.source.name,
+          queue: this.queue,
+          legacyQueue: legacy,
+          messages: q.messageCount,
+        },
+        'a queue named the old way (by pipeline) still exists for this source: drain or delete it (docs/ingest.md "Moving to per-installation queues")',
+      );
+    } catch {
+      // No such queue (or the connection went; the subscribe will say so): nothing to say.
+    }
   }
 
   private received(session: number, ch: Channel, msg: ConsumeMessage | null): void {
@@ -208,8 +283,21 @@ export class AmqpSourceConsumer {
     }
     if (session !== this.session || this.currentState === 'stopped') return;
     this.pending.push(msg);
-    this.draining ??= this.drain(session, ch).finally(() => {
+    this.kick(session, ch);
+  }
+
+  /**
+   * Starts a drain unless one runs. The check after it ends closes a lost wake-up: a drain whose
+   * batches held no event finishes without awaiting anything, but `draining` is only cleared in
+   * a later microtask, and amqplib delivers every message of one socket read synchronously in
+   * between — those would wait, unacked, for the next delivery (hours on a quiet bus).
+   */
+  private kick(session: number, ch: Channel): void {
+    if (this.draining !== null) return;
+    this.draining = this.drain(session, ch).finally(() => {
       this.draining = null;
+      if (this.pending.length > 0 && session === this.session && !this.stopped())
+        this.kick(session, ch);
     });
   }
 
@@ -257,14 +345,16 @@ export class AmqpSourceConsumer {
         if (events.length > 0) await this.deps.ingest(events);
       } catch (err) {
         // Not acked: dropping the session makes the broker redeliver them to the next one.
-        this.deps.logger.error(
-          { source: this.source.name, err },
-          'inbox write failed; the messages will be redelivered',
+        const why = err instanceof Error ? err.message : String(err);
+        this.lost(
+          session,
+          `inbox write failed (the messages will be redelivered): ${why}`,
+          'inbox',
         );
-        this.lost(session, 'inbox write failed');
         return;
       }
       this.stats.accepted += events.length;
+      if (events.length > 0 && this.streak !== null) this.recovered();
       const last = batch[batch.length - 1];
       if (last && session === this.session) {
         try {
@@ -281,7 +371,12 @@ export class AmqpSourceConsumer {
     return this.currentState === 'stopped';
   }
 
-  private lost(session: number, reason: string): void {
+  /**
+   * Ends the session and schedules the next one after the streak's backoff. The first failure
+   * of a streak is logged as an error; the rest of the streak at debug, so a broker or database
+   * that stays away for an hour writes two lines (this one and {@link recovered}), not hundreds.
+   */
+  private lost(session: number, reason: string, kind: FailureKind = 'connection'): void {
     if (
       session !== this.session ||
       this.currentState === 'stopped' ||
@@ -294,16 +389,23 @@ export class AmqpSourceConsumer {
     this.pending = [];
     const model = this.model;
     this.model = null;
+    this.channel = null;
     model?.close().catch(() => undefined);
+    const first = this.streak === null;
+    const streak: FailureStreak = this.streak ?? { since: this.clock(), failures: 0, kind };
+    streak.failures += 1;
+    streak.kind = kind;
+    this.streak = streak;
     const delay = backoffDelay(
-      ++this.failures,
+      streak.failures,
       this.deps.backoff ?? RECONNECT_BACKOFF,
       this.deps.random,
     );
-    this.deps.logger.warn(
-      { source: this.source.name, reason, retryInMs: delay },
-      'amqp source disconnected; reconnecting',
-    );
+    const line = { source: this.source.name, queue: this.queue, reason, retryInMs: delay };
+    if (first)
+      this.deps.logger.error(line, 'amqp source failing; retrying with backoff until it works');
+    else
+      this.deps.logger.debug({ ...line, failures: streak.failures }, 'amqp source still failing');
     this.currentState = 'waiting';
     this.timer = setTimeout(() => {
       this.timer = null;
@@ -312,10 +414,36 @@ export class AmqpSourceConsumer {
     this.timer.unref();
   }
 
+  /** Ends the failure streak with one line saying how long it lasted. */
+  private recovered(): void {
+    const streak = this.streak;
+    if (streak === null) return;
+    this.streak = null;
+    this.deps.logger.info(
+      {
+        source: this.source.name,
+        queue: this.queue,
+        failures: streak.failures,
+        failingForMs: this.clock() - streak.since,
+      },
+      'amqp source recovered',
+    );
+  }
+
+  private clock(): number {
+    return (this.deps.now ?? Date.now)();
+  }
+
   private async closeModel(): Promise<void> {
     const model = this.model;
+    const channel = this.channel;
     this.model = null;
+    this.channel = null;
     this.session += 1;
+    // Channel first: its close-ok means the broker has processed the acks sent before it. Closing
+    // only the connection can overtake acks still queued on the channel, and the broker would
+    // requeue messages that are already in the inbox.
+    await channel?.close().catch(() => undefined);
     await model?.close().catch(() => undefined);
   }
 }

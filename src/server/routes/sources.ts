@@ -4,6 +4,8 @@ import type { SourceStatus } from '../../store/ports.js';
 import type { ApiApp, RouteContext } from '../options.js';
 import { displayUrl, redactText } from '../../core/redact.js';
 import { commonErrors } from '../schemas/error.js';
+import { queueName } from '../../ingest/amqp/queue-name.js';
+import { readInstallationId } from '../../store/installation-id.js';
 
 const SourceSchema = z
   .object({
@@ -11,6 +13,14 @@ const SourceSchema = z
     kind: z.enum(['git', 'http', 'amqp', 'job-output']),
     url: z.string().nullable().meta({ description: 'Credentials and secret values removed.' }),
     branches: z.array(z.string()).readonly().optional().meta({ description: 'git sources only.' }),
+    queue: z
+      .string()
+      .optional()
+      .meta({
+        description:
+          'amqp sources only: the broker queue this installation consumes from ' +
+          '(`nightless.<installation-id>.<source>`).',
+      }),
     fallbackPollMs: z.number().nullable().meta({ description: '`null`: no fallback polling.' }),
     heads: z
       .array(
@@ -50,10 +60,12 @@ export function sourceRoutes(app: ApiApp, ctx: RouteContext): void {
       const { engine } = ctx.opts;
       const stored = new Map((await engine.store.listSources()).map((s) => [s.name, s]));
       const secrets = engine.pipeline.secretValues;
+      const defs = [...engine.pipeline.sources.values()];
+      const installation = defs.some((d) => d.kind === 'amqp')
+        ? await readInstallationId(engine.store)
+        : '';
       // The pipeline decides what is listed: sources removed from it keep history in the store only.
-      const sources = [...engine.pipeline.sources.values()].map((def) =>
-        toView(def, stored.get(def.name), secrets),
-      );
+      const sources = defs.map((def) => toView(def, stored.get(def.name), secrets, installation));
       return { sources };
     },
   );
@@ -63,6 +75,7 @@ function toView(
   def: SourceDef,
   status: SourceStatus | undefined,
   secrets: readonly string[],
+  installation: string,
 ): SourceView {
   const url = def.kind === 'job-output' ? null : displayUrl(def.url, secrets);
   const fallbackPollMs = def.kind === 'git' || def.kind === 'http' ? def.fallbackPollMs : null;
@@ -71,6 +84,7 @@ function toView(
     kind: def.kind,
     url,
     ...(def.kind === 'git' ? { branches: def.branches } : {}),
+    ...(def.kind === 'amqp' ? { queue: queueName(installation, def.name) } : {}),
     fallbackPollMs,
     heads: status?.heads ?? [],
     nextCheckAt: status?.nextCheckAt ?? null,

@@ -1,13 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { Socket } from 'node:net';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { AmqpSource } from '../../../src/core/pipeline.js';
 import { AmqpInputs } from '../../../src/ingest/amqp/amqp-inputs.js';
-import { AmqpSourceConsumer, queueName } from '../../../src/ingest/amqp/source-consumer.js';
+import { queueName } from '../../../src/ingest/amqp/queue-name.js';
+import { AmqpSourceConsumer } from '../../../src/ingest/amqp/source-consumer.js';
+import { readInstallationId } from '../../../src/store/installation-id.js';
 import { runCommand } from '../../../src/ingest/poll/run-command.js';
 import type { NewEvent } from '../../../src/store/ports.js';
+import { openSqliteStore } from '../../../src/store/sqlite/open-sqlite-store.js';
 import { startHarness, type Harness } from '../../../src/testing/harness.js';
 import { amqp, job, pipeline } from '../../../src/testing/pipeline-builder.js';
 
@@ -49,7 +56,7 @@ const KOJI_TAG = {
   release: '3.fc42',
 };
 
-const quiet = pino({ level: 'silent' });
+const quiet = pino({ level: process.env.DEBUG_LOG ? 'debug' : 'silent' });
 const BACKOFF = { initialMs: 50, maxMs: 400 };
 
 async function waitFor(
@@ -74,6 +81,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
   let written: NewEvent[];
   let consumer: AmqpSourceConsumer | null;
   let pipelineName: string;
+  let installationId: string;
 
   beforeEach(async () => {
     id = randomBytes(4).toString('hex');
@@ -97,6 +105,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
     if (def?.kind !== 'amqp') throw new Error('no amqp source');
     source = def;
     h = await startHarness(p, { slots: 0 });
+    installationId = await readInstallationId(h.store);
     written = [];
     consumer = null;
     pub = await connect(AMQP_URL);
@@ -105,7 +114,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
 
   afterEach(async () => {
     await consumer?.stop();
-    await ch.deleteQueue(queueName(pipelineName, 'glibc')).catch(() => undefined);
+    await ch.deleteQueue(queueName(installationId, 'glibc')).catch(() => undefined);
     await ch.deleteExchange(exchange).catch(() => undefined);
     await pub.close().catch(() => undefined);
     await h.stop();
@@ -115,6 +124,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
     extra: { onMessage?: (s: string, o: string) => void } = {},
   ): AmqpSourceConsumer {
     consumer = new AmqpSourceConsumer(source, {
+      installationId,
       pipelineName,
       logger: quiet,
       backoff: BACKOFF,
@@ -147,7 +157,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
   }
 
   async function readyMessages(): Promise<number> {
-    return (await ch.checkQueue(queueName(pipelineName, 'glibc'))).messageCount;
+    return (await ch.checkQueue(queueName(installationId, 'glibc'))).messageCount;
   }
 
   it('turns a Koji-style tag message into version {version}-{release}, deduping by message-id', async () => {
@@ -168,8 +178,8 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
     await waitFor('the retry', () => written.length === 2);
     await h.decided();
     expect((await h.store.listSources()).find((s) => s.name === 'glibc')?.eventsReceived).toBe(1);
-    // Its queue is durable and named after the pipeline and the source.
-    expect(c.queue).toBe(`nightless.${pipelineName}.glibc`);
+    // Its queue is durable and named after the installation and the source.
+    expect(c.queue).toBe(`nightless.${installationId}.glibc`);
   });
 
   it('acks messages that are not for it without storing anything', async () => {
@@ -196,6 +206,120 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
     expect(written[0]).toMatchObject({ version: '2.42-3.fc42' });
     await c.stop();
     expect(await readyMessages()).toBe(0);
+  });
+
+  it('does not stall when a batch without an event is followed by more messages in the same tick', async () => {
+    // Issue 11 point 2: a batch of only malformed/not-for-us messages finished synchronously, and
+    // messages delivered before its completion callback ran sat unacked until the next delivery.
+    const c = startConsumer();
+    await c.consuming();
+    for (const content of [
+      '{not json',
+      JSON.stringify({ ...KOJI_TAG, name: 'gcc' }),
+      JSON.stringify({ ...KOJI_TAG, version: '2.43' }),
+    ])
+      ch.publish(exchange, 'buildsys.tag', Buffer.from(content), { persistent: true });
+    await ch.waitForConfirms();
+    await waitFor('the matching message', () => written.length === 1, 2_000);
+    expect(written[0]).toMatchObject({ version: '2.43-3.fc42' });
+    expect(c.stats).toMatchObject({ malformed: 1, notForUs: 1, accepted: 1 });
+    await c.stop();
+    expect(await readyMessages()).toBe(0);
+  });
+
+  it('lands every matching one of 1,000 mixed messages within 1 s of the last publish', async () => {
+    const c = startConsumer();
+    await c.consuming();
+    const matching = new Set<string>();
+    for (let i = 0; i < 1_000; i++) {
+      let content: string;
+      if (i % 3 === 0) content = `{not json ${i}`;
+      else if (i % 3 === 1)
+        content = JSON.stringify({ ...KOJI_TAG, tag: 'f41-build', release: `${i}` });
+      else {
+        content = JSON.stringify({ ...KOJI_TAG, release: `${i}.fc42` });
+        matching.add(`2.41-${i}.fc42`);
+      }
+      ch.publish(exchange, 'buildsys.tag', Buffer.from(content), { messageId: `mixed-${i}` });
+    }
+    await ch.waitForConfirms();
+    const lastPublish = Date.now();
+    await waitFor('every matching message', () => written.length >= matching.size, 5_000);
+    const landed = Date.now() - lastPublish;
+    expect(new Set(written.map((e) => (e.kind === 'source' ? e.version : '')))).toEqual(matching);
+    expect(landed).toBeLessThan(1_000);
+    expect(matching.size).toBe(333);
+    await waitFor('the rest counted', () => c.stats.malformed === 334 && c.stats.notForUs === 333);
+    await c.stop();
+    expect(await readyMessages()).toBe(0);
+  });
+
+  it('backs off while inbox writes fail, logging one error per streak and one recovery line', async () => {
+    // Issue 11 point 3: a locked database made the consumer reconnect ~2×/s, a stack trace each.
+    const dir = await mkdtemp(join(tmpdir(), 'nightless-amqp-locked-'));
+    const path = join(dir, 'state.db');
+    const store = await openSqliteStore({ path, busyTimeoutMs: 20 });
+    const locker = new BetterSqlite3(path);
+    const lines: Array<Record<string, unknown>> = [];
+    const logger = pino(
+      { level: 'debug' },
+      { write: (s: string) => void lines.push(JSON.parse(s) as Record<string, unknown>) },
+    );
+    const backoff = { initialMs: 100, maxMs: 2_000 };
+    let attempts = 0;
+    const c = new AmqpSourceConsumer(source, {
+      installationId,
+      pipelineName,
+      logger,
+      backoff,
+      ingest: async (events) => {
+        attempts += 1;
+        const appended = await store.appendEvents(events);
+        written.push(...events);
+        return appended;
+      },
+    });
+    consumer = c;
+    try {
+      c.start();
+      await c.consuming();
+      locker.exec('BEGIN EXCLUSIVE');
+      await publish({ ...KOJI_TAG, version: '2.44' }, { messageId: 'locked-1' });
+      const windowMs = 2_000;
+      await new Promise((r) => setTimeout(r, windowMs));
+      const errorsDuring = lines.filter((l) => l.level === 50);
+      // Backoff 100 ms doubling (equal jitter: at least 50, 100, 200, 400, 800 ms): at most 6
+      // failed sessions (one inbox write and one connection each) fit in 2 s. Before the fix the
+      // streak restarted at every subscribe: 50..100 ms apart, 20 or more.
+      expect(attempts).toBeGreaterThanOrEqual(3);
+      expect(attempts).toBeLessThanOrEqual(6);
+      expect(c.stats.connections).toBeLessThanOrEqual(7);
+      expect(errorsDuring).toHaveLength(1);
+      locker.exec('COMMIT');
+      await waitFor('the recovery', () => lines.some((l) => l.msg === 'amqp source recovered'));
+
+      expect(errorsDuring[0]).toMatchObject({
+        source: 'glibc',
+        msg: expect.stringMatching(/failing; retrying with backoff/),
+        reason: expect.stringMatching(/inbox write failed.*database is locked/),
+      });
+      expect(JSON.stringify(errorsDuring[0])).not.toMatch(/"stack"/);
+      expect(lines.filter((l) => l.level === 50)).toHaveLength(1);
+      const recovered = lines.filter((l) => l.msg === 'amqp source recovered');
+      expect(recovered).toHaveLength(1);
+      expect(recovered[0]!.failures).toBeGreaterThanOrEqual(2);
+      expect(written).toHaveLength(1);
+      expect(written[0]).toMatchObject({
+        version: '2.44-3.fc42',
+        deliveryId: 'amqp:glibc:locked-1',
+      });
+    } finally {
+      await c.stop();
+      consumer = null;
+      locker.close();
+      await store.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it('lands a burst of 200 messages in the inbox', async () => {
@@ -254,6 +378,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
 
   it('AmqpInputs starts, keeps and stops consumers as the pipeline changes', async () => {
     const inputs = new AmqpInputs({
+      installationId,
       logger: quiet,
       backoff: BACKOFF,
       ingest: (events) => h.engine.ingestMany(events),
@@ -301,6 +426,7 @@ describe('amqp source consumer without a broker', () => {
   it('keeps retrying with backoff, records why, and stops cleanly', async () => {
     const def = { ...amqp(), name: 'glibc', url: 'amqp://127.0.0.1:1' } as AmqpSource;
     const c = new AmqpSourceConsumer(def, {
+      installationId: '0123456789abcdef',
       pipelineName: 'p',
       logger: quiet,
       backoff: BACKOFF,
