@@ -22,6 +22,7 @@ import { buildServer } from '../server/build-server.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { Store } from '../store/ports.js';
 import { loadApiToken, type ApiToken } from './api-token.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { NightlessMetrics } from './metrics.js';
 import { metricsRoutes } from './metrics-routes.js';
 
@@ -40,6 +41,11 @@ export interface StartOptions {
   readonly lostRetries?: number;
   /** Watch the pipeline file and reload on change (SIGHUP always reloads). */
   readonly watchConfig?: boolean;
+  /**
+   * The data directory's lock when the caller took it already (`serve --demo` writes into the
+   * directory first); otherwise it is taken here. Either way `stop()` releases it.
+   */
+  readonly lock?: DataDirLock;
 }
 
 export interface Nightless {
@@ -60,9 +66,25 @@ export interface Nightless {
 
 /** The composition root of the embedded deployment: SQLite, in-process bus, local executor. */
 export async function startNightless(opts: StartOptions): Promise<Nightless> {
-  const { logger } = opts;
   const dataDir = resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true });
+  // One server per data directory, decided before recovery, migrations or the port: a second
+  // server would otherwise "recover" the first one's running builds.
+  const lock = opts.lock ?? (await lockDataDir(dataDir));
+  try {
+    return await startLocked(opts, dataDir, lock);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(
+  opts: StartOptions,
+  dataDir: string,
+  lock: DataDirLock,
+): Promise<Nightless> {
+  const { logger } = opts;
   const displayName = opts.configDisplayName ?? opts.configPath;
   const pipeline = await loadPipelineFile(opts.configPath, { displayName });
   const store = await openSqliteStore({ path: resolve(dataDir, 'nightless.db') });
@@ -223,6 +245,7 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
         await reports.stop();
         await bus.close();
         await store.close();
+        await lock.release();
       })();
       return stopping;
     },
