@@ -198,8 +198,10 @@ export class BuildRunner {
       return;
     }
     if (result.state === 'cancelled' && entry.reason) result = { ...result, reason: entry.reason };
-    if (result !== fromExecutor && result.state !== 'passed')
-      await append(closingLine(result.state, storedReason(result)));
+    const closing = (r: RunResult | null) =>
+      r === null || r.state === 'passed' ? null : closingLine(r.state, storedReason(r));
+    const line = closing(result);
+    if (line !== null && line !== closing(fromExecutor)) await append(line);
     const outputEvents: NewEvent[] =
       result.state === 'passed'
         ? result.outputs.map((o) => ({
