@@ -193,7 +193,10 @@ export class BuildRunner {
         log.warn('server stopping: build re-queued; it runs again at the next start');
         if (queued) deps.onFinished(queued);
       } catch (err) {
-        log.error({ err }, 're-queueing the build at shutdown failed; the next start finds it lost');
+        log.error(
+          { err },
+          're-queueing the build at shutdown failed; the next start finds it lost',
+        );
       }
       return;
     }

@@ -92,5 +92,9 @@ export interface Executor {
    * a failed publish, re-queued at shutdown, cancelled while queued); `secrets` are masked.
    * Resolves with the log's size, or `null` when the line could not be written; never rejects.
    */
-  appendSystemLine?(buildId: number, text: string, secrets?: readonly string[]): Promise<number | null>;
+  appendSystemLine?(
+    buildId: number,
+    text: string,
+    secrets?: readonly string[],
+  ): Promise<number | null>;
 }

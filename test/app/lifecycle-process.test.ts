@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { promisify } from 'node:util';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -55,11 +56,7 @@ function buildRow(dataDir: string, id: number): { state: string; started_at: num
 /** Wall time of `nightless --version`: what starting the CLI costs on this machine right now. */
 async function bareStartMs(cwd: string): Promise<number> {
   const started = Date.now();
-  await new Promise<void>((resolve, reject) =>
-    execFile(process.execPath, [bin, '--version'], { cwd, timeout: 10_000 }, (err) =>
-      err ? reject(err) : resolve(),
-    ),
-  );
+  await promisify(execFile)(process.execPath, [bin, '--version'], { cwd, timeout: 10_000 });
   return Date.now() - started;
 }
 
@@ -232,7 +229,13 @@ jobs:
           b.child.kill('SIGTERM');
           expect(await exitWithin(b, 15_000)).toBe(0);
         }
-        expect(outboxTypes(data, 1)).toEqual(['queued', 'started', 'queued', 'started', 'finished']);
+        expect(outboxTypes(data, 1)).toEqual([
+          'queued',
+          'started',
+          'queued',
+          'started',
+          'finished',
+        ]);
       },
     );
   },
