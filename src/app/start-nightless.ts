@@ -235,17 +235,21 @@ async function startLocked(
     reload: serialReload,
     stop() {
       stopping ??= (async () => {
-        watcher?.close();
-        poller.stop();
-        await amqpInputs.stop();
-        clearInterval(gcTimer);
-        await gcRun;
-        await server.close();
-        await engine.stop();
-        await reports.stop();
-        await bus.close();
-        await store.close();
-        await lock.release();
+        try {
+          watcher?.close();
+          poller.stop();
+          await amqpInputs.stop();
+          clearInterval(gcTimer);
+          await gcRun;
+          await server.close();
+          await engine.stop();
+          await reports.stop();
+          await bus.close();
+          await store.close();
+        } finally {
+          // Last: until the database is closed, no other server may open it.
+          await lock.release();
+        }
       })();
       return stopping;
     },
