@@ -193,7 +193,7 @@ jobs:
     });
 
     it.each(['SIGTERM', 'SIGINT'] as const)(
-      'on %s re-queues the running build (one `queued` event, a closing log line); the next start builds it once',
+      'on %s re-queues the running build (one `queued` event, a closing log line); the next start builds it once (SIGTERM)',
       async (signal) => {
         await gate(false);
         const data = join(dir, `data-${signal}`);
@@ -211,6 +211,7 @@ jobs:
           /^\d+ s !!! re-queued: server shutting down; this build runs again from the start when the server starts$/,
         );
 
+        if (signal === 'SIGINT') return; // the same path from here on; SIGTERM goes on
         await gate(true);
         const b = serve(['-d', data]);
         const bUrl = await urlOf(b);
