@@ -235,8 +235,8 @@ export class BuildRunner {
 
 /** Why builds are killed by a graceful shutdown (they are re-queued, not cancelled). */
 const SHUTDOWN_REASON = 'server shutting down';
-const REQUEUED_LINE =
-  '!!! re-queued: server shutting down; this build runs again from the start when the server starts';
+/** Follows the executor's `!!! cancelled: server shutting down`, so it does not say that again. */
+const REQUEUED_LINE = '!!! re-queued: this build runs again from the start when the server starts';
 
 /** `requeue`: graceful shutdown; `abandon`: as a crash would leave them (see `stop`). */
 export type StopMode = 'requeue' | 'abandon';
