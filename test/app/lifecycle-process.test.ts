@@ -193,7 +193,7 @@ jobs:
     });
 
     it.each(['SIGTERM', 'SIGINT'] as const)(
-      'on %s re-queues the running build (one `queued` event, a closing log line); the next start builds it once (SIGTERM)',
+      'on %s re-queues the running build: one `queued` event, closing log lines (after SIGTERM, the next start builds it once)',
       async (signal) => {
         await gate(false);
         const data = join(dir, `data-${signal}`);
