@@ -23,6 +23,7 @@ import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { Store } from '../store/ports.js';
 import { readInstallationId } from '../store/installation-id.js';
 import { loadApiToken, type ApiToken } from './api-token.js';
+import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { NightlessMetrics } from './metrics.js';
 import { metricsRoutes } from './metrics-routes.js';
 
@@ -41,6 +42,11 @@ export interface StartOptions {
   readonly lostRetries?: number;
   /** Watch the pipeline file and reload on change (SIGHUP always reloads). */
   readonly watchConfig?: boolean;
+  /**
+   * The data directory's lock when the caller took it already (`serve --demo` writes into the
+   * directory first); otherwise it is taken here. Either way `stop()` releases it.
+   */
+  readonly lock?: DataDirLock;
 }
 
 export interface Nightless {
@@ -61,9 +67,25 @@ export interface Nightless {
 
 /** The composition root of the embedded deployment: SQLite, in-process bus, local executor. */
 export async function startNightless(opts: StartOptions): Promise<Nightless> {
-  const { logger } = opts;
   const dataDir = resolve(opts.dataDir);
   await mkdir(dataDir, { recursive: true });
+  // One server per data directory, decided before recovery, migrations or the port: a second
+  // server would otherwise "recover" the first one's running builds.
+  const lock = opts.lock ?? (await lockDataDir(dataDir));
+  try {
+    return await startLocked(opts, dataDir, lock);
+  } catch (err) {
+    await lock.release();
+    throw err;
+  }
+}
+
+async function startLocked(
+  opts: StartOptions,
+  dataDir: string,
+  lock: DataDirLock,
+): Promise<Nightless> {
+  const { logger } = opts;
   const displayName = opts.configDisplayName ?? opts.configPath;
   const pipeline = await loadPipelineFile(opts.configPath, { displayName });
   const store = await openSqliteStore({ path: resolve(dataDir, 'nightless.db') });
@@ -215,16 +237,21 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
     reload: serialReload,
     stop() {
       stopping ??= (async () => {
-        watcher?.close();
-        poller.stop();
-        await amqpInputs.stop();
-        clearInterval(gcTimer);
-        await gcRun;
-        await server.close();
-        await engine.stop();
-        await reports.stop();
-        await bus.close();
-        await store.close();
+        try {
+          watcher?.close();
+          poller.stop();
+          await amqpInputs.stop();
+          clearInterval(gcTimer);
+          await gcRun;
+          await server.close();
+          await engine.stop();
+          await reports.stop();
+          await bus.close();
+          await store.close();
+        } finally {
+          // Last: until the database is closed, no other server may open it.
+          await lock.release();
+        }
       })();
       return stopping;
     },

@@ -1,4 +1,5 @@
 import { isFinished, type Build } from '../core/build.js';
+import { describeEnding } from '../core/build-ending.js';
 import type { BuildEvent, BuildResponse } from './api-types.js';
 import type { ApiClient } from './client.js';
 import { ConnectionError } from './errors.js';
@@ -85,7 +86,7 @@ function successor(build: Build): number | null {
 /** `build #42 passed`, `build #42 failed: step "npm test": exit code 1`. */
 export function describeResult(build: Build): string {
   const reason = build.state === 'passed' ? null : formatReason(build);
-  return `build #${build.id} (${build.job}) ${build.state}${reason === null ? '' : `: ${reason}`}`;
+  return `build #${build.id} (${build.job}) ${describeEnding(build.state, reason)}`;
 }
 
 function sleep(ms: number): Promise<void> {

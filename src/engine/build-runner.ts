@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Build } from '../core/build.js';
+import { closingLine, storedReason } from '../core/build-ending.js';
 import type { JobDef, Pipeline } from '../core/pipeline.js';
 import type { Executor, RunInput, RunResult } from '../executor/port.js';
 import type { NewEvent, QueuePort } from '../store/ports.js';
@@ -37,12 +38,10 @@ export type AfterRun = (
  * them on the executor. Claims go through the store, so a build is never run twice.
  */
 export class BuildRunner {
-  private readonly running = new Map<
-    number,
-    { abort: AbortController; reason: string | null; done: Promise<void> }
-  >();
+  private readonly running = new Map<number, RunningBuild>();
   private readonly loop: SerialLoop;
   private stopping = false;
+  private stopMode: StopMode = 'requeue';
 
   constructor(private readonly deps: BuildRunnerDeps) {
     this.loop = new SerialLoop(
@@ -64,7 +63,8 @@ export class BuildRunner {
     const run = this.running.get(id);
     if (!run) return false;
     run.reason ??= reason;
-    run.abort.abort();
+    // The reason reaches the executor, which writes it in the log's closing line.
+    run.abort.abort(run.reason);
     return true;
   }
 
@@ -79,13 +79,21 @@ export class BuildRunner {
   }
 
   /**
-   * Stops claiming and kills running builds without recording a result: the next start finds
-   * them `running`, marks them `error: lost` and re-queues them, exactly as after a crash.
+   * Stops claiming and ends what runs. `requeue` (a graceful shutdown): each build killed by the
+   * stop goes back to `queued` (same build, one `queued` event, a closing line in its log) and
+   * runs again at the next start; a build that ended on its own meanwhile is recorded as usual.
+   * `abandon` (what a crash leaves; tests simulate one): nothing is recorded, and the next start
+   * finds them `running`, marks them `error: lost` and re-queues them. Safe to call twice.
    */
-  async stop(reason: string): Promise<void> {
+  async stop(mode: StopMode): Promise<void> {
+    if (!this.stopping) this.stopMode = mode;
     this.stopping = true;
     await this.loop.stop();
-    for (const id of this.running.keys()) this.cancelRunning(id, reason);
+    for (const [id, run] of this.running) {
+      // A build someone cancelled just before keeps that cancel; it is not re-queued.
+      if (!run.abort.signal.aborted) run.stoppedForShutdown = true;
+      this.cancelRunning(id, SHUTDOWN_REASON);
+    }
     await Promise.all([...this.running.values()].map((r) => r.done));
   }
 
@@ -95,7 +103,12 @@ export class BuildRunner {
       if (!build) return;
       this.deps.onStarted(build);
       const abort = new AbortController();
-      const entry = { abort, reason: null as string | null, done: Promise.resolve() };
+      const entry: RunningBuild = {
+        abort,
+        reason: null,
+        stoppedForShutdown: false,
+        done: Promise.resolve(),
+      };
       this.running.set(build.id, entry);
       entry.done = this.runOne(build, abort.signal, entry).finally(() => {
         this.running.delete(build.id);
@@ -104,15 +117,15 @@ export class BuildRunner {
     }
   }
 
-  private async runOne(
-    build: Build,
-    signal: AbortSignal,
-    entry: { reason: string | null },
-  ): Promise<void> {
+  private async runOne(build: Build, signal: AbortSignal, entry: RunningBuild): Promise<void> {
     const { deps } = this;
     const log = deps.logger.child({ build: build.id, job: build.job });
     let result: RunResult;
     let logBytes = 0;
+    // The executor writes the closing line of what it decided; an ending decided here (a failed
+    // publish, an internal error) needs its own, or the log would not say how the build ended.
+    let fromExecutor: RunResult | null = null;
+    let secretValues: readonly string[] = [];
     try {
       const pipeline = deps.pipeline();
       const job = pipeline.jobs.get(build.job);
@@ -129,7 +142,7 @@ export class BuildRunner {
               : [];
           inputs.push({ ...input, def, files });
         }
-        const secretValues = [
+        secretValues = [
           ...pipeline.secretValues,
           ...job.secrets.map((name) => process.env[name] ?? '').filter((v) => v !== ''),
         ];
@@ -155,17 +168,43 @@ export class BuildRunner {
           },
           signal,
         );
+        fromExecutor = result;
         if (result.state === 'passed' && job.publish.length > 0 && deps.afterRun)
           result = await deps.afterRun(build, job, result, signal);
       }
     } catch (err) {
       result = internalError(err instanceof Error ? err.message : String(err));
     }
-    if (this.stopping) {
+    if (this.stopping && this.stopMode === 'abandon') {
       log.warn('server stopping: build left for recovery at the next start');
       return;
     }
+    const append = async (text: string): Promise<void> => {
+      const size = await deps.executor.appendSystemLine?.(build.id, text, secretValues);
+      if (size === undefined || size === null) return;
+      logBytes = size;
+      deps.onLog(build.id, size);
+    };
+    if (entry.stoppedForShutdown && (result.state === 'cancelled' || result.state === 'error')) {
+      // Killed by the shutdown, not by its own doing: the same build runs again at the next start.
+      try {
+        await append(REQUEUED_LINE);
+        const queued = await deps.queue.requeueBuild(build.id, deps.now());
+        log.warn('server stopping: build re-queued; it runs again at the next start');
+        if (queued) deps.onFinished(queued);
+      } catch (err) {
+        log.error(
+          { err },
+          're-queueing the build at shutdown failed; the next start finds it lost',
+        );
+      }
+      return;
+    }
     if (result.state === 'cancelled' && entry.reason) result = { ...result, reason: entry.reason };
+    const closing = (r: RunResult | null) =>
+      r === null || r.state === 'passed' ? null : closingLine(r.state, storedReason(r));
+    const line = closing(result);
+    if (line !== null && line !== closing(fromExecutor)) await append(line);
     const outputEvents: NewEvent[] =
       result.state === 'passed'
         ? result.outputs.map((o) => ({
@@ -192,6 +231,23 @@ export class BuildRunner {
       log.error({ err }, 'recording the build result failed');
     }
   }
+}
+
+/** Why builds are killed by a graceful shutdown (they are re-queued, not cancelled). */
+const SHUTDOWN_REASON = 'server shutting down';
+/** Follows the executor's `!!! cancelled: server shutting down`, so it does not say that again. */
+const REQUEUED_LINE = '!!! re-queued: this build runs again from the start when the server starts';
+
+/** `requeue`: graceful shutdown; `abandon`: as a crash would leave them (see `stop`). */
+export type StopMode = 'requeue' | 'abandon';
+
+interface RunningBuild {
+  readonly abort: AbortController;
+  /** Why it was cancelled, when it was (the first reason wins). */
+  reason: string | null;
+  /** Killed by a graceful shutdown (not by a cancel that came first). */
+  stoppedForShutdown: boolean;
+  done: Promise<void>;
 }
 
 function internalError(reason: string): RunResult {

@@ -4,6 +4,7 @@ import type { Pipeline } from '../core/pipeline.js';
 import type { Bus } from '../bus/port.js';
 import type { Executor } from '../executor/port.js';
 import type { AppendedEvent, DecisionRecord, NewEvent, Store } from '../store/ports.js';
+import { closingLine } from '../core/build-ending.js';
 import { BuildRunner, type AfterRun } from './build-runner.js';
 import { SchedulerLoop } from './scheduler-loop.js';
 import { MemorySnapshot } from './scheduler-state.js';
@@ -106,11 +107,14 @@ export class Engine {
           'killed processes a lost build left running',
         );
     }
-    for (const b of recovered.lost)
+    for (const b of recovered.lost) {
+      // Before the server listens: no log follower can see the build end without this line.
+      await opts.executor.appendSystemLine?.(b.id, closingLine(b.state, b.reason));
       opts.logger.warn(
         { build: b.id, job: b.job },
         'build was running when the server stopped: error (lost)',
       );
+    }
     const state = await store.loadSchedulerState();
     const engine = new Engine(opts, new MemorySnapshot(opts.pipeline, state), relayedUpTo);
     await engine.setPipeline(opts.pipeline);
@@ -171,6 +175,9 @@ export class Engine {
     if (this.runner.cancelRunning(id, reason)) return this.opts.store.getBuild(id);
     const build = await this.opts.store.cancelQueuedBuild(id, reason, this.now());
     if (build) this.snapshot.buildChanged(build);
+    // Cancelled while queued: its log (empty until now) says so, like every build that ended early.
+    if (build?.state === 'cancelled' && build.reason === reason && build.startedAt === null)
+      await this.opts.executor.appendSystemLine?.(id, closingLine(build.state, build.reason));
     this.relay.wake();
     return build;
   }
@@ -216,9 +223,15 @@ export class Engine {
     await this.relay.idle();
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Stops scheduling and running. Builds still running are killed and re-queued (each the same
+   * build, one `queued` event, a closing line in its log) so the next start runs them again;
+   * with `abandon` they are left `running` as a crash would leave them (tests simulate one), for
+   * the next start's recovery. Outbox rows written here are relayed before this resolves.
+   */
+  async stop(opts: { abandonRunning?: boolean } = {}): Promise<void> {
     await this.scheduler.stop();
-    await this.runner.stop('cancelled: the server is shutting down');
+    await this.runner.stop(opts.abandonRunning ? 'abandon' : 'requeue');
     await this.relay.stop();
   }
 

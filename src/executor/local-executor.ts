@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import type { ContentStore } from '../artifacts/content-store.js';
+import { closingLine, storedReason } from '../core/build-ending.js';
 import { readCoverage } from './coverage/read-coverage.js';
 import { formatDuration } from './format-duration.js';
 import { GitMirrors } from './git-mirror.js';
@@ -69,6 +70,25 @@ export class LocalExecutor implements Executor {
     return killOrphans(join(this.options.dataDir, 'workspaces', String(buildId)));
   }
 
+  async appendSystemLine(
+    buildId: number,
+    text: string,
+    secrets: readonly string[] = [],
+  ): Promise<number | null> {
+    try {
+      const log = await LogWriter.open(logPath(this.options.dataDir, buildId), {
+        maxBytes: this.logMaxBytes,
+        secrets,
+        onAdvance: () => undefined,
+      });
+      log.system(text);
+      await log.close();
+      return log.error === null ? log.size : null;
+    } catch {
+      return null;
+    }
+  }
+
   /** Removes expired kept workspaces and enforces the size cap. Called after every build too. */
   pruneWorkspaces(now?: number): Promise<PruneResult> {
     return this.workspaces.prune(now);
@@ -81,7 +101,7 @@ export class LocalExecutor implements Executor {
     let result: RunResult;
     try {
       if (signal.aborted)
-        return finish({ state: 'cancelled', reason: 'cancelled before start' }, [], null, warnings);
+        return finish({ state: 'cancelled', reason: cancelReason(signal) }, [], null, warnings);
       log = await LogWriter.open(logPath(this.options.dataDir, spec.buildId), {
         maxBytes: this.logMaxBytes,
         secrets: [
@@ -100,12 +120,10 @@ export class LocalExecutor implements Executor {
     } catch (err) {
       // A git command killed by the abort fails as a checkout error; the truth is a cancel.
       const outcome: RunOutcome = signal.aborted
-        ? { state: 'cancelled', reason: 'cancelled' }
+        ? { state: 'cancelled', reason: cancelReason(signal) }
         : errorOutcome(err);
       result = finish(outcome, [], null, warnings);
-      log?.system(
-        `!!! ${result.state === 'error' ? `${result.code}: ` : ''}${'reason' in result ? result.reason : ''}`,
-      );
+      log?.system(closingLine(result.state, storedReason(result)));
     }
     if (log !== null) {
       await log.close();
@@ -200,9 +218,10 @@ export class LocalExecutor implements Executor {
           reason: `cannot start step ${quoted}: ${r.reason}`,
         };
       }
+      // The reason follows in the closing line; this one only says how the step stopped.
       if (r.kind !== 'exited')
         log.system(
-          `<== ${outcome.state === 'cancelled' ? 'cancelled' : outcome.reason} after ${took}`,
+          `<== ${r.kind === 'timeout' ? 'timed out' : r.kind === 'cancelled' ? 'cancelled' : 'not started'} after ${took}`,
         );
       break;
     }
@@ -235,7 +254,7 @@ export class LocalExecutor implements Executor {
       for (const o of outputs)
         log.system(`output ${o.name}: ${o.files.length} files, sha256 ${o.digest}`);
     }
-    if (outcome.state !== 'passed') log.system(`!!! ${outcome.state}: ${outcome.reason}`);
+    if (outcome.state !== 'passed') log.system(closingLine(outcome.state, storedReason(outcome)));
     return finish(outcome, outputs, coverage, warnings);
   }
 }
@@ -254,6 +273,12 @@ function errorOutcome(err: unknown): RunOutcome {
     return { state: 'error', code: err.code, step: err.step, reason: err.message };
   const message = err instanceof Error ? err.message : String(err);
   return { state: 'error', code: 'internal', step: null, reason: `internal error: ${message}` };
+}
+
+/** The abort's reason when the canceller gave one (`cancelled by api`), else `cancelled`. */
+function cancelReason(signal: AbortSignal): string {
+  const r: unknown = signal.reason;
+  return typeof r === 'string' && r !== '' ? r : 'cancelled';
 }
 
 function safely(fn: () => void): void {

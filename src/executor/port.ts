@@ -87,4 +87,14 @@ export interface Executor {
    * Returns how many processes were killed. Safe to call for builds that left nothing.
    */
   reapLost?(buildId: number): Promise<number>;
+  /**
+   * Appends a system line to a build's log, for endings decided outside `run` (lost at a restart,
+   * a failed publish, re-queued at shutdown, cancelled while queued); `secrets` are masked.
+   * Resolves with the log's size, or `null` when the line could not be written; never rejects.
+   */
+  appendSystemLine?(
+    buildId: number,
+    text: string,
+    secrets?: readonly string[],
+  ): Promise<number | null>;
 }

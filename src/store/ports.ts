@@ -98,6 +98,12 @@ export interface QueuePort {
   /** Takes the oldest queued build, marks it running for `worker`; `null` when none is queued. */
   claimNextBuild(worker: string, now: number): Promise<Build | null>;
   finishBuild(id: number, run: FinishedRun, now: number): Promise<Build>;
+  /**
+   * Puts a running build back in the queue (a graceful shutdown killed it): state `queued`, no
+   * start time or worker, its place in the queue kept, one `queued` outbox row. `null` (and
+   * nothing written) when the build is not `running`.
+   */
+  requeueBuild(id: number, now: number): Promise<Build | null>;
   /** Cancels a queued build; running builds are cancelled by their runner. Returns the build. */
   cancelQueuedBuild(id: number, reason: string, now: number): Promise<Build | null>;
   /**

@@ -180,7 +180,7 @@ export class Harness {
    * as after a crash), closes and reopens the store, starts a new engine on it.
    */
   async restart(pipeline: Pipeline = this.current.pipeline): Promise<void> {
-    await this.current.stop();
+    await this.current.stop({ abandonRunning: true });
     await this.currentStore.close();
     this.currentStore = await openSqliteStore({ path: join(this.dir, 'state.db') });
     this.current = await Engine.start(

@@ -300,6 +300,27 @@ export function storeConformance(
       expect(second.requeued).toEqual([]);
     });
 
+    it('puts a running build back in the queue (graceful shutdown), running builds only', async () => {
+      const e = await eventFor('1'.repeat(40));
+      await store.applyDecisions(e, [queue('fp1', e.version)], 2000);
+      const claimed = await store.claimNextBuild('w1', 2100);
+      const requeued = await store.requeueBuild(claimed!.id, 2200);
+      expect(requeued).toMatchObject({
+        id: claimed!.id,
+        state: 'queued',
+        startedAt: null,
+        attempt: 1,
+      });
+      expect(await store.requeueBuild(claimed!.id, 2300)).toBeNull(); // not running any more
+      expect((await store.outboxSince(0, 20)).map((o) => o.type)).toEqual([
+        'queued',
+        'started',
+        'queued',
+      ]);
+      // It keeps its place: the next claim takes it again.
+      expect(await store.claimNextBuild('w2', 2400)).toMatchObject({ id: claimed!.id });
+    });
+
     it('cancels queued builds only', async () => {
       const e = await eventFor('1'.repeat(40));
       const { queued } = await store.applyDecisions(e, [queue('fp1', e.version)], 2000);

@@ -1,5 +1,6 @@
 import { availableParallelism } from 'node:os';
-import { relative } from 'node:path';
+import { mkdir } from 'node:fs/promises';
+import { relative, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 
 interface ServeOptions {
@@ -57,6 +58,22 @@ and saved to <data-dir>/token (mode 0600) for the local CLI.`,
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
+  // The lock comes first, before anything writes into the data directory (the demo does) and
+  // before the server's heavy imports: a second server is refused within a fraction of a second.
+  const { lockDataDir, DataDirLockedError } = await import('../../app/data-dir-lock.js');
+  const dataDir = resolve(opts.dataDir);
+  await mkdir(dataDir, { recursive: true });
+  let lock;
+  try {
+    lock = await lockDataDir(dataDir);
+  } catch (err) {
+    if (err instanceof DataDirLockedError) {
+      process.stderr.write(`nightless serve: ${err.message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+    throw err;
+  }
   // Loaded here, not at the top: client commands should not pay for the server's imports.
   const [{ prepareDemo }, { createLogger }, { startNightless }, { ConfigError }] =
     await Promise.all([
@@ -69,13 +86,17 @@ async function serve(opts: ServeOptions): Promise<void> {
   let configPath = opts.config ?? 'nightless.yaml';
   let demoWorkTree: string | null = null;
   if (opts.demo) {
-    const demo = await prepareDemo(opts.dataDir);
+    const demo = await prepareDemo(opts.dataDir).catch(async (err: unknown) => {
+      await lock.release();
+      throw err;
+    });
     configPath = demo.configPath;
     demoWorkTree = demo.workTree;
   }
   let app;
   try {
     app = await startNightless({
+      lock,
       configPath,
       configDisplayName: opts.demo ? relative(process.cwd(), configPath) : configPath,
       dataDir: opts.dataDir,

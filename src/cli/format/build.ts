@@ -1,4 +1,5 @@
 import type { Build, BuildCause, CoverageSummary } from '../../core/build.js';
+import { describeFailure } from '../../core/build-ending.js';
 import type { BuildDetail } from '../../store/ports.js';
 import type { Colours } from './colour.js';
 import { renderFields } from './table.js';
@@ -49,11 +50,13 @@ export function formatRelated(build: Build): string | null {
 
 /** One line on what went wrong: `step "npm test": exit code 1`; null when nothing did. */
 export function formatReason(build: Build): string | null {
-  const parts: string[] = [];
-  if (build.failedStep !== null) parts.push(`step "${build.failedStep}"`);
-  if (build.reason !== null) parts.push(build.reason);
-  else if (build.relatedBuild !== null) parts.push(formatRelated(build) ?? '');
-  return parts.length > 0 ? parts.join(': ') : null;
+  // The step is named once: most reasons name it already (`step "test" exited with code 1`).
+  const failure = describeFailure(build.failedStep, build.reason);
+  if (build.reason === null && build.relatedBuild !== null) {
+    const related = formatRelated(build);
+    return failure === null ? related : `${failure}: ${related}`;
+  }
+  return failure;
 }
 
 function percent(value: number | null, delta: number | null): string | null {

@@ -8,6 +8,7 @@ import {
   type Transaction,
 } from 'kysely';
 import type { Build, BuildState } from '../../core/build.js';
+import { storedReason } from '../../core/build-ending.js';
 import type { SchedulerEvent } from '../../core/event.js';
 import type { JobName, SourceName } from '../../core/pipeline.js';
 import type { BuildRef, Decision, Rule, SourceHead } from '../../core/scheduler/index.js';
@@ -370,8 +371,7 @@ export class SqlStore implements Store {
           state: r.state,
           finished_at: now,
           failed_step: r.state === 'failed' ? r.step : r.state === 'error' ? r.step : null,
-          reason:
-            r.state === 'passed' ? null : r.state === 'error' ? `${r.code}: ${r.reason}` : r.reason,
+          reason: storedReason(r),
           exit_code: r.state === 'failed' ? r.exitCode : null,
           coverage_lines: cov?.lines ?? null,
           coverage_branches: cov?.branches ?? null,
@@ -402,6 +402,20 @@ export class SqlStore implements Store {
       }
       for (const e of run.outputEvents) await insertEvent(trx, e, this.shapes);
       await writeOutbox(trx, id, 'finished', now);
+      return loadBuild(trx, id);
+    });
+  }
+
+  requeueBuild(id: number, now: number): Promise<Build | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const res = await trx
+        .updateTable('builds')
+        .set({ state: 'queued', started_at: null, worker: null })
+        .where('id', '=', id)
+        .where('state', '=', 'running')
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return null;
+      await writeOutbox(trx, id, 'queued', now);
       return loadBuild(trx, id);
     });
   }
