@@ -22,6 +22,7 @@ import { buildServer } from '../server/build-server.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { Store } from '../store/ports.js';
 import { loadApiToken, type ApiToken } from './api-token.js';
+import { isLoopbackHost } from './listen-address.js';
 import { NightlessMetrics } from './metrics.js';
 import { metricsRoutes } from './metrics-routes.js';
 
@@ -34,7 +35,10 @@ export interface StartOptions {
   readonly port: number;
   readonly slots: number;
   readonly logger: Logger;
+  /** Require a `read` token for reads even on a loopback listener. */
   readonly readAuth?: boolean;
+  /** Leave reads open on a non-loopback listener (they need a `read` token by default there). */
+  readonly publicRead?: boolean;
   readonly publicUrl?: string;
   /** How often a build lost to a crash is re-queued (default 1). */
   readonly lostRetries?: number;
@@ -115,7 +119,9 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
     artifacts,
     readLog,
     tokenSha256: token.sha256,
-    readAuth: opts.readAuth ?? false,
+    readAuth: readsNeedToken(opts),
+    access: store.access,
+    onAuthFailure: metrics.onAuthFailure,
     publicUrl,
     extraRoutes: [
       pollRoutes(poller),
@@ -227,4 +233,15 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
       return stopping;
     },
   };
+}
+
+/**
+ * Reads are open to whoever can connect on a loopback listener (as before) and need a `read`
+ * token anywhere else, unless the operator says `--public-read` (docs/security.md).
+ */
+export function readsNeedToken(
+  opts: Pick<StartOptions, 'host' | 'readAuth' | 'publicRead'>,
+): boolean {
+  if (opts.readAuth) return true;
+  return !isLoopbackHost(opts.host) && !opts.publicRead;
 }

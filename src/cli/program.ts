@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerArtifact } from './commands/artifact.js';
+import { registerAudit } from './commands/audit.js';
 import { registerBuilds } from './commands/builds.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerCheck } from './commands/check.js';
@@ -12,6 +13,7 @@ import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
 import { registerSources } from './commands/sources.js';
 import { registerStatus } from './commands/status.js';
+import { registerToken } from './commands/token.js';
 import { registerTrace } from './commands/trace.js';
 import { registerTrigger } from './commands/trigger.js';
 import { registerWhy } from './commands/why.js';
@@ -72,5 +74,7 @@ export function createProgram(): Command {
   registerArtifact(program);
   registerHook(program);
   registerDeliveries(program);
+  registerToken(program);
+  registerAudit(program);
   return program;
 }
