@@ -39,6 +39,8 @@ export interface StartOptions {
   readonly readAuth?: boolean;
   /** Leave reads open on a non-loopback listener (they need a `read` token by default there). */
   readonly publicRead?: boolean;
+  /** Failed authentications per address and window before 429 (default 10 per minute). */
+  readonly authFailureLimit?: { readonly maxFailures: number; readonly windowMs: number };
   readonly publicUrl?: string;
   /** How often a build lost to a crash is re-queued (default 1). */
   readonly lostRetries?: number;
@@ -122,6 +124,7 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
     readAuth: readsNeedToken(opts),
     access: store.access,
     onAuthFailure: metrics.onAuthFailure,
+    ...(opts.authFailureLimit ? { authFailureLimit: opts.authFailureLimit } : {}),
     publicUrl,
     extraRoutes: [
       pollRoutes(poller),

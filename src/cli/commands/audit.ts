@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import {
   commandContext,
-  durationArg,
+  lifetimeArg,
   positiveIntArg,
   withClientOptions,
 } from '../client-options.js';
@@ -29,7 +29,7 @@ export function registerAudit(program: Command): void {
       .option(
         '--since <duration>',
         'only the last 1d, 2h, … (default: everything kept)',
-        durationArg,
+        lifetimeArg,
       )
       .option('--limit <n>', 'at most this many entries', positiveIntArg, 100),
   )

@@ -1,6 +1,6 @@
 import { InvalidArgumentError, type Command } from 'commander';
 import { isScope, SCOPES, type Scope } from '../../core/access.js';
-import { commandContext, durationArg, withClientOptions } from '../client-options.js';
+import { commandContext, lifetimeArg, withClientOptions } from '../client-options.js';
 import type { Colours } from '../format/colour.js';
 import { renderTable } from '../format/table.js';
 import { formatRelative, formatWhen } from '../format/time.js';
@@ -43,7 +43,7 @@ export function registerToken(program: Command): void {
         `one or more of ${SCOPES.join(', ')} (comma-separated or repeated)`,
         scopeArg,
       )
-      .option('--expires <duration>', 'lifetime: 90d, 12h (default: never)', durationArg),
+      .option('--expires <duration>', 'lifetime: 90d, 12h (default: never)', lifetimeArg),
   )
     .addHelpText(
       'after',
