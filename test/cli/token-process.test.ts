@@ -83,7 +83,7 @@ async function post(nl: Nightless, path: string, token: string | null, body: unk
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(5000),
   });
-  return { status: res.status, headers: res.headers, body: (await res.json()) as unknown };
+  return { status: res.status, headers: res.headers, body: (await res.json()) };
 }
 
 beforeAll(async () => {
