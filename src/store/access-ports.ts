@@ -37,7 +37,10 @@ export interface AuditRecord extends AuditEntry {
  * auth hook calls `findTokenBySha256` on each authenticated request (an indexed lookup).
  */
 export interface AccessPort {
-  /** Fails with a `NL_CONFLICT`-worthy error (`TokenNameTaken`) when the name is in use. */
+  /**
+   * Throws `TokenNameTaken` when an active (or expired, not revoked) token has the name; a revoked
+   * token's name is reused (its row replaced).
+   */
   createToken(token: Omit<TokenRecord, 'lastUsedAt' | 'revokedAt'>): Promise<void>;
   findTokenBySha256(sha256: string): Promise<TokenRecord | null>;
   /** Newest first; revoked tokens included (they show as revoked). */

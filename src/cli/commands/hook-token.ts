@@ -51,6 +51,7 @@ export async function ensureHookToken(
   }
   const created = await createToken(admin, name).catch(async (err: unknown) => {
     if (!(err instanceof ApiError) || err.status !== 409) throw err;
+    // The hook lost its token file: the old token of that name is useless now, replace it.
     await admin.deleteJson(`/api/tokens/${encodeURIComponent(name)}`);
     return createToken(admin, name);
   });

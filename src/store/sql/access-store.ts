@@ -14,21 +14,25 @@ export class SqlAccessStore implements AccessPort {
   constructor(private readonly db: Kysely<Database>) {}
 
   async createToken(token: Omit<TokenRecord, 'lastUsedAt' | 'revokedAt'>): Promise<void> {
-    const inserted = await this.db
+    const row = {
+      name: token.name,
+      sha256: token.sha256,
+      scopes: token.scopes.join(','),
+      created_at: token.createdAt,
+      created_by: token.createdBy,
+      expires_at: token.expiresAt,
+      last_used_at: null,
+      revoked_at: null,
+    };
+    // A revoked token's name may be given to a new token; an active one's may not.
+    const written = await this.db
       .insertInto('api_tokens')
-      .values({
-        name: token.name,
-        sha256: token.sha256,
-        scopes: token.scopes.join(','),
-        created_at: token.createdAt,
-        created_by: token.createdBy,
-        expires_at: token.expiresAt,
-        last_used_at: null,
-        revoked_at: null,
-      })
-      .onConflict((oc) => oc.column('name').doNothing())
+      .values(row)
+      .onConflict((oc) =>
+        oc.column('name').doUpdateSet(row).where('api_tokens.revoked_at', 'is not', null),
+      )
       .executeTakeFirst();
-    if (Number(inserted.numInsertedOrUpdatedRows ?? 0) === 0) throw new TokenNameTaken(token.name);
+    if (Number(written.numInsertedOrUpdatedRows ?? 0) === 0) throw new TokenNameTaken(token.name);
   }
 
   async findTokenBySha256(sha256: string): Promise<TokenRecord | null> {
