@@ -64,6 +64,9 @@ export interface Nightless {
   stop(): Promise<void>;
 }
 
+/** Audit entries older than this are deleted with the hourly clean-up (docs/security.md). */
+const AUDIT_KEEP_MS = 90 * 24 * 60 * 60 * 1000;
+
 /** The composition root of the embedded deployment: SQLite, in-process bus, local executor. */
 export async function startNightless(opts: StartOptions): Promise<Nightless> {
   const { logger } = opts;
@@ -147,9 +150,10 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
   let gcRun: Promise<unknown> = Promise.resolve();
   const artifactGc = (): void => {
     gcRun = gcRun.then(() =>
-      runArtifactGc({ store, artifacts, keepBuildsPerJob: 20, logger }).catch((err: unknown) =>
-        logger.error({ err }, 'artifact garbage collection failed'),
-      ),
+      Promise.all([
+        runArtifactGc({ store, artifacts, keepBuildsPerJob: 20, logger }),
+        store.access.pruneAudit(Date.now() - AUDIT_KEEP_MS),
+      ]).catch((err: unknown) => logger.error({ err }, 'artifact garbage collection failed')),
     );
   };
   artifactGc();

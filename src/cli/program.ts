@@ -35,7 +35,7 @@ Examples:
   $ nightless trace app@3f2a1c0 --watch    where is my change now?
 
 Client commands talk to the server at --server URL, or $NIGHTLESS_SERVER, or
-http://127.0.0.1:8080. Mutating commands (trigger, cancel, poll) send the token from --token, or
+http://127.0.0.1:8080. Commands send the token from --token, or
 $NIGHTLESS_TOKEN, or .nightless/token (written by \`nightless serve\`).
 Set NIGHTLESS_DEBUG=1 to see stack traces; NO_COLOR=1 to turn colours off.`;
 

@@ -15,7 +15,7 @@ export function migrations(d: DdlDialect): MigrationProvider {
   const all: Record<string, Migration> = {
     '0001-initial': { up: (db) => initial(db as Kysely<Database>, d) },
     '0002-deliveries': { up: (db) => deliveries(db as Kysely<Database>, d) },
-    '0003-access': { up: (db) => access(db as Kysely<Database>, d) },
+    '0004-access': { up: (db) => access(db as Kysely<Database>, d) },
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

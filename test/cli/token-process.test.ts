@@ -83,7 +83,7 @@ async function post(nl: Nightless, path: string, token: string | null, body: unk
     body: JSON.stringify(body),
     signal: AbortSignal.timeout(5000),
   });
-  return { status: res.status, headers: res.headers, body: (await res.json()) };
+  return { status: res.status, headers: res.headers, body: await res.json() };
 }
 
 beforeAll(async () => {
@@ -102,110 +102,124 @@ describe('nightless token create / list / revoke, through the CLI', () => {
     await nl.stop();
   });
 
-  it('prints a read token once; it reads but cannot trigger; list never shows the secret; revoke refuses it at once', async () => {
-    const created = await nightless(
-      nl,
-      BOOTSTRAP,
-      'token',
-      'create',
-      '--name',
-      'grafana',
-      '--scope',
-      'read',
-      '--expires',
-      '90d',
-    );
-    expect(created.code, created.stderr).toBe(0);
-    const secret = created.stdout.split('\n')[0]!;
-    expect(secret).toMatch(/^nl_[A-Za-z0-9_-]{43}$/);
-    expect(created.stdout).toContain('token "grafana" (read), expires');
+  it(
+    'prints a read token once; it reads but cannot trigger; list never shows the secret; revoke refuses it at once',
+    async () => {
+      const created = await nightless(
+        nl,
+        BOOTSTRAP,
+        'token',
+        'create',
+        '--name',
+        'grafana',
+        '--scope',
+        'read',
+        '--expires',
+        '90d',
+      );
+      expect(created.code, created.stderr).toBe(0);
+      const secret = created.stdout.split('\n')[0]!;
+      expect(secret).toMatch(/^nl_[A-Za-z0-9_-]{43}$/);
+      expect(created.stdout).toContain('token "grafana" (read), expires');
 
-    const listed = await nightless(nl, BOOTSTRAP, 'token', 'list');
-    expect(listed.code).toBe(0);
-    expect(listed.stdout).toMatch(/grafana\s+read\s+active/);
-    expect(listed.stdout).not.toContain(secret);
+      const listed = await nightless(nl, BOOTSTRAP, 'token', 'list');
+      expect(listed.code).toBe(0);
+      expect(listed.stdout).toMatch(/grafana\s+read\s+active/);
+      expect(listed.stdout).not.toContain(secret);
 
-    const status = await nightless(nl, secret, 'status');
-    expect(status.code, status.stderr).toBe(0);
-    expect(status.stdout).toContain('build');
+      const status = await nightless(nl, secret, 'status');
+      expect(status.code, status.stderr).toBe(0);
+      expect(status.stdout).toContain('build');
 
-    const trigger = await nightless(nl, secret, 'trigger', 'build');
-    expect(trigger.code).not.toBe(0);
-    expect(trigger.stderr).toContain('403 NL_FORBIDDEN');
-    expect(trigger.stderr).toContain('needs trigger');
+      const trigger = await nightless(nl, secret, 'trigger', 'build');
+      expect(trigger.code).not.toBe(0);
+      expect(trigger.stderr).toContain('403 NL_FORBIDDEN');
+      expect(trigger.stderr).toContain('needs trigger');
 
-    const revoked = await nightless(nl, BOOTSTRAP, 'token', 'revoke', 'grafana');
-    expect(revoked.stdout).toBe('revoked token "grafana"\n');
-    const after = await nightless(nl, secret, 'status');
-    expect(after.code).not.toBe(0);
-    expect(after.stderr).toContain('401 NL_UNAUTHORIZED: the bearer token is not valid');
+      const revoked = await nightless(nl, BOOTSTRAP, 'token', 'revoke', 'grafana');
+      expect(revoked.stdout).toBe('revoked token "grafana"\n');
+      const after = await nightless(nl, secret, 'status');
+      expect(after.code).not.toBe(0);
+      expect(after.stderr).toContain('401 NL_UNAUTHORIZED: the bearer token is not valid');
 
-    const audit = await nightless(nl, BOOTSTRAP, 'audit', '--since', '1d', '--json');
-    const entries = (
-      JSON.parse(audit.stdout) as {
-        entries: Array<{
-          actor: string;
-          action: string;
-          status: number;
-          errorCode: string | null;
-          target: Record<string, string>;
-        }>;
-      }
-    ).entries;
-    expect(entries.map((e) => [e.actor, e.action, e.status])).toEqual([
-      ['bootstrap', 'DELETE /api/tokens/:name', 200],
-      ['grafana', 'POST /api/jobs/:job/trigger', 403],
-      ['bootstrap', 'POST /api/tokens', 201],
-    ]);
-    expect(entries[1]).toMatchObject({ errorCode: 'NL_FORBIDDEN', target: { job: 'build' } });
-    const table = await nightless(nl, BOOTSTRAP, 'audit');
-    expect(table.stdout).toMatch(
-      /grafana\s+127\.0\.0\.1\s+POST \/api\/jobs\/:job\/trigger\s+job=build\s+403 NL_FORBIDDEN/,
-    );
-  }, CLI_TEST_MS);
+      const audit = await nightless(nl, BOOTSTRAP, 'audit', '--since', '1d', '--json');
+      const entries = (
+        JSON.parse(audit.stdout) as {
+          entries: Array<{
+            actor: string;
+            action: string;
+            status: number;
+            errorCode: string | null;
+            target: Record<string, string>;
+          }>;
+        }
+      ).entries;
+      expect(entries.map((e) => [e.actor, e.action, e.status])).toEqual([
+        ['bootstrap', 'DELETE /api/tokens/:name', 200],
+        ['grafana', 'POST /api/jobs/:job/trigger', 403],
+        ['bootstrap', 'POST /api/tokens', 201],
+      ]);
+      expect(entries[1]).toMatchObject({ errorCode: 'NL_FORBIDDEN', target: { job: 'build' } });
+      const table = await nightless(nl, BOOTSTRAP, 'audit');
+      expect(table.stdout).toMatch(
+        /grafana\s+127\.0\.0\.1\s+POST \/api\/jobs\/:job\/trigger\s+job=build\s+403 NL_FORBIDDEN/,
+      );
+    },
+    CLI_TEST_MS,
+  );
 
-  it('refuses an expired token exactly like an unknown one', async () => {
-    const created = await post(nl, '/api/tokens', BOOTSTRAP, {
-      name: 'brief',
-      scopes: ['read'],
-      expiresInMs: 300,
-    });
-    expect(created.status).toBe(201);
-    const brief = (created.body as { token: string }).token;
-    const ok = await fetch(`${nl.url}/api/jobs`, { headers: { authorization: `Bearer ${brief}` } });
-    expect(ok.status).toBe(200);
-    await new Promise((r) => setTimeout(r, 400));
-    const expired = await fetch(`${nl.url}/api/jobs`, {
-      headers: { authorization: `Bearer ${brief}` },
-    });
-    const unknown = await fetch(`${nl.url}/api/jobs`, {
-      headers: { authorization: 'Bearer nl_nothing' },
-    });
-    expect(expired.status).toBe(401);
-    expect(await expired.json()).toEqual(await unknown.json());
-    const list = await nightless(nl, BOOTSTRAP, 'token', 'list');
-    expect(list.stdout).toMatch(/brief\s+read\s+expired/);
-  }, CLI_TEST_MS);
+  it(
+    'refuses an expired token exactly like an unknown one',
+    async () => {
+      const created = await post(nl, '/api/tokens', BOOTSTRAP, {
+        name: 'brief',
+        scopes: ['read'],
+        expiresInMs: 300,
+      });
+      expect(created.status).toBe(201);
+      const brief = (created.body as { token: string }).token;
+      const ok = await fetch(`${nl.url}/api/jobs`, {
+        headers: { authorization: `Bearer ${brief}` },
+      });
+      expect(ok.status).toBe(200);
+      await new Promise((r) => setTimeout(r, 400));
+      const expired = await fetch(`${nl.url}/api/jobs`, {
+        headers: { authorization: `Bearer ${brief}` },
+      });
+      const unknown = await fetch(`${nl.url}/api/jobs`, {
+        headers: { authorization: 'Bearer nl_nothing' },
+      });
+      expect(expired.status).toBe(401);
+      expect(await expired.json()).toEqual(await unknown.json());
+      const list = await nightless(nl, BOOTSTRAP, 'token', 'list');
+      expect(list.stdout).toMatch(/brief\s+read\s+expired/);
+    },
+    CLI_TEST_MS,
+  );
 
-  it('a hook token announces a push but cannot trigger or read logs', async () => {
-    const created = await post(nl, '/api/tokens', BOOTSTRAP, {
-      name: 'hook:app',
-      scopes: ['hook'],
-    });
-    const hook = (created.body as { token: string }).token;
-    const pushed = await post(nl, '/hooks/git', hook, {
-      repo,
-      updates: [{ old: '0'.repeat(40), new: commit, ref: 'refs/heads/main' }],
-    });
-    expect(pushed.status).toBe(202);
-    expect((await post(nl, '/api/jobs/build/trigger', hook, {})).status).toBe(403);
-    const log = await fetch(`${nl.url}/api/builds/1/log`, {
-      headers: { authorization: `Bearer ${hook}` },
-    });
-    expect(log.status).toBe(403);
-    const logs = await nightless(nl, hook, 'logs', '1');
-    expect(logs.stderr).toContain('403 NL_FORBIDDEN');
-  }, CLI_TEST_MS);
+  it(
+    'a hook token announces a push but cannot trigger or read logs',
+    async () => {
+      const created = await post(nl, '/api/tokens', BOOTSTRAP, {
+        name: 'hook:app',
+        scopes: ['hook'],
+      });
+      const hook = (created.body as { token: string }).token;
+      const pushed = await post(nl, '/hooks/git', hook, {
+        repo,
+        updates: [{ old: '0'.repeat(40), new: commit, ref: 'refs/heads/main' }],
+      });
+      expect(pushed.status).toBe(202);
+      expect((await post(nl, '/api/jobs/build/trigger', hook, {})).status).toBe(403);
+      const log = await fetch(`${nl.url}/api/builds/1/log`, {
+        headers: { authorization: `Bearer ${hook}` },
+      });
+      expect(log.status).toBe(403);
+      const logs = await nightless(nl, hook, 'logs', '1');
+      expect(logs.stderr).toContain('403 NL_FORBIDDEN');
+    },
+    CLI_TEST_MS,
+  );
 });
 
 describe('repeated authentication failures from one address', () => {

@@ -64,7 +64,7 @@ scoped ones. On a non-loopback --host every read needs a read token unless --pub
 
 async function serve(opts: ServeOptions): Promise<void> {
   // Loaded here, not at the top: client commands should not pay for the server's imports.
-  const [{ prepareDemo }, { createLogger }, { startNightless }, { ConfigError }] =
+  const [{ prepareDemo }, { createLogger }, { startNightless, readsNeedToken }, { ConfigError }] =
     await Promise.all([
       import('../../app/demo.js'),
       import('../../app/logger.js'),
@@ -108,6 +108,11 @@ async function serve(opts: ServeOptions): Promise<void> {
     app.token.generated
       ? `API token (shown once; saved to ${opts.dataDir}/token for the local CLI): ${app.token.generated}`
       : `API token: from ${app.token.source === 'env' ? 'NIGHTLESS_TOKEN' : `${opts.dataDir}/token`}`,
+    ...(readsNeedToken(opts)
+      ? [
+          `Reads need a read token here (${opts.readAuth ? '--read-auth' : `listening on ${opts.host}`}; see docs/security.md).`,
+        ]
+      : []),
     'Try next:',
     `  nightless status --server ${app.url}`,
     `  nightless builds --server ${app.url}`,

@@ -1,4 +1,4 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -136,6 +136,12 @@ describe('every route declares its access and the server enforces it', () => {
     );
     expect(documented.length).toBeGreaterThan(20);
     for (const [op, access] of documented) expect(access, op).toBeDefined();
+  });
+
+  it('docs/security.md lists every route', async () => {
+    const doc = await readFile(new URL('../../../docs/security.md', import.meta.url), 'utf8');
+    const table = doc.slice(doc.indexOf('### Every route and what it needs'));
+    for (const r of routes) expect(table, r.key).toContain(`${r.url}`);
   });
 
   it('opens nothing that holds data or changes state', () => {
