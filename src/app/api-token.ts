@@ -1,6 +1,6 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { generateToken, hashToken as hash } from '../server/auth/token-secret.js';
 
 export interface ApiToken {
   readonly sha256: string;
@@ -10,7 +10,7 @@ export interface ApiToken {
 }
 
 /**
- * The bearer token for mutating API calls: `NIGHTLESS_TOKEN` if set, else the one saved in
+ * The bootstrap token (scope `admin`, docs/security.md): `NIGHTLESS_TOKEN` if set, else the one saved in
  * `<dataDir>/token` (mode 0600, so the local CLI finds it), else a new random one.
  */
 export async function loadApiToken(
@@ -26,11 +26,7 @@ export async function loadApiToken(
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  const token = randomBytes(24).toString('base64url');
+  const token = generateToken();
   await writeFile(file, `${token}\n`, { mode: 0o600 });
   return { sha256: hash(token), generated: token, source: 'generated' };
-}
-
-function hash(token: string): string {
-  return createHash('sha256').update(token).digest('hex');
 }

@@ -1,3 +1,4 @@
+import type { AuthFailureReason } from '../server/auth/auth-hook.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { BUILD_STATES, type EventOrigin } from '../core/build.js';
 import type { SourceName } from '../core/pipeline.js';
@@ -44,6 +45,7 @@ export class NightlessMetrics {
   private readonly signatureFailures: Counter<'forge'>;
   private readonly polls: Counter<'source' | 'result'>;
   private readonly missed: Counter<'source'>;
+  private readonly authFailures: Counter<'reason'>;
 
   constructor(opts: MetricsOptions) {
     const { store } = opts;
@@ -67,6 +69,14 @@ export class NightlessMetrics {
       labelNames: ['source', 'result'],
       registers,
     });
+    this.authFailures = new Counter({
+      name: 'nightless_auth_failures_total',
+      help: 'API requests refused: no token (missing), unknown/expired/revoked (invalid), lacking the scope (forbidden), or an address slowed down after repeated failures (throttled).',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of ['missing', 'invalid', 'forbidden', 'throttled'] as const)
+      this.authFailures.inc({ reason }, 0);
     this.missed = new Counter({
       name: 'nightless_missed_events_total',
       help: 'Fallback checks that found a version no event announced, by source.',
@@ -161,6 +171,11 @@ export class NightlessMetrics {
   readonly onSignatureFailure = (kind: IngestKind, _reason: SignatureFailure): void => {
     this.signatureFailures.inc({ forge: kind });
     this.eventReceived(null, kind === 'git' ? 'hook' : 'webhook', 'rejected');
+  };
+
+  /** `ServerOptions.onAuthFailure`: every refused API request. */
+  readonly onAuthFailure = (reason: AuthFailureReason): void => {
+    this.authFailures.inc({ reason });
   };
 
   /** `PollerDeps.onPoll`: every check, scheduled or asked for. */

@@ -24,6 +24,7 @@ import type { Store } from '../store/ports.js';
 import { readInstallationId } from '../store/installation-id.js';
 import { loadApiToken, type ApiToken } from './api-token.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
+import { isLoopbackHost } from './listen-address.js';
 import { NightlessMetrics } from './metrics.js';
 import { metricsRoutes } from './metrics-routes.js';
 
@@ -36,7 +37,12 @@ export interface StartOptions {
   readonly port: number;
   readonly slots: number;
   readonly logger: Logger;
+  /** Require a `read` token for reads even on a loopback listener. */
   readonly readAuth?: boolean;
+  /** Leave reads open on a non-loopback listener (they need a `read` token by default there). */
+  readonly publicRead?: boolean;
+  /** Failed authentications per address and window before 429 (default 10 per minute). */
+  readonly authFailureLimit?: { readonly maxFailures: number; readonly windowMs: number };
   readonly publicUrl?: string;
   /** How often a build lost to a crash is re-queued (default 1). */
   readonly lostRetries?: number;
@@ -64,6 +70,9 @@ export interface Nightless {
   reload(): Promise<{ ok: true } | { ok: false; error: ConfigError }>;
   stop(): Promise<void>;
 }
+
+/** Audit entries older than this are deleted with the hourly clean-up (docs/security.md). */
+const AUDIT_KEEP_MS = 90 * 24 * 60 * 60 * 1000;
 
 /** The composition root of the embedded deployment: SQLite, in-process bus, local executor. */
 export async function startNightless(opts: StartOptions): Promise<Nightless> {
@@ -138,7 +147,10 @@ async function startLocked(
     artifacts,
     readLog,
     tokenSha256: token.sha256,
-    readAuth: opts.readAuth ?? false,
+    readAuth: readsNeedToken(opts),
+    access: store.access,
+    onAuthFailure: metrics.onAuthFailure,
+    ...(opts.authFailureLimit ? { authFailureLimit: opts.authFailureLimit } : {}),
     publicUrl,
     extraRoutes: [
       pollRoutes(poller),
@@ -161,9 +173,10 @@ async function startLocked(
   let gcRun: Promise<unknown> = Promise.resolve();
   const artifactGc = (): void => {
     gcRun = gcRun.then(() =>
-      runArtifactGc({ store, artifacts, keepBuildsPerJob: 20, logger }).catch((err: unknown) =>
-        logger.error({ err }, 'artifact garbage collection failed'),
-      ),
+      Promise.all([
+        runArtifactGc({ store, artifacts, keepBuildsPerJob: 20, logger }),
+        store.access.pruneAudit(Date.now() - AUDIT_KEEP_MS),
+      ]).catch((err: unknown) => logger.error({ err }, 'artifact garbage collection failed')),
     );
   };
   artifactGc();
@@ -256,4 +269,15 @@ async function startLocked(
       return stopping;
     },
   };
+}
+
+/**
+ * Reads are open to whoever can connect on a loopback listener (as before) and need a `read`
+ * token anywhere else, unless the operator says `--public-read` (docs/security.md).
+ */
+export function readsNeedToken(
+  opts: Pick<StartOptions, 'host' | 'readAuth' | 'publicRead'>,
+): boolean {
+  if (opts.readAuth) return true;
+  return !isLoopbackHost(opts.host) && !opts.publicRead;
 }

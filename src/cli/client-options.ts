@@ -25,6 +25,14 @@ export function durationArg(value: string): number {
   return r.ms;
 }
 
+/** A long duration (`90d`, `12h`): token lifetimes, `--since` windows; up to ten years. */
+export function lifetimeArg(value: string): number {
+  const r = parseDuration(value, 3650 * 86_400_000);
+  if (!r.ok) throw new InvalidArgumentError(r.reason);
+  if (r.ms === 0) throw new InvalidArgumentError('must be more than zero');
+  return r.ms;
+}
+
 /** A positive whole number argument (build ids, limits). */
 export function positiveIntArg(value: string): number {
   if (!/^\d+$/.test(value) || Number(value) < 1) {

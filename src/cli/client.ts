@@ -56,6 +56,10 @@ export class ApiClient {
     return this.json<T>('POST', path, {}, body);
   }
 
+  async deleteJson<T>(path: string): Promise<T> {
+    return this.json<T>('DELETE', path, {}, undefined);
+  }
+
   private async json<T>(method: string, path: string, query: Query, body: unknown): Promise<T> {
     const signal = AbortSignal.timeout(this.config.timeoutMs);
     try {

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
 import { registerArtifact } from './commands/artifact.js';
+import { registerAudit } from './commands/audit.js';
 import { registerBuilds } from './commands/builds.js';
 import { registerCancel } from './commands/cancel.js';
 import { registerCheck } from './commands/check.js';
@@ -12,6 +13,7 @@ import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
 import { registerSources } from './commands/sources.js';
 import { registerStatus } from './commands/status.js';
+import { registerToken } from './commands/token.js';
 import { registerTrace } from './commands/trace.js';
 import { registerTrigger } from './commands/trigger.js';
 import { registerWhy } from './commands/why.js';
@@ -33,7 +35,7 @@ Examples:
   $ nightless trace app@3f2a1c0 --watch    where is my change now?
 
 Client commands talk to the server at --server URL, or $NIGHTLESS_SERVER, or
-http://127.0.0.1:8080. Mutating commands (trigger, cancel, poll) send the token from --token, or
+http://127.0.0.1:8080. Commands send the token from --token, or
 $NIGHTLESS_TOKEN, or .nightless/token (written by \`nightless serve\`).
 Set NIGHTLESS_DEBUG=1 to see stack traces; NO_COLOR=1 to turn colours off.`;
 
@@ -72,5 +74,7 @@ export function createProgram(): Command {
   registerArtifact(program);
   registerHook(program);
   registerDeliveries(program);
+  registerToken(program);
+  registerAudit(program);
   return program;
 }

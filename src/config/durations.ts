@@ -15,7 +15,15 @@ export const MAX_DURATION_MS = 2_147_483_647;
 
 export type DurationResult = { ok: true; ms: number } | { ok: false; reason: string };
 
-export function parseDuration(input: string | number): DurationResult {
+/**
+ * `maxMs` defaults to what a timer can wait; durations that are never armed as one timer (token
+ * lifetimes, retention ages) pass a larger bound.
+ */
+export function parseDuration(input: string | number, maxMs = MAX_DURATION_MS): DurationResult {
+  const checkMax = (ms: number): DurationResult =>
+    ms > maxMs
+      ? { ok: false, reason: `longer than the maximum of ${Math.floor(maxMs / 86_400_000)} days` }
+      : { ok: true, ms };
   if (typeof input === 'number') {
     if (!Number.isInteger(input))
       return { ok: false, reason: 'a number of seconds must be a whole number' };
@@ -32,12 +40,6 @@ export function parseDuration(input: string | number): DurationResult {
     ms += Number(m[1]) * UNIT_MS[unit];
   }
   return checkMax(ms);
-}
-
-function checkMax(ms: number): DurationResult {
-  return ms > MAX_DURATION_MS
-    ? { ok: false, reason: 'longer than the maximum of 24 days' }
-    : { ok: true, ms };
 }
 
 /** Why a duration value is not acceptable, without quoting it (it may be a secret). */

@@ -96,7 +96,6 @@ export function deliveryRoutes(deps: DeliveryRoutesDeps): RouteModule {
     app.post(
       '/api/deliveries/:id/retry',
       {
-        config: { auth: 'write' },
         schema: {
           summary: 'Send a dead delivery again (a fresh series of attempts)',
           tags: ['reports'],

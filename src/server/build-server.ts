@@ -6,11 +6,15 @@ import {
   validatorCompiler,
   type ZodTypeProvider,
 } from 'fastify-type-provider-zod';
-import { assertTokenHash, authHook } from './auth.js';
+import { auditHook } from './auth/audit-hook.js';
+import { authHook } from './auth/auth-hook.js';
+import { FailureLimiter } from './auth/failure-limiter.js';
+import { accessOf, ROUTE_ACCESS } from './auth/route-access.js';
 import { handleError, handleNotFound } from './errors.js';
 import { finishDocument } from './openapi-doc.js';
 import type { ApiApp, RouteContext, ServerOptions } from './options.js';
 import { artifactRoutes } from './routes/artifacts.js';
+import { auditRoutes } from './routes/audit.js';
 import { buildRoutes } from './routes/builds.js';
 import { eventRoutes } from './routes/events-sse.js';
 import { healthRoutes } from './routes/health.js';
@@ -18,6 +22,7 @@ import { jobRoutes } from './routes/jobs.js';
 import { logRoutes } from './routes/logs.js';
 import { openapiRoutes } from './routes/openapi.js';
 import { sourceRoutes } from './routes/sources.js';
+import { tokenRoutes } from './routes/tokens.js';
 import { whyTraceRoutes } from './routes/why-trace.js';
 import { SseHub } from './sse.js';
 
@@ -32,7 +37,7 @@ const DEFAULT_HEARTBEAT_MS = 15_000;
  * not stop the engine (the caller owns it).
  */
 export async function buildServer(opts: ServerOptions): Promise<ApiApp> {
-  assertTokenHash(opts.tokenSha256);
+  const now = opts.now ?? Date.now;
   const loggerInstance: FastifyBaseLogger = opts.logger;
   const app = Fastify({
     loggerInstance,
@@ -53,7 +58,39 @@ export async function buildServer(opts: ServerOptions): Promise<ApiApp> {
     sse.closeAll();
     done();
   });
-  app.addHook('onRequest', authHook(opts.tokenSha256, opts.readAuth));
+  // A route nobody declared access for is a startup error, not an open endpoint.
+  const table = { ...ROUTE_ACCESS, ...opts.extraAccess };
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) accessOf(table, method, route.url);
+  });
+  const noTokens = {
+    findTokenBySha256: () => Promise.resolve(null),
+    touchToken: () => Promise.resolve(),
+  };
+  app.decorateRequest('principal', null);
+  app.addHook(
+    'onRequest',
+    authHook({
+      bootstrapSha256: opts.tokenSha256,
+      tokens: opts.access ?? noTokens,
+      readsOpen: !opts.readAuth,
+      table,
+      limiter: new FailureLimiter(opts.authFailureLimit ?? { maxFailures: 10, windowMs: 60_000 }),
+      now,
+      ...(opts.onAuthFailure ? { onFailure: opts.onAuthFailure } : {}),
+    }),
+  );
+  if (opts.access) {
+    app.addHook(
+      'onResponse',
+      auditHook({
+        audit: opts.access,
+        table,
+        now,
+        onError: (err) => opts.logger.error({ err }, 'writing the audit trail failed'),
+      }),
+    );
+  }
 
   await app.register(fastifySwagger, {
     openapi: {
@@ -79,7 +116,7 @@ export async function buildServer(opts: ServerOptions): Promise<ApiApp> {
     opts,
     sse,
     ready: () => !closing && (opts.ready?.() ?? true),
-    now: opts.now ?? Date.now,
+    now,
   };
   for (const routes of [
     healthRoutes,
@@ -94,6 +131,14 @@ export async function buildServer(opts: ServerOptions): Promise<ApiApp> {
   ]) {
     await app.register((scope, _pluginOpts, done) => {
       routes(scope, ctx);
+      done();
+    });
+  }
+  const access = opts.access;
+  if (access) {
+    await app.register((scope, _pluginOpts, done) => {
+      tokenRoutes(scope, ctx, access);
+      auditRoutes(scope, access);
       done();
     });
   }

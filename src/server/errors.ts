@@ -8,6 +8,8 @@ import type { ErrorBody } from './schemas/error.js';
 export type ApiErrorCode =
   | 'NL_BAD_REQUEST'
   | 'NL_UNAUTHORIZED'
+  | 'NL_FORBIDDEN'
+  | 'NL_RATE_LIMITED'
   | 'NL_NOT_FOUND'
   | 'NL_CONFLICT'
   | 'NL_AMBIGUOUS'
@@ -15,6 +17,13 @@ export type ApiErrorCode =
   | 'NL_UNSUPPORTED_MEDIA_TYPE'
   | 'NL_UNAVAILABLE'
   | 'NL_INTERNAL';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The `error.code` this request was answered with (for the audit trail). */
+    errorCode?: string;
+  }
+}
 
 /** An error a handler throws on purpose: its status, code and message reach the client as is. */
 export class ApiError extends Error {
@@ -64,6 +73,7 @@ export function handleError(
   reply: FastifyReply,
 ): void {
   const [status, body] = toResponse(err);
+  request.errorCode = body.error.code;
   if (status >= 500) request.log.error({ err }, 'request failed');
   if (status === 401) void reply.header('www-authenticate', 'Bearer');
   // A download that failed before its first byte already set its headers; they'd describe a file.

@@ -1,6 +1,7 @@
 import type { SwaggerTransformObject } from '@fastify/swagger';
 import { jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ROUTE_ACCESS, routeKey } from './auth/route-access.js';
 
 /**
  * Finishing touches on the generated OpenAPI document, for what zod schemas can't say:
@@ -25,9 +26,10 @@ export const ALSO_EVENT_STREAM = { 'x-also': { 'text/event-stream': { type: 'str
 
 export const finishDocument: SwaggerTransformObject = (input) => {
   const doc = jsonSchemaTransformObject(input) as Json;
-  for (const pathItem of Object.values(asObject(doc.paths))) {
-    for (const op of Object.values(asObject(pathItem))) {
+  for (const [path, pathItem] of Object.entries(asObject(doc.paths))) {
+    for (const [method, op] of Object.entries(asObject(pathItem))) {
       const operation = asObject(op);
+      declareAccess(operation, method, path);
       fixRequestBody(asObject(operation.requestBody));
       for (const res of Object.values(asObject(operation.responses))) fixMedia(asObject(res));
     }
@@ -35,6 +37,18 @@ export const finishDocument: SwaggerTransformObject = (input) => {
   pruneUnusedSchemas(doc);
   return doc;
 };
+
+/**
+ * `x-nightless-access` on every operation, from the one table the server enforces
+ * (`auth/route-access.ts`), with `security` to match: none for public and signed routes.
+ */
+function declareAccess(operation: Json, method: string, openapiPath: string): void {
+  const access =
+    ROUTE_ACCESS[routeKey(method.toUpperCase(), openapiPath.replace(/\{(\w+)\}/g, ':$1'))];
+  if (access === undefined) return;
+  operation['x-nightless-access'] = access;
+  operation.security = access === 'public' || access === 'signature' ? [] : [{ bearer: [] }];
+}
 
 function fixMedia(response: Json): void {
   const content = asObject(response.content);

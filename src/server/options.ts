@@ -5,6 +5,9 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { Engine } from '../engine/engine.js';
 import type { readLog } from '../executor/log-reader.js';
+import type { AccessPort } from '../store/access-ports.js';
+import type { AuthFailureReason } from './auth/auth-hook.js';
+import type { AccessTable } from './auth/route-access.js';
 import type { SseHub } from './sse.js';
 
 /** The app as route modules see it: zod schemas type params, query, body and replies. */
@@ -19,8 +22,8 @@ export type ApiApp = FastifyInstance<
 /**
  * A router plugged into the server (webhook ingestion, metrics, the web UI). It runs inside its
  * own encapsulated scope after the built-in routes, with the error handler, auth hook and OpenAPI
- * collection already in place. Routes are authenticated by method unless they set
- * `config: { auth: 'none' }` (see `auth.ts`).
+ * collection already in place. What each route needs is declared in
+ * `auth/route-access.ts`; a route not declared there cannot be registered.
  */
 export type RouteModule = (app: ApiApp, opts: ServerOptions) => Promise<void>;
 
@@ -39,12 +42,26 @@ export interface ServerOptions {
   readonly readLog: typeof readLog;
   /** Hex sha256 of the API token; the token itself is never held by the server. */
   readonly tokenSha256: string;
-  /** Require the token on read endpoints too (health and the OpenAPI document stay open). */
+  /**
+   * Reads need a `read` token (health and the OpenAPI document stay open). `nightless serve` sets
+   * it when listening off loopback unless `--public-read`, and always with `--read-auth`.
+   */
   readonly readAuth: boolean;
+  /** Scoped tokens and the audit trail; without it only the bootstrap token is accepted. */
+  readonly access?: AccessPort;
+  /** Failed authentications one address may make per window before 429 (default 10 per minute). */
+  readonly authFailureLimit?: { readonly maxFailures: number; readonly windowMs: number };
+  /** Counts refusals (`nightless_auth_failures_total`). */
+  readonly onAuthFailure?: (reason: AuthFailureReason) => void;
   /** Base URL clients reach the server at, without a trailing slash (`https://ci.example.com`). */
   readonly publicUrl: string;
   /** Largest request body in bytes; default 1 MiB. */
   readonly bodyLimit?: number;
+  /**
+   * Access of routes that are not nightless' own (`ROUTE_ACCESS` holds those): a plugin's routes,
+   * `'POST /x': 'trigger'`. A route declared nowhere fails the server's start.
+   */
+  readonly extraAccess?: AccessTable;
   /** More routers (webhooks, metrics); see {@link RouteModule}. */
   readonly extraRoutes?: readonly RouteModule[];
   /** `/readyz` answers 503 while this returns false (default: ready until the server closes). */

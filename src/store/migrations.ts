@@ -18,6 +18,7 @@ export function migrations(d: DdlDialect): MigrationProvider {
     '0001-initial': { up: (db) => initial(db as Kysely<Database>, d) },
     '0002-deliveries': { up: (db) => deliveries(db as Kysely<Database>, d) },
     '0003-installation-id': { up: (db) => installationId(db as Kysely<Database>) },
+    '0004-access': { up: (db) => access(db as Kysely<Database>, d) },
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
@@ -231,4 +232,31 @@ async function installationId(db: Kysely<Database>): Promise<void> {
     .values({ key: INSTALLATION_ID_KEY, value: randomBytes(8).toString('hex') })
     .onConflict((oc) => oc.column('key').doNothing())
     .execute();
+}
+
+/** Scoped API tokens (hashes only) and the audit trail of operator actions (docs/security.md). */
+async function access(db: Kysely<Database>, d: DdlDialect): Promise<void> {
+  await db.schema
+    .createTable('api_tokens')
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('sha256', 'text', (c) => c.notNull().unique())
+    .addColumn('scopes', 'text', (c) => c.notNull())
+    .addColumn('created_at', d.bigint, (c) => c.notNull())
+    .addColumn('created_by', 'text', (c) => c.notNull())
+    .addColumn('expires_at', d.bigint)
+    .addColumn('last_used_at', d.bigint)
+    .addColumn('revoked_at', d.bigint)
+    .execute();
+  await db.schema
+    .createTable('audit_log')
+    .addColumn('id', d.serialType, (c) => c.primaryKey().autoIncrement())
+    .addColumn('at', d.bigint, (c) => c.notNull())
+    .addColumn('actor', 'text', (c) => c.notNull())
+    .addColumn('address', 'text', (c) => c.notNull())
+    .addColumn('action', 'text', (c) => c.notNull())
+    .addColumn('target', 'text', (c) => c.notNull())
+    .addColumn('status', 'integer', (c) => c.notNull())
+    .addColumn('error_code', 'text')
+    .execute();
+  await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
 }

@@ -102,6 +102,27 @@ export interface Database {
     created_at: number;
   };
   /** How far each report target got through the outbox (reporters/dispatcher.ts). */
+  api_tokens: {
+    name: string;
+    sha256: string;
+    /** Comma-separated scopes. */
+    scopes: string;
+    created_at: number;
+    created_by: string;
+    expires_at: number | null;
+    last_used_at: number | null;
+    revoked_at: number | null;
+  };
+  audit_log: {
+    id: Generated<number>;
+    at: number;
+    actor: string;
+    address: string;
+    action: string;
+    target: string;
+    status: number;
+    error_code: string | null;
+  };
   report_cursors: {
     target: string;
     kind: string;

@@ -17,7 +17,7 @@ describe('API token', () => {
   it('generates one on first start, saves it 0600, and reuses it without showing it again', async () => {
     const first = await loadApiToken(dir, {});
     expect(first.source).toBe('generated');
-    expect(first.generated).toMatch(/^[A-Za-z0-9_-]{32}$/);
+    expect(first.generated).toMatch(/^nl_[A-Za-z0-9_-]{43}$/);
     const saved = (await readFile(join(dir, 'token'), 'utf8')).trim();
     expect(saved).toBe(first.generated);
     expect((await stat(join(dir, 'token'))).mode & 0o777).toBe(0o600);

@@ -488,9 +488,14 @@ describe('read auth', () => {
 describe('extra routes', () => {
   it('plugs in route modules that share the error handler and auth', async () => {
     const ext = await startTestEnv({
+      extraAccess: {
+        'POST /api/webhooks/test': 'public',
+        'POST /api/admin/thing': 'admin',
+        'GET /api/boom': 'read',
+      },
       extraRoutes: [
         (app) => {
-          app.post('/api/webhooks/test', { config: { auth: 'none' } }, () => ({ accepted: true }));
+          app.post('/api/webhooks/test', () => ({ accepted: true }));
           app.post('/api/admin/thing', () => ({ done: true }));
           app.get('/api/boom', () => {
             throw new Error('secret internals at /srv/db.sqlite');
@@ -512,6 +517,21 @@ describe('extra routes', () => {
     } finally {
       await ext.close();
     }
+  });
+});
+
+describe('route access', () => {
+  it('refuses to start with a route that declares no access', async () => {
+    await expect(
+      startTestEnv({
+        extraRoutes: [
+          (app) => {
+            app.get('/api/undeclared', () => ({}));
+            return Promise.resolve();
+          },
+        ],
+      }),
+    ).rejects.toThrow(/route "GET \/api\/undeclared" declares no access/);
   });
 });
 

@@ -140,7 +140,10 @@ export interface TestEnv {
 
 export async function startTestEnv(
   overrides: Partial<
-    Pick<ServerOptions, 'readAuth' | 'sseHeartbeatMs' | 'extraRoutes' | 'bodyLimit' | 'ready'>
+    Pick<
+      ServerOptions,
+      'readAuth' | 'sseHeartbeatMs' | 'extraRoutes' | 'extraAccess' | 'bodyLimit' | 'ready'
+    >
   > = {},
 ): Promise<TestEnv> {
   const dataDir = await mkdtemp(join(tmpdir(), 'nightless-server-'));

@@ -11,6 +11,7 @@ interface ServeOptions {
   slots: number;
   demo?: boolean;
   readAuth?: boolean;
+  publicRead?: boolean;
   publicUrl?: string;
   logLevel: string;
   watch: boolean;
@@ -31,7 +32,11 @@ export function registerServe(program: Command): void {
     )
     .option('--slots <n>', 'builds running at once', int('slots'), availableParallelism())
     .option('--demo', 'serve a demo pipeline over a demo repository created in the data directory')
-    .option('--read-auth', 'require the API token for read endpoints too')
+    .option('--read-auth', 'require a read token for reads even on a loopback address')
+    .option(
+      '--public-read',
+      'leave reads (API, logs, artifacts, metrics) open on a non-loopback address',
+    )
     .option('--public-url <url>', 'base URL used in build links (default: the listen address)')
     .option(
       '--lost-retries <n>',
@@ -49,8 +54,9 @@ Examples:
   $ nightless serve -c ci/nightless.yaml --port 9000 --slots 4
   $ kill -HUP <pid>                        # reload the pipeline file
 
-The API token for mutating calls is NIGHTLESS_TOKEN, or generated on first start, printed once
-and saved to <data-dir>/token (mode 0600) for the local CLI.`,
+The bootstrap token (scope admin) is NIGHTLESS_TOKEN, or generated on first start, printed once
+and saved to <data-dir>/token (mode 0600) for the local CLI; \`nightless token create\` issues
+scoped ones. On a non-loopback --host every read needs a read token unless --public-read.`,
     )
     .action(async (opts: ServeOptions) => {
       await serve(opts);
@@ -75,7 +81,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     throw err;
   }
   // Loaded here, not at the top: client commands should not pay for the server's imports.
-  const [{ prepareDemo }, { createLogger }, { startNightless }, { ConfigError }] =
+  const [{ prepareDemo }, { createLogger }, { startNightless, readsNeedToken }, { ConfigError }] =
     await Promise.all([
       import('../../app/demo.js'),
       import('../../app/logger.js'),
@@ -105,6 +111,7 @@ async function serve(opts: ServeOptions): Promise<void> {
       slots: opts.slots,
       logger,
       readAuth: opts.readAuth ?? false,
+      publicRead: opts.publicRead ?? false,
       watchConfig: opts.watch,
       lostRetries: opts.lostRetries,
       ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
@@ -122,6 +129,11 @@ async function serve(opts: ServeOptions): Promise<void> {
     app.token.generated
       ? `API token (shown once; saved to ${opts.dataDir}/token for the local CLI): ${app.token.generated}`
       : `API token: from ${app.token.source === 'env' ? 'NIGHTLESS_TOKEN' : `${opts.dataDir}/token`}`,
+    ...(readsNeedToken(opts)
+      ? [
+          `Reads need a read token here (${opts.readAuth ? '--read-auth' : `listening on ${opts.host}`}; see docs/security.md).`,
+        ]
+      : []),
     'Try next:',
     `  nightless status --server ${app.url}`,
     `  nightless builds --server ${app.url}`,

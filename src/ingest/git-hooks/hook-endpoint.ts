@@ -17,7 +17,7 @@ const hookBody = z.object({
 
 /**
  * `POST /hooks/git`: ref updates from a hook installed by `nightless hook install`. It is
- * authenticated by the server's bearer token (the route is `auth: 'write'`), not a signature.
+ * authenticated by a bearer token with the `hook` scope (docs/security.md), not a signature.
  * The repository is matched against git sources whose `git:` is that path (or `file://` URL).
  */
 export function gitHookHandler(deps: WebhookDeps) {

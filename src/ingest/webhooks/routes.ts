@@ -15,9 +15,9 @@ export type { IngestKind, IngestOutcome, IngestTarget, PollTrigger, WebhookDeps 
  * The event endpoints (`docs/ingest.md`), as a route module for `ServerOptions.extraRoutes`:
  *
  * - `POST /hooks/github`, `/hooks/gitlab`, `/hooks/gitea` (also Forgejo), `/hooks/generic`:
- *   signed by each source's `webhook_secret`, so the API token is not asked for (`auth: 'none'`).
+ *   signed by each source's `webhook_secret`, so no API token is asked for (`signature`).
  * - `POST /hooks/git`: from hooks installed by `nightless hook install`; needs the API token,
- *   which the server's auth hook checks (`auth: 'write'`).
+ *   which the server's auth hook checks (the `hook` scope).
  *
  * Every accepted event is in the inbox before the reply is sent (202); the scheduler picks it
  * up asynchronously. Deliveries handled together share one inbox transaction (`groupCommit`).
@@ -29,12 +29,12 @@ export function webhookRoutes(webhookDeps: WebhookDeps) {
   const bodyLimit = deps.bodyLimit ?? DEFAULT_WEBHOOK_BODY_LIMIT;
   return function routes(app: FastifyInstance): Promise<void> {
     keepRawBodies(app, bodyLimit);
-    const open = { bodyLimit, config: { auth: 'none' as const } };
+    const open = { bodyLimit };
     for (const driver of [githubDriver, gitlabDriver, giteaDriver]) {
       app.post(`/hooks/${driver.name}`, open, forgeHandler(driver, deps));
     }
     app.post('/hooks/generic', open, genericHandler(deps));
-    app.post('/hooks/git', { bodyLimit, config: { auth: 'write' as const } }, gitHookHandler(deps));
+    app.post('/hooks/git', { bodyLimit }, gitHookHandler(deps));
     return Promise.resolve();
   };
 }

@@ -8,7 +8,6 @@ export function healthRoutes(app: ApiApp, ctx: RouteContext): void {
   app.get(
     '/healthz',
     {
-      config: { auth: 'none' },
       schema: {
         tags: ['health'],
         summary: 'Liveness: the process answers HTTP',
@@ -21,7 +20,6 @@ export function healthRoutes(app: ApiApp, ctx: RouteContext): void {
   app.get(
     '/readyz',
     {
-      config: { auth: 'none' },
       schema: {
         tags: ['health'],
         summary: 'Readiness: the engine runs and the server is not stopping',

@@ -7,7 +7,6 @@ export function openapiRoutes(app: ApiApp): void {
     '/api/openapi.json',
     {
       // Describes the API, holds no data: open even with `readAuth`, so tools can fetch it.
-      config: { auth: 'none' },
       schema: {
         tags: ['meta'],
         summary: 'This OpenAPI document',

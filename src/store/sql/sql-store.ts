@@ -32,6 +32,7 @@ import type {
 } from '../ports.js';
 import type { Database } from '../schema.js';
 import { pruneArtifacts } from './artifact-retention.js';
+import { SqlAccessStore } from './access-store.js';
 import { SqlDeliveryStore } from './delivery-store.js';
 import {
   toBuild,
@@ -56,12 +57,15 @@ export class SqlStore implements Store {
   private readonly shapes = new Shapes();
   /** Report delivery state (cursors, retries, dead letters) over the same database. */
   readonly deliveries: SqlDeliveryStore;
+  /** API tokens and the audit trail over the same database. */
+  readonly access: SqlAccessStore;
 
   constructor(
     private readonly db: Kysely<Database>,
     private readonly onClose: () => Promise<void>,
   ) {
     this.deliveries = new SqlDeliveryStore(db);
+    this.access = new SqlAccessStore(db);
   }
 
   // ---- inbox -------------------------------------------------------------------------------
