@@ -83,6 +83,22 @@ describe('webhook reports (local HTTP receivers)', () => {
     expect(finished.data.coverage.lines).toBe(81);
   });
 
+  it('never signs with an empty secret: nothing is sent, the delivery is dead with the reason', async () => {
+    // `check` refuses `secret: ""`; a definition built in code must still not sign with it.
+    const { r, url } = await receiver();
+    const { h, store } = await reporting([webhook(url, { secret: '' })]);
+    await h.push('app', SHA(1));
+    await h.settle();
+    await waitFor('three dead deliveries', async () => {
+      const dead = await store.deliveries.listDeliveries({ state: 'dead', limit: 10 });
+      return dead.length === 3;
+    });
+    const dead = await store.deliveries.listDeliveries({ state: 'dead', limit: 10 });
+    expect(dead[0]?.lastError).toMatch(/signing secret is empty; refusing to sign/);
+    expect(dead[0]?.attempts).toBe(1);
+    expect(r.requests).toEqual([]);
+  });
+
   it('retries 5xx answers with growing backoff, same delivery id, and keeps the order', async () => {
     let failures = 2;
     const { r, url } = await receiver((_req, res) => {
