@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { nextPollDelay } from '../../core/poll-interval.js';
+import { redactText } from '../../core/redact.js';
 import type { GitSource, HttpSource, Pipeline, SourceName } from '../../core/pipeline.js';
 import type { NewEvent, SourcePort } from '../../store/ports.js';
 import { checkHttp } from './http-check.js';
@@ -273,7 +274,11 @@ export class FallbackPoller {
           'fallback poll found a version no event announced (missed event)',
         );
     } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
+      // Stored and shown by `nightless sources`/`status`, and logged: never with a secret in it.
+      error = redactText(
+        err instanceof Error ? err.message : String(err),
+        this.deps.pipeline().secretValues,
+      );
       this.failures.set(source.name, (this.failures.get(source.name) ?? 0) + 1);
       logger.warn({ source: source.name, error }, 'fallback poll failed');
     }
