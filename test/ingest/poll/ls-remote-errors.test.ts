@@ -22,16 +22,16 @@ beforeAll(async () => {
   silent = createServer((s) => void sockets.push(s));
   await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
   silentPort = (silent.address() as { port: number }).port;
-  // Starts a long answer and sends a byte of it every 200 ms: fast enough for git's low-speed
-  // limit, never done.
+  // Starts a smart-HTTP answer whose first packet announces 65,520 bytes, then sends one byte
+  // of it every 100 ms: fast enough for git's low-speed limit, never a whole packet to parse.
   trickle = createServer((s) => {
     sockets.push(s);
     s.on('error', () => undefined);
     s.write(
       'HTTP/1.1 200 OK\r\nContent-Type: application/x-git-upload-pack-advertisement\r\n' +
-        'Content-Length: 1000000\r\n\r\n',
+        'Content-Length: 1000000\r\n\r\nfff0',
     );
-    timers.push(setInterval(() => s.write('0'), 200));
+    timers.push(setInterval(() => s.write('a'), 100));
   });
   await new Promise<void>((r) => trickle.listen(0, '127.0.0.1', r));
   tricklePort = (trickle.address() as { port: number }).port;
