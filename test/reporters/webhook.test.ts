@@ -108,7 +108,11 @@ describe('webhook reports (local HTTP receivers)', () => {
     const { h, store } = await reporting([webhook(url, { maxAttempts: 5 })]);
     await h.push('app', SHA(1));
     await h.settle();
-    await waitFor('five requests', () => r.requests.length === 5);
+    // The receiver records a request before it answers; the delivery is marked after the answer.
+    await waitFor('five requests, all delivered', async () => {
+      const all = await store.deliveries.listDeliveries({ limit: 10 });
+      return r.requests.length === 5 && all.every((d) => d.state === 'delivered');
+    });
 
     const first = r.requests.slice(0, 3);
     expect(new Set(first.map((q) => q.headers['x-nightless-delivery'])).size).toBe(1);
