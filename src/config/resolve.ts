@@ -198,7 +198,7 @@ function resolveJob(
         ctx,
         secret,
       ),
-      hostKey: p.sftp.host_key ?? null,
+      hostKey: p.sftp.host_key,
       connectTimeoutMs: ms(p.sftp.connect_timeout, DEFAULTS.sftpConnectTimeout) ?? 0,
     })),
     branches: def.branches ? [...def.branches] : null,

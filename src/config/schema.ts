@@ -29,6 +29,15 @@ function checked(what: string, problem: (v: string) => string | null) {
 
 const nonEmpty = z.string().min(1, { error: 'must not be empty' });
 
+/**
+ * A secret (signing key, token, password). Empty is refused, whether written `""` or resolved
+ * from an environment variable that is set but empty: an HMAC with an empty key is one anyone
+ * can compute, so it would authenticate every sender.
+ */
+const secretText = z.string().min(1, {
+  error: `empty secret ${VALUE}: a secret must have a value (an environment variable that is set but empty counts as empty)`,
+});
+
 const duration = (offAllowed: boolean) =>
   z.union([
     z.string().regex(offAllowed ? DURATION_PATTERN_OR_OFF : DURATION_PATTERN, {
@@ -96,10 +105,10 @@ const allowPrivate = (what: string) =>
       default: false,
     });
 
-const webhookSecret = z
-  .string()
-  .optional()
-  .meta({ description: 'Shared secret that signs incoming webhooks (usually `${env:NAME}`).' });
+const webhookSecret = secretText.optional().meta({
+  description:
+    'Shared secret that signs incoming webhooks (usually `${env:NAME}`); must not be empty. Without it the source takes no webhooks.',
+});
 
 const gitSource = strict({
   git: nonEmpty.meta({ description: 'Repository URL, local path or bare repository.' }),
@@ -246,13 +255,23 @@ const sftp = strict({
   port: port.optional().meta({ default: DEFAULTS.sftpPort }),
   user: nonEmpty,
   path: nonEmpty.meta({ description: 'Remote directory; each build publishes into it.' }),
-  private_key: nonEmpty
+  private_key: secretText
     .optional()
     .meta({ description: 'Private key (PEM text), usually `${env:NAME}`. Secret.' }),
-  password: nonEmpty.optional().meta({ description: 'Password, usually `${env:NAME}`. Secret.' }),
-  host_key: nonEmpty
-    .optional()
-    .meta({ description: 'Expected host key (`ssh-ed25519 AAAA...`); strongly recommended.' }),
+  password: secretText.optional().meta({ description: 'Password, usually `${env:NAME}`. Secret.' }),
+  // Required: nightless never trusts a host on first use, so without it nothing could be sent.
+  host_key: z
+    .string({
+      error: (iss) =>
+        iss.input === undefined
+          ? "nightless never trusts a host on first use; add the server's key (`ssh-keyscan -t ed25519 HOST`) or its SHA256: fingerprint"
+          : undefined,
+    })
+    .min(1, { error: 'must not be empty' })
+    .meta({
+      description:
+        'Expected host key: a public key (`ssh-ed25519 AAAA...`), a known_hosts line or a `SHA256:...` fingerprint (`ssh-keyscan HOST | ssh-keygen -lf -`). Required.',
+    }),
   connect_timeout: dur('Fail fast when the host does not answer.', DEFAULTS.sftpConnectTimeout),
 });
 
@@ -326,7 +345,9 @@ const report = kinds(
     strict({
       webhook: strict({
         url: httpUrl,
-        secret: z.string().optional().meta({ description: 'HMAC-SHA256 signing secret. Secret.' }),
+        secret: secretText
+          .optional()
+          .meta({ description: 'HMAC-SHA256 signing secret; must not be empty. Secret.' }),
         connect_timeout: dur('Connect timeout.', DEFAULTS.webhookConnectTimeout),
         timeout: dur('Total request timeout.', DEFAULTS.webhookTimeout),
         max_attempts: attempts,
@@ -340,7 +361,7 @@ const report = kinds(
     strict({
       commit_status: strict({
         provider: z.enum(['github', 'gitlab', 'gitea']),
-        token: nonEmpty.meta({ description: 'API token, usually `${env:NAME}`. Secret.' }),
+        token: secretText.meta({ description: 'API token, usually `${env:NAME}`. Secret.' }),
         base_url: httpUrl.optional().meta({ description: 'API base URL for self-hosted forges.' }),
         context: nonEmpty.optional().meta({ default: DEFAULTS.statusContext }),
         max_attempts: attempts,

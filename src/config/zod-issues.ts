@@ -81,10 +81,12 @@ function mapIssue(issue: Issue, ctx: IssueContext, base: Path): RawProblem[] {
     }
     case 'invalid_type': {
       if (value === undefined && path.length > 0) {
+        // A schema may explain why the key is required; zod's own message ("Invalid input…") adds nothing.
+        const why = issue.message.startsWith('Invalid') ? '' : `: ${issue.message}`;
         return [
           {
             path: path.slice(0, -1),
-            message: `missing required key "${String(path[path.length - 1])}"`,
+            message: `missing required key "${String(path[path.length - 1])}"${why}`,
           },
         ];
       }

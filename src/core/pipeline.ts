@@ -87,7 +87,8 @@ export interface SftpPublish {
   readonly path: string;
   readonly privateKey: EnvValue | null;
   readonly password: EnvValue | null;
-  readonly hostKey: string | null;
+  /** Required by the config: a host is never trusted on first use. */
+  readonly hostKey: string;
   readonly connectTimeoutMs: number;
 }
 

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { stderrSummary } from '../core/command-stderr.js';
 import { spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';
 import { RunError } from './run-error.js';
 
@@ -164,7 +165,7 @@ export class GitMirrors {
     if (r.exitCode === 0) return r;
     const detail = r.timedOut
       ? `timed out after ${Math.round(timeoutMs / 1000)}s`
-      : lastLine(r.stderr) || `exit code ${r.exitCode ?? 'none'}`;
+      : stderrSummary(r.stderr) || `exit code ${r.exitCode ?? 'none'}`;
     throw new RunError('checkout', `git ${what} of ${url} failed: ${detail}`);
   }
 
@@ -214,11 +215,6 @@ function configValue(v: string): string {
     .replace(/\t/g, '\\t')
     .replace(/\x08/g, '\\b');
   return `"${escaped}"`;
-}
-
-function lastLine(s: string): string {
-  const lines = s.trim().split('\n');
-  return (lines[lines.length - 1] ?? '').trim();
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -8,9 +8,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNightless, type Nightless } from '../../src/app/start-nightless.js';
 
 /**
- * `GET /metrics` of a real `startNightless` (SQLite, port 0) over a pipeline with a local bare
- * repository (`app`) and a GitHub-hosted one (`gh`, never contacted: `fallback_poll: off`).
- * Slots 0: builds stay queued.
+ * `GET /metrics` of a real `startNightless` (SQLite, port 0) over a pipeline with two local bare
+ * repositories (`app`, `gh`), both `fallback_poll: off`: each is checked once at start, then
+ * only on request. Slots 0: builds stay queued.
  */
 
 let root: string;
@@ -53,6 +53,7 @@ beforeAll(async () => {
   git(work, 'commit', '-q', '-m', 'first');
   commit = git(work, 'rev-parse', 'HEAD');
   git(root, 'clone', '-q', '--bare', work, join(root, 'app.git'));
+  git(root, 'clone', '-q', '--bare', work, join(root, 'gh.git'));
   await writeFile(
     join(root, 'nightless.yaml'),
     `version: 1
@@ -64,7 +65,7 @@ sources:
     webhook_secret: app-secret
     fallback_poll: off
   gh:
-    git: https://github.com/Codertocat/Hello-World.git
+    git: ${join(root, 'gh.git')}
     branch: main
     webhook_secret: gh-secret
     fallback_poll: off
@@ -78,6 +79,13 @@ jobs:
 `,
   );
   nl = await start('data');
+  // The one check each `off` source gets at start (bounded wait).
+  for (let i = 0; i < 200; i++) {
+    const sources = await nl.store.listSources();
+    if (sources.filter((s) => s.lastCheckAt !== null).length === 2) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  await nl.engine.decided();
 }, 60_000);
 
 afterAll(async () => {
@@ -200,7 +208,8 @@ describe('GET /metrics', () => {
     expect(await res.json()).toMatchObject({ poll: { source: 'app', ok: true, newVersions: 1 } });
     await nl.engine.decided();
     const text = await scrape();
-    expect(sample(text, 'nightless_polls_total', { source: 'app', result: 'ok' })).toBe(1);
+    // The check at start, and this one.
+    expect(sample(text, 'nightless_polls_total', { source: 'app', result: 'ok' })).toBe(2);
     // The webhook above announced c0ffee0000 for main; the repository says `commit`: missed.
     expect(sample(text, 'nightless_missed_events_total', { source: 'app' })).toBe(1);
     expect(
@@ -209,7 +218,7 @@ describe('GET /metrics', () => {
         kind: 'poll',
         outcome: 'accepted',
       }),
-    ).toBe(1);
+    ).toBe(2);
     const ratio = sample(text, 'nightless_missed_event_ratio', { source: 'app' });
     expect(ratio).toBeGreaterThan(0);
     expect(ratio).toBeLessThanOrEqual(1);

@@ -80,7 +80,7 @@ describe('the DESIGN.md sketch', () => {
         path: '/srv/builds',
         privateKey: null,
         password: null,
-        hostKey: null,
+        hostKey: 'ssh-ed25519 AAAAsketch',
         connectTimeoutMs: 3000,
       },
     ]);

@@ -127,7 +127,7 @@ describe('canonical definition', () => {
             path: '/srv',
             privateKey: null,
             password: null,
-            hostKey: null,
+            hostKey: 'SHA256:AAAA',
             connectTimeoutMs: 3000,
           },
         ],

@@ -2,7 +2,7 @@ import { createHash, createHmac } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import type { Pipeline } from '../../src/core/pipeline.js';
 import { readLog } from '../../src/executor/log-reader.js';
 import { webhookRoutes, type WebhookDeps } from '../../src/ingest/webhooks/routes.js';
@@ -49,6 +49,7 @@ export interface WebhookEnv {
 export async function startWebhookEnv(
   p: Pipeline,
   extra: Partial<WebhookDeps> = {},
+  opts: { readonly logger?: Logger } = {},
 ): Promise<WebhookEnv> {
   const h = await startHarness(p, { slots: 0 });
   const written: NewEvent[][] = [];
@@ -71,7 +72,7 @@ export async function startWebhookEnv(
   });
   const app = await buildServer({
     engine,
-    logger: pino({ level: 'silent' }),
+    logger: opts.logger ?? pino({ level: 'silent' }),
     dataDir: h.dir,
     artifacts: {
       openRead: () => {

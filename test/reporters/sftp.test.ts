@@ -194,7 +194,7 @@ describe.skipIf(why !== null)('sftp publish (real OpenSSH sshd)', () => {
 
   it('never trusts on first use: no host_key, no connection', async () => {
     const { error } = await timed(
-      publishSftp(def({ hostKey: null }), { job: 'build', buildId: 46 }, files),
+      publishSftp(def({ hostKey: '' }), { job: 'build', buildId: 46 }, files),
     );
     expect((error as Error).message).toMatch(/no host_key configured/);
   });

@@ -83,6 +83,22 @@ describe('webhook reports (local HTTP receivers)', () => {
     expect(finished.data.coverage.lines).toBe(81);
   });
 
+  it('never signs with an empty secret: nothing is sent, the delivery is dead with the reason', async () => {
+    // `check` refuses `secret: ""`; a definition built in code must still not sign with it.
+    const { r, url } = await receiver();
+    const { h, store } = await reporting([webhook(url, { secret: '' })]);
+    await h.push('app', SHA(1));
+    await h.settle();
+    await waitFor('three dead deliveries', async () => {
+      const dead = await store.deliveries.listDeliveries({ state: 'dead', limit: 10 });
+      return dead.length === 3;
+    });
+    const dead = await store.deliveries.listDeliveries({ state: 'dead', limit: 10 });
+    expect(dead[0]?.lastError).toMatch(/signing secret is empty; refusing to sign/);
+    expect(dead[0]?.attempts).toBe(1);
+    expect(r.requests).toEqual([]);
+  });
+
   it('retries 5xx answers with growing backoff, same delivery id, and keeps the order', async () => {
     let failures = 2;
     const { r, url } = await receiver((_req, res) => {
@@ -92,7 +108,11 @@ describe('webhook reports (local HTTP receivers)', () => {
     const { h, store } = await reporting([webhook(url, { maxAttempts: 5 })]);
     await h.push('app', SHA(1));
     await h.settle();
-    await waitFor('five requests', () => r.requests.length === 5);
+    // The receiver records a request before it answers; the delivery is marked after the answer.
+    await waitFor('five requests, all delivered', async () => {
+      const all = await store.deliveries.listDeliveries({ limit: 10 });
+      return r.requests.length === 5 && all.every((d) => d.state === 'delivered');
+    });
 
     const first = r.requests.slice(0, 3);
     expect(new Set(first.map((q) => q.headers['x-nightless-delivery'])).size).toBe(1);

@@ -66,3 +66,22 @@ export function formatSources(
   if (sources.length === 0) lines.push(c.dim('(no sources)'));
   return lines;
 }
+
+/**
+ * `nightless status`: the sources whose last check failed, with the error, so a broken source
+ * (a wrong path, a revoked token) is seen where people look first. Empty when all are well.
+ */
+export function formatFailingSources(
+  sources: readonly SourceSummary[],
+  now: number,
+  c: Colours,
+): string[] {
+  const failing = sources.filter((s) => s.lastCheckOk === false);
+  if (failing.length === 0) return [];
+  const width = Math.max(...failing.map((s) => s.name.length));
+  return [
+    '',
+    c.bold(failing.length === 1 ? 'A source check failed:' : 'Source checks failed:'),
+    ...failing.map((s) => `  ${s.name.padEnd(width)}  ${formatLastCheck(s, now, c)}`),
+  ];
+}

@@ -4,7 +4,7 @@ import type { WebhookDeps } from '../webhooks/deps.js';
 import { ingestPlanned } from '../webhooks/deps.js';
 import { sourcesForRepo } from '../webhooks/match-sources.js';
 import { planEvents } from '../webhooks/plan-events.js';
-import { decodeBody, sendError } from '../webhooks/raw-body.js';
+import { decodeBody, rawBodyOf, sendDecodeError, sendError } from '../webhooks/raw-body.js';
 import { describeIssues, isZeroSha } from '../webhooks/webhook-parse.js';
 
 const SHA = z.string().regex(/^[0-9a-f]{4,64}$/i, 'must be a hex object id');
@@ -23,8 +23,8 @@ const hookBody = z.object({
 export function gitHookHandler(deps: WebhookDeps) {
   const now = deps.now ?? Date.now;
   return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const decoded = decodeBody(req.body, req.headers['content-type']);
-    if (!decoded.ok) return sendError(reply, 400, 'NL_BAD_REQUEST', decoded.message);
+    const decoded = decodeBody(rawBodyOf(req.body), req.headers['content-type']);
+    if (!decoded.ok) return sendDecodeError(reply, decoded);
     const res = hookBody.safeParse(decoded.value);
     if (!res.success)
       return sendError(

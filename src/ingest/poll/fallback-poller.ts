@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { nextPollDelay } from '../../core/poll-interval.js';
+import { redactText } from '../../core/redact.js';
 import type { GitSource, HttpSource, Pipeline, SourceName } from '../../core/pipeline.js';
 import type { NewEvent, SourcePort } from '../../store/ports.js';
 import { checkHttp } from './http-check.js';
@@ -51,6 +52,10 @@ export class FallbackPoller {
   private readonly missedStreak = new Map<SourceName, number>();
   private readonly etags = new Map<SourceName, string>();
   private readonly inFlight = new Map<SourceName, Promise<PollOutcome>>();
+  /** Sources `resync` has scheduled since start (so a reload tells added ones apart). */
+  private readonly seen = new Set<SourceName>();
+  /** `fallback_poll: off` sources whose one check at start/addition has not run yet. */
+  private readonly firstCheck = new Set<SourceName>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
   private readonly now: () => number;
@@ -63,18 +68,41 @@ export class FallbackPoller {
     this.checkTimeoutMs = deps.checkTimeoutMs ?? 30_000;
   }
 
-  /** Schedules every pollable source: those never seen are checked right away. */
+  /**
+   * Schedules every pollable source: those never seen are checked right away, and so is every
+   * source with `fallback_poll: off` (once).
+   */
   async start(): Promise<void> {
     await this.resync();
   }
 
-  /** After a pipeline reload: new sources get scheduled, removed ones forgotten. */
+  /**
+   * After a pipeline reload: new sources get scheduled, removed ones forgotten. A source with
+   * `fallback_poll: off` is checked once when it first appears (at start, or when a reload adds
+   * it) — one `git ls-remote` or GET — so its head is known and `trigger` works before the
+   * first event; it is not checked again on its own. Safe to call repeatedly.
+   */
   async resync(): Promise<void> {
     const now = this.now();
-    const sources = this.pollables();
-    const names = new Set(sources.map((s) => s.name));
-    for (const name of this.due.keys()) if (!names.has(name)) this.due.delete(name);
-    for (const s of sources) {
+    const all = this.pollables(true);
+    const names = new Set(all.map((s) => s.name));
+    for (const name of this.seen) if (!names.has(name)) this.seen.delete(name);
+    for (const name of this.due.keys()) {
+      const def = all.find((s) => s.name === name);
+      // Polling turned off by a reload: drop its schedule, unless it is the one first check.
+      if (!def || (def.fallbackPollMs === null && !this.firstCheck.has(name)))
+        this.due.delete(name);
+    }
+    for (const s of all) {
+      const added = !this.seen.has(s.name);
+      this.seen.add(s.name);
+      if (s.fallbackPollMs === null) {
+        if (!added) continue;
+        this.firstCheck.add(s.name);
+        this.due.set(s.name, now);
+        await this.deps.store.setNextCheck(s.name, now);
+        continue;
+      }
       if (this.due.has(s.name)) continue;
       const heads = await this.deps.store.sourceHeads(s.name);
       // A source with no known version is checked at once: that is how a new pipeline learns
@@ -161,10 +189,13 @@ export class FallbackPoller {
     this.timer = null;
     const now = this.now();
     const isDue = (s: Pollable) => (this.due.get(s.name) ?? Infinity) <= now;
-    const pollables = this.pollables();
+    // `off` sources are only ever due for their one first check; they never ride along.
+    const pollables = this.pollables(true);
     const dueRepos = new Set(pollables.filter(isDue).map(repoKey));
     const batch = pollables.filter(
-      (s) => isDue(s) || (dueRepos.has(repoKey(s)) && !this.inFlight.has(s.name)),
+      (s) =>
+        isDue(s) ||
+        (s.fallbackPollMs !== null && dueRepos.has(repoKey(s)) && !this.inFlight.has(s.name)),
     );
     for (const s of batch) this.due.delete(s.name);
     await this.runChecks(batch);
@@ -277,11 +308,24 @@ export class FallbackPoller {
           'fallback poll found a version no event announced (missed event)',
         );
     } catch (err) {
-      error = err instanceof Error ? err.message : String(err);
+      // Stored and shown by `nightless sources`/`status`, and logged: never with a secret in it.
+      error = redactText(
+        err instanceof Error ? err.message : String(err),
+        this.deps.pipeline().secretValues,
+      );
       this.failures.set(source.name, (this.failures.get(source.name) ?? 0) + 1);
       logger.warn({ source: source.name, error }, 'fallback poll failed');
     }
-    const nextCheckAt = source.fallbackPollMs === null ? null : this.now() + this.delay(source);
+    // An `off` source's first check is retried with backoff until it succeeds once: a network
+    // blip at start must not leave it without a head until the first push.
+    const retryFirst =
+      source.fallbackPollMs === null && error !== null && this.firstCheck.has(source.name);
+    if (source.fallbackPollMs === null && !retryFirst) {
+      this.firstCheck.delete(source.name);
+      this.due.delete(source.name);
+    }
+    const nextCheckAt =
+      source.fallbackPollMs === null && !retryFirst ? null : this.now() + this.delay(source);
     if (nextCheckAt !== null && !this.stopped) {
       this.due.set(source.name, nextCheckAt);
       this.arm();

@@ -1,4 +1,6 @@
+import { stderrSummary } from '../../core/command-stderr.js';
 import { matchesAny } from '../../core/glob-match.js';
+import { displayUrl } from '../../core/redact.js';
 import { runCommand } from './run-command.js';
 
 export interface RemoteHead {
@@ -43,11 +45,12 @@ export async function lsRemoteAll(url: string, timeoutMs: number): Promise<Remot
     GIT_TERMINAL_PROMPT: '0',
     GIT_SSH_COMMAND: `ssh -o BatchMode=yes -o ConnectTimeout=${connect}`,
   };
-  const res = await runCommand('git', args, { timeoutMs, env });
+  const label = `git ls-remote ${displayUrl(url)}`;
+  const res = await runCommand('git', args, { timeoutMs, env, label });
   if (res.code !== 0) {
-    throw new Error(
-      `git ls-remote ${url} failed: ${res.stderr.trim().split('\n').pop() ?? `exit ${res.code}`}`,
-    );
+    // git's cause is in its fatal:/remote: lines; its last line is generic advice.
+    const cause = stderrSummary(res.stderr) || 'no error output';
+    throw new Error(`${label} failed (exit code ${res.code ?? 'none'}): ${cause}`);
   }
   const heads: RemoteHead[] = [];
   for (const line of res.stdout.split('\n')) {

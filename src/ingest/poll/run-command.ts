@@ -23,7 +23,14 @@ export class CommandTimeoutError extends Error {
 export function runCommand(
   file: string,
   args: readonly string[],
-  opts: { timeoutMs: number; env?: NodeJS.ProcessEnv; cwd?: string; maxOutputBytes?: number },
+  opts: {
+    timeoutMs: number;
+    env?: NodeJS.ProcessEnv;
+    cwd?: string;
+    maxOutputBytes?: number;
+    /** How errors name the command (`git ls-remote`); default the program and its first argument. */
+    label?: string;
+  },
 ): Promise<CommandResult> {
   const max = opts.maxOutputBytes ?? 8 * 1024 * 1024;
   return new Promise((resolve, reject) => {
@@ -42,7 +49,9 @@ export function runCommand(
     });
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
-      reject(new CommandTimeoutError(`${file} ${args[0] ?? ''}`.trim(), opts.timeoutMs));
+      reject(
+        new CommandTimeoutError(opts.label ?? `${file} ${args[0] ?? ''}`.trim(), opts.timeoutMs),
+      );
     }, opts.timeoutMs);
     child.on('error', (err) => {
       clearTimeout(timer);

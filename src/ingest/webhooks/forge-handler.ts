@@ -1,21 +1,35 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { authenticate } from './authenticate.js';
+import { authenticFor, verifyDelivery, type Refusal } from './authenticate.js';
 import type { WebhookDeps } from './deps.js';
 import { ingestPlanned } from './deps.js';
 import type { ForgeDriver } from './forge-driver.js';
 import { sourcesForRepo } from './match-sources.js';
 import { planEvents } from './plan-events.js';
-import { decodeBody, sendError } from './raw-body.js';
+import { logEmptySecret } from './empty-secret.js';
+import { decodeBody, rawBodyOf, sendDecodeError, sendError } from './raw-body.js';
 import { PayloadError } from './webhook-parse.js';
 
 /**
- * One forge endpoint: decode → parse → find the sources following the repository → verify the
- * signature against their secrets → write the events to the inbox → 202. Nothing is stored
- * before the signature is verified; scheduling runs after the reply, off the request path.
+ * One forge endpoint: verify the signature against the sources' secrets → decode → parse →
+ * keep the sources following the repository that the signature verified → write the events to
+ * the inbox → 202. Nothing in the body is read before the signature is verified, and nothing is
+ * stored before the repository's own sources are; scheduling runs after the reply.
  */
 export function forgeHandler(driver: ForgeDriver, deps: WebhookDeps) {
   const now = deps.now ?? Date.now;
   return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
+    const raw = rawBodyOf(req.body);
+    const verified = verifyDelivery(
+      (secret) => driver.verify(req.headers, raw, secret),
+      deps.engine.pipeline.sources.values(),
+      {
+        signature: `${driver.name} signature`,
+        signatureHeader: SIGNATURE_HEADERS[driver.name],
+        onEmptySecret: (source) => logEmptySecret(req, source),
+      },
+    );
+    if (!verified.ok) return refuse(reply, deps, driver, verified);
+
     const event = driver.eventType(req.headers);
     if (event === null)
       return sendError(
@@ -24,8 +38,8 @@ export function forgeHandler(driver: ForgeDriver, deps: WebhookDeps) {
         'NL_BAD_REQUEST',
         `not a ${driver.name} webhook: no event type header`,
       );
-    const decoded = decodeBody(req.body, req.headers['content-type']);
-    if (!decoded.ok) return sendError(reply, 400, 'NL_BAD_REQUEST', decoded.message);
+    const decoded = decodeBody(raw, req.headers['content-type']);
+    if (!decoded.ok) return sendDecodeError(reply, decoded);
     let parsed;
     try {
       parsed = driver.parse(event, decoded.value);
@@ -40,15 +54,11 @@ export function forgeHandler(driver: ForgeDriver, deps: WebhookDeps) {
 
     const repo = parsed.repoUrls[0] ?? '(a repository the payload does not name)';
     const candidates = sourcesForRepo(deps.engine.pipeline, parsed.repoUrls);
-    const raw = req.body as Buffer;
     if (parsed.kind === 'ping') {
       if (candidates.length === 0)
         return reply.code(200).send({ ping: 'ok', warning: `no source follows ${repo}` });
-      const auth = authenticate(driver, req.headers, raw, candidates, repo);
-      if (!auth.ok) {
-        deps.onSignatureFailure?.(driver.name, auth.reason);
-        return sendError(reply, 401, 'NL_UNAUTHORIZED', auth.message);
-      }
+      const auth = authenticFor(verified.sources, candidates, repo, driver.name);
+      if (!auth.ok) return refuse(reply, deps, driver, auth);
       return reply.code(200).send({ ping: 'ok', sources: auth.sources.map((s) => s.name) });
     }
 
@@ -66,11 +76,8 @@ export function forgeHandler(driver: ForgeDriver, deps: WebhookDeps) {
         driver,
         planEvents(parsed.updates, { ...ctx, sources: [] }).ignored,
       );
-    const auth = authenticate(driver, req.headers, raw, candidates, repo);
-    if (!auth.ok) {
-      deps.onSignatureFailure?.(driver.name, auth.reason);
-      return sendError(reply, 401, 'NL_UNAUTHORIZED', auth.message);
-    }
+    const auth = authenticFor(verified.sources, candidates, repo, driver.name);
+    if (!auth.ok) return refuse(reply, deps, driver, auth);
     const plan = planEvents(parsed.updates, { ...ctx, sources: auth.sources });
     if (plan.events.length === 0) return ignore(reply, deps, driver, plan.ignored);
     for (const u of parsed.updates) {
@@ -79,6 +86,22 @@ export function forgeHandler(driver: ForgeDriver, deps: WebhookDeps) {
     }
     return reply.code(202).send(await ingestPlanned(deps, driver.name, plan.events, plan.ignored));
   };
+}
+
+const SIGNATURE_HEADERS: Readonly<Record<ForgeDriver['name'], string>> = {
+  github: 'X-Hub-Signature-256',
+  gitlab: 'X-Gitlab-Token',
+  gitea: 'X-Gitea-Signature or X-Forgejo-Signature',
+};
+
+function refuse(
+  reply: FastifyReply,
+  deps: WebhookDeps,
+  driver: ForgeDriver,
+  refusal: Refusal,
+): FastifyReply {
+  deps.onSignatureFailure?.(driver.name, refusal.reason);
+  return sendError(reply, 401, 'NL_UNAUTHORIZED', refusal.message);
 }
 
 function ignore(

@@ -8,7 +8,10 @@ import {
 } from '../generic/webhook.js';
 import type { WebhookDeps } from './deps.js';
 import { ingestPlanned } from './deps.js';
-import { decodeBody, sendError } from './raw-body.js';
+import { verifyDelivery } from './authenticate.js';
+import { logEmptySecret } from './empty-secret.js';
+import { decodeBody, rawBodyOf, sendDecodeError, sendError } from './raw-body.js';
+import type { SignatureFailure } from './signature.js';
 import { PayloadError } from './webhook-parse.js';
 
 /**
@@ -18,8 +21,21 @@ import { PayloadError } from './webhook-parse.js';
 export function genericHandler(deps: WebhookDeps) {
   const now = deps.now ?? Date.now;
   return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const decoded = decodeBody(req.body, req.headers['content-type']);
-    if (!decoded.ok) return sendError(reply, 400, 'NL_BAD_REQUEST', decoded.message);
+    // Verified before the body is read: an unsigned body is a 401 whatever it holds.
+    const raw = rawBodyOf(req.body);
+    const verified = verifyDelivery(
+      (secret) => verifyGeneric(req.headers, raw, secret),
+      deps.engine.pipeline.sources.values(),
+      {
+        signature: 'signature',
+        signatureHeader: 'X-Nightless-Signature-256: sha256=<hex HMAC-SHA256 of the body>',
+        onEmptySecret: (source) => logEmptySecret(req, source),
+      },
+    );
+    if (!verified.ok) return refuse(reply, deps, verified.reason, verified.message);
+
+    const decoded = decodeBody(raw, req.headers['content-type']);
+    if (!decoded.ok) return sendDecodeError(reply, decoded);
     let notice;
     try {
       notice = parseGenericNotice(decoded.value);
@@ -29,18 +45,22 @@ export function genericHandler(deps: WebhookDeps) {
     }
     const def = deps.engine.pipeline.sources.get(notice.source);
     if (!def) return sendError(reply, 404, 'NL_NOT_FOUND', `no source "${notice.source}"`);
-    const secret = webhookSecretOf(def);
-    const verdict =
-      secret === null ? 'no-secret' : verifyGeneric(req.headers, req.body as Buffer, secret);
-    if (verdict !== 'ok') {
-      deps.onSignatureFailure?.('generic', verdict);
-      const message =
-        verdict === 'no-secret'
-          ? `webhooks are rejected for "${def.name}": set webhook_secret on the source to accept them`
-          : verdict === 'missing'
-            ? 'missing signature (X-Nightless-Signature-256: sha256=<hex HMAC-SHA256 of the body>)'
-            : `the signature does not match the webhook_secret of "${def.name}"`;
-      return sendError(reply, 401, 'NL_UNAUTHORIZED', message);
+    // The body names the source: it must be one the signature verified, not just any.
+    if (!verified.sources.has(def.name)) {
+      const secret = webhookSecretOf(def);
+      return secret === null || secret === ''
+        ? refuse(
+            reply,
+            deps,
+            'no-secret',
+            `webhooks are rejected for "${def.name}": set webhook_secret on the source to accept them`,
+          )
+        : refuse(
+            reply,
+            deps,
+            'mismatch',
+            `the signature does not match the webhook_secret of "${def.name}"`,
+          );
     }
 
     const delivery = genericDeliveryId(req.headers);
@@ -73,4 +93,14 @@ export function genericHandler(deps: WebhookDeps) {
         return reply.code(202).send(await ingestPlanned(deps, 'generic', [plan.event], []));
     }
   };
+}
+
+function refuse(
+  reply: FastifyReply,
+  deps: WebhookDeps,
+  reason: SignatureFailure,
+  message: string,
+): FastifyReply {
+  deps.onSignatureFailure?.('generic', reason);
+  return sendError(reply, 401, 'NL_UNAUTHORIZED', message);
 }

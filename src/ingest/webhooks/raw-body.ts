@@ -13,21 +13,16 @@ export function sendError(
 }
 
 /**
- * Signatures are computed over the exact bytes sent, so this scope parses nothing itself: JSON
- * (and GitHub's form-encoded `payload=`) bodies arrive as the raw `Buffer`, decoded by
- * {@link decodeBody} after the route has what it needs. Only this plugin's scope is affected.
+ * Signatures are computed over the exact bytes sent, and they are checked before anything in
+ * the body is read: so this scope parses nothing itself. Every body, whatever its content type,
+ * arrives as the raw `Buffer`; a route verifies it, then {@link decodeBody} judges the media type
+ * (415) and the JSON (400). An unsigned request is thus a 401 whatever it carries. Only this
+ * plugin's scope is affected.
  */
 export function keepRawBodies(app: FastifyInstance, bodyLimit: number): void {
-  // text/plain too: a body of another type is answered 415, not read as a string.
-  app.removeContentTypeParser([
-    'application/json',
-    'application/x-www-form-urlencoded',
-    'text/plain',
-  ]);
-  app.addContentTypeParser(
-    ['application/json', 'application/x-www-form-urlencoded'],
-    { parseAs: 'buffer', bodyLimit },
-    (_req, body, done) => done(null, body),
+  app.removeAllContentTypeParsers();
+  app.addContentTypeParser('*', { parseAs: 'buffer', bodyLimit }, (_req, body, done) =>
+    done(null, body),
   );
   // The same JSON error bodies as the API, also when this plugin runs in a bare fastify app.
   app.setErrorHandler((err: FastifyError, request: FastifyRequest, reply: FastifyReply) => {
@@ -62,18 +57,35 @@ export function keepRawBodies(app: FastifyInstance, bodyLimit: number): void {
 }
 
 export type Decoded =
-  { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly message: string };
+  | { readonly ok: true; readonly value: unknown }
+  | { readonly ok: false; readonly status: 400 | 415; readonly message: string };
 
-/** JSON from a raw body; form-encoded bodies carry it in their `payload` field (GitHub's option). */
-export function decodeBody(raw: unknown, contentType: string | undefined): Decoded {
-  if (!Buffer.isBuffer(raw) || raw.length === 0) {
-    return { ok: false, message: 'expected a JSON body (Content-Type: application/json)' };
+/** The request body as the bytes received (empty when there was none). */
+export function rawBodyOf(body: unknown): Buffer {
+  return Buffer.isBuffer(body) ? body : Buffer.alloc(0);
+}
+
+/**
+ * JSON from a raw body; form-encoded bodies carry it in their `payload` field (GitHub's option).
+ * Other media types are a 415. Call it only after the body's signature (or the token) checked out.
+ */
+export function decodeBody(raw: Buffer, contentType: string | undefined): Decoded {
+  const type = (contentType ?? '').split(';')[0]?.trim().toLowerCase() ?? '';
+  const form = type === 'application/x-www-form-urlencoded';
+  if (type !== 'application/json' && !form)
+    return { ok: false, status: 415, message: 'send the payload as application/json' };
+  if (raw.length === 0) {
+    return {
+      ok: false,
+      status: 400,
+      message: 'expected a JSON body (Content-Type: application/json)',
+    };
   }
   let text = raw.toString('utf8');
-  if ((contentType ?? '').toLowerCase().startsWith('application/x-www-form-urlencoded')) {
+  if (form) {
     const payload = new URLSearchParams(text).get('payload');
     if (payload === null)
-      return { ok: false, message: 'form-encoded body without a "payload" field' };
+      return { ok: false, status: 400, message: 'form-encoded body without a "payload" field' };
     text = payload;
   }
   try {
@@ -81,7 +93,18 @@ export function decodeBody(raw: unknown, contentType: string | undefined): Decod
   } catch (err) {
     return {
       ok: false,
+      status: 400,
       message: `malformed JSON: ${err instanceof Error ? err.message : String(err)}`,
     };
   }
+}
+
+/** The error reply for a body {@link decodeBody} refused. */
+export function sendDecodeError(
+  reply: FastifyReply,
+  d: Extract<Decoded, { ok: false }>,
+): FastifyReply {
+  return d.status === 415
+    ? sendError(reply, 415, 'NL_UNSUPPORTED_MEDIA_TYPE', d.message)
+    : sendError(reply, 400, 'NL_BAD_REQUEST', d.message);
 }

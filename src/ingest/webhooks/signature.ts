@@ -11,7 +11,8 @@ const HEX_64 = /^[0-9a-f]{64}$/i;
  * rejected before any secret-dependent work, so its length leaks nothing about the secret.
  */
 export function hmacSha256Matches(body: Buffer, secret: string, presentedHex: string): boolean {
-  if (!HEX_64.test(presentedHex)) return false;
+  // An empty key proves nothing: anyone can compute that HMAC. Never a match.
+  if (secret === '' || !HEX_64.test(presentedHex)) return false;
   const expected = createHmac('sha256', secret).update(body).digest();
   return timingSafeEqual(expected, Buffer.from(presentedHex, 'hex'));
 }
@@ -27,6 +28,7 @@ export function stripSha256Prefix(header: string): string | null {
  * constant-time compare runs on equal lengths and the token's length does not leak.
  */
 export function tokenMatches(presented: string, secret: string): boolean {
+  if (secret === '') return false; // an empty token would match an empty header
   const a = createHash('sha256').update(presented).digest();
   const b = createHash('sha256').update(secret).digest();
   return timingSafeEqual(a, b);

@@ -44,7 +44,8 @@ export async function publishSftp(
   signal?: AbortSignal,
 ): Promise<{ readonly directory: string; readonly files: number; readonly bytes: number }> {
   const where = `${def.host}:${def.port}`;
-  if (def.hostKey === null)
+  // `check` refuses a target without host_key; this guards definitions built in code.
+  if (def.hostKey.trim() === '')
     throw new PublishError(
       `sftp ${where}: no host_key configured; nightless does not trust unknown hosts ` +
         '(add host_key: "ssh-ed25519 AAAA…" or "SHA256:…" from ssh-keyscan/ssh-keygen -lf)',

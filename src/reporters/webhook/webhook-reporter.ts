@@ -41,6 +41,14 @@ export class WebhookReporter implements SingleSender {
       'X-Nightless-Delivery': String(delivery.id),
       'X-Nightless-Attempt': String(delivery.attempt),
     };
+    // `check` refuses an empty secret; a definition built in code must not sign with one either,
+    // since a receiver that accepts an empty-key HMAC accepts anyone's.
+    if (this.def.secret === '')
+      return Promise.resolve({
+        ok: false,
+        retryable: false,
+        error: `webhook ${this.def.url}: the signing secret is empty; refusing to sign with an empty key`,
+      });
     if (this.def.secret !== null)
       headers['X-Nightless-Signature-256'] = signBody(this.def.secret, e.body);
     return this.poster.post(this.def.url, e.body, {

@@ -252,6 +252,46 @@ describe('fallback poller', () => {
     await new Promise<void>((r) => silent.close(() => r()));
   });
 
+  describe('fallback_poll: off', () => {
+    /** The source's stored status once its first check has been recorded (bounded wait). */
+    async function afterFirstCheck() {
+      for (let i = 0; i < 100; i++) {
+        const [s] = await store.listSources();
+        if (s?.lastCheckAt != null) return s;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error('no check within 5 s');
+    }
+
+    it('is checked once at start, then never scheduled again', async () => {
+      const bare = join(dir, 'app.git');
+      git(dir, 'init', '-q', '--bare', bare);
+      const work = join(dir, 'work');
+      git(dir, 'clone', '-q', bare, work);
+      git(work, 'commit', '-q', '--allow-empty', '-m', 'one');
+      git(work, 'push', '-q', 'origin', 'HEAD:main');
+      const poller = await setup(gitSource(bare, { fallbackPollMs: null }));
+      await poller.start();
+      const s = await afterFirstCheck();
+      expect(s).toMatchObject({ lastCheckOk: true, nextCheckAt: null });
+      expect(ingested).toHaveLength(1);
+      await poller.resync(); // a reload that changes nothing checks nothing
+      await new Promise((r) => setTimeout(r, 200));
+      expect(ingested).toHaveLength(1);
+      expect((await store.listSources())[0]?.lastCheckAt).toBe(s.lastCheckAt);
+      poller.stop();
+    });
+
+    it('retries a failed first check with backoff until one succeeds', async () => {
+      const poller = await setup(gitSource(join(dir, 'not-yet.git'), { fallbackPollMs: null }));
+      await poller.start();
+      const s = await afterFirstCheck();
+      // One failure: 30 s floor doubled, jitter neutral (random 0.5).
+      expect(s).toMatchObject({ lastCheckOk: false, nextCheckAt: 1_060_000 });
+      poller.stop();
+    });
+  });
+
   it('refuses to poll sources that cannot be polled', async () => {
     const poller = await setup(gitSource('/x'));
     expect(poller.canPoll('nope')).toBe('missing');

@@ -95,10 +95,12 @@ describe('POST /hooks/generic', () => {
   it.each([
     ['a wrong signature', { source: 'app', version: 'x' }, 'bin-secret', 401, 'mismatch'],
     ['no signature', { source: 'app', version: 'x' }, null, 401, 'missing'],
+    ['a secret no source has', { source: 'app', version: 'x' }, 'anything', 401, 'mismatch'],
+    // Signed with another source's secret: authentic, but not for the source it names.
     [
       'a source without webhook_secret',
       { source: 'open', version: 'x' },
-      'anything',
+      'app-secret',
       401,
       'no-secret',
     ],
@@ -114,8 +116,9 @@ describe('POST /hooks/generic', () => {
 
   it('answers 404 for an unknown source and 400 for a body that is not a notice', async () => {
     env = await startWebhookEnv(PIPELINE);
-    expect((await send({ source: 'nope', version: 'x' }, 'x')).statusCode).toBe(404);
-    const bad = await send({ version: 'x' }, 'x');
+    // Only once the signature checks out does the body get read at all.
+    expect((await send({ source: 'nope', version: 'x' }, 'app-secret')).statusCode).toBe(404);
+    const bad = await send({ version: 'x' }, 'app-secret');
     expect(bad.statusCode).toBe(400);
     expect(bad.json()).toEqual({
       error: { code: 'NL_BAD_REQUEST', message: expect.stringMatching(/source/) },

@@ -68,27 +68,38 @@ describe('webhook limits and malformed bodies', () => {
     ['truncated JSON', '{"ref": "refs/heads/main", '],
     ['not JSON at all', 'hello'],
     ['an empty body', ''],
-  ])('answers 400 with a JSON body for %s, storing nothing', async (_n, payload) => {
+  ])('answers 400 with a JSON body for %s signed right, storing nothing', async (_n, payload) => {
     env = await startWebhookEnv(PIPELINE);
-    const res = await env.app.inject({ method: 'POST', url: '/hooks/github', headers, payload });
+    const signature = `sha256=${hmacHex(SECRET, payload)}`;
+    const res = await env.app.inject({
+      method: 'POST',
+      url: '/hooks/github',
+      headers: { ...headers, 'x-hub-signature-256': signature },
+      payload,
+    });
     expect(res.statusCode).toBe(400);
     expect(res.json()).toEqual({ error: { code: 'NL_BAD_REQUEST', message: expect.any(String) } });
     expect(env.written).toEqual([]);
   });
 
-  it('answers 400 when the event type header is missing, 415 for other content types', async () => {
+  it('answers a signed delivery 400 when the event type header is missing, 415 for other content types', async () => {
     env = await startWebhookEnv(PIPELINE);
+    const signature = `sha256=${hmacHex(SECRET, '{}')}`;
     const noType = await env.app.inject({
       method: 'POST',
       url: '/hooks/github',
-      headers: { 'content-type': 'application/json' },
+      headers: { 'content-type': 'application/json', 'x-hub-signature-256': signature },
       payload: '{}',
     });
     expect(noType.statusCode).toBe(400);
     const text = await env.app.inject({
       method: 'POST',
       url: '/hooks/github',
-      headers: { 'content-type': 'text/plain', 'x-github-event': 'push' },
+      headers: {
+        'content-type': 'text/plain',
+        'x-github-event': 'push',
+        'x-hub-signature-256': signature,
+      },
       payload: '{}',
     });
     expect(text.statusCode).toBe(415);
