@@ -285,6 +285,21 @@ export class SqlStore implements Store {
       const r = received.get(event.source);
       received.set(event.source, { n: (r?.n ?? 0) + 1, at: now });
     }
+    if (event.kind === 'source' && event.ancestry !== null) {
+      // The fact the scheduler decided with, kept with the event so `why` and the event API can
+      // show it (asked of the mirror just before deciding, so not known when the event arrived).
+      await trx
+        .updateTable('events')
+        .set({
+          detail: JSON.stringify({
+            changedPaths: event.changedPaths,
+            producedBy: event.producedBy,
+            ancestry: event.ancestry,
+          }),
+        })
+        .where('id', '=', event.id)
+        .execute();
+    }
     await shapes.run(trx, hot.markProcessed, { processedAt: now, outcome, id: event.id });
     return { queued, skipped, superseded, cancelRequested, heads };
   }
