@@ -21,6 +21,7 @@ import { publishOutputs } from '../reporters/sftp/publish-outputs.js';
 import { buildServer } from '../server/build-server.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { Store } from '../store/ports.js';
+import type { ChangedPathsLookup } from '../ingest/changed-paths.js';
 import { loadApiToken, type ApiToken } from './api-token.js';
 import { NightlessMetrics } from './metrics.js';
 import { metricsRoutes } from './metrics-routes.js';
@@ -80,6 +81,13 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
   const metrics = new NightlessMetrics({ store });
   // Reports seen for the first time start here: read before the engine writes (lost builds).
   const reportsStartAfter = await store.lastOutboxId();
+  // Ingest and the scheduler ask the git mirrors the build checkouts use (and so warm them).
+  const mirrorPaths: ChangedPathsLookup = {
+    changedPaths: (source, from, to, signal) =>
+      executor.mirrors.changedPaths(source.url, from, to, signal),
+    knownHead: async (source, ref) =>
+      (await store.sourceHeads(source)).find((h) => h.ref === ref)?.version ?? null,
+  };
   const engine = await Engine.start({
     store: metrics.countInboxWrites(store),
     bus,
@@ -90,13 +98,17 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
     maxAttempts: (opts.lostRetries ?? 1) + 1,
     buildUrl: (id) => `${publicUrl}/api/builds/${id}`,
     afterRun: publishOutputs({ pathOf: (digest) => artifacts.pathOf(digest), logger }),
+    facts: {
+      relation: (source, version, head, signal) =>
+        executor.mirrors.relation(source.url, version, head, signal),
+    },
   });
   const poller = new FallbackPoller({
     store,
     ingest: (events) => engine.ingestMany(events),
     pipeline: () => engine.pipeline,
     logger,
-    changedPaths: (source, from, to) => executor.mirrors.changedPaths(source.url, from, to),
+    changedPaths: mirrorPaths,
     onPoll: metrics.onPoll,
   });
   const reports = new ReportDispatcher({
@@ -122,6 +134,7 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
       webhookRoutes({
         engine,
         poller,
+        paths: mirrorPaths,
         onSignatureFailure: metrics.onSignatureFailure,
         onEvent: metrics.onWebhookEvent,
       }),

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { nextPollDelay } from '../../core/poll-interval.js';
 import type { GitSource, HttpSource, Pipeline, SourceName } from '../../core/pipeline.js';
 import type { NewEvent, SourcePort } from '../../store/ports.js';
+import { changedPathsOrUnknown, type ChangedPathsLookup } from '../changed-paths.js';
 import { checkHttp } from './http-check.js';
 import { headsMatching, lsRemote, lsRemoteAll, type RemoteHead } from './git-ls-remote.js';
 
@@ -16,7 +17,7 @@ export interface PollerDeps {
    * Paths changed between two commits of a git source, so path filters work for versions the
    * poll finds too (events from forges carry them; `git ls-remote` does not). `null` = unknown.
    */
-  readonly changedPaths?: (source: GitSource, from: string, to: string) => Promise<string[] | null>;
+  readonly changedPaths?: ChangedPathsLookup;
   /** Total time a single check may take (ls-remote or GET). */
   readonly checkTimeoutMs?: number;
   /** A check finished, scheduled or asked for (metrics); called after it is recorded. */
@@ -238,10 +239,12 @@ export class FallbackPoller {
         found = await Promise.all(
           changed.map(async (h) => {
             const before = known.find((k) => k.ref === h.ref)?.version;
+            // A new branch of a known source: against the commit's parent. The first version
+            // ever seen of a source has nothing to compare with: unknown, so every job builds it.
             const paths =
-              before === undefined || !this.deps.changedPaths
-                ? null
-                : await this.deps.changedPaths(source, before, h.sha).catch(() => null);
+              this.deps.changedPaths && known.length > 0
+                ? await changedPathsOrUnknown(this.deps.changedPaths, source, before ?? null, h.sha)
+                : null;
             return pollEvent(source.name, h.sha, h.ref, at, paths);
           }),
         );
@@ -303,7 +306,7 @@ function pollEvent(
   version: string,
   ref: string | null,
   at: number,
-  changedPaths: string[] | null = null,
+  changedPaths: readonly string[] | null = null,
 ): NewEvent {
   return {
     kind: 'source',
