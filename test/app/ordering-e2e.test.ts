@@ -190,6 +190,16 @@ describe('the head never moves backwards (real server, real mirror)', () => {
       `/api/why?source=lib&version=${g}`,
     );
     expect(why.body.decisions[0]).toMatchObject({ rule: 'ancestor', version: g, origin: 'poll' });
+    // Polled again in the same state: already told, not another event or missed event.
+    const missedBefore = (await nl.store.listSources()).find((s) => s.name === 'lib')?.missedEvents;
+    const again = await api<{ poll: { ok: boolean; newVersions: number } }>(
+      '/api/sources/lib/poll',
+      { method: 'POST' },
+    );
+    expect(again.body.poll).toMatchObject({ ok: true, newVersions: 0 });
+    expect((await nl.store.listSources()).find((s) => s.name === 'lib')?.missedEvents).toBe(
+      missedBefore,
+    );
     git(lib.bare, 'update-ref', 'refs/heads/main', x);
   });
 

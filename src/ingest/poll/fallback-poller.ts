@@ -51,6 +51,8 @@ export class FallbackPoller {
   private readonly failures = new Map<SourceName, number>();
   private readonly missedStreak = new Map<SourceName, number>();
   private readonly etags = new Map<SourceName, string>();
+  /** Per `source\0ref`: the version a check last reported and the head it was compared with. */
+  private readonly reported = new Map<string, { sha: string; head: string | undefined }>();
   private readonly inFlight = new Map<SourceName, Promise<PollOutcome>>();
   private timer: NodeJS.Timeout | null = null;
   private stopped = false;
@@ -228,13 +230,26 @@ export class FallbackPoller {
     let error: string | null = null;
     let found: NewEvent[] = [];
     let missed = false;
+    let reported: Array<[string, { sha: string; head: string | undefined }]> = [];
     try {
       const known = await store.sourceHeads(source.name);
       if (source.kind === 'git') {
         const heads = repoHeads
           ? headsMatching(await repoHeads, source.branches)
           : await lsRemote(source.url, source.branches, timeoutMs);
-        const changed = heads.filter((h) => known.find((k) => k.ref === h.ref)?.version !== h.sha);
+        const changed = heads.filter((h) => {
+          const head = known.find((k) => k.ref === h.ref)?.version;
+          if (head === h.sha) return false;
+          // Reported already against this same head and decided (an ancestor of it: a branch
+          // rewound to an older commit): telling the scheduler again changes nothing, and it
+          // is not another missed event.
+          const last = this.reported.get(`${source.name}\0${h.ref}`);
+          return !(last?.sha === h.sha && last.head === head);
+        });
+        reported = changed.map((h) => [
+          `${source.name}\0${h.ref}`,
+          { sha: h.sha, head: known.find((k) => k.ref === h.ref)?.version },
+        ]);
         missed = changed.some((h) => known.some((k) => k.ref === h.ref));
         found = await Promise.all(
           changed.map(async (h) => {
@@ -265,6 +280,8 @@ export class FallbackPoller {
         }
       }
       if (found.length > 0) await this.deps.ingest(found);
+      // Only once in the inbox: a failed write must be reported again by the next check.
+      for (const [key, r] of reported) this.reported.set(key, r);
       this.failures.delete(source.name);
       this.missedStreak.set(
         source.name,
