@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { mkdtemp, rm, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -39,11 +40,14 @@ async function commit(work: string, file: string, text: string): Promise<string>
 
 let app: { bare: string; work: string };
 let lib: { bare: string; work: string };
+let gen: { bare: string; work: string };
+const SECRET = 'generic-secret-for-tests';
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'nightless-ordering-'));
   app = repo('app');
   lib = repo('lib');
+  gen = repo('gen');
   await commit(app.work, 'README.md', 'hello');
   await commit(app.work, 'src/a.txt', '1');
   git(app.work, 'push', '-q', 'origin', 'main');
@@ -60,6 +64,11 @@ sources:
     git: ${JSON.stringify(lib.bare)}
     branch: main
     fallback_poll: off
+  gen:
+    git: ${JSON.stringify(gen.bare)}
+    branch: main
+    fallback_poll: off
+    webhook_secret: ${SECRET}
 jobs:
   code:
     inputs: [app]
@@ -67,6 +76,10 @@ jobs:
     steps: [{ run: 'true' }]
   libtest:
     inputs: [lib]
+    steps: [{ run: 'true' }]
+  gencode:
+    inputs: [gen]
+    paths: ['src/**']
     steps: [{ run: 'true' }]
 `,
   );
@@ -258,6 +271,35 @@ describe('path filters for git-hook pushes (changed paths from the mirror)', () 
       ['filtered-paths', readme, 'hook'],
       ['new-version', readme, 'hook'],
     ]);
+  });
+
+  it('a generic webhook without changed_paths gets them from the mirror', async () => {
+    const notify = async (version: string) => {
+      const body = JSON.stringify({ source: 'gen', version, ref: 'main' });
+      const res = await fetch(`${nl.url}/hooks/generic`, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          'x-nightless-signature-256': `sha256=${createHmac('sha256', SECRET).update(body).digest('hex')}`,
+        },
+        body,
+        signal: AbortSignal.timeout(20_000),
+      });
+      expect(res.status).toBe(202);
+    };
+    await commit(gen.work, 'src/a.txt', '1');
+    const readme = await commit(gen.work, 'README.md', 'words');
+    git(gen.work, 'push', '-q', 'origin', 'main');
+    await notify(readme); // no head known yet: the commit against its parent
+    const [first] = await waitForBuilds('gencode', 1);
+    expect(first).toMatchObject({ state: 'skipped', reason: 'paths' });
+
+    await commit(gen.work, 'README.md', 'more words');
+    const src = await commit(gen.work, 'src/a.txt', '2');
+    git(gen.work, 'push', '-q', 'origin', 'main');
+    await notify(src); // the known head (readme) .. src: README.md and src/a.txt
+    const list = await waitForBuilds('gencode', 2);
+    expect(list.find((b) => b.inputs[0]?.version === src)).toMatchObject({ state: 'queued' });
   });
 
   it('the paths of a new branch are its commit against the parent', async () => {
