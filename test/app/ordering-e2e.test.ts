@@ -216,6 +216,34 @@ describe('the head never moves backwards (real server, real mirror)', () => {
     git(lib.bare, 'update-ref', 'refs/heads/main', x);
   });
 
+  it('decides two deliveries written in one batch against the head the first one left', async () => {
+    // Both events reach the scheduler together: the second's question is asked after the first
+    // moved the head (the slice ends there), not against the head before the batch.
+    const j = await commit(lib.work, 'j.txt', 'j');
+    const k = await commit(lib.work, 'k.txt', 'k');
+    git(lib.work, 'push', '-q', 'origin', 'main');
+    const r = await api<{ events: number[] }>('/hooks/git', {
+      method: 'POST',
+      body: JSON.stringify({
+        repo: lib.bare,
+        updates: [
+          { old: j, new: k, ref: 'refs/heads/main' },
+          { old: x, new: j, ref: 'refs/heads/main' },
+        ],
+      }),
+    });
+    expect(r.status).toBe(202);
+    await nl.engine.decided();
+    expect(await head('lib')).toBe(k);
+    const late = await api<EventBody>(`/api/events/${r.body.events[1]}`);
+    expect(late.body.event).toMatchObject({
+      outcome: 'ancestor',
+      ancestry: { relation: 'ancestor', head: k },
+    });
+    expect((await builds('libtest')).some((b) => b.inputs[0]?.version === j)).toBe(false);
+    x = k; // the head the next tests start from
+  });
+
   it('`nightless why SOURCE` and `why JOB` (the real binary) name the rules', async () => {
     const env = { NIGHTLESS_SERVER: nl.url };
     const bySource = await runCli(['why', 'lib'], { env });
