@@ -157,8 +157,8 @@ export class SchedulerLoop {
         while (next < events.length) {
           const raw = events[next] as SchedulerEvent;
           // An event whose question is open (the head moved in this slice) ends the slice: it
-          // is asked and decided in the next one, against the head the slice left.
-          // The first one was asked just above (never loop on it, whatever happened).
+          // is asked and decided in the next one, against the head the slice left. The first
+          // event was asked just above, so it never ends a slice (no loop, whatever happened).
           const event = this.withFacts(raw) ?? (next === from ? raw : undefined);
           if (event === undefined) break;
           this.answers.delete(raw.id);

@@ -2,11 +2,10 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { WebhookDeps } from '../webhooks/deps.js';
 import { ingestPlanned } from '../webhooks/deps.js';
-import { sourcesForRepo } from '../webhooks/match-sources.js';
+import { followsRef, refName, sourcesForRepo } from '../webhooks/match-sources.js';
 import { planEvents } from '../webhooks/plan-events.js';
 import { decodeBody, sendError } from '../webhooks/raw-body.js';
 import { describeIssues, isZeroSha, type RefUpdate } from '../webhooks/webhook-parse.js';
-import { followsRef, refName } from '../webhooks/match-sources.js';
 import {
   CHANGED_PATHS_TIMEOUT_MS,
   changedPathsOrUnknown,
