@@ -219,8 +219,8 @@ export class GitMirrors {
   }
 
   /**
-   * How `version` relates to `head` in `url`'s history (`git merge-base --is-ancestor` on the
-   * mirror, fetching either commit when missing): `ancestor` — `head` already contains it;
+   * How `version` relates to `head` in `url`'s history (`git merge-base` on the mirror,
+   * fetching either commit when missing): `ancestor` — `head` already contains it;
    * `descendant` — a fast-forward from `head`; `unrelated` — neither (a force push). Throws
    * `RunError` when a commit cannot be found or git fails.
    */
@@ -232,23 +232,24 @@ export class GitMirrors {
   ): Promise<'ancestor' | 'descendant' | 'unrelated'> {
     const h = await this.ensureCommit(url, head, signal);
     const v = await this.ensureCommit(url, version, signal);
-    const isAncestor = async (a: string, b: string): Promise<boolean> => {
-      const r = await this.git(
-        ['--git-dir', h.mirror, 'merge-base', '--is-ancestor', a, b],
-        this.localTimeoutMs,
-        signal,
-      );
-      if (r.exitCode === 0) return true;
-      if (r.exitCode === 1) return false;
+    // One `merge-base` answers both questions: it is `version` itself exactly when `version` is
+    // an ancestor of `head`, and `head` exactly when `head` is an ancestor of `version`.
+    const r = await this.git(
+      ['--git-dir', h.mirror, 'merge-base', v.commit, h.commit],
+      this.localTimeoutMs,
+      signal,
+    );
+    const base = r.stdout.trim();
+    if (r.exitCode === 1 && base === '') return 'unrelated'; // no common history at all
+    if (r.exitCode !== 0)
       throw new RunError(
         'checkout',
-        `git merge-base --is-ancestor in the mirror of ${url} failed: ${
+        `git merge-base in the mirror of ${url} failed: ${
           r.timedOut ? 'timed out' : lastLine(r.stderr) || `exit code ${r.exitCode ?? 'none'}`
         }`,
       );
-    };
-    if (await isAncestor(v.commit, h.commit)) return 'ancestor';
-    return (await isAncestor(h.commit, v.commit)) ? 'descendant' : 'unrelated';
+    if (base === v.commit) return 'ancestor';
+    return base === h.commit ? 'descendant' : 'unrelated';
   }
 
   private git(
