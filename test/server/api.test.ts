@@ -470,6 +470,16 @@ describe('why', () => {
     expect((await env.app.inject({ url: '/api/why?job=a&source=app' })).statusCode).toBe(400);
   });
 
+  it("a consumer's view shows its input's new versions, and an early cutoff once", async () => {
+    await pushFirst();
+    await env.push(sha('second')); // a rebuilds with the same output: nothing downstream runs
+    const res = await env.app.inject({ url: '/api/why?job=b' });
+    const rules = pluck(res.json().decisions, 'rule');
+    expect(rules).toEqual(['early-cutoff', 'built', 'new-version']);
+    expect(res.json().decisions[0]).toMatchObject({ job: 'b', source: 'a.out' });
+    expect(res.json().decisions[2]).toMatchObject({ job: null, source: 'a.out' });
+  });
+
   it('lists every decision about a source with ?source=', async () => {
     await pushFirst();
     const res = await env.app.inject({ url: '/api/why?source=app' });

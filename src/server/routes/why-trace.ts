@@ -53,12 +53,15 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
       }
       const def = job === undefined ? undefined : engine.pipeline.jobs.get(job);
       if (job === undefined || !def) throw ApiError.notFound(`no job "${job}" in the pipeline`);
-      const decisions = await engine.store.listDecisions({
+      const all = await engine.store.listDecisions({
         job,
         withSourcesOf: def.inputs,
         limit: WHY_LIMIT,
         ...only,
       });
+      // An early cutoff is recorded for the source and noted for each consumer: show it once.
+      const mine = new Set(all.filter((d) => d.job === job).map((d) => `${d.eventId}:${d.rule}`));
+      const decisions = all.filter((d) => d.job !== null || !mine.has(`${d.eventId}:${d.rule}`));
       return { job, decisions };
     },
   );
