@@ -22,6 +22,7 @@ import { buildServer } from '../server/build-server.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { Store } from '../store/ports.js';
 import { readInstallationId } from '../store/installation-id.js';
+import type { ChangedPathsLookup } from '../ingest/changed-paths.js';
 import { loadApiToken, type ApiToken } from './api-token.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { isLoopbackHost } from './listen-address.js';
@@ -112,6 +113,13 @@ async function startLocked(
   const metrics = new NightlessMetrics({ store });
   // Reports seen for the first time start here: read before the engine writes (lost builds).
   const reportsStartAfter = await store.lastOutboxId();
+  // Ingest and the scheduler ask the git mirrors the build checkouts use (and so warm them).
+  const mirrorPaths: ChangedPathsLookup = {
+    changedPaths: (source, from, to, signal) =>
+      executor.mirrors.changedPaths(source.url, from, to, signal),
+    knownHead: async (source, ref) =>
+      (await store.sourceHeads(source)).find((h) => h.ref === ref)?.version ?? null,
+  };
   const engine = await Engine.start({
     store: metrics.countInboxWrites(store),
     bus,
@@ -122,13 +130,17 @@ async function startLocked(
     maxAttempts: (opts.lostRetries ?? 1) + 1,
     buildUrl: (id) => `${publicUrl}/api/builds/${id}`,
     afterRun: publishOutputs({ pathOf: (digest) => artifacts.pathOf(digest), logger }),
+    facts: {
+      relation: (source, version, head, signal) =>
+        executor.mirrors.relation(source.url, version, head, signal),
+    },
   });
   const poller = new FallbackPoller({
     store,
     ingest: (events) => engine.ingestMany(events),
     pipeline: () => engine.pipeline,
     logger,
-    changedPaths: (source, from, to) => executor.mirrors.changedPaths(source.url, from, to),
+    changedPaths: mirrorPaths,
     onPoll: metrics.onPoll,
   });
   const reports = new ReportDispatcher({
@@ -157,6 +169,7 @@ async function startLocked(
       webhookRoutes({
         engine,
         poller,
+        paths: mirrorPaths,
         onSignatureFailure: metrics.onSignatureFailure,
         onEvent: metrics.onWebhookEvent,
       }),

@@ -66,8 +66,10 @@ export interface CancelResponse {
   readonly build: Build;
 }
 
+/** `GET /api/why`: `job` or `source`, whichever was asked for. */
 export interface WhyResponse {
-  readonly job: string;
+  readonly job?: string;
+  readonly source?: string;
   readonly decisions: readonly DecisionRecord[];
 }
 

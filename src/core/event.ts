@@ -19,7 +19,23 @@ export interface SourceEvent {
   readonly changedPaths: readonly string[] | null;
   /** For `output` events: the build that produced the version. */
   readonly producedBy: number | null;
+  /**
+   * How the version relates to the current head of its source and ref, asked of the git mirror
+   * by the scheduler's shell just before deciding; `null` when nobody asked (no head on the ref
+   * yet, the same version, a source that is not git, no mirror to ask).
+   */
+  readonly ancestry: Ancestry | null;
 }
+
+/**
+ * A fact about a git version relative to `head` (the head the question was asked against):
+ * `ancestor` — an older commit of the head's history (a late delivery, a poll racing a push);
+ * `descendant` — a fast-forward; `unrelated` — neither (a force push); `unknown` — the mirror
+ * could not tell (`reason` says why).
+ */
+export type Ancestry =
+  | { readonly relation: 'ancestor' | 'descendant' | 'unrelated'; readonly head: string }
+  | { readonly relation: 'unknown'; readonly head: string; readonly reason: string };
 
 /** A person (or API client) asks for a job to run with the current inputs. */
 export interface TriggerEvent {

@@ -9,6 +9,7 @@ import { BuildRunner, type AfterRun } from './build-runner.js';
 import { SchedulerLoop } from './scheduler-loop.js';
 import { MemorySnapshot } from './scheduler-state.js';
 import { SerialLoop } from './serial-loop.js';
+import type { VersionFacts } from './version-facts.js';
 
 export interface EngineOptions {
   readonly store: Store;
@@ -25,6 +26,8 @@ export interface EngineOptions {
   readonly buildUrl?: (id: number) => string;
   /** Publishes a passing build's outputs (`publish:`) before its result is recorded. */
   readonly afterRun?: AfterRun;
+  /** The git mirror's answers the scheduler asks before deciding (`ancestor` rule). */
+  readonly facts?: VersionFacts;
 }
 
 export interface TriggerResult {
@@ -83,6 +86,7 @@ export class Engine {
       snapshot,
       now: this.now,
       logger,
+      ...(opts.facts ? { facts: opts.facts } : {}),
       onApplied: ({ queued, cancelRequested }) => {
         for (const id of cancelRequested)
           this.runner.cancelRunning(id, 'cancelled: a newer input set arrived (cancel_running)');

@@ -1,16 +1,22 @@
 import type { Logger } from 'pino';
-import type { SchedulerEvent } from '../core/event.js';
+import type { Ancestry, SchedulerEvent } from '../core/event.js';
 import type { JobName } from '../core/pipeline.js';
 import { decide } from '../core/scheduler/index.js';
 import type { SchedulerPort } from '../store/ports.js';
 import type { MemorySnapshot } from './scheduler-state.js';
 import { SerialLoop } from './serial-loop.js';
+import { askAncestry, headToCompare, type VersionFacts } from './version-facts.js';
 
 export interface SchedulerLoopDeps {
   readonly store: SchedulerPort;
   readonly snapshot: MemorySnapshot;
   readonly now: () => number;
   readonly logger: Logger;
+  /**
+   * Asks the git mirror how a version relates to the current head before deciding it (the
+   * `ancestor` rule); without it every differing version is decided as new.
+   */
+  readonly facts?: VersionFacts;
   /** Called after each committed batch: new builds may be claimable, cancels to carry out. */
   readonly onApplied: (result: { queued: number; cancelRequested: readonly number[] }) => void;
 }
@@ -39,6 +45,8 @@ export class SchedulerLoop {
   private nextSettleAt: number | null = null;
   /** Quiet periods this loop deferred, job → due time (mirrors `pending_settles`). */
   private readonly deferred = new Map<string, number>();
+  /** Answers about events not decided yet, event id → ancestry (relative to `ancestry.head`). */
+  private readonly answers = new Map<number, Ancestry>();
 
   constructor(private readonly deps: SchedulerLoopDeps) {
     this.loop = new SerialLoop(
@@ -111,9 +119,34 @@ export class SchedulerLoop {
     if (Number.isFinite(next)) this.settleAt(next);
   }
 
+  /**
+   * The event as `decide()` should see it: with the mirror's answer about the current head, when
+   * one is needed and known. `undefined` when a question is still open (ask it outside the
+   * transaction first: git may take a while and the database must not wait for it).
+   */
+  private withFacts(event: SchedulerEvent): SchedulerEvent | undefined {
+    if (event.kind !== 'source' || !this.deps.facts) return event;
+    const head = headToCompare(this.deps.snapshot, event);
+    if (head === null) return event;
+    const answer = this.answers.get(event.id);
+    return answer?.head === head ? { ...event, ancestry: answer } : undefined;
+  }
+
+  /** Asks the open question of `event` (against the snapshot's head now), outside any transaction. */
+  private async ask(event: SchedulerEvent): Promise<void> {
+    const { facts, snapshot } = this.deps;
+    if (event.kind !== 'source' || !facts) return;
+    const head = headToCompare(snapshot, event);
+    const def = snapshot.pipeline.sources.get(event.source);
+    if (head === null || def?.kind !== 'git') return;
+    this.answers.set(event.id, await askAncestry(facts, def, event.version, head));
+  }
+
   /** Decides and writes `events` from `from` on, in one transaction, for up to SLICE_MS. */
   private async applySlice(events: readonly SchedulerEvent[], from: number) {
     const { store, snapshot, now } = this.deps;
+    if (from < events.length && this.withFacts(events[from] as SchedulerEvent) === undefined)
+      await this.ask(events[from] as SchedulerEvent);
     const sliceStart = Date.now();
     const cancelRequested: number[] = [];
     const defers = new Map<JobName, number>();
@@ -122,7 +155,13 @@ export class SchedulerLoop {
     try {
       await store.batchDecisions(async (writer) => {
         while (next < events.length) {
-          const event = events[next] as SchedulerEvent;
+          const raw = events[next] as SchedulerEvent;
+          // An event whose question is open (the head moved in this slice) ends the slice: it
+          // is asked and decided in the next one, against the head the slice left. The first
+          // event was asked just above, so it never ends a slice (no loop, whatever happened).
+          const event = this.withFacts(raw) ?? (next === from ? raw : undefined);
+          if (event === undefined) break;
+          this.answers.delete(raw.id);
           const t = now();
           const decisions = decide(snapshot, event, t);
           const applied = await writer.applyDecisions(event, decisions, t);

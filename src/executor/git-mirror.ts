@@ -171,19 +171,86 @@ export class GitMirrors {
 
   /**
    * Paths that differ between two commits of `url`, fetching them into the mirror as needed (so
-   * the build that follows finds them there). `null` when it can't tell: `from` is gone (a force
-   * push), or the list is too long to capture whole.
+   * the build that follows finds them there). `from` `null` (a new branch): the paths `to`
+   * changed against its first parent (every path of a root commit). `null` when it can't tell:
+   * `from` is gone (a force push), or the list is too long to capture whole. Paths are git's
+   * `-z` output, never parsed by a shell.
    */
-  async changedPaths(url: string, from: string, to: string): Promise<string[] | null> {
-    const { mirror, commit } = await this.ensureCommit(url, to);
-    const base = await this.resolveCommit(mirror, from);
-    if (base === null) return null;
+  async changedPaths(
+    url: string,
+    from: string | null,
+    to: string,
+    signal?: AbortSignal,
+  ): Promise<string[] | null> {
+    const { mirror, commit } = await this.ensureCommit(url, to, signal);
+    let base: string | null;
+    if (from === null) {
+      base = await this.resolveCommit(mirror, `${commit}^`, signal);
+      if (base === null) {
+        // A root commit: everything in it is new.
+        const r = await this.git(
+          [
+            '--git-dir',
+            mirror,
+            'diff-tree',
+            '-r',
+            '--root',
+            '--no-commit-id',
+            '--name-only',
+            '-z',
+            commit,
+            '--',
+          ],
+          this.localTimeoutMs,
+          signal,
+        );
+        return pathList(r);
+      }
+    } else {
+      if (!SHA_RE.test(from)) return null;
+      base = await this.resolveCommit(mirror, from, signal);
+      if (base === null) return null;
+    }
     const r = await this.git(
       ['--git-dir', mirror, 'diff', '--name-only', '-z', '--no-renames', base, commit, '--'],
       this.localTimeoutMs,
+      signal,
     );
-    if (r.exitCode !== 0 || r.stdout.length >= 60 * 1024) return null;
-    return r.stdout.split('\0').filter((p) => p !== '');
+    return pathList(r);
+  }
+
+  /**
+   * How `version` relates to `head` in `url`'s history (`git merge-base` on the mirror,
+   * fetching either commit when missing): `ancestor` — `head` already contains it;
+   * `descendant` — a fast-forward from `head`; `unrelated` — neither (a force push). Throws
+   * `RunError` when a commit cannot be found or git fails.
+   */
+  async relation(
+    url: string,
+    version: string,
+    head: string,
+    signal?: AbortSignal,
+  ): Promise<'ancestor' | 'descendant' | 'unrelated'> {
+    const h = await this.ensureCommit(url, head, signal);
+    const v = await this.ensureCommit(url, version, signal);
+    // One `merge-base` answers both questions: it is `version` itself exactly when `version` is
+    // an ancestor of `head`, and `head` exactly when `head` is an ancestor of `version`.
+    const r = await this.git(
+      ['--git-dir', h.mirror, 'merge-base', v.commit, h.commit],
+      this.localTimeoutMs,
+      signal,
+    );
+    const base = r.stdout.trim();
+    if (r.exitCode === 1 && base === '') return 'unrelated'; // no common history at all
+    if (r.exitCode !== 0)
+      throw new RunError(
+        'checkout',
+        `git merge-base in the mirror of ${url} failed: ${
+          r.timedOut ? 'timed out' : lastLine(r.stderr) || `exit code ${r.exitCode ?? 'none'}`
+        }`,
+      );
+    if (base === v.commit) return 'ancestor';
+    return base === h.commit ? 'descendant' : 'unrelated';
   }
 
   private git(
@@ -215,6 +282,17 @@ function configValue(v: string): string {
     .replace(/\t/g, '\\t')
     .replace(/\x08/g, '\\b');
   return `"${escaped}"`;
+}
+
+/** `-z` name output → paths; `null` when git failed or the output was cut at the capture limit. */
+function pathList(r: GitRunResult): string[] | null {
+  if (r.exitCode !== 0 || r.stdout.length >= 60 * 1024) return null;
+  return r.stdout.split('\0').filter((p) => p !== '');
+}
+
+function lastLine(s: string): string {
+  const lines = s.trim().split('\n');
+  return (lines[lines.length - 1] ?? '').trim();
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,5 +1,5 @@
 import type { Build, BuildState, EventOrigin } from '../core/build.js';
-import type { SchedulerEvent } from '../core/event.js';
+import type { Ancestry, SchedulerEvent } from '../core/event.js';
 import type { JobName, SourceName } from '../core/pipeline.js';
 import type { BuildRef, Decision, Rule, SourceHead } from '../core/scheduler/index.js';
 import type { ArtifactFile, CollectedOutput, RunResult } from '../executor/port.js';
@@ -194,6 +194,28 @@ export interface DecisionRecord {
   readonly origin: string | null;
 }
 
+/** An inbox event, for `GET /api/events/:id`. */
+export interface EventRecord {
+  readonly id: number;
+  readonly kind: SchedulerEvent['kind'];
+  readonly source: SourceName | null;
+  readonly version: string | null;
+  readonly ref: string | null;
+  readonly origin: string;
+  readonly deliveryId: string | null;
+  readonly receivedAt: number;
+  /** `null` while the event waits in the inbox. */
+  readonly processedAt: number | null;
+  /** The rule that decided it (the build-making one when there was one). */
+  readonly outcome: string | null;
+  /** Source events: the paths it changed; `null` = unknown (every path filter passes). */
+  readonly changedPaths: readonly string[] | null;
+  /** Source events: what the git mirror said about the version against the head, when asked. */
+  readonly ancestry: Ancestry | null;
+  /** Trigger and settle events: the job. */
+  readonly job: JobName | null;
+}
+
 export interface JobStatus {
   readonly name: JobName;
   readonly latest: Build | null;
@@ -209,11 +231,18 @@ export interface ReadPort {
   getBuild(id: number): Promise<BuildDetail | null>;
   listDecisions(filter: {
     job?: JobName;
+    /**
+     * With `job`: also the source-level decisions (no job: new version, duplicate, ancestor…)
+     * about these sources — the job's inputs — as `nightless why JOB` shows them.
+     */
+    withSourcesOf?: readonly SourceName[];
     source?: SourceName;
     version?: string;
     eventId?: number;
     limit: number;
   }): Promise<DecisionRecord[]>;
+  /** One inbox event as it was stored (and, once decided, what the scheduler knew); `null` if none. */
+  getEvent(id: number): Promise<EventRecord | null>;
   /** Highest outbox id, so a new relay starts after history. */
   lastOutboxId(): Promise<number>;
   /** Versions of a source matching a prefix, newest first. */

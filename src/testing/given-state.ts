@@ -1,5 +1,11 @@
 import type { BuildState, EventOrigin } from '../core/build.js';
-import type { ReconcileEvent, SettleEvent, SourceEvent, TriggerEvent } from '../core/event.js';
+import type {
+  Ancestry,
+  ReconcileEvent,
+  SettleEvent,
+  SourceEvent,
+  TriggerEvent,
+} from '../core/event.js';
 import { definitionHash, fingerprint } from '../core/fingerprint.js';
 import type { JobName, Pipeline, SourceName } from '../core/pipeline.js';
 import type { BuildRef, SourceHead } from '../core/scheduler/index.js';
@@ -106,6 +112,7 @@ export const events = {
       origin?: EventOrigin;
       changedPaths?: readonly string[] | null;
       producedBy?: number | null;
+      ancestry?: Ancestry | null;
       id?: number;
       at?: number;
     } = {},
@@ -120,6 +127,7 @@ export const events = {
       ref: opts.ref ?? null,
       changedPaths: opts.changedPaths ?? null,
       producedBy: opts.producedBy ?? null,
+      ancestry: opts.ancestry ?? null,
     };
   },
   trigger(

@@ -196,10 +196,13 @@ describe('nightless (in process)', () => {
     expect(api.requests.some((q) => q.url === '/api/why?job=build&version=3f2a1c0')).toBe(true);
   });
 
-  it('why of an unknown job is a 404', async () => {
+  it('why of an unknown name asks for a job, then a source, then says neither exists', async () => {
     const r = await run(['why', 'nope']);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('nightless: 404 NL_NOT_FOUND: no job nope\n');
+    expect(r.stderr).toBe('nightless: 404 NL_NOT_FOUND: no job or source "nope" in the pipeline\n');
+    expect(api.requests.map((q) => q.url)).toEqual(
+      expect.arrayContaining(['/api/why?job=nope', '/api/why?source=nope']),
+    );
   });
 
   it('trace draws the tree', async () => {

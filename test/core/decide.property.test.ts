@@ -142,6 +142,7 @@ function simulate(commands: readonly Command[]): {
       ref: null,
       changedPaths: null,
       producedBy: null,
+      ancestry: null,
       ...extra,
     });
   const byState = (state: BuildState) => model.builds.filter((b) => b.state === state);

@@ -172,6 +172,109 @@ const rows: Row[] = [
     ],
   },
 
+  // ordering: the shell asked the mirror how the version relates to the head (`ancestry`)
+  {
+    name: 'a late delivery of an ancestor of the head is recorded; the head stays, nothing builds',
+    pipeline: single,
+    given: {
+      heads: [{ source: 'app', version: 'h2' }],
+      builds: [{ job: 'build', state: 'passed', inputs: { app: 'h2' } }],
+    },
+    event: events.source('app', 'g1', {
+      ref: 'main',
+      ancestry: { relation: 'ancestor', head: 'h2' },
+    }),
+    decisions: ['record-duplicate ancestor'],
+    check: (ds) =>
+      expect(only(ds, 'record-duplicate').detail).toBe(
+        'app@g1 is an ancestor of the head app@h2 of main (webhook event arrived late): recorded, the head stays',
+      ),
+  },
+  {
+    name: 'a poll that raced a push and found the older commit is an ancestor too',
+    pipeline: single,
+    given: { heads: [{ source: 'app', version: 'h2' }] },
+    event: events.source('app', 'g1', {
+      ref: 'main',
+      origin: 'poll',
+      ancestry: { relation: 'ancestor', head: 'h2' },
+    }),
+    decisions: ['record-duplicate ancestor'],
+  },
+  {
+    name: 'an answer about another head than the current one is not used (the head moved since)',
+    pipeline: single,
+    given: { heads: [{ source: 'app', version: 'h3' }] },
+    event: events.source('app', 'g1', {
+      ref: 'main',
+      ancestry: { relation: 'ancestor', head: 'h2' },
+    }),
+    decisions: ['advance-head new-version', 'queue-build built build'],
+  },
+  {
+    name: 'a force push (not a descendant) still moves the head and builds, and says so',
+    pipeline: single,
+    given: { heads: [{ source: 'app', version: 'h2' }] },
+    event: events.source('app', 'x9', {
+      ref: 'main',
+      ancestry: { relation: 'unrelated', head: 'h2' },
+    }),
+    decisions: ['advance-head new-version', 'queue-build built build'],
+    check: (ds) =>
+      expect(only(ds, 'advance-head').detail).toBe(
+        'app@x9 is the new head of main (webhook; force push: not a descendant of app@h2)',
+      ),
+  },
+  {
+    name: 'a fast-forward moves the head as before',
+    pipeline: single,
+    given: { heads: [{ source: 'app', version: 'h2' }] },
+    event: events.source('app', 'i3', {
+      ref: 'main',
+      ancestry: { relation: 'descendant', head: 'h2' },
+    }),
+    decisions: ['advance-head new-version', 'queue-build built build'],
+    check: (ds) =>
+      expect(only(ds, 'advance-head').detail).toBe('app@i3 is the new head of main (webhook)'),
+  },
+  {
+    name: 'when the mirror cannot tell, the version is taken as new and the reason shown',
+    pipeline: single,
+    given: { heads: [{ source: 'app', version: 'h2' }] },
+    event: events.source('app', 'g1', {
+      ref: 'main',
+      ancestry: { relation: 'unknown', head: 'h2', reason: 'timed out after 10 s' },
+    }),
+    decisions: ['advance-head new-version', 'queue-build built build'],
+    check: (ds) =>
+      expect(only(ds, 'advance-head').detail).toBe(
+        'app@g1 is the new head of main (webhook; ancestry unknown: timed out after 10 s)',
+      ),
+  },
+  {
+    name: 'a poll finding a version no event announced says it is a missed event',
+    pipeline: single,
+    given: { heads: [{ source: 'app', version: 'h2' }] },
+    event: events.source('app', 'i3', { ref: 'main', origin: 'poll' }),
+    decisions: ['advance-head new-version', 'queue-build built build'],
+    check: (ds) =>
+      expect(only(ds, 'advance-head').detail).toBe(
+        'app@i3 is the new head of main (poll; missed event: no event announced it)',
+      ),
+  },
+  {
+    name: 'ancestry is a git fact: it is ignored for other sources',
+    pipeline: mixed,
+    given: {
+      heads: [
+        { source: 'app', version: 'a1' },
+        { source: 'feed', version: 'f2', ref: null },
+      ],
+    },
+    event: events.source('feed', 'f1', { ancestry: { relation: 'ancestor', head: 'f2' } }),
+    decisions: ['advance-head new-version', 'queue-build built build'],
+  },
+
   // new versions
   {
     name: 'a new version queues its single consumer',

@@ -456,15 +456,58 @@ describe('why', () => {
     expect(res.statusCode).toBe(200);
     const body = res.json();
     expect(body.job).toBe('a');
-    expect(pluck(body.decisions, 'rule')).toEqual(['same-fingerprint', 'built']);
+    // The job's own decisions and the source-level one about its input (job: null).
+    expect(pluck(body.decisions, 'rule')).toEqual(['same-fingerprint', 'built', 'new-version']);
     const byVersion = (
       await env.app.inject({ url: `/api/why?job=a&version=${sha('first').slice(0, 8)}` })
     ).json();
     expect(byVersion.decisions).toEqual([
       expect.objectContaining({ rule: 'built', buildId: 1, source: 'app' }),
+      expect.objectContaining({ rule: 'new-version', job: null, source: 'app' }),
     ]);
     expect((await env.app.inject({ url: '/api/why?job=zzz' })).statusCode).toBe(404);
     expect((await env.app.inject({ url: '/api/why' })).statusCode).toBe(400);
+    expect((await env.app.inject({ url: '/api/why?job=a&source=app' })).statusCode).toBe(400);
+  });
+
+  it("a consumer's view shows its input's new versions, and an early cutoff once", async () => {
+    await pushFirst();
+    await env.push(sha('second')); // a rebuilds with the same output: nothing downstream runs
+    const res = await env.app.inject({ url: '/api/why?job=b' });
+    const rules = pluck(res.json().decisions, 'rule');
+    expect(rules).toEqual(['early-cutoff', 'built', 'new-version']);
+    expect(res.json().decisions[0]).toMatchObject({ job: 'b', source: 'a.out' });
+    expect(res.json().decisions[2]).toMatchObject({ job: null, source: 'a.out' });
+  });
+
+  it('lists every decision about a source with ?source=', async () => {
+    await pushFirst();
+    const res = await env.app.inject({ url: '/api/why?source=app' });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().source).toBe('app');
+    expect(res.json().decisions[0]).toMatchObject({ source: 'app', rule: 'built' });
+    expect(pluck(res.json().decisions, 'rule')).toContain('new-version');
+    const missing = await env.app.inject({ url: '/api/why?source=nope' });
+    expect(missing.statusCode).toBe(404);
+    expect(missing.json().error.message).toBe('no source "nope" in the pipeline');
+  });
+
+  it('GET /api/events/:id: one event and its decisions', async () => {
+    await pushFirst();
+    const [first] = (await env.app.inject({ url: '/api/why?source=app' })).json().decisions;
+    const res = await env.app.inject({ url: `/api/events/${first.eventId}` });
+    expect(res.statusCode).toBe(200);
+    expect(res.json().event).toMatchObject({
+      id: first.eventId,
+      kind: 'source',
+      source: 'app',
+      version: sha('first'),
+      outcome: 'built',
+      ancestry: null,
+    });
+    expect(pluck(res.json().decisions, 'rule')).toEqual(['built', 'new-version']);
+    expect((await env.app.inject({ url: '/api/events/99999' })).statusCode).toBe(404);
+    expect((await env.app.inject({ url: '/api/events/abc' })).statusCode).toBe(400);
   });
 });
 

@@ -49,6 +49,7 @@ describe('GET /api/openapi.json', () => {
         'GET /api/builds/{id}/artifacts/{name}',
         'GET /api/events',
         'GET /api/why',
+        'GET /api/events/{id}',
         'GET /api/trace/{source}/{version}',
       ].sort(),
     );
@@ -68,6 +69,8 @@ describe('GET /api/openapi.json', () => {
       'Build',
       'BuildDetail',
       'DecisionRecord',
+      'EventRecord',
+      'Ancestry',
       'TraceNode',
       'ErrorBody',
       'LogLine',

@@ -66,6 +66,23 @@ function decideSource(snapshot: SchedulerSnapshot, event: SourceEvent, now: numb
   if (current?.version === event.version) {
     return duplicate(snapshot, event, current);
   }
+  const ancestry =
+    def.kind === 'git' && current && event.ancestry?.head === current.version
+      ? event.ancestry
+      : null;
+  if (current && ancestry?.relation === 'ancestor') {
+    // A late delivery (or a poll that raced a push): the head already contains this commit.
+    // Moving the head back would build an older state after a newer one.
+    return [
+      {
+        kind: 'record-duplicate',
+        ...at,
+        job: null,
+        rule: 'ancestor',
+        detail: `${short(event.source, event.version)} is an ancestor of the head ${short(event.source, current.version)}${event.ref ? ` of ${event.ref}` : ''} (${event.origin} event arrived late): recorded, the head stays`,
+      },
+    ];
+  }
   if (
     event.origin === 'output' &&
     event.producedBy !== null &&
@@ -104,7 +121,7 @@ function decideSource(snapshot: SchedulerSnapshot, event: SourceEvent, now: numb
       producedBy: event.producedBy,
       job: null,
       rule: 'new-version',
-      detail: `${short(event.source, event.version)} is the new head${event.ref ? ` of ${event.ref}` : ''} (${event.origin})`,
+      detail: `${short(event.source, event.version)} is the new head${event.ref ? ` of ${event.ref}` : ''} (${event.origin}${newVersionNote(event, current, ancestry)})`,
     },
   ];
   const planner = new Planner(snapshot, head);
@@ -153,6 +170,21 @@ function decideSource(snapshot: SchedulerSnapshot, event: SourceEvent, now: numb
     decisions.push(...planner.schedule(job, cause));
   }
   return decisions;
+}
+
+/** What the new-version line adds: a force push, an unanswered ancestry question, a missed event. */
+function newVersionNote(
+  event: SourceEvent,
+  current: SourceHead | undefined,
+  ancestry: SourceEvent['ancestry'],
+): string {
+  const notes: string[] = [];
+  if (current && event.origin === 'poll') notes.push('missed event: no event announced it');
+  if (current && ancestry?.relation === 'unrelated')
+    notes.push(`force push: not a descendant of ${short(event.source, current.version)}`);
+  if (current && ancestry?.relation === 'unknown')
+    notes.push(`ancestry unknown: ${ancestry.reason}`);
+  return notes.length === 0 ? '' : `; ${notes.join('; ')}`;
 }
 
 function duplicate(

@@ -43,6 +43,7 @@ export interface SchedulerSnapshot {
 export const RULES = [
   'new-version',
   'duplicate',
+  'ancestor',
   'early-cutoff',
   'stale-output',
   'built',

@@ -3,6 +3,7 @@ import { nextPollDelay } from '../../core/poll-interval.js';
 import { redactText } from '../../core/redact.js';
 import type { GitSource, HttpSource, Pipeline, SourceName } from '../../core/pipeline.js';
 import type { NewEvent, SourcePort } from '../../store/ports.js';
+import { changedPathsOrUnknown, type ChangedPathsLookup } from '../changed-paths.js';
 import { checkHttp } from './http-check.js';
 import { headsMatching, lsRemote, lsRemoteAll, type RemoteHead } from './git-ls-remote.js';
 
@@ -17,7 +18,7 @@ export interface PollerDeps {
    * Paths changed between two commits of a git source, so path filters work for versions the
    * poll finds too (events from forges carry them; `git ls-remote` does not). `null` = unknown.
    */
-  readonly changedPaths?: (source: GitSource, from: string, to: string) => Promise<string[] | null>;
+  readonly changedPaths?: ChangedPathsLookup;
   /** Total time a single check may take (ls-remote or GET). */
   readonly checkTimeoutMs?: number;
   /** A check finished, scheduled or asked for (metrics); called after it is recorded. */
@@ -51,6 +52,8 @@ export class FallbackPoller {
   private readonly failures = new Map<SourceName, number>();
   private readonly missedStreak = new Map<SourceName, number>();
   private readonly etags = new Map<SourceName, string>();
+  /** Per `source\0ref`: the version a check last reported and the head it was compared with. */
+  private readonly reported = new Map<string, { sha: string; head: string | undefined }>();
   private readonly inFlight = new Map<SourceName, Promise<PollOutcome>>();
   /** Sources `resync` has scheduled since start (so a reload tells added ones apart). */
   private readonly seen = new Set<SourceName>();
@@ -258,21 +261,36 @@ export class FallbackPoller {
     let error: string | null = null;
     let found: NewEvent[] = [];
     let missed = false;
+    let reported: Array<[string, { sha: string; head: string | undefined }]> = [];
     try {
       const known = await store.sourceHeads(source.name);
       if (source.kind === 'git') {
         const heads = repoHeads
           ? headsMatching(await repoHeads, source.branches)
           : await lsRemote(source.url, source.branches, timeoutMs);
-        const changed = heads.filter((h) => known.find((k) => k.ref === h.ref)?.version !== h.sha);
+        const changed = heads.filter((h) => {
+          const head = known.find((k) => k.ref === h.ref)?.version;
+          if (head === h.sha) return false;
+          // Reported already against this same head and decided (an ancestor of it: a branch
+          // rewound to an older commit): telling the scheduler again changes nothing, and it
+          // is not another missed event.
+          const last = this.reported.get(`${source.name}\0${h.ref}`);
+          return !(last?.sha === h.sha && last.head === head);
+        });
+        reported = changed.map((h) => [
+          `${source.name}\0${h.ref}`,
+          { sha: h.sha, head: known.find((k) => k.ref === h.ref)?.version },
+        ]);
         missed = changed.some((h) => known.some((k) => k.ref === h.ref));
         found = await Promise.all(
           changed.map(async (h) => {
             const before = known.find((k) => k.ref === h.ref)?.version;
+            // A new branch of a known source: against the commit's parent. The first version
+            // ever seen of a source has nothing to compare with: unknown, so every job builds it.
             const paths =
-              before === undefined || !this.deps.changedPaths
-                ? null
-                : await this.deps.changedPaths(source, before, h.sha).catch(() => null);
+              this.deps.changedPaths && known.length > 0
+                ? await changedPathsOrUnknown(this.deps.changedPaths, source, before ?? null, h.sha)
+                : null;
             return pollEvent(source.name, h.sha, h.ref, at, paths);
           }),
         );
@@ -297,6 +315,8 @@ export class FallbackPoller {
         }
       }
       if (found.length > 0) await this.deps.ingest(found);
+      // Only once in the inbox: a failed write must be reported again by the next check.
+      for (const [key, r] of reported) this.reported.set(key, r);
       this.failures.delete(source.name);
       this.missedStreak.set(
         source.name,
@@ -351,7 +371,7 @@ function pollEvent(
   version: string,
   ref: string | null,
   at: number,
-  changedPaths: string[] | null = null,
+  changedPaths: readonly string[] | null = null,
 ): NewEvent {
   return {
     kind: 'source',

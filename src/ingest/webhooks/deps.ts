@@ -1,4 +1,5 @@
 import type { Pipeline, SourceName } from '../../core/pipeline.js';
+import type { ChangedPathsLookup } from '../changed-paths.js';
 import type { AppendedEvent, NewEvent } from '../../store/ports.js';
 import type { ForgeName } from './forge-driver.js';
 import type { SignatureFailure } from './signature.js';
@@ -26,6 +27,11 @@ export interface WebhookDeps {
   readonly engine: IngestTarget;
   /** Checks http sources poked without a version; without it such pokes answer 409. */
   readonly poller?: PollTrigger | null;
+  /**
+   * Fills in the changed paths of git-hook and generic events that carry none, from the git
+   * mirror; without it such events pass every path filter ("unknown").
+   */
+  readonly paths?: ChangedPathsLookup;
   /** Largest accepted body in bytes (default 25 MiB); larger ones get 413. */
   readonly bodyLimit?: number;
   readonly now?: () => number;

@@ -13,6 +13,9 @@ import { logEmptySecret } from './empty-secret.js';
 import { decodeBody, rawBodyOf, sendDecodeError, sendError } from './raw-body.js';
 import type { SignatureFailure } from './signature.js';
 import { PayloadError } from './webhook-parse.js';
+import type { SourceDef } from '../../core/pipeline.js';
+import type { NewEvent } from '../../store/ports.js';
+import { changedPathsOrUnknown } from '../changed-paths.js';
 
 /**
  * `POST /hooks/generic`: any system that can sign a body announces a version of a named source
@@ -89,8 +92,10 @@ export function genericHandler(deps: WebhookDeps) {
         deps.onEvent?.(def.name, 'generic', 'polled');
         return reply.code(202).send({ polling: def.name });
       }
-      case 'event':
-        return reply.code(202).send(await ingestPlanned(deps, 'generic', [plan.event], []));
+      case 'event': {
+        const event = await withMirrorPaths(deps, def, plan.event);
+        return reply.code(202).send(await ingestPlanned(deps, 'generic', [event], []));
+      }
     }
   };
 }
@@ -103,4 +108,21 @@ function refuse(
 ): FastifyReply {
   deps.onSignatureFailure?.('generic', reason);
   return sendError(reply, 401, 'NL_UNAUTHORIZED', message);
+}
+
+/**
+ * A git notice without `changed_paths`: the paths from the mirror, between the head nightless
+ * knows on that branch and the new version (a new branch: against the parent).
+ */
+async function withMirrorPaths(
+  deps: WebhookDeps,
+  def: SourceDef,
+  event: NewEvent,
+): Promise<NewEvent> {
+  if (!deps.paths || def.kind !== 'git' || event.kind !== 'source') return event;
+  if (event.changedPaths !== null || event.ref === null) return event;
+  const known = await deps.paths.knownHead(def.name, event.ref).catch(() => null);
+  if (known === event.version) return event; // a duplicate: nothing to compare
+  const changedPaths = await changedPathsOrUnknown(deps.paths, def, known, event.version);
+  return { ...event, changedPaths };
 }

@@ -2,7 +2,8 @@ import { z } from 'zod';
 import { AmbiguousVersionError, traceVersion, VersionNotFoundError } from '../../engine/trace.js';
 import { ApiError } from '../errors.js';
 import type { ApiApp, RouteContext } from '../options.js';
-import { DecisionRecordSchema } from '../schemas/decision.js';
+import { DecisionRecordSchema, EventRecordSchema } from '../schemas/decision.js';
+import { positiveInt } from '../schemas/common.js';
 import { ErrorBody, notFoundErrors } from '../schemas/error.js';
 import { TraceNodeSchema } from '../schemas/trace.js';
 
@@ -17,9 +18,12 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
     {
       schema: {
         tags: ['trace'],
-        summary: 'The scheduler decisions about a job, newest first',
+        summary: 'The scheduler decisions about a job or a source, newest first',
+        description:
+          'Give `job` or `source`. For a job: its own decisions and the source-level ones (new version, duplicate, ancestor) about its inputs. For a source: every decision about it.',
         querystring: z.strictObject({
-          job: z.string().min(1),
+          job: z.string().min(1).optional(),
+          source: z.string().min(1).optional(),
           version: z
             .string()
             .min(1)
@@ -27,21 +31,63 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
             .meta({ description: 'Only decisions about this version (or prefix).' }),
         }),
         response: {
-          200: z.object({ job: z.string(), decisions: z.array(DecisionRecordSchema).readonly() }),
+          200: z.object({
+            job: z.string().optional(),
+            source: z.string().optional(),
+            decisions: z.array(DecisionRecordSchema).readonly(),
+          }),
           ...notFoundErrors,
         },
       },
     },
     async (request) => {
-      const { job, version } = request.query;
-      if (!engine.pipeline.jobs.has(job))
-        throw ApiError.notFound(`no job "${job}" in the pipeline`);
-      const decisions = await engine.store.listDecisions({
+      const { job, source, version } = request.query;
+      const only = version === undefined ? {} : { version };
+      if ((job === undefined) === (source === undefined))
+        throw new ApiError(400, 'NL_BAD_REQUEST', 'give exactly one of "job" and "source"');
+      if (source !== undefined) {
+        if (!engine.pipeline.sources.has(source))
+          throw ApiError.notFound(`no source "${source}" in the pipeline`);
+        const decisions = await engine.store.listDecisions({ source, limit: WHY_LIMIT, ...only });
+        return { source, decisions };
+      }
+      const def = job === undefined ? undefined : engine.pipeline.jobs.get(job);
+      if (job === undefined || !def) throw ApiError.notFound(`no job "${job}" in the pipeline`);
+      const all = await engine.store.listDecisions({
         job,
+        withSourcesOf: def.inputs,
         limit: WHY_LIMIT,
-        ...(version === undefined ? {} : { version }),
+        ...only,
       });
+      // An early cutoff is recorded for the source and noted for each consumer: show it once.
+      const mine = new Set(all.filter((d) => d.job === job).map((d) => `${d.eventId}:${d.rule}`));
+      const decisions = all.filter((d) => d.job !== null || !mine.has(`${d.eventId}:${d.rule}`));
       return { job, decisions };
+    },
+  );
+
+  app.get(
+    '/api/events/:id',
+    {
+      schema: {
+        tags: ['trace'],
+        summary: 'One inbox event and the decisions the scheduler made about it',
+        params: z.object({ id: positiveInt().meta({ description: 'Event id (inbox row).' }) }),
+        response: {
+          200: z.object({
+            event: EventRecordSchema,
+            decisions: z.array(DecisionRecordSchema).readonly(),
+          }),
+          ...notFoundErrors,
+        },
+      },
+    },
+    async (request) => {
+      const { id } = request.params;
+      const event = await engine.store.getEvent(id);
+      if (!event) throw ApiError.notFound(`no event ${id}`);
+      const decisions = await engine.store.listDecisions({ eventId: id, limit: 1000 });
+      return { event, decisions };
     },
   );
 

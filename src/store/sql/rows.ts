@@ -1,6 +1,6 @@
 import type { Selectable } from 'kysely';
 import type { Build, BuildCause, BuildInput, BuildState, EventOrigin } from '../../core/build.js';
-import type { SchedulerEvent } from '../../core/event.js';
+import type { Ancestry, SchedulerEvent } from '../../core/event.js';
 import type { BuildRef, SourceHead } from '../../core/scheduler/index.js';
 import type { Database } from '../schema.js';
 
@@ -87,6 +87,7 @@ export function toSchedulerEvent(row: Selectable<Database['events']>): Scheduler
   const detail = JSON.parse(row.detail) as {
     changedPaths?: string[] | null;
     producedBy?: number | null;
+    ancestry?: Ancestry | null;
     job?: string;
     force?: boolean;
     by?: string | null;
@@ -106,6 +107,7 @@ export function toSchedulerEvent(row: Selectable<Database['events']>): Scheduler
         ref: row.ref,
         changedPaths: detail.changedPaths ?? null,
         producedBy: detail.producedBy ?? null,
+        ancestry: detail.ancestry ?? null,
       };
     case 'trigger':
       return {

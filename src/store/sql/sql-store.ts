@@ -9,7 +9,7 @@ import {
 } from 'kysely';
 import type { Build, BuildState } from '../../core/build.js';
 import { storedReason } from '../../core/build-ending.js';
-import type { SchedulerEvent } from '../../core/event.js';
+import type { Ancestry, SchedulerEvent } from '../../core/event.js';
 import type { JobName, SourceName } from '../../core/pipeline.js';
 import type { BuildRef, Decision, Rule, SourceHead } from '../../core/scheduler/index.js';
 import type { ArtifactFile, CollectedOutput } from '../../executor/port.js';
@@ -21,6 +21,7 @@ import type {
   BuildDetail,
   BuildFilter,
   DecisionRecord,
+  EventRecord,
   FinishedRun,
   JobStatus,
   NewEvent,
@@ -289,6 +290,21 @@ export class SqlStore implements Store {
     if (event.kind === 'source' && event.origin !== 'poll' && event.origin !== 'output') {
       const r = received.get(event.source);
       received.set(event.source, { n: (r?.n ?? 0) + 1, at: now });
+    }
+    if (event.kind === 'source' && event.ancestry !== null) {
+      // The fact the scheduler decided with, kept with the event so `why` and the event API can
+      // show it (asked of the mirror just before deciding, so not known when the event arrived).
+      await trx
+        .updateTable('events')
+        .set({
+          detail: JSON.stringify({
+            changedPaths: event.changedPaths,
+            producedBy: event.producedBy,
+            ancestry: event.ancestry,
+          }),
+        })
+        .where('id', '=', event.id)
+        .execute();
     }
     await shapes.run(trx, hot.markProcessed, { processedAt: now, outcome, id: event.id });
     return { queued, skipped, superseded, cancelRequested, heads };
@@ -702,6 +718,7 @@ export class SqlStore implements Store {
 
   async listDecisions(f: {
     job?: JobName;
+    withSourcesOf?: readonly SourceName[];
     source?: SourceName;
     version?: string;
     eventId?: number;
@@ -722,7 +739,16 @@ export class SqlStore implements Store {
         'decisions.at',
         'events.origin',
       ]);
-    if (f.job !== undefined) q = q.where('decisions.job', '=', f.job);
+    const job = f.job;
+    const sources = f.withSourcesOf ?? [];
+    if (job !== undefined && sources.length > 0) {
+      q = q.where((eb) =>
+        eb.or([
+          eb('decisions.job', '=', job),
+          eb.and([eb('decisions.job', 'is', null), eb('decisions.source', 'in', [...sources])]),
+        ]),
+      );
+    } else if (job !== undefined) q = q.where('decisions.job', '=', job);
     if (f.eventId !== undefined) q = q.where('decisions.event_id', '=', f.eventId);
     if (f.source !== undefined) q = q.where('decisions.source', '=', f.source);
     if (f.version !== undefined) q = q.where(startsWith('decisions.version', f.version));
@@ -739,6 +765,35 @@ export class SqlStore implements Store {
       at: Number(r.at),
       origin: r.origin,
     }));
+  }
+
+  async getEvent(id: number): Promise<EventRecord | null> {
+    const row = await this.db
+      .selectFrom('events')
+      .selectAll()
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!row) return null;
+    const detail = JSON.parse(row.detail) as {
+      changedPaths?: string[] | null;
+      ancestry?: Ancestry | null;
+      job?: string;
+    };
+    return {
+      id: Number(row.id),
+      kind: row.kind as EventRecord['kind'],
+      source: row.source,
+      version: row.version,
+      ref: row.ref,
+      origin: row.origin,
+      deliveryId: row.delivery_id,
+      receivedAt: Number(row.received_at),
+      processedAt: nullableNumber(row.processed_at),
+      outcome: row.outcome,
+      changedPaths: detail.changedPaths ?? null,
+      ancestry: detail.ancestry ?? null,
+      job: detail.job ?? null,
+    };
   }
 
   async findVersions(source: SourceName, prefix: string, limit: number): Promise<string[]> {

@@ -125,8 +125,12 @@ export async function startFakeApi(): Promise<FakeApi> {
     }
     if (key === 'GET /api/why') {
       if (url.searchParams.get('job') !== 'build') {
+        const which = url.searchParams.has('source') ? 'source' : 'job';
         return send(res, 404, {
-          error: { code: 'NL_NOT_FOUND', message: `no job ${url.searchParams.get('job')}` },
+          error: {
+            code: 'NL_NOT_FOUND',
+            message: `no ${which} ${url.searchParams.get(which)}`,
+          },
         });
       }
       return send(res, 200, {
