@@ -1,4 +1,4 @@
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Database } from './schema.js';
 
 /** What differs between SQL backends in DDL, as capability values rather than `if (pg)`. */
@@ -15,6 +15,7 @@ export function migrations(d: DdlDialect): MigrationProvider {
   const all: Record<string, Migration> = {
     '0001-initial': { up: (db) => initial(db as Kysely<Database>, d) },
     '0002-deliveries': { up: (db) => deliveries(db as Kysely<Database>, d) },
+    '0003-concurrency-groups': { up: (db) => concurrencyGroups(db as Kysely<Database>) },
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
@@ -215,5 +216,37 @@ async function deliveries(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .createIndex('deliveries_state')
     .on('deliveries')
     .columns(['state', 'target', 'id'])
+    .execute();
+}
+
+/**
+ * Per-job concurrency (`concurrency:`): each build carries its group (job + primary branch) and
+ * the limit it was queued under, so the claim is one statement that needs no pipeline. Builds
+ * from before this migration get the same group rule from their `ref` column and the default 1.
+ */
+async function concurrencyGroups(db: Kysely<Database>): Promise<void> {
+  await db.schema
+    .alterTable('builds')
+    .addColumn('concurrency_group', 'text', (c) => c.notNull().defaultTo(''))
+    .execute();
+  await db.schema
+    .alterTable('builds')
+    .addColumn('concurrency_limit', 'integer', (c) => c.notNull().defaultTo(1))
+    .execute();
+  await db
+    .updateTable('builds')
+    .set((eb) => ({
+      concurrency_group: eb
+        .case()
+        .when('ref', 'is', null)
+        .then(eb.ref('job'))
+        .else(sql<string>`job || '@' || ref`)
+        .end(),
+    }))
+    .execute();
+  await db.schema
+    .createIndex('builds_concurrency_group')
+    .on('builds')
+    .columns(['concurrency_group', 'state', 'id'])
     .execute();
 }

@@ -1,6 +1,7 @@
 import type { BuildCause, BuildInput } from '../build.js';
 import type { SchedulerEvent, SourceEvent, TriggerEvent } from '../event.js';
 import { assertNever } from '../event.js';
+import { concurrencyGroup } from '../concurrency-group.js';
 import { fingerprint } from '../fingerprint.js';
 import { matchesAny } from '../glob-match.js';
 import type { JobDef, JobName, SourceName } from '../pipeline.js';
@@ -300,6 +301,10 @@ class Planner {
         forced: force,
         supersedes,
         cancels,
+        concurrency: {
+          group: concurrencyGroup(this.snapshot.pipeline, job, inputs.set),
+          limit: job.concurrency,
+        },
         rule,
         detail: describeQueue(job.name, cause, force, supersedes, cancels),
       },

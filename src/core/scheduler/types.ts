@@ -90,6 +90,8 @@ export type Decision =
       readonly supersedes: readonly number[];
       /** Running builds to cancel (`cancel_running: true`). */
       readonly cancels: readonly number[];
+      /** The group whose running builds the claim counts, and how many may run at once. */
+      readonly concurrency: { readonly group: string; readonly limit: number };
     })
   | (DecisionBase & {
       /** A version that builds nothing but must be visible: stored as a `skipped` build. */

@@ -214,6 +214,8 @@ export class SqlStore implements Store {
             forced: d.forced ? 1 : 0,
             ref,
             queued_at: now,
+            concurrency_group: d.concurrency.group,
+            concurrency_limit: d.concurrency.limit,
           };
           buildId = await insertBuild(trx, shapes, values, d.inputs);
           await upsertJob(trx, shapes, d.job, d.definitionHash, now);
@@ -318,24 +320,50 @@ export class SqlStore implements Store {
 
   // ---- queue -------------------------------------------------------------------------------
 
+  /**
+   * One statement picks and starts the next build: the oldest queued build that is the oldest
+   * queued one of its concurrency group (so a group's builds start in queue order) and whose
+   * group runs fewer builds than its limit. Other groups' builds are taken past a full one.
+   * On PostgreSQL the inner select takes `FOR UPDATE SKIP LOCKED`: a build another claimer holds
+   * is skipped, and the younger builds of its group are not eligible while it is still queued.
+   */
   claimNextBuild(worker: string, now: number): Promise<Build | null> {
     return this.db.transaction().execute(async (trx) => {
-      const next = await trx
-        .selectFrom('builds')
-        .select('id')
-        .where('state', '=', 'queued')
-        .orderBy('id')
-        .limit(1)
-        .executeTakeFirst();
-      if (!next) return null;
-      await trx
+      const started = await trx
         .updateTable('builds')
         .set({ state: 'running', started_at: now, worker })
-        .where('id', '=', next.id)
         .where('state', '=', 'queued')
-        .execute();
-      await writeOutbox(trx, next.id, 'started', now);
-      return loadBuild(trx, next.id);
+        .where('id', '=', (eb) =>
+          eb
+            .selectFrom('builds as q')
+            .select('q.id')
+            .where('q.state', '=', 'queued')
+            .where('q.id', '=', (eb2) =>
+              eb2
+                .selectFrom('builds as o')
+                .select((e) => e.fn.min('o.id').as('id'))
+                .where('o.state', '=', 'queued')
+                .whereRef('o.concurrency_group', '=', 'q.concurrency_group'),
+            )
+            .where(
+              (eb2) =>
+                eb2
+                  .selectFrom('builds as r')
+                  .select((e) => e.fn.countAll<number>().as('n'))
+                  .where('r.state', '=', 'running')
+                  .whereRef('r.concurrency_group', '=', 'q.concurrency_group'),
+              '<',
+              (eb2) => eb2.ref('q.concurrency_limit'),
+            )
+            .orderBy('q.id')
+            .limit(1),
+        )
+        .returning('id')
+        .executeTakeFirst();
+      if (!started) return null;
+      const id = Number(started.id);
+      await writeOutbox(trx, id, 'started', now);
+      return loadBuild(trx, id);
     });
   }
 
@@ -470,6 +498,8 @@ export class SqlStore implements Store {
               queued_at: now,
               attempt: row.attempt + 1,
               related_build: row.id,
+              concurrency_group: row.concurrency_group,
+              concurrency_limit: row.concurrency_limit,
             },
             inputs.map((i) => ({
               source: i.source,
@@ -938,6 +968,9 @@ interface NewBuild {
   readonly reason?: string | null;
   readonly related_build?: number | null;
   readonly attempt?: number;
+  /** Queued builds only: the group the claim limits (skipped builds never run). */
+  readonly concurrency_group?: string;
+  readonly concurrency_limit?: number;
 }
 
 type NewInput = Readonly<{
@@ -974,6 +1007,8 @@ function newBuildRow(id: number, v: NewBuild): BuildRow {
     worker: null,
     warnings: '[]',
     log_bytes: 0,
+    concurrency_group: v.concurrency_group ?? v.job,
+    concurrency_limit: v.concurrency_limit ?? 1,
   };
 }
 
@@ -1009,6 +1044,8 @@ async function insertBuild(
     reason: r.reason,
     relatedBuild: r.related_build,
     attempt: r.attempt,
+    concurrencyGroup: r.concurrency_group,
+    concurrencyLimit: r.concurrency_limit,
   });
   const row = rows[0];
   if (!row) throw new Error('inserting the build returned no id');
@@ -1256,6 +1293,8 @@ const hot = {
       reason: string | null;
       relatedBuild: number | null;
       attempt: number;
+      concurrencyGroup: string;
+      concurrencyLimit: number;
     },
   ) =>
     db
@@ -1273,6 +1312,8 @@ const hot = {
         reason: p.reason,
         related_build: p.relatedBuild,
         attempt: p.attempt,
+        concurrency_group: p.concurrencyGroup,
+        concurrency_limit: p.concurrencyLimit,
       })
       .returning('id'),
   insertInput: (
