@@ -82,4 +82,9 @@ export interface Build {
   readonly coverage: CoverageSummary | null;
   /** Attempt number, 1 for the first; a build re-queued after `error: lost` counts up. */
   readonly attempt: number;
+  /**
+   * The job and the branch of its first git input (`build@main`), or the job alone: builds of
+   * one group run at most `concurrency` at once, start in queue order, and supersede each other.
+   */
+  readonly concurrencyGroup: string;
 }

@@ -1,5 +1,6 @@
 import type { BuildState, EventOrigin } from '../core/build.js';
 import type { ReconcileEvent, SettleEvent, SourceEvent, TriggerEvent } from '../core/event.js';
+import { concurrencyGroup } from '../core/concurrency-group.js';
 import { definitionHash, fingerprint } from '../core/fingerprint.js';
 import type { JobName, Pipeline, SourceName } from '../core/pipeline.js';
 import type { BuildRef, SourceHead } from '../core/scheduler/index.js';
@@ -28,6 +29,8 @@ export interface GivenBuild {
   readonly forced?: boolean;
   /** The build was made with another definition (a reload changed the job since). */
   readonly definitionHash?: string;
+  /** Branch of its git inputs (its concurrency group); default each source's first branch. */
+  readonly ref?: string;
 }
 
 export interface Given {
@@ -58,6 +61,7 @@ export function givenState(pipeline: Pipeline, given: Given = {}): SchedulerStat
       state: b.state,
       fingerprint: fingerprint(hash, set),
       forced: b.forced ?? false,
+      group: groupOf(pipeline, b),
     };
     return { ref, hash };
   });
@@ -142,3 +146,15 @@ export const events = {
     return { kind: 'settle', id, job, receivedAt: 0 };
   },
 };
+
+/** The group of a given build, its git inputs on their source's first branch. */
+function groupOf(pipeline: Pipeline, b: GivenBuild): string {
+  const job = pipeline.jobs.get(b.job);
+  if (!job) return b.job;
+  const inputs = Object.entries(b.inputs).map(([source, version]) => {
+    const def = pipeline.sources.get(source);
+    const ref = def?.kind === 'git' ? (b.ref ?? def.branches[0] ?? null) : null;
+    return { source, version, ref, origin: null, eventId: null };
+  });
+  return concurrencyGroup(pipeline, job, inputs);
+}

@@ -612,6 +612,51 @@ const rows: Row[] = [
 
   // supersede and cancel_running
   {
+    name: 'a push to another branch supersedes nothing: each branch is its own concurrency group',
+    pipeline: branches,
+    given: {
+      heads: [{ source: 'app', version: 'a2', ref: 'main' }],
+      builds: [
+        { job: 'build', state: 'running', inputs: { app: 'a1' } },
+        { job: 'build', state: 'queued', inputs: { app: 'a2' } },
+      ],
+    },
+    event: push('app', 'r1', 'release/1'),
+    decisions: [
+      'advance-head new-version',
+      'queue-build built build',
+      'note waiting-input release',
+    ],
+    check: (ds) =>
+      expect(queued(ds, 'build')).toMatchObject({
+        supersedes: [],
+        cancels: [],
+        concurrency: { group: 'build@release/1', limit: 1 },
+      }),
+  },
+  {
+    name: 'a push to the same branch supersedes the queued build of that branch only',
+    pipeline: branches,
+    given: {
+      heads: [{ source: 'app', version: 'r1', ref: 'release/1' }],
+      builds: [
+        { job: 'build', state: 'queued', inputs: { app: 'm1' } },
+        { job: 'build', state: 'queued', inputs: { app: 'r1' }, ref: 'release/1' },
+      ],
+    },
+    event: push('app', 'm2', 'main'),
+    decisions: [
+      'advance-head new-version',
+      'queue-build built build',
+      'note filtered-branch release',
+    ],
+    check: (ds) =>
+      expect(queued(ds, 'build')).toMatchObject({
+        supersedes: [1],
+        concurrency: { group: 'build@main', limit: 1 },
+      }),
+  },
+  {
     name: 'a newer input set supersedes the queued build; the running one is left alone',
     pipeline: knobs,
     given: {

@@ -199,6 +199,7 @@ export function storeConformance(
             cause: { kind: 'version', source: 'app', version: e.version, eventId: e.id },
             identicalTo: 7,
             reason: 'identical to build #7',
+            group: 'build@main',
             supersedes: [],
             rule: 'same-fingerprint',
             detail: 'same',

@@ -237,6 +237,9 @@ class Planner {
     const defHash = this.snapshot.definitionHash(job.name);
     const fp = fingerprint(defHash, inputs.set);
     const existing = this.snapshot.buildWithFingerprint(fp);
+    // Supersede and cancel stay inside the group: a push to another branch replaces nothing.
+    const group = concurrencyGroup(this.snapshot.pipeline, job, inputs.set);
+    const active = this.snapshot.activeBuilds(job.name).filter((b) => b.group === group);
     if ((existing || this.queuedNow.has(fp)) && !force) {
       // New versions (directly or after a quiet period) that build nothing are recorded as
       // `skipped: identical to build #N` (DESIGN rule 7); triggers and reloads only note it.
@@ -261,12 +264,10 @@ class Planner {
           cause,
           identicalTo: existing.id,
           reason: `identical to build #${existing.id}`,
+          group,
           // The newest input set is built already: queued builds of older sets are moot.
           supersedes: job.supersede
-            ? this.snapshot
-                .activeBuilds(job.name)
-                .filter((b) => b.state === 'queued' && b.id !== existing.id)
-                .map((b) => b.id)
+            ? active.filter((b) => b.state === 'queued' && b.id !== existing.id).map((b) => b.id)
             : [],
           rule: 'same-fingerprint',
           detail: `the input set of ${job.name} equals build #${existing.id}'s (${existing.state})`,
@@ -274,7 +275,6 @@ class Planner {
       ];
     }
     this.queuedNow.add(fp);
-    const active = this.snapshot.activeBuilds(job.name);
     const supersedes = job.supersede
       ? active.filter((b) => b.state === 'queued').map((b) => b.id)
       : [];
@@ -301,10 +301,7 @@ class Planner {
         forced: force,
         supersedes,
         cancels,
-        concurrency: {
-          group: concurrencyGroup(this.snapshot.pipeline, job, inputs.set),
-          limit: job.concurrency,
-        },
+        concurrency: { group, limit: job.concurrency },
         rule,
         detail: describeQueue(job.name, cause, force, supersedes, cancels),
       },
@@ -327,6 +324,7 @@ class Planner {
         cause,
         identicalTo: null,
         reason: 'paths',
+        group: concurrencyGroup(this.snapshot.pipeline, job, set),
         supersedes: [],
         rule: 'filtered-paths',
         detail: `no changed file matches ${job.name}'s paths filter`,

@@ -21,6 +21,8 @@ export interface BuildRef {
   readonly state: BuildState;
   readonly fingerprint: string;
   readonly forced: boolean;
+  /** Its concurrency group (`core/concurrency-group.ts`): supersede and cancel stay inside it. */
+  readonly group: string;
 }
 
 /**
@@ -103,6 +105,8 @@ export type Decision =
       readonly cause: BuildCause;
       readonly identicalTo: number | null;
       readonly reason: string;
+      /** The concurrency group the input set belongs to (shown on the skipped build). */
+      readonly group: string;
       /** Queued builds of older input sets: the newest set is already built, so they are moot. */
       readonly supersedes: readonly number[];
     })

@@ -65,6 +65,10 @@ export const BuildSchema = z
     exitCode: z.number().int().nullable(),
     coverage: CoverageSchema.nullable(),
     attempt: z.number().int(),
+    concurrencyGroup: z.string().meta({
+      description:
+        'The job and the branch of its first git input (`build@main`), or the job alone: `concurrency` counts running builds per group.',
+    }),
   })
   .meta({ id: 'Build' });
 

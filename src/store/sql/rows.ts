@@ -38,6 +38,7 @@ export function toBuild(row: BuildRow, inputs: readonly InputRow[]): Build {
             branchesDelta: row.coverage_branches_delta,
           },
     attempt: row.attempt,
+    concurrencyGroup: row.concurrency_group,
   };
 }
 
@@ -52,7 +53,7 @@ export function toInput(i: InputRow): BuildInput {
 }
 
 export function toBuildRef(
-  row: Pick<BuildRow, 'id' | 'job' | 'state' | 'fingerprint' | 'forced'>,
+  row: Pick<BuildRow, 'id' | 'job' | 'state' | 'fingerprint' | 'forced' | 'concurrency_group'>,
 ): BuildRef {
   return {
     id: Number(row.id),
@@ -60,6 +61,7 @@ export function toBuildRef(
     state: row.state as BuildState,
     fingerprint: row.fingerprint,
     forced: row.forced === 1,
+    group: row.concurrency_group,
   };
 }
 

@@ -101,7 +101,7 @@ export class SqlStore implements Store {
     const heads = await this.headRows().execute();
     const counted = await this.db
       .selectFrom('builds')
-      .select(['id', 'job', 'state', 'fingerprint', 'forced'])
+      .select(['id', 'job', 'state', 'fingerprint', 'forced', 'concurrency_group'])
       .where('state', 'in', COUNTED)
       .orderBy('id')
       .execute();
@@ -225,6 +225,7 @@ export class SqlStore implements Store {
             state: 'queued',
             fingerprint: d.fingerprint,
             forced: d.forced,
+            group: d.concurrency.group,
           });
           await writeNewBuildOutbox(trx, shapes, buildId, values, d.inputs, 'queued', now);
           superseded.push(...(await supersedeQueued(trx, shapes, d.supersedes, buildId, now)));
@@ -244,6 +245,7 @@ export class SqlStore implements Store {
             finished_at: now,
             reason: d.reason,
             related_build: d.identicalTo,
+            concurrency_group: d.group,
           };
           buildId = await insertBuild(trx, shapes, values, d.inputs);
           skipped.push({
@@ -252,6 +254,7 @@ export class SqlStore implements Store {
             state: 'skipped',
             fingerprint: d.fingerprint,
             forced: false,
+            group: d.group,
           });
           await writeNewBuildOutbox(trx, shapes, buildId, values, d.inputs, 'skipped', now);
           superseded.push(...(await supersedeQueued(trx, shapes, d.supersedes, buildId, now)));
