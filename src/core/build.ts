@@ -41,6 +41,14 @@ export interface BuildInput {
   readonly ref: string | null;
 }
 
+/** An input a person fixed to a version for one build (`trigger --input`, `rebuild`). */
+export interface PinnedInput {
+  readonly source: SourceName;
+  readonly version: string;
+  /** The branch the version was seen on, for git sources. */
+  readonly ref: string | null;
+}
+
 /** Why a build exists: the rule that created it, kept for `nightless why`. */
 export type BuildCause =
   | {
@@ -50,7 +58,15 @@ export type BuildCause =
       readonly eventId: number | null;
     }
   | { readonly kind: 'definition' }
-  | { readonly kind: 'manual'; readonly forced: boolean; readonly by: string | null }
+  | {
+      readonly kind: 'manual';
+      readonly forced: boolean;
+      readonly by: string | null;
+      /** Inputs pinned by the trigger; the others took their newest version. Absent: none. */
+      readonly pins?: readonly PinnedInput[];
+      /** `nightless rebuild N`: every input pinned to build N's versions. */
+      readonly rebuildOf?: number;
+    }
   | { readonly kind: 'retry'; readonly previousBuild: number }
   | { readonly kind: 'settled'; readonly quietPeriodMs: number };
 

@@ -66,8 +66,9 @@ export async function traceVersion(
   return { source, version, nodes };
 }
 
-async function resolveVersion(
-  store: ReadPort,
+/** The one version of `source` that `prefix` names (an exact match wins), or a typed error. */
+export async function resolveVersion(
+  store: Pick<ReadPort, 'findVersions'>,
   source: SourceName,
   prefix: string,
 ): Promise<string> {

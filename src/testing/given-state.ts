@@ -1,4 +1,4 @@
-import type { BuildState, EventOrigin } from '../core/build.js';
+import type { BuildState, EventOrigin, PinnedInput } from '../core/build.js';
 import type { ReconcileEvent, SettleEvent, SourceEvent, TriggerEvent } from '../core/event.js';
 import { concurrencyGroup } from '../core/concurrency-group.js';
 import { definitionHash, fingerprint } from '../core/fingerprint.js';
@@ -128,7 +128,13 @@ export const events = {
   },
   trigger(
     job: JobName,
-    opts: { force?: boolean; by?: string | null; id?: number } = {},
+    opts: {
+      force?: boolean;
+      by?: string | null;
+      id?: number;
+      pins?: readonly PinnedInput[];
+      rebuildOf?: number | null;
+    } = {},
   ): TriggerEvent {
     return {
       kind: 'trigger',
@@ -136,6 +142,8 @@ export const events = {
       job,
       force: opts.force ?? false,
       by: opts.by ?? null,
+      pins: opts.pins ?? [],
+      rebuildOf: opts.rebuildOf ?? null,
       receivedAt: 0,
     };
   },

@@ -164,6 +164,8 @@ function simulate(commands: readonly Command[]): {
           job: c.job,
           force: c.force,
           by: 'prop',
+          pins: [],
+          rebuildOf: null,
           receivedAt: clock.now(),
         });
         break;

@@ -1,4 +1,4 @@
-import type { BuildCause, BuildInput } from '../build.js';
+import type { BuildCause, BuildInput, PinnedInput } from '../build.js';
 import type { SchedulerEvent, SourceEvent, TriggerEvent } from '../event.js';
 import { assertNever } from '../event.js';
 import { concurrencyGroup } from '../concurrency-group.js';
@@ -188,11 +188,29 @@ function duplicate(
 function decideTrigger(snapshot: SchedulerSnapshot, event: TriggerEvent): Decision[] {
   const job = snapshot.pipeline.jobs.get(event.job);
   if (!job) return [unknownJob(event.job)];
-  return new Planner(snapshot).schedule(
-    job,
-    { kind: 'manual', forced: event.force, by: event.by },
-    { force: event.force },
-  );
+  const cause: BuildCause = {
+    kind: 'manual',
+    forced: event.force,
+    by: event.by,
+    ...(event.pins.length > 0 ? { pins: event.pins } : {}),
+    ...(event.rebuildOf !== null ? { rebuildOf: event.rebuildOf } : {}),
+  };
+  const foreign = event.pins.filter((p) => !job.inputs.includes(p.source));
+  if (foreign.length > 0) {
+    // The API refuses these; a pipeline reloaded between the request and the decision can't.
+    return [
+      note({
+        job: job.name,
+        source: foreign[0]?.source ?? null,
+        version: foreign[0]?.version ?? null,
+        rule: 'unknown-source',
+        detail: `${job.name} has no input ${foreign.map((p) => p.source).join(', ')} to pin`,
+      }),
+    ];
+  }
+  return new Planner(snapshot, null, event.pins, event.id).schedule(job, cause, {
+    force: event.force,
+  });
 }
 
 function decideReconcile(snapshot: SchedulerSnapshot): Decision[] {
@@ -214,6 +232,9 @@ class Planner {
   constructor(
     private readonly snapshot: SchedulerSnapshot,
     private readonly newHead: SourceHead | null = null,
+    /** Inputs a trigger fixed to a version, and that trigger's event. */
+    private readonly pins: readonly PinnedInput[] = [],
+    private readonly pinEvent: number | null = null,
   ) {}
 
   schedule(
@@ -336,6 +357,17 @@ class Planner {
     const set: BuildInput[] = [];
     const missing: SourceName[] = [];
     for (const source of job.inputs) {
+      const pin = this.pins.find((p) => p.source === source);
+      if (pin) {
+        set.push({
+          source,
+          version: pin.version,
+          origin: 'manual',
+          eventId: this.pinEvent,
+          ref: pin.ref,
+        });
+        continue;
+      }
       const head = this.newestHead(job, source);
       if (!head) missing.push(source);
       else
@@ -388,7 +420,7 @@ function describeQueue(
         : cause.kind === 'settled'
           ? `the quiet period (${cause.quietPeriodMs} ms) settled`
           : cause.kind === 'manual'
-            ? `manual trigger${cause.by ? ` by ${cause.by}` : ''}`
+            ? describeManual(cause)
             : `retry of build #${cause.previousBuild}`;
   const extra = [
     force ? 'forced: rebuilds identical inputs' : '',
@@ -396,6 +428,16 @@ function describeQueue(
     cancels.length ? `cancels running ${cancels.map((id) => `#${id}`).join(', ')}` : '',
   ].filter(Boolean);
   return `${job} queued: ${why}${extra.length ? `; ${extra.join('; ')}` : ''}`;
+}
+
+function describeManual(cause: Extract<BuildCause, { kind: 'manual' }>): string {
+  const by = cause.by ? ` by ${cause.by}` : '';
+  if (cause.rebuildOf !== undefined) return `rebuild of build #${cause.rebuildOf}${by}`;
+  const pins = cause.pins ?? [];
+  const pinned = pins.length
+    ? ` with ${pins.map((p) => short(p.source, p.version)).join(', ')} pinned`
+    : '';
+  return `manual trigger${by}${pinned}`;
 }
 
 function causeSource(cause: BuildCause): SourceName | null {

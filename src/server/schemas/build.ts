@@ -32,7 +32,21 @@ export const BuildCauseSchema = z
       eventId: z.number().int().nullable(),
     }),
     z.object({ kind: z.literal('definition') }),
-    z.object({ kind: z.literal('manual'), forced: z.boolean(), by: z.string().nullable() }),
+    z.object({
+      kind: z.literal('manual'),
+      forced: z.boolean(),
+      by: z.string().nullable(),
+      pins: z
+        .array(z.object({ source: z.string(), version: z.string(), ref: z.string().nullable() }))
+        .readonly()
+        .optional()
+        .meta({ description: 'Inputs the trigger pinned to a version (absent: none).' }),
+      rebuildOf: z
+        .number()
+        .int()
+        .optional()
+        .meta({ description: 'The build whose input set a rebuild repeats.' }),
+    }),
     z.object({ kind: z.literal('retry'), previousBuild: z.number().int() }),
     z.object({ kind: z.literal('settled'), quietPeriodMs: z.number() }),
   ])

@@ -1,5 +1,12 @@
 import type { Selectable } from 'kysely';
-import type { Build, BuildCause, BuildInput, BuildState, EventOrigin } from '../../core/build.js';
+import type {
+  Build,
+  BuildCause,
+  BuildInput,
+  BuildState,
+  EventOrigin,
+  PinnedInput,
+} from '../../core/build.js';
 import type { SchedulerEvent } from '../../core/event.js';
 import type { BuildRef, SourceHead } from '../../core/scheduler/index.js';
 import type { Database } from '../schema.js';
@@ -92,6 +99,8 @@ export function toSchedulerEvent(row: Selectable<Database['events']>): Scheduler
     job?: string;
     force?: boolean;
     by?: string | null;
+    pins?: PinnedInput[];
+    rebuildOf?: number | null;
   };
   const id = Number(row.id);
   const receivedAt = Number(row.received_at);
@@ -117,6 +126,8 @@ export function toSchedulerEvent(row: Selectable<Database['events']>): Scheduler
         job: detail.job ?? '',
         force: detail.force ?? false,
         by: detail.by ?? null,
+        pins: detail.pins ?? [],
+        rebuildOf: detail.rebuildOf ?? null,
       };
     case 'settle':
       return { kind: 'settle', id, receivedAt, job: detail.job ?? '' };

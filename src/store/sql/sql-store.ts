@@ -756,6 +756,19 @@ export class SqlStore implements Store {
     }));
   }
 
+  async versionRef(source: SourceName, version: string): Promise<string | null | undefined> {
+    const row = await this.db
+      .selectFrom('versions')
+      .select('ref')
+      .where('source', '=', source)
+      .where('version', '=', version)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return row.ref === '' ? null : row.ref;
+  }
+
   async findVersions(source: SourceName, prefix: string, limit: number): Promise<string[]> {
     const rows = await this.db
       .selectFrom('versions')
@@ -934,7 +947,13 @@ async function insertEvent(trx: Db, e: NewEvent, shapes: Shapes): Promise<Append
         ...base,
         kind: 'trigger',
         origin: 'manual',
-        detail: JSON.stringify({ job: e.job, force: e.force, by: e.by }),
+        detail: JSON.stringify({
+          job: e.job,
+          force: e.force,
+          by: e.by,
+          pins: e.pins ?? [],
+          rebuildOf: e.rebuildOf ?? null,
+        }),
       };
       break;
     case 'settle':
