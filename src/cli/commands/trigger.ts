@@ -1,9 +1,9 @@
 import { userInfo } from 'node:os';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { isFinished, type Build } from '../../core/build.js';
 import type { BuildResponse, TriggerResponse } from '../api-types.js';
 import { commandContext, withClientOptions, type CommandContext } from '../client-options.js';
-import { ExitCode, UsageError } from '../errors.js';
+import { ExitCode } from '../errors.js';
 import { decisionBuild, explainNoBuild } from '../format/decisions.js';
 import { buildDuration } from '../format/build.js';
 import { formatSpan } from '../format/time.js';
@@ -96,9 +96,9 @@ function collectPin(value: string, previous: Record<string, string> = {}): Recor
   const name = eq < 0 ? '' : value.slice(0, eq).trim();
   const version = eq < 0 ? '' : value.slice(eq + 1).trim();
   if (name === '' || version === '')
-    throw new UsageError(`--input needs NAME=VERSION, like app=3f2a1c0 (got "${value}")`);
+    throw new InvalidArgumentError(`expected NAME=VERSION, like app=3f2a1c0 (got "${value}")`);
   if (Object.hasOwn(previous, name))
-    throw new UsageError(`--input ${name} is given twice (${previous[name]} and ${version})`);
+    throw new InvalidArgumentError(`${name} is given twice (${previous[name]} and ${version})`);
   return { ...previous, [name]: version };
 }
 
