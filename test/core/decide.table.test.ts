@@ -596,7 +596,7 @@ const rows: Row[] = [
     decisions: ['note same-fingerprint build'],
   },
   {
-    name: 'a rebuild repeats the build\'s input set, forced, and says which build',
+    name: "a rebuild repeats the build's input set, forced, and says which build",
     pipeline: single,
     given: {
       heads: [{ source: 'app', version: 'a2' }],
