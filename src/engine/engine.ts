@@ -136,6 +136,11 @@ export class Engine {
     return this.runner.busySlots;
   }
 
+  /** Local build slots (`--slots`). */
+  get slots(): number {
+    return this.opts.slots;
+  }
+
   /** Writes the event to the inbox (durable before this resolves), then schedules asynchronously. */
   async ingest(event: NewEvent): Promise<AppendedEvent> {
     const appended = await this.opts.store.appendEvent(event);

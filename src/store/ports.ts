@@ -219,6 +219,8 @@ export interface ReadPort {
    * when the store never saw that version: what a pinned trigger may use.
    */
   versionRef(source: SourceName, version: string): Promise<string | null | undefined>;
+  /** The first build that produced output version `job.output@digest`; null when none did. */
+  firstProducer(source: SourceName, digest: string): Promise<number | null>;
   /** Builds that used `source@version` directly. */
   buildsUsing(source: SourceName, version: string): Promise<Build[]>;
   /** Output versions a build produced, as source names (`job.output`) and digests. */

@@ -756,6 +756,20 @@ export class SqlStore implements Store {
     }));
   }
 
+  async firstProducer(source: SourceName, digest: string): Promise<number | null> {
+    const dot = source.indexOf('.');
+    if (dot < 0) return null;
+    const row = await this.db
+      .selectFrom('build_outputs')
+      .innerJoin('builds', 'builds.id', 'build_outputs.build_id')
+      .select((eb) => eb.fn.min('build_outputs.build_id').as('id'))
+      .where('builds.job', '=', source.slice(0, dot))
+      .where('build_outputs.name', '=', source.slice(dot + 1))
+      .where('build_outputs.digest', '=', digest)
+      .executeTakeFirst();
+    return row?.id == null ? null : Number(row.id);
+  }
+
   async versionRef(source: SourceName, version: string): Promise<string | null | undefined> {
     const row = await this.db
       .selectFrom('versions')

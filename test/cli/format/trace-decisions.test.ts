@@ -21,6 +21,8 @@ const trace: TraceResponse = {
       build: makeBuild({ id: 1, startedAt: at(14, 0, 1), finishedAt: at(14, 1, 31) }),
       via: { source: 'app', version: SHA },
       estimatedFinishAt: null,
+      reused: null,
+      expected: [],
       children: [
         {
           build: makeBuild({
@@ -32,6 +34,8 @@ const trace: TraceResponse = {
           }),
           via: { source: 'build.dist', version: DIGEST },
           estimatedFinishAt: at(14, 5),
+          reused: null,
+          expected: [],
           children: [
             {
               build: makeBuild({
@@ -43,6 +47,8 @@ const trace: TraceResponse = {
               }),
               via: { source: 'integration.report', version: '1.0' },
               estimatedFinishAt: null,
+              reused: null,
+              expected: [],
               children: [],
             },
           ],
@@ -57,6 +63,8 @@ const trace: TraceResponse = {
           }),
           via: { source: 'build.dist', version: DIGEST },
           estimatedFinishAt: null,
+          reused: null,
+          expected: [],
           children: [],
         },
       ],
@@ -65,6 +73,8 @@ const trace: TraceResponse = {
       build: makeBuild({ id: 2, job: 'lint', startedAt: at(14, 0, 1), finishedAt: at(14, 0, 20) }),
       via: { source: 'app', version: SHA },
       estimatedFinishAt: null,
+      reused: null,
+      expected: [],
       children: [],
     },
   ],

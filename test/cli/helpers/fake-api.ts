@@ -282,6 +282,8 @@ export async function startFakeApi(): Promise<FakeApi> {
             build: makeBuild({ id: 50 }),
             via: { source: 'app', version: SHA },
             estimatedFinishAt: null,
+            reused: null,
+            expected: [],
             children: [
               {
                 build: makeBuild({
@@ -292,6 +294,8 @@ export async function startFakeApi(): Promise<FakeApi> {
                 }),
                 via: { source: 'build.dist', version: DIGEST },
                 estimatedFinishAt: running ? T0 + 300_000 : null,
+                reused: null,
+                expected: [],
                 children: [],
               },
             ],
@@ -300,6 +304,8 @@ export async function startFakeApi(): Promise<FakeApi> {
             build: makeBuild({ id: 52, job: 'lint' }),
             via: { source: 'app', version: SHA },
             estimatedFinishAt: null,
+            reused: null,
+            expected: [],
             children: [],
           },
         ],
