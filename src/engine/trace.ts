@@ -153,4 +153,3 @@ async function loadGraph(store: ReadPort, root: VersionRef): Promise<TraceGraph>
   }
   return { usersOf, producedBy, firstProducerOf };
 }
-

@@ -23,7 +23,8 @@ export function formatTraceNode(node: TraceNode, c: Colours): string {
 }
 
 function formatExpected(e: ExpectedJob, c: Colours): string {
-  const eta = e.estimatedFinishAt === null ? 'no estimate yet' : `eta ~${formatClock(e.estimatedFinishAt)}`;
+  const eta =
+    e.estimatedFinishAt === null ? 'no estimate yet' : `eta ~${formatClock(e.estimatedFinishAt)}`;
   return `${e.job} ${c.dim(`not queued yet (${eta})`)}`;
 }
 
@@ -37,7 +38,9 @@ export function formatTraceTree(trace: TraceResponse, c: Colours): string[] {
   const expected = (items: readonly ExpectedJob[], prefix: string): void => {
     items.forEach((e, i) => {
       const last = i === items.length - 1;
-      lines.push(`${prefix}${last ? '└─ ' : '├─ '}${formatExpected(e, c)}${c.dim(` via ${e.via}`)}`);
+      lines.push(
+        `${prefix}${last ? '└─ ' : '├─ '}${formatExpected(e, c)}${c.dim(` via ${e.via}`)}`,
+      );
       expected(e.expected, prefix + (last ? '   ' : '│  '));
     });
   };

@@ -15,13 +15,10 @@ export const TraceNodeSchema = z
       description:
         'Queued/running builds: when it should finish, counting the builds ahead of it in the queue, the slots and median recent durations; else null.',
     }),
-    reused: z
-      .object({ identicalOutputOf: z.number().int() })
-      .nullable()
-      .meta({
-        description:
-          "Reached through an output identical to build `identicalOutputOf`'s: not rebuilt for this version.",
-      }),
+    reused: z.object({ identicalOutputOf: z.number().int() }).nullable().meta({
+      description:
+        "Reached through an output identical to build `identicalOutputOf`'s: not rebuilt for this version.",
+    }),
     get children(): z.ZodReadonly<z.ZodArray<typeof TraceNodeSchema>> {
       return z.array(TraceNodeSchema).readonly();
     },

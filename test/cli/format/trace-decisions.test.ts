@@ -92,6 +92,65 @@ describe('formatTraceTree', () => {
     ]);
   });
 
+  it('marks reused builds and lists jobs not queued yet with their eta', () => {
+    const lines = formatTraceTree(
+      {
+        source: 'app',
+        version: SHA,
+        nodes: [
+          {
+            build: makeBuild({ id: 7, state: 'running', startedAt: at(14, 0), finishedAt: null }),
+            via: { source: 'app', version: SHA },
+            estimatedFinishAt: at(14, 2),
+            reused: null,
+            expected: [
+              {
+                job: 'integration',
+                via: 'build.dist',
+                estimatedFinishAt: at(14, 5),
+                expected: [
+                  {
+                    job: 'deploy',
+                    via: 'integration.report',
+                    estimatedFinishAt: null,
+                    expected: [],
+                  },
+                ],
+              },
+            ],
+            children: [],
+          },
+          {
+            build: makeBuild({ id: 6, startedAt: at(13, 0), finishedAt: at(13, 1) }),
+            via: { source: 'app', version: SHA },
+            estimatedFinishAt: null,
+            reused: null,
+            expected: [],
+            children: [
+              {
+                build: makeBuild({ id: 2, job: 'integration', finishedAt: at(12, 0) }),
+                via: { source: 'build.dist', version: DIGEST },
+                estimatedFinishAt: null,
+                reused: { identicalOutputOf: 1 },
+                expected: [],
+                children: [],
+              },
+            ],
+          },
+        ],
+      },
+      plain,
+    );
+    expect(lines).toEqual([
+      'app@3f2a1c0d9e',
+      '├─ build #7 running 14:00:00→… (eta ~14:02:00)',
+      '│  └─ integration not queued yet (eta ~14:05:00) via build.dist',
+      '│     └─ deploy not queued yet (no estimate yet) via integration.report',
+      '└─ build #6 passed 13:00:00→13:01:00',
+      '   └─ integration #2 passed (identical output of #1, not rebuilt) via build.dist@9b1e77a0c2',
+    ]);
+  });
+
   it('says so when no build used the version', () => {
     expect(formatTraceTree({ source: 'app', version: 'v1', nodes: [] }, plain)).toEqual([
       'app@v1',
