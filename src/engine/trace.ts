@@ -1,4 +1,4 @@
-import { isFinished, type Build } from '../core/build.js';
+import type { Build } from '../core/build.js';
 import type { JobName, SourceName } from '../core/pipeline.js';
 import type { Pipeline } from '../core/pipeline.js';
 import {
