@@ -1,6 +1,5 @@
 import type { Build } from '../core/build.js';
-import type { JobName, SourceName } from '../core/pipeline.js';
-import type { Pipeline } from '../core/pipeline.js';
+import type { JobName, Pipeline, SourceName } from '../core/pipeline.js';
 import {
   assembleTrace,
   estimateFinishAt,
