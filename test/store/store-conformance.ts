@@ -322,6 +322,18 @@ export function storeConformance(
       expect(await claim()).toBeNull();
     });
 
+    it('does not re-queue a lost build when a newer build of its group is queued', async () => {
+      const e = await eventFor('1'.repeat(40));
+      await store.applyDecisions(e, [queue('fp1', e.version), queue('fp2', e.version)], 2000);
+      const running = await store.claimNextBuild('w1', 2100);
+      const other = await store.getBuild(running!.id + 1);
+      expect(other?.state).toBe('queued');
+      const { lost, requeued } = await store.recoverLostBuilds(5000, 2);
+      expect(lost).toMatchObject([{ id: running!.id, state: 'error', relatedBuild: other!.id }]);
+      expect(requeued).toEqual([]);
+      expect(await store.claimNextBuild('w1', 5100)).toMatchObject({ id: other!.id });
+    });
+
     it('marks builds left running as lost and re-queues each once', async () => {
       const e = await eventFor('1'.repeat(40));
       await store.applyDecisions(e, [queue('fp1', e.version)], 2000);

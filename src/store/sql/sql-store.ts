@@ -478,9 +478,27 @@ export class SqlStore implements Store {
           })
           .where('id', '=', row.id)
           .execute();
+        // A newer build of the same group already waits: a retry of these older inputs would
+        // start after it (concurrency groups start in queue order), so the newer one replaces it.
+        const newer = await trx
+          .selectFrom('builds')
+          .select('id')
+          .where('concurrency_group', '=', row.concurrency_group)
+          .where('state', '=', 'queued')
+          .where('id', '>', row.id)
+          .orderBy('id', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        if (newer) {
+          await trx
+            .updateTable('builds')
+            .set({ related_build: newer.id })
+            .where('id', '=', row.id)
+            .execute();
+        }
         await writeOutbox(trx, row.id, 'finished', now);
         lost.push(await loadBuild(trx, row.id));
-        if (row.attempt < maxAttempts) {
+        if (row.attempt < maxAttempts && !newer) {
           const inputs = await trx
             .selectFrom('build_inputs')
             .selectAll()
