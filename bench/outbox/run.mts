@@ -77,6 +77,7 @@ function sampleBuild(id: number, now: number): Build {
     exitCode: null,
     coverage: { lines: 81.2, branches: 64.5, linesDelta: 0.3, branchesDelta: null },
     attempt: 1,
+    concurrencyGroup: 'build@main',
   };
 }
 

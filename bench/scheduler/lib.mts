@@ -46,6 +46,7 @@ export function job(name: string, inputs: readonly string[]): JobDef {
     pathsIgnore: null,
     supersede: true,
     cancelRunning: false,
+    concurrency: 1,
     quietPeriodMs: null,
     secrets: [],
   };

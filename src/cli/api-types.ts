@@ -77,7 +77,16 @@ export interface TraceNode {
   readonly build: Build;
   readonly via: { readonly source: string; readonly version: string };
   readonly estimatedFinishAt: number | null;
+  readonly reused: { readonly identicalOutputOf: number } | null;
   readonly children: readonly TraceNode[];
+  readonly expected: readonly ExpectedJob[];
+}
+
+export interface ExpectedJob {
+  readonly job: string;
+  readonly via: string;
+  readonly estimatedFinishAt: number | null;
+  readonly expected: readonly ExpectedJob[];
 }
 
 export interface TraceResponse {

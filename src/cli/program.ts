@@ -9,6 +9,7 @@ import { registerDeliveries } from './commands/deliveries.js';
 import { registerHook } from './commands/hook.js';
 import { registerLogs } from './commands/logs.js';
 import { registerPoll } from './commands/poll.js';
+import { registerRebuild } from './commands/rebuild.js';
 import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
 import { registerSources } from './commands/sources.js';
@@ -66,6 +67,7 @@ export function createProgram(): Command {
   registerShow(program);
   registerLogs(program);
   registerTrigger(program);
+  registerRebuild(program);
   registerCancel(program);
   registerSources(program);
   registerPoll(program);

@@ -9,6 +9,7 @@ export const DEFAULTS = {
   noOutputTimeout: 'off',
   supersede: true,
   cancelRunning: false,
+  concurrency: 1,
   quietPeriod: 'off',
   sftpPort: 22,
   sftpConnectTimeout: '5s',

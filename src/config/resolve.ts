@@ -206,6 +206,7 @@ function resolveJob(
     pathsIgnore: def.paths_ignore ? [...def.paths_ignore] : null,
     supersede: def.supersede ?? DEFAULTS.supersede,
     cancelRunning: def.cancel_running ?? DEFAULTS.cancelRunning,
+    concurrency: def.concurrency ?? DEFAULTS.concurrency,
     quietPeriodMs: ms(def.quiet_period, DEFAULTS.quietPeriod),
     secrets: [...(def.secrets ?? [])],
   };

@@ -318,6 +318,17 @@ export const jobSchema = strict({
     description: 'A newer input set cancels a running build.',
     default: DEFAULTS.cancelRunning,
   }),
+  concurrency: z
+    .number()
+    .int({ error: `invalid concurrency ${VALUE}: must be a whole number between 1 and 1000` })
+    .min(1, { error: `invalid concurrency ${VALUE}: must be between 1 and 1000` })
+    .max(1000, { error: `invalid concurrency ${VALUE}: must be between 1 and 1000` })
+    .optional()
+    .meta({
+      description:
+        'Builds of this job that may run at once per branch of its first git input (per job without a git input). With 1, builds of a branch start in order and never overlap.',
+      default: DEFAULTS.concurrency,
+    }),
   quiet_period: durOff(
     'Wait this long for inputs to settle before queueing.',
     DEFAULTS.quietPeriod,

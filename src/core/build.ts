@@ -41,6 +41,14 @@ export interface BuildInput {
   readonly ref: string | null;
 }
 
+/** An input a person fixed to a version for one build (`trigger --input`, `rebuild`). */
+export interface PinnedInput {
+  readonly source: SourceName;
+  readonly version: string;
+  /** The branch the version was seen on, for git sources. */
+  readonly ref: string | null;
+}
+
 /** Why a build exists: the rule that created it, kept for `nightless why`. */
 export type BuildCause =
   | {
@@ -50,7 +58,15 @@ export type BuildCause =
       readonly eventId: number | null;
     }
   | { readonly kind: 'definition' }
-  | { readonly kind: 'manual'; readonly forced: boolean; readonly by: string | null }
+  | {
+      readonly kind: 'manual';
+      readonly forced: boolean;
+      readonly by: string | null;
+      /** Inputs pinned by the trigger; the others took their newest version. Absent: none. */
+      readonly pins?: readonly PinnedInput[];
+      /** `nightless rebuild N`: every input pinned to build N's versions. */
+      readonly rebuildOf?: number;
+    }
   | { readonly kind: 'retry'; readonly previousBuild: number }
   | { readonly kind: 'settled'; readonly quietPeriodMs: number };
 
@@ -82,4 +98,9 @@ export interface Build {
   readonly coverage: CoverageSummary | null;
   /** Attempt number, 1 for the first; a build re-queued after `error: lost` counts up. */
   readonly attempt: number;
+  /**
+   * The job and the branch of its first git input (`build@main`), or the job alone: builds of
+   * one group run at most `concurrency` at once, start in queue order, and supersede each other.
+   */
+  readonly concurrencyGroup: string;
 }

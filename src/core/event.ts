@@ -1,4 +1,4 @@
-import type { EventOrigin } from './build.js';
+import type { EventOrigin, PinnedInput } from './build.js';
 import type { JobName, SourceName } from './pipeline.js';
 
 /**
@@ -44,6 +44,10 @@ export interface TriggerEvent {
   readonly job: JobName;
   readonly force: boolean;
   readonly by: string | null;
+  /** Inputs fixed to a version the store has seen (checked before the event is written). */
+  readonly pins: readonly PinnedInput[];
+  /** Set by a rebuild: the build whose input set this trigger repeats. */
+  readonly rebuildOf: number | null;
   readonly receivedAt: number;
 }
 

@@ -112,6 +112,11 @@ export interface JobDef {
   readonly pathsIgnore: readonly string[] | null;
   readonly supersede: boolean;
   readonly cancelRunning: boolean;
+  /**
+   * Builds of one concurrency group (`concurrencyGroup`: the job and its primary branch) that
+   * may run at once; 1 by default, so builds of a branch start and finish in order.
+   */
+  readonly concurrency: number;
   readonly quietPeriodMs: number | null;
   /** Extra values to mask in logs (names of environment variables of the server). */
   readonly secrets: readonly string[];

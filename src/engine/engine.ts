@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Build } from '../core/build.js';
+import type { Build, PinnedInput } from '../core/build.js';
 import type { Pipeline } from '../core/pipeline.js';
 import type { Bus } from '../bus/port.js';
 import type { Executor } from '../executor/port.js';
@@ -144,6 +144,11 @@ export class Engine {
     return this.runner.busySlots;
   }
 
+  /** Local build slots (`--slots`). */
+  get slots(): number {
+    return this.opts.slots;
+  }
+
   /** Writes the event to the inbox (durable before this resolves), then schedules asynchronously. */
   async ingest(event: NewEvent): Promise<AppendedEvent> {
     const appended = await this.opts.store.appendEvent(event);
@@ -157,13 +162,26 @@ export class Engine {
     return appended;
   }
 
-  /** Runs a job with the current input versions; without `force`, identical inputs aren't rebuilt. */
-  async trigger(job: string, opts: { force: boolean; by: string | null }): Promise<TriggerResult> {
+  /**
+   * Runs a job with the current input versions, or with `pins` fixed to versions the store has
+   * seen (the caller checks them); without `force`, identical inputs aren't rebuilt.
+   */
+  async trigger(
+    job: string,
+    opts: {
+      force: boolean;
+      by: string | null;
+      pins?: readonly PinnedInput[];
+      rebuildOf?: number | null;
+    },
+  ): Promise<TriggerResult> {
     const { id } = await this.ingest({
       kind: 'trigger',
       job,
       force: opts.force,
       by: opts.by,
+      pins: opts.pins ?? [],
+      rebuildOf: opts.rebuildOf ?? null,
       receivedAt: this.now(),
     });
     await this.scheduler.idle();

@@ -98,6 +98,7 @@ export class MemorySnapshot implements SchedulerSnapshot {
       state: build.state,
       fingerprint: build.fingerprint,
       forced: build.forced,
+      group: build.concurrencyGroup,
     };
     const list = this.active.get(build.job) ?? [];
     const i = list.findIndex((b) => b.id === build.id);

@@ -1,9 +1,12 @@
-import { isFinished, type Build } from '../core/build.js';
-import type { JobName, SourceName } from '../core/pipeline.js';
+import type { Build } from '../core/build.js';
+import type { JobName, Pipeline, SourceName } from '../core/pipeline.js';
 import {
   assembleTrace,
   estimateFinishAt,
+  expectedDownstream,
   MAX_TRACE_DEPTH,
+  median,
+  queueEstimates,
   versionKey,
   type TraceGraph,
   type TraceNode,
@@ -57,17 +60,50 @@ export async function traceVersion(
   source: SourceName,
   versionPrefix: string,
   now: number,
+  where: { readonly pipeline: Pipeline; readonly slots: number },
 ): Promise<TraceResult> {
   const version = await resolveVersion(store, source, versionPrefix);
   const root: VersionRef = { source, version };
   const graph = await loadGraph(store, root);
-  const durations = await recentDurations(store, graph);
-  const nodes = assembleTrace(graph, root, (b) => estimateFinishAt(b, durations.get(b.job), now));
+  const active = [
+    ...(await store.listBuilds({ state: 'running', limit: ACTIVE_LIMIT })),
+    ...(await store.listBuilds({ state: 'queued', limit: ACTIVE_LIMIT })),
+  ];
+  const jobs = new Set<JobName>([...where.pipeline.jobs.keys(), ...active.map((b) => b.job)]);
+  const durations = new Map(
+    (await store.jobStatuses([...jobs])).map((s) => [s.name, median(s.recentDurationsMs)]),
+  );
+  const typical = (job: JobName) => durations.get(job) ?? null;
+  const queue = queueEstimates(active, where.slots, typical, now);
+  const consumers = consumersOfJob(where.pipeline);
+  const nodes = assembleTrace(
+    graph,
+    root,
+    (b) => (queue.has(b.id) ? (queue.get(b.id) ?? null) : estimateFinishAt(b, [], now)),
+    MAX_TRACE_DEPTH,
+    (b, finishAt) => expectedDownstream(b.job, finishAt, consumers, typical),
+  );
   return { source, version, nodes };
 }
 
-async function resolveVersion(
-  store: ReadPort,
+/** The most queued (and running) builds read for the queue estimate. */
+const ACTIVE_LIMIT = 500;
+
+/** Job → the jobs consuming one of its outputs, with that output's source name. */
+function consumersOfJob(pipeline: Pipeline) {
+  return (job: JobName): Array<{ job: JobName; via: SourceName }> => {
+    const def = pipeline.jobs.get(job);
+    if (!def) return [];
+    return Object.keys(def.outputs).flatMap((output) => {
+      const via = `${job}.${output}`;
+      return (pipeline.consumers.get(via) ?? []).map((c) => ({ job: c, via }));
+    });
+  };
+}
+
+/** The one version of `source` that `prefix` names (an exact match wins), or a typed error. */
+export async function resolveVersion(
+  store: Pick<ReadPort, 'findVersions'>,
   source: SourceName,
   prefix: string,
 ): Promise<string> {
@@ -105,19 +141,14 @@ async function loadGraph(store: ReadPort, root: VersionRef): Promise<TraceGraph>
     }
     frontier = next;
   }
-  return { usersOf, producedBy };
-}
-
-/** Recent durations of the jobs that have unfinished builds in the graph (only those get an ETA). */
-async function recentDurations(
-  store: ReadPort,
-  graph: TraceGraph,
-): Promise<Map<JobName, readonly number[]>> {
-  const jobs = new Set<JobName>();
-  for (const builds of graph.usersOf.values()) {
-    for (const b of builds) if (!isFinished(b.state)) jobs.add(b.job);
+  const firstProducerOf = new Map<string, number>();
+  for (const outs of producedBy.values()) {
+    for (const out of outs) {
+      const key = versionKey(out);
+      if (firstProducerOf.has(key)) continue;
+      const first = await store.firstProducer(out.source, out.version);
+      if (first !== null) firstProducerOf.set(key, first);
+    }
   }
-  if (jobs.size === 0) return new Map();
-  const statuses = await store.jobStatuses([...jobs]);
-  return new Map(statuses.map((s) => [s.name, s.recentDurationsMs]));
+  return { usersOf, producedBy, firstProducerOf };
 }

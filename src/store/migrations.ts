@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Kysely, Migration, MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { INSTALLATION_ID_KEY } from './installation-id.js';
 import type { Database } from './schema.js';
 
@@ -19,6 +19,7 @@ export function migrations(d: DdlDialect): MigrationProvider {
     '0002-deliveries': { up: (db) => deliveries(db as Kysely<Database>, d) },
     '0003-installation-id': { up: (db) => installationId(db as Kysely<Database>) },
     '0004-access': { up: (db) => access(db as Kysely<Database>, d) },
+    '0005-concurrency-groups': { up: (db) => concurrencyGroups(db as Kysely<Database>) },
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
@@ -259,4 +260,36 @@ async function access(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .addColumn('error_code', 'text')
     .execute();
   await db.schema.createIndex('audit_log_at').on('audit_log').column('at').execute();
+}
+
+/**
+ * Per-job concurrency (`concurrency:`): each build carries its group (job + primary branch) and
+ * the limit it was queued under, so the claim is one statement that needs no pipeline. Builds
+ * from before this migration get the same group rule from their `ref` column and the default 1.
+ */
+async function concurrencyGroups(db: Kysely<Database>): Promise<void> {
+  await db.schema
+    .alterTable('builds')
+    .addColumn('concurrency_group', 'text', (c) => c.notNull().defaultTo(''))
+    .execute();
+  await db.schema
+    .alterTable('builds')
+    .addColumn('concurrency_limit', 'integer', (c) => c.notNull().defaultTo(1))
+    .execute();
+  await db
+    .updateTable('builds')
+    .set((eb) => ({
+      concurrency_group: eb
+        .case()
+        .when('ref', 'is', null)
+        .then(eb.ref('job'))
+        .else(sql<string>`job || '@' || ref`)
+        .end(),
+    }))
+    .execute();
+  await db.schema
+    .createIndex('builds_concurrency_group')
+    .on('builds')
+    .columns(['concurrency_group', 'state', 'id'])
+    .execute();
 }

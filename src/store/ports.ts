@@ -1,4 +1,4 @@
-import type { Build, BuildState, EventOrigin } from '../core/build.js';
+import type { Build, BuildState, EventOrigin, PinnedInput } from '../core/build.js';
 import type { Ancestry, SchedulerEvent } from '../core/event.js';
 import type { JobName, SourceName } from '../core/pipeline.js';
 import type { BuildRef, Decision, Rule, SourceHead } from '../core/scheduler/index.js';
@@ -26,6 +26,8 @@ export type NewEvent =
       readonly job: JobName;
       readonly force: boolean;
       readonly by: string | null;
+      readonly pins?: readonly PinnedInput[];
+      readonly rebuildOf?: number | null;
       readonly receivedAt: number;
     }
   | { readonly kind: 'reconcile'; readonly receivedAt: number }
@@ -247,6 +249,13 @@ export interface ReadPort {
   lastOutboxId(): Promise<number>;
   /** Versions of a source matching a prefix, newest first. */
   findVersions(source: SourceName, prefix: string, limit: number): Promise<string[]>;
+  /**
+   * The branch `source@version` was last seen on (`null` for non-git sources), or `undefined`
+   * when the store never saw that version: what a pinned trigger may use.
+   */
+  versionRef(source: SourceName, version: string): Promise<string | null | undefined>;
+  /** The first build that produced output version `job.output@digest`; null when none did. */
+  firstProducer(source: SourceName, digest: string): Promise<number | null>;
   /** Builds that used `source@version` directly. */
   buildsUsing(source: SourceName, version: string): Promise<Build[]>;
   /** Output versions a build produced, as source names (`job.output`) and digests. */

@@ -69,6 +69,10 @@ export interface Database {
     worker: string | null;
     warnings: Generated<string>;
     log_bytes: Generated<number>;
+    /** `core/concurrency-group.ts`: the job and its primary branch. */
+    concurrency_group: Generated<string>;
+    /** How many builds of the group may run at once (the job's `concurrency` when queued). */
+    concurrency_limit: Generated<number>;
   };
   build_inputs: {
     build_id: number;

@@ -1,4 +1,4 @@
-import type { BuildState, EventOrigin } from '../core/build.js';
+import type { BuildState, EventOrigin, PinnedInput } from '../core/build.js';
 import type {
   Ancestry,
   ReconcileEvent,
@@ -6,6 +6,7 @@ import type {
   SourceEvent,
   TriggerEvent,
 } from '../core/event.js';
+import { concurrencyGroup } from '../core/concurrency-group.js';
 import { definitionHash, fingerprint } from '../core/fingerprint.js';
 import type { JobName, Pipeline, SourceName } from '../core/pipeline.js';
 import type { BuildRef, SourceHead } from '../core/scheduler/index.js';
@@ -34,6 +35,8 @@ export interface GivenBuild {
   readonly forced?: boolean;
   /** The build was made with another definition (a reload changed the job since). */
   readonly definitionHash?: string;
+  /** Branch of its git inputs (its concurrency group); default each source's first branch. */
+  readonly ref?: string;
 }
 
 export interface Given {
@@ -64,6 +67,7 @@ export function givenState(pipeline: Pipeline, given: Given = {}): SchedulerStat
       state: b.state,
       fingerprint: fingerprint(hash, set),
       forced: b.forced ?? false,
+      group: groupOf(pipeline, b),
     };
     return { ref, hash };
   });
@@ -132,7 +136,13 @@ export const events = {
   },
   trigger(
     job: JobName,
-    opts: { force?: boolean; by?: string | null; id?: number } = {},
+    opts: {
+      force?: boolean;
+      by?: string | null;
+      id?: number;
+      pins?: readonly PinnedInput[];
+      rebuildOf?: number | null;
+    } = {},
   ): TriggerEvent {
     return {
       kind: 'trigger',
@@ -140,6 +150,8 @@ export const events = {
       job,
       force: opts.force ?? false,
       by: opts.by ?? null,
+      pins: opts.pins ?? [],
+      rebuildOf: opts.rebuildOf ?? null,
       receivedAt: 0,
     };
   },
@@ -150,3 +162,15 @@ export const events = {
     return { kind: 'settle', id, job, receivedAt: 0 };
   },
 };
+
+/** The group of a given build, its git inputs on their source's first branch. */
+function groupOf(pipeline: Pipeline, b: GivenBuild): string {
+  const job = pipeline.jobs.get(b.job);
+  if (!job) return b.job;
+  const inputs = Object.entries(b.inputs).map(([source, version]) => {
+    const def = pipeline.sources.get(source);
+    const ref = def?.kind === 'git' ? (b.ref ?? def.branches[0] ?? null) : null;
+    return { source, version, ref, origin: null, eventId: null };
+  });
+  return concurrencyGroup(pipeline, job, inputs);
+}

@@ -27,6 +27,7 @@ export interface ModelBuild {
   readonly cause: BuildCause;
   relatedBuild: number | null;
   reason: string | null;
+  readonly group: string;
 }
 
 /**
@@ -99,7 +100,13 @@ export class ModelStore {
           break;
         }
         case 'queue-build': {
-          const b = this.insert({ ...d, state: 'queued', relatedBuild: null, reason: null });
+          const b = this.insert({
+            ...d,
+            state: 'queued',
+            relatedBuild: null,
+            reason: null,
+            group: d.concurrency.group,
+          });
           queued.push(toRef(b));
           superseded.push(...this.supersede(d.supersedes, b.id));
           cancelRequested.push(...d.cancels);
@@ -176,6 +183,7 @@ export class ModelStore {
       cause: d.cause,
       relatedBuild: d.relatedBuild,
       reason: d.reason,
+      group: d.group,
     };
     this.builds.push(b);
     return b;
@@ -183,7 +191,14 @@ export class ModelStore {
 }
 
 function toRef(b: ModelBuild): BuildRef {
-  return { id: b.id, job: b.job, state: b.state, fingerprint: b.fingerprint, forced: b.forced };
+  return {
+    id: b.id,
+    job: b.job,
+    state: b.state,
+    fingerprint: b.fingerprint,
+    forced: b.forced,
+    group: b.group,
+  };
 }
 
 function toBuild(b: ModelBuild): Build {
@@ -200,5 +215,6 @@ function toBuild(b: ModelBuild): Build {
     exitCode: null,
     coverage: null,
     attempt: 1,
+    concurrencyGroup: b.group,
   };
 }

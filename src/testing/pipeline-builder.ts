@@ -48,6 +48,7 @@ export interface JobSpec {
   readonly pathsIgnore?: readonly string[] | null;
   readonly supersede?: boolean;
   readonly cancelRunning?: boolean;
+  readonly concurrency?: number;
   readonly quietPeriodMs?: number | null;
   readonly secrets?: readonly string[];
 }
@@ -172,6 +173,7 @@ function jobDef(name: string, j: JobSpec): JobDef {
     pathsIgnore: j.pathsIgnore ?? null,
     supersede: j.supersede ?? DEFAULTS.supersede,
     cancelRunning: j.cancelRunning ?? DEFAULTS.cancelRunning,
+    concurrency: j.concurrency ?? DEFAULTS.concurrency,
     quietPeriodMs: j.quietPeriodMs ?? null,
     secrets: [...(j.secrets ?? [])],
   };

@@ -165,6 +165,8 @@ function simulate(commands: readonly Command[]): {
           job: c.job,
           force: c.force,
           by: 'prop',
+          pins: [],
+          rebuildOf: null,
           receivedAt: clock.now(),
         });
         break;
@@ -309,19 +311,20 @@ describe('decide: properties over random event sequences', () => {
     );
   });
 
-  it('keeps at most one queued build per superseding job, and each superseded build points to a newer one', () => {
+  it('keeps at most one queued build per superseding job and branch (concurrency group), and each superseded build points to a newer one of its group', () => {
     fc.assert(
       fc.property(sequences, (commands) => {
         const { model } = simulate(commands);
         for (const [name, def] of P.jobs) {
-          if (def.supersede)
-            expect(
-              model.builds.filter((b) => b.job === name && b.state === 'queued').length,
-            ).toBeLessThanOrEqual(1);
+          if (!def.supersede) continue;
+          const queued = model.builds.filter((b) => b.job === name && b.state === 'queued');
+          for (const group of new Set(queued.map((b) => b.group)))
+            expect(queued.filter((b) => b.group === group).length).toBeLessThanOrEqual(1);
         }
         for (const b of model.builds.filter((x) => x.state === 'superseded')) {
           const by = model.builds[(b.relatedBuild ?? 0) - 1];
           expect(by?.job).toBe(b.job);
+          expect(by?.group).toBe(b.group);
           expect(by!.id).toBeGreaterThan(b.id);
         }
       }),

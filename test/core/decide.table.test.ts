@@ -659,6 +659,74 @@ const rows: Row[] = [
     decisions: ['queue-build built build'],
   },
   {
+    name: 'a trigger with a pinned input builds that version; the other inputs take their heads',
+    pipeline: branches,
+    given: {
+      heads: [
+        { source: 'app', version: 'r2', ref: 'release/1' },
+        { source: 'lib', version: 'l2' },
+      ],
+    },
+    event: events.trigger('release', {
+      by: 'alice',
+      id: 9,
+      pins: [{ source: 'app', version: 'r1', ref: 'release/1' }],
+    }),
+    decisions: ['queue-build built release'],
+    check: (ds) => {
+      const q = only(ds, 'queue-build');
+      expect(q.inputs).toEqual([
+        { source: 'app', version: 'r1', ref: 'release/1', origin: 'manual', eventId: 9 },
+        { source: 'lib', version: 'l2', ref: null, origin: 'webhook', eventId: null },
+      ]);
+      expect(q.cause).toEqual({
+        kind: 'manual',
+        forced: false,
+        by: 'alice',
+        pins: [{ source: 'app', version: 'r1', ref: 'release/1' }],
+      });
+      expect(q.detail).toContain('manual trigger by alice with app@r1 pinned');
+    },
+  },
+  {
+    name: 'a pinned input set that was built already is only noted without force',
+    pipeline: single,
+    given: {
+      heads: [{ source: 'app', version: 'a2' }],
+      builds: [{ job: 'build', state: 'passed', inputs: { app: 'a1' } }],
+    },
+    event: events.trigger('build', { pins: [{ source: 'app', version: 'a1', ref: 'main' }] }),
+    decisions: ['note same-fingerprint build'],
+  },
+  {
+    name: "a rebuild repeats the build's input set, forced, and says which build",
+    pipeline: single,
+    given: {
+      heads: [{ source: 'app', version: 'a2' }],
+      builds: [{ job: 'build', state: 'failed', inputs: { app: 'a1' } }],
+    },
+    event: events.trigger('build', {
+      force: true,
+      by: 'bob',
+      rebuildOf: 1,
+      pins: [{ source: 'app', version: 'a1', ref: 'main' }],
+    }),
+    decisions: ['queue-build forced build'],
+    check: (ds) => {
+      const q = only(ds, 'queue-build');
+      expect(q.cause).toMatchObject({ kind: 'manual', forced: true, by: 'bob', rebuildOf: 1 });
+      expect(q.inputs.map((i) => i.version)).toEqual(['a1']);
+      expect(q.detail).toContain('rebuild of build #1 by bob');
+    },
+  },
+  {
+    name: 'a pin of a source that is not an input of the job is refused',
+    pipeline: single,
+    given: { heads: [{ source: 'app', version: 'a2' }] },
+    event: events.trigger('build', { pins: [{ source: 'lib', version: 'l1', ref: null }] }),
+    decisions: ['note unknown-source build'],
+  },
+  {
     name: 'a trigger while an input has no version waits',
     pipeline: single,
     event: events.trigger('build', { force: true }),
@@ -714,6 +782,51 @@ const rows: Row[] = [
   },
 
   // supersede and cancel_running
+  {
+    name: 'a push to another branch supersedes nothing: each branch is its own concurrency group',
+    pipeline: branches,
+    given: {
+      heads: [{ source: 'app', version: 'a2', ref: 'main' }],
+      builds: [
+        { job: 'build', state: 'running', inputs: { app: 'a1' } },
+        { job: 'build', state: 'queued', inputs: { app: 'a2' } },
+      ],
+    },
+    event: push('app', 'r1', 'release/1'),
+    decisions: [
+      'advance-head new-version',
+      'queue-build built build',
+      'note waiting-input release',
+    ],
+    check: (ds) =>
+      expect(queued(ds, 'build')).toMatchObject({
+        supersedes: [],
+        cancels: [],
+        concurrency: { group: 'build@release/1', limit: 1 },
+      }),
+  },
+  {
+    name: 'a push to the same branch supersedes the queued build of that branch only',
+    pipeline: branches,
+    given: {
+      heads: [{ source: 'app', version: 'r1', ref: 'release/1' }],
+      builds: [
+        { job: 'build', state: 'queued', inputs: { app: 'm1' } },
+        { job: 'build', state: 'queued', inputs: { app: 'r1' }, ref: 'release/1' },
+      ],
+    },
+    event: push('app', 'm2', 'main'),
+    decisions: [
+      'advance-head new-version',
+      'queue-build built build',
+      'note filtered-branch release',
+    ],
+    check: (ds) =>
+      expect(queued(ds, 'build')).toMatchObject({
+        supersedes: [1],
+        concurrency: { group: 'build@main', limit: 1 },
+      }),
+  },
   {
     name: 'a newer input set supersedes the queued build; the running one is left alone',
     pipeline: knobs,

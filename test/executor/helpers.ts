@@ -51,6 +51,7 @@ export function job(steps: StepDef[], extra: Partial<JobDef> = {}): JobDef {
     pathsIgnore: null,
     supersede: true,
     cancelRunning: false,
+    concurrency: 1,
     quietPeriodMs: null,
     secrets: [],
     ...extra,

@@ -23,6 +23,7 @@ const build: Build = {
   exitCode: null,
   coverage: { lines: 81.2, branches: 64.5, linesDelta: 1.3, branchesDelta: -0.4 },
   attempt: 1,
+  concurrencyGroup: 'build@main',
 };
 const record: OutboxRecord = {
   id: 1234,

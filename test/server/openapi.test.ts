@@ -45,6 +45,7 @@ describe('GET /api/openapi.json', () => {
         'GET /api/builds',
         'GET /api/builds/{id}',
         'POST /api/builds/{id}/cancel',
+        'POST /api/builds/{id}/rebuild',
         'GET /api/builds/{id}/log',
         'GET /api/builds/{id}/artifacts/{name}',
         'GET /api/events',

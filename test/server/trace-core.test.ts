@@ -32,6 +32,7 @@ function build(
     exitCode: null,
     coverage: null,
     attempt: 1,
+    concurrencyGroup: 'build@main',
   };
 }
 

@@ -59,6 +59,7 @@ export function storeConformance(
       forced: false,
       supersedes: [],
       cancels: [],
+      concurrency: { group: 'build@main', limit: 1 },
       rule: 'built',
       detail: 'build queued',
       ...extra,
@@ -198,6 +199,7 @@ export function storeConformance(
             cause: { kind: 'version', source: 'app', version: e.version, eventId: e.id },
             identicalTo: 7,
             reason: 'identical to build #7',
+            group: 'build@main',
             supersedes: [],
             rule: 'same-fingerprint',
             detail: 'same',
@@ -216,7 +218,12 @@ export function storeConformance(
 
     it('claims the oldest queued build once, and finishes it with outputs, coverage delta and output events', async () => {
       const e = await eventFor('1'.repeat(40));
-      await store.applyDecisions(e, [queue('fp1', e.version), queue('fp2', e.version)], 2000);
+      const two = { concurrency: { group: 'build@main', limit: 2 } };
+      await store.applyDecisions(
+        e,
+        [queue('fp1', e.version, two), queue('fp2', e.version, two)],
+        2000,
+      );
       const claimed = await store.claimNextBuild('w1', 2500);
       const claimed2 = await store.claimNextBuild('w2', 2500);
       expect(claimed?.id).toBeLessThan(claimed2!.id);
@@ -280,6 +287,51 @@ export function storeConformance(
       ]);
       const types = (await store.outboxSince(0, 20)).map((o) => o.type);
       expect(types).toEqual(['queued', 'queued', 'started', 'started', 'finished', 'finished']);
+    });
+
+    it('claims past a concurrency group at its limit, and a group in queue order', async () => {
+      const e = await eventFor('1'.repeat(40));
+      const group = (g: string, limit = 1) => ({ concurrency: { group: g, limit } });
+      await store.applyDecisions(
+        e,
+        [
+          queue('m1', e.version, group('build@main')),
+          queue('m2', e.version, group('build@main')),
+          queue('d1', e.version, group('build@dev')),
+          queue('t1', e.version, group('test', 2)),
+          queue('t2', e.version, group('test', 2)),
+          queue('t3', e.version, group('test', 2)),
+        ],
+        2000,
+      );
+      const ids = (await store.listBuilds({ limit: 10 })).map((b) => b.id).sort((a, b) => a - b);
+      const [m1, m2, d1, t1, t2, t3] = ids;
+      const claim = async () => (await store.claimNextBuild('w', 2100))?.id ?? null;
+      // main at its limit (1): dev and two of test start; the third of test waits too.
+      expect([await claim(), await claim(), await claim(), await claim()]).toEqual([
+        m1,
+        d1,
+        t1,
+        t2,
+      ]);
+      expect(await claim()).toBeNull();
+      await store.finishBuild(t2!, { result: passed(), logBytes: 0, outputEvents: [] }, 2200);
+      expect(await claim()).toBe(t3);
+      await store.finishBuild(m1!, { result: passed(), logBytes: 0, outputEvents: [] }, 2300);
+      expect(await claim()).toBe(m2);
+      expect(await claim()).toBeNull();
+    });
+
+    it('does not re-queue a lost build when a newer build of its group is queued', async () => {
+      const e = await eventFor('1'.repeat(40));
+      await store.applyDecisions(e, [queue('fp1', e.version), queue('fp2', e.version)], 2000);
+      const running = await store.claimNextBuild('w1', 2100);
+      const other = await store.getBuild(running!.id + 1);
+      expect(other?.state).toBe('queued');
+      const { lost, requeued } = await store.recoverLostBuilds(5000, 2);
+      expect(lost).toMatchObject([{ id: running!.id, state: 'error', relatedBuild: other!.id }]);
+      expect(requeued).toEqual([]);
+      expect(await store.claimNextBuild('w1', 5100)).toMatchObject({ id: other!.id });
     });
 
     it('marks builds left running as lost and re-queues each once', async () => {

@@ -21,12 +21,28 @@ export function formatCause(cause: BuildCause): string {
     case 'definition':
       return 'the job definition changed';
     case 'manual':
-      return `manual trigger${cause.by === null ? '' : ` by ${cause.by}`}${cause.forced ? ' (forced)' : ''}`;
+      return (
+        (formatPinned(cause) ?? `manual trigger${cause.by === null ? '' : ` by ${cause.by}`}`) +
+        (cause.forced ? ' (forced)' : '')
+      );
     case 'retry':
       return `retry of build #${cause.previousBuild} (lost)`;
     case 'settled':
       return `quiet period of ${formatSpan(cause.quietPeriodMs)} settled`;
   }
+}
+
+/**
+ * Who pinned what, for a build a person ran on chosen versions: `rebuild of #12 by alice`,
+ * `app@3f2a1c0d9e pinned by alice`; null for other builds.
+ */
+export function formatPinned(cause: BuildCause): string | null {
+  if (cause.kind !== 'manual') return null;
+  const by = cause.by === null ? '' : ` by ${cause.by}`;
+  if (cause.rebuildOf !== undefined) return `rebuild of #${cause.rebuildOf}${by}`;
+  const pins = cause.pins ?? [];
+  if (pins.length === 0) return null;
+  return `${pins.map((p) => sourceAtVersion(p.source, p.version)).join(' ')} pinned${by}`;
 }
 
 /** The moment that matters most for a build: when it finished, else started, else was queued. */

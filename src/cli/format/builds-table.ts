@@ -1,6 +1,6 @@
 import type { Build } from '../../core/build.js';
 import type { JobSummary } from '../api-types.js';
-import { buildDuration, buildTime, formatInputs, formatReason } from './build.js';
+import { buildDuration, buildTime, formatInputs, formatPinned, formatReason } from './build.js';
 import type { Colours } from './colour.js';
 import { renderTable } from './table.js';
 import { formatRelative, formatSpan } from './time.js';
@@ -42,7 +42,7 @@ export function formatBuildsTable(builds: readonly Build[], now: number, c: Colo
       formatInputs(b),
       formatRelative(b.queuedAt, now),
       duration === null ? '' : formatSpan(duration),
-      formatReason(b) ?? '',
+      formatReason(b) ?? formatPinned(b.cause) ?? '',
     ];
   });
   return withoutEmptyLastColumn(

@@ -1,5 +1,5 @@
 import { isFinished } from '../../core/build.js';
-import type { TraceNode, TraceResponse } from '../api-types.js';
+import type { ExpectedJob, TraceNode, TraceResponse } from '../api-types.js';
 import type { Colours } from './colour.js';
 import { formatClock } from './time.js';
 import { sourceAtVersion } from './version.js';
@@ -13,10 +13,19 @@ export function formatTraceNode(node: TraceNode, c: Colours): string {
   } else if (b.finishedAt !== null) {
     text += ` →${formatClock(b.finishedAt)}`;
   }
+  if (node.reused !== null) {
+    return `${b.job} #${b.id} ${c.state(b.state)} ${c.dim(`(identical output of #${node.reused.identicalOutputOf}, not rebuilt)`)}`;
+  }
   if (!isFinished(b.state) && node.estimatedFinishAt !== null) {
     text += ` (eta ~${formatClock(node.estimatedFinishAt)})`;
   }
   return text;
+}
+
+function formatExpected(e: ExpectedJob, c: Colours): string {
+  const eta =
+    e.estimatedFinishAt === null ? 'no estimate yet' : `eta ~${formatClock(e.estimatedFinishAt)}`;
+  return `${e.job} ${c.dim(`not queued yet (${eta})`)}`;
 }
 
 /**
@@ -26,13 +35,24 @@ export function formatTraceNode(node: TraceNode, c: Colours): string {
 export function formatTraceTree(trace: TraceResponse, c: Colours): string[] {
   const lines = [c.bold(sourceAtVersion(trace.source, trace.version))];
   if (trace.nodes.length === 0) lines.push(c.dim('(no builds used this version)'));
+  const expected = (items: readonly ExpectedJob[], prefix: string): void => {
+    items.forEach((e, i) => {
+      const last = i === items.length - 1;
+      lines.push(
+        `${prefix}${last ? '└─ ' : '├─ '}${formatExpected(e, c)}${c.dim(` via ${e.via}`)}`,
+      );
+      expected(e.expected, prefix + (last ? '   ' : '│  '));
+    });
+  };
   const walk = (nodes: readonly TraceNode[], prefix: string, parentVia: string): void => {
     nodes.forEach((node, i) => {
       const last = i === nodes.length - 1;
       const via = sourceAtVersion(node.via.source, node.via.version);
       const note = via === parentVia ? '' : c.dim(` via ${via}`);
       lines.push(`${prefix}${last ? '└─ ' : '├─ '}${formatTraceNode(node, c)}${note}`);
-      walk(node.children, prefix + (last ? '   ' : '│  '), '');
+      const inner = prefix + (last ? '   ' : '│  ');
+      walk(node.children, inner, '');
+      expected(node.expected, inner);
     });
   };
   walk(trace.nodes, '', sourceAtVersion(trace.source, trace.version));

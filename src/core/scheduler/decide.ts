@@ -1,6 +1,7 @@
-import type { BuildCause, BuildInput } from '../build.js';
+import type { BuildCause, BuildInput, PinnedInput } from '../build.js';
 import type { SchedulerEvent, SourceEvent, TriggerEvent } from '../event.js';
 import { assertNever } from '../event.js';
+import { concurrencyGroup } from '../concurrency-group.js';
 import { fingerprint } from '../fingerprint.js';
 import { matchesAny } from '../glob-match.js';
 import type { JobDef, JobName, SourceName } from '../pipeline.js';
@@ -219,11 +220,29 @@ function duplicate(
 function decideTrigger(snapshot: SchedulerSnapshot, event: TriggerEvent): Decision[] {
   const job = snapshot.pipeline.jobs.get(event.job);
   if (!job) return [unknownJob(event.job)];
-  return new Planner(snapshot).schedule(
-    job,
-    { kind: 'manual', forced: event.force, by: event.by },
-    { force: event.force },
-  );
+  const cause: BuildCause = {
+    kind: 'manual',
+    forced: event.force,
+    by: event.by,
+    ...(event.pins.length > 0 ? { pins: event.pins } : {}),
+    ...(event.rebuildOf !== null ? { rebuildOf: event.rebuildOf } : {}),
+  };
+  const foreign = event.pins.filter((p) => !job.inputs.includes(p.source));
+  if (foreign.length > 0) {
+    // The API refuses these; a pipeline reloaded between the request and the decision can't.
+    return [
+      note({
+        job: job.name,
+        source: foreign[0]?.source ?? null,
+        version: foreign[0]?.version ?? null,
+        rule: 'unknown-source',
+        detail: `${job.name} has no input ${foreign.map((p) => p.source).join(', ')} to pin`,
+      }),
+    ];
+  }
+  return new Planner(snapshot, null, event.pins, event.id).schedule(job, cause, {
+    force: event.force,
+  });
 }
 
 function decideReconcile(snapshot: SchedulerSnapshot): Decision[] {
@@ -245,6 +264,9 @@ class Planner {
   constructor(
     private readonly snapshot: SchedulerSnapshot,
     private readonly newHead: SourceHead | null = null,
+    /** Inputs a trigger fixed to a version, and that trigger's event. */
+    private readonly pins: readonly PinnedInput[] = [],
+    private readonly pinEvent: number | null = null,
   ) {}
 
   schedule(
@@ -268,6 +290,9 @@ class Planner {
     const defHash = this.snapshot.definitionHash(job.name);
     const fp = fingerprint(defHash, inputs.set);
     const existing = this.snapshot.buildWithFingerprint(fp);
+    // Supersede and cancel stay inside the group: a push to another branch replaces nothing.
+    const group = concurrencyGroup(this.snapshot.pipeline, job, inputs.set);
+    const active = this.snapshot.activeBuilds(job.name).filter((b) => b.group === group);
     if ((existing || this.queuedNow.has(fp)) && !force) {
       // New versions (directly or after a quiet period) that build nothing are recorded as
       // `skipped: identical to build #N` (DESIGN rule 7); triggers and reloads only note it.
@@ -292,12 +317,10 @@ class Planner {
           cause,
           identicalTo: existing.id,
           reason: `identical to build #${existing.id}`,
+          group,
           // The newest input set is built already: queued builds of older sets are moot.
           supersedes: job.supersede
-            ? this.snapshot
-                .activeBuilds(job.name)
-                .filter((b) => b.state === 'queued' && b.id !== existing.id)
-                .map((b) => b.id)
+            ? active.filter((b) => b.state === 'queued' && b.id !== existing.id).map((b) => b.id)
             : [],
           rule: 'same-fingerprint',
           detail: `the input set of ${job.name} equals build #${existing.id}'s (${existing.state})`,
@@ -305,7 +328,6 @@ class Planner {
       ];
     }
     this.queuedNow.add(fp);
-    const active = this.snapshot.activeBuilds(job.name);
     const supersedes = job.supersede
       ? active.filter((b) => b.state === 'queued').map((b) => b.id)
       : [];
@@ -332,6 +354,7 @@ class Planner {
         forced: force,
         supersedes,
         cancels,
+        concurrency: { group, limit: job.concurrency },
         rule,
         detail: describeQueue(job.name, cause, force, supersedes, cancels),
       },
@@ -354,6 +377,7 @@ class Planner {
         cause,
         identicalTo: null,
         reason: 'paths',
+        group: concurrencyGroup(this.snapshot.pipeline, job, set),
         supersedes: [],
         rule: 'filtered-paths',
         detail: `no changed file matches ${job.name}'s paths filter`,
@@ -365,6 +389,17 @@ class Planner {
     const set: BuildInput[] = [];
     const missing: SourceName[] = [];
     for (const source of job.inputs) {
+      const pin = this.pins.find((p) => p.source === source);
+      if (pin) {
+        set.push({
+          source,
+          version: pin.version,
+          origin: 'manual',
+          eventId: this.pinEvent,
+          ref: pin.ref,
+        });
+        continue;
+      }
       const head = this.newestHead(job, source);
       if (!head) missing.push(source);
       else
@@ -417,7 +452,7 @@ function describeQueue(
         : cause.kind === 'settled'
           ? `the quiet period (${cause.quietPeriodMs} ms) settled`
           : cause.kind === 'manual'
-            ? `manual trigger${cause.by ? ` by ${cause.by}` : ''}`
+            ? describeManual(cause)
             : `retry of build #${cause.previousBuild}`;
   const extra = [
     force ? 'forced: rebuilds identical inputs' : '',
@@ -425,6 +460,16 @@ function describeQueue(
     cancels.length ? `cancels running ${cancels.map((id) => `#${id}`).join(', ')}` : '',
   ].filter(Boolean);
   return `${job} queued: ${why}${extra.length ? `; ${extra.join('; ')}` : ''}`;
+}
+
+function describeManual(cause: Extract<BuildCause, { kind: 'manual' }>): string {
+  const by = cause.by ? ` by ${cause.by}` : '';
+  if (cause.rebuildOf !== undefined) return `rebuild of build #${cause.rebuildOf}${by}`;
+  const pins = cause.pins ?? [];
+  const pinned = pins.length
+    ? ` with ${pins.map((p) => short(p.source, p.version)).join(', ')} pinned`
+    : '';
+  return `manual trigger${by}${pinned}`;
 }
 
 function causeSource(cause: BuildCause): SourceName | null {

@@ -21,6 +21,8 @@ export interface BuildRef {
   readonly state: BuildState;
   readonly fingerprint: string;
   readonly forced: boolean;
+  /** Its concurrency group (`core/concurrency-group.ts`): supersede and cancel stay inside it. */
+  readonly group: string;
 }
 
 /**
@@ -91,6 +93,8 @@ export type Decision =
       readonly supersedes: readonly number[];
       /** Running builds to cancel (`cancel_running: true`). */
       readonly cancels: readonly number[];
+      /** The group whose running builds the claim counts, and how many may run at once. */
+      readonly concurrency: { readonly group: string; readonly limit: number };
     })
   | (DecisionBase & {
       /** A version that builds nothing but must be visible: stored as a `skipped` build. */
@@ -102,6 +106,8 @@ export type Decision =
       readonly cause: BuildCause;
       readonly identicalTo: number | null;
       readonly reason: string;
+      /** The concurrency group the input set belongs to (shown on the skipped build). */
+      readonly group: string;
       /** Queued builds of older input sets: the newest set is already built, so they are moot. */
       readonly supersedes: readonly number[];
     })

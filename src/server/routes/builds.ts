@@ -3,8 +3,10 @@ import type { BuildFilter } from '../../store/ports.js';
 import { ApiError } from '../errors.js';
 import type { ApiApp, RouteContext } from '../options.js';
 import { BuildDetailSchema, BuildSchema, BuildStateSchema } from '../schemas/build.js';
-import { bearerSecurity, BuildIdParams, positiveInt } from '../schemas/common.js';
-import { commonErrors, notFoundErrors } from '../schemas/error.js';
+import { bearerSecurity, BuildIdParams, ByField, positiveInt } from '../schemas/common.js';
+import { DecisionRecordSchema } from '../schemas/decision.js';
+import { commonErrors, ErrorBody, notFoundErrors } from '../schemas/error.js';
+import { buildApiUrl } from '../urls.js';
 
 export const MAX_PAGE = 500;
 
@@ -19,9 +21,9 @@ const ListQuery = z.strictObject({
   limit: positiveInt().max(MAX_PAGE).default(50),
 });
 
-/** `GET /api/builds`, `GET /api/builds/:id`, `POST /api/builds/:id/cancel`. */
+/** `GET /api/builds`, `GET /api/builds/:id`, `POST /api/builds/:id/cancel` and `/rebuild`. */
 export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
-  const { engine } = ctx.opts;
+  const { engine, publicUrl } = ctx.opts;
 
   app.get(
     '/api/builds',
@@ -94,6 +96,56 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
       const build = await engine.cancel(request.params.id, 'api');
       if (!build) throw ApiError.notFound(`no build #${request.params.id}`);
       return { build };
+    },
+  );
+
+  app.post(
+    '/api/builds/:id/rebuild',
+    {
+      schema: {
+        tags: ['builds'],
+        summary: "Run a build's job again with the same input versions (forced)",
+        description:
+          "Queues a new build of the job with every input pinned to the build's version, even " +
+          'when those inputs were built already. Its cause is `manual` with `rebuildOf` and `pins`.',
+        security: bearerSecurity,
+        params: BuildIdParams,
+        body: z.strictObject({ by: ByField }).nullish(),
+        response: {
+          202: z.object({
+            build: BuildSchema.nullable(),
+            decisions: z.array(DecisionRecordSchema).readonly(),
+          }),
+          ...notFoundErrors,
+          409: ErrorBody,
+          413: ErrorBody,
+          415: ErrorBody,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { id } = request.params;
+      const old = await engine.store.getBuild(id);
+      if (!old) throw ApiError.notFound(`no build #${id}`);
+      const job = engine.pipeline.jobs.get(old.job);
+      if (!job)
+        throw new ApiError(409, 'NL_CONFLICT', `job "${old.job}" is no longer in the pipeline`);
+      const had = old.inputs.map((i) => i.source);
+      const same = had.length === job.inputs.length && job.inputs.every((s) => had.includes(s));
+      if (!same)
+        throw new ApiError(
+          409,
+          'NL_CONFLICT',
+          `build #${id} used inputs ${had.join(', ') || '(none)'}; job "${job.name}" now has ${job.inputs.join(', ') || '(none)'}: trigger it with --input instead`,
+        );
+      const result = await engine.trigger(job.name, {
+        force: true,
+        by: request.body?.by ?? 'api',
+        pins: old.inputs.map((i) => ({ source: i.source, version: i.version, ref: i.ref })),
+        rebuildOf: id,
+      });
+      if (result.build) void reply.header('location', buildApiUrl(publicUrl, result.build.id));
+      return reply.code(202).send({ build: result.build, decisions: result.decisions });
     },
   );
 }

@@ -3,7 +3,8 @@ import type { ApiApp, RouteContext } from '../options.js';
 import { ApiError } from '../errors.js';
 import { buildApiUrl } from '../urls.js';
 import { BuildSchema } from '../schemas/build.js';
-import { bearerSecurity } from '../schemas/common.js';
+import { bearerSecurity, ByField } from '../schemas/common.js';
+import { MAX_PINS, resolvePins } from '../pin-inputs.js';
 import { DecisionRecordSchema } from '../schemas/decision.js';
 import { commonErrors, ErrorBody, notFoundErrors } from '../schemas/error.js';
 
@@ -62,20 +63,35 @@ export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
     {
       schema: {
         tags: ['jobs'],
-        summary: 'Run a job with its current input versions',
+        summary: 'Run a job with its current input versions, or with some pinned',
         description:
           'Without `force`, inputs that were already built build nothing: `build` is null and the ' +
-          'decisions say why (`same-fingerprint`). With `force: true` the job builds again.',
+          'decisions say why (`same-fingerprint`). With `force: true` the job builds again. ' +
+          '`inputs` pins inputs to versions nightless has seen (a unique prefix is enough); the ' +
+          "others take their newest version. The build's cause records `by` and the pins.",
         security: bearerSecurity,
         params: z.object({ job: z.string().min(1) }),
         // The body is optional: `POST` with no body (fastify: `null`) triggers without force.
-        body: z.strictObject({ force: z.boolean().optional() }).nullish(),
+        body: z
+          .strictObject({
+            force: z.boolean().optional(),
+            inputs: z
+              .record(z.string().min(1).max(200), z.string().min(1).max(200))
+              .refine((r) => Object.keys(r).length <= MAX_PINS, {
+                message: `at most ${MAX_PINS} inputs`,
+              })
+              .optional()
+              .meta({ description: 'Input name → version (or a unique prefix of one) to pin.' }),
+            by: ByField,
+          })
+          .nullish(),
         response: {
           202: z.object({
             build: BuildSchema.nullable(),
             decisions: z.array(DecisionRecordSchema).readonly(),
           }),
           ...notFoundErrors,
+          409: ErrorBody,
           413: ErrorBody,
           415: ErrorBody,
         },
@@ -83,9 +99,14 @@ export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
     },
     async (request, reply) => {
       const { job } = request.params;
-      if (!engine.pipeline.jobs.has(job))
-        throw ApiError.notFound(`no job "${job}" in the pipeline`);
-      const result = await engine.trigger(job, { force: request.body?.force ?? false, by: 'api' });
+      const def = engine.pipeline.jobs.get(job);
+      if (!def) throw ApiError.notFound(`no job "${job}" in the pipeline`);
+      const pins = await resolvePins(engine.store, def, request.body?.inputs ?? {});
+      const result = await engine.trigger(job, {
+        force: request.body?.force ?? false,
+        by: request.body?.by ?? 'api',
+        pins,
+      });
       if (result.build) void reply.header('location', buildApiUrl(publicUrl, result.build.id));
       return reply.code(202).send({ build: result.build, decisions: result.decisions });
     },

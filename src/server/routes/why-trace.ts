@@ -115,7 +115,10 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
     async (request) => {
       const { source, version } = request.params;
       try {
-        return await traceVersion(engine.store, source, version, ctx.now());
+        return await traceVersion(engine.store, source, version, ctx.now(), {
+          pipeline: engine.pipeline,
+          slots: engine.slots,
+        });
       } catch (err) {
         if (err instanceof VersionNotFoundError) throw ApiError.notFound(err.message);
         if (err instanceof AmbiguousVersionError) {

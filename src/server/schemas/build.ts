@@ -32,7 +32,21 @@ export const BuildCauseSchema = z
       eventId: z.number().int().nullable(),
     }),
     z.object({ kind: z.literal('definition') }),
-    z.object({ kind: z.literal('manual'), forced: z.boolean(), by: z.string().nullable() }),
+    z.object({
+      kind: z.literal('manual'),
+      forced: z.boolean(),
+      by: z.string().nullable(),
+      pins: z
+        .array(z.object({ source: z.string(), version: z.string(), ref: z.string().nullable() }))
+        .readonly()
+        .optional()
+        .meta({ description: 'Inputs the trigger pinned to a version (absent: none).' }),
+      rebuildOf: z
+        .number()
+        .int()
+        .optional()
+        .meta({ description: 'The build whose input set a rebuild repeats.' }),
+    }),
     z.object({ kind: z.literal('retry'), previousBuild: z.number().int() }),
     z.object({ kind: z.literal('settled'), quietPeriodMs: z.number() }),
   ])
@@ -65,6 +79,10 @@ export const BuildSchema = z
     exitCode: z.number().int().nullable(),
     coverage: CoverageSchema.nullable(),
     attempt: z.number().int(),
+    concurrencyGroup: z.string().meta({
+      description:
+        'The job and the branch of its first git input (`build@main`), or the job alone: `concurrency` counts running builds per group.',
+    }),
   })
   .meta({ id: 'Build' });
 

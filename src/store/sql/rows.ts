@@ -1,5 +1,12 @@
 import type { Selectable } from 'kysely';
-import type { Build, BuildCause, BuildInput, BuildState, EventOrigin } from '../../core/build.js';
+import type {
+  Build,
+  BuildCause,
+  BuildInput,
+  BuildState,
+  EventOrigin,
+  PinnedInput,
+} from '../../core/build.js';
 import type { Ancestry, SchedulerEvent } from '../../core/event.js';
 import type { BuildRef, SourceHead } from '../../core/scheduler/index.js';
 import type { Database } from '../schema.js';
@@ -38,6 +45,7 @@ export function toBuild(row: BuildRow, inputs: readonly InputRow[]): Build {
             branchesDelta: row.coverage_branches_delta,
           },
     attempt: row.attempt,
+    concurrencyGroup: row.concurrency_group,
   };
 }
 
@@ -52,7 +60,7 @@ export function toInput(i: InputRow): BuildInput {
 }
 
 export function toBuildRef(
-  row: Pick<BuildRow, 'id' | 'job' | 'state' | 'fingerprint' | 'forced'>,
+  row: Pick<BuildRow, 'id' | 'job' | 'state' | 'fingerprint' | 'forced' | 'concurrency_group'>,
 ): BuildRef {
   return {
     id: Number(row.id),
@@ -60,6 +68,7 @@ export function toBuildRef(
     state: row.state as BuildState,
     fingerprint: row.fingerprint,
     forced: row.forced === 1,
+    group: row.concurrency_group,
   };
 }
 
@@ -91,6 +100,8 @@ export function toSchedulerEvent(row: Selectable<Database['events']>): Scheduler
     job?: string;
     force?: boolean;
     by?: string | null;
+    pins?: PinnedInput[];
+    rebuildOf?: number | null;
   };
   const id = Number(row.id);
   const receivedAt = Number(row.received_at);
@@ -117,6 +128,8 @@ export function toSchedulerEvent(row: Selectable<Database['events']>): Scheduler
         job: detail.job ?? '',
         force: detail.force ?? false,
         by: detail.by ?? null,
+        pins: detail.pins ?? [],
+        rebuildOf: detail.rebuildOf ?? null,
       };
     case 'settle':
       return { kind: 'settle', id, receivedAt, job: detail.job ?? '' };

@@ -107,7 +107,7 @@ export class SqlStore implements Store {
     const heads = await this.headRows().execute();
     const counted = await this.db
       .selectFrom('builds')
-      .select(['id', 'job', 'state', 'fingerprint', 'forced'])
+      .select(['id', 'job', 'state', 'fingerprint', 'forced', 'concurrency_group'])
       .where('state', 'in', COUNTED)
       .orderBy('id')
       .execute();
@@ -220,6 +220,8 @@ export class SqlStore implements Store {
             forced: d.forced ? 1 : 0,
             ref,
             queued_at: now,
+            concurrency_group: d.concurrency.group,
+            concurrency_limit: d.concurrency.limit,
           };
           buildId = await insertBuild(trx, shapes, values, d.inputs);
           await upsertJob(trx, shapes, d.job, d.definitionHash, now);
@@ -229,6 +231,7 @@ export class SqlStore implements Store {
             state: 'queued',
             fingerprint: d.fingerprint,
             forced: d.forced,
+            group: d.concurrency.group,
           });
           await writeNewBuildOutbox(trx, shapes, buildId, values, d.inputs, 'queued', now);
           superseded.push(...(await supersedeQueued(trx, shapes, d.supersedes, buildId, now)));
@@ -248,6 +251,7 @@ export class SqlStore implements Store {
             finished_at: now,
             reason: d.reason,
             related_build: d.identicalTo,
+            concurrency_group: d.group,
           };
           buildId = await insertBuild(trx, shapes, values, d.inputs);
           skipped.push({
@@ -256,6 +260,7 @@ export class SqlStore implements Store {
             state: 'skipped',
             fingerprint: d.fingerprint,
             forced: false,
+            group: d.group,
           });
           await writeNewBuildOutbox(trx, shapes, buildId, values, d.inputs, 'skipped', now);
           superseded.push(...(await supersedeQueued(trx, shapes, d.supersedes, buildId, now)));
@@ -339,24 +344,50 @@ export class SqlStore implements Store {
 
   // ---- queue -------------------------------------------------------------------------------
 
+  /**
+   * One statement picks and starts the next build: the oldest queued build that is the oldest
+   * queued one of its concurrency group (so a group's builds start in queue order) and whose
+   * group runs fewer builds than its limit. Other groups' builds are taken past a full one.
+   * On PostgreSQL the inner select takes `FOR UPDATE SKIP LOCKED`: a build another claimer holds
+   * is skipped, and the younger builds of its group are not eligible while it is still queued.
+   */
   claimNextBuild(worker: string, now: number): Promise<Build | null> {
     return this.db.transaction().execute(async (trx) => {
-      const next = await trx
-        .selectFrom('builds')
-        .select('id')
-        .where('state', '=', 'queued')
-        .orderBy('id')
-        .limit(1)
-        .executeTakeFirst();
-      if (!next) return null;
-      await trx
+      const started = await trx
         .updateTable('builds')
         .set({ state: 'running', started_at: now, worker })
-        .where('id', '=', next.id)
         .where('state', '=', 'queued')
-        .execute();
-      await writeOutbox(trx, next.id, 'started', now);
-      return loadBuild(trx, next.id);
+        .where('id', '=', (eb) =>
+          eb
+            .selectFrom('builds as q')
+            .select('q.id')
+            .where('q.state', '=', 'queued')
+            .where('q.id', '=', (eb2) =>
+              eb2
+                .selectFrom('builds as o')
+                .select((e) => e.fn.min('o.id').as('id'))
+                .where('o.state', '=', 'queued')
+                .whereRef('o.concurrency_group', '=', 'q.concurrency_group'),
+            )
+            .where(
+              (eb2) =>
+                eb2
+                  .selectFrom('builds as r')
+                  .select((e) => e.fn.countAll<number>().as('n'))
+                  .where('r.state', '=', 'running')
+                  .whereRef('r.concurrency_group', '=', 'q.concurrency_group'),
+              '<',
+              (eb2) => eb2.ref('q.concurrency_limit'),
+            )
+            .orderBy('q.id')
+            .limit(1),
+        )
+        .returning('id')
+        .executeTakeFirst();
+      if (!started) return null;
+      const id = Number(started.id);
+      await writeOutbox(trx, id, 'started', now);
+      return loadBuild(trx, id);
     });
   }
 
@@ -481,9 +512,27 @@ export class SqlStore implements Store {
           })
           .where('id', '=', row.id)
           .execute();
+        // A newer build of the same group already waits: a retry of these older inputs would
+        // start after it (concurrency groups start in queue order), so the newer one replaces it.
+        const newer = await trx
+          .selectFrom('builds')
+          .select('id')
+          .where('concurrency_group', '=', row.concurrency_group)
+          .where('state', '=', 'queued')
+          .where('id', '>', row.id)
+          .orderBy('id', 'desc')
+          .limit(1)
+          .executeTakeFirst();
+        if (newer) {
+          await trx
+            .updateTable('builds')
+            .set({ related_build: newer.id })
+            .where('id', '=', row.id)
+            .execute();
+        }
         await writeOutbox(trx, row.id, 'finished', now);
         lost.push(await loadBuild(trx, row.id));
-        if (row.attempt < maxAttempts) {
+        if (row.attempt < maxAttempts && !newer) {
           const inputs = await trx
             .selectFrom('build_inputs')
             .selectAll()
@@ -504,6 +553,8 @@ export class SqlStore implements Store {
               queued_at: now,
               attempt: row.attempt + 1,
               related_build: row.id,
+              concurrency_group: row.concurrency_group,
+              concurrency_limit: row.concurrency_limit,
             },
             inputs.map((i) => ({
               source: i.source,
@@ -796,6 +847,33 @@ export class SqlStore implements Store {
     };
   }
 
+  async firstProducer(source: SourceName, digest: string): Promise<number | null> {
+    const dot = source.indexOf('.');
+    if (dot < 0) return null;
+    const row = await this.db
+      .selectFrom('build_outputs')
+      .innerJoin('builds', 'builds.id', 'build_outputs.build_id')
+      .select((eb) => eb.fn.min('build_outputs.build_id').as('id'))
+      .where('builds.job', '=', source.slice(0, dot))
+      .where('build_outputs.name', '=', source.slice(dot + 1))
+      .where('build_outputs.digest', '=', digest)
+      .executeTakeFirst();
+    return row?.id == null ? null : Number(row.id);
+  }
+
+  async versionRef(source: SourceName, version: string): Promise<string | null | undefined> {
+    const row = await this.db
+      .selectFrom('versions')
+      .select('ref')
+      .where('source', '=', source)
+      .where('version', '=', version)
+      .orderBy('id', 'desc')
+      .limit(1)
+      .executeTakeFirst();
+    if (!row) return undefined;
+    return row.ref === '' ? null : row.ref;
+  }
+
   async findVersions(source: SourceName, prefix: string, limit: number): Promise<string[]> {
     const rows = await this.db
       .selectFrom('versions')
@@ -974,7 +1052,13 @@ async function insertEvent(trx: Db, e: NewEvent, shapes: Shapes): Promise<Append
         ...base,
         kind: 'trigger',
         origin: 'manual',
-        detail: JSON.stringify({ job: e.job, force: e.force, by: e.by }),
+        detail: JSON.stringify({
+          job: e.job,
+          force: e.force,
+          by: e.by,
+          pins: e.pins ?? [],
+          rebuildOf: e.rebuildOf ?? null,
+        }),
       };
       break;
     case 'settle':
@@ -1011,6 +1095,9 @@ interface NewBuild {
   readonly reason?: string | null;
   readonly related_build?: number | null;
   readonly attempt?: number;
+  /** Queued builds only: the group the claim limits (skipped builds never run). */
+  readonly concurrency_group?: string;
+  readonly concurrency_limit?: number;
 }
 
 type NewInput = Readonly<{
@@ -1047,6 +1134,8 @@ function newBuildRow(id: number, v: NewBuild): BuildRow {
     worker: null,
     warnings: '[]',
     log_bytes: 0,
+    concurrency_group: v.concurrency_group ?? v.job,
+    concurrency_limit: v.concurrency_limit ?? 1,
   };
 }
 
@@ -1082,6 +1171,8 @@ async function insertBuild(
     reason: r.reason,
     relatedBuild: r.related_build,
     attempt: r.attempt,
+    concurrencyGroup: r.concurrency_group,
+    concurrencyLimit: r.concurrency_limit,
   });
   const row = rows[0];
   if (!row) throw new Error('inserting the build returned no id');
@@ -1329,6 +1420,8 @@ const hot = {
       reason: string | null;
       relatedBuild: number | null;
       attempt: number;
+      concurrencyGroup: string;
+      concurrencyLimit: number;
     },
   ) =>
     db
@@ -1346,6 +1439,8 @@ const hot = {
         reason: p.reason,
         related_build: p.relatedBuild,
         attempt: p.attempt,
+        concurrency_group: p.concurrencyGroup,
+        concurrency_limit: p.concurrencyLimit,
       })
       .returning('id'),
   insertInput: (

@@ -21,6 +21,8 @@ const trace: TraceResponse = {
       build: makeBuild({ id: 1, startedAt: at(14, 0, 1), finishedAt: at(14, 1, 31) }),
       via: { source: 'app', version: SHA },
       estimatedFinishAt: null,
+      reused: null,
+      expected: [],
       children: [
         {
           build: makeBuild({
@@ -32,6 +34,8 @@ const trace: TraceResponse = {
           }),
           via: { source: 'build.dist', version: DIGEST },
           estimatedFinishAt: at(14, 5),
+          reused: null,
+          expected: [],
           children: [
             {
               build: makeBuild({
@@ -43,6 +47,8 @@ const trace: TraceResponse = {
               }),
               via: { source: 'integration.report', version: '1.0' },
               estimatedFinishAt: null,
+              reused: null,
+              expected: [],
               children: [],
             },
           ],
@@ -57,6 +63,8 @@ const trace: TraceResponse = {
           }),
           via: { source: 'build.dist', version: DIGEST },
           estimatedFinishAt: null,
+          reused: null,
+          expected: [],
           children: [],
         },
       ],
@@ -65,6 +73,8 @@ const trace: TraceResponse = {
       build: makeBuild({ id: 2, job: 'lint', startedAt: at(14, 0, 1), finishedAt: at(14, 0, 20) }),
       via: { source: 'app', version: SHA },
       estimatedFinishAt: null,
+      reused: null,
+      expected: [],
       children: [],
     },
   ],
@@ -79,6 +89,65 @@ describe('formatTraceTree', () => {
       '│  │  └─ deploy #4 queued via integration.report@1.0',
       '│  └─ docs #5 skipped →14:01:32 via build.dist@9b1e77a0c2',
       '└─ lint #2 passed 14:00:01→14:00:20',
+    ]);
+  });
+
+  it('marks reused builds and lists jobs not queued yet with their eta', () => {
+    const lines = formatTraceTree(
+      {
+        source: 'app',
+        version: SHA,
+        nodes: [
+          {
+            build: makeBuild({ id: 7, state: 'running', startedAt: at(14, 0), finishedAt: null }),
+            via: { source: 'app', version: SHA },
+            estimatedFinishAt: at(14, 2),
+            reused: null,
+            expected: [
+              {
+                job: 'integration',
+                via: 'build.dist',
+                estimatedFinishAt: at(14, 5),
+                expected: [
+                  {
+                    job: 'deploy',
+                    via: 'integration.report',
+                    estimatedFinishAt: null,
+                    expected: [],
+                  },
+                ],
+              },
+            ],
+            children: [],
+          },
+          {
+            build: makeBuild({ id: 6, startedAt: at(13, 0), finishedAt: at(13, 1) }),
+            via: { source: 'app', version: SHA },
+            estimatedFinishAt: null,
+            reused: null,
+            expected: [],
+            children: [
+              {
+                build: makeBuild({ id: 2, job: 'integration', finishedAt: at(12, 0) }),
+                via: { source: 'build.dist', version: DIGEST },
+                estimatedFinishAt: null,
+                reused: { identicalOutputOf: 1 },
+                expected: [],
+                children: [],
+              },
+            ],
+          },
+        ],
+      },
+      plain,
+    );
+    expect(lines).toEqual([
+      'app@3f2a1c0d9e',
+      '├─ build #7 running 14:00:00→… (eta ~14:02:00)',
+      '│  └─ integration not queued yet (eta ~14:05:00) via build.dist',
+      '│     └─ deploy not queued yet (no estimate yet) via integration.report',
+      '└─ build #6 passed 13:00:00→13:01:00',
+      '   └─ integration #2 passed (identical output of #1, not rebuilt) via build.dist@9b1e77a0c2',
     ]);
   });
 

@@ -27,6 +27,7 @@ export function makeBuild(overrides: Partial<Build> = {}): Build {
     exitCode: 0,
     coverage: null,
     attempt: 1,
+    concurrencyGroup: 'build@main',
     ...overrides,
   };
 }

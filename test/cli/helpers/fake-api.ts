@@ -286,6 +286,8 @@ export async function startFakeApi(): Promise<FakeApi> {
             build: makeBuild({ id: 50 }),
             via: { source: 'app', version: SHA },
             estimatedFinishAt: null,
+            reused: null,
+            expected: [],
             children: [
               {
                 build: makeBuild({
@@ -296,6 +298,8 @@ export async function startFakeApi(): Promise<FakeApi> {
                 }),
                 via: { source: 'build.dist', version: DIGEST },
                 estimatedFinishAt: running ? T0 + 300_000 : null,
+                reused: null,
+                expected: [],
                 children: [],
               },
             ],
@@ -304,6 +308,8 @@ export async function startFakeApi(): Promise<FakeApi> {
             build: makeBuild({ id: 52, job: 'lint' }),
             via: { source: 'app', version: SHA },
             estimatedFinishAt: null,
+            reused: null,
+            expected: [],
             children: [],
           },
         ],
