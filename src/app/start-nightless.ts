@@ -1,5 +1,4 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -22,6 +21,7 @@ import { buildServer } from '../server/build-server.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { Store } from '../store/ports.js';
 import { loadApiToken, type ApiToken } from './api-token.js';
+import { prepareDataDir } from './data-dir.js';
 import { NightlessMetrics } from './metrics.js';
 import { metricsRoutes } from './metrics-routes.js';
 
@@ -61,8 +61,7 @@ export interface Nightless {
 /** The composition root of the embedded deployment: SQLite, in-process bus, local executor. */
 export async function startNightless(opts: StartOptions): Promise<Nightless> {
   const { logger } = opts;
-  const dataDir = resolve(opts.dataDir);
-  await mkdir(dataDir, { recursive: true });
+  const dataDir = await prepareDataDir(opts.dataDir);
   const displayName = opts.configDisplayName ?? opts.configPath;
   const pipeline = await loadPipelineFile(opts.configPath, { displayName });
   const store = await openSqliteStore({ path: resolve(dataDir, 'nightless.db') });

@@ -261,7 +261,18 @@ export class FallbackPoller {
           }
         }
       }
-      if (found.length > 0) await this.deps.ingest(found);
+      if (found.length > 0) {
+        await this.deps.ingest(found);
+        logger.info(
+          {
+            source: source.name,
+            versions: found.map((e) =>
+              e.kind === 'source' ? `${e.ref === null ? '' : `${e.ref}@`}${e.version}` : e.kind,
+            ),
+          },
+          'source check found new versions',
+        );
+      }
       this.failures.delete(source.name);
       this.missedStreak.set(
         source.name,
