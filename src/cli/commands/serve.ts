@@ -185,7 +185,7 @@ function bannerLines(b: {
   }
   const width = Math.max(...tries.map(([cmd]) => cmd.length));
   lines.push(
-    'Try next, in a second terminal in this directory:',
+    'Try next: (in a second terminal, from this directory)',
     ...tries.map(([cmd, what]) => `  ${cmd.padEnd(width)}  # ${what}`),
   );
   return lines;
