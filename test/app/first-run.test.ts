@@ -130,6 +130,12 @@ describe.skipIf(!existsSync(join(root, 'dist', 'cli', 'main.js')))(
       }
       for (const r of results) expect(r, r.command).toMatchObject({ status: 0 });
       expect(results.at(-1)?.stdout).toContain('is identical to build #1');
+      // `logs 1`: the build log names the two digests apart and never prints "-%".
+      const log = results[2]?.stdout ?? '';
+      expect(log).toMatch(/output dist: 1 file, output digest [0-9a-f]{64}/);
+      expect(log).toMatch(/dist\/greeter\.tgz {2}file sha256 [0-9a-f]{64}/);
+      expect(log).toContain('coverage: lines 100%, branches not measured');
+      expect(log).not.toContain('-%');
       expect((await readFile(join(dir, '.nightless', '.gitignore'), 'utf8')).split('\n')).toContain(
         '*',
       );
@@ -140,6 +146,21 @@ describe.skipIf(!existsSync(join(root, 'dist', 'cli', 'main.js')))(
       });
       expect(sources.stdout).toMatch(/main → \w+ \(hook,/);
       expect(sources.stdout).toContain('0 missed');
+    });
+
+    it('a mistyped job or source name gets a suggestion', () => {
+      const run = (...args: string[]) =>
+        spawnSync(process.execPath, [bin, ...args, '--server', url], {
+          cwd: dir,
+          env,
+          encoding: 'utf8',
+          timeout: 30_000,
+        });
+      const trigger = run('trigger', 'biuld');
+      expect(trigger.status).not.toBe(0);
+      expect(trigger.stderr).toContain('no job "biuld" in the pipeline (did you mean "build"?)');
+      expect(run('why', 'integraton').stderr).toContain('(did you mean "integration"?)');
+      expect(run('poll', 'ap').stderr).toContain('no source "ap" (did you mean "app"?)');
     });
 
     it('the terminal at info shows builds and source changes, not requests', () => {

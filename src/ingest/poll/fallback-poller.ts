@@ -106,6 +106,11 @@ export class FallbackPoller {
   }
 
   /** Whether `nightless poll NAME` can check this source. */
+  /** Names of the pipeline's sources (for "did you mean" in answers about a missing one). */
+  sourceNames(): SourceName[] {
+    return [...this.deps.pipeline().sources.keys()];
+  }
+
   canPoll(name: SourceName): true | 'missing' | 'not-pollable' {
     const def = this.deps.pipeline().sources.get(name);
     if (!def) return 'missing';

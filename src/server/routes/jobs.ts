@@ -6,6 +6,7 @@ import { BuildSchema } from '../schemas/build.js';
 import { bearerSecurity } from '../schemas/common.js';
 import { DecisionRecordSchema } from '../schemas/decision.js';
 import { commonErrors, ErrorBody, notFoundErrors } from '../schemas/error.js';
+import { didYouMean } from '../../config/names.js';
 
 const JobSchema = z
   .object({
@@ -84,7 +85,9 @@ export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
     async (request, reply) => {
       const { job } = request.params;
       if (!engine.pipeline.jobs.has(job))
-        throw ApiError.notFound(`no job "${job}" in the pipeline`);
+        throw ApiError.notFound(
+          `no job "${job}" in the pipeline${didYouMean(job, engine.pipeline.jobs.keys())}`,
+        );
       const result = await engine.trigger(job, { force: request.body?.force ?? false, by: 'api' });
       if (result.build) void reply.header('location', buildApiUrl(publicUrl, result.build.id));
       return reply.code(202).send({ build: result.build, decisions: result.decisions });

@@ -5,6 +5,7 @@ import type { ApiApp, RouteContext } from '../options.js';
 import { DecisionRecordSchema } from '../schemas/decision.js';
 import { ErrorBody, notFoundErrors } from '../schemas/error.js';
 import { TraceNodeSchema } from '../schemas/trace.js';
+import { didYouMean } from '../../config/names.js';
 
 const WHY_LIMIT = 100;
 
@@ -35,7 +36,9 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
     async (request) => {
       const { job, version } = request.query;
       if (!engine.pipeline.jobs.has(job))
-        throw ApiError.notFound(`no job "${job}" in the pipeline`);
+        throw ApiError.notFound(
+          `no job "${job}" in the pipeline${didYouMean(job, engine.pipeline.jobs.keys())}`,
+        );
       const decisions = await engine.store.listDecisions({
         job,
         limit: WHY_LIMIT,
