@@ -1,9 +1,10 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { prepareDemo } from '../../src/app/demo.js';
 
 /**
  * The first run as the README describes it, through the compiled CLI: `nightless serve --demo`
@@ -177,6 +178,55 @@ describe.skipIf(!existsSync(join(root, 'dist', 'cli', 'main.js')))(
       expect(messages).toContain('build finished');
       expect(messages).toContain('source check found new versions');
       expect(lines.every((l) => l.level >= 30)).toBe(true);
+    });
+  },
+);
+
+describe.skipIf(!existsSync(join(root, 'dist', 'cli', 'main.js')))(
+  'first run: a demo hook that cannot be installed (real process)',
+  () => {
+    it('warns, serves anyway, and the demo still builds', async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'nightless-first-run-nohook-'));
+      const demo = await prepareDemo(join(dir, '.nightless'));
+      // A foreign hook and a chained one: install refuses rather than overwrite either.
+      for (const name of ['post-receive', 'post-receive.pre-nightless'])
+        await writeFile(join(demo.bareRepo, 'hooks', name), '#!/bin/sh\nexit 0\n', { mode: 0o755 });
+      const env: NodeJS.ProcessEnv = { ...process.env, PATH: pathWithoutNightless() };
+      delete env.NIGHTLESS_TOKEN;
+      const child = spawn(process.execPath, [bin, 'serve', '--demo', '--port', '0'], {
+        cwd: dir,
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let out = '';
+      let err = '';
+      child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+      const exited = new Promise((r) => child.once('exit', r));
+      try {
+        const url = await waitFor(
+          () => Promise.resolve(/at (http:\/\/\S+)/.exec(out)?.[1]),
+          20_000,
+          () => err,
+        );
+        await waitFor(
+          async () =>
+            (await api(`${url}/api/builds`)).builds.some(
+              (b) => b.job === 'integration' && b.state === 'passed',
+            )
+              ? true
+              : undefined,
+          45_000,
+          () => err,
+        );
+        expect(err).toContain('cannot install the demo git hook; the fallback poll finds pushes');
+        expect(out).not.toContain('git hook installed');
+        expect(out).toContain('Try next:');
+      } finally {
+        child.kill('SIGTERM');
+        await exited;
+        await rm(dir, { recursive: true, force: true });
+      }
     });
   },
 );
