@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { runCommand } from '../ingest/poll/run-command.js';
+import { prepareDataDir } from './data-dir.js';
 
 export interface Demo {
   readonly configPath: string;
@@ -23,7 +24,7 @@ const GIT_ENV = {
  * the package — so a fresh install shows a real chain of builds within seconds. Idempotent.
  */
 export async function prepareDemo(dataDir: string): Promise<Demo> {
-  const root = resolve(dataDir, 'demo');
+  const root = join(await prepareDataDir(dataDir), 'demo');
   const bareRepo = join(root, 'app.git');
   const workTree = join(root, 'app');
   const configPath = join(root, 'nightless.yaml');
@@ -40,6 +41,9 @@ export async function prepareDemo(dataDir: string): Promise<Demo> {
     await git(['init', '--quiet', '--bare', '--initial-branch=main', bareRepo]);
     await git(['clone', '--quiet', bareRepo, workTree]);
     await git(['checkout', '--quiet', '-B', 'main'], workTree);
+    // The README's demo push must work on a machine without a git identity configured.
+    await git(['config', 'user.name', GIT_ENV.GIT_AUTHOR_NAME], workTree);
+    await git(['config', 'user.email', GIT_ENV.GIT_AUTHOR_EMAIL], workTree);
     for (const [name, text] of Object.entries(DEMO_FILES)) {
       await mkdir(join(workTree, name, '..'), { recursive: true });
       await writeFile(join(workTree, name), text, { mode: name.endsWith('.sh') ? 0o755 : 0o644 });
@@ -59,7 +63,9 @@ sources:
   app:
     git: ${JSON.stringify(bareRepo)}
     branch: main
-    fallback_poll: 5s
+    # \`serve --demo\` installs a git hook in this repository: a push builds at once. The poll
+    # is only the safety net for a notification that never arrived.
+    fallback_poll: 1m
 
 jobs:
   build:

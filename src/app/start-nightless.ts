@@ -1,5 +1,4 @@
 import { watch, type FSWatcher } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
@@ -20,12 +19,14 @@ import { ReportDispatcher } from '../reporters/dispatcher.js';
 import { publishOutputs } from '../reporters/sftp/publish-outputs.js';
 import { buildServer } from '../server/build-server.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
+import type { AccessPort } from '../store/access-ports.js';
 import type { Store } from '../store/ports.js';
 import { readInstallationId } from '../store/installation-id.js';
 import type { ChangedPathsLookup } from '../ingest/changed-paths.js';
 import { loadApiToken, type ApiToken } from './api-token.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { isLoopbackHost } from './listen-address.js';
+import { prepareDataDir } from './data-dir.js';
 import { NightlessMetrics } from './metrics.js';
 import { metricsRoutes } from './metrics-routes.js';
 
@@ -61,6 +62,8 @@ export interface Nightless {
   readonly server: FastifyInstance;
   readonly poller: FallbackPoller;
   readonly store: Store;
+  /** Tokens and the audit trail (docs/security.md). */
+  readonly access: AccessPort;
   /** What `GET /metrics` serves. */
   readonly metrics: NightlessMetrics;
   /** Delivers the outbox to the pipeline's `reports:` (AMQP, webhooks, commit statuses). */
@@ -77,8 +80,7 @@ const AUDIT_KEEP_MS = 90 * 24 * 60 * 60 * 1000;
 
 /** The composition root of the embedded deployment: SQLite, in-process bus, local executor. */
 export async function startNightless(opts: StartOptions): Promise<Nightless> {
-  const dataDir = resolve(opts.dataDir);
-  await mkdir(dataDir, { recursive: true });
+  const dataDir = await prepareDataDir(opts.dataDir);
   // One server per data directory, decided before recovery, migrations or the port: a second
   // server would otherwise "recover" the first one's running builds.
   const lock = opts.lock ?? (await lockDataDir(dataDir));
@@ -256,6 +258,7 @@ async function startLocked(
     server,
     poller,
     store,
+    access: store.access,
     metrics,
     reports,
     url,

@@ -85,11 +85,8 @@ export class YamlFile {
   locateKey(path: Path, key: string): Position {
     const map = this.nodeAt(path);
     if (isMap(map)) {
-      for (const pair of map.items) {
-        if (isScalar(pair.key) && String(pair.key.value) === key && pair.key.range) {
-          return this.positionOf(pair.key.range[0]);
-        }
-      }
+      const pair = map.items.findLast((p) => isScalar(p.key) && String(p.key.value) === key);
+      if (pair && isScalar(pair.key) && pair.key.range) return this.positionOf(pair.key.range[0]);
     }
     return this.locate(path);
   }
@@ -99,7 +96,8 @@ export class YamlFile {
     for (const seg of path) {
       let next: unknown = undefined;
       if (isMap(node)) {
-        next = node.items.find(
+        // The last of duplicate keys: it is the one whose value the parsed tree holds.
+        next = node.items.findLast(
           (p) => isScalar(p.key) && String(p.key.value) === String(seg),
         )?.value;
       } else if (isSeq(node) && typeof seg === 'number') {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Ancestry, SchedulerEvent } from '../core/event.js';
 import type { JobName } from '../core/pipeline.js';
-import { decide } from '../core/scheduler/index.js';
+import { decide, type BuildRef } from '../core/scheduler/index.js';
 import type { SchedulerPort } from '../store/ports.js';
 import type { MemorySnapshot } from './scheduler-state.js';
 import { SerialLoop } from './serial-loop.js';
@@ -104,11 +104,17 @@ export class SchedulerLoop {
       for (let at = 0; at < events.length;) {
         const slice = await this.applySlice(events, at);
         at = slice.next;
+        // After the commit: a logged build exists.
+        for (const b of slice.queued)
+          this.deps.logger.info({ build: b.id, job: b.job }, 'build queued');
         for (const [job, until] of slice.defers) {
           this.deferred.set(job, until);
           this.settleAt(until);
         }
-        this.deps.onApplied(slice);
+        this.deps.onApplied({
+          queued: slice.queued.length,
+          cancelRequested: slice.cancelRequested,
+        });
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
       if (events.length < BATCH) break;
@@ -150,7 +156,7 @@ export class SchedulerLoop {
     const sliceStart = Date.now();
     const cancelRequested: number[] = [];
     const defers = new Map<JobName, number>();
-    let queued = 0;
+    const queued: BuildRef[] = [];
     let next = from;
     try {
       await store.batchDecisions(async (writer) => {
@@ -167,7 +173,7 @@ export class SchedulerLoop {
           const applied = await writer.applyDecisions(event, decisions, t);
           snapshot.applied(applied, decisions);
           next += 1;
-          queued += applied.queued.length;
+          queued.push(...applied.queued);
           cancelRequested.push(...applied.cancelRequested);
           for (const d of decisions) if (d.kind === 'defer') defers.set(d.job, d.until);
           if (Date.now() - sliceStart >= SLICE_MS) break;

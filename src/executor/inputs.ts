@@ -16,6 +16,8 @@ export interface MaterializedInput {
   readonly ref: string | null;
   /** Absolute path of the input's files in the workspace; `null` for inputs without files (http, amqp). */
   readonly path: string | null;
+  /** Absolute paths of a job-output input's files, sorted; `null` for other kinds. */
+  readonly files: readonly string[] | null;
 }
 
 export interface MaterializeContext {
@@ -47,7 +49,13 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
   for (const input of ctx.inputs) {
     if (ctx.signal.aborted) throw new RunError('checkout', 'cancelled during checkout');
     const def = input.def;
-    const base = { name: input.source, kind: def.kind, version: input.version, ref: input.ref };
+    const base = {
+      name: input.source,
+      kind: def.kind,
+      version: input.version,
+      ref: input.ref,
+      files: null,
+    };
     switch (def.kind) {
       case 'git': {
         const dest = gitCount === 1 ? ctx.workspace : join(ctx.workspace, safeName(input.source));
@@ -70,11 +78,17 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
       case 'job-output': {
         const dir = join(ctx.workspace, OUTPUT_INPUTS_DIR, safeName(input.source));
         await mkdir(dir, { recursive: true });
+        const files: string[] = [];
         for (const file of input.files) {
-          await ctx.artifacts.materialize(file.digest, join(dir, ...safeRelative(file.path, dir)));
+          const dest = join(dir, ...safeRelative(file.path, dir));
+          await ctx.artifacts.materialize(file.digest, dest);
+          files.push(dest);
         }
-        ctx.log.system(`==> input ${input.source} ${input.version} (${input.files.length} files)`);
-        result.push({ ...base, path: dir });
+        const n = input.files.length;
+        ctx.log.system(
+          `==> input ${input.source} ${input.version} (${n} file${n === 1 ? '' : 's'})`,
+        );
+        result.push({ ...base, path: dir, files: files.sort() });
         break;
       }
       case 'http':
@@ -86,7 +100,11 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
   return result;
 }
 
-/** Environment describing the inputs: `NIGHTLESS_INPUT_<NAME>_{VERSION,PATH,REF}`. */
+/**
+ * Environment describing the inputs: `NIGHTLESS_INPUT_<NAME>_{VERSION,PATH}`, `_REF` for git
+ * inputs, and `_FILES` for job outputs — the absolute paths of its files, one per line, so a
+ * one-file output is used as `"$NIGHTLESS_INPUT_BUILD_DIST_FILES"` directly.
+ */
 export function inputEnv(inputs: readonly MaterializedInput[]): Record<string, string> {
   const env: Record<string, string> = {};
   for (const i of inputs) {
@@ -94,6 +112,7 @@ export function inputEnv(inputs: readonly MaterializedInput[]): Record<string, s
     env[`NIGHTLESS_INPUT_${n}_VERSION`] = i.version;
     env[`NIGHTLESS_INPUT_${n}_PATH`] = i.path ?? '';
     if (i.kind === 'git') env[`NIGHTLESS_INPUT_${n}_REF`] = i.ref ?? '';
+    if (i.files !== null) env[`NIGHTLESS_INPUT_${n}_FILES`] = i.files.join('\n');
   }
   return env;
 }
@@ -110,7 +129,16 @@ export async function writeInputsFile(
     buildId,
     job,
     inputs: Object.fromEntries(
-      inputs.map((i) => [i.name, { kind: i.kind, version: i.version, ref: i.ref, path: i.path }]),
+      inputs.map((i) => [
+        i.name,
+        {
+          kind: i.kind,
+          version: i.version,
+          ref: i.ref,
+          path: i.path,
+          ...(i.files !== null ? { files: i.files } : {}),
+        },
+      ]),
     ),
   };
   await writeFile(path, `${JSON.stringify(body, null, 2)}\n`);

@@ -234,9 +234,9 @@ export class LocalExecutor implements Executor {
         log.system(`warning: ${c.warning}`);
       } else {
         coverage = c.figures;
-        log.system(
-          `coverage: lines ${c.figures.lines ?? '-'}%, branches ${c.figures.branches ?? '-'}%`,
-        );
+        // A figure the report does not measure is said so, not printed as "-%".
+        const pct = (v: number | null) => (v === null ? 'not measured' : `${v}%`);
+        log.system(`coverage: lines ${pct(c.figures.lines)}, branches ${pct(c.figures.branches)}`);
       }
     }
 
@@ -251,8 +251,13 @@ export class LocalExecutor implements Executor {
           throw err;
         },
       );
-      for (const o of outputs)
-        log.system(`output ${o.name}: ${o.files.length} files, sha256 ${o.digest}`);
+      // The output digest hashes the file list (paths and file sha256s), so it differs from a
+      // one-file output's file sha256: the two are named apart and each file's own is listed.
+      for (const o of outputs) {
+        const n = o.files.length;
+        log.system(`output ${o.name}: ${n} file${n === 1 ? '' : 's'}, output digest ${o.digest}`);
+        for (const f of o.files) log.system(`  ${f.path}  file sha256 ${f.digest}`);
+      }
     }
     if (outcome.state !== 'passed') log.system(closingLine(outcome.state, storedReason(outcome)));
     return finish(outcome, outputs, coverage, warnings);

@@ -24,6 +24,7 @@ import { openapiRoutes } from './routes/openapi.js';
 import { sourceRoutes } from './routes/sources.js';
 import { tokenRoutes } from './routes/tokens.js';
 import { whyTraceRoutes } from './routes/why-trace.js';
+import { QuietRequestLog } from './quiet-request-log.js';
 import { SseHub } from './sse.js';
 
 export type { ApiApp, RouteModule, ServerOptions } from './options.js';
@@ -41,6 +42,7 @@ export async function buildServer(opts: ServerOptions): Promise<ApiApp> {
   const loggerInstance: FastifyBaseLogger = opts.logger;
   const app = Fastify({
     loggerInstance,
+    logController: new QuietRequestLog(),
     bodyLimit: opts.bodyLimit ?? DEFAULT_BODY_LIMIT,
     // `/api/trace/:source/:version` carries whole versions (64-hex digests, long version strings).
     routerOptions: { maxParamLength: 500 },

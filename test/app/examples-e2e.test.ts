@@ -1,5 +1,6 @@
-import { git } from '../../src/testing/git.js';
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { git, gitTestEnv } from '../../src/testing/git.js';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
@@ -13,14 +14,19 @@ describe('examples/local-chain builds end to end', () => {
   let app: Nightless;
 
   beforeAll(async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nightless-example-'));
-    await cp(join(import.meta.dirname, '..', '..', 'examples', 'local-chain'), dir, {
-      recursive: true,
-    });
+    // A copy of the repository's examples/, and the commands the example's comment documents,
+    // run from the repository root as written.
+    const repoRoot = await mkdtemp(join(tmpdir(), 'nightless-example-'));
+    dir = join(repoRoot, 'examples', 'local-chain');
+    const example = join(import.meta.dirname, '..', '..', 'examples', 'local-chain');
+    await cp(example, dir, { recursive: true });
     project = join(dir, 'project');
-    git(project, 'init', '-q', '-b', 'main');
-    git(project, 'add', '.');
-    git(project, 'commit', '-qm', 'init');
+    const commands = documentedCommands(await readFile(join(example, 'nightless.yaml'), 'utf8'));
+    expect(commands[0]).toMatch(/^cd examples\/local-chain\/project && git init/);
+    expect(commands[1]).toBe('nightless serve -c nightless.yaml');
+    execFileSync('sh', ['-c', commands[0] ?? 'false'], { cwd: repoRoot, env: gitTestEnv });
+    expect(git(project, 'log', '--oneline')).toMatch(/init$/);
+    // `nightless serve -c nightless.yaml` from examples/local-chain (where `cd ..` leaves you).
     app = await startNightless({
       configPath: join(dir, 'nightless.yaml'),
       dataDir: join(dir, 'data'),
@@ -33,7 +39,7 @@ describe('examples/local-chain builds end to end', () => {
   });
   afterAll(async () => {
     await app?.stop();
-    await rm(dir, { recursive: true, force: true });
+    await rm(join(dir, '..', '..'), { recursive: true, force: true });
   });
 
   const builds = async () =>
@@ -80,6 +86,14 @@ describe('examples/local-chain builds end to end', () => {
     expect(why[0]).toMatchObject({ rule: 'early-cutoff' });
   });
 });
+
+/** The indented shell commands in the example's leading comment block. */
+function documentedCommands(yaml: string): string[] {
+  return yaml
+    .split('\n')
+    .filter((l) => /^# {3}\S/.test(l))
+    .map((l) => l.slice(4).trim());
+}
 
 async function waitUntil(probe: () => Promise<boolean>, ms = 60_000): Promise<void> {
   const deadline = Date.now() + ms;

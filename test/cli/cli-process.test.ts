@@ -87,7 +87,7 @@ describe.concurrent('nightless (process)', { timeout: SPAWN_TEST_TIMEOUT_MS }, (
     const r = await runCli(['artifact', '42', 'dist', '-o', 'out.tgz'], { env, cwd });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/^wrote out\.tgz \(2\.5 KiB, sha256 [0-9a-f]{10}\)\n$/);
+    expect(r.stdout).toMatch(/^wrote out\.tgz \(2\.5 KiB, file sha256 [0-9a-f]{10}\)\n$/);
     expect(readFileSync(join(cwd, 'out.tgz'))).toEqual(ARTIFACT);
   });
 
@@ -95,7 +95,7 @@ describe.concurrent('nightless (process)', { timeout: SPAWN_TEST_TIMEOUT_MS }, (
     const r = await runCli(['artifact', '42', 'dist', '-o', '-'], { env });
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(ARTIFACT.toString());
-    expect(r.stderr).toMatch(/^wrote 2\.5 KiB, sha256 [0-9a-f]{10} to stdout\n$/);
+    expect(r.stderr).toMatch(/^wrote 2\.5 KiB, file sha256 [0-9a-f]{10} to stdout\n$/);
   });
 
   it('an unreachable server fails fast with a clear message', async () => {

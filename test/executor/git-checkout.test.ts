@@ -190,6 +190,80 @@ describe('git inputs', () => {
       version: 'd'.repeat(64),
       ref: null,
       path: join(dataDir, 'workspaces', String(s.buildId), '.nightless', 'inputs', 'build.dist'),
+      files: [
+        join(
+          dataDir,
+          'workspaces',
+          String(s.buildId),
+          '.nightless',
+          'inputs',
+          'build.dist',
+          'dist',
+          'app.tgz',
+        ),
+      ],
     });
+  });
+
+  it('a job taking a repository and an upstream output: the checkout at the root, the files in _FILES', async () => {
+    // The README's chained pattern: `inputs: [app, build.dist]`, `./integration.sh "$…_FILES"`.
+    const repo = await tmp.make();
+    const [c1] = makeRepo(repo, [
+      {
+        'integration.sh':
+          '#!/bin/sh\nfor f in "$@"; do echo "got $(basename "$f"): $(cat "$f")"; done\n',
+      },
+    ]);
+    git(repo, 'update-index', '--chmod=+x', 'integration.sh');
+    git(repo, 'commit', '-qm', 'exec');
+    const head = git(repo, 'rev-parse', 'HEAD');
+    expect(head).not.toBe(c1);
+    const { ex, dataDir } = await setup();
+    const store = new ContentStore(dataDir);
+    await writeFile(join(dataDir, 'a.tgz'), 'first');
+    await writeFile(join(dataDir, 'b.tgz'), 'second');
+    const a = await store.put(join(dataDir, 'a.tgz'));
+    const b = await store.put(join(dataDir, 'b.tgz'));
+    const s = spec(
+      job([
+        step('count', 'printf "%s\\n" "$NIGHTLESS_INPUT_BUILD_DIST_FILES" | wc -l'),
+        step(
+          'all files',
+          'printf "%s\\n" "$NIGHTLESS_INPUT_BUILD_DIST_FILES" | xargs ./integration.sh',
+        ),
+      ]),
+      {
+        inputs: [
+          gitInput('app', repo, head),
+          {
+            source: 'build.dist',
+            version: 'e'.repeat(64),
+            ref: null,
+            origin: 'output',
+            eventId: null,
+            def: {
+              kind: 'job-output',
+              name: 'build.dist',
+              job: 'build',
+              output: 'dist',
+              quietPeriodMs: null,
+            },
+            files: [
+              { path: 'dist/b.tgz', digest: b.digest, size: b.size },
+              { path: 'dist/a.tgz', digest: a.digest, size: a.size },
+            ],
+          },
+        ],
+      },
+    );
+    const result = await ex.run(s, observer(), never);
+    expect(result.state).toBe('passed');
+    expect(await stdout(dataDir, s.buildId)).toEqual([
+      '2',
+      'got a.tgz: first',
+      'got b.tgz: second',
+    ]);
+    const { lines } = await readLog(dataDir, s.buildId, 0, 1 << 20);
+    expect(lines.map((l) => l.text)).toContain(`==> input build.dist ${'e'.repeat(64)} (2 files)`);
   });
 });

@@ -38,7 +38,7 @@ that is renamed into place only when complete: an interrupted download leaves no
 
 Examples:
   $ nightless artifact 42 dist
-  wrote app-1.4.0.tgz (1.2 MiB, sha256 9b1e77a0c2)
+  wrote app-1.4.0.tgz (1.2 MiB, file sha256 9b1e77a0c2)
   $ nightless artifact 42 dist -o - | tar -tz
   $ nightless artifact 42 reports --path junit/results.xml -o results.xml --force`,
     )
@@ -71,7 +71,9 @@ Examples:
           out.note(
             `output "${name}" of build #${id} has ${listing.files.length} file${listing.files.length === 1 ? '' : 's'}; choose one with --path:`,
           );
-          out.note(renderTable(['PATH', 'SIZE', 'DIGEST'], rows, { alignRight: [1] }).join('\n'));
+          out.note(
+            renderTable(['PATH', 'SIZE', 'FILE SHA256'], rows, { alignRight: [1] }).join('\n'),
+          );
           throw new ExitCode(2);
         }
         const target = toStdout
@@ -85,10 +87,10 @@ Examples:
         if (expected !== null && expected.replace(/^sha256:/, '') !== digest) {
           if (target !== null) await rm(target, { force: true });
           throw new CliError(
-            `download of ${name} is corrupt: sha256 ${digest}, server said ${expected}`,
+            `download of ${name} is corrupt: file sha256 ${digest}, server said ${expected}`,
           );
         }
-        const what = `${formatSize(bytes)}, sha256 ${shortVersion(digest)}`;
+        const what = `${formatSize(bytes)}, file sha256 ${shortVersion(digest)}`;
         if (target === null) out.note(`wrote ${what} to stdout`);
         else out.print(`wrote ${target} (${what})`);
       } finally {

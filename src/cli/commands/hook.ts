@@ -2,10 +2,10 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import { installHook, uninstallHook } from '../../ingest/git-hooks/install-hook.js';
-import { ApiClient } from '../client.js';
+import { ensureHookToken } from '../../ingest/git-hooks/hook-token.js';
 import { DEFAULT_TIMEOUT_MS } from '../client-options.js';
 import { ConnectionError, UsageError } from '../errors.js';
-import { ensureHookToken } from './hook-token.js';
+import { apiHookTokenIssuer } from './hook-token-client.js';
 
 interface InstallFlags {
   server?: string;
@@ -117,10 +117,11 @@ function adminToken(flags: InstallFlags): string | null {
 }
 
 async function hookToken(serverUrl: string, admin: string | null, repo: string) {
-  const client = (token: string | null) =>
-    new ApiClient({ baseUrl: serverUrl, token, timeoutMs: DEFAULT_TIMEOUT_MS });
   try {
-    return await ensureHookToken(client(admin), (t) => client(t), resolve(repo));
+    return await ensureHookToken(
+      apiHookTokenIssuer(serverUrl, admin, DEFAULT_TIMEOUT_MS),
+      resolve(repo),
+    );
   } catch (err) {
     if (err instanceof ConnectionError)
       throw new UsageError(

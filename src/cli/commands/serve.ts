@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
+import { cliInvocation, shellWord } from '../cli-invocation.js';
 
 interface ServeOptions {
   config?: string;
@@ -91,6 +92,7 @@ async function serve(opts: ServeOptions): Promise<void> {
   const logger = createLogger(opts.logLevel);
   let configPath = opts.config ?? 'nightless.yaml';
   let demoWorkTree: string | null = null;
+  let demoBareRepo: string | null = null;
   if (opts.demo) {
     const demo = await prepareDemo(opts.dataDir).catch(async (err: unknown) => {
       await lock.release();
@@ -98,6 +100,7 @@ async function serve(opts: ServeOptions): Promise<void> {
     });
     configPath = demo.configPath;
     demoWorkTree = demo.workTree;
+    demoBareRepo = demo.bareRepo;
   }
   let app;
   try {
@@ -124,26 +127,37 @@ async function serve(opts: ServeOptions): Promise<void> {
     }
     throw err;
   }
-  const lines = [
-    `nightless is serving ${app.engine.pipeline.jobs.size} job(s) from ${configPath} at ${app.url}`,
-    app.token.generated
-      ? `API token (shown once; saved to ${opts.dataDir}/token for the local CLI): ${app.token.generated}`
-      : `API token: from ${app.token.source === 'env' ? 'NIGHTLESS_TOKEN' : `${opts.dataDir}/token`}`,
-    ...(readsNeedToken(opts)
-      ? [
-          `Reads need a read token here (${opts.readAuth ? '--read-auth' : `listening on ${opts.host}`}; see docs/security.md).`,
-        ]
-      : []),
-    'Try next:',
-    `  nightless status --server ${app.url}`,
-    `  nightless builds --server ${app.url}`,
-  ];
-  if (demoWorkTree) {
-    lines.push(
-      `  cd ${demoWorkTree} && echo '# change' >> README.md && git commit -qam change && git push -q   # a new build within seconds`,
-    );
+  // The demo is event-driven like a real setup: its repository notifies this server on push.
+  let demoHook: string | null = null;
+  if (demoBareRepo) {
+    const [{ installHook }, { ensureHookToken }, { storeHookTokenIssuer }] = await Promise.all([
+      import('../../ingest/git-hooks/install-hook.js'),
+      import('../../ingest/git-hooks/hook-token.js'),
+      import('../../app/hook-token-issuer.js'),
+    ]);
+    try {
+      // The demo hook gets a token that can only announce pushes, never the admin token.
+      const token = await ensureHookToken(storeHookTokenIssuer(app.access), demoBareRepo);
+      const hook = await installHook(demoBareRepo, { serverUrl: app.url, tokenFile: token.file });
+      demoHook = hook.path;
+    } catch (err) {
+      logger.warn({ err }, 'cannot install the demo git hook; the fallback poll finds pushes');
+    }
   }
-  process.stdout.write(`${lines.join('\n')}\n`);
+  process.stdout.write(
+    `${bannerLines({
+      app,
+      opts,
+      configPath,
+      demoWorkTree,
+      demoHook,
+      readsProtected: readsNeedToken(opts)
+        ? opts.readAuth
+          ? '--read-auth'
+          : `listening on ${opts.host}`
+        : null,
+    }).join('\n')}\n`,
+  );
 
   const stop = (signal: string) => {
     logger.info({ signal }, 'shutting down');
@@ -162,6 +176,65 @@ async function serve(opts: ServeOptions): Promise<void> {
   process.once('SIGINT', () => stop('SIGINT'));
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.on('SIGHUP', () => void app.reload());
+}
+
+const DEFAULT_SERVER = 'http://127.0.0.1:8080';
+
+/**
+ * What the server prints on start. Every command in it works when pasted, in order, into a
+ * shell in the directory the server was started from: the CLI as it can be run here
+ * (`cliInvocation`), `--server`/`--data-dir` only when not the defaults, and the demo push in a
+ * subshell with an absolute path so the following commands still run from the same place.
+ */
+function bannerLines(b: {
+  app: {
+    url: string;
+    token: { generated: string | null; source: string };
+    engine: { pipeline: { jobs: ReadonlyMap<string, unknown> } };
+  };
+  opts: ServeOptions;
+  configPath: string;
+  demoWorkTree: string | null;
+  demoHook: string | null;
+  /** Why reads need a `read` token here, or null when they are open. */
+  readsProtected: string | null;
+}): string[] {
+  const { app, opts } = b;
+  const jobs = app.engine.pipeline.jobs.size;
+  const cli = cliInvocation({ cwd: process.cwd(), path: process.env.PATH });
+  const flags = [
+    app.url === DEFAULT_SERVER ? '' : ` --server ${app.url}`,
+    resolve(opts.dataDir) === resolve('.nightless') ? '' : ` --data-dir ${shellWord(opts.dataDir)}`,
+  ].join('');
+  const lines = [
+    `nightless is serving ${jobs} job${jobs === 1 ? '' : 's'} from ${b.configPath} at ${app.url}`,
+    app.token.generated
+      ? `API token (shown once; saved to ${opts.dataDir}/token for the local CLI): ${app.token.generated}`
+      : `API token: from ${app.token.source === 'env' ? 'NIGHTLESS_TOKEN' : `${opts.dataDir}/token`}`,
+  ];
+  if (b.readsProtected !== null)
+    lines.push(`Reads need a read token here (${b.readsProtected}; see docs/security.md).`);
+  if (b.demoHook !== null) lines.push(`git hook installed: ${b.demoHook} (a push builds at once)`);
+  const tries: Array<[string, string]> = [
+    [`${cli} status${flags}`, 'jobs and their latest builds'],
+    [`${cli} builds${flags}`, 'the build list'],
+    [`${cli} logs 1${flags}`, "a build's log"],
+  ];
+  if (b.demoWorkTree !== null) {
+    tries.push(
+      [
+        `(cd ${shellWord(b.demoWorkTree)} && echo '# change' >> README.md && git commit -qam change && git push -q)`,
+        'builds at once',
+      ],
+      [`${cli} why integration${flags}`, '"identical output": nothing downstream runs'],
+    );
+  }
+  const width = Math.max(...tries.map(([cmd]) => cmd.length));
+  lines.push(
+    'Try next: (in a second terminal, from this directory)',
+    ...tries.map(([cmd, what]) => `  ${cmd.padEnd(width)}  # ${what}`),
+  );
+  return lines;
 }
 
 function int(name: string) {

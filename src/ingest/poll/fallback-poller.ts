@@ -137,6 +137,11 @@ export class FallbackPoller {
   }
 
   /** Whether `nightless poll NAME` can check this source. */
+  /** Names of the pipeline's sources (for "did you mean" in answers about a missing one). */
+  sourceNames(): SourceName[] {
+    return [...this.deps.pipeline().sources.keys()];
+  }
+
   canPoll(name: SourceName): true | 'missing' | 'not-pollable' {
     const def = this.deps.pipeline().sources.get(name);
     if (!def) return 'missing';
@@ -314,7 +319,18 @@ export class FallbackPoller {
           }
         }
       }
-      if (found.length > 0) await this.deps.ingest(found);
+      if (found.length > 0) {
+        await this.deps.ingest(found);
+        logger.info(
+          {
+            source: source.name,
+            versions: found.map((e) =>
+              e.kind === 'source' ? `${e.ref === null ? '' : `${e.ref}@`}${e.version}` : e.kind,
+            ),
+          },
+          'source check found new versions',
+        );
+      }
       // Only once in the inbox: a failed write must be reported again by the next check.
       for (const [key, r] of reported) this.reported.set(key, r);
       this.failures.delete(source.name);

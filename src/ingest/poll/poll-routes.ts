@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import type { FallbackPoller } from './fallback-poller.js';
+import { didYouMean } from '../../config/names.js';
 
 /**
  * `POST /api/sources/:name/poll`: check one source now (`nightless poll SOURCE`);
@@ -27,7 +28,7 @@ export function pollRoutes(poller: FallbackPoller) {
               code: exists === 'missing' ? 'NL_NOT_FOUND' : 'NL_CONFLICT',
               message:
                 exists === 'missing'
-                  ? `no source "${req.params.name}"`
+                  ? `no source "${req.params.name}"${didYouMean(req.params.name, poller.sourceNames())}`
                   : `source "${req.params.name}" cannot be polled (only git and http sources can)`,
             },
           });

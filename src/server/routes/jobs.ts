@@ -7,6 +7,7 @@ import { bearerSecurity, ByField } from '../schemas/common.js';
 import { MAX_PINS, resolvePins } from '../pin-inputs.js';
 import { DecisionRecordSchema } from '../schemas/decision.js';
 import { commonErrors, ErrorBody, notFoundErrors } from '../schemas/error.js';
+import { didYouMean } from '../../config/names.js';
 
 const JobSchema = z
   .object({
@@ -100,11 +101,14 @@ export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
     async (request, reply) => {
       const { job } = request.params;
       const def = engine.pipeline.jobs.get(job);
-      if (!def) throw ApiError.notFound(`no job "${job}" in the pipeline`);
+      if (!def)
+        throw ApiError.notFound(
+          `no job "${job}" in the pipeline${didYouMean(job, engine.pipeline.jobs.keys())}`,
+        );
       const pins = await resolvePins(engine.store, def, request.body?.inputs ?? {});
       const result = await engine.trigger(job, {
         force: request.body?.force ?? false,
-        by: request.body?.by ?? 'api',
+        by: request.body?.by ?? request.principal?.name ?? 'api',
         pins,
       });
       if (result.build) void reply.header('location', buildApiUrl(publicUrl, result.build.id));

@@ -6,6 +6,7 @@ import { DecisionRecordSchema, EventRecordSchema } from '../schemas/decision.js'
 import { positiveInt } from '../schemas/common.js';
 import { ErrorBody, notFoundErrors } from '../schemas/error.js';
 import { TraceNodeSchema } from '../schemas/trace.js';
+import { didYouMean } from '../../config/names.js';
 
 const WHY_LIMIT = 100;
 
@@ -47,12 +48,17 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
         throw new ApiError(400, 'NL_BAD_REQUEST', 'give exactly one of "job" and "source"');
       if (source !== undefined) {
         if (!engine.pipeline.sources.has(source))
-          throw ApiError.notFound(`no source "${source}" in the pipeline`);
+          throw ApiError.notFound(
+            `no source "${source}" in the pipeline${didYouMean(source, engine.pipeline.sources.keys())}`,
+          );
         const decisions = await engine.store.listDecisions({ source, limit: WHY_LIMIT, ...only });
         return { source, decisions };
       }
       const def = job === undefined ? undefined : engine.pipeline.jobs.get(job);
-      if (job === undefined || !def) throw ApiError.notFound(`no job "${job}" in the pipeline`);
+      if (job === undefined || !def)
+        throw ApiError.notFound(
+          `no job "${job}" in the pipeline${didYouMean(job ?? '', engine.pipeline.jobs.keys())}`,
+        );
       const all = await engine.store.listDecisions({
         job,
         withSourcesOf: def.inputs,

@@ -89,7 +89,10 @@ export const BuildSchema = z
 export const ArtifactFileSchema = z
   .object({
     path: z.string().meta({ description: 'Relative to the output root, `/`-separated.' }),
-    digest: z.string().meta({ description: 'sha256 of the content, hex.' }),
+    digest: z.string().meta({
+      description:
+        "The file's sha256 (hex), what `sha256sum` prints. Not the output digest, which hashes the whole file list.",
+    }),
     size: z.number().int(),
   })
   .meta({ id: 'ArtifactFile' });
@@ -99,7 +102,10 @@ export const BuildDetailSchema = BuildSchema.extend({
     .array(
       z.object({
         name: z.string(),
-        digest: z.string(),
+        digest: z.string().meta({
+          description:
+            "The output digest: sha256 over the lines `<path> <file sha256>` sorted by path; the version downstream jobs see. Differs from a file's sha256 even for a one-file output.",
+        }),
         files: z.array(ArtifactFileSchema).readonly(),
       }),
     )

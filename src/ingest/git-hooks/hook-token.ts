@@ -2,9 +2,18 @@ import { createHash } from 'node:crypto';
 import { readFile, rename, writeFile } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Scope } from '../../core/access.js';
-import { runCommand } from '../../ingest/poll/run-command.js';
-import type { ApiClient } from '../client.js';
-import { ApiError, UsageError } from '../errors.js';
+import { runCommand } from '../poll/run-command.js';
+
+/** What giving a hook its token needs from the server: the API for the CLI, the store for the demo. */
+export interface HookTokenIssuer {
+  /** The scopes of `token`, or null when the server refuses it (unknown, expired, revoked). */
+  scopesOf(token: string): Promise<readonly Scope[] | null>;
+  /** Creates a `hook`-scoped token named `name`; throws `NameTaken` when an active one has it. */
+  create(name: string): Promise<string>;
+  revoke(name: string): Promise<void>;
+}
+
+export class HookTokenNameTaken extends Error {}
 
 export interface HookToken {
   readonly file: string;
@@ -27,13 +36,9 @@ export function hookTokenName(repo: string): string {
  * Gives the repository's hook a token of its own with the `hook` scope only, in
  * `<git-dir>/nightless-hook-token` (readable by whoever runs git: it can announce pushes and
  * nothing else). A token already there that the server accepts is kept; otherwise a new one is
- * created with the admin `client` (an older one of the same name is revoked first).
+ * created (an older one of the same name — its file was lost — is revoked first).
  */
-export async function ensureHookToken(
-  admin: ApiClient,
-  asHook: (token: string) => ApiClient,
-  repo: string,
-): Promise<HookToken> {
+export async function ensureHookToken(issuer: HookTokenIssuer, repo: string): Promise<HookToken> {
   const gitDir = await absoluteGitDir(repo);
   const file = join(gitDir, 'nightless-hook-token');
   const name = hookTokenName(repo);
@@ -41,19 +46,12 @@ export async function ensureHookToken(
     (t) => t.trim(),
     () => '',
   );
-  if (existing !== '') {
-    try {
-      const me = await asHook(existing).getJson<{ name: string; scopes: Scope[] }>('/api/whoami');
-      if (me.scopes.includes('hook')) return { file, name: me.name, reused: true };
-    } catch (err) {
-      if (!(err instanceof ApiError) || err.status !== 401) throw err;
-    }
-  }
-  const created = await createToken(admin, name).catch(async (err: unknown) => {
-    if (!(err instanceof ApiError) || err.status !== 409) throw err;
-    // The hook lost its token file: the old token of that name is useless now, replace it.
-    await admin.deleteJson(`/api/tokens/${encodeURIComponent(name)}`);
-    return createToken(admin, name);
+  if (existing !== '' && (await issuer.scopesOf(existing))?.includes('hook'))
+    return { file, name, reused: true };
+  const created = await issuer.create(name).catch(async (err: unknown) => {
+    if (!(err instanceof HookTokenNameTaken)) throw err;
+    await issuer.revoke(name);
+    return issuer.create(name);
   });
   const tmp = `${file}.tmp`;
   await writeFile(tmp, `${created}\n`, { mode: 0o644 });
@@ -61,16 +59,11 @@ export async function ensureHookToken(
   return { file, name, reused: false };
 }
 
-async function createToken(admin: ApiClient, name: string): Promise<string> {
-  const body = await admin.postJson<{ token: string }>('/api/tokens', { name, scopes: ['hook'] });
-  return body.token;
-}
-
 async function absoluteGitDir(repo: string): Promise<string> {
   const r = await runCommand('git', ['rev-parse', '--absolute-git-dir'], {
     timeoutMs: 10_000,
     cwd: repo,
   });
-  if (r.code !== 0) throw new UsageError(`${repo} is not a git repository: ${r.stderr.trim()}`);
+  if (r.code !== 0) throw new Error(`${repo} is not a git repository: ${r.stderr.trim()}`);
   return r.stdout.trim();
 }
