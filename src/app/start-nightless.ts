@@ -7,9 +7,9 @@ import { ContentStore } from '../artifacts/content-store.js';
 import { MemoryBus } from '../bus/memory/memory-bus.js';
 import { ConfigError, loadPipelineFile } from '../config/index.js';
 import type { Pipeline } from '../core/pipeline.js';
-import { runArtifactGc } from '../engine/artifact-gc.js';
 import { Engine } from '../engine/engine.js';
-import { readLog } from '../executor/log-reader.js';
+import { runRetention, type RetentionReport } from '../engine/retention.js';
+import { logPath, readLog } from '../executor/log-reader.js';
 import { LocalExecutor } from '../executor/local-executor.js';
 import { FallbackPoller } from '../ingest/poll/fallback-poller.js';
 import { pollRoutes } from '../ingest/poll/poll-routes.js';
@@ -17,6 +17,7 @@ import { AmqpInputs } from '../ingest/amqp/amqp-inputs.js';
 import { webhookRoutes } from '../ingest/webhooks/routes.js';
 import { deliveryRoutes } from '../reporters/delivery-routes.js';
 import { ReportDispatcher } from '../reporters/dispatcher.js';
+import { targetKey } from '../reporters/report-target.js';
 import { publishOutputs } from '../reporters/sftp/publish-outputs.js';
 import { buildServer } from '../server/build-server.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
@@ -40,6 +41,8 @@ export interface StartOptions {
   readonly lostRetries?: number;
   /** Watch the pipeline file and reload on change (SIGHUP always reloads). */
   readonly watchConfig?: boolean;
+  /** How often retention runs after the run at start (default 1 h). */
+  readonly retentionIntervalMs?: number;
 }
 
 export interface Nightless {
@@ -53,6 +56,11 @@ export interface Nightless {
   readonly reports: ReportDispatcher;
   readonly url: string;
   readonly token: ApiToken;
+  /**
+   * Runs retention now (after any run in progress); resolves with what it freed, or `null` when
+   * the run failed (logged, counted in `nightless_retention_runs_total{result="error"}`).
+   */
+  runRetention(): Promise<RetentionReport | null>;
   /** Re-reads the pipeline file; a bad file is rejected (errors logged) and the old one kept. */
   reload(): Promise<{ ok: true } | { ok: false; error: ConfigError }>;
   stop(): Promise<void>;
@@ -134,18 +142,38 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
   publicUrl ||= url;
   await reports.sync(engine.pipeline, reportsStartAfter);
   await poller.start();
-  // Artifacts no retained build references are removed at start and hourly, one run at a time.
-  let gcRun: Promise<unknown> = Promise.resolve();
-  const artifactGc = (): void => {
-    gcRun = gcRun.then(() =>
-      runArtifactGc({ store, artifacts, keepBuildsPerJob: 20, logger }).catch((err: unknown) =>
-        logger.error({ err }, 'artifact garbage collection failed'),
-      ),
-    );
+  // Retention (builds, logs, history, artifacts) at start and hourly, one run at a time.
+  let retentionRun: Promise<RetentionReport | null> = Promise.resolve(null);
+  const retention = (): Promise<RetentionReport | null> => {
+    retentionRun = retentionRun.then(async () => {
+      try {
+        const pipeline = engine.pipeline;
+        const report = await runRetention({
+          store,
+          deliveries: store.deliveries,
+          artifacts,
+          pipeline,
+          reportTargets: pipeline.reports.map((def, i) => targetKey(def, i)),
+          logFile: (id) => logPath(dataDir, id),
+          onBuildsDeleted: (builds) => engine.forgetBuilds(builds),
+          logger,
+        });
+        metrics.onRetention(report);
+        return report;
+      } catch (err) {
+        logger.error({ err }, 'retention run failed');
+        metrics.onRetention(null);
+        return null;
+      }
+    });
+    return retentionRun;
   };
-  artifactGc();
-  const gcTimer = setInterval(artifactGc, 60 * 60 * 1000);
-  gcTimer.unref();
+  void retention();
+  const retentionTimer = setInterval(
+    () => void retention(),
+    opts.retentionIntervalMs ?? 60 * 60 * 1000,
+  );
+  retentionTimer.unref();
   const amqpInputs = new AmqpInputs({
     ingest: (events) => engine.ingestMany(events),
     logger,
@@ -211,13 +239,14 @@ export async function startNightless(opts: StartOptions): Promise<Nightless> {
     url,
     token,
     reload: serialReload,
+    runRetention: retention,
     stop() {
       stopping ??= (async () => {
         watcher?.close();
         poller.stop();
         await amqpInputs.stop();
-        clearInterval(gcTimer);
-        await gcRun;
+        clearInterval(retentionTimer);
+        await retentionRun;
         await server.close();
         await engine.stop();
         await reports.stop();

@@ -15,6 +15,7 @@ export function migrations(d: DdlDialect): MigrationProvider {
   const all: Record<string, Migration> = {
     '0001-initial': { up: (db) => initial(db as Kysely<Database>, d) },
     '0002-deliveries': { up: (db) => deliveries(db as Kysely<Database>, d) },
+    '0003-retention-indexes': { up: (db) => retentionIndexes(db as Kysely<Database>) },
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
@@ -216,4 +217,21 @@ async function deliveries(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .on('deliveries')
     .columns(['state', 'target', 'id'])
     .execute();
+}
+
+/**
+ * Retention asks "does any remaining row name this one?" for every row it examines; without
+ * these indexes each question is a table scan (store/sql/history-retention.ts).
+ */
+async function retentionIndexes(db: Kysely<Database>): Promise<void> {
+  const indexes: Array<[string, keyof Database, string]> = [
+    ['build_inputs_event', 'build_inputs', 'event_id'],
+    ['decisions_event', 'decisions', 'event_id'],
+    ['decisions_build', 'decisions', 'build_id'],
+    ['versions_event', 'versions', 'event_id'],
+    ['versions_produced_by', 'versions', 'produced_by'],
+    ['outbox_build', 'outbox', 'build_id'],
+  ];
+  for (const [name, table, column] of indexes)
+    await db.schema.createIndex(name).on(table).column(column).execute();
 }

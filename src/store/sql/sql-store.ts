@@ -10,6 +10,7 @@ import {
 import type { Build, BuildState } from '../../core/build.js';
 import type { SchedulerEvent } from '../../core/event.js';
 import type { JobName, SourceName } from '../../core/pipeline.js';
+import type { RetentionFacts } from '../../core/retention.js';
 import type { BuildRef, Decision, Rule, SourceHead } from '../../core/scheduler/index.js';
 import type { ArtifactFile, CollectedOutput } from '../../executor/port.js';
 import type {
@@ -20,6 +21,10 @@ import type {
   BuildDetail,
   BuildFilter,
   DecisionRecord,
+  DeletedBuilds,
+  HistoryBatch,
+  HistoryKind,
+  HistoryRow,
   FinishedRun,
   JobStatus,
   NewEvent,
@@ -31,6 +36,7 @@ import type {
 } from '../ports.js';
 import type { Database } from '../schema.js';
 import { pruneArtifacts } from './artifact-retention.js';
+import { deleteBuilds, pruneHistoryBatch, retentionFacts } from './history-retention.js';
 import { SqlDeliveryStore } from './delivery-store.js';
 import {
   toBuild,
@@ -811,8 +817,30 @@ export class SqlStore implements Store {
     return row !== undefined;
   }
 
-  pruneArtifacts(keepBuildsPerJob: number): Promise<ArtifactPruneResult> {
+  pruneArtifacts(
+    keepBuildsPerJob: number | ((job: JobName) => number),
+  ): Promise<ArtifactPruneResult> {
     return pruneArtifacts(this.db, keepBuildsPerJob);
+  }
+
+  // ---- retention (queries in history-retention.ts) ----------------------------------------
+
+  retentionFacts(): Promise<RetentionFacts> {
+    return retentionFacts(this.db);
+  }
+
+  deleteBuilds(ids: readonly number[]): Promise<DeletedBuilds> {
+    return deleteBuilds(this.db, ids);
+  }
+
+  pruneHistory(
+    kind: HistoryKind,
+    afterId: number,
+    limit: number,
+    deletable: (row: HistoryRow) => boolean,
+    deliveredUpTo: number,
+  ): Promise<HistoryBatch> {
+    return pruneHistoryBatch(this.db, kind, afterId, limit, deletable, deliveredUpTo);
   }
 
   // ---- meta --------------------------------------------------------------------------------
