@@ -35,7 +35,8 @@ const nonEmpty = z.string().min(1, { error: 'must not be empty' });
 /** Past the syntax: a value the parser refuses (too long for a timer, `30d`) is an error here. */
 function withinMax<T extends string | number>(maxMs: number, offAllowed: boolean) {
   return (v: T, ctx: z.core.$RefinementCtx<T>) => {
-    if (v === 'off') return;
+    // Syntax, sign and fractions are the other checks' to report; this one only the maximum.
+    if (v === 'off' || !parseDuration(v, Infinity).ok) return;
     const r = parseDuration(v, maxMs);
     if (!r.ok)
       ctx.addIssue({
