@@ -41,7 +41,8 @@ export interface RetentionFacts {
 }
 
 /** Why a build survives; the first that applies is reported. */
-export type KeepReason = 'active' | 'newest-passed' | 'window' | 'head-producer' | 'input-producer';
+export type KeepReason =
+  'active' | 'newest' | 'newest-passed' | 'window' | 'head-producer' | 'input-producer';
 
 export interface RetentionPlan {
   /** Build ids to delete, ascending. */
@@ -60,6 +61,8 @@ const ACTIVE: ReadonlySet<BuildState> = new Set(['queued', 'running']);
  * Which builds retention deletes. Per job, newest first, a build is kept when it is
  *
  *  - queued or running;
+ *  - the newest build of its job (its current status; and after a restart the scheduler reads
+ *    the job's last definition from it — without it the job would be rebuilt);
  *  - the newest passed build of its job (whatever its age or rank);
  *  - inside the window: among the newest `builds` of its job (when set) and not older than
  *    `ageMs` (when set) — both limits apply;
@@ -94,6 +97,7 @@ export function planRetention(
         unlimited || ((policy.builds === null || rank < policy.builds) && b.at >= oldestAllowed);
       if (inWindow) windowStart = Math.min(windowStart, b.at);
       if (ACTIVE.has(b.state)) kept.set(b.id, 'active');
+      else if (rank === 0) kept.set(b.id, 'newest');
       else if (b.state === 'passed' && newestPassed) kept.set(b.id, 'newest-passed');
       else if (inWindow) kept.set(b.id, 'window');
       if (b.state === 'passed') newestPassed = false;

@@ -53,50 +53,50 @@ const rows: Row[] = [
     name: 'no limits: everything is kept',
     builds: 'pfpf',
     policy: {},
-    kept: { 1: 'window', 2: 'window', 3: 'newest-passed', 4: 'window' },
+    kept: { 1: 'window', 2: 'window', 3: 'newest-passed', 4: 'newest' },
   },
   {
     name: 'count: the newest N builds, every state counts',
     builds: 'ppsfx',
     policy: { builds: 3 },
-    kept: { 2: 'newest-passed', 3: 'window', 4: 'window', 5: 'window' },
+    kept: { 2: 'newest-passed', 3: 'window', 4: 'window', 5: 'newest' },
   },
   {
     name: 'count: the newest passed build survives outside the window',
     builds: 'pfffff',
     policy: { builds: 2 },
-    kept: { 1: 'newest-passed', 5: 'window', 6: 'window' },
+    kept: { 1: 'newest-passed', 5: 'window', 6: 'newest' },
   },
   {
     name: 'count: only the newest passed one, not every passed one',
     builds: 'ppffff',
     policy: { builds: 1 },
-    kept: { 2: 'newest-passed', 6: 'window' },
+    kept: { 2: 'newest-passed', 6: 'newest' },
   },
   {
     name: 'age: builds older than the age go (one day apart, age 2.5 days)',
     builds: 'pfffff',
     policy: { ageMs: 2.5 * DAY },
-    kept: { 1: 'newest-passed', 4: 'window', 5: 'window', 6: 'window' },
+    kept: { 1: 'newest-passed', 4: 'window', 5: 'window', 6: 'newest' },
   },
   {
     name: 'count and age: both limits apply',
     builds: 'ffffffp',
     policy: { builds: 5, ageMs: 1.5 * DAY },
-    kept: { 6: 'window', 7: 'newest-passed' },
+    kept: { 6: 'window', 7: 'newest' },
   },
   {
     name: 'active builds are kept whatever their rank or age',
     builds: 'qrffp',
     policy: { builds: 1, ageMs: 1 },
-    kept: { 1: 'active', 2: 'active', 5: 'newest-passed' },
+    kept: { 1: 'active', 2: 'active', 5: 'newest' },
   },
   {
     name: 'the producer of a current job-output head is kept',
     builds: 'ppfff',
     policy: { builds: 1 },
     headProducers: [1],
-    kept: { 1: 'head-producer', 2: 'newest-passed', 5: 'window' },
+    kept: { 1: 'head-producer', 2: 'newest-passed', 5: 'newest' },
   },
   {
     name: 'producers of a kept build’s job-output inputs are kept, transitively',
@@ -107,14 +107,14 @@ const rows: Row[] = [
       [3, [1]],
       [4, [2]],
     ],
-    kept: { 6: 'newest-passed', 3: 'input-producer', 1: 'input-producer' },
+    kept: { 6: 'newest', 3: 'input-producer', 1: 'input-producer' },
   },
   {
     name: 'a producer named by a head but already deleted is not reported as kept',
     builds: 'ff',
     policy: { builds: 1 },
     headProducers: [99],
-    kept: { 2: 'window' },
+    kept: { 2: 'newest' },
   },
 ];
 
@@ -132,6 +132,22 @@ describe('planRetention: which builds are kept', () => {
     expect(Object.fromEntries(plan.kept)).toEqual(row.kept);
     const all = history(row.builds).map((b) => b.id);
     expect(plan.delete).toEqual(all.filter((id) => !(id in row.kept)));
+  });
+
+  it('keeps a job’s newest build even when every build is older than the age', () => {
+    const plan = planRetention(
+      {
+        builds: history('ff').map((b) => ({ ...b, at: b.at - 10 * DAY })),
+        headProducers: [],
+        inputProducers: new Map(),
+      },
+      () => policy({ ageMs: DAY }),
+      NOW,
+    );
+    expect(Object.fromEntries(plan.kept)).toEqual({ 2: 'newest' });
+    expect(plan.delete).toEqual([1]);
+    // Nothing is inside the window: the job's history horizon is the age limit.
+    expect(plan.horizon.get('a')).toBe(NOW - DAY);
   });
 
   it('applies each job its own policy and keeps jobs apart', () => {
