@@ -61,8 +61,9 @@ const ACTIVE: ReadonlySet<BuildState> = new Set(['queued', 'running']);
  * Which builds retention deletes. Per job, newest first, a build is kept when it is
  *
  *  - queued or running;
- *  - the newest build of its job (its current status; and after a restart the scheduler reads
- *    the job's last definition from it — without it the job would be rebuilt);
+ *  - the newest build of its job (its current status), and its newest build that was not skipped
+ *    (after a restart the scheduler reads the job's last definition hash from it — without it
+ *    the job would be rebuilt);
  *  - the newest passed build of its job (whatever its age or rank);
  *  - inside the window: among the newest `builds` of its job (when set) and not older than
  *    `ageMs` (when set) — both limits apply;
@@ -91,16 +92,18 @@ export function planRetention(
     const unlimited = policy.builds === null && policy.ageMs === null;
     const oldestAllowed = policy.ageMs === null ? -Infinity : now - policy.ageMs;
     let newestPassed = true;
+    let newestNotSkipped = true;
     let windowStart = Infinity;
     list.forEach((b, rank) => {
       const inWindow =
         unlimited || ((policy.builds === null || rank < policy.builds) && b.at >= oldestAllowed);
       if (inWindow) windowStart = Math.min(windowStart, b.at);
       if (ACTIVE.has(b.state)) kept.set(b.id, 'active');
-      else if (rank === 0) kept.set(b.id, 'newest');
+      else if (rank === 0 || (b.state !== 'skipped' && newestNotSkipped)) kept.set(b.id, 'newest');
       else if (b.state === 'passed' && newestPassed) kept.set(b.id, 'newest-passed');
       else if (inWindow) kept.set(b.id, 'window');
       if (b.state === 'passed') newestPassed = false;
+      if (b.state !== 'skipped') newestNotSkipped = false;
     });
     horizon.set(
       job,

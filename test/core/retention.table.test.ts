@@ -92,6 +92,12 @@ const rows: Row[] = [
     kept: { 1: 'active', 2: 'active', 5: 'newest' },
   },
   {
+    name: 'the newest build that was not skipped is kept too (the last definition hash)',
+    builds: 'ffss',
+    policy: { builds: 1 },
+    kept: { 2: 'newest', 4: 'newest' },
+  },
+  {
     name: 'the producer of a current job-output head is kept',
     builds: 'ppfff',
     policy: { builds: 1 },
