@@ -71,7 +71,7 @@ interface Side {
   buildMs: number;
   retentionMs: number;
   retentionRuns: number;
-  maxRetentionBatchMs: number;
+  longestBatchMs: number;
 }
 
 const sha = (s: string): string => createHash('sha1').update(s).digest('hex');
@@ -97,7 +97,7 @@ async function open(name: Side['name']): Promise<Side> {
     buildMs: 0,
     retentionMs: 0,
     retentionRuns: 0,
-    maxRetentionBatchMs: 0,
+    longestBatchMs: 0,
   };
 }
 
@@ -275,7 +275,7 @@ async function main(): Promise<void> {
     }
     if (i % RUN_EVERY === 0) {
       const r0 = performance.now();
-      await runRetention({
+      const r = await runRetention({
         store: withRetention.store,
         deliveries: withRetention.store.deliveries,
         artifacts: withRetention.artifacts,
@@ -288,6 +288,7 @@ async function main(): Promise<void> {
       });
       withRetention.retentionMs += performance.now() - r0;
       withRetention.retentionRuns += 1;
+      withRetention.longestBatchMs = Math.max(withRetention.longestBatchMs, r.longestBatchMs);
     }
     if (i % EVERY === 0 || i === BUILDS) {
       await checkpoint(withRetention, i);
@@ -350,6 +351,14 @@ function render(w: Side, b: Side, seconds: number): string {
       met: null,
       baseline: '—',
       ratio: '—',
+    },
+    {
+      figure: 'longest retention batch (one transaction: what a webhook or the scheduler may wait)',
+      target: '< 100 ms',
+      measured: `${w.longestBatchMs} ms`,
+      met: w.longestBatchMs < 100,
+      baseline: `${(b.buildMs / lastB.builds).toFixed(1)} ms (one build's store calls)`,
+      ratio: `${(w.longestBatchMs / (b.buildMs / lastB.builds)).toFixed(1)}×`,
     },
   ];
   const header = `| builds | ${TABLES.join(' | ')} | data dir | baseline rows (builds / events) | baseline data dir |`;

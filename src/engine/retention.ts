@@ -36,6 +36,8 @@ export interface RetentionReport {
   /** Bytes freed on disk: build log files and artifact blobs. */
   readonly bytes: { readonly logs: number; readonly artifacts: number };
   readonly ms: number;
+  /** The longest single batch (one transaction): how long others' writes waited at most. */
+  readonly longestBatchMs: number;
 }
 
 export interface RetentionOptions {
@@ -90,6 +92,15 @@ export async function runRetention(opts: RetentionOptions): Promise<RetentionRep
   };
   let logBytes = 0;
   let batches = 0;
+  let longestBatchMs = 0;
+  const timed = async <T>(work: () => Promise<T>): Promise<T> => {
+    const t0 = performance.now();
+    try {
+      return await work();
+    } finally {
+      longestBatchMs = Math.max(longestBatchMs, performance.now() - t0);
+    }
+  };
   const budgetLeft = (): boolean => batches < (opts.maxBatches ?? Infinity);
 
   const policyOf = (job: string) => retentionOf(pipeline, job);
@@ -98,7 +109,7 @@ export async function runRetention(opts: RetentionOptions): Promise<RetentionRep
   const buildBatch = opts.buildBatch ?? 200;
   const deletedIds = new Set<number>();
   for (let i = 0; i < plan.delete.length && budgetLeft(); i += buildBatch) {
-    const deleted = await store.deleteBuilds(plan.delete.slice(i, i + buildBatch));
+    const deleted = await timed(() => store.deleteBuilds(plan.delete.slice(i, i + buildBatch)));
     batches += 1;
     rows.builds += deleted.builds.length;
     rows.decisions += deleted.decisions;
@@ -124,16 +135,18 @@ export async function runRetention(opts: RetentionOptions): Promise<RetentionRep
   for (const kind of HISTORY) {
     let afterId = 0;
     for (let done = false; !done && budgetLeft();) {
-      const batch = await store.pruneHistory(
-        kind,
-        afterId,
-        opts.historyBatch ?? 500,
-        (row) => {
-          // Outbox rows are deletable once their build is gone and they were delivered.
-          if (kind === 'outbox') return true;
-          return row.at < historyHorizon(plan, row, pipeline.consumers, neverBuilt);
-        },
-        deliveredUpTo,
+      const batch = await timed(() =>
+        store.pruneHistory(
+          kind,
+          afterId,
+          opts.historyBatch ?? 500,
+          (row) => {
+            // Outbox rows are deletable once their build is gone and they were delivered.
+            if (kind === 'outbox') return true;
+            return row.at < historyHorizon(plan, row, pipeline.consumers, neverBuilt);
+          },
+          deliveredUpTo,
+        ),
       );
       batches += 1;
       rows[kind] += batch.deleted;
@@ -156,6 +169,7 @@ export async function runRetention(opts: RetentionOptions): Promise<RetentionRep
     rows,
     bytes: { logs: logBytes, artifacts: gc.bytesFreed },
     ms: Date.now() - started,
+    longestBatchMs: Math.round(longestBatchMs),
   };
   logger.info({ ...report, kept: plan.kept.size, complete: budgetLeft() }, 'retention run done');
   return report;
