@@ -241,7 +241,12 @@ async function checkpoint(side: Side, builds: number): Promise<void> {
   const db = new BetterSqlite3(join(side.dir, 'nightless.db'));
   // The WAL's size is its high-water mark since the last restart (checkpoint timing, not data):
   // fold it into the database on both sides alike, so the figure is what is kept.
-  db.pragma('wal_checkpoint(TRUNCATE)');
+  // The server's own checkpointer may hold the WAL for a moment: retry (bounded) until it folded.
+  for (let i = 0; i < 50; i++) {
+    const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as Array<{ busy: number }>;
+    if (r?.busy === 0) break;
+    await new Promise((res) => setTimeout(res, 20));
+  }
   const rows = Object.fromEntries(
     TABLES.map((t) => [t, (db.prepare(`select count(*) as n from ${t}`).get() as { n: number }).n]),
   ) as Checkpoint['rows'];

@@ -55,7 +55,7 @@ export interface RetentionOptions {
   ) => void;
   readonly logger: Logger;
   readonly now?: () => number;
-  /** Builds per delete transaction (default 200); history rows examined per batch (default 500). */
+  /** Builds per delete transaction (default 50); history rows examined per batch (default 200). */
   readonly buildBatch?: number;
   readonly historyBatch?: number;
   /** Artifact blobs younger than this are never removed (default 1 h, see `collectGarbage`). */
@@ -106,7 +106,7 @@ export async function runRetention(opts: RetentionOptions): Promise<RetentionRep
   const policyOf = (job: string) => retentionOf(pipeline, job);
   const facts = await store.retentionFacts();
   const plan: RetentionPlan = planRetention(facts, policyOf, now);
-  const buildBatch = opts.buildBatch ?? 200;
+  const buildBatch = opts.buildBatch ?? 50;
   const deletedIds = new Set<number>();
   for (let i = 0; i < plan.delete.length && budgetLeft(); i += buildBatch) {
     const deleted = await timed(() => store.deleteBuilds(plan.delete.slice(i, i + buildBatch)));
@@ -139,7 +139,7 @@ export async function runRetention(opts: RetentionOptions): Promise<RetentionRep
         store.pruneHistory(
           kind,
           afterId,
-          opts.historyBatch ?? 500,
+          opts.historyBatch ?? 200,
           (row) => {
             // Outbox rows are deletable once their build is gone and they were delivered.
             if (kind === 'outbox') return true;
