@@ -2,6 +2,7 @@ import type { AuthFailureReason } from '../server/auth/auth-hook.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { BUILD_STATES, type EventOrigin } from '../core/build.js';
 import type { SourceName } from '../core/pipeline.js';
+import { RETAINED_KINDS, type RetentionReport } from '../engine/retention.js';
 import type { PollReport } from '../ingest/poll/fallback-poller.js';
 import type { IngestKind, IngestOutcome } from '../ingest/webhooks/routes.js';
 import type { SignatureFailure } from '../ingest/webhooks/signature.js';
@@ -46,6 +47,9 @@ export class NightlessMetrics {
   private readonly polls: Counter<'source' | 'result'>;
   private readonly missed: Counter<'source'>;
   private readonly authFailures: Counter<'reason'>;
+  private readonly retentionRows: Counter<'kind'>;
+  private readonly retentionBytes: Counter<'kind'>;
+  private readonly retentionRuns: Counter<'result'>;
 
   constructor(opts: MetricsOptions) {
     const { store } = opts;
@@ -83,6 +87,28 @@ export class NightlessMetrics {
       labelNames: ['source'],
       registers,
     });
+    this.retentionRows = new Counter({
+      name: 'nightless_retention_deleted_rows_total',
+      help: 'Rows retention deleted, by kind (builds, decisions, versions, events, outbox, deliveries, artifacts).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.retentionBytes = new Counter({
+      name: 'nightless_retention_freed_bytes_total',
+      help: 'Bytes retention freed on disk, by kind (logs, artifacts).',
+      labelNames: ['kind'],
+      registers,
+    });
+    this.retentionRuns = new Counter({
+      name: 'nightless_retention_runs_total',
+      help: 'Retention runs, by result (ok, error).',
+      labelNames: ['result'],
+      registers,
+    });
+    // Every label exists from the start, so a rate() over a quiet period reads 0, not "no data".
+    for (const kind of RETAINED_KINDS) this.retentionRows.inc({ kind }, 0);
+    for (const kind of ['logs', 'artifacts']) this.retentionBytes.inc({ kind }, 0);
+    for (const result of ['ok', 'error']) this.retentionRuns.inc({ result }, 0);
     new Gauge({
       name: 'nightless_inbox_lag_seconds',
       help: 'Age of the oldest inbox event the scheduler has not processed yet (0 when empty).',
@@ -182,6 +208,15 @@ export class NightlessMetrics {
   readonly onPoll = (report: PollReport): void => {
     this.polls.inc({ source: report.source, result: report.ok ? 'ok' : 'error' });
     if (report.missed) this.missed.inc({ source: report.source });
+  };
+
+  /** One retention run's result (`null`: the run failed). */
+  readonly onRetention = (report: RetentionReport | null): void => {
+    this.retentionRuns.inc({ result: report === null ? 'error' : 'ok' });
+    if (report === null) return;
+    for (const kind of RETAINED_KINDS) this.retentionRows.inc({ kind }, report.rows[kind]);
+    this.retentionBytes.inc({ kind: 'logs' }, report.bytes.logs);
+    this.retentionBytes.inc({ kind: 'artifacts' }, report.bytes.artifacts);
   };
 
   /** `AmqpConsumerDeps.onMessage`: versions are counted at the inbox write; the rest here. */

@@ -6,9 +6,9 @@ import { ContentStore } from '../artifacts/content-store.js';
 import { MemoryBus } from '../bus/memory/memory-bus.js';
 import { ConfigError, loadPipelineFile } from '../config/index.js';
 import type { Pipeline } from '../core/pipeline.js';
-import { runArtifactGc } from '../engine/artifact-gc.js';
 import { Engine } from '../engine/engine.js';
-import { readLog } from '../executor/log-reader.js';
+import { runRetention, type RetentionReport } from '../engine/retention.js';
+import { logPath, readLog } from '../executor/log-reader.js';
 import { LocalExecutor } from '../executor/local-executor.js';
 import { FallbackPoller } from '../ingest/poll/fallback-poller.js';
 import { pollRoutes } from '../ingest/poll/poll-routes.js';
@@ -16,6 +16,7 @@ import { AmqpInputs } from '../ingest/amqp/amqp-inputs.js';
 import { webhookRoutes } from '../ingest/webhooks/routes.js';
 import { deliveryRoutes } from '../reporters/delivery-routes.js';
 import { ReportDispatcher } from '../reporters/dispatcher.js';
+import { targetKey } from '../reporters/report-target.js';
 import { publishOutputs } from '../reporters/sftp/publish-outputs.js';
 import { buildServer } from '../server/build-server.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
@@ -55,6 +56,8 @@ export interface StartOptions {
    * directory first); otherwise it is taken here. Either way `stop()` releases it.
    */
   readonly lock?: DataDirLock;
+  /** How often retention runs after the run at start (default 1 h). */
+  readonly retentionIntervalMs?: number;
 }
 
 export interface Nightless {
@@ -70,12 +73,17 @@ export interface Nightless {
   readonly reports: ReportDispatcher;
   readonly url: string;
   readonly token: ApiToken;
+  /**
+   * Runs retention now (after any run in progress); resolves with what it freed, or `null` when
+   * the run failed (logged, counted in `nightless_retention_runs_total{result="error"}`).
+   */
+  runRetention(): Promise<RetentionReport | null>;
   /** Re-reads the pipeline file; a bad file is rejected (errors logged) and the old one kept. */
   reload(): Promise<{ ok: true } | { ok: false; error: ConfigError }>;
   stop(): Promise<void>;
 }
 
-/** Audit entries older than this are deleted with the hourly clean-up (docs/security.md). */
+/** Audit entries older than this are deleted with each retention run (docs/security.md). */
 const AUDIT_KEEP_MS = 90 * 24 * 60 * 60 * 1000;
 
 /** The composition root of the embedded deployment: SQLite, in-process bus, local executor. */
@@ -184,19 +192,39 @@ async function startLocked(
   publicUrl ||= url;
   await reports.sync(engine.pipeline, reportsStartAfter);
   await poller.start();
-  // Artifacts no retained build references are removed at start and hourly, one run at a time.
-  let gcRun: Promise<unknown> = Promise.resolve();
-  const artifactGc = (): void => {
-    gcRun = gcRun.then(() =>
-      Promise.all([
-        runArtifactGc({ store, artifacts, keepBuildsPerJob: 20, logger }),
-        store.access.pruneAudit(Date.now() - AUDIT_KEEP_MS),
-      ]).catch((err: unknown) => logger.error({ err }, 'artifact garbage collection failed')),
-    );
+  // Retention (builds, logs, history, artifacts) at start and hourly, one run at a time.
+  let retentionRun: Promise<RetentionReport | null> = Promise.resolve(null);
+  const retention = (): Promise<RetentionReport | null> => {
+    retentionRun = retentionRun.then(async () => {
+      try {
+        const pipeline = engine.pipeline;
+        const report = await runRetention({
+          store,
+          deliveries: store.deliveries,
+          artifacts,
+          pipeline,
+          reportTargets: pipeline.reports.map((def, i) => targetKey(def, i)),
+          logFile: (id) => logPath(dataDir, id),
+          onBuildsDeleted: (builds) => engine.forgetBuilds(builds),
+          logger,
+        });
+        metrics.onRetention(report);
+        await store.access.pruneAudit(Date.now() - AUDIT_KEEP_MS);
+        return report;
+      } catch (err) {
+        logger.error({ err }, 'retention run failed');
+        metrics.onRetention(null);
+        return null;
+      }
+    });
+    return retentionRun;
   };
-  artifactGc();
-  const gcTimer = setInterval(artifactGc, 60 * 60 * 1000);
-  gcTimer.unref();
+  void retention();
+  const retentionTimer = setInterval(
+    () => void retention(),
+    opts.retentionIntervalMs ?? 60 * 60 * 1000,
+  );
+  retentionTimer.unref();
   const amqpInputs = new AmqpInputs({
     installationId: await readInstallationId(store),
     ingest: (events) => engine.ingestMany(events),
@@ -264,14 +292,15 @@ async function startLocked(
     url,
     token,
     reload: serialReload,
+    runRetention: retention,
     stop() {
       stopping ??= (async () => {
         try {
           watcher?.close();
           poller.stop();
           await amqpInputs.stop();
-          clearInterval(gcTimer);
-          await gcRun;
+          clearInterval(retentionTimer);
+          await retentionRun;
           await server.close();
           await engine.stop();
           await reports.stop();

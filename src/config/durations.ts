@@ -16,30 +16,35 @@ export const MAX_DURATION_MS = 2_147_483_647;
 export type DurationResult = { ok: true; ms: number } | { ok: false; reason: string };
 
 /**
- * `maxMs` defaults to what a timer can wait; durations that are never armed as one timer (token
- * lifetimes, retention ages) pass a larger bound.
+ * Largest age (`retention.age`): ages are compared with timestamps, never given to a timer, so
+ * they may exceed {@link MAX_DURATION_MS}.
  */
+export const MAX_AGE_MS = 36_500 * 86_400_000;
+
+/** `maxMs`: {@link MAX_DURATION_MS} (timers) unless the value is never a timer ({@link MAX_AGE_MS}). */
 export function parseDuration(input: string | number, maxMs = MAX_DURATION_MS): DurationResult {
-  const checkMax = (ms: number): DurationResult =>
-    ms > maxMs
-      ? { ok: false, reason: `longer than the maximum of ${Math.floor(maxMs / 86_400_000)} days` }
-      : { ok: true, ms };
   if (typeof input === 'number') {
     if (!Number.isInteger(input))
       return { ok: false, reason: 'a number of seconds must be a whole number' };
     if (input < 0) return { ok: false, reason: 'a duration cannot be negative' };
-    return checkMax(input * 1000);
+    return checkMax(input * 1000, maxMs);
   }
   const text = input.trim();
   if (text.startsWith('-')) return { ok: false, reason: 'a duration cannot be negative' };
-  if (/^\d+$/.test(text)) return checkMax(Number(text) * 1000);
+  if (/^\d+$/.test(text)) return checkMax(Number(text) * 1000, maxMs);
   if (!DURATION_PATTERN.test(text)) return { ok: false, reason: DURATION_HINT };
   let ms = 0;
   for (const m of text.matchAll(/(\d+)(ms|s|m|h|d)/g)) {
     const unit = m[2] as keyof typeof UNIT_MS;
     ms += Number(m[1]) * UNIT_MS[unit];
   }
-  return checkMax(ms);
+  return checkMax(ms, maxMs);
+}
+
+function checkMax(ms: number, maxMs: number): DurationResult {
+  if (ms <= maxMs) return { ok: true, ms };
+  const max = maxMs === MAX_DURATION_MS ? '24 days' : `${Math.floor(maxMs / 86_400_000)} days`;
+  return { ok: false, reason: `longer than the maximum of ${max}` };
 }
 
 /** Why a duration value is not acceptable, without quoting it (it may be a secret). */

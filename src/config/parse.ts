@@ -157,6 +157,7 @@ export function parsePipeline(text: string, fileName: string, opts: ParseOptions
     sources: resolved.sources,
     jobs: resolved.jobs,
     reports: resolved.reports,
+    retention: resolved.retention,
     consumers: consumersOf(resolved.sources.keys(), graphJobs),
     order: topologicalOrder(graphJobs, upstreamOf),
     secretValues,

@@ -8,8 +8,9 @@ import type {
   SourceDef,
   StepDef,
 } from '../core/pipeline.js';
+import { DEFAULT_ARTIFACT_BUILDS, type RetentionPolicy } from '../core/retention.js';
 import { DEFAULTS } from './defaults.js';
-import { durationOrOff } from './durations.js';
+import { MAX_AGE_MS, durationOrOff, parseDuration } from './durations.js';
 import type { Provenance } from './env-refs.js';
 import type { Path } from './paths.js';
 import { pathKey } from './paths.js';
@@ -27,6 +28,7 @@ export interface Resolved {
   readonly sources: Map<string, SourceDef>;
   readonly jobs: Map<string, JobDef>;
   readonly reports: ReportDef[];
+  readonly retention: RetentionPolicy;
   /** Values that must be masked: from `${env:...}` or from secret fields. */
   readonly secretValues: string[];
 }
@@ -65,10 +67,11 @@ export function resolvePipeline(file: PipelineFile, ctx: ResolveContext): Resolv
     }
   }
 
+  const retention = resolveRetention(file.retention, null);
   const jobs = new Map<string, JobDef>();
   for (const [name, def] of jobsFile) {
     const path: Path = ['jobs', name];
-    jobs.set(name, resolveJob(name, def, path, ctx, secret));
+    jobs.set(name, resolveJob(name, def, path, ctx, secret, retention));
     for (const varName of def.secrets ?? []) secret(ctx.env[varName]);
   }
 
@@ -99,7 +102,34 @@ export function resolvePipeline(file: PipelineFile, ctx: ResolveContext): Resolv
     };
   });
 
-  return { name: file.pipeline ?? ctx.defaultName, sources, jobs, reports, secretValues };
+  return {
+    name: file.pipeline ?? ctx.defaultName,
+    sources,
+    jobs,
+    reports,
+    retention,
+    secretValues,
+  };
+}
+
+/**
+ * `retention:` → policy; a job's keys override the pipeline's one by one. `artifacts` never
+ * exceeds `builds` (a deleted build has no files to keep).
+ */
+function resolveRetention(
+  r: PipelineFile['retention'],
+  base: RetentionPolicy | null,
+): RetentionPolicy {
+  const builds = r?.builds ?? base?.builds ?? null;
+  const age = r?.age;
+  let ageMs = base?.ageMs ?? null;
+  if (age !== undefined && age !== false) {
+    const parsed = parseDuration(age, MAX_AGE_MS);
+    if (!parsed.ok) throw new Error(`unvalidated duration reached the resolver: ${parsed.reason}`);
+    ageMs = parsed.ms;
+  }
+  const artifacts = r?.artifacts ?? base?.artifacts ?? DEFAULT_ARTIFACT_BUILDS;
+  return { builds, ageMs, artifacts: builds === null ? artifacts : Math.min(artifacts, builds) };
 }
 
 function resolveSource(
@@ -154,6 +184,7 @@ function resolveJob(
   path: Path,
   ctx: ResolveContext,
   secret: (v: string | undefined) => string | null,
+  retention: RetentionPolicy,
 ): JobDef {
   const steps = def.steps.map((s, i): StepDef => {
     const stepPath: Path = [...path, 'steps', i];
@@ -209,6 +240,7 @@ function resolveJob(
     concurrency: def.concurrency ?? DEFAULTS.concurrency,
     quietPeriodMs: ms(def.quiet_period, DEFAULTS.quietPeriod),
     secrets: [...(def.secrets ?? [])],
+    retention: def.retention === undefined ? retention : resolveRetention(def.retention, retention),
   };
 }
 

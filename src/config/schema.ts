@@ -1,8 +1,11 @@
 import { z } from 'zod';
+import { DEFAULT_ARTIFACT_BUILDS } from '../core/retention.js';
 import { DEFAULTS } from './defaults.js';
 import {
   DURATION_PATTERN,
   DURATION_PATTERN_OR_OFF,
+  MAX_AGE_MS,
+  MAX_DURATION_MS,
   durationProblem,
   parseDuration,
 } from './durations.js';
@@ -38,15 +41,33 @@ const secretText = z.string().min(1, {
   error: `empty secret ${VALUE}: a secret must have a value (an environment variable that is set but empty counts as empty)`,
 });
 
-const duration = (offAllowed: boolean) =>
+/** Past the syntax: a value the parser refuses (too long for a timer, `30d`) is an error here. */
+function withinMax<T extends string | number>(maxMs: number, offAllowed: boolean) {
+  return (v: T, ctx: z.core.$RefinementCtx<T>) => {
+    // Syntax, sign and fractions are the other checks' to report; this one only the maximum.
+    if (v === 'off' || !parseDuration(v, Infinity).ok) return;
+    const r = parseDuration(v, maxMs);
+    if (!r.ok)
+      ctx.addIssue({
+        code: 'custom',
+        message: `invalid duration ${VALUE}: ${r.reason}${offAllowed ? ', or off' : ''}`,
+      });
+  };
+}
+
+const duration = (offAllowed: boolean, maxMs?: number) =>
   z.union([
-    z.string().regex(offAllowed ? DURATION_PATTERN_OR_OFF : DURATION_PATTERN, {
-      error: (iss) => `invalid duration ${VALUE}: ${durationProblem(iss.input, offAllowed)}`,
-    }),
+    z
+      .string()
+      .regex(offAllowed ? DURATION_PATTERN_OR_OFF : DURATION_PATTERN, {
+        error: (iss) => `invalid duration ${VALUE}: ${durationProblem(iss.input, offAllowed)}`,
+      })
+      .superRefine(withinMax<string>(maxMs ?? MAX_DURATION_MS, offAllowed)),
     z
       .number()
       .int({ error: `invalid duration ${VALUE}: a number of seconds must be a whole number` })
-      .min(0, { error: `invalid duration ${VALUE}: a duration cannot be negative` }),
+      .min(0, { error: `invalid duration ${VALUE}: a duration cannot be negative` })
+      .superRefine(withinMax<number>(maxMs ?? MAX_DURATION_MS, offAllowed)),
     ...(offAllowed ? [z.literal(false)] : []),
   ]);
 
@@ -277,6 +298,29 @@ const sftp = strict({
 
 const publish = kinds(['sftp'], [strict({ sftp })]);
 
+const buildCount = (what: string) =>
+  z
+    .number()
+    .int({ error: `invalid ${what} ${VALUE}: must be a whole number of builds` })
+    .min(1, { error: `invalid ${what} ${VALUE}: keep at least 1 build` })
+    .max(1_000_000, { error: `invalid ${what} ${VALUE}: at most 1000000 builds` });
+
+const retention = strict({
+  builds: buildCount('builds')
+    .optional()
+    .meta({ description: 'Newest builds kept per job (rows, logs, decisions, events, reports).' }),
+  age: duration(false, MAX_AGE_MS).optional().meta({
+    description: 'Builds older than this are deleted (`30d`, `12h`, or seconds).',
+  }),
+  artifacts: buildCount('artifacts').optional().meta({
+    description: 'Newest builds per job whose output files are kept (never more than `builds`).',
+    default: DEFAULT_ARTIFACT_BUILDS,
+  }),
+}).meta({
+  description:
+    'What history to keep; the newest passed build of a job, queued/running builds and what they reference are always kept. Default: everything but output files beyond 20 builds per job.',
+});
+
 export const jobSchema = strict({
   inputs: z.array(z.string()).optional().meta({
     description:
@@ -336,6 +380,9 @@ export const jobSchema = strict({
   secrets: z.array(envName).optional().meta({
     description: 'Names of server environment variables whose values are masked in logs.',
   }),
+  retention: retention
+    .optional()
+    .meta({ description: 'Overrides the pipeline-level `retention` for this job (per key).' }),
 });
 
 const attempts = z
@@ -405,6 +452,7 @@ export const pipelineFileSchema = strict({
     .array(report)
     .optional()
     .meta({ description: 'Where build events go: amqp, webhook, commit_status.' }),
+  retention: retention.optional(),
 }).meta({ title: 'nightless pipeline', description: 'nightless.yaml — see docs/pipeline.md' });
 
 export type PipelineFile = z.infer<typeof pipelineFileSchema>;

@@ -1,3 +1,5 @@
+import type { RetentionPolicy } from './retention.js';
+
 /**
  * The resolved pipeline: what `config/` produces from `nightless.yaml` and what every other
  * layer reads. Durations are milliseconds; `null` means "off". Objects are frozen by the loader.
@@ -120,6 +122,11 @@ export interface JobDef {
   readonly quietPeriodMs: number | null;
   /** Extra values to mask in logs (names of environment variables of the server). */
   readonly secrets: readonly string[];
+  /**
+   * The pipeline's `retention` with this job's own keys applied over it. Absent (hand-built
+   * pipelines): the pipeline's.
+   */
+  readonly retention?: RetentionPolicy;
 }
 
 export type ReportDef =
@@ -154,6 +161,11 @@ export interface Pipeline {
   readonly sources: ReadonlyMap<SourceName, SourceDef>;
   readonly jobs: ReadonlyMap<JobName, JobDef>;
   readonly reports: readonly ReportDef[];
+  /**
+   * Pipeline-level `retention`: also what applies to builds of jobs no longer in the file.
+   * Absent (hand-built pipelines): `KEEP_EVERYTHING`.
+   */
+  readonly retention?: RetentionPolicy;
   /** Source → jobs consuming it, in declaration order (the index the scheduler uses instead of a scan). */
   readonly consumers: ReadonlyMap<SourceName, readonly JobName[]>;
   /** Jobs in a topological order (upstream first). */

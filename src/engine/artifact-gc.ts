@@ -1,12 +1,17 @@
 import type { Logger } from 'pino';
 import type { ContentStore } from '../artifacts/content-store.js';
+import type { JobName } from '../core/pipeline.js';
+import { DEFAULT_ARTIFACT_BUILDS } from '../core/retention.js';
 import type { ArtifactIndexPort } from '../store/ports.js';
 
 export interface ArtifactGcOptions {
   readonly store: ArtifactIndexPort;
   readonly artifacts: ContentStore;
-  /** `keep_builds`: builds per job whose artifacts are kept (docs/executor.md); default 20. */
-  readonly keepBuildsPerJob?: number;
+  /**
+   * Builds per job whose artifacts are kept (`retention.artifacts`, docs/executor.md): one number
+   * for every job, or per job; default 20.
+   */
+  readonly keepBuildsPerJob?: number | ((job: JobName) => number);
   readonly logger: Logger;
   /** Blobs modified more recently than this are never removed; default 1 h (see `collectGarbage`). */
   readonly minAgeMs?: number;
@@ -19,7 +24,7 @@ export interface ArtifactGcResult {
   readonly bytesFreed: number;
 }
 
-export const DEFAULT_KEEP_BUILDS_PER_JOB = 20;
+export const DEFAULT_KEEP_BUILDS_PER_JOB = DEFAULT_ARTIFACT_BUILDS;
 
 /**
  * One artifact garbage collection: the retention rule deletes the `artifacts` rows of builds that
@@ -37,7 +42,13 @@ export async function runArtifactGc(opts: ArtifactGcOptions): Promise<ArtifactGc
     ...(opts.now === undefined ? {} : { now: opts.now }),
   });
   logger.info(
-    { buildsPruned, rowsDeleted, bytesFreed, keepBuildsPerJob: keep, ms: Date.now() - started },
+    {
+      buildsPruned,
+      rowsDeleted,
+      bytesFreed,
+      keepBuildsPerJob: typeof keep === 'number' ? keep : 'per job',
+      ms: Date.now() - started,
+    },
     'artifact garbage collection done',
   );
   return { buildsPruned, rowsDeleted, bytesFreed };

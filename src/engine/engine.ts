@@ -204,6 +204,11 @@ export class Engine {
     return build;
   }
 
+  /** Retention deleted these finished builds: the scheduler forgets their fingerprints. */
+  forgetBuilds(builds: ReadonlyArray<{ readonly id: number; readonly fingerprint: string }>): void {
+    this.snapshot.forget(builds);
+  }
+
   /** Swaps in a new pipeline; jobs whose definition changed are scheduled once (reconcile). */
   async setPipeline(pipeline: Pipeline): Promise<void> {
     this.current = pipeline;

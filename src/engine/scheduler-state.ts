@@ -110,6 +110,14 @@ export class MemorySnapshot implements SchedulerSnapshot {
     else this.uncount(build.fingerprint, build.id);
   }
 
+  /**
+   * Retention deleted these finished builds: their fingerprints no longer count, as after a
+   * restart (which loads only what the database still has). Safe for ids it never knew.
+   */
+  forget(builds: ReadonlyArray<{ readonly id: number; readonly fingerprint: string }>): void {
+    for (const b of builds) this.uncount(b.fingerprint, b.id);
+  }
+
   /** A queued build left the queue without running (superseded): its fingerprint is free again. */
   private removeBuild(id: number, job?: JobName): void {
     const hinted = job === undefined ? undefined : this.active.get(job);

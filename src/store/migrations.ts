@@ -20,6 +20,7 @@ export function migrations(d: DdlDialect): MigrationProvider {
     '0003-installation-id': { up: (db) => installationId(db as Kysely<Database>) },
     '0004-access': { up: (db) => access(db as Kysely<Database>, d) },
     '0005-concurrency-groups': { up: (db) => concurrencyGroups(db as Kysely<Database>) },
+    '0006-retention-indexes': { up: (db) => retentionIndexes(db as Kysely<Database>) },
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
@@ -292,4 +293,21 @@ async function concurrencyGroups(db: Kysely<Database>): Promise<void> {
     .on('builds')
     .columns(['concurrency_group', 'state', 'id'])
     .execute();
+}
+
+/**
+ * Retention asks "does any remaining row name this one?" for every row it examines; without
+ * these indexes each question is a table scan (store/sql/history-retention.ts).
+ */
+async function retentionIndexes(db: Kysely<Database>): Promise<void> {
+  const indexes: Array<[string, keyof Database, string]> = [
+    ['build_inputs_event', 'build_inputs', 'event_id'],
+    ['decisions_event', 'decisions', 'event_id'],
+    ['decisions_build', 'decisions', 'build_id'],
+    ['versions_event', 'versions', 'event_id'],
+    ['versions_produced_by', 'versions', 'produced_by'],
+    ['outbox_build', 'outbox', 'build_id'],
+  ];
+  for (const [name, table, column] of indexes)
+    await db.schema.createIndex(name).on(table).column(column).execute();
 }

@@ -12,6 +12,7 @@ import type {
   SourceDef,
   StepDef,
 } from '../core/pipeline.js';
+import { KEEP_EVERYTHING, type RetentionPolicy } from '../core/retention.js';
 
 /**
  * Builds a frozen `Pipeline` from a compact description, for tests and benchmarks:
@@ -51,10 +52,14 @@ export interface JobSpec {
   readonly concurrency?: number;
   readonly quietPeriodMs?: number | null;
   readonly secrets?: readonly string[];
+  /** Default: the pipeline's. */
+  readonly retention?: RetentionPolicy;
 }
 
 export interface PipelineSpec {
   readonly name?: string;
+  /** Default: keep everything (the loader's default). */
+  readonly retention?: RetentionPolicy;
   readonly sources?: Readonly<Record<string, SourceSpec>>;
   readonly jobs: Readonly<Record<string, JobSpec>>;
 }
@@ -132,7 +137,7 @@ export function pipeline(spec: PipelineSpec): Pipeline {
     for (const input of j.inputs ?? []) {
       if (!sources.has(input)) throw new Error(`job "${name}": unknown input "${input}"`);
     }
-    jobs.set(name, jobDef(name, j));
+    jobs.set(name, jobDef(name, j, spec.retention ?? KEEP_EVERYTHING));
   }
   const graphJobs = [...jobs.values()];
   const upstreamOf = (input: string): string | null => {
@@ -146,13 +151,14 @@ export function pipeline(spec: PipelineSpec): Pipeline {
     sources,
     jobs,
     reports: [],
+    retention: spec.retention ?? KEEP_EVERYTHING,
     consumers: consumersOf(sources.keys(), graphJobs),
     order: topologicalOrder(graphJobs, upstreamOf),
     secretValues: [],
   });
 }
 
-function jobDef(name: string, j: JobSpec): JobDef {
+function jobDef(name: string, j: JobSpec, retention: RetentionPolicy): JobDef {
   return {
     name,
     inputs: [...(j.inputs ?? [])],
@@ -176,6 +182,7 @@ function jobDef(name: string, j: JobSpec): JobDef {
     concurrency: j.concurrency ?? DEFAULTS.concurrency,
     quietPeriodMs: j.quietPeriodMs ?? null,
     secrets: [...(j.secrets ?? [])],
+    retention: j.retention ?? retention,
   };
 }
 

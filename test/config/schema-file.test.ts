@@ -21,6 +21,7 @@ describe('schema/nightless.schema.json', () => {
       'sources',
       'jobs',
       'reports',
+      'retention',
     ]);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.required).toEqual(['jobs']);

@@ -1,10 +1,8 @@
 import type { Kysely } from 'kysely';
 import type { BuildState } from '../../core/build.js';
+import type { JobName } from '../../core/pipeline.js';
 import type { ArtifactPruneResult } from '../ports.js';
 import type { Database } from '../schema.js';
-
-/** Builds kept per job when nothing else is configured (`keep_builds`). */
-export const DEFAULT_KEEP_BUILDS = 20;
 
 /** Builds that ran and ended: only these count towards a job's window (skips and supersedes never ran). */
 const RAN: BuildState[] = ['passed', 'failed', 'error', 'cancelled'];
@@ -32,12 +30,17 @@ const CHUNK = 500;
  */
 export async function pruneArtifacts(
   db: Kysely<Database>,
-  keepBuildsPerJob: number,
+  keepBuildsPerJob: number | ((job: JobName) => number),
 ): Promise<ArtifactPruneResult> {
-  if (!Number.isInteger(keepBuildsPerJob) || keepBuildsPerJob < 0)
-    throw new RangeError(`keepBuildsPerJob must be an integer >= 0, got ${keepBuildsPerJob}`);
+  const keepOf = (job: JobName): number => {
+    const keep = typeof keepBuildsPerJob === 'number' ? keepBuildsPerJob : keepBuildsPerJob(job);
+    if (!Number.isInteger(keep) || keep < 0)
+      throw new RangeError(`keepBuildsPerJob must be an integer >= 0, got ${keep} for job ${job}`);
+    return keep;
+  };
+  if (typeof keepBuildsPerJob === 'number') keepOf('');
   return db.transaction().execute(async (trx) => {
-    const candidates = await buildsOutsideWindow(trx, keepBuildsPerJob);
+    const candidates = await buildsOutsideWindow(trx, keepOf);
     if (candidates.length === 0) return { buildsPruned: 0, rowsDeleted: 0 };
     const kept = await protectedProducers(trx);
     const prune = candidates.filter((id) => !kept.has(id));
@@ -54,7 +57,10 @@ export async function pruneArtifacts(
 }
 
 /** Builds holding artifact rows that are not among the newest `keep` builds of their job that ran. */
-async function buildsOutsideWindow(db: Kysely<Database>, keep: number): Promise<number[]> {
+async function buildsOutsideWindow(
+  db: Kysely<Database>,
+  keepOf: (job: JobName) => number,
+): Promise<number[]> {
   const jobs = await db
     .selectFrom('builds')
     .select('job')
@@ -63,6 +69,7 @@ async function buildsOutsideWindow(db: Kysely<Database>, keep: number): Promise<
     .execute();
   const out: number[] = [];
   for (const { job } of jobs) {
+    const keep = keepOf(job);
     // The oldest build inside the window: the keep-th newest that ran (none: everything is inside).
     let cutoff = Number.MAX_SAFE_INTEGER;
     if (keep > 0) {

@@ -11,6 +11,7 @@ import type { Build, BuildState } from '../../core/build.js';
 import { storedReason } from '../../core/build-ending.js';
 import type { Ancestry, SchedulerEvent } from '../../core/event.js';
 import type { JobName, SourceName } from '../../core/pipeline.js';
+import type { RetentionFacts } from '../../core/retention.js';
 import type { BuildRef, Decision, Rule, SourceHead } from '../../core/scheduler/index.js';
 import type { ArtifactFile, CollectedOutput } from '../../executor/port.js';
 import type {
@@ -22,6 +23,10 @@ import type {
   BuildFilter,
   DecisionRecord,
   EventRecord,
+  DeletedBuilds,
+  HistoryBatch,
+  HistoryKind,
+  HistoryRow,
   FinishedRun,
   JobStatus,
   NewEvent,
@@ -34,6 +39,7 @@ import type {
 import type { Database } from '../schema.js';
 import { pruneArtifacts } from './artifact-retention.js';
 import { SqlAccessStore } from './access-store.js';
+import { deleteBuilds, pruneHistoryBatch, retentionFacts } from './history-retention.js';
 import { SqlDeliveryStore } from './delivery-store.js';
 import {
   toBuild,
@@ -962,8 +968,30 @@ export class SqlStore implements Store {
     return row !== undefined;
   }
 
-  pruneArtifacts(keepBuildsPerJob: number): Promise<ArtifactPruneResult> {
+  pruneArtifacts(
+    keepBuildsPerJob: number | ((job: JobName) => number),
+  ): Promise<ArtifactPruneResult> {
     return pruneArtifacts(this.db, keepBuildsPerJob);
+  }
+
+  // ---- retention (queries in history-retention.ts) ----------------------------------------
+
+  retentionFacts(): Promise<RetentionFacts> {
+    return retentionFacts(this.db);
+  }
+
+  deleteBuilds(ids: readonly number[]): Promise<DeletedBuilds> {
+    return deleteBuilds(this.db, ids);
+  }
+
+  pruneHistory(
+    kind: HistoryKind,
+    afterId: number,
+    limit: number,
+    deletable: (row: HistoryRow) => boolean,
+    deliveredUpTo: number,
+  ): Promise<HistoryBatch> {
+    return pruneHistoryBatch(this.db, kind, afterId, limit, deletable, deliveredUpTo);
   }
 
   // ---- meta --------------------------------------------------------------------------------
