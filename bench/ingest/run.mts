@@ -237,6 +237,13 @@ async function main(): Promise<void> {
     // ---- (1) and (2): webhook endpoints ----------------------------------------------------
     if (only.has('github') || only.has('generic')) {
       const dir = await tmp('hooks');
+      // The payloads name a GitHub repository; the source must match it, but the bench talks to
+      // 127.0.0.1 only: git resolves that URL to an empty local repository (the start-up check).
+      const local = join(dir, 'hello.git');
+      execFileSync('git', ['init', '-q', '--bare', local]);
+      process.env.GIT_CONFIG_COUNT = '1';
+      process.env.GIT_CONFIG_KEY_0 = `url.${local}.insteadOf`;
+      process.env.GIT_CONFIG_VALUE_0 = REPO_URL;
       const config = join(dir, 'nightless.yaml');
       await writeFile(
         config,
