@@ -21,6 +21,7 @@ export const ROUTE_ACCESS: AccessTable = {
   'GET /api/builds/:id/log': 'read',
   'GET /api/builds/:id/artifacts/:name': 'read',
   'GET /api/events': 'read',
+  'GET /api/events/:id': 'read',
   'GET /api/why': 'read',
   'GET /api/trace/:source/:version': 'read',
   'GET /api/deliveries': 'read',
@@ -28,6 +29,7 @@ export const ROUTE_ACCESS: AccessTable = {
 
   'POST /api/jobs/:job/trigger': 'trigger',
   'POST /api/builds/:id/cancel': 'trigger',
+  'POST /api/builds/:id/rebuild': 'trigger',
   'POST /api/sources/poll': 'trigger',
   'POST /api/sources/:name/poll': 'trigger',
   'POST /api/deliveries/:id/retry': 'trigger',

@@ -140,7 +140,7 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
         );
       const result = await engine.trigger(job.name, {
         force: true,
-        by: request.body?.by ?? 'api',
+        by: request.body?.by ?? request.principal?.name ?? 'api',
         pins: old.inputs.map((i) => ({ source: i.source, version: i.version, ref: i.ref })),
         rebuildOf: id,
       });
