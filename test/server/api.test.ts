@@ -134,7 +134,8 @@ describe('trigger', () => {
     expect(f.build).toMatchObject({
       job: 'a',
       forced: true,
-      cause: { kind: 'manual', forced: true, by: 'api' },
+      // Triggered with the bootstrap token: the build records the token's name.
+      cause: { kind: 'manual', forced: true, by: 'bootstrap' },
     });
     expect(f.decisions[0]).toMatchObject({ rule: 'forced', buildId: f.build.id });
     expect(forced.headers.location).toBe(`http://ci.example.test/api/builds/${f.build.id}`);

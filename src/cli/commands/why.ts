@@ -43,7 +43,13 @@ Examples:
           body = await client.getJson<WhyResponse>('/api/why', { source: name, ...only });
         } catch (err2) {
           if (!(err2 instanceof ApiError) || err2.status !== 404) throw err2;
-          throw new CliError(`404 NL_NOT_FOUND: no job or source "${name}" in the pipeline`);
+          // The server's answers carry its suggestion (`did you mean "build"?`): keep it.
+          const hint = [err, err2]
+            .map((e) => /\(did you mean [^)]*\)/.exec(e.serverMessage)?.[0])
+            .find((h) => h !== undefined);
+          throw new CliError(
+            `404 NL_NOT_FOUND: no job or source "${name}" in the pipeline${hint ? ` ${hint}` : ''}`,
+          );
         }
       }
       if (json) return out.json(body);
