@@ -69,7 +69,7 @@ describe('a source whose check fails shows why', { timeout: 120_000 }, () => {
     expect(status.code).toBe(0);
     expect(status.stdout).toMatch(/^build\s+never built/m);
     expect(status.stdout).toMatch(/^A source check failed:$/m);
-    expect(status.stdout).toMatch(new RegExp(`^  lib  failed .* ago: `, 'm'));
+    expect(status.stdout).toMatch(new RegExp(`^  lib  failed (just now|.* ago): `, 'm'));
     expect(status.stdout.replace(/\s+/g, ' ')).toContain(CAUSE(missing));
     expect(status.stdout).not.toMatch(/and the repository exists/);
   });
