@@ -83,8 +83,11 @@ export interface Nightless {
   stop(): Promise<void>;
 }
 
-/** Audit entries older than this are deleted with each retention run (docs/security.md). */
-const AUDIT_KEEP_MS = 90 * 24 * 60 * 60 * 1000;
+/**
+ * Audit entries are kept like builds: as long as the pipeline's `retention.age`, else 90 days;
+ * deleted with each retention run (docs/security.md).
+ */
+const AUDIT_DEFAULT_KEEP_MS = 90 * 24 * 60 * 60 * 1000;
 
 /** The composition root of the embedded deployment: SQLite, in-process bus, local executor. */
 export async function startNightless(opts: StartOptions): Promise<Nightless> {
@@ -209,7 +212,8 @@ async function startLocked(
           logger,
         });
         metrics.onRetention(report);
-        await store.access.pruneAudit(Date.now() - AUDIT_KEEP_MS);
+        const auditKeepMs = pipeline.retention?.ageMs ?? AUDIT_DEFAULT_KEEP_MS;
+        await store.access.pruneAudit(Date.now() - auditKeepMs);
         return report;
       } catch (err) {
         logger.error({ err }, 'retention run failed');

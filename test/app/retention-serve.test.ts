@@ -19,7 +19,7 @@ beforeAll(async () => {
   await writeFile(
     join(root, 'nightless.yaml'),
     `pipeline: retention-test
-retention: { builds: 1 }
+retention: { builds: 1, age: 30d }
 jobs:
   hello:
     steps:
@@ -83,5 +83,23 @@ describe('retention in the server', { timeout: 60_000 }, () => {
       signal: AbortSignal.timeout(5000),
     });
     expect(res.status).toBe(404);
+  });
+
+  it('keeps the audit trail like builds: entries older than retention.age go', async () => {
+    const day = 24 * 60 * 60 * 1000;
+    const entry = (at: number) => ({
+      at,
+      actor: 'release-bot',
+      address: '127.0.0.1',
+      action: 'POST /api/jobs/:job/trigger',
+      target: '{"job":"hello"}',
+      status: 202,
+      errorCode: null,
+    });
+    await nl.access.appendAudit(entry(Date.now() - 31 * day));
+    await nl.access.appendAudit(entry(Date.now() - 29 * day));
+    await nl.runRetention();
+    const left = await nl.access.listAudit({ limit: 10 });
+    expect(left.map((e) => Math.round((Date.now() - e.at) / day))).toEqual([29]);
   });
 });
