@@ -162,6 +162,9 @@ describe.skipIf(!existsSync(join(root, 'dist', 'cli', 'main.js')))(
       expect(trigger.stderr).toContain('no job "biuld" in the pipeline (did you mean "build"?)');
       expect(run('why', 'integraton').stderr).toContain('(did you mean "integration"?)');
       expect(run('poll', 'ap').stderr).toContain('no source "ap" (did you mean "app"?)');
+      expect(run('trace', 'build.dits@abc').stderr).toContain(
+        'no source "build.dits" in the pipeline (did you mean "build.dist"?)',
+      );
     });
 
     it('the terminal at info shows builds and source changes, not requests', () => {

@@ -90,7 +90,7 @@ describe('nightless (in process)', () => {
     expect(r.stdout).toMatch(/failed step:\s+npm test/);
     expect(r.stdout).toMatch(/duration:\s+1m30s/);
     expect(r.stdout).toContain('lines 81.2% (+1.3), branches 70.4% (-0.2)');
-    expect(r.stdout).toContain('dist  9b1e77a0c2  1.2 MiB  app-1.4.0.tgz');
+    expect(r.stdout).toContain('dist  output digest 9b1e77a0c2  1.2 MiB  app-1.4.0.tgz');
     expect(r.stdout).toContain('! coverage report coverage/lcov.info not found');
   });
 

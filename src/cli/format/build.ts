@@ -151,12 +151,12 @@ export function formatBuildDetail(build: BuildDetail, now: number, c: Colours): 
       'outputs',
       build.outputs
         .map((o) => {
-          const head = `${o.name}  ${shortVersion(o.digest)}`;
+          const head = `${o.name}  output digest ${shortVersion(o.digest)}`;
           const size = o.files.reduce((sum, f) => sum + f.size, 0);
           if (o.files.length === 1)
             return `${head}  ${formatSize(size)}  ${o.files[0]?.path ?? ''}`;
           const files = o.files.map(
-            (f) => `  ${f.path}  ${shortVersion(f.digest)}  ${formatSize(f.size)}`,
+            (f) => `  ${f.path}  file sha256 ${shortVersion(f.digest)}  ${formatSize(f.size)}`,
           );
           return [`${head}  ${o.files.length} files, ${formatSize(size)}`, ...files].join('\n');
         })

@@ -126,7 +126,20 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
           slots: engine.slots,
         });
       } catch (err) {
-        if (err instanceof VersionNotFoundError) throw ApiError.notFound(err.message);
+        if (err instanceof VersionNotFoundError) {
+          // A mistyped source (not a removed one with history): say so, with the closest name.
+          const names = [
+            ...engine.pipeline.sources.keys(),
+            ...[...engine.pipeline.jobs.values()].flatMap((j) =>
+              Object.keys(j.outputs).map((o) => `${j.name}.${o}`),
+            ),
+          ];
+          if (!names.includes(source))
+            throw ApiError.notFound(
+              `${err.message}: no source "${source}" in the pipeline${didYouMean(source, names)}`,
+            );
+          throw ApiError.notFound(err.message);
+        }
         if (err instanceof AmbiguousVersionError) {
           throw new ApiError(409, 'NL_AMBIGUOUS', err.message, { candidates: err.candidates });
         }

@@ -99,8 +99,8 @@ describe('build formatting', () => {
     expect(text).toMatch(/^related: +superseded by #43$/m);
     expect(text).toMatch(/^reason: +newer inputs arrived$/m);
     expect(text).toMatch(/^coverage: +lines 81\.2% \(\+1\.3\)$/m);
-    expect(text).toMatch(/^outputs: +reports {2}bbbbbbbbbb {2}2 files, 30 B$/m);
-    expect(text).toMatch(/^ +a\.xml {2}cccccccccc {2}10 B$/m);
+    expect(text).toMatch(/^outputs: +reports {2}output digest bbbbbbbbbb {2}2 files, 30 B$/m);
+    expect(text).toMatch(/^ +a\.xml {2}file sha256 cccccccccc {2}10 B$/m);
     expect(text).toMatch(/^finished: +\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \(8m ago\)$/m);
     expect(text).toMatch(/^warnings: +! slow disk$/m);
   });
