@@ -1,4 +1,6 @@
 import { execFileSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 /**
  * A fixed identity and `init.defaultBranch=main`, so tests commit and create repositories the
@@ -26,4 +28,26 @@ export function git(cwd: string, ...args: string[]): string {
     encoding: 'utf8',
     stdio: ['ignore', 'pipe', 'pipe'],
   }).trim();
+}
+
+export interface SeededRepo {
+  /** A working repository with one commit on `main` (a README), `origin` pointing at `bare`. */
+  readonly work: string;
+  /** The bare repository a pipeline's `git:` names. */
+  readonly bare: string;
+  /** The commit both hold. */
+  readonly commit: string;
+}
+
+/** `<root>/<name>-work` and `<root>/<name>.git` with one commit: the repository most tests need. */
+export function seededRepo(root: string, name = 'app'): SeededRepo {
+  const work = join(root, `${name}-work`);
+  const bare = join(root, `${name}.git`);
+  git(root, 'init', '-q', work);
+  writeFileSync(join(work, 'README'), 'hello\n');
+  git(work, 'add', 'README');
+  git(work, 'commit', '-q', '-m', 'first');
+  git(root, 'clone', '-q', '--bare', work, bare);
+  git(work, 'remote', 'add', 'origin', bare);
+  return { work, bare, commit: git(work, 'rev-parse', 'HEAD') };
 }

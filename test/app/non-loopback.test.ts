@@ -6,7 +6,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLoopbackHost } from '../../src/app/listen-address.js';
 import { readsNeedToken } from '../../src/app/start-nightless.js';
-import { git } from '../../src/testing/git.js';
+import { seededRepo } from '../../src/testing/git.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -61,18 +61,13 @@ describe.skipIf(problem !== null)('a server listening on a non-loopback address'
   let root: string;
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'nightless-netns-'));
-    const work = join(root, 'work');
-    git(root, 'init', '-q', work);
-    await writeFile(join(work, 'README'), 'hello\n');
-    git(work, 'add', 'README');
-    git(work, 'commit', '-q', '-m', 'first');
-    git(root, 'clone', '-q', '--bare', work, join(root, 'app.git'));
+    const { bare } = seededRepo(root);
     await writeFile(
       join(root, 'nightless.yaml'),
       `version: 1
 sources:
   app:
-    git: ${join(root, 'app.git')}
+    git: ${bare}
     branch: main
     fallback_poll: off
 jobs:

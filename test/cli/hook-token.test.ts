@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNightless, type Nightless } from '../../src/app/start-nightless.js';
-import { git } from '../../src/testing/git.js';
+import { git, seededRepo } from '../../src/testing/git.js';
 import { runCli } from './helpers/spawn-cli.js';
 
 /**
@@ -21,14 +21,7 @@ let nl: Nightless;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'nightless-hook-token-'));
-  work = join(root, 'work');
-  git(root, 'init', '-q', work);
-  await writeFile(join(work, 'README'), 'hello\n');
-  git(work, 'add', 'README');
-  git(work, 'commit', '-q', '-m', 'first');
-  bare = join(root, 'app.git');
-  git(root, 'clone', '-q', '--bare', work, bare);
-  git(work, 'remote', 'add', 'origin', bare);
+  ({ work, bare } = seededRepo(root));
   await writeFile(
     join(root, 'nightless.yaml'),
     `version: 1

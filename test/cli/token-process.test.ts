@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNightless, type Nightless } from '../../src/app/start-nightless.js';
-import { git } from '../../src/testing/git.js';
+import { seededRepo } from '../../src/testing/git.js';
 import { runCli } from './helpers/spawn-cli.js';
 
 /**
@@ -19,14 +19,7 @@ let commit: string;
 
 async function pipelineDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'nightless-tokens-'));
-  const work = join(dir, 'work');
-  git(dir, 'init', '-q', work);
-  await writeFile(join(work, 'README'), 'hello\n');
-  git(work, 'add', 'README');
-  git(work, 'commit', '-q', '-m', 'first');
-  commit = git(work, 'rev-parse', 'HEAD');
-  repo = join(dir, 'app.git');
-  git(dir, 'clone', '-q', '--bare', work, repo);
+  ({ bare: repo, commit } = seededRepo(dir));
   await writeFile(
     join(dir, 'nightless.yaml'),
     `version: 1

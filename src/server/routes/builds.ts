@@ -4,8 +4,8 @@ import { ApiError } from '../errors.js';
 import type { ApiApp, RouteContext } from '../options.js';
 import { BuildDetailSchema, BuildSchema, BuildStateSchema } from '../schemas/build.js';
 import { bearerSecurity, BuildIdParams, ByField, positiveInt } from '../schemas/common.js';
-import { DecisionRecordSchema } from '../schemas/decision.js';
-import { commonErrors, ErrorBody, notFoundErrors } from '../schemas/error.js';
+import { commonErrors, notFoundErrors } from '../schemas/error.js';
+import { triggerResponses } from '../schemas/trigger.js';
 import { buildApiUrl } from '../urls.js';
 
 export const MAX_PAGE = 500;
@@ -111,16 +111,7 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
         security: bearerSecurity,
         params: BuildIdParams,
         body: z.strictObject({ by: ByField }).nullish(),
-        response: {
-          202: z.object({
-            build: BuildSchema.nullable(),
-            decisions: z.array(DecisionRecordSchema).readonly(),
-          }),
-          ...notFoundErrors,
-          409: ErrorBody,
-          413: ErrorBody,
-          415: ErrorBody,
-        },
+        response: triggerResponses,
       },
     },
     async (request, reply) => {

@@ -3,10 +3,10 @@ import type { ApiApp, RouteContext } from '../options.js';
 import { ApiError } from '../errors.js';
 import { buildApiUrl } from '../urls.js';
 import { BuildSchema } from '../schemas/build.js';
+import { triggerResponses } from '../schemas/trigger.js';
 import { bearerSecurity, ByField } from '../schemas/common.js';
 import { MAX_PINS, resolvePins } from '../pin-inputs.js';
-import { DecisionRecordSchema } from '../schemas/decision.js';
-import { commonErrors, ErrorBody, notFoundErrors } from '../schemas/error.js';
+import { commonErrors } from '../schemas/error.js';
 import { didYouMean } from '../../config/names.js';
 
 const JobSchema = z
@@ -86,16 +86,7 @@ export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
             by: ByField,
           })
           .nullish(),
-        response: {
-          202: z.object({
-            build: BuildSchema.nullable(),
-            decisions: z.array(DecisionRecordSchema).readonly(),
-          }),
-          ...notFoundErrors,
-          409: ErrorBody,
-          413: ErrorBody,
-          415: ErrorBody,
-        },
+        response: triggerResponses,
       },
     },
     async (request, reply) => {

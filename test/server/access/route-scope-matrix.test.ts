@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startNightless, type Nightless } from '../../../src/app/start-nightless.js';
 import { SCOPES, type RouteAccess, type Scope } from '../../../src/core/access.js';
 import { ROUTE_ACCESS } from '../../../src/server/auth/route-access.js';
-import { git } from '../../../src/testing/git.js';
+import { seededRepo } from '../../../src/testing/git.js';
 
 /**
  * Every route × every scope, against the whole server (`startNightless`, real HTTP) with reads
@@ -21,18 +21,13 @@ const BOOTSTRAP = 'matrix-bootstrap-token';
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'nightless-access-'));
-  const work = join(root, 'work');
-  git(root, 'init', '-q', work);
-  await writeFile(join(work, 'README'), 'hello\n');
-  git(work, 'add', 'README');
-  git(work, 'commit', '-q', '-m', 'first');
-  git(root, 'clone', '-q', '--bare', work, join(root, 'app.git'));
+  const { bare } = seededRepo(root);
   await writeFile(
     join(root, 'nightless.yaml'),
     `version: 1
 sources:
   app:
-    git: ${join(root, 'app.git')}
+    git: ${bare}
     branch: main
     webhook_secret: app-secret
     fallback_poll: off
