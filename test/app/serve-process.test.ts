@@ -1,4 +1,4 @@
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { git } from '../../src/testing/git.js';
 import { existsSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -6,66 +6,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findOrphans } from '../../src/executor/orphans.js';
+import { api, bin, root, spawnServe, urlOf, waitFor, type BuildsBody } from './serve-helpers.js';
 
 /**
  * `nightless serve` as a user runs it: a real process, a real git repository, real HTTP, the
  * compiled CLI (`npm test` builds it first).
  */
-const root = join(import.meta.dirname, '..', '..');
-const bin = join(root, 'bin', 'nightless.js');
-
-interface Served {
-  child: ChildProcess;
-  url: string;
-  stdout: () => string;
-  stderr: () => string;
-  exited: Promise<number | null>;
-}
-
-async function serve(args: string[], cwd: string): Promise<Served> {
-  const child = spawn(
-    process.execPath,
-    [bin, 'serve', '--port', '0', '--log-level', 'info', ...args],
-    {
-      cwd,
-      env: { ...process.env, NIGHTLESS_TOKEN: 'test-token-123' },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  let err = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (err += d.toString()));
-  const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
-  const url = await waitFor(
-    () => /at (http:\/\/\S+)/.exec(out)?.[1],
-    20_000,
-    () => `no URL printed; stderr: ${err}`,
-  );
-  return { child, url, stdout: () => out, stderr: () => err, exited };
-}
-
-async function waitFor<T>(
-  probe: () => T | undefined | Promise<T | undefined>,
-  ms: number,
-  what: () => string,
-): Promise<T> {
-  const deadline = Date.now() + ms;
-  for (;;) {
-    const v = await probe();
-    if (v !== undefined && v !== false) return v;
-    if (Date.now() > deadline) throw new Error(`timed out: ${what()}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-async function api<T>(url: string): Promise<T> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  return (await res.json()) as T;
-}
-
-interface BuildsBody {
-  builds: Array<{ id: number; job: string; state: string; reason: string | null; attempt: number }>;
+/** `spawnServe` + the URL it printed: most tests here need both at once. */
+async function serve(args: string[], cwd: string) {
+  const s = spawnServe(args, cwd);
+  return { ...s, url: await urlOf(s) };
 }
 
 function cli(args: string[], cwd: string): { code: number; stdout: string } {

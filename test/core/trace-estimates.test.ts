@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Build, BuildState } from '../../src/core/build.js';
+import { buildFixture } from '../../src/testing/build-fixture.js';
+import type { Build } from '../../src/core/build.js';
 import {
   assembleTrace,
   expectedDownstream,
@@ -7,27 +8,7 @@ import {
   type TraceGraph,
 } from '../../src/core/trace.js';
 
-function b(id: number, job: string, state: BuildState, startedAt: number | null = null): Build {
-  return {
-    id,
-    job,
-    state,
-    fingerprint: `fp${id}`,
-    inputs: [],
-    cause: { kind: 'definition' },
-    forced: false,
-    queuedAt: 0,
-    startedAt,
-    finishedAt: null,
-    failedStep: null,
-    reason: null,
-    relatedBuild: null,
-    exitCode: null,
-    coverage: null,
-    attempt: 1,
-    concurrencyGroup: job,
-  };
-}
+const b = buildFixture;
 
 const typical: Record<string, number> = { build: 100, test: 50, deploy: 10 };
 const durations = (job: string) => typical[job] ?? null;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { Build, BuildState } from '../../src/core/build.js';
+import { buildFixture } from '../../src/testing/build-fixture.js';
+import type { Build } from '../../src/core/build.js';
 import {
   assembleTrace,
   estimateFinishAt,
@@ -9,32 +10,7 @@ import {
   type VersionRef,
 } from '../../src/core/trace.js';
 
-function build(
-  id: number,
-  job: string,
-  state: BuildState = 'passed',
-  startedAt: number | null = null,
-): Build {
-  return {
-    id,
-    job,
-    state,
-    fingerprint: `fp${id}`,
-    inputs: [],
-    cause: { kind: 'definition' },
-    forced: false,
-    queuedAt: 0,
-    startedAt,
-    finishedAt: null,
-    failedStep: null,
-    reason: null,
-    relatedBuild: null,
-    exitCode: null,
-    coverage: null,
-    attempt: 1,
-    concurrencyGroup: 'build@main',
-  };
-}
+const build = buildFixture;
 
 const v = (source: string, version: string): VersionRef => ({ source, version });
 const key = (r: VersionRef) => `${r.source}@${r.version}`;
