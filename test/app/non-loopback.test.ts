@@ -1,12 +1,12 @@
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { writeOneJobPipeline } from '../../src/testing/token-server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { isLoopbackHost } from '../../src/app/listen-address.js';
 import { readsNeedToken } from '../../src/app/start-nightless.js';
-import { seededRepo } from '../../src/testing/git.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const MAIN = join(ROOT, 'src/cli/main.ts');
@@ -61,21 +61,7 @@ describe.skipIf(problem !== null)('a server listening on a non-loopback address'
   let root: string;
   beforeAll(async () => {
     root = await mkdtemp(join(tmpdir(), 'nightless-netns-'));
-    const { bare } = seededRepo(root);
-    await writeFile(
-      join(root, 'nightless.yaml'),
-      `version: 1
-sources:
-  app:
-    git: ${bare}
-    branch: main
-    fallback_poll: off
-jobs:
-  build:
-    inputs: [app]
-    steps: ['true']
-`,
-    );
+    await writeOneJobPipeline(root);
   });
   afterAll(async () => {
     await rm(root, { recursive: true, force: true });

@@ -2,10 +2,10 @@ import { readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { startWithToken, writeOneJobPipeline } from '../../src/testing/token-server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNightless, type Nightless } from '../../src/app/start-nightless.js';
-import { git, seededRepo } from '../../src/testing/git.js';
+import { type Nightless } from '../../src/app/start-nightless.js';
+import { git } from '../../src/testing/git.js';
 import { runCli } from './helpers/spawn-cli.js';
 
 /**
@@ -21,35 +21,8 @@ let nl: Nightless;
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'nightless-hook-token-'));
-  ({ work, bare } = seededRepo(root));
-  await writeFile(
-    join(root, 'nightless.yaml'),
-    `version: 1
-sources:
-  app:
-    git: ${bare}
-    branch: main
-    fallback_poll: off
-jobs:
-  build:
-    inputs: [app]
-    steps: ['true']
-`,
-  );
-  process.env.NIGHTLESS_TOKEN = BOOTSTRAP;
-  try {
-    nl = await startNightless({
-      configPath: join(root, 'nightless.yaml'),
-      dataDir: join(root, 'data'),
-      host: '127.0.0.1',
-      port: 0,
-      slots: 0,
-      logger: pino({ level: 'silent' }),
-      watchConfig: false,
-    });
-  } finally {
-    delete process.env.NIGHTLESS_TOKEN;
-  }
+  ({ work, bare } = await writeOneJobPipeline(root));
+  nl = await startWithToken(root, BOOTSTRAP);
 });
 
 afterAll(async () => {

@@ -1,10 +1,9 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { startWithToken, writeOneJobPipeline } from '../../src/testing/token-server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNightless, type Nightless } from '../../src/app/start-nightless.js';
-import { seededRepo } from '../../src/testing/git.js';
+import type { Nightless, StartOptions } from '../../src/app/start-nightless.js';
 import { runCli } from './helpers/spawn-cli.js';
 
 /**
@@ -19,44 +18,17 @@ let commit: string;
 
 async function pipelineDir(): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'nightless-tokens-'));
-  ({ bare: repo, commit } = seededRepo(dir));
-  await writeFile(
-    join(dir, 'nightless.yaml'),
-    `version: 1
-sources:
-  app:
-    git: ${repo}
-    branch: main
-    fallback_poll: off
-jobs:
-  build:
-    inputs: [app]
-    steps: ['true']
-`,
-  );
+  ({ bare: repo, commit } = await writeOneJobPipeline(dir));
   return dir;
 }
 
-async function start(
-  dir: string,
-  extra: Partial<Parameters<typeof startNightless>[0]> = {},
-): Promise<Nightless> {
-  process.env.NIGHTLESS_TOKEN = BOOTSTRAP;
-  try {
-    return await startNightless({
-      configPath: join(dir, 'nightless.yaml'),
-      dataDir: join(dir, `data-${Math.random().toString(36).slice(2)}`),
-      host: '127.0.0.1',
-      port: 0,
-      slots: 0,
-      logger: pino({ level: 'silent' }),
-      readAuth: true,
-      watchConfig: false,
-      ...extra,
-    });
-  } finally {
-    delete process.env.NIGHTLESS_TOKEN;
-  }
+/** Each server gets its own data directory (one server per directory). */
+function start(dir: string, extra: Partial<StartOptions> = {}): Promise<Nightless> {
+  return startWithToken(dir, BOOTSTRAP, {
+    dataDir: join(dir, `data-${Math.random().toString(36).slice(2)}`),
+    readAuth: true,
+    ...extra,
+  });
 }
 
 function nightless(nl: Nightless, token: string, ...args: string[]) {

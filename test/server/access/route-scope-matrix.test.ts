@@ -1,12 +1,11 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { startWithToken, writeOneJobPipeline } from '../../../src/testing/token-server.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startNightless, type Nightless } from '../../../src/app/start-nightless.js';
+import type { Nightless } from '../../../src/app/start-nightless.js';
 import { SCOPES, type RouteAccess, type Scope } from '../../../src/core/access.js';
 import { ROUTE_ACCESS } from '../../../src/server/auth/route-access.js';
-import { seededRepo } from '../../../src/testing/git.js';
 
 /**
  * Every route × every scope, against the whole server (`startNightless`, real HTTP) with reads
@@ -21,37 +20,8 @@ const BOOTSTRAP = 'matrix-bootstrap-token';
 
 beforeAll(async () => {
   root = await mkdtemp(join(tmpdir(), 'nightless-access-'));
-  const { bare } = seededRepo(root);
-  await writeFile(
-    join(root, 'nightless.yaml'),
-    `version: 1
-sources:
-  app:
-    git: ${bare}
-    branch: main
-    webhook_secret: app-secret
-    fallback_poll: off
-jobs:
-  build:
-    inputs: [app]
-    steps: ['true']
-`,
-  );
-  process.env.NIGHTLESS_TOKEN = BOOTSTRAP;
-  try {
-    nl = await startNightless({
-      configPath: join(root, 'nightless.yaml'),
-      dataDir: join(root, 'data'),
-      host: '127.0.0.1',
-      port: 0,
-      slots: 0,
-      logger: pino({ level: 'silent' }),
-      readAuth: true,
-      watchConfig: false,
-    });
-  } finally {
-    delete process.env.NIGHTLESS_TOKEN;
-  }
+  await writeOneJobPipeline(root, '\n    webhook_secret: app-secret');
+  nl = await startWithToken(root, BOOTSTRAP, { readAuth: true });
   for (const scope of SCOPES) {
     const res = await call('POST', '/api/tokens', BOOTSTRAP, {
       name: `t-${scope}`,
