@@ -29,7 +29,7 @@ import { pino } from 'pino';
 import { ContentStore } from '../../src/artifacts/content-store.js';
 import type { BuildInput } from '../../src/core/build.js';
 import type { Decision } from '../../src/core/scheduler/index.js';
-import { runRetention } from '../../src/engine/retention.js';
+import { runRetention } from '../../src/maintenance/retention.js';
 import { logPath } from '../../src/executor/log-reader.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';

@@ -10,7 +10,7 @@ import { performance } from 'node:perf_hooks';
 import pino from 'pino';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
 import type { GitSource, JobDef, Pipeline, SourceDef } from '../../src/core/pipeline.js';
-import { Engine } from '../../src/engine/engine.js';
+import { Engine } from '../../src/app/engine.js';
 import type { Executor } from '../../src/executor/port.js';
 import type { NewEvent } from '../../src/store/ports.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';

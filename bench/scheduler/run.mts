@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { decide } from '../../src/core/scheduler/index.js';
-import { MemorySnapshot } from '../../src/engine/scheduler-state.js';
+import { MemorySnapshot } from '../../src/scheduler/scheduler-state.js';
 import { batchedInserts, singleInsertLatencies } from './baselines.mjs';
 import {
   machine,

@@ -2,7 +2,7 @@ import type { AuthFailureReason } from '../server/auth/auth-hook.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { BUILD_STATES, type EventOrigin } from '../core/build.js';
 import type { SourceName } from '../core/pipeline.js';
-import { RETAINED_KINDS, type RetentionReport } from '../engine/retention.js';
+import { RETAINED_KINDS, type RetentionReport } from '../maintenance/retention.js';
 import type { PollReport } from '../ingest/poll/fallback-poller.js';
 import type { IngestKind, IngestOutcome } from '../ingest/webhooks/routes.js';
 import type { SignatureFailure } from '../ingest/webhooks/signature.js';

@@ -2,7 +2,7 @@ import { isFinished, type Build } from './build.js';
 import type { JobName, SourceName } from './pipeline.js';
 
 /**
- * "Where is my change now?" — the pure half of a trace. The shell (`engine/trace.ts`) loads a
+ * "Where is my change now?" — the pure half of a trace. The shell (`read/trace.ts`) loads a
  * {@link TraceGraph} from the store; these functions shape it into a tree and estimate finish times.
  */
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { SerialLoop } from '../engine/serial-loop.js';
+import { SerialLoop } from '../async/serial-loop.js';
 import type { DeliveryPort, DeliveryRecord, OutboxPort } from '../store/ports.js';
 import type { EventFactory } from './event-factory.js';
 import { backoffDelay, type Backoff } from '../core/backoff.js';

@@ -3,7 +3,7 @@ import type { Readable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import type { Engine } from '../engine/engine.js';
+import type { Engine } from '../app/engine.js';
 import type { readLog } from '../executor/log-reader.js';
 import type { AccessPort } from '../store/access-ports.js';
 import type { AuthFailureReason } from './auth/auth-hook.js';

@@ -1,6 +1,6 @@
 import type { PinnedInput } from '../core/build.js';
 import type { JobDef } from '../core/pipeline.js';
-import { AmbiguousVersionError, resolveVersion, VersionNotFoundError } from '../engine/trace.js';
+import { AmbiguousVersionError, resolveVersion, VersionNotFoundError } from '../read/trace.js';
 import type { ReadPort } from '../store/ports.js';
 import { ApiError } from './errors.js';
 

@@ -10,7 +10,7 @@ import { concurrencyGroup } from '../core/concurrency-group.js';
 import { definitionHash, fingerprint } from '../core/fingerprint.js';
 import type { JobName, Pipeline, SourceName } from '../core/pipeline.js';
 import type { BuildRef, SourceHead } from '../core/scheduler/index.js';
-import { MemorySnapshot } from '../engine/scheduler-state.js';
+import { MemorySnapshot } from '../scheduler/scheduler-state.js';
 import type { SchedulerState } from '../store/ports.js';
 import { COUNTED_STATES } from './model-snapshot.js';
 

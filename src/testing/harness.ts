@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { MemoryBus } from '../bus/memory/memory-bus.js';
 import type { Build, BuildCause, BuildState, EventOrigin } from '../core/build.js';
 import type { Pipeline } from '../core/pipeline.js';
-import { Engine } from '../engine/engine.js';
+import { Engine } from '../app/engine.js';
 import type { AppendedEvent, DecisionRecord, NewEvent, Store } from '../store/ports.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import { ScriptedExecutor } from './scripted-executor.js';

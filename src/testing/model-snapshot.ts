@@ -3,7 +3,7 @@ import type { SchedulerEvent } from '../core/event.js';
 import type { JobName, Pipeline } from '../core/pipeline.js';
 import type { BuildRef, Decision, SourceHead } from '../core/scheduler/index.js';
 import { decide } from '../core/scheduler/index.js';
-import { MemorySnapshot } from '../engine/scheduler-state.js';
+import { MemorySnapshot } from '../scheduler/scheduler-state.js';
 import type { AppliedDecisions, SchedulerState } from '../store/ports.js';
 
 /** States whose fingerprint counts as built, as in the SQL store. */

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { BuildState } from '../../src/core/build.js';
 import type { SchedulerEvent } from '../../src/core/event.js';
 import type { Decision } from '../../src/core/scheduler/index.js';
-import { MemorySnapshot } from '../../src/engine/scheduler-state.js';
+import { MemorySnapshot } from '../../src/scheduler/scheduler-state.js';
 import { ManualClock } from '../../src/testing/manual-clock.js';
 import { COUNTED_STATES, ModelStore } from '../../src/testing/model-snapshot.js';
 import { amqp, git, http, job, pipeline } from '../../src/testing/pipeline-builder.js';

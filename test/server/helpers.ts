@@ -7,7 +7,7 @@ import { ContentStore } from '../../src/artifacts/content-store.js';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
 import type { Bus, BusMessages, Topic } from '../../src/bus/port.js';
 import { parsePipeline } from '../../src/config/index.js';
-import { Engine } from '../../src/engine/engine.js';
+import { Engine } from '../../src/app/engine.js';
 import { logPath, readLog } from '../../src/executor/log-reader.js';
 import type { CollectedOutput, Executor, RunResult, RunSpec } from '../../src/executor/port.js';
 import { buildServer, type ApiApp } from '../../src/server/build-server.js';

@@ -1,6 +1,6 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { isFinished } from '../../core/build.js';
-import type { Engine } from '../../engine/engine.js';
+import type { Engine } from '../../app/engine.js';
 import type { readLog as ReadLog } from '../../executor/log-reader.js';
 import type { SseStream } from '../sse.js';
 

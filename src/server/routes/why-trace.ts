@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AmbiguousVersionError, traceVersion, VersionNotFoundError } from '../../engine/trace.js';
+import { AmbiguousVersionError, traceVersion, VersionNotFoundError } from '../../read/trace.js';
 import { ApiError } from '../errors.js';
 import type { ApiApp, RouteContext } from '../options.js';
 import { DecisionRecordSchema, EventRecordSchema } from '../schemas/decision.js';

@@ -5,11 +5,11 @@ import type { Bus } from '../bus/port.js';
 import type { Executor } from '../executor/port.js';
 import type { AppendedEvent, DecisionRecord, NewEvent, Store } from '../store/ports.js';
 import { closingLine } from '../core/build-ending.js';
-import { BuildRunner, type AfterRun } from './build-runner.js';
-import { SchedulerLoop } from './scheduler-loop.js';
-import { MemorySnapshot } from './scheduler-state.js';
-import { SerialLoop } from './serial-loop.js';
-import type { VersionFacts } from './version-facts.js';
+import { BuildRunner, type AfterRun } from '../runner/local/build-runner.js';
+import { SchedulerLoop } from '../scheduler/scheduler-loop.js';
+import { MemorySnapshot } from '../scheduler/scheduler-state.js';
+import { SerialLoop } from '../async/serial-loop.js';
+import type { VersionFacts } from '../scheduler/version-facts.js';
 
 export interface EngineOptions {
   readonly store: Store;

@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { Build } from '../core/build.js';
-import { closingLine, storedReason } from '../core/build-ending.js';
-import type { JobDef, Pipeline } from '../core/pipeline.js';
-import type { Executor, RunInput, RunResult } from '../executor/port.js';
-import type { NewEvent, QueuePort } from '../store/ports.js';
-import { SerialLoop } from './serial-loop.js';
+import type { Build } from '../../core/build.js';
+import { closingLine, storedReason } from '../../core/build-ending.js';
+import type { JobDef, Pipeline } from '../../core/pipeline.js';
+import type { Executor, RunInput, RunResult } from '../../executor/port.js';
+import type { NewEvent, QueuePort } from '../../store/ports.js';
+import { SerialLoop } from '../../async/serial-loop.js';
 
 export interface BuildRunnerDeps {
   readonly queue: QueuePort;

@@ -4,7 +4,7 @@ import type { JobName } from '../core/pipeline.js';
 import { decide, type BuildRef } from '../core/scheduler/index.js';
 import type { SchedulerPort } from '../store/ports.js';
 import type { MemorySnapshot } from './scheduler-state.js';
-import { SerialLoop } from './serial-loop.js';
+import { SerialLoop } from '../async/serial-loop.js';
 import { askAncestry, headToCompare, type VersionFacts } from './version-facts.js';
 
 export interface SchedulerLoopDeps {
