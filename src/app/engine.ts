@@ -1,14 +1,16 @@
 import type { Logger } from 'pino';
-import type { Build, PinnedInput } from '../core/build.js';
+import type { Build } from '../core/build.js';
 import type { Pipeline } from '../core/pipeline.js';
 import type { Bus } from '../bus/port.js';
 import type { Executor } from '../executor/port.js';
-import type { AppendedEvent, DecisionRecord, NewEvent, Store } from '../store/ports.js';
+import type { Commands, TriggerRequest, TriggerResult } from '../server/commands.js';
+import type { AppendedEvent, NewEvent, Store } from '../store/ports.js';
 import { closingLine } from '../core/build-ending.js';
+import { OutboxRelay } from '../relay/outbox-relay.js';
 import { BuildRunner, type AfterRun } from '../runner/local/build-runner.js';
+import type { Runner } from '../runner/port.js';
 import { SchedulerLoop } from '../scheduler/scheduler-loop.js';
 import { MemorySnapshot } from '../scheduler/scheduler-state.js';
-import { SerialLoop } from '../async/serial-loop.js';
 import type { VersionFacts } from '../scheduler/version-facts.js';
 
 export interface EngineOptions {
@@ -28,38 +30,32 @@ export interface EngineOptions {
   readonly afterRun?: AfterRun;
   /** The git mirror's answers the scheduler asks before deciding (`ancestor` rule). */
   readonly facts?: VersionFacts;
+  /** Values of jobs' `secrets:` names; default the process environment. */
+  readonly secret?: (name: string) => string | undefined;
 }
 
-export interface TriggerResult {
-  readonly eventId: number;
-  /** The build the trigger queued, or `null` when it built nothing (see `decisions`). */
-  readonly build: Build | null;
-  readonly decisions: readonly DecisionRecord[];
-}
+export type { TriggerResult } from '../server/commands.js';
 
 /**
  * The running system: inbox → scheduler → queue → runner → outbox relay. Every state change goes
  * through the store first; the in-memory parts only cache what was committed.
  */
-export class Engine {
+export class Engine implements Commands {
   private readonly scheduler: SchedulerLoop;
-  private readonly runner: BuildRunner;
-  private readonly relay: SerialLoop;
+  private readonly runner: Runner;
+  private readonly relay: OutboxRelay;
   private readonly now: () => number;
   private current: Pipeline;
 
   private constructor(
     private readonly opts: EngineOptions,
     private readonly snapshot: MemorySnapshot,
-    private relayedUpTo: number,
+    relayedUpTo: number,
   ) {
     this.now = opts.now ?? Date.now;
     this.current = opts.pipeline;
     const { store, logger, bus } = opts;
-    this.relay = new SerialLoop(
-      () => this.relayOutbox(),
-      (err) => logger.error({ err }, 'outbox relay failed'),
-    );
+    this.relay = new OutboxRelay({ outbox: store, bus, startAfter: relayedUpTo, logger });
     this.runner = new BuildRunner({
       queue: store,
       executor: opts.executor,
@@ -69,6 +65,7 @@ export class Engine {
       now: this.now,
       logger,
       buildUrl: opts.buildUrl ?? ((id) => `/builds/${id}`),
+      secret: opts.secret ?? ((name) => process.env[name]),
       ...(opts.afterRun ? { afterRun: opts.afterRun } : {}),
       onStarted: (b) => {
         snapshot.buildChanged(b);
@@ -132,14 +129,6 @@ export class Engine {
     return this.current;
   }
 
-  get store(): Store {
-    return this.opts.store;
-  }
-
-  get bus(): Bus {
-    return this.opts.bus;
-  }
-
   get busySlots(): number {
     return this.runner.busySlots;
   }
@@ -166,15 +155,7 @@ export class Engine {
    * Runs a job with the current input versions, or with `pins` fixed to versions the store has
    * seen (the caller checks them); without `force`, identical inputs aren't rebuilt.
    */
-  async trigger(
-    job: string,
-    opts: {
-      force: boolean;
-      by: string | null;
-      pins?: readonly PinnedInput[];
-      rebuildOf?: number | null;
-    },
-  ): Promise<TriggerResult> {
+  async trigger(job: string, opts: TriggerRequest): Promise<TriggerResult> {
     const { id } = await this.ingest({
       kind: 'trigger',
       job,
@@ -260,16 +241,5 @@ export class Engine {
     await this.scheduler.stop();
     await this.runner.stop(opts.abandonRunning ? 'abandon' : 'requeue');
     await this.relay.stop();
-  }
-
-  private async relayOutbox(): Promise<void> {
-    for (;;) {
-      const records = await this.opts.store.outboxSince(this.relayedUpTo, 500);
-      for (const r of records) {
-        this.relayedUpTo = r.id;
-        this.opts.bus.publish('build', r);
-      }
-      if (records.length < 500) return;
-    }
   }
 }

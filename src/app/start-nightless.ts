@@ -6,6 +6,7 @@ import { ContentStore } from '../artifacts/content-store.js';
 import { MemoryBus } from '../bus/memory/memory-bus.js';
 import { ConfigError, loadPipelineFile } from '../config/index.js';
 import type { Pipeline } from '../core/pipeline.js';
+import { apiPorts } from './api-ports.js';
 import { Engine } from './engine.js';
 import { runRetention, type RetentionReport } from '../maintenance/retention.js';
 import { logPath, readLog } from '../executor/log-reader.js';
@@ -166,7 +167,7 @@ async function startLocked(
     buildUrl: (id) => `${publicUrl}/api/builds/${id}`,
   });
   const server = await buildServer({
-    engine,
+    ...apiPorts(engine, store, bus),
     logger,
     dataDir,
     artifacts,

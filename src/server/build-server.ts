@@ -35,7 +35,7 @@ const DEFAULT_HEARTBEAT_MS = 15_000;
 /**
  * The HTTP API (`docs/api.md`), ready but not listening: the caller runs `app.listen()` and
  * `app.close()`. Closing ends open event streams at once and turns `/readyz` to 503; it does
- * not stop the engine (the caller owns it).
+ * not stop what runs builds (the caller owns it).
  */
 export async function buildServer(opts: ServerOptions): Promise<ApiApp> {
   const now = opts.now ?? Date.now;

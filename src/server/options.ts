@@ -3,9 +3,12 @@ import type { Readable } from 'node:stream';
 import type { FastifyBaseLogger, FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
-import type { Engine } from '../app/engine.js';
+import type { Bus } from '../bus/port.js';
+import type { Pipeline } from '../core/pipeline.js';
 import type { readLog } from '../executor/log-reader.js';
 import type { AccessPort } from '../store/access-ports.js';
+import type { OutboxPort, ReadPort } from '../store/ports.js';
+import type { Commands } from './commands.js';
 import type { AuthFailureReason } from './auth/auth-hook.js';
 import type { AccessTable } from './auth/route-access.js';
 import type { SseHub } from './sse.js';
@@ -33,8 +36,23 @@ export interface ArtifactReader {
   openRead(digest: string): NodeJS.ReadableStream | Readable;
 }
 
+/** The read model the routes answer from (the outbox: SSE clients resuming after an id). */
+export type ServerReads = ReadPort &
+  OutboxPort & {
+    /** Key/value settings (the installation id names AMQP queues in `GET /api/sources`). */
+    getMeta(key: string): Promise<string | null>;
+  };
+
 export interface ServerOptions {
-  readonly engine: Engine;
+  readonly read: ServerReads;
+  /** Live changes: `build` (committed lifecycle changes) and `log` (a log grew). */
+  readonly live: Pick<Bus, 'subscribe'>;
+  /** The only writes the API makes (besides tokens, through `access`). */
+  readonly commands: Commands;
+  /** The pipeline running now (a reload swaps it). */
+  readonly pipeline: () => Pipeline;
+  /** Local build slots, for the queue estimates of traces. */
+  readonly slots: number;
   readonly logger: Logger;
   /** nightless' data directory (logs live in `<dataDir>/logs`). */
   readonly dataDir: string;
@@ -68,7 +86,7 @@ export interface ServerOptions {
   readonly ready?: () => boolean;
   /** Interval of SSE heartbeat comments; default 15 s (tests shorten it). */
   readonly sseHeartbeatMs?: number;
-  /** The clock for estimates (trace ETAs); default `Date.now`. Pass the engine's clock in tests. */
+  /** The clock for estimates (trace ETAs); default `Date.now`. Pass the test's clock in tests. */
   readonly now?: () => number;
 }
 

@@ -333,7 +333,7 @@ describe('path filters for git-hook pushes (changed paths from the mirror)', () 
   });
 
   it('the paths of a new branch are its commit against the parent', async () => {
-    const paths = await nl.engine.store.getEvent(
+    const paths = await nl.store.getEvent(
       (
         await api<{ events: number[] }>('/hooks/git', {
           method: 'POST',

@@ -9,6 +9,7 @@ import { webhookRoutes, type WebhookDeps } from '../../src/ingest/webhooks/route
 import { buildServer } from '../../src/server/build-server.js';
 import type { NewEvent } from '../../src/store/ports.js';
 import { startHarness, type Harness } from '../../src/testing/harness.js';
+import { apiPorts } from '../../src/app/api-ports.js';
 
 export const TOKEN = 'ingest-test-token-0123456789';
 const TOKEN_SHA256 = createHash('sha256').update(TOKEN).digest('hex');
@@ -71,7 +72,7 @@ export async function startWebhookEnv(
     ...extra,
   });
   const app = await buildServer({
-    engine,
+    ...apiPorts(engine, h.store, h.bus),
     logger: opts.logger ?? pino({ level: 'silent' }),
     dataDir: h.dir,
     artifacts: {

@@ -2,6 +2,7 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { CloudEvent } from 'cloudevents';
 import { afterEach, describe, expect, it } from 'vitest';
+import { apiPorts } from '../../src/app/api-ports.js';
 import { readLog } from '../../src/executor/log-reader.js';
 import { HttpPoster } from '../../src/reporters/http/http-post.js';
 import { deliveryRoutes } from '../../src/reporters/delivery-routes.js';
@@ -136,7 +137,7 @@ describe('webhook reports (local HTTP receivers)', () => {
     const rep = await reporting([webhook(url, { maxAttempts: 2 })]);
     const { h, store, dispatcher } = rep;
     const app = await buildServer({
-      engine: h.engine,
+      ...apiPorts(h.engine, h.store, h.bus),
       logger: quiet,
       dataDir: h.dir,
       artifacts: { openRead: () => process.stdin },

@@ -14,6 +14,7 @@ import { buildServer, type ApiApp } from '../../src/server/build-server.js';
 import type { ServerOptions } from '../../src/server/options.js';
 import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
+import { apiPorts } from '../../src/app/api-ports.js';
 
 export const TOKEN = 'test-token-0123456789';
 export const TOKEN_SHA256 = createHash('sha256').update(TOKEN).digest('hex');
@@ -155,7 +156,7 @@ export async function startTestEnv(
   const engine = await Engine.start({ store, bus, executor, pipeline, logger, slots: 1 });
   const content = new ContentStore(dataDir);
   const app = await buildServer({
-    engine,
+    ...apiPorts(engine, store, bus),
     logger,
     dataDir,
     artifacts: content,

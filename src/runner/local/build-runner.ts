@@ -5,8 +5,9 @@ import type { JobDef, Pipeline } from '../../core/pipeline.js';
 import type { Executor, RunInput, RunResult } from '../../executor/port.js';
 import type { NewEvent, QueuePort } from '../../store/ports.js';
 import { SerialLoop } from '../../async/serial-loop.js';
+import type { Runner, RunnerEvents, StopMode } from '../port.js';
 
-export interface BuildRunnerDeps {
+export interface BuildRunnerDeps extends RunnerEvents {
   readonly queue: QueuePort;
   readonly executor: Executor;
   readonly pipeline: () => Pipeline;
@@ -15,10 +16,11 @@ export interface BuildRunnerDeps {
   readonly now: () => number;
   readonly logger: Logger;
   readonly buildUrl: (id: number) => string;
-  readonly onStarted: (build: Build) => void;
-  readonly onLog: (buildId: number, bytes: number) => void;
-  /** The build finished and its output events are in the inbox. */
-  readonly onFinished: (build: Build) => void;
+  /**
+   * The value of a job's `secrets:` name (the server's environment in `nightless serve`); the
+   * values are masked in logs. Injected so the runner reads no process state.
+   */
+  readonly secret: (name: string) => string | undefined;
   /**
    * Runs after the steps passed and before the result is recorded (the job's `publish:`
    * targets); it may turn the result into `error` (code `publish`). Must resolve, never reject.
@@ -37,7 +39,7 @@ export type AfterRun = (
  * Local worker slots: claims queued builds from the durable queue while a slot is free and runs
  * them on the executor. Claims go through the store, so a build is never run twice.
  */
-export class BuildRunner {
+export class BuildRunner implements Runner {
   private readonly running = new Map<number, RunningBuild>();
   private readonly loop: SerialLoop;
   private stopping = false;
@@ -144,7 +146,7 @@ export class BuildRunner {
         }
         secretValues = [
           ...pipeline.secretValues,
-          ...job.secrets.map((name) => process.env[name] ?? '').filter((v) => v !== ''),
+          ...job.secrets.map((name) => deps.secret(name) ?? '').filter((v) => v !== ''),
         ];
         log.info('build started');
         result = await deps.executor.run(
@@ -237,9 +239,6 @@ export class BuildRunner {
 const SHUTDOWN_REASON = 'server shutting down';
 /** Follows the executor's `!!! cancelled: server shutting down`, so it does not say that again. */
 const REQUEUED_LINE = '!!! re-queued: this build runs again from the start when the server starts';
-
-/** `requeue`: graceful shutdown; `abandon`: as a crash would leave them (see `stop`). */
-export type StopMode = 'requeue' | 'abandon';
 
 interface RunningBuild {
   readonly abort: AbortController;

@@ -12,7 +12,7 @@ import { notFoundErrors } from '../schemas/error.js';
 
 /** `GET /api/builds/:id/artifacts/:name`: an output's file, or the list of a multi-file output's files. */
 export function artifactRoutes(app: ApiApp, ctx: RouteContext): void {
-  const { engine, artifacts } = ctx.opts;
+  const { read, artifacts } = ctx.opts;
 
   app.get(
     '/api/builds/:id/artifacts/:name',
@@ -44,7 +44,7 @@ export function artifactRoutes(app: ApiApp, ctx: RouteContext): void {
     },
     async (request, reply) => {
       const { id, name } = request.params;
-      const build = await engine.store.getBuild(id);
+      const build = await read.getBuild(id);
       if (!build) throw ApiError.notFound(`no build #${id}`);
       const output = build.outputs.find((o) => o.name === name);
       if (!output) throw ApiError.notFound(`build #${id} has no output "${name}"`);

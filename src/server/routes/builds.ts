@@ -23,7 +23,7 @@ const ListQuery = z.strictObject({
 
 /** `GET /api/builds`, `GET /api/builds/:id`, `POST /api/builds/:id/cancel` and `/rebuild`. */
 export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
-  const { engine, publicUrl } = ctx.opts;
+  const { read, commands, publicUrl } = ctx.opts;
 
   app.get(
     '/api/builds',
@@ -55,7 +55,7 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
         ...(q.version === undefined ? {} : { version: q.version }),
         ...(q.before === undefined ? {} : { before: q.before }),
       };
-      const found = await engine.store.listBuilds(filter);
+      const found = await read.listBuilds(filter);
       const builds = found.slice(0, q.limit);
       const last = builds[builds.length - 1];
       return { builds, next: found.length > q.limit && last ? last.id : null };
@@ -73,7 +73,7 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
       },
     },
     async (request) => {
-      const build = await engine.store.getBuild(request.params.id);
+      const build = await read.getBuild(request.params.id);
       if (!build) throw ApiError.notFound(`no build #${request.params.id}`);
       return { build };
     },
@@ -93,7 +93,7 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
       },
     },
     async (request) => {
-      const build = await engine.cancel(request.params.id, 'api');
+      const build = await commands.cancel(request.params.id, 'api');
       if (!build) throw ApiError.notFound(`no build #${request.params.id}`);
       return { build };
     },
@@ -116,9 +116,9 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
     },
     async (request, reply) => {
       const { id } = request.params;
-      const old = await engine.store.getBuild(id);
+      const old = await read.getBuild(id);
       if (!old) throw ApiError.notFound(`no build #${id}`);
-      const job = engine.pipeline.jobs.get(old.job);
+      const job = ctx.opts.pipeline().jobs.get(old.job);
       if (!job)
         throw new ApiError(409, 'NL_CONFLICT', `job "${old.job}" is no longer in the pipeline`);
       const had = old.inputs.map((i) => i.source);
@@ -129,7 +129,7 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
           'NL_CONFLICT',
           `build #${id} used inputs ${had.join(', ') || '(none)'}; job "${job.name}" now has ${job.inputs.join(', ') || '(none)'}: trigger it with --input instead`,
         );
-      const result = await engine.trigger(job.name, {
+      const result = await commands.trigger(job.name, {
         force: true,
         by: request.body?.by ?? request.principal?.name ?? 'api',
         pins: old.inputs.map((i) => ({ source: i.source, version: i.version, ref: i.ref })),

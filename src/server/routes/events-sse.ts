@@ -15,7 +15,7 @@ const PAGE = 500;
  * outbox, then the live stream — without duplicates and in outbox order.
  */
 export function eventRoutes(app: ApiApp, ctx: RouteContext): void {
-  const { engine } = ctx.opts;
+  const { read, live } = ctx.opts;
 
   app.get(
     '/api/events',
@@ -50,7 +50,7 @@ export function eventRoutes(app: ApiApp, ctx: RouteContext): void {
       };
       // Subscribe before reading the outbox so nothing committed in between is lost.
       let held: OutboxRecord[] | null = resumeAfter === null ? null : [];
-      const unsubscribe = engine.bus.subscribe('build', (r) => {
+      const unsubscribe = live.subscribe('build', (r) => {
         if (held) held.push(r);
         else deliver(r);
       });
@@ -59,7 +59,7 @@ export function eventRoutes(app: ApiApp, ctx: RouteContext): void {
       try {
         let after = resumeAfter;
         for (let sent = 0; sent < MAX_REPLAY && !stream.closed; sent += PAGE) {
-          const page = await engine.store.outboxSince(after, PAGE);
+          const page = await read.outboxSince(after, PAGE);
           for (const r of page) deliver(r);
           const last = page[page.length - 1];
           if (last) after = replayedUpTo = last.id;
@@ -69,9 +69,9 @@ export function eventRoutes(app: ApiApp, ctx: RouteContext): void {
         request.log.error({ err }, 'replaying events failed');
         stream.close();
       }
-      const live = held ?? [];
+      const caughtUp = held ?? [];
       held = null;
-      for (const r of live) deliver(r);
+      for (const r of caughtUp) deliver(r);
       return reply;
     },
   );

@@ -24,7 +24,7 @@ const JobSchema = z
 
 /** `GET /api/jobs` and `POST /api/jobs/:job/trigger`. */
 export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
-  const { engine, publicUrl } = ctx.opts;
+  const { read, commands, publicUrl } = ctx.opts;
 
   app.get(
     '/api/jobs',
@@ -36,10 +36,8 @@ export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
       },
     },
     async () => {
-      const pipeline = engine.pipeline;
-      const statuses = new Map(
-        (await engine.store.jobStatuses(pipeline.order)).map((s) => [s.name, s]),
-      );
+      const pipeline = ctx.opts.pipeline();
+      const statuses = new Map((await read.jobStatuses(pipeline.order)).map((s) => [s.name, s]));
       const jobs = pipeline.order.flatMap((name) => {
         const def = pipeline.jobs.get(name);
         if (!def) return [];
@@ -91,13 +89,13 @@ export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
     },
     async (request, reply) => {
       const { job } = request.params;
-      const def = engine.pipeline.jobs.get(job);
+      const def = ctx.opts.pipeline().jobs.get(job);
       if (!def)
         throw ApiError.notFound(
-          `no job "${job}" in the pipeline${didYouMean(job, engine.pipeline.jobs.keys())}`,
+          `no job "${job}" in the pipeline${didYouMean(job, ctx.opts.pipeline().jobs.keys())}`,
         );
-      const pins = await resolvePins(engine.store, def, request.body?.inputs ?? {});
-      const result = await engine.trigger(job, {
+      const pins = await resolvePins(read, def, request.body?.inputs ?? {});
+      const result = await commands.trigger(job, {
         force: request.body?.force ?? false,
         by: request.body?.by ?? request.principal?.name ?? 'api',
         pins,

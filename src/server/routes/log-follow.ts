@@ -1,7 +1,8 @@
 import type { FastifyBaseLogger } from 'fastify';
 import { isFinished } from '../../core/build.js';
-import type { Engine } from '../../app/engine.js';
+import type { Bus } from '../../bus/port.js';
 import type { readLog as ReadLog } from '../../executor/log-reader.js';
+import type { ReadPort } from '../../store/ports.js';
 import type { SseStream } from '../sse.js';
 
 /** Bytes read per step; small enough that a slow client holds little in memory. */
@@ -10,7 +11,8 @@ const CHUNK_BYTES = 256 * 1024;
 const FALLBACK_POLL_MS = 1000;
 
 export interface FollowLogOptions {
-  readonly engine: Engine;
+  readonly read: Pick<ReadPort, 'getBuild'>;
+  readonly live: Pick<Bus, 'subscribe'>;
   readonly dataDir: string;
   readonly readLog: typeof ReadLog;
   readonly buildId: number;
@@ -26,7 +28,7 @@ export interface FollowLogOptions {
  * slows reading instead of filling memory. Never rejects.
  */
 export async function followLog(o: FollowLogOptions): Promise<void> {
-  const { engine, stream, buildId } = o;
+  const { read, live, stream, buildId } = o;
   let wake: (() => void) | null = null;
   let woken = false;
   const poke = () => {
@@ -34,10 +36,10 @@ export async function followLog(o: FollowLogOptions): Promise<void> {
     wake?.();
   };
   const unsubscribe = [
-    engine.bus.subscribe('log', (m) => {
+    live.subscribe('log', (m) => {
       if (m.buildId === buildId) poke();
     }),
-    engine.bus.subscribe('build', (r) => {
+    live.subscribe('build', (r) => {
       if (r.buildId === buildId) poke();
     }),
   ];
@@ -49,7 +51,7 @@ export async function followLog(o: FollowLogOptions): Promise<void> {
   try {
     while (!stream.closed) {
       woken = false;
-      const build = await engine.store.getBuild(buildId);
+      const build = await read.getBuild(buildId);
       if (!build) break;
       const finished = isFinished(build.state);
       const chunk = await o.readLog(o.dataDir, buildId, offset, CHUNK_BYTES);

@@ -40,7 +40,7 @@ const LogQuery = z.strictObject({
 
 /** `GET /api/builds/:id/log`: a page of the log as JSON, or the live log as server-sent events. */
 export function logRoutes(app: ApiApp, ctx: RouteContext): void {
-  const { engine, dataDir, readLog } = ctx.opts;
+  const { read, live, dataDir, readLog } = ctx.opts;
 
   app.get(
     '/api/builds/:id/log',
@@ -77,14 +77,23 @@ export function logRoutes(app: ApiApp, ctx: RouteContext): void {
     async (request, reply) => {
       const { id } = request.params;
       // The state is read before the log: a build seen finished has its whole log on disk already.
-      const build = await engine.store.getBuild(id);
+      const build = await read.getBuild(id);
       if (!build) throw ApiError.notFound(`no build #${id}`);
       const { offset, limit, follow } = request.query;
       if (follow === true || (follow === undefined && wantsEventStream(request))) {
         const resumeAt = Number(request.headers['last-event-id']);
         const from = Number.isSafeInteger(resumeAt) && resumeAt >= 0 ? resumeAt : offset;
         const stream = ctx.sse.start(request, reply);
-        await followLog({ engine, dataDir, readLog, buildId: id, from, stream, log: request.log });
+        await followLog({
+          read,
+          live,
+          dataDir,
+          readLog,
+          buildId: id,
+          from,
+          stream,
+          log: request.log,
+        });
         return reply;
       }
       const chunk = await readLog(dataDir, id, offset, limit);

@@ -12,7 +12,7 @@ const WHY_LIMIT = 100;
 
 /** `GET /api/why` (why did/didn't a job build) and `GET /api/trace/:source/:version` (where did a change go). */
 export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
-  const { engine } = ctx.opts;
+  const { read } = ctx.opts;
 
   app.get(
     '/api/why',
@@ -47,19 +47,19 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
       if ((job === undefined) === (source === undefined))
         throw new ApiError(400, 'NL_BAD_REQUEST', 'give exactly one of "job" and "source"');
       if (source !== undefined) {
-        if (!engine.pipeline.sources.has(source))
+        if (!ctx.opts.pipeline().sources.has(source))
           throw ApiError.notFound(
-            `no source "${source}" in the pipeline${didYouMean(source, engine.pipeline.sources.keys())}`,
+            `no source "${source}" in the pipeline${didYouMean(source, ctx.opts.pipeline().sources.keys())}`,
           );
-        const decisions = await engine.store.listDecisions({ source, limit: WHY_LIMIT, ...only });
+        const decisions = await read.listDecisions({ source, limit: WHY_LIMIT, ...only });
         return { source, decisions };
       }
-      const def = job === undefined ? undefined : engine.pipeline.jobs.get(job);
+      const def = job === undefined ? undefined : ctx.opts.pipeline().jobs.get(job);
       if (job === undefined || !def)
         throw ApiError.notFound(
-          `no job "${job}" in the pipeline${didYouMean(job ?? '', engine.pipeline.jobs.keys())}`,
+          `no job "${job}" in the pipeline${didYouMean(job ?? '', ctx.opts.pipeline().jobs.keys())}`,
         );
-      const all = await engine.store.listDecisions({
+      const all = await read.listDecisions({
         job,
         withSourcesOf: def.inputs,
         limit: WHY_LIMIT,
@@ -90,9 +90,9 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
     },
     async (request) => {
       const { id } = request.params;
-      const event = await engine.store.getEvent(id);
+      const event = await read.getEvent(id);
       if (!event) throw ApiError.notFound(`no event ${id}`);
-      const decisions = await engine.store.listDecisions({ eventId: id, limit: 1000 });
+      const decisions = await read.listDecisions({ eventId: id, limit: 1000 });
       return { event, decisions };
     },
   );
@@ -121,16 +121,16 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
     async (request) => {
       const { source, version } = request.params;
       try {
-        return await traceVersion(engine.store, source, version, ctx.now(), {
-          pipeline: engine.pipeline,
-          slots: engine.slots,
+        return await traceVersion(read, source, version, ctx.now(), {
+          pipeline: ctx.opts.pipeline(),
+          slots: ctx.opts.slots,
         });
       } catch (err) {
         if (err instanceof VersionNotFoundError) {
           // A mistyped source (not a removed one with history): say so, with the closest name.
           const names = [
-            ...engine.pipeline.sources.keys(),
-            ...[...engine.pipeline.jobs.values()].flatMap((j) =>
+            ...ctx.opts.pipeline().sources.keys(),
+            ...[...ctx.opts.pipeline().jobs.values()].flatMap((j) =>
               Object.keys(j.outputs).map((o) => `${j.name}.${o}`),
             ),
           ];

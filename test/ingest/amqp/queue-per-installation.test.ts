@@ -17,6 +17,7 @@ import { startHarness, type Harness } from '../../../src/testing/harness.js';
 import { amqp, job, pipeline } from '../../../src/testing/pipeline-builder.js';
 import { runInProcess } from '../../cli/helpers/in-process.js';
 import { TOKEN_SHA256 } from '../../server/helpers.js';
+import { apiPorts } from '../../../src/app/api-ports.js';
 
 /** Issue 11 point 14: a bus queue belongs to one installation. Real RabbitMQ (CONVENTIONS §14). */
 const AMQP_URL = process.env.NIGHTLESS_TEST_AMQP_URL ?? 'amqp://guest:guest@127.0.0.1:5672';
@@ -256,7 +257,7 @@ describe.skipIf(!RABBIT)('amqp source queues per installation (real RabbitMQ)', 
   it('`nightless sources` and GET /api/sources show the queue of an amqp source', async () => {
     const a = await installation();
     const app = await buildServer({
-      engine: a.h.engine,
+      ...apiPorts(a.h.engine, a.h.store, a.h.bus),
       logger: quiet,
       dataDir: a.h.dir,
       artifacts: { openRead: () => process.stdin },
