@@ -12,14 +12,15 @@ import { runRetention, type RetentionReport } from '../maintenance/retention.js'
 import { logPath, readLog } from '../executor/log-reader.js';
 import { LocalExecutor } from '../executor/local-executor.js';
 import { FallbackPoller } from '../ingest/poll/fallback-poller.js';
-import { pollRoutes } from '../ingest/poll/poll-routes.js';
 import { AmqpInputs } from '../ingest/amqp/amqp-inputs.js';
 import { webhookRoutes } from '../ingest/webhooks/routes.js';
-import { deliveryRoutes } from '../reporters/delivery-routes.js';
 import { ReportDispatcher } from '../reporters/dispatcher.js';
 import { targetKey } from '../reporters/report-target.js';
 import { publishOutputs } from '../reporters/sftp/publish-outputs.js';
 import { buildServer } from '../server/build-server.js';
+import { deliveryRoutes } from '../server/routes/deliveries.js';
+import { metricsRoutes } from '../server/routes/metrics.js';
+import { pollRoutes } from '../server/routes/poll.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { AccessPort } from '../store/access-ports.js';
 import type { Store } from '../store/ports.js';
@@ -30,7 +31,6 @@ import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { isLoopbackHost } from './listen-address.js';
 import { prepareDataDir } from './data-dir.js';
 import { NightlessMetrics } from './metrics.js';
-import { metricsRoutes } from './metrics-routes.js';
 
 export interface StartOptions {
   readonly configPath: string;
@@ -181,7 +181,12 @@ async function startLocked(
     extraRoutes: [
       pollRoutes(poller),
       webhookRoutes({
-        engine,
+        target: {
+          ingestMany: (events) => engine.ingestMany(events),
+          get pipeline() {
+            return engine.pipeline;
+          },
+        },
         poller,
         paths: mirrorPaths,
         onSignatureFailure: metrics.onSignatureFailure,

@@ -58,7 +58,7 @@ export async function startWebhookEnv(
   const outcomes: Array<[string | null, string, string]> = [];
   const engine = h.engine;
   const routes = webhookRoutes({
-    engine: {
+    target: {
       ingestMany: (events) => {
         written.push([...events]);
         return engine.ingestMany(events);

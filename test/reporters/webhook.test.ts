@@ -5,7 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { apiPorts } from '../../src/app/api-ports.js';
 import { readLog } from '../../src/executor/log-reader.js';
 import { HttpPoster } from '../../src/reporters/http/http-post.js';
-import { deliveryRoutes } from '../../src/reporters/delivery-routes.js';
+import { deliveryRoutes } from '../../src/server/routes/deliveries.js';
 import { buildServer } from '../../src/server/build-server.js';
 import { AUTH, TOKEN_SHA256 } from '../server/helpers.js';
 import { Blackhole } from './blackhole.js';

@@ -40,7 +40,7 @@ export function gitHookHandler(deps: WebhookDeps) {
         `invalid hook body: ${describeIssues(res.error.issues)}`,
       );
     const { repo, updates } = res.data;
-    const sources = sourcesForRepo(deps.engine.pipeline, [repo]);
+    const sources = sourcesForRepo(deps.target.pipeline, [repo]);
     const receivedAt = now();
     const refUpdates: RefUpdate[] = [];
     const deadline = Date.now() + CHANGED_PATHS_TIMEOUT_MS;

@@ -10,7 +10,7 @@ export type IngestKind = ForgeName | 'generic' | 'git';
 /** What happened to a delivery, per source it concerned (`null` source: it concerned none). */
 export type IngestOutcome = 'accepted' | 'redelivery' | 'ignored' | 'polled';
 
-/** The slice of the engine the endpoints need; `Engine` fits as is. */
+/** Where accepted events go: the inbox (through the engine, which wakes the scheduler). */
 export interface IngestTarget {
   /** Durable once resolved (the inbox write); scheduling happens afterwards, asynchronously. */
   ingestMany(events: readonly NewEvent[]): Promise<AppendedEvent[]>;
@@ -24,7 +24,7 @@ export interface PollTrigger {
 }
 
 export interface WebhookDeps {
-  readonly engine: IngestTarget;
+  readonly target: IngestTarget;
   /** Checks http sources poked without a version; without it such pokes answer 409. */
   readonly poller?: PollTrigger | null;
   /**
@@ -48,7 +48,7 @@ export async function ingestPlanned(
   events: readonly NewEvent[],
   ignored: readonly string[],
 ): Promise<{ accepted: number; events: number[]; redelivery?: true; ignored?: string[] }> {
-  const appended = await deps.engine.ingestMany(events);
+  const appended = await deps.target.ingestMany(events);
   appended.forEach((a, i) => {
     const e = events[i];
     const source = e?.kind === 'source' ? e.source : null;

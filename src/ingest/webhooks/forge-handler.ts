@@ -21,7 +21,7 @@ export function forgeHandler(driver: ForgeDriver, deps: WebhookDeps) {
     const raw = rawBodyOf(req.body);
     const verified = verifyDelivery(
       (secret) => driver.verify(req.headers, raw, secret),
-      deps.engine.pipeline.sources.values(),
+      deps.target.pipeline.sources.values(),
       {
         signature: `${driver.name} signature`,
         signatureHeader: SIGNATURE_HEADERS[driver.name],
@@ -53,7 +53,7 @@ export function forgeHandler(driver: ForgeDriver, deps: WebhookDeps) {
     }
 
     const repo = parsed.repoUrls[0] ?? '(a repository the payload does not name)';
-    const candidates = sourcesForRepo(deps.engine.pipeline, parsed.repoUrls);
+    const candidates = sourcesForRepo(deps.target.pipeline, parsed.repoUrls);
     if (parsed.kind === 'ping') {
       if (candidates.length === 0)
         return reply.code(200).send({ ping: 'ok', warning: `no source follows ${repo}` });

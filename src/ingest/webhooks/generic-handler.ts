@@ -28,7 +28,7 @@ export function genericHandler(deps: WebhookDeps) {
     const raw = rawBodyOf(req.body);
     const verified = verifyDelivery(
       (secret) => verifyGeneric(req.headers, raw, secret),
-      deps.engine.pipeline.sources.values(),
+      deps.target.pipeline.sources.values(),
       {
         signature: 'signature',
         signatureHeader: 'X-Nightless-Signature-256: sha256=<hex HMAC-SHA256 of the body>',
@@ -46,7 +46,7 @@ export function genericHandler(deps: WebhookDeps) {
       if (err instanceof PayloadError) return sendError(reply, 400, 'NL_BAD_REQUEST', err.message);
       throw err;
     }
-    const def = deps.engine.pipeline.sources.get(notice.source);
+    const def = deps.target.pipeline.sources.get(notice.source);
     if (!def) return sendError(reply, 404, 'NL_NOT_FOUND', `no source "${notice.source}"`);
     // The body names the source: it must be one the signature verified, not just any.
     if (!verified.sources.has(def.name)) {

@@ -25,7 +25,7 @@ export type { IngestKind, IngestOutcome, IngestTarget, PollTrigger, WebhookDeps 
  * error handler to its own scope.
  */
 export function webhookRoutes(webhookDeps: WebhookDeps) {
-  const deps: WebhookDeps = { ...webhookDeps, engine: groupCommit(webhookDeps.engine) };
+  const deps: WebhookDeps = { ...webhookDeps, target: groupCommit(webhookDeps.target) };
   const bodyLimit = deps.bodyLimit ?? DEFAULT_WEBHOOK_BODY_LIMIT;
   return function routes(app: FastifyInstance): Promise<void> {
     keepRawBodies(app, bodyLimit);

@@ -1,13 +1,21 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
-import type { FallbackPoller } from './fallback-poller.js';
 import { didYouMean } from '../../config/names.js';
+
+/** Checking sources now (`FallbackPoller` in the embedded deployment). */
+export interface SourcePolls {
+  /** Checks every source that has a fallback poll; one outcome per source. */
+  pollAll(): Promise<Array<{ readonly source: string }>>;
+  pollNow(name: string): Promise<unknown>;
+  canPoll(name: string): true | 'missing' | 'not-pollable';
+  sourceNames(): Iterable<string>;
+}
 
 /**
  * `POST /api/sources/:name/poll`: check one source now (`nightless poll SOURCE`);
  * `POST /api/sources/poll`: check every source that has a fallback poll (`nightless poll --all`).
  */
-export function pollRoutes(poller: FallbackPoller) {
+export function pollRoutes(poller: SourcePolls) {
   return function routes(app: FastifyInstance): Promise<void> {
     app.post('/api/sources/poll', async () => {
       const polls = await poller.pollAll();

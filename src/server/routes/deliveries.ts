@@ -1,13 +1,28 @@
 import { z } from 'zod';
-import type { ApiApp, RouteModule } from '../server/build-server.js';
-import { ApiError } from '../server/errors.js';
-import type { DeliveryPort, DeliveryRecord, ReadPort } from '../store/ports.js';
-import type { ReportDispatcher } from './dispatcher.js';
+import type { DeliveryPort, DeliveryRecord, ReadPort } from '../../store/ports.js';
+import { ApiError } from '../errors.js';
+import type { ApiApp, RouteModule } from '../options.js';
+
+/** The report targets running now (`ReportDispatcher` in the embedded deployment). */
+export interface ReportTargets {
+  targets(): ReadonlyArray<{
+    readonly target: string;
+    readonly kind: string;
+    readonly description: string;
+    /** The outbox id the target got to. */
+    readonly position: number;
+  }>;
+  /** A delivery became due (a manual retry): the targets look again now. */
+  wake(): void;
+}
 
 export interface DeliveryRoutesDeps {
-  readonly deliveries: DeliveryPort;
+  readonly deliveries: Pick<
+    DeliveryPort,
+    'listDeliveries' | 'listCursors' | 'getDelivery' | 'retryDelivery'
+  >;
   readonly reads: Pick<ReadPort, 'lastOutboxId'>;
-  readonly dispatcher: ReportDispatcher;
+  readonly dispatcher: ReportTargets;
   readonly now?: () => number;
 }
 
