@@ -1,31 +1,130 @@
 // @ts-check
 import tseslint from 'typescript-eslint';
-import importX from 'eslint-plugin-import-x';
+import importX, { createNodeResolver } from 'eslint-plugin-import-x';
 
-/** Dependencies point inward (DESIGN.md "Layout"): core knows nothing of adapters. */
-const layerZones = [
-  {
-    target: './src/core',
-    from: './src',
-    except: ['./core'],
-    message: 'src/core is pure: it imports nothing from the adapters.',
-  },
-  {
-    target: './src/config',
-    from: [
-      './src/store',
-      './src/bus',
-      './src/executor',
-      './src/server',
-      './src/cli',
-      './src/ingest',
-      './src/reporters',
-      './src/agent',
-    ],
-    message: 'config parses the pipeline file; it knows no adapter.',
-  },
-  { target: './src/agent', from: './src/server', message: 'agent never imports server.' },
+/**
+ * What each folder of src/ may import besides itself — the "may import" column of
+ * docs/architecture.md, which a test keeps equal to this table. Dependencies point inward
+ * (DESIGN.md "Layout"): adapters import core and ports, never each other; only the composition
+ * root (app/) and the test harness (testing/) see everything. Entries are folders or single files
+ * under src/.
+ */
+export const STORE_PORTS = [
+  'store/ports.ts',
+  'store/ports', // the per-port modules, once store/ports.ts is split
+  'store/access-ports.ts',
+  'store/installation-id.ts',
 ];
+export const MAY_IMPORT = {
+  core: [],
+  async: [],
+  artifacts: ['core'],
+  net: ['core'],
+  config: ['core', 'net'],
+  executor: ['core', 'artifacts'],
+  store: ['core', 'executor/port.ts'],
+  bus: ['core', ...STORE_PORTS],
+  scheduler: ['core', 'async', ...STORE_PORTS],
+  runner: ['core', 'async', 'executor/port.ts', ...STORE_PORTS],
+  relay: ['core', 'async', 'bus/port.ts', ...STORE_PORTS],
+  read: ['core', ...STORE_PORTS],
+  maintenance: ['core', 'artifacts', ...STORE_PORTS],
+  ingest: ['core', 'async', 'config', 'net', ...STORE_PORTS],
+  reporters: [
+    'core',
+    'async',
+    'net',
+    'bus/port.ts',
+    'executor/port.ts',
+    'executor/format-duration.ts',
+    ...STORE_PORTS,
+  ],
+  server: [
+    'core',
+    'config',
+    'read',
+    'bus/port.ts',
+    'executor/port.ts',
+    'executor/log-reader.ts',
+    'ingest/amqp/queue-name.ts',
+    ...STORE_PORTS,
+  ],
+  agent: ['core', 'async', 'config', 'net', 'executor', 'runner/port.ts', ...STORE_PORTS],
+  cli: ['core', 'config', 'app', 'executor/port.ts', 'ingest/git-hooks', ...STORE_PORTS],
+  // The composition root wires every adapter, but never the test harness.
+  app: ['*'],
+  // The harness is a product for tests (CONVENTIONS §11): it may use everything.
+  testing: null,
+};
+
+/** One `no-restricted-paths` zone per folder: everything under src/ except what it may import. */
+const layerZones = Object.entries(MAY_IMPORT).flatMap(([folder, allowed]) => {
+  if (allowed === null) return [];
+  if (allowed.includes('*'))
+    return [
+      {
+        target: `./src/${folder}`,
+        from: './src/testing',
+        message: `src/${folder} must not import the test harness (src/testing).`,
+      },
+    ];
+  return [
+    {
+      target: `./src/${folder}`,
+      from: './src',
+      except: [folder, ...allowed].map((p) => `./${p}`),
+      message:
+        `src/${folder} may import only ${allowed.length === 0 ? 'itself' : allowed.join(', ')} ` +
+        '(docs/architecture.md, "Folders").',
+    },
+  ];
+});
+
+/** src/core is pure (DESIGN.md rule 9): no clock, randomness, process, timers or I/O modules. */
+const IMPURE_MODULES = ['fs', 'net', 'child_process', 'http', 'https', 'dgram', 'tls'];
+const corePurity = {
+  files: ['src/core/**/*.ts'],
+  rules: {
+    'no-restricted-globals': [
+      'error',
+      ...['Date', 'process'].map((name) => ({
+        name,
+        message: `src/core is pure: pass ${name === 'Date' ? 'the time (now)' : 'values'} in instead.`,
+      })),
+      ...[
+        'setTimeout',
+        'setInterval',
+        'setImmediate',
+        'clearTimeout',
+        'clearInterval',
+        'clearImmediate',
+      ].map((name) => ({ name, message: 'src/core is pure: timers belong to the shell.' })),
+    ],
+    'no-restricted-properties': [
+      'error',
+      {
+        object: 'Math',
+        property: 'random',
+        message: 'src/core is pure: take a random source as a parameter.',
+      },
+    ],
+    'no-restricted-imports': [
+      'error',
+      {
+        paths: IMPURE_MODULES.flatMap((m) => [m, `node:${m}`]).map((name) => ({
+          name,
+          message: 'src/core is pure: no I/O.',
+        })),
+        patterns: [
+          {
+            group: IMPURE_MODULES.flatMap((m) => [`${m}/*`, `node:${m}/*`]),
+            message: 'src/core is pure: no I/O.',
+          },
+        ],
+      },
+    ],
+  },
+};
 
 export default tseslint.config(
   { ignores: ['dist/', 'coverage/', 'node_modules/', '.nightless/', 'web/dist/', 'scratch/'] },
@@ -38,6 +137,16 @@ export default tseslint.config(
       },
     },
     plugins: { 'import-x': importX },
+    settings: {
+      // Sources import `./x.js` for `./x.ts` (NodeNext): without the alias nothing resolves and
+      // the path rules below see no import at all.
+      'import-x/resolver-next': [
+        createNodeResolver({
+          extensions: ['.ts', '.mts', '.js', '.mjs', '.json', '.node'],
+          extensionAlias: { '.js': ['.ts', '.js'], '.mjs': ['.mts', '.mjs'] },
+        }),
+      ],
+    },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
       '@typescript-eslint/no-misused-promises': [
@@ -54,6 +163,7 @@ export default tseslint.config(
       'import-x/no-restricted-paths': ['error', { zones: layerZones }],
     },
   },
+  corePurity,
   {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
