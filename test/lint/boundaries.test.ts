@@ -26,7 +26,7 @@ beforeAll(async () => {
   eslint = new ESLint({
     cwd: root,
     overrideConfigFile: true,
-    overrideConfig: [...config.default, tseslint.configs.disableTypeChecked as Linter.Config],
+    overrideConfig: [...config.default, tseslint.configs.disableTypeChecked],
   });
 });
 
