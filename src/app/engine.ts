@@ -8,7 +8,7 @@ import type { AppendedEvent, NewEvent, Store } from '../store/ports.js';
 import { closingLine } from '../core/build-ending.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
 import { BuildRunner, type AfterRun } from '../runner/local/build-runner.js';
-import type { Runner } from '../runner/port.js';
+import type { Runner, RunnerEvents } from '../runner/port.js';
 import { SchedulerLoop } from '../scheduler/scheduler-loop.js';
 import { MemorySnapshot } from '../scheduler/scheduler-state.js';
 import type { VersionFacts } from '../scheduler/version-facts.js';
@@ -32,6 +32,11 @@ export interface EngineOptions {
   readonly facts?: VersionFacts;
   /** Values of jobs' `secrets:` names; default the process environment. */
   readonly secret?: (name: string) => string | undefined;
+  /**
+   * What runs queued builds, made with the events the engine must hear. Default: `slots` local
+   * slots running `executor` (`runner/local/`); remote agents plug in here.
+   */
+  readonly runner?: (events: RunnerEvents) => Runner;
 }
 
 export type { TriggerResult } from '../server/commands.js';
@@ -56,17 +61,7 @@ export class Engine implements Commands {
     this.current = opts.pipeline;
     const { store, logger, bus } = opts;
     this.relay = new OutboxRelay({ outbox: store, bus, startAfter: relayedUpTo, logger });
-    this.runner = new BuildRunner({
-      queue: store,
-      executor: opts.executor,
-      pipeline: () => this.current,
-      slots: opts.slots,
-      worker: opts.worker ?? 'local',
-      now: this.now,
-      logger,
-      buildUrl: opts.buildUrl ?? ((id) => `/builds/${id}`),
-      secret: opts.secret ?? ((name) => process.env[name]),
-      ...(opts.afterRun ? { afterRun: opts.afterRun } : {}),
+    const events: RunnerEvents = {
       onStarted: (b) => {
         snapshot.buildChanged(b);
         this.relay.wake();
@@ -77,7 +72,22 @@ export class Engine implements Commands {
         this.relay.wake();
         this.scheduler.wake();
       },
-    });
+    };
+    this.runner =
+      opts.runner?.(events) ??
+      new BuildRunner({
+        ...events,
+        queue: store,
+        executor: opts.executor,
+        pipeline: () => this.current,
+        slots: opts.slots,
+        worker: opts.worker ?? 'local',
+        now: this.now,
+        logger,
+        buildUrl: opts.buildUrl ?? ((id) => `/builds/${id}`),
+        secret: opts.secret ?? ((name) => process.env[name]),
+        ...(opts.afterRun ? { afterRun: opts.afterRun } : {}),
+      });
     this.scheduler = new SchedulerLoop({
       store,
       snapshot,
