@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { ApiApp, RouteModule } from '../server/build-server.js';
-import { ApiError } from '../server/errors.js';
+import { ApiError } from '../api/errors.js';
 import type { DeliveryPort, DeliveryRecord, ReadPort } from '../store/ports.js';
 import type { ReportDispatcher } from './dispatcher.js';
 
@@ -108,7 +108,6 @@ export function deliveryRoutes(deps: DeliveryRoutesDeps): RouteModule {
         if (!found) throw ApiError.notFound(`no delivery ${req.params.id}`);
         if (found.state !== 'dead')
           throw new ApiError(
-            409,
             'NL_CONFLICT',
             `delivery ${found.id} is ${found.state}; only dead deliveries can be retried`,
           );

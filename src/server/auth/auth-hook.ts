@@ -107,7 +107,6 @@ export function authHook(opts: AuthOptions) {
       throw refuse(
         'throttled',
         new ApiError(
-          429,
           'NL_RATE_LIMITED',
           `too many failed authentications from ${request.ip}; try again in ${Math.ceil(wait / 1000)} s`,
         ),
@@ -116,16 +115,13 @@ export function authHook(opts: AuthOptions) {
     if (presented === null) {
       throw refuse(
         'missing',
-        new ApiError(401, 'NL_UNAUTHORIZED', 'this endpoint needs "Authorization: Bearer <token>"'),
+        new ApiError('NL_UNAUTHORIZED', 'this endpoint needs "Authorization: Bearer <token>"'),
       );
     }
     const principal = await identify(presented);
     if (principal === null) {
       opts.limiter.recordFailure(request.ip, now);
-      throw refuse(
-        'invalid',
-        new ApiError(401, 'NL_UNAUTHORIZED', 'the bearer token is not valid'),
-      );
+      throw refuse('invalid', new ApiError('NL_UNAUTHORIZED', 'the bearer token is not valid'));
     }
     request.principal = principal;
     if (access === 'token' || scopeAllows(principal.scopes, access)) return;
@@ -134,7 +130,6 @@ export function authHook(opts: AuthOptions) {
     throw refuse(
       'forbidden',
       new ApiError(
-        403,
         'NL_FORBIDDEN',
         `the token "${principal.name}" has scopes ${principal.scopes.join(', ')}; this endpoint needs ${access}`,
       ),

@@ -119,13 +119,11 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
       const old = await engine.store.getBuild(id);
       if (!old) throw ApiError.notFound(`no build #${id}`);
       const job = engine.pipeline.jobs.get(old.job);
-      if (!job)
-        throw new ApiError(409, 'NL_CONFLICT', `job "${old.job}" is no longer in the pipeline`);
+      if (!job) throw new ApiError('NL_CONFLICT', `job "${old.job}" is no longer in the pipeline`);
       const had = old.inputs.map((i) => i.source);
       const same = had.length === job.inputs.length && job.inputs.every((s) => had.includes(s));
       if (!same)
         throw new ApiError(
-          409,
           'NL_CONFLICT',
           `build #${id} used inputs ${had.join(', ') || '(none)'}; job "${job.name}" now has ${job.inputs.join(', ') || '(none)'}: trigger it with --input instead`,
         );

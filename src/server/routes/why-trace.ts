@@ -45,7 +45,7 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
       const { job, source, version } = request.query;
       const only = version === undefined ? {} : { version };
       if ((job === undefined) === (source === undefined))
-        throw new ApiError(400, 'NL_BAD_REQUEST', 'give exactly one of "job" and "source"');
+        throw new ApiError('NL_BAD_REQUEST', 'give exactly one of "job" and "source"');
       if (source !== undefined) {
         if (!engine.pipeline.sources.has(source))
           throw ApiError.notFound(
@@ -141,7 +141,7 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
           throw ApiError.notFound(err.message);
         }
         if (err instanceof AmbiguousVersionError) {
-          throw new ApiError(409, 'NL_AMBIGUOUS', err.message, { candidates: err.candidates });
+          throw new ApiError('NL_AMBIGUOUS', err.message, { candidates: err.candidates });
         }
         throw err;
       }
