@@ -1,4 +1,4 @@
-import type { SourceSummary } from '../api-types.js';
+import type { SourceSummary } from '../../api/types.js';
 import type { Colours } from './colour.js';
 import { renderFields } from './table.js';
 import { formatClock, formatRelative, formatSpan, formatTimestamp } from './time.js';

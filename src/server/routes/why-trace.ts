@@ -2,10 +2,9 @@ import { z } from 'zod';
 import { AmbiguousVersionError, traceVersion, VersionNotFoundError } from '../../engine/trace.js';
 import { ApiError } from '../errors.js';
 import type { ApiApp, RouteContext } from '../options.js';
-import { DecisionRecordSchema, EventRecordSchema } from '../schemas/decision.js';
 import { positiveInt } from '../schemas/common.js';
 import { ErrorBody, notFoundErrors } from '../schemas/error.js';
-import { TraceNodeSchema } from '../schemas/trace.js';
+import { EventResponse, TraceResponse, WhyResponse } from '../schemas/responses.js';
 import { didYouMean } from '../../config/names.js';
 
 const WHY_LIMIT = 100;
@@ -32,11 +31,7 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
             .meta({ description: 'Only decisions about this version (or prefix).' }),
         }),
         response: {
-          200: z.object({
-            job: z.string().optional(),
-            source: z.string().optional(),
-            decisions: z.array(DecisionRecordSchema).readonly(),
-          }),
+          200: WhyResponse,
           ...notFoundErrors,
         },
       },
@@ -80,10 +75,7 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
         summary: 'One inbox event and the decisions the scheduler made about it',
         params: z.object({ id: positiveInt().meta({ description: 'Event id (inbox row).' }) }),
         response: {
-          200: z.object({
-            event: EventRecordSchema,
-            decisions: z.array(DecisionRecordSchema).readonly(),
-          }),
+          200: EventResponse,
           ...notFoundErrors,
         },
       },
@@ -108,11 +100,7 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
           version: z.string().min(1).meta({ description: 'A version or an unambiguous prefix.' }),
         }),
         response: {
-          200: z.object({
-            source: z.string(),
-            version: z.string().meta({ description: 'The full version the prefix resolved to.' }),
-            nodes: z.array(TraceNodeSchema).readonly(),
-          }),
+          200: TraceResponse,
           ...notFoundErrors,
           409: ErrorBody,
         },
