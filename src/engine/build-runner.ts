@@ -14,7 +14,6 @@ export interface BuildRunnerDeps {
   readonly worker: string;
   readonly now: () => number;
   readonly logger: Logger;
-  readonly buildUrl: (id: number) => string;
   readonly onStarted: (build: Build) => void;
   readonly onLog: (buildId: number, bytes: number) => void;
   /** The build finished and its output events are in the inbox. */
@@ -153,10 +152,8 @@ export class BuildRunner {
             job,
             inputs,
             secretValues,
-            env: {
-              NIGHTLESS_BUILD_URL: deps.buildUrl(build.id),
-              NIGHTLESS_PIPELINE: pipeline.name,
-            },
+            // NIGHTLESS_BUILD_URL and the other per-build variables are the executor's.
+            env: { NIGHTLESS_PIPELINE: pipeline.name },
           },
           {
             stepStarted: () => undefined,

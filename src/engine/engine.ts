@@ -23,7 +23,6 @@ export interface EngineOptions {
   readonly maxAttempts?: number;
   readonly now?: () => number;
   readonly worker?: string;
-  readonly buildUrl?: (id: number) => string;
   /** Publishes a passing build's outputs (`publish:`) before its result is recorded. */
   readonly afterRun?: AfterRun;
   /** The git mirror's answers the scheduler asks before deciding (`ancestor` rule). */
@@ -68,7 +67,6 @@ export class Engine {
       worker: opts.worker ?? 'local',
       now: this.now,
       logger,
-      buildUrl: opts.buildUrl ?? ((id) => `/builds/${id}`),
       ...(opts.afterRun ? { afterRun: opts.afterRun } : {}),
       onStarted: (b) => {
         snapshot.buildChanged(b);

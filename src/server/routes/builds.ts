@@ -7,7 +7,7 @@ import { bearerSecurity, BuildIdParams, ByField, positiveInt } from '../schemas/
 import { commonErrors, notFoundErrors } from '../schemas/error.js';
 import { BuildResponse, BuildsResponse, CancelResponse } from '../schemas/responses.js';
 import { triggerResponses } from '../schemas/trigger.js';
-import { buildApiUrl } from '../urls.js';
+import { buildApiUrl } from '../../api/urls.js';
 
 export const MAX_PAGE = 500;
 

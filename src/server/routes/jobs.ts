@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ApiApp, RouteContext } from '../options.js';
 import { ApiError } from '../errors.js';
-import { buildApiUrl } from '../urls.js';
+import { buildApiUrl } from '../../api/urls.js';
 import { JobsResponse } from '../schemas/responses.js';
 import { triggerResponses } from '../schemas/trigger.js';
 import { bearerSecurity, ByField } from '../schemas/common.js';
