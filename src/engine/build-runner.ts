@@ -5,6 +5,7 @@ import type { JobDef, Pipeline } from '../core/pipeline.js';
 import type { Executor, RunInput, RunResult } from '../executor/port.js';
 import type { NewEvent, QueuePort } from '../store/ports.js';
 import { SerialLoop } from './serial-loop.js';
+import { outputSourceName } from '../core/output-source.js';
 
 export interface BuildRunnerDeps {
   readonly queue: QueuePort;
@@ -206,7 +207,7 @@ export class BuildRunner {
       result.state === 'passed'
         ? result.outputs.map((o) => ({
             kind: 'source',
-            source: `${build.job}.${o.name}`,
+            source: outputSourceName(build.job, o.name),
             version: o.digest,
             ref: null,
             origin: 'output',

@@ -1,4 +1,4 @@
-import type { BuildState, EventOrigin, PinnedInput } from '../core/build.js';
+import { isCounted, type BuildState, type EventOrigin, type PinnedInput } from '../core/build.js';
 import type {
   Ancestry,
   ReconcileEvent,
@@ -12,7 +12,6 @@ import type { JobName, Pipeline, SourceName } from '../core/pipeline.js';
 import type { BuildRef, SourceHead } from '../core/scheduler/index.js';
 import { MemorySnapshot } from '../engine/scheduler-state.js';
 import type { SchedulerState } from '../store/ports.js';
-import { COUNTED_STATES } from './model-snapshot.js';
 
 /**
  * The "state" column of scheduler scenario tables (CONVENTIONS §12): heads and builds written
@@ -71,7 +70,7 @@ export function givenState(pipeline: Pipeline, given: Given = {}): SchedulerStat
     };
     return { ref, hash };
   });
-  const counted = builds.map((b) => b.ref).filter((b) => COUNTED_STATES.includes(b.state));
+  const counted = builds.map((b) => b.ref).filter((b) => isCounted(b.state));
   const last = new Map<JobName, string>();
   for (const b of builds) if (b.ref.state !== 'skipped') last.set(b.ref.job, b.hash);
   return {

@@ -6,6 +6,7 @@ import { positiveInt } from '../schemas/common.js';
 import { ErrorBody, notFoundErrors } from '../schemas/error.js';
 import { EventResponse, TraceResponse, WhyResponse } from '../schemas/responses.js';
 import { didYouMean } from '../../config/names.js';
+import { outputSourceName } from '../../core/output-source.js';
 
 const WHY_LIMIT = 100;
 
@@ -119,7 +120,7 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
           const names = [
             ...engine.pipeline.sources.keys(),
             ...[...engine.pipeline.jobs.values()].flatMap((j) =>
-              Object.keys(j.outputs).map((o) => `${j.name}.${o}`),
+              Object.keys(j.outputs).map((o) => outputSourceName(j.name, o)),
             ),
           ];
           if (!names.includes(source))
