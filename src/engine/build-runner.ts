@@ -157,8 +157,6 @@ export class BuildRunner {
             env: { NIGHTLESS_PIPELINE: pipeline.name },
           },
           {
-            stepStarted: () => undefined,
-            stepFinished: () => undefined,
             logAdvanced: (bytes) => {
               logBytes = bytes;
               deps.onLog(build.id, bytes);
