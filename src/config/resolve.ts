@@ -246,7 +246,7 @@ function resolveJob(
 }
 
 /** The first non-empty line of `run`, at most 60 characters. */
-export function defaultStepName(run: string): string {
+function defaultStepName(run: string): string {
   const line =
     run
       .split('\n')

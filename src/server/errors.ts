@@ -15,7 +15,7 @@ declare module 'fastify' {
   }
 }
 
-export function errorBody(code: ErrorCode, message: string, details?: unknown): ErrorBody {
+function errorBody(code: ErrorCode, message: string, details?: unknown): ErrorBody {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 

@@ -44,7 +44,7 @@ export interface Given {
 }
 
 /** What `loadSchedulerState` would return for these rows. */
-export function givenState(pipeline: Pipeline, given: Given = {}): SchedulerState {
+function givenState(pipeline: Pipeline, given: Given = {}): SchedulerState {
   const heads: SourceHead[] = (given.heads ?? []).map((h, i) => {
     const def = pipeline.sources.get(h.source);
     return {

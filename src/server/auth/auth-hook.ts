@@ -39,7 +39,7 @@ const HEX_SHA256 = /^[0-9a-f]{64}$/i;
 /** `last_used_at` is written at most this often per token: a busy scraper is not a write load. */
 const TOUCH_EVERY_MS = 60_000;
 
-export function assertTokenHash(tokenSha256: string): void {
+function assertTokenHash(tokenSha256: string): void {
   if (!HEX_SHA256.test(tokenSha256))
     throw new Error('tokenSha256 must be a hex sha256 (64 hex digits)');
 }

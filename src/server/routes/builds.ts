@@ -9,7 +9,7 @@ import { BuildResponse, BuildsResponse, CancelResponse } from '../schemas/respon
 import { triggerResponses } from '../schemas/trigger.js';
 import { buildApiUrl } from '../../api/urls.js';
 
-export const MAX_PAGE = 500;
+const MAX_PAGE = 500;
 
 const ListQuery = z.strictObject({
   job: z.string().min(1).optional(),

@@ -9,7 +9,7 @@ import { LogResponse } from '../schemas/responses.js';
 import { wantsEventStream } from '../sse.js';
 import { followLog } from './log-follow.js';
 
-export const DEFAULT_LOG_LIMIT = 1024 * 1024;
+const DEFAULT_LOG_LIMIT = 1024 * 1024;
 const MAX_LOG_LIMIT = 8 * 1024 * 1024;
 
 const LogQuery = z.strictObject({
