@@ -99,11 +99,7 @@ function describe(issues: ReadonlyArray<{ path: string; message: string }>): str
     .join('; ');
 }
 
-/** Unknown routes answer in the same error format as everything else. */
-export function handleNotFound(request: FastifyRequest, reply: FastifyReply): void {
-  void reply
-    .code(404)
-    .send(
-      errorBody('NL_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`),
-    );
+/** Unknown routes answer through the same handler as everything else. */
+export function handleNotFound(request: FastifyRequest): never {
+  throw ApiError.notFound(`no route ${request.method} ${request.url.split('?')[0] ?? ''}`);
 }

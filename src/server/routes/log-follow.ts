@@ -3,6 +3,7 @@ import { isFinished } from '../../core/build.js';
 import type { Engine } from '../../engine/engine.js';
 import type { readLog as ReadLog } from '../../executor/log-reader.js';
 import type { SseStream } from '../sse.js';
+import type { LogEnd, LogLine } from '../../api/types.js';
 
 /** Bytes read per step; small enough that a slow client holds little in memory. */
 const CHUNK_BYTES = 256 * 1024;
@@ -54,7 +55,8 @@ export async function followLog(o: FollowLogOptions): Promise<void> {
       const finished = isFinished(build.state);
       const chunk = await o.readLog(o.dataDir, buildId, offset, CHUNK_BYTES);
       chunk.lines.forEach((line, i) => {
-        stream.send('line', line, i === chunk.lines.length - 1 ? chunk.nextOffset : undefined);
+        const data: LogLine = line;
+        stream.send('line', data, i === chunk.lines.length - 1 ? chunk.nextOffset : undefined);
       });
       const progressed = chunk.nextOffset > offset;
       offset = chunk.nextOffset;
@@ -62,7 +64,8 @@ export async function followLog(o: FollowLogOptions): Promise<void> {
       if (progressed && offset < chunk.size) continue;
       // Finished builds write nothing more; a trailing partial line would never complete.
       if (finished) {
-        stream.send('end', { state: build.state });
+        const end: LogEnd = { state: build.state };
+        stream.send('end', end);
         break;
       }
       if (!woken) {
