@@ -62,4 +62,40 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  {
+    // The core is deterministic (CONVENTIONS.md 2): clock, randomness, timers and I/O are injected.
+    files: ['src/core/**/*.ts'],
+    rules: {
+      'no-restricted-globals': [
+        'error',
+        ...['Date', 'process', 'performance'].map((name) => ({
+          name,
+          message: `src/core is pure: take ${name === 'process' ? 'what you need' : 'the clock'} as a parameter.`,
+        })),
+        ...['setTimeout', 'setInterval', 'setImmediate', 'queueMicrotask'].map((name) => ({
+          name,
+          message: 'src/core is pure: timers belong to the shell that calls it.',
+        })),
+      ],
+      'no-restricted-properties': [
+        'error',
+        {
+          object: 'Math',
+          property: 'random',
+          message: 'src/core is pure: take the random source as a parameter.',
+        },
+      ],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(node:)?(fs|fs/promises|net|http|https|child_process|dgram|tls|timers)$',
+              message: 'src/core is pure: I/O belongs to the adapters.',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

@@ -14,13 +14,10 @@ export const RECONNECT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000 };
 /**
  * Delay before retry `failures` (1 after the first failure): exponential, capped, with "equal
  * jitter" (half fixed, half random) so peers that failed together — targets down at once,
- * consumers restarted by a broker restart — spread out.
+ * consumers restarted by a broker restart — spread out. `random` is the caller's (core draws no
+ * randomness of its own): `Math.random` in production, a fixed value in tests.
  */
-export function backoffDelay(
-  failures: number,
-  backoff: Backoff,
-  random: () => number = Math.random,
-): number {
+export function backoffDelay(failures: number, backoff: Backoff, random: () => number): number {
   const exp = Math.max(0, Math.min(failures - 1, 30));
   const base = Math.min(backoff.maxMs, backoff.initialMs * 2 ** exp);
   return Math.round(base / 2 + (random() * base) / 2);

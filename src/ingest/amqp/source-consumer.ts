@@ -399,7 +399,7 @@ export class AmqpSourceConsumer {
     const delay = backoffDelay(
       streak.failures,
       this.deps.backoff ?? RECONNECT_BACKOFF,
-      this.deps.random,
+      this.deps.random ?? Math.random,
     );
     const line = { source: this.source.name, queue: this.queue, reason, retryInMs: delay };
     if (first)
