@@ -13,6 +13,8 @@ export interface BuildRunnerDeps {
   readonly pipeline: () => Pipeline;
   readonly slots: number;
   readonly worker: string;
+  /** Where job `secrets:` are read, to mask their values in the log. */
+  readonly env: Readonly<Record<string, string | undefined>>;
   readonly now: () => number;
   readonly logger: Logger;
   readonly onStarted: (build: Build) => void;
@@ -144,7 +146,7 @@ export class BuildRunner {
         }
         secretValues = [
           ...pipeline.secretValues,
-          ...job.secrets.map((name) => process.env[name] ?? '').filter((v) => v !== ''),
+          ...job.secrets.map((name) => deps.env[name] ?? '').filter((v) => v !== ''),
         ];
         log.info('build started');
         result = await deps.executor.run(

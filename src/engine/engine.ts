@@ -27,6 +27,11 @@ export interface EngineOptions {
   readonly afterRun?: AfterRun;
   /** The git mirror's answers the scheduler asks before deciding (`ancestor` rule). */
   readonly facts?: VersionFacts;
+  /**
+   * The environment the local executor's steps inherit, where job `secrets:` are read to be
+   * masked; default `process.env` (the composition root's, read nowhere else in the engine).
+   */
+  readonly env?: Readonly<Record<string, string | undefined>>;
 }
 
 export interface TriggerResult {
@@ -65,6 +70,7 @@ export class Engine {
       pipeline: () => this.current,
       slots: opts.slots,
       worker: opts.worker ?? 'local',
+      env: opts.env ?? process.env,
       now: this.now,
       logger,
       ...(opts.afterRun ? { afterRun: opts.afterRun } : {}),
