@@ -28,8 +28,10 @@ export const MAY_IMPORT = {
   runner: ['core', 'async', 'executor/port.ts', ...STORE_PORTS],
   relay: ['core', 'async', 'bus/port.ts', ...STORE_PORTS],
   read: ['core', ...STORE_PORTS],
+  // The API contract: error codes, build links, response types (derived from the server's schemas).
+  api: ['core', 'server/schemas'],
   maintenance: ['core', 'artifacts', ...STORE_PORTS],
-  ingest: ['core', 'async', 'config', 'net', ...STORE_PORTS],
+  ingest: ['core', 'api', 'async', 'config', 'net', ...STORE_PORTS],
   reporters: [
     'core',
     'async',
@@ -41,6 +43,7 @@ export const MAY_IMPORT = {
   ],
   server: [
     'core',
+    'api',
     'config',
     'read',
     'bus/port.ts',
@@ -50,7 +53,7 @@ export const MAY_IMPORT = {
     ...STORE_PORTS,
   ],
   agent: ['core', 'async', 'config', 'net', 'executor', 'runner/port.ts', ...STORE_PORTS],
-  cli: ['core', 'config', 'app', 'executor/port.ts', 'ingest/git-hooks', ...STORE_PORTS],
+  cli: ['core', 'api', 'config', 'app', 'executor/port.ts', 'ingest/git-hooks', ...STORE_PORTS],
   // The composition root wires every adapter, but never the test harness.
   app: ['*'],
   // The harness is a product for tests (CONVENTIONS §11): it may use everything.
@@ -81,15 +84,15 @@ const layerZones = Object.entries(MAY_IMPORT).flatMap(([folder, allowed]) => {
 });
 
 /** src/core is pure (DESIGN.md rule 9): no clock, randomness, process, timers or I/O modules. */
-const IMPURE_MODULES = ['fs', 'net', 'child_process', 'http', 'https', 'dgram', 'tls'];
+const IMPURE_MODULES = ['fs', 'net', 'child_process', 'http', 'https', 'dgram', 'tls', 'timers'];
 const corePurity = {
   files: ['src/core/**/*.ts'],
   rules: {
     'no-restricted-globals': [
       'error',
-      ...['Date', 'process'].map((name) => ({
+      ...['Date', 'process', 'performance'].map((name) => ({
         name,
-        message: `src/core is pure: pass ${name === 'Date' ? 'the time (now)' : 'values'} in instead.`,
+        message: `src/core is pure: pass ${name === 'process' ? 'values' : 'the time (now)'} in instead.`,
       })),
       ...[
         'setTimeout',
@@ -98,6 +101,7 @@ const corePurity = {
         'clearTimeout',
         'clearInterval',
         'clearImmediate',
+        'queueMicrotask',
       ].map((name) => ({ name, message: 'src/core is pure: timers belong to the shell.' })),
     ],
     'no-restricted-properties': [

@@ -3,8 +3,8 @@ import { join } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 
 /** The lock file (an empty SQLite database: its lock is the point) and the holder's pid beside it. */
-export const LOCK_FILE = 'server.lock';
-export const PID_FILE = 'server.pid';
+const LOCK_FILE = 'server.lock';
+const PID_FILE = 'server.pid';
 
 /** Another process holds the data directory: nothing in it was touched. */
 export class DataDirLockedError extends Error {

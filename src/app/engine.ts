@@ -25,7 +25,6 @@ export interface EngineOptions {
   readonly maxAttempts?: number;
   readonly now?: () => number;
   readonly worker?: string;
-  readonly buildUrl?: (id: number) => string;
   /** Publishes a passing build's outputs (`publish:`) before its result is recorded. */
   readonly afterRun?: AfterRun;
   /** The git mirror's answers the scheduler asks before deciding (`ancestor` rule). */
@@ -84,7 +83,6 @@ export class Engine implements Commands {
         worker: opts.worker ?? 'local',
         now: this.now,
         logger,
-        buildUrl: opts.buildUrl ?? ((id) => `/builds/${id}`),
         secret: opts.secret ?? ((name) => process.env[name]),
         ...(opts.afterRun ? { afterRun: opts.afterRun } : {}),
       });

@@ -1,3 +1,4 @@
+import { buildPageUrl } from '../api/urls.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -119,11 +120,8 @@ async function startLocked(
   // Known before listening unless the port is chosen by the OS (port 0, tests): then after.
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   let publicUrl = opts.publicUrl ?? (opts.port === 0 ? '' : `http://${hostForUrl}:${opts.port}`);
-  const executor = new LocalExecutor({
-    dataDir,
-    artifacts,
-    buildUrl: (id) => `${publicUrl}/api/builds/${id}`,
-  });
+  const buildUrl = (id: number): string => buildPageUrl(publicUrl, id);
+  const executor = new LocalExecutor({ dataDir, artifacts, buildUrl });
   const metrics = new NightlessMetrics({ store });
   // Reports seen for the first time start here: read before the engine writes (lost builds).
   const reportsStartAfter = await store.lastOutboxId();
@@ -142,7 +140,6 @@ async function startLocked(
     logger,
     slots: opts.slots,
     maxAttempts: (opts.lostRetries ?? 1) + 1,
-    buildUrl: (id) => `${publicUrl}/api/builds/${id}`,
     afterRun: publishOutputs({ pathOf: (digest) => artifacts.pathOf(digest), logger }),
     facts: {
       relation: (source, version, head, signal) =>
@@ -164,7 +161,7 @@ async function startLocked(
     logger,
     bus,
     publicUrl: () => publicUrl,
-    buildUrl: (id) => `${publicUrl}/api/builds/${id}`,
+    buildUrl,
   });
   const server = await buildServer({
     ...apiPorts(engine, store, bus),

@@ -32,12 +32,12 @@ export interface GcOptions {
 }
 
 /** True when `s` is a lowercase sha256 hex digest. */
-export function isDigest(s: string): boolean {
+function isDigest(s: string): boolean {
   return DIGEST_RE.test(s);
 }
 
 /** sha256 of a file, streamed (constant memory). */
-export async function hashFile(path: string): Promise<StoredBlob> {
+async function hashFile(path: string): Promise<StoredBlob> {
   const hash = createHash('sha256');
   let size = 0;
   await pipeline(createReadStream(path), async (source: AsyncIterable<Buffer>) => {

@@ -6,10 +6,6 @@ export interface BusMessages {
   build: OutboxRecord;
   /** A build's log grew to `bytes`. */
   log: { readonly buildId: number; readonly bytes: number };
-  /** The inbox has new events. */
-  inbox: { readonly count: number };
-  /** The queue may have claimable builds. */
-  queue: { readonly reason: string };
 }
 
 export type Topic = keyof BusMessages;

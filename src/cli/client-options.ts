@@ -6,7 +6,7 @@ import { ApiClient } from './client.js';
 import { UsageError } from './errors.js';
 import { processOutput, type Output } from './output.js';
 
-export const DEFAULT_SERVER = 'http://127.0.0.1:8080';
+const DEFAULT_SERVER = 'http://127.0.0.1:8080';
 export const DEFAULT_TIMEOUT_MS = 10_000;
 
 interface ClientFlags {
@@ -18,7 +18,7 @@ interface ClientFlags {
 }
 
 /** A duration flag: `500ms`, `10s`, `2m`, or a number of seconds (same syntax as the pipeline file). */
-export function durationArg(value: string): number {
+function durationArg(value: string): number {
   const r = parseDuration(value);
   if (!r.ok) throw new InvalidArgumentError(r.reason);
   if (r.ms === 0) throw new InvalidArgumentError('must be more than zero');

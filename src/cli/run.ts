@@ -20,7 +20,7 @@ export async function runCli(
 }
 
 /** Prints an error the way people expect from a CLI: one line, no stack unless debugging. */
-export function report(err: unknown, debug: boolean): number {
+function report(err: unknown, debug: boolean): number {
   if (err instanceof CommanderError) {
     // commander printed its message already; help and --version are "errors" with code 0.
     return err.exitCode === 0 ? 0 : 2;

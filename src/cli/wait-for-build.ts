@@ -1,6 +1,6 @@
-import { isFinished, type Build } from '../core/build.js';
+import { isFinished } from '../core/build.js';
 import { describeEnding } from '../core/build-ending.js';
-import type { BuildEvent, BuildResponse } from './api-types.js';
+import type { ApiBuild as Build, BuildEvent, BuildResponse } from '../api/types.js';
 import type { ApiClient } from './client.js';
 import { ConnectionError } from './errors.js';
 import { formatReason } from './format/build.js';

@@ -8,7 +8,7 @@ const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as co
 /** Also used verbatim as the JSON Schema `pattern`, so editors flag a bad duration as you type. */
 export const DURATION_PATTERN = /^(?:\d+|(?:\d+(?:ms|s|m|h|d))+)$/;
 export const DURATION_PATTERN_OR_OFF = /^(?:off|\d+|(?:\d+(?:ms|s|m|h|d))+)$/;
-export const DURATION_HINT = 'use e.g. 500ms, 90s, 10m, 1h, 1h30m or a number of seconds';
+const DURATION_HINT = 'use e.g. 500ms, 90s, 10m, 1h, 1h30m or a number of seconds';
 
 /** Largest duration accepted: a timer beyond ~24 days overflows Node's setTimeout. */
 export const MAX_DURATION_MS = 2_147_483_647;

@@ -22,7 +22,7 @@ export function formatProblem(p: ConfigProblem): string {
 }
 
 /** Orders problems by position (file-level ones first) so the output reads top to bottom. */
-export function sortProblems(problems: readonly ConfigProblem[]): ConfigProblem[] {
+function sortProblems(problems: readonly ConfigProblem[]): ConfigProblem[] {
   const seen = new Set<string>();
   const unique: ConfigProblem[] = [];
   for (const p of problems) {

@@ -7,6 +7,4 @@ export { parsePipeline } from './parse.js';
 export type { ParseOptions } from './parse.js';
 export { formatSummary, summarizePipeline } from './summary.js';
 export type { PipelineSummary } from './summary.js';
-export { pipelineFileSchema } from './schema.js';
 export { parseDuration, formatDuration } from './durations.js';
-export { parseVersionTemplate } from './version-template.js';

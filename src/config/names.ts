@@ -12,7 +12,7 @@ export const ENV_NAME_PATTERN = /^[A-Za-z_][A-Za-z0-9_]*$/;
  * to 3 characters, 2 up to 6 (a swapped pair, `stpes`, is 2 edits), 3 beyond — so `x` never
  * suggests `exchange`.
  */
-export function suggest(word: string, candidates: Iterable<string>): string | null {
+function suggest(word: string, candidates: Iterable<string>): string | null {
   const list = [...candidates].filter((c) => c !== word);
   if (list.length === 0) return null;
   const best = closest(word, list);

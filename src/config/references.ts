@@ -3,6 +3,7 @@ import { findCycles } from './graph.js';
 import { didYouMean } from './names.js';
 import type { Path } from './paths.js';
 import type { RawProblem } from './zod-issues.js';
+import { outputSourceName, splitOutputSource } from '../core/output-source.js';
 
 /**
  * Input references and cycles, checked on the loosely-read tree so that they are reported even
@@ -37,10 +38,9 @@ export function looseGraph(data: unknown): LooseGraph {
 export function upstreamResolver(graph: LooseGraph): (input: string) => string | null {
   const outputs = new Map(graph.jobs.map((j) => [j.name, new Set(j.outputs)]));
   return (input) => {
-    const dot = input.indexOf('.');
-    if (dot < 0) return null;
-    const job = input.slice(0, dot);
-    return outputs.get(job)?.has(input.slice(dot + 1)) === true ? job : null;
+    const out = splitOutputSource(input);
+    if (!out) return null;
+    return outputs.get(out.job)?.has(out.output) === true ? out.job : null;
   };
 }
 
@@ -79,19 +79,18 @@ function unknownInput(
   graph: LooseGraph,
   jobs: ReadonlyMap<string, LooseJob>,
 ): string {
-  const dot = input.indexOf('.');
-  if (dot < 0) {
+  const out = splitOutputSource(input);
+  if (!out) {
     const hint = didYouMean(input, graph.sources);
     if (hint === '' && jobs.has(input)) {
       const first = jobs.get(input)?.outputs[0];
       return first !== undefined
-        ? `unknown source "${input}" ("${input}" is a job: consume one of its outputs, e.g. "${input}.${first}")`
+        ? `unknown source "${input}" ("${input}" is a job: consume one of its outputs, e.g. "${outputSourceName(input, first)}")`
         : `unknown source "${input}" ("${input}" is a job and declares no outputs)`;
     }
     return `unknown source "${input}"${hint}`;
   }
-  const jobName = input.slice(0, dot);
-  const output = input.slice(dot + 1);
+  const { job: jobName, output } = out;
   const job = jobs.get(jobName);
   if (job === undefined)
     return `unknown job "${jobName}" in "${input}"${didYouMean(jobName, jobs.keys())}`;

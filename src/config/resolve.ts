@@ -16,6 +16,7 @@ import type { Path } from './paths.js';
 import { pathKey } from './paths.js';
 import type { JobFile, PipelineFile, SourceFile } from './schema.js';
 import { parseSize } from './sizes.js';
+import { outputSourceName } from '../core/output-source.js';
 
 /**
  * Validated file → resolved definitions: defaults applied, durations in ms, env values with
@@ -62,7 +63,7 @@ export function resolvePipeline(file: PipelineFile, ctx: ResolveContext): Resolv
   // Every declared output is a source of its own, so an output version always has somewhere to land.
   for (const [job, def] of jobsFile) {
     for (const output of Object.keys(def.outputs ?? {})) {
-      const name = `${job}.${output}`;
+      const name = outputSourceName(job, output);
       sources.set(name, { kind: 'job-output', name, job, output, quietPeriodMs: null });
     }
   }
@@ -245,7 +246,7 @@ function resolveJob(
 }
 
 /** The first non-empty line of `run`, at most 60 characters. */
-export function defaultStepName(run: string): string {
+function defaultStepName(run: string): string {
   const line =
     run
       .split('\n')

@@ -318,7 +318,8 @@ const retention = strict({
   }),
 }).meta({
   description:
-    'What history to keep; the newest passed build of a job, queued/running builds and what they reference are always kept. Default: everything but output files beyond 20 builds per job.',
+    'What history to keep; the newest passed build of a job, queued/running builds and what they reference are always kept. ' +
+    `Default: everything but output files beyond ${DEFAULT_ARTIFACT_BUILDS} builds per job.`,
 });
 
 export const jobSchema = strict({

@@ -1,6 +1,7 @@
 import type { Pipeline, SourceDef } from '../core/pipeline.js';
 import { formatDuration } from './durations.js';
 import { displayUrl } from '../core/redact.js';
+import { outputSourceName } from '../core/output-source.js';
 
 /**
  * A JSON-able overview of a pipeline for `nightless check` and the API. It never contains a
@@ -35,7 +36,7 @@ export function summarizePipeline(p: Pipeline): PipelineSummary {
   const sources = [...p.sources.values()].map((s) => ({
     name: s.name,
     kind: s.kind,
-    url: s.kind === 'job-output' ? `${s.job}.${s.output}` : mask(s.url),
+    url: s.kind === 'job-output' ? outputSourceName(s.job, s.output) : mask(s.url),
     detail: sourceDetail(s),
     consumers: [...(p.consumers.get(s.name) ?? [])],
   }));

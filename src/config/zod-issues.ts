@@ -182,7 +182,7 @@ function mapUnion(
   return [{ path, message: `expected ${oneOf([...new Set(expected)])}, got ${describe(value)}` }];
 }
 
-export function valueAt(data: unknown, path: Path): unknown {
+function valueAt(data: unknown, path: Path): unknown {
   let v = data;
   for (const seg of path) {
     if (Array.isArray(v) && typeof seg === 'number') v = v[seg];

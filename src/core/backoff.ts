@@ -14,8 +14,8 @@ export const RECONNECT_BACKOFF: Backoff = { initialMs: 500, maxMs: 30_000 };
 /**
  * Delay before retry `failures` (1 after the first failure): exponential, capped, with "equal
  * jitter" (half fixed, half random) so peers that failed together — targets down at once,
- * consumers restarted by a broker restart — spread out. `random` returns [0, 1) like
- * `Math.random`; the caller passes it because core has no source of randomness of its own.
+ * consumers restarted by a broker restart — spread out. `random` is the caller's (core draws no
+ * randomness of its own): `Math.random` in production, a fixed value in tests.
  */
 export function backoffDelay(failures: number, backoff: Backoff, random: () => number): number {
   const exp = Math.max(0, Math.min(failures - 1, 30));

@@ -19,6 +19,24 @@ export function isFinished(state: BuildState): state is FinishedState {
   return state !== 'queued' && state !== 'running';
 }
 
+/**
+ * States whose fingerprint counts as built (scheduler rule 3): a fingerprint with a build in one
+ * of these is not built again unless forced. Cancelled, superseded and skipped builds never ran
+ * to an answer, so their input set may build later. The snapshot, the SQL store and the model
+ * store all read this list.
+ */
+export const COUNTED_STATES: readonly BuildState[] = [
+  'queued',
+  'running',
+  'passed',
+  'failed',
+  'error',
+];
+
+export function isCounted(state: BuildState): boolean {
+  return COUNTED_STATES.includes(state);
+}
+
 /** Where an event came from. `output` = a build produced a job output; `reload` = definition change. */
 export const EVENT_ORIGINS = [
   'webhook',

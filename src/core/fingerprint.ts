@@ -28,7 +28,7 @@ export function canonicalDefinition(job: JobDef): string {
   });
 }
 
-export function sha256(text: string): string {
+function sha256(text: string): string {
   return createHash('sha256').update(text).digest('hex');
 }
 

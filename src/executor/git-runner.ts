@@ -23,7 +23,7 @@ const MAX_CAPTURE = 64 * 1024;
  * Environment for every git command: never prompt for credentials (a prompt would hang a build),
  * and make ssh fail fast on an unreachable host instead of waiting for the TCP timeout.
  */
-export function gitEnv(extra: Readonly<Record<string, string>> = {}): Record<string, string> {
+function gitEnv(extra: Readonly<Record<string, string>> = {}): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   delete env.NIGHTLESS_TOKEN;

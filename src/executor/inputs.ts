@@ -29,12 +29,12 @@ export interface MaterializeContext {
   readonly signal: AbortSignal;
 }
 
-export const INPUTS_FILE = 'nightless-inputs.json';
+const INPUTS_FILE = 'nightless-inputs.json';
 /** Where job-output inputs are placed, relative to the workspace. */
-export const OUTPUT_INPUTS_DIR = join('.nightless', 'inputs');
+const OUTPUT_INPUTS_DIR = join('.nightless', 'inputs');
 
 /** `build.dist` → `BUILD_DIST`: the `<NAME>` in `NIGHTLESS_INPUT_<NAME>_*`. */
-export function inputEnvName(source: string): string {
+function inputEnvName(source: string): string {
   return source.toUpperCase().replace(/[^A-Z0-9]/g, '_');
 }
 

@@ -14,7 +14,7 @@ const POLL_MS = 20;
  * `cookie` in their environment. Linux only (/proc); elsewhere returns what the group signal can
  * tell: `[pgid]` while the group exists.
  */
-export async function findStepProcesses(pgid: number, cookie: string): Promise<number[]> {
+async function findStepProcesses(pgid: number, cookie: string): Promise<number[]> {
   let entries: string[];
   try {
     entries = await readdir('/proc');

@@ -177,7 +177,6 @@ export class LocalExecutor implements Executor {
     for (const [index, step] of job.steps.entries()) {
       const quoted = JSON.stringify(step.name);
       log.system(`==> step ${quoted} (${index + 1}/${job.steps.length})`);
-      safely(() => observer.stepStarted(step.name, index));
       const started = Date.now();
       const r = await runStep({
         name: step.name,
@@ -193,8 +192,6 @@ export class LocalExecutor implements Executor {
         signal,
       });
       const took = formatDuration(Date.now() - started);
-      const exitCode = r.kind === 'exited' ? r.exitCode : null;
-      safely(() => observer.stepFinished(step.name, index, exitCode));
       if (r.kind === 'exited') {
         log.system(`<== exit ${r.exitCode}${r.signal === null ? '' : ` (${r.signal})`} in ${took}`);
         if (r.exitCode === 0) continue;

@@ -25,10 +25,11 @@ export interface RunSpec {
   readonly env: Readonly<Record<string, string>>;
 }
 
-/** Called by the executor while a build runs; implementations must not throw. */
+/**
+ * Called by the executor while a build runs; implementations must not throw. Step progress is
+ * in the log itself (`==> step`, `<== exit` lines), which is what followers read.
+ */
 export interface RunObserver {
-  stepStarted(step: string, index: number): void;
-  stepFinished(step: string, index: number, exitCode: number | null): void;
   /** New log bytes were written (for live followers); `bytes` is the log file's size now. */
   logAdvanced(bytes: number): void;
 }

@@ -1,7 +1,7 @@
 import { secretForms } from './secret-forms.js';
 
 /** Values shorter than this are not masked: masking `a` or `12` would shred every log line. */
-export const MIN_SECRET_LENGTH = 3;
+const MIN_SECRET_LENGTH = 3;
 const MASK = Buffer.from('***');
 
 /**

@@ -105,7 +105,7 @@ export class Workspaces {
  * Only directories are made writable: files may be hard links into the artifact store, whose
  * read-only mode must stay.
  */
-export async function removeTree(dir: string): Promise<void> {
+async function removeTree(dir: string): Promise<void> {
   try {
     await rm(dir, { recursive: true, force: true });
   } catch (err) {
@@ -124,7 +124,7 @@ async function makeDirsWritable(dir: string): Promise<void> {
 }
 
 /** Apparent size of a tree (symlinks not followed). */
-export async function treeBytes(dir: string): Promise<number> {
+async function treeBytes(dir: string): Promise<number> {
   let total = 0;
   for (const e of await readdir(dir, { withFileTypes: true }).catch(() => [])) {
     const p = join(dir, e.name);

@@ -9,7 +9,7 @@ export interface ArtifactGcOptions {
   readonly artifacts: ContentStore;
   /**
    * Builds per job whose artifacts are kept (`retention.artifacts`, docs/executor.md): one number
-   * for every job, or per job; default 20.
+   * for every job, or per job; default `DEFAULT_ARTIFACT_BUILDS` (`core/retention.ts`).
    */
   readonly keepBuildsPerJob?: number | ((job: JobName) => number);
   readonly logger: Logger;
@@ -24,8 +24,6 @@ export interface ArtifactGcResult {
   readonly bytesFreed: number;
 }
 
-export const DEFAULT_KEEP_BUILDS_PER_JOB = DEFAULT_ARTIFACT_BUILDS;
-
 /**
  * One artifact garbage collection: the retention rule deletes the `artifacts` rows of builds that
  * no longer retain their files, then every blob no row references (and older than `minAgeMs`) is
@@ -34,7 +32,7 @@ export const DEFAULT_KEEP_BUILDS_PER_JOB = DEFAULT_ARTIFACT_BUILDS;
  */
 export async function runArtifactGc(opts: ArtifactGcOptions): Promise<ArtifactGcResult> {
   const { store, artifacts, logger } = opts;
-  const keep = opts.keepBuildsPerJob ?? DEFAULT_KEEP_BUILDS_PER_JOB;
+  const keep = opts.keepBuildsPerJob ?? DEFAULT_ARTIFACT_BUILDS;
   const started = Date.now();
   const { buildsPruned, rowsDeleted } = await store.pruneArtifacts(keep);
   const bytesFreed = await artifacts.collectGarbage((d) => store.referencedDigest(d), {

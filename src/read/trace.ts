@@ -13,6 +13,7 @@ import {
   type VersionRef,
 } from '../core/trace.js';
 import type { ReadPort } from '../store/ports.js';
+import { outputSourceName } from '../core/output-source.js';
 
 export interface TraceResult {
   readonly source: SourceName;
@@ -95,7 +96,7 @@ function consumersOfJob(pipeline: Pipeline) {
     const def = pipeline.jobs.get(job);
     if (!def) return [];
     return Object.keys(def.outputs).flatMap((output) => {
-      const via = `${job}.${output}`;
+      const via = outputSourceName(job, output);
       return (pipeline.consumers.get(via) ?? []).map((c) => ({ job: c, via }));
     });
   };

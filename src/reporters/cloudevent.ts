@@ -3,7 +3,7 @@ import type { CollectedOutput } from '../executor/port.js';
 import type { OutboxRecord, OutboxType } from '../store/ports.js';
 
 /** CloudEvents `type` of each outbox row type. */
-export const EVENT_TYPES: Readonly<Record<OutboxType, string>> = {
+const EVENT_TYPES: Readonly<Record<OutboxType, string>> = {
   queued: 'dev.nightless.build.queued',
   started: 'dev.nightless.build.started',
   finished: 'dev.nightless.build.finished',

@@ -1,11 +1,9 @@
 import type { Build } from '../core/build.js';
-import { isFinished } from '../core/build.js';
+import { isCounted, isFinished } from '../core/build.js';
 import { definitionHash } from '../core/fingerprint.js';
 import type { JobName, Pipeline, SourceName } from '../core/pipeline.js';
 import type { BuildRef, Decision, SchedulerSnapshot, SourceHead } from '../core/scheduler/index.js';
 import type { AppliedDecisions, SchedulerState } from '../store/ports.js';
-
-const COUNTED = new Set(['queued', 'running', 'passed', 'failed', 'error']);
 
 /**
  * The scheduler's view of the store, kept in memory so a decision costs no query. Loaded once
@@ -106,7 +104,7 @@ export class MemorySnapshot implements SchedulerSnapshot {
       if (i >= 0) list.splice(i, 1);
     } else if (i >= 0) list[i] = ref;
     else this.addActive(ref);
-    if (COUNTED.has(build.state)) this.setCounted(ref);
+    if (isCounted(build.state)) this.setCounted(ref);
     else this.uncount(build.fingerprint, build.id);
   }
 

@@ -17,7 +17,7 @@ export interface VersionFacts {
 }
 
 /** Longest the scheduler waits for one answer; then the version counts as `unknown` (new). */
-export const FACTS_TIMEOUT_MS = 10_000;
+const FACTS_TIMEOUT_MS = 10_000;
 
 /**
  * The head a source event would be compared with, when the question is worth asking: a git

@@ -3,20 +3,10 @@ import {
   hasZodFastifySchemaValidationErrors,
   isResponseSerializationError,
 } from 'fastify-type-provider-zod';
+import { ApiError, ERROR_CODES, type ErrorCode } from '../api/errors.js';
 import type { ErrorBody } from './schemas/error.js';
 
-export type ApiErrorCode =
-  | 'NL_BAD_REQUEST'
-  | 'NL_UNAUTHORIZED'
-  | 'NL_FORBIDDEN'
-  | 'NL_RATE_LIMITED'
-  | 'NL_NOT_FOUND'
-  | 'NL_CONFLICT'
-  | 'NL_AMBIGUOUS'
-  | 'NL_TOO_LARGE'
-  | 'NL_UNSUPPORTED_MEDIA_TYPE'
-  | 'NL_UNAVAILABLE'
-  | 'NL_INTERNAL';
+export { ApiError } from '../api/errors.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -25,34 +15,17 @@ declare module 'fastify' {
   }
 }
 
-/** An error a handler throws on purpose: its status, code and message reach the client as is. */
-export class ApiError extends Error {
-  constructor(
-    readonly statusCode: number,
-    readonly code: ApiErrorCode,
-    message: string,
-    readonly details?: unknown,
-  ) {
-    super(message);
-    this.name = 'ApiError';
-  }
-
-  static notFound(message: string): ApiError {
-    return new ApiError(404, 'NL_NOT_FOUND', message);
-  }
-}
-
-export function errorBody(code: string, message: string, details?: unknown): ErrorBody {
+function errorBody(code: ErrorCode, message: string, details?: unknown): ErrorBody {
   return { error: details === undefined ? { code, message } : { code, message, details } };
 }
 
 /** Fastify's own client errors (body parsing, content type, size) and the code we answer with. */
-const FASTIFY_CODES: Readonly<Record<string, [number, ApiErrorCode]>> = {
-  FST_ERR_CTP_BODY_TOO_LARGE: [413, 'NL_TOO_LARGE'],
-  FST_ERR_CTP_INVALID_MEDIA_TYPE: [415, 'NL_UNSUPPORTED_MEDIA_TYPE'],
-  FST_ERR_CTP_INVALID_CONTENT_LENGTH: [400, 'NL_BAD_REQUEST'],
-  FST_ERR_CTP_EMPTY_JSON_BODY: [400, 'NL_BAD_REQUEST'],
-  FST_ERR_CTP_INVALID_JSON_BODY: [400, 'NL_BAD_REQUEST'],
+const FASTIFY_CODES: Readonly<Record<string, ErrorCode>> = {
+  FST_ERR_CTP_BODY_TOO_LARGE: 'NL_TOO_LARGE',
+  FST_ERR_CTP_INVALID_MEDIA_TYPE: 'NL_UNSUPPORTED_MEDIA_TYPE',
+  FST_ERR_CTP_INVALID_CONTENT_LENGTH: 'NL_BAD_REQUEST',
+  FST_ERR_CTP_EMPTY_JSON_BODY: 'NL_BAD_REQUEST',
+  FST_ERR_CTP_INVALID_JSON_BODY: 'NL_BAD_REQUEST',
 };
 
 const ENTITY_HEADERS = [
@@ -72,7 +45,7 @@ export function handleError(
   request: FastifyRequest,
   reply: FastifyReply,
 ): void {
-  const [status, body] = toResponse(err);
+  const [status, body] = toResponse(err, request);
   request.errorCode = body.error.code;
   if (status >= 500) request.log.error({ err }, 'request failed');
   if (status === 401) void reply.header('www-authenticate', 'Bearer');
@@ -81,7 +54,7 @@ export function handleError(
   void reply.code(status).type('application/json; charset=utf-8').send(body);
 }
 
-function toResponse(err: FastifyError | Error): [number, ErrorBody] {
+function toResponse(err: FastifyError | Error, request: FastifyRequest): [number, ErrorBody] {
   if (err instanceof ApiError)
     return [err.statusCode, errorBody(err.code, err.message, err.details)];
   if (hasZodFastifySchemaValidationErrors(err)) {
@@ -98,13 +71,21 @@ function toResponse(err: FastifyError | Error): [number, ErrorBody] {
   if (isResponseSerializationError(err)) return [500, errorBody('NL_INTERNAL', 'internal error')];
   const code = 'code' in err && typeof err.code === 'string' ? err.code : '';
   const known = FASTIFY_CODES[code];
-  if (known) return [known[0], errorBody(known[1], err.message)];
+  if (known) return [ERROR_CODES[known].status, errorBody(known, fastifyMessage(err, request))];
   const status = 'statusCode' in err && typeof err.statusCode === 'number' ? err.statusCode : 500;
   // Other fastify client errors (a malformed URL, an unsupported method) carry a safe message.
   if (status >= 400 && status < 500 && code.startsWith('FST_')) {
     return [status, errorBody(status === 404 ? 'NL_NOT_FOUND' : 'NL_BAD_REQUEST', err.message)];
   }
   return [500, errorBody('NL_INTERNAL', 'internal error')];
+}
+
+/** Fastify's messages, where a client can act on more than they say. */
+function fastifyMessage(err: FastifyError | Error, request: FastifyRequest): string {
+  // Routes have limits of their own (webhooks: 25 MiB); the client needs the one that applied.
+  if ('code' in err && err.code === 'FST_ERR_CTP_BODY_TOO_LARGE')
+    return `request body is larger than ${request.routeOptions.bodyLimit} bytes`;
+  return err.message;
 }
 
 function describe(issues: ReadonlyArray<{ path: string; message: string }>): string {
@@ -118,11 +99,7 @@ function describe(issues: ReadonlyArray<{ path: string; message: string }>): str
     .join('; ');
 }
 
-/** Unknown routes answer in the same error format as everything else. */
-export function handleNotFound(request: FastifyRequest, reply: FastifyReply): void {
-  void reply
-    .code(404)
-    .send(
-      errorBody('NL_NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0] ?? ''}`),
-    );
+/** Unknown routes answer through the same handler as everything else. */
+export function handleNotFound(request: FastifyRequest): never {
+  throw ApiError.notFound(`no route ${request.method} ${request.url.split('?')[0] ?? ''}`);
 }

@@ -21,7 +21,6 @@ export async function resolvePins(
   for (const [source, asked] of Object.entries(requested)) {
     if (!job.inputs.includes(source)) {
       throw new ApiError(
-        400,
         'NL_BAD_REQUEST',
         `input "${source}=${asked}": job "${job.name}" has no input "${source}" (its inputs: ${job.inputs.join(', ') || 'none'})`,
       );
@@ -35,7 +34,7 @@ export async function resolvePins(
           `input "${source}=${asked}": nightless has never seen a version of ${source} that starts with "${asked}"`,
         );
       if (err instanceof AmbiguousVersionError)
-        throw new ApiError(409, 'NL_AMBIGUOUS', `input "${source}=${asked}": ${err.message}`, {
+        throw new ApiError('NL_AMBIGUOUS', `input "${source}=${asked}": ${err.message}`, {
           candidates: err.candidates,
         });
       throw err;

@@ -1,4 +1,4 @@
-import type { BuildState, EventOrigin, PinnedInput } from '../core/build.js';
+import { isCounted, type BuildState, type EventOrigin, type PinnedInput } from '../core/build.js';
 import type {
   Ancestry,
   ReconcileEvent,
@@ -12,7 +12,6 @@ import type { JobName, Pipeline, SourceName } from '../core/pipeline.js';
 import type { BuildRef, SourceHead } from '../core/scheduler/index.js';
 import { MemorySnapshot } from '../scheduler/scheduler-state.js';
 import type { SchedulerState } from '../store/ports.js';
-import { COUNTED_STATES } from './model-snapshot.js';
 
 /**
  * The "state" column of scheduler scenario tables (CONVENTIONS §12): heads and builds written
@@ -45,7 +44,7 @@ export interface Given {
 }
 
 /** What `loadSchedulerState` would return for these rows. */
-export function givenState(pipeline: Pipeline, given: Given = {}): SchedulerState {
+function givenState(pipeline: Pipeline, given: Given = {}): SchedulerState {
   const heads: SourceHead[] = (given.heads ?? []).map((h, i) => {
     const def = pipeline.sources.get(h.source);
     return {
@@ -71,7 +70,7 @@ export function givenState(pipeline: Pipeline, given: Given = {}): SchedulerStat
     };
     return { ref, hash };
   });
-  const counted = builds.map((b) => b.ref).filter((b) => COUNTED_STATES.includes(b.state));
+  const counted = builds.map((b) => b.ref).filter((b) => isCounted(b.state));
   const last = new Map<JobName, string>();
   for (const b of builds) if (b.ref.state !== 'skipped') last.set(b.ref.job, b.hash);
   return {

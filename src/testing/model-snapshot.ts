@@ -1,4 +1,10 @@
-import type { Build, BuildCause, BuildInput, BuildState } from '../core/build.js';
+import {
+  isCounted,
+  type Build,
+  type BuildCause,
+  type BuildInput,
+  type BuildState,
+} from '../core/build.js';
 import type { SchedulerEvent } from '../core/event.js';
 import type { JobName, Pipeline } from '../core/pipeline.js';
 import type { BuildRef, Decision, SourceHead } from '../core/scheduler/index.js';
@@ -6,14 +12,8 @@ import { decide } from '../core/scheduler/index.js';
 import { MemorySnapshot } from '../scheduler/scheduler-state.js';
 import type { AppliedDecisions, SchedulerState } from '../store/ports.js';
 
-/** States whose fingerprint counts as built, as in the SQL store. */
-export const COUNTED_STATES: readonly BuildState[] = [
-  'queued',
-  'running',
-  'passed',
-  'failed',
-  'error',
-];
+/** The rule's one owner is core; re-exported for the model's tests. */
+export { COUNTED_STATES } from '../core/build.js';
 
 /** One row of the model's `builds` table. */
 export interface ModelBuild {
@@ -64,7 +64,7 @@ export class ModelStore {
 
   /** What `SchedulerPort.loadSchedulerState` returns for these rows. */
   state(): SchedulerState {
-    const counted = this.builds.filter((b) => COUNTED_STATES.includes(b.state)).map(toRef);
+    const counted = this.builds.filter((b) => isCounted(b.state)).map(toRef);
     const last = new Map<JobName, string>();
     for (const b of this.builds) if (b.state !== 'skipped') last.set(b.job, b.definitionHash);
     return {

@@ -13,6 +13,7 @@ import type {
   StepDef,
 } from '../core/pipeline.js';
 import { KEEP_EVERYTHING, type RetentionPolicy } from '../core/retention.js';
+import { outputSourceName } from '../core/output-source.js';
 
 /**
  * Builds a frozen `Pipeline` from a compact description, for tests and benchmarks:
@@ -128,7 +129,7 @@ export function pipeline(spec: PipelineSpec): Pipeline {
   for (const [name, s] of Object.entries(spec.sources ?? {})) sources.set(name, { ...s, name });
   for (const [jobName, j] of Object.entries(spec.jobs)) {
     for (const output of Object.keys(j.outputs ?? {})) {
-      const name = `${jobName}.${output}`;
+      const name = outputSourceName(jobName, output);
       sources.set(name, { kind: 'job-output', name, job: jobName, output, quietPeriodMs: null });
     }
   }

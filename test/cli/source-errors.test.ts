@@ -2,7 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { SourcesResponse } from '../../src/cli/api-types.js';
+import type { SourcesResponse } from '../../src/api/types.js';
 import { runCli } from './helpers/spawn-cli.js';
 import {
   eventually,

@@ -93,18 +93,13 @@ export function gitInput(
 }
 
 export interface RecordingObserver extends RunObserver {
-  readonly events: string[];
   readonly advances: number[];
 }
 
 export function observer(): RecordingObserver {
-  const events: string[] = [];
   const advances: number[] = [];
   return {
-    events,
     advances,
-    stepStarted: (s, i) => events.push(`start ${s} ${i}`),
-    stepFinished: (s, i, code) => events.push(`finish ${s} ${i} ${code}`),
     logAdvanced: (b) => advances.push(b),
   };
 }

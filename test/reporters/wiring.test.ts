@@ -115,7 +115,7 @@ reports:
       data: { build: { url: string }; artifacts: Array<{ output: string; digest: string }> };
     };
     expect(event.source).toBe(`${nl.url}/pipelines/e2e`);
-    expect(event.data.build.url).toBe(`${nl.url}/api/builds/${build!.id}`);
+    expect(event.data.build.url).toBe(`${nl.url}/builds/${build!.id}`);
     expect(event.data.artifacts).toEqual([
       expect.objectContaining({ output: 'dist', digest: done!.outputs[0]!.digest }),
     ]);

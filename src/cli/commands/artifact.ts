@@ -6,7 +6,7 @@ import { Readable, Transform, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Command } from 'commander';
-import type { ArtifactListing } from '../api-types.js';
+import type { ArtifactListing } from '../../api/types.js';
 import { buildIdArg, commandContext, withClientOptions } from '../client-options.js';
 import { CliError, ConnectionError, ExitCode, UsageError } from '../errors.js';
 import { formatSize } from '../format/build.js';

@@ -51,7 +51,7 @@ Examples:
     });
 }
 
-export function formatAudit(entries: readonly AuditEntry[], c: Colours): string[] {
+function formatAudit(entries: readonly AuditEntry[], c: Colours): string[] {
   if (entries.length === 0) return ['no audited actions in that period'];
   return renderTable(
     ['WHEN', 'WHO', 'FROM', 'ACTION', 'TARGET', 'OUTCOME'],

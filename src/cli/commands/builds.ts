@@ -1,6 +1,6 @@
 import { Option, type Command } from 'commander';
 import { BUILD_STATES } from '../../core/build.js';
-import type { BuildsResponse } from '../api-types.js';
+import type { BuildsResponse } from '../../api/types.js';
 import {
   commandContext,
   positiveIntArg,

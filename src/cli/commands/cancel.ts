@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { isFinished } from '../../core/build.js';
-import type { CancelResponse } from '../api-types.js';
+import type { CancelResponse } from '../../api/types.js';
 import { buildIdArg, commandContext, withClientOptions } from '../client-options.js';
 
 export function registerCancel(program: Command): void {

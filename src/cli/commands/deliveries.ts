@@ -82,7 +82,7 @@ Examples:
     });
 }
 
-export function formatDeliveries(body: DeliveriesResponse, now: number, c: Colours): string[] {
+function formatDeliveries(body: DeliveriesResponse, now: number, c: Colours): string[] {
   const lines: string[] = [];
   if (body.targets.length === 0) lines.push('no report targets (see `reports:` in docs/events.md)');
   else

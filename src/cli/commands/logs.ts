@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { LogEnd, LogLine, LogResponse } from '../api-types.js';
+import type { LogEnd, LogLine, LogResponse } from '../../api/types.js';
 import type { ApiClient } from '../client.js';
 import { buildIdArg, commandContext, withClientOptions } from '../client-options.js';
 import { ConnectionError } from '../errors.js';

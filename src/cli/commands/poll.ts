@@ -84,7 +84,7 @@ Examples:
 }
 
 /** `app: ok, 1 new version; next check 15:40:12 (in 9m58s)` or `app: check failed: …; …`. */
-export function formatPoll(poll: PollResponse['poll'], now: number, c: Colours): string {
+function formatPoll(poll: PollResponse['poll'], now: number, c: Colours): string {
   const result = poll.ok
     ? `${c.green('ok')}, ${poll.newVersions === 0 ? 'no new version' : `${poll.newVersions} new version${poll.newVersions === 1 ? '' : 's'}`}`
     : `${c.red('check failed')}: ${poll.error ?? 'unknown error'}`;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { TriggerResponse } from '../api-types.js';
+import type { TriggerResponse } from '../../api/types.js';
 import { buildIdArg, commandContext, withClientOptions } from '../client-options.js';
 import { reportQueued, whoAmI } from './trigger.js';
 

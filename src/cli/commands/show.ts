@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { BuildResponse } from '../api-types.js';
+import type { BuildResponse } from '../../api/types.js';
 import { buildIdArg, commandContext, withClientOptions } from '../client-options.js';
 import { formatBuildDetail } from '../format/build.js';
 

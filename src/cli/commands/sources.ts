@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { SourcesResponse } from '../api-types.js';
+import type { SourcesResponse } from '../../api/types.js';
 import { commandContext, withClientOptions } from '../client-options.js';
 import { formatSources } from '../format/sources.js';
 

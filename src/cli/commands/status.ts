@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { JobsResponse, SourcesResponse } from '../api-types.js';
+import type { JobsResponse, SourcesResponse } from '../../api/types.js';
 import { commandContext, withClientOptions } from '../client-options.js';
 import { formatStatusTable } from '../format/builds-table.js';
 import { formatFailingSources } from '../format/sources.js';

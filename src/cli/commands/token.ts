@@ -100,7 +100,7 @@ Examples:
   });
 }
 
-export function formatTokens(tokens: readonly TokenInfo[], now: number, c: Colours): string[] {
+function formatTokens(tokens: readonly TokenInfo[], now: number, c: Colours): string[] {
   if (tokens.length === 0)
     return ['no tokens yet besides the bootstrap token (nightless token create --help)'];
   return renderTable(

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { TraceResponse } from '../api-types.js';
+import type { TraceResponse } from '../../api/types.js';
 import type { ApiClient } from '../client.js';
 import { commandContext, withClientOptions } from '../client-options.js';
 import { UsageError } from '../errors.js';

@@ -1,7 +1,7 @@
 import { userInfo } from 'node:os';
 import { InvalidArgumentError, type Command } from 'commander';
-import { isFinished, type Build } from '../../core/build.js';
-import type { BuildResponse, TriggerResponse } from '../api-types.js';
+import { isFinished } from '../../core/build.js';
+import type { ApiBuild as Build, BuildResponse, TriggerResponse } from '../../api/types.js';
 import { commandContext, withClientOptions, type CommandContext } from '../client-options.js';
 import { ExitCode } from '../errors.js';
 import { decisionBuild, explainNoBuild } from '../format/decisions.js';

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import type { WhyResponse } from '../api-types.js';
+import type { WhyResponse } from '../../api/types.js';
 import { commandContext, withClientOptions } from '../client-options.js';
 import { ApiError, CliError } from '../errors.js';
 import { formatDecisions } from '../format/decisions.js';

@@ -1,6 +1,10 @@
-import type { Build, BuildCause, CoverageSummary } from '../../core/build.js';
 import { describeFailure } from '../../core/build-ending.js';
-import type { BuildDetail } from '../../store/ports.js';
+import type {
+  ApiBuild as Build,
+  ApiBuildCause as BuildCause,
+  ApiBuildDetail as BuildDetail,
+  ApiCoverage as CoverageSummary,
+} from '../../api/types.js';
 import type { Colours } from './colour.js';
 import { renderFields } from './table.js';
 import { formatSpan, formatWhen } from './time.js';

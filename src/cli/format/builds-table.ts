@@ -1,5 +1,5 @@
-import type { Build } from '../../core/build.js';
-import type { JobSummary } from '../api-types.js';
+import type { ApiBuild as Build } from '../../api/types.js';
+import type { JobSummary } from '../../api/types.js';
 import { buildDuration, buildTime, formatInputs, formatPinned, formatReason } from './build.js';
 import type { Colours } from './colour.js';
 import { renderTable } from './table.js';

@@ -1,4 +1,4 @@
-import type { DecisionRecord } from '../../store/ports.js';
+import type { DecisionRecord } from '../../api/types.js';
 import type { Colours } from './colour.js';
 import { renderTable } from './table.js';
 import { formatTimestamp } from './time.js';

@@ -1,4 +1,4 @@
-import type { LogLine } from '../api-types.js';
+import type { LogLine } from '../../api/types.js';
 import type { Colours } from './colour.js';
 import { formatClock } from './time.js';
 

@@ -1,11 +1,11 @@
-import type { SourceSummary } from '../api-types.js';
+import type { SourceSummary } from '../../api/types.js';
 import type { Colours } from './colour.js';
 import { renderFields } from './table.js';
 import { formatClock, formatRelative, formatSpan, formatTimestamp } from './time.js';
 import { shortVersion } from './version.js';
 
 /** When the next fallback check runs: absolute local time AND how long until then. */
-export function formatNextCheck(source: SourceSummary, now: number): string {
+function formatNextCheck(source: SourceSummary, now: number): string {
   if (source.nextCheckAt === null) {
     return source.fallbackPollMs === null ? 'off (events only)' : 'not scheduled';
   }
@@ -18,7 +18,7 @@ export function formatNextCheck(source: SourceSummary, now: number): string {
   return `${at} (${rel}${every})`;
 }
 
-export function formatLastCheck(source: SourceSummary, now: number, c: Colours): string {
+function formatLastCheck(source: SourceSummary, now: number, c: Colours): string {
   if (source.lastCheckAt === null) return 'never';
   const when = formatRelative(source.lastCheckAt, now);
   if (source.lastCheckOk === false) {

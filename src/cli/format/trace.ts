@@ -1,5 +1,5 @@
 import { isFinished } from '../../core/build.js';
-import type { ExpectedJob, TraceNode, TraceResponse } from '../api-types.js';
+import type { ExpectedJob, TraceNode, TraceResponse } from '../../api/types.js';
 import type { Colours } from './colour.js';
 import { formatClock } from './time.js';
 import { sourceAtVersion } from './version.js';

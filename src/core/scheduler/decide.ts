@@ -494,6 +494,6 @@ function unknownJob(job: JobName): Decision {
 }
 
 /** `app@3f2a1c0` for commit-like versions, the whole version otherwise. */
-export function short(source: SourceName, version: string): string {
+function short(source: SourceName, version: string): string {
   return `${source}@${/^[0-9a-f]{40,64}$/.test(version) ? version.slice(0, 10) : version}`;
 }

@@ -1,4 +1,4 @@
-export { decide, short } from './decide.js';
+export { decide } from './decide.js';
 export { RULES } from './types.js';
 export type {
   BuildRef,

@@ -12,7 +12,7 @@ export type MessageVerdict =
 type Scalar = string | number | boolean;
 
 /** The value at a dotted path (`build.nvr`), or `undefined`. */
-export function valueAt(body: unknown, path: readonly string[]): unknown {
+function valueAt(body: unknown, path: readonly string[]): unknown {
   let v: unknown = body;
   for (const key of path) {
     if (typeof v !== 'object' || v === null || Array.isArray(v) || !Object.hasOwn(v, key))

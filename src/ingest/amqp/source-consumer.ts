@@ -51,7 +51,7 @@ export interface ConsumerStats {
 }
 
 /** The broker refused our queue declaration: a queue of that name exists with other arguments. */
-export class QueueMismatchError extends Error {
+class QueueMismatchError extends Error {
   override readonly name = 'QueueMismatchError';
 }
 

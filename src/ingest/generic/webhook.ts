@@ -6,8 +6,8 @@ import { followsRef, refName } from '../webhooks/match-sources.js';
 import { hmacSha256Matches, stripSha256Prefix, type Verdict } from '../webhooks/signature.js';
 import type { GenericNotice } from './payload.js';
 
-export const GENERIC_SIGNATURE_HEADER = 'x-nightless-signature-256';
-export const GENERIC_DELIVERY_HEADER = 'x-nightless-delivery';
+const GENERIC_SIGNATURE_HEADER = 'x-nightless-signature-256';
+const GENERIC_DELIVERY_HEADER = 'x-nightless-delivery';
 
 /** `X-Nightless-Signature-256: sha256=<hex HMAC-SHA256 of the raw body with the source's webhook_secret>`. */
 export function verifyGeneric(headers: IncomingHttpHeaders, raw: Buffer, secret: string): Verdict {

@@ -1,10 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { ApiError } from '../../api/errors.js';
 import type { WebhookDeps } from '../webhooks/deps.js';
 import { ingestPlanned } from '../webhooks/deps.js';
 import { followsRef, refName, sourcesForRepo } from '../webhooks/match-sources.js';
 import { planEvents } from '../webhooks/plan-events.js';
-import { decodeBody, rawBodyOf, sendDecodeError, sendError } from '../webhooks/raw-body.js';
+import { decodeBody, rawBodyOf } from '../webhooks/raw-body.js';
 import { describeIssues, isZeroSha, type RefUpdate } from '../webhooks/webhook-parse.js';
 import {
   CHANGED_PATHS_TIMEOUT_MS,
@@ -29,13 +30,9 @@ const hookBody = z.object({
 export function gitHookHandler(deps: WebhookDeps) {
   const now = deps.now ?? Date.now;
   return async (req: FastifyRequest, reply: FastifyReply): Promise<FastifyReply> => {
-    const decoded = decodeBody(rawBodyOf(req.body), req.headers['content-type']);
-    if (!decoded.ok) return sendDecodeError(reply, decoded);
-    const res = hookBody.safeParse(decoded.value);
+    const res = hookBody.safeParse(decodeBody(rawBodyOf(req.body), req.headers['content-type']));
     if (!res.success)
-      return sendError(
-        reply,
-        400,
+      throw new ApiError(
         'NL_BAD_REQUEST',
         `invalid hook body: ${describeIssues(res.error.issues)}`,
       );

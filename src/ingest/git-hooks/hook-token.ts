@@ -23,7 +23,7 @@ export interface HookToken {
 }
 
 /** One token per repository: `hook:app.git-1a2b3c4d` (the path's hash keeps same-named repos apart). */
-export function hookTokenName(repo: string): string {
+function hookTokenName(repo: string): string {
   const tag = createHash('sha256').update(repo).digest('hex').slice(0, 8);
   const base =
     basename(repo)

@@ -24,7 +24,7 @@ export interface InstallResult extends HookLocation {
   readonly updated: boolean;
 }
 
-export class HookInstallError extends Error {
+class HookInstallError extends Error {
   readonly code = 'NL_HOOK_INSTALL';
 }
 
@@ -33,7 +33,7 @@ export class HookInstallError extends Error {
  * repository gets `reference-transaction` (git ≥ 2.28; it sees commits, merges, resets and
  * fetches alike). The hooks directory is git's own answer (`core.hooksPath` respected).
  */
-export async function locateHook(repoPath: string): Promise<HookLocation> {
+async function locateHook(repoPath: string): Promise<HookLocation> {
   const git = async (...args: string[]) => {
     const res = await runCommand('git', args, { timeoutMs: 10_000, cwd: repoPath });
     if (res.code !== 0)

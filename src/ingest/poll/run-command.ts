@@ -6,7 +6,7 @@ export interface CommandResult {
   readonly code: number | null;
 }
 
-export class CommandTimeoutError extends Error {
+class CommandTimeoutError extends Error {
   readonly code = 'NL_TIMEOUT';
   constructor(
     readonly what: string,

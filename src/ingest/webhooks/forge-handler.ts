@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../../api/errors.js';
 import { authenticFor, verifyDelivery, type Refusal } from './authenticate.js';
 import type { WebhookDeps } from './deps.js';
 import { ingestPlanned } from './deps.js';
@@ -6,7 +7,7 @@ import type { ForgeDriver } from './forge-driver.js';
 import { sourcesForRepo } from './match-sources.js';
 import { planEvents } from './plan-events.js';
 import { logEmptySecret } from './empty-secret.js';
-import { decodeBody, rawBodyOf, sendDecodeError, sendError } from './raw-body.js';
+import { decodeBody, rawBodyOf } from './raw-body.js';
 import { PayloadError } from './webhook-parse.js';
 
 /**
@@ -28,23 +29,17 @@ export function forgeHandler(driver: ForgeDriver, deps: WebhookDeps) {
         onEmptySecret: (source) => logEmptySecret(req, source),
       },
     );
-    if (!verified.ok) return refuse(reply, deps, driver, verified);
+    if (!verified.ok) throw refuse(deps, driver, verified);
 
     const event = driver.eventType(req.headers);
     if (event === null)
-      return sendError(
-        reply,
-        400,
-        'NL_BAD_REQUEST',
-        `not a ${driver.name} webhook: no event type header`,
-      );
-    const decoded = decodeBody(raw, req.headers['content-type']);
-    if (!decoded.ok) return sendDecodeError(reply, decoded);
+      throw new ApiError('NL_BAD_REQUEST', `not a ${driver.name} webhook: no event type header`);
+    const body = decodeBody(raw, req.headers['content-type']);
     let parsed;
     try {
-      parsed = driver.parse(event, decoded.value);
+      parsed = driver.parse(event, body);
     } catch (err) {
-      if (err instanceof PayloadError) return sendError(reply, 400, 'NL_BAD_REQUEST', err.message);
+      if (err instanceof PayloadError) throw new ApiError('NL_BAD_REQUEST', err.message);
       throw err;
     }
     if (parsed.kind === 'ignored') {
@@ -58,7 +53,7 @@ export function forgeHandler(driver: ForgeDriver, deps: WebhookDeps) {
       if (candidates.length === 0)
         return reply.code(200).send({ ping: 'ok', warning: `no source follows ${repo}` });
       const auth = authenticFor(verified.sources, candidates, repo, driver.name);
-      if (!auth.ok) return refuse(reply, deps, driver, auth);
+      if (!auth.ok) throw refuse(deps, driver, auth);
       return reply.code(200).send({ ping: 'ok', sources: auth.sources.map((s) => s.name) });
     }
 
@@ -77,7 +72,7 @@ export function forgeHandler(driver: ForgeDriver, deps: WebhookDeps) {
         planEvents(parsed.updates, { ...ctx, sources: [] }).ignored,
       );
     const auth = authenticFor(verified.sources, candidates, repo, driver.name);
-    if (!auth.ok) return refuse(reply, deps, driver, auth);
+    if (!auth.ok) throw refuse(deps, driver, auth);
     const plan = planEvents(parsed.updates, { ...ctx, sources: auth.sources });
     if (plan.events.length === 0) return ignore(reply, deps, driver, plan.ignored);
     for (const u of parsed.updates) {
@@ -94,14 +89,9 @@ const SIGNATURE_HEADERS: Readonly<Record<ForgeDriver['name'], string>> = {
   gitea: 'X-Gitea-Signature or X-Forgejo-Signature',
 };
 
-function refuse(
-  reply: FastifyReply,
-  deps: WebhookDeps,
-  driver: ForgeDriver,
-  refusal: Refusal,
-): FastifyReply {
+function refuse(deps: WebhookDeps, driver: ForgeDriver, refusal: Refusal): ApiError {
   deps.onSignatureFailure?.(driver.name, refusal.reason);
-  return sendError(reply, 401, 'NL_UNAUTHORIZED', refusal.message);
+  return new ApiError('NL_UNAUTHORIZED', refusal.message);
 }
 
 function ignore(

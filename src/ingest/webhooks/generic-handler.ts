@@ -1,4 +1,5 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { ApiError } from '../../api/errors.js';
 import { parseGenericNotice } from '../generic/payload.js';
 import {
   genericDeliveryId,
@@ -10,7 +11,7 @@ import type { WebhookDeps } from './deps.js';
 import { ingestPlanned } from './deps.js';
 import { verifyDelivery } from './authenticate.js';
 import { logEmptySecret } from './empty-secret.js';
-import { decodeBody, rawBodyOf, sendDecodeError, sendError } from './raw-body.js';
+import { decodeBody, rawBodyOf } from './raw-body.js';
 import type { SignatureFailure } from './signature.js';
 import { PayloadError } from './webhook-parse.js';
 import type { SourceDef } from '../../core/pipeline.js';
@@ -35,31 +36,28 @@ export function genericHandler(deps: WebhookDeps) {
         onEmptySecret: (source) => logEmptySecret(req, source),
       },
     );
-    if (!verified.ok) return refuse(reply, deps, verified.reason, verified.message);
+    if (!verified.ok) throw refuse(deps, verified.reason, verified.message);
 
-    const decoded = decodeBody(raw, req.headers['content-type']);
-    if (!decoded.ok) return sendDecodeError(reply, decoded);
+    const body = decodeBody(raw, req.headers['content-type']);
     let notice;
     try {
-      notice = parseGenericNotice(decoded.value);
+      notice = parseGenericNotice(body);
     } catch (err) {
-      if (err instanceof PayloadError) return sendError(reply, 400, 'NL_BAD_REQUEST', err.message);
+      if (err instanceof PayloadError) throw new ApiError('NL_BAD_REQUEST', err.message);
       throw err;
     }
     const def = deps.target.pipeline.sources.get(notice.source);
-    if (!def) return sendError(reply, 404, 'NL_NOT_FOUND', `no source "${notice.source}"`);
+    if (!def) throw ApiError.notFound(`no source "${notice.source}"`);
     // The body names the source: it must be one the signature verified, not just any.
     if (!verified.sources.has(def.name)) {
       const secret = webhookSecretOf(def);
-      return secret === null || secret === ''
+      throw secret === null || secret === ''
         ? refuse(
-            reply,
             deps,
             'no-secret',
             `webhooks are rejected for "${def.name}": set webhook_secret on the source to accept them`,
           )
         : refuse(
-            reply,
             deps,
             'mismatch',
             `the signature does not match the webhook_secret of "${def.name}"`,
@@ -70,16 +68,14 @@ export function genericHandler(deps: WebhookDeps) {
     const plan = planGeneric(notice, def, { deliveryId: delivery, receivedAt: now() });
     switch (plan.kind) {
       case 'invalid':
-        return sendError(reply, 400, 'NL_BAD_REQUEST', plan.message);
+        throw new ApiError('NL_BAD_REQUEST', plan.message);
       case 'ignored':
         deps.onEvent?.(def.name, 'generic', 'ignored');
         return reply.code(202).send({ ignored: plan.reason });
       case 'poll': {
         const poller = deps.poller;
         if (!poller)
-          return sendError(
-            reply,
-            409,
+          throw new ApiError(
             'NL_CONFLICT',
             `source "${def.name}" cannot be checked now: no poller runs`,
           );
@@ -100,14 +96,9 @@ export function genericHandler(deps: WebhookDeps) {
   };
 }
 
-function refuse(
-  reply: FastifyReply,
-  deps: WebhookDeps,
-  reason: SignatureFailure,
-  message: string,
-): FastifyReply {
+function refuse(deps: WebhookDeps, reason: SignatureFailure, message: string): ApiError {
   deps.onSignatureFailure?.('generic', reason);
-  return sendError(reply, 401, 'NL_UNAUTHORIZED', message);
+  return new ApiError('NL_UNAUTHORIZED', message);
 }
 
 /**

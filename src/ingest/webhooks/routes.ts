@@ -21,8 +21,8 @@ export type { IngestKind, IngestOutcome, IngestTarget, PollTrigger, WebhookDeps 
  *
  * Every accepted event is in the inbox before the reply is sent (202); the scheduler picks it
  * up asynchronously. Deliveries handled together share one inbox transaction (`groupCommit`).
- * Safe to register once per server; the plugin keeps its raw-body parser and
- * error handler to its own scope.
+ * Safe to register once per server; the plugin keeps its raw-body parser to its own scope, and
+ * its errors become responses in the server's error handler (`server/errors.ts`).
  */
 export function webhookRoutes(webhookDeps: WebhookDeps) {
   const deps: WebhookDeps = { ...webhookDeps, target: groupCommit(webhookDeps.target) };

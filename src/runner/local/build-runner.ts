@@ -6,6 +6,7 @@ import type { Executor, RunInput, RunResult } from '../../executor/port.js';
 import type { NewEvent, QueuePort } from '../../store/ports.js';
 import { SerialLoop } from '../../async/serial-loop.js';
 import type { Runner, RunnerEvents, StopMode } from '../port.js';
+import { outputSourceName } from '../../core/output-source.js';
 
 export interface BuildRunnerDeps extends RunnerEvents {
   readonly queue: QueuePort;
@@ -15,7 +16,6 @@ export interface BuildRunnerDeps extends RunnerEvents {
   readonly worker: string;
   readonly now: () => number;
   readonly logger: Logger;
-  readonly buildUrl: (id: number) => string;
   /**
    * The value of a job's `secrets:` name (the server's environment in `nightless serve`); the
    * values are masked in logs. Injected so the runner reads no process state.
@@ -155,14 +155,10 @@ export class BuildRunner implements Runner {
             job,
             inputs,
             secretValues,
-            env: {
-              NIGHTLESS_BUILD_URL: deps.buildUrl(build.id),
-              NIGHTLESS_PIPELINE: pipeline.name,
-            },
+            // NIGHTLESS_BUILD_URL and the other per-build variables are the executor's.
+            env: { NIGHTLESS_PIPELINE: pipeline.name },
           },
           {
-            stepStarted: () => undefined,
-            stepFinished: () => undefined,
             logAdvanced: (bytes) => {
               logBytes = bytes;
               deps.onLog(build.id, bytes);
@@ -211,7 +207,7 @@ export class BuildRunner implements Runner {
       result.state === 'passed'
         ? result.outputs.map((o) => ({
             kind: 'source',
-            source: `${build.job}.${o.name}`,
+            source: outputSourceName(build.job, o.name),
             version: o.digest,
             ref: null,
             origin: 'output',

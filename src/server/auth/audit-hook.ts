@@ -6,7 +6,7 @@ import { accessOf, routeKey, type AccessTable } from './route-access.js';
 const READ_METHODS = new Set(['GET', 'HEAD', 'OPTIONS']);
 
 /** True for calls the audit trail records: mutating calls to trigger-, approve- or admin-scoped routes. */
-export function isAudited(method: string, access: RouteAccess): boolean {
+function isAudited(method: string, access: RouteAccess): boolean {
   return !READ_METHODS.has(method) && (AUDITED_SCOPES as readonly string[]).includes(access);
 }
 

@@ -39,7 +39,7 @@ const HEX_SHA256 = /^[0-9a-f]{64}$/i;
 /** `last_used_at` is written at most this often per token: a busy scraper is not a write load. */
 const TOUCH_EVERY_MS = 60_000;
 
-export function assertTokenHash(tokenSha256: string): void {
+function assertTokenHash(tokenSha256: string): void {
   if (!HEX_SHA256.test(tokenSha256))
     throw new Error('tokenSha256 must be a hex sha256 (64 hex digits)');
 }
@@ -107,7 +107,6 @@ export function authHook(opts: AuthOptions) {
       throw refuse(
         'throttled',
         new ApiError(
-          429,
           'NL_RATE_LIMITED',
           `too many failed authentications from ${request.ip}; try again in ${Math.ceil(wait / 1000)} s`,
         ),
@@ -116,16 +115,13 @@ export function authHook(opts: AuthOptions) {
     if (presented === null) {
       throw refuse(
         'missing',
-        new ApiError(401, 'NL_UNAUTHORIZED', 'this endpoint needs "Authorization: Bearer <token>"'),
+        new ApiError('NL_UNAUTHORIZED', 'this endpoint needs "Authorization: Bearer <token>"'),
       );
     }
     const principal = await identify(presented);
     if (principal === null) {
       opts.limiter.recordFailure(request.ip, now);
-      throw refuse(
-        'invalid',
-        new ApiError(401, 'NL_UNAUTHORIZED', 'the bearer token is not valid'),
-      );
+      throw refuse('invalid', new ApiError('NL_UNAUTHORIZED', 'the bearer token is not valid'));
     }
     request.principal = principal;
     if (access === 'token' || scopeAllows(principal.scopes, access)) return;
@@ -134,7 +130,6 @@ export function authHook(opts: AuthOptions) {
     throw refuse(
       'forbidden',
       new ApiError(
-        403,
         'NL_FORBIDDEN',
         `the token "${principal.name}" has scopes ${principal.scopes.join(', ')}; this endpoint needs ${access}`,
       ),

@@ -47,7 +47,7 @@ export const ROUTE_ACCESS: AccessTable = {
   'GET /api/audit': 'admin',
 };
 
-export class UndeclaredRouteError extends Error {
+class UndeclaredRouteError extends Error {
   constructor(readonly route: string) {
     super(
       `route "${route}" declares no access: add it to ROUTE_ACCESS in src/server/auth/route-access.ts`,

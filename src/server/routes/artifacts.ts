@@ -5,7 +5,7 @@ import { z } from 'zod';
 import type { ArtifactFile } from '../../executor/port.js';
 import { ApiError } from '../errors.js';
 import type { ApiApp, ArtifactReader, RouteContext } from '../options.js';
-import { ArtifactFileSchema } from '../schemas/build.js';
+import { ArtifactListing } from '../schemas/responses.js';
 import { positiveInt } from '../schemas/common.js';
 import { ALSO_BINARY } from '../openapi-doc.js';
 import { notFoundErrors } from '../schemas/error.js';
@@ -33,7 +33,7 @@ export function artifactRoutes(app: ApiApp, ctx: RouteContext): void {
             .meta({ description: 'A file of the output, relative to its root.' }),
         }),
         response: {
-          200: z.object({ files: z.array(ArtifactFileSchema).readonly() }).meta({
+          200: ArtifactListing.meta({
             description:
               'The file itself; for a multi-file output without `path`, the JSON list of its files.',
             ...ALSO_BINARY,

@@ -2,13 +2,14 @@ import { z } from 'zod';
 import type { BuildFilter } from '../../store/ports.js';
 import { ApiError } from '../errors.js';
 import type { ApiApp, RouteContext } from '../options.js';
-import { BuildDetailSchema, BuildSchema, BuildStateSchema } from '../schemas/build.js';
+import { BuildStateSchema } from '../schemas/build.js';
 import { bearerSecurity, BuildIdParams, ByField, positiveInt } from '../schemas/common.js';
 import { commonErrors, notFoundErrors } from '../schemas/error.js';
+import { BuildResponse, BuildsResponse, CancelResponse } from '../schemas/responses.js';
 import { triggerResponses } from '../schemas/trigger.js';
-import { buildApiUrl } from '../urls.js';
+import { buildApiUrl } from '../../api/urls.js';
 
-export const MAX_PAGE = 500;
+const MAX_PAGE = 500;
 
 const ListQuery = z.strictObject({
   job: z.string().min(1).optional(),
@@ -33,14 +34,7 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
         summary: 'Builds, newest first, filtered and paged',
         querystring: ListQuery,
         response: {
-          200: z.object({
-            builds: z.array(BuildSchema),
-            next: z
-              .number()
-              .int()
-              .nullable()
-              .meta({ description: 'Pass as `before` for the next page; null on the last.' }),
-          }),
+          200: BuildsResponse,
           ...commonErrors,
         },
       },
@@ -69,7 +63,7 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
         tags: ['builds'],
         summary: 'One build with its outputs, warnings and log size',
         params: BuildIdParams,
-        response: { 200: z.object({ build: BuildDetailSchema }), ...notFoundErrors },
+        response: { 200: BuildResponse, ...notFoundErrors },
       },
     },
     async (request) => {
@@ -89,7 +83,7 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
           'A finished build is returned unchanged. A running build is returned while its processes are being stopped.',
         security: bearerSecurity,
         params: BuildIdParams,
-        response: { 200: z.object({ build: BuildSchema }), ...notFoundErrors },
+        response: { 200: CancelResponse, ...notFoundErrors },
       },
     },
     async (request) => {
@@ -119,13 +113,11 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
       const old = await read.getBuild(id);
       if (!old) throw ApiError.notFound(`no build #${id}`);
       const job = ctx.opts.pipeline().jobs.get(old.job);
-      if (!job)
-        throw new ApiError(409, 'NL_CONFLICT', `job "${old.job}" is no longer in the pipeline`);
+      if (!job) throw new ApiError('NL_CONFLICT', `job "${old.job}" is no longer in the pipeline`);
       const had = old.inputs.map((i) => i.source);
       const same = had.length === job.inputs.length && job.inputs.every((s) => had.includes(s));
       if (!same)
         throw new ApiError(
-          409,
           'NL_CONFLICT',
           `build #${id} used inputs ${had.join(', ') || '(none)'}; job "${job.name}" now has ${job.inputs.join(', ') || '(none)'}: trigger it with --input instead`,
         );

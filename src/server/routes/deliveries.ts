@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DeliveryPort, DeliveryRecord, ReadPort } from '../../store/ports.js';
-import { ApiError } from '../errors.js';
+import { ApiError } from '../../api/errors.js';
 import type { ApiApp, RouteModule } from '../options.js';
 
 /** The report targets running now (`ReportDispatcher` in the embedded deployment). */
@@ -123,7 +123,6 @@ export function deliveryRoutes(deps: DeliveryRoutesDeps): RouteModule {
         if (!found) throw ApiError.notFound(`no delivery ${req.params.id}`);
         if (found.state !== 'dead')
           throw new ApiError(
-            409,
             'NL_CONFLICT',
             `delivery ${found.id} is ${found.state}; only dead deliveries can be retried`,
           );

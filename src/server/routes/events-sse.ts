@@ -4,6 +4,7 @@ import type { ApiApp, RouteContext } from '../options.js';
 import { eventStreamResponse } from '../openapi-doc.js';
 import { commonErrors } from '../schemas/error.js';
 import type { SseStream } from '../sse.js';
+import type { BuildEvent } from '../../api/types.js';
 
 /** At most this many missed events are replayed to a reconnecting client. */
 const MAX_REPLAY = 5000;
@@ -78,5 +79,6 @@ export function eventRoutes(app: ApiApp, ctx: RouteContext): void {
 }
 
 function send(stream: SseStream, r: OutboxRecord): void {
-  stream.send(`build.${r.type}`, { type: r.type, build: r.build }, r.id);
+  const data: BuildEvent = { type: r.type, build: r.build };
+  stream.send(`build.${r.type}`, data, r.id);
 }

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { errorBody } from '../errors.js';
+import { ApiError } from '../../api/errors.js';
 import type { ApiApp, RouteContext } from '../options.js';
 import { ErrorBody } from '../schemas/error.js';
 
@@ -26,12 +26,9 @@ export function healthRoutes(app: ApiApp, ctx: RouteContext): void {
         response: { 200: z.object({ ready: z.literal(true) }), 503: ErrorBody },
       },
     },
-    async (_request, reply) => {
-      if (!ctx.ready()) {
-        return reply
-          .code(503)
-          .send(errorBody('NL_UNAVAILABLE', 'the server is not ready (starting or stopping)'));
-      }
+    () => {
+      if (!ctx.ready())
+        throw new ApiError('NL_UNAVAILABLE', 'the server is not ready (starting or stopping)');
       return { ready: true as const };
     },
   );

@@ -4,6 +4,7 @@ import type { Bus } from '../../bus/port.js';
 import type { readLog as ReadLog } from '../../executor/log-reader.js';
 import type { ReadPort } from '../../store/ports.js';
 import type { SseStream } from '../sse.js';
+import type { LogEnd, LogLine } from '../../api/types.js';
 
 /** Bytes read per step; small enough that a slow client holds little in memory. */
 const CHUNK_BYTES = 256 * 1024;
@@ -56,7 +57,8 @@ export async function followLog(o: FollowLogOptions): Promise<void> {
       const finished = isFinished(build.state);
       const chunk = await o.readLog(o.dataDir, buildId, offset, CHUNK_BYTES);
       chunk.lines.forEach((line, i) => {
-        stream.send('line', line, i === chunk.lines.length - 1 ? chunk.nextOffset : undefined);
+        const data: LogLine = line;
+        stream.send('line', data, i === chunk.lines.length - 1 ? chunk.nextOffset : undefined);
       });
       const progressed = chunk.nextOffset > offset;
       offset = chunk.nextOffset;
@@ -64,7 +66,8 @@ export async function followLog(o: FollowLogOptions): Promise<void> {
       if (progressed && offset < chunk.size) continue;
       // Finished builds write nothing more; a trailing partial line would never complete.
       if (finished) {
-        stream.send('end', { state: build.state });
+        const end: LogEnd = { state: build.state };
+        stream.send('end', end);
         break;
       }
       if (!woken) {

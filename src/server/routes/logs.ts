@@ -5,19 +5,12 @@ import { ALSO_EVENT_STREAM } from '../openapi-doc.js';
 import type { ApiApp, RouteContext } from '../options.js';
 import { BuildIdParams, queryFlag } from '../schemas/common.js';
 import { notFoundErrors } from '../schemas/error.js';
+import { LogResponse } from '../schemas/responses.js';
 import { wantsEventStream } from '../sse.js';
 import { followLog } from './log-follow.js';
 
-export const DEFAULT_LOG_LIMIT = 1024 * 1024;
+const DEFAULT_LOG_LIMIT = 1024 * 1024;
 const MAX_LOG_LIMIT = 8 * 1024 * 1024;
-
-export const LogLineSchema = z
-  .object({
-    ts: z.number().meta({ description: 'Epoch milliseconds when the line was written.' }),
-    stream: z.enum(['stdout', 'stderr', 'system']),
-    text: z.string(),
-  })
-  .meta({ id: 'LogLine' });
 
 const LogQuery = z.strictObject({
   offset: z.coerce
@@ -57,19 +50,10 @@ export function logRoutes(app: ApiApp, ctx: RouteContext): void {
         params: BuildIdParams,
         querystring: LogQuery,
         response: {
-          200: z
-            .object({
-              lines: z.array(LogLineSchema),
-              nextOffset: z.number().int(),
-              size: z.number().int(),
-              done: z
-                .boolean()
-                .meta({ description: 'The build finished and `nextOffset` reached `size`.' }),
-            })
-            .meta({
-              description: 'A page of the log, or (SSE) the followed log.',
-              ...ALSO_EVENT_STREAM,
-            }),
+          200: LogResponse.meta({
+            description: 'A page of the log, or (SSE) the followed log.',
+            ...ALSO_EVENT_STREAM,
+          }),
           ...notFoundErrors,
         },
       },

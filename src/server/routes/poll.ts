@@ -1,5 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { z } from 'zod';
+import { ApiError } from '../../api/errors.js';
 import { didYouMean } from '../../config/names.js';
 
 /** Checking sources now (`FallbackPoller` in the embedded deployment). */
@@ -29,18 +30,15 @@ export function pollRoutes(poller: SourcePolls) {
         schema: { params: z.object({ name: z.string().min(1) }) },
       },
       async (req, reply) => {
-        const exists = poller.canPoll(req.params.name);
-        if (exists !== true) {
-          return reply.code(exists === 'missing' ? 404 : 409).send({
-            error: {
-              code: exists === 'missing' ? 'NL_NOT_FOUND' : 'NL_CONFLICT',
-              message:
-                exists === 'missing'
-                  ? `no source "${req.params.name}"${didYouMean(req.params.name, poller.sourceNames())}`
-                  : `source "${req.params.name}" cannot be polled (only git and http sources can)`,
-            },
-          });
-        }
+        const { name } = req.params;
+        const exists = poller.canPoll(name);
+        if (exists === 'missing')
+          throw ApiError.notFound(`no source "${name}"${didYouMean(name, poller.sourceNames())}`);
+        if (exists !== true)
+          throw new ApiError(
+            'NL_CONFLICT',
+            `source "${name}" cannot be polled (only git and http sources can)`,
+          );
         const outcome = await poller.pollNow(req.params.name);
         return reply.send({ poll: outcome });
       },

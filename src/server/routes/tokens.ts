@@ -59,7 +59,7 @@ export function tokenRoutes(app: ApiApp, ctx: RouteContext, access: AccessPort):
     (request) => {
       // The auth hook refused the request unless it carried a valid token.
       const p = request.principal;
-      if (!p) throw new ApiError(401, 'NL_UNAUTHORIZED', 'the bearer token is not valid');
+      if (!p) throw new ApiError('NL_UNAUTHORIZED', 'the bearer token is not valid');
       return { name: p.name, scopes: p.scopes };
     },
   );
@@ -118,7 +118,7 @@ export function tokenRoutes(app: ApiApp, ctx: RouteContext, access: AccessPort):
       try {
         await access.createToken(record);
       } catch (err) {
-        if (err instanceof TokenNameTaken) throw new ApiError(409, 'NL_CONFLICT', err.message);
+        if (err instanceof TokenNameTaken) throw new ApiError('NL_CONFLICT', err.message);
         throw err;
       }
       return reply.code(201).send({

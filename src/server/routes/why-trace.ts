@@ -2,11 +2,11 @@ import { z } from 'zod';
 import { AmbiguousVersionError, traceVersion, VersionNotFoundError } from '../../read/trace.js';
 import { ApiError } from '../errors.js';
 import type { ApiApp, RouteContext } from '../options.js';
-import { DecisionRecordSchema, EventRecordSchema } from '../schemas/decision.js';
 import { positiveInt } from '../schemas/common.js';
 import { ErrorBody, notFoundErrors } from '../schemas/error.js';
-import { TraceNodeSchema } from '../schemas/trace.js';
+import { EventResponse, TraceResponse, WhyResponse } from '../schemas/responses.js';
 import { didYouMean } from '../../config/names.js';
+import { outputSourceName } from '../../core/output-source.js';
 
 const WHY_LIMIT = 100;
 
@@ -32,11 +32,7 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
             .meta({ description: 'Only decisions about this version (or prefix).' }),
         }),
         response: {
-          200: z.object({
-            job: z.string().optional(),
-            source: z.string().optional(),
-            decisions: z.array(DecisionRecordSchema).readonly(),
-          }),
+          200: WhyResponse,
           ...notFoundErrors,
         },
       },
@@ -45,7 +41,7 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
       const { job, source, version } = request.query;
       const only = version === undefined ? {} : { version };
       if ((job === undefined) === (source === undefined))
-        throw new ApiError(400, 'NL_BAD_REQUEST', 'give exactly one of "job" and "source"');
+        throw new ApiError('NL_BAD_REQUEST', 'give exactly one of "job" and "source"');
       if (source !== undefined) {
         if (!ctx.opts.pipeline().sources.has(source))
           throw ApiError.notFound(
@@ -80,10 +76,7 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
         summary: 'One inbox event and the decisions the scheduler made about it',
         params: z.object({ id: positiveInt().meta({ description: 'Event id (inbox row).' }) }),
         response: {
-          200: z.object({
-            event: EventRecordSchema,
-            decisions: z.array(DecisionRecordSchema).readonly(),
-          }),
+          200: EventResponse,
           ...notFoundErrors,
         },
       },
@@ -108,11 +101,7 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
           version: z.string().min(1).meta({ description: 'A version or an unambiguous prefix.' }),
         }),
         response: {
-          200: z.object({
-            source: z.string(),
-            version: z.string().meta({ description: 'The full version the prefix resolved to.' }),
-            nodes: z.array(TraceNodeSchema).readonly(),
-          }),
+          200: TraceResponse,
           ...notFoundErrors,
           409: ErrorBody,
         },
@@ -131,7 +120,7 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
           const names = [
             ...ctx.opts.pipeline().sources.keys(),
             ...[...ctx.opts.pipeline().jobs.values()].flatMap((j) =>
-              Object.keys(j.outputs).map((o) => `${j.name}.${o}`),
+              Object.keys(j.outputs).map((o) => outputSourceName(j.name, o)),
             ),
           ];
           if (!names.includes(source))
@@ -141,7 +130,7 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
           throw ApiError.notFound(err.message);
         }
         if (err instanceof AmbiguousVersionError) {
-          throw new ApiError(409, 'NL_AMBIGUOUS', err.message, { candidates: err.candidates });
+          throw new ApiError('NL_AMBIGUOUS', err.message, { candidates: err.candidates });
         }
         throw err;
       }

@@ -3,6 +3,7 @@ import type { BuildState } from '../../core/build.js';
 import type { JobName } from '../../core/pipeline.js';
 import type { ArtifactPruneResult } from '../ports.js';
 import type { Database } from '../schema.js';
+import { outputSourceName, splitOutputSource } from '../../core/output-source.js';
 
 /** Builds that ran and ended: only these count towards a job's window (skips and supersedes never ran). */
 const RAN: BuildState[] = ['passed', 'failed', 'error', 'cancelled'];
@@ -117,7 +118,7 @@ async function protectedProducers(db: Kysely<Database>): Promise<Set<number>> {
   const wanted = new Set<string>();
   for (const v of [...heads, ...inUse]) {
     // Job-output sources are named `job.output`; other sources never match a producer below.
-    if (v.source.includes('.')) wanted.add(`${v.source} ${v.version}`);
+    if (splitOutputSource(v.source)) wanted.add(`${v.source} ${v.version}`);
   }
   const digests = [...new Set([...wanted].map((w) => w.slice(w.lastIndexOf(' ') + 1)))];
   const newest = new Map<string, number>();
@@ -138,7 +139,7 @@ async function protectedProducers(db: Kysely<Database>): Promise<Set<number>> {
       )
       .execute();
     for (const r of rows) {
-      const key = `${r.job}.${r.name} ${r.digest}`;
+      const key = `${outputSourceName(r.job, r.name)} ${r.digest}`;
       if (!wanted.has(key)) continue;
       newest.set(key, Math.max(newest.get(key) ?? 0, Number(r.build_id)));
     }

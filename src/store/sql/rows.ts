@@ -49,7 +49,7 @@ export function toBuild(row: BuildRow, inputs: readonly InputRow[]): Build {
   };
 }
 
-export function toInput(i: InputRow): BuildInput {
+function toInput(i: InputRow): BuildInput {
   return {
     source: i.source,
     version: i.version,

@@ -7,7 +7,7 @@ import {
   type QueryResult,
   type Transaction,
 } from 'kysely';
-import type { Build, BuildState } from '../../core/build.js';
+import { COUNTED_STATES, type Build, type BuildState } from '../../core/build.js';
 import { storedReason } from '../../core/build-ending.js';
 import type { Ancestry, SchedulerEvent } from '../../core/event.js';
 import type { JobName, SourceName } from '../../core/pipeline.js';
@@ -49,11 +49,9 @@ import {
   type BuildRow,
   type InputRow,
 } from './rows.js';
+import { outputSourceName, splitOutputSource } from '../../core/output-source.js';
 
 type Db = Kysely<Database> | Transaction<Database>;
-
-/** States whose fingerprint counts as "built" (DESIGN rule 3). */
-const COUNTED: BuildState[] = ['queued', 'running', 'passed', 'failed', 'error'];
 
 /**
  * The store over Kysely: the same queries serve every SQL backend; a backend folder only opens
@@ -114,7 +112,7 @@ export class SqlStore implements Store {
     const counted = await this.db
       .selectFrom('builds')
       .select(['id', 'job', 'state', 'fingerprint', 'forced', 'concurrency_group'])
-      .where('state', 'in', COUNTED)
+      .where('state', 'in', COUNTED_STATES)
       .orderBy('id')
       .execute();
     const last = await this.db
@@ -584,9 +582,7 @@ export class SqlStore implements Store {
   }
 
   async outputFiles(source: SourceName, version: string): Promise<ArtifactFile[]> {
-    const dot = source.indexOf('.');
-    const job = source.slice(0, dot);
-    const output = source.slice(dot + 1);
+    const { job, output } = splitOutputSource(source) ?? { job: source, output: '' };
     const producer = await this.db
       .selectFrom('build_outputs')
       .innerJoin('builds', 'builds.id', 'build_outputs.build_id')
@@ -854,14 +850,14 @@ export class SqlStore implements Store {
   }
 
   async firstProducer(source: SourceName, digest: string): Promise<number | null> {
-    const dot = source.indexOf('.');
-    if (dot < 0) return null;
+    const out = splitOutputSource(source);
+    if (!out) return null;
     const row = await this.db
       .selectFrom('build_outputs')
       .innerJoin('builds', 'builds.id', 'build_outputs.build_id')
       .select((eb) => eb.fn.min('build_outputs.build_id').as('id'))
-      .where('builds.job', '=', source.slice(0, dot))
-      .where('build_outputs.name', '=', source.slice(dot + 1))
+      .where('builds.job', '=', out.job)
+      .where('build_outputs.name', '=', out.output)
       .where('build_outputs.digest', '=', digest)
       .executeTakeFirst();
     return row?.id == null ? null : Number(row.id);
@@ -916,7 +912,7 @@ export class SqlStore implements Store {
       .select(['builds.job', 'build_outputs.name', 'build_outputs.digest'])
       .where('build_outputs.build_id', '=', buildId)
       .execute();
-    return rows.map((r) => ({ source: `${r.job}.${r.name}`, version: r.digest }));
+    return rows.map((r) => ({ source: outputSourceName(r.job, r.name), version: r.digest }));
   }
 
   async artifact(buildId: number, output: string): Promise<ArtifactFile[]> {

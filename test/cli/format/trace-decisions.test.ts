@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { TraceResponse } from '../../../src/cli/api-types.js';
+import type { TraceResponse } from '../../../src/api/types.js';
 import { createColours } from '../../../src/cli/format/colour.js';
 import {
   decisionBuild,
