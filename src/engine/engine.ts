@@ -4,6 +4,15 @@ import type { Pipeline } from '../core/pipeline.js';
 import type { Bus } from '../bus/port.js';
 import type { Executor } from '../executor/port.js';
 import type { AppendedEvent, DecisionRecord, NewEvent, Store } from '../store/ports.js';
+
+/**
+ * The ports the engine uses, and (until the server takes its own read model) those the server
+ * reads through `engine.store`. Retention, reporters and access are wired beside the engine.
+ */
+export type EngineStore = Pick<
+  Store,
+  'inbox' | 'scheduler' | 'queue' | 'sources' | 'read' | 'outbox' | 'meta'
+>;
 import { closingLine } from '../core/build-ending.js';
 import { BuildRunner, type AfterRun } from './build-runner.js';
 import { SchedulerLoop } from './scheduler-loop.js';
@@ -12,7 +21,7 @@ import { SerialLoop } from './serial-loop.js';
 import type { VersionFacts } from './version-facts.js';
 
 export interface EngineOptions {
-  readonly store: Store;
+  readonly store: EngineStore;
   readonly bus: Bus;
   readonly executor: Executor;
   readonly pipeline: Pipeline;
@@ -61,7 +70,7 @@ export class Engine {
       (err) => logger.error({ err }, 'outbox relay failed'),
     );
     this.runner = new BuildRunner({
-      queue: store,
+      queue: store.queue,
       executor: opts.executor,
       pipeline: () => this.current,
       slots: opts.slots,
@@ -82,7 +91,7 @@ export class Engine {
       },
     });
     this.scheduler = new SchedulerLoop({
-      store,
+      store: store.scheduler,
       snapshot,
       now: this.now,
       logger,
@@ -101,8 +110,8 @@ export class Engine {
     const { store } = opts;
     const now = (opts.now ?? Date.now)();
     // Read before recovery: the lost builds' `finished` and the retries' `queued` must be relayed.
-    const relayedUpTo = await store.lastOutboxId();
-    const recovered = await store.recoverLostBuilds(now, opts.maxAttempts ?? 2);
+    const relayedUpTo = await store.read.lastOutboxId();
+    const recovered = await store.queue.recoverLostBuilds(now, opts.maxAttempts ?? 2);
     for (const b of recovered.lost) {
       const reaped = (await opts.executor.reapLost?.(b.id)) ?? 0;
       if (reaped > 0)
@@ -119,7 +128,7 @@ export class Engine {
         'build was running when the server stopped: error (lost)',
       );
     }
-    const state = await store.loadSchedulerState();
+    const state = await store.scheduler.loadSchedulerState();
     const engine = new Engine(opts, new MemorySnapshot(opts.pipeline, state), relayedUpTo);
     await engine.setPipeline(opts.pipeline);
     for (const s of state.pendingSettles) engine.scheduler.settleAt(s.dueAt);
@@ -132,7 +141,7 @@ export class Engine {
     return this.current;
   }
 
-  get store(): Store {
+  get store(): EngineStore {
     return this.opts.store;
   }
 
@@ -151,13 +160,13 @@ export class Engine {
 
   /** Writes the event to the inbox (durable before this resolves), then schedules asynchronously. */
   async ingest(event: NewEvent): Promise<AppendedEvent> {
-    const appended = await this.opts.store.appendEvent(event);
+    const appended = await this.opts.store.inbox.appendEvent(event);
     if (!appended.redelivery) this.scheduler.wake();
     return appended;
   }
 
   async ingestMany(events: readonly NewEvent[]): Promise<AppendedEvent[]> {
-    const appended = await this.opts.store.appendEvents(events);
+    const appended = await this.opts.store.inbox.appendEvents(events);
     this.scheduler.wake();
     return appended;
   }
@@ -185,17 +194,17 @@ export class Engine {
       receivedAt: this.now(),
     });
     await this.scheduler.idle();
-    const decisions = await this.opts.store.listDecisions({ eventId: id, limit: 50 });
+    const decisions = await this.opts.store.read.listDecisions({ eventId: id, limit: 50 });
     const queuedId = decisions.find((d) => d.buildId !== null)?.buildId ?? null;
-    const build = queuedId === null ? null : await this.opts.store.getBuild(queuedId);
+    const build = queuedId === null ? null : await this.opts.store.read.getBuild(queuedId);
     return { eventId: id, build, decisions };
   }
 
   /** Cancels a queued or running build; a finished one is returned unchanged. */
   async cancel(id: number, by: string | null): Promise<Build | null> {
     const reason = `cancelled${by ? ` by ${by}` : ''}`;
-    if (this.runner.cancelRunning(id, reason)) return this.opts.store.getBuild(id);
-    const build = await this.opts.store.cancelQueuedBuild(id, reason, this.now());
+    if (this.runner.cancelRunning(id, reason)) return this.opts.store.read.getBuild(id);
+    const build = await this.opts.store.queue.cancelQueuedBuild(id, reason, this.now());
     if (build) this.snapshot.buildChanged(build);
     // Cancelled while queued: its log (empty until now) says so, like every build that ended early.
     if (build?.state === 'cancelled' && build.reason === reason && build.startedAt === null)
@@ -213,7 +222,7 @@ export class Engine {
   async setPipeline(pipeline: Pipeline): Promise<void> {
     this.current = pipeline;
     this.snapshot.setPipeline(pipeline);
-    await this.opts.store.syncSources(
+    await this.opts.store.sources.syncSources(
       [...pipeline.sources.values()].map((s) => ({
         name: s.name,
         kind: s.kind,
@@ -229,8 +238,8 @@ export class Engine {
       await this.scheduler.idle();
       await this.runner.idle();
       await this.relay.idle();
-      const pending = await this.opts.store.pendingEvents(1);
-      const queued = await this.opts.store.listBuilds({ state: 'queued', limit: 1 });
+      const pending = await this.opts.store.scheduler.pendingEvents(1);
+      const queued = await this.opts.store.read.listBuilds({ state: 'queued', limit: 1 });
       if (
         pending.length === 0 &&
         (queued.length === 0 || this.opts.slots === 0) &&
@@ -264,7 +273,7 @@ export class Engine {
 
   private async relayOutbox(): Promise<void> {
     for (;;) {
-      const records = await this.opts.store.outboxSince(this.relayedUpTo, 500);
+      const records = await this.opts.store.outbox.outboxSince(this.relayedUpTo, 500);
       for (const r of records) {
         this.relayedUpTo = r.id;
         this.opts.bus.publish('build', r);

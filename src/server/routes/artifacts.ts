@@ -44,7 +44,7 @@ export function artifactRoutes(app: ApiApp, ctx: RouteContext): void {
     },
     async (request, reply) => {
       const { id, name } = request.params;
-      const build = await engine.store.getBuild(id);
+      const build = await engine.store.read.getBuild(id);
       if (!build) throw ApiError.notFound(`no build #${id}`);
       const output = build.outputs.find((o) => o.name === name);
       if (!output) throw ApiError.notFound(`build #${id} has no output "${name}"`);

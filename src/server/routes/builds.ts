@@ -55,7 +55,7 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
         ...(q.version === undefined ? {} : { version: q.version }),
         ...(q.before === undefined ? {} : { before: q.before }),
       };
-      const found = await engine.store.listBuilds(filter);
+      const found = await engine.store.read.listBuilds(filter);
       const builds = found.slice(0, q.limit);
       const last = builds[builds.length - 1];
       return { builds, next: found.length > q.limit && last ? last.id : null };
@@ -73,7 +73,7 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
       },
     },
     async (request) => {
-      const build = await engine.store.getBuild(request.params.id);
+      const build = await engine.store.read.getBuild(request.params.id);
       if (!build) throw ApiError.notFound(`no build #${request.params.id}`);
       return { build };
     },
@@ -116,7 +116,7 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
     },
     async (request, reply) => {
       const { id } = request.params;
-      const old = await engine.store.getBuild(id);
+      const old = await engine.store.read.getBuild(id);
       if (!old) throw ApiError.notFound(`no build #${id}`);
       const job = engine.pipeline.jobs.get(old.job);
       if (!job)

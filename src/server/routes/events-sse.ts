@@ -59,7 +59,7 @@ export function eventRoutes(app: ApiApp, ctx: RouteContext): void {
       try {
         let after = resumeAfter;
         for (let sent = 0; sent < MAX_REPLAY && !stream.closed; sent += PAGE) {
-          const page = await engine.store.outboxSince(after, PAGE);
+          const page = await engine.store.outbox.outboxSince(after, PAGE);
           for (const r of page) deliver(r);
           const last = page[page.length - 1];
           if (last) after = replayedUpTo = last.id;

@@ -38,7 +38,7 @@ export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
     async () => {
       const pipeline = engine.pipeline;
       const statuses = new Map(
-        (await engine.store.jobStatuses(pipeline.order)).map((s) => [s.name, s]),
+        (await engine.store.read.jobStatuses(pipeline.order)).map((s) => [s.name, s]),
       );
       const jobs = pipeline.order.flatMap((name) => {
         const def = pipeline.jobs.get(name);
@@ -96,7 +96,7 @@ export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
         throw ApiError.notFound(
           `no job "${job}" in the pipeline${didYouMean(job, engine.pipeline.jobs.keys())}`,
         );
-      const pins = await resolvePins(engine.store, def, request.body?.inputs ?? {});
+      const pins = await resolvePins(engine.store.read, def, request.body?.inputs ?? {});
       const result = await engine.trigger(job, {
         force: request.body?.force ?? false,
         by: request.body?.by ?? request.principal?.name ?? 'api',

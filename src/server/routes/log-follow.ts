@@ -49,7 +49,7 @@ export async function followLog(o: FollowLogOptions): Promise<void> {
   try {
     while (!stream.closed) {
       woken = false;
-      const build = await engine.store.getBuild(buildId);
+      const build = await engine.store.read.getBuild(buildId);
       if (!build) break;
       const finished = isFinished(build.state);
       const chunk = await o.readLog(o.dataDir, buildId, offset, CHUNK_BYTES);

@@ -77,7 +77,7 @@ export function logRoutes(app: ApiApp, ctx: RouteContext): void {
     async (request, reply) => {
       const { id } = request.params;
       // The state is read before the log: a build seen finished has its whole log on disk already.
-      const build = await engine.store.getBuild(id);
+      const build = await engine.store.read.getBuild(id);
       if (!build) throw ApiError.notFound(`no build #${id}`);
       const { offset, limit, follow } = request.query;
       if (follow === true || (follow === undefined && wantsEventStream(request))) {

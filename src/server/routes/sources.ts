@@ -58,11 +58,11 @@ export function sourceRoutes(app: ApiApp, ctx: RouteContext): void {
     },
     async () => {
       const { engine } = ctx.opts;
-      const stored = new Map((await engine.store.listSources()).map((s) => [s.name, s]));
+      const stored = new Map((await engine.store.read.listSources()).map((s) => [s.name, s]));
       const secrets = engine.pipeline.secretValues;
       const defs = [...engine.pipeline.sources.values()];
       const installation = defs.some((d) => d.kind === 'amqp')
-        ? await readInstallationId(engine.store)
+        ? await readInstallationId(engine.store.meta)
         : '';
       // The pipeline decides what is listed: sources removed from it keep history in the store only.
       const sources = defs.map((def) => toView(def, stored.get(def.name), secrets, installation));

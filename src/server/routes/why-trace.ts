@@ -51,7 +51,11 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
           throw ApiError.notFound(
             `no source "${source}" in the pipeline${didYouMean(source, engine.pipeline.sources.keys())}`,
           );
-        const decisions = await engine.store.listDecisions({ source, limit: WHY_LIMIT, ...only });
+        const decisions = await engine.store.read.listDecisions({
+          source,
+          limit: WHY_LIMIT,
+          ...only,
+        });
         return { source, decisions };
       }
       const def = job === undefined ? undefined : engine.pipeline.jobs.get(job);
@@ -59,7 +63,7 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
         throw ApiError.notFound(
           `no job "${job}" in the pipeline${didYouMean(job ?? '', engine.pipeline.jobs.keys())}`,
         );
-      const all = await engine.store.listDecisions({
+      const all = await engine.store.read.listDecisions({
         job,
         withSourcesOf: def.inputs,
         limit: WHY_LIMIT,
@@ -90,9 +94,9 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
     },
     async (request) => {
       const { id } = request.params;
-      const event = await engine.store.getEvent(id);
+      const event = await engine.store.read.getEvent(id);
       if (!event) throw ApiError.notFound(`no event ${id}`);
-      const decisions = await engine.store.listDecisions({ eventId: id, limit: 1000 });
+      const decisions = await engine.store.read.listDecisions({ eventId: id, limit: 1000 });
       return { event, decisions };
     },
   );
@@ -121,7 +125,7 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
     async (request) => {
       const { source, version } = request.params;
       try {
-        return await traceVersion(engine.store, source, version, ctx.now(), {
+        return await traceVersion(engine.store.read, source, version, ctx.now(), {
           pipeline: engine.pipeline,
           slots: engine.slots,
         });
