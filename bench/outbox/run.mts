@@ -23,7 +23,6 @@ import { pino } from 'pino';
 import type { Build } from '../../src/core/build.js';
 import type { ReportDef } from '../../src/core/pipeline.js';
 import { ReportDispatcher } from '../../src/reporters/dispatcher.js';
-import type { Store } from '../../src/store/ports.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 import { startHarness } from '../../src/testing/harness.js';
 import { git, job, pipeline } from '../../src/testing/pipeline-builder.js';
