@@ -9,7 +9,7 @@ import {
 } from '../access-ports.js';
 import type { Database } from '../schema.js';
 
-/** {@link AccessPort} over the same Kysely database as `SqlStore` (every SQL backend). */
+/** {@link AccessPort} over the same Kysely database as the other ports (every SQL backend). */
 export class SqlAccessStore implements AccessPort {
   constructor(private readonly db: Kysely<Database>) {}
 

@@ -11,7 +11,7 @@ import type { Database } from '../schema.js';
 type DeliveryRow = Selectable<Database['deliveries']> & { build_id: number; type: string };
 
 /**
- * {@link DeliveryPort} over the same Kysely database as `SqlStore` (same queries on every SQL
+ * {@link DeliveryPort} over the same Kysely database as the other ports (same queries on every SQL
  * backend). Every method is one statement or one transaction.
  */
 export class SqlDeliveryStore implements DeliveryPort {

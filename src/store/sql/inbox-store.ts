@@ -30,26 +30,8 @@ export async function insertEvent(trx: Db, e: NewEvent, shapes: Shapes): Promise
   const base = { received_at: e.receivedAt };
   let values: Insertable<Database['events']>;
   switch (e.kind) {
-    case 'source': {
-      if (e.deliveryId !== null) {
-        const seen = await shapes.run(trx, hot.eventByDelivery, { deliveryId: e.deliveryId });
-        const first = seen.rows[0];
-        if (first) return { id: Number(first.id), redelivery: true };
-      }
-      // The inbox's hottest statement: every column given, so one compiled shape serves all.
-      const { rows } = await shapes.run(trx, hot.insertSourceEvent, {
-        receivedAt: e.receivedAt,
-        source: e.source,
-        version: e.version,
-        ref: e.ref,
-        origin: e.origin,
-        deliveryId: e.deliveryId,
-        detail: JSON.stringify({ changedPaths: e.changedPaths, producedBy: e.producedBy }),
-      });
-      const row = rows[0];
-      if (!row) throw new Error('inserting the event returned no id');
-      return { id: Number(row.id), redelivery: false };
-    }
+    case 'source':
+      return insertSourceEvent(trx, e, shapes);
     case 'trigger':
       values = {
         ...base,
@@ -84,6 +66,38 @@ export async function insertEvent(trx: Db, e: NewEvent, shapes: Shapes): Promise
   return { id: Number(row.id), redelivery: false };
 }
 
+/**
+ * The database dedupes delivery ids: `INSERT … ON CONFLICT (delivery_id) DO NOTHING RETURNING id`
+ * inserts for exactly one of several writers racing with the same id (other connections, other
+ * processes, other replicas); the others insert nothing and read the first delivery's id. A
+ * select-then-insert would let two writers both see nothing, and the second's insert fail.
+ */
+async function insertSourceEvent(
+  trx: Db,
+  e: Extract<NewEvent, { kind: 'source' }>,
+  shapes: Shapes,
+): Promise<AppendedEvent> {
+  // The inbox's hottest statement: every column given, so one compiled shape serves all (a
+  // null delivery id never conflicts).
+  const { rows } = await shapes.run(trx, hot.insertSourceEvent, {
+    receivedAt: e.receivedAt,
+    source: e.source,
+    version: e.version,
+    ref: e.ref,
+    origin: e.origin,
+    deliveryId: e.deliveryId,
+    detail: JSON.stringify({ changedPaths: e.changedPaths, producedBy: e.producedBy }),
+  });
+  const row = rows[0];
+  if (row) return { id: Number(row.id), redelivery: false };
+  if (e.deliveryId === null) throw new Error('inserting the event returned no id');
+  const seen = await shapes.run(trx, hot.eventByDelivery, { deliveryId: e.deliveryId });
+  const first = seen.rows[0];
+  if (!first)
+    throw new Error(`delivery ${e.deliveryId} conflicted with an event that no longer exists`);
+  return { id: Number(first.id), redelivery: true };
+}
+
 /** The inbox's hot statements (see `Shapes`). */
 const hot = {
   eventByDelivery: (db: Db, p: { deliveryId: string }) =>
@@ -112,5 +126,6 @@ const hot = {
         delivery_id: p.deliveryId,
         detail: p.detail,
       })
+      .onConflict((oc) => oc.column('delivery_id').doNothing())
       .returning('id'),
 };
