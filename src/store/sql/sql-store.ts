@@ -31,10 +31,10 @@ export function createSqlStore(
     sources: new SqlSources(conn),
     read: new SqlReadModel(conn),
     outbox: new SqlOutbox(conn),
-    deliveries: new SqlDeliveryStore(db),
+    deliveries: new SqlDeliveryStore(conn),
     artifacts: new SqlArtifactIndex(conn),
     retention: new SqlRetention(conn),
-    access: new SqlAccessStore(db),
+    access: new SqlAccessStore(conn),
     meta: new SqlMeta(conn),
     close: onClose,
   };
