@@ -31,8 +31,13 @@ export interface AppendedEvent {
   readonly redelivery: boolean;
 }
 
-/** Ingest writes events here before acknowledging them; the scheduler drains it. */
+/**
+ * Ingest writes events here before acknowledging them; the scheduler drains it. A delivery id is
+ * stored once however many writers append it at the same time (connections, processes): one gets
+ * `redelivery: false`, the others the same `id` with `redelivery: true`.
+ */
 export interface InboxPort {
+  /** Durable when it resolves. */
   appendEvent(event: NewEvent): Promise<AppendedEvent>;
   /** Many events in one transaction (bus bursts, benchmarks). */
   appendEvents(events: readonly NewEvent[]): Promise<AppendedEvent[]>;

@@ -12,7 +12,11 @@ export interface FinishedRun {
 
 /** The durable build queue, as the runner (local slots or remote agents) sees it. */
 export interface QueuePort {
-  /** Takes the oldest queued build, marks it running for `worker`; `null` when none is queued. */
+  /**
+   * Takes the oldest eligible queued build (concurrency groups in queue order, under their
+   * limit) and marks it running for `worker`; `null` when none is eligible. Safe for any number
+   * of concurrent claimers on separate connections or processes: each build goes to exactly one.
+   */
   claimNextBuild(worker: string, now: number): Promise<Build | null>;
   finishBuild(id: number, run: FinishedRun, now: number): Promise<Build>;
   /**
