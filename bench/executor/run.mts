@@ -184,8 +184,8 @@ function wrap<T extends object, K extends keyof T>(obj: T, key: K, name: string)
     return r;
   };
 }
-wrap(store, 'batchDecisions', 'decided');
-wrap(store, 'claimNextBuild', 'claimed');
+wrap(store.scheduler, 'batchDecisions', 'decided');
+wrap(store.queue, 'claimNextBuild', 'claimed');
 wrap(executor.workspaces, 'create', 'workspace');
 wrap(executor.mirrors, 'ensureCommit', 'commit found');
 wrap(executor.mirrors, 'checkout', 'checked out');
@@ -204,7 +204,7 @@ const url = origin;
 const mirror = executor.mirrors.mirrorDir(url);
 
 async function newestBuildId(job: string): Promise<number> {
-  const [b] = await store.listBuilds({ job, limit: 1 });
+  const [b] = await store.read.listBuilds({ job, limit: 1 });
   if (!b) throw new Error(`no build of ${job}`);
   if (b.state !== 'passed') throw new Error(`build ${b.id} of ${job}: ${b.state} ${b.reason}`);
   return b.id;
@@ -400,7 +400,7 @@ async function scenarioA(): Promise<void> {
 
 /** After the first step: how long a `first-step` build takes from its step's exit to finished. */
 async function buildTail(): Promise<void> {
-  const builds = await store.listBuilds({ job: 'first-step', state: 'passed', limit: 500 });
+  const builds = await store.read.listBuilds({ job: 'first-step', state: 'passed', limit: 500 });
   const tails: number[] = [];
   const totals: number[] = [];
   for (const b of builds) {
@@ -433,7 +433,7 @@ async function scenarioB(): Promise<void> {
   const cpu = process.cpuUsage(cpu0);
   const cpuPer100 = (cpu.user + cpu.system) / 1000 / (LOG_BYTES / 1e8);
   clearInterval(sampler);
-  const detail = await store.getBuild(build.id);
+  const detail = await store.read.getBuild(build.id);
   if (detail?.state !== 'passed') throw new Error(`logs build: ${detail?.state} ${detail?.reason}`);
   const file = logPath(dataDir, build.id);
   const { first, last } = await stepTimes(file);
@@ -525,7 +525,7 @@ async function scenarioC(): Promise<void> {
     if (build === null) throw new Error('trigger queued nothing');
     await engine.settled();
     times.push(nowMs() - t0);
-    const b = await store.getBuild(build.id);
+    const b = await store.read.getBuild(build.id);
     if (b?.state !== 'passed') throw new Error(`dedupe build: ${b?.state} ${b?.reason}`);
   }
   const added = (await artifacts.totalBytes()) - before;
@@ -555,7 +555,13 @@ async function scenarioC(): Promise<void> {
       ratio: ratio(p50(times), p50(cps)),
     },
   );
-  const gc = await runArtifactGc({ store, artifacts, keepBuildsPerJob: 20, logger, minAgeMs: 0 });
+  const gc = await runArtifactGc({
+    store: store.artifacts,
+    artifacts,
+    keepBuildsPerJob: 20,
+    logger,
+    minAgeMs: 0,
+  });
   notes.push(
     `(c) then \`runArtifactGc\` (keep 20): ${gc.buildsPruned} builds pruned, ${gc.rowsDeleted} rows deleted, ${gc.bytesFreed} bytes freed — the blob is still referenced by the 20 newest builds. Each build copies ${mb(BLOB_BYTES)} into its workspace, hashes it (\`put\`: the blob exists, nothing is written), removes the workspace.`,
   );

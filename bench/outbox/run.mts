@@ -23,7 +23,6 @@ import { pino } from 'pino';
 import type { Build } from '../../src/core/build.js';
 import type { ReportDef } from '../../src/core/pipeline.js';
 import { ReportDispatcher } from '../../src/reporters/dispatcher.js';
-import type { SqlStore } from '../../src/store/sql/sql-store.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 import { startHarness } from '../../src/testing/harness.js';
 import { git, job, pipeline } from '../../src/testing/pipeline-builder.js';
@@ -122,9 +121,9 @@ async function scenarioA(): Promise<void> {
 
     const report: ReportDef = { kind: 'amqp', url: AMQP_URL, exchange };
     const dispatcher = new ReportDispatcher({
-      outbox: store,
+      outbox: store.outbox,
       deliveries: store.deliveries,
-      reads: store,
+      reads: store.read,
       logger: quiet,
       publicUrl: () => 'http://ci.bench',
       buildUrl: (id) => `http://ci.bench/builds/${id}`,
@@ -225,11 +224,11 @@ async function scenarioB(): Promise<void> {
     ],
   };
   const h = await startHarness(p, { slots: 1 });
-  const store = h.store as SqlStore;
+  const store = h.store;
   const dispatcher = new ReportDispatcher({
-    outbox: store,
+    outbox: store.outbox,
     deliveries: store.deliveries,
-    reads: store,
+    reads: store.read,
     logger: quiet,
     bus: h.bus,
     publicUrl: () => 'http://ci.bench',

@@ -31,7 +31,7 @@ import type { BuildInput } from '../../src/core/build.js';
 import type { Decision } from '../../src/core/scheduler/index.js';
 import { runRetention } from '../../src/maintenance/retention.js';
 import { logPath } from '../../src/executor/log-reader.js';
-import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import type { Store } from '../../src/store/ports.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 import { git, job, pipeline } from '../../src/testing/pipeline-builder.js';
 
@@ -65,7 +65,7 @@ interface Checkpoint {
 interface Side {
   readonly name: 'retention' | 'baseline';
   readonly dir: string;
-  readonly store: SqlStore;
+  readonly store: Store;
   readonly artifacts: ContentStore;
   readonly checkpoints: Checkpoint[];
   buildMs: number;
@@ -85,7 +85,7 @@ const P = pipeline({
 async function open(name: Side['name']): Promise<Side> {
   const dir = await mkdtemp(join(tmpdir(), `nightless-bench-retention-${name}-`));
   const store = await openSqliteStore({ path: join(dir, 'nightless.db') });
-  await store.syncSources([{ name: 'app', kind: 'git', url: 'file:///bench' }]);
+  await store.sources.syncSources([{ name: 'app', kind: 'git', url: 'file:///bench' }]);
   await store.deliveries.ensureCursor(TARGET, 'webhook', 0, 0);
   await mkdir(join(dir, 'logs'), { recursive: true });
   return {
@@ -105,7 +105,7 @@ async function open(name: Side['name']): Promise<Side> {
 async function oneBuild(side: Side, i: number, now: number, logText: string): Promise<void> {
   const { store } = side;
   const version = sha(`commit ${i}`);
-  await store.appendEvent({
+  await store.inbox.appendEvent({
     kind: 'source',
     source: 'app',
     version,
@@ -116,7 +116,7 @@ async function oneBuild(side: Side, i: number, now: number, logText: string): Pr
     producedBy: null,
     receivedAt: now,
   });
-  const [event] = await store.pendingEvents(1);
+  const [event] = await store.scheduler.pendingEvents(1);
   if (!event) throw new Error('no pending event');
   const input: BuildInput = {
     source: 'app',
@@ -154,15 +154,15 @@ async function oneBuild(side: Side, i: number, now: number, logText: string): Pr
       cancels: [],
     },
   ];
-  await store.applyDecisions(event, decisions, now);
-  const build = await store.claimNextBuild('bench', now);
+  await store.scheduler.applyDecisions(event, decisions, now);
+  const build = await store.queue.claimNextBuild('bench', now);
   if (!build) throw new Error('nothing to claim');
   await writeFile(logPath(side.dir, build.id), logText);
   const out = join(side.dir, 'out.bin');
   await writeFile(out, `output of build ${i}\n`.padEnd(1024, '.'));
   const blob = await side.artifacts.put(out);
   const digest = sha(`out ${i}`);
-  await store.finishBuild(
+  await store.queue.finishBuild(
     build.id,
     {
       result: {
@@ -198,9 +198,9 @@ async function oneBuild(side: Side, i: number, now: number, logText: string): Pr
     now,
   );
   // The output version: processed like the scheduler would (a new head of build.dist).
-  const [outEvent] = await store.pendingEvents(1);
+  const [outEvent] = await store.scheduler.pendingEvents(1);
   if (outEvent)
-    await store.applyDecisions(
+    await store.scheduler.applyDecisions(
       outEvent,
       [
         {
@@ -218,7 +218,7 @@ async function oneBuild(side: Side, i: number, now: number, logText: string): Pr
       now,
     );
   // The report target delivered the finished row.
-  const last = await store.lastOutboxId();
+  const last = await store.read.lastOutboxId();
   const d = await store.deliveries.openDelivery(last, TARGET, now);
   await store.deliveries.recordAttempt(
     d.id,

@@ -13,7 +13,7 @@ import type { GitSource, JobDef, Pipeline, SourceDef } from '../../src/core/pipe
 import { Engine } from '../../src/app/engine.js';
 import type { Executor } from '../../src/executor/port.js';
 import type { NewEvent } from '../../src/store/ports.js';
-import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import type { Store } from '../../src/store/ports.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 
 export const REF = 'main';
@@ -108,7 +108,7 @@ export function sha(seed: string, n: number): string {
 export interface Harness {
   readonly dir: string;
   readonly dbPath: string;
-  readonly store: SqlStore;
+  readonly store: Store;
   readonly engine: Engine;
   close(): Promise<void>;
 }

@@ -40,7 +40,7 @@ if (mode === 'idle') {
   const t = performance.now();
   const h = await startEngine(pipeline, dirname(dbPath));
   const startMs = performance.now() - t;
-  const counts = await h.store.countBuildsByState();
+  const counts = await h.store.read.countBuildsByState();
   await settle();
   const m = process.memoryUsage();
   console.log(JSON.stringify({ rss: m.rss, heapUsed: m.heapUsed, startMs, counts }));

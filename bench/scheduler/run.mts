@@ -135,17 +135,17 @@ async function scenarioA(): Promise<string> {
   h = await startEngine(pipeline, dir);
   const restart = sw();
   await h.engine.stop(); // the snapshot below owns scheduling from here
-  const snapshot = new MemorySnapshot(pipeline, await h.store.loadSchedulerState());
+  const snapshot = new MemorySnapshot(pipeline, await h.store.scheduler.loadSchedulerState());
   const step: number[] = [];
   const stepCpu: number[] = [];
   for (let i = 0; i < 200 + EVENTS; i++) {
-    await h.store.appendEvent(next());
-    const [event] = await h.store.pendingEvents(1);
+    await h.store.inbox.appendEvent(next());
+    const [event] = await h.store.scheduler.pendingEvents(1);
     if (!event) throw new Error('no pending event');
     const stop = stopwatch();
     const now = Date.now();
     const decisions = decide(snapshot, event, now);
-    const applied = await h.store.applyDecisions(event, decisions, now);
+    const applied = await h.store.scheduler.applyDecisions(event, decisions, now);
     snapshot.applied(applied, decisions);
     const span = stop();
     if (i >= 200) {
@@ -214,12 +214,12 @@ async function scenarioB(): Promise<void> {
     return stop();
   };
   const first = await fanOut(1);
-  const counts1 = await h.store.countBuildsByState();
+  const counts1 = await h.store.read.countBuildsByState();
   log(
     `(b) first fan-out ${ms(first.wall, 0)} (CPU ${ms(first.cpu, 0)}) ${JSON.stringify(counts1)}`,
   );
   const second = await fanOut(2);
-  const counts2 = await h.store.countBuildsByState();
+  const counts2 = await h.store.read.countBuildsByState();
   log(
     `(b) second fan-out (supersedes) ${ms(second.wall, 0)} (CPU ${ms(second.cpu, 0)}) ${JSON.stringify(counts2)}`,
   );
@@ -277,8 +277,8 @@ async function scenarioC(): Promise<void> {
   }
   await h.engine.decided();
   const span = stop();
-  const pending = await h.store.pendingEvents(1);
-  const counts = await h.store.countBuildsByState();
+  const pending = await h.store.scheduler.pendingEvents(1);
+  const counts = await h.store.read.countBuildsByState();
   await h.close();
   if (pending.length > 0) throw new Error('inbox not drained');
   if (counts.queued !== 1) throw new Error(`duplicates queued builds: ${JSON.stringify(counts)}`);

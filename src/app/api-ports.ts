@@ -3,7 +3,10 @@ import type { ServerOptions, ServerReads } from '../server/options.js';
 import type { Engine } from './engine.js';
 
 /** What the HTTP API is given instead of the engine: the read model, live changes, commands. */
-export type ApiPorts = Pick<ServerOptions, 'read' | 'live' | 'commands' | 'pipeline' | 'slots'>;
+export type ApiPorts = Pick<
+  ServerOptions,
+  'read' | 'outbox' | 'meta' | 'live' | 'commands' | 'pipeline' | 'slots'
+>;
 
 /**
  * The API's ports in the embedded deployment: reads from the store, live changes from the bus,
@@ -12,11 +15,13 @@ export type ApiPorts = Pick<ServerOptions, 'read' | 'live' | 'commands' | 'pipel
  */
 export function apiPorts(
   engine: Engine,
-  read: ServerReads,
+  store: ServerReads,
   live: Pick<Bus, 'subscribe'>,
 ): ApiPorts {
   return {
-    read,
+    read: store.read,
+    outbox: store.outbox,
+    meta: store.meta,
     live,
     commands: {
       trigger: (job, request) => engine.trigger(job, request),

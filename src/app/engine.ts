@@ -5,6 +5,9 @@ import type { Bus } from '../bus/port.js';
 import type { Executor } from '../executor/port.js';
 import type { Commands, TriggerRequest, TriggerResult } from '../server/commands.js';
 import type { AppendedEvent, NewEvent, Store } from '../store/ports.js';
+
+/** The ports the engine uses; retention, reporters, access and the server's reads are wired beside it. */
+export type EngineStore = Pick<Store, 'inbox' | 'scheduler' | 'queue' | 'sources' | 'read' | 'outbox'>;
 import { closingLine } from '../core/build-ending.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
 import { BuildRunner, type AfterRun } from '../runner/local/build-runner.js';
@@ -14,7 +17,7 @@ import { MemorySnapshot } from '../scheduler/scheduler-state.js';
 import type { VersionFacts } from '../scheduler/version-facts.js';
 
 export interface EngineOptions {
-  readonly store: Store;
+  readonly store: EngineStore;
   readonly bus: Bus;
   readonly executor: Executor;
   readonly pipeline: Pipeline;
@@ -59,7 +62,7 @@ export class Engine implements Commands {
     this.now = opts.now ?? Date.now;
     this.current = opts.pipeline;
     const { store, logger, bus } = opts;
-    this.relay = new OutboxRelay({ outbox: store, bus, startAfter: relayedUpTo, logger });
+    this.relay = new OutboxRelay({ outbox: store.outbox, bus, startAfter: relayedUpTo, logger });
     const events: RunnerEvents = {
       onStarted: (b) => {
         snapshot.buildChanged(b);
@@ -76,7 +79,7 @@ export class Engine implements Commands {
       opts.runner?.(events) ??
       new BuildRunner({
         ...events,
-        queue: store,
+        queue: store.queue,
         executor: opts.executor,
         pipeline: () => this.current,
         slots: opts.slots,
@@ -87,7 +90,7 @@ export class Engine implements Commands {
         ...(opts.afterRun ? { afterRun: opts.afterRun } : {}),
       });
     this.scheduler = new SchedulerLoop({
-      store,
+      store: store.scheduler,
       snapshot,
       now: this.now,
       logger,
@@ -106,8 +109,8 @@ export class Engine implements Commands {
     const { store } = opts;
     const now = (opts.now ?? Date.now)();
     // Read before recovery: the lost builds' `finished` and the retries' `queued` must be relayed.
-    const relayedUpTo = await store.lastOutboxId();
-    const recovered = await store.recoverLostBuilds(now, opts.maxAttempts ?? 2);
+    const relayedUpTo = await store.read.lastOutboxId();
+    const recovered = await store.queue.recoverLostBuilds(now, opts.maxAttempts ?? 2);
     for (const b of recovered.lost) {
       const reaped = (await opts.executor.reapLost?.(b.id)) ?? 0;
       if (reaped > 0)
@@ -124,7 +127,7 @@ export class Engine implements Commands {
         'build was running when the server stopped: error (lost)',
       );
     }
-    const state = await store.loadSchedulerState();
+    const state = await store.scheduler.loadSchedulerState();
     const engine = new Engine(opts, new MemorySnapshot(opts.pipeline, state), relayedUpTo);
     await engine.setPipeline(opts.pipeline);
     for (const s of state.pendingSettles) engine.scheduler.settleAt(s.dueAt);
@@ -148,13 +151,13 @@ export class Engine implements Commands {
 
   /** Writes the event to the inbox (durable before this resolves), then schedules asynchronously. */
   async ingest(event: NewEvent): Promise<AppendedEvent> {
-    const appended = await this.opts.store.appendEvent(event);
+    const appended = await this.opts.store.inbox.appendEvent(event);
     if (!appended.redelivery) this.scheduler.wake();
     return appended;
   }
 
   async ingestMany(events: readonly NewEvent[]): Promise<AppendedEvent[]> {
-    const appended = await this.opts.store.appendEvents(events);
+    const appended = await this.opts.store.inbox.appendEvents(events);
     this.scheduler.wake();
     return appended;
   }
@@ -174,17 +177,17 @@ export class Engine implements Commands {
       receivedAt: this.now(),
     });
     await this.scheduler.idle();
-    const decisions = await this.opts.store.listDecisions({ eventId: id, limit: 50 });
+    const decisions = await this.opts.store.read.listDecisions({ eventId: id, limit: 50 });
     const queuedId = decisions.find((d) => d.buildId !== null)?.buildId ?? null;
-    const build = queuedId === null ? null : await this.opts.store.getBuild(queuedId);
+    const build = queuedId === null ? null : await this.opts.store.read.getBuild(queuedId);
     return { eventId: id, build, decisions };
   }
 
   /** Cancels a queued or running build; a finished one is returned unchanged. */
   async cancel(id: number, by: string | null): Promise<Build | null> {
     const reason = `cancelled${by ? ` by ${by}` : ''}`;
-    if (this.runner.cancelRunning(id, reason)) return this.opts.store.getBuild(id);
-    const build = await this.opts.store.cancelQueuedBuild(id, reason, this.now());
+    if (this.runner.cancelRunning(id, reason)) return this.opts.store.read.getBuild(id);
+    const build = await this.opts.store.queue.cancelQueuedBuild(id, reason, this.now());
     if (build) this.snapshot.buildChanged(build);
     // Cancelled while queued: its log (empty until now) says so, like every build that ended early.
     if (build?.state === 'cancelled' && build.reason === reason && build.startedAt === null)
@@ -202,7 +205,7 @@ export class Engine implements Commands {
   async setPipeline(pipeline: Pipeline): Promise<void> {
     this.current = pipeline;
     this.snapshot.setPipeline(pipeline);
-    await this.opts.store.syncSources(
+    await this.opts.store.sources.syncSources(
       [...pipeline.sources.values()].map((s) => ({
         name: s.name,
         kind: s.kind,
@@ -218,8 +221,8 @@ export class Engine implements Commands {
       await this.scheduler.idle();
       await this.runner.idle();
       await this.relay.idle();
-      const pending = await this.opts.store.pendingEvents(1);
-      const queued = await this.opts.store.listBuilds({ state: 'queued', limit: 1 });
+      const pending = await this.opts.store.scheduler.pendingEvents(1);
+      const queued = await this.opts.store.read.listBuilds({ state: 'queued', limit: 1 });
       if (
         pending.length === 0 &&
         (queued.length === 0 || this.opts.slots === 0) &&

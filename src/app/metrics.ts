@@ -22,8 +22,10 @@ export type ReceivedOutcome = 'accepted' | 'duplicate-delivery' | 'ignored' | 'r
 export type ReceivedKind = Exclude<EventOrigin, 'reload'>;
 
 /** What the scrape-time gauges read. */
-export type MetricsStore = Pick<ReadPort, 'countBuildsByState' | 'listSources'> &
-  Pick<SchedulerPort, 'pendingEvents'>;
+export interface MetricsStore {
+  readonly read: Pick<ReadPort, 'countBuildsByState' | 'listSources'>;
+  readonly scheduler: Pick<SchedulerPort, 'pendingEvents'>;
+}
 
 export interface MetricsOptions {
   readonly store: MetricsStore;
@@ -114,7 +116,7 @@ export class NightlessMetrics {
       help: 'Age of the oldest inbox event the scheduler has not processed yet (0 when empty).',
       registers,
       async collect() {
-        const [oldest] = await store.pendingEvents(1);
+        const [oldest] = await store.scheduler.pendingEvents(1);
         this.set(oldest ? Math.max(0, now() - oldest.receivedAt) / 1000 : 0);
       },
     });
@@ -125,7 +127,7 @@ export class NightlessMetrics {
       registers,
       async collect() {
         this.reset();
-        for (const s of await store.listSources()) {
+        for (const s of await store.read.listSources()) {
           const total = s.missedEvents + s.eventsReceived;
           this.set({ source: s.name }, total === 0 ? 0 : s.missedEvents / total);
         }
@@ -134,7 +136,7 @@ export class NightlessMetrics {
     // The three build gauges come from one query per scrape, shared through `counts`.
     let counts: Promise<Record<string, number>> | null = null;
     const buildCounts = (): Promise<Record<string, number>> => {
-      counts ??= store.countBuildsByState().finally(() => {
+      counts ??= store.read.countBuildsByState().finally(() => {
         counts = null;
       });
       return counts;
@@ -234,7 +236,7 @@ export class NightlessMetrics {
    * was seen before. Counted after the write commits; a failed write counts nothing. Reconcile
    * and settle events are internal and not counted. Everything else passes straight through.
    */
-  countInboxWrites<S extends Store>(store: S): S {
+  countInboxWrites<S extends Pick<Store, 'inbox' | 'queue'>>(store: S): S {
     const count = (events: readonly NewEvent[], appended: readonly AppendedEvent[]): void => {
       events.forEach((e, i) => {
         const outcome = appended[i]?.redelivery === true ? 'duplicate-delivery' : 'accepted';
@@ -243,34 +245,37 @@ export class NightlessMetrics {
         else if (e.kind === 'trigger') this.eventReceived(null, 'manual', outcome);
       });
     };
-    const wrapped: Partial<Store> = {
-      appendEvent: async (event) => {
-        const appended = await store.appendEvent(event);
-        count([event], [appended]);
-        return appended;
+    const { inbox, queue } = store;
+    const counted: Pick<Store, 'inbox' | 'queue'> = {
+      inbox: {
+        appendEvent: async (event) => {
+          const appended = await inbox.appendEvent(event);
+          count([event], [appended]);
+          return appended;
+        },
+        appendEvents: async (events) => {
+          const appended = await inbox.appendEvents(events);
+          count(events, appended);
+          return appended;
+        },
       },
-      appendEvents: async (events) => {
-        const appended = await store.appendEvents(events);
-        count(events, appended);
-        return appended;
-      },
-      finishBuild: async (id: number, run: FinishedRun, at: number) => {
-        const build = await store.finishBuild(id, run, at);
-        count(
-          run.outputEvents,
-          run.outputEvents.map(() => ({ id: 0, redelivery: false })),
-        );
-        return build;
+      queue: {
+        claimNextBuild: (worker, now) => queue.claimNextBuild(worker, now),
+        finishBuild: async (id: number, run: FinishedRun, at: number) => {
+          const build = await queue.finishBuild(id, run, at);
+          count(
+            run.outputEvents,
+            run.outputEvents.map(() => ({ id: 0, redelivery: false })),
+          );
+          return build;
+        },
+        requeueBuild: (id, now) => queue.requeueBuild(id, now),
+        cancelQueuedBuild: (id, reason, now) => queue.cancelQueuedBuild(id, reason, now),
+        recoverLostBuilds: (now, maxAttempts) => queue.recoverLostBuilds(now, maxAttempts),
+        outputFiles: (source, version) => queue.outputFiles(source, version),
       },
     };
-    return new Proxy(store, {
-      get(target, prop) {
-        if (typeof prop === 'string' && Object.hasOwn(wrapped, prop))
-          return wrapped[prop as keyof Store];
-        const value: unknown = Reflect.get(target, prop, target);
-        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
-      },
-    });
+    return { ...store, ...counted };
   }
 
   /** The exposition text and its content type, for `GET /metrics`. */

@@ -124,13 +124,13 @@ async function startLocked(
   const executor = new LocalExecutor({ dataDir, artifacts, buildUrl });
   const metrics = new NightlessMetrics({ store });
   // Reports seen for the first time start here: read before the engine writes (lost builds).
-  const reportsStartAfter = await store.lastOutboxId();
+  const reportsStartAfter = await store.read.lastOutboxId();
   // Ingest and the scheduler ask the git mirrors the build checkouts use (and so warm them).
   const mirrorPaths: ChangedPathsLookup = {
     changedPaths: (source, from, to, signal) =>
       executor.mirrors.changedPaths(source.url, from, to, signal),
     knownHead: async (source, ref) =>
-      (await store.sourceHeads(source)).find((h) => h.ref === ref)?.version ?? null,
+      (await store.sources.sourceHeads(source)).find((h) => h.ref === ref)?.version ?? null,
   };
   const engine = await Engine.start({
     store: metrics.countInboxWrites(store),
@@ -147,7 +147,7 @@ async function startLocked(
     },
   });
   const poller = new FallbackPoller({
-    store,
+    store: store.sources,
     ingest: (events) => engine.ingestMany(events),
     pipeline: () => engine.pipeline,
     logger,
@@ -155,9 +155,9 @@ async function startLocked(
     onPoll: metrics.onPoll,
   });
   const reports = new ReportDispatcher({
-    outbox: store,
+    outbox: store.outbox,
     deliveries: store.deliveries,
-    reads: store,
+    reads: store.read,
     logger,
     bus,
     publicUrl: () => publicUrl,
@@ -190,7 +190,7 @@ async function startLocked(
         onEvent: metrics.onWebhookEvent,
       }),
       metricsRoutes(metrics),
-      deliveryRoutes({ deliveries: store.deliveries, reads: store, dispatcher: reports }),
+      deliveryRoutes({ deliveries: store.deliveries, reads: store.read, dispatcher: reports }),
     ],
   });
   const address = await server.listen({ host: opts.host, port: opts.port });
@@ -233,7 +233,7 @@ async function startLocked(
   );
   retentionTimer.unref();
   const amqpInputs = new AmqpInputs({
-    installationId: await readInstallationId(store),
+    installationId: await readInstallationId(store.meta),
     ingest: (events) => engine.ingestMany(events),
     logger,
     onMessage: metrics.onBusMessage,

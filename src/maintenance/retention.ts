@@ -41,7 +41,11 @@ export interface RetentionReport {
 }
 
 export interface RetentionOptions {
-  readonly store: RetentionPort & ArtifactIndexPort & Pick<ReadPort, 'lastOutboxId'>;
+  readonly store: {
+    readonly retention: RetentionPort;
+    readonly artifacts: ArtifactIndexPort;
+    readonly read: Pick<ReadPort, 'lastOutboxId'>;
+  };
   readonly deliveries: Pick<DeliveryPort, 'listCursors'>;
   readonly artifacts: ContentStore;
   readonly pipeline: Pipeline;
@@ -104,12 +108,14 @@ export async function runRetention(opts: RetentionOptions): Promise<RetentionRep
   const budgetLeft = (): boolean => batches < (opts.maxBatches ?? Infinity);
 
   const policyOf = (job: string) => retentionOf(pipeline, job);
-  const facts = await store.retentionFacts();
+  const facts = await store.retention.retentionFacts();
   const plan: RetentionPlan = planRetention(facts, policyOf, now);
   const buildBatch = opts.buildBatch ?? 50;
   const deletedIds = new Set<number>();
   for (let i = 0; i < plan.delete.length && budgetLeft(); i += buildBatch) {
-    const deleted = await timed(() => store.deleteBuilds(plan.delete.slice(i, i + buildBatch)));
+    const deleted = await timed(() =>
+      store.retention.deleteBuilds(plan.delete.slice(i, i + buildBatch)),
+    );
     batches += 1;
     rows.builds += deleted.builds.length;
     rows.decisions += deleted.decisions;
@@ -136,7 +142,7 @@ export async function runRetention(opts: RetentionOptions): Promise<RetentionRep
     let afterId = 0;
     for (let done = false; !done && budgetLeft();) {
       const batch = await timed(() =>
-        store.pruneHistory(
+        store.retention.pruneHistory(
           kind,
           afterId,
           opts.historyBatch ?? 200,
@@ -158,7 +164,7 @@ export async function runRetention(opts: RetentionOptions): Promise<RetentionRep
   }
 
   const gc = await runArtifactGc({
-    store,
+    store: store.artifacts,
     artifacts: opts.artifacts,
     keepBuildsPerJob: (job) => policyOf(job).artifacts,
     logger,
@@ -177,7 +183,7 @@ export async function runRetention(opts: RetentionOptions): Promise<RetentionRep
 
 /** The slowest configured report target's cursor; with no targets, everything is delivered. */
 async function deliveredOutboxId(opts: RetentionOptions): Promise<number> {
-  const last = await opts.store.lastOutboxId();
+  const last = await opts.store.read.lastOutboxId();
   const wanted = new Set(opts.reportTargets);
   let min = last;
   for (const c of await opts.deliveries.listCursors())

@@ -7,7 +7,7 @@ import type { Bus } from '../bus/port.js';
 import type { Pipeline } from '../core/pipeline.js';
 import type { readLog } from '../executor/log-reader.js';
 import type { AccessPort } from '../store/access-ports.js';
-import type { OutboxPort, ReadPort } from '../store/ports.js';
+import type { MetaPort, OutboxPort, ReadPort, Store } from '../store/ports.js';
 import type { Commands } from './commands.js';
 import type { AuthFailureReason } from './auth/auth-hook.js';
 import type { AccessTable } from './auth/route-access.js';
@@ -37,14 +37,14 @@ export interface ArtifactReader {
 }
 
 /** The read model the routes answer from (the outbox: SSE clients resuming after an id). */
-export type ServerReads = ReadPort &
-  OutboxPort & {
-    /** Key/value settings (the installation id names AMQP queues in `GET /api/sources`). */
-    getMeta(key: string): Promise<string | null>;
-  };
+/** What the API reads: the read model, the outbox (SSE replay) and settings (installation id). */
+export type ServerReads = Pick<Store, 'read' | 'outbox'> & { readonly meta: Pick<MetaPort, 'get'> };
 
 export interface ServerOptions {
-  readonly read: ServerReads;
+  readonly read: ReadPort;
+  /** Committed lifecycle rows, replayed to SSE clients that reconnect. */
+  readonly outbox: OutboxPort;
+  readonly meta: Pick<MetaPort, 'get'>;
   /** Live changes: `build` (committed lifecycle changes) and `log` (a log grew). */
   readonly live: Pick<Bus, 'subscribe'>;
   /** The only writes the API makes (besides tokens, through `access`). */

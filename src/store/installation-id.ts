@@ -1,4 +1,4 @@
-import type { Store } from './ports.js';
+import type { MetaPort } from './ports.js';
 
 /** The `meta` row holding this installation's id (written once, by migration 0003). */
 export const INSTALLATION_ID_KEY = 'installation_id';
@@ -10,8 +10,8 @@ export const INSTALLATION_ID_KEY = 'installation_id';
  * owns on shared infrastructure — AMQP source queues — so that two unrelated installations
  * never consume from one queue because their pipelines have the same name.
  */
-export async function readInstallationId(store: Pick<Store, 'getMeta'>): Promise<string> {
-  const id = await store.getMeta(INSTALLATION_ID_KEY);
+export async function readInstallationId(meta: Pick<MetaPort, 'get'>): Promise<string> {
+  const id = await meta.get(INSTALLATION_ID_KEY);
   if (id === null || id === '')
     throw new Error(
       `the store has no ${INSTALLATION_ID_KEY} (meta table): its migrations did not run completely`,

@@ -131,7 +131,7 @@ export class Harness {
         );
       }
       await this.current.settled();
-      const { pendingSettles } = await this.currentStore.loadSchedulerState();
+      const { pendingSettles } = await this.currentStore.scheduler.loadSchedulerState();
       if (pendingSettles.length === 0) {
         await this.current.settled();
         return;
@@ -147,7 +147,7 @@ export class Harness {
 
   /** Every build, oldest first. */
   async builds(job?: string): Promise<Build[]> {
-    const list = await this.currentStore.listBuilds({
+    const list = await this.currentStore.read.listBuilds({
       limit: 100_000,
       ...(job === undefined ? {} : { job }),
     });
@@ -158,7 +158,7 @@ export class Harness {
   async decisions(
     filter: { job?: string; eventId?: number; source?: string; version?: string } = {},
   ): Promise<DecisionRecord[]> {
-    const list = await this.currentStore.listDecisions({ ...filter, limit: 100_000 });
+    const list = await this.currentStore.read.listDecisions({ ...filter, limit: 100_000 });
     return list.reverse();
   }
 

@@ -32,9 +32,10 @@ export interface ModelBuild {
 
 /**
  * An in-memory stand-in for the store, for property tests of the scheduler without a database.
- * `apply` mirrors `SqlStore.applyDecisions` (heads, queued/superseded/skipped builds, settles)
- * and the scheduler reads through the engine's own `MemorySnapshot`, kept current exactly as the
- * scheduler loop and build runner keep it — so there is one snapshot implementation, and
+ * `apply` mirrors the SQL decision writer, `store/sql/decision-writer.ts` (heads,
+ * queued/superseded/skipped builds, settles), and the scheduler reads through the engine's own
+ * `MemorySnapshot`, kept current exactly as the scheduler loop and build runner keep it — so
+ * there is one snapshot implementation, and
  * `state()` (what `loadSchedulerState` would return) lets a test check that the incremental
  * snapshot never drifts from the rows. Synchronous, deterministic, single-threaded.
  */

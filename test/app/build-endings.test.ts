@@ -103,7 +103,7 @@ function start(dataDir: string, slots: number): Promise<Nightless> {
 }
 
 async function buildOf(nl: Nightless, job: string): Promise<Build> {
-  const [b] = await nl.store.listBuilds({ job, limit: 1 });
+  const [b] = await nl.store.read.listBuilds({ job, limit: 1 });
   if (!b) throw new Error(`no build of ${job}`);
   return b;
 }

@@ -103,7 +103,7 @@ async function hook(ref: string, old: string, sha: string): Promise<void> {
 }
 
 async function builds(): Promise<Build[]> {
-  return (await nl.store.listBuilds({ limit: 1000 })).sort((a, b) => a.id - b.id);
+  return (await nl.store.read.listBuilds({ limit: 1000 })).sort((a, b) => a.id - b.id);
 }
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, what: string): Promise<T> {

@@ -43,7 +43,7 @@ describe('examples/local-chain builds end to end', () => {
   });
 
   const builds = async () =>
-    (await app.store.listBuilds({ limit: 50 }))
+    (await app.store.read.listBuilds({ limit: 50 }))
       .map((b) => ({ id: b.id, job: b.job, state: b.state, reason: b.reason }))
       .reverse();
 
@@ -55,7 +55,7 @@ describe('examples/local-chain builds end to end', () => {
       { job: 'package', state: 'passed' },
       { job: 'smoke', state: 'passed' },
     ]);
-    const test = (await app.store.listBuilds({ job: 'test', limit: 1 }))[0];
+    const test = (await app.store.read.listBuilds({ job: 'test', limit: 1 }))[0];
     expect(test?.coverage).toMatchObject({ lines: 100 });
   });
 
@@ -82,7 +82,7 @@ describe('examples/local-chain builds end to end', () => {
       { job: 'test', state: 'passed' },
       { job: 'package', state: 'passed' },
     ]);
-    const why = await app.store.listDecisions({ job: 'smoke', limit: 1 });
+    const why = await app.store.read.listDecisions({ job: 'smoke', limit: 1 });
     expect(why[0]).toMatchObject({ rule: 'early-cutoff' });
   });
 });

@@ -81,7 +81,7 @@ jobs:
   nl = await start('data');
   // The one check each `off` source gets at start (bounded wait).
   for (let i = 0; i < 200; i++) {
-    const sources = await nl.store.listSources();
+    const sources = await nl.store.read.listSources();
     if (sources.filter((s) => s.lastCheckAt !== null).length === 2) break;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -223,7 +223,7 @@ describe('GET /metrics', () => {
     expect(ratio).toBeGreaterThan(0);
     expect(ratio).toBeLessThanOrEqual(1);
     expect(sample(text, 'nightless_missed_event_ratio', { source: 'gh' })).toBe(0);
-    expect((await nl.store.sourceHeads('app'))[0]?.version).toBe(commit);
+    expect((await nl.store.sources.sourceHeads('app'))[0]?.version).toBe(commit);
   });
 
   it('counts manual triggers', async () => {

@@ -133,7 +133,7 @@ interface BuildRow {
 const builds = async (job: string): Promise<BuildRow[]> =>
   (await api<{ builds: BuildRow[] }>(`/api/builds?job=${job}`)).body.builds;
 const head = async (source: string) =>
-  (await nl.store.sourceHeads(source)).find((h) => h.ref === 'main')?.version;
+  (await nl.store.sources.sourceHeads(source)).find((h) => h.ref === 'main')?.version;
 
 interface EventBody {
   event: { outcome: string; ancestry: { relation: string; head: string } | null };
@@ -204,13 +204,15 @@ describe('the head never moves backwards (real server, real mirror)', () => {
     );
     expect(why.body.decisions[0]).toMatchObject({ rule: 'ancestor', version: g, origin: 'poll' });
     // Polled again in the same state: already told, not another event or missed event.
-    const missedBefore = (await nl.store.listSources()).find((s) => s.name === 'lib')?.missedEvents;
+    const missedBefore = (await nl.store.read.listSources()).find(
+      (s) => s.name === 'lib',
+    )?.missedEvents;
     const again = await api<{ poll: { ok: boolean; newVersions: number } }>(
       '/api/sources/lib/poll',
       { method: 'POST' },
     );
     expect(again.body.poll).toMatchObject({ ok: true, newVersions: 0 });
-    expect((await nl.store.listSources()).find((s) => s.name === 'lib')?.missedEvents).toBe(
+    expect((await nl.store.read.listSources()).find((s) => s.name === 'lib')?.missedEvents).toBe(
       missedBefore,
     );
     git(lib.bare, 'update-ref', 'refs/heads/main', x);
@@ -333,7 +335,7 @@ describe('path filters for git-hook pushes (changed paths from the mirror)', () 
   });
 
   it('the paths of a new branch are its commit against the parent', async () => {
-    const paths = await nl.store.getEvent(
+    const paths = await nl.store.read.getEvent(
       (
         await api<{ events: number[] }>('/hooks/git', {
           method: 'POST',

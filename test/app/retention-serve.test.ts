@@ -56,7 +56,7 @@ describe('retention in the server', { timeout: 60_000 }, () => {
       await nl.engine.trigger('hello', { force: true, by: 'test' });
       await nl.engine.settled();
     }
-    const builds = await nl.store.listBuilds({ job: 'hello', limit: 10 });
+    const builds = await nl.store.read.listBuilds({ job: 'hello', limit: 10 });
     expect(builds.length).toBeGreaterThanOrEqual(3);
     expect(await readdir(join(root, 'data', 'logs'))).toHaveLength(builds.length);
 
@@ -65,7 +65,7 @@ describe('retention in the server', { timeout: 60_000 }, () => {
     // start normally finds nothing to do; the counter below adds both runs up.)
     expect(report?.rows.builds).toBeGreaterThan(0);
     expect(await readdir(join(root, 'data', 'logs'))).toEqual([`${builds[0]?.id}.log`]);
-    expect(await nl.store.listBuilds({ job: 'hello', limit: 10 })).toHaveLength(1);
+    expect(await nl.store.read.listBuilds({ job: 'hello', limit: 10 })).toHaveLength(1);
 
     // The run at start and this one.
     expect(await metric('nightless_retention_runs_total{result="ok"}')).toBe(2);

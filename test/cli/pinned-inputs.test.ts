@@ -88,7 +88,7 @@ async function hook(sha: string): Promise<void> {
 }
 
 async function build(id: number): Promise<Build> {
-  const b = await nl.store.getBuild(id);
+  const b = await nl.store.read.getBuild(id);
   if (!b) throw new Error(`no build ${id}`);
   return b;
 }
@@ -97,7 +97,7 @@ const queuedId = (stdout: string): number => Number(/queued build #(\d+)/.exec(s
 
 describe('pinned inputs (CLI process against a real server)', { timeout: 120_000 }, () => {
   it('trigger --input runs the job on an older version it has seen, and records who pinned it', async () => {
-    const builds = await nl.store.listBuilds({ job: 'build', limit: 10 });
+    const builds = await nl.store.read.listBuilds({ job: 'build', limit: 10 });
     const first = builds.find((b) => b.inputs[0]?.version === c1);
     expect(first?.state).toBe('passed');
 
@@ -134,7 +134,7 @@ describe('pinned inputs (CLI process against a real server)', { timeout: 120_000
       pins: [{ source: 'app', version: c1, ref: 'main' }],
     });
     // The head is unchanged: a pin builds an old version, it does not move the branch back.
-    expect((await nl.store.sourceHeads('app'))[0]?.version).toBe(c2);
+    expect((await nl.store.sources.sourceHeads('app'))[0]?.version).toBe(c2);
 
     const [listed, why] = await Promise.all([
       runCli(['builds', '--job', 'build', '--limit', '1'], { env }),
@@ -145,7 +145,7 @@ describe('pinned inputs (CLI process against a real server)', { timeout: 120_000
   });
 
   it('a job output version can be pinned too', async () => {
-    const digest = (await nl.store.getBuild(1))?.outputs[0]?.digest;
+    const digest = (await nl.store.read.getBuild(1))?.outputs[0]?.digest;
     expect(digest).toMatch(/^[0-9a-f]{64}$/);
     const r = await runCli(
       ['trigger', 'pack', '--input', `build.dist=${digest!.slice(0, 12)}`, '--force', '--wait'],

@@ -94,7 +94,7 @@ export async function startWebhookEnv(
     outcomes,
     async received(source) {
       await h.decided();
-      const s = (await h.store.listSources()).find((x) => x.name === source);
+      const s = (await h.store.read.listSources()).find((x) => x.name === source);
       return s?.eventsReceived ?? 0;
     },
     async close() {

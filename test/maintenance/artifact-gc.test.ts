@@ -13,7 +13,7 @@ import { Engine } from '../../src/app/engine.js';
 import { LocalExecutor } from '../../src/executor/local-executor.js';
 import { collectOutputs } from '../../src/executor/outputs.js';
 import type { Executor, RunResult, RunSpec } from '../../src/executor/port.js';
-import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import type { Store } from '../../src/store/ports.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 
 const logger = pino({ level: 'silent' });
@@ -88,7 +88,7 @@ class InProcessExecutor implements Executor {
 interface World {
   readonly dir: string;
   readonly ctrl: string;
-  readonly store: SqlStore;
+  readonly store: Store;
   readonly artifacts: ContentStore;
   readonly engine: Engine;
 }
@@ -139,7 +139,7 @@ async function buildA(w: World, content: string): Promise<number> {
   const { build } = await w.engine.trigger('a', { force: true, by: 'test' });
   if (build === null) throw new Error('nothing queued');
   for (let i = 0; i < 2000; i++) {
-    const b = await w.store.getBuild(build.id);
+    const b = await w.store.read.getBuild(build.id);
     if (b !== null && b.state !== 'queued' && b.state !== 'running') return build.id;
     await new Promise((r) => setTimeout(r, 5));
   }
@@ -148,7 +148,7 @@ async function buildA(w: World, content: string): Promise<number> {
 
 /** The blob digest of build's one output file, and the output's digest (the version of `a.dist`). */
 async function digestsOf(w: World, buildId: number): Promise<{ blob: string; version: string }> {
-  const out = (await w.store.getBuild(buildId))?.outputs[0];
+  const out = (await w.store.read.getBuild(buildId))?.outputs[0];
   const blob = out?.files[0]?.digest;
   if (out === undefined || blob === undefined)
     throw new Error(`build ${buildId} has no output file`);
@@ -157,7 +157,7 @@ async function digestsOf(w: World, buildId: number): Promise<{ blob: string; ver
 
 const gc = (w: World) =>
   runArtifactGc({
-    store: w.store,
+    store: w.store.artifacts,
     artifacts: w.artifacts,
     keepBuildsPerJob: 20,
     logger,
@@ -187,10 +187,10 @@ describe('artifact retention and garbage collection', { timeout: 120_000 }, () =
     // newest of which is the head's producer downstream jobs read).
     expect(r).toMatchObject({ buildsPruned: 5, rowsDeleted: 5, bytesFreed: 0 });
     expect(await w.artifacts.has(digest)).toBe(true);
-    expect(await w.store.referencedDigest(digest)).toBe(true);
-    const pruned = await w.store.getBuild(ids[1] ?? 0);
+    expect(await w.store.artifacts.referencedDigest(digest)).toBe(true);
+    const pruned = await w.store.read.getBuild(ids[1] ?? 0);
     expect(pruned?.outputs).toEqual([{ name: 'dist', digest: expect.any(String), files: [] }]);
-    expect((await w.store.getBuild(ids[5] ?? 0))?.outputs[0]?.files).toHaveLength(1);
+    expect((await w.store.read.getBuild(ids[5] ?? 0))?.outputs[0]?.files).toHaveLength(1);
     // Idempotent: a second run finds nothing more to do.
     expect(await gc(w)).toMatchObject({ buildsPruned: 0, rowsDeleted: 0, bytesFreed: 0 });
   });
@@ -212,8 +212,8 @@ describe('artifact retention and garbage collection', { timeout: 120_000 }, () =
     );
     expect(await w.artifacts.totalBytes()).toBe(before - r.bytesFreed);
     for (const [i, d] of digests.entries()) expect(await w.artifacts.has(d)).toBe(i >= 5);
-    expect(await w.store.outputFiles('a.dist', outs[24]?.version ?? '')).toHaveLength(1);
-    expect(await w.store.outputFiles('a.dist', outs[0]?.version ?? '')).toEqual([]);
+    expect(await w.store.queue.outputFiles('a.dist', outs[24]?.version ?? '')).toHaveLength(1);
+    expect(await w.store.queue.outputFiles('a.dist', outs[0]?.version ?? '')).toEqual([]);
   });
 
   it('keeps the producer of the head version of an output even when it is old', async () => {
@@ -223,13 +223,15 @@ describe('artifact retention and garbage collection', { timeout: 120_000 }, () =
     await writeFile(join(w.ctrl, 'fail'), '');
     for (let i = 0; i < 22; i++) await buildA(w, `never stored ${i}\n`);
     // 22 failed builds, and the one of the new job definition at start.
-    expect((await w.store.listBuilds({ job: 'a', state: 'failed', limit: 50 })).length).toBe(23);
+    expect((await w.store.read.listBuilds({ job: 'a', state: 'failed', limit: 50 })).length).toBe(
+      23,
+    );
     await w.engine.settled();
 
     const r = await gc(w);
     expect(r).toMatchObject({ buildsPruned: 0, bytesFreed: 0 });
     expect(await w.artifacts.has(headDigests.blob)).toBe(true);
-    expect(await w.store.outputFiles('a.dist', headDigests.version)).toHaveLength(1);
+    expect(await w.store.queue.outputFiles('a.dist', headDigests.version)).toHaveLength(1);
   });
 
   it('keeps the producer of an input a running build uses, until that build finished', async () => {
@@ -240,18 +242,19 @@ describe('artifact retention and garbage collection', { timeout: 120_000 }, () =
     // Wait until b's first build runs (it holds while `hold` exists).
     for (
       let i = 0;
-      i < 2000 && (await w.store.listBuilds({ job: 'b', state: 'running', limit: 1 })).length === 0;
+      i < 2000 &&
+      (await w.store.read.listBuilds({ job: 'b', state: 'running', limit: 1 })).length === 0;
       i++
     )
       await new Promise((r) => setTimeout(r, 5));
-    const [held] = await w.store.listBuilds({ job: 'b', state: 'running', limit: 1 });
+    const [held] = await w.store.read.listBuilds({ job: 'b', state: 'running', limit: 1 });
     expect(held?.inputs[0]?.version).toBe(firstDigests.version);
     for (let i = 0; i < 21; i++) await buildA(w, `newer ${i}\n`);
 
     const r1 = await gc(w);
     expect(r1.buildsPruned).toBe(1); // the second build of a; the first is protected
     expect(await w.artifacts.has(firstDigests.blob)).toBe(true);
-    expect(await w.store.outputFiles('a.dist', firstDigests.version)).toHaveLength(1);
+    expect(await w.store.queue.outputFiles('a.dist', firstDigests.version)).toHaveLength(1);
 
     await rm(join(w.ctrl, 'hold'));
     await w.engine.settled();
@@ -262,6 +265,6 @@ describe('artifact retention and garbage collection', { timeout: 120_000 }, () =
 
   it('refuses a negative window', async () => {
     w = await startWorld(0);
-    await expect(w.store.pruneArtifacts(-1)).rejects.toThrow(/keepBuildsPerJob/);
+    await expect(w.store.artifacts.pruneArtifacts(-1)).rejects.toThrow(/keepBuildsPerJob/);
   });
 });

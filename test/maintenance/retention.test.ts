@@ -14,7 +14,7 @@ import { Engine } from '../../src/app/engine.js';
 import { runRetention, type RetentionOptions } from '../../src/maintenance/retention.js';
 import { logPath } from '../../src/executor/log-reader.js';
 import { LocalExecutor } from '../../src/executor/local-executor.js';
-import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import type { Store } from '../../src/store/ports.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 
 const logger = pino({ level: 'silent' });
@@ -48,7 +48,7 @@ jobs:
 interface World {
   readonly dir: string;
   readonly ctrl: string;
-  readonly store: SqlStore;
+  readonly store: Store;
   readonly artifacts: ContentStore;
   readonly engine: Engine;
   readonly pipeline: Pipeline;
@@ -109,7 +109,9 @@ function retentionOpts(w: World, extra: Partial<RetentionOptions> = {}): Retenti
 }
 
 async function buildIds(w: World, job: string): Promise<number[]> {
-  return (await w.store.listBuilds({ job, limit: 1000 })).map((b) => b.id).sort((x, y) => x - y);
+  return (await w.store.read.listBuilds({ job, limit: 1000 }))
+    .map((b) => b.id)
+    .sort((x, y) => x - y);
 }
 
 /** Rows of `table`, read through a second, read-only connection (WAL allows it). */
@@ -169,19 +171,19 @@ describe('retention on a real store with real log files', { timeout: 120_000 }, 
     // Their rows stay (trace, why, pinned reruns name them); their files follow `artifacts`
     // (here 3 = the window: the failed builds), so only the head producer still has files.
     const consumed = await Promise.all(
-      bKept.map(async (id) => (await w?.store.getBuild(id))?.inputs[0]?.version),
+      bKept.map(async (id) => (await w?.store.read.getBuild(id))?.inputs[0]?.version),
     );
     const producedByKept = await Promise.all(
       [passed[1] ?? 0, passed[2] ?? 0, newestPassed].map(
-        async (id) => (await w?.store.producedVersions(id))?.[0]?.version,
+        async (id) => (await w?.store.read.producedVersions(id))?.[0]?.version,
       ),
     );
     expect(consumed).toEqual(producedByKept);
-    expect((await w.store.getBuild(passed[1] ?? 0))?.outputs[0]?.files).toEqual([]);
-    expect((await w.store.getBuild(newestPassed))?.outputs[0]?.files).toHaveLength(1);
+    expect((await w.store.read.getBuild(passed[1] ?? 0))?.outputs[0]?.files).toEqual([]);
+    expect((await w.store.read.getBuild(newestPassed))?.outputs[0]?.files).toHaveLength(1);
     expect(report.rows.builds).toBe(deleted.length);
     for (const id of deleted) {
-      expect(await w.store.getBuild(id)).toBeNull();
+      expect(await w.store.read.getBuild(id)).toBeNull();
       expect(existsSync(logPath(w.dir, id))).toBe(false);
     }
     for (const id of [...aKept, ...bKept]) expect(existsSync(logPath(w.dir, id))).toBe(true);
@@ -196,8 +198,8 @@ describe('retention on a real store with real log files', { timeout: 120_000 }, 
     expect(report.rows.outbox).toBeGreaterThan(0);
     expect(count(w, 'outbox')).toBe(outboxBefore - report.rows.outbox);
     for (const id of [...aKept, ...bKept]) {
-      const decisions = await w.store.listDecisions({
-        job: (await w.store.getBuild(id))?.job ?? '',
+      const decisions = await w.store.read.listDecisions({
+        job: (await w.store.read.getBuild(id))?.job ?? '',
         limit: 1000,
       });
       expect(decisions.some((d) => d.buildId === id)).toBe(true);
@@ -205,15 +207,15 @@ describe('retention on a real store with real log files', { timeout: 120_000 }, 
     // Blobs of deleted builds are gone, the kept builds' remain readable.
     expect(report.bytes.artifacts).toBeGreaterThan(0);
     expect(await w.artifacts.totalBytes()).toBe(bytesBefore - report.bytes.artifacts);
-    const head = (await w.store.sourceHeads('a.dist'))[0];
-    expect(await w.store.outputFiles('a.dist', head?.version ?? '')).toHaveLength(1);
+    const head = (await w.store.sources.sourceHeads('a.dist'))[0];
+    expect(await w.store.queue.outputFiles('a.dist', head?.version ?? '')).toHaveLength(1);
 
     // Idempotent, and the server still schedules: a new passed build of a runs b.
     const again = await runRetention(retentionOpts(w));
     expect(again.rows.builds).toBe(0);
     await rm(join(w.ctrl, 'fail'));
     await buildA(w, 'after retention\n');
-    expect((await w.store.listBuilds({ job: 'b', limit: 1 }))[0]?.state).toBe('passed');
+    expect((await w.store.read.listBuilds({ job: 'b', limit: 1 }))[0]?.state).toBe('passed');
   });
 
   it('never deletes a running build or an undelivered outbox row', async () => {
@@ -223,7 +225,7 @@ describe('retention on a real store with real log files', { timeout: 120_000 }, 
     await w.engine.trigger('a', { force: true, by: 'test' });
     let running: number | undefined;
     for (let i = 0; i < 2000 && running === undefined; i++) {
-      running = (await w.store.listBuilds({ job: 'b', state: 'running', limit: 1 }))[0]?.id;
+      running = (await w.store.read.listBuilds({ job: 'b', state: 'running', limit: 1 }))[0]?.id;
       if (running === undefined) await new Promise((r) => setTimeout(r, 5));
     }
     if (running === undefined) throw new Error('b never started');
@@ -235,16 +237,16 @@ describe('retention on a real store with real log files', { timeout: 120_000 }, 
     const report = await runRetention(
       retentionOpts(w, { reportTargets: ['slow'], now: () => Date.now() + 60_000 }),
     );
-    expect(await w.store.getBuild(running)).not.toBeNull();
+    expect(await w.store.read.getBuild(running)).not.toBeNull();
     expect(existsSync(logPath(w.dir, running))).toBe(true);
-    expect(await w.store.deleteBuilds([running])).toEqual({ builds: [], decisions: 0 });
+    expect(await w.store.retention.deleteBuilds([running])).toEqual({ builds: [], decisions: 0 });
     expect(report.rows.outbox).toBe(0);
     expect(count(w, 'outbox')).toBe(outboxBefore);
 
     // Once the target caught up, the rows of deleted builds go (and their delivered deliveries).
     await rm(join(w.ctrl, 'hold'));
     await w.engine.settled();
-    await w.store.deliveries.advanceCursor('slow', await w.store.lastOutboxId(), Date.now());
+    await w.store.deliveries.advanceCursor('slow', await w.store.read.lastOutboxId(), Date.now());
     // Build 1 (a's first) is deleted: its outbox rows 1 and 2 are candidates. A dead delivery
     // (someone may still retry it) keeps row 1; a delivered one goes with row 2.
     const dead = await w.store.deliveries.openDelivery(1, 'slow', Date.now());
@@ -259,12 +261,12 @@ describe('retention on a real store with real log files', { timeout: 120_000 }, 
     const later = await runRetention(
       retentionOpts(w, { reportTargets: ['slow'], now: () => Date.now() + 60_000 }),
     );
-    expect(await w.store.getBuild(1)).toBeNull();
+    expect(await w.store.read.getBuild(1)).toBeNull();
     expect(later.rows.outbox).toBeGreaterThan(0);
     expect(later.rows.deliveries).toBe(1);
     expect(await w.store.deliveries.getDelivery(dead.id)).not.toBeNull();
     expect(await w.store.deliveries.getDelivery(done.id)).toBeNull();
-    expect((await w.store.outboxSince(0, 1))[0]?.id).toBe(1);
+    expect((await w.store.outbox.outboxSince(0, 1))[0]?.id).toBe(1);
   });
 
   it('deletes in bounded batches and yields between them', async () => {

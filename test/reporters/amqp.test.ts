@@ -137,7 +137,7 @@ describe.skipIf(!RABBIT)('amqp reports (real RabbitMQ)', () => {
 
   /** Every outbox row arrived at least once, and first arrivals are in outbox order. */
   async function expectAllInOrder(r: Reporting): Promise<void> {
-    const all = (await r.store.outboxSince(0, 10_000)).map((o) => o.id);
+    const all = (await r.store.outbox.outboxSince(0, 10_000)).map((o) => o.id);
     await waitFor(
       `${all.length} events`,
       () => new Set(got.map((g) => g.outboxId)).size === all.length,

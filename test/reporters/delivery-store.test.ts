@@ -2,13 +2,13 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import type { Store } from '../../src/store/ports.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 import { SHA, startReporting } from './helpers.js';
 
 describe('delivery store (SQLite)', () => {
   let dir: string;
-  let store: SqlStore;
+  let store: Store;
 
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nightless-deliveries-'));
@@ -44,7 +44,7 @@ describe('delivery records of a real outbox', () => {
     try {
       await rep.h.push('app', SHA(1));
       await rep.h.settle();
-      const [row] = await rep.store.outboxSince(0, 1);
+      const [row] = await rep.store.outbox.outboxSince(0, 1);
       const d = rep.store.deliveries;
       await d.ensureCursor('t', 'webhook', 0, 1);
       const a = await d.openDelivery(row!.id, 't', 10);

@@ -4,7 +4,7 @@ import { pino } from 'pino';
 import type { ReportDef } from '../../src/core/pipeline.js';
 import type { RunObserver, RunResult, RunSpec } from '../../src/executor/port.js';
 import { ReportDispatcher, type DispatcherDeps } from '../../src/reporters/dispatcher.js';
-import { SqlStore } from '../../src/store/sql/sql-store.js';
+import type { Store } from '../../src/store/ports.js';
 import { startHarness, type Harness } from '../../src/testing/harness.js';
 import { git, job, pipeline } from '../../src/testing/pipeline-builder.js';
 import { ScriptedExecutor } from '../../src/testing/scripted-executor.js';
@@ -30,7 +30,7 @@ export class CoverageExecutor extends ScriptedExecutor {
 
 export interface Reporting {
   readonly h: Harness;
-  readonly store: SqlStore;
+  readonly store: Store;
   readonly dispatcher: ReportDispatcher;
   stop(): Promise<void>;
 }
@@ -53,11 +53,10 @@ export async function startReporting(
   };
   const h = await startHarness(p, { slots: 1, executor: new CoverageExecutor() });
   const store = h.store;
-  if (!(store instanceof SqlStore)) throw new Error('the harness store is not a SqlStore');
   const dispatcher = new ReportDispatcher({
-    outbox: store,
+    outbox: store.outbox,
     deliveries: store.deliveries,
-    reads: store,
+    reads: store.read,
     logger: quiet,
     bus: h.bus,
     publicUrl: () => PUBLIC_URL,

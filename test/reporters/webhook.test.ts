@@ -145,7 +145,9 @@ describe('webhook reports (local HTTP receivers)', () => {
       tokenSha256: TOKEN_SHA256,
       readAuth: false,
       publicUrl: '',
-      extraRoutes: [deliveryRoutes({ deliveries: store.deliveries, reads: store, dispatcher })],
+      extraRoutes: [
+        deliveryRoutes({ deliveries: store.deliveries, reads: store.read, dispatcher }),
+      ],
     });
     cleanups.push(() => app.close());
 

@@ -98,9 +98,9 @@ reports:
       receivedAt: Date.now(),
     });
     await nl.engine.settled();
-    const [build] = await nl.store.listBuilds({ job: 'build', limit: 1 });
+    const [build] = await nl.store.read.listBuilds({ job: 'build', limit: 1 });
     expect(build).toBeDefined();
-    const done = await nl.store.getBuild(build!.id);
+    const done = await nl.store.read.getBuild(build!.id);
     expect(done?.state).toBe('passed');
     await waitFor('the finished webhook', () =>
       receiver.requests.some(

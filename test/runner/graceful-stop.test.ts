@@ -22,14 +22,14 @@ describe('engine: graceful stop', () => {
       async () => expect((await h.builds()).find((b) => b.job === 'lint')?.state).toBe('passed'),
       { timeout: 5000, interval: 20 },
     );
-    const before = await h.store.lastOutboxId();
+    const before = await h.store.read.lastOutboxId();
 
     await h.engine.stop();
     expect((await h.builds()).map((b) => [b.job, b.state, b.startedAt])).toEqual([
       ['build', 'queued', null],
       ['lint', 'passed', expect.any(Number)],
     ]);
-    const events = await h.store.outboxSince(before, 10);
+    const events = await h.store.outbox.outboxSince(before, 10);
     expect(events.map((e) => [e.buildId, e.type])).toEqual([[1, 'queued']]);
 
     h.executor.release('build');
@@ -39,7 +39,7 @@ describe('engine: graceful stop', () => {
       { job: 'build', state: 'passed', attempt: 1 },
       { job: 'lint', state: 'passed', attempt: 1 },
     ]);
-    const after = await h.store.outboxSince(before, 10);
+    const after = await h.store.outbox.outboxSince(before, 10);
     expect(after.filter((e) => e.type === 'finished').map((e) => e.buildId)).toEqual([1]);
   });
 

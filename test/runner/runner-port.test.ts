@@ -92,7 +92,7 @@ describe('engine: a runner other than the local slots (Runner port)', () => {
       pipeline: p,
       logger: pino({ level: 'silent' }),
       slots: 1,
-      runner: (events) => (runner = new HandRunner(store, events)),
+      runner: (events) => (runner = new HandRunner(store.queue, events)),
     });
     const agent = runner as unknown as HandRunner;
     const push = (version: string) =>
@@ -110,14 +110,14 @@ describe('engine: a runner other than the local slots (Runner port)', () => {
 
     await push('v1');
     await vi.waitFor(() => expect(agent.running.size).toBe(1), { timeout: 5000, interval: 10 });
-    const first = (await store.getBuild(1))!;
+    const first = (await store.read.getBuild(1))!;
     expect([first.state, first.worker]).toEqual(['running', 'agent-1']);
 
     await engine.cancel(1, 'alice');
     expect(agent.cancels).toEqual([[1, 'cancelled by alice']]);
     await vi.waitFor(
       async () =>
-        expect(await store.getBuild(1)).toMatchObject({
+        expect(await store.read.getBuild(1)).toMatchObject({
           state: 'cancelled',
           reason: 'cancelled by alice',
         }),
@@ -131,7 +131,7 @@ describe('engine: a runner other than the local slots (Runner port)', () => {
     });
     await agent.finish(2, { state: 'passed' });
     await engine.decided();
-    expect((await store.listBuilds({ limit: 10 })).map((b) => [b.id, b.state])).toEqual([
+    expect((await store.read.listBuilds({ limit: 10 })).map((b) => [b.id, b.state])).toEqual([
       [2, 'passed'],
       [1, 'cancelled'],
     ]);

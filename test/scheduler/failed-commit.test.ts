@@ -18,7 +18,7 @@ describe('engine: a batch of decisions that fails to commit (SQLite, scripted ex
     // The batch holding v3 fails at v3, after v2 was written in it (a full disk). Usually v2 and
     // v3 share one batch, so the failed batch's v2 must be forgotten; on a machine slow enough
     // to split them, v2 commits on its own and the rest of the story is the same.
-    const store = h.store as SchedulerPort;
+    const store: SchedulerPort = h.store.scheduler;
     const real = store.batchDecisions.bind(store);
     let failures = 0;
     const failing: SchedulerPort['batchDecisions'] = (work) =>

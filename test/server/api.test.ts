@@ -291,7 +291,7 @@ describe('builds', () => {
       payload: { force: true },
     });
     const running = t1.json().build.id as number;
-    await waitFor(async () => (await env.store.getBuild(running))?.state === 'running');
+    await waitFor(async () => (await env.store.read.getBuild(running))?.state === 'running');
     const t2 = await env.app.inject({
       method: 'POST',
       url: '/api/jobs/a/trigger',

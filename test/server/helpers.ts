@@ -12,7 +12,7 @@ import { logPath, readLog } from '../../src/executor/log-reader.js';
 import type { CollectedOutput, Executor, RunResult, RunSpec } from '../../src/executor/port.js';
 import { buildServer, type ApiApp } from '../../src/server/build-server.js';
 import type { ServerOptions } from '../../src/server/options.js';
-import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import type { Store } from '../../src/store/ports.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 import { apiPorts } from '../../src/app/api-ports.js';
 
@@ -127,7 +127,7 @@ export class CountingBus implements Bus {
 export interface TestEnv {
   readonly app: ApiApp;
   readonly engine: Engine;
-  readonly store: SqlStore;
+  readonly store: Store;
   readonly bus: CountingBus;
   readonly executor: FakeExecutor;
   readonly content: ContentStore;

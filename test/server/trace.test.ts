@@ -137,7 +137,7 @@ describe('GET /api/trace/:source/:version', () => {
       receivedAt: Date.now(),
     });
     await env.engine.decided();
-    for (let i = 0; i < 200 && (await env.store.getBuild(3))?.state !== 'running'; i++)
+    for (let i = 0; i < 200 && (await env.store.read.getBuild(3))?.state !== 'running'; i++)
       await new Promise((r) => setTimeout(r, 10));
     await env.app.inject({
       method: 'POST',

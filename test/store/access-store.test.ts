@@ -1,9 +1,9 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { TokenNameTaken } from '../../src/store/access-ports.js';
-import type { SqlStore } from '../../src/store/sql/sql-store.js';
+import type { Store } from '../../src/store/ports.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 
-let store: SqlStore;
+let store: Store;
 beforeEach(async () => {
   store = await openSqliteStore({ path: ':memory:' });
 });

@@ -19,10 +19,10 @@ describe('sqlite store', () => {
     const dir = await mkdtemp(join(tmpdir(), 'nightless-store-'));
     const path = join(dir, 'sub', 'nightless.db');
     const first = await openSqliteStore({ path });
-    await first.setMeta('x', '1');
+    await first.meta.set('x', '1');
     await first.close();
     const second = await openSqliteStore({ path });
-    expect(await second.getMeta('x')).toBe('1');
+    expect(await second.meta.get('x')).toBe('1');
     await second.close();
     const raw = new Database(path);
     expect(raw.pragma('journal_mode', { simple: true })).toBe('wal');

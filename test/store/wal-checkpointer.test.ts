@@ -22,7 +22,7 @@ describe('WAL checkpoints', () => {
         producedBy: null,
         receivedAt: i,
       }));
-      await store.appendEvents(events);
+      await store.inbox.appendEvents(events);
       // The rows reach the main database file only through a checkpoint.
       const deadline = Date.now() + 10_000;
       while ((await stat(path)).size <= before && Date.now() < deadline)

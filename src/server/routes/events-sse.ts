@@ -16,7 +16,7 @@ const PAGE = 500;
  * outbox, then the live stream — without duplicates and in outbox order.
  */
 export function eventRoutes(app: ApiApp, ctx: RouteContext): void {
-  const { read, live } = ctx.opts;
+  const { outbox, live } = ctx.opts;
 
   app.get(
     '/api/events',
@@ -60,7 +60,7 @@ export function eventRoutes(app: ApiApp, ctx: RouteContext): void {
       try {
         let after = resumeAfter;
         for (let sent = 0; sent < MAX_REPLAY && !stream.closed; sent += PAGE) {
-          const page = await read.outboxSince(after, PAGE);
+          const page = await outbox.outboxSince(after, PAGE);
           for (const r of page) deliver(r);
           const last = page[page.length - 1];
           if (last) after = replayedUpTo = last.id;

@@ -29,7 +29,7 @@ export function sourceRoutes(app: ApiApp, ctx: RouteContext): void {
       const secrets = pipeline.secretValues;
       const defs = [...pipeline.sources.values()];
       const installation = defs.some((d) => d.kind === 'amqp')
-        ? await readInstallationId(read)
+        ? await readInstallationId(ctx.opts.meta)
         : '';
       // The pipeline decides what is listed: sources removed from it keep history in the store only.
       const sources = defs.map((def) => toView(def, stored.get(def.name), secrets, installation));

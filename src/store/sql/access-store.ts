@@ -8,10 +8,15 @@ import {
   type TokenRecord,
 } from '../access-ports.js';
 import type { Database } from '../schema.js';
+import type { SqlConnection } from './connection.js';
 
-/** {@link AccessPort} over the same Kysely database as `SqlStore` (every SQL backend). */
+/** {@link AccessPort} over the same Kysely database as the other ports (every SQL backend). */
 export class SqlAccessStore implements AccessPort {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+
+  constructor(private readonly conn: SqlConnection) {
+    this.db = conn.db;
+  }
 
   async createToken(token: Omit<TokenRecord, 'lastUsedAt' | 'revokedAt'>): Promise<void> {
     const row = {

@@ -7,15 +7,20 @@ import type {
   ReportCursor,
 } from '../ports.js';
 import type { Database } from '../schema.js';
+import type { SqlConnection } from './connection.js';
 
 type DeliveryRow = Selectable<Database['deliveries']> & { build_id: number; type: string };
 
 /**
- * {@link DeliveryPort} over the same Kysely database as `SqlStore` (same queries on every SQL
+ * {@link DeliveryPort} over the same Kysely database as the other ports (same queries on every SQL
  * backend). Every method is one statement or one transaction.
  */
 export class SqlDeliveryStore implements DeliveryPort {
-  constructor(private readonly db: Kysely<Database>) {}
+  private readonly db: Kysely<Database>;
+
+  constructor(private readonly conn: SqlConnection) {
+    this.db = conn.db;
+  }
 
   async ensureCursor(
     target: string,
@@ -86,7 +91,7 @@ export class SqlDeliveryStore implements DeliveryPort {
     advanceTo: { readonly target: string; readonly outboxId: number } | null,
     now: number,
   ): Promise<void> {
-    return this.db.transaction().execute(async (trx) => {
+    return this.conn.transaction(async (trx) => {
       await trx
         .updateTable('deliveries')
         .set((eb) => ({

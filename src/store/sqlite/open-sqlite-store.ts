@@ -4,7 +4,9 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
 import { migrations } from '../migrations.js';
 import type { Database } from '../schema.js';
-import { SqlStore } from '../sql/sql-store.js';
+import type { Store } from '../ports.js';
+import { SQLITE_DIALECT } from '../sql/connection.js';
+import { createSqlStore } from '../sql/sql-store.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 
 export interface SqliteStoreOptions {
@@ -18,7 +20,7 @@ export interface SqliteStoreOptions {
  * Opens (creating if needed) the embedded store: WAL journal, foreign keys on, a busy timeout,
  * and migrations applied before the first query.
  */
-export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqlStore> {
+export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> {
   if (opts.path !== ':memory:') mkdirSync(dirname(opts.path), { recursive: true });
   const raw = new BetterSqlite3(opts.path);
   raw.pragma('journal_mode = WAL');
@@ -45,7 +47,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<SqlStor
       result.error instanceof Error ? result.error.message : JSON.stringify(result.error);
     throw new Error(`migrating ${opts.path} failed: ${cause}`, { cause: result.error });
   }
-  return new SqlStore(db, async () => {
+  return createSqlStore(db, SQLITE_DIALECT, async () => {
     await checkpointer?.stop();
     await db.destroy();
   });

@@ -105,7 +105,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
     if (def?.kind !== 'amqp') throw new Error('no amqp source');
     source = def;
     h = await startHarness(p, { slots: 0 });
-    installationId = await readInstallationId(h.store);
+    installationId = await readInstallationId(h.store.meta);
     written = [];
     consumer = null;
     pub = await connect(AMQP_URL);
@@ -153,7 +153,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
 
   async function heads(): Promise<string[]> {
     await h.decided();
-    return (await h.store.sourceHeads('glibc')).map((x) => x.version);
+    return (await h.store.sources.sourceHeads('glibc')).map((x) => x.version);
   }
 
   async function readyMessages(): Promise<number> {
@@ -177,7 +177,9 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
     await publish(KOJI_TAG, { messageId: 'koji-1' });
     await waitFor('the retry', () => written.length === 2);
     await h.decided();
-    expect((await h.store.listSources()).find((s) => s.name === 'glibc')?.eventsReceived).toBe(1);
+    expect((await h.store.read.listSources()).find((s) => s.name === 'glibc')?.eventsReceived).toBe(
+      1,
+    );
     // Its queue is durable and named after the installation and the source.
     expect(c.queue).toBe(`nightless.${installationId}.glibc`);
   });
@@ -274,7 +276,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
       backoff,
       ingest: async (events) => {
         attempts += 1;
-        const appended = await store.appendEvents(events);
+        const appended = await store.inbox.appendEvents(events);
         written.push(...events);
         return appended;
       },
@@ -336,7 +338,9 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
     await ch.waitForConfirms();
     await waitFor('200 events', () => written.length === 200);
     await h.decided();
-    expect((await h.store.listSources()).find((s) => s.name === 'glibc')?.eventsReceived).toBe(200);
+    expect((await h.store.read.listSources()).find((s) => s.name === 'glibc')?.eventsReceived).toBe(
+      200,
+    );
     expect(new Set(written.map((e) => (e.kind === 'source' ? e.version : ''))).size).toBe(200);
   });
 
@@ -373,7 +377,9 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
       20_000,
     );
     await h.decided();
-    expect((await h.store.listSources()).find((s) => s.name === 'glibc')?.eventsReceived).toBe(100);
+    expect((await h.store.read.listSources()).find((s) => s.name === 'glibc')?.eventsReceived).toBe(
+      100,
+    );
   });
 
   it('AmqpInputs starts, keeps and stops consumers as the pipeline changes', async () => {

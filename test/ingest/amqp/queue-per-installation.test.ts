@@ -72,13 +72,13 @@ describe('the installation id', () => {
       const first = await openSqliteStore({ path: join(a, 'nightless.db') });
       const replica = await openSqliteStore({ path: join(a, 'nightless.db') });
       const other = await openSqliteStore({ path: join(b, 'nightless.db') });
-      const id = await readInstallationId(first);
+      const id = await readInstallationId(first.meta);
       expect(id).toMatch(/^[0-9a-f]{16}$/);
-      expect(await readInstallationId(replica)).toBe(id);
-      expect(await readInstallationId(other)).not.toBe(id);
+      expect(await readInstallationId(replica.meta)).toBe(id);
+      expect(await readInstallationId(other.meta)).not.toBe(id);
       await first.close();
       const reopened = await openSqliteStore({ path: join(a, 'nightless.db') });
-      expect(await reopened.getMeta(INSTALLATION_ID_KEY)).toBe(id);
+      expect(await reopened.meta.get(INSTALLATION_ID_KEY)).toBe(id);
       await Promise.all([reopened.close(), replica.close(), other.close()]);
     } finally {
       await rm(a, { recursive: true, force: true });
@@ -134,7 +134,7 @@ describe.skipIf(!RABBIT)('amqp source queues per installation (real RabbitMQ)', 
       { slots: 0 },
     );
     cleanups.push(() => h.stop());
-    const installationId = await readInstallationId(h.store);
+    const installationId = await readInstallationId(h.store.meta);
     const consumer = new AmqpSourceConsumer(def, {
       installationId,
       pipelineName,
@@ -152,7 +152,7 @@ describe.skipIf(!RABBIT)('amqp source queues per installation (real RabbitMQ)', 
 
   async function versions(h: Harness): Promise<number> {
     await h.decided();
-    return (await h.store.listSources()).find((s) => s.name === 'glibc')?.eventsReceived ?? 0;
+    return (await h.store.read.listSources()).find((s) => s.name === 'glibc')?.eventsReceived ?? 0;
   }
 
   it('two installations with the same pipeline name each get every matching announcement', async () => {
@@ -210,7 +210,7 @@ describe.skipIf(!RABBIT)('amqp source queues per installation (real RabbitMQ)', 
       slots: 0,
     });
     cleanups.push(() => h.stop());
-    const installationId = await readInstallationId(h.store);
+    const installationId = await readInstallationId(h.store.meta);
     const queue = queueName(installationId, 'glibc');
     await ch.assertQueue(queue, { durable: true });
     cleanups.push(() => ch.deleteQueue(queue));

@@ -75,12 +75,12 @@ async function waitForHead(version: string, ref = 'main'): Promise<void> {
   const deadline = Date.now() + 8_000;
   while (Date.now() < deadline) {
     await env!.h.decided();
-    const heads = await env!.h.store.sourceHeads('app');
+    const heads = await env!.h.store.sources.sourceHeads('app');
     if (heads.some((h) => h.version === version && h.ref === ref && h.origin === 'hook')) return;
     await new Promise((r) => setTimeout(r, 50));
   }
   throw new Error(
-    `no hook event for ${ref}@${version}; heads: ${JSON.stringify(await env!.h.store.sourceHeads('app'))}`,
+    `no hook event for ${ref}@${version}; heads: ${JSON.stringify(await env!.h.store.sources.sourceHeads('app'))}`,
   );
 }
 

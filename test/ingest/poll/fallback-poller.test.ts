@@ -55,7 +55,7 @@ describe('fallback poller', () => {
 
   async function setup(source: SourceDef) {
     const pipeline = pipelineOf(source);
-    await store.syncSources([
+    await store.sources.syncSources([
       { name: source.name, kind: source.kind, url: 'url' in source ? source.url : null },
     ]);
     const ingest = async (events: readonly NewEvent[]) => {
@@ -63,9 +63,9 @@ describe('fallback poller', () => {
       // Apply as heads directly, the way the scheduler would, so the next poll sees them.
       for (const e of events) {
         if (e.kind !== 'source') continue;
-        const appended = await store.appendEvent(e);
-        const [ev] = await store.pendingEvents(1);
-        await store.applyDecisions(
+        const appended = await store.inbox.appendEvent(e);
+        const [ev] = await store.scheduler.pendingEvents(1);
+        await store.scheduler.applyDecisions(
           ev!,
           [
             {
@@ -85,7 +85,7 @@ describe('fallback poller', () => {
       }
     };
     return new FallbackPoller({
-      store,
+      store: store.sources,
       ingest,
       pipeline: () => pipeline,
       logger,
@@ -116,7 +116,7 @@ describe('fallback poller', () => {
       ],
     );
     // Knowing nothing before is a starting point, not a missed event.
-    expect((await store.listSources())[0]).toMatchObject({
+    expect((await store.read.listSources())[0]).toMatchObject({
       missedEvents: 0,
       lastCheckOk: true,
       nextCheckAt: 1_060_000,
@@ -127,7 +127,7 @@ describe('fallback poller', () => {
     git(work, 'push', '-q', 'origin', 'HEAD:main');
     const again = await poller.pollNow('app');
     expect(again.newVersions).toBe(1);
-    const [s] = await store.listSources();
+    const [s] = await store.read.listSources();
     expect(s).toMatchObject({ missedEvents: 1 });
     // A missed event tightens the interval: half of 60 s (jitter neutral).
     expect(again.nextCheckAt).toBe(1_030_000);
@@ -141,7 +141,7 @@ describe('fallback poller', () => {
     expect(outcome.ok).toBe(false);
     expect(outcome.error).toMatch(/git ls-remote .* failed/);
     expect(outcome.nextCheckAt).toBe(1_120_000);
-    const [s] = await store.listSources();
+    const [s] = await store.read.listSources();
     expect(s).toMatchObject({ lastCheckOk: false, pollFailures: 1 });
     expect(s!.lastError).toMatch(/does-not-exist/);
     poller.stop();
@@ -211,7 +211,7 @@ describe('fallback poller', () => {
         `GET ${url} failed: refused: 127.0.0.1 is loopback; allow with allow_private: true on source "meta"`,
       );
       expect(requests).toBe(0);
-      const [s] = await store.listSources();
+      const [s] = await store.read.listSources();
       expect(s).toMatchObject({ lastCheckOk: false, lastError: outcome.error });
       poller.stop();
     });
@@ -234,9 +234,9 @@ describe('fallback poller', () => {
       maxBytes: 10,
       allowPrivate: true,
     });
-    await store.syncSources([{ name: 'meta', kind: 'http', url: null }]);
+    await store.sources.syncSources([{ name: 'meta', kind: 'http', url: null }]);
     const poller = new FallbackPoller({
-      store,
+      store: store.sources,
       ingest: () => Promise.resolve(),
       pipeline: () => pipeline,
       logger,
@@ -256,7 +256,7 @@ describe('fallback poller', () => {
     /** The source's stored status once its first check has been recorded (bounded wait). */
     async function afterFirstCheck() {
       for (let i = 0; i < 100; i++) {
-        const [s] = await store.listSources();
+        const [s] = await store.read.listSources();
         if (s?.lastCheckAt != null) return s;
         await new Promise((r) => setTimeout(r, 50));
       }
@@ -278,7 +278,7 @@ describe('fallback poller', () => {
       await poller.resync(); // a reload that changes nothing checks nothing
       await new Promise((r) => setTimeout(r, 200));
       expect(ingested).toHaveLength(1);
-      expect((await store.listSources())[0]?.lastCheckAt).toBe(s.lastCheckAt);
+      expect((await store.read.listSources())[0]?.lastCheckAt).toBe(s.lastCheckAt);
       poller.stop();
     });
 
@@ -343,11 +343,13 @@ describe('fallback poller: several sources on one repository', () => {
       gitSource(bare, { name: 'c', branches: ['feature/*'] }),
       gitSource(other, { name: 'd', branches: ['main'] }),
     ];
-    await store.syncSources(sources.map((s) => ({ name: s.name, kind: 'git', url: s.url })));
+    await store.sources.syncSources(
+      sources.map((s) => ({ name: s.name, kind: 'git', url: s.url })),
+    );
     const ingested: NewEvent[] = [];
     const reports: string[] = [];
     poller = new FallbackPoller({
-      store,
+      store: store.sources,
       ingest: (events) => {
         ingested.push(...events);
         return Promise.resolve();

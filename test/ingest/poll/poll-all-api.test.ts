@@ -99,6 +99,9 @@ describe('POST /api/sources/poll', () => {
     expect(polls.find((p) => p.source === 'gone')?.error).toMatch(/git ls-remote .* failed/);
     expect(polls.every((p) => p.nextCheckAt > Date.now())).toBe(true);
     await nl.engine.decided();
-    expect((await nl.store.sourceHeads('api'))[0]).toMatchObject({ ref: 'release', version: head });
+    expect((await nl.store.sources.sourceHeads('api'))[0]).toMatchObject({
+      ref: 'release',
+      version: head,
+    });
   });
 });

@@ -65,11 +65,13 @@ describe('fallback poller: many sources due at once', () => {
       secretValues: [],
     };
     store = await openSqliteStore({ path: join(dir, 'db') });
-    await store.syncSources(sources.map((s) => ({ name: s.name, kind: 'http', url: s.url })));
+    await store.sources.syncSources(
+      sources.map((s) => ({ name: s.name, kind: 'http', url: s.url })),
+    );
     const reports: PollReport[] = [];
     let ingested = 0;
     poller = new FallbackPoller({
-      store,
+      store: store.sources,
       ingest: (events) => {
         ingested += events.length;
         return Promise.resolve();

@@ -76,7 +76,7 @@ describe('POST /hooks/github', () => {
       expect.objectContaining({ source: 'all', ref: 'main', deliveryId: 'github:d-1/all' }),
     ]);
     expect(await env.received('app')).toBe(1);
-    expect(await env.h.store.sourceHeads('app')).toEqual([
+    expect(await env.h.store.sources.sourceHeads('app')).toEqual([
       expect.objectContaining({
         version: '0d1a26e67d8f5eaf1f6ba5c57fc3c7d91ac0fd1c',
         ref: 'main',
@@ -158,7 +158,7 @@ describe('POST /hooks/github', () => {
       version: '9e4f8c1d2b3a4c5d6e7f8091a2b3c4d5e6f70812',
       changedPaths: ['src/main.c'],
     });
-    expect(await env.h.store.sourceHeads('app')).toEqual([
+    expect(await env.h.store.sources.sourceHeads('app')).toEqual([
       expect.objectContaining({ version: '9e4f8c1d2b3a4c5d6e7f8091a2b3c4d5e6f70812' }),
     ]);
   });
@@ -183,7 +183,7 @@ describe('POST /hooks/github', () => {
     );
     expect(res.statusCode).toBe(202);
     expect(env.written[0]).toEqual([expect.objectContaining({ source: 'all', ref: branch })]);
-    expect(await env.h.store.sourceHeads('all')).toEqual([
+    expect(await env.h.store.sources.sourceHeads('all')).toEqual([
       expect.objectContaining({ ref: branch }),
     ]);
   });

@@ -1,0 +1,40 @@
+import type { Build } from '../../core/build.js';
+import type { SourceName } from '../../core/pipeline.js';
+import type { ArtifactFile, RunResult } from '../../executor/port.js';
+import type { NewEvent } from './inbox.js';
+
+export interface FinishedRun {
+  readonly result: RunResult;
+  readonly logBytes: number;
+  /** Output versions to announce, written to the inbox in the same transaction. */
+  readonly outputEvents: readonly NewEvent[];
+}
+
+/** The durable build queue, as the runner (local slots or remote agents) sees it. */
+export interface QueuePort {
+  /**
+   * Takes the oldest eligible queued build (concurrency groups in queue order, under their
+   * limit) and marks it running for `worker`; `null` when none is eligible. Safe for any number
+   * of concurrent claimers on separate connections or processes: each build goes to exactly one.
+   */
+  claimNextBuild(worker: string, now: number): Promise<Build | null>;
+  finishBuild(id: number, run: FinishedRun, now: number): Promise<Build>;
+  /**
+   * Puts a running build back in the queue (a graceful shutdown killed it): state `queued`, no
+   * start time or worker, its place in the queue kept, one `queued` outbox row. `null` (and
+   * nothing written) when the build is not `running`.
+   */
+  requeueBuild(id: number, now: number): Promise<Build | null>;
+  /** Cancels a queued build; running builds are cancelled by their runner. Returns the build. */
+  cancelQueuedBuild(id: number, reason: string, now: number): Promise<Build | null>;
+  /**
+   * Builds left `running` by a previous process: marked `error: lost`; each re-queued as a new
+   * attempt while `attempt < maxAttempts`.
+   */
+  recoverLostBuilds(
+    now: number,
+    maxAttempts: number,
+  ): Promise<{ lost: Build[]; requeued: Build[] }>;
+  /** Files of a build's output, for materializing job-output inputs. */
+  outputFiles(source: SourceName, version: string): Promise<ArtifactFile[]>;
+}

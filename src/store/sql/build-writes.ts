@@ -1,0 +1,274 @@
+import type { Build, BuildState } from '../../core/build.js';
+import type { OutboxRecord } from '../ports.js';
+import type { Db, Shapes } from './connection.js';
+import { toBuild, type BuildRow, type InputRow } from './rows.js';
+
+/*
+ * Writing and reading back builds inside a transaction, shared by the decision writer (new
+ * builds) and the queue (retries, state changes): one place knows a build row's defaults and
+ * the payload of its outbox rows.
+ */
+
+/** A new build row; omitted columns take their defaults. */
+export interface NewBuild {
+  readonly job: string;
+  readonly state: BuildState;
+  readonly fingerprint: string;
+  readonly definition_hash: string;
+  readonly cause: string;
+  readonly forced?: number;
+  readonly ref: string | null;
+  readonly queued_at: number;
+  readonly finished_at?: number | null;
+  readonly reason?: string | null;
+  readonly related_build?: number | null;
+  readonly attempt?: number;
+  /** Queued builds only: the group the claim limits (skipped builds never run). */
+  readonly concurrency_group?: string;
+  readonly concurrency_limit?: number;
+}
+
+export type NewInput = Readonly<{
+  source: string;
+  version: string;
+  ref: string | null;
+  origin: string | null;
+  eventId: number | null;
+}>;
+
+/** The row `insertBuild` stores for `values`, with every column as the table's defaults fill it. */
+export function newBuildRow(id: number, v: NewBuild): BuildRow {
+  return {
+    id,
+    job: v.job,
+    state: v.state,
+    fingerprint: v.fingerprint,
+    definition_hash: v.definition_hash,
+    cause: v.cause,
+    forced: v.forced ?? 0,
+    ref: v.ref,
+    queued_at: v.queued_at,
+    started_at: null,
+    finished_at: v.finished_at ?? null,
+    failed_step: null,
+    reason: v.reason ?? null,
+    related_build: v.related_build ?? null,
+    exit_code: null,
+    coverage_lines: null,
+    coverage_branches: null,
+    coverage_lines_delta: null,
+    coverage_branches_delta: null,
+    attempt: v.attempt ?? 1,
+    worker: null,
+    warnings: '[]',
+    log_bytes: 0,
+    concurrency_group: v.concurrency_group ?? v.job,
+    concurrency_limit: v.concurrency_limit ?? 1,
+  };
+}
+
+export function newInputRows(id: number, inputs: readonly NewInput[]): InputRow[] {
+  return inputs.map((i, position) => ({
+    build_id: id,
+    position,
+    source: i.source,
+    version: i.version,
+    ref: i.ref,
+    origin: i.origin,
+    event_id: i.eventId,
+  }));
+}
+
+export async function insertBuild(
+  trx: Db,
+  shapes: Shapes,
+  values: NewBuild,
+  inputs: readonly NewInput[],
+): Promise<number> {
+  const r = newBuildRow(0, values);
+  const { rows } = await shapes.run(trx, hot.insertBuild, {
+    job: r.job,
+    state: r.state,
+    fingerprint: r.fingerprint,
+    definitionHash: r.definition_hash,
+    cause: r.cause,
+    forced: r.forced,
+    ref: r.ref,
+    queuedAt: r.queued_at,
+    finishedAt: r.finished_at,
+    reason: r.reason,
+    relatedBuild: r.related_build,
+    attempt: r.attempt,
+    concurrencyGroup: r.concurrency_group,
+    concurrencyLimit: r.concurrency_limit,
+  });
+  const row = rows[0];
+  if (!row) throw new Error('inserting the build returned no id');
+  const id = Number(row.id);
+  for (const i of newInputRows(id, inputs)) {
+    await shapes.run(trx, hot.insertInput, {
+      buildId: i.build_id,
+      position: i.position,
+      source: i.source,
+      version: i.version,
+      ref: i.ref,
+      origin: i.origin,
+      eventId: i.event_id,
+    });
+  }
+  return id;
+}
+
+/** `loadBuild` through compiled shapes (same rows, same `toBuild`), for the scheduler's hot path. */
+export async function loadBuildShaped(trx: Db, shapes: Shapes, id: number): Promise<Build> {
+  const { rows } = await shapes.run(trx, hot.buildById, { id });
+  const row = rows[0];
+  if (!row) throw new Error(`build ${id} vanished`);
+  const { rows: inputs } = await shapes.run(trx, hot.inputsOf, { id });
+  return toBuild(row, inputs);
+}
+
+/**
+ * The outbox row of a build this transaction just inserted: the payload is built from the values
+ * written (through `toBuild`, as `loadBuild` would read them back) instead of re-reading the row.
+ */
+export async function writeNewBuildOutbox(
+  trx: Db,
+  shapes: Shapes,
+  id: number,
+  values: NewBuild,
+  inputs: readonly NewInput[],
+  type: OutboxRecord['type'],
+  now: number,
+): Promise<void> {
+  const build = toBuild(newBuildRow(id, values), newInputRows(id, inputs));
+  await insertOutboxRow(trx, shapes, build, type, now);
+}
+
+/** The outbox row of `build` as the caller has it (loaded or built) in this transaction. */
+export async function insertOutboxRow(
+  trx: Db,
+  shapes: Shapes,
+  build: Build,
+  type: OutboxRecord['type'],
+  now: number,
+): Promise<void> {
+  await shapes.run(trx, hot.insertOutbox, {
+    buildId: build.id,
+    type,
+    payload: JSON.stringify(build),
+    createdAt: now,
+  });
+}
+
+export async function writeOutbox(
+  trx: Db,
+  buildId: number,
+  type: OutboxRecord['type'],
+  now: number,
+): Promise<void> {
+  const build = await loadBuild(trx, buildId);
+  await trx
+    .insertInto('outbox')
+    .values({ build_id: buildId, type, payload: JSON.stringify(build), created_at: now })
+    .execute();
+}
+
+export async function loadBuild(db: Db, id: number): Promise<Build> {
+  const row = await db
+    .selectFrom('builds')
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
+  const [build] = await withInputs(db, [row]);
+  if (!build) throw new Error(`build ${id} vanished`);
+  return build;
+}
+
+export async function withInputs(db: Db, rows: BuildRow[]): Promise<Build[]> {
+  if (rows.length === 0) return [];
+  const inputs = await db
+    .selectFrom('build_inputs')
+    .selectAll()
+    .where(
+      'build_id',
+      'in',
+      rows.map((r) => r.id),
+    )
+    .execute();
+  return rows.map((r) => toBuild(r, inputs));
+}
+
+/** Hot statements of build writes (see `Shapes`). */
+const hot = {
+  insertBuild: (
+    db: Db,
+    p: {
+      job: string;
+      state: string;
+      fingerprint: string;
+      definitionHash: string;
+      cause: string;
+      forced: number;
+      ref: string | null;
+      queuedAt: number;
+      finishedAt: number | null;
+      reason: string | null;
+      relatedBuild: number | null;
+      attempt: number;
+      concurrencyGroup: string;
+      concurrencyLimit: number;
+    },
+  ) =>
+    db
+      .insertInto('builds')
+      .values({
+        job: p.job,
+        state: p.state,
+        fingerprint: p.fingerprint,
+        definition_hash: p.definitionHash,
+        cause: p.cause,
+        forced: p.forced,
+        ref: p.ref,
+        queued_at: p.queuedAt,
+        finished_at: p.finishedAt,
+        reason: p.reason,
+        related_build: p.relatedBuild,
+        attempt: p.attempt,
+        concurrency_group: p.concurrencyGroup,
+        concurrency_limit: p.concurrencyLimit,
+      })
+      .returning('id'),
+  insertInput: (
+    db: Db,
+    p: {
+      buildId: number;
+      position: number;
+      source: string;
+      version: string;
+      ref: string | null;
+      origin: string | null;
+      eventId: number | null;
+    },
+  ) =>
+    db.insertInto('build_inputs').values({
+      build_id: p.buildId,
+      position: p.position,
+      source: p.source,
+      version: p.version,
+      ref: p.ref,
+      origin: p.origin,
+      event_id: p.eventId,
+    }),
+  buildById: (db: Db, p: { id: number }) =>
+    db.selectFrom('builds').selectAll().where('id', '=', p.id),
+  inputsOf: (db: Db, p: { id: number }) =>
+    db.selectFrom('build_inputs').selectAll().where('build_id', '=', p.id),
+  insertOutbox: (
+    db: Db,
+    p: { buildId: number; type: string; payload: string; createdAt: number },
+  ) =>
+    db
+      .insertInto('outbox')
+      .values({ build_id: p.buildId, type: p.type, payload: p.payload, created_at: p.createdAt }),
+};

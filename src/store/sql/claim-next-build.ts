@@ -1,0 +1,70 @@
+import type { Build } from '../../core/build.js';
+import { loadBuild, writeOutbox } from './build-writes.js';
+import type { Db, Dialect, SqlConnection } from './connection.js';
+
+/**
+ * Takes the oldest eligible queued build and marks it running for `worker`, in one statement that
+ * succeeds for exactly one claimer however many race for the build:
+ *
+ *   UPDATE builds SET state = 'running', … WHERE state = 'queued' AND id = (SELECT …) RETURNING id
+ *
+ * The outer `state = 'queued'` is re-checked against the row as it is when the update takes it,
+ * so a claimer that picked a build another one started in between updates nothing and gets
+ * `null` (it returns no row rather than starting the build twice). On SQLite the database's one
+ * writer already orders claimers across connections and processes; on PostgreSQL the inner
+ * select locks its row `FOR UPDATE SKIP LOCKED` ({@link Dialect.supportsSkipLocked}), so
+ * concurrent claimers pick different builds instead of queueing on the same row.
+ *
+ * Eligible: the oldest queued build of its concurrency group (a group's builds start in queue
+ * order) whose group runs fewer builds than its limit; other groups' builds are taken past a
+ * full one. The `started` outbox row is written in the same transaction.
+ */
+export function claimNextBuild(
+  conn: SqlConnection,
+  worker: string,
+  now: number,
+): Promise<Build | null> {
+  return conn.transaction(async (trx) => {
+    const started = await claimStatement(trx, conn.dialect, worker, now).executeTakeFirst();
+    if (!started) return null;
+    const id = Number(started.id);
+    await writeOutbox(trx, id, 'started', now);
+    return loadBuild(trx, id);
+  });
+}
+
+/** The claim `UPDATE … RETURNING id`; returns no row when there was nothing to claim. */
+export function claimStatement(db: Db, dialect: Dialect, worker: string, now: number) {
+  return db
+    .updateTable('builds')
+    .set({ state: 'running', started_at: now, worker })
+    .where('state', '=', 'queued')
+    .where('id', '=', (eb) => {
+      const next = eb
+        .selectFrom('builds as q')
+        .select('q.id')
+        .where('q.state', '=', 'queued')
+        .where('q.id', '=', (eb2) =>
+          eb2
+            .selectFrom('builds as o')
+            .select((e) => e.fn.min('o.id').as('id'))
+            .where('o.state', '=', 'queued')
+            .whereRef('o.concurrency_group', '=', 'q.concurrency_group'),
+        )
+        .where(
+          (eb2) =>
+            eb2
+              .selectFrom('builds as r')
+              .select((e) => e.fn.countAll<number>().as('n'))
+              .where('r.state', '=', 'running')
+              .whereRef('r.concurrency_group', '=', 'q.concurrency_group'),
+          '<',
+          (eb2) => eb2.ref('q.concurrency_limit'),
+        )
+        .orderBy('q.id')
+        .limit(1);
+      // The dialect hook: the only place the claim differs between backends.
+      return dialect.supportsSkipLocked ? next.forUpdate().skipLocked() : next;
+    })
+    .returning('id');
+}

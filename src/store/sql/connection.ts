@@ -1,0 +1,111 @@
+import {
+  CompiledQuery,
+  type Compilable,
+  type Kysely,
+  type QueryResult,
+  type Transaction,
+} from 'kysely';
+import type { Database } from '../schema.js';
+
+/** A connection or an open transaction: statements written against it run in either. */
+export type Db = Kysely<Database> | Transaction<Database>;
+
+/**
+ * What every SQL port module shares: the one connection and the compiled-statement cache. Ports
+ * never open their own connection, so a method of one port sees what another committed before it.
+ */
+export class SqlConnection {
+  /** Hot statements compiled once per store (see `Shapes`). */
+  readonly shapes = new Shapes();
+
+  constructor(
+    readonly db: Kysely<Database>,
+    /** What the backend folder said it can do (see {@link Dialect}). */
+    readonly dialect: Dialect,
+  ) {}
+
+  /**
+   * Runs `work` in one transaction: committed when it resolves, rolled back when it throws. On
+   * SQLite this holds the only writer, so `work` waits on nothing but the database.
+   */
+  transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(work);
+  }
+
+  /** A hot statement (see `Shapes`) on the connection, or on `trx` inside a transaction. */
+  run<P extends Record<string, unknown>, R>(
+    build: (db: Db, p: P) => Compilable<R>,
+    params: P,
+    on: Db = this.db,
+  ): Promise<QueryResult<R>> {
+    return this.shapes.run(on, build, params);
+  }
+}
+
+/**
+ * The differences between SQL backends the shared queries need to know, as capability flags
+ * (CONVENTIONS.md §4): a backend folder states them once, the queries branch on the flag, never on
+ * a driver name.
+ */
+export interface Dialect {
+  /**
+   * `SELECT … FOR UPDATE SKIP LOCKED` exists (PostgreSQL). Without it (SQLite) the one writer
+   * already serializes claimers, and the claim's `state = 'queued'` re-check does the rest.
+   */
+  readonly supportsSkipLocked: boolean;
+}
+
+export const SQLITE_DIALECT: Dialect = { supportsSkipLocked: false };
+
+/**
+ * Kysely builds and compiles a query tree on every call, which costs more than running a small
+ * statement (the SQLite adapter already reuses prepared statements by SQL text). Hot statements
+ * go through here instead: each builder is compiled once per store, with a marker in place of
+ * every parameter, and later calls run the same SQL with the new values in the compiled order.
+ * A builder must pass its parameters through verbatim (no `??`, no branching on them), and every
+ * parameter must be given (use `null`, never `undefined`).
+ */
+export class Shapes {
+  private readonly compiled = new Map<object, Shape>();
+
+  run<P extends Record<string, unknown>, R>(
+    db: Db,
+    build: (db: Db, p: P) => Compilable<R>,
+    params: P,
+  ): Promise<QueryResult<R>> {
+    let shape = this.compiled.get(build);
+    if (!shape) {
+      shape = compileShape(db, build, Object.keys(params));
+      this.compiled.set(build, shape);
+    }
+    const parameters = shape.slots.map((s) => ('key' in s ? params[s.key] : s.value));
+    return db.executeQuery(CompiledQuery.raw(shape.sql, parameters));
+  }
+}
+
+interface Shape {
+  readonly sql: string;
+  readonly slots: ReadonlyArray<{ readonly key: string } | { readonly value: unknown }>;
+}
+
+class Marker {
+  constructor(readonly key: string) {}
+}
+
+function compileShape<P>(
+  db: Db,
+  build: (db: Db, p: P) => Compilable,
+  keys: readonly string[],
+): Shape {
+  const markers = Object.fromEntries(keys.map((k) => [k, new Marker(k)])) as P;
+  const compiled = build(db, markers).compile();
+  const used = new Set<string>();
+  const slots = compiled.parameters.map((p) => {
+    if (!(p instanceof Marker)) return { value: p };
+    used.add(p.key);
+    return { key: p.key };
+  });
+  const unused = keys.filter((k) => !used.has(k));
+  if (unused.length > 0) throw new Error(`query shape ignores parameters: ${unused.join(', ')}`);
+  return { sql: compiled.sql, slots };
+}

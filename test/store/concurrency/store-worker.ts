@@ -1,0 +1,56 @@
+/**
+ * One competing process of the store concurrency tests (concurrent-writers.test.ts): opens the
+ * SQLite file the test prepared, prints `ready`, waits for `go` on stdin so that every process
+ * starts at once, then races the others and prints what it got as one JSON line.
+ *
+ *   store-worker.ts claim  DB WORKER          claims until the queue is empty
+ *   store-worker.ts append DB WORKER IDS      appends one source event per delivery id (comma list)
+ */
+import { createInterface } from 'node:readline';
+import { openSqliteStore } from '../../../src/store/sqlite/open-sqlite-store.js';
+
+const [mode, path, worker, ids] = process.argv.slice(2);
+if (!path || !worker || (mode !== 'claim' && mode !== 'append')) {
+  process.stderr.write('usage: store-worker.ts claim|append DB WORKER [IDS]\n');
+  process.exit(64);
+}
+// Bounded in time whatever happens: a stuck child must not hang the test run.
+setTimeout(() => {
+  process.stderr.write(`${worker}: gave up after 60 s\n`);
+  process.exit(3);
+}, 60_000).unref();
+
+const store = await openSqliteStore({ path, busyTimeoutMs: 20_000 });
+process.stdout.write('ready\n');
+const lines = createInterface({ input: process.stdin });
+for await (const line of lines) if (line === 'go') break;
+
+if (mode === 'claim') {
+  const claimed: number[] = [];
+  // At most as many claims as the test queued (it passes the count as IDS); one more sees none.
+  const limit = Number(ids ?? '1000') + 1;
+  for (let i = 0; i < limit; i++) {
+    const build = await store.queue.claimNextBuild(worker, Date.now());
+    if (!build) break;
+    claimed.push(build.id);
+  }
+  process.stdout.write(`${JSON.stringify({ claimed })}\n`);
+} else {
+  const appended: Array<{ deliveryId: string; id: number; redelivery: boolean }> = [];
+  for (const deliveryId of (ids ?? '').split(',')) {
+    const a = await store.inbox.appendEvent({
+      kind: 'source',
+      source: 'app',
+      version: `v-${deliveryId}`,
+      ref: 'main',
+      origin: 'webhook',
+      deliveryId,
+      changedPaths: null,
+      producedBy: null,
+      receivedAt: Date.now(),
+    });
+    appended.push({ deliveryId, ...a });
+  }
+  process.stdout.write(`${JSON.stringify({ appended })}\n`);
+}
+await store.close();
