@@ -1,0 +1,78 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { AccessPort } from '../../src/store/access-ports.js';
+import type {
+  ArtifactIndexPort,
+  DeliveryPort,
+  InboxPort,
+  OutboxPort,
+  QueuePort,
+  ReadPort,
+  RetentionPort,
+  SchedulerPort,
+  SourcePort,
+  Store,
+} from '../../src/store/ports.js';
+import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
+
+/**
+ * The one file the conformance suites reach the store through. Suites call `inbox(store)`,
+ * `queue(store)`, … and never a method on the store itself, so when the store becomes a record of
+ * ports (`store.inbox`, `store.queue`, …) only these accessors change.
+ */
+export type StoreUnderTest = Store & {
+  readonly deliveries: DeliveryPort;
+  readonly access: AccessPort;
+};
+
+export const inbox = (s: StoreUnderTest): InboxPort => s;
+/** Decision writer + scheduler state (`loadSchedulerState`, `pendingEvents`, settles). */
+export const scheduler = (s: StoreUnderTest): SchedulerPort => s;
+export const queue = (s: StoreUnderTest): QueuePort => s;
+export const sources = (s: StoreUnderTest): SourcePort => s;
+export const reads = (s: StoreUnderTest): ReadPort => s;
+export const outbox = (s: StoreUnderTest): OutboxPort => s;
+export const deliveries = (s: StoreUnderTest): DeliveryPort => s.deliveries;
+export const artifactIndex = (s: StoreUnderTest): ArtifactIndexPort => s;
+export const retention = (s: StoreUnderTest): RetentionPort => s;
+export const access = (s: StoreUnderTest): AccessPort => s.access;
+export const meta = (s: StoreUnderTest): Pick<Store, 'getMeta' | 'setMeta'> => s;
+
+export interface OpenedStore {
+  readonly store: StoreUnderTest;
+  /** Closes the store and removes whatever the adapter created (files, schemas). */
+  dispose(): Promise<void>;
+}
+
+/** One backend the suites run on: `open` gives a fresh, empty, migrated store each time. */
+export interface StoreAdapter {
+  readonly name: string;
+  open(): Promise<OpenedStore>;
+}
+
+export const sqliteMemory: StoreAdapter = {
+  name: 'sqlite :memory:',
+  async open() {
+    const store = await openSqliteStore({ path: ':memory:' });
+    return { store, dispose: () => store.close() };
+  },
+};
+
+export const sqliteFile: StoreAdapter = {
+  name: 'sqlite file (WAL)',
+  async open() {
+    const dir = await mkdtemp(join(tmpdir(), 'nightless-conformance-'));
+    const store = await openSqliteStore({ path: join(dir, 'nightless.db') });
+    return {
+      store,
+      async dispose() {
+        await store.close();
+        await rm(dir, { recursive: true, force: true });
+      },
+    };
+  },
+};
+
+/** Every store backend; a new one (PostgreSQL) is one more entry here. */
+export const storeAdapters: readonly StoreAdapter[] = [sqliteMemory, sqliteFile];
