@@ -6,6 +6,7 @@ import type { RunResult } from '../../../src/executor/port.js';
 import type { FinishedRun, NewEvent } from '../../../src/store/ports.js';
 import {
   inbox,
+  queue,
   scheduler,
   sources,
   storeAdapters,
@@ -23,7 +24,9 @@ export function forEachStore(port: string, body: (store: () => StoreUnderTest) =
       let opened: OpenedStore | undefined;
       beforeEach(async () => {
         opened = await adapter.open();
-        await sources(opened.store).syncSources([{ name: 'app', kind: 'git', url: '/srv/app.git' }]);
+        await sources(opened.store).syncSources([
+          { name: 'app', kind: 'git', url: '/srv/app.git' },
+        ]);
       });
       afterEach(async () => {
         await opened?.dispose();
@@ -44,7 +47,7 @@ export function push(
   deliveryId: string | null = null,
   ref: string | null = 'main',
   receivedAt = 1000,
-): NewEvent {
+): Extract<NewEvent, { kind: 'source' }> {
   return {
     kind: 'source',
     source: 'app',
@@ -171,3 +174,56 @@ export async function queued(
   );
   return applied.queued.map((b) => b.id);
 }
+
+/**
+ * Runs one build of `build` that produces output `dist` (file digest `file`, output digest
+ * `out`); with `head`, its output becomes the head of `build.dist`. Returns the build id.
+ */
+export async function buildWithOutput(
+  store: StoreUnderTest,
+  n: number,
+  opts: { head?: boolean; job?: string } = {},
+): Promise<number> {
+  const job = opts.job ?? 'build';
+  const [id] = await queued(store, sha(n), [
+    [`fp${n}`, { job, concurrency: { group: job, limit: 1 } }],
+  ]);
+  await queue(store).claimNextBuild('w', 2000 + n);
+  const out = `out${n}`.padEnd(64, '0');
+  await queue(store).finishBuild(
+    id!,
+    {
+      result: passed({
+        outputs: [
+          { name: 'dist', digest: out, files: [{ path: 'a.tgz', digest: file(n), size: n }] },
+        ],
+      }),
+      logBytes: 0,
+      outputEvents: opts.head ? [outputEvent(`${job}.dist`, out, id!)] : [],
+    },
+    3000 + n,
+  );
+  if (opts.head) {
+    const [e] = await scheduler(store).pendingEvents(1);
+    await scheduler(store).applyDecisions(
+      e!,
+      [
+        {
+          kind: 'advance-head',
+          source: `${job}.dist`,
+          version: out,
+          ref: null,
+          origin: 'output',
+          producedBy: id!,
+          job: null,
+          rule: 'new-version',
+          detail: '',
+        },
+      ],
+      3000 + n,
+    );
+  }
+  return id!;
+}
+
+export const file = (n: number): string => `f${n}`.padEnd(64, '0');

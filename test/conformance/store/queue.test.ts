@@ -30,7 +30,10 @@ forEachStore('build queue', (store) => {
     const ids = await queued(
       store(),
       sha(1),
-      Array.from({ length: 6 }, (_, i) => [`fp${i}`, { concurrency: { group: `g${i}`, limit: 1 } }]),
+      Array.from({ length: 6 }, (_, i) => [
+        `fp${i}`,
+        { concurrency: { group: `g${i}`, limit: 1 } },
+      ]),
     );
     const claims = await Promise.all(
       Array.from({ length: 10 }, (_, i) => queue(store()).claimNextBuild(`w${i}`, 2100)),

@@ -83,7 +83,9 @@ forEachStore('read model', (store) => {
     expect(
       await reads(store()).listDecisions({ source: 'app', version: sha(1).slice(0, 7), limit: 1 }),
     ).toHaveLength(1);
-    expect(await reads(store()).listDecisions({ eventId: all[0]!.eventId!, limit: 10 })).toHaveLength(2);
+    expect(
+      await reads(store()).listDecisions({ eventId: all[0]!.eventId!, limit: 10 }),
+    ).toHaveLength(2);
     expect(await reads(store()).listDecisions({ eventId: 999, limit: 10 })).toEqual([]);
   });
 
@@ -104,7 +106,11 @@ forEachStore('read model', (store) => {
         {
           result: passed({
             outputs: [
-              { name: 'dist', digest, files: [{ path: 'dist/x.tgz', digest: 'f'.repeat(64), size: 9 }] },
+              {
+                name: 'dist',
+                digest,
+                files: [{ path: 'dist/x.tgz', digest: 'f'.repeat(64), size: 9 }],
+              },
             ],
           }),
           logBytes: 0,
