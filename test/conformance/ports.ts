@@ -1,6 +1,8 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { Bus } from '../../src/bus/port.js';
+import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
 import type { AccessPort } from '../../src/store/access-ports.js';
 import type {
   ArtifactIndexPort,
@@ -76,3 +78,23 @@ export const sqliteFile: StoreAdapter = {
 
 /** Every store backend; a new one (PostgreSQL) is one more entry here. */
 export const storeAdapters: readonly StoreAdapter[] = [sqliteMemory, sqliteFile];
+
+/** One bus backend: `open` gives a fresh bus; `settleMs` bounds how late a delivery may be. */
+export interface BusAdapter {
+  readonly name: string;
+  /** How long to wait before concluding that a message was not delivered. */
+  readonly settleMs: number;
+  open(): Promise<{ readonly bus: Bus; dispose(): Promise<void> }>;
+}
+
+export const memoryBus: BusAdapter = {
+  name: 'in-process',
+  settleMs: 20,
+  open() {
+    const bus = new MemoryBus();
+    return Promise.resolve({ bus, dispose: () => bus.close() });
+  },
+};
+
+/** Every bus backend; the AMQP adapter is one more entry here. */
+export const busAdapters: readonly BusAdapter[] = [memoryBus];
