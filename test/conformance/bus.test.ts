@@ -47,14 +47,15 @@ async function eventually(done: () => boolean, timeoutMs = 2000): Promise<void> 
 
 for (const adapter of busAdapters) {
   describe(`bus port conformance [${adapter.name}]`, () => {
+    let opened: Awaited<ReturnType<typeof adapter.open>>;
     let bus: Bus;
-    let dispose: () => Promise<void>;
     const settle = () => new Promise((r) => setTimeout(r, adapter.settleMs));
     beforeEach(async () => {
-      ({ bus, dispose } = await adapter.open());
+      opened = await adapter.open();
+      bus = opened.bus;
     });
     afterEach(async () => {
-      await dispose();
+      await opened.dispose();
     });
 
     it('delivers a message intact to every subscriber of its topic, and to no other topic', async () => {
