@@ -137,6 +137,24 @@ function observable(s: SchedulerState) {
   };
 }
 
+/** What `decide` reads from a snapshot: every job and source of `P`, the given fingerprints. */
+function snapshotView(s: MemorySnapshot, fingerprints: readonly string[]) {
+  const ids = (bs: readonly BuildRef[]) => bs.map((b) => `${b.id}:${b.state}`).join(' ');
+  return {
+    jobs: [...P.jobs.keys()].map(
+      (j) => `${j}: active ${ids(s.activeBuilds(j))} last ${s.lastDefinitionHash(j)}`,
+    ),
+    heads: [...P.sources.keys()].map((src) =>
+      s
+        .heads(src)
+        .map((h) => `${h.ref ?? ''}=${h.version}@${h.seq}`)
+        .sort()
+        .join(' '),
+    ),
+    fingerprints: fingerprints.map((fp) => `${fp.slice(0, 8)}: ${s.buildWithFingerprint(fp)?.id}`),
+  };
+}
+
 const appliedView = (a: AppliedDecisions) => ({
   queued: a.queued.map((b) => `${b.id}:${b.fingerprint}:${b.group}`),
   skipped: a.skipped.map((b) => `${b.id}:${b.fingerprint}`),
@@ -271,6 +289,11 @@ async function compare(store: StoreUnderTest, commands: readonly Command[]): Pro
     }
     const stored = await scheduler(store).loadSchedulerState();
     expect(observable(stored), where('scheduler state')).toEqual(observable(model.state()));
+    const fps = [...new Set(model.builds.map((b) => b.fingerprint))];
+    expect(
+      snapshotView(model.snapshot, fps),
+      where('incremental snapshot vs one loaded from the stored rows'),
+    ).toEqual(snapshotView(new MemorySnapshot(P, stored), fps));
     const builds = await reads(store).listBuilds({ limit: 1000 });
     expect(
       builds.map((b) => `${b.id}:${b.state}:${b.relatedBuild}`).reverse(),
