@@ -98,6 +98,23 @@ for (const adapter of executorAdapters) {
       }
     });
 
+    // Optional methods: checked where the adapter has them, skipped (and reported so) elsewhere.
+    it('reaps nothing, and says so, for a build that left nothing behind', async (ctx) => {
+      const ex = opened.executor;
+      if (!ex.reapLost) return ctx.skip('no reapLost on this executor');
+      expect(await ex.reapLost(opened.spec('pass').buildId)).toBe(0);
+    });
+
+    it('appends system lines to a build log, resolving with its growing size', async (ctx) => {
+      const ex = opened.executor;
+      if (!ex.appendSystemLine) return ctx.skip('no appendSystemLine on this executor');
+      const { buildId } = opened.spec('pass');
+      const first = await ex.appendSystemLine(buildId, 'lost: the server stopped');
+      const second = await ex.appendSystemLine(buildId, 'token s3cret', ['s3cret']);
+      expect(first).toBeGreaterThan(0);
+      expect(second).toBeGreaterThan(first!);
+    });
+
     it('runs several builds at once, each to its own outcome', async () => {
       const hang = opened.spec('hang');
       const abort = new AbortController();
