@@ -28,6 +28,8 @@ export interface ModelBuild {
   relatedBuild: number | null;
   reason: string | null;
   readonly group: string;
+  /** The concurrency group's limit the build was queued with (skips: 1, never claimed). */
+  readonly limit: number;
 }
 
 /**
@@ -107,6 +109,7 @@ export class ModelStore {
             relatedBuild: null,
             reason: null,
             group: d.concurrency.group,
+            limit: d.concurrency.limit,
           });
           queued.push(toRef(b));
           superseded.push(...this.supersede(d.supersedes, b.id));
@@ -120,6 +123,7 @@ export class ModelStore {
             forced: false,
             relatedBuild: d.identicalTo,
             reason: d.reason,
+            limit: 1,
           });
           skipped.push(toRef(b));
           superseded.push(...this.supersede(d.supersedes, b.id));
@@ -166,6 +170,25 @@ export class ModelStore {
     return b;
   }
 
+  /**
+   * Starts the build `QueuePort.claimNextBuild` starts: the oldest queued build that is also the
+   * oldest queued one of its concurrency group, and whose group runs fewer builds than the limit
+   * it was queued with. `null` when none may start.
+   */
+  claimNext(): ModelBuild | null {
+    const oldestQueued = new Map<string, ModelBuild>();
+    const running = new Map<string, number>();
+    for (const b of this.builds) {
+      if (b.state === 'queued' && !oldestQueued.has(b.group)) oldestQueued.set(b.group, b);
+      if (b.state === 'running') running.set(b.group, (running.get(b.group) ?? 0) + 1);
+    }
+    for (const b of this.builds) {
+      if (b.state !== 'queued' || oldestQueued.get(b.group) !== b) continue;
+      if ((running.get(b.group) ?? 0) < b.limit) return this.transition(b.id, 'running');
+    }
+    return null;
+  }
+
   get pendingSettles(): ReadonlyMap<JobName, number> {
     return this.settles;
   }
@@ -185,6 +208,7 @@ export class ModelStore {
       relatedBuild: d.relatedBuild,
       reason: d.reason,
       group: d.group,
+      limit: d.limit,
     };
     this.builds.push(b);
     return b;

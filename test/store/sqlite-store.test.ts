@@ -4,16 +4,9 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
-import { storeConformance } from './store-conformance.js';
 
-async function openFresh() {
-  const dir = await mkdtemp(join(tmpdir(), 'nightless-store-'));
-  const store = await openSqliteStore({ path: join(dir, 'nightless.db') });
-  return { store, cleanup: () => rm(dir, { recursive: true, force: true }), dir };
-}
-
-storeConformance('sqlite', openFresh);
-
+// Port behaviour is checked on every adapter by test/conformance/store/; this file holds what
+// only the SQLite adapter promises.
 describe('sqlite store', () => {
   it('creates the file in WAL mode with foreign keys, and migrating twice is a no-op', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nightless-store-'));

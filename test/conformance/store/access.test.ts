@@ -1,15 +1,7 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { TokenNameTaken } from '../../src/store/access-ports.js';
-import type { Store } from '../../src/store/ports.js';
-import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
-
-let store: Store;
-beforeEach(async () => {
-  store = await openSqliteStore({ path: ':memory:' });
-});
-afterEach(async () => {
-  await store.close();
-});
+import { expect, it } from 'vitest';
+import { TokenNameTaken } from '../../../src/store/access-ports.js';
+import { access } from '../ports.js';
+import { forEachStore } from './fixtures.js';
 
 const token = (name: string, sha256: string) => ({
   name,
@@ -20,9 +12,9 @@ const token = (name: string, sha256: string) => ({
   expiresAt: null,
 });
 
-describe('access store (tokens and audit trail)', () => {
+forEachStore('access (tokens and audit trail)', (store) => {
   it('keeps hashes, refuses a taken name, revokes once, and gives a revoked name to a new token', async () => {
-    const a = store.access;
+    const a = access(store());
     await a.createToken(token('ci', 'a'.repeat(64)));
     await expect(a.createToken(token('ci', 'b'.repeat(64)))).rejects.toBeInstanceOf(TokenNameTaken);
     expect(await a.findTokenBySha256('a'.repeat(64))).toMatchObject({
@@ -35,14 +27,26 @@ describe('access store (tokens and audit trail)', () => {
     expect((await a.listTokens())[0]?.lastUsedAt).toBe(2000);
     expect(await a.revokeToken('ci', 3000)).toBe(true);
     expect(await a.revokeToken('ci', 3001)).toBe(false);
+    expect(await a.revokeToken('nobody', 3001)).toBe(false);
     expect((await a.findTokenBySha256('a'.repeat(64)))?.revokedAt).toBe(3000);
     await a.createToken(token('ci', 'c'.repeat(64)));
     expect(await a.findTokenBySha256('a'.repeat(64))).toBeNull();
     expect((await a.findTokenBySha256('c'.repeat(64)))?.revokedAt).toBeNull();
   });
 
+  it('lists tokens newest first, revoked ones included', async () => {
+    const a = access(store());
+    await a.createToken({ ...token('old', '1'.repeat(64)), createdAt: 1 });
+    await a.createToken({ ...token('new', '2'.repeat(64)), createdAt: 2 });
+    await a.revokeToken('old', 3);
+    expect((await a.listTokens()).map((t) => [t.name, t.revokedAt])).toEqual([
+      ['new', null],
+      ['old', 3],
+    ]);
+  });
+
   it('lists audit entries newest first, since a time, and prunes old ones', async () => {
-    const a = store.access;
+    const a = access(store());
     for (const at of [100, 200, 300]) {
       await a.appendAudit({
         at,
