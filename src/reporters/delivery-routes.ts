@@ -1,6 +1,10 @@
 import { z } from 'zod';
 import type { ApiApp, RouteModule } from '../server/build-server.js';
 import { ApiError } from '../server/errors.js';
+import {
+  DeliverySchema as delivery,
+  ReportTargetSchema as target,
+} from '../server/schemas/delivery.js';
 import type { DeliveryPort, DeliveryRecord, ReadPort } from '../store/ports.js';
 import type { ReportDispatcher } from './dispatcher.js';
 
@@ -10,34 +14,6 @@ export interface DeliveryRoutesDeps {
   readonly dispatcher: ReportDispatcher;
   readonly now?: () => number;
 }
-
-const delivery = z
-  .object({
-    id: z.number().int(),
-    outboxId: z.number().int(),
-    target: z.string(),
-    state: z.enum(['pending', 'delivered', 'dead']),
-    attempts: z.number().int(),
-    nextAttemptAt: z.number().nullable(),
-    lastError: z.string().nullable(),
-    createdAt: z.number(),
-    deliveredAt: z.number().nullable(),
-    buildId: z.number().int(),
-    type: z.string(),
-  })
-  .meta({ id: 'Delivery' });
-
-const target = z
-  .object({
-    target: z.string(),
-    kind: z.string(),
-    description: z.string().nullable(),
-    active: z.boolean(),
-    position: z.number().int(),
-    behind: z.number().int(),
-    lastError: z.string().nullable(),
-  })
-  .meta({ id: 'ReportTarget' });
 
 /**
  * `GET /api/deliveries` (read) and `POST /api/deliveries/:id/retry` (write, bearer token):

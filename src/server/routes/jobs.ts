@@ -2,25 +2,12 @@ import { z } from 'zod';
 import type { ApiApp, RouteContext } from '../options.js';
 import { ApiError } from '../errors.js';
 import { buildApiUrl } from '../urls.js';
-import { BuildSchema } from '../schemas/build.js';
+import { JobSchema } from '../schemas/job.js';
 import { triggerResponses } from '../schemas/trigger.js';
 import { bearerSecurity, ByField } from '../schemas/common.js';
 import { MAX_PINS, resolvePins } from '../pin-inputs.js';
 import { commonErrors } from '../schemas/error.js';
 import { didYouMean } from '../../config/names.js';
-
-const JobSchema = z
-  .object({
-    name: z.string(),
-    inputs: z.array(z.string()).readonly(),
-    steps: z.number().int().meta({ description: 'Number of steps.' }),
-    outputs: z.array(z.string()).meta({ description: 'Output names.' }),
-    latest: BuildSchema.nullable(),
-    lastFinished: BuildSchema.nullable().meta({
-      description: 'Newest passed, failed or error build.',
-    }),
-  })
-  .meta({ id: 'Job' });
 
 /** `GET /api/jobs` and `POST /api/jobs/:job/trigger`. */
 export function jobRoutes(app: ApiApp, ctx: RouteContext): void {

@@ -5,19 +5,13 @@ import { ALSO_EVENT_STREAM } from '../openapi-doc.js';
 import type { ApiApp, RouteContext } from '../options.js';
 import { BuildIdParams, queryFlag } from '../schemas/common.js';
 import { notFoundErrors } from '../schemas/error.js';
+import { LogLineSchema } from '../schemas/log.js';
 import { wantsEventStream } from '../sse.js';
 import { followLog } from './log-follow.js';
 
 export const DEFAULT_LOG_LIMIT = 1024 * 1024;
 const MAX_LOG_LIMIT = 8 * 1024 * 1024;
 
-export const LogLineSchema = z
-  .object({
-    ts: z.number().meta({ description: 'Epoch milliseconds when the line was written.' }),
-    stream: z.enum(['stdout', 'stderr', 'system']),
-    text: z.string(),
-  })
-  .meta({ id: 'LogLine' });
 
 const LogQuery = z.strictObject({
   offset: z.coerce
