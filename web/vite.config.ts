@@ -1,11 +1,11 @@
-import preact from '@preact/preset-vite';
 import { defineConfig } from 'vite';
 
 /** The dashboard: `web/` → `web/dist`, served by `nightless serve` (src/server/web-ui.ts). */
 export default defineConfig({
   root: import.meta.dirname,
   base: '/',
-  plugins: [preact()],
+  // JSX compiles against Preact (`jsxImportSource` in web/tsconfig.json); no plugin needed.
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

@@ -34,7 +34,7 @@ const TYPES: Readonly<Record<string, string>> = {
 export function webUiRoutes(app: ApiApp, root: string = DEFAULT_WEB_ROOT): void {
   const base = resolve(root);
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
-    const path = decodeURIComponent(request.url.split('?')[0] ?? '/');
+    const path = safeDecode(request.url.split('?')[0] ?? '/');
     if (path.startsWith('/assets/') || /^\/[\w.-]+\.(svg|png|ico)$/.test(path)) {
       const file = resolve(base, `.${path}`);
       if (file.startsWith(base + sep) && (await isFile(file))) {
@@ -55,6 +55,15 @@ export function webUiRoutes(app: ApiApp, root: string = DEFAULT_WEB_ROOT): void 
   };
   app.get('/', { schema: { hide: true } }, handler);
   app.get('/*', { schema: { hide: true } }, handler);
+}
+
+/** A malformed escape (`/%E0`) is a path that matches no file, not a 500. */
+function safeDecode(path: string): string {
+  try {
+    return decodeURIComponent(path);
+  } catch {
+    return '/\0';
+  }
 }
 
 async function isFile(path: string): Promise<boolean> {

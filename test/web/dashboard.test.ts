@@ -37,7 +37,9 @@ interface BuildRow {
 }
 
 async function builds(job: string): Promise<BuildRow[]> {
-  const res = await fetch(`${url}/api/builds?job=${job}&limit=20`, { signal: AbortSignal.timeout(5000) });
+  const res = await fetch(`${url}/api/builds?job=${job}&limit=20`, {
+    signal: AbortSignal.timeout(5000),
+  });
   return ((await res.json()) as { builds: BuildRow[] }).builds;
 }
 
@@ -54,7 +56,8 @@ async function until<T>(probe: () => Promise<T | undefined>, ms: number, what: s
 /** Commits `files` in the demo's work tree and pushes: the installed hook tells the server. */
 async function push(files: Record<string, string>, message: string): Promise<string> {
   const work = server.demo.workTree;
-  for (const [name, text] of Object.entries(files)) await writeFile(join(work, name), text, { mode: 0o755 });
+  for (const [name, text] of Object.entries(files))
+    await writeFile(join(work, name), text, { mode: 0o755 });
   git(work, 'add', '.');
   git(work, 'commit', '-q', '-m', message);
   git(work, 'push', '-q', 'origin', 'main');
@@ -103,7 +106,9 @@ describe.skipIf(skip)('the dashboard in Chromium', () => {
     const { page, errors } = await newPage();
     await page.goto(`${url}/`);
     await expect.poll(() => page.locator('a[data-job="build"]').textContent()).toMatch(/passed/);
-    await expect.poll(() => page.locator('a[data-job="integration"]').textContent()).toMatch(/passed/);
+    await expect
+      .poll(() => page.locator('a[data-job="integration"]').textContent())
+      .toMatch(/passed/);
     const rows = await page.locator('table[aria-label="Jobs"] tbody tr').allInnerTexts();
     expect(rows.join('\n')).toMatch(/build\s+✔ passed/);
     expect(rows.join('\n')).toMatch(/integration\s+✔ passed/);
@@ -116,7 +121,7 @@ describe.skipIf(skip)('the dashboard in Chromium', () => {
     const { page, errors } = await newPage();
     await page.goto(`${url}/`);
     await expect.poll(() => page.locator('a[data-job="build"]').textContent()).toMatch(/passed/);
-    await page.evaluate(() => ((window as unknown as { samePage: string }).samePage = 'yes'));
+    await page.evaluate("window.samePage = 'yes'");
     const flag = join(root, 'flag-push');
     await push({ 'test.sh': gatedTest(flag, 'testing', 'tests done') }, 'slower test');
     await expect
@@ -126,7 +131,7 @@ describe.skipIf(skip)('the dashboard in Chromium', () => {
     await expect
       .poll(() => page.locator('a[data-job="build"]').textContent(), { timeout: 20_000 })
       .toMatch(/passed/);
-    expect(await page.evaluate(() => (window as unknown as { samePage?: string }).samePage)).toBe('yes');
+    expect(await page.evaluate('window.samePage')).toBe('yes');
     expect(errors).toEqual([]);
     await page.close();
   });
@@ -135,7 +140,10 @@ describe.skipIf(skip)('the dashboard in Chromium', () => {
     const before = (await builds('build'))[0]?.id ?? 0;
     const flag = join(root, 'flag-log');
     const nonce = randomBytes(4).toString('hex');
-    await push({ 'test.sh': gatedTest(flag, `waiting-${nonce}`, `printed-after-open-${nonce}`) }, 'log test');
+    await push(
+      { 'test.sh': gatedTest(flag, `waiting-${nonce}`, `printed-after-open-${nonce}`) },
+      'log test',
+    );
     const running = await until(
       async () => (await builds('build')).find((b) => b.id > before && b.state === 'running'),
       15_000,
@@ -152,7 +160,9 @@ describe.skipIf(skip)('the dashboard in Chromium', () => {
     // ANSI colour codes are rendered as colour, not printed as escape characters.
     expect(await late.getAttribute('class')).toContain('fg-2');
     await expect.poll(() => page.locator('h1').innerText(), { timeout: 15_000 }).toMatch(/passed/);
-    await expect.poll(() => page.getByRole('region', { name: 'Steps' }).innerText()).toMatch(/test — exit 0/);
+    await expect
+      .poll(() => page.getByRole('region', { name: 'Steps' }).innerText())
+      .toMatch(/test — exit 0/);
     await screenshot(page, 'build');
     expect(errors).toEqual([]);
 
@@ -160,7 +170,9 @@ describe.skipIf(skip)('the dashboard in Chromium', () => {
     const anchored = page.locator('.line', { hasText: `printed-after-open-${nonce}` });
     const offset = await anchored.getAttribute('data-offset');
     await page.goto(`${url}/builds/${running.id}#log-${offset}`);
-    await expect.poll(() => page.locator('.line.anchored').innerText()).toContain(`printed-after-open-${nonce}`);
+    await expect
+      .poll(() => page.locator('.line.anchored').innerText())
+      .toContain(`printed-after-open-${nonce}`);
     await page.close();
   });
 
@@ -173,7 +185,9 @@ describe.skipIf(skip)('the dashboard in Chromium', () => {
     const dialog = page.getByRole('dialog');
     await expect.poll(() => dialog.innerText()).toMatch(/needs an API token/);
     await page.getByRole('region', { name: 'Actions' }).getByRole('alert').waitFor();
-    expect(await page.getByRole('region', { name: 'Actions' }).innerText()).toMatch(/needs an API token/);
+    expect(await page.getByRole('region', { name: 'Actions' }).innerText()).toMatch(
+      /needs an API token/,
+    );
     await dialog.getByLabel('Token').fill(TOKEN);
     await dialog.getByRole('button', { name: 'Save' }).click();
     const before = (await builds('build'))[0]?.id ?? 0;
@@ -192,17 +206,25 @@ describe.skipIf(skip)('the dashboard in Chromium', () => {
   it('follows a pushed commit through the trace to the downstream job', async () => {
     const { page, errors } = await newPage();
     const greet = `#!/usr/bin/env bash\nset -eu\n# ${randomBytes(4).toString('hex')}\necho "hello, \${1:-world}"\n`;
-    const sha = await push({ 'greet.sh': greet, 'test.sh': gatedTest('/nonexistent', 'go', 'done').replace(/for _ .*\n/, '') }, 'new greeter');
+    const sha = await push(
+      {
+        'greet.sh': greet,
+        'test.sh': gatedTest('/nonexistent', 'go', 'done').replace(/for _ .*\n/, ''),
+      },
+      'new greeter',
+    );
     await page.goto(`${url}/trace?version=${sha.slice(0, 8)}`);
     const build = page.locator('li[data-trace-job="build"]').first();
     await build.waitFor({ timeout: 15_000 });
     const integration = page.locator('li[data-trace-job="integration"]').first();
     await expect
-      .poll(async () => ((await integration.count()) > 0 ? integration.innerText() : ''), { timeout: 30_000 })
+      .poll(async () => ((await integration.count()) > 0 ? integration.innerText() : ''), {
+        timeout: 30_000,
+      })
       .toMatch(/integration #\d+ ✔ passed/);
-    expect(await page.getByRole('region', { name: 'Trace result' }).locator('h2').innerText()).toContain(
-      sha.slice(0, 10),
-    );
+    expect(
+      await page.getByRole('region', { name: 'Trace result' }).locator('h2').innerText(),
+    ).toContain(sha.slice(0, 10));
     await screenshot(page, 'trace');
     expect(errors).toEqual([]);
     await page.close();
@@ -233,14 +255,19 @@ describe.skipIf(skip)('the dashboard in Chromium', () => {
   }, 90_000);
 
   it('is readable on a phone-width screen, in the dark theme', async () => {
-    const phone = await browser.newContext({ viewport: { width: 390, height: 844 }, colorScheme: 'dark' });
+    const phone = await browser.newContext({
+      viewport: { width: 390, height: 844 },
+      colorScheme: 'dark',
+    });
     const page = await phone.newPage();
     const errors = watchConsole(page);
     await page.goto(`${url}/`);
     await page.locator('a[data-job="build"]').waitFor();
-    const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const overflow = await page.evaluate<number>(
+      'document.documentElement.scrollWidth - window.innerWidth',
+    );
     expect(overflow).toBeLessThanOrEqual(0);
-    const bg = await page.evaluate(() => getComputedStyle(document.body).backgroundColor);
+    const bg = await page.evaluate<string>('getComputedStyle(document.body).backgroundColor');
     expect(bg).toBe('rgb(13, 17, 23)');
     expect(await seriousA11yViolations(page)).toEqual([]);
     await screenshot(page, 'pipeline-phone-dark');

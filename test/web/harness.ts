@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -7,7 +7,11 @@ import { pino } from 'pino';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { prepareDemo, type Demo } from '../../src/app/demo.js';
 import { storeHookTokenIssuer } from '../../src/app/hook-token-issuer.js';
-import { startNightless, type Nightless, type StartOptions } from '../../src/app/start-nightless.js';
+import {
+  startNightless,
+  type Nightless,
+  type StartOptions,
+} from '../../src/app/start-nightless.js';
 import { ensureHookToken } from '../../src/ingest/git-hooks/hook-token.js';
 import { installHook } from '../../src/ingest/git-hooks/install-hook.js';
 
@@ -28,7 +32,14 @@ export function ensureWebBuilt(): void {
   if (existsSync(index) && statSync(index).mtimeMs >= newest(join(webDir, 'src'))) return;
   execFileSync(
     process.execPath,
-    [join(repoRoot, 'node_modules', 'vite', 'bin', 'vite.js'), 'build', '--config', join(webDir, 'vite.config.ts'), '--logLevel', 'warn'],
+    [
+      join(repoRoot, 'node_modules', 'vite', 'bin', 'vite.js'),
+      'build',
+      '--config',
+      join(webDir, 'vite.config.ts'),
+      '--logLevel',
+      'warn',
+    ],
     { cwd: repoRoot, stdio: 'inherit', timeout: 120_000 },
   );
 }
@@ -53,7 +64,8 @@ export function launchChromium(): Promise<Browser> {
 
 export function chromiumMissing(): boolean {
   if (existsSync(CHROMIUM)) return false;
-  if (process.env.CI === 'true') throw new Error(`${CHROMIUM} is missing (.ci/run installs Debian's chromium)`);
+  if (process.env.CI === 'true')
+    throw new Error(`${CHROMIUM} is missing (.ci/run installs Debian's chromium)`);
   console.warn(`SKIPPED: the dashboard's browser tests need Chromium at ${CHROMIUM}`);
   return true;
 }
@@ -69,7 +81,11 @@ export interface DemoServer {
  * process with two build slots and the demo's git hook installed, so a `git push` in
  * `demo.workTree` reaches the server as it does for a user.
  */
-export async function startDemo(root: string, token: string, extra: Partial<StartOptions> = {}): Promise<DemoServer> {
+export async function startDemo(
+  root: string,
+  token: string,
+  extra: Partial<StartOptions> = {},
+): Promise<DemoServer> {
   const dataDir = join(root, 'data');
   const demo = await prepareDemo(dataDir);
   const before = process.env.NIGHTLESS_TOKEN;
@@ -105,20 +121,25 @@ export function watchConsole(page: Page): string[] {
   return errors;
 }
 
-const axeSource = (): string => {
-  const require = createRequire(import.meta.url);
-  return require('fs').readFileSync(require.resolve('axe-core/axe.min.js'), 'utf8') as string;
-};
+const axeSource = (): string =>
+  readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 /** axe-core's serious and critical violations on the page as it is now (rule id + first target). */
 export async function seriousA11yViolations(page: Page): Promise<string[]> {
   await page.addScriptTag({ content: axeSource() });
-  const result = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run: (ctx: Document, opts: object) => Promise<{ violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown[] }>; help: string }> }> } }).axe;
-    const r = await axe.run(document, { resultTypes: ['violations'] });
-    return r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, target: JSON.stringify(v.nodes[0]?.target ?? []) }));
-  });
-  return result.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.target}`);
+  // A string, evaluated in the page: the test's TypeScript has no DOM types.
+  const result = await page.evaluate<
+    Array<{ id: string; impact: string | null; help: string; target: string }>
+  >(`axe.run(document, { resultTypes: ['violations'] }).then((r) =>
+    r.violations.map((v) => ({
+      id: v.id,
+      impact: v.impact,
+      help: v.help,
+      target: JSON.stringify(v.nodes[0]?.target ?? []),
+    })))`);
+  return result
+    .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+    .map((v) => `${v.id} (${v.impact}): ${v.help} at ${v.target}`);
 }
 
 /** Screenshots illustrate docs/ui.md; they are written there only when asked (`NIGHTLESS_SCREENSHOTS=1`). */

@@ -36,7 +36,8 @@ export function ActionButton<T>({
       const r = await run();
       setResult(done?.(r) ?? 'done');
     } catch (err) {
-      if (err instanceof ApiFailure && err.status === 401) askForToken(`“${label}” needs an API token.`);
+      if (err instanceof ApiFailure && err.status === 401)
+        askForToken(`“${label}” needs an API token.`);
       setError(err);
     } finally {
       setBusy(false);
@@ -44,7 +45,12 @@ export function ActionButton<T>({
   };
   return (
     <span class="action">
-      <button type="button" class={danger ? 'danger' : ''} disabled={busy} onClick={() => void click()}>
+      <button
+        type="button"
+        class={danger ? 'danger' : ''}
+        disabled={busy}
+        onClick={() => void click()}
+      >
         {label}
       </button>
       {result && <span role="status">{result}</span>}
@@ -63,5 +69,8 @@ export function afterTrigger(r: TriggerResult): string | null {
 }
 
 export function trigger(job: string, body: { force?: boolean; inputs?: Record<string, string> }) {
-  return post<TriggerResult>(`/api/jobs/${encodeURIComponent(job)}/trigger`, { ...body, by: 'dashboard' });
+  return post<TriggerResult>(`/api/jobs/${encodeURIComponent(job)}/trigger`, {
+    ...body,
+    by: 'dashboard',
+  });
 }

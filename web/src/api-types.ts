@@ -1,5 +1,9 @@
 import type { z } from 'zod';
-import type { BuildDetailSchema, BuildSchema, BuildStateSchema } from '../../src/server/schemas/build.js';
+import type {
+  BuildDetailSchema,
+  BuildSchema,
+  BuildStateSchema,
+} from '../../src/server/schemas/build.js';
 import type { DecisionRecordSchema } from '../../src/server/schemas/decision.js';
 import type { DeliverySchema, ReportTargetSchema } from '../../src/server/schemas/delivery.js';
 import type { ErrorBody } from '../../src/server/schemas/error.js';

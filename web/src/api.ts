@@ -21,7 +21,8 @@ export class ApiFailure extends Error {
       return getToken()
         ? 'The API token was refused (unknown, expired or revoked): enter another one with “Token”.'
         : 'This needs an API token: press “Token” and paste one (`nightless token create`, or the token `nightless serve` printed).';
-    if (this.status === 403) return 'The token lacks the scope this needs; ask an admin for one that has it.';
+    if (this.status === 403)
+      return 'The token lacks the scope this needs; ask an admin for one that has it.';
     return this.message;
   }
 }
@@ -31,7 +32,10 @@ export function authHeaders(): Record<string, string> {
   return token ? { authorization: `Bearer ${token}` } : {};
 }
 
-export async function api<T>(path: string, init: { method?: string; body?: unknown } = {}): Promise<T> {
+export async function api<T>(
+  path: string,
+  init: { method?: string; body?: unknown } = {},
+): Promise<T> {
   const headers: Record<string, string> = { accept: 'application/json', ...authHeaders() };
   if (init.body !== undefined) headers['content-type'] = 'application/json';
   let res: Response;

@@ -21,12 +21,22 @@ export function App() {
   const section = `/${loc.path.split('/')[1] ?? ''}`;
   return (
     <div onClick={onLinkClick}>
-      <a class="skip" href="#main">Skip to content</a>
+      <a class="skip" href="#main">
+        Skip to content
+      </a>
       <header>
-        <a href="/" class="brand">☾ nightless</a>
+        <a href="/" class="brand">
+          ☾ nightless
+        </a>
         <nav aria-label="Pages">
           {NAV.map(([href, label]) => (
-            <a key={href} href={href} aria-current={section === href || (href === '/' && section === '/jobs') ? 'page' : undefined}>
+            <a
+              key={href}
+              href={href}
+              aria-current={
+                section === href || (href === '/' && section === '/jobs') ? 'page' : undefined
+              }
+            >
               {label}
             </a>
           ))}
@@ -46,7 +56,8 @@ function Page({ loc }: { loc: Loc }) {
   document.title = `${first ? `${first}${second ? ` ${second}` : ''} · ` : ''}nightless`;
   if (!first) return <PipelinePage />;
   if (first === 'jobs' && second) return <JobPage key={second} name={second} />;
-  if (first === 'builds' && second && /^\d+$/.test(second)) return <BuildPage key={second} id={Number(second)} hash={loc.hash} />;
+  if (first === 'builds' && second && /^\d+$/.test(second))
+    return <BuildPage key={second} id={Number(second)} hash={loc.hash} />;
   if (first === 'trace') return <TracePage loc={loc} />;
   if (first === 'sources') return <SourcesPage />;
   if (first === 'deliveries') return <DeliveriesPage />;
@@ -54,7 +65,9 @@ function Page({ loc }: { loc: Loc }) {
   return (
     <>
       <h1>Not found</h1>
-      <p>No page at {loc.path}. <a href="/">Go to the pipeline.</a></p>
+      <p>
+        No page at {loc.path}. <a href="/">Go to the pipeline.</a>
+      </p>
     </>
   );
 }

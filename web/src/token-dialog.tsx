@@ -21,11 +21,24 @@ export function TokenDialog() {
   );
   return (
     <>
-      <button type="button" class="token-button" onClick={() => { setWhy(''); dialog.current?.showModal(); }}>
+      <button
+        type="button"
+        class="token-button"
+        onClick={() => {
+          setWhy('');
+          dialog.current?.showModal();
+        }}
+      >
         {has ? '🔑 Token set' : 'Token'}
       </button>
       <dialog ref={dialog} aria-labelledby="token-title">
-        <form method="dialog" onSubmit={() => { setToken(value); setValue(''); }}>
+        <form
+          method="dialog"
+          onSubmit={() => {
+            setToken(value);
+            setValue('');
+          }}
+        >
           <h2 id="token-title">API token</h2>
           {why && <p role="alert">{why}</p>}
           <p>
@@ -34,12 +47,32 @@ export function TokenDialog() {
             <code>nightless token create --scope trigger</code>. It is kept for this tab only.
           </p>
           <label>
-            Token <input type="password" autoComplete="off" value={value} onInput={(e) => setValue(e.currentTarget.value)} />
+            Token{' '}
+            <input
+              type="password"
+              autoComplete="off"
+              value={value}
+              onInput={(e) => setValue(e.currentTarget.value)}
+            />
           </label>
           <div class="actions">
-            <button type="submit" value="save">Save</button>
-            {has && <button type="button" onClick={() => { setToken(null); dialog.current?.close(); }}>Forget</button>}
-            <button type="button" onClick={() => dialog.current?.close()}>Close</button>
+            <button type="submit" value="save">
+              Save
+            </button>
+            {has && (
+              <button
+                type="button"
+                onClick={() => {
+                  setToken(null);
+                  dialog.current?.close();
+                }}
+              >
+                Forget
+              </button>
+            )}
+            <button type="button" onClick={() => dialog.current?.close()}>
+              Close
+            </button>
           </div>
         </form>
       </dialog>

@@ -5,14 +5,27 @@ import { duration } from './format.js';
  * A small line chart of one figure over a job's builds, oldest left. Drawn as SVG with a text
  * summary beside it, so the numbers are there for screen readers and at a glance.
  */
-export function Trend({ title, builds, value, format }: {
+export function Trend({
+  title,
+  builds,
+  value,
+  format,
+}: {
   title: string;
   builds: readonly Build[];
   value: (b: Build) => number | null;
   format: (v: number) => string;
 }) {
-  const points = [...builds].reverse().map((b) => ({ id: b.id, v: value(b) })).filter((p): p is { id: number; v: number } => p.v !== null);
-  if (points.length === 0) return <figure class="trend"><figcaption>{title}: no data yet</figcaption></figure>;
+  const points = [...builds]
+    .reverse()
+    .map((b) => ({ id: b.id, v: value(b) }))
+    .filter((p): p is { id: number; v: number } => p.v !== null);
+  if (points.length === 0)
+    return (
+      <figure class="trend">
+        <figcaption>{title}: no data yet</figcaption>
+      </figure>
+    );
   const max = Math.max(...points.map((p) => p.v), 1e-9);
   const min = Math.min(...points.map((p) => p.v), 0);
   const w = 300;
@@ -26,7 +39,8 @@ export function Trend({ title, builds, value, format }: {
         <polyline points={points.map((p, i) => `${i * step},${y(p.v)}`).join(' ')} />
       </svg>
       <figcaption>
-        {title}: last {last ? format(last.v) : '—'}, min {format(Math.min(...points.map((p) => p.v)))}, max {format(max)} over {points.length} builds
+        {title}: last {last ? format(last.v) : '—'}, min{' '}
+        {format(Math.min(...points.map((p) => p.v)))}, max {format(max)} over {points.length} builds
       </figcaption>
     </figure>
   );

@@ -12,7 +12,6 @@ import { followLog } from './log-follow.js';
 export const DEFAULT_LOG_LIMIT = 1024 * 1024;
 const MAX_LOG_LIMIT = 8 * 1024 * 1024;
 
-
 const LogQuery = z.strictObject({
   offset: z.coerce
     .number()

@@ -16,7 +16,14 @@ interface Style {
   underline: boolean;
 }
 
-const PLAIN: Style = { fg: null, bg: null, bold: false, dim: false, italic: false, underline: false };
+const PLAIN: Style = {
+  fg: null,
+  bg: null,
+  bold: false,
+  dim: false,
+  italic: false,
+  underline: false,
+};
 // Every escape sequence: colours become spans, everything else (cursor moves, titles) is dropped.
 const ESCAPES = /\x1b\[([0-9;]*)([A-Za-z])|\x1b\][^\x07\x1b]*(?:\x07|\x1b\\)|\x1b[@-_]/g;
 
@@ -76,7 +83,10 @@ function apply(s: Style, params: string): Style {
 function render(text: string, s: Style): Span {
   const cls: string[] = [];
   const style: string[] = [];
-  for (const [key, prop] of [['fg', 'color'], ['bg', 'background-color']] as const) {
+  for (const [key, prop] of [
+    ['fg', 'color'],
+    ['bg', 'background-color'],
+  ] as const) {
     const v = s[key];
     if (v === null) continue;
     if (v.startsWith('#')) style.push(`${prop}:${v.slice(v.indexOf(':') + 1)}`);

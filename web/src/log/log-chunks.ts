@@ -37,7 +37,9 @@ export interface Chunk {
  */
 export async function loadChunk(buildId: number, index: number): Promise<Chunk> {
   const from = Math.max(0, index * CHUNK - 1);
-  const page = await api<LogPage>(`/api/builds/${buildId}/log?offset=${from}&limit=${CHUNK + MAX_LINE}`);
+  const page = await api<LogPage>(
+    `/api/builds/${buildId}/log?offset=${from}&limit=${CHUNK + MAX_LINE}`,
+  );
   const lo = index * CHUNK;
   const hi = lo + CHUNK;
   const withOffsets: Line[] = new Array<Line>(page.lines.length);
@@ -62,12 +64,19 @@ export function lastChunkIndex(size: number): number {
  * Downloads the whole log as text (`<stream> <text>` per line, ISO timestamps) in 8 MiB pages:
  * a plain link cannot carry the token a protected server needs.
  */
-export async function downloadRaw(buildId: number, onProgress: (bytes: number) => void): Promise<Blob> {
+export async function downloadRaw(
+  buildId: number,
+  onProgress: (bytes: number) => void,
+): Promise<Blob> {
   const parts: string[] = [];
   let offset = 0;
   for (let page = 0; page < 10_000; page++) {
-    const p = await api<LogPage>(`/api/builds/${buildId}/log?offset=${offset}&limit=${8 * 1024 * 1024}`);
-    parts.push(p.lines.map((l) => `${new Date(l.ts).toISOString()} ${l.stream} ${l.text}\n`).join(''));
+    const p = await api<LogPage>(
+      `/api/builds/${buildId}/log?offset=${offset}&limit=${8 * 1024 * 1024}`,
+    );
+    parts.push(
+      p.lines.map((l) => `${new Date(l.ts).toISOString()} ${l.stream} ${l.text}\n`).join(''),
+    );
     onProgress(p.nextOffset);
     if (p.nextOffset <= offset || p.nextOffset >= p.size) break;
     offset = p.nextOffset;

@@ -4,7 +4,15 @@ import { ErrorNote } from '../components.js';
 import { navigate } from '../router.js';
 import { openStream } from '../sse-client.js';
 import { ansiSpans } from './ansi.js';
-import { CHUNK, downloadRaw, lastChunkIndex, loadChunk, storedLength, type Chunk, type Line } from './log-chunks.js';
+import {
+  CHUNK,
+  downloadRaw,
+  lastChunkIndex,
+  loadChunk,
+  storedLength,
+  type Chunk,
+  type Line,
+} from './log-chunks.js';
 
 const ROW = 18;
 /** Loaded chunks kept around the view; more are dropped from the far side. */
@@ -34,7 +42,9 @@ export function LogView({ buildId, running, size, anchor, onLines, onEnd }: LogV
   const [scrollTop, setScrollTop] = useState(0);
   const [progress, setProgress] = useState<string | null>(null);
   const box = useRef<HTMLDivElement>(null);
-  const pendingScroll = useRef<{ to: 'end' } | { offset: number } | { adjust: number } | null>(null);
+  const pendingScroll = useRef<{ to: 'end' } | { offset: number } | { adjust: number } | null>(
+    null,
+  );
   const loading = useRef(false);
   const total = Math.max(size, chunks[chunks.length - 1]?.end ?? 0);
   const lines = useMemo(() => chunks.flatMap((c) => c.lines), [chunks]);
@@ -46,7 +56,8 @@ export function LogView({ buildId, running, size, anchor, onLines, onEnd }: LogV
       try {
         const first = index === 0 && size <= 2 * CHUNK ? [0, lastChunkIndex(size)] : [index, index];
         const loaded: Chunk[] = [];
-        for (let i = first[0] ?? 0; i <= (first[1] ?? 0); i++) loaded.push(await loadChunk(buildId, i));
+        for (let i = first[0] ?? 0; i <= (first[1] ?? 0); i++)
+          loaded.push(await loadChunk(buildId, i));
         pendingScroll.current = scroll;
         setChunks(loaded);
         setError(null);
@@ -68,7 +79,8 @@ export function LogView({ buildId, running, size, anchor, onLines, onEnd }: LogV
 
   // Live lines: from the end of what is loaded, only while following the tail.
   const tailEnd = chunks[chunks.length - 1]?.end ?? null;
-  const atTail = chunks.length > 0 && lastChunkIndex(total) <= (chunks[chunks.length - 1]?.index ?? -1);
+  const atTail =
+    chunks.length > 0 && lastChunkIndex(total) <= (chunks[chunks.length - 1]?.index ?? -1);
   const streaming = running && atTail && tailEnd !== null;
   const tailRef = useRef(tailEnd);
   tailRef.current = tailEnd;
@@ -162,48 +174,125 @@ export function LogView({ buildId, running, size, anchor, onLines, onEnd }: LogV
     <div class="log">
       <div class="log-tools" role="toolbar" aria-label="Log">
         <label>
-          <input type="checkbox" checked={follow} onChange={(e) => {
-            setFollow(e.currentTarget.checked);
-            if (e.currentTarget.checked && !atTail) void openAt(lastChunkIndex(total), { to: 'end' });
-          }} />{' '}
+          <input
+            type="checkbox"
+            checked={follow}
+            onChange={(e) => {
+              setFollow(e.currentTarget.checked);
+              if (e.currentTarget.checked && !atTail)
+                void openAt(lastChunkIndex(total), { to: 'end' });
+            }}
+          />{' '}
           Follow
         </label>
-        <button type="button" onClick={() => { setFollow(false); void openAt(0, { offset: 0 }); }}>Top</button>
-        <button type="button" onClick={() => void openAt(lastChunkIndex(total), { to: 'end' })}>End</button>
+        <button
+          type="button"
+          onClick={() => {
+            setFollow(false);
+            void openAt(0, { offset: 0 });
+          }}
+        >
+          Top
+        </button>
+        <button type="button" onClick={() => void openAt(lastChunkIndex(total), { to: 'end' })}>
+          End
+        </button>
         <label>
           <span class="sr-only">Search the log</span>
-          <input type="search" placeholder="Search the log…" value={query} onInput={(e) => { setQuery(e.currentTarget.value); setHit(-1); }}
-            onKeyDown={(e) => e.key === 'Enter' && goToMatch(e.shiftKey ? -1 : 1)} />
+          <input
+            type="search"
+            placeholder="Search the log…"
+            value={query}
+            onInput={(e) => {
+              setQuery(e.currentTarget.value);
+              setHit(-1);
+            }}
+            onKeyDown={(e) => e.key === 'Enter' && goToMatch(e.shiftKey ? -1 : 1)}
+          />
         </label>
-        {query.length >= 2 && <span aria-live="polite">{matches.length} in view{hit >= 0 ? ` · ${hit + 1}` : ''}</span>}
-        <button type="button" onClick={() => goToMatch(-1)} disabled={matches.length === 0}>Prev</button>
-        <button type="button" onClick={() => goToMatch(1)} disabled={matches.length === 0}>Next</button>
-        <button type="button" onClick={() => {
-          setProgress('0 %');
-          downloadRaw(buildId, (b) => setProgress(`${Math.round((b / Math.max(1, total)) * 100)} %`)).then((blob) => {
-            const a = document.createElement('a');
-            a.href = URL.createObjectURL(blob);
-            a.download = `build-${buildId}.log`;
-            a.click();
-            setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
-            setProgress(null);
-          }, (err: unknown) => { setError(err); setProgress(null); });
-        }}>Raw log{progress ? ` (${progress})` : ''}</button>
-        <span class="muted">{(total / 1024 / 1024).toFixed(total > 1024 * 1024 ? 0 : 2)} MB{chunks.length > 0 && firstOffset > 0 ? ` · from ${pct} %` : ''}</span>
+        {query.length >= 2 && (
+          <span aria-live="polite">
+            {matches.length} in view{hit >= 0 ? ` · ${hit + 1}` : ''}
+          </span>
+        )}
+        <button type="button" onClick={() => goToMatch(-1)} disabled={matches.length === 0}>
+          Prev
+        </button>
+        <button type="button" onClick={() => goToMatch(1)} disabled={matches.length === 0}>
+          Next
+        </button>
+        <button
+          type="button"
+          onClick={() => {
+            setProgress('0 %');
+            downloadRaw(buildId, (b) =>
+              setProgress(`${Math.round((b / Math.max(1, total)) * 100)} %`),
+            ).then(
+              (blob) => {
+                const a = document.createElement('a');
+                a.href = URL.createObjectURL(blob);
+                a.download = `build-${buildId}.log`;
+                a.click();
+                setTimeout(() => URL.revokeObjectURL(a.href), 10_000);
+                setProgress(null);
+              },
+              (err: unknown) => {
+                setError(err);
+                setProgress(null);
+              },
+            );
+          }}
+        >
+          Raw log{progress ? ` (${progress})` : ''}
+        </button>
+        <span class="muted">
+          {(total / 1024 / 1024).toFixed(total > 1024 * 1024 ? 0 : 2)} MB
+          {chunks.length > 0 && firstOffset > 0 ? ` · from ${pct} %` : ''}
+        </span>
       </div>
       {error ? <ErrorNote error={error} /> : null}
-      <div ref={box} class="log-lines" onScroll={() => void onScroll()} tabIndex={0} role="log" aria-label={`Log of build ${buildId}`}>
+      <div
+        ref={box}
+        class="log-lines"
+        onScroll={() => void onScroll()}
+        tabIndex={0}
+        role="log"
+        aria-label={`Log of build ${buildId}`}
+      >
         <div style={{ height: `${lines.length * ROW}px`, position: 'relative' }}>
           {lines.slice(from, to).map((l, k) => {
             const i = from + k;
             const cls = `line ${l.stream}${l.offset === anchor ? ' anchored' : ''}${i === hitLine ? ' hit' : ''}`;
             return (
-              <div key={l.offset} class={cls} style={{ top: `${i * ROW}px` }} data-offset={l.offset}>
-                <a class="gutter" href={`#log-${l.offset}`} aria-hidden="true" tabIndex={-1}
-                  onClick={(e) => { e.preventDefault(); navigate(`${location.pathname}#log-${l.offset}`, { replace: true }); }}>
+              <div
+                key={l.offset}
+                class={cls}
+                style={{ top: `${i * ROW}px` }}
+                data-offset={l.offset}
+              >
+                <a
+                  class="gutter"
+                  href={`#log-${l.offset}`}
+                  aria-hidden="true"
+                  tabIndex={-1}
+                  onClick={(e) => {
+                    e.preventDefault();
+                    navigate(`${location.pathname}#log-${l.offset}`, { replace: true });
+                  }}
+                >
                   {firstOffset === 0 ? i + 1 : '·'}
                 </a>
-                <span class="text">{ansiSpans(l.text).map((s, j) => (s.cls || s.style ? <span key={j} class={s.cls} style={s.style}>{s.text}</span> : s.text))}</span>
+                <span class="text">
+                  {ansiSpans(l.text).map((s, j) =>
+                    s.cls || s.style ? (
+                      <span key={j} class={s.cls} style={s.style}>
+                        {s.text}
+                      </span>
+                    ) : (
+                      s.text
+                    ),
+                  )}
+                </span>
               </div>
             );
           })}
@@ -217,6 +306,7 @@ function appendLine(cs: Chunk[], line: Line, end: number): Chunk[] {
   const last = cs[cs.length - 1];
   if (!last) return cs;
   const index = Math.floor(line.offset / CHUNK);
-  if (index === last.index) return [...cs.slice(0, -1), { ...last, lines: [...last.lines, line], end }];
+  if (index === last.index)
+    return [...cs.slice(0, -1), { ...last, lines: [...last.lines, line], end }];
   return [...cs, { index, lines: [line], end, size: end, done: false }].slice(-KEEP);
 }

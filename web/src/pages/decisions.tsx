@@ -11,15 +11,27 @@ export function DecisionList({ decisions }: { decisions: readonly Decision[] }) 
   return (
     <table class="data" aria-label="Decisions">
       <thead>
-        <tr><th scope="col">when</th><th scope="col">rule</th><th scope="col">job</th><th scope="col">source @ version</th><th scope="col">build</th><th scope="col">why</th></tr>
+        <tr>
+          <th scope="col">when</th>
+          <th scope="col">rule</th>
+          <th scope="col">job</th>
+          <th scope="col">source @ version</th>
+          <th scope="col">build</th>
+          <th scope="col">why</th>
+        </tr>
       </thead>
       <tbody>
         {decisions.map((d) => (
           <tr key={d.id}>
             <td title={isoTime(d.at)}>{when(d.at)}</td>
-            <td><code>{d.rule}</code></td>
+            <td>
+              <code>{d.rule}</code>
+            </td>
             <td>{d.job ? <a href={`/jobs/${encodeURIComponent(d.job)}`}>{d.job}</a> : '—'}</td>
-            <td class="mono">{d.source ? `${d.source}${d.version ? ` @ ${short(d.version)}` : ''}` : '—'}{d.origin ? <span class="muted"> ({d.origin})</span> : null}</td>
+            <td class="mono">
+              {d.source ? `${d.source}${d.version ? ` @ ${short(d.version)}` : ''}` : '—'}
+              {d.origin ? <span class="muted"> ({d.origin})</span> : null}
+            </td>
             <td>{d.buildId ? <a href={`/builds/${d.buildId}`}>#{d.buildId}</a> : '—'}</td>
             <td>{d.detail}</td>
           </tr>
@@ -46,7 +58,8 @@ export function DecisionsPage({ loc }: { loc: Loc }) {
   useBuildEvents(() => setTick((t) => t + 1));
 
   useEffect(() => {
-    const names = job || source ? [] : (sources.data?.sources ?? []).slice(0, 50).map((s) => s.name);
+    const names =
+      job || source ? [] : (sources.data?.sources ?? []).slice(0, 50).map((s) => s.name);
     const paths = job
       ? [`/api/why?job=${encodeURIComponent(job)}`]
       : source
@@ -83,18 +96,33 @@ export function DecisionsPage({ loc }: { loc: Loc }) {
     <>
       <h1>Decisions</h1>
       <form class="filters" onSubmit={(e) => e.preventDefault()}>
-        <label>Job <select value={job} onChange={(e) => set('job', e.currentTarget.value)}>
-          <option value="">any</option>
-          {(jobs.data?.jobs ?? []).map((j) => <option key={j.name}>{j.name}</option>)}
-        </select></label>
-        <label>Source <select value={source} onChange={(e) => set('source', e.currentTarget.value)}>
-          <option value="">any</option>
-          {(sources.data?.sources ?? []).map((s) => <option key={s.name}>{s.name}</option>)}
-        </select></label>
-        <label>Rule <select value={rule} onChange={(e) => set('rule', e.currentTarget.value)}>
-          <option value="">any</option>
-          {rules.map((r) => <option key={r}>{r}</option>)}
-        </select></label>
+        <label>
+          Job{' '}
+          <select value={job} onChange={(e) => set('job', e.currentTarget.value)}>
+            <option value="">any</option>
+            {(jobs.data?.jobs ?? []).map((j) => (
+              <option key={j.name}>{j.name}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Source{' '}
+          <select value={source} onChange={(e) => set('source', e.currentTarget.value)}>
+            <option value="">any</option>
+            {(sources.data?.sources ?? []).map((s) => (
+              <option key={s.name}>{s.name}</option>
+            ))}
+          </select>
+        </label>
+        <label>
+          Rule{' '}
+          <select value={rule} onChange={(e) => set('rule', e.currentTarget.value)}>
+            <option value="">any</option>
+            {rules.map((r) => (
+              <option key={r}>{r}</option>
+            ))}
+          </select>
+        </label>
       </form>
       {error ? <ErrorNote error={error} /> : null}
       {decisions === null ? <p aria-busy="true">Loading…</p> : <DecisionList decisions={shown} />}

@@ -31,53 +31,81 @@ export function JobPage({ name }: { name: string }) {
   return (
     <>
       <h1>Job {name}</h1>
-      {jobs.data && !job ? <p class="error" role="alert">No job “{name}” in the pipeline.</p> : null}
+      {jobs.data && !job ? (
+        <p class="error" role="alert">
+          No job “{name}” in the pipeline.
+        </p>
+      ) : null}
       {jobs.error ? <ErrorNote error={jobs.error} /> : null}
       {job && (
         <p>
-          inputs: {job.inputs.join(', ') || 'none'} · {job.steps} step{job.steps === 1 ? '' : 's'} · outputs:{' '}
-          {job.outputs.join(', ') || 'none'} · latest:{' '}
+          inputs: {job.inputs.join(', ') || 'none'} · {job.steps} step{job.steps === 1 ? '' : 's'} ·
+          outputs: {job.outputs.join(', ') || 'none'} · latest:{' '}
           {builds[0] ? <StateBadge state={builds[0].state} /> : 'never built'}
         </p>
       )}
       <Section title="Actions">
         <div class="actions">
           <ActionButton label="Trigger" run={() => trigger(name, {})} done={afterTrigger} />
-          <ActionButton label="Force" run={() => trigger(name, { force: true })} done={afterTrigger} />
-          {builds[0] && (
-            <a href={`/builds/${builds[0].id}`}>Rebuild the latest from its page</a>
-          )}
+          <ActionButton
+            label="Force"
+            run={() => trigger(name, { force: true })}
+            done={afterTrigger}
+          />
+          {builds[0] && <a href={`/builds/${builds[0].id}`}>Rebuild the latest from its page</a>}
         </div>
         {job && job.inputs.length > 0 && (
           <details>
             <summary>Trigger with pinned inputs</summary>
-            <form
-              onSubmit={(e) => e.preventDefault()}
-              class="pins"
-            >
+            <form onSubmit={(e) => e.preventDefault()} class="pins">
               {job.inputs.map((i) => (
                 <label key={i}>
                   {i} version (or unique prefix)
-                  <input value={pins[i] ?? ''} onInput={(e) => setPins({ ...pins, [i]: e.currentTarget.value })} />
+                  <input
+                    value={pins[i] ?? ''}
+                    onInput={(e) => setPins({ ...pins, [i]: e.currentTarget.value })}
+                  />
                 </label>
               ))}
-              <ActionButton label="Trigger pinned" run={() => trigger(name, { force: true, inputs: pinned })} done={afterTrigger} />
+              <ActionButton
+                label="Trigger pinned"
+                run={() => trigger(name, { force: true, inputs: pinned })}
+                done={afterTrigger}
+              />
             </form>
           </details>
         )}
       </Section>
       <Section title="Trends">
         <div class="trends">
-          <Trend title="Duration" builds={builds.filter((b) => b.finishedAt !== null)} value={(b) => (b.startedAt && b.finishedAt ? b.finishedAt - b.startedAt : null)} format={formatDuration} />
-          <Trend title="Line coverage" builds={builds} value={(b) => b.coverage?.lines ?? null} format={formatPercent} />
+          <Trend
+            title="Duration"
+            builds={builds.filter((b) => b.finishedAt !== null)}
+            value={(b) => (b.startedAt && b.finishedAt ? b.finishedAt - b.startedAt : null)}
+            format={formatDuration}
+          />
+          <Trend
+            title="Line coverage"
+            builds={builds}
+            value={(b) => b.coverage?.lines ?? null}
+            format={formatPercent}
+          />
         </div>
       </Section>
       <Section title="History">
         {history.error ? <ErrorNote error={history.error} /> : null}
         <BuildTable builds={builds} now={now} />
         <p class="pager">
-          {before !== null && <button type="button" onClick={() => setBefore(null)}>Newest</button>}
-          {history.data?.next ? <button type="button" onClick={() => setBefore(history.data?.next ?? null)}>Older</button> : null}
+          {before !== null && (
+            <button type="button" onClick={() => setBefore(null)}>
+              Newest
+            </button>
+          )}
+          {history.data?.next ? (
+            <button type="button" onClick={() => setBefore(history.data?.next ?? null)}>
+              Older
+            </button>
+          ) : null}
         </p>
       </Section>
     </>

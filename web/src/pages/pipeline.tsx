@@ -46,28 +46,52 @@ export function PipelinePage() {
 
   const laid = useMemo(
     () =>
-      jobsRes.data && sourcesRes.data ? layoutPipeline(jobsRes.data.jobs, sourcesRes.data.sources) : null,
+      jobsRes.data && sourcesRes.data
+        ? layoutPipeline(jobsRes.data.jobs, sourcesRes.data.sources)
+        : null,
     [jobsRes.data, sourcesRes.data],
   );
 
   return (
     <>
       <h1>Pipeline</h1>
-      {(jobsRes.error ?? sourcesRes.error) ? <ErrorNote error={jobsRes.error ?? sourcesRes.error} /> : null}
-      {laid ? <GraphView laid={laid} jobs={jobs} now={now} /> : <p aria-busy="true">Loading the pipeline…</p>}
+      {(jobsRes.error ?? sourcesRes.error) ? (
+        <ErrorNote error={jobsRes.error ?? sourcesRes.error} />
+      ) : null}
+      {laid ? (
+        <GraphView laid={laid} jobs={jobs} now={now} />
+      ) : (
+        <p aria-busy="true">Loading the pipeline…</p>
+      )}
       <Section title="Jobs">
         <table class="data" aria-label="Jobs">
           <thead>
-            <tr><th scope="col">job</th><th scope="col">latest</th><th scope="col">build</th><th scope="col">running time</th><th scope="col">queued</th></tr>
+            <tr>
+              <th scope="col">job</th>
+              <th scope="col">latest</th>
+              <th scope="col">build</th>
+              <th scope="col">running time</th>
+              <th scope="col">queued</th>
+            </tr>
           </thead>
           <tbody>
             {[...jobs.values()].map((j) => (
               <tr key={j.name} data-job-row={j.name}>
-                <td><a href={`/jobs/${encodeURIComponent(j.name)}`}>{j.name}</a></td>
+                <td>
+                  <a href={`/jobs/${encodeURIComponent(j.name)}`}>{j.name}</a>
+                </td>
                 <td>{j.latest ? <StateBadge state={j.latest.state} /> : 'never built'}</td>
                 <td>{j.latest ? <a href={`/builds/${j.latest.id}`}>#{j.latest.id}</a> : '—'}</td>
                 <td>{j.latest ? duration(buildDuration(j.latest, now)) : '—'}</td>
-                <td>{j.latest?.state === 'queued' ? <span class="badge">waiting {when(j.latest.queuedAt, now).replace(' ago', '')}</span> : ''}</td>
+                <td>
+                  {j.latest?.state === 'queued' ? (
+                    <span class="badge">
+                      waiting {when(j.latest.queuedAt, now).replace(' ago', '')}
+                    </span>
+                  ) : (
+                    ''
+                  )}
+                </td>
               </tr>
             ))}
           </tbody>
@@ -81,7 +105,15 @@ export function PipelinePage() {
   );
 }
 
-export function BuildTable({ builds, now, showJob }: { builds: readonly Build[]; now: number; showJob?: boolean }) {
+export function BuildTable({
+  builds,
+  now,
+  showJob,
+}: {
+  builds: readonly Build[];
+  now: number;
+  showJob?: boolean;
+}) {
   if (builds.length === 0) return <p>No builds yet.</p>;
   return (
     <table class="data" aria-label="Builds">
@@ -100,10 +132,20 @@ export function BuildTable({ builds, now, showJob }: { builds: readonly Build[];
       <tbody>
         {builds.map((b) => (
           <tr key={b.id}>
-            <td><a href={`/builds/${b.id}`}>#{b.id}</a></td>
-            {showJob && <td><a href={`/jobs/${encodeURIComponent(b.job)}`}>{b.job}</a></td>}
-            <td><StateBadge state={b.state} /></td>
-            <td class="mono">{b.inputs.map((i) => `${i.source}@${short(i.version)}`).join(', ')}</td>
+            <td>
+              <a href={`/builds/${b.id}`}>#{b.id}</a>
+            </td>
+            {showJob && (
+              <td>
+                <a href={`/jobs/${encodeURIComponent(b.job)}`}>{b.job}</a>
+              </td>
+            )}
+            <td>
+              <StateBadge state={b.state} />
+            </td>
+            <td class="mono">
+              {b.inputs.map((i) => `${i.source}@${short(i.version)}`).join(', ')}
+            </td>
             <td>{causeText(b)}</td>
             <td>{duration(buildDuration(b, now))}</td>
             <td>{b.coverage?.lines == null ? '—' : `${b.coverage.lines.toFixed(1)} %`}</td>

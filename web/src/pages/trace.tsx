@@ -32,49 +32,93 @@ export function TracePage({ loc }: { loc: Loc }) {
       // with an empty list rather than a 404, so a version not built yet is not an error.
       let name = source;
       if (!name) {
-        const found = await api<{ builds: Build[] }>(`/api/builds?version=${encodeURIComponent(version)}&limit=1`);
+        const found = await api<{ builds: Build[] }>(
+          `/api/builds?version=${encodeURIComponent(version)}&limit=1`,
+        );
         const input = found.builds[0]?.inputs.find((i) => i.version.startsWith(version));
         if (!input) {
-          if (live) { setTrace(null); setError(null); setWaiting(true); }
+          if (live) {
+            setTrace(null);
+            setError(null);
+            setWaiting(true);
+          }
           return;
         }
         name = input.source;
       }
-      const t = await api<TraceResult>(`/api/trace/${encodeURIComponent(name)}/${encodeURIComponent(version)}`);
-      if (live) { setTrace(t); setError(null); setWaiting(false); }
+      const t = await api<TraceResult>(
+        `/api/trace/${encodeURIComponent(name)}/${encodeURIComponent(version)}`,
+      );
+      if (live) {
+        setTrace(t);
+        setError(null);
+        setWaiting(false);
+      }
     })().catch((err: unknown) => live && setError(err));
-    return () => { live = false; };
+    return () => {
+      live = false;
+    };
   }, [version, source, tick]);
 
   return (
     <>
       <h1>Trace</h1>
-      <form class="filters" onSubmit={(e) => {
-        e.preventDefault();
-        const q = new URLSearchParams({ version: input.trim() });
-        if (source) q.set('source', source);
-        navigate(`/trace?${q.toString()}`);
-      }}>
-        <label>Version <input name="version" value={input} placeholder="commit SHA prefix or message version" onInput={(e) => setInput(e.currentTarget.value)} /></label>
-        <label>Source <select value={source} onChange={(e) => {
-          const q = new URLSearchParams(loc.search);
-          if (e.currentTarget.value) q.set('source', e.currentTarget.value); else q.delete('source');
-          navigate(`/trace?${q.toString()}`, { replace: true });
-        }}>
-          <option value="">any</option>
-          {(sources.data?.sources ?? []).map((s) => <option key={s.name}>{s.name}</option>)}
-        </select></label>
+      <form
+        class="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          const q = new URLSearchParams({ version: input.trim() });
+          if (source) q.set('source', source);
+          navigate(`/trace?${q.toString()}`);
+        }}
+      >
+        <label>
+          Version{' '}
+          <input
+            name="version"
+            value={input}
+            placeholder="commit SHA prefix or message version"
+            onInput={(e) => setInput(e.currentTarget.value)}
+          />
+        </label>
+        <label>
+          Source{' '}
+          <select
+            value={source}
+            onChange={(e) => {
+              const q = new URLSearchParams(loc.search);
+              if (e.currentTarget.value) q.set('source', e.currentTarget.value);
+              else q.delete('source');
+              navigate(`/trace?${q.toString()}`, { replace: true });
+            }}
+          >
+            <option value="">any</option>
+            {(sources.data?.sources ?? []).map((s) => (
+              <option key={s.name}>{s.name}</option>
+            ))}
+          </select>
+        </label>
         <button type="submit">Trace</button>
       </form>
       {error ? <ErrorNote error={error} /> : null}
       {waiting && !trace && version && (
-        <p role="status">No build used a version “{version}” yet; this page updates as soon as one does.</p>
+        <p role="status">
+          No build used a version “{version}” yet; this page updates as soon as one does.
+        </p>
       )}
       {trace && (
         <section aria-label="Trace result">
-          <h2>{trace.source} @ <span class="mono">{short(trace.version)}</span></h2>
-          {trace.nodes.length === 0 ? <p>No build used this version yet.</p> : (
-            <ul class="tree">{trace.nodes.map((n) => <NodeItem key={n.build.id} n={n} now={now} />)}</ul>
+          <h2>
+            {trace.source} @ <span class="mono">{short(trace.version)}</span>
+          </h2>
+          {trace.nodes.length === 0 ? (
+            <p>No build used this version yet.</p>
+          ) : (
+            <ul class="tree">
+              {trace.nodes.map((n) => (
+                <NodeItem key={n.build.id} n={n} now={now} />
+              ))}
+            </ul>
           )}
         </section>
       )}
@@ -86,14 +130,27 @@ function NodeItem({ n, now }: { n: TraceNode; now: number }) {
   const b = n.build;
   return (
     <li data-trace-job={b.job}>
-      <a href={`/builds/${b.id}`}>{b.job} #{b.id}</a> <StateBadge state={b.state} />{' '}
-      <span class="muted">via {n.via.source} @ {short(n.via.version)} · {duration(buildDuration(b, now))}</span>
-      {n.estimatedFinishAt !== null && <span class="badge">ETA {when(n.estimatedFinishAt, now)}</span>}
-      {n.reused && <span class="muted"> · output identical to #{n.reused.identicalOutputOf}: not rebuilt</span>}
+      <a href={`/builds/${b.id}`}>
+        {b.job} #{b.id}
+      </a>{' '}
+      <StateBadge state={b.state} />{' '}
+      <span class="muted">
+        via {n.via.source} @ {short(n.via.version)} · {duration(buildDuration(b, now))}
+      </span>
+      {n.estimatedFinishAt !== null && (
+        <span class="badge">ETA {when(n.estimatedFinishAt, now)}</span>
+      )}
+      {n.reused && (
+        <span class="muted"> · output identical to #{n.reused.identicalOutputOf}: not rebuilt</span>
+      )}
       {(n.children.length > 0 || n.expected.length > 0) && (
         <ul>
-          {n.children.map((c) => <NodeItem key={c.build.id} n={c} now={now} />)}
-          {n.expected.map((e) => <ExpectedItem key={e.job} e={e} now={now} />)}
+          {n.children.map((c) => (
+            <NodeItem key={c.build.id} n={c} now={now} />
+          ))}
+          {n.expected.map((e) => (
+            <ExpectedItem key={e.job} e={e} now={now} />
+          ))}
         </ul>
       )}
     </li>
@@ -103,9 +160,18 @@ function NodeItem({ n, now }: { n: TraceNode; now: number }) {
 function ExpectedItem({ e, now }: { e: ExpectedJob; now: number }) {
   return (
     <li data-trace-job={e.job}>
-      {e.job} <span class="state state-queued">◌ expected</span> <span class="muted">via {e.via}</span>
-      {e.estimatedFinishAt !== null && <span class="badge">ETA {when(e.estimatedFinishAt, now)}</span>}
-      {e.expected.length > 0 && <ul>{e.expected.map((x) => <ExpectedItem key={x.job} e={x} now={now} />)}</ul>}
+      {e.job} <span class="state state-queued">◌ expected</span>{' '}
+      <span class="muted">via {e.via}</span>
+      {e.estimatedFinishAt !== null && (
+        <span class="badge">ETA {when(e.estimatedFinishAt, now)}</span>
+      )}
+      {e.expected.length > 0 && (
+        <ul>
+          {e.expected.map((x) => (
+            <ExpectedItem key={x.job} e={x} now={now} />
+          ))}
+        </ul>
+      )}
     </li>
   );
 }

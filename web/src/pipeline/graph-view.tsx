@@ -16,11 +16,21 @@ const MAX_SCALE = 3;
  * The pipeline graph as SVG: every job a link (Tab reaches it, Enter opens it), drag to pan,
  * wheel or the buttons to zoom, search to find a job among hundreds.
  */
-export function GraphView({ laid, jobs, now }: { laid: Laid; jobs: ReadonlyMap<string, Job>; now: number }) {
+export function GraphView({
+  laid,
+  jobs,
+  now,
+}: {
+  laid: Laid;
+  jobs: ReadonlyMap<string, Job>;
+  now: number;
+}) {
   const box = useRef<HTMLDivElement>(null);
   const [view, setView] = useState<View>({ scale: 1, x: 0, y: 0 });
   const [query, setQuery] = useState('');
-  const drag = useRef<{ px: number; py: number; x: number; y: number; moved: boolean } | null>(null);
+  const drag = useRef<{ px: number; py: number; x: number; y: number; moved: boolean } | null>(
+    null,
+  );
 
   const fit = () => {
     const el = box.current;
@@ -32,7 +42,9 @@ export function GraphView({ laid, jobs, now }: { laid: Laid; jobs: ReadonlyMap<s
 
   const matches = useMemo(() => {
     const q = query.trim().toLowerCase();
-    return q === '' ? null : new Set(laid.nodes.filter((n) => n.label.toLowerCase().includes(q)).map((n) => n.id));
+    return q === ''
+      ? null
+      : new Set(laid.nodes.filter((n) => n.label.toLowerCase().includes(q)).map((n) => n.id));
   }, [query, laid]);
 
   const centerOn = (n: GraphNode) => {
@@ -72,9 +84,15 @@ export function GraphView({ laid, jobs, now }: { laid: Laid; jobs: ReadonlyMap<s
           />
         </label>
         {matches && <span aria-live="polite">{matches.size} found</span>}
-        <button type="button" onClick={() => zoom(1.25)} aria-label="Zoom in">+</button>
-        <button type="button" onClick={() => zoom(0.8)} aria-label="Zoom out">−</button>
-        <button type="button" onClick={fit}>Fit</button>
+        <button type="button" onClick={() => zoom(1.25)} aria-label="Zoom in">
+          +
+        </button>
+        <button type="button" onClick={() => zoom(0.8)} aria-label="Zoom out">
+          −
+        </button>
+        <button type="button" onClick={fit}>
+          Fit
+        </button>
       </div>
       <div
         ref={box}
@@ -91,7 +109,8 @@ export function GraphView({ laid, jobs, now }: { laid: Laid; jobs: ReadonlyMap<s
           const d = drag.current;
           if (!d || e.buttons !== 1) return;
           if (Math.abs(e.clientX - d.px) + Math.abs(e.clientY - d.py) > 4) d.moved = true;
-          if (d.moved) setView((v) => ({ ...v, x: d.x + e.clientX - d.px, y: d.y + e.clientY - d.py }));
+          if (d.moved)
+            setView((v) => ({ ...v, x: d.x + e.clientX - d.px, y: d.y + e.clientY - d.py }));
         }}
         onPointerUp={() => setTimeout(() => (drag.current = null), 0)}
         onClickCapture={(e) => {
@@ -101,7 +120,15 @@ export function GraphView({ laid, jobs, now }: { laid: Laid; jobs: ReadonlyMap<s
       >
         <svg width="100%" height="100%" role="group" aria-label="Pipeline graph">
           <defs>
-            <marker id="arrow" viewBox="0 0 8 8" refX="8" refY="4" markerWidth="7" markerHeight="7" orient="auto">
+            <marker
+              id="arrow"
+              viewBox="0 0 8 8"
+              refX="8"
+              refY="4"
+              markerWidth="7"
+              markerHeight="7"
+              orient="auto"
+            >
               <path d="M0,0 L8,4 L0,8 z" class="edge-head" />
             </marker>
           </defs>
@@ -115,7 +142,13 @@ export function GraphView({ laid, jobs, now }: { laid: Laid; jobs: ReadonlyMap<s
               />
             ))}
             {laid.nodes.map((n) => (
-              <NodeShape key={n.id} n={n} job={jobs.get(n.label)} now={now} dim={matches !== null && !matches.has(n.id)} />
+              <NodeShape
+                key={n.id}
+                n={n}
+                job={jobs.get(n.label)}
+                now={now}
+                dim={matches !== null && !matches.has(n.id)}
+              />
             ))}
           </g>
         </svg>
@@ -124,7 +157,17 @@ export function GraphView({ laid, jobs, now }: { laid: Laid; jobs: ReadonlyMap<s
   );
 }
 
-function NodeShape({ n, job, now, dim }: { n: GraphNode; job: Job | undefined; now: number; dim: boolean }) {
+function NodeShape({
+  n,
+  job,
+  now,
+  dim,
+}: {
+  n: GraphNode;
+  job: Job | undefined;
+  now: number;
+  dim: boolean;
+}) {
   const x = n.x - n.width / 2;
   const y = n.y - n.height / 2;
   const cls = `node node-${n.kind}${dim ? ' dim' : ''}`;
@@ -143,18 +186,23 @@ function NodeShape({ n, job, now, dim }: { n: GraphNode; job: Job | undefined; n
   const latest = job?.latest ?? null;
   const state = latest?.state;
   const took = latest ? duration(buildDuration(latest, now)) : '';
-  const summary = latest ? `${STATE_ICON[latest.state]} ${latest.state} · #${latest.id} · ${took}` : 'never built';
+  const summary = latest
+    ? `${STATE_ICON[latest.state]} ${latest.state} · #${latest.id} · ${took}`
+    : 'never built';
   return (
-    <a
-      href={`/jobs/${encodeURIComponent(n.label)}`}
-      data-job={n.label}
-    >
+    <a href={`/jobs/${encodeURIComponent(n.label)}`} data-job={n.label}>
       <g class={`${cls} ${state ? `state-${state}` : ''}`}>
         <rect x={x} y={y} width={n.width} height={n.height} rx={6} />
-        <text x={x + 10} y={y + 22} class="node-title">{n.label}</text>
-        <text x={x + 10} y={y + 44} class="node-state">{summary}</text>
+        <text x={x + 10} y={y + 22} class="node-title">
+          {n.label}
+        </text>
+        <text x={x + 10} y={y + 44} class="node-state">
+          {summary}
+        </text>
         {state === 'queued' && (
-          <text x={x + n.width - 8} y={y + 16} text-anchor="end" class="badge-text">waiting</text>
+          <text x={x + n.width - 8} y={y + 16} text-anchor="end" class="badge-text">
+            waiting
+          </text>
         )}
       </g>
     </a>
