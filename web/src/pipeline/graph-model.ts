@@ -1,5 +1,9 @@
 import { Graph, layout } from '@dagrejs/dagre';
 import type { Job, Source } from '../api-types.js';
+import { fastLayout } from './fast-layout.js';
+
+/** Above this many nodes dagre is too slow for a page that must be usable within a second. */
+export const DAGRE_MAX_NODES = 150;
 
 export type NodeKind = 'source' | 'job' | 'output';
 
@@ -60,6 +64,7 @@ export function layoutPipeline(jobs: readonly Job[], sources: readonly Source[])
       g.setEdge(from, `j:${j.name}`);
     }
   }
+  if (g.nodeCount() > DAGRE_MAX_NODES) return fast(g);
   layout(g);
   const nodes: GraphNode[] = g.nodes().map((id) => {
     const n = g.node(id) as unknown as {
@@ -79,4 +84,39 @@ export function layoutPipeline(jobs: readonly Job[], sources: readonly Source[])
   }));
   const label = g.graph() as { width?: number; height?: number };
   return { nodes, edges, width: label.width ?? 0, height: label.height ?? 0 };
+}
+
+type NodeLabel = { width: number; height: number; kind: NodeKind; label: string };
+
+function fast(g: Graph): Laid {
+  const ids = g.nodes();
+  const labels = new Map(ids.map((id) => [id, g.node(id) as unknown as NodeLabel]));
+  const edgeList = g.edges().map((e) => ({ from: e.v, to: e.w }));
+  const { pos, width, height } = fastLayout(
+    ids.map((id) => ({
+      id,
+      width: labels.get(id)?.width ?? 0,
+      height: labels.get(id)?.height ?? 0,
+    })),
+    edgeList,
+  );
+  const nodes = ids.map((id) => {
+    const l = labels.get(id) as NodeLabel;
+    const p = pos.get(id) ?? { x: 0, y: 0 };
+    return { id, kind: l.kind, label: l.label, x: p.x, y: p.y, width: l.width, height: l.height };
+  });
+  const at = new Map(nodes.map((n) => [n.id, n]));
+  const edges = edgeList.map(({ from, to }) => {
+    const a = at.get(from);
+    const b = at.get(to);
+    const points =
+      a && b
+        ? [
+            { x: a.x + a.width / 2, y: a.y },
+            { x: b.x - b.width / 2, y: b.y },
+          ]
+        : [];
+    return { from, to, points };
+  });
+  return { nodes, edges, width, height };
 }
