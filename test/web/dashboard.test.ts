@@ -163,6 +163,12 @@ describe.skipIf(skip)('the dashboard in Chromium', () => {
     await expect
       .poll(() => page.getByRole('region', { name: 'Steps' }).innerText())
       .toMatch(/test — exit 0/);
+    const outputs = await page.getByRole('region', { name: 'Outputs' }).innerText();
+    expect(outputs).toMatch(/dist\/greeter\.tgz sha256 [0-9a-f]{64}/);
+    expect(await page.getByRole('region', { name: 'Coverage' }).innerText()).toMatch(
+      /lines 100\.0 %/,
+    );
+    expect(await page.getByRole('region', { name: 'Why' }).innerText()).toMatch(/new-version/);
     await screenshot(page, 'build');
     expect(errors).toEqual([]);
 

@@ -7,6 +7,7 @@ import { buildDuration, delta, duration, isoTime, pct, short, when } from '../fo
 import { useBuildEvents } from '../live.js';
 import type { Line } from '../log/log-chunks.js';
 import { LogView } from '../log/log-view.js';
+import { DownloadLink } from '../download-link.js';
 import { DecisionList } from './decisions.js';
 import { causeText } from './pipeline.js';
 
@@ -173,12 +174,12 @@ export function BuildPage({ id, hash }: { id: number; hash: string }) {
                 <ul>
                   {o.files.map((f) => (
                     <li key={f.path}>
-                      <a
+                      <DownloadLink
                         href={`/api/builds/${b.id}/artifacts/${encodeURIComponent(o.name)}${o.files.length > 1 ? `?path=${encodeURIComponent(f.path)}` : ''}`}
-                        download
+                        name={f.path.split('/').pop() ?? f.path}
                       >
                         {f.path}
-                      </a>{' '}
+                      </DownloadLink>{' '}
                       <span class="mono">sha256 {f.digest}</span> · {f.size} bytes
                     </li>
                   ))}
