@@ -73,6 +73,8 @@ for _ in $(seq 1 200); do [ -f "${flag}" ] && break; sleep 0.1; done
 echo -e "\\033[32m${after}\\033[0m"
 out=$(./greet.sh tester)
 [ "$out" = "hello, tester" ]
+mkdir -p coverage
+printf 'SF:greet.sh\\nDA:2,1\\nDA:3,1\\nLF:2\\nLH:2\\nend_of_record\\n' > coverage/lcov.info
 `;
 }
 
@@ -207,6 +209,32 @@ describe.skipIf(skip)('the dashboard in Chromium', () => {
     await screenshot(page, 'job');
     expect(errors).toEqual([]);
     await fresh.close();
+  });
+
+  it('cancels a running build from its page', async () => {
+    const before = (await builds('build'))[0]?.id ?? 0;
+    // The flag never appears: the step would wait its full 20 s unless cancelled.
+    await push({ 'test.sh': gatedTest(join(root, 'never'), 'long step', 'not reached') }, 'slow');
+    const running = await until(
+      async () => (await builds('build')).find((b) => b.id > before && b.state === 'running'),
+      15_000,
+      'the pushed build to run',
+    );
+    const withToken = await browser.newContext();
+    await withToken.addInitScript(
+      `sessionStorage.setItem('nightless.token', ${JSON.stringify(TOKEN)})`,
+    );
+    const page = await withToken.newPage();
+    const errors = watchConsole(page);
+    await page.goto(`${url}/builds/${running.id}`);
+    await page.getByRole('log').getByText('long step').waitFor({ timeout: 15_000 });
+    await page.getByRole('button', { name: 'Cancel' }).click();
+    await expect
+      .poll(() => page.locator('h1').innerText(), { timeout: 15_000 })
+      .toMatch(/cancelled/);
+    expect((await builds('build')).find((b) => b.id === running.id)?.state).toBe('cancelled');
+    expect(errors).toEqual([]);
+    await withToken.close();
   });
 
   it('follows a pushed commit through the trace to the downstream job', async () => {

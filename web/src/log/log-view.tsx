@@ -246,7 +246,9 @@ export function LogView({ buildId, running, size, anchor, onLines, onEnd }: LogV
           Raw log{progress ? ` (${progress})` : ''}
         </button>
         <span class="muted">
-          {(total / 1024 / 1024).toFixed(total > 1024 * 1024 ? 0 : 2)} MB
+          {total >= 1024 * 1024
+            ? `${(total / 1024 / 1024).toFixed(0)} MB`
+            : `${(total / 1024).toFixed(1)} KB`}
           {chunks.length > 0 && firstOffset > 0 ? ` · from ${pct} %` : ''}
         </span>
       </div>
