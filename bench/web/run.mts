@@ -95,7 +95,7 @@ async function populate(dataDir: string, configPath: string): Promise<number> {
         forced: false,
         supersedes: [],
         cancels: [],
-      } as Decision,
+      },
     ];
     await store.applyDecisions(event, decisions, at);
     const build = await store.claimNextBuild('bench', at);
@@ -294,9 +294,9 @@ async function main(): Promise<void> {
       baseline: '—',
       ratio: '—',
     });
-    const heap = (await page.evaluate(
+    const heap = await page.evaluate<number>(
       'performance.memory ? performance.memory.usedJSHeapSize : 0',
-    )) as number;
+    );
     const report = [
       `Latest run: ${new Date().toISOString()} — ${machine()}, Chromium headless (${browser.version()}); load average ${loadAverage()}; ${BUILDS} builds of ${JOBS} jobs in SQLite, served by \`startNightless\`; ${RUNS} runs per figure after one warm-up; command: \`npx tsx bench/web/run.mts${process.argv
         .slice(2)

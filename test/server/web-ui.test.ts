@@ -15,7 +15,7 @@ beforeAll(async () => {
   await writeFile(join(root, 'dist', 'index.html'), '<!doctype html><title>nightless</title>');
   await writeFile(join(root, 'dist', 'assets', 'index-abc.js'), 'console.log(1)');
   await writeFile(join(root, 'secret.txt'), 'not served');
-  webUiRoutes(app as never, join(root, 'dist'));
+  webUiRoutes(app, join(root, 'dist'));
   app.get('/api/jobs', () => ({ jobs: [] }));
   await app.ready();
 });
@@ -72,7 +72,7 @@ describe('the dashboard routes', () => {
 
   it('says how to build the dashboard when web/dist is missing', async () => {
     const bare = Fastify();
-    webUiRoutes(bare as never, join(root, 'nothing-here'));
+    webUiRoutes(bare, join(root, 'nothing-here'));
     const res = await bare.inject({ url: '/builds/1' });
     expect(res.statusCode).toBe(503);
     expect(res.body).toContain('npm run build');
