@@ -1,23 +1,12 @@
 import { api } from '../api.js';
-import type { LogLine, LogPage } from '../api-types.js';
+import type { LogPage } from '../api-types.js';
+import { readChunk, type Line } from './chunk-lines.js';
 
-/** A log line with the byte offset where it starts in the log file: its stable address. */
-export interface Line extends LogLine {
-  readonly offset: number;
-}
+export type { Line } from './chunk-lines.js';
+export { storedLength } from './chunk-lines.js';
 
 /** Bytes of line starts per chunk; a 100 MB log is ~200 chunks, of which a few are loaded. */
 export const CHUNK = 512 * 1024;
-/** The writer never writes a line longer than this (64 KiB text + prefix). */
-const MAX_LINE = 66 * 1024;
-
-const encoder = new TextEncoder();
-
-/** Bytes the stored line takes: `<ts> <o|e|s> <text>\n` (log-reader's format). */
-export function storedLength(l: LogLine): number {
-  return String(l.ts).length + 3 + encoder.encode(l.text).length + 1;
-}
-
 export interface Chunk {
   readonly index: number;
   readonly lines: Line[];
@@ -29,30 +18,20 @@ export interface Chunk {
 }
 
 /**
- * Reads the lines that *start* in `[index·CHUNK, (index+1)·CHUNK)`. The API reads whole lines
- * from any byte offset, so it is asked from one byte before the chunk (a line starting exactly
- * at the boundary is then whole, and the partial line before it is dropped by the server or
- * filtered here) and a little past it (the line crossing the far boundary is this chunk's).
- * Offsets are counted back from `nextOffset`, the one offset the server states.
+ * Reads the lines that *start* in `[index·CHUNK, (index+1)·CHUNK)` (see `readChunk`); `start`
+ * is a known line start before the chunk (the previous chunk's `end`), saving one request.
  */
-export async function loadChunk(buildId: number, index: number): Promise<Chunk> {
-  const from = Math.max(0, index * CHUNK - 1);
-  const page = await api<LogPage>(
-    `/api/builds/${buildId}/log?offset=${from}&limit=${CHUNK + MAX_LINE}`,
-  );
-  const lo = index * CHUNK;
-  const hi = lo + CHUNK;
-  const withOffsets: Line[] = new Array<Line>(page.lines.length);
-  let at = page.nextOffset;
-  for (let i = page.lines.length - 1; i >= 0; i--) {
-    const l = page.lines[i] as LogLine;
-    at -= storedLength(l);
-    withOffsets[i] = { ...l, offset: at };
-  }
-  const lines = withOffsets.filter((l) => l.offset >= lo && l.offset < hi);
-  const last = lines[lines.length - 1];
-  const end = last ? last.offset + storedLength(last) : Math.max(lo, Math.min(page.nextOffset, hi));
-  return { index, lines, end, size: page.size, done: page.done };
+export async function loadChunk(buildId: number, index: number, start?: number): Promise<Chunk> {
+  let size = 0;
+  let done = false;
+  const read = async (offset: number, limit: number) => {
+    const page = await api<LogPage>(`/api/builds/${buildId}/log?offset=${offset}&limit=${limit}`);
+    size = page.size;
+    done = page.done;
+    return page;
+  };
+  const { lines, end } = await readChunk(index, CHUNK, read, start);
+  return { index, lines, end, size, done };
 }
 
 /** The last chunk of a log `size` bytes long. */

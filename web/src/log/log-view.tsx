@@ -56,8 +56,10 @@ export function LogView({ buildId, running, size, anchor, onLines, onEnd }: LogV
       try {
         const first = index === 0 && size <= 2 * CHUNK ? [0, lastChunkIndex(size)] : [index, index];
         const loaded: Chunk[] = [];
-        for (let i = first[0] ?? 0; i <= (first[1] ?? 0); i++)
-          loaded.push(await loadChunk(buildId, i));
+        for (let i = first[0] ?? 0; i <= (first[1] ?? 0); i++) {
+          const prev = loaded[loaded.length - 1];
+          loaded.push(await loadChunk(buildId, i, prev?.lines.length ? prev.end : undefined));
+        }
         pendingScroll.current = scroll;
         setChunks(loaded);
         setError(null);
@@ -135,7 +137,11 @@ export function LogView({ buildId, running, size, anchor, onLines, onEnd }: LogV
         pendingScroll.current = { adjust: c.lines.length * ROW };
         setChunks((cs) => [c, ...cs].slice(0, KEEP));
       } else if (el.scrollTop + 2 * el.clientHeight > el.scrollHeight && last.end < total) {
-        const c = await loadChunk(buildId, last.index + 1);
+        const c = await loadChunk(
+          buildId,
+          last.index + 1,
+          last.lines.length ? last.end : undefined,
+        );
         const dropped = chunks.length + 1 > KEEP ? (chunks[0]?.lines.length ?? 0) : 0;
         pendingScroll.current = { adjust: -dropped * ROW };
         setChunks((cs) => [...cs, c].slice(-KEEP));
