@@ -5,7 +5,9 @@ export default defineConfig({
   root: import.meta.dirname,
   base: '/',
   // JSX compiles against Preact (`jsxImportSource` in web/tsconfig.json); no plugin needed.
-  oxc: { jsx: { runtime: 'automatic', importSource: 'preact' } },
+  // Never the development transform (source positions in every element), whatever NODE_ENV a
+  // caller has (vitest sets `test`).
+  oxc: { jsx: { runtime: 'automatic', importSource: 'preact', development: false } },
   build: {
     outDir: 'dist',
     emptyOutDir: true,

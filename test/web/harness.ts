@@ -40,7 +40,12 @@ export function ensureWebBuilt(): void {
       '--logLevel',
       'warn',
     ],
-    { cwd: repoRoot, stdio: 'inherit', timeout: 120_000 },
+    {
+      cwd: repoRoot,
+      stdio: 'inherit',
+      timeout: 120_000,
+      env: { ...process.env, NODE_ENV: 'production' },
+    },
   );
 }
 
