@@ -237,6 +237,30 @@ describe.skipIf(skip)('the dashboard in Chromium', () => {
     await withToken.close();
   });
 
+  it('triggers with a pinned input and checks a source now, with a token', async () => {
+    const withToken = await browser.newContext();
+    await withToken.addInitScript(
+      `sessionStorage.setItem('nightless.token', ${JSON.stringify(TOKEN)})`,
+    );
+    const page = await withToken.newPage();
+    const errors = watchConsole(page);
+    const first = git(server.demo.workTree, 'rev-list', '--max-parents=0', 'HEAD');
+    await page.goto(`${url}/jobs/build`);
+    await page.getByText('Trigger with pinned inputs').click();
+    await page.getByLabel('app version (or unique prefix)').fill(first.slice(0, 8));
+    await page.getByRole('button', { name: 'Trigger pinned' }).click();
+    await page.waitForURL(/\/builds\/\d+$/, { timeout: 10_000 });
+    await expect
+      .poll(() => page.getByRole('region', { name: 'Inputs' }).innerText())
+      .toContain(first.slice(0, 10));
+    expect(await page.locator('h1 + p').innerText()).toMatch(/forced by dashboard \(1 pinned\)/);
+    await page.goto(`${url}/sources`);
+    await page.getByRole('button', { name: 'Check app now' }).click();
+    await page.getByRole('status').getByText('checked').waitFor({ timeout: 15_000 });
+    expect(errors).toEqual([]);
+    await withToken.close();
+  });
+
   it('follows a pushed commit through the trace to the downstream job', async () => {
     const { page, errors } = await newPage();
     const greet = `#!/usr/bin/env bash\nset -eu\n# ${randomBytes(4).toString('hex')}\necho "hello, \${1:-world}"\n`;
