@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
@@ -19,9 +19,14 @@ export const repoRoot = join(import.meta.dirname, '..', '..');
 const webDir = join(repoRoot, 'web');
 export const CHROMIUM = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 
-/** Builds `web/` into `web/dist` when a source file is newer than the built page (or it is missing). */
+/**
+ * Builds `web/` into `web/dist` when a source file is newer than the built page (or it is
+ * missing). Test files run in parallel processes: one builds (holding `web/.build-lock`), the
+ * others wait for it (at most two minutes) instead of emptying `web/dist` under its feet.
+ */
 export function ensureWebBuilt(): void {
   const index = join(webDir, 'dist', 'index.html');
+  const lock = join(webDir, '.build-lock');
   const newest = (dir: string): number =>
     Math.max(
       0,
@@ -29,24 +34,39 @@ export function ensureWebBuilt(): void {
         e.isDirectory() ? newest(join(dir, e.name)) : statSync(join(dir, e.name)).mtimeMs,
       ),
     );
-  if (existsSync(index) && statSync(index).mtimeMs >= newest(join(webDir, 'src'))) return;
-  execFileSync(
-    process.execPath,
-    [
-      join(repoRoot, 'node_modules', 'vite', 'bin', 'vite.js'),
-      'build',
-      '--config',
-      join(webDir, 'vite.config.ts'),
-      '--logLevel',
-      'warn',
-    ],
-    {
-      cwd: repoRoot,
-      stdio: 'inherit',
-      timeout: 120_000,
-      env: { ...process.env, NODE_ENV: 'production' },
-    },
-  );
+  const fresh = () => existsSync(index) && statSync(index).mtimeMs >= newest(join(webDir, 'src'));
+  const deadline = Date.now() + 120_000;
+  while (!fresh()) {
+    try {
+      mkdirSync(lock);
+    } catch {
+      if (Date.now() > deadline)
+        throw new Error(`${lock} held for two minutes: remove it if stale`);
+      execFileSync('sleep', ['0.2']);
+      continue;
+    }
+    try {
+      execFileSync(
+        process.execPath,
+        [
+          join(repoRoot, 'node_modules', 'vite', 'bin', 'vite.js'),
+          'build',
+          '--config',
+          join(webDir, 'vite.config.ts'),
+          '--logLevel',
+          'warn',
+        ],
+        {
+          cwd: repoRoot,
+          stdio: 'inherit',
+          timeout: 120_000,
+          env: { ...process.env, NODE_ENV: 'production' },
+        },
+      );
+    } finally {
+      rmSync(lock, { recursive: true, force: true });
+    }
+  }
 }
 
 /** Headless Chromium as `.ci/run` installs it; a test file shares one. */
