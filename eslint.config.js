@@ -169,6 +169,30 @@ export default tseslint.config(
   },
   corePurity,
   {
+    // The dashboard is a client of the public API: it may take the server's response *types*
+    // (src/server/schemas), never its code — nothing of the server may reach the bundle.
+    files: ['web/src/**/*.ts', 'web/src/**/*.tsx'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/src/**'],
+              allowTypeImports: true,
+              message: 'web/ imports only types from src/ (import type …).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    // import-x's legacy resolver cannot load Vite's type graph; a build config has no cycles to find.
+    files: ['web/vite.config.ts'],
+    rules: { 'import-x/no-cycle': 'off' },
+  },
+  {
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: {
       '@typescript-eslint/no-unsafe-assignment': 'off',

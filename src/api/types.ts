@@ -6,6 +6,7 @@ import type {
   BuildStateSchema,
 } from '../server/schemas/build.js';
 import type { DecisionRecordSchema, EventRecordSchema } from '../server/schemas/decision.js';
+import type { DeliverySchema, ReportTargetSchema } from '../server/schemas/delivery.js';
 import type { ErrorBody as ErrorBodySchema } from '../server/schemas/error.js';
 import type * as R from '../server/schemas/responses.js';
 import type { ExpectedJobSchema, TraceNodeSchema } from '../server/schemas/trace.js';
@@ -44,3 +45,5 @@ export type TraceNode = z.output<typeof TraceNodeSchema>;
 export type ExpectedJob = z.output<typeof ExpectedJobSchema>;
 export type ArtifactListing = z.output<typeof R.ArtifactListing>;
 export type BuildEvent = z.output<typeof R.BuildEvent>;
+export type Delivery = z.output<typeof DeliverySchema>;
+export type ReportTarget = z.output<typeof ReportTargetSchema>;

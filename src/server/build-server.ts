@@ -26,6 +26,7 @@ import { tokenRoutes } from './routes/tokens.js';
 import { whyTraceRoutes } from './routes/why-trace.js';
 import { QuietRequestLog } from './quiet-request-log.js';
 import { SseHub } from './sse.js';
+import { webUiRoutes } from './web-ui.js';
 
 export type { ApiApp, RouteModule, ServerOptions } from './options.js';
 
@@ -147,6 +148,10 @@ export async function buildServer(opts: ServerOptions): Promise<ApiApp> {
   for (const extra of opts.extraRoutes ?? []) {
     await app.register(async (scope) => extra(scope, opts));
   }
+  await app.register((scope, _pluginOpts, done) => {
+    webUiRoutes(scope, opts.webRoot);
+    done();
+  });
   await app.ready();
   return app;
 }

@@ -86,6 +86,8 @@ export interface ServerOptions {
   readonly ready?: () => boolean;
   /** Interval of SSE heartbeat comments; default 15 s (tests shorten it). */
   readonly sseHeartbeatMs?: number;
+  /** Where the built dashboard is (default: the package's `web/dist`). */
+  readonly webRoot?: string;
   /** The clock for estimates (trace ETAs); default `Date.now`. Pass the test's clock in tests. */
   readonly now?: () => number;
 }

@@ -13,6 +13,9 @@ export const ROUTE_ACCESS: AccessTable = {
   // Describes the API, holds no data: tools fetch it without a token.
   'GET /api/openapi.json': 'public',
   'GET /api/whoami': 'token',
+  // The dashboard's static files (web/dist) and its page paths: no data, which the API guards.
+  'GET /': 'public',
+  'GET /*': 'public',
 
   'GET /api/sources': 'read',
   'GET /api/jobs': 'read',

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { DeliveryPort, DeliveryRecord, ReadPort } from '../../store/ports.js';
 import { ApiError } from '../../api/errors.js';
 import type { ApiApp, RouteModule } from '../options.js';
+import { DeliverySchema as delivery, ReportTargetSchema as target } from '../schemas/delivery.js';
 
 /** The report targets running now (`ReportDispatcher` in the embedded deployment). */
 export interface ReportTargets {
@@ -25,34 +26,6 @@ export interface DeliveryRoutesDeps {
   readonly dispatcher: ReportTargets;
   readonly now?: () => number;
 }
-
-const delivery = z
-  .object({
-    id: z.number().int(),
-    outboxId: z.number().int(),
-    target: z.string(),
-    state: z.enum(['pending', 'delivered', 'dead']),
-    attempts: z.number().int(),
-    nextAttemptAt: z.number().nullable(),
-    lastError: z.string().nullable(),
-    createdAt: z.number(),
-    deliveredAt: z.number().nullable(),
-    buildId: z.number().int(),
-    type: z.string(),
-  })
-  .meta({ id: 'Delivery' });
-
-const target = z
-  .object({
-    target: z.string(),
-    kind: z.string(),
-    description: z.string().nullable(),
-    active: z.boolean(),
-    position: z.number().int(),
-    behind: z.number().int(),
-    lastError: z.string().nullable(),
-  })
-  .meta({ id: 'ReportTarget' });
 
 /**
  * `GET /api/deliveries` (read) and `POST /api/deliveries/:id/retry` (write, bearer token):
