@@ -123,6 +123,13 @@ export interface JobDef {
   /** Extra values to mask in logs (names of environment variables of the server). */
   readonly secrets: readonly string[];
   /**
+   * `sandbox`: steps run under bubblewrap (docs/change-requests.md, "Sandboxed steps"); `none`:
+   * plain processes. Absent: `sandbox` for untrusted builds (fork requests), `none` otherwise.
+   */
+  readonly isolation?: 'sandbox' | 'none';
+  /** A sandboxed step may use the network (`network: true`); off by default. */
+  readonly network?: boolean;
+  /**
    * The pipeline's `retention` with this job's own keys applied over it. Absent (hand-built
    * pipelines): the pipeline's.
    */

@@ -17,7 +17,8 @@ import type {
   RunSpec,
 } from './port.js';
 import { RunError } from './run-error.js';
-import { envSecrets, stepEnv } from './step-env.js';
+import { alternatesOf, type SandboxSpec } from './sandbox.js';
+import { envSecrets, stepEnv, withoutSecrets } from './step-env.js';
 import { killOrphans } from './orphans.js';
 import { runStep } from './step-runner.js';
 import { Workspaces, type PruneResult } from './workspace.js';
@@ -36,6 +37,8 @@ export interface LocalExecutorOptions {
   readonly workspacesMaxBytes?: number;
   /** Link to the build page, exported to steps as `NIGHTLESS_BUILD_URL`. */
   readonly buildUrl?: (buildId: number) => string;
+  /** The bubblewrap program for `isolation: sandbox`; default `bwrap` from `PATH`. */
+  readonly sandboxProgram?: string;
   /** Mirror cache to use (tests inject one with a counting git runner); default `<dataDir>/git`. */
   readonly mirrors?: GitMirrors;
 }
@@ -169,6 +172,9 @@ export class LocalExecutor implements Executor {
       ...inputEnv(inputs),
     };
 
+    const sandbox = await this.sandboxFor(spec, workspace, inputs, log);
+    const untrusted = spec.untrusted === true;
+    const jobEnv = untrusted ? withoutSecrets(job.env) : job.env;
     const jobDeadline =
       job.timeoutMs === null
         ? null
@@ -183,7 +189,14 @@ export class LocalExecutor implements Executor {
         name: step.name,
         script: step.run,
         cwd: workspace,
-        env: stepEnv(spec.env, job.env, step.env, nightlessEnv),
+        env: stepEnv(
+          spec.env,
+          jobEnv,
+          untrusted ? withoutSecrets(step.env) : step.env,
+          nightlessEnv,
+          sandbox !== undefined,
+        ),
+        ...(sandbox === undefined ? {} : { sandbox }),
         log,
         stepTimeoutMs: step.timeoutMs,
         jobDeadline,
@@ -210,6 +223,8 @@ export class LocalExecutor implements Executor {
         outcome = { state: 'error', code: r.code, step: step.name, reason: r.reason };
       } else if (r.kind === 'cancelled') {
         outcome = { state: 'cancelled', reason: r.reason };
+      } else if (r.kind === 'sandbox-error') {
+        outcome = { state: 'error', code: 'sandbox', step: step.name, reason: r.reason };
       } else {
         outcome = {
           state: 'error',
@@ -221,7 +236,7 @@ export class LocalExecutor implements Executor {
       // The reason follows in the closing line; this one only says how the step stopped.
       if (r.kind !== 'exited')
         log.system(
-          `<== ${r.kind === 'timeout' ? 'timed out' : r.kind === 'cancelled' ? 'cancelled' : 'not started'} after ${took}`,
+          `<== ${r.kind === 'timeout' ? 'timed out' : r.kind === 'cancelled' ? 'cancelled' : r.kind === 'sandbox-error' ? 'sandbox failed' : 'not started'} after ${took}`,
         );
       break;
     }
@@ -261,6 +276,32 @@ export class LocalExecutor implements Executor {
     }
     if (outcome.state !== 'passed') log.system(closingLine(outcome.state, storedReason(outcome)));
     return finish(outcome, outputs, coverage, warnings);
+  }
+
+  /**
+   * The sandbox a build's steps run in, `undefined` for `isolation: none`. Untrusted builds are
+   * sandboxed unless the job explicitly says `none`.
+   */
+  private async sandboxFor(
+    spec: RunSpec,
+    workspace: string,
+    inputs: readonly { readonly kind: string; readonly path: string | null }[],
+    log: LogWriter,
+  ): Promise<SandboxSpec | undefined> {
+    const isolation = spec.job.isolation ?? (spec.untrusted === true ? 'sandbox' : 'none');
+    if (isolation === 'none') return undefined;
+    const network = spec.job.network === true;
+    log.system(`sandbox: bubblewrap, network ${network ? 'on' : 'off'}`);
+    const checkouts = inputs.filter((i) => i.kind === 'git' && i.path !== null);
+    return {
+      workspace,
+      hide: [this.options.dataDir],
+      readOnly: await alternatesOf(checkouts.map((i) => i.path as string)),
+      network,
+      ...(this.options.sandboxProgram === undefined
+        ? {}
+        : { program: this.options.sandboxProgram }),
+    };
   }
 }
 

@@ -23,6 +23,11 @@ export interface RunSpec {
   readonly secretValues: readonly string[];
   /** Extra environment for every step (NIGHTLESS_BUILD_ID, NIGHTLESS_BUILD_URL, ...). */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * A build of code nobody trusted yet (a change request from a fork, not approved): sandboxed
+   * unless the job says `isolation: none`, and given no secrets (the caller strips them).
+   */
+  readonly untrusted?: boolean;
 }
 
 /** Called by the executor while a build runs; implementations must not throw. */
@@ -51,6 +56,8 @@ export type RunErrorCode =
   | 'lost'
   /** A `publish:` target (SFTP) failed after the steps passed. */
   | 'publish'
+  /** `isolation: sandbox` and bubblewrap could not start: the step never ran. */
+  | 'sandbox'
   | 'internal';
 
 export type RunOutcome =
