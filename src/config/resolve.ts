@@ -240,6 +240,8 @@ function resolveJob(
     concurrency: def.concurrency ?? DEFAULTS.concurrency,
     quietPeriodMs: ms(def.quiet_period, DEFAULTS.quietPeriod),
     secrets: [...(def.secrets ?? [])],
+    ...(def.isolation === undefined ? {} : { isolation: def.isolation }),
+    network: def.network ?? false,
     retention: def.retention === undefined ? retention : resolveRetention(def.retention, retention),
   };
 }

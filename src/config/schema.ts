@@ -380,6 +380,14 @@ export const jobSchema = strict({
   secrets: z.array(envName).optional().meta({
     description: 'Names of server environment variables whose values are masked in logs.',
   }),
+  isolation: z.enum(['sandbox', 'none']).optional().meta({
+    description:
+      '`sandbox`: steps run under bubblewrap — read-only system, writable workspace and private /tmp, no data directory, no server environment, fresh PID namespace, no network unless `network: true`. `none`: plain processes. Default: `sandbox` for untrusted change requests (forks), `none` otherwise.',
+  }),
+  network: z.boolean().optional().meta({
+    description: 'Let sandboxed steps use the network (`isolation: sandbox` only).',
+    default: false,
+  }),
   retention: retention
     .optional()
     .meta({ description: 'Overrides the pipeline-level `retention` for this job (per key).' }),

@@ -1,3 +1,4 @@
+import type { ChangeRequestsDef } from './change-request.js';
 import type { RetentionPolicy } from './retention.js';
 
 /**
@@ -18,6 +19,8 @@ export interface GitSource {
   readonly webhookSecret: string | null;
   readonly fallbackPollMs: number | null;
   readonly quietPeriodMs: number | null;
+  /** `change_requests:`; absent or `null`: requests are not built. */
+  readonly changeRequests?: ChangeRequestsDef | null;
 }
 
 /** A resource over HTTP whose version is its ETag or the sha256 of its body. */

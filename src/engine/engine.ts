@@ -87,9 +87,14 @@ export class Engine {
       now: this.now,
       logger,
       ...(opts.facts ? { facts: opts.facts } : {}),
-      onApplied: ({ queued, cancelRequested }) => {
+      onApplied: ({ queued, cancelRequested, requestClosed }) => {
         for (const id of cancelRequested)
           this.runner.cancelRunning(id, 'cancelled: a newer input set arrived (cancel_running)');
+        for (const id of requestClosed ?? [])
+          void this.cancel(id, null, 'cancelled: the change request was closed').catch(
+            (err: unknown) =>
+              logger.error({ err, build: id }, 'cancelling a closed request failed'),
+          );
         this.relay.wake();
         if (queued > 0) this.runner.wake();
       },
@@ -192,8 +197,8 @@ export class Engine {
   }
 
   /** Cancels a queued or running build; a finished one is returned unchanged. */
-  async cancel(id: number, by: string | null): Promise<Build | null> {
-    const reason = `cancelled${by ? ` by ${by}` : ''}`;
+  async cancel(id: number, by: string | null, why?: string): Promise<Build | null> {
+    const reason = why ?? `cancelled${by ? ` by ${by}` : ''}`;
     if (this.runner.cancelRunning(id, reason)) return this.opts.store.getBuild(id);
     const build = await this.opts.store.cancelQueuedBuild(id, reason, this.now());
     if (build) this.snapshot.buildChanged(build);

@@ -182,6 +182,7 @@ export class SqlStore implements Store {
     const skipped: BuildRef[] = [];
     const superseded: number[] = [];
     const cancelRequested: number[] = [];
+    const requestClosed: number[] = [];
     const heads: SourceHead[] = [];
     let outcome: string = decisions.length === 0 ? 'nothing' : (decisions[0]?.rule ?? 'nothing');
     for (const d of decisions) {
@@ -281,6 +282,10 @@ export class SqlStore implements Store {
             )
             .execute();
           break;
+        case 'cancel-builds':
+          // Carried out after the commit, like cancel_running (Engine: cancel per build).
+          requestClosed.push(...d.queued, ...d.running);
+          break;
         case 'record-duplicate':
         case 'note':
           break;
@@ -318,7 +323,7 @@ export class SqlStore implements Store {
         .execute();
     }
     await shapes.run(trx, hot.markProcessed, { processedAt: now, outcome, id: event.id });
-    return { queued, skipped, superseded, cancelRequested, heads };
+    return { queued, skipped, superseded, cancelRequested, requestClosed, heads };
   }
 
   /** `events_received += n` once per source for the events of one transaction. */
