@@ -18,6 +18,23 @@ export interface ChangeRequestsDef {
    * (the forge's merge ref where it has one, else merged in the workspace).
    */
   readonly checkout: 'head' | 'merge';
+  /**
+   * Which forge serves the repository: names the merge refs to fetch and the API the fallback
+   * poll lists open requests with. `null`: webhooks only, merge results merged in the workspace.
+   */
+  readonly forge?: Forge | null;
+  /** The forge's REST API, for the fallback poll; `null`: requests are not polled. */
+  readonly api?: ForgeApi | null;
+}
+
+export interface ForgeApi {
+  /** `https://api.github.com`, `https://gitlab.example.com/api/v4`, `https://gitea.example.com/api/v1`. */
+  readonly baseUrl: string;
+  /** `owner/repo` (GitHub, Gitea) or `group/project` (GitLab). */
+  readonly project: string;
+  /** Secret: sent as the forge's auth header, never logged. */
+  readonly token: string | null;
+  readonly allowPrivate: boolean;
 }
 
 /** What a request event says about the request, beyond its head commit (the event's version). */

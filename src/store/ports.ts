@@ -1,3 +1,4 @@
+import type { RequestFacts } from '../core/change-request.js';
 import type { Build, BuildState, EventOrigin, PinnedInput } from '../core/build.js';
 import type { Ancestry, SchedulerEvent } from '../core/event.js';
 import type { JobName, SourceName } from '../core/pipeline.js';
@@ -21,6 +22,8 @@ export type NewEvent =
       readonly changedPaths: readonly string[] | null;
       readonly producedBy: number | null;
       readonly receivedAt: number;
+      /** Change request events (ref `pr/<n>`): target branch and whether it was closed. */
+      readonly request?: RequestFacts;
     }
   | {
       readonly kind: 'trigger';

@@ -317,6 +317,7 @@ export class SqlStore implements Store {
             changedPaths: event.changedPaths,
             producedBy: event.producedBy,
             ancestry: event.ancestry,
+            ...(event.request === undefined ? {} : { request: event.request }),
           }),
         })
         .where('id', '=', event.id)
@@ -1074,7 +1075,11 @@ async function insertEvent(trx: Db, e: NewEvent, shapes: Shapes): Promise<Append
         ref: e.ref,
         origin: e.origin,
         deliveryId: e.deliveryId,
-        detail: JSON.stringify({ changedPaths: e.changedPaths, producedBy: e.producedBy }),
+        detail: JSON.stringify({
+          changedPaths: e.changedPaths,
+          producedBy: e.producedBy,
+          ...(e.request === undefined ? {} : { request: e.request }),
+        }),
       });
       const row = rows[0];
       if (!row) throw new Error('inserting the event returned no id');
