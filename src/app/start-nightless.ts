@@ -14,6 +14,7 @@ import { FallbackPoller } from '../ingest/poll/fallback-poller.js';
 import { pollRoutes } from '../ingest/poll/poll-routes.js';
 import { AmqpInputs } from '../ingest/amqp/amqp-inputs.js';
 import { webhookRoutes } from '../ingest/webhooks/routes.js';
+import { changeRequestRoutes } from '../server/routes/change-requests.js';
 import { deliveryRoutes } from '../reporters/delivery-routes.js';
 import { ReportDispatcher } from '../reporters/dispatcher.js';
 import { targetKey } from '../reporters/report-target.js';
@@ -147,6 +148,7 @@ async function startLocked(
       relation: (source, version, head, signal) =>
         executor.mirrors.relation(source.url, version, head, signal),
     },
+    requests: store.requests,
   });
   const poller = new FallbackPoller({
     store,
@@ -185,7 +187,9 @@ async function startLocked(
         paths: mirrorPaths,
         onSignatureFailure: metrics.onSignatureFailure,
         onEvent: metrics.onWebhookEvent,
+        requests: store.requests,
       }),
+      changeRequestRoutes({ requests: store.requests }),
       metricsRoutes(metrics),
       deliveryRoutes({ deliveries: store.deliveries, reads: store, dispatcher: reports }),
     ],

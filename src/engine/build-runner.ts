@@ -4,6 +4,7 @@ import { closingLine, storedReason } from '../core/build-ending.js';
 import type { JobDef, Pipeline } from '../core/pipeline.js';
 import type { Executor, RunInput, RunResult } from '../executor/port.js';
 import type { NewEvent, QueuePort } from '../store/ports.js';
+import { untrustedReason, type TrustLookup } from './build-trust.js';
 import { SerialLoop } from './serial-loop.js';
 
 export interface BuildRunnerDeps {
@@ -24,6 +25,8 @@ export interface BuildRunnerDeps {
    * targets); it may turn the result into `error` (code `publish`). Must resolve, never reject.
    */
   readonly afterRun?: AfterRun;
+  /** Change requests and approvals; without it every change request build is untrusted. */
+  readonly requests?: TrustLookup;
 }
 
 export type AfterRun = (
@@ -146,7 +149,8 @@ export class BuildRunner {
           ...pipeline.secretValues,
           ...job.secrets.map((name) => process.env[name] ?? '').filter((v) => v !== ''),
         ];
-        log.info('build started');
+        const untrusted = await untrustedReason(deps.requests, build.inputs);
+        log.info(untrusted === null ? {} : { untrusted }, 'build started');
         result = await deps.executor.run(
           {
             buildId: build.id,
@@ -157,6 +161,7 @@ export class BuildRunner {
               NIGHTLESS_BUILD_URL: deps.buildUrl(build.id),
               NIGHTLESS_PIPELINE: pipeline.name,
             },
+            ...(untrusted === null ? {} : { untrusted }),
           },
           {
             stepStarted: () => undefined,
@@ -169,7 +174,8 @@ export class BuildRunner {
           signal,
         );
         fromExecutor = result;
-        if (result.state === 'passed' && job.publish.length > 0 && deps.afterRun)
+        // Untrusted code never reaches publish credentials (docs/change-requests.md).
+        if (result.state === 'passed' && job.publish.length > 0 && deps.afterRun && !untrusted)
           result = await deps.afterRun(build, job, result, signal);
       }
     } catch (err) {

@@ -1,3 +1,4 @@
+import type { TrustLookup } from './build-trust.js';
 import type { Logger } from 'pino';
 import type { Build, PinnedInput } from '../core/build.js';
 import type { Pipeline } from '../core/pipeline.js';
@@ -28,6 +29,8 @@ export interface EngineOptions {
   readonly afterRun?: AfterRun;
   /** The git mirror's answers the scheduler asks before deciding (`ancestor` rule). */
   readonly facts?: VersionFacts;
+  /** Change requests and approvals: decides which builds are untrusted (fork safety). */
+  readonly requests?: TrustLookup;
 }
 
 export interface TriggerResult {
@@ -70,6 +73,7 @@ export class Engine {
       logger,
       buildUrl: opts.buildUrl ?? ((id) => `/builds/${id}`),
       ...(opts.afterRun ? { afterRun: opts.afterRun } : {}),
+      ...(opts.requests ? { requests: opts.requests } : {}),
       onStarted: (b) => {
         snapshot.buildChanged(b);
         this.relay.wake();

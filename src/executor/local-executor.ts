@@ -172,8 +172,9 @@ export class LocalExecutor implements Executor {
       ...inputEnv(inputs),
     };
 
+    const untrusted = spec.untrusted !== undefined;
+    if (untrusted) log.system(`untrusted build: ${spec.untrusted}; secrets withheld, no publish`);
     const sandbox = await this.sandboxFor(spec, workspace, inputs, log);
-    const untrusted = spec.untrusted === true;
     const jobEnv = untrusted ? withoutSecrets(job.env) : job.env;
     const jobDeadline =
       job.timeoutMs === null
@@ -288,7 +289,7 @@ export class LocalExecutor implements Executor {
     inputs: readonly { readonly kind: string; readonly path: string | null }[],
     log: LogWriter,
   ): Promise<SandboxSpec | undefined> {
-    const isolation = spec.job.isolation ?? (spec.untrusted === true ? 'sandbox' : 'none');
+    const isolation = spec.job.isolation ?? (spec.untrusted !== undefined ? 'sandbox' : 'none');
     if (isolation === 'none') return undefined;
     const network = spec.job.network === true;
     log.system(`sandbox: bubblewrap, network ${network ? 'on' : 'off'}`);

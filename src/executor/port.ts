@@ -24,10 +24,10 @@ export interface RunSpec {
   /** Extra environment for every step (NIGHTLESS_BUILD_ID, NIGHTLESS_BUILD_URL, ...). */
   readonly env: Readonly<Record<string, string>>;
   /**
-   * A build of code nobody trusted yet (a change request from a fork, not approved): sandboxed
-   * unless the job says `isolation: none`, and given no secrets (the caller strips them).
+   * Set (to why) for a build of code nobody trusted yet — a change request from a fork whose head
+   * is not approved: sandboxed unless the job says `isolation: none`, given no secret values.
    */
-  readonly untrusted?: boolean;
+  readonly untrusted?: string;
 }
 
 /** Called by the executor while a build runs; implementations must not throw. */

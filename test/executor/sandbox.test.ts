@@ -234,7 +234,7 @@ describe.skipIf(!hasBwrap)('isolation: sandbox (real bubblewrap)', () => {
           },
         },
       ),
-      { untrusted: true },
+      { untrusted: 'app pr/3 comes from a fork' },
     );
     expect((await ex.run(s, observer(), never)).state).toBe('passed');
     const text = await log(dataDir, s.buildId);

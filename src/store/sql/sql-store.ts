@@ -39,6 +39,7 @@ import type {
 import type { Database } from '../schema.js';
 import { pruneArtifacts } from './artifact-retention.js';
 import { SqlAccessStore } from './access-store.js';
+import { SqlChangeRequestStore } from './change-request-store.js';
 import { deleteBuilds, pruneHistoryBatch, retentionFacts } from './history-retention.js';
 import { SqlDeliveryStore } from './delivery-store.js';
 import {
@@ -66,6 +67,8 @@ export class SqlStore implements Store {
   readonly deliveries: SqlDeliveryStore;
   /** API tokens and the audit trail over the same database. */
   readonly access: SqlAccessStore;
+  /** Change requests and approvals (fork safety) over the same database. */
+  readonly requests: SqlChangeRequestStore;
 
   constructor(
     private readonly db: Kysely<Database>,
@@ -73,6 +76,7 @@ export class SqlStore implements Store {
   ) {
     this.deliveries = new SqlDeliveryStore(db);
     this.access = new SqlAccessStore(db);
+    this.requests = new SqlChangeRequestStore(db);
   }
 
   // ---- inbox -------------------------------------------------------------------------------
