@@ -4,7 +4,7 @@ import { closingLine, storedReason } from '../core/build-ending.js';
 import type { JobDef, Pipeline } from '../core/pipeline.js';
 import type { Executor, RunInput, RunResult } from '../executor/port.js';
 import type { NewEvent, QueuePort } from '../store/ports.js';
-import { untrustedReason, type TrustLookup } from './build-trust.js';
+import { mergeTargetOf, untrustedReason, type TrustLookup } from './build-trust.js';
 import { SerialLoop } from './serial-loop.js';
 
 export interface BuildRunnerDeps {
@@ -143,7 +143,8 @@ export class BuildRunner {
             def.kind === 'job-output'
               ? await deps.queue.outputFiles(input.source, input.version)
               : [];
-          inputs.push({ ...input, def, files });
+          const mergeTarget = await mergeTargetOf(deps.requests, input, def);
+          inputs.push({ ...input, def, files, ...(mergeTarget ? { mergeTarget } : {}) });
         }
         secretValues = [
           ...pipeline.secretValues,

@@ -1,4 +1,5 @@
 import type { BuildInput } from '../core/build.js';
+import type { SourceDef } from '../core/pipeline.js';
 import { requestNumber } from '../core/change-request.js';
 import type { ChangeRequestPort } from '../store/change-request-ports.js';
 
@@ -27,4 +28,19 @@ export async function untrustedReason(
       return `${input.source} ${input.ref} comes from a fork and ${input.version.slice(0, 12)} is not approved (nightless approve ${input.ref}@${input.version.slice(0, 12)})`;
   }
   return null;
+}
+
+/**
+ * The branch to merge into a change request's head before its steps run (`checkout: merge`):
+ * the request's target as last recorded; `null` for heads, branches and unknown requests.
+ */
+export async function mergeTargetOf(
+  lookup: TrustLookup | undefined,
+  input: BuildInput,
+  def: SourceDef,
+): Promise<string | null> {
+  const number = requestNumber(input.ref);
+  if (number === null || def.kind !== 'git' || def.changeRequests?.checkout !== 'merge')
+    return null;
+  return (await lookup?.getRequest(input.source, number))?.target ?? null;
 }

@@ -6,6 +6,8 @@ export interface RunInput extends BuildInput {
   readonly def: SourceDef;
   /** For job-output inputs: the files of that output, from the artifact store. */
   readonly files: readonly ArtifactFile[];
+  /** A change request built as its merge result (`checkout: merge`): the branch to merge in. */
+  readonly mergeTarget?: string;
 }
 
 export interface ArtifactFile {
