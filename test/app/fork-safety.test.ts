@@ -10,6 +10,8 @@ import { startNightless, type Nightless } from '../../src/app/start-nightless.js
 import type { Build } from '../../src/core/build.js';
 import { git } from '../../src/testing/git.js';
 import { fixture } from '../ingest/helpers.js';
+import { parseApproveTarget } from '../../src/cli/commands/approve.js';
+import { runInProcess } from '../cli/helpers/in-process.js';
 import { waitFor } from './serve-helpers.js';
 
 /**
@@ -183,13 +185,18 @@ describe.skipIf(!hasBwrap)('a change request from a fork', () => {
       body: JSON.stringify({ sha: '0123456789abcdef' }),
     });
     expect(wrong.status).toBe(409);
-    const ok = await fetch(`${nl.url}/api/requests/app/3/approve`, {
-      method: 'POST',
-      headers: auth,
-      body: JSON.stringify({ sha: forkSha.slice(0, 12) }),
+    const cli = await runInProcess(['approve', `pr/3@${forkSha.slice(0, 10)}`], {
+      env: { NIGHTLESS_SERVER: nl.url, NIGHTLESS_TOKEN: TOKEN },
+      cwd: root,
     });
-    expect(ok.status).toBe(200);
-    expect(await ok.json()).toMatchObject({ approval: { sha: forkSha, by: 'bootstrap' } });
+    expect(cli.stderr).toBe('');
+    expect(cli.stdout).toBe(
+      `approved app pr/3 at ${forkSha.slice(0, 12)} ("Update the README with new information." by Octo-Stranger)\n`,
+    );
+    const after = (await (await fetch(`${nl.url}/api/requests`, { headers: auth })).json()) as {
+      requests: Array<{ approved: boolean }>;
+    };
+    expect(after.requests[0]?.approved).toBe(true);
 
     // Approved: a rebuild of the same head gets the secret and tries to publish (refused port).
     const rebuild = await fetch(`${nl.url}/api/builds/${first.id}/rebuild`, {
@@ -206,5 +213,23 @@ describe.skipIf(!hasBwrap)('a change request from a fork', () => {
     // Masked in the log, but present: the step saw a value.
     expect(trusted).not.toContain('key=unset');
     expect(trusted).not.toContain(SECRET_VALUE);
+  });
+});
+
+describe('nightless approve: the argument', () => {
+  it('is [SOURCE:]pr/NUMBER@SHA, and anything else says how to write it', () => {
+    expect(parseApproveTarget('pr/42@3F2A1C0')).toEqual({
+      source: null,
+      number: 42,
+      sha: '3f2a1c0',
+    });
+    expect(parseApproveTarget('app:pr/7@0123456789abcdef')).toMatchObject({
+      source: 'app',
+      number: 7,
+    });
+    expect(() => parseApproveTarget('pr/42')).toThrow(
+      '"pr/42" is not a request at a commit: write pr/NUMBER@SHA (or SOURCE:pr/NUMBER@SHA), e.g. pr/42@3f2a1c0',
+    );
+    expect(() => parseApproveTarget('pr/42@main')).toThrow(/not a request at a commit/);
   });
 });
