@@ -166,6 +166,7 @@ async function startLocked(
     bus,
     publicUrl: () => publicUrl,
     buildUrl: (id) => `${publicUrl}/api/builds/${id}`,
+    requests: store.requests,
   });
   const server = await buildServer({
     engine,
