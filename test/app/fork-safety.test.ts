@@ -171,6 +171,15 @@ describe.skipIf(!hasBwrap)('a change request from a fork', () => {
     expect(text).not.toContain('FORK_TEST_DEPLOY_KEY');
     expect(text).not.toContain(TOKEN);
 
+    // `trace pr/3` follows the request's head downstream.
+    const traced = await runInProcess(['trace', 'pr/3'], {
+      env: { NIGHTLESS_SERVER: nl.url, NIGHTLESS_TOKEN: TOKEN, NO_COLOR: '1' },
+      cwd: root,
+    });
+    expect(traced.stderr).toBe('');
+    expect(traced.stdout).toContain(`app@${forkSha.slice(0, 10)}`);
+    expect(traced.stdout).toMatch(new RegExp(`build #${first.id} passed`));
+
     // The list says it is a fork and not approved; approving another commit is refused.
     const auth = { authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' };
     const list = (await (await fetch(`${nl.url}/api/requests`, { headers: auth })).json()) as {

@@ -84,10 +84,9 @@ describe("a change request's reports", () => {
       url: 'https://github.com/team/app/pull/42',
       updatedAt: 1,
     });
-    await h.engine.ingest({
-      ...h.sourceEvent('app', HEAD, { ref: 'pr/42' }),
-      request: { number: 42, target: 'main', closed: false },
-    });
+    const event = h.sourceEvent('app', HEAD, { ref: 'pr/42' });
+    if (event.kind !== 'source') throw new Error('not a source event');
+    await h.engine.ingest({ ...event, request: { number: 42, target: 'main', closed: false } });
     await h.settle();
     await waitFor('three statuses and three events', () => {
       return forge.requests.length === 3 && qe.requests.length === 3;
