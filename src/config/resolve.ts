@@ -148,7 +148,10 @@ function resolveSource(
       webhookSecret: secret(src.webhook_secret),
       fallbackPollMs: ms(src.fallback_poll, DEFAULTS.fallbackPoll),
       quietPeriodMs: ms(src.quiet_period, DEFAULTS.quietPeriod),
-      changeRequests: resolveChangeRequests(src.change_requests, secret),
+      // Only when on: pipelines without change requests resolve exactly as before.
+      ...(src.change_requests === undefined || src.change_requests === false
+        ? {}
+        : { changeRequests: resolveChangeRequests(src.change_requests, secret) }),
     };
   }
   if ('http' in src) {
@@ -243,7 +246,7 @@ function resolveJob(
     quietPeriodMs: ms(def.quiet_period, DEFAULTS.quietPeriod),
     secrets: [...(def.secrets ?? [])],
     ...(def.isolation === undefined ? {} : { isolation: def.isolation }),
-    network: def.network ?? false,
+    ...(def.network === undefined ? {} : { network: def.network }),
     retention: def.retention === undefined ? retention : resolveRetention(def.retention, retention),
   };
 }
