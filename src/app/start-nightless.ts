@@ -157,6 +157,7 @@ async function startLocked(
     logger,
     changedPaths: mirrorPaths,
     onPoll: metrics.onPoll,
+    requests: store.requests,
   });
   const reports = new ReportDispatcher({
     outbox: store,
