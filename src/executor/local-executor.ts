@@ -195,7 +195,8 @@ export class LocalExecutor implements Executor {
           jobEnv,
           untrusted ? withoutSecrets(step.env) : step.env,
           nightlessEnv,
-          sandbox !== undefined,
+          // Untrusted code never sees the server's environment, sandboxed or not.
+          sandbox !== undefined || untrusted,
         ),
         ...(sandbox === undefined ? {} : { sandbox }),
         log,

@@ -244,4 +244,21 @@ describe.skipIf(!hasBwrap)('isolation: sandbox (real bubblewrap)', () => {
     expect(text).not.toContain('fork-must-not-see-this');
     expect(text).not.toContain('JOB_SECRET');
   });
+
+  it('an untrusted build with isolation: none still sees nothing of the server environment', async () => {
+    const { ex, dataDir } = await executor();
+    process.env.SERVER_ONLY_SECRET = 'server-only-value';
+    try {
+      const s = spec(job([step('env', 'env | sort')], { isolation: 'none' }), {
+        untrusted: 'app pr/3 comes from a fork',
+      });
+      expect((await ex.run(s, observer(), never)).state).toBe('passed');
+      const text = await log(dataDir, s.buildId);
+      expect(text).not.toContain('sandbox: bubblewrap');
+      expect(text).not.toContain('server-only-value');
+      expect(text).toContain('o HOME=/tmp');
+    } finally {
+      delete process.env.SERVER_ONLY_SECRET;
+    }
+  });
 });
