@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ContentStore } from '../artifacts/content-store.js';
 import { closingLine, storedReason } from '../core/build-ending.js';
 import { readCoverage } from './coverage/read-coverage.js';
@@ -295,9 +295,10 @@ export class LocalExecutor implements Executor {
     const network = spec.job.network === true;
     log.system(`sandbox: bubblewrap, network ${network ? 'on' : 'off'}`);
     const checkouts = inputs.filter((i) => i.kind === 'git' && i.path !== null);
+    // bwrap binds absolute paths only; a data directory given relative is resolved here.
     return {
-      workspace,
-      hide: [this.options.dataDir],
+      workspace: resolve(workspace),
+      hide: [resolve(this.options.dataDir)],
       readOnly: await alternatesOf(checkouts.map((i) => i.path as string)),
       network,
       ...(this.options.sandboxProgram === undefined
