@@ -71,6 +71,16 @@ export interface ChangeRequestData {
   readonly headSha: string;
   readonly fork: boolean;
   readonly url: string | null;
+  /**
+   * `false` for a fork's head no maintainer approved: such builds are reported by commit status
+   * only — no webhook or AMQP event that could set off a deploy downstream.
+   */
+  readonly trusted: boolean;
+}
+
+/** Whether report targets other than commit statuses may send this event (fork safety). */
+export function sendsBeyondStatus(e: { readonly event: BuildCloudEvent }): boolean {
+  return e.event.data.changeRequest?.trusted !== false;
 }
 
 export interface BuildCloudEvent {

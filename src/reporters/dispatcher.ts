@@ -23,7 +23,7 @@ export interface DispatcherDeps {
   readonly publicUrl: () => string;
   readonly buildUrl: (id: number) => string;
   /** Change requests: events about their builds carry `changeRequest`. */
-  readonly requests?: Pick<ChangeRequestPort, 'getRequest'>;
+  readonly requests?: Pick<ChangeRequestPort, 'getRequest' | 'approvalOf'>;
   readonly now?: () => number;
   readonly random?: () => number;
   /** Between attempts of an HTTP delivery (default 1 s doubling to 5 min). */

@@ -10,7 +10,7 @@ export interface EventFactoryDeps {
   readonly publicUrl: () => string;
   readonly buildUrl: (id: number) => string;
   /** Change requests, for the `changeRequest` of events about a request's builds. */
-  readonly requests?: Pick<ChangeRequestPort, 'getRequest'>;
+  readonly requests?: Pick<ChangeRequestPort, 'getRequest' | 'approvalOf'>;
 }
 
 const CACHE_SIZE = 2_000;
@@ -63,6 +63,9 @@ export class EventFactory {
       if (number === null) continue;
       const r = await this.deps.requests?.getRequest(input.source, number);
       if (!r) return null;
+      const trusted =
+        !r.fork ||
+        (await this.deps.requests?.approvalOf(input.source, number, input.version)) != null;
       return {
         source: r.source,
         number: r.number,
@@ -72,6 +75,7 @@ export class EventFactory {
         headSha: r.headSha,
         fork: r.fork,
         url: r.url,
+        trusted,
       };
     }
     return null;

@@ -24,70 +24,75 @@ afterEach(async () => {
   await qe.stop();
 });
 
+async function setup(fork: boolean): Promise<SqlStore> {
+  forge = new Receiver((_r, res) => res.writeHead(201).end('{}'));
+  qe = new Receiver();
+  const forgeUrl = await forge.start();
+  const qeUrl = await qe.start();
+  const reports: ReportDef[] = [
+    {
+      kind: 'commit_status',
+      provider: 'github',
+      token: 'forge-token',
+      baseUrl: forgeUrl,
+      context: 'nightless',
+      maxAttempts: 3,
+      allowPrivate: true,
+    },
+    webhook(`${qeUrl}/ci`),
+  ];
+  const p = {
+    ...pipeline({
+      name: 'shop',
+      sources: {
+        app: git('main', {
+          url: 'https://github.com/team/app.git',
+          changeRequests: { targets: ['main'], checkout: 'head' },
+        }),
+      },
+      jobs: { build: job({ inputs: ['app'] }) },
+    }),
+    reports,
+  };
+  h = await startHarness(p, { slots: 1, executor: new CoverageExecutor() });
+  const store = h.store;
+  if (!(store instanceof SqlStore)) throw new Error('not a SqlStore');
+  dispatcher = new ReportDispatcher({
+    outbox: store,
+    deliveries: store.deliveries,
+    reads: store,
+    logger: quiet,
+    bus: h.bus,
+    publicUrl: () => PUBLIC_URL,
+    buildUrl: (id) => `${PUBLIC_URL}/builds/${id}`,
+    retry: { initialMs: 40, maxMs: 200 },
+    pollMs: 200,
+    requests: store.requests,
+  });
+  await dispatcher.sync(p, 0);
+  await store.requests.recordRequest({
+    source: 'app',
+    number: 42,
+    forge: 'github',
+    title: 'Fix the parser',
+    author: 'octo-stranger',
+    target: 'main',
+    headSha: HEAD,
+    fork,
+    state: 'open',
+    url: 'https://github.com/team/app/pull/42',
+    updatedAt: 1,
+  });
+  const event = h.sourceEvent('app', HEAD, { ref: 'pr/42' });
+  if (event.kind !== 'source') throw new Error('not a source event');
+  await h.engine.ingest({ ...event, request: { number: 42, target: 'main', closed: false } });
+  await h.settle();
+  return store;
+}
+
 describe("a change request's reports", () => {
   it('status on the head commit; events carry number, title, author, target', async () => {
-    forge = new Receiver((_r, res) => res.writeHead(201).end('{}'));
-    qe = new Receiver();
-    const forgeUrl = await forge.start();
-    const qeUrl = await qe.start();
-    const reports: ReportDef[] = [
-      {
-        kind: 'commit_status',
-        provider: 'github',
-        token: 'forge-token',
-        baseUrl: forgeUrl,
-        context: 'nightless',
-        maxAttempts: 3,
-        allowPrivate: true,
-      },
-      webhook(`${qeUrl}/ci`),
-    ];
-    const p = {
-      ...pipeline({
-        name: 'shop',
-        sources: {
-          app: git('main', {
-            url: 'https://github.com/team/app.git',
-            changeRequests: { targets: ['main'], checkout: 'head' },
-          }),
-        },
-        jobs: { build: job({ inputs: ['app'] }) },
-      }),
-      reports,
-    };
-    h = await startHarness(p, { slots: 1, executor: new CoverageExecutor() });
-    const store = h.store;
-    if (!(store instanceof SqlStore)) throw new Error('not a SqlStore');
-    dispatcher = new ReportDispatcher({
-      outbox: store,
-      deliveries: store.deliveries,
-      reads: store,
-      logger: quiet,
-      bus: h.bus,
-      publicUrl: () => PUBLIC_URL,
-      buildUrl: (id) => `${PUBLIC_URL}/builds/${id}`,
-      retry: { initialMs: 40, maxMs: 200 },
-      pollMs: 200,
-      requests: store.requests,
-    });
-    await dispatcher.sync(p, 0);
-    await store.requests.recordRequest({
-      source: 'app',
-      number: 42,
-      forge: 'github',
-      title: 'Fix the parser',
-      author: 'octo-stranger',
-      target: 'main',
-      headSha: HEAD,
-      fork: false,
-      state: 'open',
-      url: 'https://github.com/team/app/pull/42',
-      updatedAt: 1,
-    });
-    const event = h.sourceEvent('app', HEAD, { ref: 'pr/42' });
-    if (event.kind !== 'source') throw new Error('not a source event');
-    await h.engine.ingest({ ...event, request: { number: 42, target: 'main', closed: false } });
-    await h.settle();
+    await setup(false);
     await waitFor('three statuses and three events', () => {
       return forge.requests.length === 3 && qe.requests.length === 3;
     });
@@ -112,9 +117,20 @@ describe("a change request's reports", () => {
         headSha: HEAD,
         fork: false,
         url: 'https://github.com/team/app/pull/42',
+        trusted: true,
       });
     expect(events[0]?.data['inputs']).toEqual([
       expect.objectContaining({ source: 'app', version: HEAD, ref: 'pr/42' }),
     ]);
+  });
+
+  it("an unapproved fork's builds: commit statuses only, no webhook or bus event", async () => {
+    await setup(true);
+    await waitFor('three statuses', () => forge.requests.length === 3);
+    await dispatcher.drained();
+    expect(forge.requests.map((r) => r.url)).toEqual(
+      Array(3).fill(`/repos/team/app/statuses/${HEAD}`),
+    );
+    expect(qe.requests).toEqual([]);
   });
 });
