@@ -44,6 +44,8 @@ export interface RequestFacts {
   readonly target: string;
   /** The request was closed or merged: its builds are moot. */
   readonly closed: boolean;
+  /** Reopened: its head is built again even when it is the known head (a close cancelled it). */
+  readonly reopened?: boolean;
 }
 
 /** Everything nightless keeps about a request: reports, fork safety, `trace pr/42`. */

@@ -168,6 +168,29 @@ const rows: Row[] = [
       ]),
   },
   {
+    name: 'a reopened request builds its known head again when its build was cancelled',
+    pipeline: requests,
+    given: {
+      heads: [{ source: 'app', version: 'h1', ref: 'pr/42' }],
+      builds: [{ job: 'build', state: 'cancelled', inputs: { app: 'h1' }, ref: 'pr/42' }],
+    },
+    event: pr(42, 'h1', { reopened: true }),
+    decisions: [
+      'advance-head new-version',
+      'queue-build built build',
+      'queue-build built deploy',
+      'note filtered-branch release',
+      'queue-build built docs',
+    ],
+  },
+  {
+    name: 'a repeated open event for the known head is a duplicate',
+    pipeline: requests,
+    given: { heads: [{ source: 'app', version: 'h1', ref: 'pr/42' }] },
+    event: pr(42, 'h1'),
+    decisions: ['record-duplicate duplicate'],
+  },
+  {
     name: 'a closed request cancels its queued builds, and running ones with cancel_running',
     pipeline: requests,
     given: {

@@ -74,7 +74,7 @@ function decideSource(snapshot: SchedulerSnapshot, event: SourceEvent, now: numb
     ];
   }
   const current = snapshot.heads(event.source).find((h) => h.ref === event.ref);
-  if (current?.version === event.version) {
+  if (current?.version === event.version && event.request?.reopened !== true) {
     return duplicate(snapshot, event, current);
   }
   const ancestry =

@@ -51,5 +51,6 @@ export function parseGiteaPullRequest(body: unknown): WebhookParse {
     fork: pr.head.repo_id !== pr.base.repo_id,
     state: closed ? (pr.merged === true ? 'merged' : 'closed') : 'open',
     url: pr.html_url ?? null,
+    ...(p.action === 'reopened' ? { reopened: true } : {}),
   });
 }

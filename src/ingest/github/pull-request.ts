@@ -60,6 +60,7 @@ export function parseGithubPullRequest(body: unknown): WebhookParse {
       fork: pr.head.repo === null || pr.head.repo.full_name !== pr.base.repo.full_name,
       state: closed ? (pr.merged === true ? 'merged' : 'closed') : 'open',
       url: pr.html_url ?? null,
+      ...(p.action === 'reopened' ? { reopened: true } : {}),
     },
   );
 }

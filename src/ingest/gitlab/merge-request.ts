@@ -68,6 +68,7 @@ export function parseGitlabMergeRequest(body: unknown): WebhookParse {
       fork: a.source_project_id !== a.target_project_id,
       state,
       url: a.url ?? null,
+      ...(action === 'reopen' ? { reopened: true } : {}),
     },
   );
 }

@@ -97,7 +97,12 @@ function planRequest(
       changedPaths: u.changedPaths,
       producedBy: null,
       receivedAt: ctx.receivedAt,
-      request: { number: r.number, target: r.target, closed: r.state !== 'open' },
+      request: {
+        number: r.number,
+        target: r.target,
+        closed: r.state !== 'open',
+        ...(r.reopened === true ? { reopened: true } : {}),
+      },
     });
   }
 }

@@ -29,6 +29,8 @@ export interface RequestUpdate {
   readonly fork: boolean;
   readonly state: 'open' | 'closed' | 'merged';
   readonly url: string | null;
+  /** The event reopened the request. */
+  readonly reopened?: boolean;
 }
 
 export type WebhookParse =

@@ -110,6 +110,13 @@ describe('change request webhooks', () => {
     expect(builds[1]?.reason).toBe('cancelled: the change request was closed');
     const why = await env.h.decisions({ job: 'gh_build' });
     expect(why.map((d) => d.rule)).toContain('request-closed');
+
+    // Reopened with the same head: built again (its last build was cancelled by the close).
+    await github('pull_request', fixture('github', 'pull_request-reopened'));
+    await env.h.decided();
+    builds = await env.h.builds('gh_build');
+    expect(builds.map((b) => b.state)).toEqual(['superseded', 'cancelled', 'queued']);
+    expect(builds[2]?.inputs[0]?.version).toBe('34c5c7793cb3b279e22454cb6750c80560547b3a');
   });
 
   it('GitHub: label changes build nothing; a fork request is a version like any other', async () => {
