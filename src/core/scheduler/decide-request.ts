@@ -39,8 +39,8 @@ export function requestNotFollowed(def: GitSource, event: SourceEvent): Decision
 
 /**
  * A closed (or merged) request: its queued builds are cancelled, and its running ones too for
- * jobs with `cancel_running: true`. Nothing is queued and the head stays (a reopen with a new
- * push builds again).
+ * jobs with `cancel_running: true`. Nothing is queued and the head stays (a reopen builds it
+ * again).
  */
 export function closeRequest(snapshot: SchedulerSnapshot, event: SourceEvent): Decision[] {
   const at = { source: event.source, version: event.version };
