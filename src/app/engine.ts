@@ -14,6 +14,7 @@ export type EngineStore = Pick<
 import { closingLine } from '../core/build-ending.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
 import { BuildRunner, type AfterRun } from '../runner/local/build-runner.js';
+import type { TrustLookup } from '../runner/build-trust.js';
 import type { Runner, RunnerEvents } from '../runner/port.js';
 import { SchedulerLoop } from '../scheduler/scheduler-loop.js';
 import { MemorySnapshot } from '../scheduler/scheduler-state.js';
@@ -42,6 +43,8 @@ export interface EngineOptions {
    * slots running `executor` (`runner/local/`); remote agents plug in here.
    */
   readonly runner?: (events: RunnerEvents) => Runner;
+  /** Change requests and approvals: decides which builds are untrusted (fork safety). */
+  readonly requests?: TrustLookup;
 }
 
 export type { TriggerResult } from '../server/commands.js';
@@ -90,6 +93,7 @@ export class Engine implements Commands {
         now: this.now,
         logger,
         secret: opts.secret ?? ((name) => process.env[name]),
+        ...(opts.requests ? { requests: opts.requests } : {}),
         ...(opts.afterRun ? { afterRun: opts.afterRun } : {}),
       });
     this.scheduler = new SchedulerLoop({
@@ -98,9 +102,14 @@ export class Engine implements Commands {
       now: this.now,
       logger,
       ...(opts.facts ? { facts: opts.facts } : {}),
-      onApplied: ({ queued, cancelRequested }) => {
+      onApplied: ({ queued, cancelRequested, requestClosed }) => {
         for (const id of cancelRequested)
           this.runner.cancelRunning(id, 'cancelled: a newer input set arrived (cancel_running)');
+        for (const id of requestClosed ?? [])
+          void this.cancel(id, null, 'cancelled: the change request was closed').catch(
+            (err: unknown) =>
+              logger.error({ err, build: id }, 'cancelling a closed request failed'),
+          );
         this.relay.wake();
         if (queued > 0) this.runner.wake();
       },
@@ -187,8 +196,8 @@ export class Engine implements Commands {
   }
 
   /** Cancels a queued or running build; a finished one is returned unchanged. */
-  async cancel(id: number, by: string | null): Promise<Build | null> {
-    const reason = `cancelled${by ? ` by ${by}` : ''}`;
+  async cancel(id: number, by: string | null, why?: string): Promise<Build | null> {
+    const reason = why ?? `cancelled${by ? ` by ${by}` : ''}`;
     if (this.runner.cancelRunning(id, reason)) return this.opts.store.read.getBuild(id);
     const build = await this.opts.store.queue.cancelQueuedBuild(id, reason, this.now());
     if (build) this.snapshot.buildChanged(build);

@@ -15,6 +15,7 @@ import { LocalExecutor } from '../executor/local-executor.js';
 import { FallbackPoller } from '../ingest/poll/fallback-poller.js';
 import { AmqpInputs } from '../ingest/amqp/amqp-inputs.js';
 import { webhookRoutes } from '../ingest/webhooks/routes.js';
+import { changeRequestRoutes } from '../server/routes/change-requests.js';
 import { ReportDispatcher } from '../reporters/dispatcher.js';
 import { targetKey } from '../reporters/report-target.js';
 import { publishOutputs } from '../reporters/sftp/publish-outputs.js';
@@ -145,6 +146,7 @@ async function startLocked(
       relation: (source, version, head, signal) =>
         executor.mirrors.relation(source.url, version, head, signal),
     },
+    requests: store.requests,
   });
   const poller = new FallbackPoller({
     store: store.sources,
@@ -153,6 +155,7 @@ async function startLocked(
     logger,
     changedPaths: mirrorPaths,
     onPoll: metrics.onPoll,
+    requests: store.requests,
   });
   const reports = new ReportDispatcher({
     outbox: store.outbox,
@@ -162,6 +165,7 @@ async function startLocked(
     bus,
     publicUrl: () => publicUrl,
     buildUrl,
+    requests: store.requests,
   });
   const server = await buildServer({
     ...apiPorts(engine, store, bus),
@@ -188,7 +192,9 @@ async function startLocked(
         paths: mirrorPaths,
         onSignatureFailure: metrics.onSignatureFailure,
         onEvent: metrics.onWebhookEvent,
+        requests: store.requests,
       }),
+      changeRequestRoutes({ requests: store.requests }),
       metricsRoutes(metrics),
       deliveryRoutes({ deliveries: store.deliveries, reads: store.read, dispatcher: reports }),
     ],

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerApprove } from './commands/approve.js';
 import { registerArtifact } from './commands/artifact.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBuilds } from './commands/builds.js';
@@ -69,6 +70,7 @@ export function createProgram(): Command {
   registerTrigger(program);
   registerRebuild(program);
   registerCancel(program);
+  registerApprove(program);
   registerSources(program);
   registerPoll(program);
   registerWhy(program);

@@ -8,6 +8,7 @@ import type {
   SourceDef,
   StepDef,
 } from '../core/pipeline.js';
+import type { ChangeRequestsDef } from '../core/change-request.js';
 import { DEFAULT_ARTIFACT_BUILDS, type RetentionPolicy } from '../core/retention.js';
 import { DEFAULTS } from './defaults.js';
 import { MAX_AGE_MS, durationOrOff, parseDuration } from './durations.js';
@@ -148,6 +149,10 @@ function resolveSource(
       webhookSecret: secret(src.webhook_secret),
       fallbackPollMs: ms(src.fallback_poll, DEFAULTS.fallbackPoll),
       quietPeriodMs: ms(src.quiet_period, DEFAULTS.quietPeriod),
+      // Only when on: pipelines without change requests resolve exactly as before.
+      ...(src.change_requests === undefined || src.change_requests === false
+        ? {}
+        : { changeRequests: resolveChangeRequests(src.change_requests, secret) }),
     };
   }
   if ('http' in src) {
@@ -241,6 +246,8 @@ function resolveJob(
     concurrency: def.concurrency ?? DEFAULTS.concurrency,
     quietPeriodMs: ms(def.quiet_period, DEFAULTS.quietPeriod),
     secrets: [...(def.secrets ?? [])],
+    ...(def.isolation === undefined ? {} : { isolation: def.isolation }),
+    ...(def.network === undefined ? {} : { network: def.network }),
     retention: def.retention === undefined ? retention : resolveRetention(def.retention, retention),
   };
 }
@@ -298,4 +305,29 @@ function resolveLocalRepo(url: string, baseDir: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(url) || /^[^/\s]+@[^/\s]+:/.test(url) || isAbsolute(url))
     return url;
   return resolvePath(baseDir, url);
+}
+
+/** `change_requests:` as written → what the scheduler, ingest and the poll read. */
+function resolveChangeRequests(
+  cr: Extract<SourceFile, { git: string }>['change_requests'],
+  secret: (v: string | undefined) => string | null,
+): ChangeRequestsDef | null {
+  if (cr === undefined || cr === false) return null;
+  if (cr === true) return { targets: ['**'], checkout: 'head', forge: null, api: null };
+  if (Array.isArray(cr)) return { targets: [...cr], checkout: 'head', forge: null, api: null };
+  const forge = cr.forge ?? null;
+  return {
+    targets: cr.targets ? [...cr.targets] : ['**'],
+    checkout: cr.checkout ?? 'head',
+    forge,
+    api:
+      cr.api_url !== undefined && cr.project !== undefined
+        ? {
+            baseUrl: cr.api_url,
+            project: cr.project,
+            token: secret(cr.token),
+            allowPrivate: cr.allow_private ?? false,
+          }
+        : null,
+  };
 }

@@ -131,6 +131,51 @@ const webhookSecret = secretText.optional().meta({
     'Shared secret that signs incoming webhooks (usually `${env:NAME}`); must not be empty. Without it the source takes no webhooks.',
 });
 
+const changeRequests = z
+  .union([
+    z.boolean(),
+    z.array(branchPattern).min(1, { error: 'list at least one target branch pattern' }),
+    strict({
+      targets: z
+        .array(branchPattern)
+        .min(1, { error: 'list at least one target branch pattern' })
+        .optional()
+        .meta({ description: 'Target-branch patterns (default: every target).', default: ['**'] }),
+      checkout: z.enum(['head', 'merge']).optional().meta({
+        description:
+          '`head`: build the request head; `merge`: build the merge result with the target (docs/change-requests.md).',
+        default: 'head',
+      }),
+      forge: z.enum(['github', 'gitlab', 'gitea']).optional().meta({
+        description: 'The forge serving the repository (merge refs, fallback poll).',
+      }),
+      api_url: httpUrl.optional().meta({
+        description:
+          'REST API base for the fallback poll of open requests (`https://api.github.com`, `https://HOST/api/v4`, `https://HOST/api/v1`).',
+      }),
+      project: nonEmpty
+        .optional()
+        .meta({ description: '`owner/repo` (GitHub, Gitea) or `group/project` (GitLab).' }),
+      token: secretText
+        .optional()
+        .meta({ description: 'API token for the poll, usually `${env:NAME}`. Secret.' }),
+      allow_private: allowPrivate('`api_url` to be'),
+    })
+      .superRefine(refusedUrl('api_url'))
+      .superRefine((cr, ctx) => {
+        if (cr.api_url !== undefined && (cr.forge === undefined || cr.project === undefined))
+          ctx.addIssue({
+            code: 'custom',
+            path: ['api_url'],
+            message: 'api_url needs forge and project too (which API, which repository)',
+          });
+      }),
+  ])
+  .meta({
+    description:
+      'Build change requests (pull/merge requests) as versions `pr/<n>`: `true`, a list of target-branch patterns, or `{targets, checkout, forge, api_url, project, token}`.',
+  });
+
 const gitSource = strict({
   git: nonEmpty.meta({ description: 'Repository URL, local path or bare repository.' }),
   branch: branchPattern
@@ -150,6 +195,7 @@ const gitSource = strict({
     DEFAULTS.fallbackPoll,
   ),
   quiet_period: durOff('Wait this long for a burst of versions to settle.', DEFAULTS.quietPeriod),
+  change_requests: changeRequests.optional(),
 })
   .superRefine((src, ctx) => {
     if (src.branch !== undefined && src.branches !== undefined) {
@@ -380,6 +426,14 @@ export const jobSchema = strict({
   ),
   secrets: z.array(envName).optional().meta({
     description: 'Names of server environment variables whose values are masked in logs.',
+  }),
+  isolation: z.enum(['sandbox', 'none']).optional().meta({
+    description:
+      '`sandbox`: steps run under bubblewrap — read-only system, writable workspace and private /tmp, no data directory, no server environment, fresh PID namespace, no network unless `network: true`. `none`: plain processes. Default: `sandbox` for untrusted change requests (forks), `none` otherwise.',
+  }),
+  network: z.boolean().optional().meta({
+    description: 'Let sandboxed steps use the network (`isolation: sandbox` only).',
+    default: false,
   }),
   retention: retention
     .optional()

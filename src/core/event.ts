@@ -1,4 +1,5 @@
 import type { EventOrigin, PinnedInput } from './build.js';
+import type { RequestFacts } from './change-request.js';
 import type { JobName, SourceName } from './pipeline.js';
 
 /**
@@ -25,6 +26,8 @@ export interface SourceEvent {
    * yet, the same version, a source that is not git, no mirror to ask).
    */
   readonly ancestry: Ancestry | null;
+  /** For a change request's ref (`pr/42`): its target branch and whether it was closed. */
+  readonly request?: RequestFacts;
 }
 
 /**

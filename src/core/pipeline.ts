@@ -1,3 +1,4 @@
+import type { ChangeRequestsDef } from './change-request.js';
 import type { RetentionPolicy } from './retention.js';
 
 /**
@@ -18,6 +19,8 @@ export interface GitSource {
   readonly webhookSecret: string | null;
   readonly fallbackPollMs: number | null;
   readonly quietPeriodMs: number | null;
+  /** `change_requests:`; absent or `null`: requests are not built. */
+  readonly changeRequests?: ChangeRequestsDef | null;
 }
 
 /** A resource over HTTP whose version is its ETag or the sha256 of its body. */
@@ -122,6 +125,13 @@ export interface JobDef {
   readonly quietPeriodMs: number | null;
   /** Extra values to mask in logs (names of environment variables of the server). */
   readonly secrets: readonly string[];
+  /**
+   * `sandbox`: steps run under bubblewrap (docs/change-requests.md, "Sandboxed steps"); `none`:
+   * plain processes. Absent: `sandbox` for untrusted builds (fork requests), `none` otherwise.
+   */
+  readonly isolation?: 'sandbox' | 'none';
+  /** A sandboxed step may use the network (`network: true`); off by default. */
+  readonly network?: boolean;
   /**
    * The pipeline's `retention` with this job's own keys applied over it. Absent (hand-built
    * pipelines): the pipeline's.

@@ -122,6 +122,37 @@ export class GitMirrors {
     );
   }
 
+  /**
+   * Merges the tip of `target` (a branch of the mirror, as last fetched) into the checkout at
+   * `dest`: the merge result of a change request (`checkout: merge`). Returns the target commit.
+   * A conflict throws `RunError('checkout')` naming the target: the request does not merge.
+   */
+  async mergeTarget(
+    mirror: string,
+    dest: string,
+    target: string,
+    url: string,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const tip = await this.locked(mirror, () =>
+      this.resolveCommit(mirror, `refs/heads/${target}`, signal),
+    );
+    if (tip === null)
+      throw new RunError('checkout', `target branch ${JSON.stringify(target)} not found in ${url}`);
+    const id = ['-c', 'user.name=nightless', '-c', 'user.email=nightless@localhost'];
+    const r = await this.git(
+      ['-C', dest, ...id, 'merge', '--no-edit', '--no-ff', '--quiet', tip],
+      this.localTimeoutMs,
+      signal,
+    );
+    if (r.exitCode !== 0)
+      throw new RunError(
+        'checkout',
+        `the change request does not merge cleanly into ${target} (${tip.slice(0, 12)}): ${stderrSummary(r.stderr) || stderrSummary(r.stdout) || `exit code ${r.exitCode ?? 'none'}`}`,
+      );
+    return tip;
+  }
+
   private async cloneMirror(url: string, mirror: string, signal?: AbortSignal): Promise<void> {
     await mkdir(this.root, { recursive: true });
     // Clone next to the final place, then rename: an interrupted clone never looks like a mirror.

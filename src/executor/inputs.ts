@@ -69,6 +69,16 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
           ctx.signal,
         );
         await ctx.mirrors.checkout(mirror, commit, dest, def.url, ctx.signal);
+        if (input.mergeTarget !== undefined) {
+          const tip = await ctx.mirrors.mergeTarget(
+            mirror,
+            dest,
+            input.mergeTarget,
+            def.url,
+            ctx.signal,
+          );
+          ctx.log.system(`merged ${input.mergeTarget} (${tip.slice(0, 12)}) into ${input.ref}`);
+        }
         ctx.log.system(
           `<== checked out ${commit.slice(0, 12)} in ${formatDuration(Date.now() - started)}`,
         );

@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import type { ContentStore } from '../artifacts/content-store.js';
 import { closingLine, storedReason } from '../core/build-ending.js';
 import { readCoverage } from './coverage/read-coverage.js';
@@ -17,7 +17,8 @@ import type {
   RunSpec,
 } from './port.js';
 import { RunError } from './run-error.js';
-import { envSecrets, stepEnv } from './step-env.js';
+import { alternatesOf, type SandboxSpec } from './sandbox.js';
+import { envSecrets, stepEnv, withoutSecrets } from './step-env.js';
 import { killOrphans } from './orphans.js';
 import { runStep } from './step-runner.js';
 import { Workspaces, type PruneResult } from './workspace.js';
@@ -36,6 +37,8 @@ export interface LocalExecutorOptions {
   readonly workspacesMaxBytes?: number;
   /** Link to the build page, exported to steps as `NIGHTLESS_BUILD_URL`. */
   readonly buildUrl?: (buildId: number) => string;
+  /** The bubblewrap program for `isolation: sandbox`; default `bwrap` from `PATH`. */
+  readonly sandboxProgram?: string;
   /** Mirror cache to use (tests inject one with a counting git runner); default `<dataDir>/git`. */
   readonly mirrors?: GitMirrors;
 }
@@ -169,6 +172,10 @@ export class LocalExecutor implements Executor {
       ...inputEnv(inputs),
     };
 
+    const untrusted = spec.untrusted !== undefined;
+    if (untrusted) log.system(`untrusted build: ${spec.untrusted}; secrets withheld, no publish`);
+    const sandbox = await this.sandboxFor(spec, workspace, inputs, log);
+    const jobEnv = untrusted ? withoutSecrets(job.env) : job.env;
     const jobDeadline =
       job.timeoutMs === null
         ? null
@@ -182,7 +189,15 @@ export class LocalExecutor implements Executor {
         name: step.name,
         script: step.run,
         cwd: workspace,
-        env: stepEnv(spec.env, job.env, step.env, nightlessEnv),
+        env: stepEnv(
+          spec.env,
+          jobEnv,
+          untrusted ? withoutSecrets(step.env) : step.env,
+          nightlessEnv,
+          // Untrusted code never sees the server's environment, sandboxed or not.
+          sandbox !== undefined || untrusted,
+        ),
+        ...(sandbox === undefined ? {} : { sandbox }),
         log,
         stepTimeoutMs: step.timeoutMs,
         jobDeadline,
@@ -207,6 +222,8 @@ export class LocalExecutor implements Executor {
         outcome = { state: 'error', code: r.code, step: step.name, reason: r.reason };
       } else if (r.kind === 'cancelled') {
         outcome = { state: 'cancelled', reason: r.reason };
+      } else if (r.kind === 'sandbox-error') {
+        outcome = { state: 'error', code: 'sandbox', step: step.name, reason: r.reason };
       } else {
         outcome = {
           state: 'error',
@@ -218,7 +235,7 @@ export class LocalExecutor implements Executor {
       // The reason follows in the closing line; this one only says how the step stopped.
       if (r.kind !== 'exited')
         log.system(
-          `<== ${r.kind === 'timeout' ? 'timed out' : r.kind === 'cancelled' ? 'cancelled' : 'not started'} after ${took}`,
+          `<== ${r.kind === 'timeout' ? 'timed out' : r.kind === 'cancelled' ? 'cancelled' : r.kind === 'sandbox-error' ? 'sandbox failed' : 'not started'} after ${took}`,
         );
       break;
     }
@@ -258,6 +275,33 @@ export class LocalExecutor implements Executor {
     }
     if (outcome.state !== 'passed') log.system(closingLine(outcome.state, storedReason(outcome)));
     return finish(outcome, outputs, coverage, warnings);
+  }
+
+  /**
+   * The sandbox a build's steps run in, `undefined` for `isolation: none`. Untrusted builds are
+   * sandboxed unless the job explicitly says `none`.
+   */
+  private async sandboxFor(
+    spec: RunSpec,
+    workspace: string,
+    inputs: readonly { readonly kind: string; readonly path: string | null }[],
+    log: LogWriter,
+  ): Promise<SandboxSpec | undefined> {
+    const isolation = spec.job.isolation ?? (spec.untrusted !== undefined ? 'sandbox' : 'none');
+    if (isolation === 'none') return undefined;
+    const network = spec.job.network === true;
+    log.system(`sandbox: bubblewrap, network ${network ? 'on' : 'off'}`);
+    const checkouts = inputs.filter((i) => i.kind === 'git' && i.path !== null);
+    // bwrap binds absolute paths only; a data directory given relative is resolved here.
+    return {
+      workspace: resolve(workspace),
+      hide: [resolve(this.options.dataDir)],
+      readOnly: await alternatesOf(checkouts.map((i) => i.path as string)),
+      network,
+      ...(this.options.sandboxProgram === undefined
+        ? {}
+        : { program: this.options.sandboxProgram }),
+    };
   }
 }
 

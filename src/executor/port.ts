@@ -6,6 +6,8 @@ export interface RunInput extends BuildInput {
   readonly def: SourceDef;
   /** For job-output inputs: the files of that output, from the artifact store. */
   readonly files: readonly ArtifactFile[];
+  /** A change request built as its merge result (`checkout: merge`): the branch to merge in. */
+  readonly mergeTarget?: string;
 }
 
 export interface ArtifactFile {
@@ -23,6 +25,11 @@ export interface RunSpec {
   readonly secretValues: readonly string[];
   /** Extra environment for every step (NIGHTLESS_BUILD_ID, NIGHTLESS_BUILD_URL, ...). */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * Set (to why) for a build of code nobody trusted yet — a change request from a fork whose head
+   * is not approved: sandboxed unless the job says `isolation: none`, given no secret values.
+   */
+  readonly untrusted?: string;
 }
 
 /**
@@ -52,6 +59,8 @@ export type RunErrorCode =
   | 'lost'
   /** A `publish:` target (SFTP) failed after the steps passed. */
   | 'publish'
+  /** `isolation: sandbox` and bubblewrap could not start: the step never ran. */
+  | 'sandbox'
   | 'internal';
 
 export type RunOutcome =

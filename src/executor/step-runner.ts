@@ -5,6 +5,7 @@ import type { Readable } from 'node:stream';
 import { formatDuration } from './format-duration.js';
 import { killStepProcesses, PROCESS_COOKIE_ENV } from './kill-tree.js';
 import type { LogWriter } from './log-writer.js';
+import { BWRAP, sandboxArgs, sandboxExitCode, type SandboxSpec } from './sandbox.js';
 
 export interface StepRunOptions {
   readonly name: string;
@@ -26,6 +27,8 @@ export interface StepRunOptions {
   /** SIGTERM → SIGKILL delay on cancel: short, cancel must finish within a second. */
   readonly cancelGraceMs: number;
   readonly signal: AbortSignal;
+  /** Run under bubblewrap (`isolation: sandbox`); `env` is then all the step sees. */
+  readonly sandbox?: SandboxSpec;
 }
 
 export type StepOutcome =
@@ -36,7 +39,9 @@ export type StepOutcome =
       readonly reason: string;
     }
   | { readonly kind: 'cancelled'; readonly reason: string }
-  | { readonly kind: 'spawn-error'; readonly reason: string };
+  | { readonly kind: 'spawn-error'; readonly reason: string }
+  /** The sandbox could not start: the command never ran (never retried unsandboxed). */
+  | { readonly kind: 'sandbox-error'; readonly reason: string };
 
 type Stop = Extract<StepOutcome, { kind: 'timeout' | 'cancelled' }>;
 type Exit =
@@ -56,31 +61,48 @@ const PIPE_CLOSE_WAIT_MS = 1000;
 export async function runStep(o: StepRunOptions): Promise<StepOutcome> {
   if (o.signal.aborted) return { kind: 'cancelled', reason: abortReason(o.signal) };
   const cookie = randomUUID();
-  const child = spawn('bash', ['-eo', 'pipefail', '-c', o.script], {
+  const shell = ['bash', '-eo', 'pipefail', '-c', o.script];
+  const [command, ...args] = o.sandbox
+    ? [o.sandbox.program ?? BWRAP, ...sandboxArgs(o.sandbox), '--json-status-fd', '3', ...shell]
+    : shell;
+  const child = spawn(command ?? 'bash', args, {
     cwd: o.cwd,
     env: { ...o.env, [PROCESS_COOKIE_ENV]: cookie },
     detached: true, // own process group: one signal reaches the step's whole tree
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: o.sandbox ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<Exit>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', (error) => resolve({ error }));
   });
+  let status = '';
+  const statusPipe = o.sandbox ? (child.stdio[3] as Readable | null) : null;
+  statusPipe?.setEncoding('utf8').on('data', (chunk: string) => {
+    if (status.length < 64 * 1024) status += chunk;
+  });
+  const statusRead = new Promise<void>((resolve) => {
+    if (statusPipe === null) resolve();
+    else statusPipe.once('close', () => resolve()).once('error', () => resolve());
+  });
   const pid = child.pid;
   if (pid === undefined) {
     const r = await exited;
-    return { kind: 'spawn-error', reason: 'error' in r ? r.error.message : 'spawn failed' };
+    const why = 'error' in r ? r.error.message : 'spawn failed';
+    return o.sandbox
+      ? { kind: 'sandbox-error', reason: `cannot start the sandbox (${BWRAP}): ${why}` }
+      : { kind: 'spawn-error', reason: why };
   }
 
-  const stdout = child.stdout;
-  const stderr = child.stderr;
+  // Both are pipes (stdio above); the conditional stdio array only hides that from the types.
+  const stdout = child.stdout as Readable;
+  const stderr = child.stderr as Readable;
   let lastOutput = Date.now();
   const touch = (): void => {
     lastOutput = Date.now();
   };
   stdout.on('data', touch);
   stderr.on('data', touch);
-  const drained = Promise.all([o.log.attach(stdout, 'o'), o.log.attach(stderr, 'e')]);
+  const drained = Promise.all([o.log.attach(stdout, 'o'), o.log.attach(stderr, 'e'), statusRead]);
 
   let resolveStop: (s: Stop) => void = () => undefined;
   const stopped = new Promise<Stop>((resolve) => (resolveStop = resolve));
@@ -132,10 +154,15 @@ export async function runStep(o: StepRunOptions): Promise<StepOutcome> {
     stop?.kind === 'cancelled' ? o.cancelGraceMs : o.killGraceMs,
   );
   const exit = stop === null ? (first as Exit) : await exited;
-  await closePipes(drained, [stdout, stderr]);
+  await closePipes(drained, statusPipe ? [stdout, stderr, statusPipe] : [stdout, stderr]);
 
   if (stop !== null) return stop;
   if ('error' in exit) return { kind: 'spawn-error', reason: exit.error.message };
+  if (o.sandbox && sandboxExitCode(status) === null)
+    return {
+      kind: 'sandbox-error',
+      reason: `the sandbox (${BWRAP}) could not start the step: exit ${exit.code ?? exit.signal ?? '?'}; its message is in the log`,
+    };
   const exitCode =
     exit.code ?? 128 + (exit.signal === null ? 0 : (constants.signals[exit.signal] ?? 0));
   return { kind: 'exited', exitCode, signal: exit.signal };

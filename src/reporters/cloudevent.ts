@@ -61,6 +61,28 @@ export interface BuildEventData {
 }
 
 /** A CloudEvents 1.0 event in the JSON format (structured mode). */
+/** The change request a build belongs to (`data.changeRequest`, only on such builds). */
+export interface ChangeRequestData {
+  readonly source: string;
+  readonly number: number;
+  readonly title: string;
+  readonly author: string;
+  readonly target: string;
+  readonly headSha: string;
+  readonly fork: boolean;
+  readonly url: string | null;
+  /**
+   * `false` for a fork's head no maintainer approved: such builds are reported by commit status
+   * only — no webhook or AMQP event that could set off a deploy downstream.
+   */
+  readonly trusted: boolean;
+}
+
+/** Whether report targets other than commit statuses may send this event (fork safety). */
+export function sendsBeyondStatus(e: { readonly event: BuildCloudEvent }): boolean {
+  return e.event.data.changeRequest?.trusted !== false;
+}
+
 export interface BuildCloudEvent {
   readonly specversion: '1.0';
   /** `<pipeline>:<outbox id>`: the same on every redelivery, so consumers can de-duplicate. */
@@ -70,7 +92,7 @@ export interface BuildCloudEvent {
   readonly subject: string;
   readonly time: string;
   readonly datacontenttype: 'application/json';
-  readonly data: BuildEventData;
+  readonly data: BuildEventData & { readonly changeRequest?: ChangeRequestData };
 }
 
 export interface CloudEventContext {

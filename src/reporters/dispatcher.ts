@@ -1,3 +1,4 @@
+import type { ChangeRequestPort } from '../store/ports/change-requests.js';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/port.js';
 import type { Pipeline, ReportDef } from '../core/pipeline.js';
@@ -21,6 +22,8 @@ export interface DispatcherDeps {
   /** Base URL of the server (CloudEvents `source`); read at send time, it may be set late. */
   readonly publicUrl: () => string;
   readonly buildUrl: (id: number) => string;
+  /** Change requests: events about their builds carry `changeRequest`. */
+  readonly requests?: Pick<ChangeRequestPort, 'getRequest' | 'approvalOf'>;
   readonly now?: () => number;
   readonly random?: () => number;
   /** Between attempts of an HTTP delivery (default 1 s doubling to 5 min). */
@@ -68,6 +71,7 @@ export class ReportDispatcher {
       pipelineName: () => this.pipeline?.name ?? 'nightless',
       publicUrl: deps.publicUrl,
       buildUrl: deps.buildUrl,
+      ...(deps.requests ? { requests: deps.requests } : {}),
     });
     this.unsubscribe = deps.bus?.subscribe('build', () => this.wake()) ?? null;
     const pollMs = deps.pollMs ?? 5_000;

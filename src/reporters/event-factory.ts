@@ -1,5 +1,7 @@
+import { requestNumber } from '../core/change-request.js';
+import type { ChangeRequestPort } from '../store/ports/change-requests.js';
 import type { OutboxRecord, ReadPort } from '../store/ports.js';
-import { routingKey, toCloudEvent } from './cloudevent.js';
+import { routingKey, toCloudEvent, type ChangeRequestData } from './cloudevent.js';
 import type { OutgoingEvent } from './sender.js';
 
 export interface EventFactoryDeps {
@@ -7,6 +9,8 @@ export interface EventFactoryDeps {
   readonly pipelineName: () => string;
   readonly publicUrl: () => string;
   readonly buildUrl: (id: number) => string;
+  /** Change requests, for the `changeRequest` of events about a request's builds. */
+  readonly requests?: Pick<ChangeRequestPort, 'getRequest' | 'approvalOf'>;
 }
 
 const CACHE_SIZE = 2_000;
@@ -41,12 +45,39 @@ export class EventFactory {
         ? ((await deps.reads.getBuild(record.buildId))?.outputs ?? [])
         : [];
     const pipeline = deps.pipelineName();
-    const event = toCloudEvent(record, {
+    const base = toCloudEvent(record, {
       pipeline,
       publicUrl: deps.publicUrl().replace(/\/+$/, ''),
       buildUrl: deps.buildUrl,
       outputs,
     });
+    const changeRequest = await this.changeRequestOf(record);
+    const event = changeRequest ? { ...base, data: { ...base.data, changeRequest } } : base;
     return { record, event, body: JSON.stringify(event), routingKey: routingKey(pipeline, record) };
+  }
+
+  /** The request a build of `pr/<n>` belongs to, as the forge last described it. */
+  private async changeRequestOf(record: OutboxRecord): Promise<ChangeRequestData | null> {
+    for (const input of record.build.inputs) {
+      const number = requestNumber(input.ref);
+      if (number === null) continue;
+      const r = await this.deps.requests?.getRequest(input.source, number);
+      if (!r) return null;
+      const trusted =
+        !r.fork ||
+        (await this.deps.requests?.approvalOf(input.source, number, input.version)) != null;
+      return {
+        source: r.source,
+        number: r.number,
+        title: r.title,
+        author: r.author,
+        target: r.target,
+        headSha: r.headSha,
+        fork: r.fork,
+        url: r.url,
+        trusted,
+      };
+    }
+    return null;
   }
 }

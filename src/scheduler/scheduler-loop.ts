@@ -18,7 +18,11 @@ export interface SchedulerLoopDeps {
    */
   readonly facts?: VersionFacts;
   /** Called after each committed batch: new builds may be claimable, cancels to carry out. */
-  readonly onApplied: (result: { queued: number; cancelRequested: readonly number[] }) => void;
+  readonly onApplied: (result: {
+    queued: number;
+    cancelRequested: readonly number[];
+    requestClosed?: readonly number[];
+  }) => void;
 }
 
 const BATCH = 500;
@@ -114,6 +118,7 @@ export class SchedulerLoop {
         this.deps.onApplied({
           queued: slice.queued.length,
           cancelRequested: slice.cancelRequested,
+          requestClosed: slice.requestClosed,
         });
         await new Promise<void>((resolve) => setImmediate(resolve));
       }
@@ -155,6 +160,7 @@ export class SchedulerLoop {
       await this.ask(events[from] as SchedulerEvent);
     const sliceStart = Date.now();
     const cancelRequested: number[] = [];
+    const requestClosed: number[] = [];
     const defers = new Map<JobName, number>();
     const queued: BuildRef[] = [];
     let next = from;
@@ -175,6 +181,7 @@ export class SchedulerLoop {
           next += 1;
           queued.push(...applied.queued);
           cancelRequested.push(...applied.cancelRequested);
+          requestClosed.push(...(applied.requestClosed ?? []));
           for (const d of decisions) if (d.kind === 'defer') defers.set(d.job, d.until);
           if (Date.now() - sliceStart >= SLICE_MS) break;
         }
@@ -183,6 +190,6 @@ export class SchedulerLoop {
       snapshot.reset(await store.loadSchedulerState());
       throw err;
     }
-    return { next, queued, cancelRequested, defers };
+    return { next, queued, cancelRequested, requestClosed, defers };
   }
 }

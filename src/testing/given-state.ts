@@ -1,4 +1,5 @@
 import { isCounted, type BuildState, type EventOrigin, type PinnedInput } from '../core/build.js';
+import type { RequestFacts } from '../core/change-request.js';
 import type {
   Ancestry,
   ReconcileEvent,
@@ -116,6 +117,7 @@ export const events = {
       changedPaths?: readonly string[] | null;
       producedBy?: number | null;
       ancestry?: Ancestry | null;
+      request?: RequestFacts;
       id?: number;
       at?: number;
     } = {},
@@ -131,6 +133,7 @@ export const events = {
       changedPaths: opts.changedPaths ?? null,
       producedBy: opts.producedBy ?? null,
       ancestry: opts.ancestry ?? null,
+      ...(opts.request === undefined ? {} : { request: opts.request }),
     };
   },
   trigger(

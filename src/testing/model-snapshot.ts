@@ -132,6 +132,9 @@ export class ModelStore {
         case 'defer':
           this.settles.set(d.job, d.until);
           break;
+        case 'cancel-builds':
+          for (const id of [...d.queued, ...d.running]) this.transition(id, 'cancelled', d.detail);
+          break;
         case 'record-duplicate':
         case 'note':
           break;

@@ -71,9 +71,15 @@ const NO_OUTPUT_TIMEOUT_MS = durationOrOff(DEFAULTS.noOutputTimeout, null);
 /** A git source following `branches` (default the loader's: `main`). */
 export function git(
   branches: string | readonly string[] = DEFAULTS.branches,
-  opts: { url?: string; quietPeriodMs?: number | null; fallbackPollMs?: number | null } = {},
+  opts: {
+    url?: string;
+    quietPeriodMs?: number | null;
+    fallbackPollMs?: number | null;
+    changeRequests?: GitSource['changeRequests'];
+  } = {},
 ): Omit<GitSource, 'name'> {
   return {
+    ...(opts.changeRequests === undefined ? {} : { changeRequests: opts.changeRequests }),
     kind: 'git',
     url: opts.url ?? 'https://git.example.com/app.git',
     branches: typeof branches === 'string' ? [branches] : [...branches],

@@ -3,6 +3,7 @@ import type { TraceResponse } from '../../api/types.js';
 import type { ApiClient } from '../client.js';
 import { commandContext, withClientOptions } from '../client-options.js';
 import { UsageError } from '../errors.js';
+import { requestAsVersion } from '../request-target.js';
 import { flattenTrace, formatTraceNode, formatTraceTree, traceFinished } from '../format/trace.js';
 import { formatClock } from '../format/time.js';
 import type { Output } from '../output.js';
@@ -33,7 +34,7 @@ export function registerTrace(program: Command): void {
       )
       .argument(
         '<source@version>',
-        'a source and a version of it (a prefix of a commit SHA will do)',
+        'a source and a version of it (a prefix of a commit SHA will do), or a change request: [SOURCE:]pr/NUMBER',
       )
       .option('--watch', 'keep redrawing until every build in the tree is finished'),
   )
@@ -47,10 +48,13 @@ Examples:
   │  └─ integration #44 running 14:01:35→… (eta ~14:05:00) via build.dist@9b1e77a0c2
   └─ lint #43 passed 14:00:01→14:00:20
 
-  $ nightless trace app@3f2a1c0 --watch     # "where is my change now?", live`,
+  $ nightless trace app@3f2a1c0 --watch     # "where is my change now?", live
+  $ nightless trace pr/42                    # a change request, at its current head`,
     )
-    .action(async (target: string, opts: TraceFlags, cmd: Command) => {
+    .action(async (given: string, opts: TraceFlags, cmd: Command) => {
       const { client, out, json } = commandContext(cmd);
+      // A change request follows its current head commit.
+      const target = (await requestAsVersion(client, given)) ?? given;
       const at = target.indexOf('@');
       if (at <= 0 || at === target.length - 1) {
         throw new UsageError(`expected SOURCE@VERSION (e.g. app@3f2a1c0), got "${target}"`);

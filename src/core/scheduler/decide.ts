@@ -5,6 +5,8 @@ import { concurrencyGroup } from '../concurrency-group.js';
 import { fingerprint } from '../fingerprint.js';
 import { matchesAny } from '../glob-match.js';
 import type { JobDef, JobName, SourceName } from '../pipeline.js';
+import { requestNumber } from '../change-request.js';
+import { closeRequest, filterBranch, requestNotFollowed } from './decide-request.js';
 import type { Decision, SchedulerSnapshot, SourceHead } from './types.js';
 
 /**
@@ -53,7 +55,15 @@ function decideSource(snapshot: SchedulerSnapshot, event: SourceEvent, now: numb
       }),
     ];
   }
-  if (def.kind === 'git' && event.ref !== null && !matchesAny(event.ref, def.branches)) {
+  const notFollowed = def.kind === 'git' ? requestNotFollowed(def, event) : null;
+  if (notFollowed) return [notFollowed];
+  if (event.request?.closed === true) return closeRequest(snapshot, event);
+  if (
+    def.kind === 'git' &&
+    event.ref !== null &&
+    event.request === undefined &&
+    !matchesAny(event.ref, def.branches)
+  ) {
     return [
       note({
         ...at,
@@ -64,7 +74,7 @@ function decideSource(snapshot: SchedulerSnapshot, event: SourceEvent, now: numb
     ];
   }
   const current = snapshot.heads(event.source).find((h) => h.ref === event.ref);
-  if (current?.version === event.version) {
+  if (current?.version === event.version && event.request?.reopened !== true) {
     return duplicate(snapshot, event, current);
   }
   const ancestry =
@@ -138,17 +148,18 @@ function decideSource(snapshot: SchedulerSnapshot, event: SourceEvent, now: numb
     // Literals, not `{ ...at, job }`: in V8 a spread followed by more properties costs
     // microseconds, and this runs once per consuming job (bench/scheduler, fan-out).
     const base = { source: at.source, version: at.version, job: jobName };
+    const branch = filterBranch(event);
     if (
       def.kind === 'git' &&
       job.branches &&
-      event.ref !== null &&
-      !matchesAny(event.ref, job.branches)
+      branch !== null &&
+      !matchesAny(branch, job.branches)
     ) {
       decisions.push(
         note({
           ...base,
           rule: 'filtered-branch',
-          detail: `branch "${event.ref}" does not match ${jobName}'s branches (${job.branches.join(', ')})`,
+          detail: `${event.request ? `target branch of ${event.ref}` : 'branch'} "${branch}" does not match ${jobName}'s branches (${job.branches.join(', ')})`,
         }),
       );
       continue;
@@ -421,7 +432,12 @@ class Planner {
     const isGit = this.snapshot.pipeline.sources.get(source)?.kind === 'git';
     let best: SourceHead | undefined;
     for (const h of heads) {
-      if (isGit && job.branches && h.ref !== null && !matchesAny(h.ref, job.branches)) continue;
+      // A change request's head is built for its own events only, never as "the newest".
+      // (Its target branch passed the job's `branches` already.)
+      const request = requestNumber(h.ref) !== null;
+      if (request && h !== fresh) continue;
+      if (!request && isGit && job.branches && h.ref !== null && !matchesAny(h.ref, job.branches))
+        continue;
       if (!best || h.seq > best.seq) best = h;
     }
     return best;

@@ -59,6 +59,7 @@ export const RULES = [
   'waiting-input',
   'unknown-source',
   'unknown-job',
+  'request-closed',
 ] as const;
 export type Rule = (typeof RULES)[number];
 
@@ -112,6 +113,13 @@ export type Decision =
       readonly supersedes: readonly number[];
     })
   | (DecisionBase & { readonly kind: 'defer'; readonly job: JobName; readonly until: number })
+  | (DecisionBase & {
+      /** A closed change request: its queued builds are cancelled, and `running` ones killed. */
+      readonly kind: 'cancel-builds';
+      readonly job: JobName;
+      readonly queued: readonly number[];
+      readonly running: readonly number[];
+    })
   | (DecisionBase & { readonly kind: 'note' });
 
 export type DecisionKind = Decision['kind'];

@@ -2,6 +2,7 @@ import type { ForgeDriver } from '../webhooks/forge-driver.js';
 import { header } from '../webhooks/forge-driver.js';
 import { hmacSha256Matches, stripSha256Prefix } from '../webhooks/signature.js';
 import { parseGiteaPush, parseGiteaRefEvent } from './payload.js';
+import { parseGiteaPullRequest } from './pull-request.js';
 
 /**
  * Gitea and Forgejo (same payloads): `X-Gitea-Event`/`X-Forgejo-Event`,
@@ -28,6 +29,8 @@ export const giteaDriver: ForgeDriver = {
     switch (event) {
       case 'push':
         return parseGiteaPush(body);
+      case 'pull_request':
+        return parseGiteaPullRequest(body);
       case 'create':
       case 'delete':
         return parseGiteaRefEvent(event, body);

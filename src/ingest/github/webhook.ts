@@ -2,11 +2,12 @@ import type { ForgeDriver } from '../webhooks/forge-driver.js';
 import { header } from '../webhooks/forge-driver.js';
 import { hmacSha256Matches, stripSha256Prefix } from '../webhooks/signature.js';
 import { parseGithubPing, parseGithubPush } from './payload.js';
+import { parseGithubPullRequest } from './pull-request.js';
 
 /**
  * GitHub (and GitHub Enterprise Server): `X-GitHub-Event`, `X-GitHub-Delivery` (kept by
- * "Redeliver"), `X-Hub-Signature-256: sha256=<hex HMAC of the body>`. Only `push` and `ping`
- * mean anything here; the SHA-1 `X-Hub-Signature` is not accepted.
+ * "Redeliver"), `X-Hub-Signature-256: sha256=<hex HMAC of the body>`. Only `push`, `ping` and
+ * `pull_request` mean anything here; the SHA-1 `X-Hub-Signature` is not accepted.
  */
 export const githubDriver: ForgeDriver = {
   name: 'github',
@@ -24,6 +25,8 @@ export const githubDriver: ForgeDriver = {
         return parseGithubPush(body);
       case 'ping':
         return parseGithubPing(body);
+      case 'pull_request':
+        return parseGithubPullRequest(body);
       default:
         return { kind: 'ignored', reason: `event type "${event}" is not handled` };
     }

@@ -1,6 +1,7 @@
 import type { ForgeDriver } from '../webhooks/forge-driver.js';
 import { header } from '../webhooks/forge-driver.js';
 import { tokenMatches } from '../webhooks/signature.js';
+import { parseGitlabMergeRequest } from './merge-request.js';
 import { parseGitlabPush } from './payload.js';
 
 /**
@@ -30,6 +31,8 @@ export const gitlabDriver: ForgeDriver = {
     const pushLike = event === 'Push Hook' || event === 'Tag Push Hook' || event === 'System Hook';
     if (pushLike && (kind === 'push' || kind === 'tag_push')) return parseGitlabPush(body);
     if (event === 'Push Hook' || event === 'Tag Push Hook') return parseGitlabPush(body);
+    if (event === 'Merge Request Hook' || (event === 'System Hook' && kind === 'merge_request'))
+      return parseGitlabMergeRequest(body);
     return { kind: 'ignored', reason: `event type "${event}" is not handled` };
   },
 };

@@ -1,3 +1,5 @@
+import type { ChangeRequestPort } from '../../store/ports/change-requests.js';
+import { pollRequests } from './request-poll.js';
 import type { Logger } from 'pino';
 import { nextPollDelay } from '../../core/poll-interval.js';
 import { redactText } from '../../core/redact.js';
@@ -25,6 +27,8 @@ export interface PollerDeps {
   readonly onPoll?: (report: PollReport) => void;
   /** Scheduled checks running at once, at most (default 8); `pollNow` is not limited. */
   readonly maxConcurrentChecks?: number;
+  /** Where change requests found by polling are recorded (`change_requests.api`). */
+  readonly requests?: Pick<ChangeRequestPort, 'recordRequest' | 'listRequests'>;
 }
 
 export interface PollOutcome {
@@ -287,6 +291,8 @@ export class FallbackPoller {
           { sha: h.sha, head: known.find((k) => k.ref === h.ref)?.version },
         ]);
         missed = changed.some((h) => known.some((k) => k.ref === h.ref));
+        const polled = await pollRequests(source, known, at, timeoutMs, this.deps.requests);
+        missed ||= polled.missed;
         found = await Promise.all(
           changed.map(async (h) => {
             const before = known.find((k) => k.ref === h.ref)?.version;
@@ -299,6 +305,7 @@ export class FallbackPoller {
             return pollEvent(source.name, h.sha, h.ref, at, paths);
           }),
         );
+        found.push(...polled.events);
       } else {
         const etag = this.etags.get(source.name) ?? null;
         const res = await checkHttp(source.url, {

@@ -1,3 +1,4 @@
+import type { ChangeRequestPort } from '../../store/ports/change-requests.js';
 import type { Pipeline, SourceName } from '../../core/pipeline.js';
 import type { ChangedPathsLookup } from '../changed-paths.js';
 import type { AppendedEvent, NewEvent } from '../../store/ports.js';
@@ -32,6 +33,8 @@ export interface WebhookDeps {
    * mirror; without it such events pass every path filter ("unknown").
    */
   readonly paths?: ChangedPathsLookup;
+  /** Where change requests are recorded (fork safety, reports); without it they are not kept. */
+  readonly requests?: Pick<ChangeRequestPort, 'recordRequest'>;
   /** Largest accepted body in bytes (default 25 MiB); larger ones get 413. */
   readonly bodyLimit?: number;
   readonly now?: () => number;

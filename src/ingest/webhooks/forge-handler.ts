@@ -6,6 +6,7 @@ import { ingestPlanned } from './deps.js';
 import type { ForgeDriver } from './forge-driver.js';
 import { sourcesForRepo } from './match-sources.js';
 import { planEvents } from './plan-events.js';
+import { recordRequests } from './record-requests.js';
 import { logEmptySecret } from './empty-secret.js';
 import { decodeBody, rawBodyOf } from './raw-body.js';
 import { PayloadError } from './webhook-parse.js';
@@ -79,6 +80,7 @@ export function forgeHandler(driver: ForgeDriver, deps: WebhookDeps) {
       if (u.forced)
         req.log.info({ forge: driver.name, ref: u.ref, version: u.version }, 'force push');
     }
+    await recordRequests(deps.requests, driver.name, parsed.updates, plan.events, ctx.receivedAt);
     return reply.code(202).send(await ingestPlanned(deps, driver.name, plan.events, plan.ignored));
   };
 }

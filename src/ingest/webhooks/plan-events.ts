@@ -2,7 +2,8 @@ import type { EventOrigin } from '../../core/build.js';
 import type { GitSource } from '../../core/pipeline.js';
 import type { NewEvent } from '../../store/ports.js';
 import { followsRef, refName } from './match-sources.js';
-import type { RefUpdate } from './webhook-parse.js';
+import { followsRequestsInto } from '../../core/change-request.js';
+import type { RefUpdate, RequestUpdate } from './webhook-parse.js';
 
 export interface EventPlan {
   /** One inbox event per (update, source following it). */
@@ -33,6 +34,10 @@ export function planEvents(updates: readonly RefUpdate[], ctx: PlanContext): Eve
   const events: NewEvent[] = [];
   const ignored: string[] = [];
   for (const u of updates) {
+    if (u.request !== undefined) {
+      planRequest(u, u.request, ctx, events, ignored);
+      continue;
+    }
     const ref = refName(u.ref);
     if (!ref) {
       ignored.push(`${u.ref} is neither a branch nor a tag`);
@@ -62,4 +67,42 @@ export function planEvents(updates: readonly RefUpdate[], ctx: PlanContext): Eve
     }
   }
   return { events, ignored };
+}
+
+/**
+ * A change request update becomes one event per source that follows requests into its target;
+ * the event carries the target and whether the request is closed (the scheduler's facts).
+ */
+function planRequest(
+  u: RefUpdate,
+  r: RequestUpdate,
+  ctx: PlanContext,
+  events: NewEvent[],
+  ignored: string[],
+): void {
+  if (u.version === null) return;
+  const following = ctx.sources.filter((s) => followsRequestsInto(s, r.target));
+  if (following.length === 0) {
+    ignored.push(`no source follows change requests of ${ctx.repo} into ${r.target}`);
+    return;
+  }
+  for (const s of following) {
+    events.push({
+      kind: 'source',
+      source: s.name,
+      version: u.version,
+      ref: u.ref,
+      origin: ctx.origin,
+      deliveryId: ctx.deliveryId === null ? null : `${ctx.deliveryId}/${s.name}`,
+      changedPaths: u.changedPaths,
+      producedBy: null,
+      receivedAt: ctx.receivedAt,
+      request: {
+        number: r.number,
+        target: r.target,
+        closed: r.state !== 'open',
+        ...(r.reopened === true ? { reopened: true } : {}),
+      },
+    });
+  }
 }

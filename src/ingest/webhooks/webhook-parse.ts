@@ -13,6 +13,24 @@ export interface RefUpdate {
   readonly changedPaths: readonly string[] | null;
   /** A force push (history rewritten); `false` when the forge does not say. */
   readonly forced: boolean;
+  /** Set for change request events; `ref` is then `pr/<number>` and `version` the head commit. */
+  readonly request?: RequestUpdate;
+}
+
+/** What a pull/merge request event says about the request. */
+export interface RequestUpdate {
+  readonly number: number;
+  /** Target branch, short name. */
+  readonly target: string;
+  readonly title: string;
+  /** The login of the request's author (GitLab: the user who acted). */
+  readonly author: string;
+  /** The head lives in another repository than the target. */
+  readonly fork: boolean;
+  readonly state: 'open' | 'closed' | 'merged';
+  readonly url: string | null;
+  /** The event reopened the request. */
+  readonly reopened?: boolean;
 }
 
 export type WebhookParse =

@@ -1,3 +1,4 @@
+import { sendsBeyondStatus } from '../cloudevent.js';
 import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
 import type { Logger } from 'pino';
 import type { ReportDef } from '../../core/pipeline.js';
@@ -40,6 +41,11 @@ export class AmqpReporter implements StreamSender {
     const ch = await this.open();
     const confirmed: Array<Promise<boolean>> = [];
     for (const e of events) {
+      // An unapproved fork's builds are not announced on the bus (commit status only).
+      if (!sendsBeyondStatus(e)) {
+        confirmed.push(Promise.resolve(true));
+        continue;
+      }
       confirmed.push(
         new Promise<boolean>((resolve) => {
           const ok = ch.publish(

@@ -1,3 +1,4 @@
+import { sendsBeyondStatus } from '../cloudevent.js';
 import { createHmac } from 'node:crypto';
 import type { ReportDef } from '../../core/pipeline.js';
 import { HttpPoster } from '../http/http-post.js';
@@ -25,8 +26,9 @@ export class WebhookReporter implements SingleSender {
     this.maxAttempts = def.maxAttempts;
   }
 
-  wants(): boolean {
-    return true;
+  /** Not the builds of an unapproved fork's request: only commit statuses report those. */
+  wants(e: OutgoingEvent): boolean {
+    return sendsBeyondStatus(e);
   }
 
   send(

@@ -7,6 +7,7 @@ import type { NewEvent, QueuePort } from '../../store/ports.js';
 import { SerialLoop } from '../../async/serial-loop.js';
 import type { Runner, RunnerEvents, StopMode } from '../port.js';
 import { outputSourceName } from '../../core/output-source.js';
+import { mergeTargetOf, untrustedReason, type TrustLookup } from '../build-trust.js';
 
 export interface BuildRunnerDeps extends RunnerEvents {
   readonly queue: QueuePort;
@@ -26,6 +27,8 @@ export interface BuildRunnerDeps extends RunnerEvents {
    * targets); it may turn the result into `error` (code `publish`). Must resolve, never reject.
    */
   readonly afterRun?: AfterRun;
+  /** Change requests and approvals; without it every change request build is untrusted. */
+  readonly requests?: TrustLookup;
 }
 
 export type AfterRun = (
@@ -142,13 +145,15 @@ export class BuildRunner implements Runner {
             def.kind === 'job-output'
               ? await deps.queue.outputFiles(input.source, input.version)
               : [];
-          inputs.push({ ...input, def, files });
+          const mergeTarget = await mergeTargetOf(deps.requests, input, def);
+          inputs.push({ ...input, def, files, ...(mergeTarget ? { mergeTarget } : {}) });
         }
         secretValues = [
           ...pipeline.secretValues,
           ...job.secrets.map((name) => deps.secret(name) ?? '').filter((v) => v !== ''),
         ];
-        log.info('build started');
+        const untrusted = await untrustedReason(deps.requests, build.inputs);
+        log.info(untrusted === null ? {} : { untrusted }, 'build started');
         result = await deps.executor.run(
           {
             buildId: build.id,
@@ -157,6 +162,7 @@ export class BuildRunner implements Runner {
             secretValues,
             // NIGHTLESS_BUILD_URL and the other per-build variables are the executor's.
             env: { NIGHTLESS_PIPELINE: pipeline.name },
+            ...(untrusted === null ? {} : { untrusted }),
           },
           {
             logAdvanced: (bytes) => {
@@ -167,7 +173,8 @@ export class BuildRunner implements Runner {
           signal,
         );
         fromExecutor = result;
-        if (result.state === 'passed' && job.publish.length > 0 && deps.afterRun)
+        // Untrusted code never reaches publish credentials (docs/change-requests.md).
+        if (result.state === 'passed' && job.publish.length > 0 && deps.afterRun && !untrusted)
           result = await deps.afterRun(build, job, result, signal);
       }
     } catch (err) {

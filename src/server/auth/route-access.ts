@@ -28,6 +28,7 @@ export const ROUTE_ACCESS: AccessTable = {
   'GET /api/why': 'read',
   'GET /api/trace/:source/:version': 'read',
   'GET /api/deliveries': 'read',
+  'GET /api/requests': 'read',
   'GET /metrics': 'read',
 
   'POST /api/jobs/:job/trigger': 'trigger',
@@ -36,6 +37,8 @@ export const ROUTE_ACCESS: AccessTable = {
   'POST /api/sources/poll': 'trigger',
   'POST /api/sources/:name/poll': 'trigger',
   'POST /api/deliveries/:id/retry': 'trigger',
+
+  'POST /api/requests/:source/:number/approve': 'approve',
 
   // Forge webhooks and the generic endpoint carry a signature by a source's `webhook_secret`.
   'POST /hooks/github': 'signature',

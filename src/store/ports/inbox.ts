@@ -1,3 +1,4 @@
+import type { RequestFacts } from '../../core/change-request.js';
 import type { EventOrigin, PinnedInput } from '../../core/build.js';
 import type { JobName, SourceName } from '../../core/pipeline.js';
 
@@ -12,6 +13,8 @@ export type NewEvent =
       readonly changedPaths: readonly string[] | null;
       readonly producedBy: number | null;
       readonly receivedAt: number;
+      /** Change request events (ref `pr/<n>`): target branch and whether it was closed. */
+      readonly request?: RequestFacts;
     }
   | {
       readonly kind: 'trigger';

@@ -17,6 +17,8 @@ export interface AppliedDecisions {
   readonly superseded: readonly number[];
   /** Running builds the decisions asked to cancel; the runner kills them. */
   readonly cancelRequested: readonly number[];
+  /** Queued and running builds of change requests that were closed: the engine cancels them. */
+  readonly requestClosed?: readonly number[];
   readonly heads: readonly SourceHead[];
 }
 

@@ -1,5 +1,6 @@
 import type { AccessPort } from '../access-ports.js';
 import type { ArtifactIndexPort } from './artifacts.js';
+import type { ChangeRequestPort } from './change-requests.js';
 import type { DeliveryPort } from './deliveries.js';
 import type { InboxPort } from './inbox.js';
 import type { MetaPort } from './meta.js';
@@ -28,6 +29,8 @@ export interface Store {
   readonly retention: RetentionPort;
   readonly access: AccessPort;
   readonly meta: MetaPort;
+  /** Change requests as forges describe them, and approvals of fork heads. */
+  readonly requests: ChangeRequestPort;
   /** Closes the connection; no port may be called afterwards. */
   close(): Promise<void>;
 }

@@ -34,6 +34,7 @@ export async function applyEventDecisions(
   const skipped: BuildRef[] = [];
   const superseded: number[] = [];
   const cancelRequested: number[] = [];
+  const requestClosed: number[] = [];
   const heads: SourceHead[] = [];
   let outcome: string = decisions.length === 0 ? 'nothing' : (decisions[0]?.rule ?? 'nothing');
   for (const d of decisions) {
@@ -131,6 +132,10 @@ export async function applyEventDecisions(
           .onConflict((oc) => oc.column('job').doUpdateSet({ due_at: d.until, event_id: event.id }))
           .execute();
         break;
+      case 'cancel-builds':
+        // Carried out after the commit, like cancel_running (Engine: cancel per build).
+        requestClosed.push(...d.queued, ...d.running);
+        break;
       case 'record-duplicate':
       case 'note':
         break;
@@ -162,13 +167,14 @@ export async function applyEventDecisions(
           changedPaths: event.changedPaths,
           producedBy: event.producedBy,
           ancestry: event.ancestry,
+          ...(event.request === undefined ? {} : { request: event.request }),
         }),
       })
       .where('id', '=', event.id)
       .execute();
   }
   await shapes.run(trx, hot.markProcessed, { processedAt: now, outcome, id: event.id });
-  return { queued, skipped, superseded, cancelRequested, heads };
+  return { queued, skipped, superseded, cancelRequested, requestClosed, heads };
 }
 
 /** `events_received += n` once per source for the events of one transaction. */

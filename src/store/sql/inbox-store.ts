@@ -86,7 +86,11 @@ async function insertSourceEvent(
     ref: e.ref,
     origin: e.origin,
     deliveryId: e.deliveryId,
-    detail: JSON.stringify({ changedPaths: e.changedPaths, producedBy: e.producedBy }),
+    detail: JSON.stringify({
+      changedPaths: e.changedPaths,
+      producedBy: e.producedBy,
+      ...(e.request === undefined ? {} : { request: e.request }),
+    }),
   });
   const row = rows[0];
   if (row) return { id: Number(row.id), redelivery: false };

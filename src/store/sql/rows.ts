@@ -1,3 +1,4 @@
+import type { RequestFacts } from '../../core/change-request.js';
 import type { Selectable } from 'kysely';
 import type {
   Build,
@@ -97,6 +98,7 @@ export function toSchedulerEvent(row: Selectable<Database['events']>): Scheduler
     changedPaths?: string[] | null;
     producedBy?: number | null;
     ancestry?: Ancestry | null;
+    request?: RequestFacts;
     job?: string;
     force?: boolean;
     by?: string | null;
@@ -119,6 +121,7 @@ export function toSchedulerEvent(row: Selectable<Database['events']>): Scheduler
         changedPaths: detail.changedPaths ?? null,
         producedBy: detail.producedBy ?? null,
         ancestry: detail.ancestry ?? null,
+        ...(detail.request === undefined ? {} : { request: detail.request }),
       };
     case 'trigger':
       return {

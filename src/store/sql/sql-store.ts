@@ -3,6 +3,7 @@ import type { Store } from '../ports.js';
 import type { Database } from '../schema.js';
 import { SqlAccessStore } from './access-store.js';
 import { SqlArtifactIndex } from './artifact-index-store.js';
+import { SqlChangeRequestStore } from './change-request-store.js';
 import { SqlConnection, type Dialect } from './connection.js';
 import { SqlDeliveryStore } from './delivery-store.js';
 import { SqlInbox } from './inbox-store.js';
@@ -36,6 +37,7 @@ export function createSqlStore(
     retention: new SqlRetention(conn),
     access: new SqlAccessStore(conn),
     meta: new SqlMeta(conn),
+    requests: new SqlChangeRequestStore(conn),
     close: onClose,
   };
 }

@@ -106,9 +106,15 @@ describe('POST /hooks/gitlab', () => {
   it('ignores a deleted branch and other event types', async () => {
     const del = await send('Push Hook', fixture('gitlab', 'push-delete'));
     expect(del.json()).toEqual({ ignored: 'branch deleted: feature/gone' });
-    const mr = await send('Merge Request Hook', fixture('gitlab', 'merge-request'));
+    // Merge requests are built only by sources with `change_requests` (change-requests.test.ts).
+    const mr = await send('Merge Request Hook', fixture('gitlab', 'merge-request-open'));
     expect(mr.statusCode).toBe(202);
-    expect(mr.json()).toEqual({ ignored: 'event type "Merge Request Hook" is not handled' });
+    expect(mr.json()).toEqual({
+      ignored:
+        'no source follows change requests of http://example.com/mike/diaspora.git into master',
+    });
+    const note = await send('Note Hook', fixture('gitlab', 'merge-request-open'));
+    expect(note.json()).toEqual({ ignored: 'event type "Note Hook" is not handled' });
     expect(env.written).toEqual([]);
   });
 
