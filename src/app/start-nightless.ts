@@ -310,7 +310,7 @@ async function startLocked(
       stopping ??= (async () => {
         try {
           watcher?.close();
-          poller.stop();
+          await poller.stop();
           await amqpInputs.stop();
           clearInterval(retentionTimer);
           await retentionRun;

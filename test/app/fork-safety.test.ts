@@ -145,7 +145,7 @@ function forkPayload(): Record<string, unknown> {
 async function finished(id?: number): Promise<Build> {
   return waitFor(
     async () => {
-      const builds = await nl.store.listBuilds({ job: 'build', limit: 20 });
+      const builds = await nl.store.read.listBuilds({ job: 'build', limit: 20 });
       const b = builds.find((x) => x.inputs[0]?.ref === 'pr/3' && (id === undefined || x.id > id));
       return b && b.finishedAt !== null ? b : undefined;
     },

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ReportDef } from '../../src/core/pipeline.js';
 import { ReportDispatcher } from '../../src/reporters/dispatcher.js';
-import { SqlStore } from '../../src/store/sql/sql-store.js';
+import type { Store } from '../../src/store/ports.js';
 import { startHarness, type Harness } from '../../src/testing/harness.js';
 import { git, job, pipeline } from '../../src/testing/pipeline-builder.js';
 import { CoverageExecutor, PUBLIC_URL, Receiver, SHA, quiet, waitFor, webhook } from './helpers.js';
@@ -24,7 +24,7 @@ afterEach(async () => {
   await qe.stop();
 });
 
-async function setup(fork: boolean): Promise<SqlStore> {
+async function setup(fork: boolean): Promise<Store> {
   forge = new Receiver((_r, res) => res.writeHead(201).end('{}'));
   qe = new Receiver();
   const forgeUrl = await forge.start();
@@ -56,11 +56,10 @@ async function setup(fork: boolean): Promise<SqlStore> {
   };
   h = await startHarness(p, { slots: 1, executor: new CoverageExecutor() });
   const store = h.store;
-  if (!(store instanceof SqlStore)) throw new Error('not a SqlStore');
   dispatcher = new ReportDispatcher({
-    outbox: store,
+    outbox: store.outbox,
     deliveries: store.deliveries,
-    reads: store,
+    reads: store.read,
     logger: quiet,
     bus: h.bus,
     publicUrl: () => PUBLIC_URL,

@@ -157,10 +157,15 @@ export class FallbackPoller {
     this.missedStreak.delete(name);
   }
 
-  stop(): void {
+  /**
+   * Schedules no more checks and waits for those running (each bounded by its timeout): a check
+   * that outlived `stop` would write to an inbox and a store that are closing.
+   */
+  async stop(): Promise<void> {
     this.stopped = true;
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
+    await Promise.allSettled([...this.inFlight.values()]);
   }
 
   private pollables(includeOff = false): Pollable[] {

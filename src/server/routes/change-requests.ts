@@ -90,11 +90,10 @@ export function changeRequestRoutes(deps: ChangeRequestRoutesDeps): RouteModule 
         if (!found) throw ApiError.notFound(`no change request pr/${number} of source "${source}"`);
         const sha = req.body.sha.toLowerCase();
         if (!SHA.test(sha))
-          throw new ApiError(400, 'NL_BAD_REQUEST', `"${req.body.sha}" is not a commit id`);
+          throw new ApiError('NL_BAD_REQUEST', `"${req.body.sha}" is not a commit id`);
         // Approving a commit that is not the head would approve code nobody looked at.
         if (!found.headSha.startsWith(sha))
           throw new ApiError(
-            409,
             'NL_CONFLICT',
             `pr/${number} of ${source} is at ${found.headSha.slice(0, 12)}, not ${sha}: review the new head and approve it`,
           );

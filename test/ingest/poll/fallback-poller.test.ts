@@ -132,7 +132,7 @@ describe('fallback poller', () => {
     // A missed event tightens the interval: half of 60 s (jitter neutral).
     expect(again.nextCheckAt).toBe(1_030_000);
     expect((await poller.pollNow('app')).newVersions).toBe(0);
-    poller.stop();
+    await poller.stop();
   });
 
   it('records failures with the error and backs off', async () => {
@@ -144,7 +144,7 @@ describe('fallback poller', () => {
     const [s] = await store.read.listSources();
     expect(s).toMatchObject({ lastCheckOk: false, pollFailures: 1 });
     expect(s!.lastError).toMatch(/does-not-exist/);
-    poller.stop();
+    await poller.stop();
   });
 
   describe('http sources', () => {
@@ -189,7 +189,7 @@ describe('fallback poller', () => {
       expect((await poller.pollNow('meta')).newVersions).toBe(1);
       expect(ingested[1]).toMatchObject({ version: '"abc"' });
       expect((await poller.pollNow('meta')).newVersions).toBe(0);
-      poller.stop();
+      await poller.stop();
     });
 
     it('refuses bodies over the size cap', async () => {
@@ -198,7 +198,7 @@ describe('fallback poller', () => {
       const outcome = await poller.pollNow('meta');
       expect(outcome.ok).toBe(false);
       expect(outcome.error).toMatch(/over 1024 bytes/);
-      poller.stop();
+      await poller.stop();
     });
 
     it('refuses a source on 127.0.0.1 without allow_private, and shows why in the source list', async () => {
@@ -213,7 +213,7 @@ describe('fallback poller', () => {
       expect(requests).toBe(0);
       const [s] = await store.read.listSources();
       expect(s).toMatchObject({ lastCheckOk: false, lastError: outcome.error });
-      poller.stop();
+      await poller.stop();
     });
   });
 
@@ -247,7 +247,7 @@ describe('fallback poller', () => {
     expect(outcome.ok).toBe(false);
     expect(Date.now() - started).toBeLessThan(2000);
     expect(outcome.error).toMatch(/timed out after 400 ms/);
-    poller.stop();
+    await poller.stop();
     for (const s of sockets) s.destroy();
     await new Promise<void>((r) => silent.close(() => r()));
   });
@@ -279,7 +279,7 @@ describe('fallback poller', () => {
       await new Promise((r) => setTimeout(r, 200));
       expect(ingested).toHaveLength(1);
       expect((await store.read.listSources())[0]?.lastCheckAt).toBe(s.lastCheckAt);
-      poller.stop();
+      await poller.stop();
     });
 
     it('retries a failed first check with backoff until one succeeds', async () => {
@@ -288,7 +288,7 @@ describe('fallback poller', () => {
       const s = await afterFirstCheck();
       // One failure: 30 s floor doubled, jitter neutral (random 0.5).
       expect(s).toMatchObject({ lastCheckOk: false, nextCheckAt: 1_060_000 });
-      poller.stop();
+      await poller.stop();
     });
   });
 
@@ -296,7 +296,7 @@ describe('fallback poller', () => {
     const poller = await setup(gitSource('/x'));
     expect(poller.canPoll('nope')).toBe('missing');
     await expect(poller.pollNow('nope')).rejects.toThrow(/cannot be polled/);
-    poller.stop();
+    await poller.stop();
   });
 });
 
@@ -306,7 +306,7 @@ describe('fallback poller: several sources on one repository', () => {
   let poller: FallbackPoller | undefined;
   const path = process.env['PATH'];
   afterEach(async () => {
-    poller?.stop();
+    await poller?.stop();
     process.env['PATH'] = path;
     await store.close();
     await rm(dir, { recursive: true, force: true });

@@ -34,7 +34,7 @@ describe('fallback poller: many sources due at once', () => {
   let poller: FallbackPoller | undefined;
   let close: (() => Promise<unknown>) | undefined;
   afterEach(async () => {
-    poller?.stop();
+    await poller?.stop();
     await store?.close();
     await close?.();
     await rm(dir, { recursive: true, force: true });

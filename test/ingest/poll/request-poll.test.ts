@@ -9,7 +9,7 @@ import type { Forge } from '../../../src/core/change-request.js';
 import type { GitSource, Pipeline } from '../../../src/core/pipeline.js';
 import { FallbackPoller } from '../../../src/ingest/poll/fallback-poller.js';
 import type { NewEvent } from '../../../src/store/ports.js';
-import type { SqlStore } from '../../../src/store/sql/sql-store.js';
+import type { Store } from '../../../src/store/ports.js';
 import { openSqliteStore } from '../../../src/store/sqlite/open-sqlite-store.js';
 import { git } from '../../../src/testing/git.js';
 
@@ -80,7 +80,7 @@ const LISTS: Record<
 
 describe.each(Object.keys(LISTS) as Forge[])('fallback poll of %s change requests', (forge) => {
   let dir: string;
-  let store: SqlStore;
+  let store: Store;
   let server: Server;
   let base: string;
   let head = H1;
@@ -140,17 +140,17 @@ describe.each(Object.keys(LISTS) as Forge[])('fallback poll of %s change request
       order: [],
       secretValues: [],
     };
-    await store.syncSources([{ name: 'app', kind: 'git', url: bare }]);
+    await store.sources.syncSources([{ name: 'app', kind: 'git', url: bare }]);
     const ingested: NewEvent[] = [];
     const poller = new FallbackPoller({
-      store,
+      store: store.sources,
       ingest: async (events) => {
         ingested.push(...events);
         for (const e of events) {
           if (e.kind !== 'source') continue;
-          const appended = await store.appendEvent(e);
-          const [ev] = await store.pendingEvents(1);
-          await store.applyDecisions(
+          const appended = await store.inbox.appendEvent(e);
+          const [ev] = await store.scheduler.pendingEvents(1);
+          await store.scheduler.applyDecisions(
             ev!,
             [
               {
@@ -196,12 +196,12 @@ describe.each(Object.keys(LISTS) as Forge[])('fallback poll of %s change request
       headSha: H1,
       state: 'open',
     });
-    expect((await store.listSources())[0]?.missedEvents).toBe(0);
+    expect((await store.read.listSources())[0]?.missedEvents).toBe(0);
 
     // A push to the request whose webhook got lost: found, and counted as a missed event.
     head = H2;
     expect((await poller.pollNow('app')).newVersions).toBe(1);
-    expect((await store.listSources())[0]?.missedEvents).toBe(1);
+    expect((await store.read.listSources())[0]?.missedEvents).toBe(1);
 
     // Closed meanwhile (no longer listed): announced closed, counted as missed too.
     open = false;
@@ -212,7 +212,7 @@ describe.each(Object.keys(LISTS) as Forge[])('fallback poll of %s change request
       request: { number: 7, target: 'main', closed: true },
     });
     expect((await store.requests.getRequest('app', 7))?.state).toBe('closed');
-    expect((await store.listSources())[0]?.missedEvents).toBe(2);
+    expect((await store.read.listSources())[0]?.missedEvents).toBe(2);
     // Nothing changed since: nothing new.
     expect((await poller.pollNow('app')).newVersions).toBe(0);
   });
