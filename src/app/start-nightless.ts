@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { ContentStore } from '../artifacts/content-store.js';
 import { MemoryBus } from '../bus/memory/memory-bus.js';
 import { ConfigError, loadPipelineFile } from '../config/index.js';
-import type { Pipeline } from '../core/pipeline.js';
+import { DEFAULT_NETWORK_LIMITS, type Pipeline } from '../core/pipeline.js';
 import { Engine } from '../engine/engine.js';
 import { runRetention, type RetentionReport } from '../engine/retention.js';
 import { logPath, readLog } from '../executor/log-reader.js';
@@ -123,6 +123,7 @@ async function startLocked(
     artifacts,
     buildUrl: (id) => `${publicUrl}/api/builds/${id}`,
   });
+  executor.mirrors.setNetworkLimits(pipeline.network ?? DEFAULT_NETWORK_LIMITS);
   const metrics = new NightlessMetrics({ store });
   // Reports seen for the first time start here: read before the engine writes (lost builds).
   const reportsStartAfter = await store.lastOutboxId();
@@ -242,6 +243,7 @@ async function startLocked(
     try {
       const next: Pipeline = await loadPipelineFile(opts.configPath, { displayName });
       await engine.setPipeline(next);
+      executor.mirrors.setNetworkLimits(next.network ?? DEFAULT_NETWORK_LIMITS);
       await poller.resync();
       await amqpInputs.sync(next);
       await reports.sync(next);

@@ -158,6 +158,7 @@ export function parsePipeline(text: string, fileName: string, opts: ParseOptions
     jobs: resolved.jobs,
     reports: resolved.reports,
     retention: resolved.retention,
+    network: resolved.network,
     consumers: consumersOf(resolved.sources.keys(), graphJobs),
     order: topologicalOrder(graphJobs, upstreamOf),
     secretValues,

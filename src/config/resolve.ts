@@ -3,6 +3,7 @@ import type {
   CoverageDef,
   EnvValue,
   JobDef,
+  NetworkLimits,
   PublishDef,
   ReportDef,
   SourceDef,
@@ -29,6 +30,7 @@ export interface Resolved {
   readonly jobs: Map<string, JobDef>;
   readonly reports: ReportDef[];
   readonly retention: RetentionPolicy;
+  readonly network: NetworkLimits;
   /** Values that must be masked: from `${env:...}` or from secret fields. */
   readonly secretValues: string[];
 }
@@ -68,10 +70,14 @@ export function resolvePipeline(file: PipelineFile, ctx: ResolveContext): Resolv
   }
 
   const retention = resolveRetention(file.retention, null);
+  const network: NetworkLimits = {
+    connectTimeoutMs: ms(file.network?.connect_timeout, DEFAULTS.networkConnectTimeout) ?? 0,
+    stallTimeoutMs: ms(file.network?.stall_timeout, DEFAULTS.networkStallTimeout) ?? 0,
+  };
   const jobs = new Map<string, JobDef>();
   for (const [name, def] of jobsFile) {
     const path: Path = ['jobs', name];
-    jobs.set(name, resolveJob(name, def, path, ctx, secret, retention));
+    jobs.set(name, resolveJob(name, def, path, ctx, secret, retention, network));
     for (const varName of def.secrets ?? []) secret(ctx.env[varName]);
   }
 
@@ -108,6 +114,7 @@ export function resolvePipeline(file: PipelineFile, ctx: ResolveContext): Resolv
     jobs,
     reports,
     retention,
+    network,
     secretValues,
   };
 }
@@ -185,6 +192,7 @@ function resolveJob(
   ctx: ResolveContext,
   secret: (v: string | undefined) => string | null,
   retention: RetentionPolicy,
+  networkLimits: NetworkLimits,
 ): JobDef {
   const steps = def.steps.map((s, i): StepDef => {
     const stepPath: Path = [...path, 'steps', i];
@@ -231,6 +239,10 @@ function resolveJob(
       ),
       hostKey: p.sftp.host_key,
       connectTimeoutMs: ms(p.sftp.connect_timeout, DEFAULTS.sftpConnectTimeout) ?? 0,
+      stallTimeoutMs:
+        p.sftp.stall_timeout === undefined
+          ? networkLimits.stallTimeoutMs
+          : (ms(p.sftp.stall_timeout, DEFAULTS.networkStallTimeout) ?? 0),
     })),
     branches: def.branches ? [...def.branches] : null,
     paths: def.paths ? [...def.paths] : null,
@@ -241,6 +253,15 @@ function resolveJob(
     quietPeriodMs: ms(def.quiet_period, DEFAULTS.quietPeriod),
     secrets: [...(def.secrets ?? [])],
     retention: def.retention === undefined ? retention : resolveRetention(def.retention, retention),
+    ...(def.retry === undefined
+      ? {}
+      : {
+          retry: {
+            on: [...def.retry.on],
+            attempts: def.retry.attempts ?? DEFAULTS.retryAttempts,
+            backoffMs: ms(def.retry.backoff, DEFAULTS.retryBackoff) ?? 0,
+          },
+        }),
   };
 }
 

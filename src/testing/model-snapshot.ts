@@ -1,3 +1,4 @@
+import { failureClassOfStored } from '../core/failure-class.js';
 import type { Build, BuildCause, BuildInput, BuildState } from '../core/build.js';
 import type { SchedulerEvent } from '../core/event.js';
 import type { JobName, Pipeline } from '../core/pipeline.js';
@@ -211,6 +212,7 @@ function toBuild(b: ModelBuild): Build {
     finishedAt: null,
     failedStep: null,
     reason: b.reason,
+    failureClass: failureClassOfStored(b.state, b.reason),
     relatedBuild: b.relatedBuild,
     exitCode: null,
     coverage: null,

@@ -82,6 +82,7 @@ describe('the DESIGN.md sketch', () => {
         password: null,
         hostKey: 'ssh-ed25519 AAAAsketch',
         connectTimeoutMs: 3000,
+        stallTimeoutMs: 30_000,
       },
     ]);
     expect(p.reports).toEqual([
@@ -185,7 +186,15 @@ describe('every key', () => {
       privateKey: { value: FIXTURE_ENV.SFTP_KEY, template: '${env:SFTP_KEY}', secret: true },
       hostKey: 'ssh-ed25519 AAAAexample',
       connectTimeoutMs: 5000,
+      stallTimeoutMs: 20_000,
     });
+    expect(build.retry).toEqual({
+      on: ['network', 'infrastructure'],
+      attempts: 3,
+      backoffMs: 10_000,
+    });
+    expect(p.network).toEqual({ connectTimeoutMs: 2000, stallTimeoutMs: 15_000 });
+    expect(p.jobs.get('docs')!.retry).toBeUndefined();
     expect(p.reports[1]).toEqual({
       kind: 'webhook',
       url: 'https://qe.example.com/ci',

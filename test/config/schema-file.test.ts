@@ -22,6 +22,7 @@ describe('schema/nightless.schema.json', () => {
       'jobs',
       'reports',
       'retention',
+      'network',
     ]);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.required).toEqual(['jobs']);

@@ -19,6 +19,7 @@ const build: Build = {
   finishedAt: Date.UTC(2025, 2, 1, 14, 0, 43),
   failedStep: null,
   reason: null,
+  failureClass: null,
   relatedBuild: null,
   exitCode: null,
   coverage: { lines: 81.2, branches: 64.5, linesDelta: 1.3, branchesDelta: -0.4 },

@@ -9,6 +9,7 @@ import {
 } from 'kysely';
 import type { Build, BuildState } from '../../core/build.js';
 import { storedReason } from '../../core/build-ending.js';
+import { failureClassOf } from '../../core/failure-class.js';
 import type { Ancestry, SchedulerEvent } from '../../core/event.js';
 import type { JobName, SourceName } from '../../core/pipeline.js';
 import type { RetentionFacts } from '../../core/retention.js';
@@ -429,6 +430,7 @@ export class SqlStore implements Store {
           finished_at: now,
           failed_step: r.state === 'failed' ? r.step : r.state === 'error' ? r.step : null,
           reason: storedReason(r),
+          failure_class: failureClassOf(r),
           exit_code: r.state === 'failed' ? r.exitCode : null,
           coverage_lines: cov?.lines ?? null,
           coverage_branches: cov?.branches ?? null,
@@ -481,7 +483,7 @@ export class SqlStore implements Store {
     return this.db.transaction().execute(async (trx) => {
       const res = await trx
         .updateTable('builds')
-        .set({ state: 'cancelled', finished_at: now, reason })
+        .set({ state: 'cancelled', finished_at: now, reason, failure_class: 'cancelled' })
         .where('id', '=', id)
         .where('state', '=', 'queued')
         .executeTakeFirst();
@@ -515,6 +517,7 @@ export class SqlStore implements Store {
             state: 'error',
             finished_at: now,
             reason: 'lost: the server stopped while the build was running',
+            failure_class: 'infrastructure',
           })
           .where('id', '=', row.id)
           .execute();
@@ -1164,6 +1167,7 @@ function newBuildRow(id: number, v: NewBuild): BuildRow {
     log_bytes: 0,
     concurrency_group: v.concurrency_group ?? v.job,
     concurrency_limit: v.concurrency_limit ?? 1,
+    failure_class: null,
   };
 }
 
@@ -1518,6 +1522,7 @@ const hot = {
       .updateTable('builds')
       .set({
         state: 'superseded',
+        failure_class: 'superseded',
         related_build: p.relatedBuild,
         finished_at: p.finishedAt,
         reason: p.reason,
