@@ -10,6 +10,7 @@ import type {
   AppendedEvent,
   FinishedRun,
   NewEvent,
+  OutboxRecord,
   ReadPort,
   SchedulerPort,
   Store,
@@ -50,6 +51,7 @@ export class NightlessMetrics {
   private readonly retentionRows: Counter<'kind'>;
   private readonly retentionBytes: Counter<'kind'>;
   private readonly retentionRuns: Counter<'result'>;
+  private readonly buildsEnded: Counter<'job' | 'state' | 'class'>;
 
   constructor(opts: MetricsOptions) {
     const { store } = opts;
@@ -59,6 +61,12 @@ export class NightlessMetrics {
       name: 'nightless_events_received_total',
       help: 'Events received, by source, origin (kind) and outcome.',
       labelNames: ['source', 'kind', 'outcome'],
+      registers,
+    });
+    this.buildsEnded = new Counter({
+      name: 'nightless_builds_total',
+      help: 'Builds that ended, by job, state and failure class (`none` for passed/skipped).',
+      labelNames: ['job', 'state', 'class'],
       registers,
     });
     this.signatureFailures = new Counter({
@@ -172,6 +180,16 @@ export class NightlessMetrics {
     if (opts.defaultMetrics ?? true)
       collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 200 });
   }
+
+  /**
+   * A lifecycle change relayed from the outbox (bus topic `build`): endings are counted once per
+   * outbox row, so a build counts once however many reporters deliver it.
+   */
+  readonly onBuildEvent = (record: OutboxRecord): void => {
+    if (record.type === 'queued' || record.type === 'started') return;
+    const b = record.build;
+    this.buildsEnded.inc({ job: b.job, state: b.state, class: b.failureClass ?? 'none' });
+  };
 
   /** One event, counted once. `source` is `''` when the event concerned no source. */
   eventReceived(source: SourceName | null, kind: ReceivedKind, outcome: ReceivedOutcome): void {

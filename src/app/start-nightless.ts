@@ -125,6 +125,7 @@ async function startLocked(
   });
   executor.mirrors.setNetworkLimits(pipeline.network ?? DEFAULT_NETWORK_LIMITS);
   const metrics = new NightlessMetrics({ store });
+  bus.subscribe('build', metrics.onBuildEvent);
   // Reports seen for the first time start here: read before the engine writes (lost builds).
   const reportsStartAfter = await store.lastOutboxId();
   // Ingest and the scheduler ask the git mirrors the build checkouts use (and so warm them).

@@ -1,3 +1,4 @@
+import type { FailureClass } from '../core/failure-class.js';
 import type { Build, BuildInput, CoverageSummary } from '../core/build.js';
 import type { CollectedOutput } from '../executor/port.js';
 import type { OutboxRecord, OutboxType } from '../store/ports.js';
@@ -38,6 +39,11 @@ export interface BuildEventData {
   /** `passed`/`failed`/`error`/`cancelled`/`superseded`/`skipped` once finished, else `null`. */
   readonly result: string | null;
   readonly reason: string | null;
+  /**
+   * Whose failure it is (`user`, `timeout`, `network`, `infrastructure`, `cancelled`,
+   * `superseded`); `null` while active and for passed/skipped builds.
+   */
+  readonly failureClass: FailureClass | null;
   readonly failedStep: string | null;
   readonly exitCode: number | null;
   /** `superseded` → the build that replaced it; `skipped` → the identical build. */
@@ -102,6 +108,7 @@ export function toCloudEvent(record: OutboxRecord, ctx: CloudEventContext): Buil
       state: b.state,
       result: b.state === 'queued' || b.state === 'running' ? null : b.state,
       reason: b.reason,
+      failureClass: b.failureClass,
       failedStep: b.failedStep,
       exitCode: b.exitCode,
       relatedBuild: b.relatedBuild,

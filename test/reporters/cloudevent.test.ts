@@ -72,6 +72,7 @@ describe('build CloudEvents', () => {
       result: 'passed',
       reason: null,
       failedStep: null,
+      failureClass: null,
       exitCode: null,
       relatedBuild: null,
       queuedAt: '2025-03-01T14:00:00.000Z',
