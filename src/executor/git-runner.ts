@@ -70,13 +70,20 @@ export const spawnGit: GitRunner = (args, options) =>
       cwd: options.cwd,
       env: gitEnv(options.env, options.network),
       stdio: ['ignore', 'pipe', 'pipe'],
+      // Its own process group: git runs helpers (git-remote-http, ssh) that hold the pipes open,
+      // so killing git alone would leave the command "running" until the helper gives up.
+      detached: true,
     });
     let stdout = '';
     let stderr = '';
     let timedOut = false;
     let stalled = false;
     const kill = (): void => {
-      child.kill('SIGKILL');
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+      } catch {
+        child.kill('SIGKILL'); // the group is gone already, or was never made
+      }
     };
     // The stall watchdog: re-armed on every byte; the first window also allows the connect.
     let watchdog: NodeJS.Timeout | undefined;
