@@ -44,6 +44,8 @@ export interface BuildEventData {
    * `superseded`); `null` while active and for passed/skipped builds.
    */
   readonly failureClass: FailureClass | null;
+  /** A retry (`retry:` or a re-queue after `lost`): the attempt before it; else `null`. */
+  readonly retryOf: number | null;
   readonly failedStep: string | null;
   readonly exitCode: number | null;
   /** `superseded` → the build that replaced it; `skipped` → the identical build. */
@@ -109,6 +111,7 @@ export function toCloudEvent(record: OutboxRecord, ctx: CloudEventContext): Buil
       result: b.state === 'queued' || b.state === 'running' ? null : b.state,
       reason: b.reason,
       failureClass: b.failureClass,
+      retryOf: b.cause.kind === 'retry' ? b.cause.previousBuild : null,
       failedStep: b.failedStep,
       exitCode: b.exitCode,
       relatedBuild: b.relatedBuild,

@@ -54,6 +54,7 @@ export interface JobSpec {
   readonly secrets?: readonly string[];
   /** Default: the pipeline's. */
   readonly retention?: RetentionPolicy;
+  readonly retry?: JobDef['retry'];
 }
 
 export interface PipelineSpec {
@@ -183,6 +184,7 @@ function jobDef(name: string, j: JobSpec, retention: RetentionPolicy): JobDef {
     quietPeriodMs: j.quietPeriodMs ?? null,
     secrets: [...(j.secrets ?? [])],
     retention: j.retention ?? retention,
+    ...(j.retry === undefined ? {} : { retry: j.retry }),
   };
 }
 

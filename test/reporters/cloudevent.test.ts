@@ -73,6 +73,7 @@ describe('build CloudEvents', () => {
       reason: null,
       failedStep: null,
       failureClass: null,
+      retryOf: null,
       exitCode: null,
       relatedBuild: null,
       queuedAt: '2025-03-01T14:00:00.000Z',

@@ -460,8 +460,57 @@ export class SqlStore implements Store {
         }
       }
       for (const e of run.outputEvents) await insertEvent(trx, e, this.shapes);
-      await writeOutbox(trx, id, 'finished', now);
+      if (run.retrying !== true) await writeOutbox(trx, id, 'finished', now);
       return loadBuild(trx, id);
+    });
+  }
+
+  queueRetry(previous: number, now: number): Promise<Build | null> {
+    return this.db.transaction().execute(async (trx) => {
+      const row = await trx
+        .selectFrom('builds')
+        .selectAll()
+        .where('id', '=', previous)
+        .executeTakeFirst();
+      if (!row || row.related_build !== null) return null;
+      const inputs = await trx
+        .selectFrom('build_inputs')
+        .selectAll()
+        .where('build_id', '=', previous)
+        .orderBy('position')
+        .execute();
+      const newId = await insertBuild(
+        trx,
+        this.shapes,
+        {
+          job: row.job,
+          state: 'queued',
+          fingerprint: row.fingerprint,
+          definition_hash: row.definition_hash,
+          cause: JSON.stringify({ kind: 'retry', previousBuild: Number(row.id) }),
+          forced: row.forced,
+          ref: row.ref,
+          queued_at: now,
+          attempt: row.attempt + 1,
+          related_build: row.id,
+          concurrency_group: row.concurrency_group,
+          concurrency_limit: row.concurrency_limit,
+        },
+        inputs.map((i) => ({
+          source: i.source,
+          version: i.version,
+          ref: i.ref,
+          origin: i.origin as never,
+          eventId: i.event_id,
+        })),
+      );
+      await trx
+        .updateTable('builds')
+        .set({ related_build: newId })
+        .where('id', '=', previous)
+        .execute();
+      await writeOutbox(trx, newId, 'queued', now);
+      return loadBuild(trx, newId);
     });
   }
 
