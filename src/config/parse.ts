@@ -159,6 +159,7 @@ export function parsePipeline(text: string, fileName: string, opts: ParseOptions
     reports: resolved.reports,
     retention: resolved.retention,
     network: resolved.network,
+    slos: resolved.slos,
     consumers: consumersOf(resolved.sources.keys(), graphJobs),
     order: topologicalOrder(graphJobs, upstreamOf),
     secretValues,

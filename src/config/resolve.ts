@@ -11,6 +11,8 @@ import type {
 } from '../core/pipeline.js';
 import { DEFAULT_ARTIFACT_BUILDS, type RetentionPolicy } from '../core/retention.js';
 import { DEFAULTS } from './defaults.js';
+import { resolveSlos } from './resolve-slos.js';
+import type { SloDef } from '../core/slo/slo-set.js';
 import { MAX_AGE_MS, durationOrOff, parseDuration } from './durations.js';
 import type { Provenance } from './env-refs.js';
 import type { Path } from './paths.js';
@@ -31,6 +33,7 @@ export interface Resolved {
   readonly reports: ReportDef[];
   readonly retention: RetentionPolicy;
   readonly network: NetworkLimits;
+  readonly slos: readonly SloDef[];
   /** Values that must be masked: from `${env:...}` or from secret fields. */
   readonly secretValues: string[];
 }
@@ -115,6 +118,7 @@ export function resolvePipeline(file: PipelineFile, ctx: ResolveContext): Resolv
     reports,
     retention,
     network,
+    slos: resolveSlos(file.slos),
     secretValues,
   };
 }

@@ -4,6 +4,7 @@ import { DEFAULTS } from './defaults.js';
 import { MAX_AGE_MS, parseDuration } from './durations.js';
 import { dur, durOff, duration } from './schema-duration.js';
 import { network, retry } from './schema-network.js';
+import { slos } from './schema-slo.js';
 import { branchPatternProblem, globProblem, workspacePathProblem } from './globs.js';
 import { ENV_NAME_PATTERN, NAME_PATTERN, NAME_RULE } from './names.js';
 import { kinds, strict, VALUE } from './schema-helpers.js';
@@ -417,6 +418,7 @@ export const pipelineFileSchema = strict({
     .meta({ description: 'Where build events go: amqp, webhook, commit_status.' }),
   retention: retention.optional(),
   network: network.optional(),
+  slos: slos.optional(),
 }).meta({ title: 'nightless pipeline', description: 'nightless.yaml — see docs/pipeline.md' });
 
 export type PipelineFile = z.infer<typeof pipelineFileSchema>;

@@ -1,3 +1,4 @@
+import type { SloDef } from './slo/slo-set.js';
 import type { RetentionPolicy } from './retention.js';
 
 /**
@@ -197,6 +198,8 @@ export interface Pipeline {
   readonly retention?: RetentionPolicy;
   /** `network:`; absent (hand-built pipelines): `DEFAULT_NETWORK_LIMITS`. */
   readonly network?: NetworkLimits;
+  /** `slos:`; absent or empty: none. */
+  readonly slos?: readonly SloDef[];
   /** Source → jobs consuming it, in declaration order (the index the scheduler uses instead of a scan). */
   readonly consumers: ReadonlyMap<SourceName, readonly JobName[]>;
   /** Jobs in a topological order (upstream first). */

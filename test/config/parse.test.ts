@@ -194,6 +194,26 @@ describe('every key', () => {
       backoffMs: 10_000,
     });
     expect(p.network).toEqual({ connectTimeoutMs: 2000, stallTimeoutMs: 15_000 });
+    expect(p.slos).toEqual([
+      {
+        name: 'reliability',
+        indicator: 'reliability',
+        objective: 0.995,
+        windowMs: 28 * 86_400_000,
+        thresholdMs: null,
+        fast: { longMs: 3_600_000, shortMs: 300_000, threshold: 14.4 },
+        slow: { longMs: 21_600_000, shortMs: 1_800_000, threshold: 6 },
+      },
+      {
+        name: 'start',
+        indicator: 'start_latency',
+        objective: 0.99,
+        windowMs: 7 * 86_400_000,
+        thresholdMs: 30_000,
+        fast: { longMs: 600_000, shortMs: 60_000, threshold: 14.4 },
+        slow: { longMs: 3_600_000, shortMs: 300_000, threshold: 6 },
+      },
+    ]);
     expect(p.jobs.get('docs')!.retry).toBeUndefined();
     expect(p.reports[1]).toEqual({
       kind: 'webhook',

@@ -23,6 +23,7 @@ describe('schema/nightless.schema.json', () => {
       'reports',
       'retention',
       'network',
+      'slos',
     ]);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.required).toEqual(['jobs']);
