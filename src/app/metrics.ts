@@ -1,4 +1,7 @@
 import type { AuthFailureReason } from '../server/auth/auth-hook.js';
+import type { SloReport } from '../core/slo/slo-set.js';
+import { registerSloMetrics } from './slo-metrics.js';
+import type { SloTransition } from './slo-monitor.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { BUILD_STATES, type EventOrigin } from '../core/build.js';
 import type { SourceName } from '../core/pipeline.js';
@@ -190,6 +193,18 @@ export class NightlessMetrics {
     const b = record.build;
     this.buildsEnded.inc({ job: b.job, state: b.state, class: b.failureClass ?? 'none' });
   };
+
+  private sloSeries: ReturnType<typeof registerSloMetrics> | null = null;
+
+  /** Adds the SLO series (`app/slo-metrics.ts`), read from `reports` at scrape time. Call once. */
+  watchSlos(reports: () => SloReport[]): void {
+    this.sloSeries ??= registerSloMetrics(this.registry, reports);
+  }
+
+  /** A fast-burn alert started or ended (`SloMonitor`). */
+  onSloTransition(t: SloTransition): void {
+    this.sloSeries?.transition(t.report.name, t.kind);
+  }
 
   /** One event, counted once. `source` is `''` when the event concerned no source. */
   eventReceived(source: SourceName | null, kind: ReceivedKind, outcome: ReceivedOutcome): void {

@@ -30,6 +30,8 @@ import { isLoopbackHost } from './listen-address.js';
 import { prepareDataDir } from './data-dir.js';
 import { NightlessMetrics } from './metrics.js';
 import { metricsRoutes } from './metrics-routes.js';
+import { SloMonitor } from './slo-monitor.js';
+import { sloRoutes } from './slo-routes.js';
 
 export interface StartOptions {
   readonly configPath: string;
@@ -126,6 +128,15 @@ async function startLocked(
   executor.mirrors.setNetworkLimits(pipeline.network ?? DEFAULT_NETWORK_LIMITS);
   const metrics = new NightlessMetrics({ store });
   bus.subscribe('build', metrics.onBuildEvent);
+  const slos = new SloMonitor({
+    store,
+    now: Date.now,
+    logger,
+    onTransition: (t) => metrics.onSloTransition(t),
+  });
+  await slos.load(pipeline);
+  metrics.watchSlos(() => slos.reports());
+  bus.subscribe('build', slos.observe);
   // Reports seen for the first time start here: read before the engine writes (lost builds).
   const reportsStartAfter = await store.lastOutboxId();
   // Ingest and the scheduler ask the git mirrors the build checkouts use (and so warm them).
@@ -189,6 +200,7 @@ async function startLocked(
         onEvent: metrics.onWebhookEvent,
       }),
       metricsRoutes(metrics),
+      sloRoutes(() => slos.reports()),
       deliveryRoutes({ deliveries: store.deliveries, reads: store, dispatcher: reports }),
     ],
   });
@@ -245,6 +257,7 @@ async function startLocked(
       const next: Pipeline = await loadPipelineFile(opts.configPath, { displayName });
       await engine.setPipeline(next);
       executor.mirrors.setNetworkLimits(next.network ?? DEFAULT_NETWORK_LIMITS);
+      await slos.load(next);
       await poller.resync();
       await amqpInputs.sync(next);
       await reports.sync(next);
@@ -305,6 +318,7 @@ async function startLocked(
         try {
           watcher?.close();
           poller.stop();
+          slos.stop();
           await amqpInputs.stop();
           clearInterval(retentionTimer);
           await retentionRun;

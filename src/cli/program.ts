@@ -12,6 +12,7 @@ import { registerPoll } from './commands/poll.js';
 import { registerRebuild } from './commands/rebuild.js';
 import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
+import { registerSlo } from './commands/slo.js';
 import { registerSources } from './commands/sources.js';
 import { registerStatus } from './commands/status.js';
 import { registerToken } from './commands/token.js';
@@ -70,6 +71,7 @@ export function createProgram(): Command {
   registerRebuild(program);
   registerCancel(program);
   registerSources(program);
+  registerSlo(program);
   registerPoll(program);
   registerWhy(program);
   registerTrace(program);

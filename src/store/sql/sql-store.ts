@@ -39,6 +39,8 @@ import type {
 } from '../ports.js';
 import type { Database } from '../schema.js';
 import { pruneArtifacts } from './artifact-retention.js';
+import { sloHistory } from './slo-history.js';
+import type { SloObservation } from '../../core/slo/slo-set.js';
 import { SqlAccessStore } from './access-store.js';
 import { deleteBuilds, pruneHistoryBatch, retentionFacts } from './history-retention.js';
 import { SqlDeliveryStore } from './delivery-store.js';
@@ -980,6 +982,10 @@ export class SqlStore implements Store {
       .orderBy('path')
       .execute();
     return rows.map((r) => ({ path: r.path, digest: r.digest, size: Number(r.size) }));
+  }
+
+  sloHistory(since: number): Promise<SloObservation[]> {
+    return sloHistory(this.db, since);
   }
 
   async countBuildsByState(): Promise<Record<string, number>> {
