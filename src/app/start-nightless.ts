@@ -31,6 +31,7 @@ import { prepareDataDir } from './data-dir.js';
 import { NightlessMetrics } from './metrics.js';
 import { metricsRoutes } from './metrics-routes.js';
 import { SloMonitor } from './slo-monitor.js';
+import { announceSlo, sloCloudEvent } from '../reporters/slo-events.js';
 import { sloRoutes } from './slo-routes.js';
 
 export interface StartOptions {
@@ -132,7 +133,12 @@ async function startLocked(
     store,
     now: Date.now,
     logger,
-    onTransition: (t) => metrics.onSloTransition(t),
+    onTransition: (t) => {
+      metrics.onSloTransition(t);
+      const p = engine.pipeline;
+      const event = sloCloudEvent(t.kind, t.report, t.at, { pipeline: p.name, publicUrl });
+      void announceSlo(event, p.reports, logger);
+    },
   });
   await slos.load(pipeline);
   metrics.watchSlos(() => slos.reports());
