@@ -95,7 +95,7 @@ describe.skipIf(!RABBIT)('SLO burning end to end (git daemon, real server, Rabbi
 
   it('network failures drive the reliability SLO into burning and the event reaches the bus', async () => {
     root = await mkdtemp(join(tmpdir(), 'nightless-slo-e2e-'));
-    const repo = seededRepo(root);
+    seededRepo(root);
     const port = await freePort();
     daemon = await startDaemon(root, port);
     const exchange = `nightless-slo-test-${randomBytes(4).toString('hex')}`;
