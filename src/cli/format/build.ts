@@ -85,6 +85,8 @@ function notableClass(build: Build): string | null {
   const c = build.failureClass;
   if (c === null || c === build.state) return null;
   if (build.state === 'failed' && c === 'user') return null;
+  // `timeout: job … timed out`, `network: git fetch …`: the reason names the class already.
+  if (build.reason?.startsWith(`${c}:`) === true) return null;
   return c;
 }
 
