@@ -76,7 +76,10 @@ function finishedStatus(b: Build): CommitStatus {
 
 /** ` [network]`: whose failure it is, so a red check says at once whether to look at the code. */
 function classTag(b: Build): string {
-  return b.failureClass === null ? '' : ` [${b.failureClass}]`;
+  const c = b.failureClass;
+  // `error: network: git fetch …` names the class already; say it once.
+  if (c === null || b.reason?.startsWith(`${c}:`) === true) return '';
+  return ` [${c}]`;
 }
 
 /** ` · lines 81.2% (+1.3)`, or nothing without coverage. */
