@@ -87,8 +87,18 @@ describe('isNetworkError (Node errors)', () => {
   it.each([
     [Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:22'), { code: 'ECONNREFUSED' }), true],
     [Object.assign(new Error('getaddrinfo ENOTFOUND x'), { code: 'ENOTFOUND' }), true],
-    [Object.assign(new Error('Timed out while waiting for handshake'), { level: 'client-timeout' }), true],
-    [Object.assign(new Error('All configured authentication methods failed'), { level: 'client-authentication' }), false],
+    [
+      Object.assign(new Error('Timed out while waiting for handshake'), {
+        level: 'client-timeout',
+      }),
+      true,
+    ],
+    [
+      Object.assign(new Error('All configured authentication methods failed'), {
+        level: 'client-authentication',
+      }),
+      false,
+    ],
     [Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' }), false],
     ['a string', false],
     [null, false],
