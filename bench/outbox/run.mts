@@ -72,6 +72,7 @@ function sampleBuild(id: number, now: number): Build {
     finishedAt: now,
     failedStep: null,
     reason: null,
+    failureClass: null,
     relatedBuild: null,
     exitCode: null,
     coverage: { lines: 81.2, branches: 64.5, linesDelta: 0.3, branchesDelta: null },

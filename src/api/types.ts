@@ -9,6 +9,7 @@ import type { DecisionRecordSchema, EventRecordSchema } from '../server/schemas/
 import type { DeliverySchema, ReportTargetSchema } from '../server/schemas/delivery.js';
 import type { ErrorBody as ErrorBodySchema } from '../server/schemas/error.js';
 import type * as R from '../server/schemas/responses.js';
+import type { SloReportSchema } from '../server/schemas/slo.js';
 import type { ExpectedJobSchema, TraceNodeSchema } from '../server/schemas/trace.js';
 
 /**
@@ -47,3 +48,4 @@ export type ArtifactListing = z.output<typeof R.ArtifactListing>;
 export type BuildEvent = z.output<typeof R.BuildEvent>;
 export type Delivery = z.output<typeof DeliverySchema>;
 export type ReportTarget = z.output<typeof ReportTargetSchema>;
+export type SloReportView = z.output<typeof SloReportSchema>;

@@ -1,4 +1,7 @@
 import type { AuthFailureReason } from '../server/auth/auth-hook.js';
+import type { SloReport } from '../core/slo/slo-set.js';
+import { registerSloMetrics } from './slo-metrics.js';
+import type { SloTransition } from './slo-monitor.js';
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client';
 import { BUILD_STATES, type EventOrigin } from '../core/build.js';
 import type { SourceName } from '../core/pipeline.js';
@@ -10,6 +13,7 @@ import type {
   AppendedEvent,
   FinishedRun,
   NewEvent,
+  OutboxRecord,
   ReadPort,
   SchedulerPort,
   Store,
@@ -52,6 +56,7 @@ export class NightlessMetrics {
   private readonly retentionRows: Counter<'kind'>;
   private readonly retentionBytes: Counter<'kind'>;
   private readonly retentionRuns: Counter<'result'>;
+  private readonly buildsEnded: Counter<'job' | 'state' | 'class'>;
 
   constructor(opts: MetricsOptions) {
     const { store } = opts;
@@ -61,6 +66,12 @@ export class NightlessMetrics {
       name: 'nightless_events_received_total',
       help: 'Events received, by source, origin (kind) and outcome.',
       labelNames: ['source', 'kind', 'outcome'],
+      registers,
+    });
+    this.buildsEnded = new Counter({
+      name: 'nightless_builds_total',
+      help: 'Builds that ended, by job, state and failure class (`none` for passed/skipped).',
+      labelNames: ['job', 'state', 'class'],
       registers,
     });
     this.signatureFailures = new Counter({
@@ -175,6 +186,28 @@ export class NightlessMetrics {
       collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 200 });
   }
 
+  /**
+   * A lifecycle change relayed from the outbox (bus topic `build`): endings are counted once per
+   * outbox row, so a build counts once however many reporters deliver it.
+   */
+  readonly onBuildEvent = (record: OutboxRecord): void => {
+    if (record.type === 'queued' || record.type === 'started') return;
+    const b = record.build;
+    this.buildsEnded.inc({ job: b.job, state: b.state, class: b.failureClass ?? 'none' });
+  };
+
+  private sloSeries: ReturnType<typeof registerSloMetrics> | null = null;
+
+  /** Adds the SLO series (`app/slo-metrics.ts`), read from `reports` at scrape time. Call once. */
+  watchSlos(reports: () => SloReport[]): void {
+    this.sloSeries ??= registerSloMetrics(this.registry, reports);
+  }
+
+  /** A fast-burn alert started or ended (`SloMonitor`). */
+  onSloTransition(t: SloTransition): void {
+    this.sloSeries?.transition(t.report.name, t.kind);
+  }
+
   /** One event, counted once. `source` is `''` when the event concerned no source. */
   eventReceived(source: SourceName | null, kind: ReceivedKind, outcome: ReceivedOutcome): void {
     this.received.inc({ source: source ?? '', kind, outcome });
@@ -269,6 +302,7 @@ export class NightlessMetrics {
           );
           return build;
         },
+        queueRetry: (previous, now) => queue.queueRetry(previous, now),
         requeueBuild: (id, now) => queue.requeueBuild(id, now),
         cancelQueuedBuild: (id, reason, now) => queue.cancelQueuedBuild(id, reason, now),
         recoverLostBuilds: (now, maxAttempts) => queue.recoverLostBuilds(now, maxAttempts),

@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { ContentStore } from '../artifacts/content-store.js';
 import { MemoryBus } from '../bus/memory/memory-bus.js';
 import { ConfigError, loadPipelineFile } from '../config/index.js';
-import type { Pipeline } from '../core/pipeline.js';
+import { DEFAULT_NETWORK_LIMITS, type Pipeline } from '../core/pipeline.js';
 import { apiPorts } from './api-ports.js';
 import { Engine } from './engine.js';
 import { runRetention, type RetentionReport } from '../maintenance/retention.js';
@@ -33,6 +33,9 @@ import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { isLoopbackHost } from './listen-address.js';
 import { prepareDataDir } from './data-dir.js';
 import { NightlessMetrics } from './metrics.js';
+import { SloMonitor } from './slo-monitor.js';
+import { announceSlo, sloCloudEvent } from '../reporters/slo-events.js';
+import { sloRoutes } from '../server/routes/slos.js';
 
 export interface StartOptions {
   readonly configPath: string;
@@ -123,7 +126,23 @@ async function startLocked(
   let publicUrl = opts.publicUrl ?? (opts.port === 0 ? '' : `http://${hostForUrl}:${opts.port}`);
   const buildUrl = (id: number): string => buildPageUrl(publicUrl, id);
   const executor = new LocalExecutor({ dataDir, artifacts, buildUrl });
+  executor.mirrors.setNetworkLimits(pipeline.network ?? DEFAULT_NETWORK_LIMITS);
   const metrics = new NightlessMetrics({ store });
+  bus.subscribe('build', metrics.onBuildEvent);
+  const slos = new SloMonitor({
+    store: store.read,
+    now: Date.now,
+    logger,
+    onTransition: (t) => {
+      metrics.onSloTransition(t);
+      const p = engine.pipeline;
+      const event = sloCloudEvent(t.kind, t.report, t.at, { pipeline: p.name, publicUrl });
+      void announceSlo(event, p.reports, logger);
+    },
+  });
+  await slos.load(pipeline);
+  metrics.watchSlos(() => slos.reports());
+  bus.subscribe('build', slos.observe);
   // Reports seen for the first time start here: read before the engine writes (lost builds).
   const reportsStartAfter = await store.read.lastOutboxId();
   // Ingest and the scheduler ask the git mirrors the build checkouts use (and so warm them).
@@ -196,6 +215,7 @@ async function startLocked(
       }),
       changeRequestRoutes({ requests: store.requests }),
       metricsRoutes(metrics),
+      sloRoutes(() => slos.reports()),
       deliveryRoutes({ deliveries: store.deliveries, reads: store.read, dispatcher: reports }),
     ],
   });
@@ -251,6 +271,8 @@ async function startLocked(
     try {
       const next: Pipeline = await loadPipelineFile(opts.configPath, { displayName });
       await engine.setPipeline(next);
+      executor.mirrors.setNetworkLimits(next.network ?? DEFAULT_NETWORK_LIMITS);
+      await slos.load(next);
       await poller.resync();
       await amqpInputs.sync(next);
       await reports.sync(next);
@@ -311,6 +333,7 @@ async function startLocked(
         try {
           watcher?.close();
           await poller.stop();
+          slos.stop();
           await amqpInputs.stop();
           clearInterval(retentionTimer);
           await retentionRun;

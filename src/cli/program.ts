@@ -13,6 +13,7 @@ import { registerPoll } from './commands/poll.js';
 import { registerRebuild } from './commands/rebuild.js';
 import { registerServe } from './commands/serve.js';
 import { registerShow } from './commands/show.js';
+import { registerSlo } from './commands/slo.js';
 import { registerSources } from './commands/sources.js';
 import { registerStatus } from './commands/status.js';
 import { registerToken } from './commands/token.js';
@@ -72,6 +73,7 @@ export function createProgram(): Command {
   registerCancel(program);
   registerApprove(program);
   registerSources(program);
+  registerSlo(program);
   registerPoll(program);
   registerWhy(program);
   registerTrace(program);

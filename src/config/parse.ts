@@ -158,6 +158,8 @@ export function parsePipeline(text: string, fileName: string, opts: ParseOptions
     jobs: resolved.jobs,
     reports: resolved.reports,
     retention: resolved.retention,
+    network: resolved.network,
+    slos: resolved.slos,
     consumers: consumersOf(resolved.sources.keys(), graphJobs),
     order: topologicalOrder(graphJobs, upstreamOf),
     secretValues,

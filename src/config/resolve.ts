@@ -3,6 +3,7 @@ import type {
   CoverageDef,
   EnvValue,
   JobDef,
+  NetworkLimits,
   PublishDef,
   ReportDef,
   SourceDef,
@@ -11,6 +12,8 @@ import type {
 import type { ChangeRequestsDef } from '../core/change-request.js';
 import { DEFAULT_ARTIFACT_BUILDS, type RetentionPolicy } from '../core/retention.js';
 import { DEFAULTS } from './defaults.js';
+import { resolveSlos } from './resolve-slos.js';
+import type { SloDef } from '../core/slo/slo-set.js';
 import { MAX_AGE_MS, durationOrOff, parseDuration } from './durations.js';
 import type { Provenance } from './env-refs.js';
 import type { Path } from './paths.js';
@@ -31,6 +34,8 @@ export interface Resolved {
   readonly jobs: Map<string, JobDef>;
   readonly reports: ReportDef[];
   readonly retention: RetentionPolicy;
+  readonly network: NetworkLimits;
+  readonly slos: readonly SloDef[];
   /** Values that must be masked: from `${env:...}` or from secret fields. */
   readonly secretValues: string[];
 }
@@ -70,10 +75,14 @@ export function resolvePipeline(file: PipelineFile, ctx: ResolveContext): Resolv
   }
 
   const retention = resolveRetention(file.retention, null);
+  const network: NetworkLimits = {
+    connectTimeoutMs: ms(file.network?.connect_timeout, DEFAULTS.networkConnectTimeout) ?? 0,
+    stallTimeoutMs: ms(file.network?.stall_timeout, DEFAULTS.networkStallTimeout) ?? 0,
+  };
   const jobs = new Map<string, JobDef>();
   for (const [name, def] of jobsFile) {
     const path: Path = ['jobs', name];
-    jobs.set(name, resolveJob(name, def, path, ctx, secret, retention));
+    jobs.set(name, resolveJob(name, def, path, ctx, secret, retention, network));
     for (const varName of def.secrets ?? []) secret(ctx.env[varName]);
   }
 
@@ -110,6 +119,8 @@ export function resolvePipeline(file: PipelineFile, ctx: ResolveContext): Resolv
     jobs,
     reports,
     retention,
+    network,
+    slos: resolveSlos(file.slos),
     secretValues,
   };
 }
@@ -191,6 +202,7 @@ function resolveJob(
   ctx: ResolveContext,
   secret: (v: string | undefined) => string | null,
   retention: RetentionPolicy,
+  networkLimits: NetworkLimits,
 ): JobDef {
   const steps = def.steps.map((s, i): StepDef => {
     const stepPath: Path = [...path, 'steps', i];
@@ -237,6 +249,10 @@ function resolveJob(
       ),
       hostKey: p.sftp.host_key,
       connectTimeoutMs: ms(p.sftp.connect_timeout, DEFAULTS.sftpConnectTimeout) ?? 0,
+      stallTimeoutMs:
+        p.sftp.stall_timeout === undefined
+          ? networkLimits.stallTimeoutMs
+          : (ms(p.sftp.stall_timeout, DEFAULTS.networkStallTimeout) ?? 0),
     })),
     branches: def.branches ? [...def.branches] : null,
     paths: def.paths ? [...def.paths] : null,
@@ -249,6 +265,15 @@ function resolveJob(
     ...(def.isolation === undefined ? {} : { isolation: def.isolation }),
     ...(def.network === undefined ? {} : { network: def.network }),
     retention: def.retention === undefined ? retention : resolveRetention(def.retention, retention),
+    ...(def.retry === undefined
+      ? {}
+      : {
+          retry: {
+            on: [...def.retry.on],
+            attempts: def.retry.attempts ?? DEFAULTS.retryAttempts,
+            backoffMs: ms(def.retry.backoff, DEFAULTS.retryBackoff) ?? 0,
+          },
+        }),
   };
 }
 

@@ -1,14 +1,10 @@
 import { z } from 'zod';
 import { DEFAULT_ARTIFACT_BUILDS } from '../core/retention.js';
 import { DEFAULTS } from './defaults.js';
-import {
-  DURATION_PATTERN,
-  DURATION_PATTERN_OR_OFF,
-  MAX_AGE_MS,
-  MAX_DURATION_MS,
-  durationProblem,
-  parseDuration,
-} from './durations.js';
+import { MAX_AGE_MS, parseDuration } from './durations.js';
+import { dur, durOff, duration } from './schema-duration.js';
+import { network, retry } from './schema-network.js';
+import { slos } from './schema-slo.js';
 import { branchPatternProblem, globProblem, workspacePathProblem } from './globs.js';
 import { ENV_NAME_PATTERN, NAME_PATTERN, NAME_RULE } from './names.js';
 import { kinds, strict, VALUE } from './schema-helpers.js';
@@ -40,43 +36,6 @@ const nonEmpty = z.string().min(1, { error: 'must not be empty' });
 const secretText = z.string().min(1, {
   error: `empty secret ${VALUE}: a secret must have a value (an environment variable that is set but empty counts as empty)`,
 });
-
-/** Past the syntax: a value the parser refuses (too long for a timer, `30d`) is an error here. */
-function withinMax<T extends string | number>(maxMs: number, offAllowed: boolean) {
-  return (v: T, ctx: z.core.$RefinementCtx<T>) => {
-    // Syntax, sign and fractions are the other checks' to report; this one only the maximum.
-    if (v === 'off' || !parseDuration(v, Infinity).ok) return;
-    const r = parseDuration(v, maxMs);
-    if (!r.ok)
-      ctx.addIssue({
-        code: 'custom',
-        message: `invalid duration ${VALUE}: ${r.reason}${offAllowed ? ', or off' : ''}`,
-      });
-  };
-}
-
-const duration = (offAllowed: boolean, maxMs?: number) =>
-  z.union([
-    z
-      .string()
-      .regex(offAllowed ? DURATION_PATTERN_OR_OFF : DURATION_PATTERN, {
-        error: (iss) => `invalid duration ${VALUE}: ${durationProblem(iss.input, offAllowed)}`,
-      })
-      .superRefine(withinMax<string>(maxMs ?? MAX_DURATION_MS, offAllowed)),
-    z
-      .number()
-      .int({ error: `invalid duration ${VALUE}: a number of seconds must be a whole number` })
-      .min(0, { error: `invalid duration ${VALUE}: a duration cannot be negative` })
-      .superRefine(withinMax<number>(maxMs ?? MAX_DURATION_MS, offAllowed)),
-    ...(offAllowed ? [z.literal(false)] : []),
-  ]);
-
-/** `90s`, `10m`, `1h30m`, a number of seconds. */
-const dur = (description: string, dflt: string | number) =>
-  duration(false).optional().meta({ description, default: dflt });
-/** Like `dur`, plus `off`/`false`. */
-const durOff = (description: string, dflt: string | number) =>
-  duration(true).optional().meta({ description, default: dflt });
 
 const size = z.union([
   z.string().regex(SIZE_PATTERN, { error: `invalid size ${VALUE}: ${SIZE_HINT}` }),
@@ -340,6 +299,10 @@ const sftp = strict({
         'Expected host key: a public key (`ssh-ed25519 AAAA...`), a known_hosts line or a `SHA256:...` fingerprint (`ssh-keyscan HOST | ssh-keygen -lf -`). Required.',
     }),
   connect_timeout: dur('Fail fast when the host does not answer.', DEFAULTS.sftpConnectTimeout),
+  stall_timeout: dur(
+    'Give up a transfer that receives nothing for this long (default: the pipeline `network.stall_timeout`).',
+    DEFAULTS.networkStallTimeout,
+  ),
 });
 
 const publish = kinds(['sftp'], [strict({ sftp })]);
@@ -438,6 +401,7 @@ export const jobSchema = strict({
   retention: retention
     .optional()
     .meta({ description: 'Overrides the pipeline-level `retention` for this job (per key).' }),
+  retry: retry.optional(),
 });
 
 const attempts = z
@@ -508,6 +472,8 @@ export const pipelineFileSchema = strict({
     .optional()
     .meta({ description: 'Where build events go: amqp, webhook, commit_status.' }),
   retention: retention.optional(),
+  network: network.optional(),
+  slos: slos.optional(),
 }).meta({ title: 'nightless pipeline', description: 'nightless.yaml — see docs/pipeline.md' });
 
 export type PipelineFile = z.infer<typeof pipelineFileSchema>;

@@ -1,3 +1,4 @@
+import type { FailureClass } from './failure-class.js';
 import type { JobName, SourceName } from './pipeline.js';
 
 /** Terminal states; a build never leaves one of these. */
@@ -110,6 +111,8 @@ export interface Build {
   readonly failedStep: string | null;
   /** Human-readable reason for failed/error/cancelled/superseded/skipped. */
   readonly reason: string | null;
+  /** Whose failure it is (`core/failure-class.ts`); `null` while active and for passed/skipped. */
+  readonly failureClass: FailureClass | null;
   /** `superseded` → the build that replaced it; `skipped` → the identical build. */
   readonly relatedBuild: number | null;
   readonly exitCode: number | null;

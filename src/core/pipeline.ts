@@ -1,4 +1,5 @@
 import type { ChangeRequestsDef } from './change-request.js';
+import type { SloDef } from './slo/slo-set.js';
 import type { RetentionPolicy } from './retention.js';
 
 /**
@@ -95,9 +96,36 @@ export interface SftpPublish {
   /** Required by the config: a host is never trusted on first use. */
   readonly hostKey: string;
   readonly connectTimeoutMs: number;
+  /** No answer for this long mid-transfer ends the publish as `network`; absent: 15 s. */
+  readonly stallTimeoutMs?: number;
 }
 
 export type PublishDef = SftpPublish;
+
+/**
+ * How long nightless' own network operations (git clone/fetch/ls-remote, SFTP) may take to
+ * connect, and how long a connected transfer may go without a byte before it is abandoned as a
+ * `network` failure.
+ */
+export interface NetworkLimits {
+  readonly connectTimeoutMs: number;
+  readonly stallTimeoutMs: number;
+}
+
+/** Short on purpose: a firewall that drops packets must not hold a build for minutes. */
+export const DEFAULT_NETWORK_LIMITS: NetworkLimits = Object.freeze({
+  connectTimeoutMs: 5_000,
+  stallTimeoutMs: 30_000,
+});
+
+/** `retry:` of a job: builds ending in one of `on` are re-run as a new build, `attempts` in all. */
+export interface RetryPolicy {
+  readonly on: readonly ('network' | 'infrastructure' | 'timeout')[];
+  /** Total attempts including the first (2 = one retry). */
+  readonly attempts: number;
+  /** Wait before the first retry; doubled for each further one. */
+  readonly backoffMs: number;
+}
 
 export interface JobDef {
   readonly name: JobName;
@@ -137,6 +165,8 @@ export interface JobDef {
    * pipelines): the pipeline's.
    */
   readonly retention?: RetentionPolicy;
+  /** Absent: a failed build is never re-run by itself. */
+  readonly retry?: RetryPolicy;
 }
 
 export type ReportDef =
@@ -176,6 +206,10 @@ export interface Pipeline {
    * Absent (hand-built pipelines): `KEEP_EVERYTHING`.
    */
   readonly retention?: RetentionPolicy;
+  /** `network:`; absent (hand-built pipelines): `DEFAULT_NETWORK_LIMITS`. */
+  readonly network?: NetworkLimits;
+  /** `slos:`; absent or empty: none. */
+  readonly slos?: readonly SloDef[];
   /** Source → jobs consuming it, in declaration order (the index the scheduler uses instead of a scan). */
   readonly consumers: ReadonlyMap<SourceName, readonly JobName[]>;
   /** Jobs in a topological order (upstream first). */

@@ -2,6 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stderrSummary } from '../core/command-stderr.js';
+import { isNetworkFailure } from '../core/network-failure.js';
+import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../core/pipeline.js';
 import { spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';
 import { RunError } from './run-error.js';
 
@@ -11,6 +13,8 @@ export interface GitMirrorOptions {
   readonly networkTimeoutMs?: number;
   /** Timeout of local git commands (checkout...); default 2 min. */
   readonly localTimeoutMs?: number;
+  /** Connect and stall limits of clone/fetch; default `DEFAULT_NETWORK_LIMITS`. */
+  readonly network?: NetworkLimits;
 }
 
 const SHA_RE = /^[0-9a-f]{7,64}$/i;
@@ -27,6 +31,7 @@ export class GitMirrors {
   private readonly networkTimeoutMs: number;
   private readonly localTimeoutMs: number;
   private readonly locks = new Map<string, Promise<unknown>>();
+  private network: NetworkLimits;
 
   constructor(
     readonly root: string,
@@ -35,6 +40,12 @@ export class GitMirrors {
     this.runGit = options.runGit ?? spawnGit;
     this.networkTimeoutMs = options.networkTimeoutMs ?? 10 * 60_000;
     this.localTimeoutMs = options.localTimeoutMs ?? 2 * 60_000;
+    this.network = options.network ?? DEFAULT_NETWORK_LIMITS;
+  }
+
+  /** The pipeline's `network:` limits, applied to clones and fetches that start from now on. */
+  setNetworkLimits(limits: NetworkLimits): void {
+    this.network = limits;
   }
 
   mirrorDir(url: string): string {
@@ -57,9 +68,8 @@ export class GitMirrors {
       if (!(await exists(mirror))) await this.cloneMirror(url, mirror, signal);
       let commit = await this.resolveCommit(mirror, sha, signal);
       if (commit !== null) return { mirror, commit };
-      await this.expect(
-        ['--git-dir', mirror, 'fetch', '--prune', '--quiet', 'origin'],
-        this.networkTimeoutMs,
+      await this.expectRemote(
+        ['--git-dir', mirror, 'fetch', '--prune', '--progress', 'origin'],
         'fetch',
         url,
         signal,
@@ -67,11 +77,14 @@ export class GitMirrors {
       commit = await this.resolveCommit(mirror, sha, signal);
       if (commit === null && sha.length >= 40) {
         // Not on any branch any more (force-pushed away)? Servers allowing it serve it by id.
-        await this.git(
-          ['--git-dir', mirror, 'fetch', '--quiet', 'origin', sha],
-          this.networkTimeoutMs,
+        const r = await this.remoteGit(
+          ['--git-dir', mirror, 'fetch', '--progress', 'origin', sha],
           signal,
         );
+        // A server that refuses fetches by id says so and the commit is simply not found; a
+        // network failure here is still a network failure.
+        if (r.exitCode !== 0 && (r.stalled === true || isNetworkFailure(r.stderr)))
+          throw remoteError(r, 'fetch', url, this.networkTimeoutMs);
         commit = await this.resolveCommit(mirror, sha, signal);
       }
       if (commit === null) throw new RunError('checkout', `commit ${sha} not found in ${url}`);
@@ -158,9 +171,8 @@ export class GitMirrors {
     // Clone next to the final place, then rename: an interrupted clone never looks like a mirror.
     const tmp = `${mirror}.tmp-${randomBytes(4).toString('hex')}`;
     try {
-      await this.expect(
-        ['clone', '--mirror', '--quiet', '--', url, tmp],
-        this.networkTimeoutMs,
+      await this.expectRemote(
+        ['clone', '--mirror', '--progress', '--', url, tmp],
         'clone',
         url,
         signal,
@@ -284,6 +296,27 @@ export class GitMirrors {
     return base === h.commit ? 'descendant' : 'unrelated';
   }
 
+  /** A command that talks to the remote: network limits, and a failure says whose it is. */
+  private async expectRemote(
+    args: readonly string[],
+    what: string,
+    url: string,
+    signal?: AbortSignal,
+  ): Promise<GitRunResult> {
+    const r = await this.remoteGit(args, signal);
+    if (r.exitCode === 0) return r;
+    throw remoteError(r, what, url, this.networkTimeoutMs);
+  }
+
+  private remoteGit(args: readonly string[], signal?: AbortSignal): Promise<GitRunResult> {
+    const network = this.network;
+    const timeoutMs = this.networkTimeoutMs;
+    return this.runGit(
+      args,
+      signal === undefined ? { timeoutMs, network } : { timeoutMs, network, signal },
+    );
+  }
+
   private git(
     args: readonly string[],
     timeoutMs: number,
@@ -302,6 +335,24 @@ export class GitMirrors {
     });
     return next;
   }
+}
+
+/**
+ * The error of a failed clone/fetch: `network` when the remote could not be reached or stopped
+ * answering (stalled, refused, reset, DNS, too slow), `disk` when the mirror could not be
+ * written, else `checkout` (the remote answered no: unknown repository, credentials refused).
+ */
+function remoteError(r: GitRunResult, what: string, url: string, timeoutMs: number): RunError {
+  const detail = r.stalled
+    ? 'stalled: the remote sent nothing within the network limits'
+    : r.timedOut
+      ? `timed out after ${Math.round(timeoutMs / 1000)}s`
+      : stderrSummary(r.stderr) || `exit code ${r.exitCode ?? 'none'}`;
+  const message = `git ${what} of ${url} failed: ${detail}`;
+  if (/no space left on device/i.test(r.stderr)) return new RunError('disk', message);
+  if (r.stalled === true || r.timedOut || isNetworkFailure(r.stderr))
+    return new RunError('network', message);
+  return new RunError('checkout', message);
 }
 
 /** A git config value, quoted: `\\`, `"` and control characters escaped, `#`/`;` kept literal. */

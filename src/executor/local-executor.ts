@@ -22,6 +22,7 @@ import { envSecrets, stepEnv, withoutSecrets } from './step-env.js';
 import { killOrphans } from './orphans.js';
 import { runStep } from './step-runner.js';
 import { Workspaces, type PruneResult } from './workspace.js';
+import { diskFull } from './disk-full.js';
 
 export interface LocalExecutorOptions {
   /** nightless' data directory: `workspaces/`, `git/`, `logs/` live below it. */
@@ -212,12 +213,22 @@ export class LocalExecutor implements Executor {
         if (r.exitCode === 0) continue;
         const how =
           r.signal === null ? `exited with code ${r.exitCode}` : `was killed by ${r.signal}`;
-        outcome = {
-          state: 'failed',
-          step: step.name,
-          exitCode: r.exitCode,
-          reason: `step ${quoted} ${how}`,
-        };
+        const full = await diskFull(workspace);
+        outcome =
+          full === null
+            ? {
+                state: 'failed',
+                step: step.name,
+                exitCode: r.exitCode,
+                reason: `step ${quoted} ${how}`,
+                signal: r.signal,
+              }
+            : {
+                state: 'error',
+                code: 'disk',
+                step: step.name,
+                reason: `disk: step ${quoted} ${how} with the workspace's file system full (${full})`,
+              };
       } else if (r.kind === 'timeout') {
         outcome = { state: 'error', code: r.code, step: step.name, reason: r.reason };
       } else if (r.kind === 'cancelled') {
@@ -318,6 +329,8 @@ function errorOutcome(err: unknown): RunOutcome {
   if (err instanceof RunError)
     return { state: 'error', code: err.code, step: err.step, reason: err.message };
   const message = err instanceof Error ? err.message : String(err);
+  if ((err as { code?: unknown } | null)?.code === 'ENOSPC')
+    return { state: 'error', code: 'disk', step: null, reason: `disk: ${message}` };
   return { state: 'error', code: 'internal', step: null, reason: `internal error: ${message}` };
 }
 

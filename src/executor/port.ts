@@ -54,6 +54,10 @@ export type RunErrorCode =
   | 'step-timeout'
   | 'no-output-timeout'
   | 'checkout'
+  /** One of nightless' own network operations failed: refused, reset, DNS, stalled, too slow. */
+  | 'network'
+  /** The disk is full (ENOSPC) where nightless or a step writes. */
+  | 'disk'
   | 'workspace'
   | 'outputs'
   | 'lost'
@@ -70,6 +74,8 @@ export type RunOutcome =
       readonly step: string;
       readonly exitCode: number;
       readonly reason: string;
+      /** The signal that ended the step's process, when one did. */
+      readonly signal?: string | null;
     }
   | {
       readonly state: 'error';

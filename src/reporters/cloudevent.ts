@@ -1,3 +1,4 @@
+import type { FailureClass } from '../core/failure-class.js';
 import type { Build, BuildInput, CoverageSummary } from '../core/build.js';
 import type { CollectedOutput } from '../executor/port.js';
 import type { OutboxRecord, OutboxType } from '../store/ports.js';
@@ -38,6 +39,13 @@ export interface BuildEventData {
   /** `passed`/`failed`/`error`/`cancelled`/`superseded`/`skipped` once finished, else `null`. */
   readonly result: string | null;
   readonly reason: string | null;
+  /**
+   * Whose failure it is (`user`, `timeout`, `network`, `infrastructure`, `cancelled`,
+   * `superseded`); `null` while active and for passed/skipped builds.
+   */
+  readonly failureClass: FailureClass | null;
+  /** A retry (`retry:` or a re-queue after `lost`): the attempt before it; else `null`. */
+  readonly retryOf: number | null;
   readonly failedStep: string | null;
   readonly exitCode: number | null;
   /** `superseded` → the build that replaced it; `skipped` → the identical build. */
@@ -124,6 +132,8 @@ export function toCloudEvent(record: OutboxRecord, ctx: CloudEventContext): Buil
       state: b.state,
       result: b.state === 'queued' || b.state === 'running' ? null : b.state,
       reason: b.reason,
+      failureClass: b.failureClass,
+      retryOf: b.cause.kind === 'retry' ? b.cause.previousBuild : null,
       failedStep: b.failedStep,
       exitCode: b.exitCode,
       relatedBuild: b.relatedBuild,

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import { INSTALLATION_ID_KEY } from './installation-id.js';
 import { changeRequestTables } from './sql/change-request-store.js';
+import { failureClassMigration } from './migration-0008-failure-class.js';
 import type { Database } from './schema.js';
 
 /** What differs between SQL backends in DDL, as capability values rather than `if (pg)`. */
@@ -22,6 +23,7 @@ export function migrations(d: DdlDialect): MigrationProvider {
     '0004-access': { up: (db) => access(db as Kysely<Database>, d) },
     '0005-concurrency-groups': { up: (db) => concurrencyGroups(db as Kysely<Database>) },
     '0006-retention-indexes': { up: (db) => retentionIndexes(db as Kysely<Database>) },
+    '0008-failure-class': { up: (db) => failureClassMigration(db as Kysely<Database>) },
     '0009-change-requests': { up: (db) => changeRequestTables(db, d) },
   };
   return { getMigrations: () => Promise.resolve(all) };

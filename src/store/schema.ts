@@ -73,6 +73,8 @@ export interface Database {
     concurrency_group: Generated<string>;
     /** How many builds of the group may run at once (the job's `concurrency` when queued). */
     concurrency_limit: Generated<number>;
+    /** `core/failure-class.ts`, written when the build ends (migration 0008). */
+    failure_class: string | null;
   };
   build_inputs: {
     build_id: number;

@@ -23,6 +23,7 @@ export function buildFixture(
     finishedAt: null,
     failedStep: null,
     reason: null,
+    failureClass: null,
     relatedBuild: null,
     exitCode: null,
     coverage: null,

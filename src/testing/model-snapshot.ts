@@ -5,6 +5,7 @@ import {
   type BuildInput,
   type BuildState,
 } from '../core/build.js';
+import { failureClassOfStored } from '../core/failure-class.js';
 import type { SchedulerEvent } from '../core/event.js';
 import type { JobName, Pipeline } from '../core/pipeline.js';
 import type { BuildRef, Decision, SourceHead } from '../core/scheduler/index.js';
@@ -239,6 +240,7 @@ function toBuild(b: ModelBuild): Build {
     finishedAt: null,
     failedStep: null,
     reason: b.reason,
+    failureClass: failureClassOfStored(b.state, b.reason),
     relatedBuild: b.relatedBuild,
     exitCode: null,
     coverage: null,

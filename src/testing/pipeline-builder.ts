@@ -55,6 +55,7 @@ export interface JobSpec {
   readonly secrets?: readonly string[];
   /** Default: the pipeline's. */
   readonly retention?: RetentionPolicy;
+  readonly retry?: JobDef['retry'];
 }
 
 export interface PipelineSpec {
@@ -190,6 +191,7 @@ function jobDef(name: string, j: JobSpec, retention: RetentionPolicy): JobDef {
     quietPeriodMs: j.quietPeriodMs ?? null,
     secrets: [...(j.secrets ?? [])],
     retention: j.retention ?? retention,
+    ...(j.retry === undefined ? {} : { retry: j.retry }),
   };
 }
 

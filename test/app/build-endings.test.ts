@@ -199,7 +199,8 @@ describe('the log says how a build ended', () => {
       // The steps passed; the publish after them failed: the runner adds the closing line.
       const published = await buildOf(nl, 'publishes');
       expect(published.state).toBe('error');
-      expect(published.reason).toMatch(/^publish: sftp .*127\.0\.0\.1/);
+      expect(published.failureClass).toBe('network');
+      expect(published.reason).toMatch(/^network: sftp .*127\.0\.0\.1/);
       const publishLines = await systemLines(nl, 'data-run', published.id);
       expect(publishLines.at(-1)).toBe(`!!! error: ${published.reason}`);
       expect(publishLines.filter((l) => l.startsWith('!!!'))).toHaveLength(1);

@@ -82,6 +82,7 @@ describe('the DESIGN.md sketch', () => {
         password: null,
         hostKey: 'ssh-ed25519 AAAAsketch',
         connectTimeoutMs: 3000,
+        stallTimeoutMs: 30_000,
       },
     ]);
     expect(p.reports).toEqual([
@@ -185,7 +186,35 @@ describe('every key', () => {
       privateKey: { value: FIXTURE_ENV.SFTP_KEY, template: '${env:SFTP_KEY}', secret: true },
       hostKey: 'ssh-ed25519 AAAAexample',
       connectTimeoutMs: 5000,
+      stallTimeoutMs: 20_000,
     });
+    expect(build.retry).toEqual({
+      on: ['network', 'infrastructure'],
+      attempts: 3,
+      backoffMs: 10_000,
+    });
+    expect(p.network).toEqual({ connectTimeoutMs: 2000, stallTimeoutMs: 15_000 });
+    expect(p.slos).toEqual([
+      {
+        name: 'reliability',
+        indicator: 'reliability',
+        objective: 0.995,
+        windowMs: 28 * 86_400_000,
+        thresholdMs: null,
+        fast: { longMs: 3_600_000, shortMs: 300_000, threshold: 14.4 },
+        slow: { longMs: 21_600_000, shortMs: 1_800_000, threshold: 6 },
+      },
+      {
+        name: 'start',
+        indicator: 'start_latency',
+        objective: 0.99,
+        windowMs: 7 * 86_400_000,
+        thresholdMs: 30_000,
+        fast: { longMs: 600_000, shortMs: 60_000, threshold: 14.4 },
+        slow: { longMs: 3_600_000, shortMs: 300_000, threshold: 6 },
+      },
+    ]);
+    expect(p.jobs.get('docs')!.retry).toBeUndefined();
     expect(p.reports[1]).toEqual({
       kind: 'webhook',
       url: 'https://qe.example.com/ci',

@@ -22,6 +22,8 @@ describe('schema/nightless.schema.json', () => {
       'jobs',
       'reports',
       'retention',
+      'network',
+      'slos',
     ]);
     expect(schema.additionalProperties).toBe(false);
     expect(schema.required).toEqual(['jobs']);

@@ -26,6 +26,7 @@ const outboxRow = (id: number): BusMessages['build'] => ({
     coverage: null,
     attempt: 1,
     concurrencyGroup: 'build',
+    failureClass: null,
   },
 });
 

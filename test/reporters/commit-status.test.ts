@@ -123,14 +123,14 @@ describe.each(Object.keys(FORGES) as Provider[])(
       const all = bodies();
       expect(all[2]).toMatchObject({
         state: forge.states.failed,
-        description: expect.stringMatching(/^failed at test in/),
+        description: expect.stringMatching(/^failed \[user\] at test in/),
       });
       expect(all[5]).toMatchObject({ state: forge.states.passed });
       const skip = receiver.requests[6]!;
       expect(skip.url).toBe(forge.path(SHA(1)));
       expect(all[6]).toMatchObject({
         state: forge.states.failed,
-        description: expect.stringMatching(/^identical to build #1: failed at test/),
+        description: expect.stringMatching(/^identical to build #1: failed \[user\] at test/),
       });
     });
   },

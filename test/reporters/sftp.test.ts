@@ -82,7 +82,7 @@ describe('sftp connect timeout (fail fast, no sshd needed)', () => {
     }
   });
 
-  it('turns a failed publish into an error build with code publish', async () => {
+  it('turns a publish to a silent host into an error build with code network (class network)', async () => {
     const held: Socket[] = [];
     const mute: Server = createServer((s) => held.push(s));
     await new Promise<void>((r) => mute.listen(0, '127.0.0.1', r));
@@ -98,7 +98,7 @@ describe('sftp connect timeout (fail fast, no sshd needed)', () => {
       );
       expect(result).toEqual({
         state: 'error',
-        code: 'publish',
+        code: 'network',
         step: null,
         reason: `sftp connect timeout after 1s to 127.0.0.1:${port}`,
         outputs: [],

@@ -68,15 +68,30 @@ export function formatRelated(build: Build): string | null {
   return `related to #${build.relatedBuild}`;
 }
 
-/** One line on what went wrong: `step "npm test": exit code 1`; null when nothing did. */
+/**
+ * One line on what went wrong: `step "npm test": exit code 1`; null when nothing did. A class the
+ * state does not already imply leads (`[network] git fetch of … failed`), so a red row says at
+ * once whether the code or the system is to blame.
+ */
 export function formatReason(build: Build): string | null {
   // The step is named once: most reasons name it already (`step "test" exited with code 1`).
-  const failure = describeFailure(build.failedStep, build.reason);
+  let failure = describeFailure(build.failedStep, build.reason);
   if (build.reason === null && build.relatedBuild !== null) {
     const related = formatRelated(build);
-    return failure === null ? related : `${failure}: ${related}`;
+    failure = failure === null ? related : `${failure}: ${related}`;
   }
-  return failure;
+  const tag = notableClass(build);
+  return tag === null ? failure : `[${tag}] ${failure ?? ''}`.trimEnd();
+}
+
+/** The failure class unless the state says it already (failed → user, cancelled, superseded). */
+function notableClass(build: Build): string | null {
+  const c = build.failureClass;
+  if (c === null || c === build.state) return null;
+  if (build.state === 'failed' && c === 'user') return null;
+  // `timeout: job … timed out`, `network: git fetch …`: the reason names the class already.
+  if (build.reason?.startsWith(`${c}:`) === true) return null;
+  return c;
 }
 
 function percent(value: number | null, delta: number | null): string | null {
@@ -141,6 +156,7 @@ export function formatBuildDetail(build: BuildDetail, now: number, c: Colours): 
       build.finishedAt === null ? `${formatSpan(duration)} so far` : formatSpan(duration),
     ]);
   }
+  if (build.failureClass !== null) fields.push(['failure class', build.failureClass]);
   if (build.failedStep !== null) fields.push(['failed step', build.failedStep]);
   if (build.reason !== null) fields.push(['reason', build.reason]);
   // The reason usually says the exit code already (`exit code 1`).

@@ -55,10 +55,15 @@ function finishedStatus(b: Build): CommitStatus {
     case 'failed':
       return {
         state: 'failure',
-        description: clip(`failed${b.failedStep ? ` at ${b.failedStep}` : ''}${took}${cov}`),
+        description: clip(
+          `failed${classTag(b)}${b.failedStep ? ` at ${b.failedStep}` : ''}${took}${cov}`,
+        ),
       };
     case 'error':
-      return { state: 'error', description: clip(`error: ${b.reason ?? 'infrastructure'}`) };
+      return {
+        state: 'error',
+        description: clip(`error${classTag(b)}: ${b.reason ?? 'infrastructure'}`),
+      };
     case 'cancelled':
     case 'superseded':
       return { state: 'cancelled', description: clip(b.reason ?? b.state) };
@@ -67,6 +72,14 @@ function finishedStatus(b: Build): CommitStatus {
     case 'running':
       return { state: 'pending', description: b.state };
   }
+}
+
+/** ` [network]`: whose failure it is, so a red check says at once whether to look at the code. */
+function classTag(b: Build): string {
+  const c = b.failureClass;
+  // `error: network: git fetch …` names the class already; say it once.
+  if (c === null || b.reason?.startsWith(`${c}:`) === true) return '';
+  return ` [${c}]`;
 }
 
 /** ` · lines 81.2% (+1.3)`, or nothing without coverage. */

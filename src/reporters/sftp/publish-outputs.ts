@@ -12,8 +12,9 @@ export interface PublishOutputsDeps {
 
 /**
  * The build runner's `afterRun` hook: copies a passing build's outputs to each of the job's
- * `publish:` targets, in order. The first failure turns the build into `error` (code `publish`,
- * the reason names the target and the cause); the outputs stay recorded.
+ * `publish:` targets, in order. The first failure turns the build into `error` (code `network`
+ * when the network failed, else `publish`; the reason names the target and the cause); the
+ * outputs stay recorded.
  */
 export function publishOutputs(deps: PublishOutputsDeps) {
   return async (
@@ -41,7 +42,7 @@ export function publishOutputs(deps: PublishOutputsDeps) {
         deps.logger.warn({ build: build.id, reason }, 'publish failed');
         return {
           state: 'error',
-          code: 'publish',
+          code: err instanceof PublishError && err.network ? 'network' : 'publish',
           step: null,
           reason,
           outputs: result.outputs,

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import { Client, type SFTPWrapper } from 'ssh2';
+import { isNetworkError } from '../../core/network-failure.js';
 import type { SftpPublish } from '../../core/pipeline.js';
 import {
   fingerprint,
@@ -20,9 +21,13 @@ export interface PublishFile {
 
 /** A publish that failed; `message` is what the build's reason shows. */
 export class PublishError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /** The network failed (connect timeout, refused, reset, stalled), not the server's answer. */
+  readonly network: boolean;
+
+  constructor(message: string, options?: { cause?: unknown; network?: boolean }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
     this.name = 'PublishError';
+    this.network = options?.network ?? isNetworkError(options?.cause);
   }
 }
 
@@ -88,6 +93,7 @@ export async function publishSftp(
     if (err instanceof PublishError) throw err;
     throw new PublishError(`sftp ${where}: ${err instanceof Error ? err.message : String(err)}`, {
       cause: err,
+      network: isNetworkError(err),
     });
   } finally {
     signal?.removeEventListener('abort', onAbort);
@@ -115,7 +121,12 @@ function connect(
       reject(err);
     };
     const timer = setTimeout(
-      () => fail(new PublishError(`sftp connect timeout after ${seconds(ms)} to ${where}`)),
+      () =>
+        fail(
+          new PublishError(`sftp connect timeout after ${seconds(ms)} to ${where}`, {
+            network: true,
+          }),
+        ),
       ms,
     );
     const onAbort = () => fail(new PublishError('sftp publish cancelled'));
@@ -131,13 +142,17 @@ function connect(
       } else if (err.level === 'client-authentication') {
         fail(new PublishError(`sftp ${where}: authentication failed for user ${def.user}`));
       } else if (err.level === 'client-timeout') {
-        fail(new PublishError(`sftp connect timeout after ${seconds(ms)} to ${where}`));
+        fail(
+          new PublishError(`sftp connect timeout after ${seconds(ms)} to ${where}`, {
+            network: true,
+          }),
+        );
       } else {
         fail(new PublishError(`sftp connect to ${where} failed: ${err.message}`, { cause: err }));
       }
     });
     client.on('close', () =>
-      fail(new PublishError(`sftp ${where}: connection closed during setup`)),
+      fail(new PublishError(`sftp ${where}: connection closed during setup`, { network: true })),
     );
     client.on('ready', () => {
       client.sftp((err, sftp) => {
@@ -158,7 +173,8 @@ function connect(
       ...(def.password ? { password: def.password.value } : {}),
       // Our own timer above bounds the whole setup; this is ssh2's own backstop.
       readyTimeout: ms + 1_000,
-      keepaliveInterval: 5_000,
+      // A peer that stops answering mid-transfer is given up after about the stall limit.
+      keepaliveInterval: Math.max(1_000, Math.floor((def.stallTimeoutMs ?? 15_000) / 3)),
       keepaliveCountMax: 3,
       hostVerifier: (key: Buffer) => {
         offered = key;

@@ -7,7 +7,7 @@ import type { OutgoingEvent, SendOutcome, SingleSender } from '../sender.js';
 type WebhookDef = Extract<ReportDef, { kind: 'webhook' }>;
 
 /** `sha256=<hex HMAC-SHA256 of the body with the secret>`, as `X-Nightless-Signature-256` carries it. */
-function signBody(secret: string, body: string): string {
+export function signBody(secret: string, body: string): string {
   return `sha256=${createHmac('sha256', secret).update(body).digest('hex')}`;
 }
 

@@ -1,6 +1,8 @@
 import type { Logger } from 'pino';
 import type { Build } from '../../core/build.js';
 import { closingLine, storedReason } from '../../core/build-ending.js';
+import { failureClassOf } from '../../core/failure-class.js';
+import { retryPlan } from '../../core/retry-rule.js';
 import type { JobDef, Pipeline } from '../../core/pipeline.js';
 import type { Executor, RunInput, RunResult } from '../../executor/port.js';
 import type { NewEvent, QueuePort } from '../../store/ports.js';
@@ -47,6 +49,8 @@ export class BuildRunner implements Runner {
   private readonly loop: SerialLoop;
   private stopping = false;
   private stopMode: StopMode = 'requeue';
+  /** Retries waiting out their backoff: timer → the build to retry. */
+  private readonly retryTimers = new Map<NodeJS.Timeout, number>();
 
   constructor(private readonly deps: BuildRunnerDeps) {
     this.loop = new SerialLoop(
@@ -93,6 +97,14 @@ export class BuildRunner implements Runner {
   async stop(mode: StopMode): Promise<void> {
     if (!this.stopping) this.stopMode = mode;
     this.stopping = true;
+    // A retry still waiting is queued now, so the next start runs it (the wait is skipped).
+    for (const [t, id] of this.retryTimers) {
+      clearTimeout(t);
+      await this.deps.queue.queueRetry(id, this.deps.now()).catch((err: unknown) => {
+        this.deps.logger.error({ err, build: id }, 'queueing a retry at shutdown failed');
+      });
+    }
+    this.retryTimers.clear();
     await this.loop.stop();
     for (const [id, run] of this.running) {
       // A build someone cancelled just before keeps that cancel; it is not re-queued.
@@ -100,6 +112,27 @@ export class BuildRunner implements Runner {
       this.cancelRunning(id, SHUTDOWN_REASON);
     }
     await Promise.all([...this.running.values()].map((r) => r.done));
+  }
+
+  /**
+   * Queues the retry of `id` after `delayMs`. The wait lives in this process: a stop queues the
+   * retry at once (it runs at the next start); only a crash during the wait loses it.
+   */
+  private scheduleRetry(id: number, delayMs: number, log: Logger): void {
+    log.warn({ delayMs }, 'build failed for a retryable reason: retrying');
+    const timer = setTimeout(() => {
+      this.retryTimers.delete(timer);
+      if (this.stopping) return;
+      this.deps.queue.queueRetry(id, this.deps.now()).then(
+        (retry) => {
+          if (retry === null) return;
+          this.deps.onFinished(retry);
+          this.wake();
+        },
+        (err: unknown) => log.error({ err }, 'queueing the retry failed'),
+      );
+    }, delayMs);
+    this.retryTimers.set(timer, id);
   }
 
   private async fill(): Promise<void> {
@@ -224,14 +257,20 @@ export class BuildRunner implements Runner {
             receivedAt: deps.now(),
           }))
         : [];
+    const retry = retryPlan(
+      deps.pipeline().jobs.get(build.job)?.retry,
+      build.attempt,
+      failureClassOf(result),
+    );
     try {
       const finished = await deps.queue.finishBuild(
         build.id,
-        { result, logBytes, outputEvents },
+        { result, logBytes, outputEvents, ...(retry === null ? {} : { retrying: true }) },
         deps.now(),
       );
       log.info({ state: finished.state, reason: finished.reason }, 'build finished');
       deps.onFinished(finished);
+      if (retry !== null) this.scheduleRetry(build.id, retry.delayMs, log);
     } catch (err) {
       log.error({ err }, 'recording the build result failed');
     }

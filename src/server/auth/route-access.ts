@@ -29,6 +29,7 @@ export const ROUTE_ACCESS: AccessTable = {
   'GET /api/trace/:source/:version': 'read',
   'GET /api/deliveries': 'read',
   'GET /api/requests': 'read',
+  'GET /api/slos': 'read',
   'GET /metrics': 'read',
 
   'POST /api/jobs/:job/trigger': 'trigger',

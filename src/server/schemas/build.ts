@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { EVENT_ORIGINS, FINISHED_STATES } from '../../core/build.js';
+import { FAILURE_CLASSES } from '../../core/failure-class.js';
 
 /**
  * Response schemas of the build types (`core/build.ts`, `store/ports.ts`). The `id` metadata
@@ -10,6 +11,8 @@ import { EVENT_ORIGINS, FINISHED_STATES } from '../../core/build.js';
 export const BuildStateSchema = z
   .enum(['queued', 'running', ...FINISHED_STATES])
   .meta({ id: 'BuildState' });
+
+export const FailureClassSchema = z.enum(FAILURE_CLASSES).meta({ id: 'FailureClass' });
 
 export const EventOriginSchema = z.enum(EVENT_ORIGINS);
 
@@ -73,6 +76,10 @@ export const BuildSchema = z
     finishedAt: z.number().nullable(),
     failedStep: z.string().nullable(),
     reason: z.string().nullable(),
+    failureClass: FailureClassSchema.nullable().meta({
+      description:
+        'Whose failure it is: `user` (a step exited non-zero), `timeout`, `network`, `infrastructure`, `cancelled`, `superseded`; `null` while active and for passed/skipped builds.',
+    }),
     relatedBuild: z.number().int().nullable().meta({
       description: '`superseded` → the build that replaced it; `skipped` → the identical build.',
     }),

@@ -8,6 +8,11 @@ export interface FinishedRun {
   readonly logBytes: number;
   /** Output versions to announce, written to the inbox in the same transaction. */
   readonly outputEvents: readonly NewEvent[];
+  /**
+   * A retry follows (`core/retry-rule.ts`): the ending is recorded without a `finished` outbox
+   * row, so reporters hear one result, the retry's.
+   */
+  readonly retrying?: boolean;
 }
 
 /** The durable build queue, as the runner (local slots or remote agents) sees it. */
@@ -19,6 +24,12 @@ export interface QueuePort {
    */
   claimNextBuild(worker: string, now: number): Promise<Build | null>;
   finishBuild(id: number, run: FinishedRun, now: number): Promise<Build>;
+  /**
+   * Queues a new build with `previous`'s inputs, fingerprint and group: cause `retry`, attempt
+   * + 1, the two linked through `relatedBuild`, one `queued` outbox row. `null` (nothing written)
+   * when `previous` is unknown or already has a retry. Safe to call twice.
+   */
+  queueRetry(previous: number, now: number): Promise<Build | null>;
   /**
    * Puts a running build back in the queue (a graceful shutdown killed it): state `queued`, no
    * start time or worker, its place in the queue kept, one `queued` outbox row. `null` (and

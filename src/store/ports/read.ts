@@ -1,3 +1,4 @@
+import type { SloObservation } from '../../core/slo/slo-set.js';
 import type { Build, BuildState } from '../../core/build.js';
 import type { Ancestry, SchedulerEvent } from '../../core/event.js';
 import type { JobName, SourceName } from '../../core/pipeline.js';
@@ -68,6 +69,8 @@ export interface JobStatus {
 
 /** Read side for the API and CLI. */
 export interface ReadPort {
+  /** Build lifecycle changes since `since` that SLOs count (`store/sql/slo-history.ts`). */
+  sloHistory(since: number): Promise<SloObservation[]>;
   listSources(): Promise<SourceStatus[]>;
   jobStatuses(jobs: readonly JobName[]): Promise<JobStatus[]>;
   listBuilds(filter: BuildFilter): Promise<Build[]>;

@@ -46,6 +46,7 @@ export const decisionStatements = {
       .updateTable('builds')
       .set({
         state: 'superseded',
+        failure_class: 'superseded',
         related_build: p.relatedBuild,
         finished_at: p.finishedAt,
         reason: p.reason,

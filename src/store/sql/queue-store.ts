@@ -1,6 +1,7 @@
 import type { Build } from '../../core/build.js';
 import { splitOutputSource } from '../../core/output-source.js';
 import { storedReason } from '../../core/build-ending.js';
+import { failureClassOf } from '../../core/failure-class.js';
 import type { SourceName } from '../../core/pipeline.js';
 import type { ArtifactFile } from '../../executor/port.js';
 import type { FinishedRun, QueuePort } from '../ports.js';
@@ -8,6 +9,7 @@ import { insertBuild, loadBuild, writeOutbox } from './build-writes.js';
 import { claimNextBuild } from './claim-next-build.js';
 import type { SqlConnection } from './connection.js';
 import { insertEvent } from './inbox-store.js';
+import { queueRetry } from './queue-retry.js';
 import { artifactFiles } from './read-store.js';
 
 /** {@link QueuePort}: the durable build queue, as local slots (and later agents) see it. */
@@ -50,6 +52,7 @@ export class SqlQueue implements QueuePort {
           finished_at: now,
           failed_step: r.state === 'failed' ? r.step : r.state === 'error' ? r.step : null,
           reason: storedReason(r),
+          failure_class: failureClassOf(r),
           exit_code: r.state === 'failed' ? r.exitCode : null,
           coverage_lines: cov?.lines ?? null,
           coverage_branches: cov?.branches ?? null,
@@ -79,9 +82,13 @@ export class SqlQueue implements QueuePort {
         }
       }
       for (const e of run.outputEvents) await insertEvent(trx, e, this.conn.shapes);
-      await writeOutbox(trx, id, 'finished', now);
+      if (run.retrying !== true) await writeOutbox(trx, id, 'finished', now);
       return loadBuild(trx, id);
     });
+  }
+
+  queueRetry(previous: number, now: number): Promise<Build | null> {
+    return queueRetry(this.conn, previous, now);
   }
 
   requeueBuild(id: number, now: number): Promise<Build | null> {
@@ -102,7 +109,7 @@ export class SqlQueue implements QueuePort {
     return this.conn.transaction(async (trx) => {
       const res = await trx
         .updateTable('builds')
-        .set({ state: 'cancelled', finished_at: now, reason })
+        .set({ state: 'cancelled', finished_at: now, reason, failure_class: 'cancelled' })
         .where('id', '=', id)
         .where('state', '=', 'queued')
         .executeTakeFirst();
@@ -136,6 +143,7 @@ export class SqlQueue implements QueuePort {
             state: 'error',
             finished_at: now,
             reason: 'lost: the server stopped while the build was running',
+            failure_class: 'infrastructure',
           })
           .where('id', '=', row.id)
           .execute();

@@ -1,3 +1,4 @@
+import type { SloObservation } from '../../core/slo/slo-set.js';
 import type { Build } from '../../core/build.js';
 import type { JobName, SourceName } from '../../core/pipeline.js';
 import type { ArtifactFile, CollectedOutput } from '../../executor/port.js';
@@ -11,6 +12,7 @@ import type {
   SourceStatus,
 } from '../ports.js';
 import { loadBuild, withInputs } from './build-writes.js';
+import { sloHistory } from './slo-history.js';
 import type { Db, SqlConnection } from './connection.js';
 import {
   findVersions,
@@ -164,6 +166,10 @@ export class SqlReadModel implements ReadPort {
 
   artifact(buildId: number, output: string): Promise<ArtifactFile[]> {
     return artifactFiles(this.conn.db, buildId, output);
+  }
+
+  sloHistory(since: number): Promise<SloObservation[]> {
+    return sloHistory(this.conn.db, since);
   }
 
   async countBuildsByState(): Promise<Record<string, number>> {

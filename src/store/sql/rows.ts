@@ -8,6 +8,7 @@ import type {
   EventOrigin,
   PinnedInput,
 } from '../../core/build.js';
+import { failureClassOfStored, isFailureClass } from '../../core/failure-class.js';
 import type { Ancestry, SchedulerEvent } from '../../core/event.js';
 import type { BuildRef, SourceHead } from '../../core/scheduler/index.js';
 import type { Database } from '../schema.js';
@@ -34,6 +35,9 @@ export function toBuild(row: BuildRow, inputs: readonly InputRow[]): Build {
     finishedAt: num(row.finished_at),
     failedStep: row.failed_step,
     reason: row.reason,
+    failureClass: isFailureClass(row.failure_class)
+      ? row.failure_class
+      : failureClassOfStored(row.state, row.reason),
     relatedBuild: num(row.related_build),
     exitCode: row.exit_code,
     coverage:

@@ -23,6 +23,7 @@ export function makeBuild(overrides: Partial<Build> = {}): Build {
     finishedAt: T0 + 92_000,
     failedStep: null,
     reason: null,
+    failureClass: null,
     relatedBuild: null,
     exitCode: 0,
     coverage: null,

@@ -1,0 +1,89 @@
+import type { Logger } from 'pino';
+import type { Pipeline } from '../core/pipeline.js';
+import { SloSet, type SloObservation, type SloReport } from '../core/slo/slo-set.js';
+import type { ReadPort } from '../store/ports.js';
+
+/** A fast-burn alert started (`burning`) or ended (`recovered`). */
+export interface SloTransition {
+  readonly kind: 'burning' | 'recovered';
+  readonly report: SloReport;
+  readonly at: number;
+}
+
+export interface SloMonitorDeps {
+  readonly store: Pick<ReadPort, 'sloHistory'>;
+  readonly now: () => number;
+  readonly logger: Logger;
+  readonly onTransition: (t: SloTransition) => void;
+  /** How often the windows are re-evaluated without new events (recoveries); default 30 s. */
+  readonly tickMs?: number;
+}
+
+/**
+ * The running SLOs of `nightless serve`: counters fed by every lifecycle change the outbox relay
+ * publishes (`observe`), loaded from the store once per pipeline (`load`), evaluated on each
+ * change and on a timer so a window that slides past its failures recovers without new events.
+ * A change of a fast-burn alert calls `onTransition` once per start and once per end.
+ */
+export class SloMonitor {
+  private set = new SloSet([]);
+  private fast = new Map<string, boolean>();
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(private readonly deps: SloMonitorDeps) {}
+
+  /** (Re)builds the counters for `pipeline`'s SLOs from the store. Safe to call on every reload. */
+  async load(pipeline: Pipeline): Promise<void> {
+    const defs = pipeline.slos ?? [];
+    const set = new SloSet(defs);
+    const longest = Math.max(0, ...defs.map((d) => Math.max(d.windowMs, d.slow.longMs)));
+    if (defs.length > 0)
+      for (const o of await this.deps.store.sloHistory(this.deps.now() - longest)) set.observe(o);
+    this.set = set;
+    // Alerts already firing at start are not announced again; only changes are.
+    this.fast = new Map(set.evaluate(this.deps.now()).map((r) => [r.name, r.fastBurn]));
+    this.stopTimer();
+    if (defs.length > 0) {
+      this.timer = setInterval(() => this.check(), this.deps.tickMs ?? 30_000);
+      this.timer.unref();
+    }
+  }
+
+  readonly observe = (o: SloObservation): void => {
+    this.set.observe(o);
+    this.check();
+  };
+
+  reports(): SloReport[] {
+    return this.set.evaluate(this.deps.now());
+  }
+
+  stop(): void {
+    this.stopTimer();
+  }
+
+  private check(): void {
+    if (this.set.defs.length === 0) return;
+    const at = this.deps.now();
+    for (const r of this.set.evaluate(at)) {
+      const was = this.fast.get(r.name) ?? false;
+      if (was === r.fastBurn) continue;
+      this.fast.set(r.name, r.fastBurn);
+      const kind = r.fastBurn ? 'burning' : 'recovered';
+      this.deps.logger.warn(
+        { slo: r.name, burnRates: r.burnRates, remainingShare: r.remainingShare },
+        `slo ${kind}`,
+      );
+      try {
+        this.deps.onTransition({ kind, report: r, at });
+      } catch (err) {
+        this.deps.logger.error({ err }, 'announcing an SLO change failed');
+      }
+    }
+  }
+
+  private stopTimer(): void {
+    if (this.timer !== null) clearInterval(this.timer);
+    this.timer = null;
+  }
+}

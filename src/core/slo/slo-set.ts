@@ -1,0 +1,136 @@
+import type { Build } from '../build.js';
+import { SYSTEM_FAILURE_CLASSES } from '../failure-class.js';
+import { BucketCounter } from './bucket-counter.js';
+import {
+  alertFires,
+  budget,
+  burnRate,
+  sloStatus,
+  type BudgetFigures,
+  type BurnAlert,
+  type SloStatus,
+} from './slo-math.js';
+
+/** What an SLO counts (docs/slo.md). `delivery` and `lead_time` are not measured yet. */
+export const SLO_INDICATORS = ['reliability', 'start_latency'] as const;
+export type SloIndicator = (typeof SLO_INDICATORS)[number];
+
+export interface SloDef {
+  readonly name: string;
+  readonly indicator: SloIndicator;
+  /** Share of good events wanted, in (0, 1): 0.99 for "99 %". */
+  readonly objective: number;
+  /** The rolling window the budget covers (default 28 days). */
+  readonly windowMs: number;
+  /** `start_latency`: a build that started within this time of being queued is good. */
+  readonly thresholdMs: number | null;
+  readonly fast: BurnAlert;
+  readonly slow: BurnAlert;
+}
+
+export interface SloReport extends BudgetFigures {
+  readonly name: string;
+  readonly indicator: SloIndicator;
+  readonly objective: number;
+  readonly windowMs: number;
+  readonly good: number;
+  readonly bad: number;
+  readonly burnRates: {
+    readonly fastLong: number;
+    readonly fastShort: number;
+    readonly slowLong: number;
+    readonly slowShort: number;
+  };
+  /** The fast-burn alert fires now: what `dev.nightless.slo.burning` announces. */
+  readonly fastBurn: boolean;
+  readonly slowBurn: boolean;
+  readonly status: SloStatus;
+}
+
+/** One build lifecycle change, as much of it as the indicators read. */
+export interface SloObservation {
+  readonly type: 'queued' | 'started' | 'finished' | 'superseded' | 'cancelled' | 'skipped';
+  readonly build: Pick<
+    Build,
+    'state' | 'failureClass' | 'attempt' | 'cause' | 'queuedAt' | 'startedAt' | 'finishedAt'
+  >;
+}
+
+/**
+ * The SLOs of a pipeline, evaluated incrementally: each observation adds one count to a ring of
+ * time buckets per SLO (O(1)); evaluating sums at most window/bucket buckets per SLO, however
+ * long the history. The bucket is a fifth of the shortest alert window, so the 5-minute window
+ * is right to a minute. Pure: time comes from the observations and the `now` of `evaluate`.
+ */
+export class SloSet {
+  private readonly counters: BucketCounter[];
+
+  constructor(readonly defs: readonly SloDef[]) {
+    this.counters = defs.map((d) => {
+      const shortest = Math.min(d.fast.shortMs, d.slow.shortMs, d.windowMs);
+      const longest = Math.max(d.windowMs, d.fast.longMs, d.slow.longMs);
+      return new BucketCounter(Math.max(1, Math.floor(shortest / 5)), longest);
+    });
+  }
+
+  /** Counts a lifecycle change for every SLO it concerns. Safe to call in any order of builds. */
+  observe(o: SloObservation): void {
+    for (const [i, d] of this.defs.entries()) {
+      const v = judge(d, o);
+      if (v !== null) this.counters[i]!.add(v.at, v.good);
+    }
+  }
+
+  evaluate(now: number): SloReport[] {
+    return this.defs.map((d, i) => {
+      const c = this.counters[i]!;
+      const window = c.counts(now, d.windowMs);
+      const fl = c.counts(now, d.fast.longMs);
+      const fs = c.counts(now, d.fast.shortMs);
+      const sl = c.counts(now, d.slow.longMs);
+      const ss = c.counts(now, d.slow.shortMs);
+      const fastBurn = alertFires(fl, fs, d.objective, d.fast);
+      const slowBurn = alertFires(sl, ss, d.objective, d.slow);
+      return {
+        name: d.name,
+        indicator: d.indicator,
+        objective: d.objective,
+        windowMs: d.windowMs,
+        good: window.good,
+        bad: window.bad,
+        ...budget(window, d.objective),
+        burnRates: {
+          fastLong: burnRate(fl, d.objective),
+          fastShort: burnRate(fs, d.objective),
+          slowLong: burnRate(sl, d.objective),
+          slowShort: burnRate(ss, d.objective),
+        },
+        fastBurn,
+        slowBurn,
+        status: sloStatus(window, d.objective, fastBurn, slowBurn),
+      };
+    });
+  }
+}
+
+/**
+ * Whether an observation is a good or bad event of `d`, and when; `null` when it is none.
+ * - reliability: every `finished` build; bad when its class is `network` or `infrastructure`.
+ * - start_latency: the first attempt of a build a new version caused, when it starts; good when
+ *   it waited in the queue at most the threshold.
+ */
+export function judge(d: SloDef, o: SloObservation): { at: number; good: boolean } | null {
+  const b = o.build;
+  switch (d.indicator) {
+    case 'reliability':
+      if (o.type !== 'finished' || b.finishedAt === null) return null;
+      return {
+        at: b.finishedAt,
+        good: b.failureClass === null || !SYSTEM_FAILURE_CLASSES.includes(b.failureClass),
+      };
+    case 'start_latency':
+      if (o.type !== 'started' || b.startedAt === null) return null;
+      if (b.attempt !== 1 || b.cause.kind !== 'version') return null;
+      return { at: b.startedAt, good: b.startedAt - b.queuedAt <= (d.thresholdMs ?? 0) };
+  }
+}

@@ -1,0 +1,104 @@
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { SloMonitor, type SloTransition } from '../../src/app/slo-monitor.js';
+import { DEFAULT_SLOW_BURN } from '../../src/core/slo/slo-math.js';
+import type { Harness } from '../../src/testing/harness.js';
+import { startHarness } from '../../src/testing/harness.js';
+import { git, job, pipeline } from '../../src/testing/pipeline-builder.js';
+
+const base = pipeline({ sources: { app: git('main') }, jobs: { build: job({ inputs: ['app'] }) } });
+const withSlos = {
+  ...base,
+  slos: [
+    {
+      name: 'reliability',
+      indicator: 'reliability' as const,
+      objective: 0.99,
+      windowMs: 3_600_000,
+      thresholdMs: null,
+      fast: { longMs: 600_000, shortMs: 60_000, threshold: 14.4 },
+      slow: DEFAULT_SLOW_BURN,
+    },
+  ],
+};
+
+describe('SloMonitor over a real SQLite store', () => {
+  let h: Harness;
+  afterEach(() => h.stop());
+
+  it('rebuilds its counters from the builds table at start, and announces a burn start once', async () => {
+    h = await startHarness(base, { slots: 1 });
+    h.executor.script(
+      'build',
+      { state: 'passed' },
+      { state: 'error', code: 'network', reason: 'git fetch failed: Connection refused' },
+    );
+    await h.push('app', 'a1');
+    await h.settle();
+    await h.push('app', 'a2');
+    await h.settle();
+
+    const history = await h.store.read.sloHistory(0);
+    expect(history.filter((o) => o.type === 'finished').map((o) => o.build.failureClass)).toEqual(
+      expect.arrayContaining([null, 'network']),
+    );
+
+    const transitions: SloTransition[] = [];
+    const monitor = new SloMonitor({
+      store: h.store.read,
+      now: Date.now,
+      logger: pino({ level: 'silent' }),
+      onTransition: (t) => transitions.push(t),
+      tickMs: 60_000,
+    });
+    await monitor.load(withSlos);
+    try {
+      const [r] = monitor.reports();
+      expect(r).toMatchObject({ name: 'reliability', good: 1, bad: 1, fastBurn: true });
+      // Already burning at start: not announced again; a new change while burning neither.
+      expect(transitions).toEqual([]);
+      const b = (await h.builds())[0]!;
+      monitor.observe({
+        type: 'finished',
+        build: { ...b, failureClass: 'network', finishedAt: Date.now() },
+      });
+      expect(transitions).toEqual([]);
+    } finally {
+      monitor.stop();
+    }
+  });
+
+  it('announces burning when an observation starts the fast burn, then recovered when it ends', async () => {
+    h = await startHarness(base, { slots: 1 });
+    let now = Date.UTC(2026, 0, 1);
+    const transitions: SloTransition[] = [];
+    const monitor = new SloMonitor({
+      store: h.store.read,
+      now: () => now,
+      logger: pino({ level: 'silent' }),
+      onTransition: (t) => transitions.push(t),
+      tickMs: 60_000,
+    });
+    await monitor.load(withSlos);
+    const build = {
+      state: 'error' as const,
+      failureClass: 'network' as const,
+      attempt: 1,
+      cause: { kind: 'definition' as const },
+      queuedAt: now,
+      startedAt: now,
+      finishedAt: now,
+    };
+    monitor.observe({ type: 'finished', build });
+    expect(transitions.map((t) => t.kind)).toEqual(['burning']);
+    // Past the short window with good builds only: the alert ends.
+    now += 120_000;
+    for (let i = 0; i < 20; i++)
+      monitor.observe({
+        type: 'finished',
+        build: { ...build, state: 'passed', failureClass: null, finishedAt: now },
+      });
+    expect(transitions.map((t) => t.kind)).toEqual(['burning', 'recovered']);
+    monitor.stop();
+  });
+});
