@@ -24,7 +24,9 @@ const env = {
 
 const docFiles = [
   'README.md',
-  ...readdirSync(join(root, 'docs')).map((f) => join('docs', f)),
+  ...readdirSync(join(root, 'docs'))
+    .filter((f) => f.endsWith('.md'))
+    .map((f) => join('docs', f)),
   ...readdirSync(join(root, 'examples'), { withFileTypes: true })
     .filter((d) => d.isDirectory())
     .map((d) => join('examples', d.name, 'nightless.yaml')),
