@@ -240,6 +240,7 @@ function resolveJob(
     concurrency: def.concurrency ?? DEFAULTS.concurrency,
     quietPeriodMs: ms(def.quiet_period, DEFAULTS.quietPeriod),
     secrets: [...(def.secrets ?? [])],
+    workspace: def.workspace ?? DEFAULTS.workspace,
     retention: def.retention === undefined ? retention : resolveRetention(def.retention, retention),
   };
 }

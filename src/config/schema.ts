@@ -380,6 +380,11 @@ export const jobSchema = strict({
   secrets: z.array(envName).optional().meta({
     description: 'Names of server environment variables whose values are masked in logs.',
   }),
+  workspace: z.enum(['warm', 'fresh']).optional().meta({
+    description:
+      "`warm`: the job's next build starts in the last passing build's tree, moved to its commit (checkout --force + clean -ffdx: nothing untracked stays). `fresh`: a new checkout in an empty directory every build.",
+    default: DEFAULTS.workspace,
+  }),
   retention: retention
     .optional()
     .meta({ description: 'Overrides the pipeline-level `retention` for this job (per key).' }),

@@ -123,6 +123,11 @@ export interface JobDef {
   /** Extra values to mask in logs (names of environment variables of the server). */
   readonly secrets: readonly string[];
   /**
+   * `warm` (absent: the same): a passing build's tree is kept for the job's next build, which
+   * moves it to its commit (`checkout --force` + `clean -ffdx`); `fresh`: a new clone each time.
+   */
+  readonly workspace?: 'warm' | 'fresh';
+  /**
    * The pipeline's `retention` with this job's own keys applied over it. Absent (hand-built
    * pipelines): the pipeline's.
    */

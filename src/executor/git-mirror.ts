@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stderrSummary } from '../core/command-stderr.js';
 import { spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';
@@ -14,6 +14,10 @@ export interface GitMirrorOptions {
 }
 
 const SHA_RE = /^[0-9a-f]{7,64}$/i;
+const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+/** How long a commit found in a mirror is taken as there without asking git (a `gc` may prune it). */
+const KNOWN_TTL_MS = 60 * 60_000;
+const KNOWN_MAX = 10_000;
 
 /**
  * Per-repository mirror cache `<root>/<sha256(url)[0..16]>.git` and checkouts from it.
@@ -27,6 +31,8 @@ export class GitMirrors {
   private readonly networkTimeoutMs: number;
   private readonly localTimeoutMs: number;
   private readonly locks = new Map<string, Promise<unknown>>();
+  /** `<mirror>\0<full id>` → when it was last found there: commits are immutable facts. */
+  private readonly known = new Map<string, number>();
 
   constructor(
     readonly root: string,
@@ -53,10 +59,14 @@ export class GitMirrors {
     if (!SHA_RE.test(sha))
       throw new RunError('checkout', `not a commit id: ${JSON.stringify(sha)}`);
     const mirror = this.mirrorDir(url);
+    // Answered without git and without waiting for a fetch in progress: the scheduler asked
+    // about it a moment ago, or the start-early fetch brought it in.
+    if (this.isKnown(mirror, sha)) return { mirror, commit: sha };
     return this.locked(mirror, async () => {
+      if (this.isKnown(mirror, sha)) return { mirror, commit: sha };
       if (!(await exists(mirror))) await this.cloneMirror(url, mirror, signal);
       let commit = await this.resolveCommit(mirror, sha, signal);
-      if (commit !== null) return { mirror, commit };
+      if (commit !== null) return { mirror, commit: this.remember(mirror, commit) };
       await this.expect(
         ['--git-dir', mirror, 'fetch', '--prune', '--quiet', 'origin'],
         this.networkTimeoutMs,
@@ -75,8 +85,28 @@ export class GitMirrors {
         commit = await this.resolveCommit(mirror, sha, signal);
       }
       if (commit === null) throw new RunError('checkout', `commit ${sha} not found in ${url}`);
-      return { mirror, commit };
+      return { mirror, commit: this.remember(mirror, commit) };
     });
+  }
+
+  /**
+   * Starts `ensureCommit` without waiting for it (the start-early fetch when an event is
+   * accepted, in parallel with deciding); a failure is left for the build to report.
+   */
+  prefetch(url: string, sha: string): void {
+    if (!FULL_SHA_RE.test(sha) || this.isKnown(this.mirrorDir(url), sha)) return;
+    this.ensureCommit(url, sha).catch(() => undefined);
+  }
+
+  private isKnown(mirror: string, sha: string): boolean {
+    const at = this.known.get(`${mirror}\0${sha}`);
+    return at !== undefined && Date.now() - at < KNOWN_TTL_MS;
+  }
+
+  private remember(mirror: string, commit: string): string {
+    if (this.known.size >= KNOWN_MAX) this.known.clear();
+    this.known.set(`${mirror}\0${commit}`, Date.now());
+    return commit;
   }
 
   /**
@@ -103,9 +133,8 @@ export class GitMirrors {
     const gitDir = join(dest, '.git');
     await mkdir(join(gitDir, 'objects', 'info'), { recursive: true });
     await writeFile(join(gitDir, 'objects', 'info', 'alternates'), `${join(mirror, 'objects')}\n`);
-    // Files nightless writes into the workspace must not show up in `git status`.
     await mkdir(join(gitDir, 'info'), { recursive: true });
-    await appendFile(join(gitDir, 'info', 'exclude'), '/.nightless/\n/nightless-inputs.json\n');
+    await appendFile(join(gitDir, 'info', 'exclude'), EXCLUDES);
     const inRepo = ['-C', dest, '-c', 'advice.detachedHead=false'];
     await this.expect(
       [...inRepo, 'checkout', '--quiet', '--detach', commit, '--'],
@@ -116,10 +145,55 @@ export class GitMirrors {
     );
     // What `git remote add origin <url>` writes, without spawning another git (~10-20 % of a
     // warm checkout's time).
-    await appendFile(
-      join(gitDir, 'config'),
-      `[remote "origin"]\n\turl = ${configValue(url)}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`,
+    await appendFile(join(gitDir, 'config'), remoteConfig(url));
+  }
+
+  /**
+   * Moves a checkout `checkout` made earlier (a warm workspace) to `commit`: `checkout --force`
+   * + `clean -ffdx`, so nothing untracked or modified of the earlier build is left. Its
+   * `.git/config`, `info/exclude` and hooks are rewritten first: the earlier build's steps could
+   * have changed them, and git must run none of their commands. Resolves `false`, having run
+   * nothing that matters, when `dest` is not a checkout borrowing this mirror's objects or git
+   * fails on it (the caller then starts from an empty directory); rejects only when aborted.
+   */
+  async update(
+    mirror: string,
+    commit: string,
+    dest: string,
+    url: string,
+    signal?: AbortSignal,
+  ): Promise<boolean> {
+    const gitDir = join(dest, '.git');
+    const alternates = await readFile(join(gitDir, 'objects', 'info', 'alternates'), 'utf8').catch(
+      () => null,
     );
+    if (alternates !== `${join(mirror, 'objects')}\n`) return false;
+    try {
+      await rm(join(gitDir, 'hooks'), { recursive: true, force: true });
+      await writeFile(join(gitDir, 'config'), `${REPO_CONFIG}${remoteConfig(url)}`);
+      await mkdir(join(gitDir, 'info'), { recursive: true });
+      await writeFile(join(gitDir, 'info', 'exclude'), EXCLUDES);
+      const inRepo = [
+        '-C',
+        dest,
+        '-c',
+        'advice.detachedHead=false',
+        '-c',
+        'core.hooksPath=/dev/null',
+      ];
+      await this.expect(
+        [...inRepo, 'checkout', '--quiet', '--force', '--detach', commit, '--'],
+        this.localTimeoutMs,
+        'checkout',
+        url,
+        signal,
+      );
+      await this.expect([...inRepo, 'clean', '-ffdxq'], this.localTimeoutMs, 'clean', url, signal);
+      return true;
+    } catch (err) {
+      if (signal?.aborted) throw err;
+      return false;
+    }
   }
 
   private async cloneMirror(url: string, mirror: string, signal?: AbortSignal): Promise<void> {
@@ -271,6 +345,17 @@ export class GitMirrors {
     });
     return next;
   }
+}
+
+/** Files nightless writes into the workspace: they must not show up in `git status`. */
+const EXCLUDES = '/.nightless/\n/nightless-inputs.json\n';
+/** What `git init` writes on Linux; a warm tree's config is reset to it. */
+const REPO_CONFIG =
+  '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n';
+
+/** What `git remote add origin <url>` writes. */
+function remoteConfig(url: string): string {
+  return `[remote "origin"]\n\turl = ${configValue(url)}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`;
 }
 
 /** A git config value, quoted: `\\`, `"` and control characters escaped, `#`/`;` kept literal. */

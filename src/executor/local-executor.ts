@@ -20,7 +20,7 @@ import { RunError } from './run-error.js';
 import { envSecrets, stepEnv } from './step-env.js';
 import { killOrphans } from './orphans.js';
 import { runStep } from './step-runner.js';
-import { Workspaces, type PruneResult } from './workspace.js';
+import { Workspaces, type PruneResult, type WorkspaceDir } from './workspace.js';
 
 export interface LocalExecutorOptions {
   /** nightless' data directory: `workspaces/`, `git/`, `logs/` live below it. */
@@ -96,6 +96,7 @@ export class LocalExecutor implements Executor {
 
   async run(spec: RunSpec, observer: RunObserver, signal: AbortSignal): Promise<RunResult> {
     const warnings: string[] = [];
+    const warmJob = spec.job.workspace === 'fresh' ? null : spec.job.name;
     let log: LogWriter | null = null;
     let workspaceCreated = false;
     let result: RunResult;
@@ -110,11 +111,14 @@ export class LocalExecutor implements Executor {
         ],
         onAdvance: (size) => safely(() => observer.logAdvanced(size)),
       });
-      const workspace = await this.workspaces.create(spec.buildId).catch((err: unknown) => {
-        throw new RunError('workspace', `cannot create workspace: ${(err as Error).message}`, {
-          cause: err,
+      if (warmJob === null) await this.workspaces.discardWarm(spec.job.name);
+      const workspace = await this.workspaces
+        .create(spec.buildId, warmJob)
+        .catch((err: unknown) => {
+          throw new RunError('workspace', `cannot create workspace: ${(err as Error).message}`, {
+            cause: err,
+          });
         });
-      });
       workspaceCreated = true;
       result = await this.runIn(spec, workspace, log, observer, signal, warnings);
     } catch (err) {
@@ -131,7 +135,7 @@ export class LocalExecutor implements Executor {
     }
     if (workspaceCreated) {
       await this.workspaces
-        .release(spec.buildId, result.state !== 'passed')
+        .release(spec.buildId, result.state !== 'passed', warmJob)
         .catch((err: unknown) => {
           warnings.push(`workspace cleanup failed: ${(err as Error).message}`);
         });
@@ -142,7 +146,7 @@ export class LocalExecutor implements Executor {
 
   private async runIn(
     spec: RunSpec,
-    workspace: string,
+    { dir: workspace, reused }: WorkspaceDir,
     log: LogWriter,
     observer: RunObserver,
     signal: AbortSignal,
@@ -156,6 +160,7 @@ export class LocalExecutor implements Executor {
       artifacts: this.options.artifacts,
       log,
       signal,
+      reuse: reused,
     });
     const inputsFile = await writeInputsFile(workspace, spec.buildId, job.name, inputs);
     const nightlessEnv: Record<string, string> = {

@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface WorkspacesOptions {
@@ -8,15 +8,27 @@ export interface WorkspacesOptions {
   readonly maxBytes?: number | undefined;
 }
 
+export interface WorkspaceDir {
+  readonly dir: string;
+  /** An earlier passing build's tree of the same job (see `Workspaces`). */
+  readonly reused: boolean;
+}
+
 export interface PruneResult {
   readonly removed: readonly number[];
   readonly freedBytes: number;
 }
 
 /**
- * Build workspaces `<root>/<buildId>`: created fresh for each run, removed after success, kept
- * after failure for `keepFailedMs` (the directory's mtime records when it was kept).
- * Workspaces of builds running in this process are never pruned.
+ * Build workspaces `<root>/<buildId>`: removed after success, kept after failure for
+ * `keepFailedMs` (the directory's mtime records when it was kept). Workspaces of builds running
+ * in this process are never pruned.
+ *
+ * Warm workspaces: a passing build's tree is parked at `<root>/warm/<job>` instead of being
+ * removed, and the job's next build starts in it (moved to `<root>/<buildId>` by a rename), so
+ * its checkout only moves the tree to the new commit. Only a passing build's tree is parked: a
+ * failed, cancelled or errored one is kept for inspection or removed, never reused. Two builds
+ * of one job at once: the second starts fresh (the rename hands the tree to one of them).
  */
 export class Workspaces {
   private readonly active = new Set<number>();
@@ -30,28 +42,61 @@ export class Workspaces {
     return join(this.root, String(buildId));
   }
 
-  /** A fresh, empty directory; anything left from an earlier attempt of the same build is removed. */
-  async create(buildId: number): Promise<string> {
+  /** Where `job`'s warm tree waits between builds. */
+  warmPathOf(job: string): string {
+    return join(this.root, 'warm', encodeURIComponent(job));
+  }
+
+  /**
+   * The build's directory: `job`'s warm tree when there is one (`reused`), else a fresh, empty
+   * one; anything left from an earlier attempt of the same build is removed first.
+   */
+  async create(buildId: number, warmJob: string | null = null): Promise<WorkspaceDir> {
     this.active.add(buildId);
     const dir = this.pathOf(buildId);
     await removeTree(dir);
+    if (warmJob !== null) {
+      const moved = await rename(this.warmPathOf(warmJob), dir).then(
+        () => true,
+        () => false,
+      );
+      if (moved) return { dir, reused: true };
+    }
     await mkdir(dir, { recursive: true });
-    return dir;
+    return { dir, reused: false };
   }
 
-  /** Ends a run: removes the workspace, or keeps it (stamping the time) for later inspection. */
-  async release(buildId: number, keep: boolean): Promise<void> {
+  /**
+   * Ends a run: keeps the workspace (stamping the time) for later inspection, parks it as
+   * `warmJob`'s warm tree, or removes it.
+   */
+  async release(buildId: number, keep: boolean, warmJob: string | null = null): Promise<void> {
     const dir = this.pathOf(buildId);
     try {
       if (keep) {
         const now = new Date();
         await utimes(dir, now, now);
-      } else {
+      } else if (warmJob === null || !(await this.park(dir, warmJob))) {
         await removeTree(dir);
       }
     } finally {
       this.active.delete(buildId);
     }
+  }
+
+  /** Removes `job`'s warm tree, if any (the job now asks for `workspace: fresh`). */
+  discardWarm(job: string): Promise<void> {
+    return removeTree(this.warmPathOf(job));
+  }
+
+  /** Moves `dir` to `job`'s warm place; `false` when another build parked one there first. */
+  private async park(dir: string, job: string): Promise<boolean> {
+    await mkdir(join(this.root, 'warm'), { recursive: true });
+    // rename() onto an existing non-empty directory fails (ENOTEMPTY): the one there stays.
+    return rename(dir, this.warmPathOf(job)).then(
+      () => true,
+      () => false,
+    );
   }
 
   /**
