@@ -21,9 +21,11 @@ import { publishOutputs } from '../reporters/sftp/publish-outputs.js';
 import { buildServer } from '../server/build-server.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { AccessPort } from '../store/access-ports.js';
-import type { Store } from '../store/ports.js';
+import type { NewEvent, Store } from '../store/ports.js';
 import { readInstallationId } from '../store/installation-id.js';
 import type { ChangedPathsLookup } from '../ingest/changed-paths.js';
+import { pathsWhenFiltered } from '../ingest/paths-when-filtered.js';
+import { prefetchEvents } from '../executor/prefetch.js';
 import { loadApiToken, type ApiToken } from './api-token.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { isLoopbackHost } from './listen-address.js';
@@ -127,12 +129,15 @@ async function startLocked(
   // Reports seen for the first time start here: read before the engine writes (lost builds).
   const reportsStartAfter = await store.lastOutboxId();
   // Ingest and the scheduler ask the git mirrors the build checkouts use (and so warm them).
-  const mirrorPaths: ChangedPathsLookup = {
-    changedPaths: (source, from, to, signal) =>
-      executor.mirrors.changedPaths(source.url, from, to, signal),
-    knownHead: async (source, ref) =>
-      (await store.sourceHeads(source)).find((h) => h.ref === ref)?.version ?? null,
-  };
+  const mirrorPaths: ChangedPathsLookup = pathsWhenFiltered(
+    {
+      changedPaths: (source, from, to, signal) =>
+        executor.mirrors.changedPaths(source.url, from, to, signal),
+      knownHead: async (source, ref) =>
+        (await store.sourceHeads(source)).find((h) => h.ref === ref)?.version ?? null,
+    },
+    () => engine.pipeline,
+  );
   const engine = await Engine.start({
     store: metrics.countInboxWrites(store),
     bus,
@@ -148,9 +153,15 @@ async function startLocked(
         executor.mirrors.relation(source.url, version, head, signal),
     },
   });
+  // Start early: a version found or announced is fetched into the mirror while it is decided.
+  const prefetch = (events: readonly NewEvent[]): void =>
+    prefetchEvents(executor.mirrors, engine.pipeline, events);
   const poller = new FallbackPoller({
     store,
-    ingest: (events) => engine.ingestMany(events),
+    ingest: (events) => {
+      prefetch(events);
+      return engine.ingestMany(events);
+    },
     pipeline: () => engine.pipeline,
     logger,
     changedPaths: mirrorPaths,
@@ -183,6 +194,7 @@ async function startLocked(
         engine,
         poller,
         paths: mirrorPaths,
+        onAccepted: prefetch,
         onSignatureFailure: metrics.onSignatureFailure,
         onEvent: metrics.onWebhookEvent,
       }),
