@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, readFile, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stderrSummary } from '../core/command-stderr.js';
 import { spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';
@@ -27,9 +27,9 @@ const KNOWN_MAX = 10_000;
  * promise chain per mirror); different mirrors proceed in parallel.
  */
 export class GitMirrors {
-  private readonly runGit: GitRunner;
+  readonly runGit: GitRunner;
   private readonly networkTimeoutMs: number;
-  private readonly localTimeoutMs: number;
+  readonly localTimeoutMs: number;
   private readonly locks = new Map<string, Promise<unknown>>();
   /** `<mirror>\0<full id>` → when it was last found there: commits are immutable facts. */
   private readonly known = new Map<string, number>();
@@ -146,54 +146,6 @@ export class GitMirrors {
     // What `git remote add origin <url>` writes, without spawning another git (~10-20 % of a
     // warm checkout's time).
     await appendFile(join(gitDir, 'config'), remoteConfig(url));
-  }
-
-  /**
-   * Moves a checkout `checkout` made earlier (a warm workspace) to `commit`: `checkout --force`
-   * + `clean -ffdx`, so nothing untracked or modified of the earlier build is left. Its
-   * `.git/config`, `info/exclude` and hooks are rewritten first: the earlier build's steps could
-   * have changed them, and git must run none of their commands. Resolves `false`, having run
-   * nothing that matters, when `dest` is not a checkout borrowing this mirror's objects or git
-   * fails on it (the caller then starts from an empty directory); rejects only when aborted.
-   */
-  async update(
-    mirror: string,
-    commit: string,
-    dest: string,
-    url: string,
-    signal?: AbortSignal,
-  ): Promise<boolean> {
-    const gitDir = join(dest, '.git');
-    const alternates = await readFile(join(gitDir, 'objects', 'info', 'alternates'), 'utf8').catch(
-      () => null,
-    );
-    if (alternates !== `${join(mirror, 'objects')}\n`) return false;
-    try {
-      await rm(join(gitDir, 'hooks'), { recursive: true, force: true });
-      await writeFile(join(gitDir, 'config'), `${REPO_CONFIG}${remoteConfig(url)}`);
-      await mkdir(join(gitDir, 'info'), { recursive: true });
-      await writeFile(join(gitDir, 'info', 'exclude'), EXCLUDES);
-      const inRepo = [
-        '-C',
-        dest,
-        '-c',
-        'advice.detachedHead=false',
-        '-c',
-        'core.hooksPath=/dev/null',
-      ];
-      await this.expect(
-        [...inRepo, 'checkout', '--quiet', '--force', '--detach', commit, '--'],
-        this.localTimeoutMs,
-        'checkout',
-        url,
-        signal,
-      );
-      await this.expect([...inRepo, 'clean', '-ffdxq'], this.localTimeoutMs, 'clean', url, signal);
-      return true;
-    } catch (err) {
-      if (signal?.aborted) throw err;
-      return false;
-    }
   }
 
   private async cloneMirror(url: string, mirror: string, signal?: AbortSignal): Promise<void> {
@@ -348,13 +300,9 @@ export class GitMirrors {
 }
 
 /** Files nightless writes into the workspace: they must not show up in `git status`. */
-const EXCLUDES = '/.nightless/\n/nightless-inputs.json\n';
-/** What `git init` writes on Linux; a warm tree's config is reset to it. */
-const REPO_CONFIG =
-  '[core]\n\trepositoryformatversion = 0\n\tfilemode = true\n\tbare = false\n\tlogallrefupdates = true\n';
-
+export const EXCLUDES = '/.nightless/\n/nightless-inputs.json\n';
 /** What `git remote add origin <url>` writes. */
-function remoteConfig(url: string): string {
+export function remoteConfig(url: string): string {
   return `[remote "origin"]\n\turl = ${configValue(url)}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`;
 }
 

@@ -7,6 +7,7 @@ import type { GitMirrors } from './git-mirror.js';
 import type { LogWriter } from './log-writer.js';
 import type { RunInput } from './port.js';
 import { RunError } from './run-error.js';
+import { updateTree } from './warm-tree.js';
 import { removeTree } from './workspace.js';
 
 /** One input as the steps see it. */
@@ -33,6 +34,8 @@ export interface MaterializeContext {
    * git inputs are moved to their new commit and everything else in it is removed first.
    */
   readonly reuse?: boolean;
+  /** The reused tree was cleaned when it was parked: `checkout --force` alone is enough. */
+  readonly scrubbed?: boolean;
 }
 
 export const INPUTS_FILE = 'nightless-inputs.json';
@@ -82,7 +85,14 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
         );
         const warm =
           ctx.reuse === true &&
-          (await ctx.mirrors.update(mirror, commit, dest, def.url, ctx.signal));
+          (await updateTree(ctx.mirrors, {
+            mirror,
+            commit,
+            dest,
+            url: def.url,
+            clean: ctx.scrubbed !== true,
+            signal: ctx.signal,
+          }));
         if (!warm) {
           if (ctx.reuse === true) await emptyDir(dest);
           await ctx.mirrors.checkout(mirror, commit, dest, def.url, ctx.signal);

@@ -20,6 +20,7 @@ import { RunError } from './run-error.js';
 import { envSecrets, stepEnv } from './step-env.js';
 import { killOrphans } from './orphans.js';
 import { runStep } from './step-runner.js';
+import { scrubTree } from './warm-tree.js';
 import { Workspaces, type PruneResult, type WorkspaceDir } from './workspace.js';
 
 export interface LocalExecutorOptions {
@@ -135,7 +136,9 @@ export class LocalExecutor implements Executor {
     }
     if (workspaceCreated) {
       await this.workspaces
-        .release(spec.buildId, result.state !== 'passed', warmJob)
+        .release(spec.buildId, result.state !== 'passed', warmJob, (dir) =>
+          this.scrubTrees(dir, spec),
+        )
         .catch((err: unknown) => {
           warnings.push(`workspace cleanup failed: ${(err as Error).message}`);
         });
@@ -144,9 +147,17 @@ export class LocalExecutor implements Executor {
     return result;
   }
 
+  /** Cleans a parked tree's git checkouts (the root, or one per git input); `false` on any failure. */
+  private async scrubTrees(dir: string, spec: RunSpec): Promise<boolean> {
+    const git = spec.inputs.filter((i) => i.def.kind === 'git');
+    const trees = git.length === 1 ? [dir] : git.map((i) => join(dir, i.source));
+    for (const tree of trees) if (!(await scrubTree(this.mirrors, tree))) return false;
+    return true;
+  }
+
   private async runIn(
     spec: RunSpec,
-    { dir: workspace, reused }: WorkspaceDir,
+    { dir: workspace, reused, scrubbed }: WorkspaceDir,
     log: LogWriter,
     observer: RunObserver,
     signal: AbortSignal,
@@ -161,6 +172,7 @@ export class LocalExecutor implements Executor {
       log,
       signal,
       reuse: reused,
+      scrubbed,
     });
     const inputsFile = await writeInputsFile(workspace, spec.buildId, job.name, inputs);
     const nightlessEnv: Record<string, string> = {

@@ -12,6 +12,8 @@ export interface WorkspaceDir {
   readonly dir: string;
   /** An earlier passing build's tree of the same job (see `Workspaces`). */
   readonly reused: boolean;
+  /** That tree was cleaned (`clean -ffdx`) when it was parked: only a checkout is left to do. */
+  readonly scrubbed: boolean;
 }
 
 export interface PruneResult {
@@ -25,13 +27,15 @@ export interface PruneResult {
  * in this process are never pruned.
  *
  * Warm workspaces: a passing build's tree is parked at `<root>/warm/<job>` instead of being
- * removed, and the job's next build starts in it (moved to `<root>/<buildId>` by a rename), so
+ * removed (and cleaned there, off the next build's path), and the job's next build starts in it (moved to `<root>/<buildId>` by a rename), so
  * its checkout only moves the tree to the new commit. Only a passing build's tree is parked: a
  * failed, cancelled or errored one is kept for inspection or removed, never reused. Two builds
  * of one job at once: the second starts fresh (the rename hands the tree to one of them).
  */
 export class Workspaces {
   private readonly active = new Set<number>();
+  /** Job → its parked tree's scrub, `true` once clean (`false`: removed instead). */
+  private readonly parking = new Map<string, Promise<boolean>>();
 
   constructor(
     readonly root: string,
@@ -56,21 +60,31 @@ export class Workspaces {
     const dir = this.pathOf(buildId);
     await removeTree(dir);
     if (warmJob !== null) {
+      const parking = this.parking.get(warmJob);
+      this.parking.delete(warmJob);
+      // Scrubbed at parking (resolved true); unknown after a restart (none): clean it now.
+      const scrubbed = parking === undefined ? false : await parking;
       const moved = await rename(this.warmPathOf(warmJob), dir).then(
         () => true,
         () => false,
       );
-      if (moved) return { dir, reused: true };
+      if (moved) return { dir, reused: true, scrubbed };
     }
     await mkdir(dir, { recursive: true });
-    return { dir, reused: false };
+    return { dir, reused: false, scrubbed: false };
   }
 
   /**
    * Ends a run: keeps the workspace (stamping the time) for later inspection, parks it as
-   * `warmJob`'s warm tree, or removes it.
+   * `warmJob`'s warm tree (then `scrub` cleans it in the background; a tree it fails on is
+   * removed), or removes it.
    */
-  async release(buildId: number, keep: boolean, warmJob: string | null = null): Promise<void> {
+  async release(
+    buildId: number,
+    keep: boolean,
+    warmJob: string | null = null,
+    scrub: (dir: string) => Promise<boolean> = () => Promise.resolve(false),
+  ): Promise<void> {
     const dir = this.pathOf(buildId);
     try {
       if (keep) {
@@ -78,6 +92,15 @@ export class Workspaces {
         await utimes(dir, now, now);
       } else if (warmJob === null || !(await this.park(dir, warmJob))) {
         await removeTree(dir);
+      } else {
+        const warm = this.warmPathOf(warmJob);
+        const done = scrub(warm)
+          .catch(() => false)
+          .then(async (ok) => {
+            if (!ok) await removeTree(warm).catch(() => undefined);
+            return ok;
+          });
+        this.parking.set(warmJob, done);
       }
     } finally {
       this.active.delete(buildId);
@@ -85,8 +108,11 @@ export class Workspaces {
   }
 
   /** Removes `job`'s warm tree, if any (the job now asks for `workspace: fresh`). */
-  discardWarm(job: string): Promise<void> {
-    return removeTree(this.warmPathOf(job));
+  async discardWarm(job: string): Promise<void> {
+    const parking = this.parking.get(job);
+    this.parking.delete(job);
+    await parking;
+    await removeTree(this.warmPathOf(job));
   }
 
   /** Moves `dir` to `job`'s warm place; `false` when another build parked one there first. */
