@@ -3,6 +3,7 @@ import { mkdir, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises
 import { join } from 'node:path';
 import { stderrSummary } from '../core/command-stderr.js';
 import { spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';
+import { looseCommitParents } from './loose-object.js';
 import { RunError } from './run-error.js';
 
 export interface GitMirrorOptions {
@@ -171,6 +172,8 @@ export class GitMirrors {
     sha: string,
     signal?: AbortSignal,
   ): Promise<string | null> {
+    // A commit fetched moments ago is usually a loose object: no git process needed.
+    if ((await looseCommitParents(mirror, sha)) !== null) return sha;
     const r = await this.git(
       ['--git-dir', mirror, 'rev-parse', '--verify', '--quiet', `${sha}^{commit}`],
       this.localTimeoutMs,
@@ -259,6 +262,8 @@ export class GitMirrors {
   ): Promise<'ancestor' | 'descendant' | 'unrelated'> {
     const h = await this.ensureCommit(url, head, signal);
     const v = await this.ensureCommit(url, version, signal);
+    // The common push, one commit on top of the head, is answered by reading that commit.
+    if ((await looseCommitParents(h.mirror, v.commit))?.includes(h.commit)) return 'descendant';
     // One `merge-base` answers both questions: it is `version` itself exactly when `version` is
     // an ancestor of `head`, and `head` exactly when `head` is an ancestor of `version`.
     const r = await this.git(
