@@ -150,8 +150,10 @@ export class LocalExecutor implements Executor {
   /** Cleans a parked tree's git checkouts (the root, or one per git input); `false` on any failure. */
   private async scrubTrees(dir: string, spec: RunSpec): Promise<boolean> {
     const git = spec.inputs.filter((i) => i.def.kind === 'git');
-    const trees = git.length === 1 ? [dir] : git.map((i) => join(dir, i.source));
-    for (const tree of trees) if (!(await scrubTree(this.mirrors, tree))) return false;
+    for (const i of git) {
+      const tree = git.length === 1 ? dir : join(dir, i.source);
+      if (i.def.kind !== 'git' || !(await scrubTree(this.mirrors, tree, i.def.url))) return false;
+    }
     return true;
   }
 

@@ -39,7 +39,8 @@ export async function updateTree(
     () => null,
   );
   if (alternates !== `${join(opts.mirror, 'objects')}\n`) return false;
-  if (!(await sanitize(gitDir, remoteConfig(opts.url)))) return false;
+  // A scrubbed tree was sanitized when it was parked, and nothing ran in it since.
+  if (opts.clean && !(await sanitize(gitDir, remoteConfig(opts.url)))) return false;
   const inRepo = ['-C', opts.dest, ...SAFE, '-c', 'advice.detachedHead=false'];
   const run = (args: string[]) =>
     g.runGit([...inRepo, ...args], { timeoutMs: g.localTimeoutMs, signal: opts.signal });
@@ -51,17 +52,17 @@ export async function updateTree(
 }
 
 /**
- * A passing build's tree as it is parked: `clean -ffdx` (untracked and ignored files go), so
- * the next build only needs `checkout --force`. `false` when it is not a git tree or git fails.
+ * A passing build's tree as it is parked: its git files rewritten as `updateTree` does, then
+ * `clean -ffdx` (untracked and ignored files go), so the next build only needs `checkout --force`. `false` when it is not a git tree or git fails.
  */
-export async function scrubTree(g: TreeGit, dest: string): Promise<boolean> {
+export async function scrubTree(g: TreeGit, dest: string, url: string): Promise<boolean> {
   const gitDir = join(dest, '.git');
   const ok = await readFile(join(gitDir, 'objects', 'info', 'alternates'), 'utf8').then(
     () => true,
     () => false,
   );
   if (!ok) return false;
-  if (!(await sanitize(gitDir, ''))) return false;
+  if (!(await sanitize(gitDir, remoteConfig(url)))) return false;
   const r = await g.runGit(['-C', dest, ...SAFE, 'clean', '-ffdxq'], {
     timeoutMs: g.localTimeoutMs,
   });
