@@ -34,7 +34,8 @@ export function requestText(
     const req = send(target, { method: init.method, headers: init.headers });
     const onAbort = (): void => {
       req.destroy();
-      reject(init.signal.reason);
+      const reason: unknown = init.signal.reason;
+      reject(reason instanceof Error ? reason : new Error('aborted', { cause: reason }));
     };
     if (init.signal.aborted) return onAbort();
     init.signal.addEventListener('abort', onAbort, { once: true });
