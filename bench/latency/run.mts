@@ -184,7 +184,7 @@ async function scenario(
   const base: number[] = [];
   let runs = 0;
   for (let i = 0; i < WARMUP + RUNS && Date.now() < deadline; i++) {
-    const target = i < WARMUP ? new Map() : stages;
+    const target: Stages = i < WARMUP ? new Map<string, number[]>() : stages;
     const b = i % 2 === 0 ? await baseline() : null;
     await measure(target);
     const b2 = b ?? (await baseline());
