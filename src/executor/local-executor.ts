@@ -97,7 +97,9 @@ export class LocalExecutor implements Executor {
 
   async run(spec: RunSpec, observer: RunObserver, signal: AbortSignal): Promise<RunResult> {
     const warnings: string[] = [];
-    const warmJob = spec.job.workspace === 'fresh' ? null : spec.job.name;
+    // Only a git checkout is worth keeping: a job without one gains nothing from a warm tree.
+    const hasGit = spec.inputs.some((i) => i.def.kind === 'git');
+    const warmJob = spec.job.workspace === 'fresh' || !hasGit ? null : spec.job.name;
     let log: LogWriter | null = null;
     let workspaceCreated = false;
     let result: RunResult;
