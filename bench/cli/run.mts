@@ -23,6 +23,8 @@ const RUNS = Number(args.get('runs') ?? 20);
 const ROUNDS = Number(args.get('rounds') ?? 3);
 const STARTS = Number(args.get('starts') ?? 3);
 const only = new Set((args.get('only') ?? 'status,start').split(','));
+/** `--before=DIR`: another built checkout whose `status` is timed in the same rounds. */
+const before = args.get('before');
 const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 const bin = join(repoRoot, 'bin', 'nightless.js');
 
@@ -51,17 +53,26 @@ if (only.has('status')) {
     await timed(process.execPath, [bin, ...cli]); // warm the page cache
     const medians: number[] = [];
     const floors: number[] = [];
+    const befores: number[] = [];
+    const beforeBin = before === undefined ? null : join(before, 'bin', 'nightless.js');
     for (let r = 0; r < ROUNDS; r++) {
       const xs: number[] = [];
       const fs: number[] = [];
+      const bs: number[] = [];
       for (let i = 0; i < RUNS; i++) {
         fs.push(await timed(process.execPath, ['-e', '0']));
         xs.push(await timed(process.execPath, [bin, ...cli]));
+        if (beforeBin !== null) bs.push(await timed(process.execPath, [beforeBin, ...cli]));
       }
       medians.push(p50(xs));
       floors.push(p50(fs));
+      if (bs.length > 0) befores.push(p50(bs));
       log(`status round ${r + 1}: p50 ${f0(p50(xs))} ms, node -e 0 ${f0(p50(fs))} ms`);
     }
+    if (befores.length > 0)
+      notes.push(
+        `status of the checkout at \`${before}\` in the same rounds: p50 per round ${spread(befores)} (${befores.map((b, i) => `${(b / (floors[i] ?? NaN)).toFixed(2)}×`).join(', ')} \`node -e 0\`).`,
+      );
     const ratios = medians.map((m, i) => m / (floors[i] ?? NaN));
     rows.push({
       figure: `\`nightless status\` cold start against a local server, p50 per round (${ROUNDS} × ${RUNS} runs)`,

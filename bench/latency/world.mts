@@ -166,13 +166,18 @@ export interface Server {
 }
 
 /** Starts the built `node bin/nightless.js serve` in its own process and waits until it listens. */
-export async function startServer(cwd: string, config: string, dataDir: string): Promise<Server> {
-  if (!existsSync(join(repoRoot, 'dist', 'cli', 'main.js')))
-    throw new Error('dist/ is missing: run `npm run build` first');
+export async function startServer(
+  cwd: string,
+  config: string,
+  dataDir: string,
+  root = repoRoot,
+): Promise<Server> {
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js')))
+    throw new Error(`${root}/dist/ is missing: run \`npm run build\` there first`);
   const child = spawn(
     process.execPath,
     [
-      join(repoRoot, 'bin', 'nightless.js'),
+      join(root, 'bin', 'nightless.js'),
       'serve',
       ...['-c', config, '-d', dataDir, '--port', '0', '--slots', '2'],
       ...['--log-level', 'error', '--no-watch'],
