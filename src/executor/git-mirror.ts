@@ -34,6 +34,8 @@ export class GitMirrors {
   private readonly locks = new Map<string, Promise<unknown>>();
   /** `<mirror>\0<full id>` → when it was last found there: commits are immutable facts. */
   private readonly known = new Map<string, number>();
+  /** Mirrors with a start-early fetch in flight, and the newest version announced meanwhile. */
+  private readonly prefetching = new Map<string, { next: string | null }>();
 
   constructor(
     readonly root: string,
@@ -95,8 +97,26 @@ export class GitMirrors {
    * accepted, in parallel with deciding); a failure is left for the build to report.
    */
   prefetch(url: string, sha: string): void {
-    if (!FULL_SHA_RE.test(sha) || this.isKnown(this.mirrorDir(url), sha)) return;
-    this.ensureCommit(url, sha).catch(() => undefined);
+    const mirror = this.mirrorDir(url);
+    if (!FULL_SHA_RE.test(sha) || this.isKnown(mirror, sha)) return;
+    // One prefetch per mirror at a time: a burst of events (a webhook storm, thousands of
+    // versions) coalesces into one more fetch of the newest, never a queue of fetches.
+    const running = this.prefetching.get(mirror);
+    if (running) {
+      running.next = sha;
+      return;
+    }
+    const state: { next: string | null } = { next: null };
+    this.prefetching.set(mirror, state);
+    void (async () => {
+      let want: string | null = sha;
+      for (let i = 0; i < 100 && want !== null; i++) {
+        if (!this.isKnown(mirror, want)) await this.ensureCommit(url, want).catch(() => undefined);
+        want = state.next;
+        state.next = null;
+      }
+      this.prefetching.delete(mirror);
+    })();
   }
 
   private isKnown(mirror: string, sha: string): boolean {
