@@ -8,6 +8,9 @@ export interface WorkspacesOptions {
   readonly maxBytes?: number | undefined;
 }
 
+/** How long after a passing build its parked tree is cleaned (see `release`). */
+const SCRUB_DELAY_MS = 250;
+
 export interface WorkspaceDir {
   readonly dir: string;
   /** An earlier passing build's tree of the same job (see `Workspaces`). */
@@ -34,8 +37,8 @@ export interface PruneResult {
  */
 export class Workspaces {
   private readonly active = new Set<number>();
-  /** Job → its parked tree's scrub, `true` once clean (`false`: removed instead). */
-  private readonly parking = new Map<string, Promise<boolean>>();
+  /** Job → its parked tree's clean, `true` once done (`false`: not done, or the tree removed). */
+  private readonly parking = new Map<string, { done: Promise<boolean>; cancel: () => void }>();
 
   constructor(
     readonly root: string,
@@ -63,7 +66,8 @@ export class Workspaces {
       const parking = this.parking.get(warmJob);
       this.parking.delete(warmJob);
       // Scrubbed at parking (resolved true); unknown after a restart (none): clean it now.
-      const scrubbed = parking === undefined ? false : await parking;
+      parking?.cancel();
+      const scrubbed = parking === undefined ? false : await parking.done;
       const moved = await rename(this.warmPathOf(warmJob), dir).then(
         () => true,
         () => false,
@@ -76,8 +80,8 @@ export class Workspaces {
 
   /**
    * Ends a run: keeps the workspace (stamping the time) for later inspection, parks it as
-   * `warmJob`'s warm tree (then `scrub` cleans it in the background; a tree it fails on is
-   * removed), or removes it.
+   * `warmJob`'s warm tree (then `scrub` cleans it in the background, `SCRUB_DELAY_MS` later; a
+   * tree it fails on is removed), or removes it.
    */
   async release(
     buildId: number,
@@ -94,13 +98,27 @@ export class Workspaces {
         await removeTree(dir);
       } else {
         const warm = this.warmPathOf(warmJob);
-        const done = scrub(warm)
-          .catch(() => false)
-          .then(async (ok) => {
-            if (!ok) await removeTree(warm).catch(() => undefined);
-            return ok;
-          });
-        this.parking.set(warmJob, done);
+        // Deferred: this build's end is when a downstream build starts, and the clean's git
+        // process would compete with it. A build of this job arriving first cancels the
+        // deferred clean and cleans the tree itself, as part of its checkout.
+        let cancel: () => void = () => undefined;
+        const done = new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => {
+            cancel = () => undefined;
+            void scrub(warm)
+              .catch(() => false)
+              .then(async (ok) => {
+                if (!ok) await removeTree(warm).catch(() => undefined);
+                resolve(ok);
+              });
+          }, SCRUB_DELAY_MS);
+          timer.unref();
+          cancel = () => {
+            clearTimeout(timer);
+            resolve(false);
+          };
+        });
+        this.parking.set(warmJob, { done, cancel: () => cancel() });
       }
     } finally {
       this.active.delete(buildId);
@@ -111,7 +129,8 @@ export class Workspaces {
   async discardWarm(job: string): Promise<void> {
     const parking = this.parking.get(job);
     this.parking.delete(job);
-    await parking;
+    parking?.cancel();
+    await parking?.done;
     await removeTree(this.warmPathOf(job));
   }
 
