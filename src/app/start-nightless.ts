@@ -25,9 +25,11 @@ import { metricsRoutes } from '../server/routes/metrics.js';
 import { pollRoutes } from '../server/routes/poll.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { AccessPort } from '../store/access-ports.js';
-import type { Store } from '../store/ports.js';
+import type { NewEvent, Store } from '../store/ports.js';
 import { readInstallationId } from '../store/installation-id.js';
 import type { ChangedPathsLookup } from '../ingest/changed-paths.js';
+import { pathsWhenFiltered } from '../ingest/paths-when-filtered.js';
+import { prefetchEvents } from './prefetch.js';
 import { loadApiToken, type ApiToken } from './api-token.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { isLoopbackHost } from './listen-address.js';
@@ -146,12 +148,15 @@ async function startLocked(
   // Reports seen for the first time start here: read before the engine writes (lost builds).
   const reportsStartAfter = await store.read.lastOutboxId();
   // Ingest and the scheduler ask the git mirrors the build checkouts use (and so warm them).
-  const mirrorPaths: ChangedPathsLookup = {
-    changedPaths: (source, from, to, signal) =>
-      executor.mirrors.changedPaths(source.url, from, to, signal),
-    knownHead: async (source, ref) =>
-      (await store.sources.sourceHeads(source)).find((h) => h.ref === ref)?.version ?? null,
-  };
+  const mirrorPaths: ChangedPathsLookup = pathsWhenFiltered(
+    {
+      changedPaths: (source, from, to, signal) =>
+        executor.mirrors.changedPaths(source.url, from, to, signal),
+      knownHead: async (source, ref) =>
+        (await store.sources.sourceHeads(source)).find((h) => h.ref === ref)?.version ?? null,
+    },
+    () => engine.pipeline,
+  );
   const engine = await Engine.start({
     store: metrics.countInboxWrites(store),
     bus,
@@ -167,9 +172,15 @@ async function startLocked(
     },
     requests: store.requests,
   });
+  // Start early: a version found or announced is fetched into the mirror while it is decided.
+  const prefetch = (events: readonly NewEvent[]): void =>
+    prefetchEvents(executor.mirrors, engine.pipeline, events);
   const poller = new FallbackPoller({
     store: store.sources,
-    ingest: (events) => engine.ingestMany(events),
+    ingest: (events) => {
+      prefetch(events);
+      return engine.ingestMany(events);
+    },
     pipeline: () => engine.pipeline,
     logger,
     changedPaths: mirrorPaths,
@@ -209,6 +220,7 @@ async function startLocked(
         },
         poller,
         paths: mirrorPaths,
+        onAccepted: prefetch,
         onSignatureFailure: metrics.onSignatureFailure,
         onEvent: metrics.onWebhookEvent,
         requests: store.requests,

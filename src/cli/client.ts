@@ -1,4 +1,5 @@
 import { ApiError, ConnectionError } from './errors.js';
+import { requestText, type TextResponse } from './http-request.js';
 import { SseParser, type SseMessage } from './sse.js';
 
 export type Query = Readonly<Record<string, string | number | boolean | undefined>>;
@@ -29,7 +30,8 @@ class Deadline extends Error {
 }
 
 /**
- * A small client for the nightless HTTP API (docs/api.md) over Node's `fetch`. Every
+ * A small client for the nightless HTTP API (docs/api.md): JSON calls over `node:http`
+ * (`requestText`, quick to load), streams and downloads over `fetch`. Every
  * network call has a deadline — fail fast rather than hang on a silent firewall. Error bodies
  * `{error: {code, message}}` become `ApiError`; network failures become `ConnectionError`.
  */
@@ -64,12 +66,13 @@ export class ApiClient {
     const signal = AbortSignal.timeout(this.config.timeoutMs);
     try {
       const headers = this.headers('application/json');
-      const init: RequestInit = { method, headers, signal };
-      if (body !== undefined) {
-        headers['content-type'] = 'application/json';
-        init.body = JSON.stringify(body);
-      }
-      const res = await this.fetchImpl(this.url(path, query), init);
+      if (body !== undefined) headers['content-type'] = 'application/json';
+      const res = await requestText(this.url(path, query), {
+        method,
+        headers,
+        signal,
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
       if (!res.ok) throw await toApiError(res);
       const text = await res.text();
       try {
@@ -234,7 +237,7 @@ function errorCode(err: unknown): string | null {
 }
 
 /** Reads an error response into an `ApiError`, whatever its body looks like. */
-async function toApiError(res: Response): Promise<ApiError> {
+async function toApiError(res: TextResponse): Promise<ApiError> {
   let text = '';
   try {
     text = await res.text();

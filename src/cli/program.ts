@@ -1,25 +1,34 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
-import { registerApprove } from './commands/approve.js';
-import { registerArtifact } from './commands/artifact.js';
-import { registerAudit } from './commands/audit.js';
-import { registerBuilds } from './commands/builds.js';
-import { registerCancel } from './commands/cancel.js';
-import { registerCheck } from './commands/check.js';
-import { registerDeliveries } from './commands/deliveries.js';
-import { registerHook } from './commands/hook.js';
-import { registerLogs } from './commands/logs.js';
-import { registerPoll } from './commands/poll.js';
-import { registerRebuild } from './commands/rebuild.js';
-import { registerServe } from './commands/serve.js';
-import { registerShow } from './commands/show.js';
-import { registerSlo } from './commands/slo.js';
-import { registerSources } from './commands/sources.js';
-import { registerStatus } from './commands/status.js';
-import { registerToken } from './commands/token.js';
-import { registerTrace } from './commands/trace.js';
-import { registerTrigger } from './commands/trigger.js';
-import { registerWhy } from './commands/why.js';
+type Register = (program: Command) => void;
+
+/**
+ * Every subcommand, in help order, with the module that defines it. Only the module of the
+ * command being run is loaded (`status` must not pay for the pipeline schema, YAML and zod
+ * that `check` needs): a cold start is mostly module loading.
+ */
+const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
+  ['serve', async () => (await import('./commands/serve.js')).registerServe],
+  ['check', async () => (await import('./commands/check.js')).registerCheck],
+  ['status', async () => (await import('./commands/status.js')).registerStatus],
+  ['builds', async () => (await import('./commands/builds.js')).registerBuilds],
+  ['show', async () => (await import('./commands/show.js')).registerShow],
+  ['logs', async () => (await import('./commands/logs.js')).registerLogs],
+  ['trigger', async () => (await import('./commands/trigger.js')).registerTrigger],
+  ['rebuild', async () => (await import('./commands/rebuild.js')).registerRebuild],
+  ['cancel', async () => (await import('./commands/cancel.js')).registerCancel],
+  ['approve', async () => (await import('./commands/approve.js')).registerApprove],
+  ['sources', async () => (await import('./commands/sources.js')).registerSources],
+  ['slo', async () => (await import('./commands/slo.js')).registerSlo],
+  ['poll', async () => (await import('./commands/poll.js')).registerPoll],
+  ['why', async () => (await import('./commands/why.js')).registerWhy],
+  ['trace', async () => (await import('./commands/trace.js')).registerTrace],
+  ['artifact', async () => (await import('./commands/artifact.js')).registerArtifact],
+  ['hook', async () => (await import('./commands/hook.js')).registerHook],
+  ['deliveries', async () => (await import('./commands/deliveries.js')).registerDeliveries],
+  ['token', async () => (await import('./commands/token.js')).registerToken],
+  ['audit', async () => (await import('./commands/audit.js')).registerAudit],
+];
 
 /** package.json sits two levels up from both src/cli/program.ts and dist/cli/program.js. */
 function packageVersion(): string {
@@ -43,10 +52,12 @@ $NIGHTLESS_TOKEN, or .nightless/token (written by \`nightless serve\`).
 Set NIGHTLESS_DEBUG=1 to see stack traces; NO_COLOR=1 to turn colours off.`;
 
 /**
- * The `nightless` command with every subcommand registered. Errors are thrown, never turned into
- * `process.exit` (`exitOverride`), so `run.ts` alone decides what is printed and the exit code.
+ * The `nightless` command. With `argv`, only the subcommand it names is registered when it
+ * names one (help, a typo or no command: all of them, so help and suggestions are complete).
+ * Errors are thrown, never turned into `process.exit` (`exitOverride`), so `run.ts` alone
+ * decides what is printed and the exit code.
  */
-export function createProgram(): Command {
+export async function createProgram(argv?: readonly string[]): Promise<Command> {
   const program = new Command('nightless')
     .description('event-driven builds: build on each change, never the same inputs twice')
     .version(packageVersion(), '-V, --version', 'print the version')
@@ -61,26 +72,11 @@ export function createProgram(): Command {
     })
     .addHelpText('after', EXAMPLES);
 
+  // The program has no options of its own but -V/-h: the first argument names the command.
+  const named = argv?.[2];
+  const only = COMMANDS.find(([name]) => name === named);
   // Subcommands inherit exitOverride/configureOutput from the program: register them after.
-  registerServe(program);
-  registerCheck(program);
-  registerStatus(program);
-  registerBuilds(program);
-  registerShow(program);
-  registerLogs(program);
-  registerTrigger(program);
-  registerRebuild(program);
-  registerCancel(program);
-  registerApprove(program);
-  registerSources(program);
-  registerSlo(program);
-  registerPoll(program);
-  registerWhy(program);
-  registerTrace(program);
-  registerArtifact(program);
-  registerHook(program);
-  registerDeliveries(program);
-  registerToken(program);
-  registerAudit(program);
+  const registers = await Promise.all((only ? [only] : COMMANDS).map(([, load]) => load()));
+  for (const register of registers) register(program);
   return program;
 }

@@ -12,7 +12,7 @@ export async function runCli(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Promise<number | null> {
   try {
-    await createProgram().parseAsync(argv);
+    await (await createProgram(argv)).parseAsync(argv);
     return null;
   } catch (err) {
     return report(err, env['NIGHTLESS_DEBUG'] === '1');

@@ -9,6 +9,7 @@ export const DEFAULTS = {
   noOutputTimeout: 'off',
   supersede: true,
   cancelRunning: false,
+  workspace: 'warm',
   concurrency: 1,
   quietPeriod: 'off',
   sftpPort: 22,

@@ -264,6 +264,7 @@ function resolveJob(
     secrets: [...(def.secrets ?? [])],
     ...(def.isolation === undefined ? {} : { isolation: def.isolation }),
     ...(def.network === undefined ? {} : { network: def.network }),
+    workspace: def.workspace ?? DEFAULTS.workspace,
     retention: def.retention === undefined ? retention : resolveRetention(def.retention, retention),
     ...(def.retry === undefined
       ? {}

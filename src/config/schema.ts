@@ -398,6 +398,11 @@ export const jobSchema = strict({
     description: 'Let sandboxed steps use the network (`isolation: sandbox` only).',
     default: false,
   }),
+  workspace: z.enum(['warm', 'fresh']).optional().meta({
+    description:
+      "`warm`: the job's next build starts in the last passing build's tree, moved to its commit (checkout --force + clean -ffdx: nothing untracked stays). `fresh`: a new checkout in an empty directory every build.",
+    default: DEFAULTS.workspace,
+  }),
   retention: retention
     .optional()
     .meta({ description: 'Overrides the pipeline-level `retention` for this job (per key).' }),

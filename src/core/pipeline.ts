@@ -161,6 +161,11 @@ export interface JobDef {
   /** A sandboxed step may use the network (`network: true`); off by default. */
   readonly network?: boolean;
   /**
+   * `warm` (absent: the same): a passing build's tree is kept for the job's next build, which
+   * moves it to its commit (`checkout --force` + `clean -ffdx`); `fresh`: a new clone each time.
+   */
+  readonly workspace?: 'warm' | 'fresh';
+  /**
    * The pipeline's `retention` with this job's own keys applied over it. Absent (hand-built
    * pipelines): the pipeline's.
    */

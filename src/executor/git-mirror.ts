@@ -5,6 +5,7 @@ import { stderrSummary } from '../core/command-stderr.js';
 import { isNetworkFailure } from '../core/network-failure.js';
 import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../core/pipeline.js';
 import { spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';
+import { looseCommitParents } from './loose-object.js';
 import { RunError } from './run-error.js';
 
 export interface GitMirrorOptions {
@@ -18,6 +19,10 @@ export interface GitMirrorOptions {
 }
 
 const SHA_RE = /^[0-9a-f]{7,64}$/i;
+const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+/** How long a commit found in a mirror is taken as there without asking git (a `gc` may prune it). */
+const KNOWN_TTL_MS = 60 * 60_000;
+const KNOWN_MAX = 10_000;
 
 /**
  * Per-repository mirror cache `<root>/<sha256(url)[0..16]>.git` and checkouts from it.
@@ -27,11 +32,15 @@ const SHA_RE = /^[0-9a-f]{7,64}$/i;
  * promise chain per mirror); different mirrors proceed in parallel.
  */
 export class GitMirrors {
-  private readonly runGit: GitRunner;
+  readonly runGit: GitRunner;
   private readonly networkTimeoutMs: number;
-  private readonly localTimeoutMs: number;
+  readonly localTimeoutMs: number;
   private readonly locks = new Map<string, Promise<unknown>>();
   private network: NetworkLimits;
+  /** `<mirror>\0<full id>` → when it was last found there: commits are immutable facts. */
+  private readonly known = new Map<string, number>();
+  /** Mirrors with a start-early fetch in flight, and the newest version announced meanwhile. */
+  private readonly prefetching = new Map<string, { next: string | null }>();
 
   constructor(
     readonly root: string,
@@ -64,10 +73,14 @@ export class GitMirrors {
     if (!SHA_RE.test(sha))
       throw new RunError('checkout', `not a commit id: ${JSON.stringify(sha)}`);
     const mirror = this.mirrorDir(url);
+    // Answered without git and without waiting for a fetch in progress: the scheduler asked
+    // about it a moment ago, or the start-early fetch brought it in.
+    if (this.isKnown(mirror, sha)) return { mirror, commit: sha };
     return this.locked(mirror, async () => {
+      if (this.isKnown(mirror, sha)) return { mirror, commit: sha };
       if (!(await exists(mirror))) await this.cloneMirror(url, mirror, signal);
       let commit = await this.resolveCommit(mirror, sha, signal);
-      if (commit !== null) return { mirror, commit };
+      if (commit !== null) return { mirror, commit: this.remember(mirror, commit) };
       await this.expectRemote(
         ['--git-dir', mirror, 'fetch', '--prune', '--progress', 'origin'],
         'fetch',
@@ -88,8 +101,46 @@ export class GitMirrors {
         commit = await this.resolveCommit(mirror, sha, signal);
       }
       if (commit === null) throw new RunError('checkout', `commit ${sha} not found in ${url}`);
-      return { mirror, commit };
+      return { mirror, commit: this.remember(mirror, commit) };
     });
+  }
+
+  /**
+   * Starts `ensureCommit` without waiting for it (the start-early fetch when an event is
+   * accepted, in parallel with deciding); a failure is left for the build to report.
+   */
+  prefetch(url: string, sha: string): void {
+    const mirror = this.mirrorDir(url);
+    if (!FULL_SHA_RE.test(sha) || this.isKnown(mirror, sha)) return;
+    // One prefetch per mirror at a time: a burst of events (a webhook storm, thousands of
+    // versions) coalesces into one more fetch of the newest, never a queue of fetches.
+    const running = this.prefetching.get(mirror);
+    if (running) {
+      running.next = sha;
+      return;
+    }
+    const state: { next: string | null } = { next: null };
+    this.prefetching.set(mirror, state);
+    void (async () => {
+      let want: string | null = sha;
+      for (let i = 0; i < 100 && want !== null; i++) {
+        if (!this.isKnown(mirror, want)) await this.ensureCommit(url, want).catch(() => undefined);
+        want = state.next;
+        state.next = null;
+      }
+      this.prefetching.delete(mirror);
+    })();
+  }
+
+  private isKnown(mirror: string, sha: string): boolean {
+    const at = this.known.get(`${mirror}\0${sha}`);
+    return at !== undefined && Date.now() - at < KNOWN_TTL_MS;
+  }
+
+  private remember(mirror: string, commit: string): string {
+    if (this.known.size >= KNOWN_MAX) this.known.clear();
+    this.known.set(`${mirror}\0${commit}`, Date.now());
+    return commit;
   }
 
   /**
@@ -116,9 +167,8 @@ export class GitMirrors {
     const gitDir = join(dest, '.git');
     await mkdir(join(gitDir, 'objects', 'info'), { recursive: true });
     await writeFile(join(gitDir, 'objects', 'info', 'alternates'), `${join(mirror, 'objects')}\n`);
-    // Files nightless writes into the workspace must not show up in `git status`.
     await mkdir(join(gitDir, 'info'), { recursive: true });
-    await appendFile(join(gitDir, 'info', 'exclude'), '/.nightless/\n/nightless-inputs.json\n');
+    await appendFile(join(gitDir, 'info', 'exclude'), EXCLUDES);
     const inRepo = ['-C', dest, '-c', 'advice.detachedHead=false'];
     await this.expect(
       [...inRepo, 'checkout', '--quiet', '--detach', commit, '--'],
@@ -129,10 +179,7 @@ export class GitMirrors {
     );
     // What `git remote add origin <url>` writes, without spawning another git (~10-20 % of a
     // warm checkout's time).
-    await appendFile(
-      join(gitDir, 'config'),
-      `[remote "origin"]\n\turl = ${configValue(url)}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`,
-    );
+    await appendFile(join(gitDir, 'config'), remoteConfig(url));
   }
 
   /**
@@ -188,6 +235,8 @@ export class GitMirrors {
     sha: string,
     signal?: AbortSignal,
   ): Promise<string | null> {
+    // A commit fetched moments ago is usually a loose object: no git process needed.
+    if ((await looseCommitParents(mirror, sha)) !== null) return sha;
     const r = await this.git(
       ['--git-dir', mirror, 'rev-parse', '--verify', '--quiet', `${sha}^{commit}`],
       this.localTimeoutMs,
@@ -276,6 +325,8 @@ export class GitMirrors {
   ): Promise<'ancestor' | 'descendant' | 'unrelated'> {
     const h = await this.ensureCommit(url, head, signal);
     const v = await this.ensureCommit(url, version, signal);
+    // The common push, one commit on top of the head, is answered by reading that commit.
+    if ((await looseCommitParents(h.mirror, v.commit))?.includes(h.commit)) return 'descendant';
     // One `merge-base` answers both questions: it is `version` itself exactly when `version` is
     // an ancestor of `head`, and `head` exactly when `head` is an ancestor of `version`.
     const r = await this.git(
@@ -353,6 +404,13 @@ function remoteError(r: GitRunResult, what: string, url: string, timeoutMs: numb
   if (r.stalled === true || r.timedOut || isNetworkFailure(r.stderr))
     return new RunError('network', message);
   return new RunError('checkout', message);
+}
+
+/** Files nightless writes into the workspace: they must not show up in `git status`. */
+export const EXCLUDES = '/.nightless/\n/nightless-inputs.json\n';
+/** What `git remote add origin <url>` writes. */
+export function remoteConfig(url: string): string {
+  return `[remote "origin"]\n\turl = ${configValue(url)}\n\tfetch = +refs/heads/*:refs/remotes/origin/*\n`;
 }
 
 /** A git config value, quoted: `\\`, `"` and control characters escaped, `#`/`;` kept literal. */

@@ -1,4 +1,4 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import { join, posix, resolve, sep } from 'node:path';
 import type { ContentStore } from '../artifacts/content-store.js';
 import type { SourceDef } from '../core/pipeline.js';
@@ -7,6 +7,8 @@ import type { GitMirrors } from './git-mirror.js';
 import type { LogWriter } from './log-writer.js';
 import type { RunInput } from './port.js';
 import { RunError } from './run-error.js';
+import { updateTree } from './warm-tree.js';
+import { removeTree } from './workspace.js';
 
 /** One input as the steps see it. */
 export interface MaterializedInput {
@@ -27,6 +29,13 @@ export interface MaterializeContext {
   readonly artifacts: ContentStore;
   readonly log: LogWriter;
   readonly signal: AbortSignal;
+  /**
+   * The workspace holds an earlier passing build's tree of the same job (a warm workspace):
+   * git inputs are moved to their new commit and everything else in it is removed first.
+   */
+  readonly reuse?: boolean;
+  /** The reused tree was cleaned when it was parked: `checkout --force` alone is enough. */
+  readonly scrubbed?: boolean;
 }
 
 const INPUTS_FILE = 'nightless-inputs.json';
@@ -45,8 +54,14 @@ function inputEnvName(source: string): string {
  */
 export async function materializeInputs(ctx: MaterializeContext): Promise<MaterializedInput[]> {
   const gitCount = ctx.inputs.filter((i) => i.def.kind === 'git').length;
+  if (ctx.reuse === true) await keepOnlyGitTrees(ctx, gitCount);
   const result: MaterializedInput[] = [];
-  for (const input of ctx.inputs) {
+  // Git inputs first: at the root, `clean -ffdx` would remove job outputs put there before.
+  const ordered = [
+    ...ctx.inputs.filter((i) => i.def.kind === 'git'),
+    ...ctx.inputs.filter((i) => i.def.kind !== 'git'),
+  ];
+  for (const input of ordered) {
     if (ctx.signal.aborted) throw new RunError('checkout', 'cancelled during checkout');
     const def = input.def;
     const base = {
@@ -68,7 +83,20 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
           input.version,
           ctx.signal,
         );
-        await ctx.mirrors.checkout(mirror, commit, dest, def.url, ctx.signal);
+        const warm =
+          ctx.reuse === true &&
+          (await updateTree(ctx.mirrors, {
+            mirror,
+            commit,
+            dest,
+            url: def.url,
+            clean: ctx.scrubbed !== true,
+            signal: ctx.signal,
+          }));
+        if (!warm) {
+          if (ctx.reuse === true) await emptyDir(dest);
+          await ctx.mirrors.checkout(mirror, commit, dest, def.url, ctx.signal);
+        }
         if (input.mergeTarget !== undefined) {
           const tip = await ctx.mirrors.mergeTarget(
             mirror,
@@ -80,7 +108,7 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
           ctx.log.system(`merged ${input.mergeTarget} (${tip.slice(0, 12)}) into ${input.ref}`);
         }
         ctx.log.system(
-          `<== checked out ${commit.slice(0, 12)} in ${formatDuration(Date.now() - started)}`,
+          `<== checked out ${commit.slice(0, 12)} in ${formatDuration(Date.now() - started)}${warm ? ' (warm workspace)' : ''}`,
         );
         result.push({ ...base, version: commit, path: dest });
         break;
@@ -107,7 +135,28 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
         break;
     }
   }
-  return result;
+  // In the order the job declares its inputs (the inputs file and environment list them so).
+  return ctx.inputs.map((i) => result.find((r) => r.name === i.source) as MaterializedInput);
+}
+
+/**
+ * A warm workspace: removes every top-level entry but the git inputs' trees (those are cleaned
+ * by `update`). A single git input is the root itself: `clean -ffdx` removes the rest.
+ */
+async function keepOnlyGitTrees(ctx: MaterializeContext, gitCount: number): Promise<void> {
+  if (gitCount === 1) return;
+  const keep = new Set(
+    ctx.inputs.filter((i) => i.def.kind === 'git').map((i) => safeName(i.source)),
+  );
+  for (const name of await readdir(ctx.workspace)) {
+    if (!keep.has(name)) await removeTree(join(ctx.workspace, name));
+  }
+}
+
+/** Empties `dir` (which stays): a warm tree that cannot be moved to the new commit. */
+async function emptyDir(dir: string): Promise<void> {
+  for (const name of await readdir(dir).catch(() => [] as string[]))
+    await removeTree(join(dir, name));
 }
 
 /**

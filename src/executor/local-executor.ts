@@ -21,8 +21,9 @@ import { alternatesOf, type SandboxSpec } from './sandbox.js';
 import { envSecrets, stepEnv, withoutSecrets } from './step-env.js';
 import { killOrphans } from './orphans.js';
 import { runStep } from './step-runner.js';
-import { Workspaces, type PruneResult } from './workspace.js';
 import { diskFull } from './disk-full.js';
+import { scrubTree } from './warm-tree.js';
+import { Workspaces, type PruneResult, type WorkspaceDir } from './workspace.js';
 
 export interface LocalExecutorOptions {
   /** nightless' data directory: `workspaces/`, `git/`, `logs/` live below it. */
@@ -100,6 +101,12 @@ export class LocalExecutor implements Executor {
 
   async run(spec: RunSpec, observer: RunObserver, signal: AbortSignal): Promise<RunResult> {
     const warnings: string[] = [];
+    // Only a git checkout is worth keeping: a job without one gains nothing from a warm tree.
+    const hasGit = spec.inputs.some((i) => i.def.kind === 'git');
+    // An untrusted build (a fork's request) neither starts in a kept tree nor leaves one: its steps
+    // could plant objects, replace refs or hooks in `.git` that a trusted build's checkout obeys.
+    const untrusted = spec.untrusted !== undefined;
+    const warmJob = spec.job.workspace === 'fresh' || !hasGit || untrusted ? null : spec.job.name;
     let log: LogWriter | null = null;
     let workspaceCreated = false;
     let result: RunResult;
@@ -114,11 +121,14 @@ export class LocalExecutor implements Executor {
         ],
         onAdvance: (size) => safely(() => observer.logAdvanced(size)),
       });
-      const workspace = await this.workspaces.create(spec.buildId).catch((err: unknown) => {
-        throw new RunError('workspace', `cannot create workspace: ${(err as Error).message}`, {
-          cause: err,
+      if (warmJob === null && !untrusted) await this.workspaces.discardWarm(spec.job.name);
+      const workspace = await this.workspaces
+        .create(spec.buildId, warmJob)
+        .catch((err: unknown) => {
+          throw new RunError('workspace', `cannot create workspace: ${(err as Error).message}`, {
+            cause: err,
+          });
         });
-      });
       workspaceCreated = true;
       result = await this.runIn(spec, workspace, log, observer, signal, warnings);
     } catch (err) {
@@ -135,7 +145,9 @@ export class LocalExecutor implements Executor {
     }
     if (workspaceCreated) {
       await this.workspaces
-        .release(spec.buildId, result.state !== 'passed')
+        .release(spec.buildId, result.state !== 'passed', warmJob, (dir) =>
+          this.scrubTrees(dir, spec),
+        )
         .catch((err: unknown) => {
           warnings.push(`workspace cleanup failed: ${(err as Error).message}`);
         });
@@ -144,9 +156,19 @@ export class LocalExecutor implements Executor {
     return result;
   }
 
+  /** Cleans a parked tree's git checkouts (the root, or one per git input); `false` on any failure. */
+  private async scrubTrees(dir: string, spec: RunSpec): Promise<boolean> {
+    const git = spec.inputs.filter((i) => i.def.kind === 'git');
+    for (const i of git) {
+      const tree = git.length === 1 ? dir : join(dir, i.source);
+      if (i.def.kind !== 'git' || !(await scrubTree(this.mirrors, tree, i.def.url))) return false;
+    }
+    return true;
+  }
+
   private async runIn(
     spec: RunSpec,
-    workspace: string,
+    { dir: workspace, reused, scrubbed }: WorkspaceDir,
     log: LogWriter,
     observer: RunObserver,
     signal: AbortSignal,
@@ -160,6 +182,8 @@ export class LocalExecutor implements Executor {
       artifacts: this.options.artifacts,
       log,
       signal,
+      reuse: reused,
+      scrubbed,
     });
     const inputsFile = await writeInputsFile(workspace, spec.buildId, job.name, inputs);
     const nightlessEnv: Record<string, string> = {

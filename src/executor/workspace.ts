@@ -1,4 +1,4 @@
-import { chmod, lstat, mkdir, readdir, rm, stat, utimes } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface WorkspacesOptions {
@@ -8,18 +8,37 @@ export interface WorkspacesOptions {
   readonly maxBytes?: number | undefined;
 }
 
+/** How long after a passing build its parked tree is cleaned (see `release`). */
+const SCRUB_DELAY_MS = 250;
+
+export interface WorkspaceDir {
+  readonly dir: string;
+  /** An earlier passing build's tree of the same job (see `Workspaces`). */
+  readonly reused: boolean;
+  /** That tree was cleaned (`clean -ffdx`) when it was parked: only a checkout is left to do. */
+  readonly scrubbed: boolean;
+}
+
 export interface PruneResult {
   readonly removed: readonly number[];
   readonly freedBytes: number;
 }
 
 /**
- * Build workspaces `<root>/<buildId>`: created fresh for each run, removed after success, kept
- * after failure for `keepFailedMs` (the directory's mtime records when it was kept).
- * Workspaces of builds running in this process are never pruned.
+ * Build workspaces `<root>/<buildId>`: removed after success, kept after failure for
+ * `keepFailedMs` (the directory's mtime records when it was kept). Workspaces of builds running
+ * in this process are never pruned.
+ *
+ * Warm workspaces: a passing build's tree is parked at `<root>/warm/<job>` instead of being
+ * removed (and cleaned there, off the next build's path), and the job's next build starts in it (moved to `<root>/<buildId>` by a rename), so
+ * its checkout only moves the tree to the new commit. Only a passing build's tree is parked: a
+ * failed, cancelled or errored one is kept for inspection or removed, never reused. Two builds
+ * of one job at once: the second starts fresh (the rename hands the tree to one of them).
  */
 export class Workspaces {
   private readonly active = new Set<number>();
+  /** Job → its parked tree's clean, `true` once done (`false`: not done, or the tree removed). */
+  private readonly parking = new Map<string, { done: Promise<boolean>; cancel: () => void }>();
 
   constructor(
     readonly root: string,
@@ -30,28 +49,99 @@ export class Workspaces {
     return join(this.root, String(buildId));
   }
 
-  /** A fresh, empty directory; anything left from an earlier attempt of the same build is removed. */
-  async create(buildId: number): Promise<string> {
+  /** Where `job`'s warm tree waits between builds. */
+  warmPathOf(job: string): string {
+    return join(this.root, 'warm', encodeURIComponent(job));
+  }
+
+  /**
+   * The build's directory: `job`'s warm tree when there is one (`reused`), else a fresh, empty
+   * one; anything left from an earlier attempt of the same build is removed first.
+   */
+  async create(buildId: number, warmJob: string | null = null): Promise<WorkspaceDir> {
     this.active.add(buildId);
     const dir = this.pathOf(buildId);
     await removeTree(dir);
+    if (warmJob !== null) {
+      const parking = this.parking.get(warmJob);
+      this.parking.delete(warmJob);
+      // Scrubbed at parking (resolved true); unknown after a restart (none): clean it now.
+      parking?.cancel();
+      const scrubbed = parking === undefined ? false : await parking.done;
+      const moved = await rename(this.warmPathOf(warmJob), dir).then(
+        () => true,
+        () => false,
+      );
+      if (moved) return { dir, reused: true, scrubbed };
+    }
     await mkdir(dir, { recursive: true });
-    return dir;
+    return { dir, reused: false, scrubbed: false };
   }
 
-  /** Ends a run: removes the workspace, or keeps it (stamping the time) for later inspection. */
-  async release(buildId: number, keep: boolean): Promise<void> {
+  /**
+   * Ends a run: keeps the workspace (stamping the time) for later inspection, parks it as
+   * `warmJob`'s warm tree (then `scrub` cleans it in the background, `SCRUB_DELAY_MS` later; a
+   * tree it fails on is removed), or removes it.
+   */
+  async release(
+    buildId: number,
+    keep: boolean,
+    warmJob: string | null = null,
+    scrub: (dir: string) => Promise<boolean> = () => Promise.resolve(false),
+  ): Promise<void> {
     const dir = this.pathOf(buildId);
     try {
       if (keep) {
         const now = new Date();
         await utimes(dir, now, now);
-      } else {
+      } else if (warmJob === null || !(await this.park(dir, warmJob))) {
         await removeTree(dir);
+      } else {
+        const warm = this.warmPathOf(warmJob);
+        // Deferred: this build's end is when a downstream build starts, and the clean's git
+        // process would compete with it. A build of this job arriving first cancels the
+        // deferred clean and cleans the tree itself, as part of its checkout.
+        let cancel: () => void = () => undefined;
+        const done = new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => {
+            cancel = () => undefined;
+            void scrub(warm)
+              .catch(() => false)
+              .then(async (ok) => {
+                if (!ok) await removeTree(warm).catch(() => undefined);
+                resolve(ok);
+              });
+          }, SCRUB_DELAY_MS);
+          timer.unref();
+          cancel = () => {
+            clearTimeout(timer);
+            resolve(false);
+          };
+        });
+        this.parking.set(warmJob, { done, cancel: () => cancel() });
       }
     } finally {
       this.active.delete(buildId);
     }
+  }
+
+  /** Removes `job`'s warm tree, if any (the job now asks for `workspace: fresh`). */
+  async discardWarm(job: string): Promise<void> {
+    const parking = this.parking.get(job);
+    this.parking.delete(job);
+    parking?.cancel();
+    await parking?.done;
+    await removeTree(this.warmPathOf(job));
+  }
+
+  /** Moves `dir` to `job`'s warm place; `false` when another build parked one there first. */
+  private async park(dir: string, job: string): Promise<boolean> {
+    await mkdir(join(this.root, 'warm'), { recursive: true });
+    // rename() onto an existing non-empty directory fails (ENOTEMPTY): the one there stays.
+    return rename(dir, this.warmPathOf(job)).then(
+      () => true,
+      () => false,
+    );
   }
 
   /**
@@ -105,7 +195,7 @@ export class Workspaces {
  * Only directories are made writable: files may be hard links into the artifact store, whose
  * read-only mode must stay.
  */
-async function removeTree(dir: string): Promise<void> {
+export async function removeTree(dir: string): Promise<void> {
   try {
     await rm(dir, { recursive: true, force: true });
   } catch (err) {

@@ -13,7 +13,7 @@ describe('Workspaces', () => {
     const root = join(await tmp.make(), 'workspaces');
     const ws = new Workspaces(root, { keepFailedMs: 60_000, maxBytes: 1500 });
     for (const id of [1, 2, 3, 4]) {
-      const dir = await ws.create(id);
+      const { dir } = await ws.create(id);
       await writeFile(join(dir, 'f'), 'x'.repeat(1000));
     }
     await ws.release(1, false);
@@ -27,7 +27,7 @@ describe('Workspaces', () => {
     const r1 = await ws.prune(now);
     expect(r1.removed).toEqual([2]);
     expect(existsSync(ws.pathOf(3))).toBe(true);
-    const d5 = await ws.create(5);
+    const { dir: d5 } = await ws.create(5);
     await writeFile(join(d5, 'f'), 'x'.repeat(1000));
     await ws.release(5, true);
     const r2 = await ws.prune(now);
@@ -38,7 +38,7 @@ describe('Workspaces', () => {
 
   it('removes trees with read-only directories (Go module cache)', async () => {
     const ws = new Workspaces(join(await tmp.make(), 'workspaces'), { keepFailedMs: 0 });
-    const dir = await ws.create(9);
+    const { dir } = await ws.create(9);
     await mkdir(join(dir, 'mod', 'pkg'), { recursive: true });
     await writeFile(join(dir, 'mod', 'pkg', 'a.go'), 'package a');
     await chmod(join(dir, 'mod', 'pkg'), 0o555);

@@ -81,20 +81,25 @@ async function serve(opts: ServeOptions): Promise<void> {
     }
     throw err;
   }
+  // The demo's repository is made (git processes) while the server's modules load.
+  const demoReady = opts.demo
+    ? import('../../app/demo.js').then(({ prepareDemo }) => prepareDemo(opts.dataDir))
+    : null;
+  demoReady?.catch(() => undefined); // awaited below; not unhandled while the imports load
   // Loaded here, not at the top: client commands should not pay for the server's imports.
-  const [{ prepareDemo }, { createLogger }, { startNightless, readsNeedToken }, { ConfigError }] =
-    await Promise.all([
-      import('../../app/demo.js'),
+  const [{ createLogger }, { startNightless, readsNeedToken }, { ConfigError }] = await Promise.all(
+    [
       import('../../app/logger.js'),
       import('../../app/start-nightless.js'),
       import('../../config/index.js'),
-    ]);
+    ],
+  );
   const logger = createLogger(opts.logLevel);
   let configPath = opts.config ?? 'nightless.yaml';
   let demoWorkTree: string | null = null;
   let demoBareRepo: string | null = null;
-  if (opts.demo) {
-    const demo = await prepareDemo(opts.dataDir).catch(async (err: unknown) => {
+  if (demoReady) {
+    const demo = await demoReady.catch(async (err: unknown) => {
       await lock.release();
       throw err;
     });

@@ -1,4 +1,4 @@
-import { connect, type Channel, type ChannelModel, type ConsumeMessage } from 'amqplib';
+import type { Channel, ChannelModel, ConsumeMessage } from 'amqplib';
 import type { Logger } from 'pino';
 import type { AmqpSource, SourceName } from '../../core/pipeline.js';
 import type { NewEvent } from '../../store/ports.js';
@@ -186,6 +186,8 @@ export class AmqpSourceConsumer {
 
   private async open(): Promise<ChannelModel> {
     const timeoutMs = this.deps.connectTimeoutMs ?? 5_000;
+    // Loaded on the first connection: a pipeline without AMQP never pays for amqplib.
+    const { connect } = await import('amqplib');
     const connecting = connect(this.source.url, {
       timeout: timeoutMs,
       clientProperties: { connection_name: `nightless ${this.queue}` },

@@ -40,6 +40,11 @@ export interface WebhookDeps {
   readonly now?: () => number;
   /** A delivery was rejected for its signature (metrics). */
   readonly onSignatureFailure?: (kind: IngestKind, reason: SignatureFailure) => void;
+  /**
+   * Events were verified and are about to be stored (the start-early fetch hooks in here); must
+   * return at once and never throw.
+   */
+  readonly onAccepted?: (events: readonly NewEvent[]) => void;
   /** A delivery was handled (metrics); called once per source it concerned. */
   readonly onEvent?: (source: SourceName | null, kind: IngestKind, outcome: IngestOutcome) => void;
 }
@@ -51,6 +56,7 @@ export async function ingestPlanned(
   events: readonly NewEvent[],
   ignored: readonly string[],
 ): Promise<{ accepted: number; events: number[]; redelivery?: true; ignored?: string[] }> {
+  deps.onAccepted?.(events);
   const appended = await deps.target.ingestMany(events);
   appended.forEach((a, i) => {
     const e = events[i];

@@ -1,5 +1,5 @@
 import { sendsBeyondStatus } from '../cloudevent.js';
-import { connect, type ChannelModel, type ConfirmChannel } from 'amqplib';
+import type { ChannelModel, ConfirmChannel } from 'amqplib';
 import type { Logger } from 'pino';
 import type { ReportDef } from '../../core/pipeline.js';
 import type { OutgoingEvent, StreamSender } from '../sender.js';
@@ -102,6 +102,8 @@ export class AmqpReporter implements StreamSender {
 
   private async connect(): Promise<ConfirmChannel> {
     const timeoutMs = this.opts.connectTimeoutMs;
+    // Loaded on the first connection: a pipeline without AMQP never pays for amqplib.
+    const { connect } = await import('amqplib');
     const connecting = connect(this.def.url, {
       timeout: timeoutMs,
       clientProperties: { connection_name: this.opts.connectionName },

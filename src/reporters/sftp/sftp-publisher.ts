@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
-import { Client, type SFTPWrapper } from 'ssh2';
+import type { Client, SFTPWrapper } from 'ssh2';
 import { isNetworkError } from '../../core/network-failure.js';
 import type { SftpPublish } from '../../core/pipeline.js';
 import {
@@ -101,15 +101,17 @@ export async function publishSftp(
   }
 }
 
-function connect(
+async function connect(
   def: SftpPublish,
   expected: ExpectedHostKey,
   signal: AbortSignal | undefined,
 ): Promise<{ client: Client; sftp: SFTPWrapper }> {
   const where = `${def.host}:${def.port}`;
   const ms = def.connectTimeoutMs;
+  // Loaded on the first publish: most pipelines never publish, and ssh2 is slow to load.
+  const ssh2 = await import('ssh2');
   return new Promise((resolve, reject) => {
-    const client = new Client();
+    const client = new ssh2.Client();
     let offered: Buffer | null = null;
     let settled = false;
     const fail = (err: Error) => {

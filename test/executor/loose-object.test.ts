@@ -1,0 +1,63 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GitMirrors } from '../../src/executor/git-mirror.js';
+import { spawnGit, type GitRunner } from '../../src/executor/git-runner.js';
+import { looseCommitParents } from '../../src/executor/loose-object.js';
+import { git, makeRepo, tempDirs } from './helpers.js';
+
+const tmp = tempDirs();
+afterEach(() => tmp.cleanup());
+
+describe('looseCommitParents', () => {
+  it("reads a loose commit's parents as git does; packed, non-commit and absent objects are null", async () => {
+    const repo = await tmp.make();
+    const [c1, c2] = makeRepo(repo, [{ 'a.txt': '1\n' }, { 'a.txt': '2\n' }]);
+    git(repo, 'checkout', '--quiet', '-b', 'side', c1!);
+    const [s1] = makeRepo(repo, [{ 'b.txt': 'side\n' }]);
+    git(repo, 'checkout', '--quiet', 'main');
+    git(repo, 'merge', '--quiet', '--no-edit', 'side');
+    const merge = git(repo, 'rev-parse', 'HEAD');
+    const gitDir = join(repo, '.git');
+    expect(await looseCommitParents(gitDir, c1!)).toEqual([]);
+    expect(await looseCommitParents(gitDir, c2!)).toEqual([c1]);
+    expect(await looseCommitParents(gitDir, merge)).toEqual(
+      git(repo, 'rev-parse', 'HEAD^1', 'HEAD^2').split('\n'),
+    );
+    expect(await looseCommitParents(gitDir, merge)).toContain(s1);
+    const tree = git(repo, 'rev-parse', 'HEAD^{tree}');
+    expect(await looseCommitParents(gitDir, tree)).toBeNull();
+    expect(await looseCommitParents(gitDir, '0'.repeat(40))).toBeNull();
+    expect(await looseCommitParents(gitDir, c2!.slice(0, 12))).toBeNull();
+    git(repo, 'gc', '--quiet', '--prune=now');
+    expect(await looseCommitParents(gitDir, c2!)).toBeNull();
+  });
+});
+
+describe('GitMirrors.prefetch', () => {
+  it('coalesces a burst of announced versions into a bounded number of fetches', async () => {
+    const repo = await tmp.make();
+    const [c1] = makeRepo(repo, [{ 'a.txt': '1\n' }]);
+    const calls: string[][] = [];
+    const runGit: GitRunner = (args, o) => {
+      calls.push([...args]);
+      return spawnGit(args, o);
+    };
+    const mirrors = new GitMirrors(join(await tmp.make(), 'git'), { runGit });
+    await mirrors.ensureCommit(repo, c1!);
+    // 200 versions nobody pushed (a storm of bogus or fast-moving events) and one real one.
+    const [c2] = makeRepo(repo, [{ 'a.txt': '2\n' }]);
+    for (let i = 0; i < 200; i++) mirrors.prefetch(repo, i.toString(16).padStart(40, 'f'));
+    mirrors.prefetch(repo, c2!);
+    // Until git has been quiet for half a second (bounded).
+    const deadline = Date.now() + 20_000;
+    for (let seen = -1; seen !== calls.length && Date.now() < deadline;) {
+      seen = calls.length;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    // First bogus version: fetch + fetch by id; then the newest (c2): one fetch at most.
+    expect(calls.filter((c) => c.includes('fetch')).length).toBeLessThanOrEqual(4);
+    const before = calls.length;
+    expect((await mirrors.ensureCommit(repo, c2!)).commit).toBe(c2);
+    expect(calls.length).toBe(before); // known now: no git at all
+  });
+});

@@ -1,0 +1,140 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ContentStore } from '../../src/artifacts/content-store.js';
+import { GitMirrors } from '../../src/executor/git-mirror.js';
+import { spawnGit, type GitRunner } from '../../src/executor/git-runner.js';
+import { LocalExecutor } from '../../src/executor/local-executor.js';
+import { readLog } from '../../src/executor/log-reader.js';
+import type { JobDef } from '../../src/core/pipeline.js';
+import { gitInput, job, makeRepo, observer, spec, step, tempDirs } from './helpers.js';
+
+const tmp = tempDirs();
+afterEach(() => tmp.cleanup());
+const never = new AbortController().signal;
+
+async function setup(): Promise<{ ex: LocalExecutor; dataDir: string; calls: string[][] }> {
+  const dataDir = await tmp.make();
+  const calls: string[][] = [];
+  const runGit: GitRunner = (args, o) => {
+    calls.push([...args]);
+    return spawnGit(args, o);
+  };
+  const mirrors = new GitMirrors(join(dataDir, 'git'), { runGit });
+  return {
+    ex: new LocalExecutor({ dataDir, artifacts: new ContentStore(dataDir), mirrors }),
+    dataDir,
+    calls,
+  };
+}
+
+async function lines(dataDir: string, buildId: number, stream = 'stdout'): Promise<string[]> {
+  const { lines: all } = await readLog(dataDir, buildId, 0, 1 << 20);
+  return all.filter((l) => l.stream === stream).map((l) => l.text);
+}
+
+const inits = (calls: string[][]): number => calls.filter((c) => c[0] === 'init').length;
+
+/** Leaves every kind of debris a build can leave: edits, untracked and ignored files, a hook. */
+const mess = (marks: string): string =>
+  [
+    'echo edited >> a.txt',
+    'echo junk > untracked.txt',
+    'mkdir -p build && echo obj > build/out.o',
+    `mkdir -p .git/hooks && printf '#!/bin/sh\\ntouch ${marks}/hook-ran\\n' > .git/hooks/post-checkout`,
+    'chmod +x .git/hooks/post-checkout',
+    `git config core.fsmonitor 'touch ${marks}/fsmonitor-ran; false'`,
+  ].join('; ');
+const SHOW = 'cat a.txt; ls -A | grep -v "^\\.git$" | tr "\\n" " "; echo; git status --porcelain';
+
+describe('warm workspaces', () => {
+  it("a passing build's tree is moved to the next commit: nothing of the last build stays, no hook runs", async () => {
+    const repo = await tmp.make();
+    const [c1, c2] = makeRepo(repo, [
+      { 'a.txt': 'one\n', '.gitignore': 'build/\n' },
+      { 'a.txt': 'two\n' },
+    ]);
+    const { ex, dataDir, calls } = await setup();
+    const marks = await tmp.make();
+    const j = job([step('mess', `${SHOW}; ${mess(marks)}`)]);
+    const s1 = spec(j, { inputs: [gitInput('app', repo, c1!)] });
+    expect((await ex.run(s1, observer(), never)).state).toBe('passed');
+    expect(existsSync(ex.workspaces.pathOf(s1.buildId))).toBe(false);
+    expect(existsSync(ex.workspaces.warmPathOf('build'))).toBe(true);
+
+    const s2 = spec(j, { inputs: [gitInput('app', repo, c2!)] });
+    expect((await ex.run(s2, observer(), never)).state).toBe('passed');
+    // The new commit's content, only tracked files (the inputs file is nightless's own), clean.
+    expect(await lines(dataDir, s2.buildId)).toEqual([
+      'two',
+      '.gitignore a.txt nightless-inputs.json ',
+    ]);
+    const system = await lines(dataDir, s2.buildId, 'system');
+    expect(system.some((l) => l.endsWith('(warm workspace)'))).toBe(true);
+    expect(inits(calls)).toBe(1);
+    expect(existsSync(join(marks, 'hook-ran'))).toBe(false);
+    expect(existsSync(join(marks, 'fsmonitor-ran'))).toBe(false);
+  });
+
+  it("a failed build's tree is never reused: the next build starts from a new checkout", async () => {
+    const repo = await tmp.make();
+    const [c1, c2] = makeRepo(repo, [{ 'a.txt': 'one\n' }, { 'a.txt': 'two\n' }]);
+    const { ex, dataDir, calls } = await setup();
+    const failing = job([step('fail', 'echo junk > untracked.txt; exit 3')]);
+    const s1 = spec(failing, { inputs: [gitInput('app', repo, c1!)] });
+    expect((await ex.run(s1, observer(), never)).state).toBe('failed');
+    // Kept for inspection, not parked.
+    expect(existsSync(join(ex.workspaces.pathOf(s1.buildId), 'untracked.txt'))).toBe(true);
+    expect(existsSync(ex.workspaces.warmPathOf('build'))).toBe(false);
+
+    const s2 = spec(job([step('show', SHOW)]), { inputs: [gitInput('app', repo, c2!)] });
+    expect((await ex.run(s2, observer(), never)).state).toBe('passed');
+    expect(await lines(dataDir, s2.buildId)).toEqual(['two', 'a.txt nightless-inputs.json ']);
+    expect(inits(calls)).toBe(2);
+  });
+
+  it('`workspace: fresh` checks out into an empty directory every time and drops a warm tree', async () => {
+    const repo = await tmp.make();
+    const [c1, c2, c3] = makeRepo(repo, [
+      { 'a.txt': '1\n' },
+      { 'a.txt': '2\n' },
+      { 'a.txt': '3\n' },
+    ]);
+    const { ex, dataDir, calls } = await setup();
+    const warmJob = job([step('junk', 'echo junk > untracked.txt')]);
+    await ex.run(spec(warmJob, { inputs: [gitInput('app', repo, c1!)] }), observer(), never);
+    expect(existsSync(ex.workspaces.warmPathOf('build'))).toBe(true);
+    const fresh: JobDef = { ...job([step('show', SHOW)]), workspace: 'fresh' };
+    for (const c of [c2!, c3!]) {
+      const s = spec(fresh, { inputs: [gitInput('app', repo, c)] });
+      expect((await ex.run(s, observer(), never)).state).toBe('passed');
+      expect((await lines(dataDir, s.buildId))[1]).toBe('a.txt nightless-inputs.json ');
+    }
+    expect(inits(calls)).toBe(3);
+    expect(existsSync(ex.workspaces.warmPathOf('build'))).toBe(false);
+  });
+
+  it('several git inputs: each tree moved to its commit, anything else at the top removed', async () => {
+    const a = await tmp.make();
+    const b = await tmp.make();
+    const [a1, a2] = makeRepo(a, [{ 'a.txt': 'a1\n' }, { 'a.txt': 'a2\n' }]);
+    const [b1, b2] = makeRepo(b, [{ 'b.txt': 'b1\n' }, { 'b.txt': 'b2\n' }]);
+    const { ex, dataDir, calls } = await setup();
+    const j = job([
+      step(
+        'show',
+        'cat app/a.txt lib/b.txt; ls -A | tr "\\n" " "; echo; echo x > top.txt; echo y > app/y',
+      ),
+    ]);
+    const s1 = spec(j, { inputs: [gitInput('app', a, a1!), gitInput('lib', b, b1!)] });
+    expect((await ex.run(s1, observer(), never)).state).toBe('passed');
+    const s2 = spec(j, { inputs: [gitInput('app', a, a2!), gitInput('lib', b, b2!)] });
+    expect((await ex.run(s2, observer(), never)).state).toBe('passed');
+    expect(await lines(dataDir, s2.buildId)).toEqual([
+      'a2',
+      'b2',
+      'app lib nightless-inputs.json ',
+    ]);
+    expect(inits(calls)).toBe(2);
+  });
+});
