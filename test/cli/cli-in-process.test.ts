@@ -129,7 +129,7 @@ describe('nightless (in process)', () => {
     const r = await run(['trigger', 'build'], { NIGHTLESS_TOKEN: TOKEN });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('queued build #43\n');
+    expect(r.stdout).toBe('queued build #43 https://ci.example.test/builds/43\n');
     expect(api.requests.at(-1)?.auth).toBe(`Bearer ${TOKEN}`);
   });
 
