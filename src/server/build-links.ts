@@ -20,12 +20,13 @@ type LinkedTraceNode = Omit<TraceNode, 'build' | 'children'> & {
  * Adds its links to each build an answer or event holds. Every route and the event stream go
  * through this one object, so the links are the same everywhere; the response schemas require
  * `url` and `apiUrl`, so a build sent without them fails the type check and the serializer.
+ * Plain functions, safe to pass around unbound (`builds.map(links.build)`).
  */
 export interface BuildLinker {
-  build<B extends { readonly id: number }>(build: B): Linked<B>;
-  maybe<B extends { readonly id: number }>(build: B | null): Linked<B> | null;
+  readonly build: <B extends { readonly id: number }>(build: B) => Linked<B>;
+  readonly maybe: <B extends { readonly id: number }>(build: B | null) => Linked<B> | null;
   /** Trace nodes with every build in the tree linked, children included. */
-  trace(nodes: readonly TraceNode[]): LinkedTraceNode[];
+  readonly trace: (nodes: readonly TraceNode[]) => LinkedTraceNode[];
 }
 
 /**
