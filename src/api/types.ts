@@ -19,6 +19,8 @@ import type { ExpectedJobSchema, TraceNodeSchema } from '../server/schemas/trace
  */
 
 export type ApiBuild = z.output<typeof BuildSchema>;
+/** A build's own fields without the links the server adds (`url`, `apiUrl`). */
+export type ApiBuildFields = Omit<ApiBuild, 'url' | 'apiUrl'>;
 export type ApiBuildDetail = z.output<typeof BuildDetailSchema>;
 export type ApiBuildState = z.output<typeof BuildStateSchema>;
 export type ApiBuildCause = ApiBuild['cause'];

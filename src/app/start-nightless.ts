@@ -208,7 +208,8 @@ async function startLocked(
     access: store.access,
     onAuthFailure: metrics.onAuthFailure,
     ...(opts.authFailureLimit ? { authFailureLimit: opts.authFailureLimit } : {}),
-    publicUrl,
+    // Read per response: with port 0 the address is known only after listening.
+    publicUrl: () => publicUrl,
     extraRoutes: [
       pollRoutes(poller),
       webhookRoutes({

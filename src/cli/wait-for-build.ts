@@ -1,6 +1,6 @@
 import { isFinished } from '../core/build.js';
 import { describeEnding } from '../core/build-ending.js';
-import type { ApiBuild as Build, BuildEvent, BuildResponse } from '../api/types.js';
+import type { ApiBuild as Build, ApiBuildFields, BuildEvent, BuildResponse } from '../api/types.js';
 import type { ApiClient } from './client.js';
 import { ConnectionError } from './errors.js';
 import { formatReason } from './format/build.js';
@@ -84,7 +84,7 @@ function successor(build: Build): number | null {
 }
 
 /** `build #42 passed`, `build #42 failed: step "npm test": exit code 1`. */
-export function describeResult(build: Build): string {
+export function describeResult(build: ApiBuildFields): string {
   const reason = build.state === 'passed' ? null : formatReason(build);
   return `build #${build.id} (${build.job}) ${describeEnding(build.state, reason)}`;
 }

@@ -11,6 +11,7 @@ import { authHook } from './auth/auth-hook.js';
 import { FailureLimiter } from './auth/failure-limiter.js';
 import { accessOf, ROUTE_ACCESS } from './auth/route-access.js';
 import { handleError, handleNotFound } from './errors.js';
+import { buildLinker } from './build-links.js';
 import { finishDocument } from './openapi-doc.js';
 import type { ApiApp, RouteContext, ServerOptions } from './options.js';
 import { artifactRoutes } from './routes/artifacts.js';
@@ -40,6 +41,8 @@ const DEFAULT_HEARTBEAT_MS = 15_000;
  */
 export async function buildServer(opts: ServerOptions): Promise<ApiApp> {
   const now = opts.now ?? Date.now;
+  const { publicUrl: base } = opts;
+  const publicUrl = typeof base === 'function' ? base : () => base;
   const loggerInstance: FastifyBaseLogger = opts.logger;
   const app = Fastify({
     loggerInstance,
@@ -104,7 +107,7 @@ export async function buildServer(opts: ServerOptions): Promise<ApiApp> {
         description:
           'Event-driven build system: build on each change, never the same inputs twice.',
       },
-      servers: [{ url: opts.publicUrl.replace(/\/+$/, '') || '/' }],
+      servers: [{ url: publicUrl().replace(/\/+$/, '') || '/' }],
       components: {
         securitySchemes: {
           bearer: { type: 'http', scheme: 'bearer', description: 'The API token.' },
@@ -120,6 +123,7 @@ export async function buildServer(opts: ServerOptions): Promise<ApiApp> {
     sse,
     ready: () => !closing && (opts.ready?.() ?? true),
     now,
+    links: buildLinker(publicUrl),
   };
   for (const routes of [
     healthRoutes,

@@ -8,6 +8,7 @@ import type { Pipeline } from '../core/pipeline.js';
 import type { readLog } from '../executor/log-reader.js';
 import type { AccessPort } from '../store/access-ports.js';
 import type { MetaPort, OutboxPort, ReadPort, Store } from '../store/ports.js';
+import type { BuildLinker } from './build-links.js';
 import type { Commands } from './commands.js';
 import type { AuthFailureReason } from './auth/auth-hook.js';
 import type { AccessTable } from './auth/route-access.js';
@@ -71,8 +72,11 @@ export interface ServerOptions {
   readonly authFailureLimit?: { readonly maxFailures: number; readonly windowMs: number };
   /** Counts refusals (`nightless_auth_failures_total`). */
   readonly onAuthFailure?: (reason: AuthFailureReason) => void;
-  /** Base URL clients reach the server at, without a trailing slash (`https://ci.example.com`). */
-  readonly publicUrl: string;
+  /**
+   * Base URL clients reach the server at (`https://ci.example.com`), the base of every build's
+   * links. A function when it is known only after listening (port 0): it is read per response.
+   */
+  readonly publicUrl: string | (() => string);
   /** Largest request body in bytes; default 1 MiB. */
   readonly bodyLimit?: number;
   /**
@@ -99,4 +103,6 @@ export interface RouteContext {
   /** False once the server started closing, or while `opts.ready` says so. */
   readonly ready: () => boolean;
   readonly now: () => number;
+  /** Adds `url` and `apiUrl` to every build a route or the event stream sends. */
+  readonly links: BuildLinker;
 }

@@ -206,7 +206,9 @@ describe('the log says how a build ended', () => {
       expect(publishLines.filter((l) => l.startsWith('!!!'))).toHaveLength(1);
       const detail = (await (
         await fetch(`${nl.url}/api/builds/${published.id}`, { signal: AbortSignal.timeout(5000) })
-      ).json()) as { build: { logBytes: number } };
+      ).json()) as { build: { logBytes: number; url: string } };
+      // Port 0: the address is known only after listening, and the links use it.
+      expect(detail.build.url).toBe(`${nl.url}/builds/${published.id}`);
       // The recorded size covers the closing line (the log API pages by it).
       expect(detail.build.logBytes).toBe(
         (await readFile(join(root, 'data-run', 'logs', `${published.id}.log`))).length,

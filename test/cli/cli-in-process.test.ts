@@ -125,11 +125,21 @@ describe('nightless (in process)', () => {
     expect(events.map((e) => e.event)).toEqual(['line', 'line', 'line', 'end']);
   });
 
+  it('status links the page of each job whose latest build failed, below the table', async () => {
+    const r = await run(['status']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(
+      /\n\nA build failed:\n {2}build #42 {2}https:\/\/ci\.example\.test\/builds\/42\n/,
+    );
+    // The job that never built has no link.
+    expect(r.stdout).not.toMatch(/integration #/);
+  });
+
   it('trigger queues a build with the token from the environment', async () => {
     const r = await run(['trigger', 'build'], { NIGHTLESS_TOKEN: TOKEN });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe('queued build #43\n');
+    expect(r.stdout).toBe('queued build #43 https://ci.example.test/builds/43\n');
     expect(api.requests.at(-1)?.auth).toBe(`Bearer ${TOKEN}`);
   });
 

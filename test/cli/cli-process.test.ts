@@ -69,7 +69,9 @@ describe.concurrent('nightless (process)', { timeout: SPAWN_TEST_TIMEOUT_MS }, (
 
   it('trigger --wait exits 0 when the build passes', async () => {
     const r = await runCli(['trigger', 'build', '--wait', '--token', TOKEN], { env });
-    expect(r.stdout).toMatch(/^queued build #43\nbuild #43 \(build\) passed in \d+/);
+    expect(r.stdout).toMatch(
+      /^queued build #43 https:\/\/ci\.example\.test\/builds\/43\nbuild #43 \(build\) passed in \d+/,
+    );
     expect(r.stderr).toBe('build #43 started\n');
     expect(r.code).toBe(0);
   });
@@ -77,7 +79,7 @@ describe.concurrent('nightless (process)', { timeout: SPAWN_TEST_TIMEOUT_MS }, (
   it('trigger --wait exits 1 when the build fails', async () => {
     const r = await runCli(['trigger', 'flaky', '--wait', '--token', TOKEN], { env });
     expect(r.stdout).toMatch(
-      /^queued build #44\nbuild #44 \(flaky\) failed: step "npm test": exit code 1 in \d+/,
+      /^queued build #44 https:\/\/ci\.example\.test\/builds\/44\nbuild #44 \(flaky\) failed: step "npm test": exit code 1 in \d+/,
     );
     expect(r.code).toBe(1);
   });

@@ -143,7 +143,13 @@ export async function startTestEnv(
   overrides: Partial<
     Pick<
       ServerOptions,
-      'readAuth' | 'sseHeartbeatMs' | 'extraRoutes' | 'extraAccess' | 'bodyLimit' | 'ready'
+      | 'readAuth'
+      | 'sseHeartbeatMs'
+      | 'extraRoutes'
+      | 'extraAccess'
+      | 'bodyLimit'
+      | 'ready'
+      | 'publicUrl'
     >
   > = {},
 ): Promise<TestEnv> {

@@ -25,7 +25,7 @@ and runs even though those inputs were built already (a flaky test, a fixed runn
 
 Examples:
   $ nightless rebuild 42
-  queued build #57
+  queued build #57 https://ci.example.com/builds/57
   $ nightless rebuild 42 --wait || echo "still failing"`,
     )
     .action(async (id: number, opts: RebuildFlags, cmd: Command) => {

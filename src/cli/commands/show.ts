@@ -18,6 +18,7 @@ Examples:
   build #42
   state:        failed
   job:          build
+  page:         https://ci.example.com/builds/42
   cause:        new version app@3f2a1c0d9e (event 118)
   inputs:       app@3f2a1c0d9e (main, webhook)
                 glibc@2.39-1 (bus)

@@ -40,11 +40,11 @@ branch's) version of an input: any version of a source or job output nightless h
 
 Examples:
   $ nightless trigger build
-  queued build #43
+  queued build #43 https://ci.example.com/builds/43
   $ nightless trigger build
   build already built these inputs as build #43 (passed); use --force to rebuild
   $ nightless trigger build --input app=3f2a1c0 --input glibc=2.39-1
-  queued build #44
+  queued build #44 https://ci.example.com/builds/44
   $ nightless trigger build --force --wait && echo released`,
     )
     .action(async (job: string, opts: TriggerFlags, cmd: Command) => {
@@ -71,7 +71,7 @@ export async function reportQueued(
   if (json) out.json(body);
   let target: number | null = body.build?.id ?? null;
   if (body.build !== null) {
-    if (!json) out.print(`queued build #${body.build.id}`);
+    if (!json) out.print(`queued build #${body.build.id} ${body.build.url}`);
   } else {
     if (!json) out.print(...explainNoBuild(job, body.decisions, opts.force));
     // With --wait, "already built as #N" still has an answer: the result of #N.

@@ -1,6 +1,6 @@
 import { describeFailure } from '../../core/build-ending.js';
 import type {
-  ApiBuild as Build,
+  ApiBuildFields as Build,
   ApiBuildCause as BuildCause,
   ApiBuildDetail as BuildDetail,
   ApiCoverage as CoverageSummary,
@@ -130,6 +130,7 @@ export function formatBuildDetail(build: BuildDetail, now: number, c: Colours): 
   const fields: Array<[string, string]> = [
     ['state', c.state(build.state)],
     ['job', build.job],
+    ['page', build.url],
     [
       'cause',
       formatCause(build.cause) + (build.forced && build.cause.kind !== 'manual' ? ' (forced)' : ''),

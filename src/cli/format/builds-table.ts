@@ -31,6 +31,24 @@ export function formatStatusTable(jobs: readonly JobSummary[], now: number, c: C
   return withoutEmptyLastColumn(['JOB', 'STATE', 'BUILD', 'INPUTS', 'WHEN', 'REASON'], rows, [2]);
 }
 
+/** States whose build page `status` links to: someone will want to open the log. */
+const LINKED = new Set(['failed', 'error']);
+
+/**
+ * The page links of the jobs whose latest build failed, under `status`'s table (the table stays
+ * narrow; a terminal makes the URLs clickable).
+ */
+export function formatFailedBuildLinks(jobs: readonly JobSummary[], c: Colours): string[] {
+  const failed = jobs.flatMap((j) => (j.latest && LINKED.has(j.latest.state) ? [j.latest] : []));
+  if (failed.length === 0) return [];
+  const width = Math.max(...failed.map((b) => `${b.job} #${b.id}`.length));
+  return [
+    '',
+    c.bold(failed.length === 1 ? 'A build failed:' : 'Builds failed:'),
+    ...failed.map((b) => `  ${`${b.job} #${b.id}`.padEnd(width)}  ${b.url}`),
+  ];
+}
+
 /** `nightless builds`: one row per build, newest first as the server sent them. */
 export function formatBuildsTable(builds: readonly Build[], now: number, c: Colours): string[] {
   const rows = builds.map((b) => {

@@ -7,7 +7,6 @@ import { bearerSecurity, BuildIdParams, ByField, positiveInt } from '../schemas/
 import { commonErrors, notFoundErrors } from '../schemas/error.js';
 import { BuildResponse, BuildsResponse, CancelResponse } from '../schemas/responses.js';
 import { triggerResponses } from '../schemas/trigger.js';
-import { buildApiUrl } from '../../api/urls.js';
 
 const MAX_PAGE = 500;
 
@@ -24,7 +23,8 @@ const ListQuery = z.strictObject({
 
 /** `GET /api/builds`, `GET /api/builds/:id`, `POST /api/builds/:id/cancel` and `/rebuild`. */
 export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
-  const { read, commands, publicUrl } = ctx.opts;
+  const { read, commands } = ctx.opts;
+  const { links } = ctx;
 
   app.get(
     '/api/builds',
@@ -52,7 +52,10 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
       const found = await read.listBuilds(filter);
       const builds = found.slice(0, q.limit);
       const last = builds[builds.length - 1];
-      return { builds, next: found.length > q.limit && last ? last.id : null };
+      return {
+        builds: builds.map(links.build),
+        next: found.length > q.limit && last ? last.id : null,
+      };
     },
   );
 
@@ -69,7 +72,7 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
     async (request) => {
       const build = await read.getBuild(request.params.id);
       if (!build) throw ApiError.notFound(`no build #${request.params.id}`);
-      return { build };
+      return { build: links.build(build) };
     },
   );
 
@@ -89,7 +92,7 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
     async (request) => {
       const build = await commands.cancel(request.params.id, 'api');
       if (!build) throw ApiError.notFound(`no build #${request.params.id}`);
-      return { build };
+      return { build: links.build(build) };
     },
   );
 
@@ -127,8 +130,9 @@ export function buildRoutes(app: ApiApp, ctx: RouteContext): void {
         pins: old.inputs.map((i) => ({ source: i.source, version: i.version, ref: i.ref })),
         rebuildOf: id,
       });
-      if (result.build) void reply.header('location', buildApiUrl(publicUrl, result.build.id));
-      return reply.code(202).send({ build: result.build, decisions: result.decisions });
+      const build = links.maybe(result.build);
+      if (build) void reply.header('location', build.apiUrl);
+      return reply.code(202).send({ build, decisions: result.decisions });
     },
   );
 }

@@ -4,6 +4,7 @@ import type { ApiApp, RouteContext } from '../options.js';
 import { eventStreamResponse } from '../openapi-doc.js';
 import { commonErrors } from '../schemas/error.js';
 import type { SseStream } from '../sse.js';
+import type { BuildLinker } from '../build-links.js';
 import type { BuildEvent } from '../../api/types.js';
 
 /** At most this many missed events are replayed to a reconnecting client. */
@@ -28,7 +29,7 @@ export function eventRoutes(app: ApiApp, ctx: RouteContext): void {
         summary: 'Build lifecycle events (server-sent events)',
         description:
           'Each event: `event: build.<type>` (queued|started|finished|superseded|cancelled|skipped), ' +
-          '`id: <outbox id>`, `data: {"type", "build"}`. A `: heartbeat` comment every 15 s. ' +
+          '`id: <outbox id>`, `data: {"type", "build"}` (the build with its `url` and `apiUrl`). A `: heartbeat` comment every 15 s. ' +
           'Send `Last-Event-ID` to resume after a disconnect.',
         querystring: z.strictObject({
           job: z.string().min(1).optional().meta({ description: 'Only this job’s builds.' }),
@@ -47,7 +48,7 @@ export function eventRoutes(app: ApiApp, ctx: RouteContext): void {
       let replayedUpTo = 0;
       const deliver = (r: OutboxRecord) => {
         if (r.id <= replayedUpTo || (job !== undefined && r.build.job !== job)) return;
-        send(stream, r);
+        send(stream, r, ctx.links);
       };
       // Subscribe before reading the outbox so nothing committed in between is lost.
       let held: OutboxRecord[] | null = resumeAfter === null ? null : [];
@@ -78,7 +79,7 @@ export function eventRoutes(app: ApiApp, ctx: RouteContext): void {
   );
 }
 
-function send(stream: SseStream, r: OutboxRecord): void {
-  const data: BuildEvent = { type: r.type, build: r.build };
+function send(stream: SseStream, r: OutboxRecord, links: BuildLinker): void {
+  const data: BuildEvent = { type: r.type, build: links.build(r.build) };
   stream.send(`build.${r.type}`, data, r.id);
 }

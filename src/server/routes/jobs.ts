@@ -1,7 +1,6 @@
 import { z } from 'zod';
 import type { ApiApp, RouteContext } from '../options.js';
 import { ApiError } from '../errors.js';
-import { buildApiUrl } from '../../api/urls.js';
 import { JobsResponse } from '../schemas/responses.js';
 import { triggerResponses } from '../schemas/trigger.js';
 import { bearerSecurity, ByField } from '../schemas/common.js';
@@ -11,7 +10,8 @@ import { didYouMean } from '../../config/names.js';
 
 /** `GET /api/jobs` and `POST /api/jobs/:job/trigger`. */
 export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
-  const { read, commands, publicUrl } = ctx.opts;
+  const { read, commands } = ctx.opts;
+  const { links } = ctx;
 
   app.get(
     '/api/jobs',
@@ -35,8 +35,8 @@ export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
             inputs: def.inputs,
             steps: def.steps.length,
             outputs: Object.keys(def.outputs),
-            latest: status?.latest ?? null,
-            lastFinished: status?.lastFinished ?? null,
+            latest: links.maybe(status?.latest ?? null),
+            lastFinished: links.maybe(status?.lastFinished ?? null),
           },
         ];
       });
@@ -87,8 +87,9 @@ export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
         by: request.body?.by ?? request.principal?.name ?? 'api',
         pins,
       });
-      if (result.build) void reply.header('location', buildApiUrl(publicUrl, result.build.id));
-      return reply.code(202).send({ build: result.build, decisions: result.decisions });
+      const build = links.maybe(result.build);
+      if (build) void reply.header('location', build.apiUrl);
+      return reply.code(202).send({ build, decisions: result.decisions });
     },
   );
 }

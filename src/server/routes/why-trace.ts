@@ -110,10 +110,11 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
     async (request) => {
       const { source, version } = request.params;
       try {
-        return await traceVersion(read, source, version, ctx.now(), {
+        const trace = await traceVersion(read, source, version, ctx.now(), {
           pipeline: ctx.opts.pipeline(),
           slots: ctx.opts.slots,
         });
+        return { ...trace, nodes: ctx.links.trace(trace.nodes) };
       } catch (err) {
         if (err instanceof VersionNotFoundError) {
           // A mistyped source (not a removed one with history): say so, with the closest name.

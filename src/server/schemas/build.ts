@@ -90,6 +90,11 @@ export const BuildSchema = z
       description:
         'The job and the branch of its first git input (`build@main`), or the job alone: `concurrency` counts running builds per group.',
     }),
+    url: z.string().meta({
+      description:
+        "The build's page in the dashboard, under the server's `--public-url`: the link commit statuses, CloudEvents and `NIGHTLESS_BUILD_URL` carry too.",
+    }),
+    apiUrl: z.string().meta({ description: 'This build as JSON: `GET /api/builds/:id`.' }),
   })
   .meta({ id: 'Build' });
 

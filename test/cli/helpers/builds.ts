@@ -1,3 +1,4 @@
+import type { ApiBuild, ApiBuildDetail } from '../../../src/api/types.js';
 import type { Build } from '../../../src/core/build.js';
 import type { BuildDetail, DecisionRecord } from '../../../src/store/ports.js';
 
@@ -5,10 +6,13 @@ export const SHA = '3f2a1c0d9e8b7a6f5e4d3c2b1a09f8e7d6c5b4a3';
 export const DIGEST = '9b1e77a0c2d4e6f8091a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f70';
 /** 2025-03-01 12:00:00 UTC: fixed so outputs do not depend on when tests run. */
 export const T0 = Date.UTC(2025, 2, 1, 12, 0, 0);
+export const PUBLIC_URL = 'https://ci.example.test';
 
-export function makeBuild(overrides: Partial<Build> = {}): Build {
+/** A build as the API sends it: with the links a server at {@link PUBLIC_URL} adds. */
+export function makeBuild(overrides: Partial<Build> = {}): ApiBuild {
+  const id = overrides.id ?? 42;
   return {
-    id: 42,
+    id,
     job: 'build',
     state: 'passed',
     fingerprint: 'f'.repeat(64),
@@ -30,12 +34,14 @@ export function makeBuild(overrides: Partial<Build> = {}): Build {
     attempt: 1,
     concurrencyGroup: 'build@main',
     ...overrides,
+    url: `${PUBLIC_URL}/builds/${id}`,
+    apiUrl: `${PUBLIC_URL}/api/builds/${id}`,
   };
 }
 
-export function makeDetail(overrides: Partial<BuildDetail> = {}): BuildDetail {
+export function makeDetail(overrides: Partial<BuildDetail> = {}): ApiBuildDetail {
   return {
-    ...makeBuild(),
+    ...makeBuild(overrides.id === undefined ? {} : { id: overrides.id }),
     outputs: [
       {
         name: 'dist',

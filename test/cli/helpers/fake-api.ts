@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Build } from '../../../src/core/build.js';
+import type { ApiBuild as Build } from '../../../src/api/types.js';
 import { DIGEST, SHA, T0, makeBuild, makeDecision, makeDetail } from './builds.js';
 
 export const TOKEN = 'sekrit-token';
