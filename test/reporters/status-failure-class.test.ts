@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { statusOf } from '../../src/reporters/commit-status/status-of-build.js';
-import { makeBuild } from '../cli/helpers/builds.js';
+import type { Build } from '../../src/core/build.js';
+import { buildFixture } from '../../src/testing/build-fixture.js';
+
+const makeBuild = (overrides: Partial<Build>): Build => ({
+  ...buildFixture(42, 'build', overrides.state ?? 'passed'),
+  ...overrides,
+});
 
 describe('commit-status descriptions say whose failure it is, once', () => {
   it.each([
