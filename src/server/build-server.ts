@@ -27,7 +27,7 @@ import { whyTraceRoutes } from './routes/why-trace.js';
 import { QuietRequestLog } from './quiet-request-log.js';
 import { SseHub } from './sse.js';
 
-export type { ApiApp, RouteModule, ServerOptions } from './options.js';
+export type { ApiApp, ServerOptions } from './options.js';
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_HEARTBEAT_MS = 15_000;

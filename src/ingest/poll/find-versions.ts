@@ -11,7 +11,7 @@ import { headsMatching, lsRemote, type RemoteHead } from './git-ls-remote.js';
 /** Per `source\0ref`: the version a check reported and the head it was compared with. */
 export type Reported = [string, { sha: string; head: string | undefined }];
 
-export interface Findings {
+interface Findings {
   /** Versions to append to the inbox, as poll events. */
   readonly found: NewEvent[];
   /** A version changed on a ref that had a head already: an event should have announced it. */
@@ -20,7 +20,7 @@ export interface Findings {
   readonly reported: Reported[];
 }
 
-export interface GitCheckContext {
+interface GitCheckContext {
   readonly timeoutMs: number;
   /** What earlier checks reported, per `source\0ref`. */
   readonly reported: ReadonlyMap<string, { sha: string; head: string | undefined }>;
