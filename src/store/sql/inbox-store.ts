@@ -26,7 +26,7 @@ export class SqlInbox implements InboxPort {
   /**
    * The stored ids when every event is a redelivery of a stored delivery id, else `null`. Read
    * outside any transaction: a redelivery then costs one SELECT instead of a write transaction
-   * whose insert conflicts (2.4× the CPU, bench/RESULTS.md "Seams refactor"). Only a shortcut:
+   * whose insert conflicts (2.3× the CPU, bench/RESULTS.md "Seams refactor"). Only a shortcut:
    * a read inside the write transaction would make SQLite refuse the upgrade to a writer under
    * concurrent appends (SQLITE_BUSY), and races stay decided by `ON CONFLICT` below.
    */
