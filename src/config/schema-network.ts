@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { DEFAULTS } from './defaults.js';
-import { dur } from './schema-duration.js';
+import { dur } from './schema-fields.js';
 import { strict, VALUE } from './schema-helpers.js';
 
 /** `network:` at the top of the pipeline: the fail-fast limits of nightless' own network work. */

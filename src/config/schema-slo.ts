@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { SLO_INDICATORS } from '../core/slo/slo-set.js';
 import { MAX_AGE_MS } from './durations.js';
-import { duration } from './schema-duration.js';
+import { duration } from './schema-fields.js';
 import { strict, VALUE } from './schema-helpers.js';
 
 const windowPair = z

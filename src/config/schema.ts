@@ -1,242 +1,31 @@
 import { z } from 'zod';
 import { DEFAULT_ARTIFACT_BUILDS } from '../core/retention.js';
 import { DEFAULTS } from './defaults.js';
-import { MAX_AGE_MS, parseDuration } from './durations.js';
-import { dur, durOff, duration } from './schema-duration.js';
+import { MAX_AGE_MS } from './durations.js';
+import { reportSchema as report } from './report-schema.js';
+import { kinds, strict, VALUE } from './schema-helpers.js';
+import {
+  branchPattern,
+  dur,
+  duration,
+  durOff,
+  envMap,
+  envName,
+  glob,
+  name,
+  nonEmpty,
+  secretText,
+  workspaceGlob,
+} from './schema-fields.js';
+import { sourceSchema } from './source-schema.js';
 import { network, retry } from './schema-network.js';
 import { slos } from './schema-slo.js';
-import { branchPatternProblem, globProblem, workspacePathProblem } from './globs.js';
-import { ENV_NAME_PATTERN, NAME_PATTERN, NAME_RULE } from './names.js';
-import { kinds, strict, VALUE } from './schema-helpers.js';
-import { SIZE_HINT, SIZE_PATTERN } from './sizes.js';
-import { refusedAddressProblem, urlProblem } from './urls.js';
-import { parseVersionTemplate } from './version-template.js';
 
 /**
  * The pipeline file as written: the single source of truth for validation and for
  * `schema/nightless.schema.json` (editor completion). It checks shape and syntax only;
  * defaults, durations in ms and references are the resolver's job (`resolve.ts`).
  */
-
-/** A string refined by `problem`; the message quotes the value as written via `%VALUE%`. */
-function checked(what: string, problem: (v: string) => string | null) {
-  return z.string().superRefine((v, ctx) => {
-    const p = problem(v);
-    if (p !== null) ctx.addIssue({ code: 'custom', message: `${what} ${VALUE}: ${p}` });
-  });
-}
-
-const nonEmpty = z.string().min(1, { error: 'must not be empty' });
-
-/**
- * A secret (signing key, token, password). Empty is refused, whether written `""` or resolved
- * from an environment variable that is set but empty: an HMAC with an empty key is one anyone
- * can compute, so it would authenticate every sender.
- */
-const secretText = z.string().min(1, {
-  error: `empty secret ${VALUE}: a secret must have a value (an environment variable that is set but empty counts as empty)`,
-});
-
-const size = z.union([
-  z.string().regex(SIZE_PATTERN, { error: `invalid size ${VALUE}: ${SIZE_HINT}` }),
-  z
-    .number()
-    .int()
-    .min(0, { error: `invalid size ${VALUE}: ${SIZE_HINT}` }),
-]);
-
-const name = (what: string) =>
-  z.string().regex(NAME_PATTERN, { error: `invalid ${what} name ${VALUE}: ${NAME_RULE}` });
-const envName = z.string().regex(ENV_NAME_PATTERN, {
-  error: `invalid environment variable name ${VALUE}: use letters, digits and "_", not starting with a digit`,
-});
-
-const httpUrl = checked('invalid URL', (v) => urlProblem(v, ['http', 'https']));
-const amqpUrl = checked('invalid URL', (v) => urlProblem(v, ['amqp', 'amqps']));
-const branchPattern = checked('invalid branch pattern', branchPatternProblem);
-const glob = checked('invalid glob', globProblem);
-const workspaceGlob = checked('invalid path', workspacePathProblem);
-const scalar = z.union([z.string(), z.number(), z.boolean()]);
-const envMap = z.record(envName, scalar).meta({
-  description: 'Environment variables for the steps. `${env:NAME}` values are secret and masked.',
-});
-
-/**
- * A `url` key whose host is an IP literal the outbound guard would refuse: an error at `check`
- * rather than a dead delivery later.
- */
-function refusedUrl(key: string) {
-  return (obj: Record<string, unknown>, ctx: z.RefinementCtx) => {
-    const url = obj[key];
-    if (typeof url !== 'string') return;
-    const p = refusedAddressProblem(url, obj['allow_private'] === true);
-    if (p !== null)
-      ctx.addIssue({ code: 'custom', path: [key], message: `refused URL ${VALUE}: ${p}` });
-  };
-}
-
-/** The SSRF guard's opt-in (docs/pipeline.md, "Private addresses"). */
-const allowPrivate = (what: string) =>
-  z
-    .boolean()
-    .optional()
-    .meta({
-      description: `Allow ${what} loopback and private addresses (127.0.0.0/8, 10/8, 172.16/12, 192.168/16, fc00::/7, ...). Link-local and cloud metadata addresses stay refused.`,
-      default: false,
-    });
-
-const webhookSecret = secretText.optional().meta({
-  description:
-    'Shared secret that signs incoming webhooks (usually `${env:NAME}`); must not be empty. Without it the source takes no webhooks.',
-});
-
-const changeRequests = z
-  .union([
-    z.boolean(),
-    z.array(branchPattern).min(1, { error: 'list at least one target branch pattern' }),
-    strict({
-      targets: z
-        .array(branchPattern)
-        .min(1, { error: 'list at least one target branch pattern' })
-        .optional()
-        .meta({ description: 'Target-branch patterns (default: every target).', default: ['**'] }),
-      checkout: z.enum(['head', 'merge']).optional().meta({
-        description:
-          '`head`: build the request head; `merge`: build the merge result with the target (docs/change-requests.md).',
-        default: 'head',
-      }),
-      forge: z.enum(['github', 'gitlab', 'gitea']).optional().meta({
-        description: 'The forge serving the repository (merge refs, fallback poll).',
-      }),
-      api_url: httpUrl.optional().meta({
-        description:
-          'REST API base for the fallback poll of open requests (`https://api.github.com`, `https://HOST/api/v4`, `https://HOST/api/v1`).',
-      }),
-      project: nonEmpty
-        .optional()
-        .meta({ description: '`owner/repo` (GitHub, Gitea) or `group/project` (GitLab).' }),
-      token: secretText
-        .optional()
-        .meta({ description: 'API token for the poll, usually `${env:NAME}`. Secret.' }),
-      allow_private: allowPrivate('`api_url` to be'),
-    })
-      .superRefine(refusedUrl('api_url'))
-      .superRefine((cr, ctx) => {
-        if (cr.api_url !== undefined && (cr.forge === undefined || cr.project === undefined))
-          ctx.addIssue({
-            code: 'custom',
-            path: ['api_url'],
-            message: 'api_url needs forge and project too (which API, which repository)',
-          });
-      }),
-  ])
-  .meta({
-    description:
-      'Build change requests (pull/merge requests) as versions `pr/<n>`: `true`, a list of target-branch patterns, or `{targets, checkout, forge, api_url, project, token}`.',
-  });
-
-const gitSource = strict({
-  git: nonEmpty.meta({ description: 'Repository URL, local path or bare repository.' }),
-  branch: branchPattern
-    .optional()
-    .meta({ description: 'The one branch to follow (shorthand for `branches: [NAME]`).' }),
-  branches: z
-    .array(branchPattern)
-    .min(1, { error: 'list at least one branch pattern' })
-    .optional()
-    .meta({
-      description: 'Branch patterns to follow (`main`, `release/*`).',
-      default: [...DEFAULTS.branches],
-    }),
-  webhook_secret: webhookSecret,
-  fallback_poll: durOff(
-    'How often `git ls-remote` checks for a missed event; `off` disables.',
-    DEFAULTS.fallbackPoll,
-  ),
-  quiet_period: durOff('Wait this long for a burst of versions to settle.', DEFAULTS.quietPeriod),
-  change_requests: changeRequests.optional(),
-})
-  .superRefine((src, ctx) => {
-    if (src.branch !== undefined && src.branches !== undefined) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['branches'],
-        message: 'use either branch or branches, not both',
-      });
-    }
-  })
-  .meta({ title: 'git source' });
-
-const httpSource = strict({
-  http: httpUrl.meta({
-    description: 'The resource; its version is its ETag or the sha256 of its body.',
-  }),
-  headers: z
-    .record(z.string(), scalar)
-    .optional()
-    .meta({ description: 'Request headers (e.g. an Authorization from `${env:...}`).' }),
-  webhook_secret: webhookSecret,
-  fallback_poll: durOff(
-    'How often a conditional GET checks for a missed event; `off` disables.',
-    DEFAULTS.fallbackPoll,
-  ),
-  max_size: size.optional().meta({
-    description: 'Largest body accepted (bytes or `10MB`-style).',
-    default: DEFAULTS.maxSize,
-  }),
-  quiet_period: durOff('Wait this long for a burst of versions to settle.', DEFAULTS.quietPeriod),
-  allow_private: allowPrivate('the checks of this source to reach'),
-})
-  .superRefine(refusedUrl('http'))
-  .meta({ title: 'http source' });
-
-const amqpSource = strict({
-  amqp: strict({
-    url: amqpUrl.meta({
-      description: 'Broker URL (`amqp://` or `amqps://`), usually `${env:AMQP_URL}`.',
-    }),
-    exchange: nonEmpty.meta({ description: 'Exchange to bind to.' }),
-    routing_key: nonEmpty
-      .optional()
-      .meta({ description: 'Binding key.', default: DEFAULTS.routingKey }),
-    queue_expires: duration(true)
-      .refine(
-        (v) => {
-          if (v === false || v === 'off') return true;
-          const r = parseDuration(v);
-          return !r.ok || r.ms >= 1_000;
-        },
-        { error: `invalid queue_expires ${VALUE}: use at least 1s, or off` },
-      )
-      .optional()
-      .meta({
-        description:
-          'The broker deletes the queue after it has had no consumer this long (RabbitMQ ' +
-          '`x-expires`); `off` keeps it forever. Changing it on an existing queue needs that ' +
-          'queue deleted first (docs/ingest.md).',
-        default: DEFAULTS.queueExpires,
-      }),
-    match: z
-      .record(
-        z.string().regex(/^[^.\s]+(?:\.[^.\s]+)*$/, {
-          error: `invalid match path ${VALUE}: use a dotted path such as build.tag`,
-        }),
-        scalar,
-      )
-      .optional()
-      .meta({ description: 'Dotted paths into the JSON body and the values they must equal.' }),
-    version: checked('invalid version template', (v) => {
-      const r = parseVersionTemplate(v);
-      return r.ok ? null : r.reason;
-    }).meta({
-      description:
-        'Version built from the message: `{version}-{release}` (placeholders are dotted paths).',
-    }),
-  }),
-  quiet_period: durOff('Wait this long for a burst of messages to settle.', DEFAULTS.quietPeriod),
-}).meta({ title: 'amqp source' });
-
-export const sourceSchema = kinds(['git', 'http', 'amqp'], [gitSource, httpSource, amqpSource]);
 
 const stepObject = strict({
   run: nonEmpty.meta({
@@ -408,51 +197,6 @@ export const jobSchema = strict({
     .meta({ description: 'Overrides the pipeline-level `retention` for this job (per key).' }),
   retry: retry.optional(),
 });
-
-const attempts = z
-  .number()
-  .int({ error: `invalid max_attempts ${VALUE}: must be a whole number between 1 and 100` })
-  .min(1, { error: `invalid max_attempts ${VALUE}: must be between 1 and 100` })
-  .max(100, { error: `invalid max_attempts ${VALUE}: must be between 1 and 100` })
-  .optional()
-  .meta({
-    description: 'Attempts (with exponential backoff and jitter) before a delivery is dead.',
-    default: DEFAULTS.reportMaxAttempts,
-  });
-
-const report = kinds(
-  ['amqp', 'webhook', 'commit_status'],
-  [
-    strict({ amqp: strict({ url: amqpUrl, exchange: nonEmpty }) }),
-    strict({
-      webhook: strict({
-        url: httpUrl,
-        secret: secretText
-          .optional()
-          .meta({ description: 'HMAC-SHA256 signing secret; must not be empty. Secret.' }),
-        connect_timeout: dur('Connect timeout.', DEFAULTS.webhookConnectTimeout),
-        timeout: dur('Total request timeout.', DEFAULTS.webhookTimeout),
-        max_attempts: attempts,
-        follow_redirects: z.boolean().optional().meta({
-          description: 'Follow 3xx redirects (at most 5); off by default, a redirect fails.',
-          default: false,
-        }),
-        allow_private: allowPrivate('this webhook (and its redirects) to reach'),
-      }).superRefine(refusedUrl('url')),
-    }),
-    strict({
-      commit_status: strict({
-        provider: z.enum(['github', 'gitlab', 'gitea']),
-        token: secretText.meta({ description: 'API token, usually `${env:NAME}`. Secret.' }),
-        base_url: httpUrl.optional().meta({ description: 'API base URL for self-hosted forges.' }),
-        context: nonEmpty.optional().meta({ default: DEFAULTS.statusContext }),
-        max_attempts: attempts,
-        allow_private: allowPrivate('`base_url` to be'),
-      }).superRefine(refusedUrl('base_url')),
-    }),
-  ],
-);
-
 export const pipelineFileSchema = strict({
   version: z
     .literal(1, { error: 'unsupported version (this nightless reads version 1)' })

@@ -29,7 +29,7 @@ import { QuietRequestLog } from './quiet-request-log.js';
 import { SseHub } from './sse.js';
 import { webUiRoutes } from './web-ui.js';
 
-export type { ApiApp, RouteModule, ServerOptions } from './options.js';
+export type { ApiApp, ServerOptions } from './options.js';
 
 const DEFAULT_BODY_LIMIT = 1024 * 1024;
 const DEFAULT_HEARTBEAT_MS = 15_000;

@@ -3,6 +3,12 @@ import type { Logger } from 'pino';
 import type { AmqpSource, SourceName } from '../../core/pipeline.js';
 import type { NewEvent } from '../../store/ports.js';
 import { RECONNECT_BACKOFF, backoffDelay, type Backoff } from '../../core/backoff.js';
+import {
+  QueueMismatchError,
+  declareQueue,
+  openConnection,
+  warnAboutLegacyQueue,
+} from './broker-setup.js';
 import { messageReader, type MessageVerdict } from './message-version.js';
 import { legacyQueueName, queueName } from './queue-name.js';
 
@@ -48,11 +54,6 @@ export interface ConsumerStats {
   /** Connections opened to the broker (each session opens one). */
   connections: number;
   lastError: string | null;
-}
-
-/** The broker refused our queue declaration: a queue of that name exists with other arguments. */
-class QueueMismatchError extends Error {
-  override readonly name = 'QueueMismatchError';
 }
 
 /**
@@ -184,97 +185,22 @@ export class AmqpSourceConsumer {
     }
   }
 
-  private async open(): Promise<ChannelModel> {
-    const timeoutMs = this.deps.connectTimeoutMs ?? 5_000;
-    // Loaded on the first connection: a pipeline without AMQP never pays for amqplib.
-    const { connect } = await import('amqplib');
-    const connecting = connect(this.source.url, {
-      timeout: timeoutMs,
-      clientProperties: { connection_name: `nightless ${this.queue}` },
-    });
-    // The socket timeout covers TCP; this one also covers a broker that accepts and never talks.
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`connect timed out after ${timeoutMs} ms`)),
-        timeoutMs,
-      );
-    });
-    try {
-      return await Promise.race([connecting, timeout]);
-    } catch (err) {
-      connecting
-        .then(
-          (m) => m.close(),
-          () => undefined,
-        )
-        .catch(() => undefined);
-      throw err;
-    } finally {
-      clearTimeout(timer);
-    }
+  private open(): Promise<ChannelModel> {
+    return openConnection(this.source.url, this.queue, this.deps.connectTimeoutMs ?? 5_000);
   }
 
-  /**
-   * The exchange is checked first and only created (topic, durable) when it does not exist:
-   * asserting an existing exchange with another type or durability fails and closes the
-   * channel, and nightless should subscribe to what producers declared, not fight them. The check
-   * runs on a throwaway channel because a failed check closes its channel.
-   */
+  /** Declares this source's queue; once per consumer, warns about a queue named the old way. */
   private async declare(model: ChannelModel, ch: Channel): Promise<void> {
-    const { exchange, routingKey } = this.source;
-    if (exchange !== '') {
-      const probe = await model.createChannel();
-      probe.on('error', () => undefined);
-      try {
-        await probe.checkExchange(exchange);
-        await probe.close().catch(() => undefined);
-      } catch {
-        await ch.assertExchange(exchange, 'topic', { durable: true });
-      }
-    }
-    const expires = this.source.queueExpiresMs;
-    try {
-      await ch.assertQueue(this.queue, { durable: true, ...(expires === null ? {} : { expires }) });
-    } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      if (!/PRECONDITION|\b406\b/.test(message)) throw err;
-      throw new QueueMismatchError(
-        `queue ${this.queue} already exists on the broker with other arguments than nightless ` +
-          `declares (x-expires ${expires === null ? 'none' : `${expires} ms`}, from ` +
-          `queue_expires): delete the queue, or set queue_expires back to what it was ` +
-          `(docs/ingest.md). The broker said: ${message}`,
-      );
-    }
-    if (exchange !== '') await ch.bindQueue(this.queue, exchange, routingKey);
-    if (!this.legacyChecked) await this.warnAboutLegacyQueue(model);
-  }
-
-  /**
-   * Once per consumer: a queue still named the old way (by pipeline) stays bound and keeps
-   * collecting messages nobody reads; say so, with the way out. Checked on a throwaway channel:
-   * a failed check closes its channel.
-   */
-  private async warnAboutLegacyQueue(model: ChannelModel): Promise<void> {
+    await declareQueue(model, ch, this.source, this.queue);
+    if (this.legacyChecked) return;
     this.legacyChecked = true;
     const legacy = legacyQueueName(this.deps.pipelineName, this.source.name);
-    try {
-      const probe = await model.createChannel();
-      probe.on('error', () => undefined);
-      const q = await probe.checkQueue(legacy);
-      await probe.close().catch(() => undefined);
-      this.deps.logger.warn(
-        {
-          source: this.source.name,
-          queue: this.queue,
-          legacyQueue: legacy,
-          messages: q.messageCount,
-        },
-        'a queue named the old way (by pipeline) still exists for this source: drain or delete it (docs/ingest.md "Moving to per-installation queues")',
-      );
-    } catch {
-      // No such queue (or the connection went; the subscribe will say so): nothing to say.
-    }
+    await warnAboutLegacyQueue(
+      model,
+      legacy,
+      { source: this.source.name, queue: this.queue },
+      this.deps.logger,
+    );
   }
 
   private received(session: number, ch: Channel, msg: ConsumeMessage | null): void {

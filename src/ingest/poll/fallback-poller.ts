@@ -1,13 +1,13 @@
 import type { ChangeRequestPort } from '../../store/ports/change-requests.js';
-import { pollRequests } from './request-poll.js';
 import type { Logger } from 'pino';
 import { nextPollDelay } from '../../core/poll-interval.js';
 import { redactText } from '../../core/redact.js';
 import type { GitSource, HttpSource, Pipeline, SourceName } from '../../core/pipeline.js';
 import type { NewEvent, SourcePort } from '../../store/ports.js';
-import { changedPathsOrUnknown, type ChangedPathsLookup } from '../changed-paths.js';
-import { checkHttp } from './http-check.js';
-import { headsMatching, lsRemote, lsRemoteAll, type RemoteHead } from './git-ls-remote.js';
+import type { ChangedPathsLookup } from '../changed-paths.js';
+import { findGitVersions, findHttpVersion, type Reported } from './find-versions.js';
+import { pollRequests } from './request-poll.js';
+import { lsRemoteAll, type RemoteHead } from './git-ls-remote.js';
 
 export interface PollerDeps {
   readonly store: SourcePort;
@@ -275,61 +275,24 @@ export class FallbackPoller {
     let error: string | null = null;
     let found: NewEvent[] = [];
     let missed = false;
-    let reported: Array<[string, { sha: string; head: string | undefined }]> = [];
+    let reported: Reported[] = [];
     try {
       const known = await store.sourceHeads(source.name);
+      const findings =
+        source.kind === 'git'
+          ? await findGitVersions(source, known, at, {
+              timeoutMs,
+              reported: this.reported,
+              changedPaths: this.deps.changedPaths,
+              repoHeads,
+            })
+          : await findHttpVersion(source, known, at, this.etags, timeoutMs);
+      ({ found, missed, reported } = findings);
       if (source.kind === 'git') {
-        const heads = repoHeads
-          ? headsMatching(await repoHeads, source.branches)
-          : await lsRemote(source.url, source.branches, timeoutMs);
-        const changed = heads.filter((h) => {
-          const head = known.find((k) => k.ref === h.ref)?.version;
-          if (head === h.sha) return false;
-          // Reported already against this same head and decided (an ancestor of it: a branch
-          // rewound to an older commit): telling the scheduler again changes nothing, and it
-          // is not another missed event.
-          const last = this.reported.get(`${source.name}\0${h.ref}`);
-          return !(last?.sha === h.sha && last.head === head);
-        });
-        reported = changed.map((h) => [
-          `${source.name}\0${h.ref}`,
-          { sha: h.sha, head: known.find((k) => k.ref === h.ref)?.version },
-        ]);
-        missed = changed.some((h) => known.some((k) => k.ref === h.ref));
+        // Open change requests, through the forge's API: a request whose webhook was missed.
         const polled = await pollRequests(source, known, at, timeoutMs, this.deps.requests);
         missed ||= polled.missed;
-        found = await Promise.all(
-          changed.map(async (h) => {
-            const before = known.find((k) => k.ref === h.ref)?.version;
-            // A new branch of a known source: against the commit's parent. The first version
-            // ever seen of a source has nothing to compare with: unknown, so every job builds it.
-            const paths =
-              this.deps.changedPaths && known.length > 0
-                ? await changedPathsOrUnknown(this.deps.changedPaths, source, before ?? null, h.sha)
-                : null;
-            return pollEvent(source.name, h.sha, h.ref, at, paths);
-          }),
-        );
-        found.push(...polled.events);
-      } else {
-        const etag = this.etags.get(source.name) ?? null;
-        const res = await checkHttp(source.url, {
-          etag,
-          headers: source.headers,
-          timeoutMs,
-          maxBytes: source.maxBytes,
-          policy: {
-            allowPrivate: source.allowPrivate,
-            allowHint: `allow_private: true on source "${source.name}"`,
-          },
-        });
-        if (res) {
-          if (res.etag) this.etags.set(source.name, res.etag);
-          if (known[0]?.version !== res.version) {
-            missed = known.length > 0;
-            found = [pollEvent(source.name, res.version, null, at)];
-          }
-        }
+        found = [...found, ...polled.events];
       }
       if (found.length > 0) {
         await this.deps.ingest(found);
@@ -393,23 +356,3 @@ export class FallbackPoller {
 
 /** Sources with the same key share a check: those on one git repository. */
 const repoKey = (s: Pollable): string => (s.kind === 'git' ? `git ${s.url}` : `http ${s.name}`);
-
-function pollEvent(
-  source: SourceName,
-  version: string,
-  ref: string | null,
-  at: number,
-  changedPaths: readonly string[] | null = null,
-): NewEvent {
-  return {
-    kind: 'source',
-    source,
-    version,
-    ref,
-    origin: 'poll',
-    deliveryId: null,
-    changedPaths,
-    producedBy: null,
-    receivedAt: at,
-  };
-}

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { ChangeRequest } from '../../core/change-request.js';
 import type { Approval, ChangeRequestPort } from '../../store/ports/change-requests.js';
-import type { ApiApp, RouteModule } from '../build-server.js';
+import type { ApiApp, RouteModule } from '../options.js';
 import { ApiError } from '../errors.js';
 
 export interface ChangeRequestRoutesDeps {

@@ -37,7 +37,7 @@ export type NewInput = Readonly<{
 }>;
 
 /** The row `insertBuild` stores for `values`, with every column as the table's defaults fill it. */
-export function newBuildRow(id: number, v: NewBuild): BuildRow {
+function newBuildRow(id: number, v: NewBuild): BuildRow {
   return {
     id,
     job: v.job,
@@ -68,7 +68,7 @@ export function newBuildRow(id: number, v: NewBuild): BuildRow {
   };
 }
 
-export function newInputRows(id: number, inputs: readonly NewInput[]): InputRow[] {
+function newInputRows(id: number, inputs: readonly NewInput[]): InputRow[] {
   return inputs.map((i, position) => ({
     build_id: id,
     position,
