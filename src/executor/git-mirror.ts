@@ -75,11 +75,14 @@ export class GitMirrors {
       throw new RunError('checkout', `not a commit id: ${JSON.stringify(sha)}`);
     const mirror = this.mirrorDir(url);
     // Answered without git and without waiting for a fetch in progress: the scheduler asked
-    // about it a moment ago, or the start-early fetch brought it in.
-    if (this.isKnown(mirror, sha)) return { mirror, commit: sha };
+    // about it a moment ago, or the start-early fetch brought it in. A stat guards against a
+    // mirror removed since (an operator clearing the cache): then it is cloned again.
+    if (this.isKnown(mirror, sha) && (await exists(mirror))) return { mirror, commit: sha };
     return this.locked(mirror, async () => {
-      if (this.isKnown(mirror, sha)) return { mirror, commit: sha };
-      if (!(await exists(mirror))) await this.cloneMirror(url, mirror, signal);
+      if (!(await exists(mirror))) {
+        this.known.clear();
+        await this.cloneMirror(url, mirror, signal);
+      } else if (this.isKnown(mirror, sha)) return { mirror, commit: sha };
       let commit = await this.resolveCommit(mirror, sha, signal);
       if (commit !== null) return { mirror, commit: this.remember(mirror, commit) };
       await this.expectRemote(
