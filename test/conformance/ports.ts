@@ -18,6 +18,7 @@ import type {
   Store,
 } from '../../src/store/ports.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
+import { openPostgresTestStore, postgresAvailable } from '../../src/testing/postgres-fixture.js';
 
 /**
  * The one file the conformance suites reach the store through. Suites call `inbox(store)`,
@@ -74,8 +75,21 @@ export const sqliteFile: StoreAdapter = {
   },
 };
 
-/** Every store backend; a new one (PostgreSQL) is one more entry here. */
-export const storeAdapters: readonly StoreAdapter[] = [sqliteMemory, sqliteFile];
+/** Each test in a schema of its own on the test database, dropped afterwards. */
+export const postgres: StoreAdapter = {
+  name: 'postgresql',
+  open: () => openPostgresTestStore(),
+};
+
+/**
+ * Every store backend. PostgreSQL is left out (with a loud warning) when the test server is not
+ * reachable, except under `CI=true`, where that fails the run instead.
+ */
+export const storeAdapters: readonly StoreAdapter[] = [
+  sqliteMemory,
+  sqliteFile,
+  ...((await postgresAvailable('the store conformance suites')) ? [postgres] : []),
+];
 
 /** One bus backend: `open` gives a fresh bus; `settleMs` bounds how late a delivery may be. */
 export interface BusAdapter {

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import type { BuildState } from '../../src/core/build.js';
 import type { SchedulerEvent } from '../../src/core/event.js';
 import { decide, type BuildRef, type SourceHead } from '../../src/core/scheduler/index.js';
-import { MemorySnapshot } from '../../src/engine/scheduler-state.js';
+import { MemorySnapshot } from '../../src/scheduler/scheduler-state.js';
 import type { RunResult } from '../../src/executor/port.js';
 import type { AppliedDecisions, NewEvent, SchedulerState } from '../../src/store/ports.js';
 import { ModelStore } from '../../src/testing/model-snapshot.js';

@@ -1,0 +1,42 @@
+import pg from 'pg';
+import { Migrator, type Kysely } from 'kysely';
+import { migrations, POSTGRES_DDL } from '../migrations.js';
+import type { Database } from '../schema.js';
+import { errorMessage } from './database-url.js';
+
+/**
+ * Migrates to the latest version while holding a session-level advisory lock on a connection of
+ * its own. Two replicas starting together: the second waits on the lock, then finds nothing left
+ * to do. (Kysely's migrator takes a transaction-scoped lock too, but only after creating its
+ * bookkeeping tables, which two concurrent `create table if not exists` can still collide on.)
+ * The lock is keyed by schema, so stores in different schemas of one database never wait on each
+ * other, and released however the migration ends; the wait is bounded by `lock_timeout`.
+ */
+export async function migrateUnderLock(
+  db: Kysely<Database>,
+  config: pg.ClientConfig,
+  where: string,
+): Promise<void> {
+  const lock = new pg.Client(config);
+  try {
+    await lock.connect();
+  } catch (err) {
+    throw new Error(`connecting to ${where} failed: ${errorMessage(err)}`, { cause: err });
+  }
+  lock.on('error', () => undefined);
+  const key = `select hashtext('nightless.migrations.' || current_schema()) as key`;
+  try {
+    const { rows } = await lock.query<{ key: number }>(key);
+    await lock.query('select pg_advisory_lock($1)', [rows[0]?.key]);
+    const result = await new Migrator({
+      db,
+      provider: migrations(POSTGRES_DDL),
+    }).migrateToLatest();
+    if (result.error) throw result.error;
+  } catch (err) {
+    throw new Error(`migrating ${where} failed: ${errorMessage(err)}`, { cause: err });
+  } finally {
+    // Ending the session releases the lock, even when the unlock itself cannot be sent.
+    await lock.end().catch(() => undefined);
+  }
+}
