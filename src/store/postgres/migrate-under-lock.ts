@@ -32,7 +32,8 @@ export async function migrateUnderLock(
       db,
       provider: migrations(POSTGRES_DDL),
     }).migrateToLatest();
-    if (result.error) throw result.error;
+    if (result.error)
+      throw result.error instanceof Error ? result.error : new Error(errorMessage(result.error));
   } catch (err) {
     throw new Error(`migrating ${where} failed: ${errorMessage(err)}`, { cause: err });
   } finally {
