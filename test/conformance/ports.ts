@@ -18,7 +18,10 @@ import type {
   Store,
 } from '../../src/store/ports.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
-import { openPostgresTestStore, postgresAvailable } from '../../src/testing/postgres-fixture.js';
+import {
+  openRecycledPostgresStore,
+  postgresAvailable,
+} from '../../src/testing/postgres-fixture.js';
 
 /**
  * The one file the conformance suites reach the store through. Suites call `inbox(store)`,
@@ -75,10 +78,13 @@ export const sqliteFile: StoreAdapter = {
   },
 };
 
-/** Each test in a schema of its own on the test database, dropped afterwards. */
+/**
+ * A schema of its own on the test database, emptied after each test and reused by the next in
+ * the same file (suites that use it call `dropSpareSchemas` in `afterAll`).
+ */
 export const postgres: StoreAdapter = {
   name: 'postgresql',
-  open: () => openPostgresTestStore(),
+  open: () => openRecycledPostgresStore(),
 };
 
 /**

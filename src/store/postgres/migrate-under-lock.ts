@@ -24,13 +24,18 @@ export async function migrateUnderLock(
     throw new Error(`connecting to ${where} failed: ${errorMessage(err)}`, { cause: err });
   }
   lock.on('error', () => undefined);
-  const key = `select hashtext('nightless.migrations.' || current_schema()) as key`;
   try {
-    const { rows } = await lock.query<{ key: number }>(key);
-    await lock.query('select pg_advisory_lock($1)', [rows[0]?.key]);
+    const { rows } = await lock.query<{ schema: string | null }>(
+      'select current_schema() as schema',
+    );
+    const schema = rows[0]?.schema;
+    if (!schema) throw new Error('no schema: the search_path names none that exists');
+    await lock.query(`select pg_advisory_lock(hashtext('nightless.migrations.' || $1))`, [schema]);
     const result = await new Migrator({
       db,
       provider: migrations(POSTGRES_DDL),
+      // Named, because Kysely otherwise takes a bookkeeping table in any schema for its own.
+      migrationTableSchema: schema,
     }).migrateToLatest();
     if (result.error)
       throw result.error instanceof Error ? result.error : new Error(errorMessage(result.error));
