@@ -4,6 +4,10 @@ import { migrations, POSTGRES_DDL } from '../migrations.js';
 import type { Database } from '../schema.js';
 import { errorMessage } from './database-url.js';
 
+export function quoteIdent(name: string): string {
+  return `"${name.replace(/"/g, '""')}"`;
+}
+
 /**
  * Migrates to the latest version while holding a session-level advisory lock on a connection of
  * its own. Two replicas starting together: the second waits on the lock, then finds nothing left
@@ -16,8 +20,11 @@ export async function migrateUnderLock(
   db: Kysely<Database>,
   config: pg.ClientConfig,
   where: string,
+  /** Created if missing, under the lock (two `create schema if not exists` collide too). */
+  ownSchema: string | undefined,
 ): Promise<void> {
-  const lock = new pg.Client(config);
+  const { options: _searchPath, ...withoutSearchPath } = config;
+  const lock = new pg.Client(withoutSearchPath);
   try {
     await lock.connect();
   } catch (err) {
@@ -28,9 +35,10 @@ export async function migrateUnderLock(
     const { rows } = await lock.query<{ schema: string | null }>(
       'select current_schema() as schema',
     );
-    const schema = rows[0]?.schema;
+    const schema = ownSchema ?? rows[0]?.schema;
     if (!schema) throw new Error('no schema: the search_path names none that exists');
     await lock.query(`select pg_advisory_lock(hashtext('nightless.migrations.' || $1))`, [schema]);
+    if (ownSchema) await lock.query(`create schema if not exists ${quoteIdent(ownSchema)}`);
     const result = await new Migrator({
       db,
       provider: migrations(POSTGRES_DDL),

@@ -4,8 +4,10 @@ import type { Store } from '../ports.js';
 import type { Database } from '../schema.js';
 import type { Dialect } from '../sql/connection.js';
 import { createSqlStore } from '../sql/sql-store.js';
-import { errorMessage, parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
-import { migrateUnderLock } from './migrate-under-lock.js';
+import { parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
+import { migrateUnderLock, quoteIdent } from './migrate-under-lock.js';
+
+export { quoteIdent };
 import { storeTypes } from './pg-types.js';
 
 export const POSTGRES_DIALECT: Dialect = { supportsSkipLocked: true };
@@ -55,36 +57,16 @@ export function clientConfig(opts: PostgresStoreOptions): pg.ClientConfig {
 export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Store> {
   const config = clientConfig(opts);
   const where = redactDatabaseUrl(opts.url);
-  if (opts.schema) await createSchema(config, opts.schema, where);
   const pool = new pg.Pool({ ...config, max: opts.maxConnections ?? 10 });
   // Without a listener an idle connection's error (server restart) would crash the process; the
   // pool drops that connection and the next query opens a fresh one.
   pool.on('error', (err) => opts.onIdleError?.(err));
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
-    await migrateUnderLock(db, config, where);
+    await migrateUnderLock(db, config, where, opts.schema);
   } catch (err) {
     await db.destroy();
     throw err;
   }
   return createSqlStore(db, POSTGRES_DIALECT, () => db.destroy());
-}
-
-async function createSchema(config: pg.ClientConfig, schema: string, where: string) {
-  const { options: _searchPath, ...rest } = config;
-  const client = new pg.Client(rest);
-  try {
-    await client.connect();
-    await client.query(`create schema if not exists ${quoteIdent(schema)}`);
-  } catch (err) {
-    throw new Error(`creating schema ${schema} on ${where} failed: ${errorMessage(err)}`, {
-      cause: err,
-    });
-  } finally {
-    await client.end().catch(() => undefined);
-  }
-}
-
-export function quoteIdent(name: string): string {
-  return `"${name.replace(/"/g, '""')}"`;
 }
