@@ -22,7 +22,6 @@ import { buildServer } from '../server/build-server.js';
 import { deliveryRoutes } from '../server/routes/deliveries.js';
 import { metricsRoutes } from '../server/routes/metrics.js';
 import { pollRoutes } from '../server/routes/poll.js';
-import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { AccessPort } from '../store/access-ports.js';
 import type { Store } from '../store/ports.js';
 import { readInstallationId } from '../store/installation-id.js';
@@ -32,12 +31,15 @@ import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { isLoopbackHost } from './listen-address.js';
 import { prepareDataDir } from './data-dir.js';
 import { NightlessMetrics } from './metrics.js';
+import { openStore } from './open-store.js';
 
 export interface StartOptions {
   readonly configPath: string;
   /** How the config file is named in messages (as the user typed it). */
   readonly configDisplayName?: string;
   readonly dataDir: string;
+  /** PostgreSQL URL of the store; default the SQLite file in `dataDir` (docs/deploy.md). */
+  readonly database?: string;
   readonly host: string;
   readonly port: number;
   readonly slots: number;
@@ -91,7 +93,10 @@ export interface Nightless {
  */
 const AUDIT_DEFAULT_KEEP_MS = 90 * 24 * 60 * 60 * 1000;
 
-/** The composition root of the embedded deployment: SQLite, in-process bus, local executor. */
+/**
+ * The composition root of one server: the SQLite (or PostgreSQL) store, in-process bus, local
+ * executor.
+ */
 export async function startNightless(opts: StartOptions): Promise<Nightless> {
   const dataDir = await prepareDataDir(opts.dataDir);
   // One server per data directory, decided before recovery, migrations or the port: a second
@@ -113,7 +118,7 @@ async function startLocked(
   const { logger } = opts;
   const displayName = opts.configDisplayName ?? opts.configPath;
   const pipeline = await loadPipelineFile(opts.configPath, { displayName });
-  const store = await openSqliteStore({ path: resolve(dataDir, 'nightless.db') });
+  const store = await openStore({ dataDir, database: opts.database, logger });
   const token = await loadApiToken(dataDir);
   const bus = new MemoryBus();
   const artifacts = new ContentStore(dataDir);
