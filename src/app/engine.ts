@@ -7,7 +7,10 @@ import type { Commands, TriggerRequest, TriggerResult } from '../server/commands
 import type { AppendedEvent, NewEvent, Store } from '../store/ports.js';
 
 /** The ports the engine uses; retention, reporters, access and the server's reads are wired beside it. */
-export type EngineStore = Pick<Store, 'inbox' | 'scheduler' | 'queue' | 'sources' | 'read' | 'outbox'>;
+export type EngineStore = Pick<
+  Store,
+  'inbox' | 'scheduler' | 'queue' | 'sources' | 'read' | 'outbox'
+>;
 import { closingLine } from '../core/build-ending.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
 import { BuildRunner, type AfterRun } from '../runner/local/build-runner.js';

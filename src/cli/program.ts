@@ -8,6 +8,7 @@ import { registerCheck } from './commands/check.js';
 import { registerDeliveries } from './commands/deliveries.js';
 import { registerHook } from './commands/hook.js';
 import { registerLogs } from './commands/logs.js';
+import { registerMigrateStore } from './commands/migrate-store.js';
 import { registerPoll } from './commands/poll.js';
 import { registerRebuild } from './commands/rebuild.js';
 import { registerServe } from './commands/serve.js';
@@ -61,6 +62,7 @@ export function createProgram(): Command {
 
   // Subcommands inherit exitOverride/configureOutput from the program: register them after.
   registerServe(program);
+  registerMigrateStore(program);
   registerCheck(program);
   registerStatus(program);
   registerBuilds(program);
