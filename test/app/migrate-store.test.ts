@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DataDirLockedError, lockDataDir } from '../../src/app/data-dir-lock.js';
 import { migrateStore, TargetNotEmptyError } from '../../src/app/migrate-store.js';
 import type { Decision } from '../../src/core/scheduler/index.js';
 import type { Store } from '../../src/store/ports.js';
@@ -117,6 +118,15 @@ describe.skipIf(!PG)('nightless migrate-store (SQLite → real PostgreSQL)', () 
       installation: await store.meta.get('installation-id'),
     };
   }
+
+  it('refuses to read a data directory a server holds', async () => {
+    const lock = await lockDataDir(dir);
+    try {
+      await expect(migrateStore({ from: dir, to: url })).rejects.toBeInstanceOf(DataDirLockedError);
+    } finally {
+      await lock.release();
+    }
+  });
 
   it('copies every table with its ids, and the next ids follow the copied ones', async () => {
     const report = await migrateStore({ from: dir, to: url });
