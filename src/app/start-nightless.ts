@@ -23,7 +23,6 @@ import { buildServer } from '../server/build-server.js';
 import { deliveryRoutes } from '../server/routes/deliveries.js';
 import { metricsRoutes } from '../server/routes/metrics.js';
 import { pollRoutes } from '../server/routes/poll.js';
-import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import type { AccessPort } from '../store/access-ports.js';
 import type { NewEvent, Store } from '../store/ports.js';
 import { readInstallationId } from '../store/installation-id.js';
@@ -38,12 +37,15 @@ import { NightlessMetrics } from './metrics.js';
 import { SloMonitor } from './slo-monitor.js';
 import { announceSlo, sloCloudEvent } from '../reporters/slo-events.js';
 import { sloRoutes } from '../server/routes/slos.js';
+import { openStore } from './open-store.js';
 
 export interface StartOptions {
   readonly configPath: string;
   /** How the config file is named in messages (as the user typed it). */
   readonly configDisplayName?: string;
   readonly dataDir: string;
+  /** PostgreSQL URL of the store; default the SQLite file in `dataDir` (docs/deploy.md). */
+  readonly database?: string;
   readonly host: string;
   readonly port: number;
   readonly slots: number;
@@ -97,7 +99,10 @@ export interface Nightless {
  */
 const AUDIT_DEFAULT_KEEP_MS = 90 * 24 * 60 * 60 * 1000;
 
-/** The composition root of the embedded deployment: SQLite, in-process bus, local executor. */
+/**
+ * The composition root of one server: the SQLite (or PostgreSQL) store, in-process bus, local
+ * executor.
+ */
 export async function startNightless(opts: StartOptions): Promise<Nightless> {
   const dataDir = await prepareDataDir(opts.dataDir);
   // One server per data directory, decided before recovery, migrations or the port: a second
@@ -119,7 +124,7 @@ async function startLocked(
   const { logger } = opts;
   const displayName = opts.configDisplayName ?? opts.configPath;
   const pipeline = await loadPipelineFile(opts.configPath, { displayName });
-  const store = await openSqliteStore({ path: resolve(dataDir, 'nightless.db') });
+  const store = await openStore({ dataDir, database: opts.database, logger });
   const token = await loadApiToken(dataDir);
   const bus = new MemoryBus();
   const artifacts = new ContentStore(dataDir);

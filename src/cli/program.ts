@@ -9,6 +9,7 @@ type Register = (program: Command) => void;
  */
 const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ['serve', async () => (await import('./commands/serve.js')).registerServe],
+  ['migrate-store', async () => (await import('./commands/migrate-store.js')).registerMigrateStore],
   ['check', async () => (await import('./commands/check.js')).registerCheck],
   ['status', async () => (await import('./commands/status.js')).registerStatus],
   ['builds', async () => (await import('./commands/builds.js')).registerBuilds],

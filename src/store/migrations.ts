@@ -1,5 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import {
+  sql,
+  type ColumnDefinitionBuilder,
+  type Kysely,
+  type Migration,
+  type MigrationProvider,
+} from 'kysely';
 import { INSTALLATION_ID_KEY } from './installation-id.js';
 import { changeRequestTables } from './sql/change-request-store.js';
 import { failureClassMigration } from './migration-0008-failure-class.js';
@@ -7,9 +13,37 @@ import type { Database } from './schema.js';
 
 /** What differs between SQL backends in DDL, as capability values rather than `if (pg)`. */
 export interface DdlDialect {
-  /** Column type of an auto-increment primary key (`integer` in SQLite, `bigserial`-like in PostgreSQL). */
-  readonly serialType: 'integer' | 'serial';
+  /** Column type of an auto-increment primary key (`integer` in SQLite, `bigserial` in PostgreSQL). */
+  readonly serialType: 'integer' | 'bigserial';
+  /**
+   * The key needs the `autoincrement` keyword (SQLite: ids are never reused, even after the newest
+   * row is deleted). A PostgreSQL `bigserial` is its own sequence and rejects the keyword.
+   */
+  readonly autoIncrement: boolean;
+  /** Millisecond timestamps and ids: 64-bit in both (`integer` is 64-bit in SQLite). */
   readonly bigint: 'integer' | 'bigint';
+  /** A 64-bit float (`real` is 64-bit in SQLite but 32-bit in PostgreSQL). */
+  readonly double: 'real' | 'double precision';
+}
+
+export const SQLITE_DDL: DdlDialect = {
+  serialType: 'integer',
+  autoIncrement: true,
+  bigint: 'integer',
+  double: 'real',
+};
+
+export const POSTGRES_DDL: DdlDialect = {
+  serialType: 'bigserial',
+  autoIncrement: false,
+  bigint: 'bigint',
+  double: 'double precision',
+};
+
+/** The auto-increment primary key column, as each backend spells it. */
+export function serialKey(d: DdlDialect) {
+  return (c: ColumnDefinitionBuilder): ColumnDefinitionBuilder =>
+    d.autoIncrement ? c.primaryKey().autoIncrement() : c.primaryKey();
 }
 
 /**
@@ -51,7 +85,7 @@ async function initial(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .execute();
   await db.schema
     .createTable('events')
-    .addColumn('id', d.serialType, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', d.serialType, serialKey(d))
     .addColumn('kind', 'text', (c) => c.notNull())
     .addColumn('source', 'text')
     .addColumn('version', 'text')
@@ -75,7 +109,7 @@ async function initial(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .execute();
   await db.schema
     .createTable('versions')
-    .addColumn('id', d.serialType, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', d.serialType, serialKey(d))
     .addColumn('source', 'text', (c) => c.notNull())
     .addColumn('version', 'text', (c) => c.notNull())
     .addColumn('ref', 'text', (c) => c.notNull().defaultTo(''))
@@ -104,7 +138,7 @@ async function initial(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .execute();
   await db.schema
     .createTable('builds')
-    .addColumn('id', d.serialType, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', d.serialType, serialKey(d))
     .addColumn('job', 'text', (c) => c.notNull())
     .addColumn('state', 'text', (c) => c.notNull())
     .addColumn('fingerprint', 'text', (c) => c.notNull())
@@ -119,10 +153,10 @@ async function initial(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .addColumn('reason', 'text')
     .addColumn('related_build', d.bigint)
     .addColumn('exit_code', 'integer')
-    .addColumn('coverage_lines', 'real')
-    .addColumn('coverage_branches', 'real')
-    .addColumn('coverage_lines_delta', 'real')
-    .addColumn('coverage_branches_delta', 'real')
+    .addColumn('coverage_lines', d.double)
+    .addColumn('coverage_branches', d.double)
+    .addColumn('coverage_lines_delta', d.double)
+    .addColumn('coverage_branches_delta', d.double)
     .addColumn('attempt', 'integer', (c) => c.notNull().defaultTo(1))
     .addColumn('worker', 'text')
     .addColumn('warnings', 'text', (c) => c.notNull().defaultTo('[]'))
@@ -166,7 +200,7 @@ async function initial(db: Kysely<Database>, d: DdlDialect): Promise<void> {
   await db.schema.createIndex('artifacts_digest').on('artifacts').columns(['digest']).execute();
   await db.schema
     .createTable('decisions')
-    .addColumn('id', d.serialType, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', d.serialType, serialKey(d))
     .addColumn('event_id', d.bigint)
     .addColumn('job', 'text')
     .addColumn('rule', 'text', (c) => c.notNull())
@@ -190,7 +224,7 @@ async function initial(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .execute();
   await db.schema
     .createTable('outbox')
-    .addColumn('id', d.serialType, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', d.serialType, serialKey(d))
     .addColumn('build_id', d.bigint, (c) => c.notNull())
     .addColumn('type', 'text', (c) => c.notNull())
     .addColumn('payload', 'text', (c) => c.notNull())
@@ -210,7 +244,7 @@ async function deliveries(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .execute();
   await db.schema
     .createTable('deliveries')
-    .addColumn('id', d.serialType, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', d.serialType, serialKey(d))
     .addColumn('outbox_id', d.bigint, (c) => c.notNull())
     .addColumn('target', 'text', (c) => c.notNull())
     .addColumn('state', 'text', (c) => c.notNull())
@@ -255,7 +289,7 @@ async function access(db: Kysely<Database>, d: DdlDialect): Promise<void> {
     .execute();
   await db.schema
     .createTable('audit_log')
-    .addColumn('id', d.serialType, (c) => c.primaryKey().autoIncrement())
+    .addColumn('id', d.serialType, serialKey(d))
     .addColumn('at', d.bigint, (c) => c.notNull())
     .addColumn('actor', 'text', (c) => c.notNull())
     .addColumn('address', 'text', (c) => c.notNull())

@@ -8,7 +8,7 @@ import type { Build, BuildCause, BuildState, EventOrigin } from '../core/build.j
 import type { Pipeline } from '../core/pipeline.js';
 import { Engine } from '../app/engine.js';
 import type { AppendedEvent, DecisionRecord, NewEvent, Store } from '../store/ports.js';
-import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
+import { harnessStore, type HarnessStore } from './harness-store.js';
 import { ScriptedExecutor } from './scripted-executor.js';
 
 export interface HarnessOptions {
@@ -48,7 +48,8 @@ export interface HistoryEntry {
 
 /**
  * The whole engine in-process for integration tests (CONVENTIONS §11): a real SQLite store in a
- * temp directory, the in-process bus and a `ScriptedExecutor`. Typical use:
+ * temp directory (PostgreSQL with `NIGHTLESS_TEST_STORE=postgres`, see `harness-store.ts`), the
+ * in-process bus and a `ScriptedExecutor`. Typical use:
  *
  *     const h = await startHarness(pipeline({...}), { slots: 1 });
  *     await h.push('app', 'a1');
@@ -67,15 +68,17 @@ export class Harness {
     readonly bus: MemoryBus,
     readonly dir: string,
     private readonly opts: HarnessOptions,
+    private readonly backing: HarnessStore,
   ) {}
 
   static async start(pipeline: Pipeline, opts: HarnessOptions = {}): Promise<Harness> {
     const dir = await mkdtemp(join(tmpdir(), 'nightless-harness-'));
-    const store = await openSqliteStore({ path: join(dir, 'state.db') });
+    const backing = harnessStore(dir);
+    const store = await backing.open();
     const executor = opts.executor ?? new ScriptedExecutor();
     const bus = new MemoryBus();
     const engine = await Engine.start(engineOptions(pipeline, store, executor, bus, opts));
-    return new Harness(engine, store, executor, bus, dir, opts);
+    return new Harness(engine, store, executor, bus, dir, opts, backing);
   }
 
   get engine(): Engine {
@@ -182,7 +185,7 @@ export class Harness {
   async restart(pipeline: Pipeline = this.current.pipeline): Promise<void> {
     await this.current.stop({ abandonRunning: true });
     await this.currentStore.close();
-    this.currentStore = await openSqliteStore({ path: join(this.dir, 'state.db') });
+    this.currentStore = await this.backing.open();
     this.current = await Engine.start(
       engineOptions(pipeline, this.currentStore, this.executor, this.bus, this.opts),
     );
@@ -194,6 +197,7 @@ export class Harness {
     await this.current.stop();
     await this.currentStore.close().catch(() => undefined);
     await this.bus.close();
+    await this.backing.dispose();
     await rm(this.dir, { recursive: true, force: true });
   }
 }

@@ -18,6 +18,10 @@ import type {
   Store,
 } from '../../src/store/ports.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
+import {
+  openRecycledPostgresStore,
+  postgresAvailable,
+} from '../../src/testing/postgres-fixture.js';
 
 /**
  * The one file the conformance suites reach the store through. Suites call `inbox(store)`,
@@ -74,8 +78,24 @@ export const sqliteFile: StoreAdapter = {
   },
 };
 
-/** Every store backend; a new one (PostgreSQL) is one more entry here. */
-export const storeAdapters: readonly StoreAdapter[] = [sqliteMemory, sqliteFile];
+/**
+ * A schema of its own on the test database, emptied after each test and reused by the next in
+ * the same file (suites that use it call `dropSpareSchemas` in `afterAll`).
+ */
+export const postgres: StoreAdapter = {
+  name: 'postgresql',
+  open: () => openRecycledPostgresStore(),
+};
+
+/**
+ * Every store backend. PostgreSQL is left out (with a loud warning) when the test server is not
+ * reachable, except under `CI=true`, where that fails the run instead.
+ */
+export const storeAdapters: readonly StoreAdapter[] = [
+  sqliteMemory,
+  sqliteFile,
+  ...((await postgresAvailable('the store conformance suites')) ? [postgres] : []),
+];
 
 /** One bus backend: `open` gives a fresh bus; `settleMs` bounds how late a delivery may be. */
 export interface BusAdapter {

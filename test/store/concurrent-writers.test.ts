@@ -4,15 +4,82 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/core/scheduler/index.js';
+import type { Store } from '../../src/store/ports.js';
+import { openPostgresStore, quoteIdent } from '../../src/store/postgres/open-postgres-store.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
+import {
+  dropSchema,
+  postgresAvailable,
+  TEST_PG_URL,
+  uniqueSchema,
+} from '../../src/testing/postgres-fixture.js';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
 const WORKER = fileURLToPath(new URL('./concurrency/store-worker.ts', import.meta.url));
-/** Competing processes, each with its own connection to one SQLite file. */
+/** Competing processes: one connection each to a SQLite file, three each to PostgreSQL. */
 const PROCESSES = 4;
+
+/** Where the racing processes meet: `db` is what `store-worker.ts` takes as DB. */
+interface Backend {
+  readonly name: string;
+  create(): Promise<{ db: string; cleanup: () => Promise<void> }>;
+  open(db: string): Promise<Store>;
+  /** The inbox rows as stored, read past the store. */
+  events(db: string): Promise<Array<{ deliveryId: string; id: number }>>;
+}
+
+const sqlite: Backend = {
+  name: 'SQLite file, one connection each',
+  create() {
+    const dir = mkdtempSync(join(tmpdir(), 'nightless-race-'));
+    const cleanup = () => Promise.resolve(rmSync(dir, { recursive: true, force: true }));
+    return Promise.resolve({ db: join(dir, 'state.db'), cleanup });
+  },
+  open: (path) => openSqliteStore({ path }),
+  events(path) {
+    const raw = new BetterSqlite3(path, { readonly: true });
+    try {
+      return Promise.resolve(
+        raw.prepare('SELECT delivery_id AS deliveryId, id FROM events ORDER BY id').all() as Array<{
+          deliveryId: string;
+          id: number;
+        }>,
+      );
+    } finally {
+      raw.close();
+    }
+  },
+};
+
+const postgres: Backend = {
+  name: 'PostgreSQL, FOR UPDATE SKIP LOCKED, three connections each',
+  create() {
+    const schema = uniqueSchema();
+    return Promise.resolve({ db: `pg:${schema}`, cleanup: () => dropSchema(schema) });
+  },
+  open: (db) => openPostgresStore({ url: TEST_PG_URL, schema: db.slice(3) }),
+  async events(db) {
+    const client = new pg.Client({ connectionString: TEST_PG_URL, connectionTimeoutMillis: 5000 });
+    await client.connect();
+    try {
+      const { rows } = await client.query<{ deliveryId: string; id: string }>(
+        `SELECT delivery_id AS "deliveryId", id FROM ${quoteIdent(db.slice(3))}.events ORDER BY id`,
+      );
+      return rows.map((r) => ({ deliveryId: r.deliveryId, id: Number(r.id) }));
+    } finally {
+      await client.end();
+    }
+  },
+};
+
+const backends = [
+  sqlite,
+  ...((await postgresAvailable('the concurrent-writer tests')) ? [postgres] : []),
+];
 
 interface Worker {
   readonly ready: Promise<void>;
@@ -54,21 +121,20 @@ async function race(argsOf: (i: number) => string[]): Promise<unknown[]> {
   return Promise.all(workers.map((w) => w.result));
 }
 
-describe('store: concurrent writers in separate processes (SQLite file, one connection each)', () => {
-  let dir: string;
+describe.each(backends)('store: concurrent writers in separate processes ($name)', (backend) => {
   let path: string;
+  let cleanup: () => Promise<void>;
   beforeEach(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'nightless-race-'));
-    path = join(dir, 'state.db');
-    const store = await openSqliteStore({ path });
+    ({ db: path, cleanup } = await backend.create());
+    const store = await backend.open(path);
     await store.sources.syncSources([{ name: 'app', kind: 'git', url: '/srv/app.git' }]);
     await store.close();
   });
-  afterEach(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => cleanup());
 
   it('starts each queued build exactly once, and every one of them', async () => {
     const builds = 120;
-    const store = await openSqliteStore({ path });
+    const store = await backend.open(path);
     await store.inbox.appendEvent({
       kind: 'source',
       source: 'app',
@@ -104,16 +170,16 @@ describe('store: concurrent writers in separate processes (SQLite file, one conn
     await store.close();
 
     const results = (await race((i) => ['claim', path, `w${i}`, String(builds)])) as Array<{
-      claimed: number[];
+      claims: Array<{ id: number; worker: string }>;
     }>;
 
-    const claims = results.flatMap((r, i) => r.claimed.map((id) => ({ id, worker: `w${i}` })));
+    const claims = results.flatMap((r) => r.claims);
     expect(claims.map((c) => c.id).sort((a, b) => a - b)).toEqual(
       queued.map((b) => b.id).sort((a, b) => a - b),
     );
     // What the database says agrees: every build running, for the process that claimed it, with
     // one `started` outbox row.
-    const reopened = await openSqliteStore({ path });
+    const reopened = await backend.open(path);
     try {
       const rows = await reopened.read.listBuilds({ limit: builds * 2 });
       expect(rows.every((b) => b.state === 'running')).toBe(true);
@@ -137,21 +203,14 @@ describe('store: concurrent writers in separate processes (SQLite file, one conn
       appended: Array<{ deliveryId: string; id: number; redelivery: boolean }>;
     }>;
 
-    const raw = new BetterSqlite3(path, { readonly: true });
-    try {
-      const rows = raw
-        .prepare('SELECT delivery_id AS deliveryId, id FROM events ORDER BY id')
-        .all() as Array<{ deliveryId: string; id: number }>;
-      expect(rows.map((r) => r.deliveryId).sort()).toEqual([...ids].sort());
-      const stored = new Map(rows.map((r) => [r.deliveryId, r.id]));
-      for (const deliveryId of ids) {
-        const answers = results.map((r) => r.appended.find((a) => a.deliveryId === deliveryId));
-        // Every process was told the one stored event's id; exactly one of them stored it.
-        expect(answers.map((a) => a?.id)).toEqual(answers.map(() => stored.get(deliveryId)));
-        expect(answers.filter((a) => a?.redelivery === false)).toHaveLength(1);
-      }
-    } finally {
-      raw.close();
+    const rows = await backend.events(path);
+    expect(rows.map((r) => r.deliveryId).sort()).toEqual([...ids].sort());
+    const stored = new Map(rows.map((r) => [r.deliveryId, r.id]));
+    for (const deliveryId of ids) {
+      const answers = results.map((r) => r.appended.find((a) => a.deliveryId === deliveryId));
+      // Every process was told the one stored event's id; exactly one of them stored it.
+      expect(answers.map((a) => a?.id)).toEqual(answers.map(() => stored.get(deliveryId)));
+      expect(answers.filter((a) => a?.redelivery === false)).toHaveLength(1);
     }
   }, 120_000);
 });

@@ -17,6 +17,7 @@ interface ServeOptions {
   logLevel: string;
   watch: boolean;
   lostRetries: number;
+  database?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -30,6 +31,10 @@ export function registerServe(program: Command): void {
       '-d, --data-dir <dir>',
       'state directory (database, logs, artifacts, workspaces)',
       '.nightless',
+    )
+    .option(
+      '--database <url>',
+      'PostgreSQL store, postgres://user@host:5432/db (default: $NIGHTLESS_DATABASE_URL, else SQLite in the data directory)',
     )
     .option('--slots <n>', 'builds running at once', int('slots'), availableParallelism())
     .option('--demo', 'serve a demo pipeline over a demo repository created in the data directory')
@@ -65,6 +70,17 @@ scoped ones. On a non-loopback --host every read needs a read token unless --pub
 }
 
 async function serve(opts: ServeOptions): Promise<void> {
+  const database = opts.database ?? (process.env.NIGHTLESS_DATABASE_URL || undefined);
+  if (database) {
+    const { parseDatabaseUrl } = await import('../../app/open-store.js');
+    try {
+      parseDatabaseUrl(database);
+    } catch (err) {
+      process.stderr.write(`nightless serve: --database: ${(err as Error).message}\n`);
+      process.exitCode = 1;
+      return;
+    }
+  }
   // The lock comes first, before anything writes into the data directory (the demo does) and
   // before the server's heavy imports: a second server is refused within a fraction of a second.
   const { lockDataDir, DataDirLockedError } = await import('../../app/data-dir-lock.js');
@@ -122,6 +138,7 @@ async function serve(opts: ServeOptions): Promise<void> {
       publicRead: opts.publicRead ?? false,
       watchConfig: opts.watch,
       lostRetries: opts.lostRetries,
+      ...(database ? { database } : {}),
       ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
     });
   } catch (err) {

@@ -2,7 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
-import { migrations } from '../migrations.js';
+import { migrations, SQLITE_DDL } from '../migrations.js';
 import type { Database } from '../schema.js';
 import type { Store } from '../ports.js';
 import { SQLITE_DIALECT } from '../sql/connection.js';
@@ -38,7 +38,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
   });
   const result = await new Migrator({
     db,
-    provider: migrations({ serialType: 'integer', bigint: 'integer' }),
+    provider: migrations(SQLITE_DDL),
   }).migrateToLatest();
   if (result.error) {
     await checkpointer?.stop();

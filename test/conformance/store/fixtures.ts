@@ -1,9 +1,10 @@
-import { afterEach, beforeEach, describe } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe } from 'vitest';
 import type { BuildInput } from '../../../src/core/build.js';
 import type { SourceEvent } from '../../../src/core/event.js';
 import type { Decision } from '../../../src/core/scheduler/index.js';
 import type { RunResult } from '../../../src/executor/port.js';
 import type { FinishedRun, NewEvent } from '../../../src/store/ports.js';
+import { dropSpareSchemas } from '../../../src/testing/postgres-fixture.js';
 import {
   inbox,
   queue,
@@ -32,6 +33,7 @@ export function forEachStore(port: string, body: (store: () => StoreUnderTest) =
         await opened?.dispose();
         opened = undefined;
       });
+      afterAll(dropSpareSchemas);
       body(() => {
         if (!opened) throw new Error('store used outside a test');
         return opened.store;

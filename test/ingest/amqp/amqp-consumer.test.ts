@@ -128,9 +128,11 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
       pipelineName,
       logger: quiet,
       backoff: BACKOFF,
-      ingest: (events) => {
+      // Recorded once stored: a test that waits for `written` may then expect the inbox to hold it.
+      ingest: async (events) => {
+        const stored = await h.engine.ingestMany(events);
         written.push(...events);
-        return h.engine.ingestMany(events);
+        return stored;
       },
       ...extra,
     });

@@ -158,6 +158,8 @@ describe('POST /hooks/github', () => {
       version: '9e4f8c1d2b3a4c5d6e7f8091a2b3c4d5e6f70812',
       changedPaths: ['src/main.c'],
     });
+    // Heads move when the scheduler decides, after the webhook is answered.
+    await env.h.decided();
     expect(await env.h.store.sources.sourceHeads('app')).toEqual([
       expect.objectContaining({ version: '9e4f8c1d2b3a4c5d6e7f8091a2b3c4d5e6f70812' }),
     ]);
@@ -183,6 +185,7 @@ describe('POST /hooks/github', () => {
     );
     expect(res.statusCode).toBe(202);
     expect(env.written[0]).toEqual([expect.objectContaining({ source: 'all', ref: branch })]);
+    await env.h.decided();
     expect(await env.h.store.sources.sourceHeads('all')).toEqual([
       expect.objectContaining({ ref: branch }),
     ]);

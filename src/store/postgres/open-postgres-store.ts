@@ -1,0 +1,72 @@
+import pg from 'pg';
+import { Kysely, PostgresDialect } from 'kysely';
+import type { Store } from '../ports.js';
+import type { Database } from '../schema.js';
+import type { Dialect } from '../sql/connection.js';
+import { createSqlStore } from '../sql/sql-store.js';
+import { parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
+import { migrateUnderLock, quoteIdent } from './migrate-under-lock.js';
+
+export { quoteIdent };
+import { storeTypes } from './pg-types.js';
+
+export const POSTGRES_DIALECT: Dialect = { supportsSkipLocked: true };
+
+export interface PostgresStoreOptions {
+  /** `postgres://user[:password]@host:port/database` (query parameters as node-postgres reads them). */
+  readonly url: string;
+  /**
+   * Schema the store's tables live in (created if missing); default: the role's `search_path`.
+   * Tests give each store its own; a deployment normally leaves it out.
+   */
+  readonly schema?: string;
+  /** Connections in the pool (default 10). */
+  readonly maxConnections?: number;
+  /** How long opening a connection may take before it fails (default 5 s). */
+  readonly connectTimeoutMs?: number;
+  /** Server-side bound on every statement (default 30 s); a stuck query fails instead of hanging. */
+  readonly statementTimeoutMs?: number;
+  /** Errors of idle pooled connections (the server restarted, the network dropped them). */
+  readonly onIdleError?: (err: Error) => void;
+}
+
+/** The connection settings the pool and the migration lock's own connection share. */
+export function clientConfig(opts: PostgresStoreOptions): pg.ClientConfig {
+  parseDatabaseUrl(opts.url);
+  const statementTimeout = opts.statementTimeoutMs ?? 30_000;
+  return {
+    connectionString: opts.url,
+    connectionTimeoutMillis: opts.connectTimeoutMs ?? 5000,
+    statement_timeout: statementTimeout,
+    // A client-side bound as well: a server that stops answering (network split) never would.
+    query_timeout: statementTimeout + 5000,
+    lock_timeout: statementTimeout,
+    idle_in_transaction_session_timeout: statementTimeout * 2,
+    keepAlive: true,
+    types: storeTypes,
+    ...(opts.schema ? { options: `-c search_path=${quoteIdent(opts.schema)}` } : {}),
+  };
+}
+
+/**
+ * Opens the PostgreSQL store: a pool with connect and statement timeouts, the schema migrated to
+ * the latest version under an advisory lock (see {@link migrateUnderLock}) before the first query,
+ * so several servers starting together migrate once. Rejects, with the URL's password redacted,
+ * when the server cannot be reached or a migration fails.
+ */
+export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Store> {
+  const config = clientConfig(opts);
+  const where = redactDatabaseUrl(opts.url);
+  const pool = new pg.Pool({ ...config, max: opts.maxConnections ?? 10 });
+  // Without a listener an idle connection's error (server restart) would crash the process; the
+  // pool drops that connection and the next query opens a fresh one.
+  pool.on('error', (err) => opts.onIdleError?.(err));
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  try {
+    await migrateUnderLock(db, config, where, opts.schema);
+  } catch (err) {
+    await db.destroy();
+    throw err;
+  }
+  return createSqlStore(db, POSTGRES_DIALECT, () => db.destroy());
+}
