@@ -271,7 +271,8 @@ export class NightlessMetrics {
         },
         requeueBuild: (id, now) => queue.requeueBuild(id, now),
         cancelQueuedBuild: (id, reason, now) => queue.cancelQueuedBuild(id, reason, now),
-        recoverLostBuilds: (now, maxAttempts) => queue.recoverLostBuilds(now, maxAttempts),
+        recoverLostBuilds: (now, maxAttempts, worker) =>
+          queue.recoverLostBuilds(now, maxAttempts, worker),
         outputFiles: (source, version) => queue.outputFiles(source, version),
       },
     };
