@@ -13,7 +13,7 @@ export interface Envelope<T extends Topic = Topic> {
   readonly message: BusMessages[T];
 }
 
-const TOPICS: ReadonlySet<string> = new Set<Topic>(['build', 'log']);
+const TOPICS: ReadonlySet<string> = new Set<Topic>(['build', 'log', 'replicas']);
 
 export function encodeEnvelope<T extends Topic>(
   origin: string,
