@@ -4,7 +4,10 @@ import { basename, dirname, resolve } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { ContentStore } from '../artifacts/content-store.js';
+import { AmqpBus } from '../bus/amqp/amqp-bus.js';
 import { MemoryBus } from '../bus/memory/memory-bus.js';
+import type { Bus } from '../bus/port.js';
+import type { Leadership } from '../leader/port.js';
 import { ConfigError, loadPipelineFile } from '../config/index.js';
 import type { Pipeline } from '../core/pipeline.js';
 import { apiPorts } from './api-ports.js';
@@ -32,6 +35,7 @@ import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { isLoopbackHost } from './listen-address.js';
 import { prepareDataDir } from './data-dir.js';
 import { NightlessMetrics } from './metrics.js';
+import { currentPoller, LeaderServices } from './leader-services.js';
 
 export interface StartOptions {
   readonly configPath: string;
@@ -60,18 +64,30 @@ export interface StartOptions {
   readonly lock?: DataDirLock;
   /** How often retention runs after the run at start (default 1 h). */
   readonly retentionIntervalMs?: number;
+  /** `amqp://…` (`--bus`): wake-ups between server replicas over RabbitMQ; default in-process. */
+  readonly busUrl?: string;
+  /**
+   * This server is one of several replicas sharing the database (scale-out): it recovers only
+   * the builds it ran (`name` is its worker name), and runs the scheduler, relay, reports,
+   * retention and fallback polls only while `leadership` says it leads.
+   */
+  readonly replica?: { readonly name: string; readonly leadership: Leadership };
 }
 
 export interface Nightless {
   readonly engine: Engine;
   readonly server: FastifyInstance;
+  /** The leader's fallback poller; between terms, one that only checks on demand. */
   readonly poller: FallbackPoller;
   readonly store: Store;
   /** Tokens and the audit trail (docs/security.md). */
   readonly access: AccessPort;
   /** What `GET /metrics` serves. */
   readonly metrics: NightlessMetrics;
-  /** Delivers the outbox to the pipeline's `reports:` (AMQP, webhooks, commit statuses). */
+  /**
+   * Delivers the outbox to the pipeline's `reports:` (AMQP, webhooks, commit statuses); only the
+   * leader runs one (reading it on a replica that does not lead throws).
+   */
   readonly reports: ReportDispatcher;
   readonly url: string;
   readonly token: ApiToken;
@@ -115,7 +131,15 @@ async function startLocked(
   const pipeline = await loadPipelineFile(opts.configPath, { displayName });
   const store = await openSqliteStore({ path: resolve(dataDir, 'nightless.db') });
   const token = await loadApiToken(dataDir);
-  const bus = new MemoryBus();
+  const installationId = await readInstallationId(store.meta);
+  const bus: Bus = opts.busUrl
+    ? AmqpBus.start({
+        url: opts.busUrl,
+        scope: installationId,
+        name: opts.replica?.name ?? 'nightless',
+        logger,
+      })
+    : new MemoryBus();
   const artifacts = new ContentStore(dataDir);
   // Known before listening unless the port is chosen by the OS (port 0, tests): then after.
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
@@ -145,24 +169,50 @@ async function startLocked(
       relation: (source, version, head, signal) =>
         executor.mirrors.relation(source.url, version, head, signal),
     },
+    ...(opts.replica
+      ? {
+          worker: opts.replica.name,
+          replication: {
+            leadership: opts.replica.leadership,
+            // Until the services exist (the lead can come during Engine.start) `enable` catches up.
+            onLeading: (leading: boolean) => services?.set(leading) ?? Promise.resolve(),
+          },
+        }
+      : {}),
   });
-  const poller = new FallbackPoller({
-    store: store.sources,
-    ingest: (events) => engine.ingestMany(events),
+  // Assigned after the engine; its callback may run before (see onLeading).
+  let services: LeaderServices | undefined = undefined;
+  services = new LeaderServices({
+    makePoller: () =>
+      new FallbackPoller({
+        store: store.sources,
+        ingest: (events) => engine.ingestMany(events),
+        pipeline: () => engine.pipeline,
+        logger,
+        changedPaths: mirrorPaths,
+        onPoll: metrics.onPoll,
+      }),
+    makeReports: () =>
+      new ReportDispatcher({
+        outbox: store.outbox,
+        deliveries: store.deliveries,
+        reads: store.read,
+        logger,
+        bus,
+        publicUrl: () => publicUrl,
+        buildUrl,
+      }),
     pipeline: () => engine.pipeline,
+    retention: () => retention(),
+    retentionIntervalMs: opts.retentionIntervalMs ?? 60 * 60 * 1000,
+    firstReportsStartAfter: reportsStartAfter,
     logger,
-    changedPaths: mirrorPaths,
-    onPoll: metrics.onPoll,
   });
-  const reports = new ReportDispatcher({
-    outbox: store.outbox,
-    deliveries: store.deliveries,
-    reads: store.read,
-    logger,
-    bus,
-    publicUrl: () => publicUrl,
-    buildUrl,
-  });
+  const poller = currentPoller(services);
+  const reportTargets = {
+    targets: () => services.reports?.targets() ?? [],
+    wake: () => services.reports?.wake(),
+  };
   const server = await buildServer({
     ...apiPorts(engine, store, bus),
     logger,
@@ -190,14 +240,16 @@ async function startLocked(
         onEvent: metrics.onWebhookEvent,
       }),
       metricsRoutes(metrics),
-      deliveryRoutes({ deliveries: store.deliveries, reads: store.read, dispatcher: reports }),
+      deliveryRoutes({
+        deliveries: store.deliveries,
+        reads: store.read,
+        dispatcher: reportTargets,
+      }),
     ],
   });
   const address = await server.listen({ host: opts.host, port: opts.port });
   const url = address.replace('[::1]', 'localhost');
   publicUrl ||= url;
-  await reports.sync(engine.pipeline, reportsStartAfter);
-  await poller.start();
   // Retention (builds, logs, history, artifacts) at start and hourly, one run at a time.
   let retentionRun: Promise<RetentionReport | null> = Promise.resolve(null);
   const retention = (): Promise<RetentionReport | null> => {
@@ -226,14 +278,10 @@ async function startLocked(
     });
     return retentionRun;
   };
-  void retention();
-  const retentionTimer = setInterval(
-    () => void retention(),
-    opts.retentionIntervalMs ?? 60 * 60 * 1000,
-  );
-  retentionTimer.unref();
+  // Reports, fallback polls and retention: now when this server leads, else when it takes over.
+  await services.enable(engine.leading);
   const amqpInputs = new AmqpInputs({
-    installationId: await readInstallationId(store.meta),
+    installationId,
     ingest: (events) => engine.ingestMany(events),
     logger,
     onMessage: metrics.onBusMessage,
@@ -245,9 +293,8 @@ async function startLocked(
     try {
       const next: Pipeline = await loadPipelineFile(opts.configPath, { displayName });
       await engine.setPipeline(next);
-      await poller.resync();
+      await services.resync(next);
       await amqpInputs.sync(next);
-      await reports.sync(next);
       logger.info({ jobs: next.jobs.size, sources: next.sources.size }, 'pipeline reloaded');
       return { ok: true };
     } catch (err) {
@@ -291,11 +338,17 @@ async function startLocked(
   return {
     engine,
     server,
-    poller,
+    get poller() {
+      return services.poller;
+    },
     store,
     access: store.access,
     metrics,
-    reports,
+    get reports() {
+      const reports = services.reports;
+      if (reports === null) throw new Error('reports run on the leading replica only');
+      return reports;
+    },
     url,
     token,
     reload: serialReload,
@@ -304,13 +357,12 @@ async function startLocked(
       stopping ??= (async () => {
         try {
           watcher?.close();
-          poller.stop();
+          services.poller.stop();
           await amqpInputs.stop();
-          clearInterval(retentionTimer);
           await retentionRun;
           await server.close();
           await engine.stop();
-          await reports.stop();
+          await services.stop();
           await bus.close();
           await store.close();
         } finally {
