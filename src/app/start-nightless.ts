@@ -7,7 +7,6 @@ import { ContentStore } from '../artifacts/content-store.js';
 import { AmqpBus } from '../bus/amqp/amqp-bus.js';
 import { MemoryBus } from '../bus/memory/memory-bus.js';
 import type { Bus } from '../bus/port.js';
-import type { Leadership } from '../leader/port.js';
 import { ConfigError, loadPipelineFile } from '../config/index.js';
 import type { Pipeline } from '../core/pipeline.js';
 import { apiPorts } from './api-ports.js';
@@ -36,12 +35,15 @@ import { isLoopbackHost } from './listen-address.js';
 import { prepareDataDir } from './data-dir.js';
 import { NightlessMetrics } from './metrics.js';
 import { currentPoller, LeaderServices } from './leader-services.js';
+import { postgresReplica, type Replica } from './replica.js';
 
 export interface StartOptions {
   readonly configPath: string;
   /** How the config file is named in messages (as the user typed it). */
   readonly configDisplayName?: string;
   readonly dataDir: string;
+  /** PostgreSQL URL of the store; default the SQLite file in `dataDir` (docs/deploy.md). */
+  readonly database?: string;
   readonly host: string;
   readonly port: number;
   readonly slots: number;
@@ -69,9 +71,10 @@ export interface StartOptions {
   /**
    * This server is one of several replicas sharing the database (scale-out): it recovers only
    * the builds it ran (`name` is its worker name), and runs the scheduler, relay, reports,
-   * retention and fallback polls only while `leadership` says it leads.
+   * retention and fallback polls only while `leadership` says it leads. Default with
+   * `database`: a PostgreSQL advisory lock (`postgresReplica`); without: the embedded server.
    */
-  readonly replica?: { readonly name: string; readonly leadership: Leadership };
+  readonly replica?: Replica;
 }
 
 export interface Nightless {
@@ -127,6 +130,8 @@ async function startLocked(
   lock: DataDirLock,
 ): Promise<Nightless> {
   const { logger } = opts;
+  const replica =
+    opts.replica ?? (opts.database ? postgresReplica(opts.database, dataDir, logger) : undefined);
   const displayName = opts.configDisplayName ?? opts.configPath;
   const pipeline = await loadPipelineFile(opts.configPath, { displayName });
   const store = await openSqliteStore({ path: resolve(dataDir, 'nightless.db') });
@@ -136,7 +141,7 @@ async function startLocked(
     ? AmqpBus.start({
         url: opts.busUrl,
         scope: installationId,
-        name: opts.replica?.name ?? 'nightless',
+        name: replica?.name ?? 'nightless',
         logger,
       })
     : new MemoryBus();
@@ -169,11 +174,11 @@ async function startLocked(
       relation: (source, version, head, signal) =>
         executor.mirrors.relation(source.url, version, head, signal),
     },
-    ...(opts.replica
+    ...(replica
       ? {
-          worker: opts.replica.name,
+          worker: replica.name,
           replication: {
-            leadership: opts.replica.leadership,
+            leadership: replica.leadership,
             // Until the services exist (the lead can come during Engine.start) `enable` catches up.
             onLeading: (leading: boolean) => services?.set(leading) ?? Promise.resolve(),
           },
