@@ -85,6 +85,53 @@ describe('an engine that leads only while its leadership says so', () => {
   });
 });
 
+describe('replicas talking over the bus', () => {
+  let store: Store | null = null;
+  let engine: Engine | null = null;
+  afterEach(async () => {
+    await engine?.stop();
+    await store?.close();
+    engine = null;
+    store = null;
+  });
+
+  it("a trigger on a follower answers with the leader's decision; a cancel for a build it does not run goes out on the bus", async () => {
+    store = await openSqliteStore({ path: ':memory:' });
+    const bus = new MemoryBus();
+    const signals: unknown[] = [];
+    bus.subscribe('replicas', (m) => signals.push(m));
+    const leadership = new HandLeadership();
+    engine = await Engine.start({
+      store,
+      bus,
+      executor: new ScriptedExecutor(),
+      pipeline: pipeline({ jobs: { hello: job() } }),
+      logger: silent,
+      slots: 0,
+      worker: 'replica-1',
+      replication: { leadership, pollMs: 50 },
+    });
+    const e = engine;
+    // The lead arrives while the trigger waits (another replica would decide it the same way).
+    setTimeout(() => leadership.grant(), 300);
+    const result = await e.trigger('hello', { force: true, by: 'test' });
+    expect(result.build).toMatchObject({ job: 'hello', state: 'queued' });
+    expect(signals).toContainEqual({ kind: 'inbox' });
+
+    // A build running on another replica: claimed under its name, not by this engine's runner.
+    const s = store;
+    const claimed = await s.queue.claimNextBuild('replica-2', Date.now());
+    expect(claimed).not.toBeNull();
+    const after = await e.cancel(claimed!.id, 'alice');
+    expect(after).toMatchObject({ state: 'running' });
+    expect(signals).toContainEqual({
+      kind: 'cancel',
+      buildId: claimed!.id,
+      reason: 'cancelled by alice',
+    });
+  });
+});
+
 describe('startNightless as a replica', () => {
   let root: string | null = null;
   let nl: Nightless | null = null;
