@@ -175,6 +175,27 @@ export class NightlessMetrics {
       collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 200 });
   }
 
+  /** `nightless_leader` and `nightless_bus_connected`, read at scrape time. Call once. */
+  observeReplica(probe: { leading(): boolean; busConnected(): boolean }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'nightless_leader',
+      help: '1 while this server runs the scheduler and the outbox relay (the embedded server: always).',
+      registers,
+      collect() {
+        this.set(probe.leading() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'nightless_bus_connected',
+      help: '1 while the bus reaches the other replicas (the in-process bus: always).',
+      registers,
+      collect() {
+        this.set(probe.busConnected() ? 1 : 0);
+      },
+    });
+  }
+
   /** One event, counted once. `source` is `''` when the event concerned no source. */
   eventReceived(source: SourceName | null, kind: ReceivedKind, outcome: ReceivedOutcome): void {
     this.received.inc({ source: source ?? '', kind, outcome });

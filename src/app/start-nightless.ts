@@ -185,6 +185,10 @@ async function startLocked(
         }
       : {}),
   });
+  metrics.observeReplica({
+    leading: () => engine.leading,
+    busConnected: () => !(bus instanceof AmqpBus) || bus.connected,
+  });
   // Assigned after the engine; its callback may run before (see onLeading).
   let services: LeaderServices | undefined = undefined;
   services = new LeaderServices({

@@ -165,7 +165,15 @@ describe('startNightless as a replica', () => {
     const res = await fetch(`${app.url}/api/builds`, { signal: AbortSignal.timeout(5_000) });
     expect(res.status).toBe(200);
 
+    const leaderGauge = async () => {
+      const text = await (
+        await fetch(`${app.url}/metrics`, { signal: AbortSignal.timeout(5_000) })
+      ).text();
+      return text.split('\n').find((l) => l.startsWith('nightless_leader '));
+    };
+    expect(await leaderGauge()).toBe('nightless_leader 0');
     leadership.grant();
+    await until('leading', async () => (await leaderGauge()) === 'nightless_leader 1');
     await until('reports running', () => {
       try {
         return app.reports !== null;
