@@ -23,6 +23,8 @@ export const MAY_IMPORT = {
   config: ['core', 'net'],
   executor: ['core', 'artifacts'],
   store: ['core', 'executor/port.ts'],
+  // Who runs the once-per-installation loops (scheduler, relay…) among server replicas.
+  leader: [],
   bus: ['core', ...STORE_PORTS],
   scheduler: ['core', 'async', ...STORE_PORTS],
   runner: ['core', 'async', 'executor/port.ts', ...STORE_PORTS],

@@ -208,6 +208,27 @@ export class NightlessMetrics {
     this.sloSeries?.transition(t.report.name, t.kind);
   }
 
+  /** `nightless_leader` and `nightless_bus_connected`, read at scrape time. Call once. */
+  observeReplica(probe: { leading(): boolean; busConnected(): boolean }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'nightless_leader',
+      help: '1 while this server runs the scheduler and the outbox relay (the embedded server: always).',
+      registers,
+      collect() {
+        this.set(probe.leading() ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'nightless_bus_connected',
+      help: '1 while the bus reaches the other replicas (the in-process bus: always).',
+      registers,
+      collect() {
+        this.set(probe.busConnected() ? 1 : 0);
+      },
+    });
+  }
+
   /** One event, counted once. `source` is `''` when the event concerned no source. */
   eventReceived(source: SourceName | null, kind: ReceivedKind, outcome: ReceivedOutcome): void {
     this.received.inc({ source: source ?? '', kind, outcome });
@@ -305,7 +326,8 @@ export class NightlessMetrics {
         queueRetry: (previous, now) => queue.queueRetry(previous, now),
         requeueBuild: (id, now) => queue.requeueBuild(id, now),
         cancelQueuedBuild: (id, reason, now) => queue.cancelQueuedBuild(id, reason, now),
-        recoverLostBuilds: (now, maxAttempts) => queue.recoverLostBuilds(now, maxAttempts),
+        recoverLostBuilds: (now, maxAttempts, worker) =>
+          queue.recoverLostBuilds(now, maxAttempts, worker),
         outputFiles: (source, version) => queue.outputFiles(source, version),
       },
     };

@@ -1,10 +1,10 @@
 import { buildPageUrl } from '../api/urls.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import type { FastifyInstance } from 'fastify';
-import type { Logger } from 'pino';
 import { ContentStore } from '../artifacts/content-store.js';
+import { AmqpBus } from '../bus/amqp/amqp-bus.js';
 import { MemoryBus } from '../bus/memory/memory-bus.js';
+import type { Bus } from '../bus/port.js';
 import { ConfigError, loadPipelineFile } from '../config/index.js';
 import { DEFAULT_NETWORK_LIMITS, type Pipeline } from '../core/pipeline.js';
 import { apiPorts } from './api-ports.js';
@@ -23,13 +23,13 @@ import { buildServer } from '../server/build-server.js';
 import { deliveryRoutes } from '../server/routes/deliveries.js';
 import { metricsRoutes } from '../server/routes/metrics.js';
 import { pollRoutes } from '../server/routes/poll.js';
-import type { AccessPort } from '../store/access-ports.js';
-import type { NewEvent, Store } from '../store/ports.js';
+
+import type { NewEvent } from '../store/ports.js';
 import { readInstallationId } from '../store/installation-id.js';
 import type { ChangedPathsLookup } from '../ingest/changed-paths.js';
 import { pathsWhenFiltered } from '../ingest/paths-when-filtered.js';
 import { prefetchEvents } from './prefetch.js';
-import { loadApiToken, type ApiToken } from './api-token.js';
+import { loadApiToken } from './api-token.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { isLoopbackHost } from './listen-address.js';
 import { prepareDataDir } from './data-dir.js';
@@ -38,60 +38,11 @@ import { SloMonitor } from './slo-monitor.js';
 import { announceSlo, sloCloudEvent } from '../reporters/slo-events.js';
 import { sloRoutes } from '../server/routes/slos.js';
 import { openStore } from './open-store.js';
+import { currentPoller, LeaderServices } from './leader-services.js';
+import { postgresReplica } from './replica.js';
+import type { Nightless, StartOptions } from './nightless-options.js';
 
-export interface StartOptions {
-  readonly configPath: string;
-  /** How the config file is named in messages (as the user typed it). */
-  readonly configDisplayName?: string;
-  readonly dataDir: string;
-  /** PostgreSQL URL of the store; default the SQLite file in `dataDir` (docs/deploy.md). */
-  readonly database?: string;
-  readonly host: string;
-  readonly port: number;
-  readonly slots: number;
-  readonly logger: Logger;
-  /** Require a `read` token for reads even on a loopback listener. */
-  readonly readAuth?: boolean;
-  /** Leave reads open on a non-loopback listener (they need a `read` token by default there). */
-  readonly publicRead?: boolean;
-  /** Failed authentications per address and window before 429 (default 10 per minute). */
-  readonly authFailureLimit?: { readonly maxFailures: number; readonly windowMs: number };
-  readonly publicUrl?: string;
-  /** How often a build lost to a crash is re-queued (default 1). */
-  readonly lostRetries?: number;
-  /** Watch the pipeline file and reload on change (SIGHUP always reloads). */
-  readonly watchConfig?: boolean;
-  /**
-   * The data directory's lock when the caller took it already (`serve --demo` writes into the
-   * directory first); otherwise it is taken here. Either way `stop()` releases it.
-   */
-  readonly lock?: DataDirLock;
-  /** How often retention runs after the run at start (default 1 h). */
-  readonly retentionIntervalMs?: number;
-}
-
-export interface Nightless {
-  readonly engine: Engine;
-  readonly server: FastifyInstance;
-  readonly poller: FallbackPoller;
-  readonly store: Store;
-  /** Tokens and the audit trail (docs/security.md). */
-  readonly access: AccessPort;
-  /** What `GET /metrics` serves. */
-  readonly metrics: NightlessMetrics;
-  /** Delivers the outbox to the pipeline's `reports:` (AMQP, webhooks, commit statuses). */
-  readonly reports: ReportDispatcher;
-  readonly url: string;
-  readonly token: ApiToken;
-  /**
-   * Runs retention now (after any run in progress); resolves with what it freed, or `null` when
-   * the run failed (logged, counted in `nightless_retention_runs_total{result="error"}`).
-   */
-  runRetention(): Promise<RetentionReport | null>;
-  /** Re-reads the pipeline file; a bad file is rejected (errors logged) and the old one kept. */
-  reload(): Promise<{ ok: true } | { ok: false; error: ConfigError }>;
-  stop(): Promise<void>;
-}
+export type { Nightless, StartOptions } from './nightless-options.js';
 
 /**
  * Audit entries are kept like builds: as long as the pipeline's `retention.age`, else 90 days;
@@ -122,11 +73,21 @@ async function startLocked(
   lock: DataDirLock,
 ): Promise<Nightless> {
   const { logger } = opts;
+  const replica =
+    opts.replica ?? (opts.database ? postgresReplica(opts.database, dataDir, logger) : undefined);
   const displayName = opts.configDisplayName ?? opts.configPath;
   const pipeline = await loadPipelineFile(opts.configPath, { displayName });
   const store = await openStore({ dataDir, database: opts.database, logger });
   const token = await loadApiToken(dataDir);
-  const bus = new MemoryBus();
+  const installationId = await readInstallationId(store.meta);
+  const bus: Bus = opts.busUrl
+    ? AmqpBus.start({
+        url: opts.busUrl,
+        scope: installationId,
+        name: replica?.name ?? 'nightless',
+        logger,
+      })
+    : new MemoryBus();
   const artifacts = new ContentStore(dataDir);
   // Known before listening unless the port is chosen by the OS (port 0, tests): then after.
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
@@ -176,32 +137,62 @@ async function startLocked(
         executor.mirrors.relation(source.url, version, head, signal),
     },
     requests: store.requests,
+    ...(replica
+      ? {
+          worker: replica.name,
+          replication: {
+            leadership: replica.leadership,
+            // Until the services exist (the lead can come during Engine.start) `enable` catches up.
+            onLeading: (leading: boolean) => services?.set(leading) ?? Promise.resolve(),
+          },
+        }
+      : {}),
+  });
+  metrics.observeReplica({
+    leading: () => engine.leading,
+    busConnected: () => !(bus instanceof AmqpBus) || bus.connected,
   });
   // Start early: a version found or announced is fetched into the mirror while it is decided.
   const prefetch = (events: readonly NewEvent[]): void =>
     prefetchEvents(executor.mirrors, engine.pipeline, events);
-  const poller = new FallbackPoller({
-    store: store.sources,
-    ingest: (events) => {
-      prefetch(events);
-      return engine.ingestMany(events);
-    },
+  // Assigned after the engine; its callback may run before (see onLeading).
+  let services: LeaderServices | undefined = undefined;
+  services = new LeaderServices({
+    makePoller: () =>
+      new FallbackPoller({
+        store: store.sources,
+        ingest: (events) => {
+          prefetch(events);
+          return engine.ingestMany(events);
+        },
+        pipeline: () => engine.pipeline,
+        logger,
+        changedPaths: mirrorPaths,
+        onPoll: metrics.onPoll,
+        requests: store.requests,
+      }),
+    makeReports: () =>
+      new ReportDispatcher({
+        outbox: store.outbox,
+        deliveries: store.deliveries,
+        reads: store.read,
+        logger,
+        bus,
+        publicUrl: () => publicUrl,
+        buildUrl,
+        requests: store.requests,
+      }),
     pipeline: () => engine.pipeline,
+    retention: () => retention(),
+    retentionIntervalMs: opts.retentionIntervalMs ?? 60 * 60 * 1000,
+    firstReportsStartAfter: reportsStartAfter,
     logger,
-    changedPaths: mirrorPaths,
-    onPoll: metrics.onPoll,
-    requests: store.requests,
   });
-  const reports = new ReportDispatcher({
-    outbox: store.outbox,
-    deliveries: store.deliveries,
-    reads: store.read,
-    logger,
-    bus,
-    publicUrl: () => publicUrl,
-    buildUrl,
-    requests: store.requests,
-  });
+  const poller = currentPoller(services);
+  const reportTargets = {
+    targets: () => services.reports?.targets() ?? [],
+    wake: () => services.reports?.wake(),
+  };
   const server = await buildServer({
     ...apiPorts(engine, store, bus),
     logger,
@@ -234,14 +225,16 @@ async function startLocked(
       changeRequestRoutes({ requests: store.requests }),
       metricsRoutes(metrics),
       sloRoutes(() => slos.reports()),
-      deliveryRoutes({ deliveries: store.deliveries, reads: store.read, dispatcher: reports }),
+      deliveryRoutes({
+        deliveries: store.deliveries,
+        reads: store.read,
+        dispatcher: reportTargets,
+      }),
     ],
   });
   const address = await server.listen({ host: opts.host, port: opts.port });
   const url = address.replace('[::1]', 'localhost');
   publicUrl ||= url;
-  await reports.sync(engine.pipeline, reportsStartAfter);
-  await poller.start();
   // Retention (builds, logs, history, artifacts) at start and hourly, one run at a time.
   let retentionRun: Promise<RetentionReport | null> = Promise.resolve(null);
   const retention = (): Promise<RetentionReport | null> => {
@@ -270,14 +263,10 @@ async function startLocked(
     });
     return retentionRun;
   };
-  void retention();
-  const retentionTimer = setInterval(
-    () => void retention(),
-    opts.retentionIntervalMs ?? 60 * 60 * 1000,
-  );
-  retentionTimer.unref();
+  // Reports, fallback polls and retention: now when this server leads, else when it takes over.
+  await services.enable(engine.leading);
   const amqpInputs = new AmqpInputs({
-    installationId: await readInstallationId(store.meta),
+    installationId,
     ingest: (events) => engine.ingestMany(events),
     logger,
     onMessage: metrics.onBusMessage,
@@ -291,9 +280,8 @@ async function startLocked(
       await engine.setPipeline(next);
       executor.mirrors.setNetworkLimits(next.network ?? DEFAULT_NETWORK_LIMITS);
       await slos.load(next);
-      await poller.resync();
+      await services.resync(next);
       await amqpInputs.sync(next);
-      await reports.sync(next);
       logger.info({ jobs: next.jobs.size, sources: next.sources.size }, 'pipeline reloaded');
       return { ok: true };
     } catch (err) {
@@ -337,11 +325,17 @@ async function startLocked(
   return {
     engine,
     server,
-    poller,
+    get poller() {
+      return services.poller;
+    },
     store,
     access: store.access,
     metrics,
-    reports,
+    get reports() {
+      const reports = services.reports;
+      if (reports === null) throw new Error('reports run on the leading replica only');
+      return reports;
+    },
     url,
     token,
     reload: serialReload,
@@ -350,14 +344,13 @@ async function startLocked(
       stopping ??= (async () => {
         try {
           watcher?.close();
-          await poller.stop();
+          await services.poller.stop();
           slos.stop();
           await amqpInputs.stop();
-          clearInterval(retentionTimer);
           await retentionRun;
           await server.close();
           await engine.stop();
-          await reports.stop();
+          await services.stop();
           await bus.close();
           await store.close();
         } finally {

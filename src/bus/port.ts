@@ -6,7 +6,18 @@ export interface BusMessages {
   build: OutboxRecord;
   /** A build's log grew to `bytes`. */
   log: { readonly buildId: number; readonly bytes: number };
+  /** Between server replicas sharing a database (scale-out); the embedded server never sends it. */
+  replicas: ReplicaSignal;
 }
+
+/**
+ * What one replica tells the others. `inbox`/`outbox`: rows were committed there, the leader's
+ * scheduler or relay should look. `cancel`: whoever runs the build kills it.
+ */
+export type ReplicaSignal =
+  | { readonly kind: 'inbox' }
+  | { readonly kind: 'outbox' }
+  | { readonly kind: 'cancel'; readonly buildId: number; readonly reason: string };
 
 export type Topic = keyof BusMessages;
 

@@ -14,13 +14,17 @@ export interface Served {
 }
 
 /** Starts `nightless serve --port 0 …args`; does not wait for it to listen (see `urlOf`). */
-export function spawnServe(args: readonly string[], cwd: string): Served {
+export function spawnServe(
+  args: readonly string[],
+  cwd: string,
+  env: Readonly<Record<string, string>> = {},
+): Served {
   const child = spawn(
     process.execPath,
     [bin, 'serve', '--port', '0', '--log-level', 'info', ...args],
     {
       cwd,
-      env: { ...process.env, NIGHTLESS_TOKEN: 'test-token-123' },
+      env: { ...process.env, NIGHTLESS_TOKEN: 'test-token-123', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );

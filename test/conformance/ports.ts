@@ -2,7 +2,11 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Bus } from '../../src/bus/port.js';
+import { randomUUID } from 'node:crypto';
+import pino from 'pino';
+import { AmqpBus } from '../../src/bus/amqp/amqp-bus.js';
 import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
+import { AMQP_URL, rabbitUnavailable } from '../bus/rabbit.js';
 import type { AccessPort } from '../../src/store/access-ports.js';
 import type {
   ArtifactIndexPort,
@@ -103,6 +107,8 @@ export interface BusAdapter {
   /** How long to wait before concluding that a message was not delivered. */
   readonly settleMs: number;
   open(): Promise<{ readonly bus: Bus; dispose(): Promise<void> }>;
+  /** Why the backend cannot run here (a service is not reachable), or null. */
+  unavailable?(): Promise<string | null>;
 }
 
 export const memoryBus: BusAdapter = {
@@ -114,5 +120,34 @@ export const memoryBus: BusAdapter = {
   },
 };
 
-/** Every bus backend; the AMQP adapter is one more entry here. */
-export const busAdapters: readonly BusAdapter[] = [memoryBus];
+/**
+ * RabbitMQ, seen as two replicas of one installation: what the suite publishes goes out on one
+ * bus and what it subscribes to comes in on the other, so every message makes the round trip
+ * through the broker (a bus delivers its own messages locally, which would prove nothing). Each
+ * `open` gets its own scope (routing-key prefix): concurrent runs on one broker never mix.
+ */
+export const amqpBus: BusAdapter = {
+  name: 'amqp (RabbitMQ, across two replicas)',
+  settleMs: 150,
+  unavailable: rabbitUnavailable,
+  async open() {
+    const scope = `conformance-${randomUUID()}`;
+    const replica = (name: string) =>
+      AmqpBus.start({ url: AMQP_URL, scope, name, logger: pino({ level: 'silent' }) });
+    const sender = replica('conformance-a');
+    const receiver = replica('conformance-b');
+    await Promise.all([sender.ready(5_000), receiver.ready(5_000)]);
+    const close = async () => {
+      await Promise.all([sender.close(), receiver.close()]);
+    };
+    const bus: Bus = {
+      publish: (topic, message) => sender.publish(topic, message),
+      subscribe: (topic, handler) => receiver.subscribe(topic, handler),
+      close,
+    };
+    return { bus, dispose: close };
+  },
+};
+
+/** Every bus backend. */
+export const busAdapters: readonly BusAdapter[] = [memoryBus, amqpBus];

@@ -1,7 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { mkdir } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
-import { type Command, InvalidArgumentError } from 'commander';
+import { type Command, InvalidArgumentError, Option } from 'commander';
 import { cliInvocation, shellWord } from '../cli-invocation.js';
 
 interface ServeOptions {
@@ -18,6 +18,7 @@ interface ServeOptions {
   watch: boolean;
   lostRetries: number;
   database?: string;
+  bus?: string;
 }
 
 export function registerServe(program: Command): void {
@@ -49,6 +50,14 @@ export function registerServe(program: Command): void {
       'times a build lost to a server crash is re-queued',
       int('lost-retries'),
       1,
+    )
+    .addOption(
+      new Option(
+        '--bus <url>',
+        'RabbitMQ for wake-ups between server replicas (amqp://user:pass@host:5672/vhost)',
+      )
+        .env('NIGHTLESS_BUS_URL')
+        .argParser(amqpUrl),
     )
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--no-watch', 'do not reload when the pipeline file changes (SIGHUP still reloads)')
@@ -140,6 +149,7 @@ async function serve(opts: ServeOptions): Promise<void> {
       lostRetries: opts.lostRetries,
       ...(database ? { database } : {}),
       ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
+      ...(opts.bus ? { busUrl: opts.bus } : {}),
     });
   } catch (err) {
     if (err instanceof ConfigError) {
@@ -257,6 +267,19 @@ function bannerLines(b: {
     ...tries.map(([cmd, what]) => `  ${cmd.padEnd(width)}  # ${what}`),
   );
   return lines;
+}
+
+/** `--bus`: an AMQP URL, refused before anything connects; the message never echoes a password. */
+function amqpUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError('must be a URL like amqp://user:pass@host:5672/vhost');
+  }
+  if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:')
+    throw new InvalidArgumentError(`must start with amqp:// or amqps://, not ${url.protocol}//`);
+  return value;
 }
 
 function int(name: string) {

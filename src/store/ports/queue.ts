@@ -40,11 +40,13 @@ export interface QueuePort {
   cancelQueuedBuild(id: number, reason: string, now: number): Promise<Build | null>;
   /**
    * Builds left `running` by a previous process: marked `error: lost`; each re-queued as a new
-   * attempt while `attempt < maxAttempts`.
+   * attempt while `attempt < maxAttempts`. With `worker`, only the builds that worker claimed
+   * (a restarted server replica recovers its own builds, never a live replica's).
    */
   recoverLostBuilds(
     now: number,
     maxAttempts: number,
+    worker?: string,
   ): Promise<{ lost: Build[]; requeued: Build[] }>;
   /** Files of a build's output, for materializing job-output inputs. */
   outputFiles(source: SourceName, version: string): Promise<ArtifactFile[]>;

@@ -85,5 +85,6 @@ export const decisionStatements = {
     db
       .updateTable('events')
       .set({ processed_at: p.processedAt, outcome: p.outcome })
-      .where('id', '=', p.id),
+      .where('id', '=', p.id)
+      .where('processed_at', 'is', null),
 };

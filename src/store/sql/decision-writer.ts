@@ -173,7 +173,16 @@ export async function applyEventDecisions(
       .where('id', '=', event.id)
       .execute();
   }
-  await shapes.run(trx, hot.markProcessed, { processedAt: now, outcome, id: event.id });
+  const marked = await shapes.run(trx, hot.markProcessed, {
+    processedAt: now,
+    outcome,
+    id: event.id,
+  });
+  // The fence between schedulers: a replica that just lost the lead may still be committing a
+  // batch the new leader decides too. The row lock makes the later of the two see the event
+  // processed; it rolls back (and reloads its snapshot) instead of queuing the builds twice.
+  if (marked.numAffectedRows === 0n)
+    throw new Error(`event ${event.id} was decided already (by another scheduler)`);
   return { queued, skipped, superseded, cancelRequested, requestClosed, heads };
 }
 

@@ -126,12 +126,14 @@ export class SqlQueue implements QueuePort {
   recoverLostBuilds(
     now: number,
     maxAttempts: number,
+    worker?: string,
   ): Promise<{ lost: Build[]; requeued: Build[] }> {
     return this.conn.transaction(async (trx) => {
       const running = await trx
         .selectFrom('builds')
         .selectAll()
         .where('state', '=', 'running')
+        .$if(worker !== undefined, (q) => q.where('worker', '=', worker ?? ''))
         .orderBy('id')
         .execute();
       const lost: Build[] = [];

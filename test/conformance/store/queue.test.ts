@@ -185,6 +185,18 @@ forEachStore('build queue', (store) => {
     expect(second.requeued).toEqual([]);
   });
 
+  it("recovers only the named worker's builds when asked (a restarted replica, not a live one)", async () => {
+    const [a, b] = await queued(store(), sha(1), [
+      ['fp1'],
+      ['fp2', { concurrency: { group: 'other', limit: 1 } }],
+    ]);
+    expect((await queue(store()).claimNextBuild('replica-1', 2100))?.id).toBe(a);
+    expect((await queue(store()).claimNextBuild('replica-2', 2100))?.id).toBe(b);
+    const { lost } = await queue(store()).recoverLostBuilds(5000, 2, 'replica-2');
+    expect(lost.map((l) => l.id)).toEqual([b]);
+    expect(await reads(store()).getBuild(a!)).toMatchObject({ state: 'running' });
+  });
+
   it('puts a running build back in the queue keeping its place, running builds only', async () => {
     const [a, b] = await queued(store(), sha(1), [
       ['fp1'],

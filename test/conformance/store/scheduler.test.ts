@@ -15,6 +15,18 @@ import {
 
 // The decision writer and the scheduler state it leaves behind (loadSchedulerState).
 forEachStore('decision writer / scheduler state', (store) => {
+  it('refuses to decide an event twice and writes nothing the second time (two schedulers)', async () => {
+    const e = await eventFor(store(), sha(1));
+    await scheduler(store()).applyDecisions(e, [queueBuild('fp1', e.version)], 2000);
+    await expect(
+      scheduler(store()).applyDecisions(e, [queueBuild('fp1', e.version)], 2100),
+    ).rejects.toThrow(/decided already/);
+    expect((await reads(store()).listBuilds({ limit: 10 })).map((b) => b.fingerprint)).toEqual([
+      'fp1',
+    ]);
+    expect((await outbox(store()).outboxSince(0, 10)).map((o) => o.type)).toEqual(['queued']);
+  });
+
   it('applies decisions atomically: head, build, inputs, decision log, outbox, processed event', async () => {
     const e = await eventFor(store(), sha(1));
     const applied = await scheduler(store()).applyDecisions(
