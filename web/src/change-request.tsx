@@ -13,7 +13,8 @@ export function requestInputOf(
 ): { source: string; number: number; ref: string; version: string } | null {
   for (const i of b.inputs) {
     const m = i.ref === null ? null : REQUEST_REF.exec(i.ref);
-    if (m && i.ref) return { source: i.source, number: Number(m[1]), ref: i.ref, version: i.version };
+    if (m && i.ref)
+      return { source: i.source, number: Number(m[1]), ref: i.ref, version: i.version };
   }
   return null;
 }
@@ -33,7 +34,10 @@ export interface RequestInfo {
   readonly trust: Trust;
 }
 
-export function requestInfo(b: Build, requests: readonly ChangeRequest[] | null): RequestInfo | null {
+export function requestInfo(
+  b: Build,
+  requests: readonly ChangeRequest[] | null,
+): RequestInfo | null {
   const input = requestInputOf(b);
   if (!input) return null;
   const request =
@@ -57,7 +61,9 @@ export function useRequests(needed: boolean) {
   return { requests: res.data?.requests ?? null, reload: res.reload, error: res.error };
 }
 
-const TRUST_TEXT: Readonly<Record<Exclude<Trust, 'loading'>, [icon: string, text: string, warn: boolean]>> = {
+const TRUST_TEXT: Readonly<
+  Record<Exclude<Trust, 'loading'>, [icon: string, text: string, warn: boolean]>
+> = {
   own: ['⎇', 'same repository', false],
   approved: ['✔', 'fork, approved', false],
   'not-approved': ['⚠', 'fork, not approved', true],
@@ -85,13 +91,7 @@ export function RequestBadge({ info }: { info: RequestInfo }) {
  * The build page's change-request section: the request as the forge described it, whether this
  * build ran untrusted, and for an unapproved fork head the **Approve** button (scope `approve`).
  */
-export function RequestPanel({
-  info,
-  onApproved,
-}: {
-  info: RequestInfo;
-  onApproved: () => void;
-}) {
+export function RequestPanel({ info, onApproved }: { info: RequestInfo; onApproved: () => void }) {
   const r = info.request;
   return (
     <>
@@ -138,8 +138,8 @@ export function RequestPanel({
             }}
           />
           <span class="muted">
-            after reviewing <span class="mono">{short(info.version)}</span>: it approves this
-            commit only, a new push needs a new approval
+            after reviewing <span class="mono">{short(info.version)}</span>: it approves this commit
+            only, a new push needs a new approval
           </span>
         </div>
       )}

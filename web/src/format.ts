@@ -17,7 +17,10 @@ export const FAILURE_CLASS: Readonly<Record<FailureClass, { icon: string; means:
   user: { icon: '✎', means: 'a step said no (exited non-zero): the change, not nightless' },
   timeout: { icon: '⏱', means: 'a job, step or no-output timeout ended it' },
   network: { icon: '⇌', means: "one of nightless's own network operations failed" },
-  infrastructure: { icon: '⚙', means: 'nightless or the machine failed: lost, disk, spawn, killed' },
+  infrastructure: {
+    icon: '⚙',
+    means: 'nightless or the machine failed: lost, disk, spawn, killed',
+  },
   cancelled: { icon: '⊘', means: 'someone or something cancelled it' },
   superseded: { icon: '↷', means: 'a newer input set replaced it before it ran' },
 };

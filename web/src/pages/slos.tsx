@@ -1,0 +1,147 @@
+import { useEffect, useRef } from 'preact/hooks';
+import type { Slo } from '../api-types.js';
+import { ErrorNote, useApi } from '../components.js';
+import { duration } from '../format.js';
+import { useBuildEvents } from '../live.js';
+
+/** At most one refetch per this long however many builds end: a burst costs one request. */
+const THROTTLE_MS = 2000;
+/** Burn rates move with the clock (windows slide) even when no build changes. */
+const REFRESH_MS = 30_000;
+
+const STATUS: Readonly<Record<Slo['status'], [icon: string, means: string]>> = {
+  ok: ['✔', 'within budget'],
+  burning: ['⚠', 'spending the error budget faster than it lasts'],
+  exhausted: ['✘', 'the error budget is spent'],
+};
+
+/**
+ * The pipeline's SLOs (`GET /api/slos`): attainment, remaining error budget, burn rates and
+ * status. Refetched, throttled, when a build changes and every
+ * 30 s; the server evaluates from counters, so a refetch is cheap.
+ */
+export function SlosPage() {
+  const res = useApi<{ slos: Slo[] }>('/api/slos');
+  const reload = useThrottled(res.reload, THROTTLE_MS);
+  // Any build event may move a figure: a start (start latency) as much as an ending.
+  useBuildEvents(reload);
+  useEffect(() => {
+    const t = setInterval(res.reload, REFRESH_MS);
+    return () => clearInterval(t);
+  }, [res.reload]);
+  const slos = res.data?.slos;
+  return (
+    <>
+      <h1>SLOs</h1>
+      <p class="muted">
+        The pipeline run as a service: each objective over its rolling window, its error budget and
+        how fast it burns (fast: 1 h / 5 min, slow: 6 h / 30 min unless the pipeline says
+        otherwise). See docs/slo.md for what to do when a budget burns.
+      </p>
+      {res.error ? <ErrorNote error={res.error} /> : null}
+      {!slos && !res.error && <p aria-busy="true">Loading SLOs…</p>}
+      {slos && slos.length === 0 && (
+        <p>
+          This pipeline declares no SLOs: add <code>slos:</code> to the pipeline file.
+        </p>
+      )}
+      {slos && slos.length > 0 && (
+        <table class="data" aria-label="SLOs">
+          <thead>
+            <tr>
+              <th scope="col">SLO</th>
+              <th scope="col">status</th>
+              <th scope="col">attainment</th>
+              <th scope="col">objective</th>
+              <th scope="col">budget left</th>
+              <th scope="col">burn rate fast (long / short)</th>
+              <th scope="col">burn rate slow (long / short)</th>
+              <th scope="col">good / bad</th>
+            </tr>
+          </thead>
+          <tbody>
+            {slos.map((s) => (
+              <tr key={s.name} data-slo={s.name}>
+                <th scope="row">
+                  {s.name}
+                  <div class="muted">
+                    {s.indicator} over {duration(s.windowMs)}
+                  </div>
+                </th>
+                <td>
+                  <SloStatus s={s} />
+                </td>
+                <td>{percent(s.attainment)}</td>
+                <td>{percent(s.objective)}</td>
+                <td>
+                  {s.remainingShare === null ? '—' : percent(s.remainingShare)}
+                  <div class="muted">{events(s.remainingEvents)}</div>
+                </td>
+                <td>
+                  {rate(s.burnRates.fastLong)} / {rate(s.burnRates.fastShort)}
+                  {s.fastBurn ? <div>alert</div> : null}
+                </td>
+                <td>
+                  {rate(s.burnRates.slowLong)} / {rate(s.burnRates.slowShort)}
+                  {s.slowBurn ? <div>alert</div> : null}
+                </td>
+                <td>
+                  {s.good} / {s.bad}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      )}
+    </>
+  );
+}
+
+function SloStatus({ s }: { s: Slo }) {
+  const [icon, means] = STATUS[s.status];
+  return (
+    <span class={`slo-status slo-${s.status}`} title={means}>
+      <span aria-hidden="true">{icon}</span> {s.status}
+    </span>
+  );
+}
+
+function percent(share: number): string {
+  const p = share * 100;
+  return `${p >= 99.95 && p < 100 ? p.toFixed(2) : p.toFixed(1)} %`;
+}
+
+function rate(r: number | null): string {
+  return r === null ? '∞' : `${r.toFixed(1)}×`;
+}
+
+function events(n: number): string {
+  const rounded = Math.round(n * 10) / 10;
+  return n < 0 ? `overspent by ${-rounded} events` : `${rounded} bad events left`;
+}
+
+/** `fn` at most once per `ms`; calls in between are folded into one at the end of the pause. */
+function useThrottled(fn: () => void, ms: number): () => void {
+  const last = useRef(0);
+  const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
+  const latest = useRef(fn);
+  latest.current = fn;
+  useEffect(
+    () => () => {
+      if (timer.current) clearTimeout(timer.current);
+    },
+    [],
+  );
+  return () => {
+    const wait = last.current + ms - Date.now();
+    if (wait <= 0) {
+      last.current = Date.now();
+      latest.current();
+    } else
+      timer.current ??= setTimeout(() => {
+        timer.current = null;
+        last.current = Date.now();
+        latest.current();
+      }, wait);
+  };
+}
