@@ -140,11 +140,7 @@ export function BuildPage({ id, hash }: { id: number; hash: string }) {
           <ul>
             {b.relatedBuild !== null && (
               <li>
-                {b.state === 'superseded'
-                  ? 'superseded by'
-                  : b.state === 'skipped'
-                    ? 'identical to'
-                    : 'related to'}{' '}
+                {relatedLabel(b, related.data?.builds ?? [])}{' '}
                 <a href={`/builds/${b.relatedBuild}`}>#{b.relatedBuild}</a>
               </li>
             )}
@@ -249,11 +245,22 @@ export function BuildPage({ id, hash }: { id: number; hash: string }) {
   );
 }
 
+/** What `b.relatedBuild` is to `b`: a retry links both builds through it (`queue-retry.ts`). */
+function relatedLabel(b: Build, others: readonly Build[]): string {
+  if (b.state === 'superseded') return 'superseded by';
+  if (b.state === 'skipped') return 'identical to';
+  const o = others.find((x) => x.id === b.relatedBuild);
+  if (o) return relation(b, o);
+  if (b.cause.kind === 'retry' && b.cause.previousBuild === b.relatedBuild) return 'retry of';
+  return 'related to';
+}
+
 function relation(b: Build, o: Build): string {
-  if (o.relatedBuild === b.id)
-    return o.state === 'superseded' ? 'superseded' : 'identical (skipped)';
+  // Retries first: a retry and its first attempt point at each other through `relatedBuild` too.
   if (o.cause.kind === 'retry' && o.cause.previousBuild === b.id) return 'retried as';
   if (b.cause.kind === 'retry' && b.cause.previousBuild === o.id) return 'retry of';
+  if (o.relatedBuild === b.id)
+    return o.state === 'superseded' ? 'superseded' : 'identical (skipped)';
   if (o.cause.kind === 'manual' && o.cause.rebuildOf === b.id) return 'rebuilt as';
   return 'rebuild of';
 }
