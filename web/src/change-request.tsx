@@ -113,8 +113,8 @@ export function RequestPanel({ info, onApproved }: { info: RequestInfo; onApprov
       </p>
       {info.trust !== 'own' && info.trust !== 'approved' && info.trust !== 'loading' && (
         <p>
-          This build ran untrusted: sandboxed, without secrets or publish, reported by commit status
-          only.{' '}
+          This build ran untrusted: without secrets or publish, sandboxed unless its job says{' '}
+          <code>isolation: none</code>, reported by commit status only.{' '}
           {info.trust === 'older-head' && r
             ? `The request has moved on to ${short(r.headSha)}; approve that head from one of its builds.`
             : null}

@@ -1,11 +1,10 @@
 import { useEffect, useRef } from 'preact/hooks';
 import type { Slo } from '../api-types.js';
 import { ErrorNote, useApi } from '../components.js';
-import { duration } from '../format.js';
 import { useBuildEvents } from '../live.js';
 
-/** At most one refetch per this long however many builds end: a burst costs one request. */
-const THROTTLE_MS = 2000;
+/** At most one refetch per this long however many builds change: a burst costs one request. */
+const THROTTLE_MS = 1000;
 /** Burn rates move with the clock (windows slide) even when no build changes. */
 const REFRESH_MS = 30_000;
 
@@ -22,7 +21,7 @@ const STATUS: Readonly<Record<Slo['status'], [icon: string, means: string]>> = {
  */
 export function SlosPage() {
   const res = useApi<{ slos: Slo[] }>('/api/slos');
-  const reload = useThrottled(res.reload, THROTTLE_MS);
+  const reload = useTrailing(res.reload, THROTTLE_MS);
   // Any build event may move a figure: a start (start latency) as much as an ending.
   useBuildEvents(reload);
   useEffect(() => {
@@ -65,7 +64,7 @@ export function SlosPage() {
                 <th scope="row">
                   {s.name}
                   <div class="muted">
-                    {s.indicator} over {duration(s.windowMs)}
+                    {s.indicator} over {windowText(s.windowMs)}
                   </div>
                 </th>
                 <td>
@@ -106,6 +105,17 @@ function SloStatus({ s }: { s: Slo }) {
   );
 }
 
+/** A window in its largest whole unit: `28 d`, `1 h`, `90 min`. */
+function windowText(ms: number): string {
+  for (const [unit, size] of [
+    ['d', 86_400_000],
+    ['h', 3_600_000],
+    ['min', 60_000],
+  ] as const)
+    if (ms >= size && ms % size === 0) return `${ms / size} ${unit}`;
+  return `${Math.round(ms / 1000)} s`;
+}
+
 function percent(share: number): string {
   const p = share * 100;
   return `${p >= 99.95 && p < 100 ? p.toFixed(2) : p.toFixed(1)} %`;
@@ -120,9 +130,12 @@ function events(n: number): string {
   return n < 0 ? `overspent by ${-rounded} events` : `${rounded} bad events left`;
 }
 
-/** `fn` at most once per `ms`; calls in between are folded into one at the end of the pause. */
-function useThrottled(fn: () => void, ms: number): () => void {
-  const last = useRef(0);
+/**
+ * `fn` once, `ms` after the first call of a burst; calls in between fold into that one. Trailing
+ * on purpose: the SSE event can reach the page before the server's SLO counters have counted the
+ * build, so an immediate refetch could show the figures from just before it.
+ */
+function useTrailing(fn: () => void, ms: number): () => void {
   const timer = useRef<ReturnType<typeof setTimeout> | null>(null);
   const latest = useRef(fn);
   latest.current = fn;
@@ -133,15 +146,9 @@ function useThrottled(fn: () => void, ms: number): () => void {
     [],
   );
   return () => {
-    const wait = last.current + ms - Date.now();
-    if (wait <= 0) {
-      last.current = Date.now();
+    timer.current ??= setTimeout(() => {
+      timer.current = null;
       latest.current();
-    } else
-      timer.current ??= setTimeout(() => {
-        timer.current = null;
-        last.current = Date.now();
-        latest.current();
-      }, wait);
+    }, ms);
   };
 }
