@@ -216,6 +216,8 @@ slos:
     url = nl.url;
     browser = await launchChromium();
     context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+    // A missing element fails the step that looked for it, soon, rather than the whole test.
+    context.setDefaultTimeout(10_000);
   }, 150_000);
 
   afterAll(async () => {
@@ -244,6 +246,11 @@ slos:
     const api = await getJson<{ slos: Array<{ status: string; bad: number }> }>('/api/slos');
     expect(api.slos[0]).toMatchObject({ status: 'burning', bad: 1 });
     await screenshot(page, 'slos');
+    // On a phone the table scrolls inside its section, never the page.
+    await page.setViewportSize({ width: 390, height: 844 });
+    expect(
+      await page.evaluate<number>('document.documentElement.scrollWidth - window.innerWidth'),
+    ).toBeLessThanOrEqual(0);
     expect(await seriousA11yViolations(page)).toEqual([]);
     expect(errors).toEqual([]);
     await page.close();
@@ -269,6 +276,10 @@ slos:
     await expect
       .poll(() => page.getByRole('region', { name: 'Related builds' }).innerText())
       .toContain(`retry of #${first!.id}`);
+    // The shareable link is the API's `url` for the build (its `--public-url` base).
+    expect(await page.locator('a[data-permalink]').getAttribute('href')).toBe(
+      `${url}/builds/${retry!.id}`,
+    );
     await page.goto(`${url}/builds/${first!.id}`);
     await expect
       .poll(() => page.getByRole('region', { name: 'Related builds' }).innerText())

@@ -37,7 +37,8 @@ export function ActionButton<T>({
     setBusy(true);
     try {
       const r = await run();
-      setResult(done?.(r) ?? 'done');
+      // `done` returning null: the caller shows the outcome itself.
+      setResult(done ? done(r) : 'done');
     } catch (err) {
       if (err instanceof ApiFailure && err.status === 401)
         askForToken(`“${label}” needs an API token with the ${scope} scope.`, scope);

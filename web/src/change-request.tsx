@@ -1,3 +1,4 @@
+import { useState } from 'preact/hooks';
 import { ActionButton } from './actions.js';
 import { post } from './api.js';
 import type { ApproveResult, Build, ChangeRequest } from './api-types.js';
@@ -93,6 +94,8 @@ export function RequestBadge({ info }: { info: RequestInfo }) {
  */
 export function RequestPanel({ info, onApproved }: { info: RequestInfo; onApproved: () => void }) {
   const r = info.request;
+  // Kept here, not in the button: the button goes once the reloaded request says "approved".
+  const [approved, setApproved] = useState<string | null>(null);
   return (
     <>
       <p>
@@ -133,8 +136,11 @@ export function RequestPanel({ info, onApproved }: { info: RequestInfo; onApprov
               )
             }
             done={(res) => {
+              setApproved(
+                `approved ${short(res.approval.sha)} by ${res.approval.by}: Rebuild to run it trusted`,
+              );
               onApproved();
-              return `approved ${short(res.approval.sha)} by ${res.approval.by}: Rebuild to run it trusted`;
+              return null;
             }}
           />
           <span class="muted">
@@ -143,6 +149,7 @@ export function RequestPanel({ info, onApproved }: { info: RequestInfo; onApprov
           </span>
         </div>
       )}
+      {approved && <p role="status">{approved}</p>}
     </>
   );
 }
