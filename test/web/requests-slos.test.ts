@@ -236,7 +236,7 @@ slos:
 
     await writeFile(flag, '');
     expect((await postJson('/api/jobs/flaky/trigger', { force: true })).status).toBe(202);
-    await expect.poll(() => row.innerText(), { timeout: 30_000 }).toMatch(/⚠ burning/);
+    await expect.poll(() => row.innerText(), { timeout: 15_000 }).toMatch(/⚠ burning/);
     const text = await row.innerText();
     // 7+ good builds and one bad in the window: 85 % wanted, attainment 87.5 % or more.
     expect(text).toMatch(/reliability over 1 h\b/);
