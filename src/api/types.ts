@@ -4,7 +4,9 @@ import type {
   BuildDetailSchema,
   BuildSchema,
   BuildStateSchema,
+  FailureClassSchema,
 } from '../server/schemas/build.js';
+import type { ApprovalSchema, ChangeRequestSchema } from '../server/schemas/change-request.js';
 import type { DecisionRecordSchema, EventRecordSchema } from '../server/schemas/decision.js';
 import type { DeliverySchema, ReportTargetSchema } from '../server/schemas/delivery.js';
 import type { ErrorBody as ErrorBodySchema } from '../server/schemas/error.js';
@@ -23,6 +25,7 @@ export type ApiBuild = z.output<typeof BuildSchema>;
 export type ApiBuildFields = Omit<ApiBuild, 'url' | 'apiUrl'>;
 export type ApiBuildDetail = z.output<typeof BuildDetailSchema>;
 export type ApiBuildState = z.output<typeof BuildStateSchema>;
+export type FailureClassName = z.output<typeof FailureClassSchema>;
 export type ApiBuildCause = ApiBuild['cause'];
 export type ApiCoverage = NonNullable<ApiBuild['coverage']>;
 export type ArtifactFile = z.output<typeof ArtifactFileSchema>;
@@ -51,3 +54,5 @@ export type BuildEvent = z.output<typeof R.BuildEvent>;
 export type Delivery = z.output<typeof DeliverySchema>;
 export type ReportTarget = z.output<typeof ReportTargetSchema>;
 export type SloReportView = z.output<typeof SloReportSchema>;
+export type ChangeRequestView = z.output<typeof ChangeRequestSchema>;
+export type ApprovalView = z.output<typeof ApprovalSchema>;

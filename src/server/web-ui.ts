@@ -13,7 +13,16 @@ import { ApiError } from '../api/errors.js';
 export const DEFAULT_WEB_ROOT = fileURLToPath(new URL('../../web/dist', import.meta.url));
 
 /** First path segments of the dashboard's pages: a reload of a deep link gets `index.html`. */
-const PAGES = new Set(['', 'jobs', 'builds', 'trace', 'sources', 'deliveries', 'decisions']);
+const PAGES = new Set([
+  '',
+  'jobs',
+  'builds',
+  'trace',
+  'sources',
+  'deliveries',
+  'decisions',
+  'slos',
+]);
 
 const TYPES: Readonly<Record<string, string>> = {
   '.html': 'text/html; charset=utf-8',

@@ -37,6 +37,7 @@ describe('the dashboard routes', () => {
     '/sources',
     '/deliveries',
     '/decisions',
+    '/slos',
   ])('answers %s with the page (a reload of a deep link works)', async (url) => {
     const res = await app.inject({ url });
     expect(res.statusCode).toBe(200);

@@ -298,6 +298,7 @@ describe.skipIf(skip)('the dashboard in Chromium', () => {
       ['sources', '/sources', 'Sources'],
       ['deliveries', '/deliveries', 'Deliveries'],
       ['decisions', '/decisions', 'Decisions'],
+      ['slos', '/slos', 'SLOs'],
     ];
     for (const [name, path, heading] of pages) {
       const { page, errors } = await newPage();

@@ -6,19 +6,22 @@ import { navigate } from './router.js';
 import { askForToken, getToken } from './token.js';
 
 /**
- * A button for a write action (trigger, rebuild, cancel, poll, retry). Actions always need the
- * API token: without one the button says so and opens the token dialog instead of failing.
+ * A button for a write action (trigger, rebuild, cancel, poll, retry, approve). Actions always
+ * need the API token: without one, or with one that lacks `scope` (a 403), the button says so and
+ * opens the token dialog naming the scope instead of failing.
  */
 export function ActionButton<T>({
   label,
   run,
   done,
   danger,
+  scope = 'trigger',
 }: {
   label: string;
   run: () => Promise<T>;
   done?: (r: T) => string | null;
   danger?: boolean;
+  scope?: 'trigger' | 'approve';
 }) {
   const [busy, setBusy] = useState(false);
   const [result, setResult] = useState<string | null>(null);
@@ -28,16 +31,22 @@ export function ActionButton<T>({
     setResult(null);
     if (!getToken()) {
       setError(new ApiFailure(401, 'NL_UNAUTHORIZED', 'no token'));
-      askForToken(`“${label}” needs an API token with the trigger scope.`);
+      askForToken(`“${label}” needs an API token with the ${scope} scope.`, scope);
       return;
     }
     setBusy(true);
     try {
       const r = await run();
-      setResult(done?.(r) ?? 'done');
+      // `done` returning null: the caller shows the outcome itself.
+      setResult(done ? done(r) : 'done');
     } catch (err) {
       if (err instanceof ApiFailure && err.status === 401)
-        askForToken(`“${label}” needs an API token.`);
+        askForToken(`“${label}” needs an API token with the ${scope} scope.`, scope);
+      if (err instanceof ApiFailure && err.status === 403)
+        askForToken(
+          `The token you set lacks the ${scope} scope, which “${label}” needs: enter one that has it.`,
+          scope,
+        );
       setError(err);
     } finally {
       setBusy(false);

@@ -2,13 +2,17 @@ import type {
   ApiBuild,
   ApiBuildDetail,
   ApiBuildState,
+  ApprovalView,
+  ChangeRequestView,
   DecisionRecord,
   Delivery,
   ErrorBody,
   ExpectedJob,
+  FailureClassName,
   JobSummary,
   LogLine,
   ReportTarget,
+  SloReportView,
   SourceSummary,
   TraceNode,
   TriggerResponse,
@@ -22,6 +26,7 @@ import type {
 export type Build = ApiBuild;
 export type BuildDetail = ApiBuildDetail;
 export type BuildState = ApiBuildState;
+export type FailureClass = FailureClassName;
 export type Decision = DecisionRecord;
 export type { Delivery, ReportTarget, LogLine, TraceNode, ExpectedJob };
 export type Job = JobSummary;
@@ -42,3 +47,10 @@ export interface TraceResult {
 }
 
 export type TriggerResult = TriggerResponse;
+
+export type ChangeRequest = ChangeRequestView;
+export interface ApproveResult {
+  readonly approval: ApprovalView;
+  readonly request: ChangeRequestView;
+}
+export type Slo = SloReportView;

@@ -3,6 +3,7 @@ import { DecisionsPage } from './pages/decisions.js';
 import { DeliveriesPage } from './pages/deliveries.js';
 import { JobPage } from './pages/job.js';
 import { PipelinePage } from './pages/pipeline.js';
+import { SlosPage } from './pages/slos.js';
 import { SourcesPage } from './pages/sources.js';
 import { TracePage } from './pages/trace.js';
 import { onLinkClick, useLocation, type Loc } from './router.js';
@@ -14,6 +15,7 @@ const NAV: ReadonlyArray<[string, string]> = [
   ['/sources', 'Sources'],
   ['/deliveries', 'Deliveries'],
   ['/decisions', 'Decisions'],
+  ['/slos', 'SLOs'],
 ];
 
 export function App() {
@@ -62,6 +64,7 @@ function Page({ loc }: { loc: Loc }) {
   if (first === 'sources') return <SourcesPage />;
   if (first === 'deliveries') return <DeliveriesPage />;
   if (first === 'decisions') return <DecisionsPage loc={loc} />;
+  if (first === 'slos') return <SlosPage />;
   return (
     <>
       <h1>Not found</h1>

@@ -1,14 +1,25 @@
 import type { ComponentChildren } from 'preact';
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { api, ApiFailure } from './api.js';
-import type { BuildState } from './api-types.js';
-import { STATE_ICON } from './format.js';
+import type { BuildState, FailureClass } from './api-types.js';
+import { FAILURE_CLASS, STATE_ICON } from './format.js';
 import { askForToken, onTokenChange } from './token.js';
 
 export function StateBadge({ state }: { state: BuildState }) {
   return (
     <span class={`state state-${state}`}>
       <span aria-hidden="true">{STATE_ICON[state]}</span> {state}
+    </span>
+  );
+}
+
+/** Whose failure a build is: icon + word, with what it means as a tooltip. */
+export function FailureBadge({ cls }: { cls: FailureClass | null }) {
+  if (cls === null) return null;
+  const f = FAILURE_CLASS[cls];
+  return (
+    <span class="failure-class" title={f.means} data-failure-class={cls}>
+      <span aria-hidden="true">{f.icon}</span> {cls}
     </span>
   );
 }
@@ -58,7 +69,7 @@ export function useApi<T>(path: string | null): Loaded<T> {
       (error: unknown) => {
         if (!live) return;
         if (error instanceof ApiFailure && error.status === 401)
-          askForToken('Reading this server needs an API token.');
+          askForToken('Reading this server needs an API token.', 'read');
         setState((s) => ({ data: s.for === path ? s.data : null, error, for: path }));
       },
     );

@@ -1,4 +1,4 @@
-import type { BuildState } from './api-types.js';
+import type { BuildState, FailureClass } from './api-types.js';
 
 /** State as icon + word: colour is never the only signal. */
 export const STATE_ICON: Readonly<Record<BuildState, string>> = {
@@ -10,6 +10,19 @@ export const STATE_ICON: Readonly<Record<BuildState, string>> = {
   cancelled: '⊘',
   superseded: '↷',
   skipped: '⇢',
+};
+
+/** Whose failure a build is, as icon + word + what it means (issue 16, docs/slo.md). */
+export const FAILURE_CLASS: Readonly<Record<FailureClass, { icon: string; means: string }>> = {
+  user: { icon: '✎', means: 'a step said no (exited non-zero): the change, not nightless' },
+  timeout: { icon: '⏱', means: 'a job, step or no-output timeout ended it' },
+  network: { icon: '⇌', means: "one of nightless's own network operations failed" },
+  infrastructure: {
+    icon: '⚙',
+    means: 'nightless or the machine failed: lost, disk, spawn, killed',
+  },
+  cancelled: { icon: '⊘', means: 'someone or something cancelled it' },
+  superseded: { icon: '↷', means: 'a newer input set replaced it before it ran' },
 };
 
 export function duration(ms: number | null | undefined): string {

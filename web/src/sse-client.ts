@@ -43,7 +43,7 @@ export function openStream(path: string, h: StreamHandlers): () => void {
         const res = await fetch(path, { headers, signal: controller.signal });
         clearTimeout(connectTimer);
         if (res.status === 401) {
-          askForToken('Reading this server needs an API token.');
+          askForToken('Reading this server needs an API token.', 'read');
           h.onEnd?.('401');
           return;
         }

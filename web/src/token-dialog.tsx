@@ -10,11 +10,13 @@ export function TokenDialog() {
   const [why, setWhy] = useState('');
   const [has, setHas] = useState(getToken() !== null);
   const [value, setValue] = useState('');
+  const [scope, setScope] = useState('trigger');
   useEffect(() => onTokenChange(() => setHas(getToken() !== null)), []);
   useEffect(
     () =>
-      onAskForToken((reason) => {
+      onAskForToken((reason, needed) => {
         setWhy(reason);
+        setScope(needed);
         if (!dialog.current?.open) dialog.current?.showModal();
       }),
     [],
@@ -26,6 +28,7 @@ export function TokenDialog() {
         class="token-button"
         onClick={() => {
           setWhy('');
+          setScope('trigger');
           dialog.current?.showModal();
         }}
       >
@@ -43,8 +46,9 @@ export function TokenDialog() {
           {why && <p role="alert">{why}</p>}
           <p>
             Reads need a token when the server protects them; actions (trigger, cancel, check now,
-            retry) always do. Use the token <code>nightless serve</code> printed or one from{' '}
-            <code>nightless token create --scope trigger</code>. It is kept for this tab only.
+            retry) always do, and approving a fork&apos;s change request needs the{' '}
+            <code>approve</code> scope. Use the token <code>nightless serve</code> printed or one
+            from <code>nightless token create --scope {scope}</code>. It is kept for this tab only.
           </p>
           <label>
             Token{' '}

@@ -24,12 +24,12 @@ export function onTokenChange(fn: () => void): () => void {
   return () => listeners.delete(fn);
 }
 
-/** Asks the token dialog to open (a page met a 401). */
-const askListeners = new Set<(why: string) => void>();
-export function askForToken(why: string): void {
-  for (const l of askListeners) l(why);
+/** Asks the token dialog to open (a page met a 401, or a 403 for lack of `scope`). */
+const askListeners = new Set<(why: string, scope: string) => void>();
+export function askForToken(why: string, scope = 'trigger'): void {
+  for (const l of askListeners) l(why, scope);
 }
-export function onAskForToken(fn: (why: string) => void): () => void {
+export function onAskForToken(fn: (why: string, scope: string) => void): () => void {
   askListeners.add(fn);
   return () => askListeners.delete(fn);
 }

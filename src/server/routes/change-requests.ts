@@ -3,39 +3,15 @@ import type { ChangeRequest } from '../../core/change-request.js';
 import type { Approval, ChangeRequestPort } from '../../store/ports/change-requests.js';
 import type { ApiApp, RouteModule } from '../options.js';
 import { ApiError } from '../errors.js';
+import {
+  ApprovalSchema as approval,
+  ChangeRequestSchema as request,
+} from '../schemas/change-request.js';
 
 export interface ChangeRequestRoutesDeps {
   readonly requests: ChangeRequestPort;
   readonly now?: () => number;
 }
-
-const request = z
-  .object({
-    source: z.string(),
-    number: z.number().int(),
-    forge: z.string(),
-    title: z.string(),
-    author: z.string(),
-    target: z.string(),
-    headSha: z.string(),
-    fork: z.boolean(),
-    state: z.enum(['open', 'closed', 'merged']),
-    url: z.string().nullable(),
-    updatedAt: z.number(),
-    /** Whether the current head is approved (only forks need it). */
-    approved: z.boolean(),
-  })
-  .meta({ id: 'ChangeRequest' });
-
-const approval = z
-  .object({
-    source: z.string(),
-    number: z.number().int(),
-    sha: z.string(),
-    by: z.string(),
-    at: z.number(),
-  })
-  .meta({ id: 'Approval' });
 
 /** A full or abbreviated (at least 7 hex digits) commit id. */
 const SHA = /^[0-9a-f]{7,64}$/;

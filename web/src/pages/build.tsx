@@ -2,8 +2,18 @@ import { useCallback, useState } from 'preact/hooks';
 import { ActionButton, afterTrigger } from '../actions.js';
 import { post } from '../api.js';
 import type { Build, BuildDetail, Decision, Source, TriggerResult } from '../api-types.js';
-import { ErrorNote, Section, StateBadge, useApi, useNow } from '../components.js';
-import { buildDuration, delta, duration, isoTime, pct, short, when } from '../format.js';
+import { requestInfo, requestInputOf, RequestPanel, useRequests } from '../change-request.js';
+import { ErrorNote, FailureBadge, Section, StateBadge, useApi, useNow } from '../components.js';
+import {
+  buildDuration,
+  delta,
+  duration,
+  FAILURE_CLASS,
+  isoTime,
+  pct,
+  short,
+  when,
+} from '../format.js';
 import { useBuildEvents } from '../live.js';
 import type { Line } from '../log/log-chunks.js';
 import { LogView } from '../log/log-view.js';
@@ -22,6 +32,7 @@ export function BuildPage({ id, hash }: { id: number; hash: string }) {
   const related = useApi<{ builds: Build[] }>(
     b ? `/api/builds?job=${encodeURIComponent(b.job)}&limit=100` : null,
   );
+  const requests = useRequests(b ? requestInputOf(b) !== null : false);
   const [steps, setSteps] = useState<Step[]>([]);
   const now = useNow();
   const reload = res.reload;
@@ -56,6 +67,7 @@ export function BuildPage({ id, hash }: { id: number; hash: string }) {
         (b.cause.kind === 'manual' && b.cause.rebuildOf === o.id)),
   );
   const sourceUrl = new Map((sources.data?.sources ?? []).map((s) => [s.name, s.url]));
+  const request = requestInfo(b, requests.requests);
 
   return (
     <>
@@ -74,6 +86,12 @@ export function BuildPage({ id, hash }: { id: number; hash: string }) {
         ) : null}
         {b.attempt > 1 ? ` · attempt ${b.attempt}` : ''}
       </p>
+      {b.failureClass && (
+        <p data-testid="failure-class">
+          Whose failure: <FailureBadge cls={b.failureClass} /> —{' '}
+          {FAILURE_CLASS[b.failureClass].means}
+        </p>
+      )}
       <div class="actions">
         {running && (
           <ActionButton
@@ -94,6 +112,11 @@ export function BuildPage({ id, hash }: { id: number; hash: string }) {
           />
         )}
       </div>
+      {request && (
+        <Section title="Change request">
+          <RequestPanel info={request} onApproved={requests.reload} />
+        </Section>
+      )}
       <Section title="Inputs">
         <ul>
           {b.inputs.map((i) => (
@@ -117,11 +140,7 @@ export function BuildPage({ id, hash }: { id: number; hash: string }) {
           <ul>
             {b.relatedBuild !== null && (
               <li>
-                {b.state === 'superseded'
-                  ? 'superseded by'
-                  : b.state === 'skipped'
-                    ? 'identical to'
-                    : 'related to'}{' '}
+                {relatedLabel(b, related.data?.builds ?? [])}{' '}
                 <a href={`/builds/${b.relatedBuild}`}>#{b.relatedBuild}</a>
               </li>
             )}
@@ -131,6 +150,7 @@ export function BuildPage({ id, hash }: { id: number; hash: string }) {
                 <li key={o.id}>
                   {relation(b, o)} <a href={`/builds/${o.id}`}>#{o.id}</a>{' '}
                   <StateBadge state={o.state} />
+                  <FailureBadge cls={o.failureClass} />
                 </li>
               ))}
           </ul>
@@ -206,7 +226,11 @@ export function BuildPage({ id, hash }: { id: number; hash: string }) {
       </Section>
       <p class="muted mono">
         fingerprint {b.fingerprint} · definition {short(b.definitionHash)} · worker{' '}
-        {b.worker ?? '—'} · queued {isoTime(b.queuedAt)}
+        {b.worker ?? '—'} · queued {isoTime(b.queuedAt)} ·{' '}
+        <a href={b.url} rel="noreferrer" data-permalink>
+          link to share
+        </a>{' '}
+        · <a href={b.apiUrl}>as JSON</a>
       </p>
       {b.warnings.length > 0 && (
         <Section title="Warnings">
@@ -221,11 +245,22 @@ export function BuildPage({ id, hash }: { id: number; hash: string }) {
   );
 }
 
+/** What `b.relatedBuild` is to `b`: a retry links both builds through it (`queue-retry.ts`). */
+function relatedLabel(b: Build, others: readonly Build[]): string {
+  if (b.state === 'superseded') return 'superseded by';
+  if (b.state === 'skipped') return 'identical to';
+  const o = others.find((x) => x.id === b.relatedBuild);
+  if (o) return relation(b, o);
+  if (b.cause.kind === 'retry' && b.cause.previousBuild === b.relatedBuild) return 'retry of';
+  return 'related to';
+}
+
 function relation(b: Build, o: Build): string {
+  // Retries first: a retry and its first attempt point at each other through `relatedBuild` too.
+  if (o.cause.kind === 'retry' && o.cause.previousBuild === b.id) return 'retried as';
+  if (b.cause.kind === 'retry' && b.cause.previousBuild === o.id) return 'retry of';
   if (o.relatedBuild === b.id)
     return o.state === 'superseded' ? 'superseded' : 'identical (skipped)';
-  if (o.cause.kind === 'retry') return 'retried as';
-  if (b.cause.kind === 'retry') return 'retry of';
   if (o.cause.kind === 'manual' && o.cause.rebuildOf === b.id) return 'rebuilt as';
   return 'rebuild of';
 }

@@ -1,7 +1,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import { ActionButton, afterTrigger, trigger } from '../actions.js';
 import type { Build, Job } from '../api-types.js';
-import { ErrorNote, Section, StateBadge, useApi, useNow } from '../components.js';
+import { ErrorNote, FailureBadge, Section, StateBadge, useApi, useNow } from '../components.js';
 import { useBuildEvents } from '../live.js';
 import { Trend, formatDuration, formatPercent } from '../trend.js';
 import { BuildTable } from './pipeline.js';
@@ -41,7 +41,14 @@ export function JobPage({ name }: { name: string }) {
         <p>
           inputs: {job.inputs.join(', ') || 'none'} · {job.steps} step{job.steps === 1 ? '' : 's'} ·
           outputs: {job.outputs.join(', ') || 'none'} · latest:{' '}
-          {builds[0] ? <StateBadge state={builds[0].state} /> : 'never built'}
+          {builds[0] ? (
+            <>
+              <StateBadge state={builds[0].state} />
+              <FailureBadge cls={builds[0].failureClass} />
+            </>
+          ) : (
+            'never built'
+          )}
         </p>
       )}
       <Section title="Actions">

@@ -1,6 +1,7 @@
 import { useMemo, useState } from 'preact/hooks';
 import type { Build, Job, Source } from '../api-types.js';
-import { ErrorNote, Section, StateBadge, useApi, useNow } from '../components.js';
+import { requestInfo, requestInputOf, RequestBadge, useRequests } from '../change-request.js';
+import { ErrorNote, FailureBadge, Section, StateBadge, useApi, useNow } from '../components.js';
 import { buildDuration, duration, short, when } from '../format.js';
 import { useBuildEvents } from '../live.js';
 import { layoutPipeline } from '../pipeline/graph-model.js';
@@ -80,7 +81,16 @@ export function PipelinePage() {
                 <td>
                   <a href={`/jobs/${encodeURIComponent(j.name)}`}>{j.name}</a>
                 </td>
-                <td>{j.latest ? <StateBadge state={j.latest.state} /> : 'never built'}</td>
+                <td>
+                  {j.latest ? (
+                    <>
+                      <StateBadge state={j.latest.state} />
+                      <FailureBadge cls={j.latest.failureClass} />
+                    </>
+                  ) : (
+                    'never built'
+                  )}
+                </td>
                 <td>{j.latest ? <a href={`/builds/${j.latest.id}`}>#{j.latest.id}</a> : '—'}</td>
                 <td>{j.latest ? duration(buildDuration(j.latest, now)) : '—'}</td>
                 <td>
@@ -114,6 +124,7 @@ export function BuildTable({
   now: number;
   showJob?: boolean;
 }) {
+  const { requests } = useRequests(builds.some((b) => requestInputOf(b) !== null));
   if (builds.length === 0) return <p>No builds yet.</p>;
   return (
     <table class="data" aria-label="Builds">
@@ -142,9 +153,13 @@ export function BuildTable({
             )}
             <td>
               <StateBadge state={b.state} />
+              <FailureBadge cls={b.failureClass} />
             </td>
-            <td class="mono">
-              {b.inputs.map((i) => `${i.source}@${short(i.version)}`).join(', ')}
+            <td>
+              <span class="mono">
+                {b.inputs.map((i) => `${i.source}@${short(i.version)}`).join(', ')}
+              </span>
+              <RequestCell b={b} requests={requests} />
             </td>
             <td>{causeText(b)}</td>
             <td>{duration(buildDuration(b, now))}</td>
@@ -173,4 +188,9 @@ export function causeText(b: Build): string {
     case 'settled':
       return `quiet period (${duration(c.quietPeriodMs)}) settled`;
   }
+}
+
+function RequestCell({ b, requests }: { b: Build; requests: Parameters<typeof requestInfo>[1] }) {
+  const info = requestInfo(b, requests);
+  return info ? <RequestBadge info={info} /> : null;
 }

@@ -1,6 +1,13 @@
 import { useEffect, useState } from 'preact/hooks';
 import { api } from '../api.js';
-import type { Build, ExpectedJob, Source, TraceNode, TraceResult } from '../api-types.js';
+import type {
+  Build,
+  ChangeRequest,
+  ExpectedJob,
+  Source,
+  TraceNode,
+  TraceResult,
+} from '../api-types.js';
 import { ErrorNote, StateBadge, useApi, useNow } from '../components.js';
 import { buildDuration, duration, short, when } from '../format.js';
 import { useBuildEvents } from '../live.js';
@@ -17,6 +24,7 @@ export function TracePage({ loc }: { loc: Loc }) {
   const sources = useApi<{ sources: Source[] }>('/api/sources');
   const [input, setInput] = useState(version);
   const [trace, setTrace] = useState<TraceResult | null>(null);
+  const [request, setRequest] = useState<ChangeRequest | null>(null);
   const [error, setError] = useState<unknown>(null);
   const [tick, setTick] = useState(0);
   const [waiting, setWaiting] = useState(false);
@@ -31,7 +39,13 @@ export function TracePage({ loc }: { loc: Loc }) {
       // Which source has this version: asked of the build list, which answers an unknown prefix
       // with an empty list rather than a 404, so a version not built yet is not an error.
       let name = source;
-      if (!name) {
+      let at = version;
+      const req = await requestHead(version, source);
+      if (live) setRequest(req);
+      if (req) {
+        name = req.source;
+        at = req.headSha;
+      } else if (!name) {
         const found = await api<{ builds: Build[] }>(
           `/api/builds?version=${encodeURIComponent(version)}&limit=1`,
         );
@@ -47,7 +61,7 @@ export function TracePage({ loc }: { loc: Loc }) {
         name = input.source;
       }
       const t = await api<TraceResult>(
-        `/api/trace/${encodeURIComponent(name)}/${encodeURIComponent(version)}`,
+        `/api/trace/${encodeURIComponent(name)}/${encodeURIComponent(at)}`,
       );
       if (live) {
         setTrace(t);
@@ -77,7 +91,7 @@ export function TracePage({ loc }: { loc: Loc }) {
           <input
             name="version"
             value={input}
-            placeholder="commit SHA prefix or message version"
+            placeholder="commit SHA prefix, message version or pr/42"
             onInput={(e) => setInput(e.currentTarget.value)}
           />
         </label>
@@ -111,6 +125,23 @@ export function TracePage({ loc }: { loc: Loc }) {
           <h2>
             {trace.source} @ <span class="mono">{short(trace.version)}</span>
           </h2>
+          {request && (
+            <p>
+              {request.url ? (
+                <a href={request.url} rel="noreferrer">
+                  pr/{request.number}
+                </a>
+              ) : (
+                `pr/${request.number}`
+              )}{' '}
+              “{request.title}” by {request.author} → {request.target}, at its current head
+              {request.fork
+                ? request.approved
+                  ? ' · fork, approved'
+                  : ' · fork, not approved'
+                : ''}
+            </p>
+          )}
           {trace.nodes.length === 0 ? (
             <p>No build used this version yet.</p>
           ) : (
@@ -124,6 +155,30 @@ export function TracePage({ loc }: { loc: Loc }) {
       )}
     </>
   );
+}
+
+const REQUEST = /^(?:([^:@\s]+):)?pr\/([1-9][0-9]{0,9})$/;
+
+/**
+ * `pr/42` (or `app:pr/42`) → the change request, whose current head the trace follows (as
+ * `nightless trace pr/42` does); `null` when the text is not a request. An unknown or ambiguous
+ * request is an error that says so.
+ */
+async function requestHead(text: string, source: string): Promise<ChangeRequest | null> {
+  const m = REQUEST.exec(text.trim());
+  if (!m) return null;
+  const from = m[1] ?? source;
+  const number = Number(m[2]);
+  const { requests } = await api<{ requests: ChangeRequest[] }>(
+    `/api/requests${from ? `?source=${encodeURIComponent(from)}` : ''}`,
+  );
+  const found = requests.filter((r) => r.number === number);
+  if (found.length === 0) throw new Error(`no change request pr/${number} is known`);
+  if (found.length > 1)
+    throw new Error(
+      `pr/${number} exists in ${found.map((r) => r.source).join(', ')}: choose the source`,
+    );
+  return found[0] ?? null;
 }
 
 function NodeItem({ n, now }: { n: TraceNode; now: number }) {

@@ -1,6 +1,6 @@
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import type { Job } from '../api-types.js';
-import { buildDuration, duration, STATE_ICON } from '../format.js';
+import { buildDuration, duration, FAILURE_CLASS, STATE_ICON } from '../format.js';
 import type { GraphNode, Laid } from './graph-model.js';
 
 interface View {
@@ -189,9 +189,13 @@ function NodeShape({
   const summary = latest
     ? `${STATE_ICON[latest.state]} ${latest.state} · #${latest.id} · ${took}`
     : 'never built';
+  const fc = latest?.failureClass ?? null;
+  // The tooltip says whose failure it is: the node has room for the state, not the class too.
+  const tooltip = `${n.label}: ${summary}${fc ? ` · failure: ${FAILURE_CLASS[fc].icon} ${fc} (${FAILURE_CLASS[fc].means})` : ''}`;
   return (
     <a href={`/jobs/${encodeURIComponent(n.label)}`} data-job={n.label}>
       <g class={`${cls} ${state ? `state-${state}` : ''}`}>
+        <title>{tooltip}</title>
         <rect x={x} y={y} width={n.width} height={n.height} rx={6} />
         <text x={x + 10} y={y + 22} class="node-title">
           {n.label}
