@@ -21,6 +21,7 @@ export function migrations(d: DdlDialect): MigrationProvider {
     '0004-access': { up: (db) => access(db as Kysely<Database>, d) },
     '0005-concurrency-groups': { up: (db) => concurrencyGroups(db as Kysely<Database>) },
     '0006-retention-indexes': { up: (db) => retentionIndexes(db as Kysely<Database>) },
+    '0010-agents': { up: (db) => agentsAndLeases(db as Kysely<Database>, d) },
   };
   return { getMigrations: () => Promise.resolve(all) };
 }
@@ -310,4 +311,27 @@ async function retentionIndexes(db: Kysely<Database>): Promise<void> {
   ];
   for (const [name, table, column] of indexes)
     await db.schema.createIndex(name).on(table).column(column).execute();
+}
+
+/**
+ * Build agents (`nightless agent`): a build an agent claimed holds a lease until
+ * `lease_expires_at` (renewed by heartbeats; local slots leave it null), and every agent that
+ * asked for work is listed with its labels, slots, version and last heartbeat.
+ */
+async function agentsAndLeases(db: Kysely<Database>, d: DdlDialect): Promise<void> {
+  await db.schema.alterTable('builds').addColumn('lease_expires_at', d.bigint).execute();
+  await db.schema
+    .createIndex('builds_lease')
+    .on('builds')
+    .columns(['state', 'lease_expires_at'])
+    .execute();
+  await db.schema
+    .createTable('agents')
+    .addColumn('name', 'text', (c) => c.primaryKey())
+    .addColumn('labels', 'text', (c) => c.notNull())
+    .addColumn('slots', 'integer', (c) => c.notNull())
+    .addColumn('version', 'text', (c) => c.notNull())
+    .addColumn('first_seen_at', d.bigint, (c) => c.notNull())
+    .addColumn('last_heartbeat_at', d.bigint, (c) => c.notNull())
+    .execute();
 }

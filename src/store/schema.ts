@@ -73,6 +73,17 @@ export interface Database {
     concurrency_group: Generated<string>;
     /** How many builds of the group may run at once (the job's `concurrency` when queued). */
     concurrency_limit: Generated<number>;
+    /** Until when the agent running it holds it (migration 0010); null for local slots. */
+    lease_expires_at: number | null;
+  };
+  /** Build agents seen by this server (`GET /api/agents`); labels are comma-separated. */
+  agents: {
+    name: string;
+    labels: string;
+    slots: number;
+    version: string;
+    first_seen_at: number;
+    last_heartbeat_at: number;
   };
   build_inputs: {
     build_id: number;

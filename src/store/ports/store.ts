@@ -1,4 +1,5 @@
 import type { AccessPort } from '../access-ports.js';
+import type { AgentsPort } from './agents.js';
 import type { ArtifactIndexPort } from './artifacts.js';
 import type { DeliveryPort } from './deliveries.js';
 import type { InboxPort } from './inbox.js';
@@ -28,6 +29,8 @@ export interface Store {
   readonly retention: RetentionPort;
   readonly access: AccessPort;
   readonly meta: MetaPort;
+  /** Build agents and their leases (scale-out; `runner/remote/`). */
+  readonly agents: AgentsPort;
   /** Closes the connection; no port may be called afterwards. */
   close(): Promise<void>;
 }

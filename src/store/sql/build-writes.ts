@@ -64,6 +64,7 @@ export function newBuildRow(id: number, v: NewBuild): BuildRow {
     log_bytes: 0,
     concurrency_group: v.concurrency_group ?? v.job,
     concurrency_limit: v.concurrency_limit ?? 1,
+    lease_expires_at: null,
   };
 }
 

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Store } from '../ports.js';
 import type { Database } from '../schema.js';
 import { SqlAccessStore } from './access-store.js';
+import { SqlAgents } from './agents-store.js';
 import { SqlArtifactIndex } from './artifact-index-store.js';
 import { SqlConnection, type Dialect } from './connection.js';
 import { SqlDeliveryStore } from './delivery-store.js';
@@ -36,6 +37,7 @@ export function createSqlStore(
     retention: new SqlRetention(conn),
     access: new SqlAccessStore(conn),
     meta: new SqlMeta(conn),
+    agents: new SqlAgents(conn),
     close: onClose,
   };
 }
