@@ -241,6 +241,7 @@ function resolveJob(
     concurrency: def.concurrency ?? DEFAULTS.concurrency,
     quietPeriodMs: ms(def.quiet_period, DEFAULTS.quietPeriod),
     secrets: [...(def.secrets ?? [])],
+    runsOn: [...new Set(def.runs_on ?? [])].sort(),
     retention: def.retention === undefined ? retention : resolveRetention(def.retention, retention),
   };
 }

@@ -123,6 +123,11 @@ export interface JobDef {
   /** Extra values to mask in logs (names of environment variables of the server). */
   readonly secrets: readonly string[];
   /**
+   * `runs_on:` labels, sorted: builds run only on an agent having all of them (never on local
+   * slots). Absent or empty: anywhere.
+   */
+  readonly runsOn?: readonly string[];
+  /**
    * The pipeline's `retention` with this job's own keys applied over it. Absent (hand-built
    * pipelines): the pipeline's.
    */

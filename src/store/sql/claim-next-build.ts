@@ -28,13 +28,7 @@ export function claimNextBuild(
 ): Promise<Build | null> {
   if (filter.jobs !== null && filter.jobs.length === 0) return Promise.resolve(null);
   return conn.transaction(async (trx) => {
-    const started = await claimStatement(
-      trx,
-      conn.dialect,
-      worker,
-      now,
-      filter,
-    ).executeTakeFirst();
+    const started = await claimStatement(trx, conn.dialect, worker, now, filter).executeTakeFirst();
     if (!started) return null;
     const id = Number(started.id);
     await writeOutbox(trx, id, 'started', now);

@@ -19,7 +19,11 @@ export async function finishBuildIn(
   run: FinishedRun,
   now: number,
 ): Promise<Build> {
-  const row = await trx.selectFrom('builds').selectAll().where('id', '=', id).executeTakeFirstOrThrow();
+  const row = await trx
+    .selectFrom('builds')
+    .selectAll()
+    .where('id', '=', id)
+    .executeTakeFirstOrThrow();
   const r = run.result;
   const cov = r.coverage;
   let linesDelta: number | null = null;

@@ -97,4 +97,3 @@ export class SqlQueue implements QueuePort {
     return artifactFiles(this.conn.db, Number(producer.build_id), output);
   }
 }
-
