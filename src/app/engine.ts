@@ -7,10 +7,14 @@ import type { Commands, TriggerRequest, TriggerResult } from '../server/commands
 import type { AppendedEvent, NewEvent, Store } from '../store/ports.js';
 
 /** The ports the engine uses; retention, reporters, access and the server's reads are wired beside it. */
-export type EngineStore = Pick<Store, 'inbox' | 'scheduler' | 'queue' | 'sources' | 'read' | 'outbox'>;
+export type EngineStore = Pick<
+  Store,
+  'inbox' | 'scheduler' | 'queue' | 'sources' | 'read' | 'outbox'
+>;
 import { closingLine } from '../core/build-ending.js';
 import { OutboxRelay } from '../relay/outbox-relay.js';
 import { BuildRunner, type AfterRun } from '../runner/local/build-runner.js';
+import { CombinedRunner } from '../runner/combined-runner.js';
 import type { Runner, RunnerEvents } from '../runner/port.js';
 import { SchedulerLoop } from '../scheduler/scheduler-loop.js';
 import { MemorySnapshot } from '../scheduler/scheduler-state.js';
@@ -39,6 +43,11 @@ export interface EngineOptions {
    * slots running `executor` (`runner/local/`); remote agents plug in here.
    */
   readonly runner?: (events: RunnerEvents) => Runner;
+  /**
+   * Build agents beside the local slots (`runner/remote/`), made with the engine's events and its
+   * current pipeline; absent: local slots only.
+   */
+  readonly agents?: (events: RunnerEvents, pipeline: () => Pipeline) => Runner;
 }
 
 export type { TriggerResult } from '../server/commands.js';
@@ -73,9 +82,11 @@ export class Engine implements Commands {
         snapshot.buildChanged(b);
         this.relay.wake();
         this.scheduler.wake();
+        // A lost build re-queued by an expired lease may be any runner's to take.
+        if (b.state === 'queued') this.runner.wake();
       },
     };
-    this.runner =
+    const local =
       opts.runner?.(events) ??
       new BuildRunner({
         ...events,
@@ -89,6 +100,9 @@ export class Engine implements Commands {
         secret: opts.secret ?? ((name) => process.env[name]),
         ...(opts.afterRun ? { afterRun: opts.afterRun } : {}),
       });
+    this.runner = opts.agents
+      ? new CombinedRunner([local, opts.agents(events, () => this.current)])
+      : local;
     this.scheduler = new SchedulerLoop({
       store: store.scheduler,
       snapshot,

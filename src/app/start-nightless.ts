@@ -7,6 +7,7 @@ import { ContentStore } from '../artifacts/content-store.js';
 import { MemoryBus } from '../bus/memory/memory-bus.js';
 import { ConfigError, loadPipelineFile } from '../config/index.js';
 import type { Pipeline } from '../core/pipeline.js';
+import { AgentWiring } from './agent-wiring.js';
 import { apiPorts } from './api-ports.js';
 import { Engine } from './engine.js';
 import { runRetention, type RetentionReport } from '../maintenance/retention.js';
@@ -60,6 +61,8 @@ export interface StartOptions {
   readonly lock?: DataDirLock;
   /** How often retention runs after the run at start (default 1 h). */
   readonly retentionIntervalMs?: number;
+  /** How long an agent's lease lasts without a heartbeat (default 30 s). */
+  readonly agentLeaseMs?: number;
 }
 
 export interface Nightless {
@@ -132,6 +135,19 @@ async function startLocked(
     knownHead: async (source, ref) =>
       (await store.sources.sourceHeads(source)).find((h) => h.ref === ref)?.version ?? null,
   };
+  const afterRun = publishOutputs({ pathOf: (digest) => artifacts.pathOf(digest), logger });
+  const maxAttempts = (opts.lostRetries ?? 1) + 1;
+  const agents = new AgentWiring({
+    store,
+    dataDir,
+    artifacts,
+    executor,
+    logger,
+    buildUrl,
+    maxAttempts,
+    afterRun,
+    ...(opts.agentLeaseMs === undefined ? {} : { leaseMs: opts.agentLeaseMs }),
+  });
   const engine = await Engine.start({
     store: metrics.countInboxWrites(store),
     bus,
@@ -139,8 +155,9 @@ async function startLocked(
     pipeline,
     logger,
     slots: opts.slots,
-    maxAttempts: (opts.lostRetries ?? 1) + 1,
-    afterRun: publishOutputs({ pathOf: (digest) => artifacts.pathOf(digest), logger }),
+    maxAttempts,
+    afterRun,
+    agents: agents.runner,
     facts: {
       relation: (source, version, head, signal) =>
         executor.mirrors.relation(source.url, version, head, signal),
@@ -191,6 +208,7 @@ async function startLocked(
       }),
       metricsRoutes(metrics),
       deliveryRoutes({ deliveries: store.deliveries, reads: store.read, dispatcher: reports }),
+      ...agents.routes(),
     ],
   });
   const address = await server.listen({ host: opts.host, port: opts.port });

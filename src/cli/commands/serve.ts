@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { type Command, InvalidArgumentError } from 'commander';
 import { cliInvocation, shellWord } from '../cli-invocation.js';
+import { parseDuration } from '../../config/durations.js';
 
 interface ServeOptions {
   config?: string;
@@ -17,6 +18,7 @@ interface ServeOptions {
   logLevel: string;
   watch: boolean;
   lostRetries: number;
+  agentLease?: number;
 }
 
 export function registerServe(program: Command): void {
@@ -44,6 +46,11 @@ export function registerServe(program: Command): void {
       'times a build lost to a server crash is re-queued',
       int('lost-retries'),
       1,
+    )
+    .option(
+      '--agent-lease <duration>',
+      'how long a build agent keeps a build without a heartbeat before it is lost (default 30s)',
+      leaseMs,
     )
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--no-watch', 'do not reload when the pipeline file changes (SIGHUP still reloads)')
@@ -117,6 +124,7 @@ async function serve(opts: ServeOptions): Promise<void> {
       publicRead: opts.publicRead ?? false,
       watchConfig: opts.watch,
       lostRetries: opts.lostRetries,
+      ...(opts.agentLease === undefined ? {} : { agentLeaseMs: opts.agentLease }),
       ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
     });
   } catch (err) {
@@ -235,6 +243,15 @@ function bannerLines(b: {
     ...tries.map(([cmd, what]) => `  ${cmd.padEnd(width)}  # ${what}`),
   );
   return lines;
+}
+
+function leaseMs(text: string): number {
+  const d = parseDuration(text);
+  if (!d.ok || d.ms < 1000)
+    throw new InvalidArgumentError(
+      `--agent-lease: ${d.ok ? 'at least 1s' : d.reason} (got ${JSON.stringify(text)})`,
+    );
+  return d.ms;
 }
 
 function int(name: string) {

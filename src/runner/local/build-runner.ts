@@ -7,6 +7,7 @@ import type { NewEvent, QueuePort } from '../../store/ports.js';
 import { SerialLoop } from '../../async/serial-loop.js';
 import type { Runner, RunnerEvents, StopMode } from '../port.js';
 import { outputSourceName } from '../../core/output-source.js';
+import { claimableJobs } from '../../core/runs-on.js';
 
 export interface BuildRunnerDeps extends RunnerEvents {
   readonly queue: QueuePort;
@@ -101,7 +102,13 @@ export class BuildRunner implements Runner {
 
   private async fill(): Promise<void> {
     while (!this.stopping && this.running.size < this.deps.slots) {
-      const build = await this.deps.queue.claimNextBuild(this.deps.worker, this.deps.now());
+      // Local slots have no labels: jobs with `runs_on:` wait for an agent.
+      const jobs = claimableJobs(this.deps.pipeline(), []);
+      const build = await this.deps.queue.claimNextBuild(
+        this.deps.worker,
+        this.deps.now(),
+        jobs === null ? undefined : { jobs, leaseUntil: null },
+      );
       if (!build) return;
       this.deps.onStarted(build);
       const abort = new AbortController();

@@ -26,7 +26,7 @@ export class SqlQueue implements QueuePort {
     return this.conn.transaction(async (trx) => {
       const res = await trx
         .updateTable('builds')
-        .set({ state: 'queued', started_at: null, worker: null })
+        .set({ state: 'queued', started_at: null, worker: null, lease_expires_at: null })
         .where('id', '=', id)
         .where('state', '=', 'running')
         .executeTakeFirst();
