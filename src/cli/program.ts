@@ -1,5 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { registerAgent } from './commands/agent.js';
+import { registerAgents } from './commands/agents.js';
 import { registerArtifact } from './commands/artifact.js';
 import { registerAudit } from './commands/audit.js';
 import { registerBuilds } from './commands/builds.js';
@@ -78,5 +80,7 @@ export function createProgram(): Command {
   registerDeliveries(program);
   registerToken(program);
   registerAudit(program);
+  registerAgent(program);
+  registerAgents(program);
   return program;
 }

@@ -60,6 +60,8 @@ export class RemoteRunner implements Runner {
   private readonly sink: LogSink;
   private readonly timer: NodeJS.Timeout;
   private expiring = false;
+  /** Leases extended at start; expiry waits for it. */
+  private readonly ready: Promise<void>;
   private stopped = false;
 
   constructor(private readonly deps: RemoteRunnerDeps) {
@@ -67,7 +69,9 @@ export class RemoteRunner implements Runner {
     this.sink = new LogSink(deps.logFile);
     this.timer = setInterval(() => void this.expire(), deps.expiryCheckMs ?? 1000);
     this.timer.unref();
-    void this.expire();
+    this.ready = deps.agents
+      .extendAllLeases(deps.now() + this.leaseMs)
+      .catch((err: unknown) => deps.logger.error({ err }, 'extending leases at start failed'));
   }
 
   wake(): void {
@@ -261,6 +265,7 @@ export class RemoteRunner implements Runner {
     this.expiring = true;
     const { deps } = this;
     try {
+      await this.ready;
       const { lost, requeued } = await deps.agents.expireLeases(deps.now(), deps.maxAttempts);
       for (const b of lost) {
         await deps.appendSystemLine(b.id, closingLine(b.state, b.reason));

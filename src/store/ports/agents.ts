@@ -47,6 +47,11 @@ export interface AgentsPort {
    */
   finishLeased(id: number, worker: string, run: FinishedRun, now: number): Promise<Build | null>;
   /**
+   * Moves the end of every lease to at least `until`: a server that starts gives each agent one
+   * lease period to check in, so its own downtime costs no build.
+   */
+  extendAllLeases(until: number): Promise<void>;
+  /**
    * Ends every running build whose lease ended before `now` as `error: lost` (one `finished`
    * row each) and re-queues each as a new attempt while `attempt < maxAttempts`.
    */

@@ -76,6 +76,15 @@ export class SqlAgents implements AgentsPort {
     return rows.map((r) => Number(r.id));
   }
 
+  async extendAllLeases(until: number): Promise<void> {
+    await this.conn.db
+      .updateTable('builds')
+      .set({ lease_expires_at: until })
+      .where('state', '=', 'running')
+      .where('lease_expires_at', '<', until)
+      .execute();
+  }
+
   finishLeased(id: number, worker: string, run: FinishedRun, now: number): Promise<Build | null> {
     return this.conn.transaction(async (trx) => {
       const held = await trx
