@@ -28,7 +28,7 @@ export class LogUploader {
   /** The file is `size` bytes now; upload in the background (errors are retried at `flush`). */
   kick(size: number): void {
     this.wanted = Math.max(this.wanted, size);
-    this.running ??= this.drain()
+    this.running ??= this.drain(5)
       .catch(() => undefined)
       .finally(() => {
         this.running = null;
@@ -39,10 +39,11 @@ export class LogUploader {
   async flush(size: number): Promise<void> {
     this.wanted = Math.max(this.wanted, size);
     await this.running;
-    await this.drain();
+    // At the end the server may be away for a while (a restart): keep trying, bounded.
+    await this.drain(1000);
   }
 
-  private async drain(): Promise<void> {
+  private async drain(attempts: number): Promise<void> {
     const fh = await open(this.file, 'r').catch(() => null);
     if (!fh) return;
     try {
@@ -57,7 +58,7 @@ export class LogUploader {
           query: { agent: this.agent, offset: this.sent },
           bytes: buf.subarray(0, bytesRead),
           totalTimeoutMs: 30_000,
-          attempts: 5,
+          attempts,
         });
         const body = JSON.parse(answer.body.toString('utf8') || '{}') as {
           size?: number;

@@ -50,12 +50,9 @@ export const ClaimResponse = z.object({
 
 export const HeartbeatResponse = z.object({
   keep: z.array(z.number().int()).readonly(),
-  discard: z
-    .array(z.number().int())
-    .readonly()
-    .meta({
-      description: 'Builds the agent lost (lease expired): kill the step, drop the result.',
-    }),
+  discard: z.array(z.number().int()).readonly().meta({
+    description: 'Builds the agent lost (lease expired): kill the step, drop the result.',
+  }),
   cancel: z
     .array(z.object({ id: z.number().int(), reason: z.string() }))
     .readonly()
