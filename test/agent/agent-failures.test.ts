@@ -151,7 +151,9 @@ describe('agents failing', { timeout: 180_000 }, () => {
     // The killed agent's step is still running until that agent starts again.
     expect(alive(pid)).toBe(true);
     const again = agent('victim');
-    await eventually('the leftover step to be killed', async () => (alive(pid) ? undefined : true));
+    await eventually('the leftover step to be killed', () =>
+      Promise.resolve(alive(pid) ? undefined : true),
+    );
     expect(again.output()).toMatch(/killed what a build of a previous run left/);
     expect((await build(id)).state).toBe('error');
   });
@@ -159,8 +161,8 @@ describe('agents failing', { timeout: 180_000 }, () => {
   it('a frozen agent past its lease cannot overwrite the re-run', async () => {
     const a = agent('frozen');
     const { id, mark } = await pushRun(4);
-    await eventually('the step to start', async () =>
-      existsSync(`${mark}.pid`) ? true : undefined,
+    await eventually('the step to start', () =>
+      Promise.resolve(existsSync(`${mark}.pid`) ? true : undefined),
     );
     a.child.kill('SIGSTOP');
     const lost = await finished(id);
@@ -171,8 +173,8 @@ describe('agents failing', { timeout: 180_000 }, () => {
     // Its step finished meanwhile; the agent wakes up with a result for a build it lost.
     await new Promise((r) => setTimeout(r, 4000));
     a.child.kill('SIGCONT');
-    await eventually('the stale agent to give up', async () =>
-      /result discarded|result refused/.test(a.output()) ? true : undefined,
+    await eventually('the stale agent to give up', () =>
+      Promise.resolve(/result discarded|result refused/.test(a.output()) ? true : undefined),
     );
     expect((await build(id)).state).toBe('error');
     expect((await build(id)).reason).toMatch(/^lost:/);
