@@ -54,7 +54,8 @@ interface Hello {
  */
 export class RemoteRunner implements Runner {
   readonly leaseMs: number;
-  private readonly waiters = new Set<() => void>();
+  /** Waiting claims and their agent's label set. */
+  private readonly waiters = new Map<() => void, string>();
   private readonly cancels = new Map<number, string>();
   private leased = new Set<number>();
   private readonly sink: LogSink;
@@ -74,10 +75,18 @@ export class RemoteRunner implements Runner {
       .catch((err: unknown) => deps.logger.error({ err }, 'extending leases at start failed'));
   }
 
+  /**
+   * Wakes one waiting claim per distinct label set (not every agent: a herd of claims would queue
+   * on the database); a claim that got a build wakes the next, so a burst still reaches them all.
+   */
   wake(): void {
-    const waiting = [...this.waiters];
-    this.waiters.clear();
-    for (const w of waiting) w();
+    const woken = new Set<string>();
+    for (const [done, key] of [...this.waiters]) {
+      if (woken.has(key)) continue;
+      woken.add(key);
+      this.waiters.delete(done);
+      done();
+    }
   }
 
   get busySlots(): number {
@@ -99,7 +108,7 @@ export class RemoteRunner implements Runner {
   stop(_mode: StopMode): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
-    this.wake();
+    for (const done of [...this.waiters.keys()]) done();
     return Promise.resolve();
   }
 
@@ -131,11 +140,15 @@ export class RemoteRunner implements Runner {
           continue;
         }
         deps.logger.info({ build: build.id, job: build.job, agent: agent.name }, 'build leased');
+        // There may be more: the next waiting agent tries too.
+        this.wake();
         return { id: build.id, job: build.job, attempt: build.attempt, spec };
       }
       const left = deadline - deps.now();
       if (left <= 0) return null;
-      await this.waitForWake(left, signal);
+      await this.waitForWake(left, signal, [...agent.labels].sort().join(','));
+      // Woken but gone (the agent hung up): pass the wake-up on.
+      if (signal.aborted) this.wake();
     }
     return null;
   }
@@ -246,7 +259,7 @@ export class RemoteRunner implements Runner {
     return { refused: 'lost' as const, state: build ? describe(build) : 'gone' };
   }
 
-  private waitForWake(ms: number, signal: AbortSignal): Promise<void> {
+  private waitForWake(ms: number, signal: AbortSignal, key: string): Promise<void> {
     return new Promise((resolve) => {
       const done = () => {
         clearTimeout(timer);
@@ -256,7 +269,7 @@ export class RemoteRunner implements Runner {
       };
       const timer = setTimeout(done, ms);
       signal.addEventListener('abort', done);
-      this.waiters.add(done);
+      this.waiters.set(done, key);
     });
   }
 
