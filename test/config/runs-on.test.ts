@@ -1,0 +1,37 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, parsePipeline } from '../../src/config/index.js';
+import { definitionHash } from '../../src/core/fingerprint.js';
+
+const yaml = (runsOn: string) => `pipeline: p
+jobs:
+  build:
+    steps: [make]
+    ${runsOn}
+`;
+
+describe('runs_on', () => {
+  it('resolves to a sorted set; a job without it runs anywhere and keeps its hash', () => {
+    const job = parsePipeline(yaml('runs_on: [linux, arm64, linux]'), 'n.yaml', {
+      env: {},
+    }).jobs.get('build');
+    expect(job?.runsOn).toEqual(['arm64', 'linux']);
+    const plain = parsePipeline(yaml(''), 'n.yaml', { env: {} }).jobs.get('build');
+    expect(plain?.runsOn).toEqual([]);
+    // Labels are part of the definition: other machines build it again.
+    expect(definitionHash(job!)).not.toBe(definitionHash(plain!));
+    expect(definitionHash(plain!)).toBe(definitionHash({ ...plain!, runsOn: undefined }));
+  });
+
+  it('names a bad label with its position', () => {
+    let error: unknown;
+    try {
+      parsePipeline(yaml('runs_on: [linux, "arm 64"]'), 'n.yaml', { env: {} });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    expect((error as ConfigError).message).toMatch(
+      /^n\.yaml:5:22: jobs\.build\.runs_on\[1\]: invalid label "arm 64"/,
+    );
+  });
+});
