@@ -9,7 +9,7 @@
  * (b) event → first step: a forced trigger (from the HTTP call) until the step's first command
  *     ran, on an idle agent vs on an idle local slot, interleaved; p50 / p99.
  *
- *   npx tsx bench/scale/agents.mts [--builds=10000] [--agents=8] [--samples=40] [--write]
+ *   npx tsx bench/scale/agents.mts [--builds=10000] [--agents=8] [--samples=40] [--no-write]
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -295,7 +295,7 @@ try {
     `- (b) from the trigger call until the step's \`date\` ran (the step's own clock reading); the agent's long poll is woken through the engine, not by polling.`,
   ].join('\n');
   console.log(report);
-  if (args.has('write'))
+  if (!args.has('no-write'))
     console.error(
       `wrote ${writeResultsSection('scale-agents', '## Scale: build agents (bench/scale)', report)}`,
     );

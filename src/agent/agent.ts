@@ -134,13 +134,15 @@ export class Agent {
 
   private async claimLoop(): Promise<void> {
     const signal = this.stopping.signal;
+    // The server waits at most a minute per claim.
+    const waitMs = Math.min(60_000, this.opts.claimWaitMs ?? 20_000);
     for (let failures = 0; !signal.aborted;) {
       try {
         const answer = await this.client.call({
           method: 'POST',
           path: '/api/agent/claim',
-          json: { ...this.hello(), waitMs: this.opts.claimWaitMs ?? 20_000 },
-          totalTimeoutMs: (this.opts.claimWaitMs ?? 20_000) + 10_000,
+          json: { ...this.hello(), waitMs },
+          totalTimeoutMs: waitMs + 10_000,
           attempts: 1,
           signal,
         });
