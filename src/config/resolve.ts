@@ -241,7 +241,7 @@ function resolveJob(
     concurrency: def.concurrency ?? DEFAULTS.concurrency,
     quietPeriodMs: ms(def.quiet_period, DEFAULTS.quietPeriod),
     secrets: [...(def.secrets ?? [])],
-    runsOn: [...new Set(def.runs_on ?? [])].sort(),
+    runsOn: [...new Set(def.runs_on ?? [])],
     retention: def.retention === undefined ? retention : resolveRetention(def.retention, retention),
   };
 }

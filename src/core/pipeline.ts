@@ -123,7 +123,7 @@ export interface JobDef {
   /** Extra values to mask in logs (names of environment variables of the server). */
   readonly secrets: readonly string[];
   /**
-   * `runs_on:` labels, sorted: builds run only on an agent having all of them (never on local
+   * `runs_on:` labels as written (without repeats): builds run only on an agent having all of them (never on local
    * slots). Absent or empty: anywhere.
    */
   readonly runsOn?: readonly string[];

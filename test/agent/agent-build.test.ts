@@ -78,12 +78,12 @@ describe('a build on an agent', { timeout: 120_000 }, () => {
       jobs: Array<{ name: string; waiting: string | null }>;
     };
     expect(jobs.jobs.find((j) => j.name === 'build')?.waiting).toBe(
-      'waiting for an agent with arm64, linux',
+      'waiting for an agent with linux, arm64',
     );
     const why = (await api(nl.url, admin, 'GET', '/api/why?job=build')).json as {
       waiting?: string;
     };
-    expect(why.waiting).toBe('waiting for an agent with arm64, linux');
+    expect(why.waiting).toBe('waiting for an agent with linux, arm64');
 
     // An agent with only one of the labels does not take it.
     const half = startAgent({

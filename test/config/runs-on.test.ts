@@ -10,15 +10,19 @@ jobs:
 `;
 
 describe('runs_on', () => {
-  it('resolves to a sorted set; a job without it runs anywhere and keeps its hash', () => {
+  it('resolves to the labels as written, without repeats; a job without it runs anywhere and keeps its hash', () => {
     const job = parsePipeline(yaml('runs_on: [linux, arm64, linux]'), 'n.yaml', {
       env: {},
     }).jobs.get('build');
-    expect(job?.runsOn).toEqual(['arm64', 'linux']);
+    expect(job?.runsOn).toEqual(['linux', 'arm64']);
     const plain = parsePipeline(yaml(''), 'n.yaml', { env: {} }).jobs.get('build');
     expect(plain?.runsOn).toEqual([]);
     // Labels are part of the definition: other machines build it again.
     expect(definitionHash(job!)).not.toBe(definitionHash(plain!));
+    const swapped = parsePipeline(yaml('runs_on: [arm64, linux]'), 'n.yaml', { env: {} }).jobs.get(
+      'build',
+    );
+    expect(definitionHash(swapped!)).toBe(definitionHash(job!));
     const { runsOn: _none, ...withoutLabels } = plain!;
     expect(definitionHash(plain!)).toBe(definitionHash(withoutLabels));
   });
