@@ -3,11 +3,23 @@ import { pollRequests } from './request-poll.js';
 import type { Logger } from 'pino';
 import { nextPollDelay } from '../../core/poll-interval.js';
 import { redactText } from '../../core/redact.js';
-import type { GitSource, HttpSource, Pipeline, SourceName } from '../../core/pipeline.js';
+import {
+  DEFAULT_NETWORK_LIMITS,
+  type GitSource,
+  type HttpSource,
+  type Pipeline,
+  type SourceName,
+} from '../../core/pipeline.js';
 import type { NewEvent, SourcePort } from '../../store/ports.js';
 import { changedPathsOrUnknown, type ChangedPathsLookup } from '../changed-paths.js';
 import { checkHttp } from './http-check.js';
-import { headsMatching, lsRemote, lsRemoteAll, type RemoteHead } from './git-ls-remote.js';
+import {
+  headsMatching,
+  lsRemote,
+  lsRemoteAll,
+  type LsRemoteLimits,
+  type RemoteHead,
+} from './git-ls-remote.js';
 
 export interface PollerDeps {
   readonly store: SourcePort;
@@ -21,7 +33,10 @@ export interface PollerDeps {
    * poll finds too (events from forges carry them; `git ls-remote` does not). `null` = unknown.
    */
   readonly changedPaths?: ChangedPathsLookup;
-  /** Total time a single check may take (ls-remote or GET). */
+  /**
+   * A tighter bound on a single check (ls-remote or GET) than the pipeline's `network:` limits,
+   * which otherwise bound it to connect + stall time (tests).
+   */
   readonly checkTimeoutMs?: number;
   /** A check finished, scheduled or asked for (metrics); called after it is recorded. */
   readonly onPoll?: (report: PollReport) => void;
@@ -67,12 +82,19 @@ export class FallbackPoller {
   private stopped = false;
   private readonly now: () => number;
   private readonly random: () => number;
-  private readonly checkTimeoutMs: number;
+  private readonly checkTimeoutMs: number | undefined;
 
   constructor(private readonly deps: PollerDeps) {
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
-    this.checkTimeoutMs = deps.checkTimeoutMs ?? 30_000;
+    this.checkTimeoutMs = deps.checkTimeoutMs;
+  }
+
+  /** The pipeline's `network:` limits (read per check, so a reload applies to the next one). */
+  private limits(): LsRemoteLimits {
+    const network = this.deps.pipeline().network ?? DEFAULT_NETWORK_LIMITS;
+    const overall = network.connectTimeoutMs + network.stallTimeoutMs;
+    return { ...network, timeoutMs: Math.min(this.checkTimeoutMs ?? overall, overall) };
   }
 
   /**
@@ -247,7 +269,7 @@ export class FallbackPoller {
     const [first] = group;
     let shared: Promise<readonly RemoteHead[]> | undefined;
     if (first?.kind === 'git' && group.length > 1) {
-      shared = lsRemoteAll(first.url, this.checkTimeoutMs);
+      shared = lsRemoteAll(first.url, this.limits());
       shared.catch(() => undefined); // each source's check reports the failure
     }
     const outcomes: PollOutcome[] = [];
@@ -271,7 +293,8 @@ export class FallbackPoller {
   ): Promise<PollOutcome> {
     const { store, logger } = this.deps;
     const at = this.now();
-    const timeoutMs = this.checkTimeoutMs;
+    const limits = this.limits();
+    const timeoutMs = limits.timeoutMs ?? limits.connectTimeoutMs + limits.stallTimeoutMs;
     let error: string | null = null;
     let found: NewEvent[] = [];
     let missed = false;
@@ -281,7 +304,7 @@ export class FallbackPoller {
       if (source.kind === 'git') {
         const heads = repoHeads
           ? headsMatching(await repoHeads, source.branches)
-          : await lsRemote(source.url, source.branches, timeoutMs);
+          : await lsRemote(source.url, source.branches, limits);
         const changed = heads.filter((h) => {
           const head = known.find((k) => k.ref === h.ref)?.version;
           if (head === h.sha) return false;
