@@ -11,7 +11,7 @@ export interface SloTransition {
 }
 
 export interface SloMonitorDeps {
-  readonly store: Pick<ReadPort, 'sloHistory'>;
+  readonly store: Pick<ReadPort, 'sloHistory' | 'getEvent'>;
   readonly now: () => number;
   readonly logger: Logger;
   readonly onTransition: (t: SloTransition) => void;
@@ -50,8 +50,31 @@ export class SloMonitor {
   }
 
   readonly observe = (o: SloObservation): void => {
-    this.set.observe(o);
-    this.check();
+    const c = o.build.cause;
+    const needsEvent =
+      o.type === 'started' &&
+      o.eventAt === undefined &&
+      c.kind === 'version' &&
+      c.eventId !== null &&
+      o.build.attempt === 1 &&
+      this.set.defs.some((d) => d.indicator === 'start_latency');
+    if (!needsEvent) {
+      this.set.observe(o);
+      this.check();
+      return;
+    }
+    // start_latency measures from the event's arrival, which the lifecycle record does not carry.
+    const set = this.set;
+    this.deps.store.getEvent(c.eventId).then(
+      (e) => {
+        set.observe({ ...o, eventAt: e?.receivedAt ?? null });
+        if (set === this.set) this.check();
+      },
+      (err: unknown) => {
+        this.deps.logger.error({ err }, 'reading the event of a started build failed');
+        set.observe({ ...o, eventAt: null });
+      },
+    );
   };
 
   reports(): SloReport[] {

@@ -42,6 +42,15 @@ describe('SloMonitor over a real SQLite store', () => {
     expect(history.filter((o) => o.type === 'finished').map((o) => o.build.failureClass)).toEqual(
       expect.arrayContaining([null, 'network']),
     );
+    // start_latency's reference: when the event announcing the version was received.
+    const starts = history.filter((x) => x.type === 'started');
+    expect(starts).toHaveLength(2);
+    for (const o of starts) {
+      const c = o.build.cause;
+      if (c.kind !== 'version' || c.eventId === null) throw new Error('expected a version cause');
+      const event = await h.store.read.getEvent(c.eventId);
+      expect(o.eventAt).toBe(event!.receivedAt);
+    }
 
     const transitions: SloTransition[] = [];
     const monitor = new SloMonitor({

@@ -22,7 +22,10 @@ export interface SloDef {
   readonly objective: number;
   /** The rolling window the budget covers (default 28 days). */
   readonly windowMs: number;
-  /** `start_latency`: a build that started within this time of being queued is good. */
+  /**
+   * `start_latency`: a new version whose first build started within this time of the event that
+   * announced it is good.
+   */
   readonly thresholdMs: number | null;
   readonly fast: BurnAlert;
   readonly slow: BurnAlert;
@@ -54,6 +57,11 @@ export interface SloObservation {
     Build,
     'state' | 'failureClass' | 'attempt' | 'cause' | 'queuedAt' | 'startedAt' | 'finishedAt'
   >;
+  /**
+   * `started` of a build a version caused: when the event announcing the version was received
+   * (`start_latency` measures from it). Absent or `null` (the event is gone): the queue time.
+   */
+  readonly eventAt?: number | null;
 }
 
 /**
@@ -64,6 +72,14 @@ export interface SloObservation {
  */
 export class SloSet {
   private readonly counters: BucketCounter[];
+  /**
+   * `start_latency` counts a version once, at its first build's start: the events whose first
+   * build was counted, with when. Entries older than every window are dropped, so it stays as
+   * small as the window's events.
+   */
+  private readonly firstStarts = new Map<number, number>();
+  private readonly longestMs: number;
+  private readonly countsStarts: boolean;
 
   constructor(readonly defs: readonly SloDef[]) {
     this.counters = defs.map((d) => {
@@ -71,14 +87,33 @@ export class SloSet {
       const longest = Math.max(d.windowMs, d.fast.longMs, d.slow.longMs);
       return new BucketCounter(Math.max(1, Math.floor(shortest / 5)), longest);
     });
+    this.countsStarts = defs.some((d) => d.indicator === 'start_latency');
+    this.longestMs = Math.max(0, ...defs.map((d) => Math.max(d.windowMs, d.slow.longMs)));
   }
 
   /** Counts a lifecycle change for every SLO it concerns. Safe to call in any order of builds. */
   observe(o: SloObservation): void {
+    const repeat = this.laterStartOfCountedVersion(o);
     for (const [i, d] of this.defs.entries()) {
+      if (repeat && d.indicator === 'start_latency') continue;
       const v = judge(d, o);
       if (v !== null) this.counters[i]!.add(v.at, v.good);
     }
+  }
+
+  /** A `started` of a version whose first build was already counted (another job's build). */
+  private laterStartOfCountedVersion(o: SloObservation): boolean {
+    const c = o.build.cause;
+    if (!this.countsStarts) return false;
+    if (o.type !== 'started' || c.kind !== 'version' || c.eventId === null) return false;
+    if (o.build.attempt !== 1 || o.build.startedAt === null) return false;
+    if (this.firstStarts.has(c.eventId)) return true;
+    this.firstStarts.set(c.eventId, o.build.startedAt);
+    if (this.firstStarts.size > 4096 && this.firstStarts.size % 4096 === 0) {
+      const horizon = o.build.startedAt - this.longestMs;
+      for (const [id, at] of this.firstStarts) if (at < horizon) this.firstStarts.delete(id);
+    }
+    return false;
   }
 
   evaluate(now: number): SloReport[] {
@@ -117,7 +152,8 @@ export class SloSet {
  * Whether an observation is a good or bad event of `d`, and when; `null` when it is none.
  * - reliability: every `finished` build; bad when its class is `network` or `infrastructure`.
  * - start_latency: the first attempt of a build a new version caused, when it starts; good when
- *   it waited in the queue at most the threshold.
+ *   it started at most the threshold after the event announcing the version was received
+ *   (`eventAt`; the queue time when unknown). `SloSet` counts only a version's first such start.
  */
 export function judge(d: SloDef, o: SloObservation): { at: number; good: boolean } | null {
   const b = o.build;
@@ -131,6 +167,9 @@ export function judge(d: SloDef, o: SloObservation): { at: number; good: boolean
     case 'start_latency':
       if (o.type !== 'started' || b.startedAt === null) return null;
       if (b.attempt !== 1 || b.cause.kind !== 'version') return null;
-      return { at: b.startedAt, good: b.startedAt - b.queuedAt <= (d.thresholdMs ?? 0) };
+      return {
+        at: b.startedAt,
+        good: b.startedAt - (o.eventAt ?? b.queuedAt) <= (d.thresholdMs ?? 0),
+      };
   }
 }

@@ -42,7 +42,10 @@ export async function sloHistory(db: Kysely<Database>, since: number): Promise<S
     .where('queued_at', '>=', since)
     .where('started_at', 'is not', null)
     .where('attempt', '=', 1)
+    // A version's first start counts (SloSet): in start order, the first seen is the first.
+    .orderBy('started_at')
     .execute();
+  const eventAt = await eventTimes(db, started);
   for (const [type, rows] of [['finished', finished] as const, ['started', started] as const])
     for (const r of rows)
       out.push({
@@ -58,6 +61,31 @@ export async function sloHistory(db: Kysely<Database>, since: number): Promise<S
           startedAt: r.started_at === null ? null : Number(r.started_at),
           finishedAt: r.finished_at === null ? null : Number(r.finished_at),
         },
+        ...(type === 'started' ? { eventAt: eventAt.get(causeEvent(r.cause)) ?? null } : {}),
       });
   return out;
+}
+
+/** The event id a version-caused build names in its cause (`-1`: none). */
+function causeEvent(cause: string): number {
+  const c = JSON.parse(cause) as BuildCause;
+  return c.kind === 'version' && c.eventId !== null ? c.eventId : -1;
+}
+
+/** When the events the builds' causes name were received: indexed lookups by id, in chunks. */
+async function eventTimes(
+  db: Kysely<Database>,
+  rows: ReadonlyArray<{ cause: string }>,
+): Promise<Map<number, number>> {
+  const ids = [...new Set(rows.map((r) => causeEvent(r.cause)).filter((id) => id >= 0))];
+  const times = new Map<number, number>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const found = await db
+      .selectFrom('events')
+      .select(['id', 'received_at'])
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
+    for (const e of found) times.set(Number(e.id), Number(e.received_at));
+  }
+  return times;
 }
