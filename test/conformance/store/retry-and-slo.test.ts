@@ -1,0 +1,116 @@
+import { expect, it } from 'vitest';
+import type { RunResult } from '../../../src/executor/port.js';
+import { outbox, queue, reads } from '../ports.js';
+import { finished, forEachStore, queued, sha } from './fixtures.js';
+
+const networkError = {
+  state: 'error',
+  code: 'network',
+  step: null,
+  reason: 'git fetch failed: Connection refused',
+  outputs: [],
+  coverage: null,
+  warnings: [],
+} as unknown as RunResult;
+
+forEachStore('retries (queueRetry, retryAt, nextRetryAt)', (store) => {
+  const claim = async (now: number) => (await queue(store()).claimNextBuild('w', now))?.id ?? null;
+  const outboxTypes = async () =>
+    (await outbox(store()).outboxSince(0, 100)).map((o) => [o.buildId, o.type]);
+
+  it('queueRetry queues attempt + 1 with the same inputs, linked both ways, once', async () => {
+    const [a] = await queued(store(), sha(1), [['fp1']]);
+    await claim(2100);
+    await queue(store()).finishBuild(a!, { ...finished(networkError), retryAt: 2200 }, 2200);
+    // finishBuild already queued the retry: a second one is refused.
+    expect(await queue(store()).queueRetry(a!, 2300)).toBeNull();
+    expect(await queue(store()).queueRetry(999, 2300)).toBeNull();
+    const [first, retry] = [
+      await reads(store()).getBuild(a!),
+      await reads(store()).getBuild(a! + 1),
+    ];
+    expect(first).toMatchObject({ state: 'error', failureClass: 'network', relatedBuild: a! + 1 });
+    expect(retry).toMatchObject({
+      state: 'queued',
+      attempt: 2,
+      relatedBuild: a,
+      cause: { kind: 'retry', previousBuild: a },
+      fingerprint: 'fp1',
+      inputs: [expect.objectContaining({ source: 'app', version: sha(1) })],
+    });
+  });
+
+  it('queueRetry of an ended build without a retry: one queued row, and not twice', async () => {
+    const [a] = await queued(store(), sha(1), [['fp1']]);
+    await claim(2100);
+    await queue(store()).finishBuild(a!, finished(networkError), 2200);
+    const retry = await queue(store()).queueRetry(a!, 2300);
+    expect(retry).toMatchObject({ state: 'queued', attempt: 2, queuedAt: 2300, relatedBuild: a });
+    expect(await queue(store()).queueRetry(a!, 2400)).toBeNull();
+    expect((await outboxTypes()).filter(([id]) => id === retry!.id)).toEqual([
+      [retry!.id, 'queued'],
+    ]);
+    // No backoff asked: claimable at once.
+    expect(await claim(2300)).toBe(retry!.id);
+  });
+
+  it('an ending with retryAt writes no finished row; the retry waits until retryAt', async () => {
+    const [a] = await queued(store(), sha(1), [['fp1']]);
+    await claim(2100);
+    await queue(store()).finishBuild(a!, { ...finished(networkError), retryAt: 5000 }, 2200);
+    const types = await outboxTypes();
+    expect(types).toEqual([
+      [a, 'queued'],
+      [a, 'started'],
+      [a! + 1, 'queued'],
+    ]);
+    expect(await queue(store()).nextRetryAt(2200)).toBe(5000);
+    expect(await claim(4999)).toBeNull();
+    expect(await claim(5000)).toBe(a! + 1);
+    expect(await queue(store()).nextRetryAt(5000)).toBeNull();
+  });
+
+  it('queueRetry with notBefore: not claimable before it; it does not hold its group', async () => {
+    const [a] = await queued(store(), sha(1), [['fp1']]);
+    await claim(2100);
+    await queue(store()).finishBuild(a!, finished(networkError), 2200);
+    const retry = await queue(store()).queueRetry(a!, 2300, 9000);
+    const [newer] = await queued(store(), sha(2), [['fp2']], 2400);
+    expect(await queue(store()).nextRetryAt(2400)).toBe(9000);
+    expect(await claim(2500)).toBe(newer);
+    await queue(store()).finishBuild(newer!, finished(), 2600);
+    expect(await claim(8999)).toBeNull();
+    expect(await claim(9000)).toBe(retry!.id);
+  });
+});
+
+forEachStore('SLO history (sloHistory)', (store) => {
+  it('returns finished endings and first-attempt starts since a time, with the event time', async () => {
+    const two = { concurrency: { group: 'build@main', limit: 2 } };
+    const [a, b] = await queued(store(), sha(1), [
+      ['fp1', two],
+      ['fp2', two],
+    ]);
+    await queue(store()).claimNextBuild('w', 2100);
+    await queue(store()).claimNextBuild('w', 2150);
+    await queue(store()).finishBuild(a!, finished(), 3000);
+    await queue(store()).finishBuild(b!, finished(networkError), 3100);
+    const all = await reads(store()).sloHistory(0);
+    const ends = all.filter((o) => o.type === 'finished');
+    expect(ends.map((o) => [o.build.state, o.build.failureClass, o.build.finishedAt])).toEqual(
+      expect.arrayContaining([
+        ['passed', null, 3000],
+        ['error', 'network', 3100],
+      ]),
+    );
+    expect(ends).toHaveLength(2);
+    const starts = all.filter((o) => o.type === 'started');
+    // In start order (start_latency counts a version's first start), from the event's arrival.
+    expect(starts.map((o) => [o.build.startedAt, o.eventAt])).toEqual([
+      [2100, 1000],
+      [2150, 1000],
+    ]);
+    expect((await reads(store()).sloHistory(3050)).map((o) => o.build.finishedAt)).toEqual([3100]);
+    expect(await reads(store()).sloHistory(10_000)).toEqual([]);
+  });
+});
