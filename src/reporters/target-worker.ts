@@ -120,7 +120,7 @@ export class TargetWorker {
       return;
     }
     for (;;) {
-      const records = await deps.outbox.outboxSince(this.cursor, deps.batchSize);
+      const records = await deps.outbox.outboxEntriesSince(this.cursor, deps.batchSize);
       if (records.length === 0) return;
       const events = await Promise.all(records.map((r) => deps.events.make(r)));
       let sent = 0;
@@ -163,7 +163,7 @@ export class TargetWorker {
     const { deps } = this;
     await this.manualRetries(sender);
     for (;;) {
-      const records = await deps.outbox.outboxSince(this.cursor, deps.batchSize);
+      const records = await deps.outbox.outboxEntriesSince(this.cursor, deps.batchSize);
       for (const r of records) {
         if (this.abort.signal.aborted) return;
         const e = await deps.events.make(r);
@@ -197,7 +197,7 @@ export class TargetWorker {
     const due = await deps.deliveries.dueRetries(this.target, deps.now(), 20);
     for (const d of due) {
       if (this.abort.signal.aborted) return;
-      const [r] = await deps.outbox.outboxSince(d.outboxId - 1, 1);
+      const [r] = await deps.outbox.outboxEntriesSince(d.outboxId - 1, 1);
       if (r?.id !== d.outboxId) {
         await deps.deliveries.recordAttempt(
           d.id,
@@ -237,7 +237,12 @@ export class TargetWorker {
         ? `${outcome.error} (gave up after ${attempt} attempts)`
         : outcome.error;
       deps.logger.warn(
-        { target: this.target, delivery: d.id, build: e.record.buildId, err: error },
+        {
+          target: this.target,
+          delivery: d.id,
+          ...(e.kind === 'build' ? { build: e.record.buildId } : { event: e.event.id }),
+          err: error,
+        },
         'delivery dead: `nightless deliveries --retry` sends it again',
       );
       await deps.deliveries.recordAttempt(d.id, { state: 'dead', error }, advance, now);

@@ -114,3 +114,32 @@ forEachStore('SLO history (sloHistory)', (store) => {
     expect(await reads(store()).sloHistory(10_000)).toEqual([]);
   });
 });
+
+forEachStore('SLO alerts in the outbox (appendSloAlert, outboxEntriesSince)', (store) => {
+  it('keeps SLO rows in id order with build rows for targets, out of the build stream', async () => {
+    const [a] = await queued(store(), sha(1), [['fp1']]);
+    const report = {
+      name: 'reliability',
+      burnRates: { fastLong: Infinity, fastShort: 20, slowLong: 1, slowShort: 0 },
+    };
+    const alert = { kind: 'burning' as const, pipeline: 'p', report: report as never, at: 2500 };
+    const id = await outbox(store()).appendSloAlert(alert, 2500);
+    const entries = await outbox(store()).outboxEntriesSince(0, 10);
+    expect(entries.map((e) => [e.id, e.type])).toEqual([
+      [id - 1, 'queued'],
+      [id, 'slo.burning'],
+    ]);
+    expect(entries[1]).toMatchObject({
+      createdAt: 2500,
+      // JSON has no infinities: they come back as null.
+      alert: {
+        kind: 'burning',
+        pipeline: 'p',
+        at: 2500,
+        report: { burnRates: { fastLong: null } },
+      },
+    });
+    expect((await outbox(store()).outboxSince(0, 10)).map((r) => r.buildId)).toEqual([a]);
+    expect(await outbox(store()).outboxEntriesSince(id, 10)).toEqual([]);
+  });
+});
