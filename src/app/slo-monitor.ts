@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Pipeline } from '../core/pipeline.js';
+import type { DeliveryObservation } from '../core/slo/delivery-tally.js';
 import { SloSet, type SloObservation, type SloReport } from '../core/slo/slo-set.js';
 import type { ReadPort } from '../store/ports.js';
 
@@ -49,7 +50,12 @@ export class SloMonitor {
     }
   }
 
-  readonly observe = (o: SloObservation): void => {
+  readonly observe = (o: SloObservation | DeliveryObservation): void => {
+    if (o.type === 'delivered') {
+      this.set.observe(o);
+      this.check();
+      return;
+    }
     const c = o.build.cause;
     const needsEvent =
       o.type === 'started' &&

@@ -201,6 +201,7 @@ async function startLocked(
     publicUrl: () => publicUrl,
     buildUrl,
     requests: store.requests,
+    onDelivered: slos.observe,
   });
   wakeReports = () => reports.wake();
   const server = await buildServer({

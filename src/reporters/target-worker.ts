@@ -17,6 +17,14 @@ export interface TargetWorkerDeps {
   /** Between failed batches of a stream target (broker away). */
   readonly reconnect: Backoff;
   readonly batchSize: number;
+  /**
+   * This target is done with an outbox entry: sent (`ok`), not wanted by it (`ok`), or given up
+   * (`ok` false, a dead delivery). Called after the cursor moved past it (the `delivery` SLO).
+   */
+  readonly onDone?: (
+    entry: { readonly id: number; readonly createdAt: number },
+    ok: boolean,
+  ) => void;
 }
 
 /**
@@ -136,6 +144,7 @@ export class TargetWorker {
         if (last) {
           this.cursor = last.record.id;
           await deps.deliveries.advanceCursor(this.target, this.cursor, deps.now());
+          for (const e of events.slice(0, sent)) deps.onDone?.(e.record, true);
         }
       }
       if (error !== null) {
@@ -170,12 +179,14 @@ export class TargetWorker {
         if (!sender.wants(e)) {
           this.cursor = r.id;
           await deps.deliveries.advanceCursor(this.target, r.id, deps.now());
+          deps.onDone?.(r, true);
           continue;
         }
         const d = await deps.deliveries.openDelivery(r.id, this.target, deps.now());
         if (d.state !== 'pending') {
           this.cursor = r.id;
           await deps.deliveries.advanceCursor(this.target, r.id, deps.now());
+          deps.onDone?.(r, d.state === 'delivered');
           continue;
         }
         if (d.nextAttemptAt !== null && d.nextAttemptAt > deps.now()) {
@@ -229,7 +240,10 @@ export class TargetWorker {
     const now = deps.now();
     if (outcome.ok) {
       await deps.deliveries.recordAttempt(d.id, { state: 'delivered' }, advance, now);
-      if (head) this.cursor = e.record.id;
+      if (head) {
+        this.cursor = e.record.id;
+        deps.onDone?.(e.record, true);
+      }
       return true;
     }
     if (!outcome.retryable || attempt >= sender.maxAttempts) {
@@ -246,7 +260,10 @@ export class TargetWorker {
         'delivery dead: `nightless deliveries --retry` sends it again',
       );
       await deps.deliveries.recordAttempt(d.id, { state: 'dead', error }, advance, now);
-      if (head) this.cursor = e.record.id;
+      if (head) {
+        this.cursor = e.record.id;
+        deps.onDone?.(e.record, false);
+      }
       return true;
     }
     const retryInMs = backoffDelay(attempt, deps.retry, deps.random);

@@ -1,6 +1,7 @@
 import type { Build } from '../build.js';
 import { SYSTEM_FAILURE_CLASSES } from '../failure-class.js';
 import { BucketCounter } from './bucket-counter.js';
+import type { DeliveryObservation } from './delivery-tally.js';
 import {
   alertFires,
   budget,
@@ -11,8 +12,10 @@ import {
   type SloStatus,
 } from './slo-math.js';
 
-/** What an SLO counts (docs/slo.md). `delivery` and `lead_time` are not measured yet. */
-export const SLO_INDICATORS = ['reliability', 'start_latency'] as const;
+/** What an SLO counts (docs/slo.md). */
+export const SLO_INDICATORS = ['reliability', 'start_latency', 'delivery'] as const;
+/** The indicators whose good events are bounded by a `threshold`. */
+export const TIMED_INDICATORS: readonly SloIndicator[] = ['start_latency', 'delivery'];
 export type SloIndicator = (typeof SLO_INDICATORS)[number];
 
 export interface SloDef {
@@ -92,7 +95,7 @@ export class SloSet {
   }
 
   /** Counts a lifecycle change for every SLO it concerns. Safe to call in any order of builds. */
-  observe(o: SloObservation): void {
+  observe(o: SloObservation | DeliveryObservation): void {
     const repeat = this.laterStartOfCountedVersion(o);
     for (const [i, d] of this.defs.entries()) {
       if (repeat && d.indicator === 'start_latency') continue;
@@ -102,9 +105,9 @@ export class SloSet {
   }
 
   /** A `started` of a version whose first build was already counted (another job's build). */
-  private laterStartOfCountedVersion(o: SloObservation): boolean {
+  private laterStartOfCountedVersion(o: SloObservation | DeliveryObservation): boolean {
+    if (!this.countsStarts || o.type === 'delivered') return false;
     const c = o.build.cause;
-    if (!this.countsStarts) return false;
     if (o.type !== 'started' || c.kind !== 'version' || c.eventId === null) return false;
     if (o.build.attempt !== 1 || o.build.startedAt === null) return false;
     if (this.firstStarts.has(c.eventId)) return true;
@@ -154,8 +157,17 @@ export class SloSet {
  * - start_latency: the first attempt of a build a new version caused, when it starts; good when
  *   it started at most the threshold after the event announcing the version was received
  *   (`eventAt`; the queue time when unknown). `SloSet` counts only a version's first such start.
+ * - delivery: an outbox event every report target is done with; good when none gave it up and
+ *   the last one was done within the threshold of the event being written.
  */
-export function judge(d: SloDef, o: SloObservation): { at: number; good: boolean } | null {
+export function judge(
+  d: SloDef,
+  o: SloObservation | DeliveryObservation,
+): { at: number; good: boolean } | null {
+  if (o.type === 'delivered') {
+    if (d.indicator !== 'delivery') return null;
+    return { at: o.doneAt, good: o.ok && o.doneAt - o.createdAt <= (d.thresholdMs ?? 0) };
+  }
   const b = o.build;
   switch (d.indicator) {
     case 'reliability':
@@ -171,5 +183,7 @@ export function judge(d: SloDef, o: SloObservation): { at: number; good: boolean
         at: b.startedAt,
         good: b.startedAt - (o.eventAt ?? b.queuedAt) <= (d.thresholdMs ?? 0),
       };
+    case 'delivery':
+      return null;
   }
 }

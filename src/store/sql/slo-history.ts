@@ -1,6 +1,7 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import type { BuildCause, BuildState } from '../../core/build.js';
 import { failureClassOfStored, isFailureClass } from '../../core/failure-class.js';
+import type { DeliveryObservation } from '../../core/slo/delivery-tally.js';
 import type { SloObservation } from '../../core/slo/slo-set.js';
 import type { Database } from '../schema.js';
 
@@ -10,8 +11,11 @@ import type { Database } from '../schema.js';
  * per first attempt caused by a version, one `finished` per build that finished. Two range
  * queries on indexed times (`finished_at`: migration 0008), not a scan of history.
  */
-export async function sloHistory(db: Kysely<Database>, since: number): Promise<SloObservation[]> {
-  const out: SloObservation[] = [];
+export async function sloHistory(
+  db: Kysely<Database>,
+  since: number,
+): Promise<Array<SloObservation | DeliveryObservation>> {
+  const out: Array<SloObservation | DeliveryObservation> = [];
   const finished = await db
     .selectFrom('builds')
     .select([
@@ -63,7 +67,40 @@ export async function sloHistory(db: Kysely<Database>, since: number): Promise<S
         },
         ...(type === 'started' ? { eventAt: eventAt.get(causeEvent(r.cause)) ?? null } : {}),
       });
+  out.push(...(await deliveryHistory(db, since)));
   return out;
+}
+
+/**
+ * `delivery` at start: the outbox events since `since` whose per-target deliveries (HTTP targets
+ * keep one row each) are all finished — good data for `ok`, the last `delivered_at` for when.
+ * Stream targets (AMQP) keep only a cursor, so history knows nothing of their timing; live
+ * counting does.
+ */
+async function deliveryHistory(
+  db: Kysely<Database>,
+  since: number,
+): Promise<DeliveryObservation[]> {
+  const rows = await db
+    .selectFrom('deliveries as d')
+    .innerJoin('outbox as o', 'o.id', 'd.outbox_id')
+    .select((eb) => [
+      'o.created_at',
+      eb.fn.max('d.delivered_at').as('done_at'),
+      eb.fn.sum<number>(sql`case when d.state = 'delivered' then 0 else 1 end`).as('not_ok'),
+      eb.fn.sum<number>(sql`case when d.state = 'pending' then 1 else 0 end`).as('pending'),
+    ])
+    .where('o.created_at', '>=', since)
+    .groupBy(['d.outbox_id', 'o.created_at'])
+    .execute();
+  return rows
+    .filter((r) => Number(r.pending) === 0)
+    .map((r) => ({
+      type: 'delivered' as const,
+      createdAt: Number(r.created_at),
+      doneAt: r.done_at === null ? Number(r.created_at) : Number(r.done_at),
+      ok: Number(r.not_ok) === 0,
+    }));
 }
 
 /** The event id a version-caused build names in its cause (`-1`: none). */

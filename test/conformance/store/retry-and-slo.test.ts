@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
 import type { RunResult } from '../../../src/executor/port.js';
-import { outbox, queue, reads } from '../ports.js';
+import { deliveries, outbox, queue, reads } from '../ports.js';
 import { finished, forEachStore, queued, sha } from './fixtures.js';
 
 const networkError = {
@@ -95,7 +95,9 @@ forEachStore('SLO history (sloHistory)', (store) => {
     await queue(store()).claimNextBuild('w', 2150);
     await queue(store()).finishBuild(a!, finished(), 3000);
     await queue(store()).finishBuild(b!, finished(networkError), 3100);
-    const all = await reads(store()).sloHistory(0);
+    const all = (await reads(store()).sloHistory(0)).flatMap((o) =>
+      o.type === 'delivered' ? [] : [o],
+    );
     const ends = all.filter((o) => o.type === 'finished');
     expect(ends.map((o) => [o.build.state, o.build.failureClass, o.build.finishedAt])).toEqual(
       expect.arrayContaining([
@@ -110,7 +112,8 @@ forEachStore('SLO history (sloHistory)', (store) => {
       [2100, 1000],
       [2150, 1000],
     ]);
-    expect((await reads(store()).sloHistory(3050)).map((o) => o.build.finishedAt)).toEqual([3100]);
+    const later = await reads(store()).sloHistory(3050);
+    expect(later.map((o) => (o.type === 'delivered' ? null : o.build.finishedAt))).toEqual([3100]);
     expect(await reads(store()).sloHistory(10_000)).toEqual([]);
   });
 });
@@ -141,5 +144,42 @@ forEachStore('SLO alerts in the outbox (appendSloAlert, outboxEntriesSince)', (s
     });
     expect((await outbox(store()).outboxSince(0, 10)).map((r) => r.buildId)).toEqual([a]);
     expect(await outbox(store()).outboxEntriesSince(id, 10)).toEqual([]);
+  });
+});
+
+forEachStore('SLO history of deliveries (sloHistory)', (store) => {
+  it('an event whose deliveries are all finished: ok only when every one was delivered', async () => {
+    await queued(store(), sha(1), [['fp1']]); // outbox #1, written at 2000
+    await queued(store(), sha(2), [['fp2']], 2200); // outbox #2
+    await queued(store(), sha(3), [['fp3']], 2400); // outbox #3
+    const d = deliveries(store());
+    const done = async (
+      outboxId: number,
+      target: string,
+      state: 'delivered' | 'dead',
+      at: number,
+    ) => {
+      const row = await d.openDelivery(outboxId, target, at - 50);
+      await d.recordAttempt(
+        row.id,
+        state === 'delivered' ? { state } : { state, error: 'gone' },
+        null,
+        at,
+      );
+    };
+    await done(1, 'a', 'delivered', 2500);
+    await done(1, 'b', 'delivered', 2700);
+    await done(2, 'a', 'delivered', 2600);
+    await done(2, 'b', 'dead', 2650);
+    await done(3, 'a', 'delivered', 2800);
+    await d.openDelivery(3, 'b', 2800); // still pending: not counted yet
+    const history = (await reads(store()).sloHistory(0)).filter((o) => o.type === 'delivered');
+    expect(history).toEqual(
+      expect.arrayContaining([
+        { type: 'delivered', createdAt: 2000, doneAt: 2700, ok: true },
+        expect.objectContaining({ type: 'delivered', createdAt: 2200, ok: false }),
+      ]),
+    );
+    expect(history).toHaveLength(2);
   });
 });
