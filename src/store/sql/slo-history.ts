@@ -30,6 +30,15 @@ export async function sloHistory(
     ])
     .where('finished_at', '>=', since)
     .where('state', 'in', ['passed', 'failed', 'error'])
+    // An attempt a retry followed wrote no `finished` event (reported once, at the end), so live
+    // counting never saw it; a lost build (which did write one) also links a newer build.
+    .where((eb) =>
+      eb.or([
+        eb('related_build', 'is', null),
+        eb('related_build', '<', eb.ref('id')),
+        eb('reason', 'like', 'lost:%'),
+      ]),
+    )
     .execute();
   const started = await db
     .selectFrom('builds')
