@@ -3,13 +3,7 @@ import { pollRequests } from './request-poll.js';
 import type { Logger } from 'pino';
 import { nextPollDelay } from '../../core/poll-interval.js';
 import { redactText } from '../../core/redact.js';
-import {
-  DEFAULT_NETWORK_LIMITS,
-  type GitSource,
-  type HttpSource,
-  type Pipeline,
-  type SourceName,
-} from '../../core/pipeline.js';
+import type { GitSource, HttpSource, Pipeline, SourceName } from '../../core/pipeline.js';
 import type { NewEvent, SourcePort } from '../../store/ports.js';
 import { changedPathsOrUnknown, type ChangedPathsLookup } from '../changed-paths.js';
 import { checkHttp } from './http-check.js';
@@ -17,7 +11,7 @@ import {
   headsMatching,
   lsRemote,
   lsRemoteAll,
-  type LsRemoteLimits,
+  pollLimits,
   type RemoteHead,
 } from './git-ls-remote.js';
 
@@ -91,10 +85,8 @@ export class FallbackPoller {
   }
 
   /** The pipeline's `network:` limits (read per check, so a reload applies to the next one). */
-  private limits(): LsRemoteLimits {
-    const network = this.deps.pipeline().network ?? DEFAULT_NETWORK_LIMITS;
-    const overall = network.connectTimeoutMs + network.stallTimeoutMs;
-    return { ...network, timeoutMs: Math.min(this.checkTimeoutMs ?? overall, overall) };
+  private limits(): ReturnType<typeof pollLimits> {
+    return pollLimits(this.deps.pipeline().network, this.checkTimeoutMs);
   }
 
   /**
@@ -294,7 +286,7 @@ export class FallbackPoller {
     const { store, logger } = this.deps;
     const at = this.now();
     const limits = this.limits();
-    const timeoutMs = limits.timeoutMs ?? limits.connectTimeoutMs + limits.stallTimeoutMs;
+    const timeoutMs = limits.timeoutMs;
     let error: string | null = null;
     let found: NewEvent[] = [];
     let missed = false;

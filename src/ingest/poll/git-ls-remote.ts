@@ -1,6 +1,6 @@
 import { stderrSummary } from '../../core/command-stderr.js';
 import { matchesAny } from '../../core/glob-match.js';
-import type { NetworkLimits } from '../../core/pipeline.js';
+import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../../core/pipeline.js';
 import { displayUrl } from '../../core/redact.js';
 import { runCommand } from './run-command.js';
 
@@ -26,6 +26,16 @@ export async function lsRemote(
 /** The pipeline's `network:` limits, and optionally a tighter overall bound (tests). */
 export interface LsRemoteLimits extends NetworkLimits {
   readonly timeoutMs?: number;
+}
+
+/** A fallback check's limits: the pipeline's `network:`, connect + stall overall (or `tighterMs`). */
+export function pollLimits(
+  network: NetworkLimits | undefined,
+  tighterMs: number | undefined,
+): LsRemoteLimits & { readonly timeoutMs: number } {
+  const n = network ?? DEFAULT_NETWORK_LIMITS;
+  const overall = n.connectTimeoutMs + n.stallTimeoutMs;
+  return { ...n, timeoutMs: Math.min(tighterMs ?? overall, overall) };
 }
 
 /** The branches of `heads` that match `patterns` (the source's `branch`/`branches`). */
