@@ -148,8 +148,10 @@ describe('change request webhooks', () => {
       ['gl', 'pr/1', 'e3b1a7f', true],
     ]);
     await env.h.decided();
-    const builds = await env.h.builds('gl_build');
-    expect(builds.map((b) => b.state)).toEqual(['superseded', 'cancelled']);
+    // The cancel of a closed request runs after the decision's commit: wait for it.
+    await expect
+      .poll(async () => (await env.h.builds('gl_build')).map((b) => b.state), { timeout: 10_000 })
+      .toEqual(['superseded', 'cancelled']);
   });
 
   it('Gitea and Forgejo pull_request opened / synchronized / closed', async () => {
@@ -169,10 +171,10 @@ describe('change request webhooks', () => {
       { number: 5, target: 'main', closed: true },
     ]);
     await env.h.decided();
-    expect((await env.h.builds('gt_build')).map((b) => b.state)).toEqual([
-      'superseded',
-      'cancelled',
-    ]);
+    // The cancel of a closed request runs after the decision's commit: wait for it.
+    await expect
+      .poll(async () => (await env.h.builds('gt_build')).map((b) => b.state), { timeout: 10_000 })
+      .toEqual(['superseded', 'cancelled']);
   });
 
   it('a source without change_requests answers why nothing is built', async () => {
