@@ -1,0 +1,58 @@
+/** How long a commit found in a mirror is taken as there without asking git (a `gc` may prune it). */
+const KNOWN_TTL_MS = 60 * 60_000;
+/**
+ * How long "not in the remote as of the fetch at T" stands for the scheduler's ancestry
+ * question. Short: a commit pushed after T must not stay unknown for long, and builds never
+ * consult it (they always fetch).
+ */
+export const MISSING_TTL_MS = 30_000;
+const MAX_ENTRIES = 10_000;
+
+/** Why a commit counts as missing, and since when (the start of the fetch that did not bring it). */
+export interface Missing {
+  readonly at: number;
+  readonly reason: string;
+}
+
+/**
+ * What this process learnt about commits in its git mirrors, keyed by mirror and full commit id:
+ * commits are immutable, so "found there" holds for long; "not there after a fetch" is only a
+ * snapshot of the remote and expires quickly. Bounded: a full table is simply cleared.
+ */
+export class CommitMemory {
+  private readonly known = new Map<string, number>();
+  private readonly missing = new Map<string, Missing>();
+
+  constructor(private readonly now: () => number = Date.now) {}
+
+  isKnown(mirror: string, sha: string): boolean {
+    const at = this.known.get(key(mirror, sha));
+    return at !== undefined && this.now() - at < KNOWN_TTL_MS;
+  }
+
+  /** Records `commit` as present in `mirror` (and forgets that it was missing); returns it. */
+  remember(mirror: string, commit: string): string {
+    if (this.known.size >= MAX_ENTRIES) this.known.clear();
+    this.known.set(key(mirror, commit), this.now());
+    this.missing.delete(key(mirror, commit));
+    return commit;
+  }
+
+  markMissing(mirror: string, sha: string, at: number, reason: string): void {
+    if (this.missing.size >= MAX_ENTRIES) this.missing.clear();
+    this.missing.set(key(mirror, sha), { at, reason });
+  }
+
+  /** The still-valid "missing" record of `sha` in `mirror`, or `null`. */
+  missingSince(mirror: string, sha: string): Missing | null {
+    const m = this.missing.get(key(mirror, sha));
+    if (m === undefined) return null;
+    if (this.now() - m.at < MISSING_TTL_MS) return m;
+    this.missing.delete(key(mirror, sha));
+    return null;
+  }
+}
+
+function key(mirror: string, sha: string): string {
+  return `${mirror}\0${sha}`;
+}
