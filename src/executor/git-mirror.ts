@@ -276,6 +276,26 @@ export class GitMirrors {
   }
 
   /**
+   * What `relation` would answer without git or waiting: `unknown` when a recent fetch did not
+   * find either commit (the build fetches again and reports it), else `null` (ask `relation`).
+   */
+  knownRelation(
+    url: string,
+    version: string,
+    head: string,
+  ): { relation: 'unknown'; head: string; reason: string } | null {
+    const mirror = this.mirrorDir(url);
+    for (const sha of [head, version]) {
+      const missing = this.memory.missingSince(mirror, sha);
+      if (missing && !this.rounds.has(mirror, sha)) {
+        const ago = Math.round((Date.now() - missing.at) / 1000);
+        return { relation: 'unknown', head, reason: `${missing.reason} (fetch ${ago} s ago)` };
+      }
+    }
+    return null;
+  }
+
+  /**
    * How `version` relates to `head` in `url`'s history (`git merge-base` on the mirror,
    * fetching either commit when missing): `ancestor` — `head` already contains it;
    * `descendant` — a fast-forward from `head`; `unrelated` — neither (a force push). Throws
@@ -292,14 +312,8 @@ export class GitMirrors {
     // recent "not found" as the answer instead of fetching again (the build will, and report).
     await this.rounds.settled(mirror, head);
     await this.rounds.settled(mirror, version);
-    for (const sha of [head, version]) {
-      const missing = this.memory.missingSince(mirror, sha);
-      if (missing)
-        throw new RunError(
-          'checkout',
-          `${missing.reason} (fetch ${Math.round((Date.now() - missing.at) / 1000)} s ago)`,
-        );
-    }
+    const known = this.knownRelation(url, version, head);
+    if (known) throw new RunError('checkout', known.reason);
     const h = await this.ensureCommit(url, head, signal);
     const v = await this.ensureCommit(url, version, signal);
     // The common push, one commit on top of the head, is answered by reading that commit.

@@ -17,7 +17,8 @@ export interface RoundMirrors {
 const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** Commits one `rev-list` is asked about (its output stays under the runner's capture limit). */
 const CHECK_CHUNK = 500;
-const MAX_ROUNDS = 100;
+/** Each round spawns git at least once: this bounds a mirror's chain to many minutes of events. */
+const MAX_ROUNDS = 10_000;
 
 /** A mirror's start-early fetches: the round being settled, and the versions announced since. */
 interface RoundState {
@@ -66,12 +67,18 @@ export class PrefetchRounds {
     })();
   }
 
+  /** Whether a round of `mirror` has `sha` still to settle. */
+  has(mirror: string, sha: string): boolean {
+    const state = this.states.get(mirror);
+    return state !== undefined && (state.current.has(sha) || state.pending.has(sha));
+  }
+
   /** Resolves once no round of `mirror` still has `sha` to settle (at once when none has). */
   async settled(mirror: string, sha: string): Promise<void> {
     // A version waits for the round it is in; one announced during a round, for that and its own.
     for (let i = 0; i < 3; i++) {
       const state = this.states.get(mirror);
-      if (!state || !(state.current.has(sha) || state.pending.has(sha))) return;
+      if (!state || !this.has(mirror, sha)) return;
       await state.roundDone;
     }
   }
@@ -81,7 +88,8 @@ export class PrefetchRounds {
     const { memory } = this.mirrors;
     const roundStart = Date.now();
     await this.mirrors.ensureCommit(url, shas[shas.length - 1] as string).catch(() => undefined);
-    let rest = shas.filter((s) => !memory.isKnown(mirror, s) && !memory.missingSince(mirror, s));
+    // Announced again: checked again, a commit pushed after the last "not found" included.
+    let rest = shas.filter((s) => !memory.isKnown(mirror, s));
     if (rest.length === 0 || (await stat(mirror).catch(() => null)) === null) return;
     rest = await this.keepAbsent(mirror, rest);
     if (rest.length === 0) return;

@@ -48,6 +48,9 @@ describe('commits that exist nowhere', () => {
       );
     await quiet(calls);
     expect(answers.every((a) => /not found in/.test(a))).toBe(true);
+    // What the scheduler reads inside its slice, without waiting: known to be unknown.
+    expect(mirrors.knownRelation(repo, bogus(299), bogus(298))?.relation).toBe('unknown');
+    expect(mirrors.knownRelation(repo, c1!, c1!)).toBeNull();
     // Was ~6 per event (rev-parse, fetch, fetch by id, for head and version): 1,800 here.
     expect(calls.length - before).toBeLessThanOrEqual(20);
   });
