@@ -87,10 +87,20 @@ export class PrefetchRounds {
   private async settle(url: string, mirror: string, shas: readonly string[]): Promise<void> {
     const { memory } = this.mirrors;
     const roundStart = Date.now();
-    await this.mirrors.ensureCommit(url, shas[shas.length - 1] as string).catch(() => undefined);
+    const failed = await this.mirrors.ensureCommit(url, shas[shas.length - 1] as string).then(
+      () => null,
+      (err: unknown) => (err instanceof Error ? err.message : String(err)),
+    );
     // Announced again: checked again, a commit pushed after the last "not found" included.
     let rest = shas.filter((s) => !memory.isKnown(mirror, s));
-    if (rest.length === 0 || (await stat(mirror).catch(() => null)) === null) return;
+    if (rest.length === 0) return;
+    if ((await stat(mirror).catch(() => null)) === null) {
+      // No mirror: the clone just failed (an unreachable remote). That stands for the whole
+      // round, or every question would try the clone again, one event at a time.
+      const reason = failed ?? `no mirror of ${url}`;
+      for (const s of rest) memory.markMissing(mirror, s, roundStart, reason);
+      return;
+    }
     rest = await this.keepAbsent(mirror, rest);
     if (rest.length === 0) return;
     // Commits announced before the round are on the remote's branches only if a fetch started

@@ -85,4 +85,16 @@ describe('commits that exist nowhere', () => {
     expect(await mirrors.relation(repo, c2!, c1!)).toBe('descendant');
     expect(await mirrors.relation(repo, c2!, c3!)).toBe('ancestor');
   });
+
+  it('an unreachable remote: one clone attempt per round, the questions answered from it', async () => {
+    const { mirrors, calls } = await counted();
+    const url = 'http://127.0.0.1:9/nowhere.git'; // discard port: connection refused
+    for (let i = 0; i < 100; i++) mirrors.prefetch(url, bogus(i));
+    await quiet(calls);
+    const before = calls.length;
+    for (let i = 1; i < 100; i++)
+      await expect(mirrors.relation(url, bogus(i), bogus(i - 1))).rejects.toThrow(/clone/);
+    expect(calls.length).toBe(before);
+    expect(before).toBeLessThanOrEqual(4);
+  });
 });
