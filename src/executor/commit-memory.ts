@@ -2,10 +2,11 @@
 const KNOWN_TTL_MS = 60 * 60_000;
 /**
  * How long "not in the remote as of the fetch at T" stands for the scheduler's ancestry
- * question. Short: a commit pushed after T must not stay unknown for long, and builds never
- * consult it (they always fetch).
+ * question. Longer than a backlog takes to drain (an expired answer costs a fetch per event
+ * again); harmless when stale: the version is then decided as new, a version announced again is
+ * checked again, and builds never consult it (they always fetch).
  */
-export const MISSING_TTL_MS = 30_000;
+export const MISSING_TTL_MS = 10 * 60_000;
 const MAX_ENTRIES = 10_000;
 
 /** Why a commit counts as missing, and since when (the start of the fetch that did not bring it). */
