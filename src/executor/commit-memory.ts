@@ -7,7 +7,8 @@ const KNOWN_TTL_MS = 60 * 60_000;
  * checked again, and builds never consult it (they always fetch).
  */
 export const MISSING_TTL_MS = 10 * 60_000;
-const MAX_ENTRIES = 10_000;
+/** Per table; beyond it the oldest quarter goes (a backlog of more versions than this costs git again). */
+const MAX_ENTRIES = 50_000;
 
 /** Why a commit counts as missing, and since when (the start of the fetch that did not bring it). */
 export interface Missing {
@@ -18,7 +19,7 @@ export interface Missing {
 /**
  * What this process learnt about commits in its git mirrors, keyed by mirror and full commit id:
  * commits are immutable, so "found there" holds for long; "not there after a fetch" is only a
- * snapshot of the remote and expires quickly. Bounded: a full table is simply cleared.
+ * snapshot of the remote and expires sooner. Bounded: a full table drops its oldest entries.
  */
 export class CommitMemory {
   private readonly known = new Map<string, number>();
@@ -33,14 +34,14 @@ export class CommitMemory {
 
   /** Records `commit` as present in `mirror` (and forgets that it was missing); returns it. */
   remember(mirror: string, commit: string): string {
-    if (this.known.size >= MAX_ENTRIES) this.known.clear();
+    trim(this.known);
     this.known.set(key(mirror, commit), this.now());
     this.missing.delete(key(mirror, commit));
     return commit;
   }
 
   markMissing(mirror: string, sha: string, at: number, reason: string): void {
-    if (this.missing.size >= MAX_ENTRIES) this.missing.clear();
+    trim(this.missing);
     this.missing.set(key(mirror, sha), { at, reason });
   }
 
@@ -51,6 +52,16 @@ export class CommitMemory {
     if (this.now() - m.at < MISSING_TTL_MS) return m;
     this.missing.delete(key(mirror, sha));
     return null;
+  }
+}
+
+/** Drops the oldest quarter of a full table (a `Map` iterates in insertion order). */
+function trim(table: Map<string, unknown>): void {
+  if (table.size < MAX_ENTRIES) return;
+  let drop = MAX_ENTRIES / 4;
+  for (const k of table.keys()) {
+    if (drop-- <= 0) break;
+    table.delete(k);
   }
 }
 
