@@ -70,6 +70,7 @@ export class GitMirrors {
     url: string,
     sha: string,
     signal?: AbortSignal,
+    announced = false,
   ): Promise<{ mirror: string; commit: string }> {
     if (!SHA_RE.test(sha))
       throw new RunError('checkout', `not a commit id: ${JSON.stringify(sha)}`);
@@ -80,7 +81,11 @@ export class GitMirrors {
     return this.locked(mirror, async () => {
       if (this.memory.isKnown(mirror, sha)) return { mirror, commit: sha };
       if (!(await exists(mirror))) await this.cloneMirror(url, mirror, signal);
-      let commit = await this.resolveCommit(mirror, sha, signal);
+      // A version just announced is almost never in the mirror yet: only the free loose-object
+      // read before fetching, not a `rev-parse` (one process less before the build can start).
+      let commit = announced
+        ? (await looseCommitParents(mirror, sha)) && sha
+        : await this.resolveCommit(mirror, sha, signal);
       if (commit !== null) return { mirror, commit: this.memory.remember(mirror, commit) };
       const fetchedAt = Date.now();
       try {

@@ -9,7 +9,12 @@ export interface RoundMirrors {
   readonly runGit: GitRunner;
   readonly localTimeoutMs: number;
   mirrorDir(url: string): string;
-  ensureCommit(url: string, sha: string): Promise<unknown>;
+  ensureCommit(
+    url: string,
+    sha: string,
+    signal?: AbortSignal,
+    announced?: boolean,
+  ): Promise<unknown>;
   fetchOrigin(url: string): Promise<void>;
   lastFetchStart(url: string): number;
 }
@@ -87,10 +92,12 @@ export class PrefetchRounds {
   private async settle(url: string, mirror: string, shas: readonly string[]): Promise<void> {
     const { memory } = this.mirrors;
     const roundStart = Date.now();
-    const failed = await this.mirrors.ensureCommit(url, shas[shas.length - 1] as string).then(
-      () => null,
-      (err: unknown) => (err instanceof Error ? err.message : String(err)),
-    );
+    const failed = await this.mirrors
+      .ensureCommit(url, shas[shas.length - 1] as string, undefined, true)
+      .then(
+        () => null,
+        (err: unknown) => (err instanceof Error ? err.message : String(err)),
+      );
     // Announced again: checked again, a commit pushed after the last "not found" included.
     let rest = shas.filter((s) => !memory.isKnown(mirror, s));
     if (rest.length === 0) return;
