@@ -135,6 +135,7 @@ async function startLocked(
     facts: {
       relation: (source, version, head, signal) =>
         executor.mirrors.relation(source.url, version, head, signal),
+      known: (source, version, head) => executor.mirrors.knownRelation(source.url, version, head),
     },
     requests: store.requests,
     ...(replica

@@ -6,8 +6,12 @@ import { isNetworkFailure } from '../core/network-failure.js';
 import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../core/pipeline.js';
 import { spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';
 import { looseCommitParents } from './loose-object.js';
+import { CommitMemory } from './commit-memory.js';
+import { PrefetchRounds } from './prefetch-rounds.js';
+import { changedPathsIn } from './changed-paths-in-mirror.js';
 import { RunError } from './run-error.js';
-import { EXCLUDES, lastLine, pathList, remoteConfig, remoteError } from './git-text.js';
+import { remoteError } from './remote-error.js';
+import { EXCLUDES, remoteConfig } from './workspace-git-files.js';
 
 export interface GitMirrorOptions {
   readonly runGit?: GitRunner;
@@ -20,10 +24,6 @@ export interface GitMirrorOptions {
 }
 
 const SHA_RE = /^[0-9a-f]{7,64}$/i;
-const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-/** How long a commit found in a mirror is taken as there without asking git (a `gc` may prune it). */
-const KNOWN_TTL_MS = 60 * 60_000;
-const KNOWN_MAX = 10_000;
 
 /**
  * Per-repository mirror cache `<root>/<sha256(url)[0..16]>.git` and checkouts from it.
@@ -38,10 +38,10 @@ export class GitMirrors {
   readonly localTimeoutMs: number;
   private readonly locks = new Map<string, Promise<unknown>>();
   private network: NetworkLimits;
-  /** `<mirror>\0<full id>` → when it was last found there: commits are immutable facts. */
-  private readonly known = new Map<string, number>();
-  /** Mirrors with a start-early fetch in flight, and the newest version announced meanwhile. */
-  private readonly prefetching = new Map<string, { next: string | null }>();
+  readonly memory = new CommitMemory();
+  /** When the newest fetch of each mirror started: it shows every commit pushed before then. */
+  private readonly fetchedAt = new Map<string, number>();
+  private readonly rounds = new PrefetchRounds(this);
 
   constructor(
     readonly root: string,
@@ -70,6 +70,7 @@ export class GitMirrors {
     url: string,
     sha: string,
     signal?: AbortSignal,
+    announced = false,
   ): Promise<{ mirror: string; commit: string }> {
     if (!SHA_RE.test(sha))
       throw new RunError('checkout', `not a commit id: ${JSON.stringify(sha)}`);
@@ -77,36 +78,54 @@ export class GitMirrors {
     // Answered without git and without waiting for a fetch in progress: the scheduler asked
     // about it a moment ago, or the start-early fetch brought it in. A stat guards against a
     // mirror removed since (an operator clearing the cache): then it is cloned again.
-    if (this.isKnown(mirror, sha) && (await exists(mirror))) return { mirror, commit: sha };
+    if (this.memory.isKnown(mirror, sha) && (await exists(mirror))) return { mirror, commit: sha };
     return this.locked(mirror, async () => {
       if (!(await exists(mirror))) {
-        this.known.clear();
+        this.memory.clear();
         await this.cloneMirror(url, mirror, signal);
-      } else if (this.isKnown(mirror, sha)) return { mirror, commit: sha };
-      let commit = await this.resolveCommit(mirror, sha, signal);
-      if (commit !== null) return { mirror, commit: this.remember(mirror, commit) };
-      await this.expectRemote(
-        ['--git-dir', mirror, 'fetch', '--prune', '--progress', 'origin'],
-        'fetch',
-        url,
+      } else if (this.memory.isKnown(mirror, sha)) return { mirror, commit: sha };
+      // A version just announced is almost never in the mirror yet: only the free loose-object
+      // read before fetching, not a `rev-parse` (one process less before the build can start).
+      let commit = announced
+        ? (await looseCommitParents(mirror, sha)) && sha
+        : await this.resolveCommit(mirror, sha, signal);
+      if (commit !== null) return { mirror, commit: this.memory.remember(mirror, commit) };
+      const fetchedAt = Date.now();
+      try {
+        commit = await this.fetchAndResolve(url, mirror, sha, signal);
+      } catch (err) {
+        // The scheduler's ancestry question takes this as the answer for a while instead of
+        // fetching again for every event that names the commit; builds always fetch.
+        if (err instanceof RunError) this.memory.markMissing(mirror, sha, fetchedAt, err.message);
+        throw err;
+      }
+      return { mirror, commit: this.memory.remember(mirror, commit) };
+    });
+  }
+
+  /** `fetch` (and, for a full id not on any branch, a fetch by id) until `sha` resolves, or throws. */
+  private async fetchAndResolve(
+    url: string,
+    mirror: string,
+    sha: string,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    await this.fetchAll(url, mirror, signal);
+    let commit = await this.resolveCommit(mirror, sha, signal);
+    if (commit === null && sha.length >= 40) {
+      // Not on any branch any more (force-pushed away)? Servers allowing it serve it by id.
+      const r = await this.remoteGit(
+        ['--git-dir', mirror, 'fetch', '--progress', 'origin', sha],
         signal,
       );
+      // A server that refuses fetches by id says so and the commit is simply not found; a
+      // network failure here is still a network failure.
+      if (r.exitCode !== 0 && (r.stalled === true || isNetworkFailure(r.stderr)))
+        throw remoteError(r, 'fetch', url, this.networkTimeoutMs);
       commit = await this.resolveCommit(mirror, sha, signal);
-      if (commit === null && sha.length >= 40) {
-        // Not on any branch any more (force-pushed away)? Servers allowing it serve it by id.
-        const r = await this.remoteGit(
-          ['--git-dir', mirror, 'fetch', '--progress', 'origin', sha],
-          signal,
-        );
-        // A server that refuses fetches by id says so and the commit is simply not found; a
-        // network failure here is still a network failure.
-        if (r.exitCode !== 0 && (r.stalled === true || isNetworkFailure(r.stderr)))
-          throw remoteError(r, 'fetch', url, this.networkTimeoutMs);
-        commit = await this.resolveCommit(mirror, sha, signal);
-      }
-      if (commit === null) throw new RunError('checkout', `commit ${sha} not found in ${url}`);
-      return { mirror, commit: this.remember(mirror, commit) };
-    });
+    }
+    if (commit === null) throw new RunError('checkout', `commit ${sha} not found in ${url}`);
+    return commit;
   }
 
   /**
@@ -114,37 +133,27 @@ export class GitMirrors {
    * accepted, in parallel with deciding); a failure is left for the build to report.
    */
   prefetch(url: string, sha: string): void {
+    this.rounds.prefetch(url, sha);
+  }
+
+  /**
+   * Fetches `url` into its existing mirror (serialized with the mirror's other operations) and
+   * notes when it started: the mirror then shows every commit pushed before that moment.
+   */
+  fetchOrigin(url: string): Promise<void> {
     const mirror = this.mirrorDir(url);
-    if (!FULL_SHA_RE.test(sha) || this.isKnown(mirror, sha)) return;
-    // One prefetch per mirror at a time: a burst of events (a webhook storm, thousands of
-    // versions) coalesces into one more fetch of the newest, never a queue of fetches.
-    const running = this.prefetching.get(mirror);
-    if (running) {
-      running.next = sha;
-      return;
-    }
-    const state: { next: string | null } = { next: null };
-    this.prefetching.set(mirror, state);
-    void (async () => {
-      let want: string | null = sha;
-      for (let i = 0; i < 100 && want !== null; i++) {
-        if (!this.isKnown(mirror, want)) await this.ensureCommit(url, want).catch(() => undefined);
-        want = state.next;
-        state.next = null;
-      }
-      this.prefetching.delete(mirror);
-    })();
+    return this.locked(mirror, () => this.fetchAll(url, mirror));
   }
 
-  private isKnown(mirror: string, sha: string): boolean {
-    const at = this.known.get(`${mirror}\0${sha}`);
-    return at !== undefined && Date.now() - at < KNOWN_TTL_MS;
+  private async fetchAll(url: string, mirror: string, signal?: AbortSignal): Promise<void> {
+    this.fetchedAt.set(mirror, Date.now());
+    const args = ['--git-dir', mirror, 'fetch', '--prune', '--progress', 'origin'];
+    await this.expectRemote(args, 'fetch', url, signal);
   }
 
-  private remember(mirror: string, commit: string): string {
-    if (this.known.size >= KNOWN_MAX) this.known.clear();
-    this.known.set(`${mirror}\0${commit}`, Date.now());
-    return commit;
+  /** When the newest fetch of `url`'s mirror started, or 0. */
+  lastFetchStart(url: string): number {
+    return this.fetchedAt.get(this.mirrorDir(url)) ?? 0;
   }
 
   /**
@@ -234,11 +243,7 @@ export class GitMirrors {
     }
   }
 
-  private async resolveCommit(
-    mirror: string,
-    sha: string,
-    signal?: AbortSignal,
-  ): Promise<string | null> {
+  async resolveCommit(mirror: string, sha: string, signal?: AbortSignal): Promise<string | null> {
     // A commit fetched moments ago is usually a loose object: no git process needed.
     if ((await looseCommitParents(mirror, sha)) !== null) return sha;
     const r = await this.git(
@@ -266,53 +271,36 @@ export class GitMirrors {
   }
 
   /**
-   * Paths that differ between two commits of `url`, fetching them into the mirror as needed (so
-   * the build that follows finds them there). `from` `null` (a new branch): the paths `to`
-   * changed against its first parent (every path of a root commit). `null` when it can't tell:
-   * `from` is gone (a force push), or the list is too long to capture whole. Paths are git's
-   * `-z` output, never parsed by a shell.
+   * Paths that differ between two commits of `url` (see `changedPathsIn`), fetching them into
+   * the mirror as needed so the build that follows finds them there.
    */
-  async changedPaths(
+  changedPaths(
     url: string,
     from: string | null,
     to: string,
     signal?: AbortSignal,
   ): Promise<string[] | null> {
-    const { mirror, commit } = await this.ensureCommit(url, to, signal);
-    let base: string | null;
-    if (from === null) {
-      base = await this.resolveCommit(mirror, `${commit}^`, signal);
-      if (base === null) {
-        // A root commit: everything in it is new.
-        const r = await this.git(
-          [
-            '--git-dir',
-            mirror,
-            'diff-tree',
-            '-r',
-            '--root',
-            '--no-commit-id',
-            '--name-only',
-            '-z',
-            commit,
-            '--',
-          ],
-          this.localTimeoutMs,
-          signal,
-        );
-        return pathList(r);
+    return changedPathsIn(this, url, from, to, signal);
+  }
+
+  /**
+   * What `relation` would answer without git or waiting: `unknown` when a recent fetch did not
+   * find either commit (the build fetches again and reports it), else `null` (ask `relation`).
+   */
+  knownRelation(
+    url: string,
+    version: string,
+    head: string,
+  ): { relation: 'unknown'; head: string; reason: string } | null {
+    const mirror = this.mirrorDir(url);
+    for (const sha of [head, version]) {
+      const missing = this.memory.missingSince(mirror, sha);
+      if (missing && !this.rounds.has(mirror, sha)) {
+        const ago = Math.round((Date.now() - missing.at) / 1000);
+        return { relation: 'unknown', head, reason: `${missing.reason} (fetch ${ago} s ago)` };
       }
-    } else {
-      if (!SHA_RE.test(from)) return null;
-      base = await this.resolveCommit(mirror, from, signal);
-      if (base === null) return null;
     }
-    const r = await this.git(
-      ['--git-dir', mirror, 'diff', '--name-only', '-z', '--no-renames', base, commit, '--'],
-      this.localTimeoutMs,
-      signal,
-    );
-    return pathList(r);
+    return null;
   }
 
   /**
@@ -327,6 +315,13 @@ export class GitMirrors {
     head: string,
     signal?: AbortSignal,
   ): Promise<'ancestor' | 'descendant' | 'unrelated'> {
+    const mirror = this.mirrorDir(url);
+    // The start-early round fetching either commit answers for it: wait for it, then take a
+    // recent "not found" as the answer instead of fetching again (the build will, and report).
+    await this.rounds.settled(mirror, head);
+    await this.rounds.settled(mirror, version);
+    const known = this.knownRelation(url, version, head);
+    if (known) throw new RunError('checkout', known.reason);
     const h = await this.ensureCommit(url, head, signal);
     const v = await this.ensureCommit(url, version, signal);
     // The common push, one commit on top of the head, is answered by reading that commit.
@@ -372,11 +367,7 @@ export class GitMirrors {
     );
   }
 
-  private git(
-    args: readonly string[],
-    timeoutMs: number,
-    signal?: AbortSignal,
-  ): Promise<GitRunResult> {
+  git(args: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<GitRunResult> {
     return this.runGit(args, signal === undefined ? { timeoutMs } : { timeoutMs, signal });
   }
 
@@ -390,6 +381,11 @@ export class GitMirrors {
     });
     return next;
   }
+}
+
+function lastLine(s: string): string {
+  const lines = s.trim().split('\n');
+  return (lines[lines.length - 1] ?? '').trim();
 }
 
 async function exists(path: string): Promise<boolean> {

@@ -1,6 +1,6 @@
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EXCLUDES, remoteConfig } from './git-text.js';
+import { EXCLUDES, remoteConfig } from './workspace-git-files.js';
 import type { GitRunner } from './git-runner.js';
 
 /** The git runner and local timeout of the mirrors the trees borrow objects from. */

@@ -140,7 +140,10 @@ export class SchedulerLoop {
     const head = headToCompare(this.deps.snapshot, event);
     if (head === null) return event;
     const answer = this.answers.get(event.id);
-    return answer?.head === head ? { ...event, ancestry: answer } : undefined;
+    if (answer?.head === head) return { ...event, ancestry: answer };
+    const def = this.deps.snapshot.pipeline.sources.get(event.source);
+    const known = def?.kind === 'git' ? this.deps.facts.known?.(def, event.version, head) : null;
+    return known ? { ...event, ancestry: known } : undefined;
   }
 
   /** Asks the open question of `event` (against the snapshot's head now), outside any transaction. */

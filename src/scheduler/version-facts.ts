@@ -14,6 +14,11 @@ export interface VersionFacts {
     head: string,
     signal: AbortSignal,
   ): Promise<Exclude<Ancestry['relation'], 'unknown'>>;
+  /**
+   * The answer when it is already known without git or waiting (a commit a recent fetch did not
+   * find), else `null`. Synchronous, so a slice of the scheduler need not end for it.
+   */
+  known?(source: GitSource, version: string, head: string): Ancestry | null;
 }
 
 /** Longest the scheduler waits for one answer; then the version counts as `unknown` (new). */

@@ -1,0 +1,141 @@
+import { stat } from 'node:fs/promises';
+import type { CommitMemory } from './commit-memory.js';
+import type { GitRunner } from './git-runner.js';
+import { RunError } from './run-error.js';
+
+/** What the rounds need of the mirrors (`GitMirrors`). */
+export interface RoundMirrors {
+  readonly memory: CommitMemory;
+  readonly runGit: GitRunner;
+  readonly localTimeoutMs: number;
+  mirrorDir(url: string): string;
+  ensureCommit(
+    url: string,
+    sha: string,
+    signal?: AbortSignal,
+    announced?: boolean,
+  ): Promise<unknown>;
+  fetchOrigin(url: string): Promise<void>;
+  lastFetchStart(url: string): number;
+}
+
+const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
+/** Commits one `rev-list` is asked about (its output stays under the runner's capture limit). */
+const CHECK_CHUNK = 500;
+/** Each round spawns git at least once: this bounds a mirror's chain to many minutes of events. */
+const MAX_ROUNDS = 10_000;
+
+/** A mirror's start-early fetches: the round being settled, and the versions announced since. */
+interface RoundState {
+  current: Set<string>;
+  pending: Set<string>;
+  roundDone: Promise<void>;
+}
+
+/**
+ * Start-early fetches in rounds, one round per mirror at a time: versions announced during a
+ * round wait for the next, which fetches once for all of them and sorts them into found and not
+ * found (one `git rev-list`). A burst of events — a webhook storm, thousands of versions,
+ * commits that exist nowhere — costs a few git processes per round, never a few per event, and
+ * the scheduler's ancestry question reads the outcome instead of fetching again.
+ */
+export class PrefetchRounds {
+  private readonly states = new Map<string, RoundState>();
+
+  constructor(private readonly mirrors: RoundMirrors) {}
+
+  /** Queues `sha` of `url` for the mirror's next round; returns at once. Safe to call twice. */
+  prefetch(url: string, sha: string): void {
+    const mirror = this.mirrors.mirrorDir(url);
+    if (!FULL_SHA_RE.test(sha) || this.mirrors.memory.isKnown(mirror, sha)) return;
+    const running = this.states.get(mirror);
+    if (running) {
+      running.pending.add(sha);
+      return;
+    }
+    const state: RoundState = {
+      current: new Set(),
+      pending: new Set([sha]),
+      roundDone: Promise.resolve(),
+    };
+    this.states.set(mirror, state);
+    void (async () => {
+      for (let i = 0; i < MAX_ROUNDS && state.pending.size > 0; i++) {
+        state.current = state.pending;
+        state.pending = new Set();
+        let done = (): void => undefined;
+        state.roundDone = new Promise<void>((resolve) => (done = resolve));
+        await this.settle(url, mirror, [...state.current]).catch(() => undefined);
+        done();
+      }
+      this.states.delete(mirror);
+    })();
+  }
+
+  /** Whether a round of `mirror` has `sha` still to settle. */
+  has(mirror: string, sha: string): boolean {
+    const state = this.states.get(mirror);
+    return state !== undefined && (state.current.has(sha) || state.pending.has(sha));
+  }
+
+  /** Resolves once no round of `mirror` still has `sha` to settle (at once when none has). */
+  async settled(mirror: string, sha: string): Promise<void> {
+    // A version waits for the round it is in; one announced during a round, for that and its own.
+    for (let i = 0; i < 3; i++) {
+      const state = this.states.get(mirror);
+      if (!state || !this.has(mirror, sha)) return;
+      await state.roundDone;
+    }
+  }
+
+  /** Makes the newest of `shas` present, then records each of the others as found or not. */
+  private async settle(url: string, mirror: string, shas: readonly string[]): Promise<void> {
+    const { memory } = this.mirrors;
+    const roundStart = Date.now();
+    const failed = await this.mirrors
+      .ensureCommit(url, shas[shas.length - 1] as string, undefined, true)
+      .then(
+        () => null,
+        (err: unknown) => (err instanceof Error ? err.message : String(err)),
+      );
+    // Announced again: checked again, a commit pushed after the last "not found" included.
+    let rest = shas.filter((s) => !memory.isKnown(mirror, s));
+    if (rest.length === 0) return;
+    if ((await stat(mirror).catch(() => null)) === null) {
+      // No mirror: the clone just failed (an unreachable remote). That stands for the whole
+      // round, or every question would try the clone again, one event at a time.
+      const reason = failed ?? `no mirror of ${url}`;
+      for (const s of rest) memory.markMissing(mirror, s, roundStart, reason);
+      return;
+    }
+    rest = await this.keepAbsent(mirror, rest);
+    if (rest.length === 0) return;
+    // Commits announced before the round are on the remote's branches only if a fetch started
+    // since then shows them.
+    if (this.mirrors.lastFetchStart(url) < roundStart) {
+      await this.mirrors.fetchOrigin(url);
+      rest = await this.keepAbsent(mirror, rest);
+    }
+    const at = this.mirrors.lastFetchStart(url);
+    for (const s of rest) memory.markMissing(mirror, s, at, `commit ${s} not found in ${url}`);
+  }
+
+  /** Remembers the commits of `shas` the mirror has; returns the others. */
+  private async keepAbsent(mirror: string, shas: readonly string[]): Promise<string[]> {
+    const absent: string[] = [];
+    for (let i = 0; i < shas.length; i += CHECK_CHUNK) {
+      const chunk = shas.slice(i, i + CHECK_CHUNK);
+      const r = await this.mirrors.runGit(
+        ['--git-dir', mirror, 'rev-list', '--no-walk', '--ignore-missing', ...chunk],
+        { timeoutMs: this.mirrors.localTimeoutMs },
+      );
+      if (r.exitCode !== 0) throw new RunError('checkout', `git rev-list failed in ${mirror}`);
+      const present = new Set(r.stdout.split('\n'));
+      for (const s of chunk) {
+        if (present.has(s)) this.mirrors.memory.remember(mirror, s);
+        else absent.push(s);
+      }
+    }
+    return absent;
+  }
+}

@@ -1,0 +1,100 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GitMirrors } from '../../src/executor/git-mirror.js';
+import { spawnGit, type GitRunner } from '../../src/executor/git-runner.js';
+import { makeRepo, tempDirs } from './helpers.js';
+
+/**
+ * Versions whose commit exists nowhere (a forge announcing commits it never had, a bench, a
+ * typo in a generic hook): the scheduler's ancestry question must not cost git processes per
+ * event, while a build of such a commit still fetches and reports it.
+ */
+const tmp = tempDirs();
+afterEach(() => tmp.cleanup());
+
+async function counted(): Promise<{ mirrors: GitMirrors; calls: string[][] }> {
+  const calls: string[][] = [];
+  const runGit: GitRunner = (args, o) => {
+    calls.push([...args]);
+    return spawnGit(args, o);
+  };
+  return { mirrors: new GitMirrors(join(await tmp.make(), 'git'), { runGit }), calls };
+}
+
+async function quiet(calls: readonly unknown[]): Promise<void> {
+  const deadline = Date.now() + 20_000;
+  for (let seen = -1; seen !== calls.length && Date.now() < deadline;) {
+    seen = calls.length;
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+const bogus = (i: number): string => i.toString(16).padStart(40, 'e');
+
+describe('commits that exist nowhere', () => {
+  it('a storm of them costs a few git processes per round, and the questions none', async () => {
+    const repo = await tmp.make();
+    const [c1] = makeRepo(repo, [{ 'a.txt': '1\n' }]);
+    const { mirrors, calls } = await counted();
+    await mirrors.ensureCommit(repo, c1!);
+    // As the server does: every accepted event is prefetched, then the scheduler asks about
+    // each version against the previous one (the head it just moved).
+    for (let i = 0; i < 300; i++) mirrors.prefetch(repo, bogus(i));
+    const before = calls.length;
+    const answers: string[] = [];
+    for (let i = 1; i < 300; i++)
+      answers.push(
+        await mirrors.relation(repo, bogus(i), bogus(i - 1)).then(String, (e: Error) => e.message),
+      );
+    await quiet(calls);
+    expect(answers.every((a) => /not found in/.test(a))).toBe(true);
+    // What the scheduler reads inside its slice, without waiting: known to be unknown.
+    expect(mirrors.knownRelation(repo, bogus(299), bogus(298))?.relation).toBe('unknown');
+    expect(mirrors.knownRelation(repo, c1!, c1!)).toBeNull();
+    // Was ~6 per event (rev-parse, fetch, fetch by id, for head and version): 1,800 here.
+    expect(calls.length - before).toBeLessThanOrEqual(20);
+  });
+
+  it('a question about a missing head is answered from the last fetch, a build fetches again', async () => {
+    const repo = await tmp.make();
+    const [c1] = makeRepo(repo, [{ 'a.txt': '1\n' }]);
+    const { mirrors, calls } = await counted();
+    await expect(mirrors.relation(repo, c1!, bogus(1))).rejects.toThrow(/not found/);
+    const afterFirst = calls.length;
+    for (let i = 0; i < 50; i++)
+      await expect(mirrors.relation(repo, c1!, bogus(1))).rejects.toThrow(/fetch \d+ s ago/);
+    expect(calls.length).toBe(afterFirst);
+    // The build path does not trust that answer: it fetches (and still does not find it).
+    await expect(mirrors.ensureCommit(repo, bogus(1))).rejects.toThrow(/not found/);
+    expect(calls.filter((c) => c.includes('fetch')).length).toBeGreaterThan(
+      calls.slice(0, afterFirst).filter((c) => c.includes('fetch')).length,
+    );
+  });
+
+  it('a real commit announced in the same storm is found and answered', async () => {
+    const repo = await tmp.make();
+    const [c1] = makeRepo(repo, [{ 'a.txt': '1\n' }]);
+    const { mirrors } = await counted();
+    await mirrors.ensureCommit(repo, c1!);
+    const [c2, c3] = makeRepo(repo, [{ 'a.txt': '2\n' }, { 'a.txt': '3\n' }]);
+    mirrors.prefetch(repo, bogus(1));
+    mirrors.prefetch(repo, c2!);
+    for (let i = 2; i < 50; i++) mirrors.prefetch(repo, bogus(i));
+    mirrors.prefetch(repo, c3!);
+    // c2 was coalesced into a round whose newest is c3: still sorted as found.
+    expect(await mirrors.relation(repo, c2!, c1!)).toBe('descendant');
+    expect(await mirrors.relation(repo, c2!, c3!)).toBe('ancestor');
+  });
+
+  it('an unreachable remote: one clone attempt per round, the questions answered from it', async () => {
+    const { mirrors, calls } = await counted();
+    const url = 'http://127.0.0.1:9/nowhere.git'; // discard port: connection refused
+    for (let i = 0; i < 100; i++) mirrors.prefetch(url, bogus(i));
+    await quiet(calls);
+    const before = calls.length;
+    for (let i = 1; i < 100; i++)
+      await expect(mirrors.relation(url, bogus(i), bogus(i - 1))).rejects.toThrow(/clone/);
+    expect(calls.length).toBe(before);
+    expect(before).toBeLessThanOrEqual(4);
+  });
+});
