@@ -323,7 +323,8 @@ export class NightlessMetrics {
           );
           return build;
         },
-        queueRetry: (previous, now) => queue.queueRetry(previous, now),
+        queueRetry: (previous, now, notBefore) => queue.queueRetry(previous, now, notBefore),
+        nextRetryAt: (now) => queue.nextRetryAt(now),
         requeueBuild: (id, now) => queue.requeueBuild(id, now),
         cancelQueuedBuild: (id, reason, now) => queue.cancelQueuedBuild(id, reason, now),
         recoverLostBuilds: (now, maxAttempts, worker) =>

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Pipeline } from '../core/pipeline.js';
+import type { DeliveryObservation } from '../core/slo/delivery-tally.js';
 import { SloSet, type SloObservation, type SloReport } from '../core/slo/slo-set.js';
 import type { ReadPort } from '../store/ports.js';
 
@@ -11,7 +12,7 @@ export interface SloTransition {
 }
 
 export interface SloMonitorDeps {
-  readonly store: Pick<ReadPort, 'sloHistory'>;
+  readonly store: Pick<ReadPort, 'sloHistory' | 'getEvent'>;
   readonly now: () => number;
   readonly logger: Logger;
   readonly onTransition: (t: SloTransition) => void;
@@ -49,9 +50,37 @@ export class SloMonitor {
     }
   }
 
-  readonly observe = (o: SloObservation): void => {
-    this.set.observe(o);
-    this.check();
+  readonly observe = (o: SloObservation | DeliveryObservation): void => {
+    if (o.type === 'delivered') {
+      this.set.observe(o);
+      this.check();
+      return;
+    }
+    const c = o.build.cause;
+    const needsEvent =
+      o.type === 'started' &&
+      o.eventAt === undefined &&
+      c.kind === 'version' &&
+      c.eventId !== null &&
+      o.build.attempt === 1 &&
+      this.set.defs.some((d) => d.indicator === 'start_latency');
+    if (!needsEvent) {
+      this.set.observe(o);
+      this.check();
+      return;
+    }
+    // start_latency measures from the event's arrival, which the lifecycle record does not carry.
+    const set = this.set;
+    this.deps.store.getEvent(c.eventId).then(
+      (e) => {
+        set.observe({ ...o, eventAt: e?.receivedAt ?? null });
+        if (set === this.set) this.check();
+      },
+      (err: unknown) => {
+        this.deps.logger.error({ err }, 'reading the event of a started build failed');
+        set.observe({ ...o, eventAt: null });
+      },
+    );
   };
 
   reports(): SloReport[] {

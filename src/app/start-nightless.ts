@@ -35,7 +35,6 @@ import { isLoopbackHost } from './listen-address.js';
 import { prepareDataDir } from './data-dir.js';
 import { NightlessMetrics } from './metrics.js';
 import { SloMonitor } from './slo-monitor.js';
-import { announceSlo, sloCloudEvent } from '../reporters/slo-events.js';
 import { sloRoutes } from '../server/routes/slos.js';
 import { openStore } from './open-store.js';
 import { currentPoller, LeaderServices } from './leader-services.js';
@@ -97,15 +96,21 @@ async function startLocked(
   executor.mirrors.setNetworkLimits(pipeline.network ?? DEFAULT_NETWORK_LIMITS);
   const metrics = new NightlessMetrics({ store });
   bus.subscribe('build', metrics.onBuildEvent);
+  // Set once the report dispatcher exists; an SLO alert recorded before it is found by its start.
+  let wakeReports = (): void => undefined;
   const slos = new SloMonitor({
     store: store.read,
     now: Date.now,
     logger,
     onTransition: (t) => {
       metrics.onSloTransition(t);
-      const p = engine.pipeline;
-      const event = sloCloudEvent(t.kind, t.report, t.at, { pipeline: p.name, publicUrl });
-      void announceSlo(event, p.reports, logger);
+      // Through the outbox: report targets deliver it with their retries and dead letters.
+      const alert = { kind: t.kind, pipeline: engine.pipeline.name, report: t.report, at: t.at };
+      store.outbox.appendSloAlert(alert, t.at).then(
+        () => wakeReports(),
+        (err: unknown) =>
+          logger.error({ err, slo: t.report.name }, 'recording an SLO alert failed'),
+      );
     },
   });
   await slos.load(pipeline);
@@ -182,6 +187,7 @@ async function startLocked(
         publicUrl: () => publicUrl,
         buildUrl,
         requests: store.requests,
+        onDelivered: slos.observe,
       }),
     pipeline: () => engine.pipeline,
     retention: () => retention(),
@@ -189,6 +195,7 @@ async function startLocked(
     firstReportsStartAfter: reportsStartAfter,
     logger,
   });
+  wakeReports = () => services?.reports?.wake();
   const poller = currentPoller(services);
   const reportTargets = {
     targets: () => services.reports?.targets() ?? [],

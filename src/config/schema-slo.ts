@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { SLO_INDICATORS } from '../core/slo/slo-set.js';
+import { SLO_INDICATORS, TIMED_INDICATORS } from '../core/slo/slo-set.js';
 import { MAX_AGE_MS } from './durations.js';
 import { duration } from './schema-fields.js';
 import { strict, VALUE } from './schema-helpers.js';
@@ -12,7 +12,7 @@ const windowPair = z
 export const slo = strict({
   indicator: z.enum(SLO_INDICATORS).meta({
     description:
-      '`reliability`: finished builds not ending in `network`/`infrastructure`; `start_latency`: first builds of new versions started within `threshold`.',
+      '`reliability`: finished builds not ending in `network`/`infrastructure`; `start_latency`: new versions whose first build started within `threshold` of the event; `delivery`: lifecycle events every report target was done with within `threshold`, none given up.',
   }),
   objective: z
     .number({ error: `invalid objective ${VALUE}: a percentage such as 99.5` })
@@ -22,9 +22,10 @@ export const slo = strict({
   window: duration(false, MAX_AGE_MS)
     .optional()
     .meta({ description: 'Rolling window of the error budget.', default: '28d' }),
-  threshold: duration(false)
-    .optional()
-    .meta({ description: '`start_latency`: the most a first build may wait to start.' }),
+  threshold: duration(false).optional().meta({
+    description:
+      '`start_latency`: the most a first build may start after the event; `delivery`: the most the last report target may take.',
+  }),
   fast_burn: windowPair
     .optional()
     .meta({ description: 'Fast-burn alert windows (default [1h, 5m], threshold 14.4).' }),
@@ -32,11 +33,11 @@ export const slo = strict({
     .optional()
     .meta({ description: 'Slow-burn alert windows (default [6h, 30m], threshold 6).' }),
 }).superRefine((s, ctx) => {
-  if (s.indicator === 'start_latency' && s.threshold === undefined)
+  if (TIMED_INDICATORS.includes(s.indicator) && s.threshold === undefined)
     ctx.addIssue({
       code: 'custom',
       path: ['threshold'],
-      message: 'a start_latency SLO needs a threshold (e.g. threshold: 30s)',
+      message: `a ${s.indicator} SLO needs a threshold (e.g. threshold: 30s)`,
     });
 });
 

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '../bus/port.js';
 import type { Pipeline, ReportDef } from '../core/pipeline.js';
 import type { DeliveryPort, OutboxPort, ReadPort } from '../store/ports.js';
+import { DeliveryTally, type DeliveryObservation } from '../core/slo/delivery-tally.js';
 import { AmqpReporter } from './amqp/amqp-reporter.js';
 import { commitStatusSender } from './commit-status/commit-status-sender.js';
 import { EventFactory } from './event-factory.js';
@@ -37,6 +38,11 @@ export interface DispatcherDeps {
   /** AMQP connect timeout (TCP + handshake; default 5 s) and confirm timeout (default 10 s). */
   readonly amqpConnectTimeoutMs?: number;
   readonly amqpConfirmTimeoutMs?: number;
+  /**
+   * An outbox event every report target is done with (the `delivery` SLO): when the last one was
+   * and whether any gave it up.
+   */
+  readonly onDelivered?: (o: DeliveryObservation) => void;
   /** Replaces the sender of a report (tests, benchmarks). */
   readonly createSender?: (def: ReportDef, ctx: SenderContext) => Sender | null;
 }
@@ -63,6 +69,7 @@ export class ReportDispatcher {
   private poll: NodeJS.Timeout | null = null;
   private syncing: Promise<void> = Promise.resolve();
   private stopped = false;
+  private readonly tally = new DeliveryTally();
 
   constructor(private readonly deps: DispatcherDeps) {
     this.now = deps.now ?? Date.now;
@@ -161,11 +168,21 @@ export class ReportDispatcher {
         retry: this.deps.retry ?? DELIVERY_BACKOFF,
         reconnect: this.deps.reconnect ?? RECONNECT_BACKOFF,
         batchSize: this.deps.batchSize ?? 200,
+        ...(this.deps.onDelivered ? { onDone: this.onDone } : {}),
       });
       this.workers.set(key, { worker, def });
       worker.wake();
     }
   }
+
+  /** A target is done with an entry: the entries every target has passed are delivered. */
+  private readonly onDone = (entry: { id: number; createdAt: number }, ok: boolean): void => {
+    this.tally.seen(entry.id, entry.createdAt, ok);
+    const positions = [...this.workers.values()].map(({ worker }) => worker.position);
+    if (positions.length === 0) return;
+    for (const o of this.tally.settle(Math.min(...positions), this.now()))
+      this.deps.onDelivered?.(o);
+  };
 
   private createSender(def: ReportDef, key: string, ctx: SenderContext): Sender {
     switch (def.kind) {

@@ -1,6 +1,7 @@
 import { requestNumber } from '../core/change-request.js';
 import type { ChangeRequestPort } from '../store/ports/change-requests.js';
-import type { OutboxRecord, ReadPort } from '../store/ports.js';
+import type { OutboxEntry, OutboxRecord, ReadPort } from '../store/ports.js';
+import { sloCloudEvent } from './slo-events.js';
 import { routingKey, toCloudEvent, type ChangeRequestData } from './cloudevent.js';
 import type { OutgoingEvent } from './sender.js';
 
@@ -24,7 +25,7 @@ export class EventFactory {
 
   constructor(private readonly deps: EventFactoryDeps) {}
 
-  make(record: OutboxRecord): Promise<OutgoingEvent> {
+  make(record: OutboxEntry): Promise<OutgoingEvent> {
     let e = this.cache.get(record.id);
     if (!e) {
       e = this.build(record);
@@ -38,8 +39,17 @@ export class EventFactory {
     return e;
   }
 
-  private async build(record: OutboxRecord): Promise<OutgoingEvent> {
+  private async build(record: OutboxEntry): Promise<OutgoingEvent> {
     const { deps } = this;
+    if ('alert' in record) {
+      const { alert } = record;
+      const event = sloCloudEvent(alert.kind, alert.report, alert.at, {
+        pipeline: alert.pipeline,
+        publicUrl: deps.publicUrl().replace(/\/+$/, ''),
+      });
+      const routingKey = `${alert.pipeline}.slo.${alert.kind}`;
+      return { kind: 'slo', record, event, body: JSON.stringify(event), routingKey };
+    }
     const outputs =
       record.type === 'finished'
         ? ((await deps.reads.getBuild(record.buildId))?.outputs ?? [])
@@ -53,7 +63,13 @@ export class EventFactory {
     });
     const changeRequest = await this.changeRequestOf(record);
     const event = changeRequest ? { ...base, data: { ...base.data, changeRequest } } : base;
-    return { record, event, body: JSON.stringify(event), routingKey: routingKey(pipeline, record) };
+    return {
+      kind: 'build',
+      record,
+      event,
+      body: JSON.stringify(event),
+      routingKey: routingKey(pipeline, record),
+    };
   }
 
   /** The request a build of `pr/<n>` belongs to, as the forge last described it. */

@@ -1,15 +1,26 @@
 import type { Build } from '../core/build.js';
 import type { Pipeline } from '../core/pipeline.js';
-import type { OutboxRecord } from '../store/ports.js';
+import type { OutboxRecord, SloOutboxRecord } from '../store/ports.js';
 import type { BuildCloudEvent } from './cloudevent.js';
+import type { SloCloudEvent } from './slo-events.js';
 
 /** One outbox row ready to send: the event and the exact body bytes (what webhooks sign). */
-export interface OutgoingEvent {
-  readonly record: OutboxRecord;
-  readonly event: BuildCloudEvent;
+export type OutgoingEvent =
+  | (OutgoingCommon & {
+      readonly kind: 'build';
+      readonly record: OutboxRecord;
+      readonly event: BuildCloudEvent;
+    })
+  | (OutgoingCommon & {
+      readonly kind: 'slo';
+      readonly record: SloOutboxRecord;
+      readonly event: SloCloudEvent;
+    });
+
+interface OutgoingCommon {
   /** `JSON.stringify(event)`, built once and shared by every target. */
   readonly body: string;
-  /** `<pipeline>.<job>.<type>`. */
+  /** `<pipeline>.<job>.<type>`; `<pipeline>.slo.<burning|recovered>` for SLO alerts. */
   readonly routingKey: string;
 }
 

@@ -17,6 +17,14 @@ export interface TargetWorkerDeps {
   /** Between failed batches of a stream target (broker away). */
   readonly reconnect: Backoff;
   readonly batchSize: number;
+  /**
+   * This target is done with an outbox entry: sent (`ok`), not wanted by it (`ok`), or given up
+   * (`ok` false, a dead delivery). Called after the cursor moved past it (the `delivery` SLO).
+   */
+  readonly onDone?: (
+    entry: { readonly id: number; readonly createdAt: number },
+    ok: boolean,
+  ) => void;
 }
 
 /**
@@ -120,7 +128,7 @@ export class TargetWorker {
       return;
     }
     for (;;) {
-      const records = await deps.outbox.outboxSince(this.cursor, deps.batchSize);
+      const records = await deps.outbox.outboxEntriesSince(this.cursor, deps.batchSize);
       if (records.length === 0) return;
       const events = await Promise.all(records.map((r) => deps.events.make(r)));
       let sent = 0;
@@ -136,6 +144,7 @@ export class TargetWorker {
         if (last) {
           this.cursor = last.record.id;
           await deps.deliveries.advanceCursor(this.target, this.cursor, deps.now());
+          for (const e of events.slice(0, sent)) deps.onDone?.(e.record, true);
         }
       }
       if (error !== null) {
@@ -163,19 +172,21 @@ export class TargetWorker {
     const { deps } = this;
     await this.manualRetries(sender);
     for (;;) {
-      const records = await deps.outbox.outboxSince(this.cursor, deps.batchSize);
+      const records = await deps.outbox.outboxEntriesSince(this.cursor, deps.batchSize);
       for (const r of records) {
         if (this.abort.signal.aborted) return;
         const e = await deps.events.make(r);
         if (!sender.wants(e)) {
           this.cursor = r.id;
           await deps.deliveries.advanceCursor(this.target, r.id, deps.now());
+          deps.onDone?.(r, true);
           continue;
         }
         const d = await deps.deliveries.openDelivery(r.id, this.target, deps.now());
         if (d.state !== 'pending') {
           this.cursor = r.id;
           await deps.deliveries.advanceCursor(this.target, r.id, deps.now());
+          deps.onDone?.(r, d.state === 'delivered');
           continue;
         }
         if (d.nextAttemptAt !== null && d.nextAttemptAt > deps.now()) {
@@ -197,7 +208,7 @@ export class TargetWorker {
     const due = await deps.deliveries.dueRetries(this.target, deps.now(), 20);
     for (const d of due) {
       if (this.abort.signal.aborted) return;
-      const [r] = await deps.outbox.outboxSince(d.outboxId - 1, 1);
+      const [r] = await deps.outbox.outboxEntriesSince(d.outboxId - 1, 1);
       if (r?.id !== d.outboxId) {
         await deps.deliveries.recordAttempt(
           d.id,
@@ -229,7 +240,10 @@ export class TargetWorker {
     const now = deps.now();
     if (outcome.ok) {
       await deps.deliveries.recordAttempt(d.id, { state: 'delivered' }, advance, now);
-      if (head) this.cursor = e.record.id;
+      if (head) {
+        this.cursor = e.record.id;
+        deps.onDone?.(e.record, true);
+      }
       return true;
     }
     if (!outcome.retryable || attempt >= sender.maxAttempts) {
@@ -237,11 +251,19 @@ export class TargetWorker {
         ? `${outcome.error} (gave up after ${attempt} attempts)`
         : outcome.error;
       deps.logger.warn(
-        { target: this.target, delivery: d.id, build: e.record.buildId, err: error },
+        {
+          target: this.target,
+          delivery: d.id,
+          ...(e.kind === 'build' ? { build: e.record.buildId } : { event: e.event.id }),
+          err: error,
+        },
         'delivery dead: `nightless deliveries --retry` sends it again',
       );
       await deps.deliveries.recordAttempt(d.id, { state: 'dead', error }, advance, now);
-      if (head) this.cursor = e.record.id;
+      if (head) {
+        this.cursor = e.record.id;
+        deps.onDone?.(e.record, false);
+      }
       return true;
     }
     const retryInMs = backoffDelay(attempt, deps.retry, deps.random);

@@ -75,6 +75,8 @@ export interface Database {
     concurrency_limit: Generated<number>;
     /** `core/failure-class.ts`, written when the build ends (migration 0008). */
     failure_class: string | null;
+    /** A queued retry is not claimed before this time: its backoff, kept in the store (0011). */
+    not_before: Generated<number | null>;
   };
   build_inputs: {
     build_id: number;

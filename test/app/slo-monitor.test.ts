@@ -38,10 +38,21 @@ describe('SloMonitor over a real SQLite store', () => {
     await h.push('app', 'a2');
     await h.settle();
 
-    const history = await h.store.read.sloHistory(0);
+    const history = (await h.store.read.sloHistory(0)).flatMap((o) =>
+      o.type === 'delivered' ? [] : [o],
+    );
     expect(history.filter((o) => o.type === 'finished').map((o) => o.build.failureClass)).toEqual(
       expect.arrayContaining([null, 'network']),
     );
+    // start_latency's reference: when the event announcing the version was received.
+    const starts = history.filter((x) => x.type === 'started');
+    expect(starts).toHaveLength(2);
+    for (const o of starts) {
+      const c = o.build.cause;
+      if (c.kind !== 'version' || c.eventId === null) throw new Error('expected a version cause');
+      const event = await h.store.read.getEvent(c.eventId);
+      expect(o.eventAt).toBe(event!.receivedAt);
+    }
 
     const transitions: SloTransition[] = [];
     const monitor = new SloMonitor({
@@ -100,5 +111,58 @@ describe('SloMonitor over a real SQLite store', () => {
       });
     expect(transitions.map((t) => t.kind)).toEqual(['burning', 'recovered']);
     monitor.stop();
+  });
+
+  it('start_latency live: measures a started build from its event, read from the store', async () => {
+    // No slots: the builds stay queued, so the store's history holds no start yet.
+    const two = pipeline({
+      sources: { app: git('main') },
+      jobs: { build: job({ inputs: ['app'] }), lint: job({ inputs: ['app'] }) },
+    });
+    h = await startHarness(two, { slots: 0 });
+    await h.push('app', 'a1');
+    await expect.poll(async () => (await h.builds()).length).toBe(2);
+    await h.push('app', 'a2');
+    await expect.poll(async () => (await h.builds()).length).toBe(4);
+    const [b1, l1, b2] = await h.builds();
+    const received = async (b: typeof b1) => {
+      const c = b!.cause;
+      if (c.kind !== 'version' || c.eventId === null) throw new Error('expected a version cause');
+      return (await h.store.read.getEvent(c.eventId))!.receivedAt;
+    };
+    const monitor = new SloMonitor({
+      store: h.store.read,
+      // A minute ahead: the starts below (seconds after the events) are in the past.
+      now: () => Date.now() + 60_000,
+      logger: pino({ level: 'silent' }),
+      onTransition: () => undefined,
+      tickMs: 60_000,
+    });
+    await monitor.load({
+      ...two,
+      slos: [
+        { ...withSlos.slos[0]!, name: 'start', indicator: 'start_latency', thresholdMs: 1_000 },
+      ],
+    });
+    try {
+      // Queued at once (queuedAt ≈ event), but started 5 s after the event: bad; 0.5 s: good.
+      const t1 = await received(b1);
+      const t2 = await received(b2);
+      monitor.observe({ type: 'started', build: { ...b1!, queuedAt: t1, startedAt: t1 + 5_000 } });
+      // The same version's other job starting later: the version counted already.
+      monitor.observe({ type: 'started', build: { ...l1!, queuedAt: t1, startedAt: t1 + 9_000 } });
+      monitor.observe({
+        type: 'started',
+        build: { ...b2!, queuedAt: t2 + 400, startedAt: t2 + 500 },
+      });
+      await expect
+        .poll(() => {
+          const r = monitor.reports()[0]!;
+          return [r.good, r.bad];
+        })
+        .toEqual([1, 1]);
+    } finally {
+      monitor.stop();
+    }
   });
 });

@@ -1,6 +1,7 @@
 import type { Build } from '../build.js';
 import { SYSTEM_FAILURE_CLASSES } from '../failure-class.js';
 import { BucketCounter } from './bucket-counter.js';
+import type { DeliveryObservation } from './delivery-tally.js';
 import {
   alertFires,
   budget,
@@ -11,8 +12,10 @@ import {
   type SloStatus,
 } from './slo-math.js';
 
-/** What an SLO counts (docs/slo.md). `delivery` and `lead_time` are not measured yet. */
-export const SLO_INDICATORS = ['reliability', 'start_latency'] as const;
+/** What an SLO counts (docs/slo.md). */
+export const SLO_INDICATORS = ['reliability', 'start_latency', 'delivery'] as const;
+/** The indicators whose good events are bounded by a `threshold`. */
+export const TIMED_INDICATORS: readonly SloIndicator[] = ['start_latency', 'delivery'];
 export type SloIndicator = (typeof SLO_INDICATORS)[number];
 
 export interface SloDef {
@@ -22,7 +25,10 @@ export interface SloDef {
   readonly objective: number;
   /** The rolling window the budget covers (default 28 days). */
   readonly windowMs: number;
-  /** `start_latency`: a build that started within this time of being queued is good. */
+  /**
+   * `start_latency`: a new version whose first build started within this time of the event that
+   * announced it is good.
+   */
   readonly thresholdMs: number | null;
   readonly fast: BurnAlert;
   readonly slow: BurnAlert;
@@ -54,6 +60,11 @@ export interface SloObservation {
     Build,
     'state' | 'failureClass' | 'attempt' | 'cause' | 'queuedAt' | 'startedAt' | 'finishedAt'
   >;
+  /**
+   * `started` of a build a version caused: when the event announcing the version was received
+   * (`start_latency` measures from it). Absent or `null` (the event is gone): the queue time.
+   */
+  readonly eventAt?: number | null;
 }
 
 /**
@@ -64,6 +75,14 @@ export interface SloObservation {
  */
 export class SloSet {
   private readonly counters: BucketCounter[];
+  /**
+   * `start_latency` counts a version once, at its first build's start: the events whose first
+   * build was counted, with when. Entries older than every window are dropped, so it stays as
+   * small as the window's events.
+   */
+  private readonly firstStarts = new Map<number, number>();
+  private readonly longestMs: number;
+  private readonly countsStarts: boolean;
 
   constructor(readonly defs: readonly SloDef[]) {
     this.counters = defs.map((d) => {
@@ -71,14 +90,33 @@ export class SloSet {
       const longest = Math.max(d.windowMs, d.fast.longMs, d.slow.longMs);
       return new BucketCounter(Math.max(1, Math.floor(shortest / 5)), longest);
     });
+    this.countsStarts = defs.some((d) => d.indicator === 'start_latency');
+    this.longestMs = Math.max(0, ...defs.map((d) => Math.max(d.windowMs, d.slow.longMs)));
   }
 
   /** Counts a lifecycle change for every SLO it concerns. Safe to call in any order of builds. */
-  observe(o: SloObservation): void {
+  observe(o: SloObservation | DeliveryObservation): void {
+    const repeat = this.laterStartOfCountedVersion(o);
     for (const [i, d] of this.defs.entries()) {
+      if (repeat && d.indicator === 'start_latency') continue;
       const v = judge(d, o);
       if (v !== null) this.counters[i]!.add(v.at, v.good);
     }
+  }
+
+  /** A `started` of a version whose first build was already counted (another job's build). */
+  private laterStartOfCountedVersion(o: SloObservation | DeliveryObservation): boolean {
+    if (!this.countsStarts || o.type === 'delivered') return false;
+    const c = o.build.cause;
+    if (o.type !== 'started' || c.kind !== 'version' || c.eventId === null) return false;
+    if (o.build.attempt !== 1 || o.build.startedAt === null) return false;
+    if (this.firstStarts.has(c.eventId)) return true;
+    this.firstStarts.set(c.eventId, o.build.startedAt);
+    if (this.firstStarts.size > 4096 && this.firstStarts.size % 4096 === 0) {
+      const horizon = o.build.startedAt - this.longestMs;
+      for (const [id, at] of this.firstStarts) if (at < horizon) this.firstStarts.delete(id);
+    }
+    return false;
   }
 
   evaluate(now: number): SloReport[] {
@@ -117,9 +155,19 @@ export class SloSet {
  * Whether an observation is a good or bad event of `d`, and when; `null` when it is none.
  * - reliability: every `finished` build; bad when its class is `network` or `infrastructure`.
  * - start_latency: the first attempt of a build a new version caused, when it starts; good when
- *   it waited in the queue at most the threshold.
+ *   it started at most the threshold after the event announcing the version was received
+ *   (`eventAt`; the queue time when unknown). `SloSet` counts only a version's first such start.
+ * - delivery: an outbox event every report target is done with; good when none gave it up and
+ *   the last one was done within the threshold of the event being written.
  */
-export function judge(d: SloDef, o: SloObservation): { at: number; good: boolean } | null {
+export function judge(
+  d: SloDef,
+  o: SloObservation | DeliveryObservation,
+): { at: number; good: boolean } | null {
+  if (o.type === 'delivered') {
+    if (d.indicator !== 'delivery') return null;
+    return { at: o.doneAt, good: o.ok && o.doneAt - o.createdAt <= (d.thresholdMs ?? 0) };
+  }
   const b = o.build;
   switch (d.indicator) {
     case 'reliability':
@@ -131,6 +179,11 @@ export function judge(d: SloDef, o: SloObservation): { at: number; good: boolean
     case 'start_latency':
       if (o.type !== 'started' || b.startedAt === null) return null;
       if (b.attempt !== 1 || b.cause.kind !== 'version') return null;
-      return { at: b.startedAt, good: b.startedAt - b.queuedAt <= (d.thresholdMs ?? 0) };
+      return {
+        at: b.startedAt,
+        good: b.startedAt - (o.eventAt ?? b.queuedAt) <= (d.thresholdMs ?? 0),
+      };
+    case 'delivery':
+      return null;
   }
 }

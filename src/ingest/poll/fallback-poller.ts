@@ -7,7 +7,7 @@ import type { NewEvent, SourcePort } from '../../store/ports.js';
 import type { ChangedPathsLookup } from '../changed-paths.js';
 import { findGitVersions, findHttpVersion, type Reported } from './find-versions.js';
 import { pollRequests } from './request-poll.js';
-import { lsRemoteAll, type RemoteHead } from './git-ls-remote.js';
+import { lsRemoteAll, pollLimits, type RemoteHead } from './git-ls-remote.js';
 
 export interface PollerDeps {
   readonly store: SourcePort;
@@ -21,7 +21,10 @@ export interface PollerDeps {
    * poll finds too (events from forges carry them; `git ls-remote` does not). `null` = unknown.
    */
   readonly changedPaths?: ChangedPathsLookup;
-  /** Total time a single check may take (ls-remote or GET). */
+  /**
+   * A tighter bound on a single check (ls-remote or GET) than the pipeline's `network:` limits,
+   * which otherwise bound it to connect + stall time (tests).
+   */
   readonly checkTimeoutMs?: number;
   /** A check finished, scheduled or asked for (metrics); called after it is recorded. */
   readonly onPoll?: (report: PollReport) => void;
@@ -67,12 +70,17 @@ export class FallbackPoller {
   private stopped = false;
   private readonly now: () => number;
   private readonly random: () => number;
-  private readonly checkTimeoutMs: number;
+  private readonly checkTimeoutMs: number | undefined;
 
   constructor(private readonly deps: PollerDeps) {
     this.now = deps.now ?? Date.now;
     this.random = deps.random ?? Math.random;
-    this.checkTimeoutMs = deps.checkTimeoutMs ?? 30_000;
+    this.checkTimeoutMs = deps.checkTimeoutMs;
+  }
+
+  /** The pipeline's `network:` limits (read per check, so a reload applies to the next one). */
+  private limits(): ReturnType<typeof pollLimits> {
+    return pollLimits(this.deps.pipeline().network, this.checkTimeoutMs);
   }
 
   /**
@@ -247,7 +255,7 @@ export class FallbackPoller {
     const [first] = group;
     let shared: Promise<readonly RemoteHead[]> | undefined;
     if (first?.kind === 'git' && group.length > 1) {
-      shared = lsRemoteAll(first.url, this.checkTimeoutMs);
+      shared = lsRemoteAll(first.url, this.limits());
       shared.catch(() => undefined); // each source's check reports the failure
     }
     const outcomes: PollOutcome[] = [];
@@ -271,7 +279,8 @@ export class FallbackPoller {
   ): Promise<PollOutcome> {
     const { store, logger } = this.deps;
     const at = this.now();
-    const timeoutMs = this.checkTimeoutMs;
+    const limits = this.limits();
+    const timeoutMs = limits.timeoutMs;
     let error: string | null = null;
     let found: NewEvent[] = [];
     let missed = false;
@@ -281,7 +290,7 @@ export class FallbackPoller {
       const findings =
         source.kind === 'git'
           ? await findGitVersions(source, known, at, {
-              timeoutMs,
+              limits,
               reported: this.reported,
               changedPaths: this.deps.changedPaths,
               repoHeads,

@@ -3,7 +3,7 @@ import type { SourceHead } from '../../core/scheduler/index.js';
 import type { NewEvent } from '../../store/ports.js';
 import { changedPathsOrUnknown, type ChangedPathsLookup } from '../changed-paths.js';
 import { checkHttp } from './http-check.js';
-import { headsMatching, lsRemote, type RemoteHead } from './git-ls-remote.js';
+import { headsMatching, lsRemote, type LsRemoteLimits, type RemoteHead } from './git-ls-remote.js';
 
 // What one check of a source finds, apart from when checks run (the poller's schedule): the
 // part that differs between git and http sources.
@@ -21,7 +21,8 @@ interface Findings {
 }
 
 interface GitCheckContext {
-  readonly timeoutMs: number;
+  /** The pipeline's `network:` limits for the `ls-remote` (`pollLimits`). */
+  readonly limits: LsRemoteLimits;
   /** What earlier checks reported, per `source\0ref`. */
   readonly reported: ReadonlyMap<string, { sha: string; head: string | undefined }>;
   readonly changedPaths: ChangedPathsLookup | undefined;
@@ -37,7 +38,7 @@ export async function findGitVersions(
 ): Promise<Findings> {
   const heads = ctx.repoHeads
     ? headsMatching(await ctx.repoHeads, source.branches)
-    : await lsRemote(source.url, source.branches, ctx.timeoutMs);
+    : await lsRemote(source.url, source.branches, ctx.limits);
   const changed = heads.filter((h) => {
     const head = known.find((k) => k.ref === h.ref)?.version;
     if (head === h.sha) return false;

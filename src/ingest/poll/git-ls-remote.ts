@@ -1,5 +1,6 @@
 import { stderrSummary } from '../../core/command-stderr.js';
 import { matchesAny } from '../../core/glob-match.js';
+import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../../core/pipeline.js';
 import { displayUrl } from '../../core/redact.js';
 import { runCommand } from './run-command.js';
 
@@ -10,15 +11,31 @@ export interface RemoteHead {
 
 /**
  * The branch heads of a git repository matching `patterns`, via `git ls-remote --heads`.
- * Works for URLs, local paths and bare repositories. Connects fail fast: ssh gets a connect
- * timeout and never prompts; http transfers below 1 byte/s for `lowSpeedSeconds` abort.
+ * Works for URLs, local paths and bare repositories. Connects fail fast with the pipeline's
+ * `network:` limits: ssh gets the connect timeout and never prompts; http transfers below
+ * 1 byte/s for the stall time abort; the whole command ends after connect + stall.
  */
 export async function lsRemote(
   url: string,
   patterns: readonly string[],
-  timeoutMs: number,
+  limits: LsRemoteLimits,
 ): Promise<RemoteHead[]> {
-  return headsMatching(await lsRemoteAll(url, timeoutMs), patterns);
+  return headsMatching(await lsRemoteAll(url, limits), patterns);
+}
+
+/** The pipeline's `network:` limits, and optionally a tighter overall bound (tests). */
+export interface LsRemoteLimits extends NetworkLimits {
+  readonly timeoutMs?: number;
+}
+
+/** A fallback check's limits: the pipeline's `network:`, connect + stall overall (or `tighterMs`). */
+export function pollLimits(
+  network: NetworkLimits | undefined,
+  tighterMs: number | undefined,
+): LsRemoteLimits & { readonly timeoutMs: number } {
+  const n = network ?? DEFAULT_NETWORK_LIMITS;
+  const overall = n.connectTimeoutMs + n.stallTimeoutMs;
+  return { ...n, timeoutMs: Math.min(tighterMs ?? overall, overall) };
 }
 
 /** The branches of `heads` that match `patterns` (the source's `branch`/`branches`). */
@@ -27,8 +44,14 @@ export function headsMatching(heads: readonly RemoteHead[], patterns: readonly s
 }
 
 /** Every branch head of the repository: one `git ls-remote` that several sources can share. */
-export async function lsRemoteAll(url: string, timeoutMs: number): Promise<RemoteHead[]> {
-  const lowSpeed = String(Math.max(1, Math.floor(timeoutMs / 1000)));
+export async function lsRemoteAll(url: string, limits: LsRemoteLimits): Promise<RemoteHead[]> {
+  // ls-remote's answer is small: a remote that connects and then stalls for the stall time is
+  // as dead as one that never connects, so connect + stall bounds the whole command.
+  const timeoutMs = Math.min(
+    limits.timeoutMs ?? Infinity,
+    limits.connectTimeoutMs + limits.stallTimeoutMs,
+  );
+  const lowSpeed = String(seconds(limits.stallTimeoutMs));
   const args = [
     '-c',
     'http.lowSpeedLimit=1',
@@ -39,7 +62,7 @@ export async function lsRemoteAll(url: string, timeoutMs: number): Promise<Remot
     '--',
     url,
   ];
-  const connect = Math.max(1, Math.floor(timeoutMs / 2000));
+  const connect = seconds(limits.connectTimeoutMs);
   const env = {
     ...process.env,
     GIT_TERMINAL_PROMPT: '0',
@@ -59,4 +82,8 @@ export async function lsRemoteAll(url: string, timeoutMs: number): Promise<Remot
     heads.push({ ref: name.slice('refs/heads/'.length), sha });
   }
   return heads;
+}
+
+function seconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
 }

@@ -42,7 +42,7 @@ export class AmqpReporter implements StreamSender {
     const confirmed: Array<Promise<boolean>> = [];
     for (const e of events) {
       // An unapproved fork's builds are not announced on the bus (commit status only).
-      if (!sendsBeyondStatus(e)) {
+      if (e.kind === 'build' && !sendsBeyondStatus(e)) {
         confirmed.push(Promise.resolve(true));
         continue;
       }

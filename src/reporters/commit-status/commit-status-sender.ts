@@ -32,8 +32,10 @@ export function commitStatusSender(def: CommitStatusDef, ctx: SenderContext): Si
   return {
     mode: 'single',
     maxAttempts: def.maxAttempts,
-    wants: (e: OutgoingEvent) => commitOf(e.record.build) !== null,
+    // Commit statuses have nothing to say about SLOs.
+    wants: (e: OutgoingEvent) => e.kind === 'build' && commitOf(e.record.build) !== null,
     async send(e, _delivery, signal): Promise<SendOutcome> {
+      if (e.kind !== 'build') return { ok: true };
       const build = e.record.build;
       const commit = commitOf(build);
       if (!commit) return { ok: true };

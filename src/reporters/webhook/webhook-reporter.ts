@@ -28,7 +28,7 @@ export class WebhookReporter implements SingleSender {
 
   /** Not the builds of an unapproved fork's request: only commit statuses report those. */
   wants(e: OutgoingEvent): boolean {
-    return sendsBeyondStatus(e);
+    return e.kind === 'slo' || sendsBeyondStatus(e);
   }
 
   send(

@@ -49,8 +49,12 @@ export class BuildRunner implements Runner {
   private readonly loop: SerialLoop;
   private stopping = false;
   private stopMode: StopMode = 'requeue';
-  /** Retries waiting out their backoff: timer → the build to retry. */
-  private readonly retryTimers = new Map<NodeJS.Timeout, number>();
+  /**
+   * Wakes the claim loop when the earliest retry's backoff ends. The retry itself waits in the
+   * store (`notBefore`), so this timer only saves a poll: losing it with the process loses
+   * nothing, the next start sets it again.
+   */
+  private retryWake: { at: number; timer: NodeJS.Timeout } | null = null;
 
   constructor(private readonly deps: BuildRunnerDeps) {
     this.loop = new SerialLoop(
@@ -97,14 +101,7 @@ export class BuildRunner implements Runner {
   async stop(mode: StopMode): Promise<void> {
     if (!this.stopping) this.stopMode = mode;
     this.stopping = true;
-    // A retry still waiting is queued now, so the next start runs it (the wait is skipped).
-    for (const [t, id] of this.retryTimers) {
-      clearTimeout(t);
-      await this.deps.queue.queueRetry(id, this.deps.now()).catch((err: unknown) => {
-        this.deps.logger.error({ err, build: id }, 'queueing a retry at shutdown failed');
-      });
-    }
-    this.retryTimers.clear();
+    this.clearRetryWake();
     await this.loop.stop();
     for (const [id, run] of this.running) {
       // A build someone cancelled just before keeps that cancel; it is not re-queued.
@@ -114,31 +111,36 @@ export class BuildRunner implements Runner {
     await Promise.all([...this.running.values()].map((r) => r.done));
   }
 
-  /**
-   * Queues the retry of `id` after `delayMs`. The wait lives in this process: a stop queues the
-   * retry at once (it runs at the next start); only a crash during the wait loses it.
-   */
-  private scheduleRetry(id: number, delayMs: number, log: Logger): void {
-    log.warn({ delayMs }, 'build failed for a retryable reason: retrying');
-    const timer = setTimeout(() => {
-      this.retryTimers.delete(timer);
-      if (this.stopping) return;
-      this.deps.queue.queueRetry(id, this.deps.now()).then(
-        (retry) => {
-          if (retry === null) return;
-          this.deps.onFinished(retry);
-          this.wake();
-        },
-        (err: unknown) => log.error({ err }, 'queueing the retry failed'),
-      );
-    }, delayMs);
-    this.retryTimers.set(timer, id);
+  /** Arms the wake-up for the earliest retry still in its backoff, if any. */
+  private async armRetryWake(): Promise<void> {
+    const now = this.deps.now();
+    const at = await this.deps.queue.nextRetryAt(now);
+    if (at === null || this.stopping) return;
+    if (this.retryWake !== null && this.retryWake.at <= at) return;
+    this.clearRetryWake();
+    const timer = setTimeout(
+      () => {
+        this.retryWake = null;
+        this.wake();
+      },
+      Math.max(0, at - now),
+    );
+    timer.unref();
+    this.retryWake = { at, timer };
+  }
+
+  private clearRetryWake(): void {
+    if (this.retryWake !== null) clearTimeout(this.retryWake.timer);
+    this.retryWake = null;
   }
 
   private async fill(): Promise<void> {
     while (!this.stopping && this.running.size < this.deps.slots) {
       const build = await this.deps.queue.claimNextBuild(this.deps.worker, this.deps.now());
-      if (!build) return;
+      if (!build) {
+        await this.armRetryWake();
+        return;
+      }
       this.deps.onStarted(build);
       const abort = new AbortController();
       const entry: RunningBuild = {
@@ -265,12 +267,18 @@ export class BuildRunner implements Runner {
     try {
       const finished = await deps.queue.finishBuild(
         build.id,
-        { result, logBytes, outputEvents, ...(retry === null ? {} : { retrying: true }) },
+        {
+          result,
+          logBytes,
+          outputEvents,
+          ...(retry === null ? {} : { retryAt: deps.now() + retry.delayMs }),
+        },
         deps.now(),
       );
       log.info({ state: finished.state, reason: finished.reason }, 'build finished');
+      if (retry !== null)
+        log.warn({ delayMs: retry.delayMs }, 'build failed for a retryable reason: retry queued');
       deps.onFinished(finished);
-      if (retry !== null) this.scheduleRetry(build.id, retry.delayMs, log);
     } catch (err) {
       log.error({ err }, 'recording the build result failed');
     }

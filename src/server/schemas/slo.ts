@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { SLO_INDICATORS } from '../../core/slo/slo-set.js';
 
 const rate = z.number().nullable().meta({ description: '`null`: infinite (objective 100 %).' });
 
@@ -6,7 +7,7 @@ const rate = z.number().nullable().meta({ description: '`null`: infinite (object
 export const SloReportSchema = z
   .object({
     name: z.string(),
-    indicator: z.enum(['reliability', 'start_latency']),
+    indicator: z.enum(SLO_INDICATORS),
     objective: z.number().meta({ description: 'Share of good events wanted (0.995 = 99.5 %).' }),
     windowMs: z.number(),
     good: z.number(),

@@ -9,17 +9,19 @@ export interface FinishedRun {
   /** Output versions to announce, written to the inbox in the same transaction. */
   readonly outputEvents: readonly NewEvent[];
   /**
-   * A retry follows (`core/retry-rule.ts`): the ending is recorded without a `finished` outbox
-   * row, so reporters hear one result, the retry's.
+   * A retry follows (`core/retry-rule.ts`), claimable from this time (the end of its backoff):
+   * the ending is recorded without a `finished` outbox row, so reporters hear one result, the
+   * retry's, and the retry is queued in the same transaction — a crash during the backoff loses
+   * neither.
    */
-  readonly retrying?: boolean;
+  readonly retryAt?: number;
 }
 
 /** The durable build queue, as the runner (local slots or remote agents) sees it. */
 export interface QueuePort {
   /**
    * Takes the oldest eligible queued build (concurrency groups in queue order, under their
-   * limit) and marks it running for `worker`; `null` when none is eligible. Safe for any number
+   * limit; a retry only once its `notBefore` has passed) and marks it running for `worker`; `null` when none is eligible. Safe for any number
    * of concurrent claimers on separate connections or processes: each build goes to exactly one.
    */
   claimNextBuild(worker: string, now: number): Promise<Build | null>;
@@ -29,7 +31,12 @@ export interface QueuePort {
    * + 1, the two linked through `relatedBuild`, one `queued` outbox row. `null` (nothing written)
    * when `previous` is unknown or already has a retry. Safe to call twice.
    */
-  queueRetry(previous: number, now: number): Promise<Build | null>;
+  queueRetry(previous: number, now: number, notBefore?: number): Promise<Build | null>;
+  /**
+   * The earliest time after `now` a queued build waiting out a retry backoff becomes claimable;
+   * `null` when none waits. The runner sets its wake-up by it (also after a restart).
+   */
+  nextRetryAt(now: number): Promise<number | null>;
   /**
    * Puts a running build back in the queue (a graceful shutdown killed it): state `queued`, no
    * start time or worker, its place in the queue kept, one `queued` outbox row. `null` (and

@@ -65,6 +65,7 @@ function newBuildRow(id: number, v: NewBuild): BuildRow {
     concurrency_group: v.concurrency_group ?? v.job,
     concurrency_limit: v.concurrency_limit ?? 1,
     failure_class: null,
+    not_before: null,
   };
 }
 

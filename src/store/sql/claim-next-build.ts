@@ -17,7 +17,8 @@ import type { Db, Dialect, SqlConnection } from './connection.js';
  *
  * Eligible: the oldest queued build of its concurrency group (a group's builds start in queue
  * order) whose group runs fewer builds than its limit; other groups' builds are taken past a
- * full one. The `started` outbox row is written in the same transaction.
+ * full one. A retry waiting out its backoff (`not_before` in the future) is not eligible. The
+ * `started` outbox row is written in the same transaction.
  */
 export function claimNextBuild(
   conn: SqlConnection,
@@ -44,11 +45,14 @@ export function claimStatement(db: Db, dialect: Dialect, worker: string, now: nu
         .selectFrom('builds as q')
         .select('q.id')
         .where('q.state', '=', 'queued')
+        .where((e) => e.or([e('q.not_before', 'is', null), e('q.not_before', '<=', now)]))
         .where('q.id', '=', (eb2) =>
           eb2
             .selectFrom('builds as o')
             .select((e) => e.fn.min('o.id').as('id'))
             .where('o.state', '=', 'queued')
+            // A retry in its backoff does not hold its group: newer builds start meanwhile.
+            .where((e) => e.or([e('o.not_before', 'is', null), e('o.not_before', '<=', now)]))
             .whereRef('o.concurrency_group', '=', 'q.concurrency_group'),
         )
         .where(

@@ -1,6 +1,11 @@
 import type { Build } from '../../core/build.js';
-import type { OutboxPort, OutboxRecord } from '../ports.js';
+import { isSloOutboxType, type SloAlert } from '../../core/slo/slo-alert.js';
+import type { OutboxEntry, OutboxPort, OutboxRecord } from '../ports.js';
 import type { Db, SqlConnection } from './connection.js';
+
+/** No build: SLO rows name build 0 (ids start at 1), so retention sees no build to wait for. */
+const NO_BUILD = 0;
+const SLO_TYPES = ['slo.burning', 'slo.recovered'] as const;
 
 /** {@link OutboxPort}: the relay's read of lifecycle changes, in commit order of their ids. */
 export class SqlOutbox implements OutboxPort {
@@ -16,8 +21,46 @@ export class SqlOutbox implements OutboxPort {
       createdAt: Number(r.created_at),
     }));
   }
+
+  async outboxEntriesSince(afterId: number, limit: number): Promise<OutboxEntry[]> {
+    const { rows } = await this.conn.run(entriesSince, { afterId, limit });
+    return rows.map((r): OutboxEntry => {
+      const base = { id: Number(r.id), createdAt: Number(r.created_at) };
+      if (isSloOutboxType(r.type))
+        return { ...base, type: r.type, alert: JSON.parse(r.payload) as SloAlert };
+      return {
+        ...base,
+        buildId: Number(r.build_id),
+        type: r.type as OutboxRecord['type'],
+        build: JSON.parse(r.payload) as Build,
+      };
+    });
+  }
+
+  async appendSloAlert(alert: SloAlert, now: number): Promise<number> {
+    // JSON has no infinities; `null` stands for them, as in `GET /api/slos`.
+    const payload = JSON.stringify(alert, (_k, v: unknown) =>
+      typeof v === 'number' && !Number.isFinite(v) ? null : v,
+    );
+    const row = await this.conn.db
+      .insertInto('outbox')
+      .values({ build_id: NO_BUILD, type: `slo.${alert.kind}`, payload, created_at: now })
+      .returning('id')
+      .executeTakeFirstOrThrow();
+    return Number(row.id);
+  }
 }
 
-/** Hot: every relay wake and every report target reads it (see `Shapes`). */
+/** Hot: every relay wake reads it (see `Shapes`). */
 const outboxSince = (db: Db, p: { afterId: number; limit: number }) =>
+  db
+    .selectFrom('outbox')
+    .selectAll()
+    .where('id', '>', p.afterId)
+    .where('type', 'not in', SLO_TYPES)
+    .orderBy('id')
+    .limit(p.limit);
+
+/** Hot: every report target's pass reads it. */
+const entriesSince = (db: Db, p: { afterId: number; limit: number }) =>
   db.selectFrom('outbox').selectAll().where('id', '>', p.afterId).orderBy('id').limit(p.limit);

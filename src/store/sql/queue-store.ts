@@ -9,7 +9,7 @@ import { insertBuild, loadBuild, writeOutbox } from './build-writes.js';
 import { claimNextBuild } from './claim-next-build.js';
 import type { SqlConnection } from './connection.js';
 import { insertEvent } from './inbox-store.js';
-import { queueRetry } from './queue-retry.js';
+import { insertRetry, nextRetryAt, queueRetry } from './queue-retry.js';
 import { artifactFiles } from './read-store.js';
 
 /** {@link QueuePort}: the durable build queue, as local slots (and later agents) see it. */
@@ -82,13 +82,18 @@ export class SqlQueue implements QueuePort {
         }
       }
       for (const e of run.outputEvents) await insertEvent(trx, e, this.conn.shapes);
-      if (run.retrying !== true) await writeOutbox(trx, id, 'finished', now);
+      if (run.retryAt === undefined) await writeOutbox(trx, id, 'finished', now);
+      else await insertRetry(trx, this.conn.shapes, id, now, run.retryAt);
       return loadBuild(trx, id);
     });
   }
 
-  queueRetry(previous: number, now: number): Promise<Build | null> {
-    return queueRetry(this.conn, previous, now);
+  queueRetry(previous: number, now: number, notBefore?: number): Promise<Build | null> {
+    return queueRetry(this.conn, previous, now, notBefore ?? null);
+  }
+
+  nextRetryAt(now: number): Promise<number | null> {
+    return nextRetryAt(this.conn.db, now);
   }
 
   requeueBuild(id: number, now: number): Promise<Build | null> {

@@ -1,3 +1,4 @@
+import type { DeliveryObservation } from '../../core/slo/delivery-tally.js';
 import type { SloObservation } from '../../core/slo/slo-set.js';
 import type { Build } from '../../core/build.js';
 import type { JobName, SourceName } from '../../core/pipeline.js';
@@ -168,7 +169,7 @@ export class SqlReadModel implements ReadPort {
     return artifactFiles(this.conn.db, buildId, output);
   }
 
-  sloHistory(since: number): Promise<SloObservation[]> {
+  sloHistory(since: number): Promise<Array<SloObservation | DeliveryObservation>> {
     return sloHistory(this.conn.db, since);
   }
 

@@ -252,6 +252,35 @@ describe('fallback poller', () => {
     await new Promise<void>((r) => silent.close(() => r()));
   });
 
+  it("bounds a git remote's ls-remote by the pipeline's network: limits, not a fixed 30 s", async () => {
+    const sockets: Socket[] = [];
+    const silent = createTcp((s) => sockets.push(s));
+    await new Promise<void>((r) => silent.listen(0, '127.0.0.1', r));
+    const addr = silent.address();
+    const port = typeof addr === 'object' && addr ? addr.port : 0;
+    const url = `http://127.0.0.1:${port}/app.git`;
+    const pipeline = {
+      ...pipelineOf(gitSource(url)),
+      network: { connectTimeoutMs: 500, stallTimeoutMs: 1_000 },
+    };
+    await store.sources.syncSources([{ name: 'app', kind: 'git', url }]);
+    const poller = new FallbackPoller({
+      store: store.sources,
+      ingest: () => Promise.resolve(),
+      pipeline: () => pipeline,
+      logger,
+    });
+    const started = Date.now();
+    const outcome = await poller.pollNow('app');
+    expect(outcome.ok).toBe(false);
+    // git's low-speed limit (the stall time) or connect + stall, whichever comes first.
+    expect(outcome.error).toMatch(/timed out after 1500 ms|Operation too slow/);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    await poller.stop();
+    for (const s of sockets) s.destroy();
+    await new Promise<void>((r) => silent.close(() => r()));
+  });
+
   describe('fallback_poll: off', () => {
     /** The source's stored status once its first check has been recorded (bounded wait). */
     async function afterFirstCheck() {

@@ -55,7 +55,9 @@ const failure = (p: Promise<unknown>) =>
 describe('git ls-remote failures', () => {
   it('a wrong repository path says what git said, naming the command, not its advice', async () => {
     const path = join(dir, 'no-such-repo');
-    const message = await failure(lsRemoteAll(path, 10_000));
+    const message = await failure(
+      lsRemoteAll(path, { connectTimeoutMs: 5_000, stallTimeoutMs: 5_000 }),
+    );
     expect(message).toBe(
       `git ls-remote ${path} failed (exit code 128): fatal: '${path}' does not appear to be a git repository; fatal: Could not read from remote repository.`,
     );
@@ -66,8 +68,10 @@ describe('git ls-remote failures', () => {
   it('a host that never answers fails fast, naming `git ls-remote` and the URL', async () => {
     const url = `http://127.0.0.1:${silentPort}/app.git`;
     const started = Date.now();
-    const message = await failure(lsRemoteAll(url, 1_500));
-    // git's own low-speed limit (1 s here) or our hard timeout, whichever comes first.
+    const message = await failure(
+      lsRemoteAll(url, { connectTimeoutMs: 500, stallTimeoutMs: 1_000 }),
+    );
+    // git's own low-speed limit (the stall time, 1 s) or connect + stall, whichever comes first.
     expect(message).toMatch(
       new RegExp(
         `^git ls-remote ${url.replace(/[.]/g, '\\.')} (timed out after 1500 ms|failed \\(exit code 128\\): fatal: unable to access .*: Operation too slow)`,
@@ -78,13 +82,17 @@ describe('git ls-remote failures', () => {
 
   it('the hard timeout names `git ls-remote`, not `git -c`', async () => {
     const url = `http://127.0.0.1:${tricklePort}/app.git`;
-    const message = await failure(lsRemoteAll(url, 1_500));
+    const message = await failure(
+      lsRemoteAll(url, { connectTimeoutMs: 500, stallTimeoutMs: 1_000 }),
+    );
     expect(message).toBe(`git ls-remote ${url} timed out after 1500 ms`);
   });
 
   it('never shows the credentials of a URL', async () => {
     const url = `http://ci:hunter2-token@127.0.0.1:1/app.git`;
-    const message = await failure(lsRemoteAll(url, 5_000));
+    const message = await failure(
+      lsRemoteAll(url, { connectTimeoutMs: 2_000, stallTimeoutMs: 3_000 }),
+    );
     expect(message).toMatch(
       /^git ls-remote http:\/\/127\.0\.0\.1:1\/app\.git failed \(exit code 128\): fatal: unable to access/,
     );
