@@ -1,4 +1,6 @@
+import type { Selectable } from 'kysely';
 import type { Build } from '../../core/build.js';
+import type { Database } from '../schema.js';
 import { insertBuild, loadBuild, writeOutbox } from './build-writes.js';
 import type { Db, Shapes, SqlConnection } from './connection.js';
 
@@ -35,11 +37,44 @@ export async function insertRetry(
     .selectAll()
     .where('id', '=', previous)
     .executeTakeFirst();
-  if (!row || row.related_build !== null) return null;
+  // Already retried: its link points at a newer build (a retry's own link points back, older).
+  if (!row || (row.related_build !== null && row.related_build > row.id)) return null;
+  const newId = await insertNextAttempt(trx, shapes, row, now);
+  if (notBefore !== null && notBefore > now)
+    await trx
+      .updateTable('builds')
+      .set({ not_before: notBefore })
+      .where('id', '=', newId)
+      .execute();
+  return newId;
+}
+
+/** {@link QueuePort.nextRetryAt}: the earliest `not_before` after `now` of a queued build. */
+export async function nextRetryAt(db: Db, now: number): Promise<number | null> {
+  const row = await db
+    .selectFrom('builds')
+    .select((e) => e.fn.min('not_before').as('at'))
+    .where('state', '=', 'queued')
+    .where('not_before', '>', now)
+    .executeTakeFirst();
+  return row?.at === null || row?.at === undefined ? null : Number(row.at);
+}
+
+/**
+ * The next attempt of `row` (a lost or retried build): queued with its inputs, fingerprint and
+ * group, cause `retry`, attempt + 1, both builds linked through `related_build`, one `queued`
+ * outbox row. Shared by restart recovery and `retry:` so a re-run is written one way. Its id.
+ */
+export async function insertNextAttempt(
+  trx: Db,
+  shapes: Shapes,
+  row: Selectable<Database['builds']>,
+  now: number,
+): Promise<number> {
   const inputs = await trx
     .selectFrom('build_inputs')
     .selectAll()
-    .where('build_id', '=', previous)
+    .where('build_id', '=', row.id)
     .orderBy('position')
     .execute();
   const newId = await insertBuild(
@@ -67,28 +102,7 @@ export async function insertRetry(
       eventId: i.event_id,
     })),
   );
-  if (notBefore !== null && notBefore > now)
-    await trx
-      .updateTable('builds')
-      .set({ not_before: notBefore })
-      .where('id', '=', newId)
-      .execute();
-  await trx
-    .updateTable('builds')
-    .set({ related_build: newId })
-    .where('id', '=', previous)
-    .execute();
+  await trx.updateTable('builds').set({ related_build: newId }).where('id', '=', row.id).execute();
   await writeOutbox(trx, newId, 'queued', now);
   return newId;
-}
-
-/** {@link QueuePort.nextRetryAt}: the earliest `not_before` after `now` of a queued build. */
-export async function nextRetryAt(db: Db, now: number): Promise<number | null> {
-  const row = await db
-    .selectFrom('builds')
-    .select((e) => e.fn.min('not_before').as('at'))
-    .where('state', '=', 'queued')
-    .where('not_before', '>', now)
-    .executeTakeFirst();
-  return row?.at === null || row?.at === undefined ? null : Number(row.at);
 }

@@ -5,11 +5,11 @@ import { failureClassOf } from '../../core/failure-class.js';
 import type { SourceName } from '../../core/pipeline.js';
 import type { ArtifactFile } from '../../executor/port.js';
 import type { FinishedRun, QueuePort } from '../ports.js';
-import { insertBuild, loadBuild, writeOutbox } from './build-writes.js';
+import { loadBuild, writeOutbox } from './build-writes.js';
 import { claimNextBuild } from './claim-next-build.js';
 import type { SqlConnection } from './connection.js';
 import { insertEvent } from './inbox-store.js';
-import { insertRetry, nextRetryAt, queueRetry } from './queue-retry.js';
+import { insertNextAttempt, insertRetry, nextRetryAt, queueRetry } from './queue-retry.js';
 import { artifactFiles } from './read-store.js';
 
 /** {@link QueuePort}: the durable build queue, as local slots (and later agents) see it. */
@@ -175,43 +175,7 @@ export class SqlQueue implements QueuePort {
         await writeOutbox(trx, row.id, 'finished', now);
         lost.push(await loadBuild(trx, row.id));
         if (row.attempt < maxAttempts && !newer) {
-          const inputs = await trx
-            .selectFrom('build_inputs')
-            .selectAll()
-            .where('build_id', '=', row.id)
-            .orderBy('position')
-            .execute();
-          const newId = await insertBuild(
-            trx,
-            this.conn.shapes,
-            {
-              job: row.job,
-              state: 'queued',
-              fingerprint: row.fingerprint,
-              definition_hash: row.definition_hash,
-              cause: JSON.stringify({ kind: 'retry', previousBuild: Number(row.id) }),
-              forced: row.forced,
-              ref: row.ref,
-              queued_at: now,
-              attempt: row.attempt + 1,
-              related_build: row.id,
-              concurrency_group: row.concurrency_group,
-              concurrency_limit: row.concurrency_limit,
-            },
-            inputs.map((i) => ({
-              source: i.source,
-              version: i.version,
-              ref: i.ref,
-              origin: i.origin as never,
-              eventId: i.event_id,
-            })),
-          );
-          await trx
-            .updateTable('builds')
-            .set({ related_build: newId })
-            .where('id', '=', row.id)
-            .execute();
-          await writeOutbox(trx, newId, 'queued', now);
+          const newId = await insertNextAttempt(trx, this.conn.shapes, row, now);
           requeued.push(await loadBuild(trx, newId));
         }
       }

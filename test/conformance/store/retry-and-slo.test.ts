@@ -54,6 +54,18 @@ forEachStore('retries (queueRetry, retryAt, nextRetryAt)', (store) => {
     expect(await claim(2300)).toBe(retry!.id);
   });
 
+  it('a retry that fails again can be retried once more (attempt 3)', async () => {
+    const [a] = await queued(store(), sha(1), [['fp1']]);
+    await claim(2100);
+    await queue(store()).finishBuild(a!, finished(networkError), 2200);
+    const second = await queue(store()).queueRetry(a!, 2300);
+    expect(await claim(2300)).toBe(second!.id);
+    await queue(store()).finishBuild(second!.id, finished(networkError), 2400);
+    const third = await queue(store()).queueRetry(second!.id, 2500);
+    expect(third).toMatchObject({ state: 'queued', attempt: 3, relatedBuild: second!.id });
+    expect(await queue(store()).queueRetry(second!.id, 2600)).toBeNull();
+  });
+
   it('an ending with retryAt writes no finished row; the retry waits until retryAt', async () => {
     const [a] = await queued(store(), sha(1), [['fp1']]);
     await claim(2100);
