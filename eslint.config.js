@@ -54,8 +54,26 @@ export const MAY_IMPORT = {
     'ingest/amqp/queue-name.ts',
     ...STORE_PORTS,
   ],
-  agent: ['core', 'async', 'config', 'net', 'executor', 'runner/port.ts', ...STORE_PORTS],
-  cli: ['core', 'api', 'config', 'app', 'executor/port.ts', 'ingest/git-hooks', ...STORE_PORTS],
+  agent: [
+    'core',
+    'async',
+    'artifacts',
+    'config',
+    'net',
+    'executor',
+    'runner/port.ts',
+    ...STORE_PORTS,
+  ],
+  cli: [
+    'core',
+    'api',
+    'config',
+    'app',
+    'agent',
+    'executor/port.ts',
+    'ingest/git-hooks',
+    ...STORE_PORTS,
+  ],
   // The composition root wires every adapter, but never the test harness.
   app: ['*'],
   // The harness is a product for tests (CONVENTIONS §11): it may use everything.

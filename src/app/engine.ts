@@ -16,6 +16,7 @@ import { EmbeddedLeadership } from '../leader/embedded-leadership.js';
 import type { Leadership } from '../leader/port.js';
 import { BuildRunner, type AfterRun } from '../runner/local/build-runner.js';
 import type { TrustLookup } from '../runner/build-trust.js';
+import { CombinedRunner } from '../runner/combined-runner.js';
 import type { Runner, RunnerEvents } from '../runner/port.js';
 import type { VersionFacts } from '../scheduler/version-facts.js';
 import { LeaderLoops } from './leader-loops.js';
@@ -46,6 +47,11 @@ export interface EngineOptions {
   readonly runner?: (events: RunnerEvents) => Runner;
   /** Change requests and approvals: decides which builds are untrusted (fork safety). */
   readonly requests?: TrustLookup;
+  /**
+   * Build agents beside the local slots (`runner/remote/`), made with the engine's events and its
+   * current pipeline; absent: local slots only.
+   */
+  readonly agents?: (events: RunnerEvents, pipeline: () => Pipeline) => Runner;
   /** Several server replicas share the database (scale-out); absent: the embedded deployment. */
   readonly replication?: Replication;
 }
@@ -110,9 +116,11 @@ export class Engine implements Commands {
         this.loops?.snapshot.buildChanged(b);
         this.outboxCommitted();
         this.inboxCommitted();
+        // A lost build re-queued by an expired lease may be any runner's to take.
+        if (b.state === 'queued') this.runner.wake();
       },
     };
-    this.runner =
+    const local =
       opts.runner?.(events) ??
       new BuildRunner({
         ...events,
@@ -127,6 +135,9 @@ export class Engine implements Commands {
         ...(opts.requests ? { requests: opts.requests } : {}),
         ...(opts.afterRun ? { afterRun: opts.afterRun } : {}),
       });
+    this.runner = opts.agents
+      ? new CombinedRunner([local, opts.agents(events, () => this.current)])
+      : local;
     this.links = opts.replication
       ? new ReplicaLinks({
           bus,
@@ -229,7 +240,12 @@ export class Engine implements Commands {
   /** Cancels a queued or running build; a finished one is returned unchanged. */
   async cancel(id: number, by: string | null, why?: string): Promise<Build | null> {
     const reason = why ?? `cancelled${by ? ` by ${by}` : ''}`;
-    if (this.runner.cancelRunning(id, reason)) return this.opts.store.read.getBuild(id);
+    if (this.runner.cancelRunning(id, reason)) {
+      // An agent's build is killed at the agent's next heartbeat, which may reach any replica:
+      // they all hear of it (local slots elsewhere do not run it and ignore the signal).
+      this.links?.cancelElsewhere(id, reason);
+      return this.opts.store.read.getBuild(id);
+    }
     const build = await this.opts.store.queue.cancelQueuedBuild(id, reason, this.now());
     if (build) this.loops?.snapshot.buildChanged(build);
     // Running on another replica: its runner kills it and records the end.

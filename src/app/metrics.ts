@@ -314,7 +314,7 @@ export class NightlessMetrics {
         },
       },
       queue: {
-        claimNextBuild: (worker, now) => queue.claimNextBuild(worker, now),
+        claimNextBuild: (worker, now, filter) => queue.claimNextBuild(worker, now, filter),
         finishBuild: async (id: number, run: FinishedRun, at: number) => {
           const build = await queue.finishBuild(id, run, at);
           count(

@@ -53,6 +53,8 @@ export interface StartOptions {
    * `database`: a PostgreSQL advisory lock (`postgresReplica`); without: the embedded server.
    */
   readonly replica?: Replica;
+  /** How long an agent's lease lasts without a heartbeat (default 30 s). */
+  readonly agentLeaseMs?: number;
 }
 
 export interface Nightless {

@@ -7,6 +7,7 @@ import { MemoryBus } from '../bus/memory/memory-bus.js';
 import type { Bus } from '../bus/port.js';
 import { ConfigError, loadPipelineFile } from '../config/index.js';
 import { DEFAULT_NETWORK_LIMITS, type Pipeline } from '../core/pipeline.js';
+import { AgentWiring } from './agent-wiring.js';
 import { apiPorts } from './api-ports.js';
 import { Engine } from './engine.js';
 import { runRetention, type RetentionReport } from '../maintenance/retention.js';
@@ -128,6 +129,13 @@ async function startLocked(
     },
     () => engine.pipeline,
   );
+  const afterRun = publishOutputs({ pathOf: (digest) => artifacts.pathOf(digest), logger });
+  const maxAttempts = (opts.lostRetries ?? 1) + 1;
+  // Agent routes are served by every replica: agents may ask any of them (docs/deploy.md).
+  const agents = new AgentWiring({
+    ...{ store, dataDir, artifacts, executor, logger, buildUrl, maxAttempts, afterRun },
+    ...(opts.agentLeaseMs === undefined ? {} : { leaseMs: opts.agentLeaseMs }),
+  });
   const engine = await Engine.start({
     store: metrics.countInboxWrites(store),
     bus,
@@ -135,8 +143,9 @@ async function startLocked(
     pipeline,
     logger,
     slots: opts.slots,
-    maxAttempts: (opts.lostRetries ?? 1) + 1,
-    afterRun: publishOutputs({ pathOf: (digest) => artifacts.pathOf(digest), logger }),
+    maxAttempts,
+    afterRun,
+    agents: agents.runner,
     facts: {
       relation: (source, version, head, signal) =>
         executor.mirrors.relation(source.url, version, head, signal),
@@ -238,6 +247,7 @@ async function startLocked(
         reads: store.read,
         dispatcher: reportTargets,
       }),
+      ...agents.routes(),
     ],
   });
   const address = await server.listen({ host: opts.host, port: opts.port });

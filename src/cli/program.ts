@@ -29,6 +29,9 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ['deliveries', async () => (await import('./commands/deliveries.js')).registerDeliveries],
   ['token', async () => (await import('./commands/token.js')).registerToken],
   ['audit', async () => (await import('./commands/audit.js')).registerAudit],
+  ['agent', async () => (await import('./commands/agent.js')).registerAgent],
+  ['agents', async () => (await import('./commands/agents.js')).registerAgents],
+  ['agent-token', async () => (await import('./commands/agents.js')).registerAgentToken],
 ];
 
 /** package.json sits two levels up from both src/cli/program.ts and dist/cli/program.js. */

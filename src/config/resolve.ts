@@ -265,6 +265,7 @@ function resolveJob(
     ...(def.isolation === undefined ? {} : { isolation: def.isolation }),
     ...(def.network === undefined ? {} : { network: def.network }),
     workspace: def.workspace ?? DEFAULTS.workspace,
+    runsOn: [...new Set(def.runs_on ?? [])],
     retention: def.retention === undefined ? retention : resolveRetention(def.retention, retention),
     ...(def.retry === undefined
       ? {}

@@ -192,6 +192,17 @@ export const jobSchema = strict({
       "`warm`: the job's next build starts in the last passing build's tree, moved to its commit (checkout --force + clean -ffdx: nothing untracked stays). `fresh`: a new checkout in an empty directory every build.",
     default: DEFAULTS.workspace,
   }),
+  runs_on: z
+    .array(
+      z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, {
+        error: `invalid label ${VALUE}: use letters, digits and . _ - (starting with a letter or digit)`,
+      }),
+    )
+    .optional()
+    .meta({
+      description:
+        "Labels an agent (`nightless agent --labels`) must all have to run this job; such builds never run on the server's own slots.",
+    }),
   retention: retention
     .optional()
     .meta({ description: 'Overrides the pipeline-level `retention` for this job (per key).' }),

@@ -25,6 +25,9 @@ export function canonicalDefinition(job: JobDef): string {
     noOutputTimeoutMs: job.noOutputTimeoutMs,
     outputs: job.outputs,
     coverage: job.coverage,
+    // A build on other machines (arm64 rather than x86-64) is another build; absent when empty so
+    // the hashes of jobs without labels stay what they were.
+    ...(job.runsOn && job.runsOn.length > 0 ? { runsOn: [...job.runsOn].sort() } : {}),
   });
 }
 

@@ -166,6 +166,11 @@ export interface JobDef {
    */
   readonly workspace?: 'warm' | 'fresh';
   /**
+   * `runs_on:` labels as written (without repeats): builds run only on an agent having all of them (never on local
+   * slots). Absent or empty: anywhere.
+   */
+  readonly runsOn?: readonly string[];
+  /**
    * The pipeline's `retention` with this job's own keys applied over it. Absent (hand-built
    * pipelines): the pipeline's.
    */

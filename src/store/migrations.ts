@@ -9,6 +9,7 @@ import {
 import { INSTALLATION_ID_KEY } from './installation-id.js';
 import { changeRequestTables } from './sql/change-request-store.js';
 import { failureClassMigration } from './migration-0008-failure-class.js';
+import { agentsAndLeases } from './migration-0010-agents.js';
 import { retryNotBefore } from './migration-0011-retry-not-before.js';
 import type { Database } from './schema.js';
 
@@ -60,6 +61,7 @@ export function migrations(d: DdlDialect): MigrationProvider {
     '0006-retention-indexes': { up: (db) => retentionIndexes(db as Kysely<Database>) },
     '0008-failure-class': { up: (db) => failureClassMigration(db as Kysely<Database>) },
     '0009-change-requests': { up: (db) => changeRequestTables(db, d) },
+    '0010-agents': { up: (db) => agentsAndLeases(db as Kysely<Database>, d) },
     '0011-retry-not-before': { up: (db) => retryNotBefore(db as Kysely<Database>, d) },
   };
   return { getMigrations: () => Promise.resolve(all) };

@@ -77,6 +77,17 @@ export interface Database {
     failure_class: string | null;
     /** A queued retry is not claimed before this time: its backoff, kept in the store (0011). */
     not_before: Generated<number | null>;
+    /** Until when the agent running it holds it (migration 0010); null for local slots. */
+    lease_expires_at: number | null;
+  };
+  /** Build agents seen by this server (`GET /api/agents`); labels are comma-separated. */
+  agents: {
+    name: string;
+    labels: string;
+    slots: number;
+    version: string;
+    first_seen_at: number;
+    last_heartbeat_at: number;
   };
   build_inputs: {
     build_id: number;

@@ -69,8 +69,26 @@ describe('jobs', () => {
   it('lists jobs in topological order with their latest builds', async () => {
     const empty = (await env.app.inject({ url: '/api/jobs' })).json();
     expect(empty.jobs).toEqual([
-      { name: 'a', inputs: ['app'], steps: 1, outputs: ['out'], latest: null, lastFinished: null },
-      { name: 'b', inputs: ['a.out'], steps: 2, outputs: [], latest: null, lastFinished: null },
+      {
+        name: 'a',
+        inputs: ['app'],
+        steps: 1,
+        outputs: ['out'],
+        latest: null,
+        lastFinished: null,
+        runsOn: [],
+        waiting: null,
+      },
+      {
+        name: 'b',
+        inputs: ['a.out'],
+        steps: 2,
+        outputs: [],
+        latest: null,
+        lastFinished: null,
+        runsOn: [],
+        waiting: null,
+      },
     ]);
     await pushFirst();
     const { jobs } = (await env.app.inject({ url: '/api/jobs' })).json();

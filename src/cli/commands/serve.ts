@@ -3,6 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { relative, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { cliInvocation, shellWord } from '../cli-invocation.js';
+import { parseDuration } from '../../config/durations.js';
 
 interface ServeOptions {
   config?: string;
@@ -19,6 +20,7 @@ interface ServeOptions {
   lostRetries: number;
   database?: string;
   bus?: string;
+  agentLease?: number;
 }
 
 export function registerServe(program: Command): void {
@@ -58,6 +60,11 @@ export function registerServe(program: Command): void {
       )
         .env('NIGHTLESS_BUS_URL')
         .argParser(amqpUrl),
+    )
+    .option(
+      '--agent-lease <duration>',
+      'how long a build agent keeps a build without a heartbeat before it is lost (default 30s)',
+      leaseMs,
     )
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--no-watch', 'do not reload when the pipeline file changes (SIGHUP still reloads)')
@@ -148,6 +155,7 @@ async function serve(opts: ServeOptions): Promise<void> {
       watchConfig: opts.watch,
       lostRetries: opts.lostRetries,
       ...(database ? { database } : {}),
+      ...(opts.agentLease === undefined ? {} : { agentLeaseMs: opts.agentLease }),
       ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
       ...(opts.bus ? { busUrl: opts.bus } : {}),
     });
@@ -280,6 +288,16 @@ function amqpUrl(value: string): string {
   if (url.protocol !== 'amqp:' && url.protocol !== 'amqps:')
     throw new InvalidArgumentError(`must start with amqp:// or amqps://, not ${url.protocol}//`);
   return value;
+}
+
+/** `--agent-lease`: at least a second, or heartbeats (every third of it) could not keep up. */
+function leaseMs(text: string): number {
+  const d = parseDuration(text);
+  if (!d.ok || d.ms < 1000)
+    throw new InvalidArgumentError(
+      `--agent-lease: ${d.ok ? 'at least 1s' : d.reason} (got ${JSON.stringify(text)})`,
+    );
+  return d.ms;
 }
 
 function int(name: string) {

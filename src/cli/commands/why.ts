@@ -53,6 +53,7 @@ Examples:
         }
       }
       if (json) return out.json(body);
-      out.print(...formatDecisions(body.decisions, out.colours));
+      const waiting = body.waiting === undefined ? [] : [`${name}: queued, ${body.waiting}`];
+      out.print(...waiting, ...formatDecisions(body.decisions, out.colours));
     });
 }

@@ -19,6 +19,8 @@ export function formatStatusTable(jobs: readonly JobSummary[], now: number, c: C
     if (!EXPLAINED.has(b.state) && b.state !== 'passed' && last !== null && last.id !== b.id) {
       note = `last finished: #${last.id} ${c.state(last.state)}`;
     }
+    if (b.state === 'queued' && job.waiting)
+      note = note === '' ? job.waiting : `${job.waiting}; ${note}`;
     return [
       job.name,
       c.state(b.state),

@@ -10,6 +10,7 @@ import { SerialLoop } from '../../async/serial-loop.js';
 import type { Runner, RunnerEvents, StopMode } from '../port.js';
 import { outputSourceName } from '../../core/output-source.js';
 import { mergeTargetOf, untrustedReason, type TrustLookup } from '../build-trust.js';
+import { claimableJobs } from '../../core/runs-on.js';
 
 export interface BuildRunnerDeps extends RunnerEvents {
   readonly queue: QueuePort;
@@ -136,7 +137,13 @@ export class BuildRunner implements Runner {
 
   private async fill(): Promise<void> {
     while (!this.stopping && this.running.size < this.deps.slots) {
-      const build = await this.deps.queue.claimNextBuild(this.deps.worker, this.deps.now());
+      // Local slots have no labels: jobs with `runs_on:` wait for an agent.
+      const jobs = claimableJobs(this.deps.pipeline(), []);
+      const build = await this.deps.queue.claimNextBuild(
+        this.deps.worker,
+        this.deps.now(),
+        jobs === null ? undefined : { jobs, leaseUntil: null },
+      );
       if (!build) {
         await this.armRetryWake();
         return;

@@ -48,6 +48,18 @@ export const ROUTE_ACCESS: AccessTable = {
   'POST /hooks/generic': 'signature',
   'POST /hooks/git': 'hook',
 
+  // Build agents (`nightless agent`): an `agent` token does these and nothing else.
+  'POST /api/agent/claim': 'agent',
+  'POST /api/agent/heartbeat': 'agent',
+  'PUT /api/agent/builds/:id/log': 'agent',
+  'POST /api/agent/builds/:id/finish': 'agent',
+  'GET /api/agent/blobs/:digest': 'agent',
+  'PUT /api/agent/blobs/:digest': 'agent',
+  'GET /api/agents': 'read',
+  'GET /api/agent-tokens': 'admin',
+  'POST /api/agent-tokens': 'admin',
+  'DELETE /api/agent-tokens/:name': 'admin',
+
   'GET /api/tokens': 'admin',
   'POST /api/tokens': 'admin',
   'DELETE /api/tokens/:name': 'admin',

@@ -7,6 +7,7 @@ import { bearerSecurity, ByField } from '../schemas/common.js';
 import { MAX_PINS, resolvePins } from '../pin-inputs.js';
 import { commonErrors } from '../schemas/error.js';
 import { didYouMean } from '../../config/names.js';
+import { runsOn, waitingFor } from '../../core/runs-on.js';
 
 /** `GET /api/jobs` and `POST /api/jobs/:job/trigger`. */
 export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
@@ -37,6 +38,8 @@ export function jobRoutes(app: ApiApp, ctx: RouteContext): void {
             outputs: Object.keys(def.outputs),
             latest: links.maybe(status?.latest ?? null),
             lastFinished: links.maybe(status?.lastFinished ?? null),
+            runsOn: runsOn(def),
+            waiting: status?.latest?.state === 'queued' ? waitingFor(def) : null,
           },
         ];
       });

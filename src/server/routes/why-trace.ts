@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { AmbiguousVersionError, traceVersion, VersionNotFoundError } from '../../read/trace.js';
 import { ApiError } from '../errors.js';
+import { waitingFor } from '../../core/runs-on.js';
 import type { ApiApp, RouteContext } from '../options.js';
 import { positiveInt } from '../schemas/common.js';
 import { ErrorBody, notFoundErrors } from '../schemas/error.js';
@@ -64,7 +65,10 @@ export function whyTraceRoutes(app: ApiApp, ctx: RouteContext): void {
       // An early cutoff is recorded for the source and noted for each consumer: show it once.
       const mine = new Set(all.filter((d) => d.job === job).map((d) => `${d.eventId}:${d.rule}`));
       const decisions = all.filter((d) => d.job !== null || !mine.has(`${d.eventId}:${d.rule}`));
-      return { job, decisions };
+      const waiting = waitingFor(def);
+      const queued =
+        waiting === null ? [] : await read.listBuilds({ job, state: 'queued', limit: 1 });
+      return { job, decisions, ...(queued.length > 0 && waiting ? { waiting } : {}) };
     },
   );
 

@@ -19,6 +19,14 @@ export const JobSchema = z
     lastFinished: BuildSchema.nullable().meta({
       description: 'Newest passed, failed or error build.',
     }),
+    runsOn: z
+      .array(z.string())
+      .readonly()
+      .meta({ description: '`runs_on:` labels: only an agent with all of them runs its builds.' }),
+    waiting: z.string().nullable().meta({
+      description:
+        'Why its queued build has not started, when nightless knows (`waiting for an agent with linux, arm64`).',
+    }),
   })
   .meta({ id: 'Job' });
 
@@ -102,6 +110,10 @@ export const LogEnd = z.object({ state: BuildStateSchema });
 /** `GET /api/why`: `job` or `source`, whichever was asked for. */
 export const WhyResponse = z.object({
   job: z.string().optional(),
+  waiting: z
+    .string()
+    .optional()
+    .meta({ description: 'For a job with a queued build: what it waits for, when known.' }),
   source: z.string().optional(),
   decisions: z.array(DecisionRecordSchema).readonly(),
 });

@@ -17,6 +17,17 @@ export interface FinishedRun {
   readonly retryAt?: number;
 }
 
+/** Which builds a claimer may take, and the lease it takes them under. */
+export interface ClaimFilter {
+  /** Only builds of these jobs (`runs_on:` labels the claimer has); `null`: any job. */
+  readonly jobs: readonly string[] | null;
+  /**
+   * An agent's claim: the build is leased until then (renewed by heartbeats; an expired lease
+   * ends it `error: lost`). `null` for local slots: a restart's recovery decides for them.
+   */
+  readonly leaseUntil: number | null;
+}
+
 /** The durable build queue, as the runner (local slots or remote agents) sees it. */
 export interface QueuePort {
   /**
@@ -24,7 +35,7 @@ export interface QueuePort {
    * limit; a retry only once its `notBefore` has passed) and marks it running for `worker`; `null` when none is eligible. Safe for any number
    * of concurrent claimers on separate connections or processes: each build goes to exactly one.
    */
-  claimNextBuild(worker: string, now: number): Promise<Build | null>;
+  claimNextBuild(worker: string, now: number, filter?: ClaimFilter): Promise<Build | null>;
   finishBuild(id: number, run: FinishedRun, now: number): Promise<Build>;
   /**
    * Queues a new build with `previous`'s inputs, fingerprint and group: cause `retry`, attempt

@@ -1,4 +1,5 @@
 import type { AccessPort } from '../access-ports.js';
+import type { AgentsPort } from './agents.js';
 import type { ArtifactIndexPort } from './artifacts.js';
 import type { ChangeRequestPort } from './change-requests.js';
 import type { DeliveryPort } from './deliveries.js';
@@ -31,6 +32,8 @@ export interface Store {
   readonly meta: MetaPort;
   /** Change requests as forges describe them, and approvals of fork heads. */
   readonly requests: ChangeRequestPort;
+  /** Build agents and their leases (scale-out; `runner/remote/`). */
+  readonly agents: AgentsPort;
   /** Closes the connection; no port may be called afterwards. */
   close(): Promise<void>;
 }

@@ -42,6 +42,9 @@ export async function migrateUnderLock(
     const result = await new Migrator({
       db,
       provider: migrations(POSTGRES_DDL),
+      // 0010 (agents) was merged after 0011 had shipped; migrations are independent additions,
+      // so a database at 0011 takes 0010 late rather than refusing to start.
+      allowUnorderedMigrations: true,
       // Named, because Kysely otherwise takes a bookkeeping table in any schema for its own.
       migrationTableSchema: schema,
     }).migrateToLatest();

@@ -66,6 +66,7 @@ function newBuildRow(id: number, v: NewBuild): BuildRow {
     concurrency_limit: v.concurrency_limit ?? 1,
     failure_class: null,
     not_before: null,
+    lease_expires_at: null,
   };
 }
 

@@ -1,4 +1,5 @@
 import type { Build } from '../../core/build.js';
+import type { ClaimFilter } from '../ports.js';
 import { loadBuild, writeOutbox } from './build-writes.js';
 import type { Db, Dialect, SqlConnection } from './connection.js';
 
@@ -24,9 +25,11 @@ export function claimNextBuild(
   conn: SqlConnection,
   worker: string,
   now: number,
+  filter: ClaimFilter = NO_FILTER,
 ): Promise<Build | null> {
+  if (filter.jobs !== null && filter.jobs.length === 0) return Promise.resolve(null);
   return conn.transaction(async (trx) => {
-    const started = await claimStatement(trx, conn.dialect, worker, now).executeTakeFirst();
+    const started = await claimStatement(trx, conn.dialect, worker, now, filter).executeTakeFirst();
     if (!started) return null;
     const id = Number(started.id);
     await writeOutbox(trx, id, 'started', now);
@@ -35,13 +38,20 @@ export function claimNextBuild(
 }
 
 /** The claim `UPDATE … RETURNING id`; returns no row when there was nothing to claim. */
-export function claimStatement(db: Db, dialect: Dialect, worker: string, now: number) {
+export function claimStatement(
+  db: Db,
+  dialect: Dialect,
+  worker: string,
+  now: number,
+  filter: ClaimFilter = NO_FILTER,
+) {
+  const { jobs } = filter;
   return db
     .updateTable('builds')
-    .set({ state: 'running', started_at: now, worker })
+    .set({ state: 'running', started_at: now, worker, lease_expires_at: filter.leaseUntil })
     .where('state', '=', 'queued')
     .where('id', '=', (eb) => {
-      const next = eb
+      let next = eb
         .selectFrom('builds as q')
         .select('q.id')
         .where('q.state', '=', 'queued')
@@ -67,8 +77,12 @@ export function claimStatement(db: Db, dialect: Dialect, worker: string, now: nu
         )
         .orderBy('q.id')
         .limit(1);
+      // Jobs with `runs_on:` go only to claimers with every label (the caller lists the jobs).
+      if (jobs !== null) next = next.where('q.job', 'in', jobs);
       // The dialect hook: the only place the claim differs between backends.
       return dialect.supportsSkipLocked ? next.forUpdate().skipLocked() : next;
     })
     .returning('id');
 }
+
+const NO_FILTER: ClaimFilter = { jobs: null, leaseUntil: null };

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type { Store } from '../ports.js';
 import type { Database } from '../schema.js';
 import { SqlAccessStore } from './access-store.js';
+import { SqlAgents } from './agents-store.js';
 import { SqlArtifactIndex } from './artifact-index-store.js';
 import { SqlChangeRequestStore } from './change-request-store.js';
 import { SqlConnection, type Dialect } from './connection.js';
@@ -38,6 +39,7 @@ export function createSqlStore(
     access: new SqlAccessStore(conn),
     meta: new SqlMeta(conn),
     requests: new SqlChangeRequestStore(conn),
+    agents: new SqlAgents(conn),
     close: onClose,
   };
 }

@@ -39,6 +39,9 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
   const result = await new Migrator({
     db,
     provider: migrations(SQLITE_DDL),
+    // 0010 (agents) was merged after 0011 had shipped; migrations are independent additions,
+    // so a database at 0011 takes 0010 late rather than refusing to start.
+    allowUnorderedMigrations: true,
   }).migrateToLatest();
   if (result.error) {
     await checkpointer?.stop();

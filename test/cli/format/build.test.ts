@@ -117,6 +117,8 @@ describe('tables', () => {
           outputs: [],
           latest: makeBuild({ id: 43, state: 'running', finishedAt: null }),
           lastFinished: makeBuild({ state: 'failed', reason: 'exit code 2' }),
+          runsOn: [],
+          waiting: null,
         },
         {
           name: 'lint',
@@ -125,6 +127,8 @@ describe('tables', () => {
           outputs: [],
           latest: makeBuild({ id: 9 }),
           lastFinished: null,
+          runsOn: [],
+          waiting: null,
         },
       ],
       T0 + 180_000,

@@ -1,0 +1,325 @@
+import type { Logger } from 'pino';
+import type { Build } from '../../core/build.js';
+import { closingLine } from '../../core/build-ending.js';
+import { outputSourceName } from '../../core/output-source.js';
+import type { Pipeline } from '../../core/pipeline.js';
+import { claimableJobs } from '../../core/runs-on.js';
+import type { Executor, RunResult } from '../../executor/port.js';
+import type { AgentsPort, BuildDetail, NewEvent, QueuePort, ReadPort } from '../../store/ports.js';
+import type { AfterRun } from '../local/build-runner.js';
+import type { Runner, RunnerEvents, StopMode } from '../port.js';
+import { LogSink } from './log-sink.js';
+import { RunResultSchema } from './run-result-schema.js';
+import { runSpecFor } from './run-spec.js';
+
+export interface RemoteRunnerDeps extends RunnerEvents {
+  readonly queue: QueuePort;
+  readonly agents: AgentsPort;
+  readonly read: Pick<ReadPort, 'getBuild'>;
+  readonly pipeline: () => Pipeline;
+  readonly now: () => number;
+  readonly logger: Logger;
+  readonly secret: (name: string) => string | undefined;
+  /** The server's log file of a build (agents' chunks are appended there). */
+  readonly logFile: (buildId: number) => string;
+  /** Closing lines of builds lost here (`error: lost`), in the log's own format. */
+  readonly appendSystemLine: NonNullable<Executor['appendSystemLine']>;
+  /** Link to the build page (`NIGHTLESS_BUILD_URL` on the agent). */
+  readonly buildUrl: (buildId: number) => string;
+  /** Whether the server's content store has a blob (outputs must be uploaded before the result). */
+  readonly hasBlob: (digest: string) => Promise<boolean>;
+  /** A lost build is re-queued while its attempt number is below this. */
+  readonly maxAttempts: number;
+  /** How long a claim or heartbeat keeps a lease; default 30 s. */
+  readonly leaseMs?: number;
+  /** How often expired leases are looked for; default 1 s. */
+  readonly expiryCheckMs?: number;
+  readonly afterRun?: AfterRun;
+}
+
+interface Hello {
+  readonly name: string;
+  readonly labels: readonly string[];
+  readonly slots: number;
+  readonly version: string;
+  readonly running: readonly number[];
+}
+
+/**
+ * Builds run by `nightless agent` processes (`runner/remote/`): agents long-poll `claim`, which
+ * takes a build through the same durable claim as local slots, leased to the agent; heartbeats
+ * renew the lease; an expired lease ends the build `error: lost` and re-queues it (up to
+ * `maxAttempts`); only the lease holder may write the log or the result. Nothing here is the
+ * truth: the database is, so a server restart loses no lease.
+ */
+export class RemoteRunner implements Runner {
+  readonly leaseMs: number;
+  /** Waiting claims and their agent's label set. */
+  private readonly waiters = new Map<() => void, string>();
+  private readonly cancels = new Map<number, string>();
+  private leased = new Set<number>();
+  private readonly sink: LogSink;
+  private readonly timer: NodeJS.Timeout;
+  private expiring = false;
+  /** Leases extended at start; expiry waits for it. */
+  private readonly ready: Promise<void>;
+  private stopped = false;
+
+  constructor(private readonly deps: RemoteRunnerDeps) {
+    this.leaseMs = deps.leaseMs ?? 30_000;
+    this.sink = new LogSink(deps.logFile);
+    this.timer = setInterval(() => void this.expire(), deps.expiryCheckMs ?? 1000);
+    this.timer.unref();
+    this.ready = deps.agents
+      .extendAllLeases(deps.now() + this.leaseMs)
+      .catch((err: unknown) => deps.logger.error({ err }, 'extending leases at start failed'));
+  }
+
+  /**
+   * Wakes one waiting claim per distinct label set (not every agent: a herd of claims would queue
+   * on the database); a claim that got a build wakes the next, so a burst still reaches them all.
+   */
+  wake(): void {
+    const woken = new Set<string>();
+    for (const [done, key] of [...this.waiters]) {
+      if (woken.has(key)) continue;
+      woken.add(key);
+      this.waiters.delete(done);
+      done();
+    }
+  }
+
+  get busySlots(): number {
+    return this.leased.size;
+  }
+
+  /** Asks the agent (at its next heartbeat) to kill the build; `false` when no agent runs it. */
+  cancelRunning(id: number, reason: string): boolean {
+    if (!this.leased.has(id)) return false;
+    if (!this.cancels.has(id)) this.cancels.set(id, reason);
+    return true;
+  }
+
+  idle(): Promise<void> {
+    return Promise.resolve();
+  }
+
+  /** Answers waiting claims with nothing and stops expiring leases; agents keep their builds. */
+  stop(_mode: StopMode): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    for (const done of [...this.waiters.keys()]) done();
+    return Promise.resolve();
+  }
+
+  async claim(agent: Hello, waitMs: number, signal: AbortSignal) {
+    const { deps } = this;
+    await deps.agents.recordAgent(agent, deps.now());
+    const deadline = deps.now() + waitMs;
+    for (let i = 0; i < 100_000 && !this.stopped && !signal.aborted; i++) {
+      const now = deps.now();
+      const pipeline = deps.pipeline();
+      const build = await deps.queue.claimNextBuild(agent.name, now, {
+        jobs: claimableJobs(pipeline, agent.labels),
+        leaseUntil: now + this.leaseMs,
+      });
+      if (build) {
+        if (signal.aborted) {
+          // The agent hung up while the claim ran: it would never know; put the build back.
+          const back = await deps.queue.requeueBuild(build.id, deps.now());
+          if (back) deps.onFinished(back);
+          this.wake();
+          return null;
+        }
+        this.leased.add(build.id);
+        deps.onStarted(build);
+        const spec = await runSpecFor(build, pipeline, deps);
+        if ('missing' in spec) {
+          // Nothing an agent could run: end it here, as local slots do.
+          await this.finish(agent.name, build.id, internalError(spec.missing), 0);
+          continue;
+        }
+        deps.logger.info({ build: build.id, job: build.job, agent: agent.name }, 'build leased');
+        // There may be more: the next waiting agent tries too.
+        this.wake();
+        return { id: build.id, job: build.job, attempt: build.attempt, spec };
+      }
+      const left = deadline - deps.now();
+      if (left <= 0) return null;
+      await this.waitForWake(left, signal, [...agent.labels].sort().join(','));
+      // Woken but gone (the agent hung up): pass the wake-up on.
+      if (signal.aborted) this.wake();
+    }
+    return null;
+  }
+
+  async heartbeat(agent: Hello) {
+    const { deps } = this;
+    const now = deps.now();
+    await deps.agents.recordAgent(agent, now);
+    const keep = await deps.agents.renewLeases(agent.name, agent.running, now + this.leaseMs);
+    const held = new Set(keep);
+    return {
+      keep,
+      discard: agent.running.filter((id) => !held.has(id)),
+      cancel: keep.flatMap((id) => {
+        const reason = this.cancels.get(id);
+        return reason === undefined ? [] : [{ id, reason }];
+      }),
+    };
+  }
+
+  async appendLog(agent: string, buildId: number, offset: number, bytes: Buffer) {
+    const { deps } = this;
+    // Renewing is the lease check: a chunk is a sign of life too.
+    const held = await deps.agents.renewLeases(agent, [buildId], deps.now() + this.leaseMs);
+    if (held.length === 0) return this.lost(buildId);
+    const done = await this.sink.append(buildId, offset, bytes);
+    if (typeof done !== 'number') return { refused: 'gap' as const, size: done.gap };
+    deps.onLog(buildId, done);
+    return { size: done };
+  }
+
+  async finish(agent: string, buildId: number, raw: unknown, logBytes: number) {
+    const { deps } = this;
+    const parsed = RunResultSchema.safeParse(raw);
+    let result: RunResult = parsed.success
+      ? parsed.data
+      : internalError(`the agent sent an unreadable result: ${parsed.error.message}`);
+    const pipeline = deps.pipeline();
+    const job = pipeline.jobs.get((await this.buildOf(buildId))?.job ?? '');
+    result = await this.checked(result);
+    if (result.state === 'cancelled')
+      result = { ...result, reason: this.cancels.get(buildId) ?? result.reason };
+    if (result.state === 'passed' && job && job.publish.length > 0 && deps.afterRun) {
+      const build = await this.buildOf(buildId);
+      if (build) result = await deps.afterRun(build, job, result, AbortSignal.timeout(10 * 60_000));
+    }
+    const outputEvents: NewEvent[] =
+      result.state === 'passed'
+        ? result.outputs.map((o) => ({
+            kind: 'source',
+            source: outputSourceName(job?.name ?? '', o.name),
+            version: o.digest,
+            ref: null,
+            origin: 'output',
+            deliveryId: null,
+            changedPaths: null,
+            producedBy: buildId,
+            receivedAt: deps.now(),
+          }))
+        : [];
+    const finished = await deps.agents.finishLeased(
+      buildId,
+      agent,
+      { result, logBytes, outputEvents },
+      deps.now(),
+    );
+    if (!finished) {
+      const build = await this.buildOf(buildId);
+      // The agent's retry of a result the server recorded (the answer got lost): acknowledge.
+      if (build && build.worker === agent && build.finishedAt !== null && !isLost(build))
+        return { build };
+      return this.lost(buildId);
+    }
+    this.leased.delete(buildId);
+    this.cancels.delete(buildId);
+    deps.logger.info({ build: buildId, agent, state: finished.state }, 'build finished on agent');
+    deps.onFinished(finished);
+    this.wake();
+    return { build: finished };
+  }
+
+  async agents() {
+    const [agents, leased] = await Promise.all([
+      this.deps.agents.listAgents(),
+      this.deps.agents.leasedBuilds(),
+    ]);
+    return { agents, leased };
+  }
+
+  private async checked(result: RunResult): Promise<RunResult> {
+    for (const out of result.outputs)
+      for (const f of out.files)
+        if (!(await this.deps.hasBlob(f.digest)))
+          return errorResult(
+            'outputs',
+            `output ${out.name}: ${f.path} was not uploaded (blob ${f.digest})`,
+          );
+    return result;
+  }
+
+  private buildOf(id: number): Promise<BuildDetail | null> {
+    return this.deps.read.getBuild(id);
+  }
+
+  private async lost(buildId: number) {
+    const build = await this.buildOf(buildId);
+    this.leased.delete(buildId);
+    return { refused: 'lost' as const, state: build ? describe(build) : 'gone' };
+  }
+
+  private waitForWake(ms: number, signal: AbortSignal, key: string): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, ms);
+      signal.addEventListener('abort', done);
+      this.waiters.set(done, key);
+    });
+  }
+
+  private async expire(): Promise<void> {
+    if (this.expiring || this.stopped) return;
+    this.expiring = true;
+    const { deps } = this;
+    try {
+      await this.ready;
+      const { lost, requeued } = await deps.agents.expireLeases(deps.now(), deps.maxAttempts);
+      for (const b of lost) {
+        await deps.appendSystemLine(b.id, closingLine(b.state, b.reason));
+        deps.logger.warn(
+          { build: b.id, job: b.job, reason: b.reason },
+          'build lost: lease expired',
+        );
+        this.cancels.delete(b.id);
+        deps.onFinished(b);
+      }
+      for (const b of requeued) deps.onFinished(b);
+      if (requeued.length > 0) this.wake();
+      this.leased = new Set((await deps.agents.leasedBuilds()).map((b) => b.id));
+    } catch (err) {
+      deps.logger.error({ err }, 'checking build leases failed');
+    } finally {
+      this.expiring = false;
+    }
+  }
+}
+
+function isLost(build: Build): boolean {
+  return build.state === 'error' && (build.reason ?? '').startsWith('lost:');
+}
+
+function describe(build: Build): string {
+  return build.reason ? `${build.state}: ${build.reason}` : build.state;
+}
+
+function internalError(reason: string): RunResult {
+  return errorResult('internal', reason);
+}
+
+function errorResult(code: 'internal' | 'outputs', reason: string): RunResult {
+  return {
+    state: 'error',
+    code,
+    step: null,
+    reason,
+    outputs: [],
+    coverage: null,
+    warnings: [],
+  };
+}

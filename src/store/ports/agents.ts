@@ -1,0 +1,59 @@
+import type { Build } from '../../core/build.js';
+import type { FinishedRun } from './queue.js';
+
+/** A build agent (`nightless agent`) as last seen by the server. */
+export interface AgentRecord {
+  readonly name: string;
+  readonly labels: readonly string[];
+  readonly slots: number;
+  readonly version: string;
+  readonly firstSeenAt: number;
+  readonly lastHeartbeatAt: number;
+}
+
+/** A build an agent holds a lease on. */
+export interface LeasedBuild {
+  readonly id: number;
+  readonly job: string;
+  readonly worker: string;
+  readonly leaseExpiresAt: number;
+}
+
+/**
+ * What the remote runner keeps about agents and their leases. A lease is the pair (build,
+ * worker) while the build is `running` with that worker: the claim takes it
+ * (`QueuePort.claimNextBuild` with `leaseUntil`), heartbeats move its end, and only its holder may
+ * record the result. Every method is one statement or one transaction.
+ */
+export interface AgentsPort {
+  /** Inserts or updates the agent (labels, slots, version) and its heartbeat time. */
+  recordAgent(
+    agent: Pick<AgentRecord, 'name' | 'labels' | 'slots' | 'version'>,
+    now: number,
+  ): Promise<void>;
+  /** Every agent ever seen, by name. */
+  listAgents(): Promise<AgentRecord[]>;
+  /** Running builds that hold a lease, oldest first. */
+  leasedBuilds(): Promise<LeasedBuild[]>;
+  /**
+   * Extends the leases `worker` holds among `ids` to `until`; returns the ids it still holds.
+   * An id missing from the answer was lost (lease expired, cancelled…): its run must stop.
+   */
+  renewLeases(worker: string, ids: readonly number[], until: number): Promise<number[]>;
+  /**
+   * Records the result of a build `worker` holds (as `QueuePort.finishBuild`), atomically with
+   * the check; `null` (nothing written) when it does not hold it any more — a stale agent's
+   * result never overwrites what happened since.
+   */
+  finishLeased(id: number, worker: string, run: FinishedRun, now: number): Promise<Build | null>;
+  /**
+   * Moves the end of every lease to at least `until`: a server that starts gives each agent one
+   * lease period to check in, so its own downtime costs no build.
+   */
+  extendAllLeases(until: number): Promise<void>;
+  /**
+   * Ends every running build whose lease ended before `now` as `error: lost` (one `finished`
+   * row each) and re-queues each as a new attempt while `attempt < maxAttempts`.
+   */
+  expireLeases(now: number, maxAttempts: number): Promise<{ lost: Build[]; requeued: Build[] }>;
+}

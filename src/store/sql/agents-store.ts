@@ -1,0 +1,124 @@
+import type { Build } from '../../core/build.js';
+import type { AgentRecord, AgentsPort, FinishedRun, LeasedBuild } from '../ports.js';
+import type { SqlConnection } from './connection.js';
+import { finishBuildIn } from './finish-build.js';
+import { loseBuilds } from './lose-builds.js';
+
+/** {@link AgentsPort} over SQL: the `agents` table and the builds' `lease_expires_at`. */
+export class SqlAgents implements AgentsPort {
+  constructor(private readonly conn: SqlConnection) {}
+
+  async recordAgent(
+    agent: Pick<AgentRecord, 'name' | 'labels' | 'slots' | 'version'>,
+    now: number,
+  ): Promise<void> {
+    const labels = agent.labels.join(',');
+    await this.conn.db
+      .insertInto('agents')
+      .values({
+        name: agent.name,
+        labels,
+        slots: agent.slots,
+        version: agent.version,
+        first_seen_at: now,
+        last_heartbeat_at: now,
+      })
+      .onConflict((oc) =>
+        oc.column('name').doUpdateSet({
+          labels,
+          slots: agent.slots,
+          version: agent.version,
+          last_heartbeat_at: now,
+        }),
+      )
+      .execute();
+  }
+
+  async listAgents(): Promise<AgentRecord[]> {
+    const rows = await this.conn.db.selectFrom('agents').selectAll().orderBy('name').execute();
+    return rows.map((r) => ({
+      name: r.name,
+      labels: r.labels === '' ? [] : r.labels.split(','),
+      slots: Number(r.slots),
+      version: r.version,
+      firstSeenAt: Number(r.first_seen_at),
+      lastHeartbeatAt: Number(r.last_heartbeat_at),
+    }));
+  }
+
+  async leasedBuilds(): Promise<LeasedBuild[]> {
+    const rows = await this.conn.db
+      .selectFrom('builds')
+      .select(['id', 'job', 'worker', 'lease_expires_at'])
+      .where('state', '=', 'running')
+      .where('lease_expires_at', 'is not', null)
+      .orderBy('id')
+      .execute();
+    return rows.map((r) => ({
+      id: Number(r.id),
+      job: r.job,
+      worker: r.worker ?? '',
+      leaseExpiresAt: Number(r.lease_expires_at),
+    }));
+  }
+
+  async renewLeases(worker: string, ids: readonly number[], until: number): Promise<number[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.conn.db
+      .updateTable('builds')
+      .set({ lease_expires_at: until })
+      .where('id', 'in', ids)
+      .where('state', '=', 'running')
+      .where('worker', '=', worker)
+      .where('lease_expires_at', 'is not', null)
+      .returning('id')
+      .execute();
+    return rows.map((r) => Number(r.id));
+  }
+
+  async extendAllLeases(until: number): Promise<void> {
+    await this.conn.db
+      .updateTable('builds')
+      .set({ lease_expires_at: until })
+      .where('state', '=', 'running')
+      .where('lease_expires_at', '<', until)
+      .execute();
+  }
+
+  finishLeased(id: number, worker: string, run: FinishedRun, now: number): Promise<Build | null> {
+    return this.conn.transaction(async (trx) => {
+      // A no-op UPDATE rather than a SELECT: it takes the row lock, so on PostgreSQL a lease sweep
+      // or a cancel committing meanwhile is waited for and re-checked, never overwritten.
+      const held = await trx
+        .updateTable('builds')
+        .set({ lease_expires_at: now })
+        .where('id', '=', id)
+        .where('state', '=', 'running')
+        .where('worker', '=', worker)
+        .where('lease_expires_at', 'is not', null)
+        .executeTakeFirst();
+      if (Number(held.numUpdatedRows) === 0) return null;
+      return finishBuildIn(trx, this.conn, id, run, now);
+    });
+  }
+
+  expireLeases(now: number, maxAttempts: number): Promise<{ lost: Build[]; requeued: Build[] }> {
+    return this.conn.transaction(async (trx) => {
+      const expired = await trx
+        .selectFrom('builds')
+        .selectAll()
+        .where('state', '=', 'running')
+        .where('lease_expires_at', '<', now)
+        .orderBy('id')
+        .execute();
+      return loseBuilds(
+        trx,
+        this.conn,
+        expired,
+        (row) => `lost: agent ${row.worker ?? '?'} stopped renewing its lease`,
+        now,
+        maxAttempts,
+      );
+    });
+  }
+}
