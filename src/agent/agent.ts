@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { ContentStore } from '../artifacts/content-store.js';
 import { LocalExecutor } from '../executor/local-executor.js';
 import { logPath } from '../executor/log-reader.js';
-import type { JobDef } from '../core/pipeline.js';
+import { DEFAULT_NETWORK_LIMITS, type JobDef, type NetworkLimits } from '../core/pipeline.js';
 import type { RunInput, RunResult } from '../executor/port.js';
 import { BlobTransfer } from './blobs.js';
 import { LogUploader } from './log-uploader.js';
@@ -35,6 +35,10 @@ interface Claimed {
     readonly secretValues: readonly string[];
     readonly env: Readonly<Record<string, string>>;
     readonly buildUrl: string;
+    /** Why the build is untrusted (a fork's unapproved change request): its steps are sandboxed. */
+    readonly untrusted?: string;
+    /** The pipeline's `network:` limits for git (absent: the defaults). */
+    readonly network?: NetworkLimits;
   };
 }
 
@@ -223,6 +227,7 @@ export class Agent {
     try {
       log.info('build started');
       await this.blobs.fetchInputs(claimed.spec.inputs);
+      this.executor.mirrors.setNetworkLimits(claimed.spec.network ?? DEFAULT_NETWORK_LIMITS);
       result = await this.executor.run(
         {
           buildId: id,
@@ -230,6 +235,8 @@ export class Agent {
           inputs: claimed.spec.inputs,
           secretValues: claimed.spec.secretValues,
           env: claimed.spec.env,
+          // The same isolation as on the server's own slots: sandboxed, no secrets (run-spec.ts).
+          ...(claimed.spec.untrusted === undefined ? {} : { untrusted: claimed.spec.untrusted }),
         },
         {
           logAdvanced: (bytes) => {

@@ -14,7 +14,7 @@ import { agentRoutes } from '../server/routes/agents.js';
 import type { Store } from '../store/ports.js';
 
 export interface AgentWiringOptions {
-  readonly store: Pick<Store, 'queue' | 'agents' | 'read' | 'access'>;
+  readonly store: Pick<Store, 'queue' | 'agents' | 'read' | 'access' | 'requests'>;
   readonly dataDir: string;
   readonly artifacts: ContentStore;
   readonly executor: Pick<LocalExecutor, 'appendSystemLine'>;
@@ -51,6 +51,7 @@ export class AgentWiring {
       buildUrl: opts.buildUrl,
       hasBlob: (digest) => opts.artifacts.has(digest),
       maxAttempts: opts.maxAttempts,
+      requests: opts.store.requests,
       ...(opts.leaseMs === undefined ? {} : { leaseMs: opts.leaseMs }),
       ...(opts.afterRun ? { afterRun: opts.afterRun } : {}),
     });

@@ -1,11 +1,14 @@
 import type { Logger } from 'pino';
 import type { Build } from '../../core/build.js';
 import { closingLine } from '../../core/build-ending.js';
+import { failureClassOf } from '../../core/failure-class.js';
 import { outputSourceName } from '../../core/output-source.js';
 import type { Pipeline } from '../../core/pipeline.js';
+import { retryPlan } from '../../core/retry-rule.js';
 import { claimableJobs } from '../../core/runs-on.js';
 import type { Executor, RunResult } from '../../executor/port.js';
 import type { AgentsPort, BuildDetail, NewEvent, QueuePort, ReadPort } from '../../store/ports.js';
+import { untrustedReason, type TrustLookup } from '../build-trust.js';
 import type { AfterRun } from '../local/build-runner.js';
 import type { Runner, RunnerEvents, StopMode } from '../port.js';
 import { LogSink } from './log-sink.js';
@@ -35,6 +38,8 @@ export interface RemoteRunnerDeps extends RunnerEvents {
   /** How often expired leases are looked for; default 1 s. */
   readonly expiryCheckMs?: number;
   readonly afterRun?: AfterRun;
+  /** Change requests and approvals; without it every change request build is untrusted. */
+  readonly requests?: TrustLookup;
 }
 
 interface Hello {
@@ -146,7 +151,10 @@ export class RemoteRunner implements Runner {
       }
       const left = deadline - deps.now();
       if (left <= 0) return null;
-      await this.waitForWake(left, signal, [...agent.labels].sort().join(','));
+      // A retry waiting out its backoff (`not_before`) announces nothing when it becomes due.
+      const due = await deps.queue.nextRetryAt(deps.now());
+      const wait = due === null ? left : Math.min(left, Math.max(0, due - deps.now()) + 1);
+      await this.waitForWake(wait, signal, [...agent.labels].sort().join(','));
       // Woken but gone (the agent hung up): pass the wake-up on.
       if (signal.aborted) this.wake();
     }
@@ -187,14 +195,24 @@ export class RemoteRunner implements Runner {
       ? parsed.data
       : internalError(`the agent sent an unreadable result: ${parsed.error.message}`);
     const pipeline = deps.pipeline();
-    const job = pipeline.jobs.get((await this.buildOf(buildId))?.job ?? '');
+    const build = await this.buildOf(buildId);
+    const job = pipeline.jobs.get(build?.job ?? '');
     result = await this.checked(result);
     if (result.state === 'cancelled')
       result = { ...result, reason: this.cancels.get(buildId) ?? result.reason };
-    if (result.state === 'passed' && job && job.publish.length > 0 && deps.afterRun) {
-      const build = await this.buildOf(buildId);
-      if (build) result = await deps.afterRun(build, job, result, AbortSignal.timeout(10 * 60_000));
-    }
+    // Untrusted code never reaches publish credentials (docs/change-requests.md), as on local slots.
+    if (
+      result.state === 'passed' &&
+      build &&
+      job &&
+      job.publish.length > 0 &&
+      deps.afterRun &&
+      build.worker === agent &&
+      (await untrustedReason(deps.requests, build.inputs)) === null
+    )
+      result = await deps.afterRun(build, job, result, AbortSignal.timeout(10 * 60_000));
+    // The job's `retry:` rule, as local slots apply it: the retry is written with the ending.
+    const retry = build ? retryPlan(job?.retry, build.attempt, failureClassOf(result)) : null;
     const outputEvents: NewEvent[] =
       result.state === 'passed'
         ? result.outputs.map((o) => ({
@@ -212,16 +230,26 @@ export class RemoteRunner implements Runner {
     const finished = await deps.agents.finishLeased(
       buildId,
       agent,
-      { result, logBytes, outputEvents },
+      {
+        result,
+        logBytes,
+        outputEvents,
+        ...(retry === null ? {} : { retryAt: deps.now() + retry.delayMs }),
+      },
       deps.now(),
     );
     if (!finished) {
-      const build = await this.buildOf(buildId);
+      const now = await this.buildOf(buildId);
       // The agent's retry of a result the server recorded (the answer got lost): acknowledge.
-      if (build && build.worker === agent && build.finishedAt !== null && !isLost(build))
-        return { build };
+      if (now && now.worker === agent && now.finishedAt !== null && !isLost(now))
+        return { build: now };
       return this.lost(buildId);
     }
+    if (retry !== null)
+      deps.logger.warn(
+        { build: buildId, delayMs: retry.delayMs },
+        'build failed for a retryable reason: retry queued',
+      );
     this.leased.delete(buildId);
     this.cancels.delete(buildId);
     deps.logger.info({ build: buildId, agent, state: finished.state }, 'build finished on agent');
