@@ -9,6 +9,7 @@ import { MemoryBus } from '../../src/bus/memory/memory-bus.js';
 import { AMQP_URL, rabbitUnavailable } from '../bus/rabbit.js';
 import type { AccessPort } from '../../src/store/access-ports.js';
 import type {
+  AgentsPort,
   ArtifactIndexPort,
   DeliveryPort,
   InboxPort,
@@ -46,6 +47,7 @@ export const artifactIndex = (s: StoreUnderTest): ArtifactIndexPort => s.artifac
 export const retention = (s: StoreUnderTest): RetentionPort => s.retention;
 export const access = (s: StoreUnderTest): AccessPort => s.access;
 export const meta = (s: StoreUnderTest): MetaPort => s.meta;
+export const agents = (s: StoreUnderTest): AgentsPort => s.agents;
 
 export interface OpenedStore {
   readonly store: StoreUnderTest;
