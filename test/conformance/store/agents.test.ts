@@ -40,7 +40,14 @@ forEachStore('agents and leases', (store) => {
       2000,
     );
     expect(await agents(store()).listAgents()).toEqual([
-      { name: 'a0', labels: [], slots: 1, version: '1.0.0', firstSeenAt: 1100, lastHeartbeatAt: 1100 },
+      {
+        name: 'a0',
+        labels: [],
+        slots: 1,
+        version: '1.0.0',
+        firstSeenAt: 1100,
+        lastHeartbeatAt: 1100,
+      },
       {
         name: 'b1',
         labels: ['linux'],
@@ -171,13 +178,11 @@ forEachStore('agents and leases', (store) => {
     const ids = await queued(store(), sha(1), builds as never);
     for (let i = 0; i < ids.length; i++) await lease(`w${i}`, 2100, 3000);
     // Two replicas sweep while every agent delivers its result late, all at once.
-    const results = await Promise.all([
+    const [s1, s2, finishes] = await Promise.all([
       agents(store()).expireLeases(3001, 2),
       agents(store()).expireLeases(3001, 2),
-      ...ids.map((id, i) => agents(store()).finishLeased(id, `w${i}`, finished(), 3001)),
+      Promise.all(ids.map((id, i) => agents(store()).finishLeased(id, `w${i}`, finished(), 3001))),
     ]);
-    const [s1, s2] = results as [Awaited<ReturnType<ReturnType<typeof agents>['expireLeases']>>, never];
-    const finishes = results.slice(2) as Array<{ id: number } | null>;
     for (const [i, id] of ids.entries()) {
       const lostBy = [s1, s2].filter((s) => s.lost.some((l) => l.id === id)).length;
       const finishedByAgent = finishes[i] !== null ? 1 : 0;
