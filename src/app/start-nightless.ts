@@ -136,6 +136,9 @@ async function startLocked(
     ...{ store, dataDir, artifacts, executor, logger, buildUrl, maxAttempts, afterRun },
     ...(opts.agentLeaseMs === undefined ? {} : { leaseMs: opts.agentLeaseMs }),
   });
+  // Assigned after the engine; its callback may run before (see onLeading), so it is declared
+  // here: a lead taken while Engine.start runs must find `undefined`, not a temporal dead zone.
+  let services: LeaderServices | undefined = undefined;
   const engine = await Engine.start({
     store: metrics.countInboxWrites(store),
     bus,
@@ -170,8 +173,6 @@ async function startLocked(
   // Start early: a version found or announced is fetched into the mirror while it is decided.
   const prefetch = (events: readonly NewEvent[]): void =>
     prefetchEvents(executor.mirrors, engine.pipeline, events);
-  // Assigned after the engine; its callback may run before (see onLeading).
-  let services: LeaderServices | undefined = undefined;
   services = new LeaderServices({
     makePoller: () =>
       new FallbackPoller({
