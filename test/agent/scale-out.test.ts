@@ -205,15 +205,24 @@ describe.skipIf(!PG)('scale-out: two replicas, three agents (PostgreSQL, RabbitM
     const upAt = Date.now();
     const pushes = commits(work);
     expect(pushes).toHaveLength(JOBS * PUSHES_PER_JOB);
-    for (const [i, p] of pushes.entries()) {
-      const to = i % 2 === 0 ? a : b;
-      const res = await api(to.url, ADMIN, 'POST', '/hooks/git', {
-        repo: work,
-        updates: [{ old: p.parent ?? '0'.repeat(40), new: p.sha, ref: `refs/heads/${p.branch}` }],
-      });
-      expect(res.status, res.text).toBe(202);
-    }
-
+    // Five lanes of pushes at once, each lane its branches' commits in order (a branch's pushes
+    // must arrive in order, as a forge sends them); consecutive pushes go to alternate replicas.
+    const LANES = 5;
+    await Promise.all(
+      Array.from({ length: LANES }, async (_, lane) => {
+        for (const [i, p] of pushes.entries()) {
+          if (Number(p.branch.slice(1)) % LANES !== lane) continue;
+          const to = i % 2 === 0 ? a : b;
+          const res = await api(to.url, ADMIN, 'POST', '/hooks/git', {
+            repo: work,
+            updates: [
+              { old: p.parent ?? '0'.repeat(40), new: p.sha, ref: `refs/heads/${p.branch}` },
+            ],
+          });
+          expect(res.status, res.text).toBe(202);
+        }
+      }),
+    );
     const pushedAt = Date.now();
     let builtAt = 0;
     const db = new pg.Client({ connectionString: database, connectionTimeoutMillis: 5000 });
