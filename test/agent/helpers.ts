@@ -97,8 +97,10 @@ export async function startServer(
   port: number,
   leaseMs = 3000,
   readAuth = false,
+  database?: string,
 ): Promise<Nightless> {
   return startNightless({
+    ...(database === undefined ? {} : { database }),
     configPath: join(root, 'nightless.yaml'),
     dataDir: join(root, 'data'),
     host: '127.0.0.1',
