@@ -10,7 +10,7 @@ import { migrateUnderLock, quoteIdent } from './migrate-under-lock.js';
 export { quoteIdent };
 import { storeTypes } from './pg-types.js';
 
-export const POSTGRES_DIALECT: Dialect = { supportsSkipLocked: true };
+export const POSTGRES_DIALECT: Dialect = { supportsSkipLocked: true, outboxIdsNeedLock: true };
 
 export interface PostgresStoreOptions {
   /** `postgres://user[:password]@host:port/database` (query parameters as node-postgres reads them). */
