@@ -48,9 +48,10 @@ export function handleError(
 ): void {
   const [status, body] = toResponse(err, request);
   request.errorCode = body.error.code;
-  if (err instanceof StoreUnavailableError) {
-    // Expected while the database restarts: one line, no stack; the client retries.
-    request.log.warn({ reason: err.message }, 'request refused: the database is unavailable');
+  if (err instanceof StoreUnavailableError || body.error.code === 'NL_UNAVAILABLE') {
+    // Expected while the database restarts or the server starts: one line, no stack; the
+    // client retries.
+    request.log.warn({ reason: err.message }, 'request refused: unavailable');
     void reply.header('retry-after', '2');
   } else if (status >= 500) request.log.error({ err }, 'request failed');
   if (status === 401) void reply.header('www-authenticate', 'Bearer');

@@ -137,6 +137,11 @@ describe.skipIf(why !== null)('PostgreSQL restarted under load (own cluster, two
 
   afterAll(async () => {
     for (const r of replicas) r.proc.kill('SIGKILL');
+    // What an operator would read in the replicas' logs (kept for a person looking into a run).
+    const keep = process.env.NIGHTLESS_TEST_KEEP_LOGS;
+    if (keep)
+      for (const [i, r] of replicas.entries())
+        await writeFile(join(keep, `pg-restart-r${i + 1}.log`), r.err + r.out);
     await db?.destroy();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
@@ -183,7 +188,7 @@ describe.skipIf(why !== null)('PostgreSQL restarted under load (own cluster, two
         headers: { authorization: `Bearer ${TOKEN}` },
         signal: AbortSignal.timeout(5_000),
       });
-      return { status: res.status, body: (await res.json()) as unknown };
+      return { status: res.status, body: await res.text() };
     };
     const leaders = async () => {
       let n = 0;
@@ -202,6 +207,9 @@ describe.skipIf(why !== null)('PostgreSQL restarted under load (own cluster, two
     const accepted: string[] = [];
     const versions: Array<{ source: string; version: string }> = [];
     let restartedAt = 0;
+    const readyWhileDown: Refusal[] = [];
+    let readyAgainMs = -1;
+    let leaderAgainMs = -1;
     let restarted: Promise<void> = Promise.resolve();
     // Four senders at once; the restart after a third of the pushes, while they keep sending.
     let next = 0;
@@ -213,8 +221,27 @@ describe.skipIf(why !== null)('PostgreSQL restarted under load (own cluster, two
           restartedAt = Date.now();
           restarted = (async () => {
             await db!.stop();
-            await new Promise((r) => setTimeout(r, 2_500));
+            const down = Date.now();
+            // While it is down, each replica says so to a load balancer.
+            for (const base of bases) {
+              const res = await fetch(`${base}/readyz`, { signal: AbortSignal.timeout(5_000) });
+              readyWhileDown.push({ status: res.status, body: await res.text() });
+            }
+            await new Promise((r) => setTimeout(r, Math.max(0, 2_500 - (Date.now() - down))));
             await db!.start();
+            const up = Date.now();
+            await until(
+              'both replicas ready again',
+              async () => {
+                for (const base of bases)
+                  if ((await api(base, '/readyz')).status !== 200) return false;
+                return true;
+              },
+              30_000,
+            );
+            readyAgainMs = Date.now() - up;
+            await until('one leader again', async () => (await leaders()) === 1, 30_000);
+            leaderAgainMs = Date.now() - up;
           })();
         }
         const source = SOURCES[i % SOURCES.length]!;
@@ -231,6 +258,11 @@ describe.skipIf(why !== null)('PostgreSQL restarted under load (own cluster, two
     await restarted;
     const sentMs = Date.now() - restartedAt;
 
+    expect(readyWhileDown.map((r) => r.status)).toEqual([503, 503]);
+    for (const r of readyWhileDown)
+      expect(JSON.parse(r.body)).toEqual({
+        error: { code: 'NL_UNAVAILABLE', message: 'the database is unavailable' },
+      });
     // Every refusal a forge saw was a clear one: 503 and a JSON error body.
     for (const r of refusals) {
       expect(r.status, r.body).toBe(503);
@@ -287,7 +319,7 @@ describe.skipIf(why !== null)('PostgreSQL restarted under load (own cluster, two
     const log = replicas.map((r) => r.err + r.out).join('\n');
     expect(log).not.toMatch(/uncaught|unhandled/i);
     console.info(
-      `pg restart: ${PUSHES} pushes, ${refusals.length} refusals (503), stream done ${sentMs} ms after the restart began; server log tail:\n${readFileSync(db.logFile, 'utf8').split('\n').slice(-5).join('\n')}`,
+      `pg restart: ${PUSHES} pushes, ${refusals.length} refusals (503), both replicas ready ${readyAgainMs} ms and one leader ${leaderAgainMs} ms after PostgreSQL was back, stream done ${sentMs} ms after the restart began; server log tail:\n${readFileSync(db.logFile, 'utf8').split('\n').slice(-5).join('\n')}`,
     );
   }, 300_000);
 });

@@ -38,7 +38,8 @@ export function isConnectionLoss(err: unknown): boolean {
 function mapped(err: unknown, where: string): unknown {
   if (!isConnectionLoss(err)) return err;
   const why = err instanceof Error ? err.message : String(err);
-  return new StoreUnavailableError(`PostgreSQL at ${where} is unavailable: ${why}`, { cause: err });
+  // The driver's words are in the message; not as `cause`, which loggers would print again.
+  return new StoreUnavailableError(`PostgreSQL at ${where} is unavailable: ${why}`);
 }
 
 /**
