@@ -60,7 +60,14 @@ export class BuildRunner implements Runner {
   constructor(private readonly deps: BuildRunnerDeps) {
     this.loop = new SerialLoop(
       () => this.fill(),
-      (err) => deps.logger.error({ err }, 'claiming builds failed'),
+      (err) =>
+        // The queue stays in the database: the next wake-up (at most the 2 s poll) claims again.
+        isStoreUnavailable(err)
+          ? deps.logger.warn(
+              { reason: err.message },
+              'claiming builds: the database is unavailable; trying again on the next wake-up',
+            )
+          : deps.logger.error({ err }, 'claiming builds failed'),
     );
   }
 
