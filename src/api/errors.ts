@@ -59,7 +59,8 @@ export const ERROR_CODES = {
   },
   NL_UNAVAILABLE: {
     status: 503,
-    meaning: '`/readyz` while the server is starting or stopping',
+    meaning:
+      '`/readyz` while the server is starting or stopping; any request that needs the database while it cannot be reached (a restart, a failover), with `Retry-After: 2`',
     action: 'retry shortly; a load balancer sends traffic elsewhere meanwhile',
   },
 } as const satisfies Readonly<

@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { SerialLoop } from '../async/serial-loop.js';
 import type { Bus } from '../bus/port.js';
 import type { OutboxPort } from '../store/ports.js';
+import { isStoreUnavailable } from '../store/ports/unavailable.js';
 
 export interface OutboxRelayDeps {
   readonly outbox: OutboxPort;
@@ -27,7 +28,14 @@ export class OutboxRelay {
     this.relayedUpTo = deps.startAfter;
     this.loop = new SerialLoop(
       () => this.relay(),
-      (err) => deps.logger.error({ err }, 'outbox relay failed'),
+      (err) =>
+        // Rows stay in the outbox: the next wake-up (at most the replicas' 2 s poll) reads them.
+        isStoreUnavailable(err)
+          ? deps.logger.warn(
+              { reason: err.message },
+              'outbox relay: the database is unavailable; relaying again on the next wake-up',
+            )
+          : deps.logger.error({ err }, 'outbox relay failed'),
     );
   }
 

@@ -6,6 +6,7 @@ import type { SchedulerPort } from '../store/ports.js';
 import type { MemorySnapshot } from './scheduler-state.js';
 import { SerialLoop } from '../async/serial-loop.js';
 import { askAncestry, headToCompare, type VersionFacts } from './version-facts.js';
+import { isStoreUnavailable } from '../store/ports/unavailable.js';
 
 export interface SchedulerLoopDeps {
   readonly store: SchedulerPort;
@@ -57,7 +58,12 @@ export class SchedulerLoop {
       () => this.drain(),
       (err) => {
         // The events stay in the inbox: try again soon rather than on the next event only.
-        deps.logger.error({ err, retryInMs: RETRY_MS }, 'scheduler loop failed');
+        if (isStoreUnavailable(err))
+          deps.logger.warn(
+            { reason: err.message, retryInMs: RETRY_MS },
+            'scheduler: the database is unavailable; events stay in the inbox',
+          );
+        else deps.logger.error({ err, retryInMs: RETRY_MS }, 'scheduler loop failed');
         if (this.retryTimer) return;
         this.retryTimer = setTimeout(() => {
           this.retryTimer = null;

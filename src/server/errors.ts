@@ -4,6 +4,7 @@ import {
   isResponseSerializationError,
 } from 'fastify-type-provider-zod';
 import { ApiError, ERROR_CODES, type ErrorCode } from '../api/errors.js';
+import { StoreUnavailableError } from '../store/ports/unavailable.js';
 import type { ErrorBody } from './schemas/error.js';
 
 export { ApiError } from '../api/errors.js';
@@ -47,7 +48,12 @@ export function handleError(
 ): void {
   const [status, body] = toResponse(err, request);
   request.errorCode = body.error.code;
-  if (status >= 500) request.log.error({ err }, 'request failed');
+  if (err instanceof StoreUnavailableError || body.error.code === 'NL_UNAVAILABLE') {
+    // Expected while the database restarts or the server starts: one line, no stack; the
+    // client retries.
+    request.log.warn({ reason: err.message }, 'request refused: unavailable');
+    void reply.header('retry-after', '2');
+  } else if (status >= 500) request.log.error({ err }, 'request failed');
   if (status === 401) void reply.header('www-authenticate', 'Bearer');
   // A download that failed before its first byte already set its headers; they'd describe a file.
   for (const h of ENTITY_HEADERS) reply.removeHeader(h);
@@ -57,6 +63,8 @@ export function handleError(
 function toResponse(err: FastifyError | Error, request: FastifyRequest): [number, ErrorBody] {
   if (err instanceof ApiError)
     return [err.statusCode, errorBody(err.code, err.message, err.details)];
+  if (err instanceof StoreUnavailableError)
+    return [503, errorBody('NL_UNAVAILABLE', 'the database is unavailable; retry shortly')];
   if (hasZodFastifySchemaValidationErrors(err)) {
     const where = err.validationContext ?? 'request';
     // The package types `validation` through a path eslint can't resolve; its shape is fastify's.

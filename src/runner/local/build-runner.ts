@@ -6,6 +6,7 @@ import { retryPlan } from '../../core/retry-rule.js';
 import type { JobDef, Pipeline } from '../../core/pipeline.js';
 import type { Executor, RunInput, RunResult } from '../../executor/port.js';
 import type { NewEvent, QueuePort } from '../../store/ports.js';
+import { isStoreUnavailable } from '../../store/ports/unavailable.js';
 import { SerialLoop } from '../../async/serial-loop.js';
 import type { Runner, RunnerEvents, StopMode } from '../port.js';
 import { outputSourceName } from '../../core/output-source.js';
@@ -60,7 +61,14 @@ export class BuildRunner implements Runner {
   constructor(private readonly deps: BuildRunnerDeps) {
     this.loop = new SerialLoop(
       () => this.fill(),
-      (err) => deps.logger.error({ err }, 'claiming builds failed'),
+      (err) =>
+        // The queue stays in the database: the next wake-up (at most the 2 s poll) claims again.
+        isStoreUnavailable(err)
+          ? deps.logger.warn(
+              { reason: err.message },
+              'claiming builds: the database is unavailable; trying again on the next wake-up',
+            )
+          : deps.logger.error({ err }, 'claiming builds failed'),
     );
   }
 
@@ -272,15 +280,17 @@ export class BuildRunner implements Runner {
       failureClassOf(result),
     );
     try {
-      const finished = await deps.queue.finishBuild(
-        build.id,
-        {
-          result,
-          logBytes,
-          outputEvents,
-          ...(retry === null ? {} : { retryAt: deps.now() + retry.delayMs }),
-        },
-        deps.now(),
+      const finished = await this.record(build.id, log, () =>
+        deps.queue.finishBuild(
+          build.id,
+          {
+            result,
+            logBytes,
+            outputEvents,
+            ...(retry === null ? {} : { retryAt: deps.now() + retry.delayMs }),
+          },
+          deps.now(),
+        ),
       );
       log.info({ state: finished.state, reason: finished.reason }, 'build finished');
       if (retry !== null)
@@ -290,7 +300,34 @@ export class BuildRunner implements Runner {
       log.error({ err }, 'recording the build result failed');
     }
   }
+
+  /**
+   * Records a finished build, retrying while the store is unavailable (a database restart): the
+   * result is only in memory until then, and the slot stays busy. `finishBuild` leaves an
+   * already-ended build alone, so a retry after a commit whose answer was lost is harmless.
+   * Gives up when the server stops or after ~10 minutes: the build is then found lost at the next
+   * start (or by lease expiry) and run again.
+   */
+  private async record(id: number, log: Logger, finish: () => Promise<Build>): Promise<Build> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await finish();
+      } catch (err) {
+        const pause = RECORD_BACKOFF_MS[attempt];
+        if (!isStoreUnavailable(err) || pause === undefined || this.stopping) throw err;
+        if (attempt === 0)
+          log.warn(
+            { build: id, reason: (err as Error).message },
+            'the database is unavailable: recording the result again until it is back',
+          );
+        await new Promise((r) => setTimeout(r, pause));
+      }
+    }
+  }
 }
+
+/** Pauses between attempts to record a result: about 10 minutes in all, then it is left lost. */
+const RECORD_BACKOFF_MS = [250, 500, 1000, 2000, 4000, ...Array<number>(120).fill(5000)];
 
 /** Why builds are killed by a graceful shutdown (they are re-queued, not cancelled). */
 const SHUTDOWN_REASON = 'server shutting down';

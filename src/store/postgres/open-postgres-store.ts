@@ -1,16 +1,17 @@
 import pg from 'pg';
-import { Kysely, PostgresDialect } from 'kysely';
+import { Kysely } from 'kysely';
 import type { Store } from '../ports.js';
 import type { Database } from '../schema.js';
 import type { Dialect } from '../sql/connection.js';
 import { createSqlStore } from '../sql/sql-store.js';
 import { parseDatabaseUrl, redactDatabaseUrl } from './database-url.js';
 import { migrateUnderLock, quoteIdent } from './migrate-under-lock.js';
+import { UnavailableMappingDialect } from './connection-loss.js';
 
 export { quoteIdent };
 import { storeTypes } from './pg-types.js';
 
-export const POSTGRES_DIALECT: Dialect = { supportsSkipLocked: true };
+export const POSTGRES_DIALECT: Dialect = { supportsSkipLocked: true, outboxIdsNeedLock: true };
 
 export interface PostgresStoreOptions {
   /** `postgres://user[:password]@host:port/database` (query parameters as node-postgres reads them). */
@@ -61,7 +62,12 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
   // Without a listener an idle connection's error (server restart) would crash the process; the
   // pool drops that connection and the next query opens a fresh one.
   pool.on('error', (err) => opts.onIdleError?.(err));
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  // The pool listens only while a connection is idle. One checked out between two statements (a
+  // transaction waiting on its caller) that the server drops would emit an unhandled 'error' and
+  // crash the process; the error reaches the caller at its next statement instead, and the pool
+  // discards the connection when it is released.
+  pool.on('connect', (client) => client.on('error', () => undefined));
+  const db = new Kysely<Database>({ dialect: new UnavailableMappingDialect({ pool }, where) });
   try {
     await migrateUnderLock(db, config, where, opts.schema);
   } catch (err) {

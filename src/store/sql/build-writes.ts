@@ -1,6 +1,7 @@
 import type { Build, BuildState } from '../../core/build.js';
 import type { OutboxRecord } from '../ports.js';
 import type { Db, Shapes } from './connection.js';
+import { bufferOutbox } from './outbox-writes.js';
 import { toBuild, type BuildRow, type InputRow } from './rows.js';
 
 /*
@@ -135,33 +136,29 @@ export async function loadBuildShaped(trx: Db, shapes: Shapes, id: number): Prom
  * The outbox row of a build this transaction just inserted: the payload is built from the values
  * written (through `toBuild`, as `loadBuild` would read them back) instead of re-reading the row.
  */
-export async function writeNewBuildOutbox(
+export function writeNewBuildOutbox(
   trx: Db,
-  shapes: Shapes,
   id: number,
   values: NewBuild,
   inputs: readonly NewInput[],
   type: OutboxRecord['type'],
   now: number,
-): Promise<void> {
+): void {
   const build = toBuild(newBuildRow(id, values), newInputRows(id, inputs));
-  await insertOutboxRow(trx, shapes, build, type, now);
+  insertOutboxRow(trx, build, type, now);
 }
 
-/** The outbox row of `build` as the caller has it (loaded or built) in this transaction. */
-export async function insertOutboxRow(
+/**
+ * The outbox row of `build` as the caller has it (loaded or built) in this transaction; inserted
+ * when the transaction commits, in the order written (see `outbox-writes.ts`).
+ */
+export function insertOutboxRow(
   trx: Db,
-  shapes: Shapes,
   build: Build,
   type: OutboxRecord['type'],
   now: number,
-): Promise<void> {
-  await shapes.run(trx, hot.insertOutbox, {
-    buildId: build.id,
-    type,
-    payload: JSON.stringify(build),
-    createdAt: now,
-  });
+): void {
+  bufferOutbox(trx, { build_id: build.id, type, payload: JSON.stringify(build), created_at: now });
 }
 
 export async function writeOutbox(
@@ -171,10 +168,7 @@ export async function writeOutbox(
   now: number,
 ): Promise<void> {
   const build = await loadBuild(trx, buildId);
-  await trx
-    .insertInto('outbox')
-    .values({ build_id: buildId, type, payload: JSON.stringify(build), created_at: now })
-    .execute();
+  insertOutboxRow(trx, build, type, now);
 }
 
 export async function loadBuild(db: Db, id: number): Promise<Build> {
@@ -267,11 +261,4 @@ const hot = {
     db.selectFrom('builds').selectAll().where('id', '=', p.id),
   inputsOf: (db: Db, p: { id: number }) =>
     db.selectFrom('build_inputs').selectAll().where('build_id', '=', p.id),
-  insertOutbox: (
-    db: Db,
-    p: { buildId: number; type: string; payload: string; createdAt: number },
-  ) =>
-    db
-      .insertInto('outbox')
-      .values({ build_id: p.buildId, type: p.type, payload: p.payload, created_at: p.createdAt }),
 };

@@ -6,6 +6,7 @@ import {
   type Transaction,
 } from 'kysely';
 import type { Database } from '../schema.js';
+import { flushOutbox, openOutbox } from './outbox-writes.js';
 
 /** A connection or an open transaction: statements written against it run in either. */
 export type Db = Kysely<Database> | Transaction<Database>;
@@ -26,10 +27,16 @@ export class SqlConnection {
 
   /**
    * Runs `work` in one transaction: committed when it resolves, rolled back when it throws. On
-   * SQLite this holds the only writer, so `work` waits on nothing but the database.
+   * SQLite this holds the only writer, so `work` waits on nothing but the database. Outbox rows
+   * `work` writes are inserted last, right before the commit (see `outbox-writes.ts`).
    */
   transaction<T>(work: (trx: Transaction<Database>) => Promise<T>): Promise<T> {
-    return this.db.transaction().execute(work);
+    return this.db.transaction().execute(async (trx) => {
+      openOutbox(trx);
+      const result = await work(trx);
+      await flushOutbox(trx, this.dialect);
+      return result;
+    });
   }
 
   /** A hot statement (see `Shapes`) on the connection, or on `trx` inside a transaction. */
@@ -53,9 +60,15 @@ export interface Dialect {
    * already serializes claimers, and the claim's `state = 'queued'` re-check does the rest.
    */
   readonly supportsSkipLocked: boolean;
+  /**
+   * Concurrent transactions may commit outbox ids out of order (PostgreSQL): outbox rows are then
+   * inserted under a transaction-level advisory lock (see `outbox-writes.ts`). SQLite's one
+   * writer commits them in order already.
+   */
+  readonly outboxIdsNeedLock: boolean;
 }
 
-export const SQLITE_DIALECT: Dialect = { supportsSkipLocked: false };
+export const SQLITE_DIALECT: Dialect = { supportsSkipLocked: false, outboxIdsNeedLock: false };
 
 /**
  * Kysely builds and compiles a query tree on every call, which costs more than running a small

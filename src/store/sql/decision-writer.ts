@@ -92,7 +92,7 @@ export async function applyEventDecisions(
           forced: d.forced,
           group: d.concurrency.group,
         });
-        await writeNewBuildOutbox(trx, shapes, buildId, values, d.inputs, 'queued', now);
+        writeNewBuildOutbox(trx, buildId, values, d.inputs, 'queued', now);
         superseded.push(...(await supersedeQueued(trx, shapes, d.supersedes, buildId, now)));
         cancelRequested.push(...d.cancels);
         break;
@@ -121,7 +121,7 @@ export async function applyEventDecisions(
           forced: false,
           group: d.group,
         });
-        await writeNewBuildOutbox(trx, shapes, buildId, values, d.inputs, 'skipped', now);
+        writeNewBuildOutbox(trx, buildId, values, d.inputs, 'skipped', now);
         superseded.push(...(await supersedeQueued(trx, shapes, d.supersedes, buildId, now)));
         break;
       }
@@ -219,7 +219,7 @@ async function supersedeQueued(
     if (Number(res.numAffectedRows ?? 0) > 0) {
       done.push(old);
       const build = await loadBuildShaped(trx, shapes, old);
-      await insertOutboxRow(trx, shapes, build, 'superseded', now);
+      insertOutboxRow(trx, build, 'superseded', now);
     }
   }
   return done;

@@ -27,6 +27,9 @@ export async function finishBuildIn(
     .selectAll()
     .where('id', '=', id)
     .executeTakeFirstOrThrow();
+  // Already ended: a retry after a commit whose answer the connection lost, or a build
+  // recovered as lost meanwhile. Recording it twice would double its outbox row.
+  if (row.state !== 'running') return loadBuild(trx, id);
   const r = run.result;
   const cov = r.coverage;
   let linesDelta: number | null = null;

@@ -2,12 +2,16 @@ import type { Build } from '../../core/build.js';
 import { isSloOutboxType, type SloAlert } from '../../core/slo/slo-alert.js';
 import type { OutboxEntry, OutboxPort, OutboxRecord } from '../ports.js';
 import type { Db, SqlConnection } from './connection.js';
+import { insertOutboxRows } from './outbox-writes.js';
 
 /** No build: SLO rows name build 0 (ids start at 1), so retention sees no build to wait for. */
 const NO_BUILD = 0;
 const SLO_TYPES = ['slo.burning', 'slo.recovered'] as const;
 
-/** {@link OutboxPort}: the relay's read of lifecycle changes, in commit order of their ids. */
+/**
+ * {@link OutboxPort}: the relay's read of lifecycle changes. Ids become visible in increasing
+ * order on every backend (see `outbox-writes.ts`), so `id > cursor` never skips a row.
+ */
 export class SqlOutbox implements OutboxPort {
   constructor(private readonly conn: SqlConnection) {}
 
@@ -42,12 +46,12 @@ export class SqlOutbox implements OutboxPort {
     const payload = JSON.stringify(alert, (_k, v: unknown) =>
       typeof v === 'number' && !Number.isFinite(v) ? null : v,
     );
-    const row = await this.conn.db
-      .insertInto('outbox')
-      .values({ build_id: NO_BUILD, type: `slo.${alert.kind}`, payload, created_at: now })
-      .returning('id')
-      .executeTakeFirstOrThrow();
-    return Number(row.id);
+    const row = { build_id: NO_BUILD, type: `slo.${alert.kind}`, payload, created_at: now };
+    // Its own transaction: the insert is its last statement, under the outbox lock.
+    const [id] = await this.conn.db
+      .transaction()
+      .execute((trx) => insertOutboxRows(trx, this.conn.dialect, [row]));
+    return id ?? 0;
   }
 }
 
