@@ -2,7 +2,10 @@
  * Scale bench, PostgreSQL part: scheduler decide + commit on the PostgreSQL store beside the
  * embedded SQLite store, in the same run. See bench/README.md ("Scale").
  *
- *   npx tsx bench/scale/run.mts [--jobs=10000] [--events=500] [--rounds=5] [--no-write]
+ *   npx tsx bench/scale/run.mts [--jobs=10000] [--events=500] [--rounds=5] [--no-write] [--trace]
+ *
+ * `--trace` measures instead of timing rounds: the statements one decision sends to PostgreSQL,
+ * their round trips and their plans (bench/scale/trace.mts); nothing is written to RESULTS.md.
  *
  * Needs PostgreSQL at $NIGHTLESS_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test);
  * each run uses a schema of its own, dropped at the end.
@@ -31,12 +34,15 @@ import {
   stopwatch,
   tempDir,
 } from '../scheduler/lib.mjs';
+import { explain, installTrace, record, summarize } from './trace.mjs';
 
 const args = benchArgs();
 const JOBS = Number(args.get('jobs') ?? 10_000);
 const EVENTS = Number(args.get('events') ?? 500);
 const ROUNDS = Number(args.get('rounds') ?? 5);
 const WARMUP = 200;
+const TRACE = args.has('trace');
+if (TRACE) installTrace();
 
 interface Backend {
   readonly name: string;
@@ -99,6 +105,18 @@ async function steps(b: Backend, n: number): Promise<number[]> {
   return times.sort((x, y) => x - y);
 }
 
+/** One decide + commit as {@link steps} times it; only the decision's statements are recorded. */
+async function traceStep(b: Backend) {
+  await b.store.inbox.appendEvent(nextEvent());
+  const [event] = await b.store.scheduler.pendingEvents(1);
+  if (!event) throw new Error('no pending event');
+  return record(async () => {
+    const now = Date.now();
+    const decisions = decide(b.snapshot, event, now);
+    b.snapshot.applied(await b.store.scheduler.applyDecisions(event, decisions, now), decisions);
+  });
+}
+
 interface Bare {
   /** One row inserted in its own transaction (begin, insert, durable commit). */
   readonly insert: { p50: number; p99: number };
@@ -150,6 +168,13 @@ async function main(): Promise<void> {
     const sqlite = await seed('SQLite', sqliteStore, pipeline);
     const postgres = await seed('PostgreSQL', pgStore, pipeline);
     for (const b of [sqlite, postgres]) await steps(b, WARMUP);
+    if (TRACE) {
+      const perDecision = [];
+      for (let i = 0; i < EVENTS; i++) perDecision.push(await traceStep(postgres));
+      process.stdout.write(`${summarize(perDecision)}\n\n`);
+      process.stdout.write(`${await explain(TEST_PG_URL, schema, perDecision.at(-1) ?? [])}\n`);
+      return;
+    }
     // Interleaved rounds: both backends see the same machine load.
     for (let r = 0; r < ROUNDS; r++) {
       for (const b of [sqlite, postgres]) {
