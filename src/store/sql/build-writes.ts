@@ -87,11 +87,16 @@ export async function insertBuild(
   values: NewBuild,
   inputs: readonly NewInput[],
 ): Promise<number> {
-  const { rows } = await shapes.run(trx, buildStatements.insertBuild, buildParams(newBuildRow(0, values)));
+  const { rows } = await shapes.run(
+    trx,
+    buildStatements.insertBuild,
+    buildParams(newBuildRow(0, values)),
+  );
   const row = rows[0];
   if (!row) throw new Error('inserting the build returned no id');
   const id = Number(row.id);
-  for (const i of newInputRows(id, inputs)) await shapes.run(trx, buildStatements.insertInput, inputParams(i));
+  for (const i of newInputRows(id, inputs))
+    await shapes.run(trx, buildStatements.insertInput, inputParams(i));
   return id;
 }
 
@@ -234,9 +239,7 @@ export const buildStatements = {
     db.insertInto('builds').values(buildColumns(p)).returning('id'),
   /** With an id reserved beforehand (the decision writer's, see `reserveIds`). */
   insertBuildWithId: (db: Db, p: BuildParams & { id: number }) =>
-    db
-      .insertInto('builds')
-      .values({ id: p.id, ...buildColumns(p) }),
+    db.insertInto('builds').values({ id: p.id, ...buildColumns(p) }),
   insertInput: (
     db: Db,
     p: {

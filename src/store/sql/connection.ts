@@ -82,7 +82,9 @@ export interface CompiledShape {
  * transaction rejects with that first failure, also when `work` never awaited the statement.
  */
 export interface PipelinedTransactions {
-  run<T>(work: (send: (q: CompiledShape) => Promise<QueryResult<unknown>>) => Promise<T>): Promise<T>;
+  run<T>(
+    work: (send: (q: CompiledShape) => Promise<QueryResult<unknown>>) => Promise<T>,
+  ): Promise<T>;
 }
 
 export const SQLITE_DIALECT: Dialect = { supportsSkipLocked: false, supportsRowLocks: false };

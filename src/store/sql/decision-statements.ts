@@ -2,7 +2,11 @@ import { sql } from 'kysely';
 import type { Db } from './connection.js';
 
 /** What superseding sets on a queued build: the statement and the outbox payload agree on it. */
-export const supersededColumns = (p: { relatedBuild: number; finishedAt: number; reason: string }) => ({
+export const supersededColumns = (p: {
+  relatedBuild: number;
+  finishedAt: number;
+  reason: string;
+}) => ({
   state: 'superseded',
   failure_class: 'superseded',
   related_build: p.relatedBuild,
@@ -112,6 +116,7 @@ export const decisionStatements = {
    * this transaction's until it inserts them.
    */
   lastId: (db: Db, p: { table: string }) => ({
-    compile: () => sql<{ seq: number }>`select seq from sqlite_sequence where name = ${p.table}`.compile(db),
+    compile: () =>
+      sql<{ seq: number }>`select seq from sqlite_sequence where name = ${p.table}`.compile(db),
   }),
 };
