@@ -2,7 +2,10 @@
  * Scale bench, PostgreSQL part: scheduler decide + commit on the PostgreSQL store beside the
  * embedded SQLite store, in the same run. See bench/README.md ("Scale").
  *
- *   npx tsx bench/scale/run.mts [--jobs=10000] [--events=500] [--rounds=5] [--no-write]
+ *   npx tsx bench/scale/run.mts [--jobs=10000] [--events=500] [--rounds=5] [--no-write] [--trace]
+ *
+ * `--trace` measures instead of timing rounds: the statements one decision sends to PostgreSQL,
+ * their round trips and their plans (bench/scale/trace.mts); nothing is written to RESULTS.md.
  *
  * Needs PostgreSQL at $NIGHTLESS_TEST_PG_URL (default postgres://postgres@127.0.0.1:5432/test);
  * each run uses a schema of its own, dropped at the end.
@@ -31,12 +34,15 @@ import {
   stopwatch,
   tempDir,
 } from '../scheduler/lib.mjs';
+import { explain, installTrace, record, summarize } from './trace.mjs';
 
 const args = benchArgs();
 const JOBS = Number(args.get('jobs') ?? 10_000);
 const EVENTS = Number(args.get('events') ?? 500);
 const ROUNDS = Number(args.get('rounds') ?? 5);
 const WARMUP = 200;
+const TRACE = args.has('trace');
+if (TRACE) installTrace();
 
 interface Backend {
   readonly name: string;
@@ -99,44 +105,79 @@ async function steps(b: Backend, n: number): Promise<number[]> {
   return times.sort((x, y) => x - y);
 }
 
-interface Bare {
-  /** One row inserted in its own transaction (begin, insert, durable commit). */
-  readonly insert: { p50: number; p99: number };
-  /** `select 1`: one round trip, nothing written. */
-  readonly roundTrip: { p50: number; p99: number };
+/** One decide + commit as {@link steps} times it; only the decision's statements are recorded. */
+async function traceStep(b: Backend) {
+  await b.store.inbox.appendEvent(nextEvent());
+  const [event] = await b.store.scheduler.pendingEvents(1);
+  if (!event) throw new Error('no pending event');
+  return record(async () => {
+    const now = Date.now();
+    const decisions = decide(b.snapshot, event, now);
+    b.snapshot.applied(await b.store.scheduler.applyDecisions(event, decisions, now), decisions);
+  });
 }
 
-/** The simplest PostgreSQL work, on a plain connection: what one step is made of. */
-async function bare(schema: string, n: number): Promise<Bare> {
-  const client = new pg.Client({ connectionString: TEST_PG_URL, connectionTimeoutMillis: 5000 });
-  await client.connect();
-  const measure = async (work: (i: number) => Promise<unknown>) => {
-    const times: number[] = [];
-    for (let i = 0; i < n; i++) {
-      const stop = stopwatch();
-      await work(i);
-      times.push(stop().wall);
-    }
-    times.sort((x, y) => x - y);
-    return { p50: percentile(times, 50), p99: percentile(times, 99) };
-  };
-  try {
-    await client.query(`create table ${schema}.bare (id bigserial primary key, v text)`);
-    const insert = await measure(async (i) => {
-      await client.query('begin');
-      await client.query(`insert into ${schema}.bare (v) values ($1)`, [`v${i}`]);
-      await client.query('commit');
+/** The simplest durable PostgreSQL transaction, on a plain connection: the floor of a decision. */
+class Bare {
+  readonly p50: number[] = [];
+  readonly p99: number[] = [];
+  /** `select 1`: one round trip, nothing written. */
+  readonly roundTrip = { p50: [] as number[], p99: [] as number[] };
+  private i = 0;
+
+  private constructor(
+    private readonly client: pg.Client,
+    private readonly table: string,
+  ) {}
+
+  static async open(schema: string): Promise<Bare> {
+    const client = new pg.Client({
+      connectionString: TEST_PG_URL,
+      connectionTimeoutMillis: 5000,
+      query_timeout: 30_000,
     });
-    const roundTrip = await measure(() => client.query('select 1'));
-    return { insert, roundTrip };
-  } finally {
-    await client.end();
+    await client.connect();
+    const table = `${schema}.bare`;
+    await client.query(`create table ${table} (id bigserial primary key, v text)`);
+    return new Bare(client, table);
+  }
+
+  /** One round: `n` one-row inserts, each in its own transaction (begin, insert, commit). */
+  async round(n: number): Promise<void> {
+    const measure = async (work: () => Promise<unknown>) => {
+      const times: number[] = [];
+      for (let k = 0; k < n; k++) {
+        const stop = stopwatch();
+        await work();
+        times.push(stop().wall);
+      }
+      return times.sort((x, y) => x - y);
+    };
+    const insert = await measure(async () => {
+      await this.client.query('begin');
+      await this.client.query(`insert into ${this.table} (v) values ($1)`, [`v${this.i++}`]);
+      await this.client.query('commit');
+    });
+    this.p50.push(percentile(insert, 50));
+    this.p99.push(percentile(insert, 99));
+    const trip = await measure(() => this.client.query('select 1'));
+    this.roundTrip.p50.push(percentile(trip, 50));
+    this.roundTrip.p99.push(percentile(trip, 99));
+  }
+
+  close(): Promise<void> {
+    return this.client.end();
   }
 }
 
 const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const spread = (xs: readonly number[]) =>
   `${ms(median(xs))} (rounds ${ms(Math.min(...xs))}–${ms(Math.max(...xs))})`;
+/** Per round `a / b`, as the median over rounds with the range. */
+const ratios = (a: readonly number[], b: readonly number[]) => {
+  const r = a.map((x, i) => x / b[i]!).sort((x, y) => x - y);
+  return `${median(r).toFixed(2)}× (${r[0]!.toFixed(2)}–${r.at(-1)!.toFixed(2)})`;
+};
 
 async function main(): Promise<void> {
   const started = Date.now();
@@ -146,71 +187,120 @@ async function main(): Promise<void> {
   const schema = uniqueSchema();
   const sqliteStore = await openSqliteStore({ path: `${dir}/nightless.db` });
   const pgStore = await openPostgresStore({ url: TEST_PG_URL, schema });
+  // The same database through a store that sends one statement at a time: what pipelining saves.
+  const pgOneByOne = await openPostgresStore({ url: TEST_PG_URL, schema, pipelining: false });
+  const loads: string[] = [];
+  let bare: Bare | null = null;
   try {
     const sqlite = await seed('SQLite', sqliteStore, pipeline);
     const postgres = await seed('PostgreSQL', pgStore, pipeline);
-    for (const b of [sqlite, postgres]) await steps(b, WARMUP);
-    // Interleaved rounds: both backends see the same machine load.
+    // Same rows, so the same snapshot: the two PostgreSQL stores take turns deciding on it.
+    const oneByOne: Backend = {
+      ...postgres,
+      name: 'PostgreSQL one statement at a time',
+      store: pgOneByOne,
+      p50: [],
+      p99: [],
+    };
+    for (const b of [sqlite, postgres, oneByOne]) await steps(b, WARMUP);
+    if (TRACE) {
+      for (const b of [postgres, oneByOne]) {
+        const traced = [];
+        for (let i = 0; i < EVENTS; i++) traced.push(await traceStep(b));
+        const perDecision = traced.map((t) => t.sent);
+        const walls = traced.map((t) => t.wall);
+        process.stdout.write(`${b.name}:\n${summarize(perDecision, walls)}\n\n`);
+        if (b === postgres)
+          process.stdout.write(
+            `${await explain(TEST_PG_URL, schema, perDecision.at(-1) ?? [])}\n\n`,
+          );
+      }
+      return;
+    }
+    bare = await Bare.open(schema);
+    // Interleaved rounds: every backend and the floor see the same machine load.
     for (let r = 0; r < ROUNDS; r++) {
-      for (const b of [sqlite, postgres]) {
+      loads.push(loadAverage().split(' / ')[0] ?? '?');
+      for (const b of [sqlite, postgres, oneByOne]) {
         const t = await steps(b, EVENTS);
         b.p50.push(percentile(t, 50));
         b.p99.push(percentile(t, 99));
         log(`round ${r + 1} ${b.name}: p50 ${ms(b.p50.at(-1)!)} p99 ${ms(b.p99.at(-1)!)}`);
       }
+      await bare.round(EVENTS);
+      log(
+        `round ${r + 1} bare insert+commit: p50 ${ms(bare.p50.at(-1)!)} p99 ${ms(bare.p99.at(-1)!)}`,
+      );
     }
-    const base = await bare(schema, EVENTS);
-    log(`bare pg insert+commit p50 ${ms(base.insert.p50)} p99 ${ms(base.insert.p99)}`);
-    log(`bare pg select 1 p50 ${ms(base.roundTrip.p50)} p99 ${ms(base.roundTrip.p99)}`);
-    const ratio = (a: number[], b: number[]) => `${(median(a) / median(b)).toFixed(2)}×`;
     const rows: FigureRow[] = [
       {
         figure: 'decide + commit on PostgreSQL, 1 event → 1 of 10k jobs, p99',
         target: '< 5 ms',
         measured: spread(postgres.p99),
         met: median(postgres.p99) < 5,
-        baseline: `SQLite (embedded) ${spread(sqlite.p99)}`,
-        ratio: `${ratio(postgres.p99, sqlite.p99)} SQLite`,
+        baseline: `bare pg 1-row insert + commit (the floor), p99 ${spread(bare.p99)}`,
+        ratio: `${ratios(postgres.p99, bare.p99)} floor`,
       },
       {
         figure: 'decide + commit on PostgreSQL, p50',
         target: '—',
         measured: spread(postgres.p50),
         met: null,
-        baseline: `SQLite (embedded) ${spread(sqlite.p50)}`,
-        ratio: `${ratio(postgres.p50, sqlite.p50)} SQLite`,
+        baseline: `bare pg 1-row insert + commit (the floor), p50 ${spread(bare.p50)}`,
+        ratio: `${ratios(postgres.p50, bare.p50)} floor`,
       },
       {
-        figure: 'decide + commit on PostgreSQL vs the simplest transaction, p50',
+        figure: 'the same, statements sent one at a time (before pipelining), p99',
         target: '—',
-        measured: ms(median(postgres.p50)),
+        measured: spread(oneByOne.p99),
         met: null,
-        baseline: `bare pg: 1-row insert + commit, p50 ${ms(base.insert.p50)} (p99 ${ms(base.insert.p99)})`,
-        ratio: `${(median(postgres.p50) / base.insert.p50).toFixed(1)}×`,
+        baseline: `pipelined p99 ${ms(median(postgres.p99))}`,
+        ratio: `pipelined ${ratios(postgres.p99, oneByOne.p99)}`,
       },
       {
-        figure: 'decide + commit on PostgreSQL vs one round trip, p50',
+        figure: 'the same, statements sent one at a time (before pipelining), p50',
         target: '—',
-        measured: ms(median(postgres.p50)),
+        measured: spread(oneByOne.p50),
         met: null,
-        baseline: `bare pg: \`select 1\`, p50 ${ms(base.roundTrip.p50)} (p99 ${ms(base.roundTrip.p99)})`,
-        ratio: `${(median(postgres.p50) / base.roundTrip.p50).toFixed(1)}×`,
+        baseline: `pipelined p50 ${ms(median(postgres.p50))}`,
+        ratio: `pipelined ${ratios(postgres.p50, oneByOne.p50)}`,
+      },
+      {
+        figure: 'decide + commit on SQLite (embedded), p99 / p50',
+        target: '—',
+        measured: `${spread(sqlite.p99)} / ${spread(sqlite.p50)}`,
+        met: null,
+        baseline: `PostgreSQL pipelined p99 ${ms(median(postgres.p99))} / p50 ${ms(median(postgres.p50))}`,
+        ratio: `PostgreSQL ${ratios(postgres.p99, sqlite.p99)} / ${ratios(postgres.p50, sqlite.p50)}`,
+      },
+      {
+        figure: 'one round trip (`select 1`), p50 / p99',
+        target: '—',
+        measured: `${spread(bare.roundTrip.p50)} / ${spread(bare.roundTrip.p99)}`,
+        met: null,
+        baseline: '—',
+        ratio: '—',
       },
     ];
     const report = [
-      `Latest run: ${new Date().toISOString()} — ${machine()}, load average at start ${load}, ` +
-        `total ${((Date.now() - started) / 1000).toFixed(0)} s; PostgreSQL ${await serverVersion()} on 127.0.0.1.`,
+      `Latest run: ${new Date().toISOString()} — ${machine()}, load average at start ${load} ` +
+        `(1-min load at each round's start: ${loads.join(', ')}), ` +
+        `total ${((Date.now() - started) / 1000).toFixed(0)} s; PostgreSQL ${await serverVersion()} ` +
+        `on 127.0.0.1 (synchronous_commit ${await setting('synchronous_commit')}, ` +
+        `fsync ${await setting('fsync')}, wal_sync_method ${await setting('wal_sync_method')}).`,
       '',
       figureTable(rows),
       '',
       `- ${JOBS} jobs each consuming its own git source, history seeded through the real engine ` +
         `(one version of every source); then ${WARMUP} warm-up and ${ROUNDS} rounds × ${EVENTS} events ` +
-        'per backend, the backends interleaved round by round. Each event is a new version of a ' +
-        'random source: 1 build queued, its queued predecessor superseded. Timed: `decide` on the ' +
-        'in-memory snapshot + `applyDecisions` (one transaction) + `snapshot.applied`, as ' +
-        '`SchedulerLoop` runs them; the inbox append before it is not timed.',
+        'per backend, the backends and the bare floor interleaved round by round. Each event is a ' +
+        'new version of a random source: 1 build queued, its queued predecessor superseded. Timed: ' +
+        '`decide` on the in-memory snapshot + `applyDecisions` (one transaction) + ' +
+        '`snapshot.applied`, as `SchedulerLoop` runs them; the inbox append before it is not timed.',
+      '- Both PostgreSQL rows write to the same database and decide on the same snapshot; "one at a ' +
+        'time" is the store opened with `pipelining: false` (the same statements, one round trip each).',
       "- Figures are the median over rounds of each round's percentile, with the range over rounds " +
-        '(the spread, not the best run).',
+        '(the spread, not the best run); ratios are per round, same round, then the median and range.',
     ].join('\n');
     process.stdout.write(`${report}\n`);
     if (!args.has('no-write'))
@@ -218,10 +308,23 @@ async function main(): Promise<void> {
         `wrote ${writeResultsSection('scale', '## Scale, PostgreSQL part (bench/scale)', report)}`,
       );
   } finally {
+    await bare?.close();
     await sqliteStore.close();
     await pgStore.close();
+    await pgOneByOne.close();
     await dropSchema(schema);
     removeDir(dir);
+  }
+}
+
+async function setting(name: string): Promise<string> {
+  const client = new pg.Client({ connectionString: TEST_PG_URL, connectionTimeoutMillis: 5000 });
+  await client.connect();
+  try {
+    const { rows } = await client.query<{ v: string }>('select current_setting($1) as v', [name]);
+    return rows[0]?.v ?? '?';
+  } finally {
+    await client.end();
   }
 }
 

@@ -35,7 +35,8 @@ export function isConnectionLoss(err: unknown): boolean {
   return LOST_MESSAGES.some((m) => err.message.includes(m));
 }
 
-function mapped(err: unknown, where: string): unknown {
+/** `err` as a {@link StoreUnavailableError} when it is a connection loss, else unchanged. */
+export function mapped(err: unknown, where: string): unknown {
   if (!isConnectionLoss(err)) return err;
   const why = err instanceof Error ? err.message : String(err);
   // The driver's words are in the message; not as `cause`, which loggers would print again.

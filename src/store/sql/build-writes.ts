@@ -38,7 +38,7 @@ export type NewInput = Readonly<{
 }>;
 
 /** The row `insertBuild` stores for `values`, with every column as the table's defaults fill it. */
-function newBuildRow(id: number, v: NewBuild): BuildRow {
+export function newBuildRow(id: number, v: NewBuild): BuildRow {
   return {
     id,
     job: v.job,
@@ -71,7 +71,7 @@ function newBuildRow(id: number, v: NewBuild): BuildRow {
   };
 }
 
-function newInputRows(id: number, inputs: readonly NewInput[]): InputRow[] {
+export function newInputRows(id: number, inputs: readonly NewInput[]): InputRow[] {
   return inputs.map((i, position) => ({
     build_id: id,
     position,
@@ -89,8 +89,22 @@ export async function insertBuild(
   values: NewBuild,
   inputs: readonly NewInput[],
 ): Promise<number> {
-  const r = newBuildRow(0, values);
-  const { rows } = await shapes.run(trx, hot.insertBuild, {
+  const { rows } = await shapes.run(
+    trx,
+    buildStatements.insertBuild,
+    buildParams(newBuildRow(0, values)),
+  );
+  const row = rows[0];
+  if (!row) throw new Error('inserting the build returned no id');
+  const id = Number(row.id);
+  for (const i of newInputRows(id, inputs))
+    await shapes.run(trx, buildStatements.insertInput, inputParams(i));
+  return id;
+}
+
+/** The parameters of `buildStatements.insertBuild(WithId)` for row `r` (its id aside). */
+export function buildParams(r: BuildRow) {
+  return {
     job: r.job,
     state: r.state,
     fingerprint: r.fingerprint,
@@ -105,30 +119,28 @@ export async function insertBuild(
     attempt: r.attempt,
     concurrencyGroup: r.concurrency_group,
     concurrencyLimit: r.concurrency_limit,
-  });
-  const row = rows[0];
-  if (!row) throw new Error('inserting the build returned no id');
-  const id = Number(row.id);
-  for (const i of newInputRows(id, inputs)) {
-    await shapes.run(trx, hot.insertInput, {
-      buildId: i.build_id,
-      position: i.position,
-      source: i.source,
-      version: i.version,
-      ref: i.ref,
-      origin: i.origin,
-      eventId: i.event_id,
-    });
-  }
-  return id;
+  };
+}
+
+/** The parameters of `buildStatements.insertInput` for row `i`. */
+export function inputParams(i: InputRow) {
+  return {
+    buildId: i.build_id,
+    position: i.position,
+    source: i.source,
+    version: i.version,
+    ref: i.ref,
+    origin: i.origin,
+    eventId: i.event_id,
+  };
 }
 
 /** `loadBuild` through compiled shapes (same rows, same `toBuild`), for the scheduler's hot path. */
 export async function loadBuildShaped(trx: Db, shapes: Shapes, id: number): Promise<Build> {
-  const { rows } = await shapes.run(trx, hot.buildById, { id });
+  const { rows } = await shapes.run(trx, buildStatements.buildById, { id });
   const row = rows[0];
   if (!row) throw new Error(`build ${id} vanished`);
-  const { rows: inputs } = await shapes.run(trx, hot.inputsOf, { id });
+  const { rows: inputs } = await shapes.run(trx, buildStatements.inputsOf, { id });
   return toBuild(row, inputs);
 }
 
@@ -196,46 +208,33 @@ export async function withInputs(db: Db, rows: BuildRow[]): Promise<Build[]> {
   return rows.map((r) => toBuild(r, inputs));
 }
 
+type BuildParams = ReturnType<typeof buildParams>;
+
+/** The columns of a new build row; parameters passed through verbatim (see `Shapes`). */
+const buildColumns = (p: BuildParams) => ({
+  job: p.job,
+  state: p.state,
+  fingerprint: p.fingerprint,
+  definition_hash: p.definitionHash,
+  cause: p.cause,
+  forced: p.forced,
+  ref: p.ref,
+  queued_at: p.queuedAt,
+  finished_at: p.finishedAt,
+  reason: p.reason,
+  related_build: p.relatedBuild,
+  attempt: p.attempt,
+  concurrency_group: p.concurrencyGroup,
+  concurrency_limit: p.concurrencyLimit,
+});
+
 /** Hot statements of build writes (see `Shapes`). */
-const hot = {
-  insertBuild: (
-    db: Db,
-    p: {
-      job: string;
-      state: string;
-      fingerprint: string;
-      definitionHash: string;
-      cause: string;
-      forced: number;
-      ref: string | null;
-      queuedAt: number;
-      finishedAt: number | null;
-      reason: string | null;
-      relatedBuild: number | null;
-      attempt: number;
-      concurrencyGroup: string;
-      concurrencyLimit: number;
-    },
-  ) =>
-    db
-      .insertInto('builds')
-      .values({
-        job: p.job,
-        state: p.state,
-        fingerprint: p.fingerprint,
-        definition_hash: p.definitionHash,
-        cause: p.cause,
-        forced: p.forced,
-        ref: p.ref,
-        queued_at: p.queuedAt,
-        finished_at: p.finishedAt,
-        reason: p.reason,
-        related_build: p.relatedBuild,
-        attempt: p.attempt,
-        concurrency_group: p.concurrencyGroup,
-        concurrency_limit: p.concurrencyLimit,
-      })
-      .returning('id'),
+export const buildStatements = {
+  insertBuild: (db: Db, p: BuildParams) =>
+    db.insertInto('builds').values(buildColumns(p)).returning('id'),
+  /** With an id reserved beforehand (the decision writer's, see `reserveIds`). */
+  insertBuildWithId: (db: Db, p: BuildParams & { id: number }) =>
+    db.insertInto('builds').values({ id: p.id, ...buildColumns(p) }),
   insertInput: (
     db: Db,
     p: {
@@ -261,4 +260,7 @@ const hot = {
     db.selectFrom('builds').selectAll().where('id', '=', p.id),
   inputsOf: (db: Db, p: { id: number }) =>
     db.selectFrom('build_inputs').selectAll().where('build_id', '=', p.id),
+  /** A build row, locked until the transaction ends (no-op on SQLite: its writer is alone). */
+  lockBuild: (db: Db, p: { id: number }) =>
+    db.selectFrom('builds').selectAll().where('id', '=', p.id).forUpdate(),
 };

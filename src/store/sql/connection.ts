@@ -66,9 +66,45 @@ export interface Dialect {
    * writer commits them in order already.
    */
   readonly outboxIdsNeedLock: boolean;
+  /** `SELECT … FOR UPDATE` exists (PostgreSQL); SQLite's one writer needs no row locks (absent: false). */
+  readonly supportsRowLocks?: boolean;
+  /**
+   * Auto-increment keys come from sequences (PostgreSQL's `bigserial`), so ids can be reserved with
+   * `nextval` before the rows are inserted. Absent: SQLite's AUTOINCREMENT (`sqlite_sequence`).
+   */
+  readonly sequences?: boolean;
+  /**
+   * Transactions whose statements are sent without waiting for the answers of earlier ones
+   * (PostgreSQL's pipelining). Without it (SQLite: embedded, a statement costs no round trip) the
+   * decision writer runs the same statements one after the other in an ordinary transaction.
+   */
+  readonly pipelined?: PipelinedTransactions;
 }
 
-export const SQLITE_DIALECT: Dialect = { supportsSkipLocked: false, outboxIdsNeedLock: false };
+/** A statement ready to send: its SQL, its parameters, and a name to prepare it under once. */
+export interface CompiledShape {
+  readonly sql: string;
+  readonly parameters: readonly unknown[];
+  readonly name: string;
+}
+
+/**
+ * Runs `work` in one transaction on one connection where `send` puts a statement on the wire at
+ * once and its promise settles when its answer arrives (answers come in the order sent). Once a
+ * statement fails the server ignores the rest of the transaction and it is rolled back; the
+ * transaction rejects with that first failure, also when `work` never awaited the statement.
+ */
+export interface PipelinedTransactions {
+  run<T>(
+    work: (send: (q: CompiledShape) => Promise<QueryResult<unknown>>) => Promise<T>,
+  ): Promise<T>;
+}
+
+export const SQLITE_DIALECT: Dialect = {
+  supportsSkipLocked: false,
+  supportsRowLocks: false,
+  outboxIdsNeedLock: false,
+};
 
 /**
  * Kysely builds and compiles a query tree on every call, which costs more than running a small
@@ -86,17 +122,32 @@ export class Shapes {
     build: (db: Db, p: P) => Compilable<R>,
     params: P,
   ): Promise<QueryResult<R>> {
+    const { sql, parameters } = this.compile(db, build, params);
+    return db.executeQuery(CompiledQuery.raw(sql, [...parameters]));
+  }
+
+  /**
+   * The statement `run` would execute, for a sender of its own (see {@link PipelinedTransactions});
+   * `db` only compiles. The name is the shape's, stable for the store's life, so a connection
+   * prepares each shape once.
+   */
+  compile<P extends Record<string, unknown>, R>(
+    db: Db,
+    build: (db: Db, p: P) => Compilable<R>,
+    params: P,
+  ): CompiledShape {
     let shape = this.compiled.get(build);
     if (!shape) {
-      shape = compileShape(db, build, Object.keys(params));
+      shape = { ...compileShape(db, build, Object.keys(params)), name: `nl_${this.compiled.size}` };
       this.compiled.set(build, shape);
     }
     const parameters = shape.slots.map((s) => ('key' in s ? params[s.key] : s.value));
-    return db.executeQuery(CompiledQuery.raw(shape.sql, parameters));
+    return { sql: shape.sql, parameters, name: shape.name };
   }
 }
 
 interface Shape {
+  readonly name: string;
   readonly sql: string;
   readonly slots: ReadonlyArray<{ readonly key: string } | { readonly value: unknown }>;
 }
@@ -109,7 +160,7 @@ function compileShape<P>(
   db: Db,
   build: (db: Db, p: P) => Compilable,
   keys: readonly string[],
-): Shape {
+): Omit<Shape, 'name'> {
   const markers = Object.fromEntries(keys.map((k) => [k, new Marker(k)])) as P;
   const compiled = build(db, markers).compile();
   const used = new Set<string>();

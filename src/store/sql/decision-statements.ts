@@ -1,10 +1,26 @@
+import { sql } from 'kysely';
 import type { Db } from './connection.js';
+
+/** What superseding sets on a queued build: the statement and the outbox payload agree on it. */
+export const supersededColumns = (p: {
+  relatedBuild: number;
+  finishedAt: number;
+  reason: string;
+}) => ({
+  state: 'superseded',
+  failure_class: 'superseded',
+  related_build: p.relatedBuild,
+  finished_at: p.finishedAt,
+  reason: p.reason,
+});
 
 /** The decision writer's hot statements (see `Shapes`). */
 export const decisionStatements = {
+  /** With an id reserved beforehand (see `reserveIds`). */
   insertVersion: (
     db: Db,
     p: {
+      id: number;
       source: string;
       version: string;
       ref: string;
@@ -14,18 +30,16 @@ export const decisionStatements = {
       createdAt: number;
     },
   ) =>
-    db
-      .insertInto('versions')
-      .values({
-        source: p.source,
-        version: p.version,
-        ref: p.ref,
-        event_id: p.eventId,
-        origin: p.origin,
-        produced_by: p.producedBy,
-        created_at: p.createdAt,
-      })
-      .returning('id'),
+    db.insertInto('versions').values({
+      id: p.id,
+      source: p.source,
+      version: p.version,
+      ref: p.ref,
+      event_id: p.eventId,
+      origin: p.origin,
+      produced_by: p.producedBy,
+      created_at: p.createdAt,
+    }),
   upsertHead: (db: Db, p: { source: string; ref: string; versionId: number }) =>
     db
       .insertInto('heads')
@@ -44,13 +58,7 @@ export const decisionStatements = {
   ) =>
     db
       .updateTable('builds')
-      .set({
-        state: 'superseded',
-        failure_class: 'superseded',
-        related_build: p.relatedBuild,
-        finished_at: p.finishedAt,
-        reason: p.reason,
-      })
+      .set(supersededColumns(p))
       .where('id', '=', p.id)
       .where('state', '=', 'queued'),
   insertDecision: (
@@ -87,4 +95,28 @@ export const decisionStatements = {
       .set({ processed_at: p.processedAt, outcome: p.outcome })
       .where('id', '=', p.id)
       .where('processed_at', 'is', null),
+  upsertSettle: (db: Db, p: { job: string; dueAt: number; eventId: number }) =>
+    db
+      .insertInto('pending_settles')
+      .values({ job: p.job, due_at: p.dueAt, event_id: p.eventId })
+      .onConflict((oc) => oc.column('job').doUpdateSet({ due_at: p.dueAt, event_id: p.eventId })),
+  setEventDetail: (db: Db, p: { detail: string; id: number }) =>
+    db.updateTable('events').set({ detail: p.detail }).where('id', '=', p.id),
+  /**
+   * `n` new ids of `table`'s key from its sequence (PostgreSQL), in increasing order, never handed
+   * out again whether or not the transaction commits.
+   */
+  nextIds: (db: Db, p: { table: string; n: number }) => ({
+    compile: () =>
+      sql<{ id: number }>`select nextval(pg_get_serial_sequence(${p.table}, 'id')) as id
+        from generate_series(1, ${p.n}::integer)`.compile(db),
+  }),
+  /**
+   * The largest id `table` (AUTOINCREMENT, SQLite) ever gave; the single writer makes the next ones
+   * this transaction's until it inserts them.
+   */
+  lastId: (db: Db, p: { table: string }) => ({
+    compile: () =>
+      sql<{ seq: number }>`select seq from sqlite_sequence where name = ${p.table}`.compile(db),
+  }),
 };

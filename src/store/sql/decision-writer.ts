@@ -2,46 +2,77 @@ import type { SchedulerEvent } from '../../core/event.js';
 import type { SourceName } from '../../core/pipeline.js';
 import type { BuildRef, Decision, SourceHead } from '../../core/scheduler/index.js';
 import type { AppliedDecisions } from '../ports.js';
-import type { Database } from '../schema.js';
-import type { Transaction } from 'kysely';
-import type { Db, Shapes } from './connection.js';
-import { decisionStatements as hot } from './decision-statements.js';
+import type { Dialect } from './connection.js';
+import { decisionStatements as hot, supersededColumns } from './decision-statements.js';
 import {
-  insertBuild,
-  insertOutboxRow,
-  loadBuildShaped,
-  writeNewBuildOutbox,
+  buildParams,
+  buildStatements,
+  inputParams,
+  newBuildRow,
+  newInputRows,
   type NewBuild,
 } from './build-writes.js';
+import { toBuild, type BuildRow, type InputRow } from './rows.js';
+import type { StatementSender } from './statement-sender.js';
 
 /** Deliveries per source counted while a batch applies, written once at its end. */
 export type ReceivedCounts = Map<SourceName, { n: number; at: number }>;
 
+type NewBuildDecision = Extract<Decision, { kind: 'queue-build' | 'record-skip' }>;
+
 /**
  * What a decision does to stored state (the decision writer of the scheduler port): one event's
- * decisions inside `trx`, the event marked processed, every build change with its outbox row.
- * Delivery counts are collected in `received` and written by {@link countReceived}.
+ * decisions, the event marked processed, every build change with its outbox row. Delivery
+ * counts are collected in `received` and written by {@link countReceived}.
+ *
+ * In two steps, so that on PostgreSQL (pipelined, see `StatementSender`) an event costs two waits
+ * for the server instead of one per statement: first what the writes depend on is asked all at
+ * once (the fence, the new rows' ids, the builds to supersede), then every write is sent without
+ * waiting; the transaction's end waits for their answers. SQLite runs the same statements in the
+ * same order, one after the other.
  */
 export async function applyEventDecisions(
-  shapes: Shapes,
-  trx: Transaction<Database>,
+  w: StatementSender,
+  dialect: Dialect,
   event: SchedulerEvent,
   decisions: readonly Decision[],
   now: number,
   received: ReceivedCounts,
 ): Promise<AppliedDecisions> {
-  const queued: BuildRef[] = [];
-  const skipped: BuildRef[] = [];
-  const superseded: number[] = [];
-  const cancelRequested: number[] = [];
-  const requestClosed: number[] = [];
-  const heads: SourceHead[] = [];
-  let outcome: string = decisions.length === 0 ? 'nothing' : (decisions[0]?.rule ?? 'nothing');
+  const newBuilds = decisions.filter(
+    (d): d is NewBuildDecision => d.kind === 'queue-build' || d.kind === 'record-skip',
+  );
+  let outcome: string = decisions[0]?.rule ?? 'nothing';
+  for (const d of newBuilds) outcome = d.rule;
+  // The fence between schedulers: a replica that just lost the lead may still be committing a
+  // batch the new leader decides too. The row lock makes the later of the two see the event
+  // processed; it rolls back (and reloads its snapshot) instead of queuing the builds twice.
+  const marked = w.send(hot.markProcessed, { processedAt: now, outcome, id: event.id });
+  const buildIds = reserveIds(w, dialect, 'builds', newBuilds.length);
+  const heads = decisions.filter((d) => d.kind === 'advance-head').length;
+  const versionIds = reserveIds(w, dialect, 'versions', heads);
+  const olds = [...new Set(newBuilds.flatMap((d) => d.supersedes))];
+  const candidates = queuedAmong(w, dialect, olds);
+  if ((await marked).numAffectedRows === 0n)
+    throw new Error(`event ${event.id} was decided already (by another scheduler)`);
+  const ids = { builds: await buildIds, versions: await versionIds };
+  const stillQueued = await candidates;
+
+  const applied = {
+    queued: [] as BuildRef[],
+    skipped: [] as BuildRef[],
+    superseded: [] as number[],
+    cancelRequested: [] as number[],
+    requestClosed: [] as number[],
+    heads: [] as SourceHead[],
+  };
   for (const d of decisions) {
     let buildId: number | null = null;
     switch (d.kind) {
       case 'advance-head': {
-        const { rows } = await shapes.run(trx, hot.insertVersion, {
+        const id = take(ids.versions);
+        void w.send(hot.insertVersion, {
+          id,
           source: d.source,
           version: d.version,
           ref: d.ref ?? '',
@@ -50,98 +81,59 @@ export async function applyEventDecisions(
           producedBy: d.producedBy,
           createdAt: now,
         });
-        const v = rows[0];
-        if (!v) throw new Error('inserting the version returned no id');
-        await shapes.run(trx, hot.upsertHead, {
-          source: d.source,
-          ref: d.ref ?? '',
-          versionId: v.id,
-        });
-        heads.push({
+        void w.send(hot.upsertHead, { source: d.source, ref: d.ref ?? '', versionId: id });
+        const head: SourceHead = {
           source: d.source,
           version: d.version,
           ref: d.ref,
           eventId: event.id,
           origin: d.origin,
-          seq: Number(v.id),
+          seq: id,
           producedBy: d.producedBy,
-        });
-        break;
-      }
-      case 'queue-build': {
-        const ref = d.inputs.find((i) => i.ref !== null)?.ref ?? null;
-        const values: NewBuild = {
-          job: d.job,
-          state: 'queued',
-          fingerprint: d.fingerprint,
-          definition_hash: d.definitionHash,
-          cause: JSON.stringify(d.cause),
-          forced: d.forced ? 1 : 0,
-          ref,
-          queued_at: now,
-          concurrency_group: d.concurrency.group,
-          concurrency_limit: d.concurrency.limit,
         };
-        buildId = await insertBuild(trx, shapes, values, d.inputs);
-        await upsertJob(trx, shapes, d.job, d.definitionHash, now);
-        queued.push({
-          id: buildId,
-          job: d.job,
-          state: 'queued',
-          fingerprint: d.fingerprint,
-          forced: d.forced,
-          group: d.concurrency.group,
-        });
-        writeNewBuildOutbox(trx, buildId, values, d.inputs, 'queued', now);
-        superseded.push(...(await supersedeQueued(trx, shapes, d.supersedes, buildId, now)));
-        cancelRequested.push(...d.cancels);
+        applied.heads.push(head);
         break;
       }
+      case 'queue-build':
       case 'record-skip': {
-        const ref = d.inputs.find((i) => i.ref !== null)?.ref ?? null;
-        const values: NewBuild = {
-          job: d.job,
-          state: 'skipped',
-          fingerprint: d.fingerprint,
-          definition_hash: d.definitionHash,
-          cause: JSON.stringify(d.cause),
-          ref,
-          queued_at: now,
-          finished_at: now,
-          reason: d.reason,
-          related_build: d.identicalTo,
-          concurrency_group: d.group,
-        };
-        buildId = await insertBuild(trx, shapes, values, d.inputs);
-        skipped.push({
+        buildId = take(ids.builds);
+        const values = newBuildValues(d, now);
+        insertNewBuild(w, buildId, values, d.inputs, now);
+        const ref: BuildRef = {
           id: buildId,
           job: d.job,
-          state: 'skipped',
+          state: values.state,
           fingerprint: d.fingerprint,
-          forced: false,
-          group: d.group,
-        });
-        writeNewBuildOutbox(trx, buildId, values, d.inputs, 'skipped', now);
-        superseded.push(...(await supersedeQueued(trx, shapes, d.supersedes, buildId, now)));
+          forced: d.kind === 'queue-build' && d.forced,
+          group: d.kind === 'queue-build' ? d.concurrency.group : d.group,
+        };
+        if (d.kind === 'queue-build') {
+          void w.send(hot.upsertJob, { name: d.job, hash: d.definitionHash, now });
+          applied.queued.push(ref);
+        } else applied.skipped.push(ref);
+        for (const old of d.supersedes) {
+          const row = stillQueued.get(old);
+          if (!row) continue;
+          // Once: a build two decisions of one event both supersede is superseded by the first.
+          stillQueued.delete(old);
+          supersede(w, row.build, row.inputs, buildId, now);
+          applied.superseded.push(old);
+        }
+        if (d.kind === 'queue-build') applied.cancelRequested.push(...d.cancels);
         break;
       }
       case 'defer':
-        await trx
-          .insertInto('pending_settles')
-          .values({ job: d.job, due_at: d.until, event_id: event.id })
-          .onConflict((oc) => oc.column('job').doUpdateSet({ due_at: d.until, event_id: event.id }))
-          .execute();
+        void w.send(hot.upsertSettle, { job: d.job, dueAt: d.until, eventId: event.id });
         break;
       case 'cancel-builds':
         // Carried out after the commit, like cancel_running (Engine: cancel per build).
-        requestClosed.push(...d.queued, ...d.running);
+        applied.requestClosed.push(...d.queued, ...d.running);
         break;
       case 'record-duplicate':
       case 'note':
         break;
     }
-    if (d.kind === 'queue-build' || d.kind === 'record-skip') outcome = d.rule;
-    await shapes.run(trx, hot.insertDecision, {
+    void w.send(hot.insertDecision, {
       eventId: event.id,
       job: d.job,
       rule: d.rule,
@@ -160,77 +152,133 @@ export async function applyEventDecisions(
   if (event.kind === 'source' && event.ancestry !== null) {
     // The fact the scheduler decided with, kept with the event so `why` and the event API can
     // show it (asked of the mirror just before deciding, so not known when the event arrived).
-    await trx
-      .updateTable('events')
-      .set({
-        detail: JSON.stringify({
-          changedPaths: event.changedPaths,
-          producedBy: event.producedBy,
-          ancestry: event.ancestry,
-          ...(event.request === undefined ? {} : { request: event.request }),
-        }),
-      })
-      .where('id', '=', event.id)
-      .execute();
+    const detail = JSON.stringify({
+      changedPaths: event.changedPaths,
+      producedBy: event.producedBy,
+      ancestry: event.ancestry,
+      ...(event.request === undefined ? {} : { request: event.request }),
+    });
+    void w.send(hot.setEventDetail, { detail, id: event.id });
   }
-  const marked = await shapes.run(trx, hot.markProcessed, {
-    processedAt: now,
-    outcome,
-    id: event.id,
-  });
-  // The fence between schedulers: a replica that just lost the lead may still be committing a
-  // batch the new leader decides too. The row lock makes the later of the two see the event
-  // processed; it rolls back (and reloads its snapshot) instead of queuing the builds twice.
-  if (marked.numAffectedRows === 0n)
-    throw new Error(`event ${event.id} was decided already (by another scheduler)`);
-  return { queued, skipped, superseded, cancelRequested, requestClosed, heads };
+  return applied;
 }
 
 /** `events_received += n` once per source for the events of one transaction. */
-export async function countReceived(
-  trx: Transaction<Database>,
-  shapes: Shapes,
+export function countReceived(
+  w: StatementSender,
   received: ReadonlyMap<SourceName, { n: number; at: number }>,
-): Promise<void> {
-  for (const [name, { n, at }] of received) {
-    await shapes.run(trx, hot.countReceived, { n, at, name });
-  }
+): void {
+  for (const [name, { n, at }] of received) void w.send(hot.countReceived, { n, at, name });
+}
+
+function take(ids: number[]): number {
+  const id = ids.shift();
+  if (id === undefined) throw new Error('fewer ids reserved than rows inserted');
+  return id;
 }
 
 /**
- * Marks queued builds `superseded` by build `by` (a newer queued build, or a skip that found the
- * newest input set already built), each with its outbox row. Returns the ids that were still queued.
+ * `n` ids of `table` that no other row gets, in increasing order: from the sequence where there
+ * is one (PostgreSQL), else after the largest id the AUTOINCREMENT table ever gave (SQLite, whose
+ * one writer inserts them, in this transaction, before anyone can ask again).
  */
-async function supersedeQueued(
-  trx: Db,
-  shapes: Shapes,
-  ids: readonly number[],
-  by: number,
-  now: number,
+async function reserveIds(
+  w: StatementSender,
+  dialect: Dialect,
+  table: 'builds' | 'versions',
+  n: number,
 ): Promise<number[]> {
-  const done: number[] = [];
-  for (const old of ids) {
-    const res = await shapes.run(trx, hot.supersede, {
-      relatedBuild: by,
-      finishedAt: now,
-      reason: `superseded by build #${by}`,
-      id: old,
-    });
-    if (Number(res.numAffectedRows ?? 0) > 0) {
-      done.push(old);
-      const build = await loadBuildShaped(trx, shapes, old);
-      insertOutboxRow(trx, build, 'superseded', now);
-    }
+  if (n === 0) return [];
+  if (dialect.sequences) {
+    const { rows } = await w.send(hot.nextIds, { table, n });
+    return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
   }
-  return done;
+  const { rows } = await w.send(hot.lastId, { table });
+  const last = Number(rows[0]?.seq ?? 0);
+  return Array.from({ length: n }, (_, i) => last + 1 + i);
 }
 
-async function upsertJob(
-  trx: Db,
-  shapes: Shapes,
-  name: string,
-  hash: string,
+/** The builds among `ids` still queued, with their inputs; locked where rows can be. */
+async function queuedAmong(
+  w: StatementSender,
+  dialect: Dialect,
+  ids: readonly number[],
+): Promise<Map<number, { build: BuildRow; inputs: InputRow[] }>> {
+  const read = dialect.supportsRowLocks ? buildStatements.lockBuild : buildStatements.buildById;
+  const asked = ids.map((id) => ({
+    row: w.send(read, { id }),
+    inputs: w.send(buildStatements.inputsOf, { id }),
+  }));
+  const out = new Map<number, { build: BuildRow; inputs: InputRow[] }>();
+  for (const a of asked) {
+    const build = (await a.row).rows[0];
+    const inputs = (await a.inputs).rows;
+    if (build && build.state === 'queued') out.set(Number(build.id), { build, inputs });
+  }
+  return out;
+}
+
+function newBuildValues(d: NewBuildDecision, now: number): NewBuild {
+  const common = {
+    job: d.job,
+    fingerprint: d.fingerprint,
+    definition_hash: d.definitionHash,
+    cause: JSON.stringify(d.cause),
+    ref: d.inputs.find((i) => i.ref !== null)?.ref ?? null,
+    queued_at: now,
+  };
+  if (d.kind === 'queue-build')
+    return {
+      ...common,
+      state: 'queued',
+      forced: d.forced ? 1 : 0,
+      concurrency_group: d.concurrency.group,
+      concurrency_limit: d.concurrency.limit,
+    };
+  return {
+    ...common,
+    state: 'skipped',
+    finished_at: now,
+    reason: d.reason,
+    related_build: d.identicalTo,
+    concurrency_group: d.group,
+  };
+}
+
+/** A new build row with its inputs and its outbox row (`queued` or `skipped`). */
+function insertNewBuild(
+  w: StatementSender,
+  id: number,
+  values: NewBuild,
+  inputs: NewBuildDecision['inputs'],
   now: number,
-): Promise<void> {
-  await shapes.run(trx, hot.upsertJob, { name, hash, now });
+): void {
+  const row = newBuildRow(id, values);
+  const inputRows = newInputRows(id, inputs);
+  void w.send(buildStatements.insertBuildWithId, { id, ...buildParams(row) });
+  for (const i of inputRows) void w.send(buildStatements.insertInput, inputParams(i));
+  outbox(w, toBuild(row, inputRows), values.state === 'queued' ? 'queued' : 'skipped', now);
+}
+
+/** Marks queued build `row` superseded by build `by`, with its outbox row. */
+function supersede(
+  w: StatementSender,
+  row: BuildRow,
+  inputs: readonly InputRow[],
+  by: number,
+  now: number,
+): void {
+  const p = { relatedBuild: by, finishedAt: now, reason: `superseded by build #${by}` };
+  void w.send(hot.supersede, { ...p, id: Number(row.id) });
+  // The row as the update leaves it: it was read (and on PostgreSQL locked) still queued.
+  outbox(w, toBuild({ ...row, ...supersededColumns(p) }, inputs), 'superseded', now);
+}
+
+function outbox(
+  w: StatementSender,
+  build: ReturnType<typeof toBuild>,
+  type: 'queued' | 'skipped' | 'superseded',
+  now: number,
+): void {
+  w.outbox({ buildId: build.id, type, payload: JSON.stringify(build), createdAt: now });
 }

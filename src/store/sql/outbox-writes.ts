@@ -1,4 +1,4 @@
-import { sql } from 'kysely';
+import { sql, type Compilable } from 'kysely';
 import type { Db, Dialect } from './connection.js';
 
 /** An outbox row as a transaction writes it (the id comes when it is flushed). */
@@ -9,8 +9,36 @@ export interface PendingOutboxRow {
   readonly created_at: number;
 }
 
+/**
+ * One outbox row as a fixed-shape statement (for a sender of its own, see `statement-sender.ts`):
+ * on PostgreSQL the lock and the INSERT in one statement, as {@link insertOutboxRows} does. A
+ * transaction may take the lock more than once; it holds it until its commit either way.
+ */
+export const outboxRowStatements = {
+  insert: (db: Db, p: OutboxRowParams) =>
+    db
+      .insertInto('outbox')
+      .values({ build_id: p.buildId, type: p.type, payload: p.payload, created_at: p.createdAt }),
+  insertLocked: (db: Db, p: OutboxRowParams): Compilable => {
+    const q = sql`insert into outbox (build_id, type, payload, created_at)
+      select ${p.buildId}::bigint, ${p.type}::text, ${p.payload}::text, ${p.createdAt}::bigint
+        from (select pg_advisory_xact_lock(${LOCK_KEY})) as l`;
+    return { compile: () => q.compile(db) };
+  },
+};
+
+export interface OutboxRowParams extends Record<string, unknown> {
+  readonly buildId: number;
+  readonly type: string;
+  readonly payload: string;
+  readonly createdAt: number;
+}
+
 /** The rows each open transaction ({@link openOutbox}) has written so far, in order. */
 const pending = new WeakMap<object, PendingOutboxRow[]>();
+
+/** The outbox lock of the schema the connection works in. */
+const LOCK_KEY = sql`hashtext('nightless.outbox.' || current_schema())`;
 
 /** Rows per INSERT when flushing: far below PostgreSQL's 65,535 parameters (4 per row). */
 const CHUNK = 1000;
@@ -89,7 +117,7 @@ function lockedInsert(rows: readonly PendingOutboxRow[]) {
   );
   return sql<{ id: number }>`insert into outbox (build_id, type, payload, created_at)
     select v.build_id, v.type, v.payload, v.created_at
-      from (select pg_advisory_xact_lock(hashtext('nightless.outbox.' || current_schema()))) as l,
+      from (select pg_advisory_xact_lock(${LOCK_KEY})) as l,
            (values ${values}) as v(ord, build_id, type, payload, created_at)
      order by v.ord
     returning id`;

@@ -5,6 +5,7 @@ import type { Decision } from '../../core/scheduler/index.js';
 import type { AppliedDecisions, DecisionWriter, SchedulerPort, SchedulerState } from '../ports.js';
 import type { Db, SqlConnection } from './connection.js';
 import { applyEventDecisions, countReceived, type ReceivedCounts } from './decision-writer.js';
+import { PipelinedSender, SequentialSender, type StatementSender } from './statement-sender.js';
 import { insertEvent } from './inbox-store.js';
 import { toBuildRef, toHead, toSchedulerEvent } from './rows.js';
 import { headRows } from './source-store.js';
@@ -63,16 +64,30 @@ export class SqlScheduler implements SchedulerPort {
    * batch writes them once (bench/RESULTS.md, "Ingest").
    */
   batchDecisions<T>(work: (writer: DecisionWriter) => Promise<T>): Promise<T> {
-    const { shapes } = this.conn;
-    return this.conn.transaction(async (trx) => {
+    const { shapes, dialect, db } = this.conn;
+    const decideWith = async (sender: StatementSender) => {
       const received: ReceivedCounts = new Map();
-      const result = await work({
-        applyDecisions: (event, decisions, now) =>
-          applyEventDecisions(shapes, trx, event, decisions, now, received),
-      });
-      await countReceived(trx, shapes, received);
-      return result;
-    });
+      try {
+        const result = await work({
+          applyDecisions: (event, decisions, now) =>
+            applyEventDecisions(sender, dialect, event, decisions, now, received),
+        });
+        countReceived(sender, received);
+        await sender.drain();
+        return result;
+      } catch (err) {
+        // Nothing sent after the failure may take effect (and on SQLite, none may still be
+        // waiting to run when the transaction rolls back).
+        await sender.abort(err);
+        throw err;
+      }
+    };
+    // PostgreSQL: one round trip per event's writes (the transaction's BEGIN and COMMIT ride
+    // along); SQLite: the same statements, one after the other.
+    const { pipelined } = dialect;
+    if (pipelined)
+      return pipelined.run((wire) => decideWith(new PipelinedSender(shapes, db, wire, dialect)));
+    return this.conn.transaction((trx) => decideWith(new SequentialSender(shapes, trx, dialect)));
   }
 
   async takeDueSettles(now: number): Promise<JobName[]> {
