@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Pipeline } from '../core/pipeline.js';
 import type { DeliveryObservation } from '../core/slo/delivery-tally.js';
 import { SloSet, type SloObservation, type SloReport } from '../core/slo/slo-set.js';
-import type { ReadPort } from '../store/ports.js';
+import type { ReadPort, TracePort } from '../store/ports.js';
 
 /** A fast-burn alert started (`burning`) or ended (`recovered`). */
 export interface SloTransition {
@@ -13,6 +13,8 @@ export interface SloTransition {
 
 export interface SloMonitorDeps {
   readonly store: Pick<ReadPort, 'sloHistory' | 'getEvent'>;
+  /** `lead_time`: asked whether the traces of the versions awaited are done. */
+  readonly traces: TracePort;
   readonly now: () => number;
   readonly logger: Logger;
   readonly onTransition: (t: SloTransition) => void;
@@ -30,6 +32,11 @@ export class SloMonitor {
   private set = new SloSet([]);
   private fast = new Map<string, boolean>();
   private timer: NodeJS.Timeout | null = null;
+  /** `lead_time`: versions whose first build was seen since the last sync (event ids). */
+  private opened = new Set<number>();
+  /** The sync in flight (one at a time), and whether another was asked for meanwhile. */
+  private syncing: Promise<void> | null = null;
+  private syncAgain = false;
 
   constructor(private readonly deps: SloMonitorDeps) {}
 
@@ -41,16 +48,23 @@ export class SloMonitor {
     if (defs.length > 0)
       for (const o of await this.deps.store.sloHistory(this.deps.now() - longest)) set.observe(o);
     this.set = set;
+    this.opened.clear();
+    // Versions still open in the history: settled now, so a trace done while no server ran counts.
+    if (set.pendingTraces().length > 0) await this.syncTraces();
     // Alerts already firing at start are not announced again; only changes are.
     this.fast = new Map(set.evaluate(this.deps.now()).map((r) => [r.name, r.fastBurn]));
     this.stopTimer();
     if (defs.length > 0) {
-      this.timer = setInterval(() => this.check(), this.deps.tickMs ?? 30_000);
+      this.timer = setInterval(
+        () => (this.countsLeadTime() ? this.requestSync() : this.check()),
+        this.deps.tickMs ?? 30_000,
+      );
       this.timer.unref();
     }
   }
 
   readonly observe = (o: SloObservation | DeliveryObservation): void => {
+    if (o.type !== 'delivered' && this.countsLeadTime()) this.traceChanged(o);
     if (o.type === 'delivered') {
       this.set.observe(o);
       this.check();
@@ -82,6 +96,63 @@ export class SloMonitor {
       },
     );
   };
+
+  /** Whether some SLO is `lead_time` (the others need no trace bookkeeping). */
+  private countsLeadTime(): boolean {
+    return this.set.defs.some((d) => d.indicator === 'lead_time');
+  }
+
+  /**
+   * `lead_time`: a version's first build (queued or skipped) opens its trace; any ending may
+   * close one. Which trace a build is in is the store's to say, so both only ask for a sync.
+   */
+  private traceChanged(o: SloObservation): void {
+    const c = o.build.cause;
+    if ((o.type === 'queued' || o.type === 'skipped') && c.kind === 'version' && c.eventId !== null)
+      // An output event's build belongs to an older version's trace: the store answers nothing
+      // new for it (its event has no builds of its own as root), so asking is harmless.
+      this.opened.add(c.eventId);
+    if (o.type !== 'started') this.requestSync();
+  }
+
+  /** Runs a trace sync now, or once more after the one in flight: never two at once. */
+  private requestSync(): void {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    this.syncing = this.syncTraces()
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'settling version traces failed'))
+      .finally(() => {
+        this.syncing = null;
+        if (this.syncAgain) {
+          this.syncAgain = false;
+          this.requestSync();
+        }
+      });
+  }
+
+  /**
+   * Asks the store about every version awaited (and newly opened), counts the ones done, then the
+   * ones whose deadline passed — in that order, so a trace done in time but heard of late is
+   * still good. Bounded by the versions awaited (at most a window's).
+   */
+  private async syncTraces(): Promise<void> {
+    const set = this.set;
+    const roots = [...new Set([...set.pendingTraces(), ...this.opened])];
+    this.opened.clear();
+    const states = await this.deps.traces.settleTraces(roots);
+    if (set !== this.set) return;
+    const now = this.deps.now();
+    for (const t of states) set.observe(t, now);
+    set.expire(now);
+    this.check();
+  }
+
+  /** Resolves once no trace sync is in flight (tests, shutdown). */
+  async idle(): Promise<void> {
+    for (let i = 0; i < 100 && this.syncing; i++) await this.syncing;
+  }
 
   reports(): SloReport[] {
     return this.set.evaluate(this.deps.now());

@@ -10,6 +10,7 @@ import { INSTALLATION_ID_KEY } from './installation-id.js';
 import { changeRequestTables } from './sql/change-request-store.js';
 import { failureClassMigration } from './migration-0008-failure-class.js';
 import { retryNotBefore } from './migration-0011-retry-not-before.js';
+import { traceRoots } from './migration-0012-trace-roots.js';
 import type { Database } from './schema.js';
 
 /** What differs between SQL backends in DDL, as capability values rather than `if (pg)`. */
@@ -61,6 +62,7 @@ export function migrations(d: DdlDialect): MigrationProvider {
     '0008-failure-class': { up: (db) => failureClassMigration(db as Kysely<Database>) },
     '0009-change-requests': { up: (db) => changeRequestTables(db, d) },
     '0011-retry-not-before': { up: (db) => retryNotBefore(db as Kysely<Database>, d) },
+    '0012-trace-roots': { up: (db) => traceRoots(db as Kysely<Database>, d) },
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

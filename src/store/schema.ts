@@ -43,6 +43,10 @@ export interface Database {
     received_at: number;
     processed_at: number | null;
     outcome: string | null;
+    /** An output event: the root of the build that produced it (`lead_time`, migration 0012). */
+    trace_root: Generated<number | null>;
+    /** A root event: when its whole downstream trace was done (0012). */
+    trace_done_at: Generated<number | null>;
   };
   jobs: { name: string; definition_hash: string; updated_at: number };
   builds: {
@@ -77,6 +81,8 @@ export interface Database {
     failure_class: string | null;
     /** A queued retry is not claimed before this time: its backoff, kept in the store (0011). */
     not_before: Generated<number | null>;
+    /** The event whose version's downstream trace this build is in (`lead_time`, 0012). */
+    trace_root: Generated<number | null>;
   };
   build_inputs: {
     build_id: number;

@@ -39,7 +39,7 @@ describe('SloMonitor over a real SQLite store', () => {
     await h.settle();
 
     const history = (await h.store.read.sloHistory(0)).flatMap((o) =>
-      o.type === 'delivered' ? [] : [o],
+      o.type === 'delivered' || o.type === 'trace' ? [] : [o],
     );
     expect(history.filter((o) => o.type === 'finished').map((o) => o.build.failureClass)).toEqual(
       expect.arrayContaining([null, 'network']),
@@ -57,6 +57,7 @@ describe('SloMonitor over a real SQLite store', () => {
     const transitions: SloTransition[] = [];
     const monitor = new SloMonitor({
       store: h.store.read,
+      traces: h.store.traces,
       now: Date.now,
       logger: pino({ level: 'silent' }),
       onTransition: (t) => transitions.push(t),
@@ -85,6 +86,7 @@ describe('SloMonitor over a real SQLite store', () => {
     const transitions: SloTransition[] = [];
     const monitor = new SloMonitor({
       store: h.store.read,
+      traces: h.store.traces,
       now: () => now,
       logger: pino({ level: 'silent' }),
       onTransition: (t) => transitions.push(t),
@@ -132,6 +134,7 @@ describe('SloMonitor over a real SQLite store', () => {
     };
     const monitor = new SloMonitor({
       store: h.store.read,
+      traces: h.store.traces,
       // A minute ahead: the starts below (seconds after the events) are in the past.
       now: () => Date.now() + 60_000,
       logger: pino({ level: 'silent' }),

@@ -1,4 +1,5 @@
-import type { Build, BuildState } from '../../core/build.js';
+import { sql } from 'kysely';
+import type { Build, BuildCause, BuildState } from '../../core/build.js';
 import type { OutboxRecord } from '../ports.js';
 import type { Db, Shapes } from './connection.js';
 import { toBuild, type BuildRow, type InputRow } from './rows.js';
@@ -66,6 +67,8 @@ function newBuildRow(id: number, v: NewBuild): BuildRow {
     concurrency_limit: v.concurrency_limit ?? 1,
     failure_class: null,
     not_before: null,
+    // Decided by the insert (see `traceOf`); no reader of this row needs it.
+    trace_root: null,
   };
 }
 
@@ -103,6 +106,7 @@ export async function insertBuild(
     attempt: r.attempt,
     concurrencyGroup: r.concurrency_group,
     concurrencyLimit: r.concurrency_limit,
+    ...traceOf(JSON.parse(r.cause) as BuildCause),
   });
   const row = rows[0];
   if (!row) throw new Error('inserting the build returned no id');
@@ -119,6 +123,17 @@ export async function insertBuild(
     });
   }
   return id;
+}
+
+/**
+ * Whose trace a new build is in (`lead_time`): a version's build is in the trace of its event (an
+ * output event passes on its producer's root), a retry in its first attempt's. Manual, definition
+ * and quiet-period (`settled`) builds are in none: they answer no single version.
+ */
+function traceOf(cause: BuildCause): { causeEvent: number | null; retryOf: number | null } {
+  if (cause.kind === 'version') return { causeEvent: cause.eventId, retryOf: null };
+  if (cause.kind === 'retry') return { causeEvent: null, retryOf: cause.previousBuild };
+  return { causeEvent: null, retryOf: null };
 }
 
 /** `loadBuild` through compiled shapes (same rows, same `toBuild`), for the scheduler's hot path. */
@@ -220,6 +235,8 @@ const hot = {
       attempt: number;
       concurrencyGroup: string;
       concurrencyLimit: number;
+      causeEvent: number | null;
+      retryOf: number | null;
     },
   ) =>
     db
@@ -239,6 +256,11 @@ const hot = {
         attempt: p.attempt,
         concurrency_group: p.concurrencyGroup,
         concurrency_limit: p.concurrencyLimit,
+        // Two primary-key lookups in the insert itself (no round trip on the scheduler's path).
+        trace_root: sql<number | null>`coalesce(
+          (select case when e.origin = 'output' then e.trace_root else e.id end
+             from events e where e.id = ${p.causeEvent}),
+          (select b.trace_root from builds b where b.id = ${p.retryOf}))`,
       })
       .returning('id'),
   insertInput: (
