@@ -24,7 +24,7 @@ export const slo = strict({
     .meta({ description: 'Rolling window of the error budget.', default: '28d' }),
   threshold: duration(false).optional().meta({
     description:
-      '`start_latency`: the most a first build may start after the event; `delivery`: the most the last report target may take; `lead_time`: the most a version\'s whole downstream trace may take.',
+      "`start_latency`: the most a first build may start after the event; `delivery`: the most the last report target may take; `lead_time`: the most a version's whole downstream trace may take.",
   }),
   fast_burn: windowPair
     .optional()

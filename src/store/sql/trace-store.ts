@@ -46,6 +46,7 @@ export class SqlTraces implements TracePort {
             eb.selectFrom('builds as b').select('b.id').whereRef('b.trace_root', '=', 'e.id'),
           ),
         )
+        .orderBy('e.id')
         .execute();
       for (const r of rows)
         out.push({
