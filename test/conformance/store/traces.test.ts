@@ -1,5 +1,6 @@
 import { expect, it } from 'vitest';
 import type { SourceEvent } from '../../../src/core/event.js';
+import type { Decision } from '../../../src/core/scheduler/index.js';
 import type { RunResult } from '../../../src/executor/port.js';
 import type { StoreUnderTest } from '../ports.js';
 import { queue, reads, scheduler } from '../ports.js';
@@ -115,7 +116,7 @@ forEachStore('version traces (lead_time)', (store) => {
       root,
       [
         {
-          ...skip('fp4', root.version, 1),
+          ...(skip('fp4', root.version, 1) as Extract<Decision, { kind: 'record-skip' }>),
           cause: { kind: 'version', source: 'app', version: root.version, eventId: root.id },
         },
       ],
