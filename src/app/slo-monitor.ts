@@ -37,6 +37,8 @@ export class SloMonitor {
   /** The sync in flight (one at a time), and whether another was asked for meanwhile. */
   private syncing: Promise<void> | null = null;
   private syncAgain = false;
+  /** `lead_time`: wakes the monitor at the next deadline of a version awaited. */
+  private deadlineTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: SloMonitorDeps) {}
 
@@ -147,6 +149,20 @@ export class SloMonitor {
     for (const t of states) set.observe(t, now);
     set.expire(now);
     this.check();
+    this.armDeadline(set.nextTraceDeadline(), now);
+  }
+
+  /**
+   * A version still open at its deadline is bad then, not at the next build change or tick: one
+   * timer for the earliest deadline (re-armed after every sync), so an alert is not late.
+   */
+  private armDeadline(at: number | null, now: number): void {
+    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = null;
+    if (at === null) return;
+    // The store's clock and ours may differ by a little: a sync just after the deadline.
+    this.deadlineTimer = setTimeout(() => this.requestSync(), Math.max(0, at - now) + 50);
+    this.deadlineTimer.unref();
   }
 
   /** Resolves once no trace sync is in flight (tests, shutdown). */
@@ -185,5 +201,7 @@ export class SloMonitor {
   private stopTimer(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = null;
   }
 }

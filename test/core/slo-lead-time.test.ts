@@ -115,6 +115,7 @@ describe('LeadTimeTally', () => {
     expect(t.expire(T0 + T - 1)).toEqual([]);
     expect(t.expire(T0 + T)).toEqual([{ at: T0 + T, good: false }]);
     expect(t.pendingRoots()).toEqual([2]);
+    expect(t.nextDeadline()).toBe(T0 + 1_000 + T);
     expect(t.observe(trace(1, T0, T0 + T + 5), T0 + T + 10)).toBeNull();
   });
 });

@@ -84,6 +84,16 @@ export class LeadTimeTally {
     return out;
   }
 
+  /** The earliest deadline of a version still awaited (`null`: none awaited). */
+  nextDeadline(): number | null {
+    let next: number | null = null;
+    for (const receivedAt of this.pending.values()) {
+      const at = receivedAt + this.thresholdMs;
+      if (next === null || at < next) next = at;
+    }
+    return next;
+  }
+
   /** Versions still awaited: what the monitor asks the store about. */
   pendingRoots(): number[] {
     return [...this.pending.keys()];

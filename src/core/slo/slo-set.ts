@@ -146,6 +146,12 @@ export class SloSet {
       for (const v of t?.expire(now) ?? []) this.counters[i]!.add(v.at, v.good);
   }
 
+  /** When the next awaited version turns bad unless done first (`null`: none awaited). */
+  nextTraceDeadline(): number | null {
+    const all = this.tallies.map((t) => t?.nextDeadline() ?? null).filter((d) => d !== null);
+    return all.length === 0 ? null : Math.min(...all);
+  }
+
   /** The versions some `lead_time` SLO still awaits (event ids), for the store to settle. */
   pendingTraces(): number[] {
     const all = new Set<number>();
