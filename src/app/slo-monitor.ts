@@ -49,12 +49,19 @@ export class SloMonitor {
     const longest = Math.max(0, ...defs.map((d) => Math.max(d.windowMs, d.slow.longMs)));
     if (defs.length > 0)
       for (const o of await this.deps.store.sloHistory(this.deps.now() - longest)) set.observe(o);
+    // Versions still open in the history are asked about first, so a trace done while no server
+    // ran counts as done when it was; the ones past their deadline are bad before any alert check.
+    if (set.pendingTraces().length > 0) {
+      const states = await this.deps.traces.settleTraces(set.pendingTraces());
+      const at = this.deps.now();
+      for (const t of states) set.observe(t, at);
+      set.expire(at);
+    }
     this.set = set;
     this.opened.clear();
-    // Versions still open in the history: settled now, so a trace done while no server ran counts.
-    if (set.pendingTraces().length > 0) await this.syncTraces();
     // Alerts already firing at start are not announced again; only changes are.
-    this.fast = new Map(set.evaluate(this.deps.now()).map((r) => [r.name, r.fastBurn]));
+    const now = this.deps.now();
+    this.fast = new Map(set.evaluate(now).map((r) => [r.name, r.fastBurn]));
     this.stopTimer();
     if (defs.length > 0) {
       this.timer = setInterval(
@@ -63,6 +70,7 @@ export class SloMonitor {
       );
       this.timer.unref();
     }
+    this.armDeadline(set.nextTraceDeadline(), now);
   }
 
   readonly observe = (o: SloObservation | DeliveryObservation): void => {
