@@ -81,6 +81,30 @@ forEachStore('version traces (lead_time)', (store) => {
     expect(await traces(store()).settleTraces([root.id, out.id, 4242])).toEqual(done);
   });
 
+  it('settles racing the chain (other connections) never see it done early', async () => {
+    const root = await eventFor(store(), sha(10));
+    const a = await queueFor(store(), root, 'a', 2000);
+    let stop = false;
+    const seen: Array<number | null> = [];
+    // Asks over and over while the chain moves on; bounded, and stops once the chain is done.
+    const asking = (async () => {
+      for (let i = 0; i < 5_000 && !stop; i++) {
+        const [t] = await traces(store()).settleTraces([root.id]);
+        seen.push(t?.doneAt ?? null);
+        if (t?.doneAt != null) return;
+      }
+    })();
+    await runToEnd(store(), a, 3000, 'o10'.padEnd(64, '0'));
+    const b = await queueFor(store(), await pendingOutput(store()), 'b', 3500);
+    await runToEnd(store(), b, 9000);
+    stop = true;
+    await asking;
+    expect(seen.length).toBeGreaterThan(0);
+    // Done is recorded once: an early verdict would have stuck at 3000 (a's end) or 3500.
+    expect(seen.filter((d) => d !== null).every((d) => d === 9000)).toBe(true);
+    expect((await traces(store()).settleTraces([root.id]))[0]!.doneAt).toBe(9000);
+  });
+
   it('an output nobody builds on ends the trace when it is decided, at that time', async () => {
     const root = await eventFor(store(), sha(2));
     const a = await queueFor(store(), root, 'a', 2000);
