@@ -97,7 +97,11 @@ export class SloSet {
     this.countsStarts = defs.some((d) => d.indicator === 'start_latency');
     this.longestMs = Math.max(0, ...defs.map((d) => Math.max(d.windowMs, d.slow.longMs)));
     this.tallies = defs.map((d) =>
-      d.indicator === 'lead_time' ? new LeadTimeTally(d.thresholdMs ?? 0, this.longestMs) : null,
+      // A version is asked about again only from its own first builds' messages (seconds after
+      // its verdict at most), so verdicts are remembered an hour past the threshold, not a window.
+      d.indicator === 'lead_time'
+        ? new LeadTimeTally(d.thresholdMs ?? 0, (d.thresholdMs ?? 0) + 3_600_000)
+        : null,
     );
   }
 
