@@ -4,6 +4,9 @@ import type { DeliveryObservation } from '../core/slo/delivery-tally.js';
 import { SloSet, type SloObservation, type SloReport } from '../core/slo/slo-set.js';
 import type { ReadPort, TracePort } from '../store/ports.js';
 
+/** The least time between two `lead_time` syncs with the store. */
+const MIN_SYNC_GAP_MS = 1_000;
+
 /** A fast-burn alert started (`burning`) or ended (`recovered`). */
 export interface SloTransition {
   readonly kind: 'burning' | 'recovered';
@@ -39,6 +42,9 @@ export class SloMonitor {
   private syncAgain = false;
   /** `lead_time`: wakes the monitor at the next deadline of a version awaited. */
   private deadlineTimer: NodeJS.Timeout | null = null;
+  /** When the last trace sync started (real time), and the timer of one held back. */
+  private lastSyncAt = 0;
+  private heldSync: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: SloMonitorDeps) {}
 
@@ -131,6 +137,20 @@ export class SloMonitor {
       this.syncAgain = true;
       return;
     }
+    // Busy pipelines end builds many times a second: one sync a second asks about every awaited
+    // version anyway (done times come from the store, so waiting costs no precision).
+    const wait = this.lastSyncAt + MIN_SYNC_GAP_MS - Date.now();
+    if (wait > 0) {
+      if (this.heldSync === null) {
+        this.heldSync = setTimeout(() => {
+          this.heldSync = null;
+          this.requestSync();
+        }, wait);
+        this.heldSync.unref();
+      }
+      return;
+    }
+    this.lastSyncAt = Date.now();
     this.syncing = this.syncTraces()
       .catch((err: unknown) => this.deps.logger.error({ err }, 'settling version traces failed'))
       .finally(() => {
@@ -211,5 +231,7 @@ export class SloMonitor {
     this.timer = null;
     if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
     this.deadlineTimer = null;
+    if (this.heldSync !== null) clearTimeout(this.heldSync);
+    this.heldSync = null;
   }
 }
