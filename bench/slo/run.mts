@@ -3,10 +3,12 @@
  *
  *   npx tsx bench/slo/run.mts [--builds=1000000] [--runs=5] [--no-write]
  *
- * The pipeline has three SLOs (reliability, start_latency, delivery — every indicator nightless
- * measures; `lead_time` is not implemented), each with a 28-day window and the fast (1 h / 5 min)
- * and slow (6 h / 30 min) alert windows: five window sums per SLO. Each build contributes a
- * `started`, a `finished` and the delivery of its `finished` event to every report target.
+ * The pipeline has four SLOs (reliability, start_latency, delivery, lead_time — every indicator
+ * nightless measures), each with a 28-day window and the fast (1 h / 5 min) and slow (6 h /
+ * 30 min) alert windows: five window sums per SLO. Each build contributes a `started`, a
+ * `finished`, the delivery of its `finished` event to every report target, and (each build being
+ * one version's first) its version's trace: done 0–20 min after the event, or still open for the
+ * newest ones (judged at the deadline, `lead_time`'s threshold being 15 min).
  * - incremental (nightless): `SloSet` — each lifecycle change adds to a ring of 1-minute buckets
  *   as it arrives; an evaluation sums buckets, never builds.
  * - baseline (same run): a full scan of the same 1,000,000 builds per evaluation, counting each
@@ -21,9 +23,10 @@ import { figureTable, loadAverage, machine } from '../lib/report.mjs';
 import type { FailureClass } from '../../src/core/failure-class.js';
 import { DEFAULT_FAST_BURN, DEFAULT_SLOW_BURN } from '../../src/core/slo/slo-math.js';
 import type { DeliveryObservation } from '../../src/core/slo/delivery-tally.js';
+import { leadTimeVerdict, type TraceObservation } from '../../src/core/slo/lead-time.js';
 import { SloSet, judge, type SloDef, type SloObservation } from '../../src/core/slo/slo-set.js';
 
-type Observation = SloObservation | DeliveryObservation;
+type Observation = SloObservation | DeliveryObservation | TraceObservation;
 
 const args = benchArgs();
 const BUILDS = Number(args.get('builds') ?? 1_000_000);
@@ -59,6 +62,15 @@ const defs: SloDef[] = [
     objective: 0.999,
     windowMs: WINDOW,
     thresholdMs: 60_000,
+    fast: DEFAULT_FAST_BURN,
+    slow: DEFAULT_SLOW_BURN,
+  },
+  {
+    name: 'lead',
+    indicator: 'lead_time',
+    objective: 0.99,
+    windowMs: WINDOW,
+    thresholdMs: 15 * 60_000,
     fast: DEFAULT_FAST_BURN,
     slow: DEFAULT_SLOW_BURN,
   },
@@ -100,7 +112,20 @@ function history(seed: number): Observation[] {
       doneAt: finishedAt + Math.floor(rand() * 70_000),
       ok: rand() > 0.001,
     };
-    out.push({ type: 'started', build, eventAt: queuedAt }, { type: 'finished', build }, delivered);
+    // The version's whole trace: done some minutes after the event, unless still running now.
+    const doneAt = queuedAt + Math.floor(rand() * 20 * 60_000);
+    const trace: TraceObservation = {
+      type: 'trace',
+      root: i,
+      receivedAt: queuedAt,
+      doneAt: doneAt > NOW ? null : doneAt,
+    };
+    out.push(
+      { type: 'started', build, eventAt: queuedAt },
+      { type: 'finished', build },
+      delivered,
+      trace,
+    );
   }
   return out;
 }
@@ -113,7 +138,12 @@ function fullScan(all: readonly Observation[], now: number): number[] {
       let good = 0;
       let bad = 0;
       for (const o of all) {
-        const v = judge(d, o);
+        const v =
+          o.type !== 'trace'
+            ? judge(d, o)
+            : d.indicator === 'lead_time'
+              ? leadTimeVerdict(o.receivedAt, o.doneAt, now, d.thresholdMs ?? 0)
+              : null;
         if (v === null || v.at <= now - w || v.at > now) continue;
         if (v.good) good++;
         else bad++;
@@ -139,6 +169,8 @@ for (let run = 0; run < RUNS; run++) {
   const set = new SloSet(defs);
   const t0 = performance.now();
   for (const o of all) set.observe(o);
+  // What the monitor does after asking the store: versions still open past their deadline.
+  set.expire(NOW);
   feedPerEventUs.push(((performance.now() - t0) * 1000) / all.length);
   const inc: number[] = [];
   let reports = set.evaluate(NOW);
@@ -158,6 +190,7 @@ for (let run = 0; run < RUNS; run++) {
   // on it; a few deliveries done after NOW fall outside both).
   for (const [i, r] of reports.entries()) {
     const [good, bad] = [sums[i * 10]!, sums[i * 10 + 1]!];
+    if (r.good + r.bad === 0) throw new Error(`${r.name}: counted nothing`);
     if (Math.abs(r.good - good) + Math.abs(r.bad - bad) > 0.01 * BUILDS)
       throw new Error(
         `${r.name}: incremental and full scan disagree: ${r.good}/${r.bad} vs ${good}/${bad}`,
@@ -175,7 +208,7 @@ const spread = (xs: number[], digits: number) =>
 const inc = median(incMedians);
 const scan = median(scanMedians);
 const report = [
-  `Latest run: ${new Date().toISOString()} — ${machine()}; load average (1/5/15 min) ${load0} at start, ${loadAverage()} at end; total ${((performance.now() - started) / 1000).toFixed(1)} s; ${BUILDS.toLocaleString('en')} builds (3 observations each: started, finished, delivered) over 28 days, 3 SLOs (reliability, start_latency, delivery) × 5 windows, ${RUNS} runs of ${EVALS} evaluations (baseline: ${BASELINE_EVALS} per run); command: \`npx tsx bench/slo/run.mts${RUNS === 5 ? '' : ` --runs=${RUNS}`}\`.`,
+  `Latest run: ${new Date().toISOString()} — ${machine()}; load average (1/5/15 min) ${load0} at start, ${loadAverage()} at end; total ${((performance.now() - started) / 1000).toFixed(1)} s; ${BUILDS.toLocaleString('en')} builds (4 observations each: started, finished, delivered, its version's trace) over 28 days, 4 SLOs (reliability, start_latency, delivery, lead_time) × 5 windows, ${RUNS} runs of ${EVALS} evaluations (baseline: ${BASELINE_EVALS} per run); command: \`npx tsx bench/slo/run.mts${RUNS === 5 ? '' : ` --runs=${RUNS}`}\`.`,
   '',
   figureTable([
     {

@@ -2,7 +2,10 @@ import type { Logger } from 'pino';
 import type { Pipeline } from '../core/pipeline.js';
 import type { DeliveryObservation } from '../core/slo/delivery-tally.js';
 import { SloSet, type SloObservation, type SloReport } from '../core/slo/slo-set.js';
-import type { ReadPort } from '../store/ports.js';
+import type { ReadPort, TracePort } from '../store/ports.js';
+
+/** The least time between two `lead_time` syncs with the store. */
+const MIN_SYNC_GAP_MS = 1_000;
 
 /** A fast-burn alert started (`burning`) or ended (`recovered`). */
 export interface SloTransition {
@@ -13,6 +16,8 @@ export interface SloTransition {
 
 export interface SloMonitorDeps {
   readonly store: Pick<ReadPort, 'sloHistory' | 'getEvent'>;
+  /** `lead_time`: asked whether the traces of the versions awaited are done. */
+  readonly traces: TracePort;
   readonly now: () => number;
   readonly logger: Logger;
   readonly onTransition: (t: SloTransition) => void;
@@ -30,6 +35,16 @@ export class SloMonitor {
   private set = new SloSet([]);
   private fast = new Map<string, boolean>();
   private timer: NodeJS.Timeout | null = null;
+  /** `lead_time`: versions whose first build was seen since the last sync (event ids). */
+  private opened = new Set<number>();
+  /** The sync in flight (one at a time), and whether another was asked for meanwhile. */
+  private syncing: Promise<void> | null = null;
+  private syncAgain = false;
+  /** `lead_time`: wakes the monitor at the next deadline of a version awaited. */
+  private deadlineTimer: NodeJS.Timeout | null = null;
+  /** When the last trace sync started (real time), and the timer of one held back. */
+  private lastSyncAt = 0;
+  private heldSync: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: SloMonitorDeps) {}
 
@@ -40,17 +55,32 @@ export class SloMonitor {
     const longest = Math.max(0, ...defs.map((d) => Math.max(d.windowMs, d.slow.longMs)));
     if (defs.length > 0)
       for (const o of await this.deps.store.sloHistory(this.deps.now() - longest)) set.observe(o);
+    // Versions still open in the history are asked about first, so a trace done while no server
+    // ran counts as done when it was; the ones past their deadline are bad before any alert check.
+    if (set.pendingTraces().length > 0) {
+      const states = await this.deps.traces.settleTraces(set.pendingTraces());
+      const at = this.deps.now();
+      for (const t of states) set.observe(t, at);
+      set.expire(at);
+    }
     this.set = set;
+    this.opened.clear();
     // Alerts already firing at start are not announced again; only changes are.
-    this.fast = new Map(set.evaluate(this.deps.now()).map((r) => [r.name, r.fastBurn]));
+    const now = this.deps.now();
+    this.fast = new Map(set.evaluate(now).map((r) => [r.name, r.fastBurn]));
     this.stopTimer();
     if (defs.length > 0) {
-      this.timer = setInterval(() => this.check(), this.deps.tickMs ?? 30_000);
+      this.timer = setInterval(
+        () => (this.countsLeadTime() ? this.requestSync() : this.check()),
+        this.deps.tickMs ?? 30_000,
+      );
       this.timer.unref();
     }
+    this.armDeadline(set.nextTraceDeadline(), now);
   }
 
   readonly observe = (o: SloObservation | DeliveryObservation): void => {
+    if (o.type !== 'delivered' && this.countsLeadTime()) this.traceChanged(o);
     if (o.type === 'delivered') {
       this.set.observe(o);
       this.check();
@@ -83,6 +113,91 @@ export class SloMonitor {
     );
   };
 
+  /** Whether some SLO is `lead_time` (the others need no trace bookkeeping). */
+  private countsLeadTime(): boolean {
+    return this.set.defs.some((d) => d.indicator === 'lead_time');
+  }
+
+  /**
+   * `lead_time`: a version's first build (queued or skipped) opens its trace; any ending may
+   * close one. Which trace a build is in is the store's to say, so both only ask for a sync.
+   */
+  private traceChanged(o: SloObservation): void {
+    const c = o.build.cause;
+    if ((o.type === 'queued' || o.type === 'skipped') && c.kind === 'version' && c.eventId !== null)
+      // An output event's build belongs to an older version's trace: the store answers nothing
+      // new for it (its event has no builds of its own as root), so asking is harmless.
+      this.opened.add(c.eventId);
+    if (o.type !== 'started') this.requestSync();
+  }
+
+  /** Runs a trace sync now, or once more after the one in flight: never two at once. */
+  private requestSync(): void {
+    if (this.syncing) {
+      this.syncAgain = true;
+      return;
+    }
+    // Busy pipelines end builds many times a second: one sync a second asks about every awaited
+    // version anyway (done times come from the store, so waiting costs no precision).
+    const wait = this.lastSyncAt + MIN_SYNC_GAP_MS - Date.now();
+    if (wait > 0) {
+      if (this.heldSync === null) {
+        this.heldSync = setTimeout(() => {
+          this.heldSync = null;
+          this.requestSync();
+        }, wait);
+        this.heldSync.unref();
+      }
+      return;
+    }
+    this.lastSyncAt = Date.now();
+    this.syncing = this.syncTraces()
+      .catch((err: unknown) => this.deps.logger.error({ err }, 'settling version traces failed'))
+      .finally(() => {
+        this.syncing = null;
+        if (this.syncAgain) {
+          this.syncAgain = false;
+          this.requestSync();
+        }
+      });
+  }
+
+  /**
+   * Asks the store about every version awaited (and newly opened), counts the ones done, then the
+   * ones whose deadline passed — in that order, so a trace done in time but heard of late is
+   * still good. Bounded by the versions awaited (at most a window's).
+   */
+  private async syncTraces(): Promise<void> {
+    const set = this.set;
+    const roots = [...new Set([...set.pendingTraces(), ...this.opened])];
+    this.opened.clear();
+    const states = await this.deps.traces.settleTraces(roots);
+    if (set !== this.set) return;
+    const now = this.deps.now();
+    for (const t of states) set.observe(t, now);
+    set.expire(now);
+    this.check();
+    this.armDeadline(set.nextTraceDeadline(), now);
+  }
+
+  /**
+   * A version still open at its deadline is bad then, not at the next build change or tick: one
+   * timer for the earliest deadline (re-armed after every sync), so an alert is not late.
+   */
+  private armDeadline(at: number | null, now: number): void {
+    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = null;
+    if (at === null) return;
+    // The store's clock and ours may differ by a little: a sync just after the deadline.
+    this.deadlineTimer = setTimeout(() => this.requestSync(), Math.max(0, at - now) + 50);
+    this.deadlineTimer.unref();
+  }
+
+  /** Resolves once no trace sync is in flight (tests, shutdown). */
+  async idle(): Promise<void> {
+    for (let i = 0; i < 100 && this.syncing; i++) await this.syncing;
+  }
+
   reports(): SloReport[] {
     return this.set.evaluate(this.deps.now());
   }
@@ -114,5 +229,9 @@ export class SloMonitor {
   private stopTimer(): void {
     if (this.timer !== null) clearInterval(this.timer);
     this.timer = null;
+    if (this.deadlineTimer !== null) clearTimeout(this.deadlineTimer);
+    this.deadlineTimer = null;
+    if (this.heldSync !== null) clearTimeout(this.heldSync);
+    this.heldSync = null;
   }
 }

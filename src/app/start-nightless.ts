@@ -101,6 +101,7 @@ async function startLocked(
   let wakeReports = (): void => undefined;
   const slos = new SloMonitor({
     store: store.read,
+    traces: store.traces,
     now: Date.now,
     logger,
     onTransition: (t) => {

@@ -12,7 +12,7 @@ const windowPair = z
 export const slo = strict({
   indicator: z.enum(SLO_INDICATORS).meta({
     description:
-      '`reliability`: finished builds not ending in `network`/`infrastructure`; `start_latency`: new versions whose first build started within `threshold` of the event; `delivery`: lifecycle events every report target was done with within `threshold`, none given up.',
+      '`reliability`: finished builds not ending in `network`/`infrastructure`; `start_latency`: new versions whose first build started within `threshold` of the event; `delivery`: lifecycle events every report target was done with within `threshold`, none given up; `lead_time`: versions whose whole downstream trace (every build they caused, transitively through job outputs) was done within `threshold` of the event.',
   }),
   objective: z
     .number({ error: `invalid objective ${VALUE}: a percentage such as 99.5` })
@@ -24,7 +24,7 @@ export const slo = strict({
     .meta({ description: 'Rolling window of the error budget.', default: '28d' }),
   threshold: duration(false).optional().meta({
     description:
-      '`start_latency`: the most a first build may start after the event; `delivery`: the most the last report target may take.',
+      "`start_latency`: the most a first build may start after the event; `delivery`: the most the last report target may take; `lead_time`: the most a version's whole downstream trace may take.",
   }),
   fast_burn: windowPair
     .optional()

@@ -11,6 +11,7 @@ import { changeRequestTables } from './sql/change-request-store.js';
 import { failureClassMigration } from './migration-0008-failure-class.js';
 import { agentsAndLeases } from './migration-0010-agents.js';
 import { retryNotBefore } from './migration-0011-retry-not-before.js';
+import { traceRoots } from './migration-0012-trace-roots.js';
 import type { Database } from './schema.js';
 
 /** What differs between SQL backends in DDL, as capability values rather than `if (pg)`. */
@@ -63,6 +64,7 @@ export function migrations(d: DdlDialect): MigrationProvider {
     '0009-change-requests': { up: (db) => changeRequestTables(db, d) },
     '0010-agents': { up: (db) => agentsAndLeases(db as Kysely<Database>, d) },
     '0011-retry-not-before': { up: (db) => retryNotBefore(db as Kysely<Database>, d) },
+    '0012-trace-roots': { up: (db) => traceRoots(db as Kysely<Database>, d) },
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

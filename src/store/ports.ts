@@ -15,4 +15,5 @@ export type * from './ports/retention.js';
 export type * from './ports/meta.js';
 export type * from './ports/change-requests.js';
 export type * from './ports/agents.js';
+export type * from './ports/traces.js';
 export type * from './ports/store.js';

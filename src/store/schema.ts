@@ -43,6 +43,10 @@ export interface Database {
     received_at: number;
     processed_at: number | null;
     outcome: string | null;
+    /** An output event: the root of the build that produced it (`lead_time`, migration 0012). */
+    trace_root: Generated<number | null>;
+    /** A root event: when its whole downstream trace was done (0012). */
+    trace_done_at: Generated<number | null>;
   };
   jobs: { name: string; definition_hash: string; updated_at: number };
   builds: {
@@ -79,6 +83,8 @@ export interface Database {
     not_before: Generated<number | null>;
     /** Until when the agent running it holds it (migration 0010); null for local slots. */
     lease_expires_at: number | null;
+    /** The event whose version's downstream trace this build is in (`lead_time`, 0012). */
+    trace_root: Generated<number | null>;
   };
   /** Build agents seen by this server (`GET /api/agents`); labels are comma-separated. */
   agents: {

@@ -39,7 +39,7 @@ describe('SloMonitor over a real SQLite store', () => {
     await h.settle();
 
     const history = (await h.store.read.sloHistory(0)).flatMap((o) =>
-      o.type === 'delivered' ? [] : [o],
+      o.type === 'delivered' || o.type === 'trace' ? [] : [o],
     );
     expect(history.filter((o) => o.type === 'finished').map((o) => o.build.failureClass)).toEqual(
       expect.arrayContaining([null, 'network']),
@@ -57,6 +57,7 @@ describe('SloMonitor over a real SQLite store', () => {
     const transitions: SloTransition[] = [];
     const monitor = new SloMonitor({
       store: h.store.read,
+      traces: h.store.traces,
       now: Date.now,
       logger: pino({ level: 'silent' }),
       onTransition: (t) => transitions.push(t),
@@ -85,6 +86,7 @@ describe('SloMonitor over a real SQLite store', () => {
     const transitions: SloTransition[] = [];
     const monitor = new SloMonitor({
       store: h.store.read,
+      traces: h.store.traces,
       now: () => now,
       logger: pino({ level: 'silent' }),
       onTransition: (t) => transitions.push(t),
@@ -132,6 +134,7 @@ describe('SloMonitor over a real SQLite store', () => {
     };
     const monitor = new SloMonitor({
       store: h.store.read,
+      traces: h.store.traces,
       // A minute ahead: the starts below (seconds after the events) are in the past.
       now: () => Date.now() + 60_000,
       logger: pino({ level: 'silent' }),
@@ -162,6 +165,83 @@ describe('SloMonitor over a real SQLite store', () => {
         })
         .toEqual([1, 1]);
     } finally {
+      monitor.stop();
+    }
+  });
+
+  it('lead_time live: a chain is open until its downstream build ends; still open at T is bad then', async () => {
+    const chain = pipeline({
+      sources: { app: git('main') },
+      jobs: {
+        a: job({ inputs: ['app'], outputs: { dist: 'dist/*' } }),
+        b: job({ inputs: ['a.dist'] }),
+      },
+    });
+    h = await startHarness(chain, { slots: 1 });
+    h.executor.hold('b');
+    const monitor = new SloMonitor({
+      store: h.store.read,
+      traces: h.store.traces,
+      now: Date.now,
+      logger: pino({ level: 'silent' }),
+      onTransition: () => undefined,
+      tickMs: 50,
+    });
+    const lead = {
+      name: 'lead',
+      indicator: 'lead_time' as const,
+      objective: 0.99,
+      windowMs: 3_600_000,
+      // Real time, kept short: a scripted chain takes milliseconds, a held build as long as asked.
+      thresholdMs: 3_000,
+      fast: { longMs: 600_000, shortMs: 60_000, threshold: 14.4 },
+      slow: DEFAULT_SLOW_BURN,
+    };
+    await monitor.load({ ...chain, slos: [lead] });
+    const off = h.bus.subscribe('build', monitor.observe);
+    try {
+      await h.push('app', 'v1');
+      // a passed, its output queued b, which runs (held): the version's trace is open.
+      await expect
+        .poll(async () => (await h.builds('b')).map((b) => b.state), { timeout: 10_000 })
+        .toEqual(['running']);
+      expect((await h.builds('a'))[0]!.state).toBe('passed');
+      await new Promise((r) => setTimeout(r, 200));
+      await monitor.idle();
+      expect(monitor.reports()[0]).toMatchObject({ good: 0, bad: 0 });
+
+      // T passes with b still running: bad then, without waiting for b.
+      await expect
+        .poll(() => monitor.reports()[0], { timeout: 6_000 })
+        .toMatchObject({ good: 0, bad: 1 });
+      expect((await h.builds('b'))[0]!.state).toBe('running');
+      h.executor.release('b');
+      await h.settle();
+      await new Promise((r) => setTimeout(r, 200));
+      await monitor.idle();
+      // Its late end does not count it again.
+      expect(monitor.reports()[0]).toMatchObject({ good: 0, bad: 1 });
+
+      // A fast chain: good, at the end of b.
+      await h.push('app', 'v2');
+      await h.settle();
+      await expect
+        .poll(() => monitor.reports()[0], { timeout: 5_000 })
+        .toMatchObject({ good: 1, bad: 1 });
+      // A restart's history agrees with what was counted live.
+      const again = new SloMonitor({
+        store: h.store.read,
+        traces: h.store.traces,
+        now: Date.now,
+        logger: pino({ level: 'silent' }),
+        onTransition: () => undefined,
+        tickMs: 60_000,
+      });
+      await again.load({ ...chain, slos: [lead] });
+      expect(again.reports()[0]).toMatchObject({ good: 1, bad: 1 });
+      again.stop();
+    } finally {
+      off();
       monitor.stop();
     }
   });

@@ -213,6 +213,15 @@ describe('every key', () => {
         fast: { longMs: 600_000, shortMs: 60_000, threshold: 14.4 },
         slow: { longMs: 3_600_000, shortMs: 300_000, threshold: 6 },
       },
+      {
+        name: 'lead',
+        indicator: 'lead_time',
+        objective: 0.99,
+        windowMs: 28 * 86_400_000,
+        thresholdMs: 600_000,
+        fast: { longMs: 3_600_000, shortMs: 300_000, threshold: 14.4 },
+        slow: { longMs: 21_600_000, shortMs: 1_800_000, threshold: 6 },
+      },
     ]);
     expect(p.jobs.get('docs')!.retry).toBeUndefined();
     expect(p.reports[1]).toEqual({

@@ -184,6 +184,11 @@ slos:
     window: 1h
     fast_burn: [4m, 2m]
     slow_burn: [10m, 5m]
+  lead:
+    indicator: lead_time
+    objective: 50
+    threshold: 10m
+    window: 1h
 `,
     );
     // First server: good builds of main and of the fork's request, then moved into the past.
@@ -243,6 +248,9 @@ slos:
     expect(text).toMatch(/overspent|bad events left/);
     expect(text).toMatch(/alert/);
     expect(await page.evaluate('window.samePage')).toBe('yes');
+    // lead_time has its row like every indicator: versions whose whole trace finished in time.
+    const lead = page.locator('tr[data-slo="lead"]');
+    expect(await lead.innerText()).toMatch(/lead_time over 1 h\b/);
     const api = await getJson<{ slos: Array<{ status: string; bad: number }> }>('/api/slos');
     expect(api.slos[0]).toMatchObject({ status: 'burning', bad: 1 });
     await screenshot(page, 'slos');

@@ -2,6 +2,7 @@ import type { Build } from '../build.js';
 import { SYSTEM_FAILURE_CLASSES } from '../failure-class.js';
 import { BucketCounter } from './bucket-counter.js';
 import type { DeliveryObservation } from './delivery-tally.js';
+import { LeadTimeTally, type TraceObservation } from './lead-time.js';
 import {
   alertFires,
   budget,
@@ -13,9 +14,9 @@ import {
 } from './slo-math.js';
 
 /** What an SLO counts (docs/slo.md). */
-export const SLO_INDICATORS = ['reliability', 'start_latency', 'delivery'] as const;
+export const SLO_INDICATORS = ['reliability', 'start_latency', 'delivery', 'lead_time'] as const;
 /** The indicators whose good events are bounded by a `threshold`. */
-export const TIMED_INDICATORS: readonly SloIndicator[] = ['start_latency', 'delivery'];
+export const TIMED_INDICATORS: readonly SloIndicator[] = ['start_latency', 'delivery', 'lead_time'];
 export type SloIndicator = (typeof SLO_INDICATORS)[number];
 
 export interface SloDef {
@@ -27,7 +28,8 @@ export interface SloDef {
   readonly windowMs: number;
   /**
    * `start_latency`: a new version whose first build started within this time of the event that
-   * announced it is good.
+   * announced it is good; `delivery`: the most the last report target may take; `lead_time`: the
+   * most a version's whole downstream trace may take.
    */
   readonly thresholdMs: number | null;
   readonly fast: BurnAlert;
@@ -83,6 +85,8 @@ export class SloSet {
   private readonly firstStarts = new Map<number, number>();
   private readonly longestMs: number;
   private readonly countsStarts: boolean;
+  /** Per SLO: the `lead_time` tally (versions awaited and judged), `null` for other indicators. */
+  private readonly tallies: Array<LeadTimeTally | null>;
 
   constructor(readonly defs: readonly SloDef[]) {
     this.counters = defs.map((d) => {
@@ -92,10 +96,27 @@ export class SloSet {
     });
     this.countsStarts = defs.some((d) => d.indicator === 'start_latency');
     this.longestMs = Math.max(0, ...defs.map((d) => Math.max(d.windowMs, d.slow.longMs)));
+    this.tallies = defs.map((d) =>
+      // A version is asked about again only from its own first builds' messages (seconds after
+      // its verdict at most), so verdicts are remembered an hour past the threshold, not a window.
+      d.indicator === 'lead_time'
+        ? new LeadTimeTally(d.thresholdMs ?? 0, (d.thresholdMs ?? 0) + 3_600_000)
+        : null,
+    );
   }
 
-  /** Counts a lifecycle change for every SLO it concerns. Safe to call in any order of builds. */
-  observe(o: SloObservation | DeliveryObservation): void {
+  /**
+   * Counts a lifecycle change for every SLO it concerns. Safe to call in any order of builds.
+   * `now` (a trace observation's judging time) defaults to when the trace was done, or received.
+   */
+  observe(o: SloObservation | DeliveryObservation | TraceObservation, now?: number): void {
+    if (o.type === 'trace') {
+      for (const [i, t] of this.tallies.entries()) {
+        const v = t?.observe(o, now ?? o.doneAt ?? o.receivedAt);
+        if (v) this.counters[i]!.add(v.at, v.good);
+      }
+      return;
+    }
     const repeat = this.laterStartOfCountedVersion(o);
     for (const [i, d] of this.defs.entries()) {
       if (repeat && d.indicator === 'start_latency') continue;
@@ -117,6 +138,29 @@ export class SloSet {
       for (const [id, at] of this.firstStarts) if (at < horizon) this.firstStarts.delete(id);
     }
     return false;
+  }
+
+  /**
+   * `lead_time`: the versions still awaited whose deadline passed by `now` count as bad. Only the
+   * caller knows that the store was asked about them first (`SloMonitor`), so it is not implied
+   * by `evaluate`.
+   */
+  expire(now: number): void {
+    for (const [i, t] of this.tallies.entries())
+      for (const v of t?.expire(now) ?? []) this.counters[i]!.add(v.at, v.good);
+  }
+
+  /** When the next awaited version turns bad unless done first (`null`: none awaited). */
+  nextTraceDeadline(): number | null {
+    const all = this.tallies.map((t) => t?.nextDeadline() ?? null).filter((d) => d !== null);
+    return all.length === 0 ? null : Math.min(...all);
+  }
+
+  /** The versions some `lead_time` SLO still awaits (event ids), for the store to settle. */
+  pendingTraces(): number[] {
+    const all = new Set<number>();
+    for (const t of this.tallies) for (const r of t?.pendingRoots() ?? []) all.add(r);
+    return [...all];
   }
 
   evaluate(now: number): SloReport[] {
@@ -159,6 +203,7 @@ export class SloSet {
  *   (`eventAt`; the queue time when unknown). `SloSet` counts only a version's first such start.
  * - delivery: an outbox event every report target is done with; good when none gave it up and
  *   the last one was done within the threshold of the event being written.
+ * - lead_time: never a single build's change (see `lead-time.ts`).
  */
 export function judge(
   d: SloDef,
@@ -184,6 +229,8 @@ export function judge(
         good: b.startedAt - (o.eventAt ?? b.queuedAt) <= (d.thresholdMs ?? 0),
       };
     case 'delivery':
+    case 'lead_time':
+      // Judged from trace observations (`LeadTimeTally`), not from one build's change.
       return null;
   }
 }

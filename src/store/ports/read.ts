@@ -1,4 +1,5 @@
 import type { DeliveryObservation } from '../../core/slo/delivery-tally.js';
+import type { TraceObservation } from '../../core/slo/lead-time.js';
 import type { SloObservation } from '../../core/slo/slo-set.js';
 import type { Build, BuildState } from '../../core/build.js';
 import type { Ancestry, SchedulerEvent } from '../../core/event.js';
@@ -71,7 +72,9 @@ export interface JobStatus {
 /** Read side for the API and CLI. */
 export interface ReadPort {
   /** Build lifecycle changes since `since` that SLOs count (`store/sql/slo-history.ts`). */
-  sloHistory(since: number): Promise<Array<SloObservation | DeliveryObservation>>;
+  sloHistory(
+    since: number,
+  ): Promise<Array<SloObservation | DeliveryObservation | TraceObservation>>;
   listSources(): Promise<SourceStatus[]>;
   jobStatuses(jobs: readonly JobName[]): Promise<JobStatus[]>;
   listBuilds(filter: BuildFilter): Promise<Build[]>;

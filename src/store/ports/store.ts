@@ -11,6 +11,7 @@ import type { ReadPort } from './read.js';
 import type { RetentionPort } from './retention.js';
 import type { SchedulerPort } from './scheduler.js';
 import type { SourcePort } from './sources.js';
+import type { TracePort } from './traces.js';
 
 /**
  * One open store: a record of ports over one database (CONVENTIONS.md §3). A caller is handed the
@@ -34,6 +35,8 @@ export interface Store {
   readonly requests: ChangeRequestPort;
   /** Build agents and their leases (scale-out; `runner/remote/`). */
   readonly agents: AgentsPort;
+  /** Versions' downstream traces: when each was done (the `lead_time` SLO). */
+  readonly traces: TracePort;
   /** Closes the connection; no port may be called afterwards. */
   close(): Promise<void>;
 }

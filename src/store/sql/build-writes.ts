@@ -1,4 +1,5 @@
-import type { Build, BuildState } from '../../core/build.js';
+import { sql } from 'kysely';
+import type { Build, BuildCause, BuildState } from '../../core/build.js';
 import type { OutboxRecord } from '../ports.js';
 import type { Db, Shapes } from './connection.js';
 import { bufferOutbox } from './outbox-writes.js';
@@ -68,6 +69,8 @@ export function newBuildRow(id: number, v: NewBuild): BuildRow {
     failure_class: null,
     not_before: null,
     lease_expires_at: null,
+    // Decided by the insert (see `traceOf`); no reader of this row needs it.
+    trace_root: null,
   };
 }
 
@@ -119,6 +122,7 @@ export function buildParams(r: BuildRow) {
     attempt: r.attempt,
     concurrencyGroup: r.concurrency_group,
     concurrencyLimit: r.concurrency_limit,
+    ...traceOf(JSON.parse(r.cause) as BuildCause),
   };
 }
 
@@ -133,6 +137,17 @@ export function inputParams(i: InputRow) {
     origin: i.origin,
     eventId: i.event_id,
   };
+}
+
+/**
+ * Whose trace a new build is in (`lead_time`): a version's build is in the trace of its event (an
+ * output event passes on its producer's root), a retry in its first attempt's. Manual, definition
+ * and quiet-period (`settled`) builds are in none: they answer no single version.
+ */
+function traceOf(cause: BuildCause): { causeEvent: number | null; retryOf: number | null } {
+  if (cause.kind === 'version') return { causeEvent: cause.eventId, retryOf: null };
+  if (cause.kind === 'retry') return { causeEvent: null, retryOf: cause.previousBuild };
+  return { causeEvent: null, retryOf: null };
 }
 
 /** `loadBuild` through compiled shapes (same rows, same `toBuild`), for the scheduler's hot path. */
@@ -226,6 +241,11 @@ const buildColumns = (p: BuildParams) => ({
   attempt: p.attempt,
   concurrency_group: p.concurrencyGroup,
   concurrency_limit: p.concurrencyLimit,
+  // Two primary-key lookups in the insert itself (no round trip on the scheduler's path).
+  trace_root: sql<number | null>`coalesce(
+    (select case when e.origin = 'output' then e.trace_root else e.id end
+       from events e where e.id = ${p.causeEvent}),
+    (select b.trace_root from builds b where b.id = ${p.retryOf}))`,
 });
 
 /** Hot statements of build writes (see `Shapes`). */

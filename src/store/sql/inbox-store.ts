@@ -1,4 +1,4 @@
-import type { Insertable } from 'kysely';
+import { sql, type Insertable } from 'kysely';
 import type { AppendedEvent, InboxPort, NewEvent } from '../ports.js';
 import type { Database } from '../schema.js';
 import type { Db, Shapes, SqlConnection } from './connection.js';
@@ -107,6 +107,7 @@ async function insertSourceEvent(
     ref: e.ref,
     origin: e.origin,
     deliveryId: e.deliveryId,
+    producedBy: e.producedBy,
     detail: JSON.stringify({
       changedPaths: e.changedPaths,
       producedBy: e.producedBy,
@@ -136,6 +137,7 @@ const hot = {
       ref: string | null;
       origin: string;
       deliveryId: string | null;
+      producedBy: number | null;
       detail: string;
     },
   ) =>
@@ -150,6 +152,10 @@ const hot = {
         origin: p.origin,
         delivery_id: p.deliveryId,
         detail: p.detail,
+        // An output event continues its producer's trace (`lead_time`); null for other origins.
+        trace_root: sql<
+          number | null
+        >`(select b.trace_root from builds b where b.id = ${p.producedBy})`,
       })
       .onConflict((oc) => oc.column('delivery_id').doNothing())
       .returning('id'),

@@ -1,4 +1,5 @@
 import type { DeliveryObservation } from '../../core/slo/delivery-tally.js';
+import type { TraceObservation } from '../../core/slo/lead-time.js';
 import type { SloObservation } from '../../core/slo/slo-set.js';
 import type { Build } from '../../core/build.js';
 import type { JobName, SourceName } from '../../core/pipeline.js';
@@ -169,7 +170,9 @@ export class SqlReadModel implements ReadPort {
     return artifactFiles(this.conn.db, buildId, output);
   }
 
-  sloHistory(since: number): Promise<Array<SloObservation | DeliveryObservation>> {
+  sloHistory(
+    since: number,
+  ): Promise<Array<SloObservation | DeliveryObservation | TraceObservation>> {
     return sloHistory(this.conn.db, since);
   }
 

@@ -2,6 +2,7 @@ import { sql, type Kysely } from 'kysely';
 import type { BuildCause, BuildState } from '../../core/build.js';
 import { failureClassOfStored, isFailureClass } from '../../core/failure-class.js';
 import type { DeliveryObservation } from '../../core/slo/delivery-tally.js';
+import type { TraceObservation } from '../../core/slo/lead-time.js';
 import type { SloObservation } from '../../core/slo/slo-set.js';
 import type { Database } from '../schema.js';
 
@@ -14,8 +15,8 @@ import type { Database } from '../schema.js';
 export async function sloHistory(
   db: Kysely<Database>,
   since: number,
-): Promise<Array<SloObservation | DeliveryObservation>> {
-  const out: Array<SloObservation | DeliveryObservation> = [];
+): Promise<Array<SloObservation | DeliveryObservation | TraceObservation>> {
+  const out: Array<SloObservation | DeliveryObservation | TraceObservation> = [];
   const finished = await db
     .selectFrom('builds')
     .select([
@@ -77,6 +78,49 @@ export async function sloHistory(
         ...(type === 'started' ? { eventAt: eventAt.get(causeEvent(r.cause)) ?? null } : {}),
       });
   out.push(...(await deliveryHistory(db, since)));
+  out.push(...(await traceHistory(db, since)));
+  return out;
+}
+
+/**
+ * `lead_time` at start: the versions whose traces ended since `since` or are still open — the
+ * roots of builds that finished since then or are active (both indexed: `finished_at`, `state`),
+ * with what the root event says (`trace_done_at` is null while open or not settled yet; the
+ * monitor asks `TracePort.settleTraces` about those next).
+ */
+async function traceHistory(db: Kysely<Database>, since: number): Promise<TraceObservation[]> {
+  const roots = new Set<number>();
+  const ended = await db
+    .selectFrom('builds')
+    .select('trace_root')
+    .distinct()
+    .where('finished_at', '>=', since)
+    .where('trace_root', 'is not', null)
+    .execute();
+  const active = await db
+    .selectFrom('builds')
+    .select('trace_root')
+    .distinct()
+    .where('state', 'in', ['queued', 'running'])
+    .where('trace_root', 'is not', null)
+    .execute();
+  for (const r of [...ended, ...active]) if (r.trace_root !== null) roots.add(Number(r.trace_root));
+  const ids = [...roots];
+  const out: TraceObservation[] = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const found = await db
+      .selectFrom('events')
+      .select(['id', 'received_at', 'trace_done_at'])
+      .where('id', 'in', ids.slice(i, i + 500))
+      .execute();
+    for (const e of found)
+      out.push({
+        type: 'trace',
+        root: Number(e.id),
+        receivedAt: Number(e.received_at),
+        doneAt: e.trace_done_at === null ? null : Number(e.trace_done_at),
+      });
+  }
   return out;
 }
 

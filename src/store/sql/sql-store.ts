@@ -15,6 +15,7 @@ import { SqlReadModel } from './read-store.js';
 import { SqlRetention } from './retention-store.js';
 import { SqlScheduler } from './scheduler-store.js';
 import { SqlSources } from './source-store.js';
+import { SqlTraces } from './trace-store.js';
 
 /**
  * The store over Kysely: every port's module over one connection. The same queries serve every
@@ -40,6 +41,7 @@ export function createSqlStore(
     meta: new SqlMeta(conn),
     requests: new SqlChangeRequestStore(conn),
     agents: new SqlAgents(conn),
+    traces: new SqlTraces(conn),
     close: onClose,
   };
 }
