@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { HELPER_PROGRAM } from './helper-program.js';
+import { runHere } from './run-here.js';
 
 /**
  * Starting a program from the server costs a `fork()` of the whole server process (~200 MB of
@@ -45,7 +46,8 @@ export interface RunResult {
 }
 
 interface Pending {
-  readonly resolve: (r: RunResult) => void;
+  readonly req: RunRequest;
+  readonly resolve: (r: RunResult | Promise<RunResult>) => void;
   readonly backstop: NodeJS.Timeout;
   readonly detach: () => void;
 }
@@ -53,26 +55,36 @@ interface Pending {
 /** How long past its own timeout a run waits for the helper's answer before giving up on it. */
 const BACKSTOP_GRACE_MS = 10_000;
 
+/** After this many helpers in a row could not be started, programs run from this process. */
+const MAX_START_FAILURES = 3;
+
 /** One helper process, started on first use and again after it exits. */
 export class ProcessHelper {
   private child: ChildProcess | null = null;
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
+  private startFailures = 0;
+
+  /** `node`: the program that runs the helper (tests give one that does not exist). */
+  constructor(private readonly node: string = process.execPath) {}
 
   /** The helper's process id while it runs (benchmarks add its CPU to the server's). */
   get pid(): number | undefined {
     return this.child?.pid;
   }
 
-  /** Runs `req` in the helper. Never rejects: failures are in the result. */
+  /**
+   * Runs `req` in the helper. Never rejects: failures are in the result. When the helper cannot
+   * be started or reached, the program runs from this process instead (it never ran there).
+   */
   run(req: RunRequest): Promise<RunResult> {
     return new Promise((resolve) => {
       const id = this.nextId++;
       let child: ChildProcess;
       try {
         child = this.ensure();
-      } catch (err) {
-        resolve(failed(`could not start the spawn helper: ${message(err)}`));
+      } catch {
+        resolve(runHere(req));
         return;
       }
       const onAbort = (): void => void this.send(child, { t: 'kill', id }, () => undefined);
@@ -82,6 +94,7 @@ export class ProcessHelper {
         child.kill('SIGKILL');
       }, req.timeoutMs + BACKSTOP_GRACE_MS);
       this.pending.set(id, {
+        req,
         resolve,
         backstop,
         detach: () => req.signal?.removeEventListener('abort', onAbort),
@@ -102,10 +115,10 @@ export class ProcessHelper {
           maxOut: req.maxOutputChars,
           tailErr: req.stderrTail === true,
         },
-        (err) => this.finish(id, failed(`the spawn helper is not reachable: ${err.message}`)),
+        () => this.handBack(id, req),
       );
       if (!sent) {
-        this.finish(id, failed('the spawn helper is not reachable'));
+        this.handBack(id, req);
         return;
       }
       if (req.signal?.aborted === true) onAbort();
@@ -124,11 +137,17 @@ export class ProcessHelper {
 
   private ensure(): ChildProcess {
     if (this.child !== null) return this.child;
+    if (this.startFailures >= MAX_START_FAILURES) throw new Error('the spawn helper cannot start');
     // Not the server's NODE_OPTIONS (a loader, a big heap): the helper needs plain node.
     const { NODE_OPTIONS: _o, NIGHTLESS_TOKEN: _t, ...env } = process.env;
-    const child = spawn(process.execPath, ['-e', HELPER_PROGRAM], {
+    const child = spawn(this.node, ['-e', HELPER_PROGRAM], {
       stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
       env,
+    });
+    let started = false;
+    child.once('spawn', () => {
+      started = true;
+      this.startFailures = 0;
     });
     child.on('message', (m: DoneMessage) => {
       if (m.t === 'done') this.finish(m.id, m);
@@ -136,7 +155,13 @@ export class ProcessHelper {
     const gone = (why: string): void => {
       if (this.child !== child) return;
       this.child = null;
-      this.failAll(why);
+      if (started) {
+        this.failAll(why);
+        return;
+      }
+      // It never ran, and neither did the programs sent to it.
+      this.startFailures++;
+      for (const [id, p] of [...this.pending]) this.handBack(id, p.req);
     };
     child.on('error', (err) => gone(`the spawn helper failed: ${err.message}`));
     child.once('exit', (code, signal) =>
@@ -180,6 +205,17 @@ export class ProcessHelper {
     });
   }
 
+  /** The helper never ran `req`: run it from this process instead. */
+  private handBack(id: number, req: RunRequest): void {
+    const p = this.pending.get(id);
+    if (p === undefined) return;
+    this.pending.delete(id);
+    clearTimeout(p.backstop);
+    p.detach();
+    if (this.pending.size === 0) this.child?.channel?.unref();
+    p.resolve(runHere(req));
+  }
+
   private failAll(why: string): void {
     for (const id of [...this.pending.keys()]) this.finish(id, failed(why));
   }
@@ -202,14 +238,20 @@ function failed(error: string): RunResult {
   };
 }
 
-function message(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** The server's helper: git for mirrors, start-early fetches and fallback checks. */
 export const processHelper = new ProcessHelper();
 
-/** Runs `req` in the shared helper process (`processHelper`). */
+let here = false;
+
+/**
+ * From now on `runProcess` spawns from this process: for a process that is small itself (a
+ * helper process of its own), where a fork costs little and a further hop would cost more.
+ */
+export function runProgramsHere(): void {
+  here = true;
+}
+
+/** Runs `req` in the shared helper process (`processHelper`), or here (`runProgramsHere`). */
 export function runProcess(req: RunRequest): Promise<RunResult> {
-  return processHelper.run(req);
+  return here ? runHere(req) : processHelper.run(req);
 }
