@@ -55,6 +55,8 @@ interface Pending {
 /** How long past its own timeout a run waits for the helper's answer before giving up on it. */
 const BACKSTOP_GRACE_MS = 10_000;
 
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** After this many helpers in a row could not be started, programs run from this process. */
 const MAX_START_FAILURES = 3;
 
@@ -89,10 +91,13 @@ export class ProcessHelper {
       }
       const onAbort = (): void => void this.send(child, { t: 'kill', id }, () => undefined);
       // A wedged helper must not hold a caller forever: its own timeout plus a grace period.
-      const backstop = setTimeout(() => {
-        this.finish(id, { ...failed('the spawn helper did not answer'), timedOut: true });
-        child.kill('SIGKILL');
-      }, req.timeoutMs + BACKSTOP_GRACE_MS);
+      const backstop = setTimeout(
+        () => {
+          this.finish(id, { ...failed('the spawn helper did not answer'), timedOut: true });
+          child.kill('SIGKILL');
+        },
+        Math.min(req.timeoutMs + BACKSTOP_GRACE_MS, MAX_TIMER_MS),
+      );
       this.pending.set(id, {
         req,
         resolve,
@@ -110,7 +115,8 @@ export class ProcessHelper {
           args: req.args,
           cwd: req.cwd ?? null,
           env: req.env,
-          timeoutMs: req.timeoutMs,
+          // JSON has no Infinity, and timers take at most 2^31-1 ms.
+          timeoutMs: Math.min(req.timeoutMs, MAX_TIMER_MS),
           stall: req.stall ?? null,
           maxOut: req.maxOutputChars,
           tailErr: req.stderrTail === true,
@@ -126,12 +132,16 @@ export class ProcessHelper {
     });
   }
 
-  /** Ends the helper (runs in flight fail). Safe to call twice; the next run starts a new one. */
+  /**
+   * Ends the helper: closing the channel makes it kill its running programs and exit. Runs in
+   * flight fail. Safe to call twice; the next run starts a new helper.
+   */
   stop(): void {
     const child = this.child;
     if (child === null) return;
     this.child = null;
-    child.kill('SIGKILL');
+    if (child.connected) child.disconnect();
+    else child.kill('SIGKILL');
     this.failAll('the spawn helper was stopped');
   }
 

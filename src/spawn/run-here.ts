@@ -55,10 +55,13 @@ export function runHere(req: RunRequest): Promise<RunResult> {
       } else if (stderr.length < req.maxOutputChars) stderr += d;
       if (stall !== undefined) arm(stall.everyMs);
     });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill();
-    }, req.timeoutMs);
+    const timer = setTimeout(
+      () => {
+        timedOut = true;
+        kill();
+      },
+      Math.min(req.timeoutMs, 2 ** 31 - 1),
+    );
     if (req.signal?.aborted === true) kill();
     else req.signal?.addEventListener('abort', kill, { once: true });
     let finished = false;

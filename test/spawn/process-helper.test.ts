@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -25,6 +26,8 @@ const sh = (script: string, extra: Partial<RunRequest> = {}): RunRequest => ({
   maxOutputChars: 64 * 1024,
   ...extra,
 });
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Whether a process with this id still runs (not a zombie). */
 function alive(pid: number): boolean {
@@ -137,6 +140,27 @@ describe('the spawn helper process', () => {
     ]);
     const later = await h.run(sh('echo $PPID'));
     expect(Number(later.stdout.trim())).toBe(process.pid);
+  });
+
+  it('stop ends the helper and the programs it runs; a run after it starts a new helper', async () => {
+    const h = helper();
+    const dir = mkdtempSync(join(tmpdir(), 'nightless-helper-'));
+    const pidFile = join(dir, 'pid');
+    const running = h.run(sh(`echo $$ > ${pidFile}; exec sleep 30`));
+    for (let i = 0; i < 100 && !existsSync(pidFile); i++) await sleep(50);
+    const pid = Number(readFileSync(pidFile, 'utf8'));
+    const first = h.pid;
+    h.stop();
+    expect((await running).error).toMatch(/stopped/);
+    for (let i = 0; i < 100 && alive(pid); i++) await sleep(50);
+    expect(alive(pid)).toBe(false);
+    rmSync(dir, { recursive: true, force: true });
+    // No timeout at all (Infinity) still runs to the end.
+    expect(await h.run(sh('echo again', { timeoutMs: Infinity }))).toMatchObject({
+      code: 0,
+      stdout: 'again\n',
+    });
+    expect(h.pid).not.toBe(first);
   });
 
   it('runs in flight fail with a clear error when the helper dies; the next run starts a new one', async () => {
