@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProcessHelper, type RunRequest, type RunResult } from '../../src/spawn/process-helper.js';
+import {
+  ProcessHelper,
+  runProcess,
+  runProgramsHere,
+  type RunRequest,
+  type RunResult,
+} from '../../src/spawn/process-helper.js';
 import { runHere } from '../../src/spawn/run-here.js';
 
 const helpers: ProcessHelper[] = [];
@@ -189,5 +195,13 @@ describe('the spawn helper process', () => {
       { encoding: 'utf8', timeout: 20_000 },
     );
     expect(out.trim()).toBe('done');
+  });
+
+  it('runProgramsHere: a small process of its own (a helper) starts programs itself', async () => {
+    const viaHelper = await runProcess(sh('echo $PPID'));
+    expect(Number(viaHelper.stdout.trim())).not.toBe(process.pid);
+    runProgramsHere();
+    const here = await runProcess(sh('echo $PPID'));
+    expect(Number(here.stdout.trim())).toBe(process.pid);
   });
 });
