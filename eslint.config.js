@@ -18,10 +18,13 @@ export const STORE_PORTS = [
 export const MAY_IMPORT = {
   core: [],
   async: [],
+  // Programs started from a small helper process instead of the server (a fork of the server
+  // blocks its event loop): git for mirrors, start-early fetches and fallback checks.
+  spawn: [],
   artifacts: ['core'],
   net: ['core'],
   config: ['core', 'net'],
-  executor: ['core', 'artifacts'],
+  executor: ['core', 'artifacts', 'spawn'],
   store: ['core', 'executor/port.ts'],
   // Who runs the once-per-installation loops (scheduler, relay…) among server replicas.
   leader: [],
@@ -33,7 +36,7 @@ export const MAY_IMPORT = {
   // The API contract: error codes, build links, response types (derived from the server's schemas).
   api: ['core', 'server/schemas'],
   maintenance: ['core', 'artifacts', ...STORE_PORTS],
-  ingest: ['core', 'api', 'async', 'config', 'net', ...STORE_PORTS],
+  ingest: ['core', 'api', 'async', 'config', 'net', 'spawn', ...STORE_PORTS],
   reporters: [
     'core',
     'async',

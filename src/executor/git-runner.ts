@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runProcess } from '../spawn/process-helper.js';
 import type { NetworkLimits } from '../core/pipeline.js';
 
 export interface GitRunOptions {
@@ -63,61 +63,39 @@ function seconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
-/** The real runner: `spawn('git', args)` (argument array, no shell), with a timeout and abort. */
-export const spawnGit: GitRunner = (args, options) =>
-  new Promise((resolve) => {
-    const child = spawn('git', [...args], {
-      cwd: options.cwd,
-      env: gitEnv(options.env, options.network),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      // Its own process group: git runs helpers (git-remote-http, ssh) that hold the pipes open,
-      // so killing git alone would leave the command "running" until the helper gives up.
-      detached: true,
-    });
-    let stdout = '';
-    let stderr = '';
-    let timedOut = false;
-    let stalled = false;
-    const kill = (): void => {
-      try {
-        if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        child.kill('SIGKILL'); // the group is gone already, or was never made
-      }
-    };
-    // The stall watchdog: re-armed on every byte; the first window also allows the connect.
-    let watchdog: NodeJS.Timeout | undefined;
-    const arm = (ms: number): void => {
-      if (options.network === undefined) return;
-      clearTimeout(watchdog);
-      watchdog = setTimeout(() => {
-        stalled = true;
-        kill();
-      }, ms);
-    };
-    const limits = options.network;
-    if (limits !== undefined) arm(limits.connectTimeoutMs + limits.stallTimeoutMs);
-    child.stdout.on('data', (c: Buffer) => {
-      if (stdout.length < MAX_CAPTURE) stdout += c.toString();
-      if (limits !== undefined) arm(limits.stallTimeoutMs);
-    });
-    child.stderr.on('data', (c: Buffer) => {
-      // Keep the tail: with `--progress` the head is progress, the cause comes last.
-      stderr += c.toString();
-      if (stderr.length > MAX_CAPTURE) stderr = stderr.slice(-MAX_CAPTURE);
-      if (limits !== undefined) arm(limits.stallTimeoutMs);
-    });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      kill();
-    }, options.timeoutMs);
-    options.signal?.addEventListener('abort', kill, { once: true });
-    const done = (exitCode: number | null, extraErr = ''): void => {
-      clearTimeout(timer);
-      clearTimeout(watchdog);
-      options.signal?.removeEventListener('abort', kill);
-      resolve({ exitCode, stdout, stderr: stderr + extraErr, timedOut, stalled });
-    };
-    child.once('error', (err) => done(null, err.message));
-    child.once('close', (code) => done(code));
+/**
+ * The real runner: `git` with an argument array (no shell), in its own process group (git runs
+ * helpers — git-remote-http, ssh — that hold the pipes open, so killing git alone would leave the
+ * command "running"), with a timeout, the stall watchdog of `network` limits, and abort. It is
+ * spawned by the spawn helper process, not by the server (`spawn/process-helper.ts`: a fork of
+ * the server blocks its event loop).
+ */
+export const spawnGit: GitRunner = async (args, options) => {
+  const limits = options.network;
+  const r = await runProcess({
+    file: 'git',
+    args,
+    cwd: options.cwd,
+    env: gitEnv(options.env, limits),
+    timeoutMs: options.timeoutMs,
+    // The first window also allows the connect; every byte re-arms the watchdog.
+    stall:
+      limits === undefined
+        ? undefined
+        : {
+            firstMs: limits.connectTimeoutMs + limits.stallTimeoutMs,
+            everyMs: limits.stallTimeoutMs,
+          },
+    maxOutputChars: MAX_CAPTURE,
+    // Keep the tail: with `--progress` the head is progress, the cause comes last.
+    stderrTail: true,
+    signal: options.signal,
   });
+  return {
+    exitCode: r.code,
+    stdout: r.stdout,
+    stderr: r.error === null ? r.stderr : r.stderr + r.error,
+    timedOut: r.timedOut,
+    stalled: r.stalled,
+  };
+};

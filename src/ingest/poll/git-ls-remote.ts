@@ -2,7 +2,7 @@ import { stderrSummary } from '../../core/command-stderr.js';
 import { matchesAny } from '../../core/glob-match.js';
 import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../../core/pipeline.js';
 import { displayUrl } from '../../core/redact.js';
-import { runCommand } from './run-command.js';
+import { runProcess } from '../../spawn/process-helper.js';
 
 export interface RemoteHead {
   readonly ref: string;
@@ -69,7 +69,17 @@ export async function lsRemoteAll(url: string, limits: LsRemoteLimits): Promise<
     GIT_SSH_COMMAND: `ssh -o BatchMode=yes -o ConnectTimeout=${connect}`,
   };
   const label = `git ls-remote ${displayUrl(url)}`;
-  const res = await runCommand('git', args, { timeoutMs, env, label });
+  // Spawned by the spawn helper, not the server: 1,000 repositories are 1,000 processes a round,
+  // and each fork of the server blocks its event loop (`spawn/process-helper.ts`).
+  const res = await runProcess({
+    file: 'git',
+    args,
+    env,
+    timeoutMs,
+    maxOutputChars: MAX_OUTPUT_CHARS,
+  });
+  if (res.timedOut) throw new Error(`${label} timed out after ${timeoutMs} ms`);
+  if (res.error !== null) throw new Error(`${label} failed: ${res.error}`);
   if (res.code !== 0) {
     // git's cause is in its fatal:/remote: lines; its last line is generic advice.
     const cause = stderrSummary(res.stderr) || 'no error output';
@@ -83,6 +93,9 @@ export async function lsRemoteAll(url: string, limits: LsRemoteLimits): Promise<
   }
   return heads;
 }
+
+/** A repository with very many branches still answers in full up to this much text. */
+const MAX_OUTPUT_CHARS = 8 * 1024 * 1024;
 
 function seconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
