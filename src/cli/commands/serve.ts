@@ -16,6 +16,7 @@ interface ServeOptions {
   publicUrl?: string;
   logLevel: string;
   watch: boolean;
+  gitHelper: boolean;
   lostRetries: number;
   database?: string;
   bus?: string;
@@ -61,6 +62,7 @@ export function registerServe(program: Command): void {
     )
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--no-watch', 'do not reload when the pipeline file changes (SIGHUP still reloads)')
+    .option('--no-git-helper', 'spawn git from the server process itself, not a helper process')
     .addHelpText(
       'after',
       `
@@ -146,6 +148,7 @@ async function serve(opts: ServeOptions): Promise<void> {
       readAuth: opts.readAuth ?? false,
       publicRead: opts.publicRead ?? false,
       watchConfig: opts.watch,
+      gitHelper: opts.gitHelper,
       lostRetries: opts.lostRetries,
       ...(database ? { database } : {}),
       ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
