@@ -144,6 +144,8 @@ async function startLocked(
       relation: (source, version, head, signal) =>
         executor.mirrors.relation(source.url, version, head, signal),
       known: (source, version, head) => executor.mirrors.knownRelation(source.url, version, head),
+      notAncestorYet: (source, version, head) =>
+        executor.mirrors.notAncestorYet(source.url, version, head),
     },
     requests: store.requests,
     ...(replica

@@ -151,6 +151,11 @@ export class GitMirrors {
     await this.expectRemote(args, 'fetch', url, signal);
   }
 
+  /** See `PrefetchRounds.notAncestorYet`: not an ancestor of `head`, before the fetch ends. */
+  notAncestorYet(url: string, version: string, head: string): Promise<boolean> {
+    return this.rounds.notAncestorYet(url, version, head);
+  }
+
   /** When the newest fetch of `url`'s mirror started, or 0. */
   lastFetchStart(url: string): number {
     return this.fetchedAt.get(this.mirrorDir(url)) ?? 0;
