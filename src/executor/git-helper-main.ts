@@ -30,6 +30,9 @@ process.on('message', (raw: HelperRequest) => {
   });
 });
 
+// Listening: from here on a command sent may start git (the parent must not run it again).
+reply({ ready: true });
+
 process.on('disconnect', () => {
   for (const a of running.values()) a.abort();
   // The kills above are synchronous (process.kill of each group); nothing else is pending.

@@ -12,11 +12,9 @@ export type HelperRequest =
       readonly options: Omit<GitRunOptions, 'signal'>;
     }
   | { readonly t: 'kill'; readonly id: number };
-/** Helper → parent. */
-export interface HelperReply {
-  readonly id: number;
-  readonly result: GitRunResult;
-}
+/** Helper → parent: a command's result, or (once, first) that the helper is listening. */
+export type HelperReply =
+  { readonly id: number; readonly result: GitRunResult } | { readonly ready: true };
 
 /** How the helper is started: its script and node's flags for it. */
 export interface HelperScript {
@@ -36,6 +34,8 @@ const MAX_HELPER_DEATHS = 3;
 const ANSWER_GRACE_MS = 5_000;
 
 interface Pending {
+  readonly args: readonly string[];
+  readonly options: GitRunOptions;
   readonly resolve: (r: GitRunResult) => void;
   readonly timer: NodeJS.Timeout;
   readonly cleanup: () => void;
@@ -55,6 +55,8 @@ export class GitHelper {
   private nextId = 1;
   private deaths = 0;
   private stopped = false;
+  /** The current helper said it listens: a command sent to it may have started git. */
+  private ready = false;
 
   constructor(
     private readonly helper: HelperScript,
@@ -81,6 +83,8 @@ export class GitHelper {
       }, options.timeoutMs + ANSWER_GRACE_MS);
       timer.unref();
       this.pending.set(id, {
+        args,
+        options,
         resolve,
         timer,
         cleanup: () => signal?.removeEventListener('abort', onAbort),
@@ -122,7 +126,11 @@ export class GitHelper {
       this.deaths = MAX_HELPER_DEATHS;
       return null;
     }
-    child.on('message', (msg: HelperReply) => this.settle(msg.id, msg.result));
+    this.ready = false;
+    child.on('message', (msg: HelperReply) => {
+      if ('ready' in msg) this.ready = true;
+      else this.settle(msg.id, msg.result);
+    });
     child.once('error', () => this.lost(child));
     child.once('exit', () => this.lost(child));
     this.child = child;
@@ -131,10 +139,22 @@ export class GitHelper {
     return child;
   }
 
-  /** The helper died (or could not start): its commands fail with a clear reason. */
+  /**
+   * The helper died. One that never said it listens (it cannot start here: a missing module, no
+   * memory) ran no git: its commands run directly and so do all later ones. One that did fails
+   * the commands it was running with a clear reason (git may have started: not run twice).
+   */
   private lost(child: ChildProcess): void {
     if (this.child !== child) return;
     this.child = null;
+    if (!this.ready) {
+      this.deaths = MAX_HELPER_DEATHS;
+      for (const [id, p] of [...this.pending]) {
+        this.forget(id);
+        void this.fallback(p.args, p.options).then(p.resolve);
+      }
+      return;
+    }
     if (!this.stopped) this.deaths++;
     for (const id of [...this.pending.keys()])
       this.settle(id, {
@@ -200,5 +220,11 @@ export function defaultHelperScript(fromSources = false): HelperScript | null {
     return existsSync(script) ? { script, execArgv: [] } : null;
   }
   const script = here.replace(/git-helper\.ts$/, 'git-helper-main.ts');
-  return fromSources && existsSync(script) ? { script, execArgv: ['--import', 'tsx'] } : null;
+  if (!fromSources || !existsSync(script)) return null;
+  try {
+    // Absolute: the helper resolves `--import` from its working directory (any directory).
+    return { script, execArgv: ['--import', import.meta.resolve('tsx')] };
+  } catch {
+    return null;
+  }
 }

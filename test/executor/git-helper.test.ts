@@ -1,3 +1,4 @@
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { defaultHelperScript, GitHelper } from '../../src/executor/git-helper.js';
@@ -75,6 +76,8 @@ describe('GitHelper (git spawned from a helper process)', () => {
       return spawnGit(args, o);
     });
     for (let i = 0; i < 3; i++) {
+      // Up and listening (a helper killed before that counts as one that cannot start).
+      expect((await h.run(['--version'], { timeoutMs: 30_000 })).exitCode).toBe(0);
       const pending = h.run(HANG, { timeoutMs: 30_000 });
       await new Promise((r) => setTimeout(r, 300));
       const child = (h as unknown as { child: { pid: number } | null }).child;
@@ -84,6 +87,20 @@ describe('GitHelper (git spawned from a helper process)', () => {
     expect((await h.run(['--version'], { timeoutMs: 30_000 })).exitCode).toBe(0);
     expect(direct).toEqual([['--version']]);
     h.stop();
+  });
+
+  it('a helper that cannot start (it dies before listening) costs nothing: git runs directly', async () => {
+    const broken = join(await tmp.make(), 'broken-helper.mjs');
+    await writeFile(broken, "throw new Error('cannot start here');\n");
+    const direct: string[][] = [];
+    helper = new GitHelper({ script: broken, execArgv: [] }, (args, o) => {
+      direct.push([...args]);
+      return spawnGit(args, o);
+    });
+    const first = await helper.run(['--version'], { timeoutMs: 30_000 });
+    expect(first.exitCode).toBe(0);
+    expect((await helper.run(['--version'], { timeoutMs: 30_000 })).exitCode).toBe(0);
+    expect(direct).toEqual([['--version'], ['--version']]);
   });
 
   it('fetches and checks out through the mirrors', async () => {

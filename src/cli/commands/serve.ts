@@ -148,7 +148,8 @@ async function serve(opts: ServeOptions): Promise<void> {
       readAuth: opts.readAuth ?? false,
       publicRead: opts.publicRead ?? false,
       watchConfig: opts.watch,
-      gitHelper: opts.gitHelper,
+      // Commander's `--no-…` flag is `true` unless given: only the opt-out is passed on.
+      ...(opts.gitHelper ? {} : { gitHelper: false }),
       lostRetries: opts.lostRetries,
       ...(database ? { database } : {}),
       ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
