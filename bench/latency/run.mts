@@ -3,7 +3,7 @@
  * bench/README.md.
  *
  *   npx tsx bench/latency/run.mts [--runs=30] [--budget-s=300] [--only=webhook,downstream,poll]
- *                                 [--root=DIR] [--no-write] [--keep]
+ *                                 [--root=DIR] [--serve-args=ARGS] [--no-write] [--keep]
  *
  * webhook:    a commit pushed to a small bare repository, then a signed `POST /hooks/generic`
  *             → the first instruction of the job's first step (it writes `date +%s%N`), the new
@@ -39,6 +39,8 @@ const BUDGET_S = Number(args.get('budget-s') ?? 300);
 const only = new Set((args.get('only') ?? 'webhook,downstream,poll').split(','));
 /** `--root=DIR`: serve from another built checkout (an older commit, for before/after). */
 const root = args.get('root');
+/** `--serve-args="--no-git-helper"`: extra `serve` flags (space-separated), for before/after. */
+const serveArgs = (args.get('serve-args') ?? '').split(' ').filter((a) => a !== '');
 const WARMUP = 3;
 const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 
@@ -66,7 +68,7 @@ await writeFile(config, pipelineYaml(app, lib, marks));
 const floorScript = await prepareFloor(dir, app.origin);
 const loadStart = loadAverage();
 const started = Date.now();
-const server = await startServer(dir, config, dataDir, root);
+const server = await startServer(dir, config, dataDir, root, serveArgs);
 log(`server at ${server.url}; data in ${dir}`);
 
 /** The finished build of `job` whose input is `version`. */

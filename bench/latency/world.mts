@@ -171,6 +171,7 @@ export async function startServer(
   config: string,
   dataDir: string,
   root = repoRoot,
+  extraArgs: readonly string[] = [],
 ): Promise<Server> {
   if (!existsSync(join(root, 'dist', 'cli', 'main.js')))
     throw new Error(`${root}/dist/ is missing: run \`npm run build\` there first`);
@@ -181,6 +182,7 @@ export async function startServer(
       'serve',
       ...['-c', config, '-d', dataDir, '--port', '0', '--slots', '2'],
       ...['--log-level', 'error', '--no-watch'],
+      ...extraArgs,
     ],
     {
       cwd,

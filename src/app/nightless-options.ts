@@ -38,6 +38,11 @@ export interface StartOptions {
   /** Watch the pipeline file and reload on change (SIGHUP always reloads). */
   readonly watchConfig?: boolean;
   /**
+   * Spawn git from a small helper process (default: yes when running the compiled server, no
+   * from the TypeScript sources, where `true` starts it through tsx).
+   */
+  readonly gitHelper?: boolean;
+  /**
    * The data directory's lock when the caller took it already (`serve --demo` writes into the
    * directory first); otherwise it is taken here. Either way `stop()` releases it.
    */

@@ -5,7 +5,7 @@ import { stderrSummary } from '../core/command-stderr.js';
 import { isNetworkFailure } from '../core/network-failure.js';
 import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../core/pipeline.js';
 import { spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';
-import { looseCommitParents } from './loose-object.js';
+import { looseCommitParents, looseDescends } from './loose-object.js';
 import { CommitMemory } from './commit-memory.js';
 import { PrefetchRounds } from './prefetch-rounds.js';
 import { changedPathsIn } from './changed-paths-in-mirror.js';
@@ -149,6 +149,11 @@ export class GitMirrors {
     this.fetchedAt.set(mirror, Date.now());
     const args = ['--git-dir', mirror, 'fetch', '--prune', '--progress', 'origin'];
     await this.expectRemote(args, 'fetch', url, signal);
+  }
+
+  /** See `PrefetchRounds.notAncestorYet`: not an ancestor of `head`, before the fetch ends. */
+  notAncestorYet(url: string, version: string, head: string): Promise<boolean> {
+    return this.rounds.notAncestorYet(url, version, head);
   }
 
   /** When the newest fetch of `url`'s mirror started, or 0. */
@@ -324,8 +329,9 @@ export class GitMirrors {
     if (known) throw new RunError('checkout', known.reason);
     const h = await this.ensureCommit(url, head, signal);
     const v = await this.ensureCommit(url, version, signal);
-    // The common push, one commit on top of the head, is answered by reading that commit.
-    if ((await looseCommitParents(h.mirror, v.commit))?.includes(h.commit)) return 'descendant';
+    // The common push, a few commits on top of the head, is answered by reading those commits
+    // (loose objects the fetch just wrote) instead of spawning `merge-base`.
+    if (await looseDescends(h.mirror, v.commit, h.commit)) return 'descendant';
     // One `merge-base` answers both questions: it is `version` itself exactly when `version` is
     // an ancestor of `head`, and `head` exactly when `head` is an ancestor of `version`.
     const r = await this.git(

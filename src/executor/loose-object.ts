@@ -30,3 +30,33 @@ export async function looseCommitParents(gitDir: string, sha: string): Promise<s
     return null;
   }
 }
+
+/** Commits `looseDescends` reads at most (a push of more commits than this asks git). */
+const MAX_LOOSE_WALK = 64;
+
+/**
+ * Whether `head` is reached from `sha` through loose commits only: the commits of a push that a
+ * fetch just brought in are loose, so a push of a few commits on top of the head is told a
+ * fast-forward without `git merge-base`. `false` means "not shown" (a packed commit on the way,
+ * more than 64 commits, a root reached): ask git then.
+ */
+export async function looseDescends(gitDir: string, sha: string, head: string): Promise<boolean> {
+  const seen = new Set<string>([sha]);
+  let frontier = [sha];
+  while (frontier.length > 0 && seen.size <= MAX_LOOSE_WALK) {
+    const next: string[] = [];
+    for (const c of frontier) {
+      const parents = await looseCommitParents(gitDir, c);
+      if (parents === null) continue;
+      if (parents.includes(head)) return true;
+      for (const p of parents) {
+        if (!seen.has(p) && seen.size < MAX_LOOSE_WALK) {
+          seen.add(p);
+          next.push(p);
+        }
+      }
+    }
+    frontier = next;
+  }
+  return false;
+}

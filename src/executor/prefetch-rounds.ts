@@ -17,6 +17,7 @@ export interface RoundMirrors {
   ): Promise<unknown>;
   fetchOrigin(url: string): Promise<void>;
   lastFetchStart(url: string): number;
+  resolveCommit(mirror: string, sha: string): Promise<string | null>;
 }
 
 const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
@@ -76,6 +77,25 @@ export class PrefetchRounds {
   has(mirror: string, sha: string): boolean {
     const state = this.states.get(mirror);
     return state !== undefined && (state.current.has(sha) || state.pending.has(sha));
+  }
+
+  /**
+   * Whether `version`, which a round of `url`'s mirror is fetching right now, is shown not to be
+   * an ancestor of `head` before that fetch ends: the mirror has `head` and not `version`, and a
+   * repository that has a commit has its whole history, so `version` is not in it (a fast-forward
+   * or a force push; which one is known once it is fetched). `false`: not shown, wait for the
+   * fetch. (One case escapes: an unreachable head whose history `gc` partly pruned — a head
+   * force-pushed away weeks ago and never replaced since.)
+   */
+  async notAncestorYet(url: string, version: string, head: string): Promise<boolean> {
+    const mirror = this.mirrors.mirrorDir(url);
+    if (!this.has(mirror, version)) return false;
+    const { memory } = this.mirrors;
+    if (memory.isKnown(mirror, version)) return false;
+    const headThere =
+      memory.isKnown(mirror, head) || (await this.mirrors.resolveCommit(mirror, head)) !== null;
+    if (!headThere || !(await stat(mirror).catch(() => null))) return false;
+    return (await this.mirrors.resolveCommit(mirror, version)) === null;
   }
 
   /** Resolves once no round of `mirror` still has `sha` to settle (at once when none has). */

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Ancestry, SchedulerEvent } from '../core/event.js';
 import type { JobName } from '../core/pipeline.js';
-import { decide, type BuildRef } from '../core/scheduler/index.js';
+import { ancestryNote, decide, type BuildRef } from '../core/scheduler/index.js';
 import type { SchedulerPort } from '../store/ports.js';
 import type { MemorySnapshot } from './scheduler-state.js';
 import { SerialLoop } from '../async/serial-loop.js';
@@ -52,6 +52,14 @@ export class SchedulerLoop {
   private readonly deferred = new Map<string, number>();
   /** Answers about events not decided yet, event id → ancestry (relative to `ancestry.head`). */
   private readonly answers = new Map<number, Ancestry>();
+  /**
+   * Events shown not to be ancestors of the head while their commit was still being fetched,
+   * event id → that head: decided as new at once (no ancestry yet); the exact relation is
+   * recorded once the fetch ends (`recordLater`).
+   */
+  private readonly notAncestor = new Map<number, string>();
+  /** Those recordings still running (`idle` and `stop` wait for them; each is time-bounded). */
+  private readonly recording = new Set<Promise<void>>();
 
   constructor(private readonly deps: SchedulerLoopDeps) {
     this.loop = new SerialLoop(
@@ -94,14 +102,16 @@ export class SchedulerLoop {
     this.settleTimer.unref();
   }
 
-  idle(): Promise<void> {
-    return this.loop.idle();
+  async idle(): Promise<void> {
+    await this.loop.idle();
+    await Promise.all([...this.recording]);
   }
 
   async stop(): Promise<void> {
     if (this.settleTimer) clearTimeout(this.settleTimer);
     if (this.retryTimer) clearTimeout(this.retryTimer);
     await this.loop.stop();
+    await Promise.all([...this.recording]);
   }
 
   private async drain(): Promise<void> {
@@ -147,6 +157,7 @@ export class SchedulerLoop {
     if (head === null) return event;
     const answer = this.answers.get(event.id);
     if (answer?.head === head) return { ...event, ancestry: answer };
+    if (this.notAncestor.get(event.id) === head) return event;
     const def = this.deps.snapshot.pipeline.sources.get(event.source);
     const known = def?.kind === 'git' ? this.deps.facts.known?.(def, event.version, head) : null;
     return known ? { ...event, ancestry: known } : undefined;
@@ -159,7 +170,41 @@ export class SchedulerLoop {
     const head = headToCompare(snapshot, event);
     const def = snapshot.pipeline.sources.get(event.source);
     if (head === null || def?.kind !== 'git') return;
-    this.answers.set(event.id, await askAncestry(facts, def, event.version, head));
+    // The push's commit is usually still being fetched (start early): shown not to be an
+    // ancestor, it is decided now and its build's checkout joins that fetch.
+    const early = await facts.notAncestorYet?.(def, event.version, head).catch(() => false);
+    if (early === true) this.notAncestor.set(event.id, head);
+    else this.answers.set(event.id, await askAncestry(facts, def, event.version, head));
+  }
+
+  /**
+   * After deciding `event` without its ancestry (shown not to be an ancestor of `head`): asks
+   * the exact relation once the commit is fetched and records it with the event, as deciding
+   * with it would have (a force push is said so). Never rejects.
+   */
+  private recordLater(event: SchedulerEvent, head: string): void {
+    const { facts, store, logger, snapshot } = this.deps;
+    const def = event.kind === 'source' ? snapshot.pipeline.sources.get(event.source) : undefined;
+    if (!facts || event.kind !== 'source' || def?.kind !== 'git') return;
+    const work = (async () => {
+      const ancestry = await askAncestry(facts, def, event.version, head);
+      if (ancestry.relation === 'ancestor')
+        // Not expected (see `VersionFacts.notAncestorYet`): said, not hidden.
+        logger.warn(
+          { event: event.id, version: event.version, head },
+          'decided as new, but an ancestor of the head',
+        );
+      const note = ancestryNote(event.source, ancestry);
+      await store.recordAncestry?.(event.id, ancestry, note);
+    })()
+      .catch((err: unknown) =>
+        logger.error(
+          { err, event: event.id },
+          'recording the ancestry of a decided version failed',
+        ),
+      )
+      .finally(() => this.recording.delete(work));
+    this.recording.add(work);
   }
 
   /** Decides and writes `events` from `from` on, in one transaction, for up to SLICE_MS. */
@@ -172,6 +217,7 @@ export class SchedulerLoop {
     const requestClosed: number[] = [];
     const defers = new Map<JobName, number>();
     const queued: BuildRef[] = [];
+    const later: Array<[SchedulerEvent, string]> = [];
     let next = from;
     try {
       await store.batchDecisions(async (writer) => {
@@ -183,6 +229,10 @@ export class SchedulerLoop {
           const event = this.withFacts(raw) ?? (next === from ? raw : undefined);
           if (event === undefined) break;
           this.answers.delete(raw.id);
+          const shownNew = this.notAncestor.get(raw.id);
+          this.notAncestor.delete(raw.id);
+          if (shownNew !== undefined && event.kind === 'source' && event.ancestry === null)
+            later.push([event, shownNew]);
           const t = now();
           const decisions = decide(snapshot, event, t);
           const applied = await writer.applyDecisions(event, decisions, t);
@@ -199,6 +249,8 @@ export class SchedulerLoop {
       snapshot.reset(await store.loadSchedulerState());
       throw err;
     }
+    // After the commit: the event row and its decisions exist.
+    for (const [event, head] of later) this.recordLater(event, head);
     return { next, queued, cancelRequested, requestClosed, defers };
   }
 }

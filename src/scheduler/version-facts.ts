@@ -19,6 +19,12 @@ export interface VersionFacts {
    * find), else `null`. Synchronous, so a slice of the scheduler need not end for it.
    */
   known?(source: GitSource, version: string, head: string): Ancestry | null;
+  /**
+   * `true` when `version` is shown not to be an ancestor of `head` while the fetch bringing it in
+   * still runs (the mirror has `head` and not `version`): it can be decided as new at once, and
+   * the build's checkout joins that fetch. Never waits for the fetch.
+   */
+  notAncestorYet?(source: GitSource, version: string, head: string): Promise<boolean>;
 }
 
 /** Longest the scheduler waits for one answer; then the version counts as `unknown` (new). */

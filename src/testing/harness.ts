@@ -1,4 +1,5 @@
 import { deepStrictEqual } from 'node:assert/strict';
+import type { VersionFacts } from '../scheduler/version-facts.js';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,6 +23,8 @@ export interface HarnessOptions {
    */
   readonly now?: () => number;
   readonly maxAttempts?: number;
+  /** What the scheduler may ask about git versions (a fake mirror); default none. */
+  readonly facts?: VersionFacts;
 }
 
 export interface PushOptions {
@@ -222,6 +225,7 @@ function engineOptions(
     slots: opts.slots ?? 1,
     ...(opts.now ? { now: opts.now } : {}),
     ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
+    ...(opts.facts ? { facts: opts.facts } : {}),
   };
 }
 

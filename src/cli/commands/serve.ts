@@ -17,6 +17,7 @@ interface ServeOptions {
   publicUrl?: string;
   logLevel: string;
   watch: boolean;
+  gitHelper: boolean;
   lostRetries: number;
   database?: string;
   bus?: string;
@@ -68,6 +69,7 @@ export function registerServe(program: Command): void {
     )
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--no-watch', 'do not reload when the pipeline file changes (SIGHUP still reloads)')
+    .option('--no-git-helper', 'spawn git from the server process itself, not a helper process')
     .addHelpText(
       'after',
       `
@@ -153,6 +155,8 @@ async function serve(opts: ServeOptions): Promise<void> {
       readAuth: opts.readAuth ?? false,
       publicRead: opts.publicRead ?? false,
       watchConfig: opts.watch,
+      // Commander's `--no-…` flag is `true` unless given: only the opt-out is passed on.
+      ...(opts.gitHelper ? {} : { gitHelper: false }),
       lostRetries: opts.lostRetries,
       ...(database ? { database } : {}),
       ...(opts.agentLease === undefined ? {} : { agentLeaseMs: opts.agentLease }),

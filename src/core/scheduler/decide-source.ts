@@ -1,5 +1,5 @@
 import type { BuildCause } from '../build.js';
-import type { SourceEvent } from '../event.js';
+import type { Ancestry, SourceEvent } from '../event.js';
 import { matchesAny } from '../glob-match.js';
 import type { JobDef } from '../pipeline.js';
 import { closeRequest, filterBranch, requestNotFollowed } from './decide-request.js';
@@ -165,11 +165,21 @@ function newVersionNote(
 ): string {
   const notes: string[] = [];
   if (current && event.origin === 'poll') notes.push('missed event: no event announced it');
-  if (current && ancestry?.relation === 'unrelated')
-    notes.push(`force push: not a descendant of ${short(event.source, current.version)}`);
-  if (current && ancestry?.relation === 'unknown')
-    notes.push(`ancestry unknown: ${ancestry.reason}`);
+  const fact = current && ancestry ? ancestryNote(event.source, ancestry) : null;
+  if (fact !== null) notes.push(fact);
   return notes.length === 0 ? '' : `; ${notes.join('; ')}`;
+}
+
+/**
+ * What a new version's decision says about its ancestry (`null`: nothing worth saying). Also
+ * used when the answer comes after deciding (the scheduler decides a commit shown not to be an
+ * ancestor at once and records the rest once it is fetched).
+ */
+export function ancestryNote(source: string, ancestry: Ancestry): string | null {
+  if (ancestry.relation === 'unrelated')
+    return `force push: not a descendant of ${short(source, ancestry.head)}`;
+  if (ancestry.relation === 'unknown') return `ancestry unknown: ${ancestry.reason}`;
+  return null;
 }
 
 function duplicate(

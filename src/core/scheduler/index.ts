@@ -1,4 +1,5 @@
 export { decide } from './decide.js';
+export { ancestryNote } from './decide-source.js';
 export { RULES } from './types.js';
 export type {
   BuildRef,

@@ -1,4 +1,4 @@
-import type { SchedulerEvent } from '../../core/event.js';
+import type { Ancestry, SchedulerEvent } from '../../core/event.js';
 import type { JobName } from '../../core/pipeline.js';
 import type { BuildRef, Decision, SourceHead } from '../../core/scheduler/index.js';
 
@@ -44,4 +44,10 @@ export interface SchedulerPort extends DecisionWriter {
   batchDecisions<T>(work: (writer: DecisionWriter) => Promise<T>): Promise<T>;
   /** Removes and returns the quiet periods that are over. */
   takeDueSettles(now: number): Promise<JobName[]>;
+  /**
+   * Records how a version decided earlier relates to the head it replaced, learnt after deciding
+   * (see `SchedulerLoop`): the event's `ancestry`, and `note` (if any) added to its `new-version`
+   * decision. Optional: without it, such facts are only logged.
+   */
+  recordAncestry?(eventId: number, ancestry: Ancestry, note: string | null): Promise<void>;
 }

@@ -1,5 +1,6 @@
 import { COUNTED_STATES } from '../../core/build.js';
-import type { SchedulerEvent } from '../../core/event.js';
+import { sql } from 'kysely';
+import type { Ancestry, SchedulerEvent } from '../../core/event.js';
 import type { JobName } from '../../core/pipeline.js';
 import type { Decision } from '../../core/scheduler/index.js';
 import type { AppliedDecisions, DecisionWriter, SchedulerPort, SchedulerState } from '../ports.js';
@@ -88,6 +89,30 @@ export class SqlScheduler implements SchedulerPort {
     if (pipelined)
       return pipelined.run((wire) => decideWith(new PipelinedSender(shapes, db, wire, dialect)));
     return this.conn.transaction((trx) => decideWith(new SequentialSender(shapes, trx, dialect)));
+  }
+
+  async recordAncestry(eventId: number, ancestry: Ancestry, note: string | null): Promise<void> {
+    await this.conn.transaction(async (trx) => {
+      const row = await trx
+        .selectFrom('events')
+        .select('detail')
+        .where('id', '=', eventId)
+        .executeTakeFirst();
+      if (row === undefined) return; // removed by retention meanwhile
+      const detail = (row.detail ? JSON.parse(row.detail) : {}) as Record<string, unknown>;
+      await trx
+        .updateTable('events')
+        .set({ detail: JSON.stringify({ ...detail, ancestry }) })
+        .where('id', '=', eventId)
+        .execute();
+      if (note === null) return;
+      await trx
+        .updateTable('decisions')
+        .set({ detail: sql<string>`detail || ${` — ${note} (known once the commit was fetched)`}` })
+        .where('event_id', '=', eventId)
+        .where('rule', '=', 'new-version')
+        .execute();
+    });
   }
 
   async takeDueSettles(now: number): Promise<JobName[]> {

@@ -1,0 +1,52 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { GitMirrors } from '../../src/executor/git-mirror.js';
+import { spawnGit, type GitRunner } from '../../src/executor/git-runner.js';
+import { git, makeRepo, tempDirs } from './helpers.js';
+
+const tmp = tempDirs();
+afterEach(() => tmp.cleanup());
+
+/** Real git, with every `fetch` held until the test opens the gate. */
+function gatedFetches() {
+  let open: () => void = () => undefined;
+  let gate = new Promise<void>((r) => (open = r));
+  const runGit: GitRunner = async (args, o) => {
+    if (args.includes('fetch')) await gate;
+    return spawnGit(args, o);
+  };
+  return {
+    runGit,
+    open: () => open(),
+    close: (): void => {
+      gate = new Promise<void>((r) => (open = r));
+    },
+  };
+}
+
+describe('GitMirrors.notAncestorYet (while the start-early fetch runs)', () => {
+  it('a pushed commit the mirror lacks is not an ancestor of a head it has; one it holds is not shown', async () => {
+    const repo = await tmp.make();
+    const [c1, c2] = makeRepo(repo, [{ 'a.txt': '1\n' }, { 'a.txt': '2\n' }]);
+    const g = gatedFetches();
+    g.open();
+    const mirrors = new GitMirrors(join(await tmp.make(), 'git'), { runGit: g.runGit });
+    await mirrors.ensureCommit(repo, c2!); // the mirror holds c1 and c2; c2 is the head
+    g.close();
+
+    const [c3] = makeRepo(repo, [{ 'a.txt': '3\n' }]);
+    mirrors.prefetch(repo, c3!);
+    expect(await mirrors.notAncestorYet(repo, c3!, c2!)).toBe(true);
+    // c1 (a late delivery, packed away) is in the mirror: maybe an ancestor, so not shown.
+    git(join(mirrors.mirrorDir(repo)), 'gc', '--quiet');
+    mirrors.prefetch(repo, c1!);
+    expect(await mirrors.notAncestorYet(repo, c1!, c2!)).toBe(false);
+    // A head the mirror does not have proves nothing.
+    expect(await mirrors.notAncestorYet(repo, c3!, 'e'.repeat(40))).toBe(false);
+    g.open();
+    await mirrors.ensureCommit(repo, c3!);
+    // Fetched: no round runs for it any more, the exact answer is at hand.
+    expect(await mirrors.notAncestorYet(repo, c3!, c2!)).toBe(false);
+    expect(await mirrors.relation(repo, c3!, c2!)).toBe('descendant');
+  });
+});
