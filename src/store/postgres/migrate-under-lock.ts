@@ -1,5 +1,5 @@
 import pg from 'pg';
-import { Migrator, type Kysely } from 'kysely';
+import { Migrator, sql, type DatabaseIntrospector, type Kysely, type TableMetadata } from 'kysely';
 import { migrations, POSTGRES_DDL } from '../migrations.js';
 import type { Database } from '../schema.js';
 import { errorMessage } from './database-url.js';
@@ -40,7 +40,7 @@ export async function migrateUnderLock(
     await lock.query(`select pg_advisory_lock(hashtext('nightless.migrations.' || $1))`, [schema]);
     if (ownSchema) await lock.query(`create schema if not exists ${quoteIdent(ownSchema)}`);
     const result = await new Migrator({
-      db,
+      db: withOwnSchemaIntrospection(db, schema),
       provider: migrations(POSTGRES_DDL),
       // 0010 (agents) was merged after 0011 had shipped; migrations are independent additions,
       // so a database at 0011 takes 0010 late rather than refusing to start.
@@ -56,4 +56,35 @@ export async function migrateUnderLock(
     // Ending the session releases the lock, even when the unlock itself cannot be sent.
     await lock.end().catch(() => undefined);
   }
+}
+
+/**
+ * `db` whose introspection (all the migrator asks it: does the schema, do its bookkeeping tables
+ * exist) looks at `schema` only. Kysely's own introspector lists the columns of every table in
+ * every schema of the database, calling `pg_get_serial_sequence` per column; when another store
+ * drops its schema meanwhile (a parallel test, a tenant removed) that call fails with "schema
+ * does not exist" and this store's start with it.
+ */
+function withOwnSchemaIntrospection(db: Kysely<Database>, schema: string): Kysely<Database> {
+  const introspection: DatabaseIntrospector = {
+    getSchemas: async () => {
+      const { rows } = await sql<{ name: string }>`select nspname as name
+        from pg_catalog.pg_namespace where nspname = ${schema}`.execute(db);
+      return rows;
+    },
+    getTables: async () => {
+      const { rows } = await sql<{ name: string }>`select tablename as name
+        from pg_catalog.pg_tables where schemaname = ${schema}`.execute(db);
+      return rows.map((r): TableMetadata => ({ name: r.name, schema, isView: false, columns: [] }));
+    },
+    getMetadata: async () => ({ tables: await introspection.getTables() }),
+  };
+  // A proxy, not a copy: every other member must reach the real instance (private fields).
+  return new Proxy(db, {
+    get(target, prop) {
+      if (prop === 'introspection') return introspection;
+      const value: unknown = Reflect.get(target, prop, target);
+      return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+    },
+  });
 }
