@@ -34,7 +34,7 @@ export class SqlConnection {
     return this.db.transaction().execute(async (trx) => {
       openOutbox(trx);
       const result = await work(trx);
-      await flushOutbox(trx, this.dialect);
+      await flushOutbox(trx, this.dialect, this.shapes);
       return result;
     });
   }

@@ -1,5 +1,5 @@
 import { sql, type Compilable } from 'kysely';
-import type { Db, Dialect } from './connection.js';
+import type { Db, Dialect, Shapes } from './connection.js';
 
 /** An outbox row as a transaction writes it (the id comes when it is flushed). */
 export interface PendingOutboxRow {
@@ -75,11 +75,23 @@ export function bufferOutbox(trx: Db, row: PendingOutboxRow): void {
 }
 
 /** Inserts `trx`'s buffered rows (see {@link openOutbox}); call as the transaction's last write. */
-export async function flushOutbox(trx: Db, dialect: Dialect): Promise<void> {
+export async function flushOutbox(trx: Db, dialect: Dialect, shapes: Shapes): Promise<void> {
   const rows = pending.get(trx);
   pending.delete(trx);
   if (rows === undefined || rows.length === 0) return;
-  await insertOutboxRows(trx, dialect, rows);
+  const [only] = rows;
+  // The common case (a claim, a finish: one row) keeps its compiled statement.
+  if (rows.length === 1 && only) {
+    const insert = dialect.outboxIdsNeedLock
+      ? outboxRowStatements.insertLocked
+      : outboxRowStatements.insert;
+    await shapes.run(trx, insert, {
+      buildId: only.build_id,
+      type: only.type,
+      payload: only.payload,
+      createdAt: only.created_at,
+    });
+  } else await insertOutboxRows(trx, dialect, rows);
 }
 
 /**
