@@ -83,11 +83,13 @@ describe.each([
 
   it('the stall watchdog kills a program that stops writing, not one that keeps writing', async () => {
     const h = runner();
-    const stall = { firstMs: 400, everyMs: 200 };
-    const silent = await h.run(sh('echo start; sleep 5', { stall }));
+    // Wide margins (a loaded machine delays writes by hundreds of ms); the chatty program runs
+    // past the first window, so only re-arming on each write keeps it alive.
+    const stall = { firstMs: 1500, everyMs: 1000 };
+    const silent = await h.run(sh('echo start; sleep 20', { stall }));
     expect(silent).toMatchObject({ stalled: true, timedOut: false, code: null, stdout: 'start\n' });
     const chatty = await h.run(
-      sh('for i in 1 2 3 4 5 6; do echo $i >&2; sleep 0.1; done', { stall }),
+      sh('for i in 1 2 3 4 5 6 7 8 9 10 11 12; do echo $i >&2; sleep 0.2; done', { stall }),
     );
     expect(chatty).toMatchObject({ stalled: false, code: 0 });
   });
