@@ -17,12 +17,14 @@ export interface RoundMirrors {
   ): Promise<unknown>;
   fetchOrigin(url: string): Promise<void>;
   lastFetchStart(url: string): number;
-  resolveCommit(mirror: string, sha: string): Promise<string | null>;
+  resolveCommit(mirror: string, sha: string, signal?: AbortSignal): Promise<string | null>;
 }
 
 const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** Commits one `rev-list` is asked about (its output stays under the runner's capture limit). */
 const CHECK_CHUNK = 500;
+/** Longest `notAncestorYet` may take (two local `rev-parse` at most); then "not shown". */
+const EARLY_TIMEOUT_MS = 5_000;
 /** Each round spawns git at least once: this bounds a mirror's chain to many minutes of events. */
 const MAX_ROUNDS = 10_000;
 
@@ -92,10 +94,14 @@ export class PrefetchRounds {
     if (!this.has(mirror, version)) return false;
     const { memory } = this.mirrors;
     if (memory.isKnown(mirror, version)) return false;
+    // Bounded: the scheduler waits for this answer (a killed `rev-parse` reads as "not shown").
+    const signal = AbortSignal.timeout(EARLY_TIMEOUT_MS);
     const headThere =
-      memory.isKnown(mirror, head) || (await this.mirrors.resolveCommit(mirror, head)) !== null;
-    if (!headThere || !(await stat(mirror).catch(() => null))) return false;
-    return (await this.mirrors.resolveCommit(mirror, version)) === null;
+      memory.isKnown(mirror, head) ||
+      (await this.mirrors.resolveCommit(mirror, head, signal)) !== null;
+    if (!headThere || signal.aborted || !(await stat(mirror).catch(() => null))) return false;
+    const found = await this.mirrors.resolveCommit(mirror, version, signal);
+    return found === null && !signal.aborted;
   }
 
   /** Resolves once no round of `mirror` still has `sha` to settle (at once when none has). */
