@@ -83,8 +83,9 @@ export class SqlScheduler implements SchedulerPort {
         throw err;
       }
     };
-    // PostgreSQL: one round trip per event's writes (the transaction's BEGIN and COMMIT ride
-    // along); SQLite: the same statements, one after the other.
+    // PostgreSQL: two waits for the server per event (what the writes depend on, then the
+    // writes; BEGIN and COMMIT ride along), not one per statement. SQLite: the same statements,
+    // one after the other.
     const { pipelined } = dialect;
     if (pipelined)
       return pipelined.run((wire) => decideWith(new PipelinedSender(shapes, db, wire, dialect)));
