@@ -1,17 +1,27 @@
 import { z } from 'zod';
-import type { RunResult } from '../../executor/port.js';
+import type { RunErrorCode, RunResult } from '../../executor/port.js';
 
-const ERROR_CODES = [
+/** Every `RunErrorCode`: an agent's `network`, `disk` or `sandbox` ending keeps its class. */
+export const ERROR_CODES = [
   'timeout',
   'step-timeout',
   'no-output-timeout',
   'checkout',
+  'network',
+  'disk',
   'workspace',
   'outputs',
   'lost',
   'publish',
+  'sandbox',
   'internal',
 ] as const;
+
+// A code added to the executor and not here fails to compile, not at an agent's first report.
+const allCodes: [Exclude<RunErrorCode, (typeof ERROR_CODES)[number]>] extends [never]
+  ? true
+  : never = true;
+void allCodes;
 
 const file = z.object({
   path: z
@@ -44,6 +54,8 @@ export const RunResultSchema = z.discriminatedUnion('state', [
     step: z.string(),
     exitCode: z.number().int(),
     reason: z.string(),
+    // The signal that ended the step (an OOM kill reads as such in its failure class).
+    signal: z.string().nullable().default(null),
     ...rest,
   }),
   z.object({

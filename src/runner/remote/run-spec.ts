@@ -1,11 +1,5 @@
 import type { Build } from '../../core/build.js';
-import type {
-  EnvValue,
-  JobDef,
-  NetworkLimits,
-  Pipeline,
-  SourceDef,
-} from '../../core/pipeline.js';
+import type { EnvValue, JobDef, NetworkLimits, Pipeline, SourceDef } from '../../core/pipeline.js';
 import type { RunInput } from '../../executor/port.js';
 import type { QueuePort } from '../../store/ports.js';
 import { mergeTargetOf, untrustedReason, type TrustLookup } from '../build-trust.js';
