@@ -38,8 +38,8 @@ export interface StartOptions {
   /** Watch the pipeline file and reload on change (SIGHUP always reloads). */
   readonly watchConfig?: boolean;
   /**
-   * Spawn git from a small helper process (default: yes when running the compiled server, no
-   * from the TypeScript sources, where `true` starts it through tsx).
+   * Spawn git from the small helper process of `spawn/process-helper.ts` (default true); `false`
+   * spawns it from this process, for the rest of the process's life.
    */
   readonly gitHelper?: boolean;
   /**

@@ -13,7 +13,7 @@ import { Engine } from './engine.js';
 import { runRetention, type RetentionReport } from '../maintenance/retention.js';
 import { logPath, readLog } from '../executor/log-reader.js';
 import { LocalExecutor } from '../executor/local-executor.js';
-import { defaultHelperScript } from '../executor/git-helper.js';
+import { runProgramsHere } from '../spawn/process-helper.js';
 import { FallbackPoller } from '../ingest/poll/fallback-poller.js';
 import { AmqpInputs } from '../ingest/amqp/amqp-inputs.js';
 import { webhookRoutes } from '../ingest/webhooks/routes.js';
@@ -94,9 +94,9 @@ async function startLocked(
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   let publicUrl = opts.publicUrl ?? (opts.port === 0 ? '' : `http://${hostForUrl}:${opts.port}`);
   const buildUrl = (id: number): string => buildPageUrl(publicUrl, id);
-  // Git spawned from a small helper process: a fork of this one costs ms per git (bench/latency).
-  const gitHelper = opts.gitHelper === false ? null : defaultHelperScript(opts.gitHelper === true);
-  const executor = new LocalExecutor({ dataDir, artifacts, buildUrl, gitHelper });
+  // Git runs from a small helper process (`spawn/process-helper.ts`) unless opted out.
+  if (opts.gitHelper === false) runProgramsHere();
+  const executor = new LocalExecutor({ dataDir, artifacts, buildUrl });
   executor.mirrors.setNetworkLimits(pipeline.network ?? DEFAULT_NETWORK_LIMITS);
   const metrics = new NightlessMetrics({ store });
   bus.subscribe('build', metrics.onBuildEvent);
@@ -375,7 +375,6 @@ async function startLocked(
           await retentionRun;
           await server.close();
           await engine.stop();
-          executor.close();
           await services.stop();
           await bus.close();
           await store.close();

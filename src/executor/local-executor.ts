@@ -4,7 +4,6 @@ import { closingLine, storedReason } from '../core/build-ending.js';
 import { readCoverage } from './coverage/read-coverage.js';
 import { formatDuration } from './format-duration.js';
 import { GitMirrors } from './git-mirror.js';
-import { GitHelper, type HelperScript } from './git-helper.js';
 import { inputEnv, materializeInputs, writeInputsFile } from './inputs.js';
 import { logPath } from './log-reader.js';
 import { LogWriter } from './log-writer.js';
@@ -44,11 +43,6 @@ export interface LocalExecutorOptions {
   readonly sandboxProgram?: string;
   /** Mirror cache to use (tests inject one with a counting git runner); default `<dataDir>/git`. */
   readonly mirrors?: GitMirrors;
-  /**
-   * Spawn git through a small helper process (`git-helper.ts`) rather than from this one; `close`
-   * ends it. Ignored when `mirrors` is given.
-   */
-  readonly gitHelper?: HelperScript | null;
 }
 
 const MiB = 1024 * 1024;
@@ -66,31 +60,15 @@ export class LocalExecutor implements Executor {
   readonly mirrors: GitMirrors;
   private readonly logMaxBytes: number;
   private readonly killGraceMs: number;
-  private readonly helper: GitHelper | null;
 
   constructor(private readonly options: LocalExecutorOptions) {
     this.workspaces = new Workspaces(join(options.dataDir, 'workspaces'), {
       keepFailedMs: options.keepFailedWorkspaceMs ?? 24 * 60 * 60 * 1000,
       maxBytes: options.workspacesMaxBytes,
     });
-    this.helper =
-      options.mirrors === undefined && options.gitHelper != null
-        ? new GitHelper(options.gitHelper)
-        : null;
-    this.helper?.start();
-    this.mirrors =
-      options.mirrors ??
-      new GitMirrors(
-        join(options.dataDir, 'git'),
-        this.helper === null ? {} : { runGit: this.helper.run },
-      );
+    this.mirrors = options.mirrors ?? new GitMirrors(join(options.dataDir, 'git'));
     this.logMaxBytes = options.logMaxBytes ?? 100 * MiB;
     this.killGraceMs = options.killGraceMs ?? 2000;
-  }
-
-  /** Ends the git helper process, if any (git commands after this spawn directly). */
-  close(): void {
-    this.helper?.stop();
   }
 
   reapLost(buildId: number): Promise<number> {
