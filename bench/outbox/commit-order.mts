@@ -107,11 +107,7 @@ try {
     ] as const) {
       await queue(store, `${name}-${r}`);
       const { wallMs, lat } = await drain(store);
-      results[name].push([
-        (BUILDS / wallMs) * 1000,
-        percentile(lat, 50),
-        percentile(lat, 99),
-      ]);
+      results[name].push([(BUILDS / wallMs) * 1000, percentile(lat, 50), percentile(lat, 99)]);
       process.stderr.write(
         `[commit-order] round ${r} ${name}: ${((BUILDS / wallMs) * 1000).toFixed(0)} builds/s, p50 ${ms(percentile(lat, 50))}, p99 ${ms(percentile(lat, 99))}\n`,
       );
