@@ -41,6 +41,7 @@ const SOURCES = ['s0', 's1', 's2', 's3'] as const;
 const PUSHES = 36;
 /** The push after which PostgreSQL is stopped (the stream keeps going meanwhile). */
 const STOP_AT = 12;
+const LEASE = process.env.NIGHTLESS_TEST_AGENT_LEASE ?? '2s';
 
 interface Served {
   readonly proc: ChildProcess;
@@ -54,6 +55,8 @@ function serve(dir: string, name: string, url: string): Served {
     [
       ...['--import', TSX, MAIN, 'serve', '--port', '0', '--slots', '0', '--no-watch'],
       ...['-c', 'nightless.yaml', '-d', join(dir, name), '--log-level', 'info'],
+      // A lease shorter than the outage: no heartbeat can renew it while the database is down.
+      ...['--agent-lease', LEASE],
     ],
     {
       cwd: dir,
@@ -172,7 +175,7 @@ describe.skipIf(why !== null)('PostgreSQL restarted under load, builds on agents
       replicas.push(r);
       r.base = await eventually(
         `${name} listening`,
-        () => Promise.resolve(/at (http:\/\/\S+)/.exec(r.out)?.[1]),
+        () => Promise.resolve(/at (http:\/\/[^\s"]+)/.exec(r.out)?.[1]),
         60_000,
       ).catch((e: Error) => {
         throw new Error(`${e.message}\n${r.out}`);
