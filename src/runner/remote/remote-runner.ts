@@ -67,8 +67,8 @@ export class RemoteRunner implements Runner {
   private readonly timer: NodeJS.Timeout;
   private expiring = false;
   /**
-   * When the last sweep that reached the database ran, and whether one failed since: while the
-   * database (or this process) was away no heartbeat could renew a lease either.
+   * When the last sweep that reached the database ended, and whether one failed since: while the
+   * database was away (or this process stalled) no heartbeat could renew a lease either.
    */
   private lastSweepAt: number | null = null;
   private sweepFailed = false;
@@ -324,7 +324,6 @@ export class RemoteRunner implements Runner {
         deps.logger.info({ leaseMs: this.leaseMs }, 'leases extended after the database was back');
       }
       this.sweepFailed = false;
-      this.lastSweepAt = now;
       const { lost, requeued } = await deps.agents.expireLeases(now, deps.maxAttempts);
       for (const b of lost) {
         await deps.appendSystemLine(b.id, closingLine(b.state, b.reason));
@@ -338,6 +337,8 @@ export class RemoteRunner implements Runner {
       for (const b of requeued) deps.onFinished(b);
       if (requeued.length > 0) this.wake();
       this.leased = new Set((await deps.agents.leasedBuilds()).map((b) => b.id));
+      // From the end, not the start: a slow sweep is not a gap (else leases never expire).
+      this.lastSweepAt = deps.now();
     } catch (err) {
       this.sweepFailed = true;
       deps.logger.error({ err }, 'checking build leases failed');
