@@ -14,7 +14,7 @@ import {
   startOwnPostgres,
   type OwnPostgres,
 } from '../replicas/own-postgres.js';
-import { agentToken, eventually, startAgent, type AgentProcess } from './helpers.js';
+import { agentToken, api, eventually, startAgent, type AgentProcess } from './helpers.js';
 
 /**
  * Issue 14, "PostgreSQL restarted under load → replicas and agents reconnect; nothing accepted is
@@ -217,6 +217,7 @@ describe.skipIf(why !== null)('PostgreSQL restarted under load, builds on agents
     const accepted: string[] = [];
     const versions: Array<{ source: string; version: string }> = [];
     let runningAtStop: BuildRow[] = [];
+    const whileDown: Array<{ path: string; status: number; json: unknown }> = [];
     let restarted: Promise<void> = Promise.resolve();
     let next = 0;
     const sender = async (k: number) => {
@@ -239,6 +240,18 @@ describe.skipIf(why !== null)('PostgreSQL restarted under load, builds on agents
             await client.end();
             await db!.stop();
             const down = Date.now();
+            // What an agent hears meanwhile from either replica: 503 NL_UNAVAILABLE, to retry.
+            const hello = { name: 'probe', labels: [], slots: 1, version: 'test', running: [] };
+            for (const base of [a.base, b.base])
+              for (const [path, body] of [
+                ['/api/agent/claim', { ...hello, waitMs: 100 }],
+                ['/api/agent/heartbeat', hello],
+                [
+                  `/api/agent/builds/${runningAtStop[0]!.id}/finish`,
+                  { agent: 'probe', result: { state: 'passed' }, logBytes: 0 },
+                ],
+              ] as const)
+                whileDown.push({ path, ...(await api(base, token, 'POST', path, body)) });
             await new Promise((r) => setTimeout(r, Math.max(0, 2_500 - (Date.now() - down))));
             await db!.start();
           })();
@@ -256,6 +269,9 @@ describe.skipIf(why !== null)('PostgreSQL restarted under load, builds on agents
     await restarted;
     const restartedAt = Date.now();
     expect(runningAtStop.length).toBeGreaterThan(0);
+    expect(whileDown).toHaveLength(6);
+    for (const r of whileDown)
+      expect(r, r.path).toMatchObject({ status: 503, json: { error: { code: 'NL_UNAVAILABLE' } } });
 
     // Every refusal a forge saw during the outage was a clear one: 503, NL_UNAVAILABLE.
     for (const r of refusals) {
