@@ -89,8 +89,11 @@ export class ServerClient {
         if (!(err instanceof NetworkError)) throw err;
         lastError = err.message;
       }
-      if (attempt === call.attempts) break;
+      // Next time (this call's retry or the caller's next single-attempt call: claims and
+      // heartbeats loop themselves) the next replica is asked: one that is gone is not retried
+      // forever while the others answer.
       this.current = (this.current + 1) % this.opts.servers.length;
+      if (attempt === call.attempts) break;
       const delay = backoffDelay(
         attempt,
         this.opts.backoff ?? { initialMs: 250, maxMs: 15_000 },

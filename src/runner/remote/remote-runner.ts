@@ -66,6 +66,12 @@ export class RemoteRunner implements Runner {
   private readonly sink: LogSink;
   private readonly timer: NodeJS.Timeout;
   private expiring = false;
+  /**
+   * When the last sweep that reached the database ended, and whether one failed since: while the
+   * database was away (or this process stalled) no heartbeat could renew a lease either.
+   */
+  private lastSweepAt: number | null = null;
+  private sweepFailed = false;
   /** Leases extended at start; expiry waits for it. */
   private readonly ready: Promise<void>;
   private stopped = false;
@@ -307,7 +313,18 @@ export class RemoteRunner implements Runner {
     const { deps } = this;
     try {
       await this.ready;
-      const { lost, requeued } = await deps.agents.expireLeases(deps.now(), deps.maxAttempts);
+      const now = deps.now();
+      const checkMs = deps.expiryCheckMs ?? 1000;
+      if (this.sweepFailed || (this.lastSweepAt !== null && now - this.lastSweepAt > 3 * checkMs)) {
+        // The database was unreachable (or this process stalled): the agents' heartbeats were
+        // refused with 503 through no fault of theirs, so every lease gets one more period from
+        // now instead of all expiring at once. An agent that really died meanwhile is found a
+        // lease later. Same grace as at start (`ready`).
+        await deps.agents.extendAllLeases(now + this.leaseMs);
+        deps.logger.info({ leaseMs: this.leaseMs }, 'leases extended after the database was back');
+      }
+      this.sweepFailed = false;
+      const { lost, requeued } = await deps.agents.expireLeases(now, deps.maxAttempts);
       for (const b of lost) {
         await deps.appendSystemLine(b.id, closingLine(b.state, b.reason));
         deps.logger.warn(
@@ -320,7 +337,10 @@ export class RemoteRunner implements Runner {
       for (const b of requeued) deps.onFinished(b);
       if (requeued.length > 0) this.wake();
       this.leased = new Set((await deps.agents.leasedBuilds()).map((b) => b.id));
+      // From the end, not the start: a slow sweep is not a gap (else leases never expire).
+      this.lastSweepAt = deps.now();
     } catch (err) {
+      this.sweepFailed = true;
       deps.logger.error({ err }, 'checking build leases failed');
     } finally {
       this.expiring = false;

@@ -53,6 +53,9 @@ export async function applyEventDecisions(
   const versionIds = reserveIds(w, dialect, 'versions', heads);
   const olds = [...new Set(newBuilds.flatMap((d) => d.supersedes))];
   const candidates = queuedAmong(w, dialect, olds);
+  // Observed now: when an earlier answer fails (the connection is lost) these are never awaited,
+  // and an unhandled rejection would end the process. Their failure is the same one, thrown below.
+  for (const asked of [buildIds, versionIds, candidates]) asked.catch(() => undefined);
   if ((await marked).numAffectedRows === 0n)
     throw new Error(`event ${event.id} was decided already (by another scheduler)`);
   const ids = { builds: await buildIds, versions: await versionIds };
