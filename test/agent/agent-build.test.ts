@@ -60,7 +60,7 @@ jobs:
 afterAll(async () => {
   await Promise.all(agents.map((a) => a.stop()));
   await nl?.stop();
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describe('a build on an agent', { timeout: 120_000 }, () => {

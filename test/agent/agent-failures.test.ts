@@ -108,7 +108,7 @@ jobs:
     afterAll(async () => {
       await nl?.stop();
       if (schema) await dropSchema(schema);
-      await rm(root, { recursive: true, force: true });
+      await rm(root, { recursive: true, force: true, maxRetries: 5 });
     });
 
     function agent(name: string): AgentProcess {

@@ -136,7 +136,7 @@ describe.skipIf(why !== null)('PostgreSQL restarted under load, builds on agents
     }
     await new Promise<void>((r) => (receiver ? receiver.close(() => r()) : r()));
     await db?.destroy();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   }, 60_000);
 
   it('keeps every result finished during the outage and builds each delivery once', async () => {

@@ -166,7 +166,7 @@ describe.skipIf(!PG)('scale-out: two replicas, three agents (PostgreSQL, RabbitM
     );
     await new Promise<void>((r) => receiver?.close(() => r()));
     if (schema) await dropSchema(schema);
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   }, 60_000);
 
   it('200 pushes over 20 jobs: each version built once on an agent, finished reported once', async () => {

@@ -12,7 +12,7 @@ describe('API token', () => {
   beforeEach(async () => {
     dir = await mkdtemp(join(tmpdir(), 'nightless-token-'));
   });
-  afterEach(() => rm(dir, { recursive: true, force: true }));
+  afterEach(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
 
   it('generates one on first start, saves it 0600, and reuses it without showing it again', async () => {
     const first = await loadApiToken(dir, {});

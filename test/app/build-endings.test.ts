@@ -87,7 +87,7 @@ jobs:
 
 afterAll(async () => {
   delete process.env['NIGHTLESS_TOKEN'];
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 5 });
 });
 
 function start(dataDir: string, slots: number): Promise<Nightless> {

@@ -39,7 +39,7 @@ describe('examples/local-chain builds end to end', () => {
   });
   afterAll(async () => {
     await app?.stop();
-    await rm(join(dir, '..', '..'), { recursive: true, force: true });
+    await rm(join(dir, '..', '..'), { recursive: true, force: true, maxRetries: 5 });
   });
 
   const builds = async () =>

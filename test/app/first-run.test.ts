@@ -88,7 +88,7 @@ describe.skipIf(!existsSync(join(root, 'dist', 'cli', 'main.js')))(
         child.kill('SIGTERM');
         await exited;
       }
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     });
 
     it('every printed command works when pasted in order; the demo push builds through the hook', async () => {
@@ -228,7 +228,7 @@ describe.skipIf(!existsSync(join(root, 'dist', 'cli', 'main.js')))(
       } finally {
         child.kill('SIGTERM');
         await exited;
-        await rm(dir, { recursive: true, force: true });
+        await rm(dir, { recursive: true, force: true, maxRetries: 5 });
       }
     });
   },

@@ -113,7 +113,7 @@ afterAll(async () => {
   delete process.env['NIGHTLESS_TOKEN'];
   delete process.env['FORK_TEST_DEPLOY_KEY'];
   delete process.env['FORK_TEST_HOOK_SECRET'];
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 5 });
 });
 
 async function hook(body: unknown): Promise<Response> {

@@ -137,7 +137,7 @@ describe('startNightless as a replica', () => {
   let nl: Nightless | null = null;
   afterEach(async () => {
     await nl?.stop();
-    if (root) await rm(root, { recursive: true, force: true });
+    if (root) await rm(root, { recursive: true, force: true, maxRetries: 5 });
     nl = null;
     root = null;
   });

@@ -101,7 +101,7 @@ jobs:
     });
     afterAll(async () => {
       for (const s of running) if (s.child.exitCode === null) s.child.kill('SIGKILL');
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     });
 
     const serve = (args: string[]): Served => {

@@ -90,7 +90,7 @@ jobs:
 
 afterAll(async () => {
   await nl?.stop();
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 5 });
 });
 
 async function scrape(server = nl): Promise<string> {

@@ -107,7 +107,7 @@ describe.skipIf(!PG)('nightless migrate-store (SQLite → real PostgreSQL)', () 
   });
   afterAll(async () => {
     await dropSchema(schema);
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   async function view(store: Store) {
@@ -179,7 +179,7 @@ describe.skipIf(!PG)('nightless migrate-store (SQLite → real PostgreSQL)', () 
     try {
       await expect(migrateStore({ from: empty, to: url })).rejects.toThrow(/no nightless.db in it/);
     } finally {
-      await rm(empty, { recursive: true, force: true });
+      await rm(empty, { recursive: true, force: true, maxRetries: 5 });
     }
   });
 });

@@ -64,7 +64,7 @@ describe.skipIf(problem !== null)('a server listening on a non-loopback address'
     await writeOneJobPipeline(root);
   });
   afterAll(async () => {
-    await rm(root, { recursive: true, force: true });
+    await rm(root, { recursive: true, force: true, maxRetries: 5 });
   });
 
   /** Starts the server in a fresh namespace and reports what four requests answered. */

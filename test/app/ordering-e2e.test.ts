@@ -98,7 +98,7 @@ jobs:
 
 afterAll(async () => {
   await nl?.stop();
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 5 });
 });
 
 async function api<T>(path: string, init: RequestInit = {}): Promise<{ status: number; body: T }> {

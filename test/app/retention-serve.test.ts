@@ -39,7 +39,7 @@ jobs:
 
 afterAll(async () => {
   await nl.stop();
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 5 });
 });
 
 async function metric(line: string): Promise<number> {

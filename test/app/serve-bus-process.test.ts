@@ -17,7 +17,7 @@ describe.skipIf(!existsSync(join(root, 'dist', 'cli', 'main.js')))(
         'pipeline: bus-test\njobs:\n  hello:\n    steps:\n      - run: "true"\n',
       );
     });
-    afterAll(() => rm(dir, { recursive: true, force: true }));
+    afterAll(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
 
     it('refuses a --bus that is not an amqp URL, before starting', async () => {
       const s = spawnServe(['-d', join(dir, 'd1'), '--bus', 'http://mq.example.com'], dir);

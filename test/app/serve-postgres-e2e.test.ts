@@ -87,7 +87,7 @@ reports:
     child?.kill('SIGKILL');
     await new Promise<void>((r) => receiver.close(() => r()));
     await dropSchema(schema);
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('builds a push, reports `finished` once per build, and keeps its state in PostgreSQL', async () => {

@@ -51,7 +51,7 @@ describe.skipIf(!existsSync(join(root, 'dist', 'cli', 'main.js')))(
       git(work, 'push', '-q', 'origin', 'HEAD:main');
       config = join(dir, 'nightless.yaml');
     });
-    afterAll(() => rm(dir, { recursive: true, force: true }));
+    afterAll(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
 
     const pipeline = (extraJob = '') => `sources:
   app:

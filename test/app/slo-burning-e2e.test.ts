@@ -90,7 +90,7 @@ describe.skipIf(!RABBIT)('SLO burning end to end (git daemon, real server, Rabbi
     await n?.stop();
     if (daemon) stopDaemon(daemon);
     await amqp?.close().catch(() => undefined);
-    if (root !== '') await rm(root, { recursive: true, force: true });
+    if (root !== '') await rm(root, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('network failures drive the reliability SLO into burning and the event reaches the bus', async () => {
@@ -161,7 +161,7 @@ slos:
     stopDaemon(daemon);
     daemon = null;
     // Start-up warmed the mirror cache; without it the build must reach the (gone) remote.
-    await rm(join(root, 'data', 'git'), { recursive: true, force: true });
+    await rm(join(root, 'data', 'git'), { recursive: true, force: true, maxRetries: 5 });
 
     const res = await fetch(`${n.url}/api/jobs/build/trigger`, {
       method: 'POST',

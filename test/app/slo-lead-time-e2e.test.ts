@@ -55,7 +55,7 @@ describe.skipIf(!RABBIT)('lead_time end to end (git, real server, RabbitMQ)', ()
     n = null;
     await amqp?.close().catch(() => undefined);
     amqp = null;
-    if (root !== '') await rm(root, { recursive: true, force: true });
+    if (root !== '') await rm(root, { recursive: true, force: true, maxRetries: 5 });
   });
 
   async function serve(bStep: string, threshold: string, exchange: string): Promise<Nightless> {

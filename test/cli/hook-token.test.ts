@@ -27,7 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await nl?.stop();
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 5 });
 });
 
 async function whoami(token: string): Promise<{ status: number; body: unknown }> {

@@ -64,7 +64,7 @@ jobs:
 
 afterAll(async () => {
   await nl?.stop();
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 5 });
 });
 
 async function commit(content: string): Promise<string> {

@@ -43,7 +43,7 @@ jobs:
 }, 90_000);
 afterAll(async () => {
   await server?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 const CAUSE = (path: string) =>

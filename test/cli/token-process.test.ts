@@ -55,7 +55,7 @@ beforeAll(async () => {
   root = await pipelineDir();
 });
 afterAll(async () => {
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describe('nightless token create / list / revoke, through the CLI', () => {

@@ -296,7 +296,7 @@ describe('freezing', () => {
 
 describe('pipeline name', () => {
   const dirs: string[] = [];
-  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  afterAll(() => dirs.forEach((d) => rmSync(d, { recursive: true, force: true, maxRetries: 5 })));
 
   it('defaults to the sanitised directory name', async () => {
     const root = mkdtempSync(join(tmpdir(), 'nl-config-'));
@@ -382,7 +382,7 @@ describe('errors', () => {
       );
       expect(e2.message).toBe('small.yaml: file is too large (90 bytes; the limit is 50 bytes)');
     } finally {
-      rmSync(root, { recursive: true, force: true });
+      rmSync(root, { recursive: true, force: true, maxRetries: 5 });
     }
   });
 

@@ -130,7 +130,7 @@ export const localExecutor: ExecutorAdapter = {
       untilRunning: (_spec, logBytes) => until(() => logBytes() > 0, 'the step to print'),
       async dispose() {
         execFileSync('chmod', ['-R', 'u+w', dataDir]);
-        await rm(dataDir, { recursive: true, force: true });
+        await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
       },
     };
   },

@@ -78,7 +78,7 @@ export const sqliteFile: StoreAdapter = {
       store,
       async dispose() {
         await store.close();
-        await rm(dir, { recursive: true, force: true });
+        await rm(dir, { recursive: true, force: true, maxRetries: 5 });
       },
     };
   },

@@ -92,7 +92,7 @@ jobs:
     await nl?.stop();
     delete process.env['NL_TEST_TOKEN'];
     delete process.env['NL_TEST_KEY'];
-    if (root) await rm(root, { recursive: true, force: true });
+    if (root) await rm(root, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('never shows the secret in any form, in any of the three places', async () => {

@@ -34,7 +34,7 @@ beforeAll(async () => {
   git(repo, 'checkout', '-q', 'main');
   mirrors = new GitMirrors(join(root, 'git'));
 });
-afterAll(() => rm(root, { recursive: true, force: true }));
+afterAll(() => rm(root, { recursive: true, force: true, maxRetries: 5 }));
 
 describe('GitMirrors.relation', () => {
   it('tells an ancestor, a descendant and an unrelated commit (a force push) apart', async () => {

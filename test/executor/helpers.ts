@@ -19,7 +19,7 @@ export function tempDirs(): { make(prefix?: string): Promise<string>; cleanup():
     async cleanup() {
       for (const d of dirs.splice(0)) {
         execFileSync('chmod', ['-R', 'u+w', d]);
-        await rm(d, { recursive: true, force: true });
+        await rm(d, { recursive: true, force: true, maxRetries: 5 });
       }
     },
   };

@@ -10,7 +10,7 @@ let dataDir: string;
 beforeEach(async () => {
   dataDir = await mkdtemp(join(tmpdir(), 'nightless-log-'));
 });
-afterEach(() => rm(dataDir, { recursive: true, force: true }));
+afterEach(() => rm(dataDir, { recursive: true, force: true, maxRetries: 5 }));
 
 async function writer(
   extra: { maxBytes?: number; secrets?: string[] } = {},

@@ -130,7 +130,7 @@ async function stopWorld(w: World): Promise<void> {
   await w.engine.stop();
   await w.store.close();
   execFileSync('chmod', ['-R', 'u+w', w.dir]);
-  await rm(w.dir, { recursive: true, force: true });
+  await rm(w.dir, { recursive: true, force: true, maxRetries: 5 });
 }
 
 /** Force-builds `a` with `content` and waits for that build to finish; returns its id. */

@@ -92,7 +92,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
       await as('pg_ctl', ['-D', data, '-m', 'immediate', '-w', '-t', '30', 'stop']).catch(
         () => undefined,
       );
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }

@@ -143,7 +143,7 @@ describe.skipIf(why !== null)('PostgreSQL restarted under load (own cluster, two
       for (const [i, r] of replicas.entries())
         await writeFile(join(keep, `pg-restart-r${i + 1}.log`), r.err + r.out);
     await db?.destroy();
-    if (dir) await rm(dir, { recursive: true, force: true });
+    if (dir) await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('loses no accepted webhook, builds each version once, and elects one leader again', async () => {

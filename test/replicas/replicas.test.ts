@@ -155,7 +155,7 @@ function replicaScenarios(storeName: string, makeStoreUrl: (file: string) => str
       dir = await mkdtemp(join(tmpdir(), 'nightless-replicas-'));
     });
     afterAll(async () => {
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     });
     afterEach(async () => {
       for (const r of replicas) if (r.diedAt === null) r.proc.kill('SIGKILL');

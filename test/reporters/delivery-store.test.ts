@@ -16,7 +16,7 @@ describe('delivery store (SQLite)', () => {
   });
   afterEach(async () => {
     await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('keeps the first start position of a cursor and never moves it backwards', async () => {

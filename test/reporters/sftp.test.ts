@@ -130,7 +130,7 @@ describe.skipIf(why !== null)('sftp publish (real OpenSSH sshd)', () => {
 
   afterAll(async () => {
     await sshd?.stop();
-    await rm(local, { recursive: true, force: true });
+    await rm(local, { recursive: true, force: true, maxRetries: 5 });
   });
 
   function def(over: Partial<SftpPublish> = {}): SftpPublish {
@@ -179,7 +179,7 @@ describe.skipIf(why !== null)('sftp publish (real OpenSSH sshd)', () => {
     const other = await mkdtemp(join(tmpdir(), 'nightless-otherkey-'));
     spawnSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(other, 'k')]);
     const wrong = (await readFile(join(other, 'k.pub'), 'utf8')).trim();
-    await rm(other, { recursive: true, force: true });
+    await rm(other, { recursive: true, force: true, maxRetries: 5 });
     const { error } = await timed(
       publishSftp(def({ hostKey: wrong }), { job: 'build', buildId: 45 }, files),
     );

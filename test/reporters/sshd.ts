@@ -91,7 +91,7 @@ export class TestSshd {
     while (!(await accepts(port))) {
       if (child.exitCode !== null || Date.now() > deadline) {
         child.kill();
-        await rm(dir, { recursive: true, force: true });
+        await rm(dir, { recursive: true, force: true, maxRetries: 5 });
         throw new Error(`sshd did not start: ${stderr}`);
       }
       await new Promise((r) => setTimeout(r, 50));
@@ -112,7 +112,7 @@ export class TestSshd {
       this.child.kill('SIGTERM');
       await exited;
     }
-    await rm(this.dir, { recursive: true, force: true });
+    await rm(this.dir, { recursive: true, force: true, maxRetries: 5 });
   }
 }
 

@@ -82,7 +82,7 @@ reports:
     await receiver?.stop();
     await sshd?.stop();
     delete process.env['NL_TEST_SFTP_KEY'];
-    if (root) await rm(root, { recursive: true, force: true });
+    if (root) await rm(root, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('publishes, reports and lists deliveries', async () => {

@@ -77,7 +77,7 @@ describe('engine: a runner other than the local slots (Runner port)', () => {
   afterEach(async () => {
     await engine.stop();
     await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('hands queued builds to the runner it is given, and cancels through it', async () => {

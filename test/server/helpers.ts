@@ -212,7 +212,7 @@ export async function startTestEnv(
       await engine.stop();
       await bus.close();
       await store.close();
-      await rm(dataDir, { recursive: true, force: true });
+      await rm(dataDir, { recursive: true, force: true, maxRetries: 5 });
     },
   };
 }

@@ -25,7 +25,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await app.close();
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describe('the dashboard routes', () => {

@@ -162,7 +162,7 @@ describe('the spawn helper process', () => {
     expect((await running).error).toMatch(/stopped/);
     for (let i = 0; i < 100 && alive(pid); i++) await sleep(50);
     expect(alive(pid)).toBe(false);
-    rmSync(dir, { recursive: true, force: true });
+    rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
     // No timeout at all (Infinity) still runs to the end.
     expect(await h.run(sh('echo again', { timeoutMs: Infinity }))).toMatchObject({
       code: 0,

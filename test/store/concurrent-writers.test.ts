@@ -36,7 +36,8 @@ const sqlite: Backend = {
   name: 'SQLite file, one connection each',
   create() {
     const dir = mkdtempSync(join(tmpdir(), 'nightless-race-'));
-    const cleanup = () => Promise.resolve(rmSync(dir, { recursive: true, force: true }));
+    const cleanup = () =>
+      Promise.resolve(rmSync(dir, { recursive: true, force: true, maxRetries: 5 }));
     return Promise.resolve({ db: join(dir, 'state.db'), cleanup });
   },
   open: (path) => openSqliteStore({ path }),

@@ -49,7 +49,7 @@ describe('decision writer: reserved ids', () => {
 
   it('SQLite: never reuses the id of a deleted newest build or version', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nightless-ids-'));
-    cleanup.push(() => rm(dir, { recursive: true, force: true }));
+    cleanup.push(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
     const path = join(dir, 'nightless.db');
     const store = await openSqliteStore({ path });
     cleanup.push(() => store.close());

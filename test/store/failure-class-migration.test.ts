@@ -14,7 +14,7 @@ import type { Database } from '../../src/store/schema.js';
  */
 describe('migration 0008-failure-class', () => {
   let dir = '';
-  afterEach(() => rm(dir, { recursive: true, force: true }));
+  afterEach(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
 
   it('classifies old builds as the pure rule does', async () => {
     dir = await mkdtemp(join(tmpdir(), 'nightless-m8-'));

@@ -40,6 +40,6 @@ describe('sqlite store', () => {
       ]),
     );
     raw.close();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 });

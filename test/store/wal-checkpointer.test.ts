@@ -30,7 +30,7 @@ describe('WAL checkpoints', () => {
       expect((await stat(path)).size).toBeGreaterThan(before);
     } finally {
       await store.close();
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     }
   });
 });

@@ -101,7 +101,7 @@ describe.skipIf(skip)('the dashboard in Chromium', () => {
   afterAll(async () => {
     await browser?.close();
     await server?.nl.stop();
-    if (root) await rm(root, { recursive: true, force: true });
+    if (root) await rm(root, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it("shows the demo's jobs with their latest state on the pipeline page", async () => {

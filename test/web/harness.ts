@@ -64,7 +64,7 @@ export function ensureWebBuilt(): void {
         },
       );
     } finally {
-      rmSync(lock, { recursive: true, force: true });
+      rmSync(lock, { recursive: true, force: true, maxRetries: 5 });
     }
   }
 }

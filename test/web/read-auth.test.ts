@@ -26,7 +26,7 @@ describe.skipIf(skip)('the dashboard on a server with protected reads', () => {
   afterAll(async () => {
     await browser?.close();
     await nl?.stop();
-    if (root) await rm(root, { recursive: true, force: true });
+    if (root) await rm(root, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('serves the page without a token, asks for one, and reads with it for the rest of the tab', async () => {

@@ -228,7 +228,7 @@ slos:
   afterAll(async () => {
     await browser?.close();
     await nl?.stop();
-    if (root) await rm(root, { recursive: true, force: true });
+    if (root) await rm(root, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('shows the SLO burning live when infrastructure failures spend its budget', async () => {

@@ -322,7 +322,7 @@ describe.skipIf(!RABBIT)('amqp source consumer (real RabbitMQ)', () => {
       consumer = null;
       locker.close();
       await store.close();
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     }
   });
 

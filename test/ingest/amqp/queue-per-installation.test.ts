@@ -81,8 +81,8 @@ describe('the installation id', () => {
       expect(await reopened.meta.get(INSTALLATION_ID_KEY)).toBe(id);
       await Promise.all([reopened.close(), replica.close(), other.close()]);
     } finally {
-      await rm(a, { recursive: true, force: true });
-      await rm(b, { recursive: true, force: true });
+      await rm(a, { recursive: true, force: true, maxRetries: 5 });
+      await rm(b, { recursive: true, force: true, maxRetries: 5 });
     }
   });
 });

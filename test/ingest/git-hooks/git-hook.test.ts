@@ -50,7 +50,7 @@ beforeEach(async () => {
 afterEach(async () => {
   await env?.close();
   env = null;
-  await rm(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 async function commit(message: string): Promise<string> {

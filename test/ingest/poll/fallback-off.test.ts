@@ -96,7 +96,7 @@ beforeAll(async () => {
 }, 90_000);
 afterAll(async () => {
   await server?.stop();
-  await rm(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 describe('fallback_poll: off', { timeout: 120_000 }, () => {

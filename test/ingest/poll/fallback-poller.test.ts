@@ -50,7 +50,7 @@ describe('fallback poller', () => {
   });
   afterEach(async () => {
     await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   async function setup(source: SourceDef) {
@@ -338,7 +338,7 @@ describe('fallback poller: several sources on one repository', () => {
     await poller?.stop();
     process.env['PATH'] = path;
     await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   /** A bare repository with three branches, and a `git` on PATH that logs each `ls-remote`. */

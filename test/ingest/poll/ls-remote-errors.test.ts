@@ -41,7 +41,7 @@ afterAll(async () => {
   for (const s of sockets) s.destroy();
   await new Promise((r) => silent.close(r));
   await new Promise((r) => trickle.close(r));
-  await rm(dir, { recursive: true, force: true });
+  await rm(dir, { recursive: true, force: true, maxRetries: 5 });
 });
 
 const failure = (p: Promise<unknown>) =>

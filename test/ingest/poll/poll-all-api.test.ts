@@ -66,7 +66,7 @@ jobs:
 
 afterAll(async () => {
   await nl?.stop();
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 5 });
 });
 
 const pollAll = async (auth: string | null) =>

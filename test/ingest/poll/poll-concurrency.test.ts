@@ -37,7 +37,7 @@ describe('fallback poller: many sources due at once', () => {
     await poller?.stop();
     await store?.close();
     await close?.();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('checks them all, a few at a time', async () => {

@@ -104,7 +104,7 @@ describe.each(Object.keys(LISTS) as Forge[])('fallback poll of %s change request
   afterEach(async () => {
     await new Promise<void>((r) => server.close(() => r()));
     await store.close();
-    await rm(dir, { recursive: true, force: true });
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
   it('finds open requests, counts a missed one, and announces one closed meanwhile', async () => {

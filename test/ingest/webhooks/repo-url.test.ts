@@ -47,7 +47,7 @@ describe('repoKey', () => {
       expect(repoKey('./a:b', dir)).toBe(`${key}/a:b`);
     } finally {
       await rm(`${dir}-link`, { force: true });
-      await rm(dir, { recursive: true, force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     }
   });
 });

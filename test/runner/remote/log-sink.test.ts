@@ -13,7 +13,7 @@ beforeEach(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nightless-log-sink-'));
   sink = new LogSink(() => file());
 });
-afterEach(async () => rm(dir, { recursive: true, force: true }));
+afterEach(async () => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
 
 describe('LogSink', () => {
   it('appends chunks in order and skips what a resend repeats', async () => {

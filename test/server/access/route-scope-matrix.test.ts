@@ -34,7 +34,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await nl?.stop();
-  await rm(root, { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true, maxRetries: 5 });
 });
 
 /** A request and its JSON body; an event stream is closed at its headers (it never ends). */
