@@ -1,4 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer as createHttpServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
@@ -191,3 +193,31 @@ export function alive(pid: number): boolean {
 }
 
 export { git };
+
+/** A CloudEvent as a report webhook received it (what the agent tests count). */
+export interface ReceivedEvent {
+  readonly type: string;
+  readonly subject: string;
+  readonly id: string;
+}
+
+/**
+ * A report webhook on a loopback port that appends every CloudEvent it receives to `events`;
+ * resolves once it listens, with its port.
+ */
+export async function startEventReceiver(
+  events: ReceivedEvent[],
+): Promise<{ server: Server; port: number }> {
+  const server = createHttpServer((req, res) => {
+    let body = '';
+    req.setEncoding('utf8');
+    req.on('data', (c: string) => (body += c));
+    req.on('end', () => {
+      const e = JSON.parse(body) as ReceivedEvent;
+      events.push({ type: e.type, subject: e.subject, id: e.id });
+      res.writeHead(204).end();
+    });
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return { server, port: (server.address() as AddressInfo).port };
+}

@@ -1,7 +1,6 @@
 import { createHmac, randomUUID } from 'node:crypto';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,15 @@ import {
   startOwnPostgres,
   type OwnPostgres,
 } from '../replicas/own-postgres.js';
-import { agentToken, api, eventually, startAgent, type AgentProcess } from './helpers.js';
+import {
+  agentToken,
+  api,
+  eventually,
+  startAgent,
+  startEventReceiver,
+  type AgentProcess,
+  type ReceivedEvent,
+} from './helpers.js';
 
 /**
  * Issue 14, "PostgreSQL restarted under load → replicas and agents reconnect; nothing accepted is
@@ -123,7 +130,7 @@ describe.skipIf(why !== null)('PostgreSQL restarted under load, builds on agents
   let receiver: Server | undefined;
   const replicas: Served[] = [];
   const agents: AgentProcess[] = [];
-  const events: Array<{ type: string; subject: string; id: string }> = [];
+  const events: ReceivedEvent[] = [];
 
   afterAll(async () => {
     await Promise.all(agents.map((a) => a.kill9()));
@@ -143,18 +150,9 @@ describe.skipIf(why !== null)('PostgreSQL restarted under load, builds on agents
     const t0 = Date.now();
     dir = await mkdtemp(join(tmpdir(), 'nightless-pg-restart-agents-'));
     db = await startOwnPostgres();
-    receiver = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => (body += c));
-      req.on('end', () => {
-        const e = JSON.parse(body) as { type: string; subject: string; id: string };
-        events.push({ type: e.type, subject: e.subject, id: e.id });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => receiver!.listen(0, '127.0.0.1', r));
-    const port = (receiver.address() as AddressInfo).port;
+    const received = await startEventReceiver(events);
+    receiver = received.server;
+    const port = received.port;
     const sources = SOURCES.map(
       (s) =>
         `  ${s}:\n    http: http://127.0.0.1:9/${s}\n    allow_private: true\n    fallback_poll: off\n    webhook_secret: ${SECRET}\n`,

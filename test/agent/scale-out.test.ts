@@ -1,6 +1,5 @@
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,7 +13,16 @@ import {
   uniqueSchema,
 } from '../../src/testing/postgres-fixture.js';
 import { AMQP_URL, rabbitUnavailable, skipOrFail } from '../bus/rabbit.js';
-import { agentToken, api, eventually, git, startAgent, type AgentProcess } from './helpers.js';
+import {
+  agentToken,
+  api,
+  eventually,
+  git,
+  startAgent,
+  startEventReceiver,
+  type AgentProcess,
+  type ReceivedEvent,
+} from './helpers.js';
 
 /**
  * Issue 14's scaled-out shape on one machine, every part a real process: two `nightless serve`
@@ -110,7 +118,7 @@ describe.skipIf(!PG)('scale-out: two replicas, three agents (PostgreSQL, RabbitM
   let work: string;
   let schema: string;
   let receiver: Server;
-  const events: Array<{ type: string; subject: string; id: string }> = [];
+  const events: ReceivedEvent[] = [];
   const replicas: Serve[] = [];
   const agents: AgentProcess[] = [];
 
@@ -123,18 +131,9 @@ describe.skipIf(!PG)('scale-out: two replicas, three agents (PostgreSQL, RabbitM
     await admin.connect();
     await admin.query(`create schema ${schema}`);
     await admin.end();
-    receiver = createServer((req, res) => {
-      let body = '';
-      req.setEncoding('utf8');
-      req.on('data', (c: string) => (body += c));
-      req.on('end', () => {
-        const e = JSON.parse(body) as { type: string; subject: string; id: string };
-        events.push({ type: e.type, subject: e.subject, id: e.id });
-        res.writeHead(204).end();
-      });
-    });
-    await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
-    const port = (receiver.address() as AddressInfo).port;
+    const received = await startEventReceiver(events);
+    receiver = received.server;
+    const port = received.port;
     const sources = Array.from(
       { length: JOBS },
       (_, j) =>
