@@ -1,6 +1,6 @@
 import { expect, it } from 'vitest';
-import { outbox, reads, scheduler } from '../ports.js';
-import { eventFor, forEachStore, queueBuild, queued, sha, skip } from './fixtures.js';
+import { outbox, reads, scheduler, sources } from '../ports.js';
+import { advanceHead, eventFor, forEachStore, queueBuild, queued, sha, skip } from './fixtures.js';
 
 // How the decision writer sends its statements (asked first, then every write without waiting:
 // pipelined on PostgreSQL, one after the other on SQLite) must not show: what is stored and
@@ -81,5 +81,34 @@ forEachStore('decision writer: writes sent without waiting', (store) => {
       4000,
     );
     expect(again.superseded).toEqual([old]);
+  });
+
+  it('writes one event whose decisions touch the same head and job twice: the last wins, in order', async () => {
+    const e = await eventFor(store(), sha(2));
+    // On PostgreSQL every row of an event goes out in one statement, which may upsert a key once.
+    const applied = await scheduler(store()).applyDecisions(
+      e,
+      [
+        advanceHead(sha(2)),
+        advanceHead(sha(3)),
+        queueBuild('fp2', sha(2), { definitionHash: 'def1' }),
+        queueBuild('fp3', sha(3), { definitionHash: 'def2' }),
+      ],
+      3000,
+    );
+    expect(applied.heads.map((h) => h.version)).toEqual([sha(2), sha(3)]);
+    expect(applied.heads[0]!.seq).toBeLessThan(applied.heads[1]!.seq);
+    expect((await sources(store()).sourceHeads('app')).map((h) => h.version)).toEqual([sha(3)]);
+    const [first, second] = applied.queued;
+    expect(second!.id).toBeGreaterThan(first!.id);
+    expect((await reads(store()).getBuild(second!.id))?.definitionHash).toBe('def2');
+    const decided = await reads(store()).listDecisions({ eventId: e.id, limit: 10 });
+    const inOrder = [...decided].sort((a, b) => a.id - b.id);
+    expect(inOrder.map((d) => [d.rule, d.version, d.buildId ?? null])).toEqual([
+      ['new-version', sha(2), null],
+      ['new-version', sha(3), null],
+      ['built', sha(2), first!.id],
+      ['built', sha(3), second!.id],
+    ]);
   });
 });
