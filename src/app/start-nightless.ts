@@ -375,6 +375,13 @@ async function startLocked(
           await retentionRun;
           await server.close();
           await engine.stop();
+          // Start-early fetches run on their own: kill them, so no git writes to the data dir.
+          const left = await executor.mirrors.close();
+          if (left > 0)
+            logger.error(
+              { left },
+              'git runs still going 5 s after they were killed; stopping anyway',
+            );
           await services.stop();
           await bus.close();
           await store.close();

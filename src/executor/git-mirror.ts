@@ -42,12 +42,16 @@ export class GitMirrors {
   /** When the newest fetch of each mirror started: it shows every commit pushed before then. */
   private readonly fetchedAt = new Map<string, number>();
   private readonly rounds = new PrefetchRounds(this);
+  /** Aborted by {@link close}: kills every git run of these mirrors. */
+  private readonly closing = new AbortController();
+  private readonly running = new Set<Promise<GitRunResult>>();
 
   constructor(
     readonly root: string,
     options: GitMirrorOptions = {},
   ) {
-    this.runGit = options.runGit ?? spawnGit;
+    const run = options.runGit ?? spawnGit;
+    this.runGit = (args, opts) => this.tracked(run, args, opts);
     this.networkTimeoutMs = options.networkTimeoutMs ?? 10 * 60_000;
     this.localTimeoutMs = options.localTimeoutMs ?? 2 * 60_000;
     this.network = options.network ?? DEFAULT_NETWORK_LIMITS;
@@ -375,6 +379,38 @@ export class GitMirrors {
 
   git(args: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<GitRunResult> {
     return this.runGit(args, signal === undefined ? { timeoutMs } : { timeoutMs, signal });
+  }
+
+  /**
+   * Kills every git run of these mirrors (start-early fetches, ancestry questions, checkouts) and
+   * waits for them to end, at most `timeoutMs`, so that a stopped server leaves no git process
+   * writing to its data directory. Later runs fail at once. Returns how many had not ended.
+   */
+  async close(timeoutMs = 5_000): Promise<number> {
+    this.closing.abort();
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, timeoutMs, 'late')));
+    // Bounded: no run starts after the abort, so the set only shrinks.
+    while (this.running.size > 0)
+      if ((await Promise.race([Promise.allSettled([...this.running]), late])) === 'late') break;
+    clearTimeout(timer);
+    return this.running.size;
+  }
+
+  private tracked(
+    run: GitRunner,
+    args: readonly string[],
+    options: Parameters<GitRunner>[1],
+  ): Promise<GitRunResult> {
+    const stop = this.closing.signal;
+    if (stop.aborted)
+      return Promise.resolve({ exitCode: null, stdout: '', stderr: 'stopping', timedOut: false });
+    const signal = options.signal ? AbortSignal.any([options.signal, stop]) : stop;
+    const r = run(args, { ...options, signal });
+    this.running.add(r);
+    const forget = (): void => void this.running.delete(r);
+    r.then(forget, forget);
+    return r;
   }
 
   private locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
