@@ -30,7 +30,7 @@ import type { NewEvent } from '../store/ports.js';
 import { readInstallationId } from '../store/installation-id.js';
 import type { ChangedPathsLookup } from '../ingest/changed-paths.js';
 import { pathsWhenFiltered } from '../ingest/paths-when-filtered.js';
-import { prefetchEvents } from './prefetch.js';
+import { prefetchEvents, stopGitRuns } from './prefetch.js';
 import { loadApiToken } from './api-token.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { isLoopbackHost } from './listen-address.js';
@@ -57,8 +57,7 @@ const AUDIT_DEFAULT_KEEP_MS = 90 * 24 * 60 * 60 * 1000;
  */
 export async function startNightless(opts: StartOptions): Promise<Nightless> {
   const dataDir = await prepareDataDir(opts.dataDir);
-  // One server per data directory, decided before recovery, migrations or the port: a second
-  // server would otherwise "recover" the first one's running builds.
+  // One server per data dir, before recovery: a second would "recover" the first one's builds.
   const lock = opts.lock ?? (await lockDataDir(dataDir));
   try {
     return await startLocked(opts, dataDir, lock);
@@ -375,13 +374,7 @@ async function startLocked(
           await retentionRun;
           await server.close();
           await engine.stop();
-          // Start-early fetches run on their own: kill them, so no git writes to the data dir.
-          const left = await executor.mirrors.close();
-          if (left > 0)
-            logger.error(
-              { left },
-              'git runs still going 5 s after they were killed; stopping anyway',
-            );
+          await stopGitRuns(executor.mirrors, logger);
           await services.stop();
           await bus.close();
           await store.close();

@@ -7,6 +7,7 @@ import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../core/pipeline.js'
 import { spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';
 import { looseCommitParents, looseDescends } from './loose-object.js';
 import { CommitMemory } from './commit-memory.js';
+import { GitRuns } from './git-runs.js';
 import { PrefetchRounds } from './prefetch-rounds.js';
 import { changedPathsIn } from './changed-paths-in-mirror.js';
 import { RunError } from './run-error.js';
@@ -42,16 +43,15 @@ export class GitMirrors {
   /** When the newest fetch of each mirror started: it shows every commit pushed before then. */
   private readonly fetchedAt = new Map<string, number>();
   private readonly rounds = new PrefetchRounds(this);
-  /** Aborted by {@link close}: kills every git run of these mirrors. */
-  private readonly closing = new AbortController();
-  private readonly running = new Set<Promise<GitRunResult>>();
+  /** Every git run of these mirrors, killed when the server stops. */
+  readonly runs: GitRuns;
 
   constructor(
     readonly root: string,
     options: GitMirrorOptions = {},
   ) {
-    const run = options.runGit ?? spawnGit;
-    this.runGit = (args, opts) => this.tracked(run, args, opts);
+    this.runs = new GitRuns(options.runGit ?? spawnGit);
+    this.runGit = this.runs.run;
     this.networkTimeoutMs = options.networkTimeoutMs ?? 10 * 60_000;
     this.localTimeoutMs = options.localTimeoutMs ?? 2 * 60_000;
     this.network = options.network ?? DEFAULT_NETWORK_LIMITS;
@@ -349,7 +349,9 @@ export class GitMirrors {
       throw new RunError(
         'checkout',
         `git merge-base in the mirror of ${url} failed: ${
-          r.timedOut ? 'timed out' : lastLine(r.stderr) || `exit code ${r.exitCode ?? 'none'}`
+          r.timedOut
+            ? 'timed out'
+            : r.stderr.trim().split('\n').at(-1)?.trim() || `exit code ${r.exitCode ?? 'none'}`
         }`,
       );
     if (base === v.commit) return 'ancestor';
@@ -381,38 +383,6 @@ export class GitMirrors {
     return this.runGit(args, signal === undefined ? { timeoutMs } : { timeoutMs, signal });
   }
 
-  /**
-   * Kills every git run of these mirrors (start-early fetches, ancestry questions, checkouts) and
-   * waits for them to end, at most `timeoutMs`, so that a stopped server leaves no git process
-   * writing to its data directory. Later runs fail at once. Returns how many had not ended.
-   */
-  async close(timeoutMs = 5_000): Promise<number> {
-    this.closing.abort();
-    let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, timeoutMs, 'late')));
-    // Bounded: no run starts after the abort, so the set only shrinks.
-    while (this.running.size > 0)
-      if ((await Promise.race([Promise.allSettled([...this.running]), late])) === 'late') break;
-    clearTimeout(timer);
-    return this.running.size;
-  }
-
-  private tracked(
-    run: GitRunner,
-    args: readonly string[],
-    options: Parameters<GitRunner>[1],
-  ): Promise<GitRunResult> {
-    const stop = this.closing.signal;
-    if (stop.aborted)
-      return Promise.resolve({ exitCode: null, stdout: '', stderr: 'stopping', timedOut: false });
-    const signal = options.signal ? AbortSignal.any([options.signal, stop]) : stop;
-    const r = run(args, { ...options, signal });
-    this.running.add(r);
-    const forget = (): void => void this.running.delete(r);
-    r.then(forget, forget);
-    return r;
-  }
-
   private locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(key) ?? Promise.resolve();
     const next = prev.then(fn, fn);
@@ -423,11 +393,6 @@ export class GitMirrors {
     });
     return next;
   }
-}
-
-function lastLine(s: string): string {
-  const lines = s.trim().split('\n');
-  return (lines[lines.length - 1] ?? '').trim();
 }
 
 async function exists(path: string): Promise<boolean> {

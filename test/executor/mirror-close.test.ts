@@ -8,7 +8,7 @@ import { GitMirrors } from '../../src/executor/git-mirror.js';
 
 /**
  * Stopping a server kills the git runs its mirrors have in flight and waits for them
- * (`GitMirrors.close`): a start-early fetch of a remote that accepts and never answers would
+ * (`GitMirrors.runs`): a start-early fetch of a remote that accepts and never answers would
  * otherwise run on (up to its stall timeout) and write into a data directory being removed.
  */
 let silent: Server;
@@ -54,7 +54,7 @@ it('kills a start-early fetch of an unanswering remote and waits for it, so the 
   expect(gitRuns().length).toBeGreaterThan(0);
 
   const started = Date.now();
-  expect(await mirrors.close()).toBe(0);
+  expect(await mirrors.runs.close()).toBe(0);
   expect(Date.now() - started).toBeLessThan(5_000);
   expect(gitRuns()).toEqual([]);
   // No retries: nothing writes into the directory any more.
