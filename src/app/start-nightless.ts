@@ -375,6 +375,7 @@ async function startLocked(
           await retentionRun;
           await server.close();
           await engine.stop();
+          executor.mirrors.stopMaintenance();
           await services.stop();
           await bus.close();
           await store.close();

@@ -9,6 +9,7 @@ import { looseCommitParents, looseDescends } from './loose-object.js';
 import { CommitMemory } from './commit-memory.js';
 import { PrefetchRounds } from './prefetch-rounds.js';
 import { changedPathsIn } from './changed-paths-in-mirror.js';
+import { MirrorMaintenance, type MaintenanceTiming } from './mirror-maintenance.js';
 import { RunError } from './run-error.js';
 import { remoteError } from './remote-error.js';
 import { EXCLUDES, remoteConfig } from './workspace-git-files.js';
@@ -21,6 +22,8 @@ export interface GitMirrorOptions {
   readonly localTimeoutMs?: number;
   /** Connect and stall limits of clone/fetch; default `DEFAULT_NETWORK_LIMITS`. */
   readonly network?: NetworkLimits;
+  /** When git's maintenance of a fetched mirror runs (`MirrorMaintenance`); tests shorten it. */
+  readonly maintenance?: MaintenanceTiming;
 }
 
 const SHA_RE = /^[0-9a-f]{7,64}$/i;
@@ -42,6 +45,9 @@ export class GitMirrors {
   /** When the newest fetch of each mirror started: it shows every commit pushed before then. */
   private readonly fetchedAt = new Map<string, number>();
   private readonly rounds = new PrefetchRounds(this);
+  /** Mirrors this process found on disk (a removed one is noticed when git fails on it). */
+  private readonly present = new Set<string>();
+  private readonly maintenance: MirrorMaintenance;
 
   constructor(
     readonly root: string,
@@ -51,6 +57,29 @@ export class GitMirrors {
     this.networkTimeoutMs = options.networkTimeoutMs ?? 10 * 60_000;
     this.localTimeoutMs = options.localTimeoutMs ?? 2 * 60_000;
     this.network = options.network ?? DEFAULT_NETWORK_LIMITS;
+    this.maintenance = new MirrorMaintenance(
+      (mirror) => this.locked(mirror, () => this.maintain(mirror)),
+      options.maintenance,
+    );
+  }
+
+  /** Cancels the maintenance runs not yet started (the server stops). Safe to call twice. */
+  stopMaintenance(): void {
+    this.maintenance.stop();
+  }
+
+  /** Whether a maintenance run of `url`'s mirror is waiting for its quiet period. */
+  maintenancePending(url: string): boolean {
+    return this.maintenance.pending(this.mirrorDir(url));
+  }
+
+  /** What a fetch would have run before exiting (see `MirrorMaintenance`). */
+  private async maintain(mirror: string): Promise<void> {
+    if (!(await exists(mirror))) return;
+    await this.git(
+      ['--git-dir', mirror, 'maintenance', 'run', '--auto', '--quiet'],
+      this.localTimeoutMs,
+    );
   }
 
   /** The pipeline's `network:` limits, applied to clones and fetches that start from now on. */
@@ -79,28 +108,66 @@ export class GitMirrors {
     // about it a moment ago, or the start-early fetch brought it in. A stat guards against a
     // mirror removed since (an operator clearing the cache): then it is cloned again.
     if (this.memory.isKnown(mirror, sha) && (await exists(mirror))) return { mirror, commit: sha };
-    return this.locked(mirror, async () => {
-      if (!(await exists(mirror))) {
-        this.memory.clear();
-        await this.cloneMirror(url, mirror, signal);
-      } else if (this.memory.isKnown(mirror, sha)) return { mirror, commit: sha };
-      // A version just announced is almost never in the mirror yet: only the free loose-object
-      // read before fetching, not a `rev-parse` (one process less before the build can start).
-      let commit = announced
-        ? (await looseCommitParents(mirror, sha)) && sha
-        : await this.resolveCommit(mirror, sha, signal);
-      if (commit !== null) return { mirror, commit: this.memory.remember(mirror, commit) };
-      const fetchedAt = Date.now();
-      try {
-        commit = await this.fetchAndResolve(url, mirror, sha, signal);
-      } catch (err) {
-        // The scheduler's ancestry question takes this as the answer for a while instead of
-        // fetching again for every event that names the commit; builds always fetch.
-        if (err instanceof RunError) this.memory.markMissing(mirror, sha, fetchedAt, err.message);
-        throw err;
-      }
+    // A version just announced, of a mirror seen here before and free: its fetch is handed to
+    // git before this returns, ahead of the caller's synchronous inbox write (no stat, no
+    // loose-object read first: such a version is almost never there yet).
+    if (announced && this.present.has(mirror) && !this.locks.has(mirror))
+      return this.locked(mirror, () => this.fetchAnnounced(url, mirror, sha, signal), true);
+    return this.locked(mirror, () => this.ensureLocked(url, mirror, sha, signal, announced));
+  }
+
+  /** `ensureCommit` of an announced version, the mirror taken as present: fetch first. */
+  private async fetchAnnounced(
+    url: string,
+    mirror: string,
+    sha: string,
+    signal: AbortSignal | undefined,
+  ): Promise<{ mirror: string; commit: string }> {
+    const fetchedAt = Date.now();
+    try {
+      const commit = await this.fetchAndResolve(url, mirror, sha, signal);
       return { mirror, commit: this.memory.remember(mirror, commit) };
-    });
+    } catch (err) {
+      // Removed since it was seen (an operator clearing the cache): cloned again, as always.
+      if (!(await exists(mirror))) return this.ensureLocked(url, mirror, sha, signal, true);
+      if (err instanceof RunError) this.memory.markMissing(mirror, sha, fetchedAt, err.message);
+      throw err;
+    }
+  }
+
+  /** `ensureCommit` under the mirror's lock. */
+  private async ensureLocked(
+    url: string,
+    mirror: string,
+    sha: string,
+    signal: AbortSignal | undefined,
+    announced: boolean,
+  ): Promise<{ mirror: string; commit: string }> {
+    if (!(await exists(mirror))) {
+      this.present.delete(mirror);
+      this.memory.clear();
+      await this.cloneMirror(url, mirror, signal);
+      this.present.add(mirror);
+    } else {
+      this.present.add(mirror);
+      if (this.memory.isKnown(mirror, sha)) return { mirror, commit: sha };
+    }
+    // A version just announced is almost never in the mirror yet: only the free loose-object
+    // read before fetching, not a `rev-parse` (one process less before the build can start).
+    let commit = announced
+      ? (await looseCommitParents(mirror, sha)) && sha
+      : await this.resolveCommit(mirror, sha, signal);
+    if (commit !== null) return { mirror, commit: this.memory.remember(mirror, commit) };
+    const fetchedAt = Date.now();
+    try {
+      commit = await this.fetchAndResolve(url, mirror, sha, signal);
+    } catch (err) {
+      // The scheduler's ancestry question takes this as the answer for a while instead of
+      // fetching again for every event that names the commit; builds always fetch.
+      if (err instanceof RunError) this.memory.markMissing(mirror, sha, fetchedAt, err.message);
+      throw err;
+    }
+    return { mirror, commit: this.memory.remember(mirror, commit) };
   }
 
   /** `fetch` (and, for a full id not on any branch, a fetch by id) until `sha` resolves, or throws. */
@@ -115,9 +182,10 @@ export class GitMirrors {
     if (commit === null && sha.length >= 40) {
       // Not on any branch any more (force-pushed away)? Servers allowing it serve it by id.
       const r = await this.remoteGit(
-        ['--git-dir', mirror, 'fetch', '--progress', 'origin', sha],
+        ['--git-dir', mirror, 'fetch', '--no-auto-maintenance', '--progress', 'origin', sha],
         signal,
       );
+      this.maintenance.fetched(mirror);
       // A server that refuses fetches by id says so and the commit is simply not found; a
       // network failure here is still a network failure.
       if (r.exitCode !== 0 && (r.stalled === true || isNetworkFailure(r.stderr)))
@@ -147,8 +215,13 @@ export class GitMirrors {
 
   private async fetchAll(url: string, mirror: string, signal?: AbortSignal): Promise<void> {
     this.fetchedAt.set(mirror, Date.now());
-    const args = ['--git-dir', mirror, 'fetch', '--prune', '--progress', 'origin'];
-    await this.expectRemote(args, 'fetch', url, signal);
+    // Git's maintenance runs later, off the path from a push to its build (`MirrorMaintenance`).
+    const args = ['--git-dir', mirror, 'fetch', '--no-auto-maintenance', '--prune', '--progress'];
+    try {
+      await this.expectRemote([...args, 'origin'], 'fetch', url, signal);
+    } finally {
+      this.maintenance.fetched(mirror);
+    }
   }
 
   /** See `PrefetchRounds.notAncestorYet`: not an ancestor of `head`, before the fetch ends. */
@@ -377,9 +450,13 @@ export class GitMirrors {
     return this.runGit(args, signal === undefined ? { timeoutMs } : { timeoutMs, signal });
   }
 
-  private locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
+  /**
+   * Runs `fn` once the operations queued on `key` before it are done. `now`: when none is
+   * queued, `fn` starts before this returns (its synchronous part: a git run's hand-off).
+   */
+  private locked<T>(key: string, fn: () => Promise<T>, now = false): Promise<T> {
+    const prev = this.locks.get(key);
+    const next = prev === undefined && now ? fn() : (prev ?? Promise.resolve()).then(fn, fn);
     const tail = next.catch(() => undefined);
     this.locks.set(key, tail);
     void tail.then(() => {
