@@ -47,6 +47,8 @@ export class GitMirrors {
   private readonly rounds = new PrefetchRounds(this);
   /** Mirrors this process found on disk (a removed one is noticed when git fails on it). */
   private readonly present = new Set<string>();
+  /** The fetches of announced versions in flight, by `mirror\0sha`. */
+  private readonly flights = new Map<string, Promise<{ mirror: string; commit: string }>>();
   private readonly maintenance: MirrorMaintenance;
 
   constructor(
@@ -111,9 +113,20 @@ export class GitMirrors {
     // A version just announced, of a mirror seen here before and free: its fetch is handed to
     // git before this returns, ahead of the caller's synchronous inbox write (no stat, no
     // loose-object read first: such a version is almost never there yet).
-    if (announced && this.present.has(mirror) && !this.locks.has(mirror))
-      return this.locked(mirror, () => this.fetchAnnounced(url, mirror, sha, signal), true);
-    return this.locked(mirror, () => this.ensureLocked(url, mirror, sha, signal, announced));
+    if (announced && this.present.has(mirror) && !this.locks.has(mirror)) {
+      const flight = this.locked(mirror, () => this.fetchAnnounced(url, mirror, sha, signal), true);
+      const key = `${mirror}\0${sha}`;
+      const land = (): void => void this.flights.delete(key);
+      this.flights.set(key, flight);
+      flight.then(land, land);
+      return flight;
+    }
+    // The build of a version being fetched that way takes the commit the moment it lands (no
+    // turn in the mirror's queue, no stat); if that fetch failed, it fetches itself, as always.
+    const flight = this.flights.get(`${mirror}\0${sha}`);
+    const locked = () =>
+      this.locked(mirror, () => this.ensureLocked(url, mirror, sha, signal, announced));
+    return flight === undefined ? locked() : flight.catch(locked);
   }
 
   /** `ensureCommit` of an announced version, the mirror taken as present: fetch first. */
