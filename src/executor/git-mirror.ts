@@ -1,18 +1,19 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { stderrSummary } from '../core/command-stderr.js';
 import { isNetworkFailure } from '../core/network-failure.js';
 import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../core/pipeline.js';
 import { spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';
-import { looseCommitParents, looseDescends } from './loose-object.js';
+import { looseCommitParents } from './loose-object.js';
+import { knownRelationIn, relationIn, type KnownRelation } from './mirror-relation.js';
 import { CommitMemory } from './commit-memory.js';
 import { PrefetchRounds } from './prefetch-rounds.js';
 import { changedPathsIn } from './changed-paths-in-mirror.js';
+import { freshCheckout } from './fresh-checkout.js';
 import { MirrorMaintenance, type MaintenanceTiming } from './mirror-maintenance.js';
 import { RunError } from './run-error.js';
 import { remoteError } from './remote-error.js';
-import { EXCLUDES, remoteConfig } from './workspace-git-files.js';
 
 export interface GitMirrorOptions {
   readonly runGit?: GitRunner;
@@ -247,43 +248,15 @@ export class GitMirrors {
     return this.fetchedAt.get(this.mirrorDir(url)) ?? 0;
   }
 
-  /**
-   * Checks `commit` out (detached) into `dest` (absent or empty). The checkout borrows the
-   * mirror's objects through `objects/info/alternates` instead of copying them, and copies no
-   * refs: `git init` + alternates + `checkout` measured faster than `clone --shared`, which copies
-   * every ref of the mirror. `origin` is set to the original URL for tools that read it.
-   */
-  async checkout(
+  /** Checks `commit` out (detached) into `dest`, absent or empty (see `freshCheckout`). */
+  checkout(
     mirror: string,
     commit: string,
     dest: string,
     url: string,
     signal?: AbortSignal,
   ): Promise<void> {
-    await mkdir(dest, { recursive: true });
-    await this.expect(
-      ['init', '--quiet', '--template=', dest],
-      this.localTimeoutMs,
-      'init',
-      url,
-      signal,
-    );
-    const gitDir = join(dest, '.git');
-    await mkdir(join(gitDir, 'objects', 'info'), { recursive: true });
-    await writeFile(join(gitDir, 'objects', 'info', 'alternates'), `${join(mirror, 'objects')}\n`);
-    await mkdir(join(gitDir, 'info'), { recursive: true });
-    await appendFile(join(gitDir, 'info', 'exclude'), EXCLUDES);
-    const inRepo = ['-C', dest, '-c', 'advice.detachedHead=false'];
-    await this.expect(
-      [...inRepo, 'checkout', '--quiet', '--detach', commit, '--'],
-      this.localTimeoutMs,
-      'checkout',
-      url,
-      signal,
-    );
-    // What `git remote add origin <url>` writes, without spawning another git (~10-20 % of a
-    // warm checkout's time).
-    await appendFile(join(gitDir, 'config'), remoteConfig(url));
+    return freshCheckout(this, { mirror, commit, dest, url, signal });
   }
 
   /**
@@ -346,21 +319,6 @@ export class GitMirrors {
     return r.exitCode === 0 && /^[0-9a-f]{40,64}$/.test(out) ? out : null;
   }
 
-  private async expect(
-    args: readonly string[],
-    timeoutMs: number,
-    what: string,
-    url: string,
-    signal?: AbortSignal,
-  ): Promise<GitRunResult> {
-    const r = await this.git(args, timeoutMs, signal);
-    if (r.exitCode === 0) return r;
-    const detail = r.timedOut
-      ? `timed out after ${Math.round(timeoutMs / 1000)}s`
-      : stderrSummary(r.stderr) || `exit code ${r.exitCode ?? 'none'}`;
-    throw new RunError('checkout', `git ${what} of ${url} failed: ${detail}`);
-  }
-
   /**
    * Paths that differ between two commits of `url` (see `changedPathsIn`), fetching them into
    * the mirror as needed so the build that follows finds them there.
@@ -378,64 +336,22 @@ export class GitMirrors {
    * What `relation` would answer without git or waiting: `unknown` when a recent fetch did not
    * find either commit (the build fetches again and reports it), else `null` (ask `relation`).
    */
-  knownRelation(
-    url: string,
-    version: string,
-    head: string,
-  ): { relation: 'unknown'; head: string; reason: string } | null {
-    const mirror = this.mirrorDir(url);
-    for (const sha of [head, version]) {
-      const missing = this.memory.missingSince(mirror, sha);
-      if (missing && !this.rounds.has(mirror, sha)) {
-        const ago = Math.round((Date.now() - missing.at) / 1000);
-        return { relation: 'unknown', head, reason: `${missing.reason} (fetch ${ago} s ago)` };
-      }
-    }
-    return null;
+  knownRelation(url: string, version: string, head: string): KnownRelation | null {
+    return knownRelationIn(this, this.rounds, url, version, head);
   }
 
   /**
-   * How `version` relates to `head` in `url`'s history (`git merge-base` on the mirror,
-   * fetching either commit when missing): `ancestor` — `head` already contains it;
-   * `descendant` — a fast-forward from `head`; `unrelated` — neither (a force push). Throws
-   * `RunError` when a commit cannot be found or git fails.
+   * How `version` relates to `head` in `url`'s history (see `relationIn`): `ancestor`,
+   * `descendant` (a fast-forward) or `unrelated` (a force push). Throws `RunError` when a commit
+   * cannot be found or git fails.
    */
-  async relation(
+  relation(
     url: string,
     version: string,
     head: string,
     signal?: AbortSignal,
   ): Promise<'ancestor' | 'descendant' | 'unrelated'> {
-    const mirror = this.mirrorDir(url);
-    // The start-early round fetching either commit answers for it: wait for it, then take a
-    // recent "not found" as the answer instead of fetching again (the build will, and report).
-    await this.rounds.settled(mirror, head);
-    await this.rounds.settled(mirror, version);
-    const known = this.knownRelation(url, version, head);
-    if (known) throw new RunError('checkout', known.reason);
-    const h = await this.ensureCommit(url, head, signal);
-    const v = await this.ensureCommit(url, version, signal);
-    // The common push, a few commits on top of the head, is answered by reading those commits
-    // (loose objects the fetch just wrote) instead of spawning `merge-base`.
-    if (await looseDescends(h.mirror, v.commit, h.commit)) return 'descendant';
-    // One `merge-base` answers both questions: it is `version` itself exactly when `version` is
-    // an ancestor of `head`, and `head` exactly when `head` is an ancestor of `version`.
-    const r = await this.git(
-      ['--git-dir', h.mirror, 'merge-base', v.commit, h.commit],
-      this.localTimeoutMs,
-      signal,
-    );
-    const base = r.stdout.trim();
-    if (r.exitCode === 1 && base === '') return 'unrelated'; // no common history at all
-    if (r.exitCode !== 0)
-      throw new RunError(
-        'checkout',
-        `git merge-base in the mirror of ${url} failed: ${
-          r.timedOut ? 'timed out' : lastLine(r.stderr) || `exit code ${r.exitCode ?? 'none'}`
-        }`,
-      );
-    if (base === v.commit) return 'ancestor';
-    return base === h.commit ? 'descendant' : 'unrelated';
+    return relationIn(this, this.rounds, url, version, head, signal);
   }
 
   /** A command that talks to the remote: network limits, and a failure says whose it is. */
@@ -477,11 +393,6 @@ export class GitMirrors {
     });
     return next;
   }
-}
-
-function lastLine(s: string): string {
-  const lines = s.trim().split('\n');
-  return (lines[lines.length - 1] ?? '').trim();
 }
 
 async function exists(path: string): Promise<boolean> {
