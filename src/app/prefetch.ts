@@ -23,7 +23,7 @@ export function prefetchEvents(
 
 /** Kills the git runs of `mirrors` (prefetches included) and waits, at most 5 s, for them. */
 export async function stopGitRuns(mirrors: GitMirrors, logger: Logger): Promise<void> {
-  const left = await mirrors.runs.close();
+  const left = await mirrors.close();
   if (left > 0)
     logger.error({ left }, 'git runs still going 5 s after being killed; stopping anyway');
 }

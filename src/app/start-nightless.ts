@@ -25,7 +25,6 @@ import { buildServer } from '../server/build-server.js';
 import { deliveryRoutes } from '../server/routes/deliveries.js';
 import { metricsRoutes } from '../server/routes/metrics.js';
 import { pollRoutes } from '../server/routes/poll.js';
-
 import type { NewEvent } from '../store/ports.js';
 import { readInstallationId } from '../store/installation-id.js';
 import type { ChangedPathsLookup } from '../ingest/changed-paths.js';

@@ -1,18 +1,20 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, rename, rm, stat, writeFile, appendFile } from 'node:fs/promises';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { stderrSummary } from '../core/command-stderr.js';
 import { isNetworkFailure } from '../core/network-failure.js';
 import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../core/pipeline.js';
 import { spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';
-import { looseCommitParents, looseDescends } from './loose-object.js';
+import { looseCommitParents } from './loose-object.js';
+import { knownRelationIn, relationIn, type KnownRelation } from './mirror-relation.js';
 import { CommitMemory } from './commit-memory.js';
 import { GitRuns } from './git-runs.js';
 import { PrefetchRounds } from './prefetch-rounds.js';
 import { changedPathsIn } from './changed-paths-in-mirror.js';
+import { freshCheckout } from './fresh-checkout.js';
+import { mergeTip } from './merge-target.js';
+import { MirrorMaintenance, type MaintenanceTiming } from './mirror-maintenance.js';
 import { RunError } from './run-error.js';
 import { remoteError } from './remote-error.js';
-import { EXCLUDES, remoteConfig } from './workspace-git-files.js';
 
 export interface GitMirrorOptions {
   readonly runGit?: GitRunner;
@@ -22,6 +24,8 @@ export interface GitMirrorOptions {
   readonly localTimeoutMs?: number;
   /** Connect and stall limits of clone/fetch; default `DEFAULT_NETWORK_LIMITS`. */
   readonly network?: NetworkLimits;
+  /** When git's maintenance of a fetched mirror runs (`MirrorMaintenance`); tests shorten it. */
+  readonly maintenance?: MaintenanceTiming;
 }
 
 const SHA_RE = /^[0-9a-f]{7,64}$/i;
@@ -43,8 +47,13 @@ export class GitMirrors {
   /** When the newest fetch of each mirror started: it shows every commit pushed before then. */
   private readonly fetchedAt = new Map<string, number>();
   private readonly rounds = new PrefetchRounds(this);
-  /** Every git run of these mirrors, killed when the server stops. */
-  readonly runs: GitRuns;
+  /** Every git run of these mirrors, killed by `close`. */
+  private readonly runs: GitRuns;
+  /** Mirrors this process found on disk (a removed one is noticed when git fails on it). */
+  private readonly present = new Set<string>();
+  /** The fetches of announced versions in flight, by `mirror\0sha`. */
+  private readonly flights = new Map<string, Promise<{ mirror: string; commit: string }>>();
+  private readonly maintenance: MirrorMaintenance;
 
   constructor(
     readonly root: string,
@@ -55,6 +64,33 @@ export class GitMirrors {
     this.networkTimeoutMs = options.networkTimeoutMs ?? 10 * 60_000;
     this.localTimeoutMs = options.localTimeoutMs ?? 2 * 60_000;
     this.network = options.network ?? DEFAULT_NETWORK_LIMITS;
+    this.maintenance = new MirrorMaintenance(
+      (mirror) => this.locked(mirror, () => this.maintain(mirror)),
+      options.maintenance,
+    );
+  }
+
+  /**
+   * The server stops: cancels maintenance not yet started, kills every git run of these mirrors
+   * and waits for them (bounded); returns how many were still going. Safe to call twice.
+   */
+  close(): Promise<number> {
+    this.maintenance.stop();
+    return this.runs.close();
+  }
+
+  /** Whether a maintenance run of `url`'s mirror is waiting for its quiet period. */
+  maintenancePending(url: string): boolean {
+    return this.maintenance.pending(this.mirrorDir(url));
+  }
+
+  /** What a fetch would have run before exiting (see `MirrorMaintenance`). */
+  private async maintain(mirror: string): Promise<void> {
+    if (!(await exists(mirror))) return;
+    await this.git(
+      ['--git-dir', mirror, 'maintenance', 'run', '--auto', '--quiet'],
+      this.localTimeoutMs,
+    );
   }
 
   /** The pipeline's `network:` limits, applied to clones and fetches that start from now on. */
@@ -83,28 +119,77 @@ export class GitMirrors {
     // about it a moment ago, or the start-early fetch brought it in. A stat guards against a
     // mirror removed since (an operator clearing the cache): then it is cloned again.
     if (this.memory.isKnown(mirror, sha) && (await exists(mirror))) return { mirror, commit: sha };
-    return this.locked(mirror, async () => {
-      if (!(await exists(mirror))) {
-        this.memory.clear();
-        await this.cloneMirror(url, mirror, signal);
-      } else if (this.memory.isKnown(mirror, sha)) return { mirror, commit: sha };
-      // A version just announced is almost never in the mirror yet: only the free loose-object
-      // read before fetching, not a `rev-parse` (one process less before the build can start).
-      let commit = announced
-        ? (await looseCommitParents(mirror, sha)) && sha
-        : await this.resolveCommit(mirror, sha, signal);
-      if (commit !== null) return { mirror, commit: this.memory.remember(mirror, commit) };
-      const fetchedAt = Date.now();
-      try {
-        commit = await this.fetchAndResolve(url, mirror, sha, signal);
-      } catch (err) {
-        // The scheduler's ancestry question takes this as the answer for a while instead of
-        // fetching again for every event that names the commit; builds always fetch.
-        if (err instanceof RunError) this.memory.markMissing(mirror, sha, fetchedAt, err.message);
-        throw err;
-      }
+    // A version just announced, of a mirror seen here before and free: its fetch is handed to
+    // git before this returns, ahead of the caller's synchronous inbox write (no stat, no
+    // loose-object read first: such a version is almost never there yet).
+    if (announced && this.present.has(mirror) && !this.locks.has(mirror)) {
+      const flight = this.locked(mirror, () => this.fetchAnnounced(url, mirror, sha, signal), true);
+      const key = `${mirror}\0${sha}`;
+      const land = (): void => void this.flights.delete(key);
+      this.flights.set(key, flight);
+      flight.then(land, land);
+      return flight;
+    }
+    // The build of a version being fetched that way takes the commit the moment it lands (no
+    // turn in the mirror's queue, no stat); if that fetch failed, it fetches itself, as always.
+    const flight = this.flights.get(`${mirror}\0${sha}`);
+    const locked = () =>
+      this.locked(mirror, () => this.ensureLocked(url, mirror, sha, signal, announced));
+    return flight === undefined ? locked() : flight.catch(locked);
+  }
+
+  /** `ensureCommit` of an announced version, the mirror taken as present: fetch first. */
+  private async fetchAnnounced(
+    url: string,
+    mirror: string,
+    sha: string,
+    signal: AbortSignal | undefined,
+  ): Promise<{ mirror: string; commit: string }> {
+    const fetchedAt = Date.now();
+    try {
+      const commit = await this.fetchAndResolve(url, mirror, sha, signal);
       return { mirror, commit: this.memory.remember(mirror, commit) };
-    });
+    } catch (err) {
+      // Removed since it was seen (an operator clearing the cache): cloned again, as always.
+      if (!(await exists(mirror))) return this.ensureLocked(url, mirror, sha, signal, true);
+      if (err instanceof RunError) this.memory.markMissing(mirror, sha, fetchedAt, err.message);
+      throw err;
+    }
+  }
+
+  /** `ensureCommit` under the mirror's lock. */
+  private async ensureLocked(
+    url: string,
+    mirror: string,
+    sha: string,
+    signal: AbortSignal | undefined,
+    announced: boolean,
+  ): Promise<{ mirror: string; commit: string }> {
+    if (!(await exists(mirror))) {
+      this.present.delete(mirror);
+      this.memory.clear();
+      await this.cloneMirror(url, mirror, signal);
+      this.present.add(mirror);
+    } else {
+      this.present.add(mirror);
+      if (this.memory.isKnown(mirror, sha)) return { mirror, commit: sha };
+    }
+    // A version just announced is almost never in the mirror yet: only the free loose-object
+    // read before fetching, not a `rev-parse` (one process less before the build can start).
+    let commit = announced
+      ? (await looseCommitParents(mirror, sha)) && sha
+      : await this.resolveCommit(mirror, sha, signal);
+    if (commit !== null) return { mirror, commit: this.memory.remember(mirror, commit) };
+    const fetchedAt = Date.now();
+    try {
+      commit = await this.fetchAndResolve(url, mirror, sha, signal);
+    } catch (err) {
+      // The scheduler's ancestry question takes this as the answer for a while instead of
+      // fetching again for every event that names the commit; builds always fetch.
+      if (err instanceof RunError) this.memory.markMissing(mirror, sha, fetchedAt, err.message);
+      throw err;
+    }
+    return { mirror, commit: this.memory.remember(mirror, commit) };
   }
 
   /** `fetch` (and, for a full id not on any branch, a fetch by id) until `sha` resolves, or throws. */
@@ -119,9 +204,10 @@ export class GitMirrors {
     if (commit === null && sha.length >= 40) {
       // Not on any branch any more (force-pushed away)? Servers allowing it serve it by id.
       const r = await this.remoteGit(
-        ['--git-dir', mirror, 'fetch', '--progress', 'origin', sha],
+        ['--git-dir', mirror, 'fetch', '--no-auto-maintenance', '--progress', 'origin', sha],
         signal,
       );
+      this.maintenance.fetched(mirror);
       // A server that refuses fetches by id says so and the commit is simply not found; a
       // network failure here is still a network failure.
       if (r.exitCode !== 0 && (r.stalled === true || isNetworkFailure(r.stderr)))
@@ -151,8 +237,13 @@ export class GitMirrors {
 
   private async fetchAll(url: string, mirror: string, signal?: AbortSignal): Promise<void> {
     this.fetchedAt.set(mirror, Date.now());
-    const args = ['--git-dir', mirror, 'fetch', '--prune', '--progress', 'origin'];
-    await this.expectRemote(args, 'fetch', url, signal);
+    // Git's maintenance runs later, off the path from a push to its build (`MirrorMaintenance`).
+    const args = ['--git-dir', mirror, 'fetch', '--no-auto-maintenance', '--prune', '--progress'];
+    try {
+      await this.expectRemote([...args, 'origin'], 'fetch', url, signal);
+    } finally {
+      this.maintenance.fetched(mirror);
+    }
   }
 
   /** See `PrefetchRounds.notAncestorYet`: not an ancestor of `head`, before the fetch ends. */
@@ -165,50 +256,18 @@ export class GitMirrors {
     return this.fetchedAt.get(this.mirrorDir(url)) ?? 0;
   }
 
-  /**
-   * Checks `commit` out (detached) into `dest` (absent or empty). The checkout borrows the
-   * mirror's objects through `objects/info/alternates` instead of copying them, and copies no
-   * refs: `git init` + alternates + `checkout` measured faster than `clone --shared`, which copies
-   * every ref of the mirror. `origin` is set to the original URL for tools that read it.
-   */
-  async checkout(
+  /** Checks `commit` out (detached) into `dest`, absent or empty (see `freshCheckout`). */
+  checkout(
     mirror: string,
     commit: string,
     dest: string,
     url: string,
     signal?: AbortSignal,
   ): Promise<void> {
-    await mkdir(dest, { recursive: true });
-    await this.expect(
-      ['init', '--quiet', '--template=', dest],
-      this.localTimeoutMs,
-      'init',
-      url,
-      signal,
-    );
-    const gitDir = join(dest, '.git');
-    await mkdir(join(gitDir, 'objects', 'info'), { recursive: true });
-    await writeFile(join(gitDir, 'objects', 'info', 'alternates'), `${join(mirror, 'objects')}\n`);
-    await mkdir(join(gitDir, 'info'), { recursive: true });
-    await appendFile(join(gitDir, 'info', 'exclude'), EXCLUDES);
-    const inRepo = ['-C', dest, '-c', 'advice.detachedHead=false'];
-    await this.expect(
-      [...inRepo, 'checkout', '--quiet', '--detach', commit, '--'],
-      this.localTimeoutMs,
-      'checkout',
-      url,
-      signal,
-    );
-    // What `git remote add origin <url>` writes, without spawning another git (~10-20 % of a
-    // warm checkout's time).
-    await appendFile(join(gitDir, 'config'), remoteConfig(url));
+    return freshCheckout(this, { mirror, commit, dest, url, signal });
   }
 
-  /**
-   * Merges the tip of `target` (a branch of the mirror, as last fetched) into the checkout at
-   * `dest`: the merge result of a change request (`checkout: merge`). Returns the target commit.
-   * A conflict throws `RunError('checkout')` naming the target: the request does not merge.
-   */
+  /** Merges `target`'s tip into the checkout at `dest` (`checkout: merge`, see `mergeTip`). */
   async mergeTarget(
     mirror: string,
     dest: string,
@@ -219,20 +278,7 @@ export class GitMirrors {
     const tip = await this.locked(mirror, () =>
       this.resolveCommit(mirror, `refs/heads/${target}`, signal),
     );
-    if (tip === null)
-      throw new RunError('checkout', `target branch ${JSON.stringify(target)} not found in ${url}`);
-    const id = ['-c', 'user.name=nightless', '-c', 'user.email=nightless@localhost'];
-    const r = await this.git(
-      ['-C', dest, ...id, 'merge', '--no-edit', '--no-ff', '--quiet', tip],
-      this.localTimeoutMs,
-      signal,
-    );
-    if (r.exitCode !== 0)
-      throw new RunError(
-        'checkout',
-        `the change request does not merge cleanly into ${target} (${tip.slice(0, 12)}): ${stderrSummary(r.stderr) || stderrSummary(r.stdout) || `exit code ${r.exitCode ?? 'none'}`}`,
-      );
-    return tip;
+    return mergeTip(this, { tip, dest, target, url, ...(signal ? { signal } : {}) });
   }
 
   private async cloneMirror(url: string, mirror: string, signal?: AbortSignal): Promise<void> {
@@ -264,21 +310,6 @@ export class GitMirrors {
     return r.exitCode === 0 && /^[0-9a-f]{40,64}$/.test(out) ? out : null;
   }
 
-  private async expect(
-    args: readonly string[],
-    timeoutMs: number,
-    what: string,
-    url: string,
-    signal?: AbortSignal,
-  ): Promise<GitRunResult> {
-    const r = await this.git(args, timeoutMs, signal);
-    if (r.exitCode === 0) return r;
-    const detail = r.timedOut
-      ? `timed out after ${Math.round(timeoutMs / 1000)}s`
-      : stderrSummary(r.stderr) || `exit code ${r.exitCode ?? 'none'}`;
-    throw new RunError('checkout', `git ${what} of ${url} failed: ${detail}`);
-  }
-
   /**
    * Paths that differ between two commits of `url` (see `changedPathsIn`), fetching them into
    * the mirror as needed so the build that follows finds them there.
@@ -296,66 +327,22 @@ export class GitMirrors {
    * What `relation` would answer without git or waiting: `unknown` when a recent fetch did not
    * find either commit (the build fetches again and reports it), else `null` (ask `relation`).
    */
-  knownRelation(
-    url: string,
-    version: string,
-    head: string,
-  ): { relation: 'unknown'; head: string; reason: string } | null {
-    const mirror = this.mirrorDir(url);
-    for (const sha of [head, version]) {
-      const missing = this.memory.missingSince(mirror, sha);
-      if (missing && !this.rounds.has(mirror, sha)) {
-        const ago = Math.round((Date.now() - missing.at) / 1000);
-        return { relation: 'unknown', head, reason: `${missing.reason} (fetch ${ago} s ago)` };
-      }
-    }
-    return null;
+  knownRelation(url: string, version: string, head: string): KnownRelation | null {
+    return knownRelationIn(this, this.rounds, url, version, head);
   }
 
   /**
-   * How `version` relates to `head` in `url`'s history (`git merge-base` on the mirror,
-   * fetching either commit when missing): `ancestor` — `head` already contains it;
-   * `descendant` — a fast-forward from `head`; `unrelated` — neither (a force push). Throws
-   * `RunError` when a commit cannot be found or git fails.
+   * How `version` relates to `head` in `url`'s history (see `relationIn`): `ancestor`,
+   * `descendant` (a fast-forward) or `unrelated` (a force push). Throws `RunError` when a commit
+   * cannot be found or git fails.
    */
-  async relation(
+  relation(
     url: string,
     version: string,
     head: string,
     signal?: AbortSignal,
   ): Promise<'ancestor' | 'descendant' | 'unrelated'> {
-    const mirror = this.mirrorDir(url);
-    // The start-early round fetching either commit answers for it: wait for it, then take a
-    // recent "not found" as the answer instead of fetching again (the build will, and report).
-    await this.rounds.settled(mirror, head);
-    await this.rounds.settled(mirror, version);
-    const known = this.knownRelation(url, version, head);
-    if (known) throw new RunError('checkout', known.reason);
-    const h = await this.ensureCommit(url, head, signal);
-    const v = await this.ensureCommit(url, version, signal);
-    // The common push, a few commits on top of the head, is answered by reading those commits
-    // (loose objects the fetch just wrote) instead of spawning `merge-base`.
-    if (await looseDescends(h.mirror, v.commit, h.commit)) return 'descendant';
-    // One `merge-base` answers both questions: it is `version` itself exactly when `version` is
-    // an ancestor of `head`, and `head` exactly when `head` is an ancestor of `version`.
-    const r = await this.git(
-      ['--git-dir', h.mirror, 'merge-base', v.commit, h.commit],
-      this.localTimeoutMs,
-      signal,
-    );
-    const base = r.stdout.trim();
-    if (r.exitCode === 1 && base === '') return 'unrelated'; // no common history at all
-    if (r.exitCode !== 0)
-      throw new RunError(
-        'checkout',
-        `git merge-base in the mirror of ${url} failed: ${
-          r.timedOut
-            ? 'timed out'
-            : r.stderr.trim().split('\n').at(-1)?.trim() || `exit code ${r.exitCode ?? 'none'}`
-        }`,
-      );
-    if (base === v.commit) return 'ancestor';
-    return base === h.commit ? 'descendant' : 'unrelated';
+    return relationIn(this, this.rounds, url, version, head, signal);
   }
 
   /** A command that talks to the remote: network limits, and a failure says whose it is. */
@@ -383,9 +370,13 @@ export class GitMirrors {
     return this.runGit(args, signal === undefined ? { timeoutMs } : { timeoutMs, signal });
   }
 
-  private locked<T>(key: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(key) ?? Promise.resolve();
-    const next = prev.then(fn, fn);
+  /**
+   * Runs `fn` once the operations queued on `key` before it are done. `now`: when none is
+   * queued, `fn` starts before this returns (its synchronous part: a git run's hand-off).
+   */
+  private locked<T>(key: string, fn: () => Promise<T>, now = false): Promise<T> {
+    const prev = this.locks.get(key);
+    const next = prev === undefined && now ? fn() : (prev ?? Promise.resolve()).then(fn, fn);
     const tail = next.catch(() => undefined);
     this.locks.set(key, tail);
     void tail.then(() => {

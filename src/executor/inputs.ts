@@ -7,7 +7,7 @@ import type { GitMirrors } from './git-mirror.js';
 import type { LogWriter } from './log-writer.js';
 import type { RunInput } from './port.js';
 import { RunError } from './run-error.js';
-import { updateTree } from './warm-tree.js';
+import { moveTree, prepareTree } from './warm-tree.js';
 import { removeTree } from './workspace.js';
 
 /** One input as the steps see it. */
@@ -78,21 +78,23 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
         ctx.log.system(
           `==> checkout ${input.source} ${input.version}${input.ref === null ? '' : ` (${input.ref})`}`,
         );
+        const clean = ctx.scrubbed !== true;
+        // The warm tree is checked (and its git files rewritten) while the commit may still be
+        // on its way: once it has landed, only the checkout itself is left.
+        const expected = ctx.mirrors.mirrorDir(def.url);
+        const prepared =
+          ctx.reuse === true
+            ? prepareTree({ mirror: expected, dest, url: def.url, clean })
+            : Promise.resolve(false);
         const { mirror, commit } = await ctx.mirrors.ensureCommit(
           def.url,
           input.version,
           ctx.signal,
         );
         const warm =
-          ctx.reuse === true &&
-          (await updateTree(ctx.mirrors, {
-            mirror,
-            commit,
-            dest,
-            url: def.url,
-            clean: ctx.scrubbed !== true,
-            signal: ctx.signal,
-          }));
+          (await prepared) &&
+          mirror === expected &&
+          (await moveTree(ctx.mirrors, { commit, dest, clean, signal: ctx.signal }));
         if (!warm) {
           if (ctx.reuse === true) await emptyDir(dest);
           await ctx.mirrors.checkout(mirror, commit, dest, def.url, ctx.signal);

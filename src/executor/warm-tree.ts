@@ -34,13 +34,34 @@ export async function updateTree(
     signal: AbortSignal;
   },
 ): Promise<boolean> {
+  return (await prepareTree(opts)) && moveTree(g, opts);
+}
+
+/**
+ * The first half of `updateTree`, which needs no commit: whether `dest` is a checkout borrowing
+ * `mirror`'s objects, its git files rewritten (unless `clean` is false: scrubbed when parked).
+ * Done while the commit is still being fetched. Never rejects.
+ */
+export async function prepareTree(opts: {
+  mirror: string;
+  dest: string;
+  url: string;
+  clean: boolean;
+}): Promise<boolean> {
   const gitDir = join(opts.dest, '.git');
   const alternates = await readFile(join(gitDir, 'objects', 'info', 'alternates'), 'utf8').catch(
     () => null,
   );
   if (alternates !== `${join(opts.mirror, 'objects')}\n`) return false;
   // A scrubbed tree was sanitized when it was parked, and nothing ran in it since.
-  if (opts.clean && !(await sanitize(gitDir, remoteConfig(opts.url)))) return false;
+  return !opts.clean || sanitize(gitDir, remoteConfig(opts.url));
+}
+
+/** The second half of `updateTree`, on a tree `prepareTree` accepted. */
+export async function moveTree(
+  g: TreeGit,
+  opts: { commit: string; dest: string; clean: boolean; signal: AbortSignal },
+): Promise<boolean> {
   const inRepo = ['-C', opts.dest, ...SAFE, '-c', 'advice.detachedHead=false'];
   const run = (args: string[]) =>
     g.runGit([...inRepo, ...args], { timeoutMs: g.localTimeoutMs, signal: opts.signal });

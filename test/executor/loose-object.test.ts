@@ -88,9 +88,15 @@ describe('GitMirrors.prefetch', () => {
     const repo = await tmp.make();
     const [c1] = makeRepo(repo, [{ 'a.txt': '1\n' }]);
     const calls: string[][] = [];
-    const runGit: GitRunner = (args, o) => {
+    let running = 0;
+    const runGit: GitRunner = async (args, o) => {
       calls.push([...args]);
-      return spawnGit(args, o);
+      running++;
+      try {
+        return await spawnGit(args, o);
+      } finally {
+        running--;
+      }
     };
     const mirrors = new GitMirrors(join(await tmp.make(), 'git'), { runGit });
     await mirrors.ensureCommit(repo, c1!);
@@ -98,9 +104,10 @@ describe('GitMirrors.prefetch', () => {
     const [c2] = makeRepo(repo, [{ 'a.txt': '2\n' }]);
     for (let i = 0; i < 200; i++) mirrors.prefetch(repo, i.toString(16).padStart(40, 'f'));
     mirrors.prefetch(repo, c2!);
-    // Until git has been quiet for half a second (bounded).
+    // Until no git runs and none started for half a second (bounded; a loaded machine's fetch
+    // can take longer than that).
     const deadline = Date.now() + 20_000;
-    for (let seen = -1; seen !== calls.length && Date.now() < deadline;) {
+    for (let seen = -1; (seen !== calls.length || running > 0) && Date.now() < deadline;) {
       seen = calls.length;
       await new Promise((r) => setTimeout(r, 500));
     }

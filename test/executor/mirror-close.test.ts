@@ -54,7 +54,7 @@ it('kills a start-early fetch of an unanswering remote and waits for it, so the 
   expect(gitRuns().length).toBeGreaterThan(0);
 
   const started = Date.now();
-  expect(await mirrors.runs.close()).toBe(0);
+  expect(await mirrors.close()).toBe(0);
   expect(Date.now() - started).toBeLessThan(5_000);
   expect(gitRuns()).toEqual([]);
   // No retries: nothing writes into the directory any more.

@@ -304,6 +304,10 @@ export class FallbackPoller {
         found = [...found, ...polled.events];
       }
       if (found.length > 0) {
+        // Received when the check answered, not when it started: the time since is the
+        // event's own (the check's, `ls-remote` and all, is the poll's).
+        const foundAt = this.now();
+        found = found.map((e) => ({ ...e, receivedAt: foundAt }));
         await this.deps.ingest(found);
         logger.info(
           {
