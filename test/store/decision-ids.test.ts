@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { SourceEvent } from '../../src/core/event.js';
 import type { Store } from '../../src/store/ports.js';
 import { openPostgresStore, quoteIdent } from '../../src/store/postgres/open-postgres-store.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
@@ -71,7 +72,7 @@ describe('decision writer: reserved ids', () => {
     const store = await openSqliteStore({ path: join(dir, 'nightless.db') });
     cleanup.push(() => store.close());
     const first = await decide(store, 1);
-    const events = [];
+    const events: SourceEvent[] = [];
     for (const v of [2, 3, 4]) events.push(await eventFor(store, sha(v)));
     // Each event: a new head, a queued build, and a second build recorded as skipped.
     const applied = await store.scheduler.batchDecisions(async (w) => {

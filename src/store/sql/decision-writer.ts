@@ -29,7 +29,7 @@ type NewBuildDecision = Extract<Decision, { kind: 'queue-build' | 'record-skip' 
  * for the server instead of one per statement: first what the writes depend on is asked all at
  * once (the fence, the new rows' ids, the builds to supersede), then every write is sent without
  * waiting; the transaction's end waits for their answers. SQLite runs the same statements in the
- * same order, one after the other.
+ * same order, one after the other (each as it is sent: `ImmediateSender`).
  */
 export async function applyEventDecisions(
   w: StatementSender,
@@ -205,7 +205,10 @@ async function reserveIds(
     return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
   }
   let tables = handedOut.get(w);
-  if (!tables) handedOut.set(w, (tables = new Map()));
+  if (!tables) {
+    tables = new Map<'builds' | 'versions', Promise<number>>();
+    handedOut.set(w, tables);
+  }
   // Chained synchronously, so two reservations of one transaction never get the same ids.
   const before =
     tables.get(table) ??
