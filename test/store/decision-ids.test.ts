@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import pg from 'pg';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { SourceEvent } from '../../src/core/event.js';
 import type { Store } from '../../src/store/ports.js';
 import { openPostgresStore, quoteIdent } from '../../src/store/postgres/open-postgres-store.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
@@ -13,7 +14,7 @@ import {
   TEST_PG_URL,
   uniqueSchema,
 } from '../../src/testing/postgres-fixture.js';
-import { advanceHead, eventFor, queueBuild, sha } from '../conformance/store/fixtures.js';
+import { advanceHead, eventFor, queueBuild, sha, skip } from '../conformance/store/fixtures.js';
 
 const PG = await postgresAvailable('the decision writer id tests');
 
@@ -63,6 +64,45 @@ describe('decision writer: reserved ids', () => {
     expect(third.build).toBe(second.build + 1);
     expect(third.version).toBe(second.version + 1);
     expect((await store.read.getBuild(third.build))?.fingerprint).toBe('fp3');
+  });
+
+  it('SQLite: several events in one batch get distinct, consecutive ids, and the next batch continues', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nightless-ids-'));
+    cleanup.push(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
+    const store = await openSqliteStore({ path: join(dir, 'nightless.db') });
+    cleanup.push(() => store.close());
+    const first = await decide(store, 1);
+    const events: SourceEvent[] = [];
+    for (const v of [2, 3, 4]) events.push(await eventFor(store, sha(v)));
+    // Each event: a new head, a queued build, and a second build recorded as skipped.
+    const applied = await store.scheduler.batchDecisions(async (w) => {
+      const out = [];
+      for (const [i, e] of events.entries())
+        out.push(
+          await w.applyDecisions(
+            e,
+            [
+              advanceHead(e.version),
+              queueBuild(`fpq${i}`, e.version),
+              skip(`fps${i}`, e.version, first.build),
+            ],
+            2000 + i,
+          ),
+        );
+      return out;
+    });
+    const builds = applied.flatMap((a) => [...a.queued, ...a.skipped].map((b) => b.id));
+    const versions = applied.flatMap((a) => a.heads.map((h) => h.seq));
+    const expected = (from: number, n: number): number[] =>
+      Array.from({ length: n }, (_, i) => from + i);
+    expect(builds).toEqual(expected(first.build + 1, 6));
+    expect(versions).toEqual(expected(first.version + 1, 3));
+    for (const [i, a] of applied.entries()) {
+      expect((await store.read.getBuild(a.queued[0]!.id))?.fingerprint).toBe(`fpq${i}`);
+      expect((await store.read.getBuild(a.skipped[0]!.id))?.fingerprint).toBe(`fps${i}`);
+    }
+    const next = await decide(store, 5);
+    expect(next).toEqual({ build: first.build + 7, version: first.version + 4 });
   });
 
   it.skipIf(!PG)('PostgreSQL: the same, with ids from the sequences', async () => {

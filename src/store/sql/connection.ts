@@ -79,6 +79,13 @@ export interface Dialect {
    * decision writer runs the same statements one after the other in an ordinary transaction.
    */
   readonly pipelined?: PipelinedTransactions;
+  /**
+   * Runs a compiled statement at once, on the connection the caller's open transaction holds
+   * (SQLite: embedded and synchronous). The decision writer sends a dozen small statements per
+   * event; this skips the query builder's executor (its connection lock, promises and result
+   * copies), which cost more CPU than SQLite running them (bench/RESULTS.md, "Ingest").
+   */
+  readonly runNow?: (sql: string, parameters: readonly unknown[]) => QueryResult<unknown>;
 }
 
 /** A statement ready to send: its SQL, its parameters, and a name to prepare it under once. */

@@ -6,7 +6,12 @@ import type { Decision } from '../../core/scheduler/index.js';
 import type { AppliedDecisions, DecisionWriter, SchedulerPort, SchedulerState } from '../ports.js';
 import type { Db, SqlConnection } from './connection.js';
 import { applyEventDecisions, countReceived, type ReceivedCounts } from './decision-writer.js';
-import { PipelinedSender, SequentialSender, type StatementSender } from './statement-sender.js';
+import {
+  ImmediateSender,
+  PipelinedSender,
+  SequentialSender,
+  type StatementSender,
+} from './statement-sender.js';
 import { insertEvent } from './inbox-store.js';
 import { toBuildRef, toHead, toSchedulerEvent } from './rows.js';
 import { headRows } from './source-store.js';
@@ -85,11 +90,18 @@ export class SqlScheduler implements SchedulerPort {
     };
     // PostgreSQL: two waits for the server per event (what the writes depend on, then the
     // writes; BEGIN and COMMIT ride along), not one per statement. SQLite: the same statements,
-    // one after the other.
+    // one after the other, each run as it is sent where the store can (`Dialect.runNow`).
     const { pipelined } = dialect;
     if (pipelined)
       return pipelined.run((wire) => decideWith(new PipelinedSender(shapes, db, wire, dialect)));
-    return this.conn.transaction((trx) => decideWith(new SequentialSender(shapes, trx, dialect)));
+    const { runNow } = dialect;
+    return this.conn.transaction((trx) =>
+      decideWith(
+        runNow
+          ? new ImmediateSender(shapes, trx, runNow, dialect)
+          : new SequentialSender(shapes, trx, dialect),
+      ),
+    );
   }
 
   async recordAncestry(eventId: number, ancestry: Ancestry, note: string | null): Promise<void> {

@@ -110,6 +110,37 @@ export class SequentialSender extends Tracked {
   }
 }
 
+/**
+ * Runs each statement when it is sent, synchronously (`Dialect.runNow`, SQLite): the same order
+ * and the same failure rule as {@link SequentialSender}, without a promise chain per statement.
+ * Only inside the transaction that holds the connection (`trx`, used to compile).
+ */
+export class ImmediateSender extends Tracked {
+  constructor(
+    private readonly shapes: Shapes,
+    private readonly trx: Db,
+    private readonly runNow: NonNullable<Dialect['runNow']>,
+    dialect: Dialect,
+  ) {
+    super(dialect);
+  }
+
+  send<P extends Record<string, unknown>, R>(
+    build: (db: Db, p: P) => Compilable<R>,
+    params: P,
+  ): Promise<QueryResult<R>> {
+    if (this.failure) return this.track(Promise.reject(this.failure.err as Error));
+    let answer: Promise<QueryResult<R>>;
+    try {
+      const q = this.shapes.compile(this.trx, build, params);
+      answer = Promise.resolve(this.runNow(q.sql, q.parameters) as QueryResult<R>);
+    } catch (err) {
+      answer = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+    return this.track(answer);
+  }
+}
+
 /** Puts each statement on the wire at once (see `PipelinedTransactions`). */
 export class PipelinedSender extends Tracked {
   constructor(

@@ -1,7 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, SqliteDialect, type SqliteDatabase, type SqliteStatement } from 'kysely';
+import {
+  Kysely,
+  Migrator,
+  SqliteDialect,
+  type QueryResult,
+  type SqliteDatabase,
+  type SqliteStatement,
+} from 'kysely';
 import { migrations, SQLITE_DDL } from '../migrations.js';
 import type { Database } from '../schema.js';
 import type { Store } from '../ports.js';
@@ -33,9 +40,8 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
   // The automatic one stays as a backstop (at ~400 MB of WAL) should the worker ever stall.
   raw.pragma(`wal_autocheckpoint = ${checkpointer ? 100_000 : 1000}`);
   raw.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
-  const db = new Kysely<Database>({
-    dialect: new SqliteDialect({ database: withStatementCache(raw) }),
-  });
+  const statements = withStatementCache(raw);
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
   const result = await new Migrator({
     db,
     provider: migrations(SQLITE_DDL),
@@ -50,7 +56,14 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
       result.error instanceof Error ? result.error.message : JSON.stringify(result.error);
     throw new Error(`migrating ${opts.path} failed: ${cause}`, { cause: result.error });
   }
-  return createSqlStore(db, SQLITE_DIALECT, async () => {
+  // What Kysely's SQLite connection does for a query, without its executor around it.
+  const runNow = (sqlText: string, parameters: readonly unknown[]): QueryResult<unknown> => {
+    const stmt = statements.prepare(sqlText);
+    if (stmt.reader) return { rows: stmt.all(parameters) };
+    const { changes, lastInsertRowid } = stmt.run(parameters);
+    return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
+  };
+  return createSqlStore(db, { ...SQLITE_DIALECT, runNow }, async () => {
     await checkpointer?.stop();
     await db.destroy();
   });
