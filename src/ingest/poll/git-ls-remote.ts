@@ -50,14 +50,14 @@ export function headsMatching(heads: readonly RemoteHead[], patterns: readonly s
  * (`local-refs.ts`): the same answer without starting three processes.
  */
 export async function lsRemoteAll(url: string, limits: LsRemoteLimits): Promise<RemoteHead[]> {
-  const local = await readLocalHeads(url);
-  if (local !== null) return local;
   // ls-remote's answer is small: a remote that connects and then stalls for the stall time is
   // as dead as one that never connects, so connect + stall bounds the whole command.
   const timeoutMs = Math.min(
     limits.timeoutMs ?? Infinity,
     limits.connectTimeoutMs + limits.stallTimeoutMs,
   );
+  const local = await readLocalHeads(url, timeoutMs);
+  if (local !== null) return local;
   const lowSpeed = String(seconds(limits.stallTimeoutMs));
   const args = [
     '-c',

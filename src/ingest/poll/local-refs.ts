@@ -18,14 +18,30 @@ import type { RemoteHead } from './git-ls-remote.js';
  * writes `packed-refs` before it deletes the loose files, so a ref being packed meanwhile is
  * found in one or the other. The answer is a snapshot, like ls-remote's.
  */
-export async function readLocalHeads(url: string): Promise<RemoteHead[] | null> {
+export async function readLocalHeads(url: string, timeoutMs: number): Promise<RemoteHead[] | null> {
   if (!isAbsolute(url)) return null;
+  let timer: NodeJS.Timeout | undefined;
+  // A hung file system (NFS) must not hold the check forever, as a hung remote would not.
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error(`reading the refs of ${url} timed out after ${timeoutMs} ms`)),
+      Math.min(timeoutMs, 2 ** 31 - 1),
+    );
+  });
   try {
-    const gitDir = await findGitDir(url);
-    if (gitDir === null) return null;
+    return await Promise.race([read(url), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function read(url: string): Promise<RemoteHead[] | null> {
+  try {
+    const repo = await findGitDir(url);
+    if (repo === null) return null;
     const loose = new Map<string, string>();
-    if (!(await readLoose(join(gitDir, 'refs', 'heads'), '', loose))) return null;
-    const packed = await readPacked(join(gitDir, 'packed-refs'));
+    if (!(await readLoose(join(repo.dir, 'refs', 'heads'), '', loose))) return null;
+    const packed = repo.packed ? await readPacked(join(repo.dir, 'packed-refs')) : new Map();
     if (packed === null) return null;
     for (const [ref, sha] of loose) packed.set(ref, sha);
     return [...packed].sort(([a], [b]) => (a < b ? -1 : 1)).map(([ref, sha]) => ({ ref, sha }));
@@ -36,32 +52,43 @@ export async function readLocalHeads(url: string): Promise<RemoteHead[] | null> 
 
 const uid = typeof process.getuid === 'function' ? process.getuid() : -1;
 
-/** A bare repository at `path`, or the `.git` directory of a working tree; `null` otherwise. */
-async function findGitDir(path: string): Promise<string | null> {
-  for (const dir of [join(path, '.git'), path]) {
-    const st = await lstat(dir).catch(() => null);
-    if (st === null || !st.isDirectory()) continue;
-    if (st.uid !== uid) return null;
-    const head = await lstat(join(dir, 'HEAD')).catch(() => null);
-    if (head === null || !head.isFile()) continue;
-    // A linked worktree keeps its refs elsewhere; reftable (and any other extension) is git's.
-    if ((await lstat(join(dir, 'commondir')).catch(() => null)) !== null) return null;
-    const config = await readFile(join(dir, 'config'), 'utf8');
-    // `transfer.hideRefs`/`uploadpack.hideRefs` hide refs from upload-pack: its answer differs.
-    if (/^\s*\[\s*extensions\b|hiderefs/im.test(config)) return null;
-    return dir;
+/**
+ * A bare repository at `path`, or the `.git` directory of a working tree (git's order); `null`
+ * otherwise. `packed`: it has a `packed-refs` file. One `readdir` per directory looked at.
+ */
+async function findGitDir(path: string): Promise<{ dir: string; packed: boolean } | null> {
+  let dir = path;
+  let entries = await readdir(dir, { withFileTypes: true });
+  const dotGit = entries.find((e) => e.name === '.git');
+  if (dotGit !== undefined) {
+    if (!dotGit.isDirectory()) return null; // a gitfile: a linked worktree or a submodule
+    dir = join(path, '.git');
+    entries = await readdir(dir, { withFileTypes: true });
   }
-  return null;
+  const kind = new Map(entries.map((e) => [e.name, e]));
+  if (kind.get('HEAD')?.isFile() !== true || kind.get('refs')?.isDirectory() !== true) return null;
+  // A linked worktree keeps its refs elsewhere.
+  if (kind.has('commondir')) return null;
+  if ((await lstat(dir)).uid !== uid) return null;
+  const config = await readFile(join(dir, 'config'), 'utf8');
+  // reftable (and any other extension) is git's to read; `transfer.hideRefs` /
+  // `uploadpack.hideRefs` hide refs from upload-pack, so its answer differs.
+  if (/^\s*\[\s*extensions\b|hiderefs/im.test(config)) return null;
+  const packed = kind.get('packed-refs');
+  if (packed !== undefined && !packed.isFile()) return null;
+  return { dir, packed: packed !== undefined };
 }
 
 const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /** Loose refs under `dir` into `out` (`prefix` = the branch path so far); `false`: ask git. */
 async function readLoose(dir: string, prefix: string, out: Map<string, string>): Promise<boolean> {
-  const entries = await readdir(dir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
-    if (err.code === 'ENOENT') return [];
-    throw err;
-  });
+  const entries = await readdir(dir, { withFileTypes: true }).catch(
+    (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return [];
+      throw err;
+    },
+  );
   for (const e of entries) {
     const name = `${prefix}${e.name}`;
     if (e.isDirectory()) {

@@ -1,3 +1,5 @@
+import { execFileSync } from 'node:child_process';
+import { openSync, closeSync } from 'node:fs';
 import { mkdtemp, rm, writeFile, appendFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,13 +50,13 @@ afterAll(async () => {
 
 describe('local repository heads without git', () => {
   it('a bare clone (packed refs) answers what git ls-remote answers, branches only', async () => {
-    const heads = await readLocalHeads(bare);
+    const heads = await readLocalHeads(bare, 10_000);
     expect(sorted(heads)).toEqual(sorted(gitHeads(bare)));
     expect(heads?.map((h) => h.ref).sort()).toEqual(['feature/deep/name', 'main', 'release/1.0']);
   });
 
   it('a working repository (loose refs) answers through its .git directory', async () => {
-    expect(sorted(await readLocalHeads(work))).toEqual(sorted(gitHeads(work)));
+    expect(sorted(await readLocalHeads(work, 10_000))).toEqual(sorted(gitHeads(work)));
   });
 
   it('a push after packing: the loose ref wins over packed-refs, a deleted branch is gone', async () => {
@@ -64,7 +66,7 @@ describe('local repository heads without git', () => {
     git(work, 'commit', '-q', '-am', 'two');
     git(work, 'push', '-q', repo, 'main');
     git(repo, 'branch', '-D', 'release/1.0');
-    const heads = await readLocalHeads(repo);
+    const heads = await readLocalHeads(repo, 10_000);
     expect(sorted(heads)).toEqual(sorted(gitHeads(repo)));
     expect(heads?.find((h) => h.ref === 'main')?.sha).toBe(git(work, 'rev-parse', 'HEAD'));
     expect(heads?.some((h) => h.ref === 'release/1.0')).toBe(false);
@@ -73,7 +75,7 @@ describe('local repository heads without git', () => {
   it('a repository with no branches yet answers none, as git does', async () => {
     const empty = join(dir, 'empty.git');
     git(dir, 'init', '-q', '--bare', empty);
-    expect(await readLocalHeads(empty)).toEqual([]);
+    expect(await readLocalHeads(empty, 10_000)).toEqual([]);
     expect(gitHeads(empty)).toEqual([]);
   });
 });
@@ -123,7 +125,7 @@ describe('layouts left to git', () => {
   for (const [what, make] of cases)
     it(`${what}: not read here, and lsRemoteAll still answers as git does`, async () => {
       const url = await make();
-      expect(await readLocalHeads(url)).toBeNull();
+      expect(await readLocalHeads(url, 10_000)).toBeNull();
       if (!url.startsWith('/') || url.includes('nothing-here')) return;
       expect(sorted(await lsRemoteAll(url, limits))).toEqual(sorted(gitHeads(url)));
     });
@@ -139,5 +141,24 @@ describe('lsRemoteAll on a local path', () => {
     process.env.PATH = join(dir, 'no-programs-here');
     expect(sorted(await lsRemoteAll(bare, limits))).toEqual(sorted(gitHeads(bare)));
     await expect(lsRemoteAll(`file://${bare}`, limits)).rejects.toThrow(/ENOENT|not found/);
+  });
+});
+
+describe('a file system that does not answer', () => {
+  it('fails the check after its timeout, naming the repository, instead of hanging', async () => {
+    const repo = join(dir, 'hung.git');
+    git(dir, 'clone', '-q', '--bare', work, repo);
+    // Reading a FIFO with no writer blocks, as a read from a hung NFS mount would.
+    await rm(join(repo, 'config'));
+    execFileSync('mkfifo', [join(repo, 'config')]);
+    const started = Date.now();
+    try {
+      await expect(lsRemoteAll(repo, { ...limits, timeoutMs: 300 })).rejects.toThrow(
+        `reading the refs of ${repo} timed out after 300 ms`,
+      );
+      expect(Date.now() - started).toBeLessThan(5_000);
+    } finally {
+      closeSync(openSync(join(repo, 'config'), 'w')); // lets the blocked read end
+    }
   });
 });
