@@ -41,7 +41,9 @@ async function read(url: string): Promise<RemoteHead[] | null> {
     if (repo === null) return null;
     const loose = new Map<string, string>();
     if (!(await readLoose(join(repo.dir, 'refs', 'heads'), '', loose))) return null;
-    const packed = repo.packed ? await readPacked(join(repo.dir, 'packed-refs')) : new Map();
+    const packed = repo.packed
+      ? await readPacked(join(repo.dir, 'packed-refs'))
+      : new Map<string, string>();
     if (packed === null) return null;
     for (const [ref, sha] of loose) packed.set(ref, sha);
     return [...packed].sort(([a], [b]) => (a < b ? -1 : 1)).map(([ref, sha]) => ({ ref, sha }));

@@ -81,13 +81,13 @@ describe('local repository heads without git', () => {
 });
 
 describe('layouts left to git', () => {
-  const cases: Array<[string, () => Promise<string>]> = [
-    ['a file:// URL (the remote protocol, asked for)', async () => `file://${bare}`],
-    ['a relative path', async () => 'bare.git'],
-    ['a path that is no repository', async () => join(dir, 'nothing-here')],
+  const cases: Array<[string, () => string]> = [
+    ['a file:// URL (the remote protocol, asked for)', () => `file://${bare}`],
+    ['a relative path', () => 'bare.git'],
+    ['a path that is no repository', () => join(dir, 'nothing-here')],
     [
       'a linked worktree (a .git file)',
-      async () => {
+      () => {
         const wt = join(dir, `wt-${Date.now()}`);
         git(work, 'worktree', 'add', '-q', '--detach', wt);
         return wt;
@@ -95,7 +95,7 @@ describe('layouts left to git', () => {
     ],
     [
       'hideRefs in the repository config (upload-pack hides them)',
-      async () => {
+      () => {
         const repo = join(dir, 'hidden.git');
         git(dir, 'clone', '-q', '--bare', work, repo);
         git(repo, 'config', 'transfer.hideRefs', 'refs/heads/release');
@@ -104,7 +104,7 @@ describe('layouts left to git', () => {
     ],
     [
       'an [extensions] section (reftable, sha256 ...)',
-      async () => {
+      () => {
         const repo = join(dir, 'ext.git');
         git(dir, 'clone', '-q', '--bare', work, repo);
         git(repo, 'config', 'extensions.worktreeConfig', 'true');
@@ -113,7 +113,7 @@ describe('layouts left to git', () => {
     ],
     [
       'a symbolic ref under refs/heads/',
-      async () => {
+      () => {
         const repo = join(dir, 'symref.git');
         git(dir, 'init', '-q', '--bare', repo);
         git(work, 'push', '-q', repo, 'main');
@@ -124,7 +124,7 @@ describe('layouts left to git', () => {
   ];
   for (const [what, make] of cases)
     it(`${what}: not read here, and lsRemoteAll still answers as git does`, async () => {
-      const url = await make();
+      const url = make();
       expect(await readLocalHeads(url, 10_000)).toBeNull();
       if (!url.startsWith('/') || url.includes('nothing-here')) return;
       expect(sorted(await lsRemoteAll(url, limits))).toEqual(sorted(gitHeads(url)));
