@@ -685,6 +685,9 @@ jobs:
             ratio: '—',
           },
         );
+        log(
+          `idle (${label}): ${rows.at(-2)?.measured ?? ''}; baseline ${rows.at(-2)?.baseline ?? ''}`,
+        );
         notes.push(
           `(${label}) \`node bin/nightless.js serve --slots 0\` (built from this tree): ${checked} of ${SOURCES} sources checked (${failed} failed) ${f1(initialS)} s after the spawn; the earliest next check was ${f0(firstNext / 1000)} s away, so none fell in the ${IDLE_S} s window measured between checks, which began ${SETTLE_S} s after the first checks (idle \`node -e\` alongside: ${f3(basePerMin)} CPU-s/min). The round (\`POST /api/sources/poll\`): ${outcomes.length} checks (${outcomes.filter((o) => !o.ok).length} failed) in ${f1(roundWall)} s. CPU is read from \`/proc/<pid>/stat\` of the server and of its live child processes (the spawn helper that starts git): utime + stime (all their threads) as the server's, cutime + cstime (the git processes they ran) as git's.`,
         );
@@ -694,7 +697,13 @@ jobs:
     }
   } finally {
     child.send('exit');
-    if (!keep) for (const d of dirs) await rm(d, { recursive: true, force: true });
+    // A stopped server's helper may still be ending a mirror clone: retry, and never lose the
+    // figures to a directory left behind.
+    if (!keep)
+      for (const d of dirs)
+        await rm(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }).catch(
+          (err: unknown) => log(`could not remove ${d}: ${String(err)}`),
+        );
   }
 
   const table = figureTable(rows);
