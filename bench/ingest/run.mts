@@ -5,7 +5,7 @@
  *
  *   npx tsx bench/ingest/run.mts [--duration-s=10] [--rate=500] [--connections=20]
  *                                [--sources=1000] [--idle-s=30] [--settle-s=30]
- *                                [--only=github,generic,idle]
+ *                                [--only=github,generic,idle] [--idle-cases=3a,3b,3c]
  *                                [--no-write] [--keep]
  *
  * (1) signed GitHub push deliveries to /hooks/github, each with its own X-GitHub-Delivery and
@@ -16,10 +16,13 @@
  *     sources at the default 10m fallback interval: CPU seconds per minute, the server's between
  *     checks (--settle-s after the first checks) plus one round of fallback checks (server and git
  *     processes, `POST /api/sources/poll`) spread over the 10 minutes; (3a) every source on one local bare
- *     repository (a monorepo: one ls-remote answers them all), (3b) each on its own repository.
+ *     repository (a monorepo: one ls-remote answers them all), (3b) each on its own repository
+ *     (local paths: nightless reads their refs from the files), (3c) the same repositories as
+ *     file:// URLs (git ls-remote through upload-pack, as for any remote); --idle-cases=3a,3b,3c.
  * Baselines in the same run: a bare fastify app answering 202 to the same POSTs (no signature
  * check, no storage), interleaved with the measured runs; an idle `node` process's CPU measured
- * over the same window as (3); for (3b), the same `git ls-remote`s run by a shell.
+ * over the same window as (3); for (3b) and (3c), the same `git ls-remote`s (of the local paths)
+ * run by a shell.
  *
  * Prints a markdown table and writes it into bench/RESULTS.md (section "Ingest").
  */
@@ -209,6 +212,8 @@ async function main(): Promise<void> {
   const SOURCES = Number(args.get('sources') ?? 1000);
   const IDLE_S = Number(args.get('idle-s') ?? 30);
   const SETTLE_S = Number(args.get('settle-s') ?? 30);
+  /** Which idle layouts to run: 3a one repository, 3b 1,000 local paths, 3c the same as file://. */
+  const idleCases = new Set((args.get('idle-cases') ?? '3a,3b,3c').split(','));
   const only = new Set((args.get('only') ?? 'github,generic,idle').split(','));
   const keep = args.has('keep');
   /** `--no-baseline`: skip the bare-fastify runs (for profiling the server alone). */
@@ -548,11 +553,17 @@ jobs:
       log('idle: building dist/ (the server runs as `node bin/nightless.js serve`)');
       execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
 
-      for (const layout of ['one repository', `${SOURCES} repositories`] as const) {
-        const label = layout === 'one repository' ? '3a' : '3b';
+      const layouts = [
+        { label: '3a', layout: 'one repository' },
+        { label: '3b', layout: `${SOURCES} repositories (local paths)` },
+        // The same repositories through git's remote protocol (upload-pack), as any remote is.
+        { label: '3c', layout: `${SOURCES} repositories as file:// URLs` },
+      ].filter((l) => idleCases.has(l.label));
+      for (const { label, layout } of layouts) {
         const lines = ['version: 1', 'pipeline: bench-idle', 'sources:'];
         for (let i = 0; i < SOURCES; i++) {
-          const repo = label === '3a' ? shared : (repos[i] as string);
+          const path = label === '3a' ? shared : (repos[i] as string);
+          const repo = label === '3c' ? `file://${path}` : path;
           lines.push(`  s${i}:`, `    git: ${repo}`, '    branch: main');
         }
         lines.push('jobs:');
@@ -647,7 +658,7 @@ jobs:
         const roundWall = (performance.now() - rw0) / 1000;
         const roundsPerMin = 1 / 10; // the default fallback_poll, 10m
         const perMin = backgroundPerMin + (roundServerS + roundGitS) * roundsPerMin;
-        const floorPerMin = label === '3b' ? floor * roundsPerMin : null;
+        const floorPerMin = label === '3a' ? null : floor * roundsPerMin;
         rows.push(
           {
             figure: `(${label}) idle server, ${SOURCES} git sources on ${layout}, fallback 10m: CPU per minute incl. the fallback checks (server + git)`,
@@ -674,6 +685,9 @@ jobs:
             ratio: '—',
           },
         );
+        log(
+          `idle (${label}): ${rows.at(-2)?.measured ?? ''}; baseline ${rows.at(-2)?.baseline ?? ''}`,
+        );
         notes.push(
           `(${label}) \`node bin/nightless.js serve --slots 0\` (built from this tree): ${checked} of ${SOURCES} sources checked (${failed} failed) ${f1(initialS)} s after the spawn; the earliest next check was ${f0(firstNext / 1000)} s away, so none fell in the ${IDLE_S} s window measured between checks, which began ${SETTLE_S} s after the first checks (idle \`node -e\` alongside: ${f3(basePerMin)} CPU-s/min). The round (\`POST /api/sources/poll\`): ${outcomes.length} checks (${outcomes.filter((o) => !o.ok).length} failed) in ${f1(roundWall)} s. CPU is read from \`/proc/<pid>/stat\` of the server and of its live child processes (the spawn helper that starts git): utime + stime (all their threads) as the server's, cutime + cstime (the git processes they ran) as git's.`,
         );
@@ -683,7 +697,13 @@ jobs:
     }
   } finally {
     child.send('exit');
-    if (!keep) for (const d of dirs) await rm(d, { recursive: true, force: true });
+    // A stopped server's helper may still be ending a mirror clone: retry, and never lose the
+    // figures to a directory left behind.
+    if (!keep)
+      for (const d of dirs)
+        await rm(d, { recursive: true, force: true, maxRetries: 10, retryDelay: 200 }).catch(
+          (err: unknown) => log(`could not remove ${d}: ${String(err)}`),
+        );
   }
 
   const table = figureTable(rows);

@@ -3,6 +3,7 @@ import { matchesAny } from '../../core/glob-match.js';
 import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../../core/pipeline.js';
 import { displayUrl } from '../../core/redact.js';
 import { runProcess } from '../../spawn/process-helper.js';
+import { readLocalHeads } from './local-refs.js';
 
 export interface RemoteHead {
   readonly ref: string;
@@ -43,7 +44,11 @@ export function headsMatching(heads: readonly RemoteHead[], patterns: readonly s
   return heads.filter((h) => matchesAny(h.ref, patterns));
 }
 
-/** Every branch head of the repository: one `git ls-remote` that several sources can share. */
+/**
+ * Every branch head of the repository: one `git ls-remote` that several sources can share. A
+ * repository given as a local path is read from its files when it has the plain layout
+ * (`local-refs.ts`): the same answer without starting three processes.
+ */
 export async function lsRemoteAll(url: string, limits: LsRemoteLimits): Promise<RemoteHead[]> {
   // ls-remote's answer is small: a remote that connects and then stalls for the stall time is
   // as dead as one that never connects, so connect + stall bounds the whole command.
@@ -51,6 +56,8 @@ export async function lsRemoteAll(url: string, limits: LsRemoteLimits): Promise<
     limits.timeoutMs ?? Infinity,
     limits.connectTimeoutMs + limits.stallTimeoutMs,
   );
+  const local = await readLocalHeads(url, timeoutMs);
+  if (local !== null) return local;
   const lowSpeed = String(seconds(limits.stallTimeoutMs));
   const args = [
     '-c',

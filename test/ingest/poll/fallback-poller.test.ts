@@ -366,11 +366,13 @@ describe('fallback poller: several sources on one repository', () => {
       { mode: 0o755 },
     );
     process.env['PATH'] = `${join(dir, 'bin')}:${path ?? ''}`;
+    // file:// URLs: a plain local path is read without git (`local-refs.ts`), and these tests
+    // count git processes.
     const sources = [
-      gitSource(bare, { name: 'a', branches: ['main'] }),
-      gitSource(bare, { name: 'b', branches: ['release/*'] }),
-      gitSource(bare, { name: 'c', branches: ['feature/*'] }),
-      gitSource(other, { name: 'd', branches: ['main'] }),
+      gitSource(`file://${bare}`, { name: 'a', branches: ['main'] }),
+      gitSource(`file://${bare}`, { name: 'b', branches: ['release/*'] }),
+      gitSource(`file://${bare}`, { name: 'c', branches: ['feature/*'] }),
+      gitSource(`file://${other}`, { name: 'd', branches: ['main'] }),
     ];
     await store.sources.syncSources(
       sources.map((s) => ({ name: s.name, kind: 'git', url: s.url })),
