@@ -14,7 +14,7 @@ export type EngineStore = Pick<
 import { closingLine } from '../core/build-ending.js';
 import { EmbeddedLeadership } from '../leader/embedded-leadership.js';
 import type { Leadership } from '../leader/port.js';
-import { BuildRunner, type AfterRun } from '../runner/local/build-runner.js';
+import { BuildRunner, type AfterRun, type SlotLeases } from '../runner/local/build-runner.js';
 import type { TrustLookup } from '../runner/build-trust.js';
 import { CombinedRunner } from '../runner/combined-runner.js';
 import type { Runner, RunnerEvents } from '../runner/port.js';
@@ -67,6 +67,12 @@ export interface Replication {
    * not throw.
    */
   readonly onLeading?: (leading: boolean) => Promise<void>;
+  /**
+   * Local slots claim under a lease renewed while the build runs, so a replica that dies or
+   * freezes loses its builds to the lease sweep (any replica's) instead of holding them until it
+   * restarts. Absent: no lease; only this replica's restart recovers its builds.
+   */
+  readonly leases?: SlotLeases;
 }
 
 export type { TriggerResult } from '../server/commands.js';
@@ -134,6 +140,7 @@ export class Engine implements Commands {
         secret: opts.secret ?? ((name) => process.env[name]),
         ...(opts.requests ? { requests: opts.requests } : {}),
         ...(opts.afterRun ? { afterRun: opts.afterRun } : {}),
+        ...(opts.replication?.leases ? { lease: opts.replication.leases } : {}),
       });
     this.runner = opts.agents
       ? new CombinedRunner([local, opts.agents(events, () => this.current)])
@@ -164,6 +171,14 @@ export class Engine implements Commands {
           { build: b.id, processes: reaped },
           'killed processes a lost build left running',
         );
+    }
+    if (opts.replication?.leases) {
+      // A build whose lease another replica swept while this one was down is not found above,
+      // but its steps may still run (a `kill -9` leaves them): every step of this data directory
+      // is a leftover now, since nothing runs here yet.
+      const reaped = (await opts.executor.reapAllLost?.()) ?? 0;
+      if (reaped > 0)
+        opts.logger.warn({ processes: reaped }, 'killed processes lost builds left running');
     }
     for (const b of recovered.lost) {
       // Before the server listens: no log follower can see the build end without this line.

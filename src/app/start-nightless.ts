@@ -8,6 +8,7 @@ import type { Bus } from '../bus/port.js';
 import { ConfigError, loadPipelineFile } from '../config/index.js';
 import { DEFAULT_NETWORK_LIMITS, type Pipeline } from '../core/pipeline.js';
 import { AgentWiring } from './agent-wiring.js';
+import { DEFAULT_LEASE_MS } from '../runner/remote/remote-runner.js';
 import { apiPorts } from './api-ports.js';
 import { Engine } from './engine.js';
 import { runRetention, type RetentionReport } from '../maintenance/retention.js';
@@ -166,6 +167,8 @@ async function startLocked(
           worker: replica.name,
           replication: {
             leadership: replica.leadership,
+            // Local slots lease their builds as agents do, with the same lease length.
+            leases: { port: store.agents, ms: opts.agentLeaseMs ?? DEFAULT_LEASE_MS },
             // Until the services exist (the lead can come during Engine.start) `enable` catches up.
             onLeading: (leading: boolean) => services?.set(leading) ?? Promise.resolve(),
           },

@@ -5,7 +5,7 @@ import { failureClassOf } from '../../core/failure-class.js';
 import { retryPlan } from '../../core/retry-rule.js';
 import type { JobDef, Pipeline } from '../../core/pipeline.js';
 import type { Executor, RunInput, RunResult } from '../../executor/port.js';
-import type { NewEvent, QueuePort } from '../../store/ports.js';
+import type { AgentsPort, FinishedRun, NewEvent, QueuePort } from '../../store/ports.js';
 import { isStoreUnavailable } from '../../store/ports/unavailable.js';
 import { SerialLoop } from '../../async/serial-loop.js';
 import type { Runner, RunnerEvents, StopMode } from '../port.js';
@@ -33,6 +33,19 @@ export interface BuildRunnerDeps extends RunnerEvents {
   readonly afterRun?: AfterRun;
   /** Change requests and approvals; without it every change request build is untrusted. */
   readonly requests?: TrustLookup;
+  /**
+   * Server replicas sharing PostgreSQL: builds are claimed under a lease, renewed while they run
+   * and swept by any replica once it ends (as agents' builds). Absent (the embedded server):
+   * no lease, and a restart's recovery decides for builds left running.
+   */
+  readonly lease?: SlotLeases;
+}
+
+/** The lease side of local slots on a server replica. */
+export interface SlotLeases {
+  readonly port: Pick<AgentsPort, 'renewLeases' | 'finishLeased'>;
+  /** How long a claim or renewal keeps a lease (`serve --agent-lease`); renewed every third. */
+  readonly ms: number;
 }
 
 export type AfterRun = (
@@ -57,8 +70,18 @@ export class BuildRunner implements Runner {
    * nothing, the next start sets it again.
    */
   private retryWake: { at: number; timer: NodeJS.Timeout } | null = null;
+  private readonly renewTimer: NodeJS.Timeout | null = null;
+  private renewing = false;
 
   constructor(private readonly deps: BuildRunnerDeps) {
+    if (deps.lease) {
+      // As often as an agent's heartbeat: two renewals may fail before the lease ends.
+      this.renewTimer = setInterval(
+        () => void this.renew(),
+        Math.max(500, Math.floor(deps.lease.ms / 3)),
+      );
+      this.renewTimer.unref();
+    }
     this.loop = new SerialLoop(
       () => this.fill(),
       (err) =>
@@ -118,6 +141,45 @@ export class BuildRunner implements Runner {
       this.cancelRunning(id, SHUTDOWN_REASON);
     }
     await Promise.all([...this.running.values()].map((r) => r.done));
+    if (this.renewTimer !== null) clearInterval(this.renewTimer);
+  }
+
+  /**
+   * Renews the leases of the builds running here. A build whose lease is not renewed — expired
+   * and swept by a replica while this one was frozen or cut off from the database — is re-run
+   * elsewhere: its steps are killed and its result discarded (`finishLeased` would refuse it
+   * anyway). A renewal that fails (database unavailable) changes nothing: the lease sweep gives
+   * every lease one more period once the database is back (`RemoteRunner`).
+   */
+  private async renew(): Promise<void> {
+    const lease = this.deps.lease;
+    if (!lease || this.renewing) return;
+    const ids = [...this.running].filter(([, r]) => !r.recording && !r.leaseLost).map(([id]) => id);
+    if (ids.length === 0) return;
+    this.renewing = true;
+    try {
+      const held = new Set(
+        await lease.port.renewLeases(this.deps.worker, ids, this.deps.now() + lease.ms),
+      );
+      for (const id of ids) {
+        const run = this.running.get(id);
+        // Ended meanwhile: its result was (or is being) recorded under the lease check.
+        if (!run || held.has(id) || run.recording) continue;
+        run.leaseLost = true;
+        this.deps.logger.warn(
+          { build: id },
+          'build lease lost (expired while this replica did not renew it): steps killed, result discarded',
+        );
+        this.cancelRunning(id, LEASE_LOST_REASON);
+      }
+    } catch (err) {
+      this.deps.logger.warn(
+        { reason: err instanceof Error ? err.message : String(err) },
+        'renewing build leases failed; trying again',
+      );
+    } finally {
+      this.renewing = false;
+    }
   }
 
   /** Arms the wake-up for the earliest retry still in its backoff, if any. */
@@ -147,10 +209,12 @@ export class BuildRunner implements Runner {
     while (!this.stopping && this.running.size < this.deps.slots) {
       // Local slots have no labels: jobs with `runs_on:` wait for an agent.
       const jobs = claimableJobs(this.deps.pipeline(), []);
+      const now = this.deps.now();
+      const leaseUntil = this.deps.lease ? now + this.deps.lease.ms : null;
       const build = await this.deps.queue.claimNextBuild(
         this.deps.worker,
-        this.deps.now(),
-        jobs === null ? undefined : { jobs, leaseUntil: null },
+        now,
+        jobs === null && leaseUntil === null ? undefined : { jobs, leaseUntil },
       );
       if (!build) {
         await this.armRetryWake();
@@ -162,6 +226,8 @@ export class BuildRunner implements Runner {
         abort,
         reason: null,
         stoppedForShutdown: false,
+        leaseLost: false,
+        recording: false,
         done: Promise.resolve(),
       };
       this.running.set(build.id, entry);
@@ -234,6 +300,11 @@ export class BuildRunner implements Runner {
       log.warn('server stopping: build left for recovery at the next start');
       return;
     }
+    if (entry.leaseLost) {
+      // Another replica ended it `error: lost` and re-queued it: that run's result stands.
+      log.warn({ state: result.state }, 'result discarded: the build lease was lost');
+      return;
+    }
     const append = async (text: string): Promise<void> => {
       const size = await deps.executor.appendSystemLine?.(build.id, text, secretValues);
       if (size === undefined || size === null) return;
@@ -279,19 +350,27 @@ export class BuildRunner implements Runner {
       build.attempt,
       failureClassOf(result),
     );
+    // From here a renewal that finds the lease gone is the finish's own doing, not a loss.
+    entry.recording = true;
+    const run: FinishedRun = {
+      result,
+      logBytes,
+      outputEvents,
+      ...(retry === null ? {} : { retryAt: deps.now() + retry.delayMs }),
+    };
     try {
+      const lease = deps.lease;
       const finished = await this.record(build.id, log, () =>
-        deps.queue.finishBuild(
-          build.id,
-          {
-            result,
-            logBytes,
-            outputEvents,
-            ...(retry === null ? {} : { retryAt: deps.now() + retry.delayMs }),
-          },
-          deps.now(),
-        ),
+        lease
+          ? lease.port.finishLeased(build.id, deps.worker, run, deps.now())
+          : deps.queue.finishBuild(build.id, run, deps.now()),
       );
+      if (finished === null) {
+        // The lease ended before the result got in (swept while this replica was frozen or cut
+        // off): the build is `error: lost` and re-queued, and nothing of this run is kept.
+        log.warn({ state: result.state }, 'result refused: the build lease was lost');
+        return;
+      }
       log.info({ state: finished.state, reason: finished.reason }, 'build finished');
       if (retry !== null)
         log.warn({ delayMs: retry.delayMs }, 'build failed for a retryable reason: retry queued');
@@ -308,7 +387,7 @@ export class BuildRunner implements Runner {
    * Gives up when the server stops or after ~10 minutes: the build is then found lost at the next
    * start (or by lease expiry) and run again.
    */
-  private async record(id: number, log: Logger, finish: () => Promise<Build>): Promise<Build> {
+  private async record<T>(id: number, log: Logger, finish: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await finish();
@@ -331,6 +410,8 @@ const RECORD_BACKOFF_MS = [250, 500, 1000, 2000, 4000, ...Array<number>(120).fil
 
 /** Why builds are killed by a graceful shutdown (they are re-queued, not cancelled). */
 const SHUTDOWN_REASON = 'server shutting down';
+/** Why a build whose lease was lost is killed (it already ended `error: lost` elsewhere). */
+const LEASE_LOST_REASON = 'lease lost: another replica re-queued this build';
 /** Follows the executor's `!!! cancelled: server shutting down`, so it does not say that again. */
 const REQUEUED_LINE = '!!! re-queued: this build runs again from the start when the server starts';
 
@@ -340,6 +421,10 @@ interface RunningBuild {
   reason: string | null;
   /** Killed by a graceful shutdown (not by a cancel that came first). */
   stoppedForShutdown: boolean;
+  /** Its lease was not renewed: killed, and its result is not recorded. */
+  leaseLost: boolean;
+  /** Its result is being recorded (a renewal may find the lease gone with the build). */
+  recording: boolean;
   done: Promise<void>;
 }
 
