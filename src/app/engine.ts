@@ -20,6 +20,7 @@ import { CombinedRunner } from '../runner/combined-runner.js';
 import type { Runner, RunnerEvents } from '../runner/port.js';
 import type { VersionFacts } from '../scheduler/version-facts.js';
 import { LeaderLoops } from './leader-loops.js';
+import { recoverLostBuilds } from './recover-lost-builds.js';
 import { ReplicaLinks } from './replica-links.js';
 
 export interface EngineOptions {
@@ -161,33 +162,7 @@ export class Engine implements Commands {
     const now = (opts.now ?? Date.now)();
     // Read before recovery: the lost builds' `finished` and the retries' `queued` must be relayed.
     const relayedUpTo = await store.read.lastOutboxId();
-    // A replica recovers only its own builds: the others' may be running right now.
-    const worker = opts.replication ? (opts.worker ?? 'local') : undefined;
-    const recovered = await store.queue.recoverLostBuilds(now, opts.maxAttempts ?? 2, worker);
-    for (const b of recovered.lost) {
-      const reaped = (await opts.executor.reapLost?.(b.id)) ?? 0;
-      if (reaped > 0)
-        opts.logger.warn(
-          { build: b.id, processes: reaped },
-          'killed processes a lost build left running',
-        );
-    }
-    if (opts.replication?.leases) {
-      // A build whose lease another replica swept while this one was down is not found above,
-      // but its steps may still run (a `kill -9` leaves them): every step of this data directory
-      // is a leftover now, since nothing runs here yet.
-      const reaped = (await opts.executor.reapAllLost?.()) ?? 0;
-      if (reaped > 0)
-        opts.logger.warn({ processes: reaped }, 'killed processes lost builds left running');
-    }
-    for (const b of recovered.lost) {
-      // Before the server listens: no log follower can see the build end without this line.
-      await opts.executor.appendSystemLine?.(b.id, closingLine(b.state, b.reason));
-      opts.logger.warn(
-        { build: b.id, job: b.job },
-        'build was running when the server stopped: error (lost)',
-      );
-    }
+    await recoverLostBuilds(opts, now);
     const engine = new Engine(opts, relayedUpTo);
     engine.leadership.start((leading) => engine.leadershipChanged(leading));
     await engine.transitions;

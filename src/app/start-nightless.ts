@@ -7,8 +7,7 @@ import { MemoryBus } from '../bus/memory/memory-bus.js';
 import type { Bus } from '../bus/port.js';
 import { ConfigError, loadPipelineFile } from '../config/index.js';
 import { DEFAULT_NETWORK_LIMITS, type Pipeline } from '../core/pipeline.js';
-import { AgentWiring } from './agent-wiring.js';
-import { DEFAULT_LEASE_MS } from '../runner/remote/remote-runner.js';
+import { AgentWiring, DEFAULT_LEASE_MS } from './agent-wiring.js';
 import { apiPorts } from './api-ports.js';
 import { Engine } from './engine.js';
 import { runRetention, type RetentionReport } from '../maintenance/retention.js';
@@ -26,7 +25,6 @@ import { buildServer } from '../server/build-server.js';
 import { deliveryRoutes } from '../server/routes/deliveries.js';
 import { metricsRoutes } from '../server/routes/metrics.js';
 import { pollRoutes } from '../server/routes/poll.js';
-
 import type { NewEvent } from '../store/ports.js';
 import { readInstallationId } from '../store/installation-id.js';
 import type { ChangedPathsLookup } from '../ingest/changed-paths.js';
@@ -167,7 +165,6 @@ async function startLocked(
           worker: replica.name,
           replication: {
             leadership: replica.leadership,
-            // Local slots lease their builds as agents do, with the same lease length.
             leases: { port: store.agents, ms: opts.agentLeaseMs ?? DEFAULT_LEASE_MS },
             // Until the services exist (the lead can come during Engine.start) `enable` catches up.
             onLeading: (leading: boolean) => services?.set(leading) ?? Promise.resolve(),

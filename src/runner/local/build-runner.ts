@@ -5,13 +5,17 @@ import { failureClassOf } from '../../core/failure-class.js';
 import { retryPlan } from '../../core/retry-rule.js';
 import type { JobDef, Pipeline } from '../../core/pipeline.js';
 import type { Executor, RunInput, RunResult } from '../../executor/port.js';
-import type { AgentsPort, FinishedRun, NewEvent, QueuePort } from '../../store/ports.js';
+import type { FinishedRun, NewEvent, QueuePort } from '../../store/ports.js';
 import { isStoreUnavailable } from '../../store/ports/unavailable.js';
 import { SerialLoop } from '../../async/serial-loop.js';
 import type { Runner, RunnerEvents, StopMode } from '../port.js';
 import { outputSourceName } from '../../core/output-source.js';
 import { mergeTargetOf, untrustedReason, type TrustLookup } from '../build-trust.js';
 import { claimableJobs } from '../../core/runs-on.js';
+import { LEASE_LOST_REASON, LeaseRenewal, type SlotLeases } from './lease-renewal.js';
+import type { RunningBuild } from './running-build.js';
+
+export type { SlotLeases } from './lease-renewal.js';
 
 export interface BuildRunnerDeps extends RunnerEvents {
   readonly queue: QueuePort;
@@ -33,19 +37,8 @@ export interface BuildRunnerDeps extends RunnerEvents {
   readonly afterRun?: AfterRun;
   /** Change requests and approvals; without it every change request build is untrusted. */
   readonly requests?: TrustLookup;
-  /**
-   * Server replicas sharing PostgreSQL: builds are claimed under a lease, renewed while they run
-   * and swept by any replica once it ends (as agents' builds). Absent (the embedded server):
-   * no lease, and a restart's recovery decides for builds left running.
-   */
+  /** Replicas: claim under a lease, renewed while the build runs (as agents'); absent: none. */
   readonly lease?: SlotLeases;
-}
-
-/** The lease side of local slots on a server replica. */
-export interface SlotLeases {
-  readonly port: Pick<AgentsPort, 'renewLeases' | 'finishLeased'>;
-  /** How long a claim or renewal keeps a lease (`serve --agent-lease`); renewed every third. */
-  readonly ms: number;
 }
 
 export type AfterRun = (
@@ -70,18 +63,20 @@ export class BuildRunner implements Runner {
    * nothing, the next start sets it again.
    */
   private retryWake: { at: number; timer: NodeJS.Timeout } | null = null;
-  private readonly renewTimer: NodeJS.Timeout | null = null;
-  private renewing = false;
+  private readonly renewal: LeaseRenewal | null;
 
   constructor(private readonly deps: BuildRunnerDeps) {
-    if (deps.lease) {
-      // As often as an agent's heartbeat: two renewals may fail before the lease ends.
-      this.renewTimer = setInterval(
-        () => void this.renew(),
-        Math.max(500, Math.floor(deps.lease.ms / 3)),
-      );
-      this.renewTimer.unref();
-    }
+    this.renewal = deps.lease
+      ? new LeaseRenewal({
+          lease: deps.lease,
+          worker: deps.worker,
+          now: deps.now,
+          logger: deps.logger,
+          held: () =>
+            [...this.running].filter(([, r]) => !r.recording && !r.leaseLost).map(([id]) => id),
+          lost: (id) => this.leaseLost(id),
+        })
+      : null;
     this.loop = new SerialLoop(
       () => this.fill(),
       (err) =>
@@ -141,45 +136,20 @@ export class BuildRunner implements Runner {
       this.cancelRunning(id, SHUTDOWN_REASON);
     }
     await Promise.all([...this.running.values()].map((r) => r.done));
-    if (this.renewTimer !== null) clearInterval(this.renewTimer);
+    this.renewal?.stop();
   }
 
-  /**
-   * Renews the leases of the builds running here. A build whose lease is not renewed — expired
-   * and swept by a replica while this one was frozen or cut off from the database — is re-run
-   * elsewhere: its steps are killed and its result discarded (`finishLeased` would refuse it
-   * anyway). A renewal that fails (database unavailable) changes nothing: the lease sweep gives
-   * every lease one more period once the database is back (`RemoteRunner`).
-   */
-  private async renew(): Promise<void> {
-    const lease = this.deps.lease;
-    if (!lease || this.renewing) return;
-    const ids = [...this.running].filter(([, r]) => !r.recording && !r.leaseLost).map(([id]) => id);
-    if (ids.length === 0) return;
-    this.renewing = true;
-    try {
-      const held = new Set(
-        await lease.port.renewLeases(this.deps.worker, ids, this.deps.now() + lease.ms),
-      );
-      for (const id of ids) {
-        const run = this.running.get(id);
-        // Ended meanwhile: its result was (or is being) recorded under the lease check.
-        if (!run || held.has(id) || run.recording) continue;
-        run.leaseLost = true;
-        this.deps.logger.warn(
-          { build: id },
-          'build lease lost (expired while this replica did not renew it): steps killed, result discarded',
-        );
-        this.cancelRunning(id, LEASE_LOST_REASON);
-      }
-    } catch (err) {
-      this.deps.logger.warn(
-        { reason: err instanceof Error ? err.message : String(err) },
-        'renewing build leases failed; trying again',
-      );
-    } finally {
-      this.renewing = false;
-    }
+  /** A renewal found the build's lease gone: it runs elsewhere now; kill it, keep nothing. */
+  private leaseLost(id: number): void {
+    const run = this.running.get(id);
+    // Ended meanwhile: its result was (or is being) recorded under the lease check.
+    if (!run || run.recording) return;
+    run.leaseLost = true;
+    this.deps.logger.warn(
+      { build: id },
+      'build lease lost (expired while this replica did not renew it): steps killed, result discarded',
+    );
+    this.cancelRunning(id, LEASE_LOST_REASON);
   }
 
   /** Arms the wake-up for the earliest retry still in its backoff, if any. */
@@ -366,8 +336,7 @@ export class BuildRunner implements Runner {
           : deps.queue.finishBuild(build.id, run, deps.now()),
       );
       if (finished === null) {
-        // The lease ended before the result got in (swept while this replica was frozen or cut
-        // off): the build is `error: lost` and re-queued, and nothing of this run is kept.
+        // Swept before the result got in (frozen or cut off): it is `error: lost` and re-queued.
         log.warn({ state: result.state }, 'result refused: the build lease was lost');
         return;
       }
@@ -410,23 +379,8 @@ const RECORD_BACKOFF_MS = [250, 500, 1000, 2000, 4000, ...Array<number>(120).fil
 
 /** Why builds are killed by a graceful shutdown (they are re-queued, not cancelled). */
 const SHUTDOWN_REASON = 'server shutting down';
-/** Why a build whose lease was lost is killed (it already ended `error: lost` elsewhere). */
-const LEASE_LOST_REASON = 'lease lost: another replica re-queued this build';
 /** Follows the executor's `!!! cancelled: server shutting down`, so it does not say that again. */
 const REQUEUED_LINE = '!!! re-queued: this build runs again from the start when the server starts';
-
-interface RunningBuild {
-  readonly abort: AbortController;
-  /** Why it was cancelled, when it was (the first reason wins). */
-  reason: string | null;
-  /** Killed by a graceful shutdown (not by a cancel that came first). */
-  stoppedForShutdown: boolean;
-  /** Its lease was not renewed: killed, and its result is not recorded. */
-  leaseLost: boolean;
-  /** Its result is being recorded (a renewal may find the lease gone with the build). */
-  recording: boolean;
-  done: Promise<void>;
-}
 
 function internalError(reason: string): RunResult {
   return {
