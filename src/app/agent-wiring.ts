@@ -7,6 +7,9 @@ import { logPath } from '../executor/log-reader.js';
 import type { AfterRun } from '../runner/local/build-runner.js';
 import type { RunnerEvents } from '../runner/port.js';
 import { RemoteRunner } from '../runner/remote/remote-runner.js';
+
+/** Replicas' own slots lease their builds as long as agents do. */
+export { DEFAULT_LEASE_MS } from '../runner/remote/remote-runner.js';
 import type { AgentService } from '../server/agent-service.js';
 import type { RouteModule } from '../server/options.js';
 import { agentTokenRoutes } from '../server/routes/agent-tokens.js';

@@ -14,12 +14,13 @@ export type EngineStore = Pick<
 import { closingLine } from '../core/build-ending.js';
 import { EmbeddedLeadership } from '../leader/embedded-leadership.js';
 import type { Leadership } from '../leader/port.js';
-import { BuildRunner, type AfterRun } from '../runner/local/build-runner.js';
+import { BuildRunner, type AfterRun, type SlotLeases } from '../runner/local/build-runner.js';
 import type { TrustLookup } from '../runner/build-trust.js';
 import { CombinedRunner } from '../runner/combined-runner.js';
 import type { Runner, RunnerEvents } from '../runner/port.js';
 import type { VersionFacts } from '../scheduler/version-facts.js';
 import { LeaderLoops } from './leader-loops.js';
+import { recoverLostBuilds } from './recover-lost-builds.js';
 import { ReplicaLinks } from './replica-links.js';
 
 export interface EngineOptions {
@@ -67,6 +68,12 @@ export interface Replication {
    * not throw.
    */
   readonly onLeading?: (leading: boolean) => Promise<void>;
+  /**
+   * Local slots claim under a lease renewed while the build runs, so a replica that dies or
+   * freezes loses its builds to the lease sweep (any replica's) instead of holding them until it
+   * restarts. Absent: no lease; only this replica's restart recovers its builds.
+   */
+  readonly leases?: SlotLeases;
 }
 
 export type { TriggerResult } from '../server/commands.js';
@@ -134,6 +141,7 @@ export class Engine implements Commands {
         secret: opts.secret ?? ((name) => process.env[name]),
         ...(opts.requests ? { requests: opts.requests } : {}),
         ...(opts.afterRun ? { afterRun: opts.afterRun } : {}),
+        ...(opts.replication?.leases ? { lease: opts.replication.leases } : {}),
       });
     this.runner = opts.agents
       ? new CombinedRunner([local, opts.agents(events, () => this.current)])
@@ -154,25 +162,7 @@ export class Engine implements Commands {
     const now = (opts.now ?? Date.now)();
     // Read before recovery: the lost builds' `finished` and the retries' `queued` must be relayed.
     const relayedUpTo = await store.read.lastOutboxId();
-    // A replica recovers only its own builds: the others' may be running right now.
-    const worker = opts.replication ? (opts.worker ?? 'local') : undefined;
-    const recovered = await store.queue.recoverLostBuilds(now, opts.maxAttempts ?? 2, worker);
-    for (const b of recovered.lost) {
-      const reaped = (await opts.executor.reapLost?.(b.id)) ?? 0;
-      if (reaped > 0)
-        opts.logger.warn(
-          { build: b.id, processes: reaped },
-          'killed processes a lost build left running',
-        );
-    }
-    for (const b of recovered.lost) {
-      // Before the server listens: no log follower can see the build end without this line.
-      await opts.executor.appendSystemLine?.(b.id, closingLine(b.state, b.reason));
-      opts.logger.warn(
-        { build: b.id, job: b.job },
-        'build was running when the server stopped: error (lost)',
-      );
-    }
+    await recoverLostBuilds(opts, now);
     const engine = new Engine(opts, relayedUpTo);
     engine.leadership.start((leading) => engine.leadershipChanged(leading));
     await engine.transitions;

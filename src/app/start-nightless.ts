@@ -7,7 +7,7 @@ import { MemoryBus } from '../bus/memory/memory-bus.js';
 import type { Bus } from '../bus/port.js';
 import { ConfigError, loadPipelineFile } from '../config/index.js';
 import { DEFAULT_NETWORK_LIMITS, type Pipeline } from '../core/pipeline.js';
-import { AgentWiring } from './agent-wiring.js';
+import { AgentWiring, DEFAULT_LEASE_MS } from './agent-wiring.js';
 import { apiPorts } from './api-ports.js';
 import { Engine } from './engine.js';
 import { runRetention, type RetentionReport } from '../maintenance/retention.js';
@@ -164,6 +164,7 @@ async function startLocked(
           worker: replica.name,
           replication: {
             leadership: replica.leadership,
+            leases: { port: store.agents, ms: opts.agentLeaseMs ?? DEFAULT_LEASE_MS },
             // Until the services exist (the lead can come during Engine.start) `enable` catches up.
             onLeading: (leading: boolean) => services?.set(leading) ?? Promise.resolve(),
           },

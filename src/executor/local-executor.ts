@@ -75,6 +75,10 @@ export class LocalExecutor implements Executor {
     return killOrphans(join(this.options.dataDir, 'workspaces', String(buildId)));
   }
 
+  reapAllLost(): Promise<number> {
+    return killOrphans(join(this.options.dataDir, 'workspaces'), { under: true });
+  }
+
   async appendSystemLine(
     buildId: number,
     text: string,

@@ -5,9 +5,13 @@ import { readdir, readFile } from 'node:fs/promises';
  * their environment (steps inherit it), which names this data directory and build uniquely.
  * Linux only (/proc); elsewhere nothing is found.
  */
-export async function findOrphans(workspace: string): Promise<number[]> {
+export async function findOrphans(
+  workspace: string,
+  opts: { under?: boolean } = {},
+): Promise<number[]> {
   const entries = await readdir('/proc').catch(() => [] as string[]);
-  const needle = `\0NIGHTLESS_WORKSPACE=${workspace}\0`;
+  // `under`: any build's workspace inside `workspace` (a directory of workspaces).
+  const needle = `\0NIGHTLESS_WORKSPACE=${workspace}${opts.under ? '/' : '\0'}`;
   const found: number[] = [];
   await Promise.all(
     entries.map(async (name) => {
@@ -21,8 +25,11 @@ export async function findOrphans(workspace: string): Promise<number[]> {
 }
 
 /** Kills what a lost build left running (SIGKILL: nobody is waiting for a graceful exit). */
-export async function killOrphans(workspace: string): Promise<number> {
-  const pids = await findOrphans(workspace);
+export async function killOrphans(
+  workspace: string,
+  opts: { under?: boolean } = {},
+): Promise<number> {
+  const pids = await findOrphans(workspace, opts);
   for (const pid of pids) {
     try {
       process.kill(pid, 'SIGKILL');

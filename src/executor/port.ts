@@ -104,6 +104,12 @@ export interface Executor {
    */
   reapLost?(buildId: number): Promise<number>;
   /**
+   * Like `reapLost` for every build this executor's data directory ever ran: for a server that
+   * starts, before it runs anything (nothing of its own can be alive then). Returns how many
+   * processes were killed.
+   */
+  reapAllLost?(): Promise<number>;
+  /**
    * Appends a system line to a build's log, for endings decided outside `run` (lost at a restart,
    * a failed publish, re-queued at shutdown, cancelled while queued); `secrets` are masked.
    * Resolves with the log's size, or `null` when the line could not be written; never rejects.

@@ -81,6 +81,87 @@ export function startAgent(opts: {
   };
 }
 
+export interface ServeProcess {
+  readonly child: ChildProcess;
+  /** Its base URL once it listens (`listening()`); '' before. */
+  url: string;
+  output(): string;
+  /** Resolves with the URL once it printed it (60 s bound; the output is in the error). */
+  listening(): Promise<string>;
+  /** SIGTERM (graceful), SIGKILL after 15 s; resolves when it exited. */
+  stop(): Promise<void>;
+  kill9(): Promise<void>;
+}
+
+/**
+ * `nightless serve` as a real process (tsx, from source) on a free port: a replica of a scaled-out
+ * installation with `database` (PostgreSQL) and `bus` (RabbitMQ), data directory `dir/name`, the
+ * pipeline file `dir/nightless.yaml`, admin token `admin`.
+ */
+export function startServe(opts: {
+  readonly dir: string;
+  readonly name: string;
+  readonly database: string;
+  readonly bus: string;
+  readonly admin: string;
+  readonly slots: number;
+  readonly args?: readonly string[];
+}): ServeProcess {
+  const { dir, name } = opts;
+  const child = spawn(
+    process.execPath,
+    [
+      ...['--import', TSX, MAIN, 'serve', '--port', '0', '--slots', String(opts.slots)],
+      ...['--no-watch', '-c', join(dir, 'nightless.yaml'), '-d', join(dir, name)],
+      ...['--log-level', 'warn', ...(opts.args ?? [])],
+    ],
+    {
+      cwd: dir,
+      env: {
+        ...process.env,
+        NIGHTLESS_TOKEN: opts.admin,
+        NIGHTLESS_DATABASE_URL: opts.database,
+        NIGHTLESS_BUS_URL: opts.bus,
+      },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    },
+  );
+  let out = '';
+  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
+  const exited = new Promise<void>((r) => child.once('exit', () => r()));
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  const serve: ServeProcess = {
+    child,
+    url: '',
+    output: () => out,
+    async listening() {
+      serve.url = await eventually(
+        `${name} to listen`,
+        () => Promise.resolve(/at (http:\/\/\S+)/.exec(out)?.[1]),
+        60_000,
+      ).catch((err: unknown) => {
+        throw new Error(`${(err as Error).message}\n${out}`);
+      });
+      return serve.url;
+    },
+    async stop() {
+      if (gone()) return;
+      child.kill('SIGCONT');
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await exited;
+      clearTimeout(t);
+    },
+    async kill9() {
+      if (gone()) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+  return serve;
+}
+
 /** A port nobody listens on now (for a server that must come back on the same address). */
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {

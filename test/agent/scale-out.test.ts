@@ -1,9 +1,8 @@
-import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import type { Server } from 'node:http';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -20,8 +19,10 @@ import {
   git,
   startAgent,
   startEventReceiver,
+  startServe,
   type AgentProcess,
   type ReceivedEvent,
+  type ServeProcess,
 } from './helpers.js';
 
 /**
@@ -36,42 +37,9 @@ const rabbit = await rabbitUnavailable();
 if (rabbit !== null) skipOrFail('the scale-out test', rabbit);
 const PG = rabbit === null && (await postgresAvailable('the scale-out test'));
 
-const ROOT = join(import.meta.dirname, '..', '..');
-const TSX = pathToFileURL(join(ROOT, 'node_modules/tsx/dist/loader.mjs')).href;
-const MAIN = join(ROOT, 'src/cli/main.ts');
 const ADMIN = 'scale-out-admin-token';
 const JOBS = 20;
 const PUSHES_PER_JOB = 10;
-
-interface Serve {
-  readonly child: ChildProcess;
-  url: string;
-  output(): string;
-}
-
-function serve(dir: string, name: string, database: string): Serve {
-  const child = spawn(
-    process.execPath,
-    [
-      ...['--import', TSX, MAIN, 'serve', '--port', '0', '--slots', '0', '--no-watch'],
-      ...['-c', join(dir, 'nightless.yaml'), '-d', join(dir, name), '--log-level', 'warn'],
-    ],
-    {
-      cwd: dir,
-      env: {
-        ...process.env,
-        NIGHTLESS_TOKEN: ADMIN,
-        NIGHTLESS_DATABASE_URL: database,
-        NIGHTLESS_BUS_URL: AMQP_URL,
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
-  let out = '';
-  child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
-  child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
-  return { child, url: '', output: () => out };
-}
 
 /** 20 branches of 10 commits each, written by one `git fast-import`; the SHAs in push order. */
 function commits(work: string): Array<{ branch: string; sha: string; parent: string | null }> {
@@ -119,7 +87,7 @@ describe.skipIf(!PG)('scale-out: two replicas, three agents (PostgreSQL, RabbitM
   let schema: string;
   let receiver: Server;
   const events: ReceivedEvent[] = [];
-  const replicas: Serve[] = [];
+  const replicas: ServeProcess[] = [];
   const agents: AgentProcess[] = [];
 
   beforeAll(async () => {
@@ -152,17 +120,7 @@ describe.skipIf(!PG)('scale-out: two replicas, three agents (PostgreSQL, RabbitM
 
   afterAll(async () => {
     await Promise.all(agents.map((a) => a.stop()));
-    for (const r of replicas) r.child.kill('SIGTERM');
-    await Promise.all(
-      replicas.map(
-        (r) =>
-          new Promise<void>((done) => {
-            if (r.child.exitCode !== null || r.child.signalCode !== null) return done();
-            const t = setTimeout(() => r.child.kill('SIGKILL'), 15_000);
-            r.child.once('exit', () => (clearTimeout(t), done()));
-          }),
-      ),
-    );
+    await Promise.all(replicas.map((r) => r.stop()));
     await new Promise<void>((r) => receiver?.close(() => r()));
     if (schema) await dropSchema(schema);
     await rm(dir, { recursive: true, force: true, maxRetries: 5 });
@@ -173,17 +131,11 @@ describe.skipIf(!PG)('scale-out: two replicas, three agents (PostgreSQL, RabbitM
     const database = `${TEST_PG_URL}?options=${encodeURIComponent(`-c search_path=${schema}`)}`;
     // One replica first, so the schema is migrated once before the second one looks.
     for (const name of ['replica-a', 'replica-b']) {
-      const r = serve(dir, name, database);
+      const r = startServe({ dir, name, database, bus: AMQP_URL, admin: ADMIN, slots: 0 });
       replicas.push(r);
-      r.url = await eventually(
-        `${name} to listen`,
-        () => Promise.resolve(/at (http:\/\/\S+)/.exec(r.output())?.[1]),
-        60_000,
-      ).catch((err: unknown) => {
-        throw new Error(`${(err as Error).message}\n${r.output()}`);
-      });
+      await r.listening();
     }
-    const [a, b] = replicas as [Serve, Serve];
+    const [a, b] = replicas as [ServeProcess, ServeProcess];
     // A token issued on one replica works on the other: tokens live in the database.
     const token = await agentToken(a.url, ADMIN, 'pool');
     for (const [i, servers] of [

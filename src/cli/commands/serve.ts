@@ -64,7 +64,7 @@ export function registerServe(program: Command): void {
     )
     .option(
       '--agent-lease <duration>',
-      'how long a build agent keeps a build without a heartbeat before it is lost (default 30s)',
+      'how long a build agent (or a replica, for its own slots) keeps a build without renewing its lease before it is lost (default 30s)',
       leaseMs,
     )
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')

@@ -5,13 +5,17 @@ import { failureClassOf } from '../../core/failure-class.js';
 import { retryPlan } from '../../core/retry-rule.js';
 import type { JobDef, Pipeline } from '../../core/pipeline.js';
 import type { Executor, RunInput, RunResult } from '../../executor/port.js';
-import type { NewEvent, QueuePort } from '../../store/ports.js';
+import type { FinishedRun, NewEvent, QueuePort } from '../../store/ports.js';
 import { isStoreUnavailable } from '../../store/ports/unavailable.js';
 import { SerialLoop } from '../../async/serial-loop.js';
 import type { Runner, RunnerEvents, StopMode } from '../port.js';
 import { outputSourceName } from '../../core/output-source.js';
 import { mergeTargetOf, untrustedReason, type TrustLookup } from '../build-trust.js';
 import { claimableJobs } from '../../core/runs-on.js';
+import { LEASE_LOST_REASON, LeaseRenewal, type SlotLeases } from './lease-renewal.js';
+import type { RunningBuild } from './running-build.js';
+
+export type { SlotLeases } from './lease-renewal.js';
 
 export interface BuildRunnerDeps extends RunnerEvents {
   readonly queue: QueuePort;
@@ -33,6 +37,8 @@ export interface BuildRunnerDeps extends RunnerEvents {
   readonly afterRun?: AfterRun;
   /** Change requests and approvals; without it every change request build is untrusted. */
   readonly requests?: TrustLookup;
+  /** Replicas: claim under a lease, renewed while the build runs (as agents'); absent: none. */
+  readonly lease?: SlotLeases;
 }
 
 export type AfterRun = (
@@ -57,8 +63,20 @@ export class BuildRunner implements Runner {
    * nothing, the next start sets it again.
    */
   private retryWake: { at: number; timer: NodeJS.Timeout } | null = null;
+  private readonly renewal: LeaseRenewal | null;
 
   constructor(private readonly deps: BuildRunnerDeps) {
+    this.renewal = deps.lease
+      ? new LeaseRenewal({
+          lease: deps.lease,
+          worker: deps.worker,
+          now: deps.now,
+          logger: deps.logger,
+          held: () =>
+            [...this.running].filter(([, r]) => !r.recording && !r.leaseLost).map(([id]) => id),
+          lost: (id) => this.leaseLost(id),
+        })
+      : null;
     this.loop = new SerialLoop(
       () => this.fill(),
       (err) =>
@@ -118,6 +136,20 @@ export class BuildRunner implements Runner {
       this.cancelRunning(id, SHUTDOWN_REASON);
     }
     await Promise.all([...this.running.values()].map((r) => r.done));
+    this.renewal?.stop();
+  }
+
+  /** A renewal found the build's lease gone: it runs elsewhere now; kill it, keep nothing. */
+  private leaseLost(id: number): void {
+    const run = this.running.get(id);
+    // Ended meanwhile: its result was (or is being) recorded under the lease check.
+    if (!run || run.recording) return;
+    run.leaseLost = true;
+    this.deps.logger.warn(
+      { build: id },
+      'build lease lost (expired while this replica did not renew it): steps killed, result discarded',
+    );
+    this.cancelRunning(id, LEASE_LOST_REASON);
   }
 
   /** Arms the wake-up for the earliest retry still in its backoff, if any. */
@@ -147,10 +179,12 @@ export class BuildRunner implements Runner {
     while (!this.stopping && this.running.size < this.deps.slots) {
       // Local slots have no labels: jobs with `runs_on:` wait for an agent.
       const jobs = claimableJobs(this.deps.pipeline(), []);
+      const now = this.deps.now();
+      const leaseUntil = this.deps.lease ? now + this.deps.lease.ms : null;
       const build = await this.deps.queue.claimNextBuild(
         this.deps.worker,
-        this.deps.now(),
-        jobs === null ? undefined : { jobs, leaseUntil: null },
+        now,
+        jobs === null && leaseUntil === null ? undefined : { jobs, leaseUntil },
       );
       if (!build) {
         await this.armRetryWake();
@@ -162,6 +196,8 @@ export class BuildRunner implements Runner {
         abort,
         reason: null,
         stoppedForShutdown: false,
+        leaseLost: false,
+        recording: false,
         done: Promise.resolve(),
       };
       this.running.set(build.id, entry);
@@ -234,6 +270,11 @@ export class BuildRunner implements Runner {
       log.warn('server stopping: build left for recovery at the next start');
       return;
     }
+    if (entry.leaseLost) {
+      // Another replica ended it `error: lost` and re-queued it: that run's result stands.
+      log.warn({ state: result.state }, 'result discarded: the build lease was lost');
+      return;
+    }
     const append = async (text: string): Promise<void> => {
       const size = await deps.executor.appendSystemLine?.(build.id, text, secretValues);
       if (size === undefined || size === null) return;
@@ -279,19 +320,26 @@ export class BuildRunner implements Runner {
       build.attempt,
       failureClassOf(result),
     );
+    // From here a renewal that finds the lease gone is the finish's own doing, not a loss.
+    entry.recording = true;
+    const run: FinishedRun = {
+      result,
+      logBytes,
+      outputEvents,
+      ...(retry === null ? {} : { retryAt: deps.now() + retry.delayMs }),
+    };
     try {
+      const lease = deps.lease;
       const finished = await this.record(build.id, log, () =>
-        deps.queue.finishBuild(
-          build.id,
-          {
-            result,
-            logBytes,
-            outputEvents,
-            ...(retry === null ? {} : { retryAt: deps.now() + retry.delayMs }),
-          },
-          deps.now(),
-        ),
+        lease
+          ? lease.port.finishLeased(build.id, deps.worker, run, deps.now())
+          : deps.queue.finishBuild(build.id, run, deps.now()),
       );
+      if (finished === null) {
+        // Swept before the result got in (frozen or cut off): it is `error: lost` and re-queued.
+        log.warn({ state: result.state }, 'result refused: the build lease was lost');
+        return;
+      }
       log.info({ state: finished.state, reason: finished.reason }, 'build finished');
       if (retry !== null)
         log.warn({ delayMs: retry.delayMs }, 'build failed for a retryable reason: retry queued');
@@ -308,7 +356,7 @@ export class BuildRunner implements Runner {
    * Gives up when the server stops or after ~10 minutes: the build is then found lost at the next
    * start (or by lease expiry) and run again.
    */
-  private async record(id: number, log: Logger, finish: () => Promise<Build>): Promise<Build> {
+  private async record<T>(id: number, log: Logger, finish: () => Promise<T>): Promise<T> {
     for (let attempt = 0; ; attempt++) {
       try {
         return await finish();
@@ -333,15 +381,6 @@ const RECORD_BACKOFF_MS = [250, 500, 1000, 2000, 4000, ...Array<number>(120).fil
 const SHUTDOWN_REASON = 'server shutting down';
 /** Follows the executor's `!!! cancelled: server shutting down`, so it does not say that again. */
 const REQUEUED_LINE = '!!! re-queued: this build runs again from the start when the server starts';
-
-interface RunningBuild {
-  readonly abort: AbortController;
-  /** Why it was cancelled, when it was (the first reason wins). */
-  reason: string | null;
-  /** Killed by a graceful shutdown (not by a cancel that came first). */
-  stoppedForShutdown: boolean;
-  done: Promise<void>;
-}
 
 function internalError(reason: string): RunResult {
   return {

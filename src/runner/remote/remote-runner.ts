@@ -42,6 +42,9 @@ export interface RemoteRunnerDeps extends RunnerEvents {
   readonly requests?: TrustLookup;
 }
 
+/** How long a claim or heartbeat keeps a lease, for agents and replicas' own slots alike. */
+export const DEFAULT_LEASE_MS = 30_000;
+
 interface Hello {
   readonly name: string;
   readonly labels: readonly string[];
@@ -77,7 +80,7 @@ export class RemoteRunner implements Runner {
   private stopped = false;
 
   constructor(private readonly deps: RemoteRunnerDeps) {
-    this.leaseMs = deps.leaseMs ?? 30_000;
+    this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
     this.sink = new LogSink(deps.logFile);
     this.timer = setInterval(() => void this.expire(), deps.expiryCheckMs ?? 1000);
     this.timer.unref();
@@ -269,7 +272,8 @@ export class RemoteRunner implements Runner {
       this.deps.agents.listAgents(),
       this.deps.agents.leasedBuilds(),
     ]);
-    return { agents, leased };
+    const names = new Set(agents.map((a) => a.name));
+    return { agents, leased: leased.filter((l) => names.has(l.worker)) };
   }
 
   private async checked(result: RunResult): Promise<RunResult> {
@@ -336,7 +340,8 @@ export class RemoteRunner implements Runner {
       }
       for (const b of requeued) deps.onFinished(b);
       if (requeued.length > 0) this.wake();
-      this.leased = new Set((await deps.agents.leasedBuilds()).map((b) => b.id));
+      // Agents' leases only: server replicas lease the builds of their own slots too.
+      this.leased = new Set((await this.agents()).leased.map((b) => b.id));
       // From the end, not the start: a slow sweep is not a gap (else leases never expire).
       this.lastSweepAt = deps.now();
     } catch (err) {

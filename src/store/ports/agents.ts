@@ -11,7 +11,7 @@ export interface AgentRecord {
   readonly lastHeartbeatAt: number;
 }
 
-/** A build an agent holds a lease on. */
+/** A build an agent (or a server replica, for its own slots) holds a lease on. */
 export interface LeasedBuild {
   readonly id: number;
   readonly job: string;
@@ -20,7 +20,8 @@ export interface LeasedBuild {
 }
 
 /**
- * What the remote runner keeps about agents and their leases. A lease is the pair (build,
+ * What the remote runner keeps about agents and their leases (server replicas lease the builds of
+ * their own slots the same way, `runner/local/`). A lease is the pair (build,
  * worker) while the build is `running` with that worker: the claim takes it
  * (`QueuePort.claimNextBuild` with `leaseUntil`), heartbeats move its end, and only its holder may
  * record the result. Every method is one statement or one transaction.

@@ -22,8 +22,9 @@ export interface ClaimFilter {
   /** Only builds of these jobs (`runs_on:` labels the claimer has); `null`: any job. */
   readonly jobs: readonly string[] | null;
   /**
-   * An agent's claim: the build is leased until then (renewed by heartbeats; an expired lease
-   * ends it `error: lost`). `null` for local slots: a restart's recovery decides for them.
+   * An agent's or a server replica's claim: the build is leased until then (renewed while it
+   * runs; an expired lease ends it `error: lost`). `null` for the embedded server's slots: a
+   * restart's recovery decides for them.
    */
   readonly leaseUntil: number | null;
 }
@@ -58,8 +59,9 @@ export interface QueuePort {
   cancelQueuedBuild(id: number, reason: string, now: number): Promise<Build | null>;
   /**
    * Builds left `running` by a previous process: marked `error: lost`; each re-queued as a new
-   * attempt while `attempt < maxAttempts`. With `worker`, only the builds that worker claimed
-   * (a restarted server replica recovers its own builds, never a live replica's).
+   * attempt while `attempt < maxAttempts`. Without `worker`, leased builds are left to their
+   * lease (agents keep running them). With `worker`, only the builds that worker claimed, leased
+   * or not (a restarted server replica recovers its own builds, never a live replica's).
    */
   recoverLostBuilds(
     now: number,

@@ -111,11 +111,22 @@ export class SqlAgents implements AgentsPort {
         .where('lease_expires_at', '<', now)
         .orderBy('id')
         .execute();
+      // A lease is held by an agent or by a server replica running the build on its own slots.
+      const workers = [...new Set(expired.map((r) => r.worker ?? ''))];
+      const agents =
+        workers.length === 0
+          ? new Set<string>()
+          : new Set(
+              (
+                await trx.selectFrom('agents').select('name').where('name', 'in', workers).execute()
+              ).map((r) => r.name),
+            );
       return loseBuilds(
         trx,
         this.conn,
         expired,
-        (row) => `lost: agent ${row.worker ?? '?'} stopped renewing its lease`,
+        (row) =>
+          `lost: ${agents.has(row.worker ?? '') ? 'agent' : 'replica'} ${row.worker ?? '?'} stopped renewing its lease`,
         now,
         maxAttempts,
       );

@@ -70,12 +70,14 @@ export class SqlQueue implements QueuePort {
   ): Promise<{ lost: Build[]; requeued: Build[] }> {
     return this.conn.transaction(async (trx) => {
       // Builds an agent holds a lease on are not lost by a server restart: their lease decides.
+      // A restarted replica's own builds are, leased or not: it is the worker, and it runs
+      // nothing yet (its data directory lock rules out a second process of the same name).
       const running = await trx
         .selectFrom('builds')
         .selectAll()
         .where('state', '=', 'running')
         .$if(worker !== undefined, (q) => q.where('worker', '=', worker ?? ''))
-        .where('lease_expires_at', 'is', null)
+        .$if(worker === undefined, (q) => q.where('lease_expires_at', 'is', null))
         .orderBy('id')
         .execute();
       return loseBuilds(trx, this.conn, running, () => LOST_AT_RESTART, now, maxAttempts);

@@ -124,6 +124,7 @@ forEachStore('agents and leases', (store) => {
   });
 
   it('an expired lease ends the build error: lost (infrastructure) and re-queues it once', async () => {
+    await agents(store()).recordAgent({ name: 'x', labels: [], slots: 1, version: '1' }, 1000);
     const [a] = await queued(store(), sha(1), [['fp1']]);
     await lease('x', 2100, 3000);
     expect(await agents(store()).expireLeases(3000, 2)).toEqual({ lost: [], requeued: [] });
@@ -168,6 +169,32 @@ forEachStore('agents and leases', (store) => {
     expect((await agents(store()).leasedBuilds()).map((l) => [l.id, l.leaseExpiresAt])).toEqual([
       [a, 60_000],
     ]);
+  });
+
+  it("a replica's lease: lost as a replica's, and its own restart recovers it at once", async () => {
+    const [a, b] = await queued(store(), sha(1), [
+      ['fp1', { concurrency: { group: 'g1', limit: 1 } }],
+      ['fp2', { concurrency: { group: 'g2', limit: 1 } }],
+    ]);
+    // Two server replicas' slots (no `agents` row): leased like agents' builds.
+    await lease('replica-1', 2100, 3000);
+    await lease('replica-2', 2100, 3000);
+    const swept = await agents(store()).expireLeases(3001, 2);
+    expect(swept.lost.map((l) => [l.id, l.reason])).toEqual([
+      [a, 'lost: replica replica-1 stopped renewing its lease'],
+      [b, 'lost: replica replica-2 stopped renewing its lease'],
+    ]);
+    // The re-runs, leased again; replica-1 restarts before its lease ends: it recovers its own
+    // leased build (it runs nothing), and leaves replica-2's alone.
+    const [r1, r2] = [await lease('replica-1', 3100, 9000), await lease('replica-2', 3100, 9000)];
+    const recovered = await queue(store()).recoverLostBuilds(3200, 3, 'replica-1');
+    expect(recovered.lost.map((l) => [l.id, l.reason])).toEqual([
+      [r1?.id, 'lost: the server stopped while the build was running'],
+    ]);
+    expect((await reads(store()).getBuild(r2!.id))?.state).toBe('running');
+    // A late result of the lost attempt is refused by the lease check.
+    expect(await agents(store()).finishLeased(a!, 'replica-1', finished(), 3300)).toBeNull();
+    expect(await typesOf(a!)).toEqual(['queued', 'started', 'finished']);
   });
 
   it('racing sweeps and a late finish: each build ends once, reported once', async () => {

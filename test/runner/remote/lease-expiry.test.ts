@@ -41,6 +41,10 @@ function fakeAgents() {
       const build = { id: 1, job: 'j', state: 'error', reason: 'lost: agent agent-0' } as Build;
       return { lost: [build], requeued: [] };
     },
+    listAgents: () => {
+      gate();
+      return Promise.resolve([{ name: 'agent-0', labels: [], slots: 1, version: '1' }]);
+    },
     leasedBuilds: () => {
       gate();
       return Promise.resolve(
