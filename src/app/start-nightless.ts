@@ -12,6 +12,8 @@ import { apiPorts } from './api-ports.js';
 import { Engine } from './engine.js';
 import { runRetention, type RetentionReport } from '../maintenance/retention.js';
 import { logPath, readLog } from '../executor/log-reader.js';
+import { LogShipper } from '../executor/log-shipper.js';
+import { sharedLogReader } from '../executor/shared-log-reader.js';
 import { LocalExecutor } from '../executor/local-executor.js';
 import { runProgramsHere } from '../spawn/process-helper.js';
 import { FallbackPoller } from '../ingest/poll/fallback-poller.js';
@@ -89,14 +91,28 @@ async function startLocked(
         logger,
       })
     : new MemoryBus();
-  const artifacts = new ContentStore(dataDir);
+  // On PostgreSQL the database also holds every log and blob, so any replica serves them
+  // (docs/deploy.md, "Logs and artifacts"); the embedded store keeps its files only.
+  const shared = opts.database ? store : null;
+  const logShipper = shared
+    ? new LogShipper({
+        store: shared.logs,
+        logFile: (id) => logPath(dataDir, id),
+        onError: (err, build) =>
+          logger.warn({ err, build }, 'copying a log to the database failed; retrying'),
+      })
+    : null;
+  const artifacts = new ContentStore(dataDir, shared ? { shared: shared.blobs } : {});
   // Known before listening unless the port is chosen by the OS (port 0, tests): then after.
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   let publicUrl = opts.publicUrl ?? (opts.port === 0 ? '' : `http://${hostForUrl}:${opts.port}`);
   const buildUrl = (id: number): string => buildPageUrl(publicUrl, id);
   // Git runs from a small helper process (`spawn/process-helper.ts`) unless opted out.
   if (opts.gitHelper === false) runProgramsHere();
-  const executor = new LocalExecutor({ dataDir, artifacts, buildUrl });
+  const executor = new LocalExecutor({
+    ...{ dataDir, artifacts, buildUrl },
+    ...(logShipper ? { logReplica: logShipper } : {}),
+  });
   executor.mirrors.setNetworkLimits(pipeline.network ?? DEFAULT_NETWORK_LIMITS);
   const metrics = new NightlessMetrics({ store });
   bus.subscribe('build', metrics.onBuildEvent);
@@ -139,6 +155,7 @@ async function startLocked(
   const agents = new AgentWiring({
     ...{ store, dataDir, artifacts, executor, logger, buildUrl, maxAttempts, afterRun },
     ...(opts.agentLeaseMs === undefined ? {} : { leaseMs: opts.agentLeaseMs }),
+    ...(logShipper ? { logReplica: logShipper } : {}),
   });
   // Assigned after the engine; its callback may run before (see onLeading), so it is declared
   // here: a lead taken while Engine.start runs must find `undefined`, not a temporal dead zone.
@@ -222,7 +239,7 @@ async function startLocked(
     logger,
     dataDir,
     artifacts,
-    readLog,
+    readLog: shared ? sharedLogReader(shared.logs) : readLog,
     tokenSha256: token.sha256,
     readAuth: readsNeedToken(opts),
     access: store.access,
@@ -273,6 +290,7 @@ async function startLocked(
           pipeline,
           reportTargets: pipeline.reports.map((def, i) => targetKey(def, i)),
           logFile: (id) => logPath(dataDir, id),
+          ...(shared ? { sharedLogs: shared.logs } : {}),
           onBuildsDeleted: (builds) => engine.forgetBuilds(builds),
           logger,
         });
@@ -375,6 +393,8 @@ async function startLocked(
           await retentionRun;
           await server.close();
           await engine.stop();
+          // The last lines of builds that ended during the stop reach the database too.
+          await logShipper?.stop();
           await services.stop();
           await bus.close();
           await store.close();

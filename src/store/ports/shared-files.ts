@@ -36,12 +36,15 @@ export interface SharedBlobPort {
   blobInfo(digest: string): Promise<SharedBlobInfo | null>;
   /** Idempotent: a chunk already stored under (digest, seq) is left as it is. */
   putBlobChunk(digest: string, seq: number, bytes: Buffer): Promise<void>;
-  /** Marks the blob complete; idempotent. */
+  /** Marks the blob complete, or refreshes its time when it is (a put that deduplicated it). */
   sealBlob(info: SharedBlobInfo, now: number): Promise<void>;
   /** One chunk's bytes, or null when absent. */
   readBlobChunk(digest: string, seq: number): Promise<Buffer | null>;
   /** Complete blobs stored before `before` (epoch ms), oldest first, at most `limit`, after `afterDigest`. */
   listBlobs(before: number, afterDigest: string, limit: number): Promise<SharedBlobInfo[]>;
-  /** Deletes the blob (its row first, then its chunks); resolves with its size, 0 if absent. */
-  deleteBlob(digest: string): Promise<number>;
+  /**
+   * Deletes the blob (its row first, then its chunks) unless stored (again) since `storedBefore`;
+   * resolves with its size, 0 when absent or kept.
+   */
+  deleteBlob(digest: string, storedBefore: number): Promise<number>;
 }

@@ -26,7 +26,7 @@ export class SqlSharedBlobs implements SharedBlobPort {
     await this.conn.db
       .insertInto('blobs')
       .values({ digest: info.digest, size: info.size, chunks: info.chunks, stored_at: now })
-      .onConflict((oc) => oc.column('digest').doNothing())
+      .onConflict((oc) => oc.column('digest').doUpdateSet({ stored_at: now }))
       .execute();
   }
 
@@ -52,13 +52,16 @@ export class SqlSharedBlobs implements SharedBlobPort {
     return rows.map((r) => ({ digest: r.digest, size: Number(r.size), chunks: Number(r.chunks) }));
   }
 
-  async deleteBlob(digest: string): Promise<number> {
-    // The row first: from then on no reader starts on the blob; then its chunks.
+  async deleteBlob(digest: string, storedBefore: number): Promise<number> {
+    // The row first: from then on no reader starts on the blob; then its chunks. A blob stored
+    // again since the caller listed it (a put that deduplicated it) is kept.
     const gone = await this.conn.db
       .deleteFrom('blobs')
       .where('digest', '=', digest)
+      .where('stored_at', '<', storedBefore)
       .returning('size')
       .executeTakeFirst();
+    if (gone === undefined) return 0;
     await this.conn.db.deleteFrom('blob_chunks').where('digest', '=', digest).execute();
     return Number(gone?.size ?? 0);
   }
