@@ -1,7 +1,6 @@
 import { buildPageUrl } from '../api/urls.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { ContentStore } from '../artifacts/content-store.js';
 import { AmqpBus } from '../bus/amqp/amqp-bus.js';
 import { MemoryBus } from '../bus/memory/memory-bus.js';
 import type { Bus } from '../bus/port.js';
@@ -11,9 +10,8 @@ import { AgentWiring } from './agent-wiring.js';
 import { apiPorts } from './api-ports.js';
 import { Engine } from './engine.js';
 import { runRetention, type RetentionReport } from '../maintenance/retention.js';
-import { logPath, readLog } from '../executor/log-reader.js';
-import { LogShipper } from '../executor/log-shipper.js';
-import { sharedLogReader } from '../executor/shared-log-reader.js';
+import { logPath } from '../executor/log-reader.js';
+import { sharedFiles } from './shared-files.js';
 import { LocalExecutor } from '../executor/local-executor.js';
 import { runProgramsHere } from '../spawn/process-helper.js';
 import { FallbackPoller } from '../ingest/poll/fallback-poller.js';
@@ -27,7 +25,6 @@ import { buildServer } from '../server/build-server.js';
 import { deliveryRoutes } from '../server/routes/deliveries.js';
 import { metricsRoutes } from '../server/routes/metrics.js';
 import { pollRoutes } from '../server/routes/poll.js';
-
 import type { NewEvent } from '../store/ports.js';
 import { readInstallationId } from '../store/installation-id.js';
 import type { ChangedPathsLookup } from '../ingest/changed-paths.js';
@@ -91,28 +88,15 @@ async function startLocked(
         logger,
       })
     : new MemoryBus();
-  // On PostgreSQL the database also holds every log and blob, so any replica serves them
-  // (docs/deploy.md, "Logs and artifacts"); the embedded store keeps its files only.
-  const shared = opts.database ? store : null;
-  const logShipper = shared
-    ? new LogShipper({
-        store: shared.logs,
-        logFile: (id) => logPath(dataDir, id),
-        onError: (err, build) =>
-          logger.warn({ err, build }, 'copying a log to the database failed; retrying'),
-      })
-    : null;
-  const artifacts = new ContentStore(dataDir, shared ? { shared: shared.blobs } : {});
+  const files = sharedFiles(opts.database ? store : null, dataDir, logger); // logs, blobs
+  const artifacts = files.artifacts;
   // Known before listening unless the port is chosen by the OS (port 0, tests): then after.
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   let publicUrl = opts.publicUrl ?? (opts.port === 0 ? '' : `http://${hostForUrl}:${opts.port}`);
   const buildUrl = (id: number): string => buildPageUrl(publicUrl, id);
   // Git runs from a small helper process (`spawn/process-helper.ts`) unless opted out.
   if (opts.gitHelper === false) runProgramsHere();
-  const executor = new LocalExecutor({
-    ...{ dataDir, artifacts, buildUrl },
-    ...(logShipper ? { logReplica: logShipper } : {}),
-  });
+  const executor = new LocalExecutor({ dataDir, artifacts, buildUrl, ...files.replica });
   executor.mirrors.setNetworkLimits(pipeline.network ?? DEFAULT_NETWORK_LIMITS);
   const metrics = new NightlessMetrics({ store });
   bus.subscribe('build', metrics.onBuildEvent);
@@ -155,7 +139,7 @@ async function startLocked(
   const agents = new AgentWiring({
     ...{ store, dataDir, artifacts, executor, logger, buildUrl, maxAttempts, afterRun },
     ...(opts.agentLeaseMs === undefined ? {} : { leaseMs: opts.agentLeaseMs }),
-    ...(logShipper ? { logReplica: logShipper } : {}),
+    ...files.replica,
   });
   // Assigned after the engine; its callback may run before (see onLeading), so it is declared
   // here: a lead taken while Engine.start runs must find `undefined`, not a temporal dead zone.
@@ -239,7 +223,7 @@ async function startLocked(
     logger,
     dataDir,
     artifacts,
-    readLog: shared ? sharedLogReader(shared.logs) : readLog,
+    readLog: files.readLog,
     tokenSha256: token.sha256,
     readAuth: readsNeedToken(opts),
     access: store.access,
@@ -290,7 +274,7 @@ async function startLocked(
           pipeline,
           reportTargets: pipeline.reports.map((def, i) => targetKey(def, i)),
           logFile: (id) => logPath(dataDir, id),
-          ...(shared ? { sharedLogs: shared.logs } : {}),
+          ...files.retention,
           onBuildsDeleted: (builds) => engine.forgetBuilds(builds),
           logger,
         });
@@ -393,8 +377,7 @@ async function startLocked(
           await retentionRun;
           await server.close();
           await engine.stop();
-          // The last lines of builds that ended during the stop reach the database too.
-          await logShipper?.stop();
+          await files.logShipper?.stop(); // the last lines of builds that just ended
           await services.stop();
           await bus.close();
           await store.close();
@@ -408,10 +391,7 @@ async function startLocked(
   };
 }
 
-/**
- * Reads are open to whoever can connect on a loopback listener (as before) and need a `read`
- * token anywhere else, unless the operator says `--public-read` (docs/security.md).
- */
+/** Reads: open on a loopback listener, else need a `read` token unless `--public-read` (docs/security.md). */
 export function readsNeedToken(
   opts: Pick<StartOptions, 'host' | 'readAuth' | 'publicRead'>,
 ): boolean {
