@@ -15,12 +15,12 @@ export async function copyFilesToDatabase(
   dataDir: string,
   store: Pick<Store, 'logs' | 'blobs'>,
 ): Promise<{ readonly logs: number; readonly blobs: number }> {
-  let failure: unknown = null;
+  let failure: Error | null = null;
   const shipper = new LogShipper({
     store: store.logs,
     logFile: (id) => logPath(dataDir, id),
     onError: (err) => {
-      failure ??= err;
+      failure ??= err instanceof Error ? err : new Error(String(err));
     },
   });
   let logs = 0;
