@@ -15,12 +15,12 @@ export async function copyFilesToDatabase(
   dataDir: string,
   store: Pick<Store, 'logs' | 'blobs'>,
 ): Promise<{ readonly logs: number; readonly blobs: number }> {
-  let failure: Error | null = null;
+  const failed: { error: Error | null } = { error: null };
   const shipper = new LogShipper({
     store: store.logs,
     logFile: (id) => logPath(dataDir, id),
     onError: (err) => {
-      failure ??= err instanceof Error ? err : new Error(String(err));
+      failed.error ??= err instanceof Error ? err : new Error(String(err));
     },
   });
   let logs = 0;
@@ -29,7 +29,7 @@ export async function copyFilesToDatabase(
     const m = /^(\d+)\.log$/.exec(name);
     if (!m) continue;
     await shipper.flush([Number(m[1])]);
-    if (failure !== null) throw failure;
+    if (failed.error !== null) throw failed.error;
     logs += 1;
   }
   await shipper.stop();
