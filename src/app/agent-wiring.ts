@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ContentStore } from '../artifacts/content-store.js';
 import type { Pipeline } from '../core/pipeline.js';
 import type { LocalExecutor } from '../executor/local-executor.js';
+import type { LogReplica } from '../executor/port.js';
 import { logPath } from '../executor/log-reader.js';
 import type { AfterRun } from '../runner/local/build-runner.js';
 import type { RunnerEvents } from '../runner/port.js';
@@ -26,6 +27,8 @@ export interface AgentWiringOptions {
   readonly maxAttempts: number;
   readonly leaseMs?: number;
   readonly afterRun?: AfterRun;
+  /** Where agents' logs are copied for other replicas (PostgreSQL installations). */
+  readonly logReplica?: LogReplica;
 }
 
 /**
@@ -50,6 +53,7 @@ export class AgentWiring {
       logger: opts.logger.child({ component: 'agents' }),
       secret: (name) => process.env[name],
       logFile: (id) => logPath(opts.dataDir, id),
+      ...(opts.logReplica ? { logReplica: opts.logReplica } : {}),
       appendSystemLine: (id, text, secrets) => opts.executor.appendSystemLine(id, text, secrets),
       buildUrl: opts.buildUrl,
       hasBlob: (digest) => opts.artifacts.has(digest),

@@ -11,6 +11,7 @@ import {
 } from '../store/postgres/open-postgres-store.js';
 import { openSqliteStore } from '../store/sqlite/open-sqlite-store.js';
 import { lockDataDir } from './data-dir-lock.js';
+import { copyFilesToDatabase } from './migrate-files.js';
 
 export interface MigrateStoreOptions {
   /** A data directory (its `nightless.db`) or the SQLite file itself. */
@@ -22,6 +23,8 @@ export interface MigrateStoreOptions {
 export interface MigrateStoreReport {
   /** Rows copied per table, in copy order. */
   readonly tables: ReadonlyArray<{ readonly table: string; readonly rows: number }>;
+  /** Build logs and artifact blobs of the data directory copied into the database. */
+  readonly files: { readonly logs: number; readonly blobs: number };
 }
 
 /** The target already holds data: copying would mix two histories. */
@@ -48,17 +51,29 @@ export async function migrateStore(opts: MigrateStoreOptions): Promise<MigrateSt
     await (await openSqliteStore({ path: file })).close();
     await (await openPostgresStore({ url: opts.to })).close();
     const source = new BetterSqlite3(file, { readonly: true, fileMustExist: true });
+    let tables: MigrateStoreReport['tables'];
     try {
-      return await copyInto(source, opts.to);
+      tables = await copyInto(source, opts.to);
     } finally {
       source.close();
+    }
+    // After the rows: a copy that fails here is finished by running the server (its files stay).
+    const target = await openPostgresStore({ url: opts.to });
+    try {
+      const dataDir = isDir ? from : resolve(from, '..');
+      return { tables, files: await copyFilesToDatabase(dataDir, target) };
+    } finally {
+      await target.close();
     }
   } finally {
     await lock.release();
   }
 }
 
-async function copyInto(source: BetterSqlite3.Database, url: string): Promise<MigrateStoreReport> {
+async function copyInto(
+  source: BetterSqlite3.Database,
+  url: string,
+): Promise<MigrateStoreReport['tables']> {
   // Creation order: a table is created after the tables its foreign keys name.
   const tables = (
     source
@@ -82,7 +97,7 @@ async function copyInto(source: BetterSqlite3.Database, url: string): Promise<Mi
       report.push({ table, rows: await copyTable(source, target, table) });
     for (const table of tables) await resetSequence(target, table);
     await target.query('commit');
-    return { tables: report };
+    return report;
   } catch (err) {
     await target.query('rollback').catch(() => undefined);
     throw err;

@@ -1,7 +1,6 @@
 import { buildPageUrl } from '../api/urls.js';
 import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
-import { ContentStore } from '../artifacts/content-store.js';
 import { AmqpBus } from '../bus/amqp/amqp-bus.js';
 import { MemoryBus } from '../bus/memory/memory-bus.js';
 import type { Bus } from '../bus/port.js';
@@ -11,7 +10,8 @@ import { AgentWiring, DEFAULT_LEASE_MS } from './agent-wiring.js';
 import { apiPorts } from './api-ports.js';
 import { Engine } from './engine.js';
 import { runRetention, type RetentionReport } from '../maintenance/retention.js';
-import { logPath, readLog } from '../executor/log-reader.js';
+import { logPath } from '../executor/log-reader.js';
+import { sharedFiles } from './shared-files.js';
 import { LocalExecutor } from '../executor/local-executor.js';
 import { runProgramsHere } from '../spawn/process-helper.js';
 import { FallbackPoller } from '../ingest/poll/fallback-poller.js';
@@ -50,10 +50,7 @@ export type { Nightless, StartOptions } from './nightless-options.js';
  */
 const AUDIT_DEFAULT_KEEP_MS = 90 * 24 * 60 * 60 * 1000;
 
-/**
- * The composition root of one server: the SQLite (or PostgreSQL) store, in-process bus, local
- * executor.
- */
+/** The composition root of one server: the SQLite (or PostgreSQL) store, bus, executors. */
 export async function startNightless(opts: StartOptions): Promise<Nightless> {
   const dataDir = await prepareDataDir(opts.dataDir);
   // One server per data dir, before recovery: a second would "recover" the first one's builds.
@@ -87,14 +84,15 @@ async function startLocked(
         logger,
       })
     : new MemoryBus();
-  const artifacts = new ContentStore(dataDir);
+  const files = sharedFiles(opts.database ? store : null, dataDir, logger); // logs, blobs
+  const artifacts = files.artifacts;
   // Known before listening unless the port is chosen by the OS (port 0, tests): then after.
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
   let publicUrl = opts.publicUrl ?? (opts.port === 0 ? '' : `http://${hostForUrl}:${opts.port}`);
   const buildUrl = (id: number): string => buildPageUrl(publicUrl, id);
   // Git runs from a small helper process (`spawn/process-helper.ts`) unless opted out.
   if (opts.gitHelper === false) runProgramsHere();
-  const executor = new LocalExecutor({ dataDir, artifacts, buildUrl });
+  const executor = new LocalExecutor({ dataDir, artifacts, buildUrl, ...files.replica });
   executor.mirrors.setNetworkLimits(pipeline.network ?? DEFAULT_NETWORK_LIMITS);
   const metrics = new NightlessMetrics({ store });
   bus.subscribe('build', metrics.onBuildEvent);
@@ -137,6 +135,7 @@ async function startLocked(
   const agents = new AgentWiring({
     ...{ store, dataDir, artifacts, executor, logger, buildUrl, maxAttempts, afterRun },
     ...(opts.agentLeaseMs === undefined ? {} : { leaseMs: opts.agentLeaseMs }),
+    ...files.replica,
   });
   // Assigned after the engine; its callback may run before (see onLeading), so it is declared
   // here: a lead taken while Engine.start runs must find `undefined`, not a temporal dead zone.
@@ -221,7 +220,7 @@ async function startLocked(
     logger,
     dataDir,
     artifacts,
-    readLog,
+    readLog: files.readLog,
     tokenSha256: token.sha256,
     readAuth: readsNeedToken(opts),
     access: store.access,
@@ -272,6 +271,7 @@ async function startLocked(
           pipeline,
           reportTargets: pipeline.reports.map((def, i) => targetKey(def, i)),
           logFile: (id) => logPath(dataDir, id),
+          ...files.retention,
           onBuildsDeleted: (builds) => engine.forgetBuilds(builds),
           logger,
         });
@@ -375,6 +375,7 @@ async function startLocked(
           await server.close();
           await engine.stop();
           await stopGitRuns(executor.mirrors, logger);
+          await files.logShipper?.stop(); // the last lines of builds that just ended
           await services.stop();
           await bus.close();
           await store.close();
@@ -388,10 +389,7 @@ async function startLocked(
   };
 }
 
-/**
- * Reads are open to whoever can connect on a loopback listener (as before) and need a `read`
- * token anywhere else, unless the operator says `--public-read` (docs/security.md).
- */
+/** Reads: open on a loopback listener, else need a `read` token unless `--public-read` (docs/security.md). */
 export function readsNeedToken(
   opts: Pick<StartOptions, 'host' | 'readAuth' | 'publicRead'>,
 ): boolean {

@@ -14,7 +14,9 @@ import {
   utimes,
 } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { fetchSharedBlob, shareBlob, type SharedBlobs } from './shared-blobs.js';
 
 const DIGEST_RE = /^[0-9a-f]{64}$/;
 /** A blob younger than this is never collected: a `put` that deduplicated it may not be referenced in the database yet. */
@@ -23,6 +25,16 @@ const DEFAULT_GC_MIN_AGE_MS = 60 * 60 * 1000;
 export interface StoredBlob {
   readonly digest: string;
   readonly size: number;
+}
+
+export interface ContentStoreOptions {
+  /**
+   * A copy every replica of a PostgreSQL installation shares (the database): every blob put here
+   * is also put there, and a blob missing here is fetched from there (digest checked) before it
+   * is served. Default none: the data directory is the only copy.
+   */
+  readonly shared?: SharedBlobs;
+  readonly now?: () => number;
 }
 
 export interface GcOptions {
@@ -59,10 +71,16 @@ async function hashFile(path: string): Promise<StoredBlob> {
  */
 export class ContentStore {
   readonly root: string;
+  private readonly shared: SharedBlobs | null;
+  private readonly now: () => number;
+  /** Fetches from the shared copy in flight, by digest: concurrent readers wait for one. */
+  private readonly fetching = new Map<string, Promise<boolean>>();
 
   /** `dataDir` is nightless' data directory; blobs live under `<dataDir>/artifacts`. */
-  constructor(dataDir: string) {
+  constructor(dataDir: string, options: ContentStoreOptions = {}) {
     this.root = join(dataDir, 'artifacts');
+    this.shared = options.shared ?? null;
+    this.now = options.now ?? Date.now;
   }
 
   /** Where a blob lives (whether or not it exists). Throws on anything but a 64-hex digest. */
@@ -71,7 +89,13 @@ export class ContentStore {
     return join(this.root, 'sha256', digest.slice(0, 2), digest);
   }
 
+  /** Whether the blob is here, or in the shared copy (from where {@link fetch} brings it). */
   async has(digest: string): Promise<boolean> {
+    if (await this.hasLocal(digest)) return true;
+    return this.shared !== null && (await this.shared.blobInfo(digest)) !== null;
+  }
+
+  private async hasLocal(digest: string): Promise<boolean> {
     try {
       return (await stat(this.pathOf(digest))).isFile();
     } catch (err) {
@@ -81,11 +105,47 @@ export class ContentStore {
   }
 
   /**
+   * Makes the blob present here: true at once when it is, else fetched from the shared copy
+   * (size and sha256 checked before it becomes visible); false when neither has it.
+   */
+  fetch(digest: string): Promise<boolean> {
+    const running = this.fetching.get(digest);
+    if (running) return running;
+    const done = this.fetchNow(digest).finally(() => this.fetching.delete(digest));
+    this.fetching.set(digest, done);
+    return done;
+  }
+
+  private async fetchNow(digest: string): Promise<boolean> {
+    const dest = this.pathOf(digest);
+    if (await this.hasLocal(digest)) return true;
+    if (this.shared === null) return false;
+    await mkdir(dirname(dest), { recursive: true });
+    const tmp = await fetchSharedBlob(this.shared, digest, dirname(dest));
+    if (tmp === null) return false;
+    try {
+      await chmod(tmp, 0o444);
+      await rename(tmp, dest);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      throw err;
+    }
+    return true;
+  }
+
+  /**
    * Stores a file's content and returns its digest. Idempotent: content already present is not
    * written again (its mtime is refreshed so a concurrent GC's grace period protects it).
    */
   async put(filePath: string): Promise<StoredBlob> {
     // First pass only reads: identical outputs across builds are the common case and cost no write.
+    const stored = await this.putLocal(filePath);
+    if (this.shared !== null)
+      await shareBlob(this.shared, this.pathOf(stored.digest), stored.digest, this.now());
+    return stored;
+  }
+
+  private async putLocal(filePath: string): Promise<StoredBlob> {
     const first = await hashFile(filePath);
     const dest = this.pathOf(first.digest);
     if (await this.touchIfExists(dest)) return first;
@@ -107,9 +167,24 @@ export class ContentStore {
     }
   }
 
-  /** A read stream of the blob; errors with ENOENT when absent. */
-  openRead(digest: string): ReadStream {
-    return createReadStream(this.pathOf(digest));
+  /** A read stream of the blob (fetched from the shared copy first if need be); errors with ENOENT when absent. */
+  openRead(digest: string): ReadStream | PassThrough {
+    if (this.shared === null) return createReadStream(this.pathOf(digest));
+    const path = this.pathOf(digest);
+    const out = new PassThrough();
+    this.fetch(digest).then(
+      (present) => {
+        if (!present) {
+          out.destroy(Object.assign(new Error(`no blob ${digest}`), { code: 'ENOENT' }));
+          return;
+        }
+        const file = createReadStream(path);
+        file.on('error', (err) => out.destroy(err));
+        file.pipe(out);
+      },
+      (err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err))),
+    );
+    return out;
   }
 
   /**
@@ -118,6 +193,8 @@ export class ContentStore {
    */
   async materialize(digest: string, dest: string): Promise<void> {
     const src = this.pathOf(digest);
+    if (this.shared !== null && !(await this.fetch(digest)))
+      throw Object.assign(new Error(`no blob ${digest}`), { code: 'ENOENT' });
     await mkdir(dirname(dest), { recursive: true });
     await rm(dest, { force: true });
     try {
@@ -170,6 +247,27 @@ export class ContentStore {
       freed += st.size;
     }
     freed += await this.removeStaleTemps(cutoff);
+    if (this.shared !== null) freed += await this.collectShared(isReferenced, cutoff);
+    return freed;
+  }
+
+  /** The shared copy's part of {@link collectGarbage}: same rule, same grace period. */
+  private async collectShared(
+    isReferenced: (digest: string) => boolean | Promise<boolean>,
+    cutoff: number,
+  ): Promise<number> {
+    const shared = this.shared;
+    if (shared === null) return 0;
+    let freed = 0;
+    let after = '';
+    for (let page = 0; page < 1_000_000; page++) {
+      const blobs = await shared.listBlobs(cutoff, after, 200);
+      for (const b of blobs)
+        if (!(await isReferenced(b.digest))) freed += await shared.deleteBlob(b.digest, cutoff);
+      const last = blobs.at(-1);
+      if (last === undefined) break;
+      after = last.digest;
+    }
     return freed;
   }
 

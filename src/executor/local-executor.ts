@@ -13,6 +13,7 @@ import type {
   Executor,
   RunObserver,
   RunOutcome,
+  LogReplica,
   RunResult,
   RunSpec,
 } from './port.js';
@@ -43,6 +44,8 @@ export interface LocalExecutorOptions {
   readonly sandboxProgram?: string;
   /** Mirror cache to use (tests inject one with a counting git runner); default `<dataDir>/git`. */
   readonly mirrors?: GitMirrors;
+  /** Where logs are copied for other replicas (PostgreSQL installations); default none. */
+  readonly logReplica?: LogReplica;
 }
 
 const MiB = 1024 * 1024;
@@ -85,6 +88,7 @@ export class LocalExecutor implements Executor {
     secrets: readonly string[] = [],
   ): Promise<number | null> {
     try {
+      await this.options.logReplica?.restore(buildId);
       const log = await LogWriter.open(logPath(this.options.dataDir, buildId), {
         maxBytes: this.logMaxBytes,
         secrets,
@@ -92,6 +96,7 @@ export class LocalExecutor implements Executor {
       });
       log.system(text);
       await log.close();
+      this.options.logReplica?.grew(buildId);
       return log.error === null ? log.size : null;
     } catch {
       return null;
@@ -117,13 +122,19 @@ export class LocalExecutor implements Executor {
     try {
       if (signal.aborted)
         return finish({ state: 'cancelled', reason: cancelReason(signal) }, [], null, warnings);
+      const replica = this.options.logReplica;
+      // Another replica may have run an earlier attempt: this one's lines follow its lines.
+      await replica?.restore(spec.buildId);
       log = await LogWriter.open(logPath(this.options.dataDir, spec.buildId), {
         maxBytes: this.logMaxBytes,
         secrets: [
           ...spec.secretValues,
           ...envSecrets(spec.job.env, ...spec.job.steps.map((s) => s.env)),
         ],
-        onAdvance: (size) => safely(() => observer.logAdvanced(size)),
+        onAdvance: (size) => {
+          replica?.grew(spec.buildId);
+          safely(() => observer.logAdvanced(size));
+        },
       });
       if (warmJob === null && !untrusted) await this.workspaces.discardWarm(spec.job.name);
       const workspace = await this.workspaces

@@ -34,6 +34,14 @@ export function parseLogLine(raw: string): LogLine | null {
   return { ts: Number(ts), stream: STREAMS[code as keyof typeof STREAMS], text: text ?? '' };
 }
 
+/** Random access to a log's bytes: the local file, or the copy in the database. */
+export interface LogBytes {
+  /** The log's size now. */
+  readonly size: number;
+  /** Up to `length` bytes from `position` (fewer at the end). */
+  read(position: number, length: number): Promise<Buffer>;
+}
+
 /**
  * Reads whole lines from `fromOffset`, about `maxBytes` of them (more when a single line is
  * longer). A line still being written (no `\n` yet) is left for the next read. Safe while the
@@ -55,28 +63,48 @@ export async function readLog(
     throw err;
   }
   try {
-    const size = (await fh.stat()).size;
-    const start = Math.max(0, Math.min(fromOffset, size));
-    let want = Math.max(1, Math.min(maxBytes, size - start));
-    for (;;) {
-      const buf = Buffer.alloc(want);
-      const { bytesRead } = await fh.read(buf, 0, want, start);
-      const data = buf.subarray(0, bytesRead);
-      const lastNl = data.lastIndexOf(0x0a);
-      const more = start + bytesRead < size;
-      if (lastNl === -1 && more && want < MAX_SCAN_BYTES) {
-        want = Math.min(MAX_SCAN_BYTES, want * 4, size - start);
-        continue; // one line longer than maxBytes: widen the window
-      }
-      if (lastNl === -1) return { lines: [], nextOffset: start, size };
-      const lines: LogLine[] = [];
-      for (const raw of data.subarray(0, lastNl).toString('utf8').split('\n')) {
-        const line = parseLogLine(raw);
-        if (line !== null) lines.push(line);
-      }
-      return { lines, nextOffset: start + lastNl + 1, size };
-    }
+    const file = fh;
+    const size = (await file.stat()).size;
+    return await readLines(
+      {
+        size,
+        read: async (position, length) => {
+          const buf = Buffer.alloc(length);
+          const { bytesRead } = await file.read(buf, 0, length, position);
+          return buf.subarray(0, bytesRead);
+        },
+      },
+      fromOffset,
+      maxBytes,
+    );
   } finally {
     await fh.close();
+  }
+}
+
+/** {@link readLog} over any {@link LogBytes}. */
+export async function readLines(
+  bytes: LogBytes,
+  fromOffset: number,
+  maxBytes: number,
+): Promise<LogChunk> {
+  const { size } = bytes;
+  const start = Math.max(0, Math.min(fromOffset, size));
+  let want = Math.max(1, Math.min(maxBytes, size - start));
+  for (;;) {
+    const data = await bytes.read(start, want);
+    const lastNl = data.lastIndexOf(0x0a);
+    const more = start + data.length < size;
+    if (lastNl === -1 && more && want < MAX_SCAN_BYTES) {
+      want = Math.min(MAX_SCAN_BYTES, want * 4, size - start);
+      continue; // one line longer than maxBytes: widen the window
+    }
+    if (lastNl === -1) return { lines: [], nextOffset: start, size };
+    const lines: LogLine[] = [];
+    for (const raw of data.subarray(0, lastNl).toString('utf8').split('\n')) {
+      const line = parseLogLine(raw);
+      if (line !== null) lines.push(line);
+    }
+    return { lines, nextOffset: start + lastNl + 1, size };
   }
 }

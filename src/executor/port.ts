@@ -120,3 +120,18 @@ export interface Executor {
     secrets?: readonly string[],
   ): Promise<number | null>;
 }
+
+/**
+ * A copy of build logs kept beside the local files, which any server replica can read (the
+ * database of a PostgreSQL installation; `executor/log-shipper.ts`). Whoever appends to a log
+ * file calls `restore` before and `grew` after.
+ */
+export interface LogReplica {
+  /**
+   * Brings the local log file up to the shared copy (a build retried here after another replica
+   * ran it, an agent that moved here), so appended bytes land at the same offsets in both.
+   */
+  restore(buildId: number): Promise<void>;
+  /** The local file grew: its new bytes are copied soon (batched); never throws. */
+  grew(buildId: number): void;
+}

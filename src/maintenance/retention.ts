@@ -15,6 +15,7 @@ import type {
   HistoryKind,
   ReadPort,
   RetentionPort,
+  SharedLogPort,
 } from '../store/ports.js';
 import { runArtifactGc } from './artifact-gc.js';
 
@@ -53,6 +54,8 @@ export interface RetentionOptions {
   readonly reportTargets: readonly string[];
   /** Path of a build's log file. */
   readonly logFile: (buildId: number) => string;
+  /** The database's copy of the logs (PostgreSQL installations): deleted with the files. */
+  readonly sharedLogs?: Pick<SharedLogPort, 'deleteLogs'>;
   /** Told which builds were deleted (the scheduler forgets their fingerprints). */
   readonly onBuildsDeleted?: (
     builds: ReadonlyArray<{ readonly id: number; readonly fingerprint: string }>,
@@ -122,6 +125,8 @@ export async function runRetention(opts: RetentionOptions): Promise<RetentionRep
     opts.onBuildsDeleted?.(deleted.builds);
     for (const b of deleted.builds) deletedIds.add(b.id);
     for (const b of deleted.builds) logBytes += await removeFile(opts.logFile(b.id), logger);
+    if (opts.sharedLogs)
+      logBytes += await opts.sharedLogs.deleteLogs(deleted.builds.map((b) => b.id));
     await yieldToOthers();
   }
   // Log files of builds deleted by a run that stopped before removing them (crash).

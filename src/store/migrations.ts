@@ -12,6 +12,7 @@ import { failureClassMigration } from './migration-0008-failure-class.js';
 import { agentsAndLeases } from './migration-0010-agents.js';
 import { retryNotBefore } from './migration-0011-retry-not-before.js';
 import { traceRoots } from './migration-0012-trace-roots.js';
+import { sharedFiles } from './migration-0013-shared-files.js';
 import type { Database } from './schema.js';
 
 /** What differs between SQL backends in DDL, as capability values rather than `if (pg)`. */
@@ -27,6 +28,8 @@ export interface DdlDialect {
   readonly bigint: 'integer' | 'bigint';
   /** A 64-bit float (`real` is 64-bit in SQLite but 32-bit in PostgreSQL). */
   readonly double: 'real' | 'double precision';
+  /** Raw bytes (`blob` in SQLite, `bytea` in PostgreSQL); both drivers read them as a Buffer. */
+  readonly bytes: 'blob' | 'bytea';
 }
 
 export const SQLITE_DDL: DdlDialect = {
@@ -34,6 +37,7 @@ export const SQLITE_DDL: DdlDialect = {
   autoIncrement: true,
   bigint: 'integer',
   double: 'real',
+  bytes: 'blob',
 };
 
 export const POSTGRES_DDL: DdlDialect = {
@@ -41,6 +45,7 @@ export const POSTGRES_DDL: DdlDialect = {
   autoIncrement: false,
   bigint: 'bigint',
   double: 'double precision',
+  bytes: 'bytea',
 };
 
 /** The auto-increment primary key column, as each backend spells it. */
@@ -65,6 +70,7 @@ export function migrations(d: DdlDialect): MigrationProvider {
     '0010-agents': { up: (db) => agentsAndLeases(db as Kysely<Database>, d) },
     '0011-retry-not-before': { up: (db) => retryNotBefore(db as Kysely<Database>, d) },
     '0012-trace-roots': { up: (db) => traceRoots(db as Kysely<Database>, d) },
+    '0013-shared-files': { up: (db) => sharedFiles(db as Kysely<Database>, d) },
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

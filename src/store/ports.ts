@@ -16,4 +16,5 @@ export type * from './ports/meta.js';
 export type * from './ports/change-requests.js';
 export type * from './ports/agents.js';
 export type * from './ports/traces.js';
+export type * from './ports/shared-files.js';
 export type * from './ports/store.js';

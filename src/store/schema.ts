@@ -167,4 +167,9 @@ export interface Database {
     created_at: number;
     delivered_at: number | null;
   };
+  /** A build's log bytes from `byte_offset` (migration 0013; PostgreSQL installations). */
+  log_chunks: { build_id: number; byte_offset: number; length: number; bytes: Buffer };
+  /** A complete blob of the content-addressed store; its bytes are `blob_chunks` 0..chunks-1. */
+  blobs: { digest: string; size: number; chunks: number; stored_at: number };
+  blob_chunks: { digest: string; seq: number; bytes: Buffer };
 }

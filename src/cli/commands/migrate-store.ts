@@ -38,6 +38,8 @@ the token file stay there.`,
         const total = report.tables.reduce((n, t) => n + t.rows, 0);
         for (const t of report.tables) process.stdout.write(`${t.table.padEnd(16)} ${t.rows}\n`);
         process.stdout.write(`copied ${total} rows into ${redactDatabaseUrl(to)}\n`);
+        const { logs, blobs } = report.files;
+        process.stdout.write(`copied ${logs} build logs and ${blobs} artifact blobs\n`);
       } catch (err) {
         process.stderr.write(`nightless migrate-store: ${(err as Error).message}\n`);
         process.exitCode = 1;

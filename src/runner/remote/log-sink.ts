@@ -1,5 +1,6 @@
 import { appendFile, mkdir, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import type { LogReplica } from '../../executor/port.js';
 
 /**
  * The server's copy of an agent's build log, written from chunks the agent sends with their
@@ -10,7 +11,11 @@ import { dirname } from 'node:path';
 export class LogSink {
   private readonly chains = new Map<number, Promise<unknown>>();
 
-  constructor(private readonly pathOf: (buildId: number) => string) {}
+  constructor(
+    private readonly pathOf: (buildId: number) => string,
+    /** The database's copy (PostgreSQL installations): restored from on a gap, told of growth. */
+    private readonly replica?: LogReplica,
+  ) {}
 
   /** Resolves with the log's size after the chunk, or `{ gap: size }` when `offset > size`. */
   append(buildId: number, offset: number, bytes: Buffer): Promise<number | { gap: number }> {
@@ -30,15 +35,23 @@ export class LogSink {
     bytes: Buffer,
   ): Promise<number | { gap: number }> {
     const path = this.pathOf(buildId);
-    const size = await stat(path).then(
-      (s) => s.size,
-      () => 0,
-    );
+    const sizeOf = () =>
+      stat(path).then(
+        (s) => s.size,
+        () => 0,
+      );
+    let size = await sizeOf();
+    if (offset > size && this.replica) {
+      // The agent sent the earlier chunks to another replica: continue from the shared copy.
+      await this.replica.restore(buildId);
+      size = await sizeOf();
+    }
     if (offset > size) return { gap: size };
     const skip = size - offset;
     if (skip >= bytes.length) return size;
     await mkdir(dirname(path), { recursive: true });
     await appendFile(path, bytes.subarray(skip));
+    this.replica?.grew(buildId);
     return size + bytes.length - skip;
   }
 }

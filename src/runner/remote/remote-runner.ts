@@ -6,7 +6,7 @@ import { outputSourceName } from '../../core/output-source.js';
 import type { Pipeline } from '../../core/pipeline.js';
 import { retryPlan } from '../../core/retry-rule.js';
 import { claimableJobs } from '../../core/runs-on.js';
-import type { Executor, RunResult } from '../../executor/port.js';
+import type { Executor, LogReplica, RunResult } from '../../executor/port.js';
 import type { AgentsPort, BuildDetail, NewEvent, QueuePort, ReadPort } from '../../store/ports.js';
 import { untrustedReason, type TrustLookup } from '../build-trust.js';
 import type { AfterRun } from '../local/build-runner.js';
@@ -25,6 +25,8 @@ export interface RemoteRunnerDeps extends RunnerEvents {
   readonly secret: (name: string) => string | undefined;
   /** The server's log file of a build (agents' chunks are appended there). */
   readonly logFile: (buildId: number) => string;
+  /** Where logs are copied for other replicas (PostgreSQL installations); default none. */
+  readonly logReplica?: LogReplica;
   /** Closing lines of builds lost here (`error: lost`), in the log's own format. */
   readonly appendSystemLine: NonNullable<Executor['appendSystemLine']>;
   /** Link to the build page (`NIGHTLESS_BUILD_URL` on the agent). */
@@ -81,7 +83,7 @@ export class RemoteRunner implements Runner {
 
   constructor(private readonly deps: RemoteRunnerDeps) {
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
-    this.sink = new LogSink(deps.logFile);
+    this.sink = new LogSink(deps.logFile, deps.logReplica);
     this.timer = setInterval(() => void this.expire(), deps.expiryCheckMs ?? 1000);
     this.timer.unref();
     this.ready = deps.agents

@@ -10,6 +10,12 @@ import type { LogEnd, LogLine } from '../../api/types.js';
 const CHUNK_BYTES = 256 * 1024;
 /** The fallback when no bus message arrives (a lost wake-up, a remote writer); never faster than 250 ms. */
 const FALLBACK_POLL_MS = 1000;
+/**
+ * A finished build whose recorded log size was not read yet: its last bytes may still be on their
+ * way to the database (another replica copies them within ~200 ms). Waited for this long at most.
+ */
+const TAIL_WAIT_MS = 250;
+const TAIL_WAITS = 40;
 
 export interface FollowLogOptions {
   readonly read: Pick<ReadPort, 'getBuild'>;
@@ -49,6 +55,7 @@ export async function followLog(o: FollowLogOptions): Promise<void> {
     poke();
   });
   let offset = o.from;
+  let tailWaits = 0;
   try {
     while (!stream.closed) {
       woken = false;
@@ -64,7 +71,13 @@ export async function followLog(o: FollowLogOptions): Promise<void> {
       offset = chunk.nextOffset;
       await stream.drained();
       if (progressed && offset < chunk.size) continue;
-      // Finished builds write nothing more; a trailing partial line would never complete.
+      // Finished builds write nothing more; a trailing partial line would never complete. A log
+      // read from the database may lag the recorded size a moment: wait for it, bounded.
+      if (finished && offset < build.logBytes && tailWaits < TAIL_WAITS) {
+        if (!progressed) tailWaits++;
+        await new Promise((resolve) => setTimeout(resolve, TAIL_WAIT_MS));
+        continue;
+      }
       if (finished) {
         const end: LogEnd = { state: build.state };
         stream.send('end', end);

@@ -81,7 +81,11 @@ export function logRoutes(app: ApiApp, ctx: RouteContext): void {
         return reply;
       }
       const chunk = await readLog(dataDir, id, offset, limit);
-      const done = isFinished(build.state) && chunk.nextOffset >= chunk.size;
+      // The database's copy of a log another replica wrote may lag its recorded size a moment.
+      const done =
+        isFinished(build.state) &&
+        chunk.nextOffset >= chunk.size &&
+        chunk.nextOffset >= build.logBytes;
       return { lines: chunk.lines, nextOffset: chunk.nextOffset, size: chunk.size, done };
     },
   );

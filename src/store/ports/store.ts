@@ -12,6 +12,7 @@ import type { RetentionPort } from './retention.js';
 import type { SchedulerPort } from './scheduler.js';
 import type { SourcePort } from './sources.js';
 import type { TracePort } from './traces.js';
+import type { SharedBlobPort, SharedLogPort } from './shared-files.js';
 
 /**
  * One open store: a record of ports over one database (CONVENTIONS.md §3). A caller is handed the
@@ -37,6 +38,10 @@ export interface Store {
   readonly agents: AgentsPort;
   /** Versions' downstream traces: when each was done (the `lead_time` SLO). */
   readonly traces: TracePort;
+  /** Build logs in the database (PostgreSQL installations share them between replicas). */
+  readonly logs: SharedLogPort;
+  /** Blobs of the content-addressed store in the database (same). */
+  readonly blobs: SharedBlobPort;
   /** Closes the connection; no port may be called afterwards. */
   close(): Promise<void>;
 }

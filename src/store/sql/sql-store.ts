@@ -16,6 +16,8 @@ import { SqlRetention } from './retention-store.js';
 import { SqlScheduler } from './scheduler-store.js';
 import { SqlSources } from './source-store.js';
 import { SqlTraces } from './trace-store.js';
+import { SqlSharedBlobs } from './shared-blob-store.js';
+import { SqlSharedLogs } from './shared-log-store.js';
 
 /**
  * The store over Kysely: every port's module over one connection. The same queries serve every
@@ -42,6 +44,8 @@ export function createSqlStore(
     requests: new SqlChangeRequestStore(conn),
     agents: new SqlAgents(conn),
     traces: new SqlTraces(conn),
+    logs: new SqlSharedLogs(conn),
+    blobs: new SqlSharedBlobs(conn),
     close: onClose,
   };
 }
