@@ -82,13 +82,8 @@ export async function openPostgresStore(opts: PostgresStoreOptions): Promise<Sto
   const db = new Kysely<Database>({ dialect: new UnavailableMappingDialect({ pool }, where) });
   // The decision writer's transactions (one scheduler per installation: two connections are
   // plenty), on clients that pipeline; opened lazily, so a store that never decides opens none.
-  // Generic plans: the writer's statements take arrays, whose custom plans would win the cost
-  // comparison and be planned again on every execution (most of a 9-CTE statement's cost).
-  const generic = `${config.options ?? ''} -c plan_cache_mode=force_generic_plan`.trim();
   const pipelining =
-    opts.pipelining === false
-      ? null
-      : new pg.Pool({ ...config, options: generic, max: 2, pipeline: true });
+    opts.pipelining === false ? null : new pg.Pool({ ...config, max: 2, pipeline: true });
   pipelining?.on('error', (err) => opts.onIdleError?.(err));
   pipelining?.on('connect', (client) => client.on('error', () => undefined));
   const close = async () => {
