@@ -14,12 +14,9 @@ export const supersededColumns = (p: {
   reason: p.reason,
 });
 
-/**
- * The decision writer's hot statements (see `Shapes`), one row each: SQLite's (PostgreSQL sends
- * them merged, see `merged-decision-statements.ts`).
- */
+/** The decision writer's hot statements (see `Shapes`). */
 export const decisionStatements = {
-  /** With an id reserved beforehand (see `ask` in `decision-writer.ts`). */
+  /** With an id reserved beforehand (see `reserveIds`). */
   insertVersion: (
     db: Db,
     p: {
@@ -92,18 +89,10 @@ export const decisionStatements = {
       .updateTable('sources')
       .set((eb) => ({ events_received: eb('events_received', '+', p.n), last_event_at: p.at }))
       .where('name', '=', p.name),
-  /** `detail`: the event's new detail, or null to keep it. */
-  markProcessed: (
-    db: Db,
-    p: { processedAt: number; outcome: string; detail: string | null; id: number },
-  ) =>
+  markProcessed: (db: Db, p: { processedAt: number; outcome: string; id: number }) =>
     db
       .updateTable('events')
-      .set({
-        processed_at: p.processedAt,
-        outcome: p.outcome,
-        detail: sql<string>`coalesce(${p.detail}, detail)`,
-      })
+      .set({ processed_at: p.processedAt, outcome: p.outcome })
       .where('id', '=', p.id)
       .where('processed_at', 'is', null),
   upsertSettle: (db: Db, p: { job: string; dueAt: number; eventId: number }) =>
@@ -111,6 +100,17 @@ export const decisionStatements = {
       .insertInto('pending_settles')
       .values({ job: p.job, due_at: p.dueAt, event_id: p.eventId })
       .onConflict((oc) => oc.column('job').doUpdateSet({ due_at: p.dueAt, event_id: p.eventId })),
+  setEventDetail: (db: Db, p: { detail: string; id: number }) =>
+    db.updateTable('events').set({ detail: p.detail }).where('id', '=', p.id),
+  /**
+   * `n` new ids of `table`'s key from its sequence (PostgreSQL), in increasing order, never handed
+   * out again whether or not the transaction commits.
+   */
+  nextIds: (db: Db, p: { table: string; n: number }) => ({
+    compile: () =>
+      sql<{ id: number }>`select nextval(pg_get_serial_sequence(${p.table}, 'id')) as id
+        from generate_series(1, ${p.n}::integer)`.compile(db),
+  }),
   /**
    * The largest id `table` (AUTOINCREMENT, SQLite) ever gave; the single writer makes the next ones
    * this transaction's until it inserts them.

@@ -5,12 +5,6 @@ import type { AppliedDecisions } from '../ports.js';
 import type { Dialect } from './connection.js';
 import { decisionStatements as hot, supersededColumns } from './decision-statements.js';
 import {
-  mergedDecisionStatements as merged,
-  writeParams,
-  type AskParams,
-  type WriteRows,
-} from './merged-decision-statements.js';
-import {
   buildParams,
   buildStatements,
   inputParams,
@@ -50,18 +44,23 @@ export async function applyEventDecisions(
   );
   let outcome: string = decisions[0]?.rule ?? 'nothing';
   for (const d of newBuilds) outcome = d.rule;
-  const asked = await ask(w, dialect, {
-    eventId: event.id,
-    processedAt: now,
-    outcome,
-    detail: eventDetail(event),
-    builds: newBuilds.length,
-    versions: decisions.filter((d) => d.kind === 'advance-head').length,
-    olds: [...new Set(newBuilds.flatMap((d) => d.supersedes))],
-  });
-  const { ids, stillQueued } = asked;
+  // The fence between schedulers: a replica that just lost the lead may still be committing a
+  // batch the new leader decides too. The row lock makes the later of the two see the event
+  // processed; it rolls back (and reloads its snapshot) instead of queuing the builds twice.
+  const marked = w.send(hot.markProcessed, { processedAt: now, outcome, id: event.id });
+  const buildIds = reserveIds(w, dialect, 'builds', newBuilds.length);
+  const heads = decisions.filter((d) => d.kind === 'advance-head').length;
+  const versionIds = reserveIds(w, dialect, 'versions', heads);
+  const olds = [...new Set(newBuilds.flatMap((d) => d.supersedes))];
+  const candidates = queuedAmong(w, dialect, olds);
+  // Observed now: when an earlier answer fails (the connection is lost) these are never awaited,
+  // and an unhandled rejection would end the process. Their failure is the same one, thrown below.
+  for (const asked of [buildIds, versionIds, candidates]) asked.catch(() => undefined);
+  if ((await marked).numAffectedRows === 0n)
+    throw new Error(`event ${event.id} was decided already (by another scheduler)`);
+  const ids = { builds: await buildIds, versions: await versionIds };
+  const stillQueued = await candidates;
 
-  const rows: Rows = { v: [], h: [], b: [], i: [], j: [], s: [], d: [], p: [] };
   const applied = {
     queued: [] as BuildRef[],
     skipped: [] as BuildRef[],
@@ -75,7 +74,7 @@ export async function applyEventDecisions(
     switch (d.kind) {
       case 'advance-head': {
         const id = take(ids.versions);
-        rows.v.push({
+        void w.send(hot.insertVersion, {
           id,
           source: d.source,
           version: d.version,
@@ -85,7 +84,7 @@ export async function applyEventDecisions(
           producedBy: d.producedBy,
           createdAt: now,
         });
-        rows.h.push({ source: d.source, ref: d.ref ?? '', versionId: id });
+        void w.send(hot.upsertHead, { source: d.source, ref: d.ref ?? '', versionId: id });
         const head: SourceHead = {
           source: d.source,
           version: d.version,
@@ -102,7 +101,7 @@ export async function applyEventDecisions(
       case 'record-skip': {
         buildId = take(ids.builds);
         const values = newBuildValues(d, now);
-        newBuild(w, rows, buildId, values, d.inputs, now);
+        insertNewBuild(w, buildId, values, d.inputs, now);
         const ref: BuildRef = {
           id: buildId,
           job: d.job,
@@ -112,7 +111,7 @@ export async function applyEventDecisions(
           group: d.kind === 'queue-build' ? d.concurrency.group : d.group,
         };
         if (d.kind === 'queue-build') {
-          rows.j.push({ name: d.job, hash: d.definitionHash, now });
+          void w.send(hot.upsertJob, { name: d.job, hash: d.definitionHash, now });
           applied.queued.push(ref);
         } else applied.skipped.push(ref);
         for (const old of d.supersedes) {
@@ -120,14 +119,14 @@ export async function applyEventDecisions(
           if (!row) continue;
           // Once: a build two decisions of one event both supersede is superseded by the first.
           stillQueued.delete(old);
-          supersede(w, rows, row.build, row.inputs, buildId, now);
+          supersede(w, row.build, row.inputs, buildId, now);
           applied.superseded.push(old);
         }
         if (d.kind === 'queue-build') applied.cancelRequested.push(...d.cancels);
         break;
       }
       case 'defer':
-        rows.p.push({ job: d.job, dueAt: d.until, eventId: event.id });
+        void w.send(hot.upsertSettle, { job: d.job, dueAt: d.until, eventId: event.id });
         break;
       case 'cancel-builds':
         // Carried out after the commit, like cancel_running (Engine: cancel per build).
@@ -137,7 +136,7 @@ export async function applyEventDecisions(
       case 'note':
         break;
     }
-    rows.d.push({
+    void w.send(hot.insertDecision, {
       eventId: event.id,
       job: d.job,
       rule: d.rule,
@@ -153,110 +152,18 @@ export async function applyEventDecisions(
     const r = received.get(event.source);
     received.set(event.source, { n: (r?.n ?? 0) + 1, at: now });
   }
-  write(w, dialect, rows);
+  if (event.kind === 'source' && event.ancestry !== null) {
+    // The fact the scheduler decided with, kept with the event so `why` and the event API can
+    // show it (asked of the mirror just before deciding, so not known when the event arrived).
+    const detail = JSON.stringify({
+      changedPaths: event.changedPaths,
+      producedBy: event.producedBy,
+      ancestry: event.ancestry,
+      ...(event.request === undefined ? {} : { request: event.request }),
+    });
+    void w.send(hot.setEventDetail, { detail, id: event.id });
+  }
   return applied;
-}
-
-/**
- * The fact the scheduler decided with, kept with the event so `why` and the event API can show it
- * (asked of the mirror just before deciding, so not known when the event arrived); null: none.
- */
-function eventDetail(event: SchedulerEvent): string | null {
-  if (event.kind !== 'source' || event.ancestry === null) return null;
-  return JSON.stringify({
-    changedPaths: event.changedPaths,
-    producedBy: event.producedBy,
-    ancestry: event.ancestry,
-    ...(event.request === undefined ? {} : { request: event.request }),
-  });
-}
-
-/** One event's rows per table, as the one-row statements take them (see `WriteRows`). */
-interface Rows extends WriteRows {
-  v: Parameters<typeof hot.insertVersion>[1][];
-  h: Parameters<typeof hot.upsertHead>[1][];
-  b: Parameters<typeof buildStatements.insertBuildWithId>[1][];
-  i: Parameters<typeof buildStatements.insertInput>[1][];
-  j: Parameters<typeof hot.upsertJob>[1][];
-  s: Parameters<typeof hot.supersede>[1][];
-  d: Parameters<typeof hot.insertDecision>[1][];
-  p: Parameters<typeof hot.upsertSettle>[1][];
-}
-
-interface Asked {
-  readonly ids: { builds: number[]; versions: number[] };
-  readonly stillQueued: Map<number, { build: BuildRow; inputs: InputRow[] }>;
-}
-
-/**
- * Marks the event processed, reserves the new rows' ids, and reads (on PostgreSQL locks) the
- * builds to supersede that are still queued. The mark is the fence between schedulers: a replica
- * that just lost the lead may still be committing a batch the new leader decides too. The row
- * lock makes the later of the two see the event processed; it rolls back (and reloads its
- * snapshot) instead of queuing the builds twice.
- */
-async function ask(w: StatementSender, dialect: Dialect, p: AskParams): Promise<Asked> {
-  if (dialect.sequences) {
-    const { rows } = await w.send(merged.ask, p);
-    const row = rows[0];
-    if (!row || row.marked === 0)
-      throw new Error(`event ${p.eventId} was decided already (by another scheduler)`);
-    const stillQueued = new Map<number, { build: BuildRow; inputs: InputRow[] }>();
-    for (const q of row.queued ?? []) stillQueued.set(Number(q.build.id), q);
-    const sorted = (ids: readonly (number | string)[]) => ids.map(Number).sort((a, b) => a - b);
-    return {
-      ids: { builds: sorted(row.build_ids), versions: sorted(row.version_ids) },
-      stillQueued,
-    };
-  }
-  // SQLite: the writer is alone, so the same facts one statement each (embedded: no waits).
-  const marked = w.send(hot.markProcessed, {
-    processedAt: p.processedAt,
-    outcome: p.outcome,
-    detail: p.detail,
-    id: p.eventId,
-  });
-  const buildIds = lastIds(w, 'builds', p.builds);
-  const versionIds = lastIds(w, 'versions', p.versions);
-  const candidates = queuedAmong(w, p.olds);
-  // Observed now: when an earlier answer fails these are never awaited, and an unhandled
-  // rejection would end the process. Their failure is the same one, thrown below.
-  for (const a of [buildIds, versionIds, candidates]) a.catch(() => undefined);
-  if ((await marked).numAffectedRows === 0n)
-    throw new Error(`event ${p.eventId} was decided already (by another scheduler)`);
-  return {
-    ids: { builds: await buildIds, versions: await versionIds },
-    stillQueued: await candidates,
-  };
-}
-
-/**
- * Sends one event's rows without waiting (the transaction's end waits for the answer): on
- * PostgreSQL as one statement; on SQLite one per row, tables in an order the foreign keys accept.
- */
-function write(w: StatementSender, dialect: Dialect, rows: Rows): void {
-  if (dialect.sequences) {
-    // One statement may upsert a key once: the last row per key is the one the writes leave.
-    const last = <T>(list: readonly T[], key: (r: T) => string) => [
-      ...new Map(list.map((r) => [key(r), r])).values(),
-    ];
-    const unique: WriteRows = {
-      ...rows,
-      h: last(rows.h, (r) => JSON.stringify([r.source, r.ref])),
-      j: last(rows.j, (r) => r.name),
-      p: last(rows.p, (r) => r.job),
-    };
-    void w.send(merged.write, writeParams(unique));
-    return;
-  }
-  for (const r of rows.v) void w.send(hot.insertVersion, r);
-  for (const r of rows.h) void w.send(hot.upsertHead, r);
-  for (const r of rows.b) void w.send(buildStatements.insertBuildWithId, r);
-  for (const r of rows.i) void w.send(buildStatements.insertInput, r);
-  for (const r of rows.j) void w.send(hot.upsertJob, r);
-  for (const r of rows.s) void w.send(hot.supersede, r);
-  for (const r of rows.d) void w.send(hot.insertDecision, r);
-  for (const r of rows.p) void w.send(hot.upsertSettle, r);
 }
 
 /** `events_received += n` once per source for the events of one transaction. */
@@ -274,7 +181,6 @@ function take(ids: number[]): number {
 }
 
 /**
-/**
  * SQLite: per transaction (one sender each), the largest id of each table handed out so far. Only
  * this writer inserts builds and versions inside its transaction, so after the first read of
  * `sqlite_sequence` the next ids are known without asking again: a batch of events reads it once
@@ -283,16 +189,21 @@ function take(ids: number[]): number {
 const handedOut = new WeakMap<StatementSender, Map<'builds' | 'versions', Promise<number>>>();
 
 /**
- * `n` ids of `table` that no other row gets, in increasing order: after the largest id the
- * AUTOINCREMENT table ever gave (SQLite, whose one writer inserts them, in this transaction,
- * before anyone can ask again).
+ * `n` ids of `table` that no other row gets, in increasing order: from the sequence where there
+ * is one (PostgreSQL), else after the largest id the AUTOINCREMENT table ever gave (SQLite, whose
+ * one writer inserts them, in this transaction, before anyone can ask again).
  */
-async function lastIds(
+async function reserveIds(
   w: StatementSender,
+  dialect: Dialect,
   table: 'builds' | 'versions',
   n: number,
 ): Promise<number[]> {
   if (n === 0) return [];
+  if (dialect.sequences) {
+    const { rows } = await w.send(hot.nextIds, { table, n });
+    return rows.map((r) => Number(r.id)).sort((a, b) => a - b);
+  }
   let tables = handedOut.get(w);
   if (!tables) {
     tables = new Map<'builds' | 'versions', Promise<number>>();
@@ -310,13 +221,15 @@ async function lastIds(
   return Array.from({ length: n }, (_, i) => last + 1 + i);
 }
 
-/** The builds among `ids` still queued, with their inputs (SQLite: no row locks needed). */
+/** The builds among `ids` still queued, with their inputs; locked where rows can be. */
 async function queuedAmong(
   w: StatementSender,
+  dialect: Dialect,
   ids: readonly number[],
 ): Promise<Map<number, { build: BuildRow; inputs: InputRow[] }>> {
+  const read = dialect.supportsRowLocks ? buildStatements.lockBuild : buildStatements.buildById;
   const asked = ids.map((id) => ({
-    row: w.send(buildStatements.buildById, { id }),
+    row: w.send(read, { id }),
     inputs: w.send(buildStatements.inputsOf, { id }),
   }));
   const out = new Map<number, { build: BuildRow; inputs: InputRow[] }>();
@@ -356,9 +269,8 @@ function newBuildValues(d: NewBuildDecision, now: number): NewBuild {
 }
 
 /** A new build row with its inputs and its outbox row (`queued` or `skipped`). */
-function newBuild(
+function insertNewBuild(
   w: StatementSender,
-  rows: Rows,
   id: number,
   values: NewBuild,
   inputs: NewBuildDecision['inputs'],
@@ -366,22 +278,21 @@ function newBuild(
 ): void {
   const row = newBuildRow(id, values);
   const inputRows = newInputRows(id, inputs);
-  rows.b.push({ id, ...buildParams(row) });
-  rows.i.push(...inputRows.map(inputParams));
+  void w.send(buildStatements.insertBuildWithId, { id, ...buildParams(row) });
+  for (const i of inputRows) void w.send(buildStatements.insertInput, inputParams(i));
   outbox(w, toBuild(row, inputRows), values.state === 'queued' ? 'queued' : 'skipped', now);
 }
 
 /** Marks queued build `row` superseded by build `by`, with its outbox row. */
 function supersede(
   w: StatementSender,
-  rows: Rows,
   row: BuildRow,
   inputs: readonly InputRow[],
   by: number,
   now: number,
 ): void {
   const p = { relatedBuild: by, finishedAt: now, reason: `superseded by build #${by}` };
-  rows.s.push({ ...p, id: Number(row.id) });
+  void w.send(hot.supersede, { ...p, id: Number(row.id) });
   // The row as the update leaves it: it was read (and on PostgreSQL locked) still queued.
   outbox(w, toBuild({ ...row, ...supersededColumns(p) }, inputs), 'superseded', now);
 }

@@ -25,29 +25,7 @@ export const outboxRowStatements = {
         from (select pg_advisory_xact_lock(${LOCK_KEY})) as l`;
     return { compile: () => q.compile(db) };
   },
-  /**
-   * Several rows under the lock in one statement of one fixed text (one array per column), ids
-   * taken in the arrays' order; for a sender of its own (PostgreSQL).
-   */
-  insertLockedMany: (db: Db, p: OutboxColumns): Compilable => {
-    const q = sql`insert into outbox (build_id, type, payload, created_at)
-      select v.build_id, v.type, v.payload, v.created_at
-        from (select pg_advisory_xact_lock(${LOCK_KEY})) as l,
-             unnest(${p.buildIds}::bigint[], ${p.types}::text[], ${p.payloads}::text[],
-                    ${p.createdAts}::bigint[])
-               with ordinality as v(build_id, type, payload, created_at, ord)
-       order by v.ord`;
-    return { compile: () => q.compile(db) };
-  },
 };
-
-/** Outbox rows as one array per column (see `insertLockedMany`). */
-export interface OutboxColumns extends Record<string, unknown> {
-  readonly buildIds: readonly number[];
-  readonly types: readonly string[];
-  readonly payloads: readonly string[];
-  readonly createdAts: readonly number[];
-}
 
 export interface OutboxRowParams extends Record<string, unknown> {
   readonly buildId: number;

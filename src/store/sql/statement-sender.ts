@@ -55,20 +55,10 @@ abstract class Tracked implements StatementSender {
   }
 
   async drain(): Promise<void> {
-    const rows = this.outboxRows.splice(0);
-    if (this.dialect.outboxIdsNeedLock && rows.length > 1)
-      void this.send(outboxRowStatements.insertLockedMany, {
-        buildIds: rows.map((r) => r.buildId),
-        types: rows.map((r) => r.type),
-        payloads: rows.map((r) => r.payload),
-        createdAts: rows.map((r) => r.createdAt),
-      });
-    else {
-      const insert = this.dialect.outboxIdsNeedLock
-        ? outboxRowStatements.insertLocked
-        : outboxRowStatements.insert;
-      for (const row of rows) void this.send(insert, row);
-    }
+    const insert = this.dialect.outboxIdsNeedLock
+      ? outboxRowStatements.insertLocked
+      : outboxRowStatements.insert;
+    for (const row of this.outboxRows.splice(0)) void this.send(insert, row);
     // Bounded: statements are only sent by the writer, which has stopped when drain is called.
     for (let i = 0; i < this.sent.length; i++) await this.sent[i];
     if (this.failure) throw this.failure.err;
