@@ -619,9 +619,14 @@ jobs:
         const initialS = (performance.now() - w0) / 1000;
         const initial = treeCpu(pid);
         const firstNext = Math.min(...nextChecks) - Date.now();
+        // The versions the first checks found are fetched into their mirrors (the start-early
+        // fetch: here 1,000 clones): start-up work, not idle. Wait for the git processes to end.
+        const c0Start = performance.now();
+        for (let i = 0; i < 1_200 && gitDescendants(pid) > 0; i++) await sleep(250);
+        const clonesS = (performance.now() - c0Start) / 1000;
         // V8 tidies up for a while after start (memory-reducing GCs): measure what stays.
         log(
-          `idle (${label}): ${checked} checked (${failed} failed) in ${f1(initialS)} s; settling ${SETTLE_S} s`,
+          `idle (${label}): ${checked} checked (${failed} failed) in ${f1(initialS)} s; git of the start-early fetches done ${f1(clonesS)} s later; settling ${SETTLE_S} s`,
         );
         await sleep(SETTLE_S * 1000);
 
@@ -741,6 +746,23 @@ function procCpuOrZero(pid: number): { self: number; children: number } {
   } catch {
     return { self: 0, children: 0 };
   }
+}
+
+/** Live processes below `pid`'s children (git started by the server's spawn helper). */
+function gitDescendants(pid: number): number {
+  const childrenOf = (p: number): number[] => {
+    try {
+      return readdirSync(`/proc/${p}/task`).flatMap((t) =>
+        readFileSync(`/proc/${p}/task/${t}/children`, 'utf8')
+          .split(' ')
+          .filter(Boolean)
+          .map(Number),
+      );
+    } catch {
+      return [];
+    }
+  };
+  return childrenOf(pid).reduce((n, k) => n + childrenOf(k).length, 0);
 }
 
 /**
