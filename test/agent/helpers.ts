@@ -60,24 +60,11 @@ export function startAgent(opts: {
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const gone = () => child.exitCode !== null || child.signalCode !== null;
   return {
     child,
     name: opts.name,
     output: () => out,
-    async stop() {
-      if (gone()) return;
-      child.kill('SIGCONT');
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 10_000);
-      await exited;
-      clearTimeout(t);
-    },
-    async kill9() {
-      if (gone()) return;
-      child.kill('SIGKILL');
-      await exited;
-    },
+    ...stopControls(child, exited, 10_000),
   };
 }
 
@@ -130,7 +117,6 @@ export function startServe(opts: {
   child.stdout.setEncoding('utf8').on('data', (d: string) => (out += d));
   child.stderr.setEncoding('utf8').on('data', (d: string) => (out += d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const gone = () => child.exitCode !== null || child.signalCode !== null;
   const serve: ServeProcess = {
     child,
     url: '',
@@ -145,19 +131,7 @@ export function startServe(opts: {
       });
       return serve.url;
     },
-    async stop() {
-      if (gone()) return;
-      child.kill('SIGCONT');
-      child.kill('SIGTERM');
-      const t = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await exited;
-      clearTimeout(t);
-    },
-    async kill9() {
-      if (gone()) return;
-      child.kill('SIGKILL');
-      await exited;
-    },
+    ...stopControls(child, exited, 15_000),
   };
   return serve;
 }
@@ -301,4 +275,31 @@ export async function startEventReceiver(
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   return { server, port: (server.address() as AddressInfo).port };
+}
+
+/**
+ * `stop` (wake a frozen process, SIGTERM, SIGKILL after `killAfterMs`) and `kill9` of a child
+ * process; both resolve once it exited and do nothing when it already has.
+ */
+function stopControls(
+  child: ChildProcess,
+  exited: Promise<void>,
+  killAfterMs: number,
+): { stop(): Promise<void>; kill9(): Promise<void> } {
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  return {
+    async stop() {
+      if (gone()) return;
+      child.kill('SIGCONT');
+      child.kill('SIGTERM');
+      const t = setTimeout(() => child.kill('SIGKILL'), killAfterMs);
+      await exited;
+      clearTimeout(t);
+    },
+    async kill9() {
+      if (gone()) return;
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
 }
