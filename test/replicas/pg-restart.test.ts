@@ -293,6 +293,16 @@ describe.skipIf(why !== null)('PostgreSQL restarted under load (own cluster, two
           `${e.message}: ${JSON.stringify(rows)}\nr1: ${replicas[0]!.err.slice(-3000)}\nr2: ${replicas[1]!.err.slice(-3000)}`,
         );
       });
+      if (settled.passed !== PUSHES * 2) {
+        // Say which builds did not pass and why, with both replicas' logs: this is the assertion
+        // that catches a build misreported across the outage.
+        const { rows } = await client.query(
+          `select id, job, state, worker, attempt, failed_step, reason from builds where state <> 'passed'`,
+        );
+        expect.fail(
+          `${JSON.stringify(settled)}: ${JSON.stringify(rows)}\nr1: ${replicas[0]!.err.slice(-4000)}\nr2: ${replicas[1]!.err.slice(-4000)}`,
+        );
+      }
       expect(settled).toEqual({ passed: PUSHES * 2 });
       const { rows: events } = await client.query<{ delivery_id: string }>(
         `select delivery_id from events where delivery_id like 'generic:%'`,

@@ -14,6 +14,7 @@ import { mergeTargetOf, untrustedReason, type TrustLookup } from '../build-trust
 import { claimableJobs } from '../../core/runs-on.js';
 import { LEASE_LOST_REASON, LeaseRenewal, type SlotLeases } from './lease-renewal.js';
 import type { RunningBuild } from './running-build.js';
+import { whileStoreDown, type StoreWait } from './while-store-down.js';
 
 export type { SlotLeases } from './lease-renewal.js';
 
@@ -152,6 +153,10 @@ export class BuildRunner implements Runner {
     this.cancelRunning(id, LEASE_LOST_REASON);
   }
 
+  private storeWait(build: number, log: Logger, signal?: AbortSignal): StoreWait {
+    return { build, log, stopping: () => this.stopping, ...(signal ? { signal } : {}) };
+  }
+
   /** Arms the wake-up for the earliest retry still in its backoff, if any. */
   private async armRetryWake(): Promise<void> {
     const now = this.deps.now();
@@ -223,22 +228,30 @@ export class BuildRunner implements Runner {
       if (!job) {
         result = internalError(`job "${build.job}" is no longer in the pipeline`);
       } else {
-        const inputs: RunInput[] = [];
-        for (const input of build.inputs) {
-          const def = pipeline.sources.get(input.source);
-          if (!def) throw new Error(`source "${input.source}" is no longer in the pipeline`);
-          const files =
-            def.kind === 'job-output'
-              ? await deps.queue.outputFiles(input.source, input.version)
-              : [];
-          const mergeTarget = await mergeTargetOf(deps.requests, input, def);
-          inputs.push({ ...input, def, files, ...(mergeTarget ? { mergeTarget } : {}) });
-        }
+        // What the build needs from the store is read before any step runs; a database restart
+        // here delays the build instead of ending it `error: internal`.
+        const { inputs, untrusted } = await whileStoreDown(
+          this.storeWait(build.id, log, signal),
+          'the database is unavailable: starting the build once it is back',
+          async () => {
+            const inputs: RunInput[] = [];
+            for (const input of build.inputs) {
+              const def = pipeline.sources.get(input.source);
+              if (!def) throw new Error(`source "${input.source}" is no longer in the pipeline`);
+              const files =
+                def.kind === 'job-output'
+                  ? await deps.queue.outputFiles(input.source, input.version)
+                  : [];
+              const mergeTarget = await mergeTargetOf(deps.requests, input, def);
+              inputs.push({ ...input, def, files, ...(mergeTarget ? { mergeTarget } : {}) });
+            }
+            return { inputs, untrusted: await untrustedReason(deps.requests, build.inputs) };
+          },
+        );
         secretValues = [
           ...pipeline.secretValues,
           ...job.secrets.map((name) => deps.secret(name) ?? '').filter((v) => v !== ''),
         ];
-        const untrusted = await untrustedReason(deps.requests, build.inputs);
         log.info(untrusted === null ? {} : { untrusted }, 'build started');
         result = await deps.executor.run(
           {
@@ -330,10 +343,16 @@ export class BuildRunner implements Runner {
     };
     try {
       const lease = deps.lease;
-      const finished = await this.record(build.id, log, () =>
-        lease
-          ? lease.port.finishLeased(build.id, deps.worker, run, deps.now())
-          : deps.queue.finishBuild(build.id, run, deps.now()),
+      // `finishBuild` leaves an already-ended build alone, so a retry after a commit whose answer
+      // was lost is harmless. Given up: the build is found lost at the next start (or by lease
+      // expiry) and runs again.
+      const finished = await whileStoreDown(
+        this.storeWait(build.id, log),
+        'the database is unavailable: recording the result again until it is back',
+        () =>
+          lease
+            ? lease.port.finishLeased(build.id, deps.worker, run, deps.now())
+            : deps.queue.finishBuild(build.id, run, deps.now()),
       );
       if (finished === null) {
         // Swept before the result got in (frozen or cut off): it is `error: lost` and re-queued.
@@ -348,34 +367,7 @@ export class BuildRunner implements Runner {
       log.error({ err }, 'recording the build result failed');
     }
   }
-
-  /**
-   * Records a finished build, retrying while the store is unavailable (a database restart): the
-   * result is only in memory until then, and the slot stays busy. `finishBuild` leaves an
-   * already-ended build alone, so a retry after a commit whose answer was lost is harmless.
-   * Gives up when the server stops or after ~10 minutes: the build is then found lost at the next
-   * start (or by lease expiry) and run again.
-   */
-  private async record<T>(id: number, log: Logger, finish: () => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await finish();
-      } catch (err) {
-        const pause = RECORD_BACKOFF_MS[attempt];
-        if (!isStoreUnavailable(err) || pause === undefined || this.stopping) throw err;
-        if (attempt === 0)
-          log.warn(
-            { build: id, reason: (err as Error).message },
-            'the database is unavailable: recording the result again until it is back',
-          );
-        await new Promise((r) => setTimeout(r, pause));
-      }
-    }
-  }
 }
-
-/** Pauses between attempts to record a result: about 10 minutes in all, then it is left lost. */
-const RECORD_BACKOFF_MS = [250, 500, 1000, 2000, 4000, ...Array<number>(120).fill(5000)];
 
 /** Why builds are killed by a graceful shutdown (they are re-queued, not cancelled). */
 const SHUTDOWN_REASON = 'server shutting down';
