@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -125,6 +125,18 @@ async function killAndWaitForSteps(
   return Date.now() - t0;
 }
 
+/** The spawn helper of process `owner`: its child `node -e …`. */
+async function helperOf(owner: number): Promise<number> {
+  for (const name of await readdir('/proc')) {
+    const stat = await readFile(`/proc/${name}/stat`, 'latin1').catch(() => '');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    if (ppid !== owner) continue;
+    const argv = (await readFile(`/proc/${name}/cmdline`, 'latin1').catch(() => '')).split('\0');
+    if (argv[1] === '-e') return Number(name);
+  }
+  throw new Error(`process ${owner} has no spawn helper`);
+}
+
 async function cleanup(dataDir: string): Promise<void> {
   for (const pid of await stepProcesses(dataDir)) {
     try {
@@ -175,41 +187,82 @@ describe('kill -9 of the process running steps', { timeout: 120_000 }, () => {
   });
 
   it('nightless agent: its steps end within seconds, long before the lease expires', async () => {
-    const dir = join(root, 'agent');
-    const work = join(dir, 'app');
-    await mkdir(dir);
-    await rm(join(marks, 'plain.pid'), { force: true });
-    await rm(join(marks, 'plain.child'), { force: true });
-    git(dir, 'init', '-q', '--initial-branch=main', work);
-    await writeFile(
-      join(dir, 'nightless.yaml'),
-      `version: 1\npipeline: killed-agent\nsources:\n  app:\n    git: ${work}\n    branch: main\n    fallback_poll: off\njobs:\n${jobs('\n    runs_on: [linux]')}`,
-    );
-    const port = await freePort();
-    // A long lease: the agent's steps must not wait for it (nor for the agent's restart).
-    let nl: Nightless | undefined;
-    let agent: AgentProcess | undefined;
-    const workDir = join(dir, 'work-victim');
-    try {
-      nl = await startServer(dir, port, 60_000);
-      const admin = await adminToken(dir);
-      const token = await agentToken(nl.url, admin, 'pool');
-      agent = startAgent({
-        server: nl.url,
+    await withAgent('agent', async ({ agent, workDir, pids }) => {
+      const took = await killAndWaitForSteps(() => agent.kill9(), workDir, pids);
+      console.log(`agent kill -9: steps gone ${took} ms after the agent`);
+    });
+  });
+
+  it('agent and its spawn helper both killed: the agent started again ends the leftovers', async () => {
+    await withAgent('agent-and-helper', async ({ agent, workDir, pids, start }) => {
+      const helper = await helperOf(agent.child.pid as number);
+      process.kill(helper, 'SIGKILL');
+      await agent.kill9();
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(pids.filter(alive)).toEqual(pids); // nothing outside is left to end them
+      const again = start();
+      await eventually(
+        'the restarted agent to end the leftovers',
+        async () => ((await stepProcesses(workDir)).length === 0 ? true : undefined),
+        30_000,
+      );
+      expect(pids.filter(alive)).toEqual([]);
+      expect(again.output()).toMatch(/killed what a build of a previous run left/);
+      await again.stop();
+    });
+  });
+});
+
+/**
+ * A server in this process (SQLite, a long lease: nothing here may wait for it), and a real
+ * agent process with two slots running the steps of `jobs`; `body` gets them once both run.
+ */
+async function withAgent(
+  name: string,
+  body: (a: {
+    agent: AgentProcess;
+    workDir: string;
+    pids: number[];
+    start: () => AgentProcess;
+  }) => Promise<void>,
+): Promise<void> {
+  const dir = join(root, name);
+  const work = join(dir, 'app');
+  await mkdir(dir);
+  await rm(join(marks, 'plain.pid'), { force: true });
+  await rm(join(marks, 'plain.child'), { force: true });
+  git(dir, 'init', '-q', '--initial-branch=main', work);
+  await writeFile(
+    join(dir, 'nightless.yaml'),
+    `version: 1\npipeline: killed-agent\nsources:\n  app:\n    git: ${work}\n    branch: main\n    fallback_poll: off\njobs:\n${jobs('\n    runs_on: [linux]')}`,
+  );
+  const port = await freePort();
+  const workDir = join(dir, 'work-victim');
+  let nl: Nightless | undefined;
+  const started: AgentProcess[] = [];
+  try {
+    nl = await startServer(dir, port, 60_000);
+    const admin = await adminToken(dir);
+    const token = await agentToken(nl.url, admin, 'pool');
+    const url = nl.url;
+    const start = (): AgentProcess => {
+      const a = startAgent({
+        server: url,
         token,
         name: 'victim',
         workDir,
         labels: 'linux',
         slots: 2,
       });
-      await push(nl.url, admin, work, await commit(work, 'one'));
-      const pids = await stepsRunning(workDir);
-      const took = await killAndWaitForSteps(() => agent!.kill9(), workDir, pids);
-      console.log(`agent kill -9: steps gone ${took} ms after the agent`);
-    } finally {
-      await agent?.stop();
-      await nl?.stop();
-      await cleanup(workDir);
-    }
-  });
-});
+      started.push(a);
+      return a;
+    };
+    const agent = start();
+    await push(nl.url, admin, work, await commit(work, 'one'));
+    await body({ agent, workDir, pids: await stepsRunning(workDir), start });
+  } finally {
+    await Promise.all(started.map((a) => a.stop()));
+    await nl?.stop();
+    await cleanup(workDir);
+  }
+}
