@@ -2,6 +2,7 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
+import { processHelper } from '../spawn/process-helper.js';
 import { formatDuration } from './format-duration.js';
 import { killStepProcesses, PROCESS_COOKIE_ENV } from './kill-tree.js';
 import type { LogWriter } from './log-writer.js';
@@ -93,6 +94,15 @@ export async function runStep(o: StepRunOptions): Promise<StepOutcome> {
       : { kind: 'spawn-error', reason: why };
   }
 
+  // The spawn helper outlives this process: if it dies (even SIGKILL), the helper ends the step
+  // at once, rather than the step running on — beside its own re-run once the build is found
+  // lost — until this data directory starts again. Told before any await: no window.
+  const unwatch = processHelper.watch({
+    pgid: pid,
+    mark: `${PROCESS_COOKIE_ENV}=${cookie}`,
+    graceMs: o.killGraceMs,
+  });
+
   // Both are pipes (stdio above); the conditional stdio array only hides that from the types.
   const stdout = child.stdout as Readable;
   const stderr = child.stderr as Readable;
@@ -153,6 +163,7 @@ export async function runStep(o: StepRunOptions): Promise<StepOutcome> {
     cookie,
     stop?.kind === 'cancelled' ? o.cancelGraceMs : o.killGraceMs,
   );
+  unwatch();
   const exit = stop === null ? (first as Exit) : await exited;
   await closePipes(drained, statusPipe ? [stdout, stderr, statusPipe] : [stdout, stderr]);
 

@@ -8,11 +8,23 @@
  * stalled, error }`, once per run. Each program runs in its own process group (it may start
  * helpers of its own that hold the pipes open: git-remote-http, ssh), killed as a group on
  * timeout, stall, kill, or when the channel to nightless closes (nightless stopped or died).
+ *
+ * It is also the lifeline of processes nightless started itself (build steps): `{ t: 'watch',
+ * id, pgid, mark, graceMs }` until `{ t: 'unwatch', id }`. When the channel closes — nightless
+ * exited or was killed, even by SIGKILL, since the kernel closes its end — the helper ends every
+ * watched process group and every process whose environment holds `mark` (`NAME=value`):
+ * SIGTERM, SIGKILL to what is left after `graceMs`, then it exits.
  */
 export const HELPER_PROGRAM = String.raw`
 'use strict';
 const { spawn } = require('node:child_process');
+const fs = require('node:fs');
 const running = new Map();
+const watched = new Map();
+// Bounds the lifeline's work after nightless died: longest grace honoured, SIGKILL rounds.
+const MAX_GRACE_MS = 60000;
+const KILL_ROUNDS = 10;
+const POLL_MS = 50;
 
 function killGroup(child) {
   try {
@@ -72,16 +84,77 @@ function run(m) {
   child.once('close', (code, signal) => done(code, signal, null));
 }
 
+// Live (non-zombie) processes of the watched steps: group members, or carrying a mark.
+function watchedProcesses() {
+  const groups = new Set();
+  const marks = [];
+  for (const w of watched.values()) {
+    groups.add(w.pgid);
+    marks.push('\0' + w.mark + '\0');
+  }
+  let names;
+  // Without /proc (not Linux): the groups that still exist, by their leader's id.
+  try { names = fs.readdirSync('/proc'); } catch { return [...groups].filter(groupExists); }
+  const found = [];
+  for (const name of names) {
+    const pid = Number(name);
+    if (!Number.isInteger(pid) || pid === process.pid) continue;
+    let stat;
+    try { stat = fs.readFileSync('/proc/' + pid + '/stat', 'latin1'); } catch { continue; }
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (f[0] === 'Z' || f[0] === 'X') continue;
+    if (groups.has(Number(f[2]))) { found.push(pid); continue; }
+    let env;
+    try { env = '\0' + fs.readFileSync('/proc/' + pid + '/environ', 'latin1') + '\0'; } catch { continue; }
+    if (marks.some((m) => env.includes(m))) found.push(pid);
+  }
+  return found;
+}
+
+function groupExists(pgid) {
+  try { process.kill(-pgid, 0); return true; } catch { return false; }
+}
+
+function signalWatched(pids, signal) {
+  for (const w of watched.values()) { try { process.kill(-w.pgid, signal); } catch {} }
+  for (const pid of pids) { try { process.kill(pid, signal); } catch {} }
+}
+
+// SIGTERM now, SIGKILL after the longest grace, then exit once nothing is left (bounded).
+function endWatched() {
+  let alive = watchedProcesses();
+  if (alive.length === 0) process.exit(0);
+  signalWatched(alive, 'SIGTERM');
+  let grace = 0;
+  for (const w of watched.values()) grace = Math.max(grace, w.graceMs);
+  const killAt = Date.now() + Math.min(grace, MAX_GRACE_MS);
+  let rounds = 0;
+  const tick = () => {
+    alive = watchedProcesses();
+    if (alive.length === 0 || rounds >= KILL_ROUNDS) process.exit(0);
+    if (Date.now() >= killAt) { rounds++; signalWatched(alive, 'SIGKILL'); }
+    setTimeout(tick, POLL_MS);
+  };
+  setTimeout(tick, POLL_MS);
+}
+
 process.on('message', (m) => {
   if (m.t === 'run') run(m);
   else if (m.t === 'kill') {
     const job = running.get(m.id);
     if (job) killGroup(job.child);
-  }
+  } else if (m.t === 'watch') watched.set(m.id, m);
+  else if (m.t === 'unwatch') watched.delete(m.id);
 });
+// A terminal's Ctrl-C or hangup reaches the whole foreground group; it is meant for nightless,
+// which decides what its builds do. The helper ends when nightless does (the channel closes),
+// not before, or its programs and the steps it watches would be left without a lifeline.
+process.on('SIGINT', () => {});
+process.on('SIGHUP', () => {});
 // Nightless stopped or died: nothing will read the answers, and nothing else would end these.
 process.on('disconnect', () => {
   for (const job of running.values()) killGroup(job.child);
-  process.exit(0);
+  if (watched.size === 0) process.exit(0);
+  endWatched();
 });
 `;

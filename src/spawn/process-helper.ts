@@ -60,12 +60,35 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 /** After this many helpers in a row could not be started, programs run from this process. */
 const MAX_START_FAILURES = 3;
 
+/** A helper that died while it watched processes is replaced after this long (not in a loop)… */
+const RESTART_WATCHER_MS = 500;
+/** …unless this many in a row died within {@link SHORT_LIFE_MS}: then at the next run or watch. */
+const MAX_SHORT_LIVES = 3;
+const SHORT_LIFE_MS = 10_000;
+
+/** Processes the helper ends when this process dies (`watch`). */
+export interface Watched {
+  /** Their process group: signalled as a whole. */
+  readonly pgid: number;
+  /** `NAME=value` in the environment of each: catches those that left the group (`setsid`). */
+  readonly mark: string;
+  /** SIGTERM → SIGKILL delay. */
+  readonly graceMs: number;
+}
+
+interface WatchMessage extends Watched {
+  readonly t: 'watch';
+  readonly id: number;
+}
+
 /** One helper process, started on first use and again after it exits. */
 export class ProcessHelper {
   private child: ChildProcess | null = null;
   private readonly pending = new Map<number, Pending>();
+  private readonly watching = new Map<number, WatchMessage>();
   private nextId = 1;
   private startFailures = 0;
+  private shortLives = 0;
 
   /** `node`: the program that runs the helper (tests give one that does not exist). */
   constructor(private readonly node: string = process.execPath) {}
@@ -133,6 +156,27 @@ export class ProcessHelper {
   }
 
   /**
+   * Makes the helper the lifeline of processes this process started itself: when this process
+   * dies by any means (SIGKILL, OOM killer), the kernel closes the channel and the helper ends
+   * them (SIGTERM, SIGKILL after `graceMs`). Costs one message now and one on `unwatch`, and no
+   * process on the way: the processes run as before. Call it right after the spawn, before any
+   * `await`. Returns `unwatch`, to call once the processes have ended. Without a helper (it
+   * cannot start) nothing watches them; a helper that dies is replaced and told again.
+   */
+  watch(w: Watched): () => void {
+    const id = this.nextId++;
+    const msg: WatchMessage = { t: 'watch', id, pgid: w.pgid, mark: w.mark, graceMs: w.graceMs };
+    this.watching.set(id, msg);
+    const running = this.child;
+    if (running !== null) this.send(running, msg, () => undefined);
+    else this.tryEnsure(); // a new helper is told everything watched
+    return () => {
+      if (!this.watching.delete(id) || this.child === null) return;
+      this.send(this.child, { t: 'unwatch', id }, () => undefined);
+    };
+  }
+
+  /**
    * Ends the helper: closing the channel makes it kill its running programs and exit. Runs in
    * flight fail. Safe to call twice; the next run starts a new helper.
    */
@@ -155,6 +199,7 @@ export class ProcessHelper {
       env,
     });
     let started = false;
+    const startedAt = Date.now();
     child.once('spawn', () => {
       started = true;
       this.startFailures = 0;
@@ -167,6 +212,12 @@ export class ProcessHelper {
       this.child = null;
       if (started) {
         this.failAll(why);
+        this.shortLives = Date.now() - startedAt < SHORT_LIFE_MS ? this.shortLives + 1 : 0;
+        // Processes still watched would have no lifeline until the next git command.
+        if (this.watching.size > 0 && this.shortLives < MAX_SHORT_LIVES)
+          setTimeout(() => {
+            if (this.child === null && this.watching.size > 0) this.tryEnsure();
+          }, RESTART_WATCHER_MS).unref();
         return;
       }
       // It never ran, and neither did the programs sent to it.
@@ -181,7 +232,16 @@ export class ProcessHelper {
     child.unref();
     child.channel?.unref();
     this.child = child;
+    for (const msg of this.watching.values()) this.send(child, msg, () => undefined);
     return child;
+  }
+
+  private tryEnsure(): void {
+    try {
+      this.ensure();
+    } catch {
+      // It cannot start: the programs run here, and nothing outlives this process to watch.
+    }
   }
 
   /** `onError`: the message could not be written (the helper is going away). */

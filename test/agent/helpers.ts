@@ -4,6 +4,7 @@ import type { AddressInfo } from 'node:net';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { existsSync, readFileSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { pino } from 'pino';
 import { startNightless, type Nightless } from '../../src/app/start-nightless.js';
@@ -238,12 +239,21 @@ export async function eventually<T>(
   throw new Error(`timed out waiting for ${what}`);
 }
 
+/**
+ * Whether a process with this id still runs. A zombie does not: a step whose parent died is
+ * reparented to pid 1, which may reap it only much later.
+ */
 export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
   } catch {
     return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
+    return !/^[ZX]/.test(stat.slice(stat.lastIndexOf(')') + 2));
+  } catch {
+    return !existsSync('/proc/self'); // gone meanwhile, or no /proc (not Linux)
   }
 }
 

@@ -28,8 +28,8 @@ import {
  * of 3 s. The replica running a long step is killed with SIGKILL, or frozen with SIGSTOP past
  * its lease: the build ends `error: lost` within a lease and a sweep, is re-queued, passes on the
  * other replica, and every attempt is reported `finished` once. The frozen replica's step is
- * killed when it wakes up and its result is not recorded; the killed replica's leftover step
- * dies when that replica starts again with the same data directory.
+ * killed when it wakes up and its result is not recorded; the killed replica's step dies with it
+ * (its spawn helper ends it), so it never runs beside the re-run.
  */
 const rabbit = await rabbitUnavailable();
 if (rabbit !== null) skipOrFail('the replica lease tests', rabbit);
@@ -185,7 +185,7 @@ jobs:
       return Number(rows[0]?.n ?? 0);
     }
 
-    it('kill -9 mid-step: error lost within a lease, re-run passes on the other replica, reported once each; the restart kills the leftover step', async () => {
+    it('kill -9 mid-step: its step dies with it, error lost within a lease, re-run passes on the other replica, reported once each', async () => {
       const a = await replica('replica-a');
       await replica('replica-b');
       const { id, pid, worker } = await pushRun(a.url, 120);
@@ -193,6 +193,13 @@ jobs:
       expect(alive(pid)).toBe(true);
       const killedAt = Date.now();
       await replicas.get(victim)?.kill9();
+      // Its spawn helper ends the step at once: it never runs beside the re-run.
+      await eventually(
+        'the killed replica’s step to end',
+        () => Promise.resolve(alive(pid) ? undefined : true),
+        6000,
+      );
+      const stepGoneAfter = Date.now() - killedAt;
 
       const lost = await finished(id);
       const lostAfter = Date.now() - killedAt;
@@ -209,20 +216,15 @@ jobs:
       expect(await finishedRows(id)).toBe(1);
       expect(await finishedRows(Number(retry.id))).toBe(1);
 
-      // A SIGKILL leaves the step's processes running (their own process group) until the replica
-      // starts again with its data directory.
-      expect(alive(pid)).toBe(true);
+      // Started again, it finds nothing left to kill, and changes nothing for the builds: the
+      // loss and the re-run stand, reported once each.
       const again = await replica(victim);
-      await eventually('the leftover step to be killed', () =>
-        Promise.resolve(alive(pid) ? undefined : true),
-      );
-      expect(again.output()).toMatch(/killed processes lost builds left running/);
-      // Nothing changed for the builds: the loss and the re-run stand, reported once each.
+      expect(again.output()).not.toMatch(/killed processes lost builds left running/);
       expect((await build(id)).state).toBe('error');
       expect((await build(Number(retry.id))).state).toBe('passed');
       expect(await finishedRows(id)).toBe(1);
       console.info(
-        `replica kill -9 → build error: lost after ${lostAfter} ms (lease ${LEASE_MS} ms)`,
+        `replica kill -9 → step gone after ${stepGoneAfter} ms, build error: lost after ${lostAfter} ms (lease ${LEASE_MS} ms)`,
       );
     });
 

@@ -1,9 +1,10 @@
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { randomUUID } from 'node:crypto';
 import {
   ProcessHelper,
   runProcess,
@@ -205,5 +206,100 @@ describe('the spawn helper process', () => {
     runProgramsHere();
     const here = await runProcess(sh('echo $PPID'));
     expect(Number(here.stdout.trim())).toBe(process.pid);
+  });
+});
+
+/**
+ * A process group started by this process, the way a build step is (`detached`, a mark in its
+ * environment): `script` writes the pids to watch to stdout, one line; resolves with them.
+ */
+async function startGroup(script: string): Promise<{ pgid: number; mark: string; pids: number[] }> {
+  const mark = `NIGHTLESS_TEST_MARK=${randomUUID()}`;
+  const child = spawn('bash', ['-c', script], {
+    detached: true,
+    stdio: ['ignore', 'pipe', 'ignore'],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin', NIGHTLESS_TEST_MARK: mark.split('=')[1] },
+  });
+  child.unref();
+  const line = await new Promise<string>((resolve) =>
+    child.stdout.setEncoding('utf8').once('data', (d: string) => resolve(d)),
+  );
+  child.stdout.destroy();
+  return { pgid: child.pid as number, mark, pids: line.trim().split(' ').map(Number) };
+}
+
+async function gone(pids: readonly number[], withinMs: number): Promise<number[]> {
+  const deadline = Date.now() + withinMs;
+  while (Date.now() < deadline && pids.some(alive)) await sleep(20);
+  return pids.filter(alive);
+}
+
+const killAll = (pids: readonly number[]) => {
+  for (const pid of pids) if (alive(pid)) process.kill(pid, 'SIGKILL');
+};
+
+describe('the spawn helper as lifeline of processes started here (watch)', () => {
+  it('its owner gone, it ends a watched group and the marked processes that left it', async () => {
+    const h = helper();
+    await h.run(sh('true'));
+    const g = await startGroup('sleep 600 & a=$!; setsid sleep 600 & echo $$ $a $!; wait');
+    h.watch({ pgid: g.pgid, mark: g.mark, graceMs: 5000 });
+    try {
+      expect(g.pids.every(alive)).toBe(true);
+      h.stop(); // the channel closes, as when this process dies
+      // SIGTERM ends them at once: no waiting for the grace.
+      expect(await gone(g.pids, 3000)).toEqual([]);
+    } finally {
+      killAll(g.pids);
+    }
+  });
+
+  it('what ignores SIGTERM gets SIGKILL after the grace', async () => {
+    const h = helper();
+    await h.run(sh('true'));
+    const g = await startGroup(`trap '' TERM; sleep 600 & echo $$ $!; wait`);
+    h.watch({ pgid: g.pgid, mark: g.mark, graceMs: 1000 });
+    try {
+      h.stop();
+      await sleep(300);
+      expect(g.pids.filter(alive)).toEqual(g.pids);
+      expect(await gone(g.pids, 5000)).toEqual([]);
+    } finally {
+      killAll(g.pids);
+    }
+  });
+
+  it('an unwatched group is left alone', async () => {
+    const h = helper();
+    await h.run(sh('true'));
+    const kept = await startGroup('sleep 600 & echo $$ $!; wait');
+    const ended = await startGroup('sleep 600 & echo $$ $!; wait');
+    h.watch({ pgid: kept.pgid, mark: kept.mark, graceMs: 100 })();
+    h.watch({ pgid: ended.pgid, mark: ended.mark, graceMs: 100 });
+    try {
+      h.stop();
+      expect(await gone(ended.pids, 3000)).toEqual([]);
+      expect(kept.pids.every(alive)).toBe(true);
+    } finally {
+      killAll([...kept.pids, ...ended.pids]);
+    }
+  });
+
+  it('a helper killed while it watches is replaced and told again', async () => {
+    const h = helper();
+    const g = await startGroup('sleep 600 & echo $$ $!; wait');
+    h.watch({ pgid: g.pgid, mark: g.mark, graceMs: 100 }); // starts the helper
+    try {
+      const first = h.pid as number;
+      expect(first).toBeGreaterThan(0);
+      process.kill(first, 'SIGKILL');
+      for (let i = 0; i < 150 && (h.pid === undefined || h.pid === first); i++) await sleep(20);
+      expect(h.pid).not.toBe(first);
+      expect(g.pids.every(alive)).toBe(true);
+      h.stop();
+      expect(await gone(g.pids, 3000)).toEqual([]);
+    } finally {
+      killAll(g.pids);
+    }
   });
 });
