@@ -191,9 +191,9 @@ export class ContentStore {
 
   /** A read stream of the blob (fetched from the shared copy first if need be); errors with ENOENT when absent. */
   openRead(digest: string): ReadStream | PassThrough {
+    const path = this.pathOf(digest); // first: an invalid digest throws before it is held
     const release = this.hold(digest);
-    if (this.shared === null) return createReadStream(this.pathOf(digest)).once('close', release);
-    const path = this.pathOf(digest);
+    if (this.shared === null) return createReadStream(path).once('close', release);
     const out = new PassThrough();
     out.once('close', release);
     const start = (retry: boolean): void => {
@@ -223,6 +223,7 @@ export class ContentStore {
    * copy, shared read-only inode), else a copy (another filesystem, link limit reached).
    */
   async materialize(digest: string, dest: string): Promise<void> {
+    this.pathOf(digest); // throws on an invalid digest before it is held
     const release = this.hold(digest);
     try {
       await this.materializeOnce(digest, dest);
