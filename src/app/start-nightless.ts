@@ -84,7 +84,7 @@ async function startLocked(
         logger,
       })
     : new MemoryBus();
-  const files = sharedFiles(opts.database ? store : null, dataDir, logger); // logs, blobs
+  const files = sharedFiles(opts.database ? store : null, dataDir, logger, opts); // logs, blobs
   const artifacts = files.artifacts;
   // Known before listening unless the port is chosen by the OS (port 0, tests): then after.
   const hostForUrl = opts.host.includes(':') ? `[${opts.host}]` : opts.host;
@@ -375,7 +375,7 @@ async function startLocked(
           await server.close();
           await engine.stop();
           await stopGitRuns(executor.mirrors, logger);
-          await files.logShipper?.stop(); // the last lines of builds that just ended
+          await files.stop(); // the last lines of builds that just ended; local copies' prune
           await services.stop();
           await bus.close();
           await store.close();

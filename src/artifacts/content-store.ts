@@ -75,12 +75,34 @@ export class ContentStore {
   private readonly now: () => number;
   /** Fetches from the shared copy in flight, by digest: concurrent readers wait for one. */
   private readonly fetching = new Map<string, Promise<boolean>>();
+  /** Reads and links in progress, by digest: a prune of local copies leaves these blobs alone. */
+  private readonly using = new Map<string, number>();
 
   /** `dataDir` is nightless' data directory; blobs live under `<dataDir>/artifacts`. */
   constructor(dataDir: string, options: ContentStoreOptions = {}) {
     this.root = join(dataDir, 'artifacts');
     this.shared = options.shared ?? null;
     this.now = options.now ?? Date.now;
+  }
+
+  /**
+   * Whether this process is reading, linking or fetching the blob now. A pruner checks it right
+   * before unlinking; a reader that starts after that and finds the file gone fetches it again.
+   */
+  inUse(digest: string): boolean {
+    return this.using.has(digest) || this.fetching.has(digest);
+  }
+
+  private hold(digest: string): () => void {
+    this.using.set(digest, (this.using.get(digest) ?? 0) + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const n = (this.using.get(digest) ?? 1) - 1;
+      if (n > 0) this.using.set(digest, n);
+      else this.using.delete(digest);
+    };
   }
 
   /** Where a blob lives (whether or not it exists). Throws on anything but a 64-hex digest. */
@@ -169,21 +191,30 @@ export class ContentStore {
 
   /** A read stream of the blob (fetched from the shared copy first if need be); errors with ENOENT when absent. */
   openRead(digest: string): ReadStream | PassThrough {
-    if (this.shared === null) return createReadStream(this.pathOf(digest));
-    const path = this.pathOf(digest);
+    const path = this.pathOf(digest); // first: an invalid digest throws before it is held
+    const release = this.hold(digest);
+    if (this.shared === null) return createReadStream(path).once('close', release);
     const out = new PassThrough();
-    this.fetch(digest).then(
-      (present) => {
-        if (!present) {
-          out.destroy(Object.assign(new Error(`no blob ${digest}`), { code: 'ENOENT' }));
-          return;
-        }
-        const file = createReadStream(path);
-        file.on('error', (err) => out.destroy(err));
-        file.pipe(out);
-      },
-      (err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err))),
-    );
+    out.once('close', release);
+    const start = (retry: boolean): void => {
+      this.fetch(digest).then(
+        (present) => {
+          if (!present) {
+            out.destroy(Object.assign(new Error(`no blob ${digest}`), { code: 'ENOENT' }));
+            return;
+          }
+          const file = createReadStream(path);
+          file.once('open', () => file.pipe(out));
+          file.on('error', (err) => {
+            // Pruned between the fetch and the open (see `inUse`): fetched again, once.
+            if (retry && isCode(err, 'ENOENT')) start(false);
+            else out.destroy(err);
+          });
+        },
+        (err: unknown) => out.destroy(err instanceof Error ? err : new Error(String(err))),
+      );
+    };
+    start(true);
     return out;
   }
 
@@ -192,6 +223,20 @@ export class ContentStore {
    * copy, shared read-only inode), else a copy (another filesystem, link limit reached).
    */
   async materialize(digest: string, dest: string): Promise<void> {
+    this.pathOf(digest); // throws on an invalid digest before it is held
+    const release = this.hold(digest);
+    try {
+      await this.materializeOnce(digest, dest);
+    } catch (err) {
+      // Pruned between the fetch and the link (see `inUse`): fetched again, once.
+      if (this.shared === null || !isCode(err, 'ENOENT')) throw err;
+      await this.materializeOnce(digest, dest);
+    } finally {
+      release();
+    }
+  }
+
+  private async materializeOnce(digest: string, dest: string): Promise<void> {
     const src = this.pathOf(digest);
     if (this.shared !== null && !(await this.fetch(digest)))
       throw Object.assign(new Error(`no blob ${digest}`), { code: 'ENOENT' });
@@ -243,6 +288,7 @@ export class ContentStore {
       const st = await stat(path).catch(() => null);
       if (st === null || st.mtimeMs > cutoff) continue;
       if (await isReferenced(digest)) continue;
+      if (this.inUse(digest)) continue;
       await unlink(path).catch(() => undefined);
       freed += st.size;
     }

@@ -17,7 +17,7 @@ export interface SharedBlobInfo {
 export interface SharedBlobs {
   blobInfo(digest: string): Promise<SharedBlobInfo | null>;
   putBlobChunk(digest: string, seq: number, bytes: Buffer): Promise<void>;
-  sealBlob(info: SharedBlobInfo, now: number): Promise<void>;
+  sealBlob(info: SharedBlobInfo, now: number): Promise<boolean>;
   readBlobChunk(digest: string, seq: number): Promise<Buffer | null>;
   listBlobs(before: number, afterDigest: string, limit: number): Promise<SharedBlobInfo[]>;
   deleteBlob(digest: string, storedBefore: number): Promise<number>;
@@ -28,9 +28,14 @@ export const BLOB_CHUNK_BYTES = 1024 * 1024;
 /** A blob has at most this many chunks (4 TiB): the bound of every loop over them. */
 const MAX_CHUNKS = 4 * 1024 * 1024;
 
+/** Attempts of {@link shareBlob} and {@link fetchSharedBlob} when a garbage collection races them. */
+const ATTEMPTS = 3;
+
 /**
  * Copies a stored blob into the shared copy unless it is there: chunk rows first, then the row
- * that makes it visible. Safe to run on several replicas at once (every write is idempotent).
+ * that makes it visible. Safe to run on several replicas at once (every write is idempotent), and
+ * while a garbage collection deletes the same blob: the seal fails when the chunks went meanwhile
+ * (see `SharedBlobPort.sealBlob`), and they are stored again.
  */
 export async function shareBlob(
   shared: SharedBlobs,
@@ -38,9 +43,18 @@ export async function shareBlob(
   digest: string,
   now: number,
 ): Promise<void> {
-  const known = await shared.blobInfo(digest);
-  // Refreshed: a garbage collection that listed it before this put must keep it.
-  if (known !== null) return shared.sealBlob(known, now);
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const known = await shared.blobInfo(digest);
+    // Refreshed: a garbage collection that listed it before this put must keep it.
+    if (known !== null && (await shared.sealBlob(known, now))) return;
+    if (await shared.sealBlob(await putChunks(shared, path, digest), now)) return;
+  }
+  throw new Error(
+    `blob ${digest}: a garbage collection deleted its chunks while it was stored, ${ATTEMPTS} times`,
+  );
+}
+
+async function putChunks(shared: SharedBlobs, path: string, digest: string) {
   let seq = 0;
   let size = 0;
   const stream = createReadStream(path, { highWaterMark: BLOB_CHUNK_BYTES });
@@ -49,7 +63,7 @@ export async function shareBlob(
     seq += 1;
     size += chunk.length;
   }
-  await shared.sealBlob({ digest, size, chunks: seq }, now);
+  return { digest, size, chunks: seq };
 }
 
 /**
@@ -62,8 +76,24 @@ export async function fetchSharedBlob(
   digest: string,
   dir: string,
 ): Promise<string | null> {
-  const info = await shared.blobInfo(digest);
-  if (info === null) return null;
+  for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
+    const info = await shared.blobInfo(digest);
+    if (info === null) return null;
+    const tmp = await copyChunks(shared, info, dir);
+    if (tmp !== null) return tmp;
+    // A chunk went between two reads: the blob was deleted (absent now), or deleted and stored
+    // again (read it anew).
+  }
+  throw new Error(`blob ${digest}: its chunks went while it was read, ${ATTEMPTS} times`);
+}
+
+/** `info`'s chunks into a new temp file; null when one is missing (nothing is left behind). */
+async function copyChunks(
+  shared: SharedBlobs,
+  info: SharedBlobInfo,
+  dir: string,
+): Promise<string | null> {
+  const { digest } = info;
   const tmp = join(dir, `.tmp-${randomBytes(8).toString('hex')}`);
   const fh = await open(tmp, 'wx', 0o644);
   try {
@@ -71,7 +101,11 @@ export async function fetchSharedBlob(
     let size = 0;
     for (let seq = 0; seq < Math.min(info.chunks, MAX_CHUNKS); seq++) {
       const bytes = await shared.readBlobChunk(digest, seq);
-      if (bytes === null) throw new Error(`blob ${digest}: chunk ${seq} is missing`);
+      if (bytes === null) {
+        await fh.close();
+        await rm(tmp, { force: true });
+        return null;
+      }
       hash.update(bytes);
       size += bytes.length;
       await fh.write(bytes);

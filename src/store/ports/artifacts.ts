@@ -4,6 +4,8 @@ import type { JobName } from '../../core/pipeline.js';
 export interface ArtifactIndexPort {
   /** True while at least one `artifacts` row names the blob (the row count is its reference count). */
   referencedDigest(digest: string): Promise<boolean>;
+  /** Those of `digests` (at most 500) that at least one `artifacts` row names. */
+  referencedDigests(digests: readonly string[]): Promise<Set<string>>;
   /**
    * Applies the retention rule (docs/executor.md, "Retention and garbage collection"): deletes the
    * `artifacts` rows of builds outside their job's newest `keepBuildsPerJob` builds, unless they

@@ -46,6 +46,8 @@ export interface RetentionPort {
   retentionFacts(): Promise<RetentionFacts>;
   /** Deletes up to 500 finished builds with their decisions, inputs, outputs and artifact rows. */
   deleteBuilds(ids: readonly number[]): Promise<DeletedBuilds>;
+  /** Those of `ids` (at most 500) that are builds still in the database (not deleted by retention). */
+  existingBuilds(ids: readonly number[]): Promise<Set<number>>;
   /**
    * Examines at most `limit` rows of `kind` after `afterId`; deletes those the store allows and
    * `deletable` accepts. Outbox rows above `deliveredUpTo` (the slowest report target's cursor)

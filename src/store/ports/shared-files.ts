@@ -36,15 +36,20 @@ export interface SharedBlobPort {
   blobInfo(digest: string): Promise<SharedBlobInfo | null>;
   /** Idempotent: a chunk already stored under (digest, seq) is left as it is. */
   putBlobChunk(digest: string, seq: number, bytes: Buffer): Promise<void>;
-  /** Marks the blob complete, or refreshes its time when it is (a put that deduplicated it). */
-  sealBlob(info: SharedBlobInfo, now: number): Promise<void>;
+  /**
+   * Marks the blob complete, or refreshes its time when it is (a put that deduplicated it), if
+   * all its chunks are stored: false (and nothing changed) when one is missing — a garbage
+   * collection deleted them meanwhile, and the caller stores them again. A blob's row and its
+   * chunks are never apart: `deleteBlob` removes both at once.
+   */
+  sealBlob(info: SharedBlobInfo, now: number): Promise<boolean>;
   /** One chunk's bytes, or null when absent. */
   readBlobChunk(digest: string, seq: number): Promise<Buffer | null>;
   /** Complete blobs stored before `before` (epoch ms), oldest first, at most `limit`, after `afterDigest`. */
   listBlobs(before: number, afterDigest: string, limit: number): Promise<SharedBlobInfo[]>;
   /**
-   * Deletes the blob (its row first, then its chunks) unless stored (again) since `storedBefore`;
-   * resolves with its size, 0 when absent or kept.
+   * Deletes the blob (its row and its chunks, in one transaction) unless stored (again) since
+   * `storedBefore`; resolves with its size, 0 when absent or kept.
    */
   deleteBlob(digest: string, storedBefore: number): Promise<number>;
 }

@@ -17,6 +17,19 @@ export class SqlArtifactIndex implements ArtifactIndexPort {
     return row !== undefined;
   }
 
+  async referencedDigests(digests: readonly string[]): Promise<Set<string>> {
+    if (digests.length === 0) return new Set();
+    if (digests.length > 500)
+      throw new RangeError(`referencedDigests takes at most 500 digests, got ${digests.length}`);
+    const rows = await this.conn.db
+      .selectFrom('artifacts')
+      .select('digest')
+      .distinct()
+      .where('digest', 'in', [...digests])
+      .execute();
+    return new Set(rows.map((r) => r.digest));
+  }
+
   pruneArtifacts(
     keepBuildsPerJob: number | ((job: JobName) => number),
   ): Promise<ArtifactPruneResult> {

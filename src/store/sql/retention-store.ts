@@ -21,6 +21,18 @@ export class SqlRetention implements RetentionPort {
     return deleteBuilds(this.conn.db, ids);
   }
 
+  async existingBuilds(ids: readonly number[]): Promise<Set<number>> {
+    if (ids.length === 0) return new Set();
+    if (ids.length > 500)
+      throw new RangeError(`existingBuilds takes at most 500 ids, got ${ids.length}`);
+    const rows = await this.conn.db
+      .selectFrom('builds')
+      .select('id')
+      .where('id', 'in', [...ids])
+      .execute();
+    return new Set(rows.map((r) => Number(r.id)));
+  }
+
   pruneHistory(
     kind: HistoryKind,
     afterId: number,

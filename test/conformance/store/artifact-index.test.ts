@@ -9,6 +9,19 @@ forEachStore('artifact index', (store) => {
     expect(await artifactIndex(store()).referencedDigest(file(1))).toBe(true);
   });
 
+  it('answers which of many digests are referenced, and which builds still exist', async () => {
+    const a = await buildWithOutput(store(), 1);
+    const b = await buildWithOutput(store(), 2);
+    const some = await artifactIndex(store()).referencedDigests([file(1), file(2), file(3)]);
+    expect([...some].sort()).toEqual([file(1), file(2)].sort());
+    expect(await artifactIndex(store()).referencedDigests([])).toEqual(new Set());
+    const existing = await store().retention.existingBuilds([a, b, b + 100]);
+    expect([...existing].sort()).toEqual([a, b].sort());
+    await expect(store().retention.existingBuilds(new Array(501).fill(a))).rejects.toThrow(
+      RangeError,
+    );
+  });
+
   it("prunes files of builds outside each job's newest N, keeping a head output's producer", async () => {
     const a = await buildWithOutput(store(), 1, { head: true });
     const b = await buildWithOutput(store(), 2);

@@ -84,4 +84,19 @@ forEachStore('shared blobs', (store) => {
     expect(await blobs.readBlobChunk(d(2), 0)).toBeNull();
     expect(await blobs.blobInfo(d(3))).not.toBeNull();
   });
+
+  it('seals only a blob whose chunks are all stored, and deletes row and chunks together', async () => {
+    const blobs = store().blobs;
+    await blobs.putBlobChunk(digest, 0, b('hello '));
+    expect(await blobs.sealBlob({ digest, size: 11, chunks: 2 }, 1000)).toBe(false);
+    expect(await blobs.blobInfo(digest)).toBeNull();
+    await blobs.putBlobChunk(digest, 1, b('world'));
+    expect(await blobs.sealBlob({ digest, size: 11, chunks: 2 }, 1000)).toBe(true);
+    expect(await blobs.deleteBlob(digest, 2000)).toBe(11);
+    // A writer that saw the blob before the collector deleted it: the refresh must not bring
+    // back a row whose chunks are gone.
+    expect(await blobs.sealBlob({ digest, size: 11, chunks: 2 }, 3000)).toBe(false);
+    expect(await blobs.blobInfo(digest)).toBeNull();
+    expect(await blobs.readBlobChunk(digest, 0)).toBeNull();
+  });
 });
