@@ -34,7 +34,7 @@ import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -178,6 +178,57 @@ async function loadRole(): Promise<void> {
       process.send?.(result);
     });
   });
+}
+
+/**
+ * `NL_BENCH_CPU_PROF=DIR`: a CPU profile of this process (the in-process server) during each
+ * fixed-rate nightless run, written to DIR/<target>-<run>.cpuprofile (read it with
+ * `bench/ingest/long-tasks.mts`); off by default, as the profiler costs CPU itself.
+ */
+async function startProfile(): Promise<{ stop(name: string): Promise<void> }> {
+  const dir = process.env['NL_BENCH_CPU_PROF'];
+  if (!dir) return { stop: () => Promise.resolve() };
+  const { Session } = await import('node:inspector/promises');
+  const session = new Session();
+  session.connect();
+  await session.post('Profiler.enable');
+  await session.post('Profiler.setSamplingInterval', { interval: 200 });
+  await session.post('Profiler.start');
+  // A 1 ms ticker on the profile's clock (monotonic µs): a gap between two ticks is a stretch
+  // the event loop could not turn, and the samples inside it say what it was busy with.
+  const ticks: number[] = [];
+  const ticker = setInterval(() => ticks.push(Number(process.hrtime.bigint() / 1000n)), 1);
+  const gcs: { kind: number; ms: number }[] = [];
+  const gcObserver = new PerformanceObserver((list) => {
+    for (const e of list.getEntries())
+      gcs.push({
+        kind: (e as unknown as { detail: { kind: number } }).detail.kind,
+        ms: e.duration,
+      });
+  });
+  gcObserver.observe({ entryTypes: ['gc'] });
+  return {
+    stop: async (name) => {
+      clearInterval(ticker);
+      gcObserver.disconnect();
+      // kind: 1 scavenge, 2 mark-sweep-compact, 4 incremental marking, 8 weak callbacks.
+      const byKind = new Map<number, number[]>();
+      for (const g of gcs) byKind.set(g.kind, [...(byKind.get(g.kind) ?? []), g.ms]);
+      const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
+      log(
+        `${name}: heap ${heapMb.toFixed(0)} MB; gc ${[...byKind]
+          .map(
+            ([k, ms]) =>
+              `kind ${k}: ${ms.length}×, max ${Math.max(...ms).toFixed(1)} ms, sum ${ms.reduce((a, b) => a + b, 0).toFixed(0)} ms`,
+          )
+          .join('; ')}`,
+      );
+      const { profile } = await session.post('Profiler.stop');
+      session.disconnect();
+      writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
+      writeFileSync(join(dir, `${name}.ticks.json`), JSON.stringify(ticks));
+    },
+  };
 }
 
 /** The idle-node baseline: a `node -e` that sleeps N ms and prints the CPU seconds it used. */
@@ -433,7 +484,9 @@ jobs:
           log(`${target}: nightless at ${RATE} req/s (run ${i + 1}/${RATE_RUNS})`);
           const eld = monitorEventLoopDelay({ resolution: 1 });
           eld.enable();
+          const prof = await startProfile();
           const n = await measured(target, RATE, nl.url);
+          await prof.stop(`${target}-${i + 1}`);
           eld.disable();
           loopDelay.push({ p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 });
           await nl.engine.decided();

@@ -94,6 +94,15 @@ export class PrefetchRounds {
     if (!this.has(mirror, version)) return false;
     const { memory } = this.mirrors;
     if (memory.isKnown(mirror, version)) return false;
+    // A head announced moments ago and still being fetched itself, or not found by a recent
+    // fetch, is almost never in the mirror: not shown, without a `rev-parse` per event (a burst
+    // of pushes of commits the remote does not have cost one git run each). The answer then
+    // waits for the round, as it would have after that `rev-parse`.
+    if (
+      !memory.isKnown(mirror, head) &&
+      (this.has(mirror, head) || memory.missingSince(mirror, head) !== null)
+    )
+      return false;
     // Bounded: the scheduler waits for this answer (a killed `rev-parse` reads as "not shown").
     const signal = AbortSignal.timeout(EARLY_TIMEOUT_MS);
     const headThere =

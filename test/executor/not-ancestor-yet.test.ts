@@ -49,4 +49,29 @@ describe('GitMirrors.notAncestorYet (while the start-early fetch runs)', () => {
     expect(await mirrors.notAncestorYet(repo, c3!, c2!)).toBe(false);
     expect(await mirrors.relation(repo, c3!, c2!)).toBe('descendant');
   });
+
+  it('a head still being fetched itself (a burst of pushes) is not shown, without a git run', async () => {
+    const repo = await tmp.make();
+    const [c1] = makeRepo(repo, [{ 'a.txt': '1\n' }]);
+    const g = gatedFetches();
+    const revParses: string[] = [];
+    const runGit: GitRunner = (args, o) => {
+      if (args.includes('rev-parse')) revParses.push(args.join(' '));
+      return g.runGit(args, o);
+    };
+    g.open();
+    const mirrors = new GitMirrors(join(await tmp.make(), 'git'), { runGit });
+    await mirrors.ensureCommit(repo, c1!);
+    g.close();
+
+    const [c2, c3] = makeRepo(repo, [{ 'a.txt': '2\n' }, { 'a.txt': '3\n' }]);
+    mirrors.prefetch(repo, c2!); // now the head, its fetch held
+    mirrors.prefetch(repo, c3!);
+    revParses.length = 0;
+    expect(await mirrors.notAncestorYet(repo, c3!, c2!)).toBe(false);
+    expect(revParses).toEqual([]);
+    g.open();
+    // Not shown early, so the scheduler asks once the fetches end: the exact answer.
+    expect(await mirrors.relation(repo, c3!, c2!)).toBe('descendant');
+  });
 });
