@@ -79,12 +79,18 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
           `==> checkout ${input.source} ${input.version}${input.ref === null ? '' : ` (${input.ref})`}`,
         );
         const clean = ctx.scrubbed !== true;
-        // The warm tree is checked (and its git files rewritten) while the commit may still be
-        // on its way: once it has landed, only the checkout itself is left.
+        // The warm tree is checked, its git files rewritten and cleaned while the commit may
+        // still be on its way: once it has landed, only the checkout itself is left.
         const expected = ctx.mirrors.mirrorDir(def.url);
         const prepared =
           ctx.reuse === true
-            ? prepareTree({ mirror: expected, dest, url: def.url, clean })
+            ? prepareTree(ctx.mirrors, {
+                mirror: expected,
+                dest,
+                url: def.url,
+                clean,
+                signal: ctx.signal,
+              })
             : Promise.resolve(false);
         const { mirror, commit } = await ctx.mirrors.ensureCommit(
           def.url,
@@ -94,7 +100,7 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
         const warm =
           (await prepared) &&
           mirror === expected &&
-          (await moveTree(ctx.mirrors, { commit, dest, clean, signal: ctx.signal }));
+          (await moveTree(ctx.mirrors, { commit, dest, signal: ctx.signal }));
         if (!warm) {
           if (ctx.reuse === true) await emptyDir(dest);
           await ctx.mirrors.checkout(mirror, commit, dest, def.url, ctx.signal);
