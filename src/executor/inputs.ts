@@ -39,6 +39,7 @@ export interface MaterializeContext {
 }
 
 const INPUTS_FILE = 'nightless-inputs.json';
+const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** Where job-output inputs are placed, relative to the workspace. */
 const OUTPUT_INPUTS_DIR = join('.nightless', 'inputs');
 
@@ -148,6 +149,30 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
 }
 
 /**
+ * What `materializeInputs` will return when every input is a git input named by its full commit
+ * id, worked out before anything is fetched (the first step is started ahead on it, see
+ * `HeldStep`); `null` for any other input (their versions or files are only known after).
+ */
+export function expectedInputs(
+  workspace: string,
+  inputs: readonly RunInput[],
+): MaterializedInput[] | null {
+  if (!inputs.every((i) => i.def.kind === 'git' && FULL_SHA_RE.test(i.version))) return null;
+  try {
+    return inputs.map((i) => ({
+      name: i.source,
+      kind: i.def.kind,
+      version: i.version,
+      ref: i.ref,
+      path: inputs.length === 1 ? workspace : join(workspace, safeName(i.source)),
+      files: null,
+    }));
+  } catch {
+    return null;
+  }
+}
+
+/**
  * A warm workspace: removes every top-level entry but the git inputs' trees (those are cleaned
  * by `update`). A single git input is the root itself: `clean -ffdx` removes the rest.
  */
@@ -184,6 +209,11 @@ export function inputEnv(inputs: readonly MaterializedInput[]): Record<string, s
   return env;
 }
 
+/** Where `writeInputsFile` writes. */
+export function inputsFilePath(workspace: string): string {
+  return join(workspace, INPUTS_FILE);
+}
+
 /** Writes `<workspace>/nightless-inputs.json` and returns its path. */
 export async function writeInputsFile(
   workspace: string,
@@ -191,7 +221,7 @@ export async function writeInputsFile(
   job: string,
   inputs: readonly MaterializedInput[],
 ): Promise<string> {
-  const path = join(workspace, INPUTS_FILE);
+  const path = inputsFilePath(workspace);
   const body = {
     buildId,
     job,

@@ -173,9 +173,11 @@ describe('warm workspaces', () => {
         .filter((c) => c[0] === '-C')
         .map((c) => c.find((a) => a === 'clean' || a === 'checkout') ?? '?');
     // The fetch is held: the tree's clean has run all the same, the checkout waits for the commit.
-    for (let i = 0; i < 500 && !inTree().includes('clean'); i++) await sleep(10);
+    const junk = join(ex.workspaces.pathOf(s2.buildId), 'untracked.txt');
+    for (let i = 0; i < 300 && (existsSync(warm) || existsSync(junk)); i++) await sleep(10);
+    expect(existsSync(junk)).toBe(false);
+    expect(existsSync(join(ex.workspaces.pathOf(s2.buildId), 'build'))).toBe(false);
     expect(inTree()).toEqual(['clean']);
-    expect(existsSync(join(ex.workspaces.pathOf(s2.buildId), 'untracked.txt'))).toBe(false);
     open();
     expect((await done).state).toBe('passed');
     expect(inTree()).toEqual(['clean', 'checkout']);
