@@ -39,6 +39,7 @@ export interface MaterializeContext {
 }
 
 const INPUTS_FILE = 'nightless-inputs.json';
+const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** Where job-output inputs are placed, relative to the workspace. */
 const OUTPUT_INPUTS_DIR = join('.nightless', 'inputs');
 
@@ -79,12 +80,18 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
           `==> checkout ${input.source} ${input.version}${input.ref === null ? '' : ` (${input.ref})`}`,
         );
         const clean = ctx.scrubbed !== true;
-        // The warm tree is checked (and its git files rewritten) while the commit may still be
-        // on its way: once it has landed, only the checkout itself is left.
+        // The warm tree is checked, its git files rewritten and cleaned while the commit may
+        // still be on its way: once it has landed, only the checkout itself is left.
         const expected = ctx.mirrors.mirrorDir(def.url);
         const prepared =
           ctx.reuse === true
-            ? prepareTree({ mirror: expected, dest, url: def.url, clean })
+            ? prepareTree(ctx.mirrors, {
+                mirror: expected,
+                dest,
+                url: def.url,
+                clean,
+                signal: ctx.signal,
+              })
             : Promise.resolve(false);
         const { mirror, commit } = await ctx.mirrors.ensureCommit(
           def.url,
@@ -94,7 +101,7 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
         const warm =
           (await prepared) &&
           mirror === expected &&
-          (await moveTree(ctx.mirrors, { commit, dest, clean, signal: ctx.signal }));
+          (await moveTree(ctx.mirrors, { commit, dest, signal: ctx.signal }));
         if (!warm) {
           if (ctx.reuse === true) await emptyDir(dest);
           await ctx.mirrors.checkout(mirror, commit, dest, def.url, ctx.signal);
@@ -142,6 +149,30 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
 }
 
 /**
+ * What `materializeInputs` will return when every input is a git input named by its full commit
+ * id, worked out before anything is fetched (the first step is started ahead on it, see
+ * `HeldStep`); `null` for any other input (their versions or files are only known after).
+ */
+export function expectedInputs(
+  workspace: string,
+  inputs: readonly RunInput[],
+): MaterializedInput[] | null {
+  if (!inputs.every((i) => i.def.kind === 'git' && FULL_SHA_RE.test(i.version))) return null;
+  try {
+    return inputs.map((i) => ({
+      name: i.source,
+      kind: i.def.kind,
+      version: i.version,
+      ref: i.ref,
+      path: inputs.length === 1 ? workspace : join(workspace, safeName(i.source)),
+      files: null,
+    }));
+  } catch {
+    return null;
+  }
+}
+
+/**
  * A warm workspace: removes every top-level entry but the git inputs' trees (those are cleaned
  * by `update`). A single git input is the root itself: `clean -ffdx` removes the rest.
  */
@@ -178,6 +209,11 @@ export function inputEnv(inputs: readonly MaterializedInput[]): Record<string, s
   return env;
 }
 
+/** Where `writeInputsFile` writes. */
+export function inputsFilePath(workspace: string): string {
+  return join(workspace, INPUTS_FILE);
+}
+
 /** Writes `<workspace>/nightless-inputs.json` and returns its path. */
 export async function writeInputsFile(
   workspace: string,
@@ -185,7 +221,7 @@ export async function writeInputsFile(
   job: string,
   inputs: readonly MaterializedInput[],
 ): Promise<string> {
-  const path = join(workspace, INPUTS_FILE);
+  const path = inputsFilePath(workspace);
   const body = {
     buildId,
     job,

@@ -4,7 +4,9 @@ import { closingLine, storedReason } from '../core/build-ending.js';
 import { readCoverage } from './coverage/read-coverage.js';
 import { formatDuration } from './format-duration.js';
 import { GitMirrors } from './git-mirror.js';
-import { inputEnv, materializeInputs, writeInputsFile } from './inputs.js';
+import { BuildEnv, isolationOf } from './build-env.js';
+import type { HeldStep } from './held-step.js';
+import { materializeInputs, writeInputsFile } from './inputs.js';
 import { logPath } from './log-reader.js';
 import { LogWriter } from './log-writer.js';
 import { collectOutputs } from './outputs.js';
@@ -19,7 +21,7 @@ import type {
 } from './port.js';
 import { RunError } from './run-error.js';
 import { alternatesOf, type SandboxSpec } from './sandbox.js';
-import { envSecrets, stepEnv, withoutSecrets } from './step-env.js';
+import { envSecrets } from './step-env.js';
 import { killOrphans } from './orphans.js';
 import { runStep } from './step-runner.js';
 import { diskFull } from './disk-full.js';
@@ -145,7 +147,7 @@ export class LocalExecutor implements Executor {
           });
         });
       workspaceCreated = true;
-      result = await this.runIn(spec, workspace, log, observer, signal, warnings);
+      result = await this.runIn(spec, workspace, log, signal, warnings);
     } catch (err) {
       // A git command killed by the abort fails as a checkout error; the truth is a cancel.
       const outcome: RunOutcome = signal.aborted
@@ -183,13 +185,32 @@ export class LocalExecutor implements Executor {
 
   private async runIn(
     spec: RunSpec,
-    { dir: workspace, reused, scrubbed }: WorkspaceDir,
+    ws: WorkspaceDir,
     log: LogWriter,
-    observer: RunObserver,
     signal: AbortSignal,
     warnings: string[],
   ): Promise<RunResult> {
+    const env = new BuildEnv(spec, ws.dir, this.options.buildUrl);
+    // Started while the commit is fetched; run if nothing turned out otherwise (see `HeldStep`).
+    const held = env.holdFirstStep();
+    try {
+      return await this.runSteps(spec, ws, log, signal, warnings, env, held);
+    } finally {
+      await held?.discard();
+    }
+  }
+
+  private async runSteps(
+    spec: RunSpec,
+    { dir: workspace, reused, scrubbed }: WorkspaceDir,
+    log: LogWriter,
+    signal: AbortSignal,
+    warnings: string[],
+    env: BuildEnv,
+    held: HeldStep | undefined,
+  ): Promise<RunResult> {
     const job = spec.job;
+    const untrusted = spec.untrusted !== undefined;
     const inputs = await materializeInputs({
       workspace,
       inputs: spec.inputs,
@@ -200,22 +221,10 @@ export class LocalExecutor implements Executor {
       reuse: reused,
       scrubbed,
     });
-    const inputsFile = await writeInputsFile(workspace, spec.buildId, job.name, inputs);
-    const nightlessEnv: Record<string, string> = {
-      NIGHTLESS_BUILD_ID: String(spec.buildId),
-      NIGHTLESS_JOB: job.name,
-      NIGHTLESS_WORKSPACE: workspace,
-      NIGHTLESS_INPUTS_FILE: inputsFile,
-      ...(this.options.buildUrl === undefined
-        ? {}
-        : { NIGHTLESS_BUILD_URL: this.options.buildUrl(spec.buildId) }),
-      ...inputEnv(inputs),
-    };
-
-    const untrusted = spec.untrusted !== undefined;
+    await writeInputsFile(workspace, spec.buildId, job.name, inputs);
+    const nightlessEnv = env.nightless(inputs);
     if (untrusted) log.system(`untrusted build: ${spec.untrusted}; secrets withheld, no publish`);
     const sandbox = await this.sandboxFor(spec, workspace, inputs, log);
-    const jobEnv = untrusted ? withoutSecrets(job.env) : job.env;
     const jobDeadline =
       job.timeoutMs === null
         ? null
@@ -229,15 +238,10 @@ export class LocalExecutor implements Executor {
         name: step.name,
         script: step.run,
         cwd: workspace,
-        env: stepEnv(
-          spec.env,
-          jobEnv,
-          untrusted ? withoutSecrets(step.env) : step.env,
-          nightlessEnv,
-          // Untrusted code never sees the server's environment, sandboxed or not.
-          sandbox !== undefined || untrusted,
-        ),
+        // Untrusted code never sees the server's environment, sandboxed or not.
+        env: env.step(step, nightlessEnv, sandbox !== undefined),
         ...(sandbox === undefined ? {} : { sandbox }),
+        held: index === 0 ? held : undefined,
         log,
         stepTimeoutMs: step.timeoutMs,
         jobDeadline,
@@ -337,8 +341,7 @@ export class LocalExecutor implements Executor {
     inputs: readonly { readonly kind: string; readonly path: string | null }[],
     log: LogWriter,
   ): Promise<SandboxSpec | undefined> {
-    const isolation = spec.job.isolation ?? (spec.untrusted !== undefined ? 'sandbox' : 'none');
-    if (isolation === 'none') return undefined;
+    if (isolationOf(spec) === 'none') return undefined;
     const network = spec.job.network === true;
     log.system(`sandbox: bubblewrap, network ${network ? 'on' : 'off'}`);
     const checkouts = inputs.filter((i) => i.kind === 'git' && i.path !== null);

@@ -1,6 +1,7 @@
 import { stat } from 'node:fs/promises';
 import type { CommitMemory } from './commit-memory.js';
 import type { GitRunner } from './git-runner.js';
+import { shownAbsent } from './object-absence.js';
 import { RunError } from './run-error.js';
 
 /** What the rounds need of the mirrors (`GitMirrors`). */
@@ -109,6 +110,9 @@ export class PrefetchRounds {
       memory.isKnown(mirror, head) ||
       (await this.mirrors.resolveCommit(mirror, head, signal)) !== null;
     if (!headThere || signal.aborted || !(await stat(mirror).catch(() => null))) return false;
+    // Read from the object store when it can be: no git process while the fetch runs, and the
+    // decision does not wait for one (a spawn through the helper costs milliseconds under load).
+    if (await shownAbsent(mirror, version)) return true;
     const found = await this.mirrors.resolveCommit(mirror, version, signal);
     return found === null && !signal.aborted;
   }

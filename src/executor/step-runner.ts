@@ -4,6 +4,7 @@ import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { processHelper } from '../spawn/process-helper.js';
 import { formatDuration } from './format-duration.js';
+import type { HeldStep, StepProcess } from './held-step.js';
 import { killStepProcesses, PROCESS_COOKIE_ENV } from './kill-tree.js';
 import type { LogWriter } from './log-writer.js';
 import { BWRAP, sandboxArgs, sandboxExitCode, type SandboxSpec } from './sandbox.js';
@@ -30,6 +31,8 @@ export interface StepRunOptions {
   readonly signal: AbortSignal;
   /** Run under bubblewrap (`isolation: sandbox`); `env` is then all the step sees. */
   readonly sandbox?: SandboxSpec;
+  /** This step started ahead of time, used when it runs this very command (else discarded). */
+  readonly held?: HeldStep | undefined;
 }
 
 export type StepOutcome =
@@ -49,6 +52,22 @@ type Exit =
   | { readonly code: number | null; readonly signal: NodeJS.Signals | null }
   | { readonly error: Error };
 
+/** Spawns the step now (see `HeldStep` for one started ahead of time). */
+function spawnStep(o: StepRunOptions): StepProcess {
+  const cookie = randomUUID();
+  const shell = ['bash', '-eo', 'pipefail', '-c', o.script];
+  const [command, ...args] = o.sandbox
+    ? [o.sandbox.program ?? BWRAP, ...sandboxArgs(o.sandbox), '--json-status-fd', '3', ...shell]
+    : shell;
+  const child = spawn(command ?? 'bash', args, {
+    cwd: o.cwd,
+    env: { ...o.env, [PROCESS_COOKIE_ENV]: cookie },
+    detached: true, // own process group: one signal reaches the step's whole tree
+    stdio: o.sandbox ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
+  });
+  return { child, cookie };
+}
+
 /** How long to wait for the output pipes to close once every process is gone. */
 const PIPE_CLOSE_WAIT_MS = 1000;
 
@@ -61,17 +80,12 @@ const PIPE_CLOSE_WAIT_MS = 1000;
  */
 export async function runStep(o: StepRunOptions): Promise<StepOutcome> {
   if (o.signal.aborted) return { kind: 'cancelled', reason: abortReason(o.signal) };
-  const cookie = randomUUID();
-  const shell = ['bash', '-eo', 'pipefail', '-c', o.script];
-  const [command, ...args] = o.sandbox
-    ? [o.sandbox.program ?? BWRAP, ...sandboxArgs(o.sandbox), '--json-status-fd', '3', ...shell]
-    : shell;
-  const child = spawn(command ?? 'bash', args, {
-    cwd: o.cwd,
-    env: { ...o.env, [PROCESS_COOKIE_ENV]: cookie },
-    detached: true, // own process group: one signal reaches the step's whole tree
-    stdio: o.sandbox ? ['ignore', 'pipe', 'pipe', 'pipe'] : ['ignore', 'pipe', 'pipe'],
-  });
+  const held =
+    o.sandbox === undefined
+      ? (o.held?.release({ script: o.script, cwd: o.cwd, env: o.env }) ?? null)
+      : null;
+  if (o.sandbox !== undefined) void o.held?.discard();
+  const { child, cookie } = held ?? spawnStep(o);
   const exited = new Promise<Exit>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', (error) => resolve({ error }));

@@ -16,12 +16,12 @@ const REPO_CONFIG =
 const SAFE = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false'];
 
 /**
- * Moves a checkout made earlier (a warm workspace) to `commit` with `checkout --force`, then
- * `clean -ffdx` unless the tree was scrubbed when it was parked — so nothing untracked or
- * modified of the earlier build is left. Its `.git/config`, `info/exclude` and hooks are
- * rewritten first: the earlier build's steps could have changed them. Resolves `false` when
- * `dest` is not a checkout borrowing `mirror`'s objects or git fails on it (the caller then
- * starts from an empty directory); rejects only when aborted.
+ * Moves a checkout made earlier (a warm workspace) to `commit`: `clean -ffdx` unless the tree
+ * was scrubbed when it was parked, then `checkout --force` — so nothing untracked or modified of
+ * the earlier build is left. Its `.git/config`, `info/exclude` and hooks are rewritten first:
+ * the earlier build's steps could have changed them. Resolves `false` when `dest` is not a
+ * checkout borrowing `mirror`'s objects or git fails on it (the caller then starts from an empty
+ * directory); rejects only when aborted.
  */
 export async function updateTree(
   g: TreeGit,
@@ -34,40 +34,47 @@ export async function updateTree(
     signal: AbortSignal;
   },
 ): Promise<boolean> {
-  return (await prepareTree(opts)) && moveTree(g, opts);
+  return (await prepareTree(g, opts)) && moveTree(g, opts);
 }
 
 /**
  * The first half of `updateTree`, which needs no commit: whether `dest` is a checkout borrowing
- * `mirror`'s objects, its git files rewritten (unless `clean` is false: scrubbed when parked).
- * Done while the commit is still being fetched. Never rejects.
+ * `mirror`'s objects, its git files rewritten and `clean -ffdx` run (unless `clean` is false:
+ * scrubbed when parked). Done while the commit is still being fetched, so that once it has
+ * landed only the checkout is left. Cleaning before the checkout leaves the same tree as after
+ * it: the clean removes everything the old index does not track, and `checkout --force` then
+ * replaces every tracked file, removing those the new commit lacks. Never rejects.
  */
-export async function prepareTree(opts: {
-  mirror: string;
-  dest: string;
-  url: string;
-  clean: boolean;
-}): Promise<boolean> {
+export async function prepareTree(
+  g: TreeGit,
+  opts: { mirror: string; dest: string; url: string; clean: boolean; signal: AbortSignal },
+): Promise<boolean> {
   const gitDir = join(opts.dest, '.git');
   const alternates = await readFile(join(gitDir, 'objects', 'info', 'alternates'), 'utf8').catch(
     () => null,
   );
   if (alternates !== `${join(opts.mirror, 'objects')}\n`) return false;
-  // A scrubbed tree was sanitized when it was parked, and nothing ran in it since.
-  return !opts.clean || sanitize(gitDir, remoteConfig(opts.url));
+  // A scrubbed tree was sanitized and cleaned when it was parked, and nothing ran in it since.
+  if (!opts.clean) return true;
+  if (!(await sanitize(gitDir, remoteConfig(opts.url)))) return false;
+  const r = await g
+    .runGit(['-C', opts.dest, ...SAFE, 'clean', '-ffdxq'], {
+      timeoutMs: g.localTimeoutMs,
+      signal: opts.signal,
+    })
+    .catch(() => null);
+  return r?.exitCode === 0;
 }
 
-/** The second half of `updateTree`, on a tree `prepareTree` accepted. */
+/** The second half of `updateTree`, on a tree `prepareTree` accepted: `checkout --force`. */
 export async function moveTree(
   g: TreeGit,
-  opts: { commit: string; dest: string; clean: boolean; signal: AbortSignal },
+  opts: { commit: string; dest: string; signal: AbortSignal },
 ): Promise<boolean> {
-  const inRepo = ['-C', opts.dest, ...SAFE, '-c', 'advice.detachedHead=false'];
-  const run = (args: string[]) =>
-    g.runGit([...inRepo, ...args], { timeoutMs: g.localTimeoutMs, signal: opts.signal });
-  const co = await run(['checkout', '--quiet', '--force', '--detach', opts.commit, '--']);
-  if (co.exitCode === 0 && (!opts.clean || (await run(['clean', '-ffdxq'])).exitCode === 0))
-    return true;
+  const args = ['-C', opts.dest, ...SAFE, '-c', 'advice.detachedHead=false'];
+  args.push('checkout', '--quiet', '--force', '--detach', opts.commit, '--');
+  const co = await g.runGit(args, { timeoutMs: g.localTimeoutMs, signal: opts.signal });
+  if (co.exitCode === 0) return true;
   if (opts.signal.aborted) throw new Error('cancelled during checkout');
   return false;
 }

@@ -11,11 +11,14 @@ afterEach(() => tmp.cleanup());
 function gatedFetches() {
   let open: () => void = () => undefined;
   let gate = new Promise<void>((r) => (open = r));
+  const calls: string[][] = [];
   const runGit: GitRunner = async (args, o) => {
+    calls.push([...args]);
     if (args.includes('fetch')) await gate;
     return spawnGit(args, o);
   };
   return {
+    calls,
     runGit,
     open: () => open(),
     close: (): void => {
@@ -36,7 +39,11 @@ describe('GitMirrors.notAncestorYet (while the start-early fetch runs)', () => {
 
     const [c3] = makeRepo(repo, [{ 'a.txt': '3\n' }]);
     mirrors.prefetch(repo, c3!);
+    const before = g.calls.length;
     expect(await mirrors.notAncestorYet(repo, c3!, c2!)).toBe(true);
+    // Read from the mirror's files: no git process while the fetch runs (the round's fetch is
+    // the only one started).
+    expect(g.calls.slice(before).filter((c) => !c.includes('fetch'))).toEqual([]);
     // c1 (a late delivery, packed away) is in the mirror: maybe an ancestor, so not shown.
     git(join(mirrors.mirrorDir(repo)), 'gc', '--quiet');
     mirrors.prefetch(repo, c1!);

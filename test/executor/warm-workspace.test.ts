@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ContentStore } from '../../src/artifacts/content-store.js';
 import { GitMirrors } from '../../src/executor/git-mirror.js';
@@ -136,5 +138,53 @@ describe('warm workspaces', () => {
       'app lib nightless-inputs.json ',
     ]);
     expect(inits(calls)).toBe(2);
+  });
+
+  it('a tree not scrubbed at parking is cleaned while the commit is fetched: once it lands, one checkout', async () => {
+    const repo = await tmp.make();
+    const [c1] = makeRepo(repo, [{ 'a.txt': 'one\n', '.gitignore': 'build/\n' }]);
+    const { ex: first, dataDir } = await setup();
+    const s1 = spec(job([step('pass', 'true')]), { inputs: [gitInput('app', repo, c1!)] });
+    expect((await first.run(s1, observer(), never)).state).toBe('passed');
+    const warm = first.workspaces.warmPathOf('build');
+    // Its background clean over, the server stops, and debris appears before the next start (as
+    // a server stopped between parking and cleaning leaves it): nothing says the tree is clean.
+    await sleep(600);
+    await first.mirrors.close();
+    await mkdir(join(warm, 'build'), { recursive: true });
+    await writeFile(join(warm, 'build', 'out.o'), 'o\n');
+    await writeFile(join(warm, 'untracked.txt'), 'junk\n');
+    const calls: string[][] = [];
+    let open: () => void = () => undefined;
+    const gate = new Promise<void>((r) => (open = r));
+    const runGit: GitRunner = async (args, o) => {
+      calls.push([...args]);
+      if (args.includes('fetch')) await gate;
+      return spawnGit(args, o);
+    };
+    const mirrors = new GitMirrors(join(dataDir, 'git'), { runGit });
+    const ex = new LocalExecutor({ dataDir, artifacts: new ContentStore(dataDir), mirrors });
+    expect(existsSync(join(warm, 'untracked.txt'))).toBe(true);
+    const [c2] = makeRepo(repo, [{ 'a.txt': 'two\n' }]);
+    const s2 = spec(job([step('show', SHOW)]), { inputs: [gitInput('app', repo, c2!)] });
+    const done = ex.run(s2, observer(), never);
+    const inTree = (): string[] =>
+      calls
+        .filter((c) => c[0] === '-C')
+        .map((c) => c.find((a) => a === 'clean' || a === 'checkout') ?? '?');
+    // The fetch is held: the tree's clean has run all the same, the checkout waits for the commit.
+    const junk = join(ex.workspaces.pathOf(s2.buildId), 'untracked.txt');
+    for (let i = 0; i < 300 && (existsSync(warm) || existsSync(junk)); i++) await sleep(10);
+    expect(existsSync(junk)).toBe(false);
+    expect(existsSync(join(ex.workspaces.pathOf(s2.buildId), 'build'))).toBe(false);
+    expect(inTree()).toEqual(['clean']);
+    open();
+    expect((await done).state).toBe('passed');
+    expect(inTree()).toEqual(['clean', 'checkout']);
+    expect(await lines(dataDir, s2.buildId)).toEqual([
+      'two',
+      '.gitignore a.txt nightless-inputs.json ',
+    ]);
+    expect(calls.filter((c) => c[0] === 'init')).toEqual([]);
   });
 });
