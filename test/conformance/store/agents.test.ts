@@ -218,6 +218,29 @@ forEachStore('agents and leases', (store) => {
     expect(await typesOf(a!)).toEqual(['queued', 'started', 'finished']);
   });
 
+  it('hands back the builds a worker holds but does not run, as the same queued builds', async () => {
+    const own = (g: string) => ({ concurrency: { group: g, limit: 1, supersede: true } });
+    const [a, b, c] = await queued(store(), sha(1), [
+      ['fp1', own('g1')],
+      ['fp2', own('g2')],
+      ['fp3', own('g3')],
+    ]);
+    await lease('replica-1', 2100, 9000);
+    await lease('replica-1', 2100, 9000);
+    await lease('replica-2', 2100, 9000);
+    // replica-1 runs `a`; its claim of `b` committed but the answer was lost.
+    const back = await agents(store()).handBackClaims('replica-1', [a!], 2500);
+    expect(back.map((x) => [x.id, x.state, x.attempt])).toEqual([[b, 'queued', 1]]);
+    expect(await reads(store()).getBuild(b!)).toMatchObject({ worker: null, startedAt: null });
+    expect(await typesOf(b!)).toEqual(['queued', 'started', 'queued']);
+    expect((await reads(store()).getBuild(a!))?.state).toBe('running');
+    expect((await reads(store()).getBuild(c!))?.worker).toBe('replica-2');
+    expect(await agents(store()).handBackClaims('replica-1', [a!], 2600)).toEqual([]);
+    // The same build is claimed again; its lease is new, no lost attempt in between.
+    expect((await lease('replica-1', 2700, 9000))?.id).toBe(b);
+    expect((await agents(store()).handBackClaims('replica-3', [], 2800)).length).toBe(0);
+  });
+
   it('racing sweeps and a late finish: each build ends once, reported once', async () => {
     const builds = Array.from({ length: 8 }, (_, i): [string, { concurrency: object }] => [
       `fp${i}`,
