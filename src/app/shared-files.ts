@@ -4,6 +4,7 @@ import { logPath, readLog } from '../executor/log-reader.js';
 import { LogShipper } from '../executor/log-shipper.js';
 import { sharedLogReader } from '../executor/shared-log-reader.js';
 import type { SharedLogPort, Store } from '../store/ports.js';
+import { isStoreUnavailable } from '../store/ports/unavailable.js';
 
 export interface SharedFiles {
   /** Copies logs into the database as they grow; null on the embedded store. */
@@ -40,6 +41,7 @@ export function sharedFiles(
     logFile: (id) => logPath(dataDir, id),
     onError: (err, build) =>
       logger.warn({ err, build }, 'copying a log to the database failed; retrying'),
+    isUnavailable: isStoreUnavailable,
   });
   return {
     logShipper,
