@@ -59,7 +59,7 @@ async function queue(store: Store, round: string): Promise<void> {
     forced: false,
     supersedes: [],
     cancels: [],
-    concurrency: { group: `j${i}`, limit: 1 },
+    concurrency: { group: `j${i}`, limit: 1, supersede: true },
     rule: 'built',
     detail: 'build queued',
   }));

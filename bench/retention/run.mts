@@ -148,7 +148,7 @@ async function oneBuild(side: Side, i: number, now: number, logText: string): Pr
       definitionHash: 'd'.repeat(64),
       inputs: [input],
       cause: { kind: 'version', source: 'app', version, eventId: event.id },
-      concurrency: { group: 'build@main', limit: 1 },
+      concurrency: { group: 'build@main', limit: 1, supersede: true },
       forced: false,
       supersedes: [],
       cancels: [],

@@ -91,7 +91,7 @@ async function populate(dataDir: string, configPath: string): Promise<number> {
         definitionHash: definitionHash(def),
         inputs: [input],
         cause: { kind: 'version', source: 'app', version, eventId: event.id },
-        concurrency: { group: name, limit: 1 },
+        concurrency: { group: name, limit: 1, supersede: true },
         forced: false,
         supersedes: [],
         cancels: [],

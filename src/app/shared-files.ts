@@ -5,6 +5,7 @@ import { LogShipper } from '../executor/log-shipper.js';
 import { sharedLogReader } from '../executor/shared-log-reader.js';
 import { pruneLocalCopies, type LocalCopiesReport } from '../maintenance/prune-local-copies.js';
 import type { SharedLogPort, Store } from '../store/ports.js';
+import { isStoreUnavailable } from '../store/ports/unavailable.js';
 
 export interface SharedFiles {
   /** Copies logs into the database as they grow; null on the embedded store. */
@@ -55,6 +56,7 @@ export function sharedFiles(
     logFile: (id) => logPath(dataDir, id),
     onError: (err, build) =>
       logger.warn({ err, build }, 'copying a log to the database failed; retrying'),
+    isUnavailable: isStoreUnavailable,
   });
   const artifacts = new ContentStore(dataDir, { shared: store.blobs });
   let stopped = false;

@@ -126,7 +126,7 @@ export class LocalExecutor implements Executor {
         return finish({ state: 'cancelled', reason: cancelReason(signal) }, [], null, warnings);
       const replica = this.options.logReplica;
       // Another replica may have run an earlier attempt: this one's lines follow its lines.
-      await replica?.restore(spec.buildId);
+      await replica?.restore(spec.buildId, signal);
       log = await LogWriter.open(logPath(this.options.dataDir, spec.buildId), {
         maxBytes: this.logMaxBytes,
         secrets: [

@@ -20,6 +20,11 @@ export interface LogShipperOptions {
   readonly maxChunkBytes?: number;
   /** A copy failed (the database is away); the bytes stay in the file and are retried. */
   readonly onError: (err: unknown, buildId: number) => void;
+  /**
+   * Whether a store error means "unavailable, try again" (the store's own classification, given
+   * by the caller: the executor knows no store); `restore` waits those out. Default: none does.
+   */
+  readonly isUnavailable?: (err: unknown) => boolean;
 }
 
 interface Shipping {
@@ -38,6 +43,21 @@ const MAX_ROUNDS = 100_000;
 /** Builds idle this long are forgotten (their next growth asks the store where it stands). */
 const IDLE_MS = 10 * 60_000;
 const RETRY_MS = 1000;
+/** Pauses between attempts at reading where a log stands: about 10 minutes in all. */
+const RESTORE_BACKOFF_MS = [250, 500, 1000, 2000, 4000, ...Array<number>(120).fill(5000)];
+
+/** Resolves after `ms`, or at once when `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      signal?.removeEventListener('abort', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    signal?.addEventListener('abort', done, { once: true });
+  });
+}
 
 /**
  * Copies build log files into the store as they grow, so every replica can read every log
@@ -62,7 +82,27 @@ export class LogShipper implements LogReplica {
     this.maxChunk = opts.maxChunkBytes ?? 256 * 1024;
   }
 
-  async restore(buildId: number): Promise<void> {
+  /**
+   * With `wait`, waits out an unavailable store (a database restart) rather than failing: the
+   * build has not started, and running it without the stored bytes would write its lines at
+   * wrong offsets. Gives up (rethrows) when `wait` aborts, the shipper stops, or after about 10
+   * minutes. Without `wait`, the first failure is thrown (a caller that cannot wait).
+   */
+  async restore(buildId: number, wait?: AbortSignal): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        return await this.restoreOnce(buildId);
+      } catch (err) {
+        const pause = RESTORE_BACKOFF_MS[attempt];
+        if (!wait || this.opts.isUnavailable?.(err) !== true || pause === undefined) throw err;
+        if (this.stopped || wait.aborted) throw err;
+        if (attempt === 0) this.opts.onError(err, buildId);
+        await sleep(pause, wait);
+      }
+    }
+  }
+
+  private async restoreOnce(buildId: number): Promise<void> {
     const file = this.opts.logFile(buildId);
     let have = await fileSize(file);
     const stored = await this.opts.store.logSize(buildId);

@@ -130,8 +130,9 @@ export interface LogReplica {
   /**
    * Brings the local log file up to the shared copy (a build retried here after another replica
    * ran it, an agent that moved here), so appended bytes land at the same offsets in both.
+   * With `wait`, an unavailable store is waited for (until `wait` aborts); without, it throws.
    */
-  restore(buildId: number): Promise<void>;
+  restore(buildId: number, wait?: AbortSignal): Promise<void>;
   /** The local file grew: its new bytes are copied soon (batched); never throws. */
   grew(buildId: number): void;
 }

@@ -85,6 +85,8 @@ export interface Database {
     lease_expires_at: number | null;
     /** The event whose version's downstream trace this build is in (`lead_time`, 0012). */
     trace_root: Generated<number | null>;
+    /** The job's `supersede:` when queued, 1 or 0: may a newer build replace it once lost (0014). */
+    supersede: Generated<number>;
   };
   /** Build agents seen by this server (`GET /api/agents`); labels are comma-separated. */
   agents: {

@@ -48,7 +48,7 @@ async function history(store: Store): Promise<void> {
       forced: false,
       supersedes: [],
       cancels: [],
-      concurrency: { group: 'build@main', limit: 1 },
+      concurrency: { group: 'build@main', limit: 1, supersede: true },
       rule: 'built',
       detail: 'build queued',
     };

@@ -802,7 +802,7 @@ const rows: Row[] = [
       expect(queued(ds, 'build')).toMatchObject({
         supersedes: [],
         cancels: [],
-        concurrency: { group: 'build@release/1', limit: 1 },
+        concurrency: { group: 'build@release/1', limit: 1, supersede: true },
       }),
   },
   {
@@ -824,7 +824,7 @@ const rows: Row[] = [
     check: (ds) =>
       expect(queued(ds, 'build')).toMatchObject({
         supersedes: [1],
-        concurrency: { group: 'build@main', limit: 1 },
+        concurrency: { group: 'build@main', limit: 1, supersede: true },
       }),
   },
   {
@@ -863,7 +863,13 @@ const rows: Row[] = [
       'queue-build built keep',
       'queue-build built deploy',
     ],
-    check: (ds) => expect(queued(ds, 'keep')).toMatchObject({ supersedes: [], cancels: [] }),
+    // The queued build says so too: once lost, a newer build of it does not stand in for it.
+    check: (ds) =>
+      expect(queued(ds, 'keep')).toMatchObject({
+        supersedes: [],
+        cancels: [],
+        concurrency: { supersede: false },
+      }),
   },
   {
     name: 'cancel_running cancels the running build and supersedes the queued one',

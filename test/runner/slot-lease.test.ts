@@ -2,7 +2,8 @@ import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { Build } from '../../src/core/build.js';
 import { BuildRunner, type SlotLeases } from '../../src/runner/local/build-runner.js';
-import type { Store } from '../../src/store/ports.js';
+import type { QueuePort, Store } from '../../src/store/ports.js';
+import { StoreUnavailableError } from '../../src/store/ports/unavailable.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 import { git, job, pipeline } from '../../src/testing/pipeline-builder.js';
 import { ScriptedExecutor } from '../../src/testing/scripted-executor.js';
@@ -38,10 +39,10 @@ describe('local slots holding leases', () => {
     await store.close();
   });
 
-  function start(lease: SlotLeases): void {
+  function start(lease: SlotLeases, queue: QueuePort = store.queue): void {
     const logger = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
     runner = new BuildRunner({
-      queue: store.queue,
+      queue,
       executor,
       pipeline: () => p,
       slots: 1,
@@ -82,6 +83,48 @@ describe('local slots holding leases', () => {
     expect(await finishedRows(id!)).toBe(1);
   });
 
+  it('a claim that committed while its answer was lost is handed back at once, built once', async () => {
+    const [id] = await queued(store, sha(1), [['fp1']]);
+    // The first claim commits, then the connection drops before its answer (a PostgreSQL
+    // restart during the COMMIT): the store says replica-a runs a build it never heard of.
+    let cuts = 1;
+    const queue = new Proxy(store.queue, {
+      get(target, key) {
+        if (key === 'claimNextBuild')
+          return async (...args: Parameters<QueuePort['claimNextBuild']>) => {
+            const build = await target.claimNextBuild(...args);
+            if (build && cuts-- > 0)
+              throw new StoreUnavailableError('Connection terminated unexpectedly');
+            return build;
+          };
+        const value: unknown = Reflect.get(target, key);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    start({ port: store.agents, ms: 60_000 }, queue);
+    await vi.waitFor(() => expect(warnings.join('\n')).toMatch(/database is unavailable/), {
+      timeout: 5000,
+      interval: 50,
+    });
+    expect(await store.read.getBuild(id!)).toMatchObject({ state: 'running', worker: 'replica-a' });
+    // The next wake-up (bus or poll) finds the store answering: the build goes back to the queue
+    // and runs now, not after the lease (a minute here) as `error: lost` plus a retry.
+    runner.wake();
+    await executor.waitUntilRunning(1);
+    executor.release();
+    await runner.idle();
+    expect(finished.map((b) => [b.id, b.state])).toEqual([
+      [id, 'queued'],
+      [id, 'passed'],
+    ]);
+    expect(await store.read.getBuild(id!)).toMatchObject({ state: 'passed', attempt: 1 });
+    const types = (await store.outbox.outboxSince(0, 100))
+      .filter((o) => o.buildId === id)
+      .map((o) => o.type);
+    expect(types).toEqual(['queued', 'started', 'queued', 'started', 'finished']);
+    expect(warnings.join('\n')).toMatch(/handed back to the queue/);
+  });
+
   it('a renewal that finds the lease swept kills the run and records nothing', async () => {
     const [id] = await queued(store, sha(1), [['fp1']]);
     start({ port: store.agents, ms: LEASE_MS });
@@ -113,6 +156,7 @@ describe('local slots holding leases', () => {
       port: {
         renewLeases: (_worker, ids) => Promise.resolve([...ids]),
         finishLeased: (...args) => store.agents.finishLeased(...args),
+        handBackClaims: (...args) => store.agents.handBackClaims(...args),
       },
       ms: LEASE_MS,
     });

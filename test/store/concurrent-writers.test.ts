@@ -162,7 +162,7 @@ describe.each(backends)('store: concurrent writers in separate processes ($name)
       forced: false,
       supersedes: [],
       cancels: [],
-      concurrency: { group: `job${i}@main`, limit: 1 },
+      concurrency: { group: `job${i}@main`, limit: 1, supersede: true },
       rule: 'built',
       detail: 'build queued',
     }));

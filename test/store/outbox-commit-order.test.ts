@@ -50,7 +50,7 @@ function queueDecision(
     forced: false,
     supersedes: [...supersedes],
     cancels: [],
-    concurrency: { group: job, limit: 1 },
+    concurrency: { group: job, limit: 1, supersede: true },
     rule: 'built',
     detail: 'build queued',
   };

@@ -41,7 +41,7 @@ async function queueBuilds(store: Store, n: number): Promise<number[]> {
     forced: false,
     supersedes: [],
     cancels: [],
-    concurrency: { group: `job${i}`, limit: 1 },
+    concurrency: { group: `job${i}`, limit: 1, supersede: true },
     rule: 'built',
     detail: 'build queued',
   }));

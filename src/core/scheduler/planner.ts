@@ -108,7 +108,7 @@ export class Planner {
         forced: force,
         supersedes,
         cancels,
-        concurrency: { group, limit: job.concurrency },
+        concurrency: { group, limit: job.concurrency, supersede: job.supersede },
         rule,
         detail: describeQueue(job.name, cause, force, supersedes, cancels),
       },

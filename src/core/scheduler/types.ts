@@ -94,8 +94,15 @@ export type Decision =
       readonly supersedes: readonly number[];
       /** Running builds to cancel (`cancel_running: true`). */
       readonly cancels: readonly number[];
-      /** The group whose running builds the claim counts, and how many may run at once. */
-      readonly concurrency: { readonly group: string; readonly limit: number };
+      /**
+       * The group whose running builds the claim counts, how many may run at once, and whether a
+       * newer build of it may replace this one (the job's `supersede:`; also once it is lost).
+       */
+      readonly concurrency: {
+        readonly group: string;
+        readonly limit: number;
+        readonly supersede: boolean;
+      };
     })
   | (DecisionBase & {
       /** A version that builds nothing but must be visible: stored as a `skipped` build. */

@@ -14,6 +14,7 @@ import { mergeTargetOf, untrustedReason, type TrustLookup } from '../build-trust
 import { claimableJobs } from '../../core/runs-on.js';
 import { LEASE_LOST_REASON, LeaseRenewal, type SlotLeases } from './lease-renewal.js';
 import type { RunningBuild } from './running-build.js';
+import { ClaimsInDoubt } from './claims-in-doubt.js';
 import { whileStoreDown, type StoreWait } from './while-store-down.js';
 
 export type { SlotLeases } from './lease-renewal.js';
@@ -65,6 +66,7 @@ export class BuildRunner implements Runner {
    */
   private retryWake: { at: number; timer: NodeJS.Timeout } | null = null;
   private readonly renewal: LeaseRenewal | null;
+  private readonly doubt: ClaimsInDoubt | null;
 
   constructor(private readonly deps: BuildRunnerDeps) {
     this.renewal = deps.lease
@@ -76,6 +78,14 @@ export class BuildRunner implements Runner {
           held: () =>
             [...this.running].filter(([, r]) => !r.recording && !r.leaseLost).map(([id]) => id),
           lost: (id) => this.leaseLost(id),
+        })
+      : null;
+    this.doubt = deps.lease
+      ? new ClaimsInDoubt({
+          ...deps,
+          port: deps.lease.port,
+          running: () => [...this.running.keys()],
+          handedBack: (b) => deps.onFinished(b),
         })
       : null;
     this.loop = new SerialLoop(
@@ -181,16 +191,19 @@ export class BuildRunner implements Runner {
   }
 
   private async fill(): Promise<void> {
+    await this.doubt?.settle();
     while (!this.stopping && this.running.size < this.deps.slots) {
       // Local slots have no labels: jobs with `runs_on:` wait for an agent.
       const jobs = claimableJobs(this.deps.pipeline(), []);
       const now = this.deps.now();
       const leaseUntil = this.deps.lease ? now + this.deps.lease.ms : null;
-      const build = await this.deps.queue.claimNextBuild(
-        this.deps.worker,
-        now,
-        jobs === null && leaseUntil === null ? undefined : { jobs, leaseUntil },
-      );
+      const claim = () =>
+        this.deps.queue.claimNextBuild(
+          this.deps.worker,
+          now,
+          jobs === null && leaseUntil === null ? undefined : { jobs, leaseUntil },
+        );
+      const build = await (this.doubt ? this.doubt.claim(claim) : claim());
       if (!build) {
         await this.armRetryWake();
         return;

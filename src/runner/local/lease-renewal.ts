@@ -3,7 +3,7 @@ import type { AgentsPort } from '../../store/ports.js';
 
 /** The lease side of local slots on a server replica. */
 export interface SlotLeases {
-  readonly port: Pick<AgentsPort, 'renewLeases' | 'finishLeased'>;
+  readonly port: Pick<AgentsPort, 'renewLeases' | 'finishLeased' | 'handBackClaims'>;
   /** How long a claim or renewal keeps a lease (`serve --agent-lease`); renewed every third. */
   readonly ms: number;
 }

@@ -48,6 +48,15 @@ export interface AgentsPort {
    */
   finishLeased(id: number, worker: string, run: FinishedRun, now: number): Promise<Build | null>;
   /**
+   * Puts back in the queue every build `worker` holds a lease on but is not among `running`: a
+   * claim that committed while its answer was lost (the database restarted during the COMMIT),
+   * so the worker never ran it. Each goes back as the same build (state `queued`, worker and
+   * lease cleared, its place in the queue kept, one `queued` outbox row) rather than waiting out
+   * its lease and ending `error: lost`. Only the worker may call it, and only while it has no
+   * claim in flight. Returns the builds put back.
+   */
+  handBackClaims(worker: string, running: readonly number[], now: number): Promise<Build[]>;
+  /**
    * Moves the end of every lease to at least `until`: a server that starts gives each agent one
    * lease period to check in, so its own downtime costs no build.
    */

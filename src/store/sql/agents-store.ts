@@ -1,6 +1,7 @@
 import type { Build } from '../../core/build.js';
 import type { AgentRecord, AgentsPort, FinishedRun, LeasedBuild } from '../ports.js';
 import type { SqlConnection } from './connection.js';
+import { loadBuild, writeOutbox } from './build-writes.js';
 import { finishBuildIn } from './finish-build.js';
 import { loseBuilds } from './lose-builds.js';
 
@@ -74,6 +75,25 @@ export class SqlAgents implements AgentsPort {
       .returning('id')
       .execute();
     return rows.map((r) => Number(r.id));
+  }
+
+  handBackClaims(worker: string, running: readonly number[], now: number): Promise<Build[]> {
+    return this.conn.transaction(async (trx) => {
+      let query = trx
+        .updateTable('builds')
+        .set({ state: 'queued', started_at: null, worker: null, lease_expires_at: null })
+        .where('state', '=', 'running')
+        .where('worker', '=', worker)
+        .where('lease_expires_at', 'is not', null);
+      if (running.length > 0) query = query.where('id', 'not in', running);
+      const rows = await query.returning('id').execute();
+      const back: Build[] = [];
+      for (const id of rows.map((r) => Number(r.id)).sort((a, b) => a - b)) {
+        await writeOutbox(trx, id, 'queued', now);
+        back.push(await loadBuild(trx, id));
+      }
+      return back;
+    });
   }
 
   async extendAllLeases(until: number): Promise<void> {

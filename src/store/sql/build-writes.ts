@@ -28,6 +28,8 @@ export interface NewBuild {
   /** Queued builds only: the group the claim limits (skipped builds never run). */
   readonly concurrency_group?: string;
   readonly concurrency_limit?: number;
+  /** The job's `supersede:` (1 or 0; default 1): `lose-builds.ts` reads it. */
+  readonly supersede?: number;
 }
 
 export type NewInput = Readonly<{
@@ -71,6 +73,7 @@ export function newBuildRow(id: number, v: NewBuild): BuildRow {
     lease_expires_at: null,
     // Decided by the insert (see `traceOf`); no reader of this row needs it.
     trace_root: null,
+    supersede: v.supersede ?? 1,
   };
 }
 
@@ -122,6 +125,7 @@ export function buildParams(r: BuildRow) {
     attempt: r.attempt,
     concurrencyGroup: r.concurrency_group,
     concurrencyLimit: r.concurrency_limit,
+    supersede: r.supersede,
     ...traceOf(JSON.parse(r.cause) as BuildCause),
   };
 }
@@ -241,6 +245,7 @@ const buildColumns = (p: BuildParams) => ({
   attempt: p.attempt,
   concurrency_group: p.concurrencyGroup,
   concurrency_limit: p.concurrencyLimit,
+  supersede: p.supersede,
   // Two primary-key lookups in the insert itself (no round trip on the scheduler's path).
   trace_root: sql<number | null>`coalesce(
     (select case when e.origin = 'output' then e.trace_root else e.id end

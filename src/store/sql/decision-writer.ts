@@ -257,6 +257,7 @@ function newBuildValues(d: NewBuildDecision, now: number): NewBuild {
       forced: d.forced ? 1 : 0,
       concurrency_group: d.concurrency.group,
       concurrency_limit: d.concurrency.limit,
+      supersede: d.concurrency.supersede ? 1 : 0,
     };
   return {
     ...common,

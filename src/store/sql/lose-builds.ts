@@ -10,8 +10,10 @@ export const LOST_AT_RESTART = 'lost: the server stopped while the build was run
 /**
  * Ends running builds `error` with `reason` (a `lost: …` text, class `infrastructure`), one
  * `finished` outbox row each,
- * and re-queues each as a new attempt while `attempt < maxAttempts` — unless a newer build of
- * its concurrency group already waits (it would start after it; the newer one replaces it).
+ * and re-queues each as a new attempt while `attempt < maxAttempts` — unless its job supersedes
+ * (`builds.supersede`) and a newer build of its concurrency group already waits (it would start
+ * after it; the newer one replaces it). With `supersede: false` every version must build, so a
+ * lost one is always re-queued (within its attempts), whatever waits behind it.
  * Inside the caller's transaction; the rows must be `running` as read in it.
  */
 export async function loseBuilds(
@@ -41,16 +43,20 @@ export async function loseBuilds(
       .executeTakeFirst();
     if (Number(ended.numUpdatedRows) === 0) continue;
     // A newer build of the same group already waits: a retry of these older inputs would start
-    // after it (concurrency groups start in queue order), so the newer one replaces it.
-    const newer = await trx
-      .selectFrom('builds')
-      .select('id')
-      .where('concurrency_group', '=', row.concurrency_group)
-      .where('state', '=', 'queued')
-      .where('id', '>', row.id)
-      .orderBy('id', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    // after it (concurrency groups start in queue order), so the newer one replaces it — if the
+    // job lets newer builds replace older ones at all.
+    const newer =
+      row.supersede === 0
+        ? undefined
+        : await trx
+            .selectFrom('builds')
+            .select('id')
+            .where('concurrency_group', '=', row.concurrency_group)
+            .where('state', '=', 'queued')
+            .where('id', '>', row.id)
+            .orderBy('id', 'desc')
+            .limit(1)
+            .executeTakeFirst();
     if (newer) {
       await trx
         .updateTable('builds')

@@ -93,6 +93,7 @@ export async function insertNextAttempt(
       related_build: row.id,
       concurrency_group: row.concurrency_group,
       concurrency_limit: row.concurrency_limit,
+      supersede: row.supersede,
     },
     inputs.map((i) => ({
       source: i.source,

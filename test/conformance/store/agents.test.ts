@@ -60,10 +60,10 @@ forEachStore('agents and leases', (store) => {
   });
 
   it('a leased claim takes only the listed jobs and holds a lease; local claims take none', async () => {
-    const any = { concurrency: { group: 'g-other', limit: 1 } };
+    const any = { concurrency: { group: 'g-other', limit: 1, supersede: true } };
     const [a, b] = await queued(store(), sha(1), [
       ['fp1', { job: 'other', ...any }],
-      ['fp2', { job: 'arm', concurrency: { group: 'g-arm', limit: 1 } }],
+      ['fp2', { job: 'arm', concurrency: { group: 'g-arm', limit: 1, supersede: true } }],
     ]);
     expect(await lease('x', 2100, 9000, [])).toBeNull();
     expect((await lease('x', 2100, 9000, ['arm']))?.id).toBe(b);
@@ -79,7 +79,7 @@ forEachStore('agents and leases', (store) => {
   });
 
   it('renews only the leases the worker still holds', async () => {
-    const two = { concurrency: { group: 'g', limit: 2 } };
+    const two = { concurrency: { group: 'g', limit: 2, supersede: true } };
     const [a, b] = await queued(store(), sha(1), [
       ['fp1', two],
       ['fp2', two],
@@ -154,8 +154,29 @@ forEachStore('agents and leases', (store) => {
     expect(again.requeued).toEqual([]);
   });
 
+  it('an expired lease of a supersede: false job re-queues it though a newer build waits', async () => {
+    const keep = { concurrency: { group: 'g', limit: 1, supersede: false } };
+    const replace = { concurrency: { group: 'h', limit: 1, supersede: true } };
+    const [a, b, c, d] = await queued(store(), sha(1), [
+      ['fp1', keep],
+      ['fp2', keep],
+      ['fp3', replace],
+      ['fp4', replace],
+    ]);
+    // A replica's claims whose answers it never got (cut off mid-commit): only the lease ends them.
+    await lease('replica-1', 2100, 3000);
+    await lease('replica-1', 2100, 3000);
+    const { lost, requeued } = await agents(store()).expireLeases(3001, 2);
+    expect(lost.map((l) => [l.id, l.state, l.relatedBuild])).toEqual([
+      [a, 'error', null],
+      [c, 'error', d],
+    ]);
+    expect(requeued.map((r) => [r.id, r.attempt, r.relatedBuild])).toEqual([[d! + 1, 2, a]]);
+    expect((await reads(store()).getBuild(b!))?.state).toBe('queued');
+  });
+
   it('a restart recovers local builds only; extending leases gives agents time to check in', async () => {
-    const two = { concurrency: { group: 'g', limit: 2 } };
+    const two = { concurrency: { group: 'g', limit: 2, supersede: true } };
     const [a, b] = await queued(store(), sha(1), [
       ['fp1', two],
       ['fp2', two],
@@ -173,8 +194,8 @@ forEachStore('agents and leases', (store) => {
 
   it("a replica's lease: lost as a replica's, and its own restart recovers it at once", async () => {
     const [a, b] = await queued(store(), sha(1), [
-      ['fp1', { concurrency: { group: 'g1', limit: 1 } }],
-      ['fp2', { concurrency: { group: 'g2', limit: 1 } }],
+      ['fp1', { concurrency: { group: 'g1', limit: 1, supersede: true } }],
+      ['fp2', { concurrency: { group: 'g2', limit: 1, supersede: true } }],
     ]);
     // Two server replicas' slots (no `agents` row): leased like agents' builds.
     await lease('replica-1', 2100, 3000);
@@ -195,6 +216,29 @@ forEachStore('agents and leases', (store) => {
     // A late result of the lost attempt is refused by the lease check.
     expect(await agents(store()).finishLeased(a!, 'replica-1', finished(), 3300)).toBeNull();
     expect(await typesOf(a!)).toEqual(['queued', 'started', 'finished']);
+  });
+
+  it('hands back the builds a worker holds but does not run, as the same queued builds', async () => {
+    const own = (g: string) => ({ concurrency: { group: g, limit: 1, supersede: true } });
+    const [a, b, c] = await queued(store(), sha(1), [
+      ['fp1', own('g1')],
+      ['fp2', own('g2')],
+      ['fp3', own('g3')],
+    ]);
+    await lease('replica-1', 2100, 9000);
+    await lease('replica-1', 2100, 9000);
+    await lease('replica-2', 2100, 9000);
+    // replica-1 runs `a`; its claim of `b` committed but the answer was lost.
+    const back = await agents(store()).handBackClaims('replica-1', [a!], 2500);
+    expect(back.map((x) => [x.id, x.state, x.attempt])).toEqual([[b, 'queued', 1]]);
+    expect(await reads(store()).getBuild(b!)).toMatchObject({ worker: null, startedAt: null });
+    expect(await typesOf(b!)).toEqual(['queued', 'started', 'queued']);
+    expect((await reads(store()).getBuild(a!))?.state).toBe('running');
+    expect((await reads(store()).getBuild(c!))?.worker).toBe('replica-2');
+    expect(await agents(store()).handBackClaims('replica-1', [a!], 2600)).toEqual([]);
+    // The same build is claimed again; its lease is new, no lost attempt in between.
+    expect((await lease('replica-1', 2700, 9000))?.id).toBe(b);
+    expect((await agents(store()).handBackClaims('replica-3', [], 2800)).length).toBe(0);
   });
 
   it('racing sweeps and a late finish: each build ends once, reported once', async () => {

@@ -43,7 +43,7 @@ forEachStore('decision writer: writes sent without waiting', (store) => {
         queueBuild('fp3', e.version, {
           job: 'other',
           supersedes: [old!],
-          concurrency: { group: 'other', limit: 1 },
+          concurrency: { group: 'other', limit: 1, supersede: true },
         }),
       ],
       3000,

@@ -7,7 +7,7 @@ forEachStore('deliveries', (store) => {
   async function rows(): Promise<number[]> {
     await queued(store(), sha(1), [
       ['fp1'],
-      ['fp2', { concurrency: { group: 'other', limit: 1 } }],
+      ['fp2', { concurrency: { group: 'other', limit: 1, supersede: true } }],
     ]);
     await queue(store()).claimNextBuild('w', 2100);
     return (await outbox(store()).outboxSince(0, 10)).map((o) => o.id);

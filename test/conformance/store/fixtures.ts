@@ -104,7 +104,7 @@ export function queueBuild(
     forced: false,
     supersedes: [],
     cancels: [],
-    concurrency: { group: 'build@main', limit: 1 },
+    concurrency: { group: 'build@main', limit: 1, supersede: true },
     rule: 'built',
     detail: 'build queued',
     ...extra,
@@ -188,7 +188,7 @@ export async function buildWithOutput(
 ): Promise<number> {
   const job = opts.job ?? 'build';
   const [id] = await queued(store, sha(n), [
-    [`fp${n}`, { job, concurrency: { group: job, limit: 1 } }],
+    [`fp${n}`, { job, concurrency: { group: job, limit: 1, supersede: true } }],
   ]);
   await queue(store).claimNextBuild('w', 2000 + n);
   const out = `out${n}`.padEnd(64, '0');

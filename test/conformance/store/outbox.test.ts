@@ -11,7 +11,7 @@ forEachStore('outbox', (store) => {
   it('gives lifecycle rows in commit order with increasing ids, after a cursor, at most `limit`', async () => {
     const [a, b] = await queued(store(), sha(1), [
       ['fp1'],
-      ['fp2', { concurrency: { group: 'other', limit: 1 } }],
+      ['fp2', { concurrency: { group: 'other', limit: 1, supersede: true } }],
     ]);
     await queue(store()).claimNextBuild('w', 2100);
     await queue(store()).finishBuild(a!, finished(), 2200);

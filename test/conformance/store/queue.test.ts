@@ -7,7 +7,7 @@ forEachStore('build queue', (store) => {
 
   it('claims the oldest queued build once, marking it running for the worker', async () => {
     expect(await queue(store()).claimNextBuild('w0', 2000)).toBeNull();
-    const two = { concurrency: { group: 'build@main', limit: 2 } };
+    const two = { concurrency: { group: 'build@main', limit: 2, supersede: true } };
     const [a, b] = await queued(store(), sha(1), [
       ['fp1', two],
       ['fp2', two],
@@ -32,7 +32,7 @@ forEachStore('build queue', (store) => {
       sha(1),
       Array.from({ length: 6 }, (_, i) => [
         `fp${i}`,
-        { concurrency: { group: `g${i}`, limit: 1 } },
+        { concurrency: { group: `g${i}`, limit: 1, supersede: true } },
       ]),
     );
     const claims = await Promise.all(
@@ -45,7 +45,7 @@ forEachStore('build queue', (store) => {
   });
 
   it('finishes a build with outputs, coverage delta against the previous build, and output events', async () => {
-    const two = { concurrency: { group: 'build@main', limit: 2 } };
+    const two = { concurrency: { group: 'build@main', limit: 2, supersede: true } };
     const [a, b] = await queued(store(), sha(1), [
       ['fp1', two],
       ['fp2', two],
@@ -101,8 +101,8 @@ forEachStore('build queue', (store) => {
 
   it('stores failed and error endings with their step, exit code and reason', async () => {
     const [a, b] = await queued(store(), sha(1), [
-      ['fp1', { concurrency: { group: 'a', limit: 1 } }],
-      ['fp2', { concurrency: { group: 'b', limit: 1 } }],
+      ['fp1', { concurrency: { group: 'a', limit: 1, supersede: true } }],
+      ['fp2', { concurrency: { group: 'b', limit: 1, supersede: true } }],
     ]);
     await claim();
     await claim();
@@ -138,7 +138,7 @@ forEachStore('build queue', (store) => {
   });
 
   it('claims past a concurrency group at its limit, and a group in queue order', async () => {
-    const group = (g: string, limit = 1) => ({ concurrency: { group: g, limit } });
+    const group = (g: string, limit = 1) => ({ concurrency: { group: g, limit, supersede: true } });
     const [m1, m2, d1, t1, t2, t3] = await queued(store(), sha(1), [
       ['m1', group('build@main')],
       ['m2', group('build@main')],
@@ -166,6 +166,27 @@ forEachStore('build queue', (store) => {
     expect(await claim(5100)).toBe(b);
   });
 
+  it('re-queues a lost build of a supersede: false job even when a newer one is queued', async () => {
+    // Every version of such a job must build: the newer build does not stand for the older one.
+    const keep = { concurrency: { group: 'build@main', limit: 1, supersede: false } };
+    const [a, b] = await queued(store(), sha(1), [
+      ['fp1', keep],
+      ['fp2', keep],
+    ]);
+    await claim();
+    const { lost, requeued } = await queue(store()).recoverLostBuilds(5000, 2);
+    expect(lost).toMatchObject([{ id: a, state: 'error', failureClass: 'infrastructure' }]);
+    expect(requeued).toMatchObject([{ id: b! + 1, state: 'queued', attempt: 2, relatedBuild: a }]);
+    // The newer build is lost too, with the retry queued behind it: re-queued all the same.
+    expect(await claim(5100)).toBe(b);
+    const again = await queue(store()).recoverLostBuilds(5200, 3);
+    expect(again.requeued).toMatchObject([{ id: b! + 2, attempt: 2, relatedBuild: b }]);
+    // A retry keeps its job's supersede: false (its own loss re-queues it again).
+    expect(await claim(5300)).toBe(b! + 1);
+    const third = await queue(store()).recoverLostBuilds(5400, 3);
+    expect(third.requeued).toMatchObject([{ attempt: 3, relatedBuild: b! + 1 }]);
+  });
+
   it('marks builds left running as lost and re-queues each once, up to maxAttempts', async () => {
     await queued(store(), sha(1), [['fp1']]);
     await claim();
@@ -188,7 +209,7 @@ forEachStore('build queue', (store) => {
   it("recovers only the named worker's builds when asked (a restarted replica, not a live one)", async () => {
     const [a, b] = await queued(store(), sha(1), [
       ['fp1'],
-      ['fp2', { concurrency: { group: 'other', limit: 1 } }],
+      ['fp2', { concurrency: { group: 'other', limit: 1, supersede: true } }],
     ]);
     expect((await queue(store()).claimNextBuild('replica-1', 2100))?.id).toBe(a);
     expect((await queue(store()).claimNextBuild('replica-2', 2100))?.id).toBe(b);
@@ -200,7 +221,7 @@ forEachStore('build queue', (store) => {
   it('puts a running build back in the queue keeping its place, running builds only', async () => {
     const [a, b] = await queued(store(), sha(1), [
       ['fp1'],
-      ['fp2', { concurrency: { group: 'other', limit: 1 } }],
+      ['fp2', { concurrency: { group: 'other', limit: 1, supersede: true } }],
     ]);
     await claim();
     expect(await queue(store()).requeueBuild(b!, 2150)).toBeNull(); // still queued
@@ -216,7 +237,7 @@ forEachStore('build queue', (store) => {
   it('cancels queued builds only; a running build is left to its runner', async () => {
     const [a, b] = await queued(store(), sha(1), [
       ['fp1'],
-      ['fp2', { concurrency: { group: 'other', limit: 1 } }],
+      ['fp2', { concurrency: { group: 'other', limit: 1, supersede: true } }],
     ]);
     await claim();
     const cancelled = await queue(store()).cancelQueuedBuild(b!, 'cancelled by me', 2100);

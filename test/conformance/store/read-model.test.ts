@@ -96,7 +96,7 @@ forEachStore('read model', (store) => {
     expect((await reads(store()).buildsUsing('app', sha(1))).map((b) => b.id)).toEqual([a]);
     expect(await reads(store()).buildsUsing('app', sha(2))).toEqual([]);
     const [b] = await queued(store(), sha(1), [
-      ['fp1-forced', { forced: true, concurrency: { group: 'x', limit: 1 } }],
+      ['fp1-forced', { forced: true, concurrency: { group: 'x', limit: 1, supersede: true } }],
     ]);
     const digest = 'e'.repeat(64);
     for (const id of [a, b!]) {
@@ -133,8 +133,8 @@ forEachStore('read model', (store) => {
 
   it("gives each job's latest build, last finished build and recent durations", async () => {
     const [a, b] = await queued(store(), sha(1), [
-      ['fp1', { concurrency: { group: 'a', limit: 1 } }],
-      ['fp2', { concurrency: { group: 'b', limit: 1 } }],
+      ['fp1', { concurrency: { group: 'a', limit: 1, supersede: true } }],
+      ['fp2', { concurrency: { group: 'b', limit: 1, supersede: true } }],
     ]);
     await queue(store()).claimNextBuild('w', 2000);
     await queue(store()).finishBuild(a!, finished(), 2600);

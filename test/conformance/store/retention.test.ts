@@ -46,8 +46,8 @@ forEachStore('retention', (store) => {
     const head = await buildWithOutput(store(), 1, { head: true });
     const old = await buildWithOutput(store(), 2);
     const [running, waiting] = await queued(store(), sha(3), [
-      ['r', { concurrency: { group: 'r', limit: 1 } }],
-      ['q', { concurrency: { group: 'q', limit: 1 } }],
+      ['r', { concurrency: { group: 'r', limit: 1, supersede: true } }],
+      ['q', { concurrency: { group: 'q', limit: 1, supersede: true } }],
     ]);
     await queue(store()).claimNextBuild('w', 4000);
     const facts = await retention(store()).retentionFacts();

@@ -98,7 +98,7 @@ forEachStore('retries (queueRetry, retryAt, nextRetryAt)', (store) => {
 
 forEachStore('SLO history (sloHistory)', (store) => {
   it('returns finished endings and first-attempt starts since a time, with the event time', async () => {
-    const two = { concurrency: { group: 'build@main', limit: 2 } };
+    const two = { concurrency: { group: 'build@main', limit: 2, supersede: true } };
     const [a, b] = await queued(store(), sha(1), [
       ['fp1', two],
       ['fp2', two],

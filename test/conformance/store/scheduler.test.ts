@@ -78,7 +78,7 @@ forEachStore('decision writer / scheduler state', (store) => {
   it('supersedes queued builds with a pointer to their replacement, and only queued ones', async () => {
     const [id1, id2] = await queued(store(), sha(1), [
       ['fp1'],
-      ['fp2', { concurrency: { group: 'other', limit: 1 } }],
+      ['fp2', { concurrency: { group: 'other', limit: 1, supersede: true } }],
     ]);
     await queue(store()).claimNextBuild('w1', 2100); // fp1 runs
     await queue(store()).claimNextBuild('w1', 2100); // fp2 runs

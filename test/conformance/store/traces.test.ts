@@ -25,7 +25,7 @@ async function queueFor(s: StoreUnderTest, e: SourceEvent, job: string, now: num
       queueBuild(`fp-${job}-${e.id}`, e.version, {
         job,
         source: e.source,
-        concurrency: { group: job, limit: 1 },
+        concurrency: { group: job, limit: 1, supersede: true },
         inputs: [
           { source: e.source, version: e.version, origin: e.origin, eventId: e.id, ref: e.ref },
         ],
@@ -163,7 +163,7 @@ forEachStore('version traces (lead_time)', (store) => {
       [
         queueBuild('fp7', v2.version, {
           job: 'a',
-          concurrency: { group: 'a', limit: 1 },
+          concurrency: { group: 'a', limit: 1, supersede: true },
           cause: { kind: 'version', source: 'app', version: v2.version, eventId: v2.id },
           supersedes: [b1],
         }),
