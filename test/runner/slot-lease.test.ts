@@ -125,6 +125,31 @@ describe('local slots holding leases', () => {
     expect(warnings.join('\n')).toMatch(/handed back to the queue/);
   });
 
+  it('a finish that committed but whose answer was lost is recorded once and announced, not refused', async () => {
+    const [id] = await queued(store, sha(1), [['fp1']]);
+    let cuts = 1;
+    start({
+      port: {
+        renewLeases: (...args) => store.agents.renewLeases(...args),
+        handBackClaims: (...args) => store.agents.handBackClaims(...args),
+        finishLeased: async (...args) => {
+          const done = await store.agents.finishLeased(...args);
+          if (cuts-- > 0) throw new StoreUnavailableError('Connection terminated unexpectedly');
+          return done;
+        },
+      },
+      ms: 60_000,
+    });
+    await executor.waitUntilRunning(1);
+    executor.release();
+    await vi.waitFor(() => expect(finished.map((b) => [b.id, b.state])).toEqual([[id, 'passed']]), {
+      timeout: 5000,
+      interval: 50,
+    });
+    expect(warnings.join('\n')).not.toMatch(/result refused/);
+    expect(await finishedRows(id!)).toBe(1);
+  });
+
   it('a renewal that finds the lease swept kills the run and records nothing', async () => {
     const [id] = await queued(store, sha(1), [['fp1']]);
     start({ port: store.agents, ms: LEASE_MS });

@@ -249,13 +249,9 @@ export class RemoteRunner implements Runner {
       },
       deps.now(),
     );
-    if (!finished) {
-      const now = await this.buildOf(buildId);
-      // The agent's retry of a result the server recorded (the answer got lost): acknowledge.
-      if (now && now.worker === agent && now.finishedAt !== null && !isLost(now))
-        return { build: now };
-      return this.lost(buildId);
-    }
+    // `null`: lost (swept, or another agent's now); the agent's retry of a result already
+    // recorded (its acknowledgement got lost) gets that recorded ending back.
+    if (!finished) return this.lost(buildId);
     if (retry !== null)
       deps.logger.warn(
         { build: buildId, delayMs: retry.delayMs },
@@ -353,10 +349,6 @@ export class RemoteRunner implements Runner {
       this.expiring = false;
     }
   }
-}
-
-function isLost(build: Build): boolean {
-  return build.state === 'error' && (build.reason ?? '').startsWith('lost:');
 }
 
 function describe(build: Build): string {

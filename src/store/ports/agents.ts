@@ -44,7 +44,8 @@ export interface AgentsPort {
   /**
    * Records the result of a build `worker` holds (as `QueuePort.finishBuild`), atomically with
    * the check; `null` (nothing written) when it does not hold it any more — a stale agent's
-   * result never overwrites what happened since.
+   * result never overwrites what happened since. Sent again by the same worker after its ending
+   * was recorded (the first answer lost), it writes nothing and returns that recorded build.
    */
   finishLeased(id: number, worker: string, run: FinishedRun, now: number): Promise<Build | null>;
   /**

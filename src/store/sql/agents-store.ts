@@ -117,7 +117,21 @@ export class SqlAgents implements AgentsPort {
         .where('worker', '=', worker)
         .where('lease_expires_at', 'is not', null)
         .executeTakeFirst();
-      if (Number(held.numUpdatedRows) === 0) return null;
+      if (Number(held.numUpdatedRows) === 0) {
+        // The same result sent again because the first commit's answer was lost (a database
+        // restart, an agent's acknowledgement cut off): that recorded ending stands and is the
+        // answer. A build swept meanwhile (`lost: …`) or run by another worker is refused.
+        const row = await trx
+          .selectFrom('builds')
+          .select(['worker', 'finished_at', 'reason'])
+          .where('id', '=', id)
+          .executeTakeFirst();
+        const ownEnding =
+          row?.worker === worker &&
+          row.finished_at !== null &&
+          !(row.reason ?? '').startsWith('lost:');
+        return ownEnding ? loadBuild(trx, id) : null;
+      }
       return finishBuildIn(trx, this.conn, id, run, now);
     });
   }

@@ -103,8 +103,14 @@ forEachStore('agents and leases', (store) => {
     const done = await agents(store()).finishLeased(a!, 'x', finished(failedStep), 2600);
     expect(done).toMatchObject({ id: a, state: 'failed', failureClass: 'user', finishedAt: 2600 });
     expect(await agents(store()).leasedBuilds()).toEqual([]);
-    // Sent again (the answer got lost): nothing is written twice.
-    expect(await agents(store()).finishLeased(a!, 'x', finished(), 2700)).toBeNull();
+    // Sent again (the answer got lost): nothing is written twice, the recorded ending is the
+    // answer — still only to the holder.
+    expect(await agents(store()).finishLeased(a!, 'x', finished(), 2700)).toMatchObject({
+      id: a,
+      state: 'failed',
+      finishedAt: 2600,
+    });
+    expect(await agents(store()).finishLeased(a!, 'y', finished(), 2800)).toBeNull();
     expect(await typesOf(a!)).toEqual(['queued', 'started', 'finished']);
   });
 
