@@ -24,7 +24,7 @@ export const MAY_IMPORT = {
   artifacts: ['core'],
   net: ['core'],
   config: ['core', 'net'],
-  executor: ['core', 'artifacts', 'spawn'],
+  executor: ['core', 'async', 'artifacts', 'spawn'],
   store: ['core', 'executor/port.ts'],
   // Who runs the once-per-installation loops (scheduler, relay…) among server replicas.
   leader: [],

@@ -1,3 +1,4 @@
+import { retryThroughOutage } from '../async/retry-through-outage.js';
 import { appendFile, mkdir, open, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import type { LogReplica } from './port.js';
@@ -43,21 +44,6 @@ const MAX_ROUNDS = 100_000;
 /** Builds idle this long are forgotten (their next growth asks the store where it stands). */
 const IDLE_MS = 10 * 60_000;
 const RETRY_MS = 1000;
-/** Pauses between attempts at reading where a log stands: about 10 minutes in all. */
-const RESTORE_BACKOFF_MS = [250, 500, 1000, 2000, 4000, ...Array<number>(120).fill(5000)];
-
-/** Resolves after `ms`, or at once when `signal` aborts. */
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const done = () => {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    signal?.addEventListener('abort', done, { once: true });
-  });
-}
 
 /**
  * Copies build log files into the store as they grow, so every replica can read every log
@@ -89,17 +75,13 @@ export class LogShipper implements LogReplica {
    * minutes. Without `wait`, the first failure is thrown (a caller that cannot wait).
    */
   async restore(buildId: number, wait?: AbortSignal): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        return await this.restoreOnce(buildId);
-      } catch (err) {
-        const pause = RESTORE_BACKOFF_MS[attempt];
-        if (!wait || this.opts.isUnavailable?.(err) !== true || pause === undefined) throw err;
-        if (this.stopped || wait.aborted) throw err;
-        if (attempt === 0) this.opts.onError(err, buildId);
-        await sleep(pause, wait);
-      }
-    }
+    if (!wait) return this.restoreOnce(buildId);
+    return retryThroughOutage(() => this.restoreOnce(buildId), {
+      isOutage: (err) => this.opts.isUnavailable?.(err) === true,
+      giveUp: () => this.stopped,
+      signal: wait,
+      onFirst: (err) => this.opts.onError(err, buildId),
+    });
   }
 
   private async restoreOnce(buildId: number): Promise<void> {

@@ -1,8 +1,6 @@
 import type { Logger } from 'pino';
+import { retryThroughOutage } from '../../async/retry-through-outage.js';
 import { isStoreUnavailable } from '../../store/ports/unavailable.js';
-
-/** Pauses between attempts at a store call: about 10 minutes in all. */
-const BACKOFF_MS = [250, 500, 1000, 2000, 4000, ...Array<number>(120).fill(5000)];
 
 export interface StoreWait {
   readonly build: number;
@@ -18,20 +16,15 @@ export interface StoreWait {
  * writes is only in memory until then, and the build's slot stays busy. Gives up (rethrows) when
  * the server stops, when the build is cancelled, or after ~10 minutes; any other error at once.
  */
-export async function whileStoreDown<T>(
+export function whileStoreDown<T>(
   wait: StoreWait,
   waiting: string,
   call: () => Promise<T>,
 ): Promise<T> {
-  for (let attempt = 0; ; attempt++) {
-    try {
-      return await call();
-    } catch (err) {
-      const pause = BACKOFF_MS[attempt];
-      if (!isStoreUnavailable(err) || pause === undefined) throw err;
-      if (wait.stopping() || wait.signal?.aborted === true) throw err;
-      if (attempt === 0) wait.log.warn({ build: wait.build, reason: err.message }, waiting);
-      await new Promise((r) => setTimeout(r, pause));
-    }
-  }
+  return retryThroughOutage(call, {
+    isOutage: isStoreUnavailable,
+    giveUp: wait.stopping,
+    signal: wait.signal,
+    onFirst: (err) => wait.log.warn({ build: wait.build, reason: (err as Error).message }, waiting),
+  });
 }
