@@ -17,6 +17,11 @@ export interface StepProcess {
   readonly cookie: string;
 }
 
+/** The program a step runs: its script as one argument to bash (never spliced into shell text). */
+export function stepShell(script: string): string[] {
+  return ['bash', '-eo', 'pipefail', '-c', script];
+}
+
 /** Waits for one line on stdin, then becomes the step's shell, stdin on `/dev/null` as usual. */
 const GATE = 'read -r go && exec "$@" </dev/null';
 /** How long `discard` waits for the held process to be gone. */
@@ -52,16 +57,12 @@ export class HeldStep {
 
   static hold(command: StepCommand): HeldStep {
     const cookie = randomUUID();
-    const child = spawn(
-      '/bin/sh',
-      ['-c', GATE, 'sh', 'bash', '-eo', 'pipefail', '-c', command.script],
-      {
-        cwd: command.cwd,
-        env: { ...command.env, [PROCESS_COOKIE_ENV]: cookie },
-        detached: true,
-        stdio: ['pipe', 'pipe', 'pipe'],
-      },
-    );
+    const child = spawn('/bin/sh', ['-c', GATE, 'sh', ...stepShell(command.script)], {
+      cwd: command.cwd,
+      env: { ...command.env, [PROCESS_COOKIE_ENV]: cookie },
+      detached: true,
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     return new HeldStep(command, { child, cookie });
   }
 

@@ -4,7 +4,7 @@ import { constants } from 'node:os';
 import type { Readable } from 'node:stream';
 import { processHelper } from '../spawn/process-helper.js';
 import { formatDuration } from './format-duration.js';
-import type { HeldStep, StepProcess } from './held-step.js';
+import { stepShell, type HeldStep, type StepProcess } from './held-step.js';
 import { killStepProcesses, PROCESS_COOKIE_ENV } from './kill-tree.js';
 import type { LogWriter } from './log-writer.js';
 import { BWRAP, sandboxArgs, sandboxExitCode, type SandboxSpec } from './sandbox.js';
@@ -55,7 +55,7 @@ type Exit =
 /** Spawns the step now (see `HeldStep` for one started ahead of time). */
 function spawnStep(o: StepRunOptions): StepProcess {
   const cookie = randomUUID();
-  const shell = ['bash', '-eo', 'pipefail', '-c', o.script];
+  const shell = stepShell(o.script);
   const [command, ...args] = o.sandbox
     ? [o.sandbox.program ?? BWRAP, ...sandboxArgs(o.sandbox), '--json-status-fd', '3', ...shell]
     : shell;
