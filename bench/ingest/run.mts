@@ -29,8 +29,9 @@
 import { benchArgs, writeResultsSection } from '../lib/cli.mjs';
 import { figureTable, loadAverage, machine, type FigureRow } from '../lib/report.mjs';
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
+import http from 'node:http';
 import { createHmac } from 'node:crypto';
-import { cpSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -58,6 +59,15 @@ interface LoadJob {
   readonly durationS: number;
   /** Requests per second over all connections; `null`: as fast as the server answers. */
   readonly rate: number | null;
+  /**
+   * How a fixed rate is sent. `even`: one request every 1/rate s, open loop (a request is sent
+   * on time whether or not earlier ones were answered, queuing for one of `connections` sockets),
+   * latency counted from its scheduled time, so a server stall counts for every request it
+   * delayed. `bursts`: autocannon's `overallRate`, which lets each connection send its share of
+   * the second back to back as soon as the second starts: 500 req/s arrives as ~100 ms bursts
+   * at full speed with 10 in flight, then ~900 ms of nothing.
+   */
+  readonly pace?: 'even' | 'bursts';
 }
 
 interface LoadResult {
@@ -71,6 +81,8 @@ interface LoadResult {
   readonly p50: number;
   readonly p99: number;
   readonly max: number;
+  /** `even` pace: p99 of how late the generator sent a request after its due time (ms). */
+  readonly lateP99?: number;
   readonly statusCodes: Record<string, number>;
   /** Delivery ids of the requests answered 2xx (checked against the inbox afterwards). */
   readonly okIds: string[];
@@ -130,6 +142,10 @@ async function loadRole(): Promise<void> {
   process.on('message', (msg: LoadJob | 'exit') => {
     if (msg === 'exit') process.exit(0);
     const job = msg;
+    if (job.rate !== null && job.pace === 'even') {
+      void evenLoad(job, job.rate, () => request(job)).then((r) => process.send?.(r));
+      return;
+    }
     const first = request(job);
     const okIds: string[] = [];
     // One request in flight per connection (no pipelining): a response answers the request
@@ -181,6 +197,102 @@ async function loadRole(): Promise<void> {
 }
 
 /**
+ * Open-loop load at an even pace (see `LoadJob.pace`), the way wrk2 measures: request i is due
+ * at t0 + i/rate; the latency is from that due time to the end of its response, in µs.
+ */
+async function evenLoad(
+  job: LoadJob,
+  rate: number,
+  next: () => { id: string; path: string; headers: Record<string, string>; body: string },
+): Promise<LoadResult> {
+  const { build } = await import('hdr-histogram-js');
+  const hist = () =>
+    build({
+      lowestDiscernibleValue: 1,
+      highestTrackableValue: 60e6,
+      numberOfSignificantValueDigits: 3,
+    });
+  const latency = hist();
+  /** How late the generator itself sent (due time → write): its own timer's slack. */
+  const late = hist();
+  const url = new URL(job.url);
+  const agent = new http.Agent({ keepAlive: true, maxSockets: job.connections });
+  const total = Math.round(rate * job.durationS);
+  const intervalMs = 1000 / rate;
+  const okIds: string[] = [];
+  const statusCodes: Record<string, number> = {};
+  let sent = 0;
+  let answered = 0;
+  let errors = 0;
+  let timeouts = 0;
+  const t0 = performance.now();
+  await new Promise<void>((allDone) => {
+    const settle = (): void => {
+      if (++answered === total) allDone();
+    };
+    const fire = (due: number): void => {
+      const r = next();
+      const req = http.request(
+        {
+          host: url.hostname,
+          port: url.port,
+          path: r.path,
+          method: 'POST',
+          agent,
+          timeout: 10_000,
+          headers: { ...r.headers, 'content-length': Buffer.byteLength(r.body) },
+        },
+        (res) => {
+          res.resume();
+          res.on('end', () => {
+            latency.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)));
+            const code = res.statusCode ?? 0;
+            statusCodes[code] = (statusCodes[code] ?? 0) + 1;
+            if (code >= 200 && code < 300) okIds.push(r.id);
+            settle();
+          });
+        },
+      );
+      req.on('timeout', () => {
+        timeouts++;
+        req.destroy(new Error('timeout'));
+      });
+      req.on('error', () => {
+        errors++;
+        settle();
+      });
+      req.end(r.body);
+      late.recordValue(Math.max(1, Math.round((performance.now() - due) * 1000)));
+    };
+    const tick = (): void => {
+      const now = performance.now();
+      for (; sent < total && t0 + sent * intervalMs <= now; sent++) fire(t0 + sent * intervalMs);
+      if (sent < total) setTimeout(tick, t0 + sent * intervalMs - performance.now());
+    };
+    tick();
+  });
+  const durationS = (performance.now() - t0) / 1000;
+  agent.destroy();
+  const ok2xx = okIds.length;
+  const ms = (us: number): number => us / 1000;
+  return {
+    ok2xx,
+    non2xx: answered - errors - ok2xx,
+    errors,
+    timeouts,
+    sent,
+    durationS,
+    reqPerS: ok2xx / durationS,
+    p50: ms(latency.getValueAtPercentile(50)),
+    p99: ms(latency.getValueAtPercentile(99)),
+    max: ms(latency.maxValue),
+    lateP99: ms(late.getValueAtPercentile(99)),
+    statusCodes,
+    okIds,
+  };
+}
+
+/**
  * `NL_BENCH_CPU_PROF=DIR`: a CPU profile of this process (the in-process server) during each
  * fixed-rate nightless run, written to DIR/<target>-<run>.cpuprofile (read it with
  * `bench/ingest/long-tasks.mts`); off by default, as the profiler costs CPU itself.
@@ -188,6 +300,7 @@ async function loadRole(): Promise<void> {
 async function startProfile(): Promise<{ stop(name: string): Promise<void> }> {
   const dir = process.env['NL_BENCH_CPU_PROF'];
   if (!dir) return { stop: () => Promise.resolve() };
+  mkdirSync(dir, { recursive: true });
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
   session.connect();
@@ -258,6 +371,8 @@ async function main(): Promise<void> {
   const CONNECTIONS = Number(args.get('connections') ?? 20);
   /** Consecutive fixed-rate runs (each nightless, then bare fastify): p99 in every one counts. */
   const RATE_RUNS = Number(args.get('rate-runs') ?? 3);
+  /** `--paces=even,bursts`: how the fixed rate is sent (see `LoadJob.pace`); both by default. */
+  const paces = (args.get('paces') ?? 'even,bursts').split(',') as ('even' | 'bursts')[];
   /** `--rate-only`: only the fixed-rate runs (no sustained / held-back runs). */
   const rateOnly = args.has('rate-only');
   const SOURCES = Number(args.get('sources') ?? 1000);
@@ -388,6 +503,7 @@ jobs:
         rate: number | null,
         url: string,
         durationS = DURATION_S,
+        pace: LoadJob['pace'] = 'bursts',
       ) => {
         if (url === bareUrl && !withBaseline) return skipped;
         const prefix = `r${Date.now().toString(16)}${(run++).toString(16)}`;
@@ -400,6 +516,7 @@ jobs:
           connections: rate === null ? CONNECTIONS : 10,
           durationS,
           rate,
+          pace,
         });
         const cpuS = serverCpuS() - cpu0;
         const wall = (performance.now() - w0) / 1000;
@@ -407,25 +524,34 @@ jobs:
       };
 
       /** The fixed-rate row: p50 / p99 of every run, against bare fastify's p99 of the same run. */
-      const fixedRow = (
-        target: Target,
-        runs: readonly { n: typeof skipped; b: typeof skipped }[],
-        ratios: readonly number[],
-        eld: readonly { p99: number; max: number }[],
-      ): FigureRow => ({
-        figure: `(${target === 'github' ? 1 : 2}) \`POST /hooks/${target}\` latency at ${RATE} req/s (${DURATION_S} s, 10 connections), ${runs.length} consecutive runs: p50 / p99 per run; event-loop delay p99 / max during each`,
-        target: 'p99 < 20 ms; p99 ≤ 5× bare in every run',
-        measured: runs
-          .map(
-            (f, i) =>
-              `${f1(f.n.r.p50)} / ${f1(f.n.r.p99)} ms (loop ${f1(eld[i]?.p99 ?? NaN)} / ${f0(eld[i]?.max ?? NaN)} ms)`,
-          )
-          .join('; '),
-        met: runs.every((f) => f.n.r.p99 < 20) && ratios.every((x) => x <= 5),
-        baseline: runs.map((f) => `${f1(f.b.r.p50)} / ${f1(f.b.r.p99)} ms`).join('; '),
-        ratio: `${f1(Math.min(...ratios))}–${f1(Math.max(...ratios))}× (p99; bare p99 floored at 1 ms)`,
-      });
+      const fixedRow = (target: Target, pace: Pace, runs: readonly FixedRun[]): FigureRow => {
+        const ratios = runs.map((f) => f.n.r.p99 / Math.max(f.b.r.p99, pace === 'even' ? 0.1 : 1));
+        const eld = runs.map((f) => f.loop);
+        return {
+          figure:
+            pace === 'even'
+              ? `(${target === 'github' ? 1 : 2}) \`POST /hooks/${target}\` latency at ${RATE} req/s **evenly paced** (one request every ${f1(1000 / RATE)} ms, open loop, up to 10 connections, latency from each request's due time; ${DURATION_S} s), ${runs.length} consecutive runs: p50 / p99 per run; event-loop delay p99 / max during each`
+              : `… the same ${RATE} req/s **as autocannon sends it** (\`overallRate\`: each of 10 connections sends its 50 requests back to back when the second starts, so ~100 ms bursts at full speed, then idle), ${runs.length} consecutive runs`,
+          target: 'p99 < 20 ms; p99 ≤ 5× bare in every run',
+          measured: runs
+            .map(
+              (f, i) =>
+                `${f1(f.n.r.p50)} / ${f1(f.n.r.p99)} ms (loop ${f1(eld[i]?.p99 ?? NaN)} / ${f0(eld[i]?.max ?? NaN)} ms)`,
+            )
+            .join('; '),
+          met: runs.every((f) => f.n.r.p99 < 20) && ratios.every((x) => x <= 5),
+          baseline: runs.map((f) => `${f1(f.b.r.p50)} / ${f1(f.b.r.p99)} ms`).join('; '),
+          ratio: `${f1(Math.min(...ratios))}–${f1(Math.max(...ratios))}× (p99${pace === 'even' ? '' : '; bare p99 floored at 1 ms, autocannon counts whole ms'})`,
+        };
+      };
 
+      type Pace = NonNullable<LoadJob['pace']>;
+      type FixedRun = {
+        n: typeof skipped;
+        b: typeof skipped;
+        /** The event loop's delay during nightless's run (the server is this process). */
+        loop: { p99: number; max: number };
+      };
       for (const target of ['github', 'generic'] as const) {
         if (!only.has(target)) continue;
         const path = `/hooks/${target}`;
@@ -477,28 +603,47 @@ jobs:
 
         // The fixed rate, RATE_RUNS times in a row, each nightless run followed by bare fastify;
         // the event loop's delay is sampled during nightless's runs (the server is this process).
-        const fixedRuns: { n: Awaited<ReturnType<typeof measured>>; b: typeof skipped }[] = [];
-        const loopDelay: { p99: number; max: number }[] = [];
+        const fixedRuns: Record<Pace, FixedRun[]> = { even: [], bursts: [] };
         let storedFixedLost = 0;
         for (let i = 0; i < RATE_RUNS; i++) {
-          log(`${target}: nightless at ${RATE} req/s (run ${i + 1}/${RATE_RUNS})`);
-          const eld = monitorEventLoopDelay({ resolution: 1 });
-          eld.enable();
-          const prof = await startProfile();
-          const n = await measured(target, RATE, nl.url);
-          await prof.stop(`${target}-${i + 1}`);
-          eld.disable();
-          loopDelay.push({ p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 });
-          await nl.engine.decided();
-          storedFixedLost += inbox(target, n.prefix, n.r.okIds).lost;
-          log(`${target}: bare fastify at ${RATE} req/s (run ${i + 1}/${RATE_RUNS})`);
-          fixedRuns.push({ n, b: await measured(target, RATE, bareUrl) });
+          for (const pace of paces) {
+            log(`${target}: nightless at ${RATE} req/s, ${pace} (run ${i + 1}/${RATE_RUNS})`);
+            const eld = monitorEventLoopDelay({ resolution: 1 });
+            eld.enable();
+            const prof = await startProfile();
+            const n = await measured(target, RATE, nl.url, DURATION_S, pace);
+            await prof.stop(`${target}-${pace}-${i + 1}`);
+            eld.disable();
+            await nl.engine.decided();
+            storedFixedLost += inbox(target, n.prefix, n.r.okIds).lost;
+            log(`${target}: bare fastify at ${RATE} req/s, ${pace} (run ${i + 1}/${RATE_RUNS})`);
+            const b = await measured(target, RATE, bareUrl, DURATION_S, pace);
+            fixedRuns[pace].push({
+              n,
+              b,
+              loop: { p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 },
+            });
+          }
         }
-        const fixed = fixedRuns[0]?.n ?? skipped;
+        const fixedAll = [...fixedRuns.even, ...fixedRuns.bursts].map((f) => f.n);
+        const fixed = {
+          r: {
+            ok2xx: fixedAll.reduce((a, f) => a + f.r.ok2xx, 0),
+            non2xx: fixedAll.reduce((a, f) => a + f.r.non2xx, 0),
+            errors: fixedAll.reduce((a, f) => a + f.r.errors, 0),
+          },
+        };
         const storedFixed = { lost: storedFixedLost };
-        const fixedRatios = fixedRuns.map((f) => f.n.r.p99 / Math.max(f.b.r.p99, 1));
+        const fixedRows = paces.map((pace) => fixedRow(target, pace, fixedRuns[pace]));
+        for (const pace of paces) {
+          const late = fixedRuns[pace].map((f) => f.n.r.lateP99).filter((x) => x !== undefined);
+          if (late.length > 0)
+            notes.push(
+              `(${target === 'github' ? 1 : 2}) evenly paced runs: the generator sent each request at most ${f1(Math.max(...late))} ms after its due time (p99 over each run; counted in the latency, as for both servers).`,
+            );
+        }
         if (rateOnly) {
-          rows.push(fixedRow(target, fixedRuns, fixedRatios, loopDelay));
+          rows.push(...fixedRows);
           continue;
         }
 
@@ -516,7 +661,7 @@ jobs:
           {
             figure: '… every 2xx in the inbox afterwards',
             target: '0 lost',
-            measured: `${max.r.ok2xx + fixed.r.ok2xx + held.r.ok2xx} 2xx (3 runs), each looked up by delivery id: ${lost} lost; non-2xx ${max.r.non2xx + fixed.r.non2xx + held.r.non2xx}, errors ${max.r.errors + fixed.r.errors + held.r.errors}`,
+            measured: `${max.r.ok2xx + fixed.r.ok2xx + held.r.ok2xx} 2xx (every run), each looked up by delivery id: ${lost} lost; non-2xx ${max.r.non2xx + fixed.r.non2xx + held.r.non2xx}, errors ${max.r.errors + fixed.r.errors + held.r.errors}`,
             met: lost === 0 && max.r.non2xx + fixed.r.non2xx + held.r.non2xx === 0,
             baseline: '—',
             ratio: '—',
@@ -547,7 +692,7 @@ jobs:
             baseline: `${f0(perReqUs(bareMax))} µs`,
             ratio: `${f1(perReqUs(max) / perReqUs(bareMax))}×`,
           },
-          fixedRow(target, fixedRuns, fixedRatios, loopDelay),
+          ...fixedRows,
         );
         notes.push(
           `(${target === 'github' ? 1 : 2}) max run: ${max.r.ok2xx} 2xx in ${f1(max.r.durationS)} s, p50 / p99 ${f1(max.r.p50)} / ${f1(max.r.p99)} ms (max ${f0(max.r.max)} ms), server CPU ${f1(max.cpuS)} s over ${f1(max.wall)} s (${f0((100 * max.cpuS) / max.wall)} % of a core); scheduler drained the backlog (${stored.rows} events, each queuing a build and superseding the previous one) ${f1(drainS)} s after the load stopped. Status codes: ${JSON.stringify(max.r.statusCodes)}; bare fastify p50 / p99 ${f1(bareMax.r.p50)} / ${f1(bareMax.r.p99)} ms.`,
