@@ -1,11 +1,14 @@
 /**
  * Ingest bench: (1), (2) the real `startNightless` (SQLite, port 0 on 127.0.0.1, slots 0, logger
- * silent) driven by autocannon from a child process (so the load generator does not share the
- * server's event loop); (3) `nightless serve` as its own process. See bench/README.md.
+ * silent) driven from a child process (so the load generator does not share the server's event
+ * loop): autocannon at full speed, and a fixed rate both evenly paced (open loop, latency from
+ * each request's due time) and as autocannon's `overallRate` bursts; (3) `nightless serve` as its
+ * own process. See bench/README.md.
  *
  *   npx tsx bench/ingest/run.mts [--duration-s=10] [--rate=500] [--connections=20]
  *                                [--sources=1000] [--idle-s=30] [--settle-s=30]
  *                                [--only=github,generic,idle] [--idle-cases=3a,3b,3c]
+ *                                [--rate-runs=3] [--rate-only] [--paces=even,bursts]
  *                                [--no-write] [--keep]
  *
  * (1) signed GitHub push deliveries to /hooks/github, each with its own X-GitHub-Delivery and
