@@ -5,6 +5,7 @@ import { isNetworkFailure } from '../core/network-failure.js';
 import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../core/pipeline.js';
 import { spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';
 import { looseCommitParents } from './loose-object.js';
+import { shownAbsent } from './object-absence.js';
 import { knownRelationIn, relationIn, type KnownRelation } from './mirror-relation.js';
 import { CommitMemory } from './commit-memory.js';
 import { GitRuns } from './git-runs.js';
@@ -200,7 +201,11 @@ export class GitMirrors {
     signal?: AbortSignal,
   ): Promise<string> {
     await this.fetchAll(url, mirror, signal);
-    let commit = await this.resolveCommit(mirror, sha, signal);
+    // A commit the fetch did not bring is shown absent from the object store, without a process
+    // (pushes announced before the forge serves them, or never served, come in bursts).
+    let commit = (await shownAbsent(mirror, sha))
+      ? null
+      : await this.resolveCommit(mirror, sha, signal);
     if (commit === null && sha.length >= 40) {
       // Not on any branch any more (force-pushed away)? Servers allowing it serve it by id.
       const r = await this.remoteGit(
@@ -212,7 +217,7 @@ export class GitMirrors {
       // network failure here is still a network failure.
       if (r.exitCode !== 0 && (r.stalled === true || isNetworkFailure(r.stderr)))
         throw remoteError(r, 'fetch', url, this.networkTimeoutMs);
-      commit = await this.resolveCommit(mirror, sha, signal);
+      if (r.exitCode === 0) commit = await this.resolveCommit(mirror, sha, signal);
     }
     if (commit === null) throw new RunError('checkout', `commit ${sha} not found in ${url}`);
     return commit;

@@ -24,6 +24,8 @@ export interface RoundMirrors {
 const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** Commits one `rev-list` is asked about (its output stays under the runner's capture limit). */
 const CHECK_CHUNK = 500;
+/** Rounds of at most this many versions read the object store before asking git. */
+const READ_ABSENT_UPTO = 8;
 /** Longest `notAncestorYet` may take (two local `rev-parse` at most); then "not shown". */
 const EARLY_TIMEOUT_MS = 5_000;
 /** Each round spawns git at least once: this bounds a mirror's chain to many minutes of events. */
@@ -162,8 +164,17 @@ export class PrefetchRounds {
   /** Remembers the commits of `shas` the mirror has; returns the others. */
   private async keepAbsent(mirror: string, shas: readonly string[]): Promise<string[]> {
     const absent: string[] = [];
-    for (let i = 0; i < shas.length; i += CHECK_CHUNK) {
-      const chunk = shas.slice(i, i + CHECK_CHUNK);
+    let ask = shas;
+    // A round of a few versions, usually just fetched for in vain: the object store shows them
+    // absent without a `rev-list`. Many are left to one `rev-list`, which reads each pack index
+    // once rather than once per version.
+    if (shas.length <= READ_ABSENT_UPTO) {
+      const shown = await Promise.all(shas.map((s) => shownAbsent(mirror, s)));
+      absent.push(...shas.filter((_, i) => shown[i]));
+      ask = shas.filter((_, i) => !shown[i]);
+    }
+    for (let i = 0; i < ask.length; i += CHECK_CHUNK) {
+      const chunk = ask.slice(i, i + CHECK_CHUNK);
       const r = await this.mirrors.runGit(
         ['--git-dir', mirror, 'rev-list', '--no-walk', '--ignore-missing', ...chunk],
         { timeoutMs: this.mirrors.localTimeoutMs },

@@ -55,6 +55,20 @@ describe('commits that exist nowhere', () => {
     expect(calls.length - before).toBeLessThanOrEqual(20);
   });
 
+  it('a round for one of them runs its two fetches and no other git', async () => {
+    const repo = await tmp.make();
+    const [c1] = makeRepo(repo, [{ 'a.txt': '1\n' }]);
+    const { mirrors, calls } = await counted();
+    await mirrors.ensureCommit(repo, c1!);
+    const before = calls.length;
+    mirrors.prefetch(repo, bogus(7));
+    await quiet(calls);
+    // The branches, then the id; that neither brought it is read off the object store (was: a
+    // `rev-parse` after each fetch and a `rev-list` for the round, five processes).
+    expect(calls.slice(before).map((c) => c[2])).toEqual(['fetch', 'fetch']);
+    expect(mirrors.knownRelation(repo, bogus(7), c1!)?.relation).toBe('unknown');
+  });
+
   it('a question about a missing head is answered from the last fetch, a build fetches again', async () => {
     const repo = await tmp.make();
     const [c1] = makeRepo(repo, [{ 'a.txt': '1\n' }]);
