@@ -589,6 +589,8 @@ try {
   if (only.has('c')) await scenarioC();
 } finally {
   await engine.stop();
+  // As the server stops: a warm tree's deferred clean may still be running git in the data dir.
+  await executor.stop();
   await store.close();
   if (!args.has('keep')) {
     await run('chmod', ['-R', 'u+w', dir]).catch(() => undefined);

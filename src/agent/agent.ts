@@ -120,6 +120,7 @@ export class Agent {
     this.stopping.abort();
     await Promise.all(this.loops);
     if (this.heartbeatTimer) clearInterval(this.heartbeatTimer);
+    await this.executor.stop();
   }
 
   private heartbeatMs(): number {

@@ -1,6 +1,5 @@
 import type { Pipeline } from '../core/pipeline.js';
 import type { NewEvent } from '../store/ports.js';
-import type { Logger } from 'pino';
 import type { GitMirrors } from '../executor/git-mirror.js';
 
 /**
@@ -19,11 +18,4 @@ export function prefetchEvents(
     const def = pipeline.sources.get(e.source);
     if (def?.kind === 'git') mirrors.prefetch(def.url, e.version);
   }
-}
-
-/** Kills the git runs of `mirrors` (prefetches included) and waits, at most 5 s, for them. */
-export async function stopGitRuns(mirrors: GitMirrors, logger: Logger): Promise<void> {
-  const left = await mirrors.close();
-  if (left > 0)
-    logger.error({ left }, 'git runs still going 5 s after being killed; stopping anyway');
 }

@@ -29,7 +29,7 @@ import type { NewEvent } from '../store/ports.js';
 import { readInstallationId } from '../store/installation-id.js';
 import type { ChangedPathsLookup } from '../ingest/changed-paths.js';
 import { pathsWhenFiltered } from '../ingest/paths-when-filtered.js';
-import { prefetchEvents, stopGitRuns } from './prefetch.js';
+import { prefetchEvents } from './prefetch.js';
 import { loadApiToken } from './api-token.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
 import { isLoopbackHost } from './listen-address.js';
@@ -374,7 +374,9 @@ async function startLocked(
           await retentionRun;
           await server.close();
           await engine.stop();
-          await stopGitRuns(executor.mirrors, logger);
+          const left = await executor.stop();
+          if (left > 0)
+            logger.error({ left }, 'git runs still going 5 s after being killed; stopping anyway');
           await files.stop(); // the last lines of builds that just ended; local copies' prune
           await services.stop();
           await bus.close();

@@ -76,6 +76,17 @@ export class LocalExecutor implements Executor {
     this.killGraceMs = options.killGraceMs ?? 2000;
   }
 
+  /**
+   * Ends what runs in the background once builds are done: warm trees' deferred cleans
+   * ({@link Workspaces.stop}), then the mirrors' git runs, start-early fetches included (killed,
+   * awaited at most 5 s). Returns how many git runs were still going then. Call it after the
+   * last build has ended.
+   */
+  async stop(): Promise<number> {
+    await this.workspaces.stop();
+    return this.mirrors.close();
+  }
+
   reapLost(buildId: number): Promise<number> {
     return killOrphans(join(this.options.dataDir, 'workspaces', String(buildId)));
   }

@@ -39,6 +39,7 @@ export class Workspaces {
   private readonly active = new Set<number>();
   /** Job → its parked tree's clean, `true` once done (`false`: not done, or the tree removed). */
   private readonly parking = new Map<string, { done: Promise<boolean>; cancel: () => void }>();
+  private stopping = false;
 
   constructor(
     readonly root: string,
@@ -108,7 +109,9 @@ export class Workspaces {
             void scrub(warm)
               .catch(() => false)
               .then(async (ok) => {
-                if (!ok) await removeTree(warm).catch(() => undefined);
+                // A clean killed by the server stopping leaves the tree for the next process,
+                // which cleans a parked tree it knows nothing about before using it.
+                if (!ok && !this.stopping) await removeTree(warm).catch(() => undefined);
                 resolve(ok);
               });
           }, SCRUB_DELAY_MS);
@@ -123,6 +126,18 @@ export class Workspaces {
     } finally {
       this.active.delete(buildId);
     }
+  }
+
+  /**
+   * For a server stopping: deferred cleans not yet started are dropped, running ones awaited, so
+   * nothing works in the data directory once the server has stopped. A tree left uncleaned is
+   * cleaned by the build that next takes it, as after a restart.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const parked = [...this.parking.values()];
+    for (const p of parked) p.cancel();
+    await Promise.all(parked.map((p) => p.done));
   }
 
   /** Removes `job`'s warm tree, if any (the job now asks for `workspace: fresh`). */

@@ -78,6 +78,22 @@ describe('warm workspaces', () => {
     expect(existsSync(join(marks, 'fsmonitor-ran'))).toBe(false);
   });
 
+  it('a server stopping right after a build: the deferred clean never starts, the tree stays for the next process', async () => {
+    const repo = await tmp.make();
+    const [c1] = makeRepo(repo, [{ 'a.txt': 'one\n' }]);
+    const { ex, calls } = await setup();
+    const s1 = spec(job([step('show', SHOW)]), { inputs: [gitInput('app', repo, c1!)] });
+    expect((await ex.run(s1, observer(), never)).state).toBe('passed');
+    expect(await ex.stop()).toBe(0);
+    const atStop = calls.length;
+    // Past the clean's delay: before, it ran (its git refused once the mirrors closed) and the
+    // tree was removed while the server had already stopped.
+    await sleep(600);
+    expect(calls.length).toBe(atStop);
+    expect(calls.some((c) => c.includes('clean'))).toBe(false);
+    expect(existsSync(ex.workspaces.warmPathOf('build'))).toBe(true);
+  });
+
   it("a failed build's tree is never reused: the next build starts from a new checkout", async () => {
     const repo = await tmp.make();
     const [c1, c2] = makeRepo(repo, [{ 'a.txt': 'one\n' }, { 'a.txt': 'two\n' }]);

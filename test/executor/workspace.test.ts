@@ -46,4 +46,30 @@ describe('Workspaces', () => {
     await ws.release(9, false);
     expect(existsSync(dir)).toBe(false);
   });
+
+  it('stopping waits for a warm tree clean that is running, and starts no other', async () => {
+    const ws = new Workspaces(join(await tmp.make(), 'workspaces'), { keepFailedMs: 0 });
+    for (const id of [1, 2]) {
+      await ws.create(id);
+      await writeFile(join(ws.pathOf(id), 'f'), 'x');
+    }
+    let finished = 0;
+    let started = 0;
+    const slowClean = async (): Promise<boolean> => {
+      started++;
+      await new Promise((r) => setTimeout(r, 400));
+      finished++;
+      return true;
+    };
+    await ws.release(1, false, 'a', slowClean);
+    // The first clean starts after its delay (250 ms); the second is parked just before stopping.
+    await new Promise((r) => setTimeout(r, 300));
+    expect(started).toBe(1);
+    await ws.release(2, false, 'b', slowClean);
+    await ws.stop();
+    expect(finished).toBe(1);
+    await new Promise((r) => setTimeout(r, 400));
+    expect(started).toBe(1);
+    expect(existsSync(ws.warmPathOf('b'))).toBe(true);
+  });
 });
