@@ -77,10 +77,8 @@ export class LocalExecutor implements Executor {
   }
 
   /**
-   * Ends what runs in the background once builds are done: warm trees' deferred cleans
-   * ({@link Workspaces.stop}), then the mirrors' git runs, start-early fetches included (killed,
-   * awaited at most 5 s). Returns how many git runs were still going then. Call it after the
-   * last build has ended.
+   * After the last build: ends warm trees' deferred cleans ({@link Workspaces.stop}), then kills
+   * and awaits (≤ 5 s) the mirrors' git runs; returns how many were still going then.
    */
   async stop(): Promise<number> {
     await this.workspaces.stop();
