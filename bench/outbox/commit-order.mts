@@ -13,7 +13,11 @@ import { Kysely, PostgresDialect } from 'kysely';
 import pg from 'pg';
 import type { Decision } from '../../src/core/scheduler/index.js';
 import type { Store } from '../../src/store/ports.js';
-import { clientConfig, openPostgresStore } from '../../src/store/postgres/open-postgres-store.js';
+import {
+  clientConfig,
+  openPostgresStore,
+  POSTGRES_DIALECT,
+} from '../../src/store/postgres/open-postgres-store.js';
 import type { Database } from '../../src/store/schema.js';
 import { createSqlStore } from '../../src/store/sql/sql-store.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from '../../src/testing/postgres-fixture.js';
@@ -93,7 +97,8 @@ const locked = await openPostgresStore({ url: TEST_PG_URL, schema });
 const pool = new pg.Pool({ ...clientConfig({ url: TEST_PG_URL, schema }), max: 10 });
 pool.on('error', () => undefined);
 const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-const unlocked = createSqlStore(db, { supportsSkipLocked: true, outboxIdsNeedLock: false }, () =>
+// The same store with only the outbox lock off (the dialect's other flags as the real one's).
+const unlocked = createSqlStore(db, { ...POSTGRES_DIALECT, outboxIdsNeedLock: false }, () =>
   db.destroy(),
 );
 await locked.sources.syncSources([{ name: 'app', kind: 'git', url: '/srv/app.git' }]);
