@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
 import type { Logger } from 'pino';
 import type { Leadership } from './port.js';
@@ -19,6 +20,11 @@ export interface PgLeadershipOptions {
   readonly connectTimeoutMs?: number;
   /** Every query on the session, client-side (default 1.5 s): a silent server counts as gone. */
   readonly queryTimeoutMs?: number;
+  /**
+   * How long a replica that has just taken the lock holds it before it leads (default 500 ms),
+   * so that a former leader whose session was cut hears of it and steps down first.
+   */
+  readonly handoverMs?: number;
 }
 
 /**
@@ -29,7 +35,10 @@ export interface PgLeadershipOptions {
  * anything else, then campaigns again on a new session.
  *
  * Takeover: a leader killed (even `kill -9`) loses its socket, PostgreSQL ends the session and
- * the lock goes with it; a follower holds it at its next try (≤ `intervalMs`). A leader whose
+ * the lock goes with it; a follower holds it at its next try (≤ `intervalMs`) and leads
+ * `handoverMs` later if its session still answers. The wait matters when the old leader is alive
+ * but its session was ended server-side (`pg_terminate_backend`): the lock is free at once, while
+ * the old leader hears of it only when its socket delivers the error. A leader whose
  * machine or network vanishes without closing the socket is detected by the server's TCP
  * keepalives, which the session sets to about 6 s, while the leader itself steps down after a
  * failed check (≤ `intervalMs` + `queryTimeoutMs`), before any follower can take over.
@@ -43,6 +52,7 @@ export class PgAdvisoryLeadership implements Leadership {
   private ticking: Promise<void> | null = null;
   private stopped = false;
   private failingSince: number | null = null;
+  private readonly stopping = new AbortController();
 
   constructor(private readonly opts: PgLeadershipOptions) {}
 
@@ -59,6 +69,7 @@ export class PgAdvisoryLeadership implements Leadership {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.stopping.abort();
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
     await this.ticking;
@@ -100,7 +111,13 @@ export class PgAdvisoryLeadership implements Leadership {
         );
         this.failingSince = null;
       }
-      if (rows[0]?.ok === true && !this.stopped && this.client === client) {
+      if (rows[0]?.ok !== true) return;
+      await sleep(this.opts.handoverMs ?? 500, undefined, { signal: this.stopping.signal }).catch(
+        () => undefined,
+      );
+      if (this.stopped || this.client !== client) return;
+      await client.query('select 1');
+      if (!this.stopped && this.client === client) {
         this.opts.logger.info({ replica: this.opts.name }, 'this replica is the leader now');
         this.setLeading(true);
       }
