@@ -1,4 +1,5 @@
 import { stat } from 'node:fs/promises';
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { CommitMemory } from './commit-memory.js';
 import type { GitRunner } from './git-runner.js';
 import { shownAbsent } from './object-absence.js';
@@ -28,6 +29,12 @@ const CHECK_CHUNK = 500;
 const READ_ABSENT_UPTO = 8;
 /** Longest `notAncestorYet` may take (two local `rev-parse` at most); then "not shown". */
 const EARLY_TIMEOUT_MS = 5_000;
+/**
+ * A round that leaves announced commits missing (the remote lacks them, or cannot be reached) is
+ * followed by the next no sooner than this after it started: a storm of such pushes costs a few
+ * rounds a second instead of back-to-back git processes taking the CPU the server needs.
+ */
+const AFTER_MISS_MS = 250;
 /** Each round spawns git at least once: this bounds a mirror's chain to many minutes of events. */
 const MAX_ROUNDS = 10_000;
 
@@ -66,15 +73,26 @@ export class PrefetchRounds {
     };
     this.states.set(mirror, state);
     void (async () => {
+      let done = (): void => undefined;
+      state.roundDone = new Promise<void>((resolve) => (done = resolve));
       for (let i = 0; i < MAX_ROUNDS && state.pending.size > 0; i++) {
         state.current = state.pending;
         state.pending = new Set();
-        let done = (): void => undefined;
+        const roundStart = Date.now();
+        // A round that failed counts as missing all of its versions.
+        const versions = [...state.current];
+        const missing = await this.settle(url, mirror, versions).catch(() => versions.length);
+        // Settled: their waiters go on; versions announced since wait for the next round.
+        state.current = new Set();
+        const finished = done;
         state.roundDone = new Promise<void>((resolve) => (done = resolve));
-        await this.settle(url, mirror, [...state.current]).catch(() => undefined);
-        done();
+        finished();
+        const wait = roundStart + AFTER_MISS_MS - Date.now();
+        if (missing > 0 && state.pending.size > 0 && wait > 0)
+          await sleep(wait, undefined, { ref: false });
       }
       this.states.delete(mirror);
+      done();
     })();
   }
 
@@ -129,8 +147,11 @@ export class PrefetchRounds {
     }
   }
 
-  /** Makes the newest of `shas` present, then records each of the others as found or not. */
-  private async settle(url: string, mirror: string, shas: readonly string[]): Promise<void> {
+  /**
+   * Makes the newest of `shas` present, then records each of the others as found or not.
+   * Resolves to how many were not found.
+   */
+  private async settle(url: string, mirror: string, shas: readonly string[]): Promise<number> {
     const { memory } = this.mirrors;
     const roundStart = Date.now();
     const failed = await this.mirrors
@@ -141,16 +162,16 @@ export class PrefetchRounds {
       );
     // Announced again: checked again, a commit pushed after the last "not found" included.
     let rest = shas.filter((s) => !memory.isKnown(mirror, s));
-    if (rest.length === 0) return;
+    if (rest.length === 0) return 0;
     if ((await stat(mirror).catch(() => null)) === null) {
       // No mirror: the clone just failed (an unreachable remote). That stands for the whole
       // round, or every question would try the clone again, one event at a time.
       const reason = failed ?? `no mirror of ${url}`;
       for (const s of rest) memory.markMissing(mirror, s, roundStart, reason);
-      return;
+      return rest.length;
     }
     rest = await this.keepAbsent(mirror, rest);
-    if (rest.length === 0) return;
+    if (rest.length === 0) return 0;
     // Commits announced before the round are on the remote's branches only if a fetch started
     // since then shows them.
     if (this.mirrors.lastFetchStart(url) < roundStart) {
@@ -159,6 +180,7 @@ export class PrefetchRounds {
     }
     const at = this.mirrors.lastFetchStart(url);
     for (const s of rest) memory.markMissing(mirror, s, at, `commit ${s} not found in ${url}`);
+    return rest.length;
   }
 
   /** Remembers the commits of `shas` the mirror has; returns the others. */

@@ -85,6 +85,34 @@ describe('commits that exist nowhere', () => {
     );
   });
 
+  it('while pushes of them keep coming, rounds start at least 250 ms apart', async () => {
+    const repo = await tmp.make();
+    const [c1] = makeRepo(repo, [{ 'a.txt': '1\n' }]);
+    const calls: Array<{ at: number; args: string[] }> = [];
+    const runGit: GitRunner = (args, o) => {
+      calls.push({ at: Date.now(), args: [...args] });
+      return spawnGit(args, o);
+    };
+    const mirrors = new GitMirrors(join(await tmp.make(), 'git'), { runGit });
+    await mirrors.ensureCommit(repo, c1!);
+    const before = calls.length;
+    // One push every 5 ms for 1.2 s, as a webhook storm for commits the remote lacks brings.
+    const start = Date.now();
+    for (let i = 0; Date.now() - start < 1_200 && i < 1_000; i++) {
+      mirrors.prefetch(repo, bogus(i));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    await quiet(calls);
+    // Each round fetches by id once (back to back, a round every ~20 ms: ~60 of them).
+    const rounds = calls
+      .slice(before)
+      .filter((c) => c.args[2] === 'fetch' && c.args.some((a) => /^[0-9a-f]{40}$/.test(a)));
+    expect(rounds.length).toBeGreaterThanOrEqual(2);
+    expect(rounds.length).toBeLessThanOrEqual(8);
+    for (let i = 1; i < rounds.length; i++)
+      expect(rounds[i]!.at - rounds[i - 1]!.at).toBeGreaterThanOrEqual(240);
+  });
+
   it('a real commit announced in the same storm is found and answered', async () => {
     const repo = await tmp.make();
     const [c1] = makeRepo(repo, [{ 'a.txt': '1\n' }]);
