@@ -533,13 +533,13 @@ jobs:
         return {
           figure:
             pace === 'even'
-              ? `(${target === 'github' ? 1 : 2}) \`POST /hooks/${target}\` latency at ${RATE} req/s **evenly paced** (one request every ${f1(1000 / RATE)} ms, open loop, up to 10 connections, latency from each request's due time; ${DURATION_S} s), ${runs.length} consecutive runs: p50 / p99 per run; event-loop delay p99 / max during each`
+              ? `(${target === 'github' ? 1 : 2}) \`POST /hooks/${target}\` latency at ${RATE} req/s **evenly paced** (one request every ${f1(1000 / RATE)} ms, open loop, up to 10 connections, latency from each request's due time; ${DURATION_S} s), ${runs.length} consecutive runs: p50 / p99 per run; event-loop delay p99 / max and the share of time the loop was busy during each`
               : `… the same ${RATE} req/s **as autocannon sends it** (\`overallRate\`: each of 10 connections sends its 50 requests back to back when the second starts, so ~100 ms bursts at full speed, then idle), ${runs.length} consecutive runs`,
           target: 'p99 < 20 ms; p99 ≤ 5× bare in every run',
           measured: runs
             .map(
               (f, i) =>
-                `${f1(f.n.r.p50)} / ${f1(f.n.r.p99)} ms (loop ${f1(eld[i]?.p99 ?? NaN)} / ${f0(eld[i]?.max ?? NaN)} ms)`,
+                `${f1(f.n.r.p50)} / ${f1(f.n.r.p99)} ms (loop ${f1(eld[i]?.p99 ?? NaN)} / ${f0(eld[i]?.max ?? NaN)} ms, busy ${f0((eld[i]?.busy ?? NaN) * 100)} %)`,
             )
             .join('; '),
           met: runs.every((f) => f.n.r.p99 < 20) && ratios.every((x) => x <= 5),
@@ -553,7 +553,7 @@ jobs:
         n: typeof skipped;
         b: typeof skipped;
         /** The event loop's delay during nightless's run (the server is this process). */
-        loop: { p99: number; max: number };
+        loop: { p99: number; max: number; busy: number };
       };
       for (const target of ['github', 'generic'] as const) {
         if (!only.has(target)) continue;
@@ -613,8 +613,10 @@ jobs:
             log(`${target}: nightless at ${RATE} req/s, ${pace} (run ${i + 1}/${RATE_RUNS})`);
             const eld = monitorEventLoopDelay({ resolution: 1 });
             eld.enable();
+            const elu = performance.eventLoopUtilization();
             const prof = await startProfile();
             const n = await measured(target, RATE, nl.url, DURATION_S, pace);
+            const busy = performance.eventLoopUtilization(elu).utilization;
             await prof.stop(`${target}-${pace}-${i + 1}`);
             eld.disable();
             await nl.engine.decided();
@@ -624,7 +626,7 @@ jobs:
             fixedRuns[pace].push({
               n,
               b,
-              loop: { p99: eld.percentile(99) / 1e6, max: eld.max / 1e6 },
+              loop: { p99: eld.percentile(99) / 1e6, max: eld.max / 1e6, busy },
             });
           }
         }
