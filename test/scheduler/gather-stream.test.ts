@@ -1,0 +1,66 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { SchedulerPort } from '../../src/store/ports.js';
+import type { Harness } from '../../src/testing/harness.js';
+import { startHarness } from '../../src/testing/harness.js';
+import { http, job, pipeline } from '../../src/testing/pipeline-builder.js';
+
+const p = pipeline({
+  sources: { tool: http() },
+  jobs: { package: job({ inputs: ['tool'] }) },
+});
+
+/** Counts the scheduler's transactions and notes when each began (`performance.now()`). */
+function countTransactions(h: Harness): number[] {
+  const scheduler = h.store.scheduler;
+  const batch = scheduler.batchDecisions.bind(scheduler);
+  const began: number[] = [];
+  const counted: Pick<SchedulerPort, 'batchDecisions'> = {
+    batchDecisions: (work) => {
+      began.push(performance.now());
+      return batch(work);
+    },
+  };
+  Object.assign(scheduler, counted);
+  return began;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+describe('scheduler: events in a steady stream are decided a few per transaction', () => {
+  let h: Harness;
+  afterEach(() => h.stop());
+
+  it('a stream of one event every millisecond takes far fewer transactions than events', async () => {
+    h = await startHarness(p, { slots: 0 });
+    const began = countTransactions(h);
+    const n = 120;
+    for (let i = 0; i < n; i++) {
+      await h.push('tool', `v${i}`);
+      await sleep(1);
+    }
+    await h.decided();
+    const builds = await h.store.read.listBuilds({ limit: 500 });
+    // Every event decided, each version queued once (superseding the one before).
+    expect(builds).toHaveLength(n);
+    // One each without gathering; a steady stream is gathered for 4 ms at a time.
+    expect(began.length).toBeLessThan(n * 0.6);
+  });
+
+  it('an event after a quiet spell is decided at once, without the wait', async () => {
+    h = await startHarness(p, { slots: 0 });
+    const began = countTransactions(h);
+    const delays: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      await sleep(30);
+      const before = began.length;
+      const at = performance.now();
+      await h.push('tool', `v${i}`);
+      await h.decided();
+      expect(began.length).toBe(before + 1);
+      delays.push((began[before] as number) - at);
+    }
+    delays.sort((a, b) => a - b);
+    // Gathered, each would wait the 4 ms first.
+    expect(delays[7]).toBeLessThan(4);
+  });
+});
