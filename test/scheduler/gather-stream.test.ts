@@ -30,20 +30,21 @@ describe('scheduler: events in a steady stream are decided a few per transaction
   let h: Harness;
   afterEach(() => h.stop());
 
-  it('a stream of one event every millisecond takes far fewer transactions than events', async () => {
+  it('a stream of events, one per turn of the event loop, takes far fewer transactions than events', async () => {
     h = await startHarness(p, { slots: 0 });
     const began = countTransactions(h);
     const n = 120;
     for (let i = 0; i < n; i++) {
       await h.push('tool', `v${i}`);
-      await sleep(1);
+      // The scheduler gets a turn between two events, as between two webhooks.
+      await new Promise((r) => setImmediate(r));
     }
     await h.decided();
     const builds = await h.store.read.listBuilds({ limit: 500 });
     // Every event decided, each version queued once (superseding the one before).
     expect(builds).toHaveLength(n);
-    // One each without gathering; a steady stream is gathered for 4 ms at a time.
-    expect(began.length).toBeLessThan(n * 0.6);
+    // Without gathering, a drain between every two events: ~60 here. Gathered for 4 ms: ~18.
+    expect(began.length).toBeLessThan(n * 0.4);
   });
 
   it('an event after a quiet spell is decided at once, without the wait', async () => {
@@ -53,14 +54,16 @@ describe('scheduler: events in a steady stream are decided a few per transaction
     for (let i = 0; i < 15; i++) {
       await sleep(30);
       const before = began.length;
-      const at = performance.now();
+      // From the inbox commit on (the push wakes the scheduler as it returns): what is left
+      // before the decision's transaction is two small reads, unless the drain waits first.
       await h.push('tool', `v${i}`);
+      const at = performance.now();
       await h.decided();
       expect(began.length).toBe(before + 1);
       delays.push((began[before] as number) - at);
     }
     delays.sort((a, b) => a - b);
     // Gathered, each would wait the 4 ms first.
-    expect(delays[7]).toBeLessThan(4);
+    expect(delays[7]).toBeLessThan(3);
   });
 });
