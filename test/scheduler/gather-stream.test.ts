@@ -30,22 +30,28 @@ describe('scheduler: events in a steady stream are decided a few per transaction
   let h: Harness;
   afterEach(() => h.stop());
 
-  it('a stream of events, one per turn of the event loop, takes far fewer transactions than events', async () => {
-    h = await startHarness(p, { slots: 0 });
-    const began = countTransactions(h);
-    const n = 120;
-    for (let i = 0; i < n; i++) {
-      await h.push('tool', `v${i}`);
-      // The scheduler gets a turn between two events, as between two webhooks.
-      await new Promise((r) => setImmediate(r));
-    }
-    await h.decided();
-    const builds = await h.store.read.listBuilds({ limit: 500 });
-    // Every event decided, each version queued once (superseding the one before).
-    expect(builds).toHaveLength(n);
-    // Without gathering, a drain between every two events: ~60 here. Gathered for 4 ms: ~18.
-    expect(began.length).toBeLessThan(n * 0.4);
-  });
+  // On PostgreSQL a push is a commit over the network, often longer than the 4 ms gathered: the
+  // count says nothing there (the gathering itself is the same code for both stores).
+  const onSqlite = (process.env.NIGHTLESS_TEST_STORE ?? 'sqlite') === 'sqlite';
+  it.runIf(onSqlite)(
+    'a stream of events, one per turn of the event loop, takes far fewer transactions than events',
+    async () => {
+      h = await startHarness(p, { slots: 0 });
+      const began = countTransactions(h);
+      const n = 120;
+      for (let i = 0; i < n; i++) {
+        await h.push('tool', `v${i}`);
+        // The scheduler gets a turn between two events, as between two webhooks.
+        await new Promise((r) => setImmediate(r));
+      }
+      await h.decided();
+      const builds = await h.store.read.listBuilds({ limit: 500 });
+      // Every event decided, each version queued once (superseding the one before).
+      expect(builds).toHaveLength(n);
+      // Without gathering, a drain between every two events: ~60 here. Gathered for 4 ms: ~18.
+      expect(began.length).toBeLessThan(n * 0.4);
+    },
+  );
 
   it('an event after a quiet spell is decided at once, without the wait', async () => {
     h = await startHarness(p, { slots: 0 });
