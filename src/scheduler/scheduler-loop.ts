@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import type { Ancestry, SchedulerEvent } from '../core/event.js';
 import type { JobName } from '../core/pipeline.js';
@@ -129,8 +130,7 @@ export class SchedulerLoop {
   }
 
   private async drain(): Promise<void> {
-    if (performance.now() - this.lastDrainEnd < STREAM_MS)
-      await new Promise((resolve) => setTimeout(resolve, GATHER_MS));
+    if (performance.now() - this.lastDrainEnd < STREAM_MS) await sleep(GATHER_MS);
     try {
       await this.drainEvents();
     } finally {

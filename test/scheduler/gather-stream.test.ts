@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { SchedulerPort } from '../../src/store/ports.js';
 import type { Harness } from '../../src/testing/harness.js';
@@ -23,8 +24,6 @@ function countTransactions(h: Harness): number[] {
   Object.assign(scheduler, counted);
   return began;
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 describe('scheduler: events in a steady stream are decided a few per transaction', () => {
   let h: Harness;
