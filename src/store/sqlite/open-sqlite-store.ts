@@ -52,6 +52,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
   if (result.error) {
     await checkpointer?.stop();
     await db.destroy();
+    checkpointer?.release();
     const cause =
       result.error instanceof Error ? result.error.message : JSON.stringify(result.error);
     throw new Error(`migrating ${opts.path} failed: ${cause}`, { cause: result.error });
@@ -66,6 +67,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
   return createSqlStore(db, { ...SQLITE_DIALECT, runNow }, async () => {
     await checkpointer?.stop();
     await db.destroy();
+    checkpointer?.release();
   });
 }
 

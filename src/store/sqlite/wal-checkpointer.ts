@@ -1,46 +1,71 @@
+import { closeSync, openSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 
 /**
  * Checkpoints the WAL from a worker thread with its own connection. A checkpoint copies the WAL
- * into the database and fsyncs twice; run inside a commit on the main thread (SQLite's automatic
+ * into the database and fsyncs; run inside a commit on the main thread (SQLite's automatic
  * checkpoint), it stalls every request for tens of milliseconds (bench/RESULTS.md, ingest p99).
  * PASSIVE never blocks the writer; the worker just tries again at the next tick, and skips ticks
  * when the WAL file has not changed since the last checkpoint.
  *
- * Often, because what a checkpoint costs the main thread is its fsync: while the worker syncs
- * the database file, the kernel holds the main thread's appends to the WAL. Every event writes
- * ~40 pages (the inbox row, then the decision's rows and their indexes), ~80 MB/s of WAL at 500
- * webhooks/s; checkpointing 5 s of that at once held commits for 150–250 ms, every 250 ms keeps
- * each sync small (bench/RESULTS.md, "Ingest").
+ * Often, because what a checkpoint costs is its fsync: while the worker syncs, the kernel holds
+ * the main thread's appends to the WAL. Every event writes ~25–40 pages (the inbox row, then the
+ * decision's rows and their indexes), ~50–80 MB/s of WAL at 500 webhooks/s; checkpointing 5 s of
+ * that at once held commits for 150–250 ms. While commits come in, the worker ticks every 100 ms;
+ * once a tick finds the WAL unchanged, every 500 ms (an idle server wakes it twice a second).
+ *
+ * The worker also syncs the database file itself after a tick that copied pages. SQLite syncs it
+ * only when a checkpoint copies the whole WAL, which under a steady stream only the main thread's
+ * backstop checkpoint does (the one that lets the WAL start over): that synced every page copied
+ * since the last full checkpoint, seconds of them, inside a commit (12–23 ms every ~8 s at 500
+ * events/s here; ~5 ms with this worker's syncs every 100 ms; bench/RESULTS.md, "Ingest").
  */
 export class WalCheckpointer {
   private readonly worker: Worker;
+  /**
+   * A descriptor of the database file for the worker's fdatasync, opened and closed on this
+   * thread: closing any descriptor of a file drops every POSIX lock this process holds on it,
+   * SQLite's included, so it may be closed only after the last connection (see `release`).
+   */
+  private fd: number | null;
 
-  constructor(path: string, intervalMs = 250) {
+  constructor(path: string, busyMs = 100, idleMs = 500) {
     // Resolved here so the worker loads the very same native module the store uses.
     const driver = createRequire(import.meta.url).resolve('better-sqlite3');
+    this.fd = openSync(path, 'r');
     this.worker = new Worker(
       `
       const { workerData, parentPort } = require('node:worker_threads');
+      const { fdatasyncSync, statSync } = require('node:fs');
       const Database = require(workerData.driver);
       const db = new Database(workerData.path);
       db.pragma('busy_timeout = 1000');
       // The WAL file's mtime moves on every commit: an idle server costs one stat() per tick.
-      const { statSync } = require('node:fs');
       let seen = -1;
+      let copied = -1;
+      /** Checkpoints if the WAL changed since the last tick; says whether it did. */
       const tick = () => {
         try {
           const mtime = statSync(workerData.path + '-wal').mtimeMs;
-          if (mtime === seen) return;
-          db.pragma('wal_checkpoint(PASSIVE)');
+          if (mtime === seen) return false;
+          const [{ checkpointed }] = db.pragma('wal_checkpoint(PASSIVE)');
           seen = mtime;
-        } catch {}
+          // SQLite synced the file only if no commit landed while it copied: rarely, under load.
+          if (checkpointed !== copied) fdatasyncSync(workerData.fd);
+          copied = checkpointed;
+          return true;
+        } catch {
+          return false;
+        }
       };
-      const timer = setInterval(tick, workerData.intervalMs);
-      parentPort.on('message', () => { clearInterval(timer); tick(); db.close(); process.exit(0); });
+      const loop = () => {
+        timer = setTimeout(loop, tick() ? workerData.busyMs : workerData.idleMs);
+      };
+      let timer = setTimeout(loop, workerData.busyMs);
+      parentPort.on('message', () => { clearTimeout(timer); tick(); db.close(); process.exit(0); });
       `,
-      { eval: true, workerData: { driver, path, intervalMs } },
+      { eval: true, workerData: { driver, path, busyMs, idleMs, fd: this.fd } },
     );
     this.worker.unref();
   }
@@ -50,5 +75,12 @@ export class WalCheckpointer {
     const exited = new Promise<void>((resolve) => this.worker.once('exit', () => resolve()));
     this.worker.postMessage('stop');
     await Promise.race([exited, new Promise((r) => setTimeout(r, 2000))]);
+  }
+
+  /** Closes the worker's descriptor: only once the store's own connection is closed too. */
+  release(): void {
+    if (this.fd === null) return;
+    closeSync(this.fd);
+    this.fd = null;
   }
 }
