@@ -42,9 +42,15 @@ const SLICE_MS = 2;
  * most of its cost, and consecutive events share most of the pages it writes. At 500 generic
  * webhooks/s this took 3 events per transaction instead of 1 and the event loop from 60–68 % busy
  * to 48–58 % (bench/RESULTS.md, "Ingest"). An event after a quiet spell is decided at once.
+ *
+ * A wait that gathered no second event was only latency: a client that sends its next event
+ * when the last one is decided looks like a stream, and would wait every time (bench/scheduler
+ * (a): 0.9 → 5.2 ms a decision). After such a miss the next 2^(3 + misses in a row) streaming
+ * drains (16 … 1,024) go without the wait; a wait that gathers two or more ends the back-off.
  */
 const STREAM_MS = 10;
 const GATHER_MS = 4;
+const MAX_MISSES = 7;
 /** After a failed run (a commit that failed, the database busy), the next try. */
 const RETRY_MS = 1000;
 
@@ -75,6 +81,9 @@ export class SchedulerLoop {
   private readonly recording = new Set<Promise<void>>();
   /** When the last drain ended (`performance.now()`), for GATHER_MS. */
   private lastDrainEnd = -Infinity;
+  /** Gathering waits in a row that found one event only, and streaming drains left to skip. */
+  private gatherMisses = 0;
+  private skipGathering = 0;
 
   constructor(private readonly deps: SchedulerLoopDeps) {
     this.loop = new SerialLoop(
@@ -130,21 +139,36 @@ export class SchedulerLoop {
   }
 
   private async drain(): Promise<void> {
-    if (performance.now() - this.lastDrainEnd < STREAM_MS) await sleep(GATHER_MS);
+    let gathered = false;
+    if (performance.now() - this.lastDrainEnd < STREAM_MS) {
+      if (this.skipGathering > 0) this.skipGathering--;
+      else {
+        await sleep(GATHER_MS);
+        gathered = true;
+      }
+    }
     try {
-      await this.drainEvents();
+      const decided = await this.drainEvents();
+      if (gathered && decided > 1) this.gatherMisses = 0;
+      else if (gathered) {
+        this.gatherMisses = Math.min(this.gatherMisses + 1, MAX_MISSES);
+        this.skipGathering = 2 ** (3 + this.gatherMisses);
+      }
     } finally {
       this.lastDrainEnd = performance.now();
     }
   }
 
-  private async drainEvents(): Promise<void> {
+  /** Decides what the inbox holds; says how many events that was. */
+  private async drainEvents(): Promise<number> {
     const { store, now } = this.deps;
     const start = now();
     await store.takeDueSettles(start);
     for (const [job, due] of this.deferred) if (due <= start) this.deferred.delete(job);
+    let decided = 0;
     for (;;) {
       const events = await store.pendingEvents(BATCH);
+      decided += events.length;
       for (let at = 0; at < events.length;) {
         const slice = await this.applySlice(events, at);
         at = slice.next;
@@ -168,6 +192,7 @@ export class SchedulerLoop {
     // due, the next pending settle still needs one.
     const next = Math.min(...this.deferred.values());
     if (Number.isFinite(next)) this.settleAt(next);
+    return decided;
   }
 
   /**
