@@ -18,8 +18,8 @@ import { Worker } from 'node:worker_threads';
  * The worker also syncs the database file itself after a tick that copied pages. SQLite syncs it
  * only when a checkpoint copies the whole WAL, which under a steady stream only the main thread's
  * backstop checkpoint does (the one that lets the WAL start over): that synced every page copied
- * since the last full checkpoint, seconds of them, inside a commit (12–23 ms every ~8 s at 500
- * events/s here; ~5 ms with this worker's syncs every 100 ms; bench/RESULTS.md, "Ingest").
+ * since the last full checkpoint, seconds of them, inside a commit (15–30 ms every ~8 s at 500
+ * events/s; 5–13 ms with this worker's syncs; bench/ingest/backstop.mts, bench/RESULTS.md).
  */
 export class WalCheckpointer {
   private readonly worker: Worker;
