@@ -17,10 +17,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { benchArgs } from '../lib/cli.mjs';
+import { percentile } from '../lib/report.mjs';
 
-const durationS = Number(
-  process.argv.find((a) => a.startsWith('--duration-s='))?.split('=')[1] ?? 30,
-);
+const durationS = Number(benchArgs().get('duration-s') ?? 30);
 const runMts = fileURLToPath(new URL('./run.mts', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'nightless-backstop-'));
 const trace = join(dir, 'strace.txt');
@@ -93,10 +93,9 @@ try {
     .filter((s) => s.tid !== main)
     .map((s) => s.ms)
     .sort((a, b) => a - b);
-  const q = (p: number) =>
-    f1(worker[Math.min(worker.length - 1, Math.floor(worker.length * p))] ?? NaN);
+  const q = (p: number) => f1(percentile(worker, p));
   console.log(
-    `other threads: ${worker.length} syncs, p50 ${q(0.5)} / p90 ${q(0.9)} / max ${q(1)} ms`,
+    `other threads: ${worker.length} syncs, p50 ${q(50)} / p90 ${q(90)} / max ${q(100)} ms`,
   );
 } finally {
   rmSync(dir, { recursive: true, force: true });

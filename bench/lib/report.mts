@@ -39,3 +39,10 @@ export function figureTable(rows: readonly FigureRow[]): string {
     ),
   ].join('\n');
 }
+
+/** The p-th percentile (nearest rank) of an ascending list; NaN when empty. */
+export function percentile(sorted: readonly number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}

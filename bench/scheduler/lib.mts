@@ -163,11 +163,7 @@ export function stopwatch(): () => Span {
   return () => ({ wall: performance.now() - w, cpu: cpuNow() - c });
 }
 
-export function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[i]!;
-}
+export { percentile } from '../lib/report.mjs';
 
 export function ms(n: number, digits = 3): string {
   return `${n.toFixed(digits)} ms`;

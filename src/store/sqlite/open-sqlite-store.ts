@@ -42,6 +42,12 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
   raw.pragma(`busy_timeout = ${opts.busyTimeoutMs ?? 5000}`);
   const statements = withStatementCache(raw);
   const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: statements }) });
+  // The checkpointer's descriptor may close only after the connection (WalCheckpointer.release).
+  const close = async (): Promise<void> => {
+    await checkpointer?.stop();
+    await db.destroy();
+    checkpointer?.release();
+  };
   const result = await new Migrator({
     db,
     provider: migrations(SQLITE_DDL),
@@ -50,9 +56,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
     allowUnorderedMigrations: true,
   }).migrateToLatest();
   if (result.error) {
-    await checkpointer?.stop();
-    await db.destroy();
-    checkpointer?.release();
+    await close();
     const cause =
       result.error instanceof Error ? result.error.message : JSON.stringify(result.error);
     throw new Error(`migrating ${opts.path} failed: ${cause}`, { cause: result.error });
@@ -64,11 +68,7 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
     const { changes, lastInsertRowid } = stmt.run(parameters);
     return { rows: [], numAffectedRows: BigInt(changes), insertId: BigInt(lastInsertRowid) };
   };
-  return createSqlStore(db, { ...SQLITE_DIALECT, runNow }, async () => {
-    await checkpointer?.stop();
-    await db.destroy();
-    checkpointer?.release();
-  });
+  return createSqlStore(db, { ...SQLITE_DIALECT, runNow }, close);
 }
 
 /**
