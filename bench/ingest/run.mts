@@ -9,7 +9,7 @@
  *                                [--sources=1000] [--idle-s=30] [--settle-s=30]
  *                                [--only=github,generic,idle] [--idle-cases=3a,3b,3c]
  *                                [--rate-runs=3] [--rate-only] [--paces=even,bursts]
- *                                [--no-write] [--keep]
+ *                                [--no-baseline] [--tail] [--no-write] [--keep]
  *
  * (1) signed GitHub push deliveries to /hooks/github, each with its own X-GitHub-Delivery and
  *     `after` sha (every one a new event): sustained req/s for --duration-s with every 2xx
@@ -31,6 +31,7 @@
  */
 import { benchArgs, writeResultsSection } from '../lib/cli.mjs';
 import { figureTable, loadAverage, machine, type FigureRow } from '../lib/report.mjs';
+import { startTailRecorder, tailReport, wallMs, type ClientStamps } from './tail.mjs';
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { createHmac } from 'node:crypto';
@@ -71,6 +72,8 @@ interface LoadJob {
    * at full speed with 10 in flight, then ~900 ms of nothing.
    */
   readonly pace?: 'even' | 'bursts';
+  /** `even` pace: return every request's stamps (`--tail`, see tail.mts). */
+  readonly stamps?: boolean;
 }
 
 interface LoadResult {
@@ -86,6 +89,8 @@ interface LoadResult {
   readonly max: number;
   /** `even` pace: p99 of how late the generator sent a request after its due time (ms). */
   readonly lateP99?: number;
+  /** `even` pace with `LoadJob.stamps`: each request's due, connection and end times. */
+  readonly stamps?: ClientStamps[];
   readonly statusCodes: Record<string, number>;
   /** Delivery ids of the requests answered 2xx (checked against the inbox afterwards). */
   readonly okIds: string[];
@@ -223,6 +228,7 @@ async function evenLoad(
   const total = Math.round(rate * job.durationS);
   const intervalMs = 1000 / rate;
   const okIds: string[] = [];
+  const stamps: ClientStamps[] = [];
   const statusCodes: Record<string, number> = {};
   let sent = 0;
   let answered = 0;
@@ -235,6 +241,9 @@ async function evenLoad(
     };
     const fire = (due: number): void => {
       const r = next();
+      const dueMs = performance.timeOrigin + due;
+      const fired = wallMs();
+      let socketMs = NaN;
       const req = http.request(
         {
           host: url.hostname,
@@ -252,10 +261,13 @@ async function evenLoad(
             const code = res.statusCode ?? 0;
             statusCodes[code] = (statusCodes[code] ?? 0) + 1;
             if (code >= 200 && code < 300) okIds.push(r.id);
+            if (job.stamps)
+              stamps.push({ id: r.id, due: dueMs, fired, socket: socketMs, end: wallMs() });
             settle();
           });
         },
       );
+      if (job.stamps) req.once('socket', () => (socketMs = wallMs()));
       req.on('timeout', () => {
         timeouts++;
         req.destroy(new Error('timeout'));
@@ -290,6 +302,7 @@ async function evenLoad(
     p99: ms(latency.getValueAtPercentile(99)),
     max: ms(latency.maxValue),
     lateP99: ms(late.getValueAtPercentile(99)),
+    ...(job.stamps ? { stamps } : {}),
     statusCodes,
     okIds,
   };
@@ -387,6 +400,8 @@ async function main(): Promise<void> {
   const keep = args.has('keep');
   /** `--no-baseline`: skip the bare-fastify runs (for profiling the server alone). */
   const withBaseline = !args.has('no-baseline');
+  /** `--tail`: log where the slowest 1 % of each evenly paced nightless run waited (tail.mts). */
+  const tail = args.has('tail');
   const logger = pino({ level: 'silent' });
 
   const t0 = performance.now();
@@ -520,6 +535,7 @@ jobs:
           durationS,
           rate,
           pace,
+          stamps: tail && url === nl.url && pace === 'even',
         });
         const cpuS = serverCpuS() - cpu0;
         const wall = (performance.now() - w0) / 1000;
@@ -615,8 +631,12 @@ jobs:
             eld.enable();
             const elu = performance.eventLoopUtilization();
             const prof = await startProfile();
+            const recorder = tail && pace === 'even' ? startTailRecorder() : undefined;
             const n = await measured(target, RATE, nl.url, DURATION_S, pace);
             const busy = performance.eventLoopUtilization(elu).utilization;
+            const recording = recorder?.stop();
+            if (recording && n.r.stamps)
+              for (const line of tailReport(n.r.stamps, recording)) log(`${target}: ${line}`);
             await prof.stop(`${target}-${pace}-${i + 1}`);
             eld.disable();
             await nl.engine.decided();
