@@ -38,6 +38,7 @@ import { createHmac } from 'node:crypto';
 import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
 import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -803,9 +804,15 @@ jobs:
         const { NIGHTLESS_TOKEN: _ignored, ...withoutToken } = process.env;
         const port = await freePort();
         const w0 = performance.now();
+        // `--trace-gc` (one line per collection on stdout) shows when V8's memory reducer runs:
+        // a few full collections once the process turns quiet after a burst of work (start-up,
+        // a round of checks), ~0.3 CPU-s with V8's helper threads, 30–110 s after the burst.
+        // The window between checks begins after the start-up one; the one after the round is
+        // counted with the round (it recurs with every round).
         const server = spawn(
           process.execPath,
           [
+            '--trace-gc',
             join(root, 'bin', 'nightless.js'),
             'serve',
             '-c',
@@ -820,9 +827,23 @@ jobs:
             'error',
             '--no-watch',
           ],
-          { stdio: ['ignore', 'ignore', 'inherit'], env: withoutToken },
+          { stdio: ['ignore', 'pipe', 'inherit'], env: withoutToken },
         );
         const pid = server.pid ?? 0;
+        let reduced = 0;
+        /** The main thread's isolate: the first to collect (the WAL worker's starts later). */
+        let mainIsolate: string | undefined;
+        createInterface({ input: server.stdout }).on('line', (line) => {
+          const isolate = /^\[\d+:(0x[0-9a-f]+)\]/.exec(line)?.[1];
+          mainIsolate ??= isolate;
+          if (isolate === mainIsolate && line.includes('Mark-Compact (reduce)')) reduced++;
+        });
+        /** Waits (at most 120 s) for a memory-reducing collection after the `seen`th; then 3 s. */
+        const reducerAfter = async (seen: number): Promise<boolean> => {
+          for (let i = 0; i < 480 && reduced <= seen; i++) await sleep(250);
+          await sleep(3000);
+          return reduced > seen;
+        };
         const exited = new Promise<void>((resolve) => server.on('exit', () => resolve()));
         const api = `http://127.0.0.1:${port}`;
         let checked = 0;
@@ -847,11 +868,12 @@ jobs:
         const c0Start = performance.now();
         for (let i = 0; i < 1_200 && gitDescendants(pid) > 0; i++) await sleep(250);
         const clonesS = (performance.now() - c0Start) / 1000;
-        // V8 tidies up for a while after start (memory-reducing GCs): measure what stays.
         log(
-          `idle (${label}): ${checked} checked (${failed} failed) in ${f1(initialS)} s; git of the start-early fetches done ${f1(clonesS)} s later; settling ${SETTLE_S} s`,
+          `idle (${label}): ${checked} checked (${failed} failed) in ${f1(initialS)} s; git of the start-early fetches done ${f1(clonesS)} s later; settling ${SETTLE_S} s and until V8's memory reducer has run`,
         );
         await sleep(SETTLE_S * 1000);
+        const settledAfterReducer = reduced > 0 || (await reducerAfter(0));
+        const reducedBeforeWindow = reduced;
 
         log(`idle (${label}): measuring CPU for ${IDLE_S} s (and an idle node process alongside)`);
         const idleNode = spawn(process.execPath, ['-e', IDLE_NODE, String(IDLE_S * 1000)]);
@@ -865,6 +887,7 @@ jobs:
         const iwall = (performance.now() - iw0) / 1000;
         await idleDone;
         const backgroundPerMin = (c1.self - c0.self + c1.children - c0.children) * (60 / iwall);
+        const reducedInWindow = reduced - reducedBeforeWindow;
         const basePerMin = Number(idleOut.trim()) * (60 / IDLE_S);
 
         // One round of every source's fallback check, as the timer runs it every 10 minutes
@@ -880,10 +903,15 @@ jobs:
         });
         if (!res.ok) throw new Error(`POST /api/sources/poll: ${res.status} ${await res.text()}`);
         const { polls: outcomes } = (await res.json()) as { polls: Array<{ ok: boolean }> };
-        const r1 = treeCpu(pid);
-        const roundServerS = r1.self - r0.self;
-        const roundGitS = r1.children - r0.children;
         const roundWall = (performance.now() - rw0) / 1000;
+        // The memory reducer's collections after the round are the round's too: its CPU until
+        // then, less what the server spends between checks over that time.
+        const reducedBeforeAfterRound = reduced;
+        const reducerAfterRound = await reducerAfter(reducedBeforeAfterRound);
+        const r1 = treeCpu(pid);
+        const afterRoundS = (performance.now() - rw0) / 1000 - roundWall;
+        const roundServerS = r1.self - r0.self - (backgroundPerMin / 60) * afterRoundS;
+        const roundGitS = r1.children - r0.children;
         const roundsPerMin = 1 / 10; // the default fallback_poll, 10m
         const perMin = backgroundPerMin + (roundServerS + roundGitS) * roundsPerMin;
         const floorPerMin = label === '3a' ? null : floor * roundsPerMin;
@@ -917,7 +945,7 @@ jobs:
           `idle (${label}): ${rows.at(-2)?.measured ?? ''}; baseline ${rows.at(-2)?.baseline ?? ''}`,
         );
         notes.push(
-          `(${label}) \`node bin/nightless.js serve --slots 0\` (built from this tree): ${checked} of ${SOURCES} sources checked (${failed} failed) ${f1(initialS)} s after the spawn; the earliest next check was ${f0(firstNext / 1000)} s away, so none fell in the ${IDLE_S} s window measured between checks, which began ${SETTLE_S} s after the first checks (idle \`node -e\` alongside: ${f3(basePerMin)} CPU-s/min). The round (\`POST /api/sources/poll\`): ${outcomes.length} checks (${outcomes.filter((o) => !o.ok).length} failed) in ${f1(roundWall)} s. CPU is read from \`/proc/<pid>/stat\` of the server and of its live child processes (the spawn helper that starts git): utime + stime (all their threads) as the server's, cutime + cstime (the git processes they ran) as git's.`,
+          `(${label}) \`node bin/nightless.js serve --slots 0\` (built from this tree): ${checked} of ${SOURCES} sources checked (${failed} failed) ${f1(initialS)} s after the spawn; the earliest next check was ${f0(firstNext / 1000)} s away, so none fell in the ${IDLE_S} s window measured between checks, which began ${SETTLE_S} s after the first checks and ${settledAfterReducer ? `after V8's memory-reducing collections (${reducedBeforeWindow} by then; ${reducedInWindow} in the window)` : `without V8's memory-reducing collection having run (none within 120 s)`} (idle \`node -e\` alongside: ${f3(basePerMin)} CPU-s/min). The round (\`POST /api/sources/poll\`): ${outcomes.length} checks (${outcomes.filter((o) => !o.ok).length} failed) in ${f1(roundWall)} s; its server CPU ${reducerAfterRound ? `includes the memory-reducing collections that followed it (${f1(afterRoundS)} s later, less the between-checks rate over that time)` : `is counted until 120 s after it (no memory-reducing collection followed), less the between-checks rate over that time`}. CPU is read from \`/proc/<pid>/stat\` of the server and of its live child processes (the spawn helper that starts git): utime + stime (all their threads) as the server's, cutime + cstime (the git processes they ran) as git's.`,
         );
         server.kill('SIGTERM');
         await exited;

@@ -15,6 +15,7 @@ import diagnostics_channel from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
 import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { percentile } from '../lib/report.mjs';
 
 /** Epoch milliseconds at sub-ms resolution, the same clock in every process. */
 export const wallMs = (): number => performance.timeOrigin + performance.now();
@@ -111,11 +112,11 @@ interface Gc {
   readonly kind: number;
 }
 
-const pct = (xs: readonly number[], p: number): number => {
-  if (xs.length === 0) return NaN;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.min(s.length - 1, Math.floor((p / 100) * s.length))]!;
-};
+const pct = (xs: readonly number[], p: number): number =>
+  percentile(
+    [...xs].sort((a, b) => a - b),
+    p,
+  );
 const f1 = (x: number): string => (Number.isFinite(x) ? x.toFixed(1) : '—');
 
 /** Lines for the bench's log: the slowest 1 %'s breakdown and the 25 ms windows around the worst. */
