@@ -807,8 +807,8 @@ jobs:
         // `--trace-gc` (one line per collection on stdout) shows when V8's memory reducer runs:
         // a few full collections once the process turns quiet after a burst of work (start-up,
         // a round of checks), ~0.3 CPU-s with V8's helper threads, 30–110 s after the burst.
-        // The window between checks begins after the start-up one; the one after the round is
-        // counted with the round (it recurs with every round).
+        // The window between checks begins after the start-up ones; any that follow the round
+        // are counted with the round (a round is such a burst too).
         const server = spawn(
           process.execPath,
           [
