@@ -31,7 +31,7 @@
  */
 import { benchArgs, writeResultsSection } from '../lib/cli.mjs';
 import { figureTable, loadAverage, machine, type FigureRow } from '../lib/report.mjs';
-import { startTailRecorder, tailReport, wallMs, type ClientStamps } from './tail.mjs';
+import { observeGc, startTailRecorder, tailReport, wallMs, type ClientStamps } from './tail.mjs';
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { createHmac } from 'node:crypto';
@@ -40,7 +40,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
 import { dirname, join } from 'node:path';
-import { monitorEventLoopDelay, performance, PerformanceObserver } from 'node:perf_hooks';
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -328,20 +328,11 @@ async function startProfile(): Promise<{ stop(name: string): Promise<void> }> {
   // the event loop could not turn, and the samples inside it say what it was busy with.
   const ticks: number[] = [];
   const ticker = setInterval(() => ticks.push(Number(process.hrtime.bigint() / 1000n)), 1);
-  const gcs: { kind: number; ms: number }[] = [];
-  const gcObserver = new PerformanceObserver((list) => {
-    for (const e of list.getEntries())
-      gcs.push({
-        kind: (e as unknown as { detail: { kind: number } }).detail.kind,
-        ms: e.duration,
-      });
-  });
-  gcObserver.observe({ entryTypes: ['gc'] });
+  const gc = observeGc();
   return {
     stop: async (name) => {
       clearInterval(ticker);
-      gcObserver.disconnect();
-      // kind: 1 scavenge, 2 mark-sweep-compact, 4 incremental marking, 8 weak callbacks.
+      const gcs = gc.stop();
       const byKind = new Map<number, number[]>();
       for (const g of gcs) byKind.set(g.kind, [...(byKind.get(g.kind) ?? []), g.ms]);
       const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
@@ -906,8 +897,7 @@ jobs:
         const roundWall = (performance.now() - rw0) / 1000;
         // The memory reducer's collections after the round are the round's too: its CPU until
         // then, less what the server spends between checks over that time.
-        const reducedBeforeAfterRound = reduced;
-        const reducerAfterRound = await reducerAfter(reducedBeforeAfterRound);
+        const reducerAfterRound = await reducerAfter(reduced);
         const r1 = treeCpu(pid);
         const afterRoundS = (performance.now() - rw0) / 1000 - roundWall;
         const roundServerS = r1.self - r0.self - (backgroundPerMin / 60) * afterRoundS;

@@ -41,7 +41,25 @@ const deliveryId = (req: IncomingMessage): string | undefined => {
   return typeof id === 'string' ? id : undefined;
 };
 
-/** Records the server side of a run until `stop`; then `report` joins it with the client's. */
+/** V8's collections that paused the main thread, from now until `stop` (epoch ms start, pause). */
+export function observeGc(): { stop(): Gc[] } {
+  const gcs: Gc[] = [];
+  const observer = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      const kind = (e as unknown as { detail: { kind: number } }).detail.kind;
+      gcs.push({ at: performance.timeOrigin + e.startTime, ms: e.duration, kind });
+    }
+  });
+  observer.observe({ entryTypes: ['gc'] });
+  return {
+    stop: () => {
+      observer.disconnect();
+      return gcs;
+    },
+  };
+}
+
+/** Records the server side of a run until `stop`; `tailReport` joins it with the client's. */
 export function startTailRecorder(): { stop(): TailRecording } {
   const server = new Map<string, ServerStamps>();
   const stamp = (req: IncomingMessage, key: keyof ServerStamps): void => {
@@ -64,14 +82,7 @@ export function startTailRecorder(): { stop(): TailRecording } {
   // neither was spent asleep in a system call; one on a CPU was work (or the VM's host taking
   // the vCPU away, which the guest counts as running).
   const schedstat = existsSync('/proc/thread-self/schedstat') ? '/proc/thread-self/schedstat' : '';
-  const gcs: Gc[] = [];
-  const gcObserver = new PerformanceObserver((list) => {
-    for (const e of list.getEntries()) {
-      const kind = (e as unknown as { detail: { kind: number } }).detail.kind;
-      gcs.push({ at: performance.timeOrigin + e.startTime, ms: e.duration, kind });
-    }
-  });
-  gcObserver.observe({ entryTypes: ['gc'] });
+  const gc = observeGc();
   const ticker = setInterval(() => {
     ticks.push(wallMs());
     const c = process.cpuUsage();
@@ -85,7 +96,7 @@ export function startTailRecorder(): { stop(): TailRecording } {
   return {
     stop: () => {
       clearInterval(ticker);
-      gcObserver.disconnect();
+      const gcs = gc.stop();
       diagnostics_channel.unsubscribe('http.server.request.start', onStart);
       diagnostics_channel.unsubscribe('http.server.response.finish', onFinish);
       return { server, ticks, cpu, run, queued, gcs };
@@ -105,7 +116,7 @@ export interface TailRecording {
   readonly gcs: readonly Gc[];
 }
 
-interface Gc {
+export interface Gc {
   readonly at: number;
   readonly ms: number;
   /** 1 scavenge, 2 mark-sweep-compact, 4 incremental marking, 8 weak callbacks. */
