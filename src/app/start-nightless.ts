@@ -29,6 +29,7 @@ import type { NewEvent } from '../store/ports.js';
 import { readInstallationId } from '../store/installation-id.js';
 import type { ChangedPathsLookup } from '../ingest/changed-paths.js';
 import { pathsWhenFiltered } from '../ingest/paths-when-filtered.js';
+import { mirrorFacts } from './mirror-facts.js';
 import { prefetchEvents } from './prefetch.js';
 import { loadApiToken } from './api-token.js';
 import { lockDataDir, type DataDirLock } from './data-dir-lock.js';
@@ -150,13 +151,7 @@ async function startLocked(
     maxAttempts,
     afterRun,
     agents: agents.runner,
-    facts: {
-      relation: (source, version, head, signal) =>
-        executor.mirrors.relation(source.url, version, head, signal),
-      known: (source, version, head) => executor.mirrors.knownRelation(source.url, version, head),
-      notAncestorYet: (source, version, head) =>
-        executor.mirrors.notAncestorYet(source.url, version, head),
-    },
+    facts: mirrorFacts(executor.mirrors),
     requests: store.requests,
     ...(replica
       ? {

@@ -225,10 +225,12 @@ export class GitMirrors {
 
   /**
    * Starts `ensureCommit` without waiting for it (the start-early fetch when an event is
-   * accepted, in parallel with deciding); a failure is left for the build to report.
+   * accepted, in parallel with deciding); a failure is left for the build to report. `once`: not
+   * when a round already has `sha` (for a question about it, which that round answers).
    */
-  prefetch(url: string, sha: string): void {
-    this.rounds.prefetch(url, sha);
+  prefetch(url: string, sha: string, once = false): void {
+    if (once) this.rounds.prefetchOnce(url, sha);
+    else this.rounds.prefetch(url, sha);
   }
 
   /**

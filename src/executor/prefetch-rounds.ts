@@ -96,6 +96,15 @@ export class PrefetchRounds {
     })();
   }
 
+  /**
+   * `prefetch`, unless a round already has `sha`: for a question about a version, which that
+   * round answers. (`prefetch` queues it again on purpose: a version announced again may have
+   * been pushed after the running round's fetch started.)
+   */
+  prefetchOnce(url: string, sha: string): void {
+    if (!this.has(this.mirrors.mirrorDir(url), sha)) this.prefetch(url, sha);
+  }
+
   /** Whether a round of `mirror` has `sha` still to settle. */
   has(mirror: string, sha: string): boolean {
     const state = this.states.get(mirror);

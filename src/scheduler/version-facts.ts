@@ -25,6 +25,11 @@ export interface VersionFacts {
    * the build's checkout joins that fetch. Never waits for the fetch.
    */
   notAncestorYet?(source: GitSource, version: string, head: string): Promise<boolean>;
+  /**
+   * Starts bringing `version` into the mirror without waiting (the start-early fetch), so that
+   * the questions about many versions are answered by one fetch rather than one fetch each.
+   */
+  prefetch?(source: GitSource, version: string): void;
 }
 
 /** Longest the scheduler waits for one answer; then the version counts as `unknown` (new). */
