@@ -223,8 +223,8 @@ export class SchedulerLoop {
    * accepted event is prefetched), but not a backlog they never saw or no longer remember: the
    * inbox after a restart, or more versions than the mirror's memory of missing commits holds
    * (a storm of pushes of commits the remote lacks). Asked one by one, each of those cost a
-   * fetch: ~9 events/s, a held-back backlog of 44,000 GitHub pushes took over ten minutes
-   * (bench/RESULTS.md, "Ingest"); announced together, one round answers the whole batch.
+   * fetch: ~9 events/s, a held-back backlog of 44,000 GitHub pushes was still draining after ten
+   * minutes (bench/RESULTS.md, "Ingest"); announced together, one round answers the batch.
    */
   private announceOpenQuestions(events: readonly SchedulerEvent[], from: number): void {
     const { facts, snapshot } = this.deps;
