@@ -3,11 +3,11 @@ const KNOWN_TTL_MS = 60 * 60_000;
 /**
  * How long "not in the remote as of the fetch at T" stands for the scheduler's ancestry
  * question. Longer than a backlog takes to drain (expired answers are asked again, a start-early
- * round per scheduler batch); harmless when stale: the version is then decided as new, a version announced again is
- * checked again, and builds never consult it (they always fetch).
+ * round per scheduler batch); harmless when stale: the version is then decided as new, a version
+ * announced again is checked again, and builds never consult it (they always fetch).
  */
 export const MISSING_TTL_MS = 10 * 60_000;
-/** Per table; beyond it the oldest quarter goes (forgotten versions are asked again, a round per batch). */
+/** Per table; beyond it the oldest quarter goes (forgotten ones are asked again, a round per batch). */
 const MAX_ENTRIES = 50_000;
 
 /** Why a commit counts as missing, and since when (the start of the fetch that did not bring it). */
