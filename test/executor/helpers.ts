@@ -6,6 +6,8 @@ import { join } from 'node:path';
 import { git } from '../../src/testing/git.js';
 import type { EnvValue, JobDef, SourceDef, StepDef } from '../../src/core/pipeline.js';
 import type { RunInput, RunObserver, RunSpec } from '../../src/executor/port.js';
+import { GitMirrors } from '../../src/executor/git-mirror.js';
+import { spawnGit, type GitRunner } from '../../src/executor/git-runner.js';
 
 /** A temp dir per test; `cleanup()` removes every dir made so far. */
 export function tempDirs(): { make(prefix?: string): Promise<string>; cleanup(): Promise<void> } {
@@ -129,4 +131,16 @@ export function pidGone(pid: number): boolean {
   } catch {
     return true;
   }
+}
+
+/** Git mirrors in a new dir of `tmp` whose every git run's arguments land in `calls`. */
+export async function countedMirrors(
+  tmp: ReturnType<typeof tempDirs>,
+): Promise<{ mirrors: GitMirrors; calls: string[][] }> {
+  const calls: string[][] = [];
+  const runGit: GitRunner = (args, o) => {
+    calls.push([...args]);
+    return spawnGit(args, o);
+  };
+  return { mirrors: new GitMirrors(join(await tmp.make(), 'git'), { runGit }), calls };
 }

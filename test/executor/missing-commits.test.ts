@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { GitMirrors } from '../../src/executor/git-mirror.js';
 import { spawnGit, type GitRunner } from '../../src/executor/git-runner.js';
-import { makeRepo, tempDirs } from './helpers.js';
+import { countedMirrors, makeRepo, tempDirs } from './helpers.js';
 
 /**
  * Versions whose commit exists nowhere (a forge announcing commits it never had, a bench, a
@@ -12,14 +12,7 @@ import { makeRepo, tempDirs } from './helpers.js';
 const tmp = tempDirs();
 afterEach(() => tmp.cleanup());
 
-async function counted(): Promise<{ mirrors: GitMirrors; calls: string[][] }> {
-  const calls: string[][] = [];
-  const runGit: GitRunner = (args, o) => {
-    calls.push([...args]);
-    return spawnGit(args, o);
-  };
-  return { mirrors: new GitMirrors(join(await tmp.make(), 'git'), { runGit }), calls };
-}
+const counted = () => countedMirrors(tmp);
 
 async function quiet(calls: readonly unknown[]): Promise<void> {
   const deadline = Date.now() + 20_000;

@@ -1,11 +1,8 @@
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { GitMirrors } from '../../src/executor/git-mirror.js';
-import { spawnGit, type GitRunner } from '../../src/executor/git-runner.js';
 import type { VersionFacts } from '../../src/scheduler/version-facts.js';
 import { startHarness, type Harness } from '../../src/testing/harness.js';
 import { git, job, pipeline } from '../../src/testing/pipeline-builder.js';
-import { makeRepo, tempDirs } from '../executor/helpers.js';
+import { countedMirrors, makeRepo, tempDirs } from '../executor/helpers.js';
 
 /**
  * A backlog the mirror's start-early rounds never saw (the inbox after a restart) or no longer
@@ -28,12 +25,7 @@ describe('scheduler: a backlog of versions the mirror never saw', () => {
   it('is asked about in one start-early round, not one fetch per event', async () => {
     const repo = await tmp.make();
     const [c1] = makeRepo(repo, [{ 'a.txt': '1\n' }]);
-    const calls: string[][] = [];
-    const runGit: GitRunner = (args, o) => {
-      calls.push([...args]);
-      return spawnGit(args, o);
-    };
-    const mirrors = new GitMirrors(join(await tmp.make(), 'git'), { runGit });
+    const { mirrors, calls } = await countedMirrors(tmp);
     const facts: VersionFacts = {
       relation: (_s, version, head, signal) => mirrors.relation(repo, version, head, signal),
       known: (_s, version, head) => mirrors.knownRelation(repo, version, head),
