@@ -1,5 +1,5 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import type { VersionFacts } from '../../src/scheduler/version-facts.js';
+import { mirrorFacts } from '../../src/app/mirror-facts.js';
 import { startHarness, type Harness } from '../../src/testing/harness.js';
 import { git, job, pipeline } from '../../src/testing/pipeline-builder.js';
 import { countedMirrors, makeRepo, tempDirs } from '../executor/helpers.js';
@@ -11,7 +11,6 @@ import { countedMirrors, makeRepo, tempDirs } from '../executor/helpers.js';
  * to one round first.
  */
 const tmp = tempDirs();
-const p = pipeline({ sources: { app: git('main') }, jobs: { build: job({ inputs: ['app'] }) } });
 const bogus = (i: number): string => i.toString(16).padStart(40, 'e');
 
 describe('scheduler: a backlog of versions the mirror never saw', () => {
@@ -26,13 +25,12 @@ describe('scheduler: a backlog of versions the mirror never saw', () => {
     const repo = await tmp.make();
     const [c1] = makeRepo(repo, [{ 'a.txt': '1\n' }]);
     const { mirrors, calls } = await countedMirrors(tmp);
-    const facts: VersionFacts = {
-      relation: (_s, version, head, signal) => mirrors.relation(repo, version, head, signal),
-      known: (_s, version, head) => mirrors.knownRelation(repo, version, head),
-      notAncestorYet: (_s, version, head) => mirrors.notAncestorYet(repo, version, head),
-      prefetch: (_s, version) => mirrors.prefetch(repo, version, true),
-    };
-    h = await startHarness(p, { slots: 0, facts });
+    const p = pipeline({
+      sources: { app: git('main', { url: repo }) },
+      jobs: { build: job({ inputs: ['app'] }) },
+    });
+    // The server's own wiring of the scheduler's questions to the mirrors.
+    h = await startHarness(p, { slots: 0, facts: mirrorFacts(mirrors) });
     await h.push('app', c1!);
     await h.decided();
     const before = calls.length;
