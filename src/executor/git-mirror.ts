@@ -225,8 +225,8 @@ export class GitMirrors {
 
   /**
    * Starts `ensureCommit` without waiting for it (the start-early fetch when an event is
-   * accepted, in parallel with deciding); a failure is left for the build to report. `once`: not
-   * when a round already has `sha` (for a question about it, which that round answers).
+   * accepted, in parallel with deciding); a failure is left for the build to report. `once`: for
+   * a question about `sha`, nothing when a round has it or already found it missing.
    */
   prefetch(url: string, sha: string, once = false): void {
     if (once) this.rounds.prefetchOnce(url, sha);

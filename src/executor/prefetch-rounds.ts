@@ -97,12 +97,14 @@ export class PrefetchRounds {
   }
 
   /**
-   * `prefetch`, unless a round already has `sha`: for a question about a version, which that
-   * round answers. (`prefetch` queues it again on purpose: a version announced again may have
-   * been pushed after the running round's fetch started.)
+   * `prefetch` for a question about a version: nothing when a round has it or a recent one found
+   * it missing (that answers the question). (`prefetch` queues those again on purpose: a version
+   * announced again may have been pushed since.)
    */
   prefetchOnce(url: string, sha: string): void {
-    if (!this.has(this.mirrors.mirrorDir(url), sha)) this.prefetch(url, sha);
+    const mirror = this.mirrors.mirrorDir(url);
+    if (this.has(mirror, sha) || this.mirrors.memory.missingSince(mirror, sha) !== null) return;
+    this.prefetch(url, sha);
   }
 
   /** Whether a round of `mirror` has `sha` still to settle. */

@@ -169,12 +169,8 @@ export class SchedulerLoop {
     for (;;) {
       const events = await store.pendingEvents(BATCH);
       decided += events.length;
-      let announced = false;
+      this.announceVersions(events);
       for (let at = 0; at < events.length;) {
-        if (!announced && this.withFacts(events[at] as SchedulerEvent) === undefined) {
-          this.announceOpenQuestions(events, at);
-          announced = true;
-        }
         const slice = await this.applySlice(events, at);
         at = slice.next;
         // After the commit: a logged build exists.
@@ -218,19 +214,20 @@ export class SchedulerLoop {
   }
 
   /**
-   * Hands the versions of `events` (from `from` on) that have an open question to the mirror's
-   * start-early rounds before the first is asked. The rounds usually have them already (every
-   * accepted event is prefetched), but not a backlog they never saw or no longer remember: the
-   * inbox after a restart, or more versions than the mirror's memory of missing commits holds
-   * (a storm of pushes of commits the remote lacks). Asked one by one, each of those cost a
-   * fetch: ~9 events/s, a held-back backlog of 44,000 GitHub pushes was still draining after ten
-   * minutes (bench/RESULTS.md, "Ingest"); announced together, one round answers the batch.
+   * Hands the git versions of `events` to the mirror's start-early rounds before any is asked
+   * about; the mirror ignores those a round has or has answered. Usually that is all of them
+   * (every accepted event is prefetched), but not a backlog the rounds never saw or no longer
+   * remember: the inbox after a restart, or more versions than the mirror's memory of missing
+   * commits holds (a storm of pushes of commits the remote lacks). Asked one by one, each of
+   * those cost a fetch: ~9 events/s, a held-back backlog of 44,000 GitHub pushes was still
+   * draining after ten minutes (bench/RESULTS.md, "Ingest"); handed over together, one round
+   * answers the batch.
    */
-  private announceOpenQuestions(events: readonly SchedulerEvent[], from: number): void {
+  private announceVersions(events: readonly SchedulerEvent[]): void {
     const { facts, snapshot } = this.deps;
     if (!facts?.prefetch) return;
-    for (const event of events.slice(from)) {
-      if (event.kind !== 'source' || this.withFacts(event) !== undefined) continue;
+    for (const event of events) {
+      if (event.kind !== 'source' || event.origin === 'output') continue;
       const def = snapshot.pipeline.sources.get(event.source);
       if (def?.kind === 'git') facts.prefetch(def, event.version);
     }

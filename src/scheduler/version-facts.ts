@@ -26,8 +26,9 @@ export interface VersionFacts {
    */
   notAncestorYet?(source: GitSource, version: string, head: string): Promise<boolean>;
   /**
-   * Starts bringing `version` into the mirror without waiting (the start-early fetch), so that
-   * the questions about many versions are answered by one fetch rather than one fetch each.
+   * Starts bringing `version` into the mirror without waiting (the start-early fetch), unless the
+   * mirror has it or an answer about it, so that the questions about many versions are answered
+   * by one fetch rather than one fetch each.
    */
   prefetch?(source: GitSource, version: string): void;
 }
