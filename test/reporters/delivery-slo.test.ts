@@ -31,6 +31,8 @@ describe('delivery observations from the report dispatcher (real webhooks)', () 
     const seen: DeliveryObservation[] = [];
     rep = await startReporting([webhook(fast), webhook(slow)], {
       onDelivered: (o) => seen.push(o),
+      // No jitter: the backoffs are their full 40 and 80 ms (jittered they may be half that).
+      random: () => 1,
     });
     const before = Date.now();
     await rep.h.push('app', SHA(1));
