@@ -1,4 +1,4 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { lstat, mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EXCLUDES, remoteConfig } from './workspace-git-files.js';
 import type { GitRunner } from './git-runner.js';
@@ -18,8 +18,8 @@ const SAFE = ['-c', 'core.hooksPath=/dev/null', '-c', 'core.fsmonitor=false'];
 /**
  * Moves a checkout made earlier (a warm workspace) to `commit`: `clean -ffdx` unless the tree
  * was scrubbed when it was parked, then `checkout --force` — so nothing untracked or modified of
- * the earlier build is left. Its `.git/config`, `info/exclude` and hooks are rewritten first:
- * the earlier build's steps could have changed them. Resolves `false` when `dest` is not a
+ * the earlier build is left. Its `.git` is first reset to a fresh checkout's (`sanitize`): the
+ * earlier build's steps could have changed anything there. Resolves `false` when `dest` is not a
  * checkout borrowing `mirror`'s objects or git fails on it (the caller then starts from an empty
  * directory); rejects only when aborted.
  */
@@ -80,8 +80,9 @@ export async function moveTree(
 }
 
 /**
- * A passing build's tree as it is parked: its git files rewritten as `updateTree` does, then
- * `clean -ffdx` (untracked and ignored files go), so the next build only needs `checkout --force`. `false` when it is not a git tree or git fails.
+ * A passing build's tree as it is parked: its `.git` reset as `updateTree` resets it, then
+ * `clean -ffdx` (untracked and ignored files go), so the next build only needs `checkout
+ * --force`. `false` when it is not a git tree or git fails.
  */
 export async function scrubTree(g: TreeGit, dest: string, url: string): Promise<boolean> {
   const gitDir = join(dest, '.git');
@@ -97,14 +98,58 @@ export async function scrubTree(g: TreeGit, dest: string, url: string): Promise<
   return r.exitCode === 0;
 }
 
+/**
+ * Resets a tree's `.git` to what a fresh checkout has (`freshCheckout`), keeping only the
+ * alternates link and the index, whose stat cache is what lets the checkout rewrite only the
+ * files that changed. Whatever else a step left there could change what the next build checks
+ * out or sees, so it goes: hooks and config (commands git would run), replace refs and grafts
+ * (another commit's tree checked out under this one's id), `info/attributes` (files converted
+ * on the way out), the tree's own objects (read before the mirror's and never checked against
+ * their ids), a merge or rebase in progress, branches, reflogs, a shallow list. An index of
+ * version 3 or 4 goes too: only those hold skip-worktree entries (what `git sparse-checkout`
+ * leaves), which `checkout --force` never writes again; without an index `clean -ffdx` removes
+ * every file and the checkout writes them all, as into an empty directory.
+ */
 async function sanitize(gitDir: string, remote: string): Promise<boolean> {
   try {
-    await rm(join(gitDir, 'hooks'), { recursive: true, force: true });
+    // A step may have put a link there: never clear what it points to.
+    for (const dir of [gitDir, join(gitDir, 'objects')])
+      if (!(await lstat(dir)).isDirectory()) return false;
+    const keepIndex = (await indexVersion(join(gitDir, 'index'))) === 2;
+    await removeAllBut(gitDir, keepIndex ? ['objects', 'index'] : ['objects']);
+    const objects = join(gitDir, 'objects');
+    await removeAllBut(objects, ['info']);
+    await removeAllBut(join(objects, 'info'), ['alternates']);
+    await mkdir(join(objects, 'pack'));
+    await mkdir(join(gitDir, 'refs', 'heads'), { recursive: true });
+    await mkdir(join(gitDir, 'refs', 'tags'));
+    await mkdir(join(gitDir, 'info'));
+    // Unborn, as after `git init`: the checkout that follows detaches it at the new commit.
+    await writeFile(join(gitDir, 'HEAD'), 'ref: refs/heads/master\n');
     await writeFile(join(gitDir, 'config'), `${REPO_CONFIG}${remote}`);
-    await mkdir(join(gitDir, 'info'), { recursive: true });
     await writeFile(join(gitDir, 'info', 'exclude'), EXCLUDES);
     return true;
   } catch {
     return false;
+  }
+}
+
+async function removeAllBut(dir: string, keep: readonly string[]): Promise<void> {
+  for (const entry of await readdir(dir))
+    if (!keep.includes(entry)) await rm(join(dir, entry), { recursive: true, force: true });
+}
+
+/** The index file's format version (`DIRC`, then a 32-bit version); `null` when unreadable. */
+async function indexVersion(path: string): Promise<number | null> {
+  const file = await open(path, 'r').catch(() => null);
+  if (file === null) return null;
+  try {
+    const head = Buffer.alloc(8);
+    const { bytesRead } = await file.read(head, 0, 8, 0);
+    return bytesRead === 8 && head.toString('latin1', 0, 4) === 'DIRC'
+      ? head.readUInt32BE(4)
+      : null;
+  } finally {
+    await file.close();
   }
 }

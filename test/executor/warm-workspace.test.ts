@@ -203,4 +203,62 @@ describe('warm workspaces', () => {
     ]);
     expect(calls.filter((c) => c[0] === 'init')).toEqual([]);
   });
+
+  it('what a step leaves in .git never reaches the next build: replace refs, attributes, planted objects, a merge, branches', async () => {
+    const repo = await tmp.make();
+    const [c1, c2] = makeRepo(repo, [
+      { 'a.txt': 'one\n', 'b.txt': 'same\n' },
+      { 'a.txt': 'two\n' },
+    ]);
+    const { ex, dataDir, calls } = await setup();
+    const git = 'git -c user.name=n -c user.email=n@example.com';
+    const damage = [
+      // Another tree checked out under c2's id, were the replace ref honoured.
+      `T=$(echo evil > z.txt && git add z.txt && git write-tree) && E=$(${git} commit-tree -m evil $T)`,
+      `mkdir -p .git/refs/replace && echo $E > .git/refs/replace/${c2!}`,
+      // A loose object named as c2's a.txt but holding other bytes: read before the mirror's.
+      'B=$(echo two | git hash-object --stdin) && P=$(echo planted | git hash-object -w --stdin)',
+      'mkdir -p .git/objects/${B%${B#??}} && cp .git/objects/${P%${P#??}}/${P#??} .git/objects/${B%${B#??}}/${B#??}',
+      "printf 'a.txt working-tree-encoding=UTF-16\\n' > .git/info/attributes",
+      `echo ${c1!} > .git/MERGE_HEAD`,
+      'git branch leftover',
+    ].join(' && ');
+    const show =
+      'cat a.txt b.txt; ls -A | grep -v "^\\.git$" | tr "\\n" " "; echo; git status --porcelain; git rev-parse -q --verify MERGE_HEAD || echo no merge; git for-each-ref refs/heads | wc -l';
+    const j = job([step('damage', `${show}; ${damage}`)]);
+    const s1 = spec(j, { inputs: [gitInput('app', repo, c1!)] });
+    expect((await ex.run(s1, observer(), never)).state).toBe('passed');
+    const s2 = spec(j, { inputs: [gitInput('app', repo, c2!)] });
+    expect((await ex.run(s2, observer(), never)).state).toBe('passed');
+    expect(await lines(dataDir, s2.buildId)).toEqual([
+      'two',
+      'same',
+      'a.txt b.txt nightless-inputs.json ',
+      'no merge',
+      '0',
+    ]);
+    expect(
+      (await lines(dataDir, s2.buildId, 'system')).some((l) => l.endsWith('(warm workspace)')),
+    ).toBe(true);
+    expect(inits(calls)).toBe(1);
+  });
+
+  it('a sparse checkout left behind: the next build still gets every file of its commit', async () => {
+    const repo = await tmp.make();
+    const [c1, c2] = makeRepo(repo, [
+      { 'a.txt': 'one\n', 'b.txt': 'same\n', 'c.txt': 'c\n' },
+      { 'a.txt': 'two\n' },
+    ]);
+    const { ex, dataDir } = await setup();
+    const show = 'cat a.txt b.txt c.txt; git status --porcelain';
+    // Edits b.txt too: marked skip-worktree, checkout would never write it again.
+    const sparse =
+      "git sparse-checkout set --no-cone /a.txt && echo edited > b.txt && ls -A | tr '\\n' ' '";
+    const s1 = spec(job([step('sparse', sparse)]), { inputs: [gitInput('app', repo, c1!)] });
+    expect((await ex.run(s1, observer(), never)).state).toBe('passed');
+    expect(await lines(dataDir, s1.buildId)).toEqual(['.git a.txt b.txt nightless-inputs.json ']);
+    const s2 = spec(job([step('show', show)]), { inputs: [gitInput('app', repo, c2!)] });
+    expect((await ex.run(s2, observer(), never)).state).toBe('passed');
+    expect(await lines(dataDir, s2.buildId)).toEqual(['two', 'same', 'c']);
+  });
 });
