@@ -113,7 +113,7 @@ export async function scrubTree(g: TreeGit, dest: string, url: string): Promise<
 async function sanitize(gitDir: string, remote: string): Promise<boolean> {
   try {
     // A step may have put a link there: never clear what it points to.
-    for (const dir of [gitDir, join(gitDir, 'objects')])
+    for (const dir of [gitDir, join(gitDir, 'objects'), join(gitDir, 'objects', 'info')])
       if (!(await lstat(dir)).isDirectory()) return false;
     const keepIndex = (await indexVersion(join(gitDir, 'index'))) === 2;
     await removeAllBut(gitDir, keepIndex ? ['objects', 'index'] : ['objects']);

@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -260,5 +260,20 @@ describe('warm workspaces', () => {
     const s2 = spec(job([step('show', show)]), { inputs: [gitInput('app', repo, c2!)] });
     expect((await ex.run(s2, observer(), never)).state).toBe('passed');
     expect(await lines(dataDir, s2.buildId)).toEqual(['two', 'same', 'c']);
+  });
+
+  it('a .git that a step turned into a link: the next build checks out afresh and leaves what it points to alone', async () => {
+    const repo = await tmp.make();
+    const [c1, c2] = makeRepo(repo, [{ 'a.txt': 'one\n' }, { 'a.txt': 'two\n' }]);
+    const { ex, dataDir, calls } = await setup();
+    const elsewhere = join(await tmp.make(), 'git');
+    const link = `git config nightless.mark kept && mv .git ${elsewhere} && ln -s ${elsewhere} .git`;
+    const s1 = spec(job([step('link', link)]), { inputs: [gitInput('app', repo, c1!)] });
+    expect((await ex.run(s1, observer(), never)).state).toBe('passed');
+    const s2 = spec(job([step('show', SHOW)]), { inputs: [gitInput('app', repo, c2!)] });
+    expect((await ex.run(s2, observer(), never)).state).toBe('passed');
+    expect(await lines(dataDir, s2.buildId)).toEqual(['two', 'a.txt nightless-inputs.json ']);
+    expect(inits(calls)).toBe(2);
+    expect(await readFile(join(elsewhere, 'config'), 'utf8')).toContain('mark = kept');
   });
 });
