@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { boundedMemo } from '../core/bounded-memo.js';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isNetworkFailure } from '../core/network-failure.js';
@@ -99,9 +100,10 @@ export class GitMirrors {
     this.network = limits;
   }
 
-  mirrorDir(url: string): string {
-    return join(this.root, `${createHash('sha256').update(url).digest('hex').slice(0, 16)}.git`);
-  }
+  /** Asked several times per event on the hot path: remembered rather than hashed each time. */
+  readonly mirrorDir = boundedMemo((url: string) =>
+    join(this.root, `${createHash('sha256').update(url).digest('hex').slice(0, 16)}.git`),
+  );
 
   /**
    * Makes sure the mirror of `url` holds `sha` (cloning or fetching as needed) and returns the full

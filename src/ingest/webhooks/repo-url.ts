@@ -1,5 +1,6 @@
 import { realpathSync } from 'node:fs';
 import { isAbsolute, resolve } from 'node:path';
+import { boundedMemo } from '../../core/bounded-memo.js';
 
 const SCHEME = /^([a-z][a-z0-9+.-]*):\/\//i;
 /** git's rule: `[user@]host:path` is scp-like when a colon comes before any slash. */
@@ -19,9 +20,18 @@ const SCP_LIKE = /^(?:[^@/]+@)?([^/:]+):(?!\/\/)(.*)$/;
  *   the same repository); case kept, since file systems differ.
  */
 export function repoKey(url: string, cwd: string = process.cwd()): string {
+  return remoteRepoKey(url) ?? localKey(url.trim(), cwd);
+}
+
+/**
+ * {@link repoKey} of a remote URL, `null` for a local one. Remembered: every delivery of a forge
+ * names the same few URLs (five in a GitHub push), and parsing them was ~2 % of the event loop at
+ * 500 webhooks/s (bench/RESULTS.md, "Ingest"). A local key is not: it follows the file system.
+ */
+const remoteRepoKey = boundedMemo((url: string): string | null => {
   const s = url.trim();
   const scheme = SCHEME.exec(s)?.[1]?.toLowerCase();
-  if (scheme === 'file') return localKey(decodeURIComponent(new URL(s).pathname), cwd);
+  if (scheme === 'file') return null;
   if (scheme !== undefined) {
     try {
       const u = new URL(s);
@@ -31,9 +41,8 @@ export function repoKey(url: string, cwd: string = process.cwd()): string {
     }
   }
   const scp = SCP_LIKE.exec(s);
-  if (scp && !isAbsolute(s)) return remoteKey(scp[1] ?? '', scp[2] ?? '');
-  return localKey(s, cwd);
-}
+  return scp && !isAbsolute(s) ? remoteKey(scp[1] ?? '', scp[2] ?? '') : null;
+});
 
 function remoteKey(host: string, path: string): string {
   const p = path
@@ -43,7 +52,10 @@ function remoteKey(host: string, path: string): string {
   return `${host.toLowerCase()}/${p}`.toLowerCase();
 }
 
-function localKey(path: string, cwd: string): string {
+function localKey(pathOrFileUrl: string, cwd: string): string {
+  const path = SCHEME.test(pathOrFileUrl)
+    ? decodeURIComponent(new URL(pathOrFileUrl).pathname)
+    : pathOrFileUrl;
   let abs = resolve(cwd, path);
   try {
     abs = realpathSync.native(abs);

@@ -50,4 +50,28 @@ describe('repoKey', () => {
       await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     }
   });
+
+  it('a local path is resolved at each question: a link made since is followed', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nightless-repokey-'));
+    try {
+      const before = repoKey(`${dir}-later`);
+      expect(before).toBe(`file:${dir}-later`);
+      await symlink(dir, `${dir}-later`);
+      expect(repoKey(`${dir}-later`)).toBe(repoKey(dir));
+    } finally {
+      await rm(`${dir}-later`, { force: true });
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+    }
+  });
+
+  it('remote keys stay right however many URLs were asked about (the remembered ones are bounded)', () => {
+    for (let round = 0; round < 2; round++)
+      for (let i = 0; i < 3000; i++)
+        expect(repoKey(`https://Git.example.com/team/App-${i}.git`)).toBe(
+          `git.example.com/team/app-${i}`,
+        );
+    expect(repoKey('git@github.com:Codertocat/Hello-World.git')).toBe(
+      'github.com/codertocat/hello-world',
+    );
+  });
 });
