@@ -105,7 +105,8 @@ export async function scrubTree(g: TreeGit, dest: string, url: string): Promise<
  * out or sees, so it goes: hooks and config (commands git would run), replace refs and grafts
  * (another commit's tree checked out under this one's id), `info/attributes` (files converted
  * on the way out), the tree's own objects (read before the mirror's and never checked against
- * their ids), a merge or rebase in progress, branches, reflogs, a shallow list. An index of
+ * their ids), a merge or rebase in progress, branches, reflogs, a shallow list. A tree with
+ * submodules set up (`.git/modules`) is not reset but refused (`false`). An index of
  * version 3 or 4 goes too: only those hold skip-worktree entries (what `git sparse-checkout`
  * leaves), which `checkout --force` never writes again; without an index `clean -ffdx` removes
  * every file and the checkout writes them all, as into an empty directory.
@@ -115,6 +116,15 @@ async function sanitize(gitDir: string, remote: string): Promise<boolean> {
     // A step may have put a link there: never clear what it points to.
     for (const dir of [gitDir, join(gitDir, 'objects'), join(gitDir, 'objects', 'info')])
       if (!(await lstat(dir)).isDirectory()) return false;
+    // Submodules a step set up live in `.git/modules`, their trees point there: a fresh
+    // checkout has neither, and one without the other is a broken submodule. Start afresh.
+    if (
+      await lstat(join(gitDir, 'modules')).then(
+        () => true,
+        () => false,
+      )
+    )
+      return false;
     const keepIndex = (await indexVersion(join(gitDir, 'index'))) === 2;
     await removeAllBut(gitDir, keepIndex ? ['objects', 'index'] : ['objects']);
     const objects = join(gitDir, 'objects');

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -275,5 +276,31 @@ describe('warm workspaces', () => {
     expect(await lines(dataDir, s2.buildId)).toEqual(['two', 'a.txt nightless-inputs.json ']);
     expect(inits(calls)).toBe(2);
     expect(await readFile(join(elsewhere, 'config'), 'utf8')).toContain('mark = kept');
+  });
+
+  it('submodules a step set up: the next build starts from a new checkout and can set them up again', async () => {
+    const sub = await tmp.make();
+    makeRepo(sub, [{ 's.txt': 'in the submodule\n' }]);
+    const repo = await tmp.make();
+    const [c1] = makeRepo(repo, [{ 'a.txt': 'one\n' }]);
+    const allow = '-c protocol.file.allow=always';
+    const who = '-c user.name=n -c user.email=n@example.com';
+    execFileSync(
+      'sh',
+      ['-c', `git ${allow} submodule add -q "$1" sub && git ${who} commit -qm sub`, 'sh', sub],
+      {
+        cwd: repo,
+      },
+    );
+    const c2 = execFileSync('git', ['rev-parse', 'HEAD'], { cwd: repo, encoding: 'utf8' }).trim();
+    const { ex, dataDir, calls } = await setup();
+    const j = job([step('sub', `git ${allow} submodule update -q --init && cat sub/s.txt`)]);
+    for (const c of [c2, c2]) {
+      const s = spec(j, { inputs: [gitInput('app', repo, c)] });
+      expect((await ex.run(s, observer(), never)).state).toBe('passed');
+      expect(await lines(dataDir, s.buildId)).toEqual(['in the submodule']);
+    }
+    expect(c1).not.toBe(c2);
+    expect(inits(calls)).toBe(2);
   });
 });
