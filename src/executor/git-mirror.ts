@@ -1,7 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { boundedMemo } from '../core/bounded-memo.js';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { boundedMemo } from '../core/bounded-memo.js';
 import { isNetworkFailure } from '../core/network-failure.js';
 import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../core/pipeline.js';
 import { spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';

@@ -82,7 +82,7 @@ export async function moveTree(
 /**
  * A passing build's tree as it is parked: its `.git` reset as `updateTree` resets it, then
  * `clean -ffdx` (untracked and ignored files go), so the next build only needs `checkout
- * --force`. `false` when it is not a git tree or git fails.
+ * --force`. `false` when it is not a git tree, has submodules set up, or git fails.
  */
 export async function scrubTree(g: TreeGit, dest: string, url: string): Promise<boolean> {
   const gitDir = join(dest, '.git');
@@ -118,13 +118,7 @@ async function sanitize(gitDir: string, remote: string): Promise<boolean> {
       if (!(await lstat(dir)).isDirectory()) return false;
     // Submodules a step set up live in `.git/modules`, their trees point there: a fresh
     // checkout has neither, and one without the other is a broken submodule. Start afresh.
-    if (
-      await lstat(join(gitDir, 'modules')).then(
-        () => true,
-        () => false,
-      )
-    )
-      return false;
+    if (await exists(join(gitDir, 'modules'))) return false;
     const keepIndex = (await indexVersion(join(gitDir, 'index'))) === 2;
     await removeAllBut(gitDir, keepIndex ? ['objects', 'index'] : ['objects']);
     const objects = join(gitDir, 'objects');
@@ -142,6 +136,13 @@ async function sanitize(gitDir: string, remote: string): Promise<boolean> {
   } catch {
     return false;
   }
+}
+
+function exists(path: string): Promise<boolean> {
+  return lstat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function removeAllBut(dir: string, keep: readonly string[]): Promise<void> {
