@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { stderrSummary } from '../core/command-stderr.js';
 import type { GitRunResult } from './git-runner.js';
 import { RunError } from './run-error.js';
-import { EXCLUDES, remoteConfig } from './workspace-git-files.js';
+import { EXCLUDES, INDEX_V2, remoteConfig } from './workspace-git-files.js';
 
 /** What a checkout needs of the mirrors (`GitMirrors`). */
 export interface CheckoutGit {
@@ -43,7 +43,7 @@ export async function freshCheckout(
   await writeFile(join(gitDir, 'objects', 'info', 'alternates'), `${join(o.mirror, 'objects')}\n`);
   await mkdir(join(gitDir, 'info'), { recursive: true });
   await appendFile(join(gitDir, 'info', 'exclude'), EXCLUDES);
-  const inRepo = ['-C', o.dest, '-c', 'advice.detachedHead=false'];
+  const inRepo = ['-C', o.dest, ...INDEX_V2, '-c', 'advice.detachedHead=false'];
   await expect([...inRepo, 'checkout', '--quiet', '--detach', o.commit, '--'], 'checkout');
   // What `git remote add origin <url>` writes, without spawning another git (~10-20 % of a
   // warm checkout's time).

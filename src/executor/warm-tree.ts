@@ -1,6 +1,6 @@
 import { lstat, mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { EXCLUDES, remoteConfig } from './workspace-git-files.js';
+import { EXCLUDES, INDEX_V2, remoteConfig } from './workspace-git-files.js';
 import type { GitRunner } from './git-runner.js';
 
 /** The git runner and local timeout of the mirrors the trees borrow objects from. */
@@ -71,7 +71,7 @@ export async function moveTree(
   g: TreeGit,
   opts: { commit: string; dest: string; signal: AbortSignal },
 ): Promise<boolean> {
-  const args = ['-C', opts.dest, ...SAFE, '-c', 'advice.detachedHead=false'];
+  const args = ['-C', opts.dest, ...SAFE, ...INDEX_V2, '-c', 'advice.detachedHead=false'];
   args.push('checkout', '--quiet', '--force', '--detach', opts.commit, '--');
   const co = await g.runGit(args, { timeoutMs: g.localTimeoutMs, signal: opts.signal });
   if (co.exitCode === 0) return true;

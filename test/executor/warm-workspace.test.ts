@@ -303,4 +303,27 @@ describe('warm workspaces', () => {
     expect(c1).not.toBe(c2);
     expect(inits(calls)).toBe(2);
   });
+
+  it("files a commit did not change are not written again, even where the user's git config asks for index version 4", async () => {
+    const repo = await tmp.make();
+    const [c1, c2] = makeRepo(repo, [
+      { 'a.txt': 'one\n', 'b.txt': 'same\n' },
+      { 'a.txt': 'two\n' },
+    ]);
+    const config = join(await tmp.make(), 'gitconfig');
+    await writeFile(config, '[feature]\n\tmanyFiles = true\n');
+    const dataDir = await tmp.make();
+    const runGit: GitRunner = (args, o) =>
+      spawnGit(args, { ...o, env: { ...o.env, GIT_CONFIG_GLOBAL: config } });
+    const mirrors = new GitMirrors(join(dataDir, 'git'), { runGit });
+    const ex = new LocalExecutor({ dataDir, artifacts: new ContentStore(dataDir), mirrors });
+    const j = job([step('mtime', 'stat -c %y b.txt')]);
+    const mtimes: string[][] = [];
+    for (const c of [c1!, c2!]) {
+      const s = spec(j, { inputs: [gitInput('app', repo, c)] });
+      expect((await ex.run(s, observer(), never)).state).toBe('passed');
+      mtimes.push(await lines(dataDir, s.buildId));
+    }
+    expect(mtimes[1]).toEqual(mtimes[0]);
+  });
 });
