@@ -80,7 +80,7 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
           `==> checkout ${input.source} ${input.version}${input.ref === null ? '' : ` (${input.ref})`}`,
         );
         const clean = ctx.scrubbed !== true;
-        // The warm tree is checked, its git files rewritten and cleaned while the commit may
+        // The warm tree is checked, its `.git` reset and the tree cleaned while the commit may
         // still be on its way: once it has landed, only the checkout itself is left.
         const expected = ctx.mirrors.mirrorDir(def.url);
         const prepared =
