@@ -8,6 +8,6 @@ export function mirrorFacts(mirrors: GitMirrors): VersionFacts {
       mirrors.relation(source.url, version, head, signal),
     known: (source, version, head) => mirrors.knownRelation(source.url, version, head),
     notAncestorYet: (source, version, head) => mirrors.notAncestorYet(source.url, version, head),
-    prefetch: (source, version) => mirrors.prefetch(source.url, version, true),
+    prefetch: (source, version) => mirrors.rounds.prefetchOnce(source.url, version),
   };
 }

@@ -1,3 +1,4 @@
+import { announcedGitVersions } from '../core/event.js';
 import type { Pipeline } from '../core/pipeline.js';
 import type { NewEvent } from '../store/ports.js';
 import type { GitMirrors } from '../executor/git-mirror.js';
@@ -13,9 +14,6 @@ export function prefetchEvents(
   pipeline: Pipeline,
   events: readonly NewEvent[],
 ): void {
-  for (const e of events) {
-    if (e.kind !== 'source' || e.origin === 'output') continue;
-    const def = pipeline.sources.get(e.source);
-    if (def?.kind === 'git') mirrors.prefetch(def.url, e.version);
-  }
+  for (const { source, version } of announcedGitVersions(pipeline, events))
+    mirrors.prefetch(source.url, version);
 }

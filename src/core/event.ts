@@ -1,6 +1,6 @@
 import type { EventOrigin, PinnedInput } from './build.js';
 import type { RequestFacts } from './change-request.js';
-import type { JobName, SourceName } from './pipeline.js';
+import type { GitSource, JobName, Pipeline, SourceName } from './pipeline.js';
 
 /**
  * A claim that a source may have a new version, as stored in the inbox. Everything the
@@ -70,6 +70,28 @@ export interface SettleEvent {
 }
 
 export type SchedulerEvent = SourceEvent | TriggerEvent | ReconcileEvent | SettleEvent;
+
+/** An event as stored or as it arrives: only a source event can announce a version. */
+export type AnnouncingEvent =
+  | Pick<SourceEvent, 'kind' | 'source' | 'version' | 'origin'>
+  | { readonly kind: Exclude<SchedulerEvent['kind'], 'source'> };
+
+/**
+ * The git commits `events` announce, with their source: what start-early fetches. Not a build's
+ * output (its commit is its upstream's, already fetched) nor a version of another kind of source.
+ */
+export function announcedGitVersions(
+  pipeline: Pipeline,
+  events: Iterable<AnnouncingEvent>,
+): { source: GitSource; version: string }[] {
+  const out: { source: GitSource; version: string }[] = [];
+  for (const e of events) {
+    if (e.kind !== 'source' || e.origin === 'output') continue;
+    const def = pipeline.sources.get(e.source);
+    if (def?.kind === 'git') out.push({ source: def, version: e.version });
+  }
+  return out;
+}
 
 export function assertNever(value: never, what = 'value'): never {
   throw new Error(`unexpected ${what}: ${JSON.stringify(value)}`);

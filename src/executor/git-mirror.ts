@@ -48,7 +48,8 @@ export class GitMirrors {
   readonly memory = new CommitMemory();
   /** When the newest fetch of each mirror started: it shows every commit pushed before then. */
   private readonly fetchedAt = new Map<string, number>();
-  private readonly rounds = new PrefetchRounds(this);
+  /** The start-early fetches (`prefetch`; `rounds.prefetchOnce` for the scheduler's questions). */
+  readonly rounds = new PrefetchRounds(this);
   /** Every git run of these mirrors, killed by `close`. */
   private readonly runs: GitRuns;
   /** Mirrors this process found on disk (a removed one is noticed when git fails on it). */
@@ -227,12 +228,10 @@ export class GitMirrors {
 
   /**
    * Starts `ensureCommit` without waiting for it (the start-early fetch when an event is
-   * accepted, in parallel with deciding); a failure is left for the build to report. `once`: for
-   * a question about `sha`, nothing when a round has it or already found it missing.
+   * accepted, in parallel with deciding); a failure is left for the build to report.
    */
-  prefetch(url: string, sha: string, once = false): void {
-    if (once) this.rounds.prefetchOnce(url, sha);
-    else this.rounds.prefetch(url, sha);
+  prefetch(url: string, sha: string): void {
+    this.rounds.prefetch(url, sha);
   }
 
   /**

@@ -118,7 +118,7 @@ async function sanitize(gitDir: string, remote: string): Promise<boolean> {
       if (!(await lstat(dir)).isDirectory()) return false;
     // Submodules a step set up live in `.git/modules`, their trees point there: a fresh
     // checkout has neither, and one without the other is a broken submodule. Start afresh.
-    if (await exists(join(gitDir, 'modules'))) return false;
+    if ((await lstat(join(gitDir, 'modules')).catch(() => null)) !== null) return false;
     const keepIndex = (await indexVersion(join(gitDir, 'index'))) === 2;
     await removeAllBut(gitDir, keepIndex ? ['objects', 'index'] : ['objects']);
     const objects = join(gitDir, 'objects');
@@ -136,13 +136,6 @@ async function sanitize(gitDir: string, remote: string): Promise<boolean> {
   } catch {
     return false;
   }
-}
-
-function exists(path: string): Promise<boolean> {
-  return lstat(path).then(
-    () => true,
-    () => false,
-  );
 }
 
 async function removeAllBut(dir: string, keep: readonly string[]): Promise<void> {

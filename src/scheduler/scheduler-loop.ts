@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
-import type { Ancestry, SchedulerEvent } from '../core/event.js';
+import { announcedGitVersions, type Ancestry, type SchedulerEvent } from '../core/event.js';
 import type { JobName } from '../core/pipeline.js';
 import { ancestryNote, decide, type BuildRef } from '../core/scheduler/index.js';
 import type { SchedulerPort } from '../store/ports.js';
@@ -226,11 +226,8 @@ export class SchedulerLoop {
   private announceVersions(events: readonly SchedulerEvent[]): void {
     const { facts, snapshot } = this.deps;
     if (!facts?.prefetch) return;
-    for (const event of events) {
-      if (event.kind !== 'source' || event.origin === 'output') continue;
-      const def = snapshot.pipeline.sources.get(event.source);
-      if (def?.kind === 'git') facts.prefetch(def, event.version);
-    }
+    for (const { source, version } of announcedGitVersions(snapshot.pipeline, events))
+      facts.prefetch(source, version);
   }
 
   /** Asks the open question of `event` (against the snapshot's head now), outside any transaction. */

@@ -16,12 +16,15 @@ const tmp = tempDirs();
 afterEach(() => tmp.cleanup());
 const never = new AbortController().signal;
 
-async function setup(): Promise<{ ex: LocalExecutor; dataDir: string; calls: string[][] }> {
+/** An executor whose git runs are recorded (and see `env` too). */
+async function setup(
+  env: Record<string, string> = {},
+): Promise<{ ex: LocalExecutor; dataDir: string; calls: string[][] }> {
   const dataDir = await tmp.make();
   const calls: string[][] = [];
   const runGit: GitRunner = (args, o) => {
     calls.push([...args]);
-    return spawnGit(args, o);
+    return spawnGit(args, { ...o, env: { ...o.env, ...env } });
   };
   const mirrors = new GitMirrors(join(dataDir, 'git'), { runGit });
   return {
@@ -312,11 +315,7 @@ describe('warm workspaces', () => {
     ]);
     const config = join(await tmp.make(), 'gitconfig');
     await writeFile(config, '[feature]\n\tmanyFiles = true\n');
-    const dataDir = await tmp.make();
-    const runGit: GitRunner = (args, o) =>
-      spawnGit(args, { ...o, env: { ...o.env, GIT_CONFIG_GLOBAL: config } });
-    const mirrors = new GitMirrors(join(dataDir, 'git'), { runGit });
-    const ex = new LocalExecutor({ dataDir, artifacts: new ContentStore(dataDir), mirrors });
+    const { ex, dataDir } = await setup({ GIT_CONFIG_GLOBAL: config });
     const j = job([step('mtime', 'stat -c %y b.txt')]);
     const mtimes: string[][] = [];
     for (const c of [c1!, c2!]) {
