@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { ContentStore } from '../artifacts/content-store.js';
 import { LocalExecutor } from '../executor/local-executor.js';
 import { logPath } from '../executor/log-reader.js';
+import type { WorkspacesOptions } from '../executor/workspace.js';
 import { DEFAULT_NETWORK_LIMITS, type JobDef, type NetworkLimits } from '../core/pipeline.js';
 import type { RunInput, RunResult } from '../executor/port.js';
 import { BlobTransfer } from './blobs.js';
@@ -23,6 +24,8 @@ export interface AgentOptions {
   /** How long one claim waits on the server for a build; default 20 s. */
   readonly claimWaitMs?: number;
   readonly connectTimeoutMs?: number;
+  /** How long failed builds' workspaces and idle warm trees are kept, and a size cap. */
+  readonly workspaces?: Partial<WorkspacesOptions>;
 }
 
 interface Claimed {
@@ -87,6 +90,7 @@ export class Agent {
       dataDir: opts.workDir,
       artifacts: this.store,
       buildUrl: (id) => this.urls.get(id) ?? '',
+      workspaces: opts.workspaces,
     });
     this.blobs = new BlobTransfer(this.client, this.store, join(opts.workDir, 'downloads'));
     this.results = new PendingResults(opts.workDir);
@@ -102,6 +106,7 @@ export class Agent {
       await this.markers.remove(id);
     }
     for (const pending of await this.results.all()) void this.deliver(pending);
+    this.executor.workspaces.startPruning(60 * 60 * 1000, logger);
     this.heartbeatTimer = setInterval(() => void this.heartbeat(), this.heartbeatMs());
     for (let i = 0; i < this.opts.slots; i++) this.loops.push(this.claimLoop());
     logger.info(

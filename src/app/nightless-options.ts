@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import type { ConfigError } from '../config/index.js';
+import type { WorkspacesOptions } from '../executor/workspace.js';
 import type { FallbackPoller } from '../ingest/poll/fallback-poller.js';
 import type { RetentionReport } from '../maintenance/retention.js';
 import type { ReportDispatcher } from '../reporters/dispatcher.js';
@@ -47,8 +48,10 @@ export interface StartOptions {
    * directory first); otherwise it is taken here. Either way `stop()` releases it.
    */
   readonly lock?: DataDirLock;
-  /** How often retention runs after the run at start (default 1 h). */
+  /** How often retention and the workspaces' prune run after the run at start (default 1 h). */
   readonly retentionIntervalMs?: number;
+  /** How long failed builds' workspaces and idle warm trees are kept, and a size cap. */
+  readonly workspaces?: Partial<WorkspacesOptions>;
   /** `amqp://…` (`--bus`): wake-ups between server replicas over RabbitMQ; default in-process. */
   readonly busUrl?: string;
   /**

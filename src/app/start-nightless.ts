@@ -50,6 +50,7 @@ export type { Nightless, StartOptions } from './nightless-options.js';
  * deleted with each retention run (docs/security.md).
  */
 const AUDIT_DEFAULT_KEEP_MS = 90 * 24 * 60 * 60 * 1000;
+const HOUR_MS = 60 * 60 * 1000;
 
 /** The composition root of one server: the SQLite (or PostgreSQL) store, bus, executors. */
 export async function startNightless(opts: StartOptions): Promise<Nightless> {
@@ -93,7 +94,9 @@ async function startLocked(
   const buildUrl = (id: number): string => buildPageUrl(publicUrl, id);
   // Git runs from a small helper process (`spawn/process-helper.ts`) unless opted out.
   if (opts.gitHelper === false) runProgramsHere();
-  const executor = new LocalExecutor({ dataDir, artifacts, buildUrl, ...files.replica });
+  const local = { dataDir, artifacts, buildUrl, workspaces: opts.workspaces, ...files.replica };
+  const executor = new LocalExecutor(local);
+  executor.workspaces.startPruning(opts.retentionIntervalMs ?? HOUR_MS, logger);
   executor.mirrors.setNetworkLimits(pipeline.network ?? DEFAULT_NETWORK_LIMITS);
   const metrics = new NightlessMetrics({ store });
   bus.subscribe('build', metrics.onBuildEvent);
@@ -200,7 +203,7 @@ async function startLocked(
       }),
     pipeline: () => engine.pipeline,
     retention: () => retention(),
-    retentionIntervalMs: opts.retentionIntervalMs ?? 60 * 60 * 1000,
+    retentionIntervalMs: opts.retentionIntervalMs ?? HOUR_MS,
     firstReportsStartAfter: reportsStartAfter,
     logger,
   });

@@ -26,7 +26,12 @@ import { killOrphans } from './orphans.js';
 import { runStep } from './step-runner.js';
 import { diskFull } from './disk-full.js';
 import { scrubTree } from './warm-tree.js';
-import { Workspaces, type PruneResult, type WorkspaceDir } from './workspace.js';
+import {
+  WORKSPACE_DEFAULTS,
+  Workspaces,
+  type WorkspaceDir,
+  type WorkspacesOptions,
+} from './workspace.js';
 
 export interface LocalExecutorOptions {
   /** nightless' data directory: `workspaces/`, `git/`, `logs/` live below it. */
@@ -36,10 +41,8 @@ export interface LocalExecutorOptions {
   readonly logMaxBytes?: number;
   /** SIGTERM → SIGKILL delay on timeouts; default 2 s. Cancel uses at most 500 ms. */
   readonly killGraceMs?: number;
-  /** How long a failed build's workspace is kept; default 24 h. */
-  readonly keepFailedWorkspaceMs?: number;
-  /** Cap on the total size of kept workspaces (oldest evicted first); default none. */
-  readonly workspacesMaxBytes?: number;
+  /** How long failed builds' workspaces and warm trees are kept, and a size cap; see defaults. */
+  readonly workspaces?: Partial<WorkspacesOptions> | undefined;
   /** Link to the build page, exported to steps as `NIGHTLESS_BUILD_URL`. */
   readonly buildUrl?: (buildId: number) => string;
   /** The bubblewrap program for `isolation: sandbox`; default `bwrap` from `PATH`. */
@@ -68,8 +71,8 @@ export class LocalExecutor implements Executor {
 
   constructor(private readonly options: LocalExecutorOptions) {
     this.workspaces = new Workspaces(join(options.dataDir, 'workspaces'), {
-      keepFailedMs: options.keepFailedWorkspaceMs ?? 24 * 60 * 60 * 1000,
-      maxBytes: options.workspacesMaxBytes,
+      ...WORKSPACE_DEFAULTS,
+      ...options.workspaces,
     });
     this.mirrors = options.mirrors ?? new GitMirrors(join(options.dataDir, 'git'));
     this.logMaxBytes = options.logMaxBytes ?? 100 * MiB;
@@ -112,11 +115,6 @@ export class LocalExecutor implements Executor {
     } catch {
       return null;
     }
-  }
-
-  /** Removes expired kept workspaces and enforces the size cap. Called after every build too. */
-  pruneWorkspaces(now?: number): Promise<PruneResult> {
-    return this.workspaces.prune(now);
   }
 
   async run(spec: RunSpec, observer: RunObserver, signal: AbortSignal): Promise<RunResult> {

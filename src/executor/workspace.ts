@@ -1,12 +1,21 @@
+import { randomUUID } from 'node:crypto';
 import { chmod, lstat, mkdir, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
 import { join } from 'node:path';
 
 export interface WorkspacesOptions {
   /** How long a failed build's workspace stays for inspection. */
   readonly keepFailedMs: number;
-  /** Cap on the total size of kept workspaces; the oldest are evicted first. */
+  /** How long a job's warm tree waits for its next build before it is removed. */
+  readonly keepWarmMs: number;
+  /** Cap on the total size of kept workspaces and warm trees; the oldest are evicted first. */
   readonly maxBytes?: number | undefined;
 }
+
+/** Defaults of {@link WorkspacesOptions} (`nightless serve` and `nightless agent` flags). */
+export const WORKSPACE_DEFAULTS = {
+  keepFailedMs: 24 * 60 * 60 * 1000,
+  keepWarmMs: 7 * 24 * 60 * 60 * 1000,
+} as const satisfies WorkspacesOptions;
 
 /** How long after a passing build its parked tree is cleaned (see `release`). */
 const SCRUB_DELAY_MS = 250;
@@ -20,7 +29,10 @@ export interface WorkspaceDir {
 }
 
 export interface PruneResult {
+  /** Builds whose kept workspace was removed. */
   readonly removed: readonly number[];
+  /** Jobs whose warm tree was removed. */
+  readonly removedWarm: readonly string[];
   readonly freedBytes: number;
 }
 
@@ -40,6 +52,18 @@ export class Workspaces {
   /** Job → its parked tree's clean, `true` once done (`false`: not done, or the tree removed). */
   private readonly parking = new Map<string, { done: Promise<boolean>; cancel: () => void }>();
   private stopping = false;
+  /** The prune running now: another caller joins it instead of walking the trees again. */
+  private pruning: Promise<PruneResult> | null = null;
+  private pruneTimers: NodeJS.Timeout[] = [];
+  /**
+   * Sizes of kept and parked trees, so a size cap does not walk every tree after every build.
+   * Only this class hands trees out and takes them back, and it forgets a tree's size then.
+   */
+  private readonly sizes = new Map<string, number>();
+  /** Where a prune's outcome goes (`startPruning` gives the server's log). */
+  private report: (result: PruneResult | Error) => void = () => undefined;
+  /** Trees being removed now under `.evicting` (any other one there is a dead process's). */
+  private readonly evicting = new Set<string>();
 
   constructor(
     readonly root: string,
@@ -62,6 +86,7 @@ export class Workspaces {
   async create(buildId: number, warmJob: string | null = null): Promise<WorkspaceDir> {
     this.active.add(buildId);
     const dir = this.pathOf(buildId);
+    this.sizes.delete(dir);
     await removeTree(dir);
     if (warmJob !== null) {
       const parking = this.parking.get(warmJob);
@@ -69,6 +94,7 @@ export class Workspaces {
       // Scrubbed at parking (resolved true); unknown after a restart (none): clean it now.
       parking?.cancel();
       const scrubbed = parking === undefined ? false : await parking.done;
+      this.sizes.delete(this.warmPathOf(warmJob));
       const moved = await rename(this.warmPathOf(warmJob), dir).then(
         () => true,
         () => false,
@@ -112,6 +138,7 @@ export class Workspaces {
                 // A clean killed by the server stopping leaves the tree for the next process,
                 // which cleans a parked tree it knows nothing about before using it.
                 if (!ok && !this.stopping) await removeTree(warm).catch(() => undefined);
+                this.sizes.delete(warm);
                 resolve(ok);
               });
           }, SCRUB_DELAY_MS);
@@ -135,75 +162,205 @@ export class Workspaces {
    */
   async stop(): Promise<void> {
     this.stopping = true;
+    for (const t of this.pruneTimers) clearTimeout(t);
+    this.pruneTimers = [];
     const parked = [...this.parking.values()];
     for (const p of parked) p.cancel();
-    await Promise.all(parked.map((p) => p.done));
+    await Promise.all([...parked.map((p) => p.done), this.pruning?.catch(() => undefined)]);
   }
 
   /** Removes `job`'s warm tree, if any (the job now asks for `workspace: fresh`). */
   async discardWarm(job: string): Promise<void> {
-    const parking = this.parking.get(job);
-    this.parking.delete(job);
-    parking?.cancel();
-    await parking?.done;
-    await removeTree(this.warmPathOf(job));
+    await this.evictWarm(job);
+  }
+
+  /**
+   * Removes `job`'s warm tree; `false` if there was none. Its clean, if pending, is cancelled
+   * (awaited if running). The tree is first renamed out of `warm/`, atomically: a build of the
+   * job taking it at the same moment gets either the whole tree or none, never half of one.
+   */
+  private async evictWarm(job: string): Promise<boolean> {
+    const trash = join(this.root, EVICTING, randomUUID());
+    await mkdir(join(this.root, EVICTING), { recursive: true });
+    // A clean still to come would work on (and, failing, remove) whatever is parked there next.
+    for (let p = this.parking.get(job); p !== undefined; p = this.parking.get(job)) {
+      this.parking.delete(job);
+      p.cancel();
+      await p.done;
+    }
+    const warm = this.warmPathOf(job);
+    this.sizes.delete(warm);
+    this.evicting.add(trash);
+    try {
+      const moved = await rename(warm, trash).then(
+        () => true,
+        () => false,
+      );
+      if (moved) await removeTree(trash);
+      return moved;
+    } finally {
+      this.evicting.delete(trash);
+    }
   }
 
   /** Moves `dir` to `job`'s warm place; `false` when another build parked one there first. */
   private async park(dir: string, job: string): Promise<boolean> {
     await mkdir(join(this.root, 'warm'), { recursive: true });
     // rename() onto an existing non-empty directory fails (ENOTEMPTY): the one there stays.
-    return rename(dir, this.warmPathOf(job)).then(
-      () => true,
-      () => false,
-    );
+    const warm = this.warmPathOf(job);
+    if (
+      !(await rename(dir, warm).then(
+        () => true,
+        () => false,
+      ))
+    )
+      return false;
+    this.sizes.delete(dir);
+    this.sizes.delete(warm);
+    // Its mtime says when the job last passed here (the idle time `keepWarmMs` counts from).
+    const now = new Date();
+    await utimes(warm, now, now).catch(() => undefined);
+    return true;
   }
 
   /**
-   * Removes kept workspaces older than `keepFailedMs`, then the oldest ones while the rest exceed
-   * `maxBytes`. Safe to call at any time, also concurrently with running builds.
+   * Removes kept workspaces older than `keepFailedMs` and warm trees whose job has not passed here
+   * for `keepWarmMs` (a job renamed or gone from the pipeline leaves one behind), then the oldest
+   * of either kind while the rest exceed `maxBytes`. Safe to call at any time, also concurrently
+   * with running builds; a call while one runs gets that one's result.
    */
-  async prune(now = Date.now()): Promise<PruneResult> {
-    const kept: { id: number; mtimeMs: number; bytes: number }[] = [];
+  prune(now = Date.now()): Promise<PruneResult> {
+    this.pruning ??= this.pruneNow(now)
+      .then(
+        (r) => (this.report(r), r),
+        (err: unknown) => {
+          this.report(err as Error);
+          throw err;
+        },
+      )
+      .finally(() => {
+        this.pruning = null;
+      });
+    return this.pruning;
+  }
+
+  /**
+   * Prunes soon (within a minute: a server restarted more often than `everyMs` still prunes),
+   * then every `everyMs`, besides after every build; an idle machine's trees expire too. From
+   * then on every prune that removes something (or fails) says so in `logger`. `stop` ends it.
+   */
+  startPruning(everyMs: number, logger: PruneLog): void {
+    this.report = reportPrune(logger);
+    const run = (): void => {
+      if (!this.stopping) this.prune().catch(() => undefined);
+    };
+    const first = setTimeout(
+      () => {
+        run();
+        const timer = setInterval(run, everyMs);
+        timer.unref();
+        this.pruneTimers.push(timer);
+      },
+      Math.min(everyMs, 60_000),
+    );
+    first.unref();
+    this.pruneTimers.push(first);
+  }
+
+  private async pruneNow(now: number): Promise<PruneResult> {
+    type Kept = { path: string; mtimeMs: number; bytes: number; evict: () => Promise<boolean> };
+    const removed: number[] = [];
+    const removedWarm: string[] = [];
+    const kept: Kept[] = [];
+    const expired: Kept[] = [];
+    const sort = (k: Kept, keepMs: number): void => {
+      (now - k.mtimeMs > keepMs ? expired : kept).push(k);
+    };
     for (const name of await readdir(this.root).catch(() => [] as string[])) {
       const id = Number(name);
       if (!/^\d+$/.test(name) || this.active.has(id)) continue;
-      const st = await stat(join(this.root, name)).catch(() => null);
+      const path = join(this.root, name);
+      const st = await stat(path).catch(() => null);
       if (st?.isDirectory() !== true) continue;
-      kept.push({ id, mtimeMs: st.mtimeMs, bytes: 0 });
+      const evict = async (): Promise<boolean> => {
+        if (this.active.has(id)) return false;
+        await removeTree(path);
+        this.sizes.delete(path);
+        removed.push(id);
+        return true;
+      };
+      sort({ path, mtimeMs: st.mtimeMs, bytes: 0, evict }, this.options.keepFailedMs);
     }
-    kept.sort((a, b) => a.mtimeMs - b.mtimeMs);
-    const removed: number[] = [];
+    for (const name of await readdir(join(this.root, 'warm')).catch(() => [] as string[])) {
+      const path = join(this.root, 'warm', name);
+      const st = await stat(path).catch(() => null);
+      if (st?.isDirectory() !== true) continue;
+      const job = decodeURIComponent(name);
+      const evict = async (): Promise<boolean> => {
+        const gone = await this.evictWarm(job);
+        if (gone) removedWarm.push(job);
+        return gone;
+      };
+      sort({ path, mtimeMs: st.mtimeMs, bytes: 0, evict }, this.options.keepWarmMs);
+    }
+    // Left by a removal the process did not live to finish.
+    for (const name of await readdir(join(this.root, EVICTING)).catch(() => [] as string[])) {
+      const path = join(this.root, EVICTING, name);
+      if (!this.evicting.has(path)) await removeTree(path);
+    }
     let freedBytes = 0;
-    const evict = async (w: (typeof kept)[number]): Promise<void> => {
-      if (this.active.has(w.id)) return;
-      await removeTree(this.pathOf(w.id));
-      removed.push(w.id);
-      freedBytes += w.bytes;
+    const evict = async (k: Kept): Promise<void> => {
+      k.bytes = await this.sizeOf(k.path);
+      if (await k.evict()) freedBytes += k.bytes;
     };
-    const survivors: typeof kept = [];
-    for (const w of kept) {
-      if (now - w.mtimeMs > this.options.keepFailedMs) {
-        w.bytes = await treeBytes(this.pathOf(w.id));
-        await evict(w);
-      } else survivors.push(w);
-    }
+    for (const k of expired) await evict(k);
     const cap = this.options.maxBytes;
     if (cap !== undefined) {
+      kept.sort((a, b) => a.mtimeMs - b.mtimeMs);
       let total = 0;
-      for (const w of survivors) {
-        w.bytes = await treeBytes(this.pathOf(w.id));
-        total += w.bytes;
+      for (const k of kept) {
+        k.bytes = await this.sizeOf(k.path);
+        total += k.bytes;
       }
-      for (const w of survivors) {
+      for (const k of kept) {
         if (total <= cap) break;
-        await evict(w);
-        total -= w.bytes;
+        await evict(k);
+        total -= k.bytes;
       }
     }
-    return { removed, freedBytes };
+    return { removed, removedWarm, freedBytes };
+  }
+
+  private async sizeOf(path: string): Promise<number> {
+    let bytes = this.sizes.get(path);
+    if (bytes === undefined) {
+      bytes = await treeBytes(path);
+      this.sizes.set(path, bytes);
+    }
+    return bytes;
   }
 }
+
+/** The part of the server's (or agent's) logger a periodic prune writes to. */
+export interface PruneLog {
+  info(obj: object, msg: string): void;
+  warn(obj: object, msg: string): void;
+}
+
+/** What a periodic prune says: only when it removed something, or failed. */
+function reportPrune(logger: PruneLog): (result: PruneResult | Error) => void {
+  return (r) => {
+    if (r instanceof Error) logger.warn({ err: r }, 'pruning workspaces failed; next run retries');
+    else if (r.removed.length + r.removedWarm.length > 0)
+      logger.info(
+        { builds: r.removed, warmJobs: r.removedWarm, freedBytes: r.freedBytes },
+        'removed kept workspaces and idle warm trees',
+      );
+  };
+}
+
+/** Where trees wait to be removed once renamed out of the way (`<root>/.evicting/<uuid>`). */
+const EVICTING = '.evicting';
 
 /**
  * `rm -rf` that also copes with read-only directories (Go's module cache makes them 0555).

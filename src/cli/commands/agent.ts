@@ -1,9 +1,10 @@
 import { hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
+import { addWorkspaceFlags, workspaceOptions, type WorkspaceFlags } from '../workspace-flags.js';
 import { labelsArg } from './agents.js';
 
-interface AgentFlags {
+interface AgentFlags extends WorkspaceFlags {
   server: string[];
   name?: string;
   slots: number;
@@ -36,7 +37,7 @@ function positive(name: string) {
 
 /** `nightless agent`: run builds for a server on this machine. */
 export function registerAgent(program: Command): void {
-  program
+  const command = program
     .command('agent')
     .description('run builds for a nightless server on this machine (a build agent)')
     .requiredOption(
@@ -54,7 +55,8 @@ export function registerAgent(program: Command): void {
     )
     .option('--work-dir <dir>', 'workspaces, git mirrors, logs, results', '.nightless-agent')
     .option('--claim-wait <ms>', 'how long one claim waits on the server', positive('claim-wait'))
-    .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
+    .option('--log-level <level>', 'trace, debug, info, warn, error', 'info');
+  addWorkspaceFlags(command)
     .addHelpText(
       'after',
       `
@@ -92,6 +94,7 @@ Examples:
         version: pkg.version,
         logger,
         ...(flags.claimWait === undefined ? {} : { claimWaitMs: flags.claimWait }),
+        workspaces: workspaceOptions(flags),
       });
       await agent.start();
       await new Promise<void>((done) => {

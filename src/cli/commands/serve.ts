@@ -4,8 +4,9 @@ import { relative, resolve } from 'node:path';
 import { type Command, InvalidArgumentError, Option } from 'commander';
 import { cliInvocation, shellWord } from '../cli-invocation.js';
 import { parseDuration } from '../../config/durations.js';
+import { addWorkspaceFlags, workspaceOptions, type WorkspaceFlags } from '../workspace-flags.js';
 
-interface ServeOptions {
+interface ServeOptions extends WorkspaceFlags {
   config?: string;
   port: number;
   host: string;
@@ -25,7 +26,7 @@ interface ServeOptions {
 }
 
 export function registerServe(program: Command): void {
-  program
+  const command = program
     .command('serve')
     .description('run the nightless server: ingest events, schedule and run builds, serve the API')
     .option('-c, --config <file>', 'pipeline file (default: nightless.yaml)')
@@ -69,7 +70,8 @@ export function registerServe(program: Command): void {
     )
     .option('--log-level <level>', 'trace, debug, info, warn, error', 'info')
     .option('--no-watch', 'do not reload when the pipeline file changes (SIGHUP still reloads)')
-    .option('--no-git-helper', 'spawn git from the server process itself, not a helper process')
+    .option('--no-git-helper', 'spawn git from the server process itself, not a helper process');
+  addWorkspaceFlags(command)
     .addHelpText(
       'after',
       `
@@ -162,6 +164,7 @@ async function serve(opts: ServeOptions): Promise<void> {
       ...(opts.agentLease === undefined ? {} : { agentLeaseMs: opts.agentLease }),
       ...(opts.publicUrl ? { publicUrl: opts.publicUrl } : {}),
       ...(opts.bus ? { busUrl: opts.bus } : {}),
+      workspaces: workspaceOptions(opts),
     });
   } catch (err) {
     if (err instanceof ConfigError) {
