@@ -48,8 +48,10 @@ export const ERROR_CODES = {
   },
   NL_RATE_LIMITED: {
     status: 429,
-    meaning: 'too many failed authentications from this address',
-    action: 'wait for `Retry-After` seconds, then use a valid token',
+    meaning:
+      'too many failed authentications from this address; or webhook bodies from this address in flight past its share',
+    action:
+      'wait for `Retry-After` seconds, then use a valid token; send a webhook again once earlier ones are answered',
   },
   NL_INTERNAL: {
     status: 500,
@@ -60,7 +62,7 @@ export const ERROR_CODES = {
   NL_UNAVAILABLE: {
     status: 503,
     meaning:
-      '`/readyz` while the server is starting or stopping; any request that needs the database while it cannot be reached (a restart, a failover), with `Retry-After: 2`',
+      '`/readyz` while the server is starting or stopping; any request that needs the database while it cannot be reached (a restart, a failover); a webhook while the bodies in flight from all clients are at their limit; with `Retry-After: 2`',
     action: 'retry shortly; a load balancer sends traffic elsewhere meanwhile',
   },
 } as const satisfies Readonly<

@@ -2,6 +2,7 @@ import type { ChangeRequestPort } from '../../store/ports/change-requests.js';
 import type { Pipeline, SourceName } from '../../core/pipeline.js';
 import type { ChangedPathsLookup } from '../changed-paths.js';
 import type { AppendedEvent, NewEvent } from '../../store/ports.js';
+import type { InFlightLimits } from './bodies-in-flight.js';
 import type { ForgeName } from './forge-driver.js';
 import type { SignatureFailure } from './signature.js';
 
@@ -37,6 +38,8 @@ export interface WebhookDeps {
   readonly requests?: Pick<ChangeRequestPort, 'recordRequest'>;
   /** Largest accepted body in bytes (default 25 MiB); larger ones get 413. */
   readonly bodyLimit?: number;
+  /** Body bytes held at once, per client address and in all (default: `inFlightLimits`). */
+  readonly inFlight?: InFlightLimits;
   readonly now?: () => number;
   /** A delivery was rejected for its signature (metrics). */
   readonly onSignatureFailure?: (kind: IngestKind, reason: SignatureFailure) => void;

@@ -7,6 +7,7 @@ import type { WebhookDeps } from './deps.js';
 import { forgeHandler } from './forge-handler.js';
 import { genericHandler } from './generic-handler.js';
 import { groupCommit } from './group-commit.js';
+import { BodiesInFlight, inFlightLimits, limitBodiesInFlight } from './bodies-in-flight.js';
 import { DEFAULT_WEBHOOK_BODY_LIMIT, keepRawBodies } from './raw-body.js';
 
 export type { IngestKind, IngestOutcome, IngestTarget, PollTrigger, WebhookDeps } from './deps.js';
@@ -27,8 +28,10 @@ export type { IngestKind, IngestOutcome, IngestTarget, PollTrigger, WebhookDeps 
 export function webhookRoutes(webhookDeps: WebhookDeps) {
   const deps: WebhookDeps = { ...webhookDeps, target: groupCommit(webhookDeps.target) };
   const bodyLimit = deps.bodyLimit ?? DEFAULT_WEBHOOK_BODY_LIMIT;
+  const bodies = new BodiesInFlight(deps.inFlight ?? inFlightLimits(bodyLimit));
   return function routes(app: FastifyInstance): Promise<void> {
     keepRawBodies(app, bodyLimit);
+    limitBodiesInFlight(app, bodies);
     const open = { bodyLimit };
     for (const driver of [githubDriver, gitlabDriver, giteaDriver]) {
       app.post(`/hooks/${driver.name}`, open, forgeHandler(driver, deps));
