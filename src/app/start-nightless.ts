@@ -96,7 +96,6 @@ async function startLocked(
   if (opts.gitHelper === false) runProgramsHere();
   const local = { dataDir, artifacts, buildUrl, workspaces: opts.workspaces, ...files.replica };
   const executor = new LocalExecutor(local);
-  executor.workspaces.startPruning(opts.retentionIntervalMs ?? HOUR_MS, logger);
   executor.mirrors.setNetworkLimits(pipeline.network ?? DEFAULT_NETWORK_LIMITS);
   const metrics = new NightlessMetrics({ store });
   bus.subscribe('build', metrics.onBuildEvent);
@@ -287,6 +286,8 @@ async function startLocked(
   };
   // Reports, fallback polls and retention: now when this server leads, else when it takes over.
   await services.enable(engine.leading);
+  // This machine's workspaces, whoever leads: each replica prunes its own.
+  executor.workspaces.startPruning(opts.retentionIntervalMs ?? HOUR_MS, logger);
   const amqpInputs = new AmqpInputs({
     installationId,
     ingest: (events) => engine.ingestMany(events),

@@ -180,8 +180,6 @@ export class Workspaces {
    * job taking it at the same moment gets either the whole tree or none, never half of one.
    */
   private async evictWarm(job: string): Promise<boolean> {
-    const trash = join(this.root, EVICTING, randomUUID());
-    await mkdir(join(this.root, EVICTING), { recursive: true });
     // A clean still to come would work on (and, failing, remove) whatever is parked there next.
     for (let p = this.parking.get(job); p !== undefined; p = this.parking.get(job)) {
       this.parking.delete(job);
@@ -190,6 +188,10 @@ export class Workspaces {
     }
     const warm = this.warmPathOf(job);
     this.sizes.delete(warm);
+    // Asked after every build of a job without a warm tree: most often there is none.
+    if ((await lstat(warm).catch(() => null)) === null) return false;
+    const trash = join(this.root, EVICTING, randomUUID());
+    await mkdir(join(this.root, EVICTING), { recursive: true });
     this.evicting.add(trash);
     try {
       const moved = await rename(warm, trash).then(
@@ -208,13 +210,11 @@ export class Workspaces {
     await mkdir(join(this.root, 'warm'), { recursive: true });
     // rename() onto an existing non-empty directory fails (ENOTEMPTY): the one there stays.
     const warm = this.warmPathOf(job);
-    if (
-      !(await rename(dir, warm).then(
-        () => true,
-        () => false,
-      ))
-    )
-      return false;
+    const parked = await rename(dir, warm).then(
+      () => true,
+      () => false,
+    );
+    if (!parked) return false;
     this.sizes.delete(dir);
     this.sizes.delete(warm);
     // Its mtime says when the job last passed here (the idle time `keepWarmMs` counts from).
