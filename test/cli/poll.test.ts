@@ -96,7 +96,7 @@ describe('nightless poll', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(
-      /^app: ok, 1 new version; next check \d\d:\d\d:\d\d \(in (9m5\ds|10m)\)\n$/,
+      /^app: ok, 1 new version; next check (\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d \(in (9m5\ds|10m)\)\n$/,
     );
     expect(requests.at(-1)).toEqual({
       method: 'POST',
@@ -116,7 +116,7 @@ describe('nightless poll', () => {
     const r = await run(['poll', 'dataset']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(
-      /^dataset: check failed: GET https:\/\/data\.example\.org\/latest\.parquet: 503 Service Unavailable; next check \d\d:\d\d:\d\d \(in (1m5\ds|2m)\)\n$/,
+      /^dataset: check failed: GET https:\/\/data\.example\.org\/latest\.parquet: 503 Service Unavailable; next check (\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d \(in (1m5\ds|2m)\)\n$/,
     );
     expect(r.stderr).toBe('');
   });
