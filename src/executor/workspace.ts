@@ -169,17 +169,13 @@ export class Workspaces {
     await Promise.all([...parked.map((p) => p.done), this.pruning?.catch(() => undefined)]);
   }
 
-  /** Removes `job`'s warm tree, if any (the job now asks for `workspace: fresh`). */
-  async discardWarm(job: string): Promise<void> {
-    await this.evictWarm(job);
-  }
-
   /**
-   * Removes `job`'s warm tree; `false` if there was none. Its clean, if pending, is cancelled
-   * (awaited if running). The tree is first renamed out of `warm/`, atomically: a build of the
-   * job taking it at the same moment gets either the whole tree or none, never half of one.
+   * Removes `job`'s warm tree (the job now asks for `workspace: fresh`, or the prune chose it);
+   * `false` if there was none. Its clean, if pending, is cancelled (awaited if running). The tree
+   * is first renamed out of `warm/`, atomically: a build of the job taking it at the same moment
+   * gets either the whole tree or none, never half of one.
    */
-  private async evictWarm(job: string): Promise<boolean> {
+  async discardWarm(job: string): Promise<boolean> {
     // A clean still to come would work on (and, failing, remove) whatever is parked there next.
     for (let p = this.parking.get(job); p !== undefined; p = this.parking.get(job)) {
       this.parking.delete(job);
@@ -297,7 +293,7 @@ export class Workspaces {
       if (st?.isDirectory() !== true) continue;
       const job = decodeURIComponent(name);
       const evict = async (): Promise<boolean> => {
-        const gone = await this.evictWarm(job);
+        const gone = await this.discardWarm(job);
         if (gone) removedWarm.push(job);
         return gone;
       };
