@@ -112,26 +112,36 @@ export async function scrubTree(g: TreeGit, dest: string, url: string): Promise<
  * every file and the checkout writes them all, as into an empty directory.
  */
 async function sanitize(gitDir: string, remote: string): Promise<boolean> {
+  const objects = join(gitDir, 'objects');
+  const info = join(objects, 'info');
   try {
+    // Each step's file operations at once: one after the other they were ~50 round trips to
+    // libuv's threads, 7–13 ms on the path from a push to its build (bench/RESULTS.md, "Latency").
+    const [dirs, modules, index] = await allOrThrow([
+      allOrThrow([gitDir, objects, info].map((dir) => lstat(dir))),
+      lstat(join(gitDir, 'modules')).catch(() => null),
+      indexVersion(join(gitDir, 'index')),
+    ] as const);
     // A step may have put a link there: never clear what it points to.
-    for (const dir of [gitDir, join(gitDir, 'objects'), join(gitDir, 'objects', 'info')])
-      if (!(await lstat(dir)).isDirectory()) return false;
+    if (!dirs.every((d) => d.isDirectory())) return false;
     // Submodules a step set up live in `.git/modules`, their trees point there: a fresh
     // checkout has neither, and one without the other is a broken submodule. Start afresh.
-    if ((await lstat(join(gitDir, 'modules')).catch(() => null)) !== null) return false;
-    const keepIndex = (await indexVersion(join(gitDir, 'index'))) === 2;
-    await removeAllBut(gitDir, keepIndex ? ['objects', 'index'] : ['objects']);
-    const objects = join(gitDir, 'objects');
-    await removeAllBut(objects, ['info']);
-    await removeAllBut(join(objects, 'info'), ['alternates']);
-    await mkdir(join(objects, 'pack'));
-    await mkdir(join(gitDir, 'refs', 'heads'), { recursive: true });
-    await mkdir(join(gitDir, 'refs', 'tags'));
-    await mkdir(join(gitDir, 'info'));
-    // Unborn, as after `git init`: the checkout that follows detaches it at the new commit.
-    await writeFile(join(gitDir, 'HEAD'), 'ref: refs/heads/master\n');
-    await writeFile(join(gitDir, 'config'), `${REPO_CONFIG}${remote}`);
-    await writeFile(join(gitDir, 'info', 'exclude'), EXCLUDES);
+    if (modules !== null) return false;
+    await allOrThrow([
+      removeAllBut(gitDir, index === 2 ? ['objects', 'index'] : ['objects']),
+      removeAllBut(objects, ['info']),
+      removeAllBut(info, ['alternates']),
+    ]);
+    await allOrThrow([
+      mkdir(join(objects, 'pack')),
+      mkdir(join(gitDir, 'refs', 'heads'), { recursive: true }).then(() =>
+        mkdir(join(gitDir, 'refs', 'tags')),
+      ),
+      mkdir(join(gitDir, 'info')).then(() => writeFile(join(gitDir, 'info', 'exclude'), EXCLUDES)),
+      // Unborn, as after `git init`: the checkout that follows detaches it at the new commit.
+      writeFile(join(gitDir, 'HEAD'), 'ref: refs/heads/master\n'),
+      writeFile(join(gitDir, 'config'), `${REPO_CONFIG}${remote}`),
+    ]);
     return true;
   } catch {
     return false;
@@ -139,8 +149,23 @@ async function sanitize(gitDir: string, remote: string): Promise<boolean> {
 }
 
 async function removeAllBut(dir: string, keep: readonly string[]): Promise<void> {
-  for (const entry of await readdir(dir))
-    if (!keep.includes(entry)) await rm(join(dir, entry), { recursive: true, force: true });
+  const entries = (await readdir(dir)).filter((entry) => !keep.includes(entry));
+  await allOrThrow(entries.map((entry) => rm(join(dir, entry), { recursive: true, force: true })));
+}
+
+/**
+ * `Promise.all` that settles every promise before it throws: a failed reset hands the tree to
+ * `emptyDir` and a fresh checkout, which must not meet removals still running.
+ */
+async function allOrThrow<T extends readonly unknown[]>(
+  promises: T,
+): Promise<{ -readonly [K in keyof T]: Awaited<T[K]> }> {
+  const settled = await Promise.allSettled(promises);
+  const failed = settled.find((s) => s.status === 'rejected');
+  if (failed) throw failed.reason;
+  return settled.map((s) => (s as PromiseFulfilledResult<unknown>).value) as {
+    -readonly [K in keyof T]: Awaited<T[K]>;
+  };
 }
 
 /** The index file's format version (`DIRC`, then a 32-bit version); `null` when unreadable. */
