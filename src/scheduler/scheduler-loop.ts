@@ -88,6 +88,8 @@ export class SchedulerLoop {
   private gatherMisses = 0;
   private skipGathering = 0;
   private draining = false;
+  /** `wake()` was called while a drain ran: the next drain says whether an event came with it. */
+  private wokenWhileDraining = false;
   /** An event arrived while a drain ran, since the last wait that gathered one event only. */
   private arrivedWhileDraining = false;
 
@@ -114,7 +116,7 @@ export class SchedulerLoop {
 
   /** New events are in the inbox. */
   wake(): void {
-    if (this.draining) this.arrivedWhileDraining = true;
+    if (this.draining) this.wokenWhileDraining = true;
     this.loop.wake();
   }
 
@@ -148,6 +150,9 @@ export class SchedulerLoop {
 
   private async drain(): Promise<void> {
     this.draining = true;
+    // A wake is not always an event: a replica's own inbox signal comes back to it too.
+    const afterWake = this.wokenWhileDraining;
+    this.wokenWhileDraining = false;
     let gathered = false;
     if (performance.now() - this.lastDrainEnd < STREAM_MS) {
       if (this.skipGathering > 0) this.skipGathering--;
@@ -158,6 +163,7 @@ export class SchedulerLoop {
     }
     try {
       const decided = await this.drainEvents();
+      if (afterWake && decided > 0) this.arrivedWhileDraining = true;
       if (gathered && decided > 1) this.gatherMisses = 0;
       else if (gathered) {
         this.gatherMisses = Math.min(this.gatherMisses + 1, MAX_MISSES);
