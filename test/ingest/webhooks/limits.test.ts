@@ -147,6 +147,7 @@ describe('webhook limits and malformed bodies', () => {
 });
 
 const KiB = 1024;
+const MiB = 1024 * KiB;
 
 describe('BodiesInFlight', () => {
   it('holds each address to its share and everyone to the total, and gives bytes back', () => {
@@ -162,11 +163,8 @@ describe('BodiesInFlight', () => {
   });
 
   it('defaults: two bodies of the limit per client (64 MiB at least), four clients in all', () => {
-    expect(inFlightLimits(25 * 1024 * 1024)).toEqual({
-      perAddress: 64 * 1024 * 1024,
-      total: 256 * 1024 * 1024,
-    });
-    expect(inFlightLimits(100 * 1024 * 1024).perAddress).toBe(200 * 1024 * 1024);
+    expect(inFlightLimits(25 * MiB)).toEqual({ perAddress: 64 * MiB, total: 256 * MiB });
+    expect(inFlightLimits(100 * MiB).perAddress).toBe(200 * MiB);
   });
 });
 
@@ -190,8 +188,7 @@ function post(
     localAddress: from,
     timeout: 10_000,
     headers: {
-      'content-type': 'application/json',
-      'x-github-event': 'push',
+      ...headers,
       ...(opts.length === undefined ? {} : { 'content-length': String(opts.length) }),
       ...opts.headers,
     },
