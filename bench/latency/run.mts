@@ -31,6 +31,7 @@ import {
   run,
   startServer,
   waitFor,
+  waitForMark,
 } from './world.mjs';
 
 const args = benchArgs();
@@ -120,7 +121,7 @@ async function webhookOnce(s: Stages): Promise<void> {
   const t0 = nowMs();
   const eventId = await postGeneric(server.url, 'app', sha);
   const answered = nowMs();
-  const mark = await waitFor(() => readMark(join(marks, sha)), 30_000, `mark of ${sha}`);
+  const mark = await waitForMark(join(marks, sha), 30_000);
   const b = await finishedBuild('first-step', sha);
   const { event } = await api<EventBody>(server.url, `/api/events/${eventId}`);
   add(s, 'POST answered (202)', answered - t0);
@@ -135,7 +136,7 @@ async function webhookOnce(s: Stages): Promise<void> {
 async function downstreamOnce(s: Stages): Promise<void> {
   const sha = await lib.push();
   await postGeneric(server.url, 'lib', sha);
-  const mark = await waitFor(() => readMark(join(marks, `down-${sha}`)), 30_000, `down ${sha}`);
+  const mark = await waitForMark(join(marks, `down-${sha}`), 30_000);
   const up = await finishedBuild('up', sha);
   const t0 = up.finishedAt ?? Number.NaN;
   const { builds } = await api<{ builds: BuildBody[] }>(server.url, `/api/builds?job=down&limit=5`);
@@ -153,7 +154,7 @@ async function pollOnce(s: Stages): Promise<void> {
   const sha = await app.push();
   const t0 = nowMs();
   await api(server.url, '/api/sources/app/poll', 'POST');
-  const mark = await waitFor(() => readMark(join(marks, sha)), 30_000, `mark of ${sha}`);
+  const mark = await waitForMark(join(marks, sha), 30_000);
   const b = await finishedBuild('first-step', sha);
   const eventId = b.inputs[0]?.eventId ?? 0;
   const { event } = await api<EventBody>(server.url, `/api/events/${eventId}`);
@@ -271,7 +272,7 @@ try {
 }
 
 notes.push(
-  `Server: \`node bin/nightless.js serve --slots 2\` (built \`dist/\`), SQLite, ~50-file repositories; the clock starts client-side; server stages come from the event (\`receivedAt\`), the build (\`queuedAt\`, \`startedAt\`) and the build log's system lines (\`<== checked out\`, \`==> step\`); the first instruction is the step's own \`date +%s%N\`. ${WARMUP} warm-up runs per path are not counted. Floor runs alternate before/after the measured run.`,
+  `Server: \`node bin/nightless.js serve --slots 2\` (built \`dist/\`), SQLite, ~50-file repositories; the clock starts client-side; server stages come from the event (\`receivedAt\`), the build (\`queuedAt\`, \`startedAt\`) and the build log's system lines (\`<== checked out\`, \`==> step\`); the first instruction is the step's own \`date +%s%N\`, which the client waits for through inotify (no polling). ${WARMUP} warm-up runs per path are not counted. Floor runs alternate before/after the measured run.`,
 );
 const report = [
   `Latest run: ${new Date(started).toISOString()} — ${machine()}; load average (1/5/15 min) ${loadStart} at start, ${loadAverage()} at end; total ${((Date.now() - started) / 1000).toFixed(1)} s; command: \`npx tsx bench/latency/run.mts ${process.argv.slice(2).join(' ')}\`.`,

@@ -4,9 +4,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, watch } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join } from 'node:path';
 import { repoRoot } from '../lib/cli.mjs';
 
 export const SECRET = 'bench-webhook-secret';
@@ -62,6 +62,39 @@ export async function waitFor<T>(probe: () => Promise<T | null>, ms: number, wha
     if (Date.now() > deadline) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
     await sleep(1);
   }
+}
+
+/**
+ * Waits for a step's mark as inotify reports it, never polling: 1 ms polls took CPU from the
+ * server during the very window measured, which the floor script, awaited as a process, never
+ * had. A re-read every 100 ms covers a missed event; bounded by `ms`, then throws.
+ */
+export function waitForMark(path: string, ms: number): Promise<number> {
+  const name = basename(path);
+  return new Promise((resolve, reject) => {
+    let done = false;
+    const finish = (): void => {
+      done = true;
+      watcher.close();
+      clearInterval(slow);
+      clearTimeout(deadline);
+    };
+    const check = (): void =>
+      void readMark(path).then((v) => {
+        if (v === null || done) return;
+        finish();
+        resolve(v);
+      });
+    const watcher = watch(dirname(path), (_event, file) => {
+      if (file === name) check();
+    });
+    const slow = setInterval(check, 100);
+    const deadline = setTimeout(() => {
+      finish();
+      reject(new Error(`timed out after ${ms} ms waiting for ${path}`));
+    }, ms);
+    check();
+  });
 }
 
 /** A bare repository of ~50 files plus a working clone that commits and pushes to it. */
