@@ -48,7 +48,6 @@ export interface Database {
     /** A root event: when its whole downstream trace was done (0012). */
     trace_done_at: Generated<number | null>;
   };
-  jobs: { name: string; definition_hash: string; updated_at: number };
   builds: {
     id: Generated<number>;
     job: string;

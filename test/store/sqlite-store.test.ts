@@ -32,7 +32,6 @@ describe('sqlite store', () => {
         'decisions',
         'events',
         'heads',
-        'jobs',
         'meta',
         'outbox',
         'sources',

@@ -45,13 +45,6 @@ export const decisionStatements = {
       .insertInto('heads')
       .values({ source: p.source, ref: p.ref, version_id: p.versionId })
       .onConflict((oc) => oc.columns(['source', 'ref']).doUpdateSet({ version_id: p.versionId })),
-  upsertJob: (db: Db, p: { name: string; hash: string; now: number }) =>
-    db
-      .insertInto('jobs')
-      .values({ name: p.name, definition_hash: p.hash, updated_at: p.now })
-      .onConflict((oc) =>
-        oc.column('name').doUpdateSet({ definition_hash: p.hash, updated_at: p.now }),
-      ),
   supersede: (
     db: Db,
     p: { relatedBuild: number; finishedAt: number; reason: string; id: number },

@@ -110,10 +110,8 @@ export async function applyEventDecisions(
           forced: d.kind === 'queue-build' && d.forced,
           group: d.kind === 'queue-build' ? d.concurrency.group : d.group,
         };
-        if (d.kind === 'queue-build') {
-          void w.send(hot.upsertJob, { name: d.job, hash: d.definitionHash, now });
-          applied.queued.push(ref);
-        } else applied.skipped.push(ref);
+        if (d.kind === 'queue-build') applied.queued.push(ref);
+        else applied.skipped.push(ref);
         for (const old of d.supersedes) {
           const row = stillQueued.get(old);
           if (!row) continue;
