@@ -35,6 +35,12 @@ const EARLY_TIMEOUT_MS = 5_000;
  * rounds a second instead of back-to-back git processes taking the CPU the server needs.
  */
 const AFTER_MISS_MS = 250;
+/**
+ * Rounds in a row that find none of their commits double that gap up to this: a storm that
+ * finds nothing (a source pointed at the wrong repository, a remote that refuses us) costs one
+ * round a second, not four; its versions' decisions wait for the round at most this long.
+ */
+const AFTER_MISSES_MAX_MS = 1_000;
 /** Each round spawns git at least once: this bounds a mirror's chain to many minutes of events. */
 const MAX_ROUNDS = 10_000;
 
@@ -75,6 +81,7 @@ export class PrefetchRounds {
     void (async () => {
       let done = (): void => undefined;
       state.roundDone = new Promise<void>((resolve) => (done = resolve));
+      let missedRounds = 0;
       for (let i = 0; i < MAX_ROUNDS && state.pending.size > 0; i++) {
         state.current = state.pending;
         state.pending = new Set();
@@ -87,9 +94,15 @@ export class PrefetchRounds {
         const finished = done;
         state.roundDone = new Promise<void>((resolve) => (done = resolve));
         finished();
-        const wait = roundStart + AFTER_MISS_MS - Date.now();
-        if (missing > 0 && state.pending.size > 0 && wait > 0)
-          await sleep(wait, undefined, { ref: false });
+        missedRounds = missing === versions.length ? missedRounds + 1 : 0;
+        if (missing > 0 && state.pending.size > 0) {
+          const gapMs = Math.min(
+            AFTER_MISS_MS * 2 ** Math.max(0, missedRounds - 1),
+            AFTER_MISSES_MAX_MS,
+          );
+          const wait = roundStart + gapMs - Date.now();
+          if (wait > 0) await sleep(wait, undefined, { ref: false });
+        }
       }
       this.states.delete(mirror);
       done();
