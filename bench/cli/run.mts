@@ -8,15 +8,16 @@
  *         process each time, interleaved with `node -e 0` (the floor of any node CLI);
  *         p50 per round, `--rounds` rounds of `--runs` runs.
  * start:  `npm start -- --port 0 --data-dir <tmp>` on this already built checkout → the demo's
- *         first build passed (read from the API); `--starts` times, against `npm --version`.
+ *         first build passed (the server's `build finished` log line, watched, not polled);
+ *         `--starts` times, against `npm --version`.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchArgs, repoRoot, writeResultsSection } from '../lib/cli.mjs';
 import { figureTable, loadAverage, machine, type FigureRow } from '../lib/report.mjs';
-import { nowMs, run, sleep, startServer, TOKEN, waitFor } from '../latency/world.mjs';
+import { nowMs, run, sleep, startServer, TOKEN } from '../latency/world.mjs';
 
 const args = benchArgs();
 const RUNS = Number(args.get('runs') ?? 20);
@@ -88,7 +89,40 @@ if (only.has('status')) {
   }
 }
 
-/** `npm start` until the demo's first passing build; ms. */
+/**
+ * Resolves when `re` matches what `child` printed so far, on the output's own events: polling
+ * (the API, or this text, every 1 ms) took CPU from the server during the very span measured.
+ * Rejects after `ms`, or when the child exits first.
+ */
+function printed(child: ChildProcess, re: RegExp, ms: number, what: string): Promise<void> {
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const settle = (err: Error | null): void => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      child.off('exit', onExit);
+      if (err) reject(err);
+      else resolve();
+    };
+    const onData = (d: Buffer): void => {
+      // Only the tail can complete a match that the text before it did not have.
+      out = out.slice(-4096) + d.toString();
+      if (re.test(out)) settle(null);
+    };
+    const onExit = (code: number | null): void =>
+      settle(new Error(`npm start exited (${code}) before ${what}:\n${out.slice(-2000)}`));
+    const timer = setTimeout(
+      () => settle(new Error(`timed out after ${ms} ms waiting for ${what}:\n${out.slice(-2000)}`)),
+      ms,
+    );
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
+/** `npm start` until the demo's first passing build (the server's "build finished" line); ms. */
 async function startOnce(): Promise<number> {
   const dataDir = await mkdtemp(join(tmpdir(), 'nightless-bench-start-'));
   const t0 = nowMs();
@@ -98,26 +132,14 @@ async function startOnce(): Promise<number> {
     stdio: ['ignore', 'pipe', 'pipe'],
     detached: true,
   });
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (out += d.toString()));
   try {
-    const url = await waitFor(
-      () => Promise.resolve(/nightless is serving .* at (http:\/\/[^\s"]+)/.exec(out)?.[1] ?? null),
-      60_000,
-      'npm start to listen',
-    );
-    return await waitFor(
-      async () => {
-        const res = await fetch(`${url}/api/builds?state=passed&limit=1`, {
-          signal: AbortSignal.timeout(5000),
-        });
-        const body = (await res.json()) as { builds?: unknown[] };
-        return (body.builds?.length ?? 0) > 0 ? nowMs() - t0 : null;
-      },
+    await printed(
+      child,
+      /"state":"passed"[^\n]*"msg":"build finished"/,
       60_000,
       'the demo build to pass',
     );
+    return nowMs() - t0;
   } finally {
     // npm → sh → node: the whole process group.
     if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
@@ -152,7 +174,7 @@ if (only.has('start')) {
     ratio: `${(p50(xs) / p50(floors)).toFixed(1)}×`,
   });
   notes.push(
-    '`npm start` = `node scripts/build-if-stale.mjs` (compiles only when `src/` or a build setting is newer than `dist/.build-stamp`) + `serve --demo`; the clock stops when `GET /api/builds?state=passed` lists a build.',
+    '`npm start` = `node scripts/build-if-stale.mjs` (compiles only when `src/` or a build setting is newer than `dist/.build-stamp`) + `serve --demo`; the clock stops when the server logs the first build `passed` (its output watched, not polled).',
   );
 }
 
