@@ -11,13 +11,13 @@
  *         first build passed (the server's `build finished` log line, watched, not polled);
  *         `--starts` times, against `npm --version`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { benchArgs, repoRoot, writeResultsSection } from '../lib/cli.mjs';
 import { figureTable, loadAverage, machine, type FigureRow } from '../lib/report.mjs';
-import { nowMs, run, sleep, startServer, TOKEN } from '../latency/world.mjs';
+import { nowMs, run, sleep, startServer, TOKEN, waitForOutput } from '../latency/world.mjs';
 
 const args = benchArgs();
 const RUNS = Number(args.get('runs') ?? 20);
@@ -89,39 +89,6 @@ if (only.has('status')) {
   }
 }
 
-/**
- * Resolves when `re` matches what `child` printed so far, on the output's own events: polling
- * (the API, or this text, every 1 ms) took CPU from the server during the very span measured.
- * Rejects after `ms`, or when the child exits first.
- */
-function printed(child: ChildProcess, re: RegExp, ms: number, what: string): Promise<void> {
-  let out = '';
-  return new Promise((resolve, reject) => {
-    const settle = (err: Error | null): void => {
-      clearTimeout(timer);
-      child.stdout?.off('data', onData);
-      child.stderr?.off('data', onData);
-      child.off('exit', onExit);
-      if (err) reject(err);
-      else resolve();
-    };
-    const onData = (d: Buffer): void => {
-      // Only the tail can complete a match that the text before it did not have.
-      out = out.slice(-4096) + d.toString();
-      if (re.test(out)) settle(null);
-    };
-    const onExit = (code: number | null): void =>
-      settle(new Error(`npm start exited (${code}) before ${what}:\n${out.slice(-2000)}`));
-    const timer = setTimeout(
-      () => settle(new Error(`timed out after ${ms} ms waiting for ${what}:\n${out.slice(-2000)}`)),
-      ms,
-    );
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('exit', onExit);
-  });
-}
-
 /** `npm start` until the demo's first passing build (the server's "build finished" line); ms. */
 async function startOnce(): Promise<number> {
   const dataDir = await mkdtemp(join(tmpdir(), 'nightless-bench-start-'));
@@ -133,7 +100,7 @@ async function startOnce(): Promise<number> {
     detached: true,
   });
   try {
-    await printed(
+    await waitForOutput(
       child,
       /"state":"passed"[^\n]*"msg":"build finished"/,
       60_000,

@@ -53,6 +53,45 @@ export async function readMark(path: string): Promise<number | null> {
   return Number(BigInt(text.trim()) / 1000n) / 1000;
 }
 
+/**
+ * Resolves with the match once `re` matches what `child` printed (stdout and stderr, whichever are
+ * piped), on the output's own events: polling it, or an API, every 1 ms takes CPU from the server
+ * during the very span measured. Rejects after `ms`, or when the child exits first.
+ */
+export function waitForOutput(
+  child: ChildProcess,
+  re: RegExp,
+  ms: number,
+  what: string,
+): Promise<RegExpExecArray> {
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const settle = (err: Error | null, m?: RegExpExecArray): void => {
+      clearTimeout(timer);
+      child.stdout?.off('data', onData);
+      child.stderr?.off('data', onData);
+      child.off('exit', onExit);
+      if (m) resolve(m);
+      else reject(err ?? new Error(`no match for ${what}`));
+    };
+    const onData = (d: Buffer): void => {
+      // Only the tail can complete a match that the text before it did not have.
+      out = out.slice(-4096) + d.toString();
+      const m = re.exec(out);
+      if (m) settle(null, m);
+    };
+    const onExit = (code: number | null): void =>
+      settle(new Error(`the process exited (${code}) before ${what}:\n${out.slice(-2000)}`));
+    const timer = setTimeout(
+      () => settle(new Error(`timed out after ${ms} ms waiting for ${what}:\n${out.slice(-2000)}`)),
+      ms,
+    );
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', onExit);
+  });
+}
+
 /** Polls `probe` every 1 ms until it gives a value, at most `ms` (bounded, then throws). */
 export async function waitFor<T>(probe: () => Promise<T | null>, ms: number, what: string) {
   const deadline = Date.now() + ms;
@@ -223,12 +262,11 @@ export async function startServer(
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
   const exited = new Promise<void>((r) => child.once('exit', () => r()));
-  const url = await waitFor(
-    () => Promise.resolve(/at (http:\/\/\S+)/.exec(out)?.[1] ?? null),
+  const [, url = ''] = await waitForOutput(
+    child,
+    /at (http:\/\/\S+)\s/,
     30_000,
     'the server to listen',
   );
