@@ -159,7 +159,9 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['*.js', 'bin/*.js', 'scripts/*.mjs'] },
+        projectService: {
+          allowDefaultProject: ['*.js', 'bin/*.js', 'scripts/*.mjs', 'test/cli/helpers/*.mjs'],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },

@@ -6,7 +6,8 @@
  *
  * status: `node bin/nightless.js status` (built `dist/`) against a running local server, cold
  *         process each time, interleaved with `node -e 0` (the floor of any node CLI);
- *         p50 per round, `--rounds` rounds of `--runs` runs.
+ *         p50 per round, `--rounds` rounds of `--runs` runs; `nightless --help` (every command
+ *         registered) timed in the same rounds.
  * start:  `npm start -- --port 0 --data-dir <tmp>` on this already built checkout → the demo's
  *         first build passed (the server's `build finished` log line, watched, not polled);
  *         `--starts` times, against `npm --version`.
@@ -53,22 +54,28 @@ if (only.has('status')) {
   try {
     await timed(process.execPath, [bin, ...cli]); // warm the page cache
     const medians: number[] = [];
+    const helps: number[] = [];
     const floors: number[] = [];
     const befores: number[] = [];
     const beforeBin = before === undefined ? null : join(before, 'bin', 'nightless.js');
     for (let r = 0; r < ROUNDS; r++) {
       const xs: number[] = [];
+      const hs: number[] = [];
       const fs: number[] = [];
       const bs: number[] = [];
       for (let i = 0; i < RUNS; i++) {
         fs.push(await timed(process.execPath, ['-e', '0']));
         xs.push(await timed(process.execPath, [bin, ...cli]));
+        hs.push(await timed(process.execPath, [bin, '--help']));
         if (beforeBin !== null) bs.push(await timed(process.execPath, [beforeBin, ...cli]));
       }
       medians.push(p50(xs));
+      helps.push(p50(hs));
       floors.push(p50(fs));
       if (bs.length > 0) befores.push(p50(bs));
-      log(`status round ${r + 1}: p50 ${f0(p50(xs))} ms, node -e 0 ${f0(p50(fs))} ms`);
+      log(
+        `status round ${r + 1}: p50 ${f0(p50(xs))} ms, --help ${f0(p50(hs))} ms, node -e 0 ${f0(p50(fs))} ms`,
+      );
     }
     if (befores.length > 0)
       notes.push(
@@ -82,6 +89,15 @@ if (only.has('status')) {
       met: Math.max(...medians) <= 200,
       baseline: `${spread(floors)} (\`node -e 0\`)`,
       ratio: `${Math.min(...ratios).toFixed(2)}–${Math.max(...ratios).toFixed(2)}×`,
+    });
+    const helpRatios = helps.map((m, i) => m / (floors[i] ?? NaN));
+    rows.push({
+      figure: `\`nightless --help\` cold start (every command registered), p50 per round (same rounds)`,
+      target: '—',
+      measured: spread(helps),
+      met: null,
+      baseline: `${spread(floors)} (\`node -e 0\`)`,
+      ratio: `${Math.min(...helpRatios).toFixed(2)}–${Math.max(...helpRatios).toFixed(2)}×`,
     });
   } finally {
     await server.stop();

@@ -57,7 +57,8 @@ Set NIGHTLESS_DEBUG=1 to see stack traces; NO_COLOR=1 to turn colours off.`;
 
 /**
  * The `nightless` command. With `argv`, only the subcommand it names is registered when it
- * names one (help, a typo or no command: all of them, so help and suggestions are complete).
+ * names one (help, a typo or no command: all of them, so help and suggestions are complete;
+ * `--version`: none).
  * Errors are thrown, never turned into `process.exit` (`exitOverride`), so `run.ts` alone
  * decides what is printed and the exit code.
  */
@@ -78,6 +79,7 @@ export async function createProgram(argv?: readonly string[]): Promise<Command> 
 
   // The program has no options of its own but -V/-h: the first argument names the command.
   const named = argv?.[2];
+  if (named === '-V' || named === '--version') return program;
   const only = COMMANDS.find(([name]) => name === named);
   // Subcommands inherit exitOverride/configureOutput from the program: register them after.
   const registers = await Promise.all((only ? [only] : COMMANDS).map(([, load]) => load()));

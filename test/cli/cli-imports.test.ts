@@ -1,6 +1,8 @@
 import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { runCli, tempDir } from './helpers/spawn-cli.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'src', 'cli');
@@ -28,5 +30,32 @@ describe('the CLI', () => {
       }
     }
     expect(offending).toEqual([]);
+  });
+});
+
+/** The files (relative to the package root) a real `nightless ARGS` process loads as modules. */
+async function loadedBy(args: readonly string[]): Promise<{ stdout: string; modules: string[] }> {
+  const record = join(tempDir(), 'loads.txt');
+  const hook = join(ROOT, 'test', 'cli', 'helpers', 'record-loads.mjs');
+  const r = await runCli(args, { nodeArgs: ['--import', hook], env: { RECORD_LOADS_TO: record } });
+  expect(r.code, r.stderr).toBe(0);
+  const urls = (await readFile(record, 'utf8')).split('\n').filter((u) => u.startsWith('file:'));
+  const modules = urls.map((u) => relative(ROOT, fileURLToPath(u)));
+  return { stdout: r.stdout, modules: [...new Set(modules)] };
+}
+
+describe('a cold start loads only what its command needs', { timeout: 120_000 }, () => {
+  it('--help lists every command without loading the pipeline schema', async () => {
+    const { stdout, modules } = await loadedBy(['--help']);
+    expect(stdout).toMatch(/^\s+check \[options\] \[file\]/m);
+    expect(modules).toContain('src/cli/commands/check.ts');
+    const schema = /^(node_modules\/(zod|yaml)\/|src\/config\/(index|schema|load)\.ts)/;
+    expect(modules.filter((m) => schema.test(m))).toEqual([]);
+  });
+
+  it('--version loads no command', async () => {
+    const { stdout, modules } = await loadedBy(['--version']);
+    expect(stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
+    expect(modules.filter((m) => m.startsWith('src/cli/commands/'))).toEqual([]);
   });
 });

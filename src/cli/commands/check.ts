@@ -1,11 +1,4 @@
 import type { Command } from 'commander';
-import {
-  ConfigError,
-  formatProblem,
-  formatSummary,
-  loadPipelineFile,
-  summarizePipeline,
-} from '../../config/index.js';
 
 /** Where `check` writes; injectable so tests can capture output without touching the process. */
 export interface CheckIo {
@@ -51,6 +44,10 @@ export async function runCheck(
   json: boolean,
   io: CheckIo = processIo,
 ): Promise<number> {
+  // Loaded here, not at the top: `nightless --help` registers every command, and the pipeline
+  // schema (zod, YAML) is most of a cold start's module loading.
+  const { ConfigError, formatProblem, formatSummary, loadPipelineFile, summarizePipeline } =
+    await import('../../config/index.js');
   try {
     const pipeline = await loadPipelineFile(file, io.env !== undefined ? { env: io.env } : {});
     const summary = summarizePipeline(pipeline);

@@ -21,6 +21,8 @@ export interface SpawnOptions {
   readonly cwd?: string;
   /** Kill the process after this long (startup under tsx on a busy machine takes seconds). */
   readonly timeoutMs?: number;
+  /** Flags for node itself, before the CLI's entry point (`--import` a hook). */
+  readonly nodeArgs?: readonly string[];
 }
 
 export function tempDir(): string {
@@ -41,12 +43,16 @@ export function runCli(args: readonly string[], options: SpawnOptions = {}): Pro
   }
   const started = Date.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', TSX, MAIN, ...args], {
-      cwd: options.cwd ?? tempDir(),
-      env,
-      stdio: ['ignore', 'pipe', 'pipe'],
-      timeout: options.timeoutMs ?? 60_000,
-    });
+    const child = spawn(
+      process.execPath,
+      ['--import', TSX, ...(options.nodeArgs ?? []), MAIN, ...args],
+      {
+        cwd: options.cwd ?? tempDir(),
+        env,
+        stdio: ['ignore', 'pipe', 'pipe'],
+        timeout: options.timeoutMs ?? 60_000,
+      },
+    );
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
