@@ -22,6 +22,7 @@ import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { benchArgs, repoRoot, writeResultsSection } from '../lib/cli.mjs';
 import { figureTable, loadAverage, machine, type FigureRow } from '../lib/report.mjs';
+import { waitForOutput } from '../latency/world.mjs';
 
 const args = benchArgs();
 const BODIES = Number(args.get('bodies') ?? 80);
@@ -43,31 +44,27 @@ async function startServer(root: string): Promise<Server> {
     [join(root, 'bin', 'nightless.js'), 'serve', '--demo', '--port', '0', '--log-level', 'error'],
     { cwd: dir, stdio: ['ignore', 'pipe', 'inherit'] },
   );
-  let out = '';
-  child.stdout.on('data', (d: Buffer) => (out += d.toString()));
   const exited = new Promise((r) => child.once('exit', r));
   const stop = async (): Promise<void> => {
     child.kill('SIGTERM');
     await exited;
     rmSync(dir, { recursive: true, force: true });
   };
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const url = /at (http:\/\/\S+)/.exec(out)?.[1];
-    if (url !== undefined)
-      return {
-        url: new URL(url),
-        rssMiB: () =>
-          Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) /
-          1024,
-        stop,
-      };
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`${root}: the server did not listen within 30 s`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  const [, url = ''] = await waitForOutput(
+    child,
+    /at (http:\/\/\S+)\s/,
+    30_000,
+    `${root}: the server to listen`,
+  ).catch(async (err: unknown) => {
+    await stop();
+    throw err;
+  });
+  return {
+    url: new URL(url),
+    rssMiB: () =>
+      Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))?.[1]) / 1024,
+    stop,
+  };
 }
 
 /** One POST of a 25 MiB unsigned body from `from`; its status, or the socket error's code. */
