@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npm start`'s build step: compiles `src/` into `dist/` (`tsc -p tsconfig.build.json`) and the
+ * `npm start`'s build step: compiles `src/` into `dist/` (`tsc -p tsconfig.build.json`, then
+ * `scripts/bundle.mjs`) and the
  * dashboard into `web/dist/` (`vite build`) only when a source or build setting is newer than the
  * last successful build, so a start on an
  * already built checkout costs a directory walk (~10 ms) instead of a full compile (~10 s).
@@ -20,6 +21,7 @@ const inputs = [
   'tsconfig.build.json',
   'package.json',
   'package-lock.json',
+  'scripts/bundle.mjs',
   // The dashboard's sources, not its output (web/dist is newer than the stamp by construction).
   'web/src',
   'web/public',
@@ -60,6 +62,10 @@ if (process.argv.includes('--force') || built === 0 || changed >= built) {
     stdio: 'inherit',
   });
   if (r.status !== 0) process.exit(r.status ?? 1);
+  const b = spawnSync(process.execPath, [join(root, 'scripts', 'bundle.mjs')], {
+    stdio: 'inherit',
+  });
+  if (b.status !== 0) process.exit(b.status ?? 1);
   const vite = join(root, 'node_modules', 'vite', 'bin', 'vite.js');
   const w = spawnSync(
     process.execPath,

@@ -1,5 +1,5 @@
-import { readFileSync } from 'node:fs';
 import { Command } from 'commander';
+import { packageVersion } from './package-version.js';
 type Register = (program: Command) => void;
 
 /**
@@ -33,13 +33,6 @@ const COMMANDS: ReadonlyArray<readonly [string, () => Promise<Register>]> = [
   ['agents', async () => (await import('./commands/agents.js')).registerAgents],
   ['agent-token', async () => (await import('./commands/agents.js')).registerAgentToken],
 ];
-
-/** package.json sits two levels up from both src/cli/program.ts and dist/cli/program.js. */
-function packageVersion(): string {
-  const text = readFileSync(new URL('../../package.json', import.meta.url), 'utf8');
-  const pkg = JSON.parse(text) as { version?: unknown };
-  return typeof pkg.version === 'string' ? pkg.version : '0.0.0';
-}
 
 const EXAMPLES = `
 Examples:

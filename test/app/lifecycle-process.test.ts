@@ -60,7 +60,7 @@ async function bareStartMs(cwd: string): Promise<number> {
   return Date.now() - started;
 }
 
-describe.skipIf(!existsSync(join(root, 'dist', 'cli', 'main.js')))(
+describe.skipIf(!existsSync(join(root, 'dist', 'bundle', 'main.js')))(
   'server lifecycle (real processes)',
   () => {
     let dir: string;

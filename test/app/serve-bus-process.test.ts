@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { api, root, spawnServe, urlOf, waitFor, type BuildsBody } from './serve-helpers.js';
 
 /** `serve --bus` as a user runs it (the compiled CLI; `npm test` builds it first). */
-describe.skipIf(!existsSync(join(root, 'dist', 'cli', 'main.js')))(
+describe.skipIf(!existsSync(join(root, 'dist', 'bundle', 'main.js')))(
   'nightless serve --bus (real process)',
   () => {
     let dir: string;

@@ -32,7 +32,7 @@ function cli(args: string[], cwd: string): { code: number; stdout: string } {
   }
 }
 
-describe.skipIf(!existsSync(join(root, 'dist', 'cli', 'main.js')))(
+describe.skipIf(!existsSync(join(root, 'dist', 'bundle', 'main.js')))(
   'nightless serve (real process)',
   () => {
     let dir: string;

@@ -34,7 +34,7 @@ describe('workspace flags of serve and agent', () => {
     expect(existsSync(join(cwd, '.nightless'))).toBe(false);
   });
 
-  describe.skipIf(!existsSync(bin.replace(/bin\/nightless\.js$/, 'dist/cli/main.js')))(
+  describe.skipIf(!existsSync(bin.replace(/bin\/nightless\.js$/, 'dist/bundle/main.js')))(
     'real process',
     () => {
       it('serve --workspaces-max-size: a passing build leaves no warm tree over the cap, and says so', async () => {

@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { addWorkspaceFlags, workspaceOptions, type WorkspaceFlags } from '../workspace-flags.js';
 import { labelsArg } from './agents.js';
+import { packageVersion } from '../package-version.js';
 
 interface AgentFlags extends WorkspaceFlags {
   server: string[];
@@ -75,14 +76,10 @@ Examples:
         process.exitCode = 2;
         return;
       }
-      const [{ Agent }, { createLogger }, { readFile }] = await Promise.all([
+      const [{ Agent }, { createLogger }] = await Promise.all([
         import('../../agent/agent.js'),
         import('../../app/logger.js'),
-        import('node:fs/promises'),
       ]);
-      const pkg = JSON.parse(
-        await readFile(new URL('../../../package.json', import.meta.url), 'utf8'),
-      ) as { version: string };
       const logger = createLogger(flags.logLevel);
       const agent = new Agent({
         servers: flags.server,
@@ -91,7 +88,7 @@ Examples:
         slots: flags.slots,
         labels: flags.labels,
         workDir: resolve(flags.workDir),
-        version: pkg.version,
+        version: packageVersion(),
         logger,
         ...(flags.claimWait === undefined ? {} : { claimWaitMs: flags.claimWait }),
         workspaces: workspaceOptions(flags),
