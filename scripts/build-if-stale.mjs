@@ -1,10 +1,9 @@
 #!/usr/bin/env node
 /**
  * `npm start`'s build step: compiles `src/` into `dist/` (`tsc -p tsconfig.build.json`, then
- * `scripts/bundle.mjs`) and the
- * dashboard into `web/dist/` (`vite build`) only when a source or build setting is newer than the
- * last successful build, so a start on an
- * already built checkout costs a directory walk (~10 ms) instead of a full compile (~10 s).
+ * `scripts/bundle.mjs`) and the dashboard into `web/dist/` (`vite build`) only when a source or
+ * build setting is newer than the last successful build, so a start on an already built
+ * checkout costs a directory walk (~10 ms) instead of a full compile (~10 s).
  * `--force` always compiles. The stamp is `dist/.build-stamp`; a failed compile leaves it alone.
  */
 import { spawnSync } from 'node:child_process';
