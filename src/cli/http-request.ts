@@ -1,5 +1,4 @@
 import { request as httpRequest } from 'node:http';
-import { request as httpsRequest } from 'node:https';
 
 /** What the client reads of a response: `Response` fits it too. */
 export interface TextResponse {
@@ -19,7 +18,7 @@ const MAX_BODY = 64 * 1024 * 1024;
  * exchange; on abort it rejects with the signal's reason (a `TimeoutError` for
  * `AbortSignal.timeout`). Network failures reject with the system error (`code` ECONNREFUSED...).
  */
-export function requestText(
+export async function requestText(
   url: string,
   init: {
     method: string;
@@ -28,9 +27,10 @@ export function requestText(
     signal: AbortSignal;
   },
 ): Promise<TextResponse> {
+  const target = new URL(url);
+  // TLS and crypto are a tenth of a plain-http cold start: loaded only for an https server.
+  const send = target.protocol === 'https:' ? (await import('node:https')).request : httpRequest;
   return new Promise((resolve, reject) => {
-    const target = new URL(url);
-    const send = target.protocol === 'https:' ? httpsRequest : httpRequest;
     const req = send(target, { method: init.method, headers: init.headers });
     const onAbort = (): void => {
       req.destroy();

@@ -2,6 +2,7 @@ import { readdir, readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { TOKEN, startFakeApi } from './helpers/fake-api.js';
 import { runCli, tempDir } from './helpers/spawn-cli.js';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
@@ -33,15 +34,26 @@ describe('the CLI', () => {
   });
 });
 
-/** The files (relative to the package root) a real `nightless ARGS` process loads as modules. */
-async function loadedBy(args: readonly string[]): Promise<{ stdout: string; modules: string[] }> {
+/**
+ * The files (relative to the package root) a real `nightless ARGS` process loads as modules,
+ * and the node built-ins (`node:http`...) it loads.
+ */
+async function loadedBy(
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+): Promise<{ stdout: string; modules: string[]; builtins: string[] }> {
   const record = join(tempDir(), 'loads.txt');
   const hook = join(ROOT, 'test', 'cli', 'helpers', 'record-loads.mjs');
-  const r = await runCli(args, { nodeArgs: ['--import', hook], env: { RECORD_LOADS_TO: record } });
+  const r = await runCli(args, {
+    nodeArgs: ['--import', hook],
+    env: { ...env, RECORD_LOADS_TO: record },
+  });
   expect(r.code, r.stderr).toBe(0);
-  const urls = (await readFile(record, 'utf8')).split('\n').filter((u) => u.startsWith('file:'));
-  const modules = urls.map((u) => relative(ROOT, fileURLToPath(u)));
-  return { stdout: r.stdout, modules: [...new Set(modules)] };
+  const urls = (await readFile(record, 'utf8')).split('\n');
+  const files = urls.filter((u) => u.startsWith('file:'));
+  const modules = files.map((u) => relative(ROOT, fileURLToPath(u)));
+  const builtins = urls.filter((u) => u.startsWith('node:'));
+  return { stdout: r.stdout, modules: [...new Set(modules)], builtins: [...new Set(builtins)] };
 }
 
 describe('a cold start loads only what its command needs', { timeout: 120_000 }, () => {
@@ -57,5 +69,18 @@ describe('a cold start loads only what its command needs', { timeout: 120_000 },
     const { stdout, modules } = await loadedBy(['--version']);
     expect(stdout).toMatch(/^\d+\.\d+\.\d+\n$/);
     expect(modules.filter((m) => m.startsWith('src/cli/commands/'))).toEqual([]);
+  });
+
+  it('status against an http:// server does not load TLS', async () => {
+    const api = await startFakeApi();
+    try {
+      const env = { NIGHTLESS_SERVER: api.url, NIGHTLESS_TOKEN: TOKEN };
+      const { stdout, builtins } = await loadedBy(['status'], env);
+      expect(stdout).toMatch(/^JOB +STATE/);
+      expect(builtins).toContain('node:http');
+      expect(builtins.filter((b) => /^node:(https|tls)$/.test(b))).toEqual([]);
+    } finally {
+      await api.close();
+    }
   });
 });

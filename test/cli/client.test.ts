@@ -1,10 +1,19 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync } from 'node:fs';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer as createHttpsServer,
+  globalAgent,
+  type Server as HttpsServer,
+} from 'node:https';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../src/cli/client.js';
 import { ApiError, ConnectionError } from '../../src/cli/errors.js';
 
-let server: Server | null = null;
+let server: Server | HttpsServer | null = null;
 
 async function serve(
   handler: (req: IncomingMessage, res: ServerResponse) => void,
@@ -123,5 +132,41 @@ describe('ApiClient', () => {
       }
     };
     await expect(drain()).rejects.toThrow(/went silent/);
+  });
+
+  it('talks to an https:// server (TLS loaded on demand)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'nightless-tls-'));
+    const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-keyout',
+        key,
+        '-out',
+        cert,
+      ].concat(['-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1']),
+      { stdio: 'ignore', timeout: 30_000, env: { ...process.env, RANDFILE: join(dir, 'rnd') } },
+    );
+    server = createHttpsServer({ key: readFileSync(key), cert: readFileSync(cert) }, (req, res) =>
+      res.end(JSON.stringify({ path: req.url, auth: req.headers.authorization })),
+    );
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve));
+    const port = (server.address() as AddressInfo).port;
+    const trusted = globalAgent.options.ca;
+    globalAgent.options.ca = readFileSync(cert);
+    try {
+      const url = `https://127.0.0.1:${port}`;
+      const body = await client(url, 't0k').getJson<{ path: string }>('/api/jobs');
+      expect(body).toEqual({ path: '/api/jobs', auth: 'Bearer t0k' });
+    } finally {
+      globalAgent.options.ca = trusted;
+    }
   });
 });
