@@ -24,7 +24,7 @@ import { alternatesOf, type SandboxSpec } from './sandbox.js';
 import { envSecrets } from './step-env.js';
 import { killOrphans } from './orphans.js';
 import { runStep } from './step-runner.js';
-import { diskFull } from './disk-full.js';
+import { stepVerdict } from './step-verdict.js';
 import { scrubTree } from './warm-tree.js';
 import {
   WORKSPACE_DEFAULTS,
@@ -258,46 +258,10 @@ export class LocalExecutor implements Executor {
         signal,
       });
       const took = formatDuration(Date.now() - started);
-      if (r.kind === 'exited') {
-        log.system(`<== exit ${r.exitCode}${r.signal === null ? '' : ` (${r.signal})`} in ${took}`);
-        if (r.exitCode === 0) continue;
-        const how =
-          r.signal === null ? `exited with code ${r.exitCode}` : `was killed by ${r.signal}`;
-        const full = await diskFull(workspace);
-        outcome =
-          full === null
-            ? {
-                state: 'failed',
-                step: step.name,
-                exitCode: r.exitCode,
-                reason: `step ${quoted} ${how}`,
-                signal: r.signal,
-              }
-            : {
-                state: 'error',
-                code: 'disk',
-                step: step.name,
-                reason: `disk: step ${quoted} ${how} with the workspace's file system full (${full})`,
-              };
-      } else if (r.kind === 'timeout') {
-        outcome = { state: 'error', code: r.code, step: step.name, reason: r.reason };
-      } else if (r.kind === 'cancelled') {
-        outcome = { state: 'cancelled', reason: r.reason };
-      } else if (r.kind === 'sandbox-error') {
-        outcome = { state: 'error', code: 'sandbox', step: step.name, reason: r.reason };
-      } else {
-        outcome = {
-          state: 'error',
-          code: 'internal',
-          step: step.name,
-          reason: `cannot start step ${quoted}: ${r.reason}`,
-        };
-      }
-      // The reason follows in the closing line; this one only says how the step stopped.
-      if (r.kind !== 'exited')
-        log.system(
-          `<== ${r.kind === 'timeout' ? 'timed out' : r.kind === 'cancelled' ? 'cancelled' : r.kind === 'sandbox-error' ? 'sandbox failed' : 'not started'} after ${took}`,
-        );
+      const verdict = await stepVerdict(r, step.name, workspace, took);
+      log.system(verdict.line);
+      if (verdict.outcome === null) continue;
+      outcome = verdict.outcome;
       break;
     }
 
