@@ -24,6 +24,7 @@ import { alternatesOf, type SandboxSpec } from './sandbox.js';
 import { envSecrets } from './step-env.js';
 import { killOrphans } from './orphans.js';
 import { runStep } from './step-runner.js';
+import { SpareShells } from './spare-shell.js';
 import { stepVerdict } from './step-verdict.js';
 import { scrubTree } from './warm-tree.js';
 import {
@@ -68,6 +69,7 @@ export class LocalExecutor implements Executor {
   readonly mirrors: GitMirrors;
   private readonly logMaxBytes: number;
   private readonly killGraceMs: number;
+  private readonly spares = new SpareShells();
 
   constructor(private readonly options: LocalExecutorOptions) {
     this.workspaces = new Workspaces(join(options.dataDir, 'workspaces'), {
@@ -80,10 +82,12 @@ export class LocalExecutor implements Executor {
   }
 
   /**
-   * After the last build: ends warm trees' deferred cleans ({@link Workspaces.stop}), then kills
-   * and awaits (≤ 5 s) the mirrors' git runs; returns how many were still going then.
+   * After the last build: ends the spare shell and warm trees' deferred cleans
+   * ({@link Workspaces.stop}), then kills and awaits (≤ 5 s) the mirrors' git runs; returns how
+   * many were still going then.
    */
   async stop(): Promise<number> {
+    this.spares.stop();
     await this.workspaces.stop();
     return this.mirrors.close();
   }
@@ -249,6 +253,7 @@ export class LocalExecutor implements Executor {
         env: env.step(step, nightlessEnv, sandbox !== undefined),
         ...(sandbox === undefined ? {} : { sandbox }),
         held: index === 0 ? held : undefined,
+        spares: this.spares,
         log,
         stepTimeoutMs: step.timeoutMs,
         jobDeadline,

@@ -8,6 +8,7 @@ import { stepShell, type HeldStep, type StepProcess } from './held-step.js';
 import { killStepProcesses, PROCESS_COOKIE_ENV } from './kill-tree.js';
 import type { LogWriter } from './log-writer.js';
 import { BWRAP, sandboxArgs, sandboxExitCode, type SandboxSpec } from './sandbox.js';
+import type { SpareShells } from './spare-shell.js';
 
 export interface StepRunOptions {
   readonly name: string;
@@ -33,6 +34,8 @@ export interface StepRunOptions {
   readonly sandbox?: SandboxSpec;
   /** This step started ahead of time, used when it runs this very command (else discarded). */
   readonly held?: HeldStep | undefined;
+  /** A shell started ahead of any step, used when there is no held step (`SpareShells`). */
+  readonly spares?: SpareShells | undefined;
 }
 
 export type StepOutcome =
@@ -52,7 +55,7 @@ type Exit =
   | { readonly code: number | null; readonly signal: NodeJS.Signals | null }
   | { readonly error: Error };
 
-/** Spawns the step now (see `HeldStep` for one started ahead of time). */
+/** Spawns the step now (see `HeldStep` and `SpareShells` for one started ahead of time). */
 function spawnStep(o: StepRunOptions): StepProcess {
   const cookie = randomUUID();
   const shell = stepShell(o.script);
@@ -80,12 +83,11 @@ const PIPE_CLOSE_WAIT_MS = 1000;
  */
 export async function runStep(o: StepRunOptions): Promise<StepOutcome> {
   if (o.signal.aborted) return { kind: 'cancelled', reason: abortReason(o.signal) };
-  const held =
-    o.sandbox === undefined
-      ? (o.held?.release({ script: o.script, cwd: o.cwd, env: o.env }) ?? null)
-      : null;
+  const command = { script: o.script, cwd: o.cwd, env: o.env };
+  const early =
+    o.sandbox === undefined ? (o.held?.release(command) ?? o.spares?.take(command) ?? null) : null;
   if (o.sandbox !== undefined) void o.held?.discard();
-  const { child, cookie } = held ?? spawnStep(o);
+  const { child, cookie } = early ?? spawnStep(o);
   const exited = new Promise<Exit>((resolve) => {
     child.once('exit', (code, signal) => resolve({ code, signal }));
     child.once('error', (error) => resolve({ error }));
