@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { StepCommand, StepProcess } from './held-step.js';
 import { PROCESS_COOKIE_ENV } from './kill-tree.js';
 
 const ENV = '/usr/bin/env';
+const HAS_PROC = existsSync('/proc/self/stat');
 
 /**
  * Reads its command from stdin, then becomes the step's shell in the step's directory with
@@ -121,7 +122,23 @@ function fieldsOf(command: StepCommand, cookie: string): string[] | null {
   return plain && names ? fields : null;
 }
 
+/**
+ * Node learns of a child's end on a later turn of its event loop; a spare killed meanwhile (the
+ * OOM killer, a `pkill bash`) would make the step that takes it fail with the kill's exit code.
+ * Linux's /proc says so at once (a zombie: `Z` in `stat`), for ~20 µs.
+ */
 function alive({ child }: StepProcess): boolean {
+  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return false;
+  if (!HAS_PROC) return true;
+  try {
+    const stat = readFileSync(`/proc/${child.pid}/stat`, 'latin1');
+    return !'ZX'.includes(stat.charAt(stat.lastIndexOf(')') + 2));
+  } catch {
+    return false;
+  }
+}
+
+function stillRunning({ child }: StepProcess): boolean {
   return child.pid !== undefined && child.exitCode === null && child.signalCode === null;
 }
 
@@ -129,7 +146,7 @@ function end({ child }: StepProcess): void {
   child.stdin?.destroy(); // EOF: the gate's `read` fails and it exits without running anything
   child.stdout?.destroy();
   child.stderr?.destroy();
-  if (child.pid !== undefined && alive({ child, cookie: '' })) {
+  if (child.pid !== undefined && stillRunning({ child, cookie: '' })) {
     try {
       process.kill(-child.pid, 'SIGKILL');
     } catch {

@@ -124,6 +124,21 @@ describe('a spare shell started ahead of the step', () => {
     expect(pool.take({ script: 'true', cwd: '/', env: { 'A=B': 'c' } })).toBeNull();
   });
 
+  it('is not handed a step once killed, even before node has seen it end', async () => {
+    const pool = await readyPool();
+    const [idle] = spareShells();
+    expect(idle).toBeDefined();
+    process.kill(idle!, 'SIGKILL');
+    // Synchronously, so node's event loop cannot have noticed the exit yet.
+    const until = Date.now() + 5000;
+    while (!zombie(idle!) && Date.now() < until) readFileSync(`/proc/${idle}/stat`, 'latin1');
+    expect(pool.take({ script: 'echo ran', cwd: '/', env: {} })).toBeNull();
+    await sleep(20); // the refill timer
+    const next = pool.take({ script: 'echo ran', cwd: '/', env: {} });
+    expect(next).not.toBeNull();
+    expect((await output(next!.child)).out).toBe('ran\n');
+  });
+
   it('ends when the pool stops, without running anything, and none starts after', async () => {
     const pool = await readyPool();
     const marks = await tmp.make();
