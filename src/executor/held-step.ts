@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { PROCESS_COOKIE_ENV } from './kill-tree.js';
+import { endUnused, waitingAhead } from './started-ahead.js';
 
 /** What a step runs: `bash -eo pipefail -c <script>` in `cwd` with exactly `env`. */
 export interface StepCommand {
@@ -72,12 +73,11 @@ export class HeldStep {
    */
   release(command: StepCommand): StepProcess | null {
     const { child } = this.proc;
-    const alive =
-      this.state === 'held' &&
-      child.pid !== undefined &&
-      child.exitCode === null &&
-      child.signalCode === null;
-    if (!alive || !isDeepStrictEqual(command, this.command)) {
+    if (
+      this.state !== 'held' ||
+      !waitingAhead(child) ||
+      !isDeepStrictEqual(command, this.command)
+    ) {
       void this.discard();
       return null;
     }
@@ -90,17 +90,7 @@ export class HeldStep {
   async discard(): Promise<void> {
     if (this.state === 'released') return;
     this.state = 'gone';
-    const { child } = this.proc;
-    child.stdin?.destroy(); // EOF: the gate's `read` fails and it exits without running anything
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) {
-      try {
-        process.kill(-child.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
-    child.stdout?.destroy();
-    child.stderr?.destroy();
+    endUnused(this.proc.child);
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([
       this.exited,

@@ -9,6 +9,11 @@ export const PROCESS_COOKIE_ENV = 'NIGHTLESS_PROCESS_COOKIE';
 
 const POLL_MS = 20;
 
+/** The fields of a `/proc/<pid>/stat` line after `(comm)`, which may itself hold spaces or `)`. */
+export function statFields(stat: string): string[] {
+  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+}
+
 /**
  * Live (non-zombie) processes belonging to a step: members of process group `pgid`, or carrying
  * `cookie` in their environment. Linux only (/proc); elsewhere returns what the group signal can
@@ -29,8 +34,7 @@ async function findStepProcesses(pgid: number, cookie: string): Promise<number[]
       if (!Number.isInteger(pid) || pid === process.pid) return;
       const stat = await readFile(`/proc/${pid}/stat`, 'latin1').catch(() => null);
       if (stat === null) return;
-      // Fields after the `(comm)` which may itself contain spaces or parentheses.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      const fields = statFields(stat);
       if (fields[0] === 'Z' || fields[0] === 'X') return; // zombies are dead, just not reaped
       if (Number(fields[2]) === pgid) {
         found.push(pid);

@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { StepCommand, StepProcess } from './held-step.js';
 import { PROCESS_COOKIE_ENV } from './kill-tree.js';
+import { endUnused, waitingAhead } from './started-ahead.js';
 
 const ENV = '/usr/bin/env';
-const HAS_PROC = existsSync('/proc/self/stat');
 
 /**
  * Reads its command from stdin, then becomes the step's shell in the step's directory with
@@ -55,8 +55,8 @@ export class SpareShells {
     this.spare = null;
     this.scheduleRefill();
     const fields = fieldsOf(command, spare?.cookie ?? '');
-    if (spare === null || fields === null || !alive(spare)) {
-      if (spare !== null) end(spare);
+    if (spare === null || fields === null || !waitingAhead(spare.child)) {
+      if (spare !== null) endUnused(spare.child);
       return null;
     }
     const { child } = spare;
@@ -71,7 +71,7 @@ export class SpareShells {
   stop(): void {
     this.stopped = true;
     if (this.refill !== null) clearTimeout(this.refill);
-    if (this.spare !== null) end(this.spare);
+    if (this.spare !== null) endUnused(this.spare.child);
     this.spare = null;
   }
 
@@ -120,37 +120,4 @@ function fieldsOf(command: StepCommand, cookie: string): string[] | null {
   const plain = fields.every((f) => !f.includes('\0'));
   const names = Object.keys(env).every((k) => k !== '' && !k.includes('='));
   return plain && names ? fields : null;
-}
-
-/**
- * Node learns of a child's end on a later turn of its event loop; a spare killed meanwhile (the
- * OOM killer, a `pkill bash`) would make the step that takes it fail with the kill's exit code.
- * Linux's /proc says so at once (a zombie: `Z` in `stat`), for ~20 µs.
- */
-function alive({ child }: StepProcess): boolean {
-  if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return false;
-  if (!HAS_PROC) return true;
-  try {
-    const stat = readFileSync(`/proc/${child.pid}/stat`, 'latin1');
-    return !'ZX'.includes(stat.charAt(stat.lastIndexOf(')') + 2));
-  } catch {
-    return false;
-  }
-}
-
-function stillRunning({ child }: StepProcess): boolean {
-  return child.pid !== undefined && child.exitCode === null && child.signalCode === null;
-}
-
-function end({ child }: StepProcess): void {
-  child.stdin?.destroy(); // EOF: the gate's `read` fails and it exits without running anything
-  child.stdout?.destroy();
-  child.stderr?.destroy();
-  if (child.pid !== undefined && stillRunning({ child, cookie: '' })) {
-    try {
-      process.kill(-child.pid, 'SIGKILL');
-    } catch {
-      // Already gone.
-    }
-  }
 }

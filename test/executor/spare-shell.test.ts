@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stepShell, type StepCommand } from '../../src/executor/held-step.js';
-import { PROCESS_COOKIE_ENV } from '../../src/executor/kill-tree.js';
+import { PROCESS_COOKIE_ENV, statFields } from '../../src/executor/kill-tree.js';
 import { LogWriter } from '../../src/executor/log-writer.js';
 import { SpareShells } from '../../src/executor/spare-shell.js';
 import { runStep } from '../../src/executor/step-runner.js';
@@ -43,7 +43,7 @@ function spareShells(): number[] {
     .filter((pid) => {
       try {
         const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-        const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+        const ppid = Number(statFields(stat)[1]);
         const argv = readFileSync(`/proc/${pid}/cmdline`, 'latin1').split('\0');
         return ppid === process.pid && argv[1] === '--norc' && alive(pid);
       } catch {
@@ -56,7 +56,7 @@ const alive = (pid: number): boolean => existsSync(`/proc/${pid}`) && !zombie(pi
 function zombie(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+    return statFields(stat)[0] === 'Z';
   } catch {
     return true;
   }
