@@ -1,9 +1,12 @@
+import { existsSync } from 'node:fs';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 
 /** Spawns the compiled `nightless serve` (`dist/`, built by `npm test` first) as a user runs it. */
 export const root = join(import.meta.dirname, '..', '..');
 export const bin = join(root, 'bin', 'nightless.js');
+/** `bin` runs the bundle `npm run build` makes (`npm test` builds first); without it, skip. */
+export const notBuilt = !existsSync(join(root, 'dist', 'bundle', 'main.js'));
 
 export interface Served {
   readonly child: ChildProcess;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runInProcess } from '../cli/helpers/in-process.js';
-import { api, bin, spawnServe, waitFor, type BuildsBody } from './serve-helpers.js';
+import { api, notBuilt, spawnServe, waitFor, type BuildsBody } from './serve-helpers.js';
 
 const dirs: string[] = [];
 afterAll(async () => {
@@ -34,43 +34,40 @@ describe('workspace flags of serve and agent', () => {
     expect(existsSync(join(cwd, '.nightless'))).toBe(false);
   });
 
-  describe.skipIf(!existsSync(bin.replace(/bin\/nightless\.js$/, 'dist/bundle/main.js')))(
-    'real process',
-    () => {
-      it('serve --workspaces-max-size: a passing build leaves no warm tree over the cap, and says so', async () => {
-        const cwd = await tempDir();
-        const s = spawnServe(['--demo', '--workspaces-max-size', '1B'], cwd);
-        try {
-          const url = await waitFor(
-            () => /at (http:\/\/\S+)/.exec(s.stdout())?.[1],
-            20_000,
-            () => s.stderr(),
-          );
-          await waitFor(
-            async () =>
-              (await api<BuildsBody>(`${url}/api/builds`)).builds.some(
-                (b) => b.job === 'integration' && b.state === 'passed',
-              ),
-            45_000,
-            () => s.stderr(),
-          );
-          const log = () => s.stdout() + s.stderr();
-          await waitFor(
-            () => log().includes('removed kept workspaces and idle warm trees'),
-            10_000,
-            log,
-          );
-          const warm = join(cwd, '.nightless', 'workspaces', 'warm');
-          await waitFor(
-            async () => (await readdir(warm).catch(() => [])).length === 0,
-            10_000,
-            () => `left in ${warm}`,
-          );
-        } finally {
-          s.child.kill('SIGTERM');
-          await s.exited;
-        }
-      });
-    },
-  );
+  describe.skipIf(notBuilt)('real process', () => {
+    it('serve --workspaces-max-size: a passing build leaves no warm tree over the cap, and says so', async () => {
+      const cwd = await tempDir();
+      const s = spawnServe(['--demo', '--workspaces-max-size', '1B'], cwd);
+      try {
+        const url = await waitFor(
+          () => /at (http:\/\/\S+)/.exec(s.stdout())?.[1],
+          20_000,
+          () => s.stderr(),
+        );
+        await waitFor(
+          async () =>
+            (await api<BuildsBody>(`${url}/api/builds`)).builds.some(
+              (b) => b.job === 'integration' && b.state === 'passed',
+            ),
+          45_000,
+          () => s.stderr(),
+        );
+        const log = () => s.stdout() + s.stderr();
+        await waitFor(
+          () => log().includes('removed kept workspaces and idle warm trees'),
+          10_000,
+          log,
+        );
+        const warm = join(cwd, '.nightless', 'workspaces', 'warm');
+        await waitFor(
+          async () => (await readdir(warm).catch(() => [])).length === 0,
+          10_000,
+          () => `left in ${warm}`,
+        );
+      } finally {
+        s.child.kill('SIGTERM');
+        await s.exited;
+      }
+    });
+  });
 });
