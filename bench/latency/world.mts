@@ -221,7 +221,8 @@ export async function prepareFloor(dir: string, origin: string): Promise<string>
     [
       '#!/bin/bash',
       'set -e',
-      `git --git-dir ${JSON.stringify(mirror)} fetch --quiet --prune origin`,
+      // As nightless fetches: git's auto-maintenance runs later, off the measured path.
+      `git --git-dir ${JSON.stringify(mirror)} fetch --no-auto-maintenance --quiet --prune origin`,
       `git -C ${JSON.stringify(tree)} checkout -f --quiet --detach "$1"`,
       `bash -c 'date +%s%N > "$0"' "$2"`,
       '',
