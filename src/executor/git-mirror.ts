@@ -2,11 +2,10 @@ import { createHash, randomBytes } from 'node:crypto';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { boundedMemo } from '../core/bounded-memo.js';
-import { isNetworkFailure } from '../core/network-failure.js';
 import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../core/pipeline.js';
+import type { RunTicket } from '../spawn/process-helper.js';
 import { spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';
 import { looseCommitParents } from './loose-object.js';
-import { shownAbsent } from './object-absence.js';
 import { knownRelationIn, relationIn, type KnownRelation } from './mirror-relation.js';
 import { CommitMemory } from './commit-memory.js';
 import { GitRuns } from './git-runs.js';
@@ -15,6 +14,7 @@ import { changedPathsIn } from './changed-paths-in-mirror.js';
 import { freshCheckout } from './fresh-checkout.js';
 import { mergeTip } from './merge-target.js';
 import { MirrorMaintenance, type MaintenanceTiming } from './mirror-maintenance.js';
+import { MirrorFetches } from './mirror-fetches.js';
 import { RunError } from './run-error.js';
 import { remoteError } from './remote-error.js';
 
@@ -31,6 +31,7 @@ export interface GitMirrorOptions {
 }
 
 const SHA_RE = /^[0-9a-f]{7,64}$/i;
+const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 
 /**
  * Per-repository mirror cache `<root>/<sha256(url)[0..16]>.git` and checkouts from it.
@@ -46,8 +47,6 @@ export class GitMirrors {
   private readonly locks = new Map<string, Promise<unknown>>();
   private network: NetworkLimits;
   readonly memory = new CommitMemory();
-  /** When the newest fetch of each mirror started: it shows every commit pushed before then. */
-  private readonly fetchedAt = new Map<string, number>();
   /** The start-early fetches (`prefetch`; `rounds.prefetchOnce` for the scheduler's questions). */
   readonly rounds = new PrefetchRounds(this);
   /** Every git run of these mirrors, killed by `close`. */
@@ -56,6 +55,7 @@ export class GitMirrors {
   private readonly present = new Set<string>();
   /** The fetches of announced versions in flight, by `mirror\0sha`. */
   private readonly flights = new Map<string, Promise<{ mirror: string; commit: string }>>();
+  private readonly fetches: MirrorFetches;
   private readonly maintenance: MirrorMaintenance;
 
   constructor(
@@ -71,6 +71,12 @@ export class GitMirrors {
       (mirror) => this.locked(mirror, () => this.maintain(mirror)),
       options.maintenance,
     );
+    this.fetches = new MirrorFetches({
+      remoteGit: (args, signal, onTicket) => this.remoteGit(args, signal, onTicket),
+      resolveCommit: (mirror, sha, signal) => this.resolveCommit(mirror, sha, signal),
+      fetched: (mirror) => this.maintenance.fetched(mirror),
+      networkTimeoutMs: this.networkTimeoutMs,
+    });
   }
 
   /**
@@ -151,7 +157,7 @@ export class GitMirrors {
   ): Promise<{ mirror: string; commit: string }> {
     const fetchedAt = Date.now();
     try {
-      const commit = await this.fetchAndResolve(url, mirror, sha, signal);
+      const commit = await this.fetches.fetchUntilFound(url, mirror, sha, signal);
       return { mirror, commit: this.memory.remember(mirror, commit) };
     } catch (err) {
       // Removed since it was seen (an operator clearing the cache): cloned again, as always.
@@ -186,7 +192,7 @@ export class GitMirrors {
     if (commit !== null) return { mirror, commit: this.memory.remember(mirror, commit) };
     const fetchedAt = Date.now();
     try {
-      commit = await this.fetchAndResolve(url, mirror, sha, signal);
+      commit = await this.fetches.fetchUntilFound(url, mirror, sha, signal);
     } catch (err) {
       // The scheduler's ancestry question takes this as the answer for a while instead of
       // fetching again for every event that names the commit; builds always fetch.
@@ -196,34 +202,18 @@ export class GitMirrors {
     return { mirror, commit: this.memory.remember(mirror, commit) };
   }
 
-  /** `fetch` (and, for a full id not on any branch, a fetch by id) until `sha` resolves, or throws. */
-  private async fetchAndResolve(
-    url: string,
-    mirror: string,
-    sha: string,
-    signal?: AbortSignal,
-  ): Promise<string> {
-    await this.fetchAll(url, mirror, signal);
-    // A commit the fetch did not bring is shown absent from the object store, without a process
-    // (pushes announced before the forge serves them, or never served, come in bursts).
-    let commit = (await shownAbsent(mirror, sha))
-      ? null
-      : await this.resolveCommit(mirror, sha, signal);
-    if (commit === null && sha.length >= 40) {
-      // Not on any branch any more (force-pushed away)? Servers allowing it serve it by id.
-      const r = await this.remoteGit(
-        ['--git-dir', mirror, 'fetch', '--no-auto-maintenance', '--progress', 'origin', sha],
-        signal,
-      );
-      this.maintenance.fetched(mirror);
-      // A server that refuses fetches by id says so and the commit is simply not found; a
-      // network failure here is still a network failure.
-      if (r.exitCode !== 0 && (r.stalled === true || isNetworkFailure(r.stderr)))
-        throw remoteError(r, 'fetch', url, this.networkTimeoutMs);
-      if (r.exitCode === 0) commit = await this.resolveCommit(mirror, sha, signal);
-    }
-    if (commit === null) throw new RunError('checkout', `commit ${sha} not found in ${url}`);
-    return commit;
+  /**
+   * The fetch now bringing `sha` (a full id) into `url`'s mirror — the start-early fetch of an
+   * announced version, still running — for a checkout to follow (`GitRunOptions.after`): it then
+   * starts the moment git exits, not after a round trip through this process. `undefined` when
+   * there is none (the caller awaits `ensureCommit` as usual). A follower that fails, because the
+   * branches did not bring the commit, is no answer: `ensureCommit` still is.
+   */
+  fetchBringing(url: string, sha: string): RunTicket | undefined {
+    if (!FULL_SHA_RE.test(sha)) return undefined;
+    const mirror = this.mirrorDir(url);
+    // The flight holds the mirror's lock: the branch fetch running there is its own.
+    return this.flights.has(`${mirror}\0${sha}`) ? this.fetches.runningIn(mirror) : undefined;
   }
 
   /**
@@ -240,18 +230,7 @@ export class GitMirrors {
    */
   fetchOrigin(url: string): Promise<void> {
     const mirror = this.mirrorDir(url);
-    return this.locked(mirror, () => this.fetchAll(url, mirror));
-  }
-
-  private async fetchAll(url: string, mirror: string, signal?: AbortSignal): Promise<void> {
-    this.fetchedAt.set(mirror, Date.now());
-    // Git's maintenance runs later, off the path from a push to its build (`MirrorMaintenance`).
-    const args = ['--git-dir', mirror, 'fetch', '--no-auto-maintenance', '--prune', '--progress'];
-    try {
-      await this.expectRemote([...args, 'origin'], 'fetch', url, signal);
-    } finally {
-      this.maintenance.fetched(mirror);
-    }
+    return this.locked(mirror, () => this.fetches.fetchBranches(url, mirror));
   }
 
   /** See `PrefetchRounds.notAncestorYet`: not an ancestor of `head`, before the fetch ends. */
@@ -261,7 +240,7 @@ export class GitMirrors {
 
   /** When the newest fetch of `url`'s mirror started, or 0. */
   lastFetchStart(url: string): number {
-    return this.fetchedAt.get(this.mirrorDir(url)) ?? 0;
+    return this.fetches.lastStart(this.mirrorDir(url));
   }
 
   /** Checks `commit` out (detached) into `dest`, absent or empty (see `freshCheckout`). */
@@ -365,13 +344,19 @@ export class GitMirrors {
     throw remoteError(r, what, url, this.networkTimeoutMs);
   }
 
-  private remoteGit(args: readonly string[], signal?: AbortSignal): Promise<GitRunResult> {
+  private remoteGit(
+    args: readonly string[],
+    signal?: AbortSignal,
+    onTicket?: (ticket: RunTicket) => void,
+  ): Promise<GitRunResult> {
     const network = this.network;
     const timeoutMs = this.networkTimeoutMs;
-    return this.runGit(
-      args,
-      signal === undefined ? { timeoutMs, network } : { timeoutMs, network, signal },
-    );
+    return this.runGit(args, {
+      timeoutMs,
+      network,
+      ...(signal === undefined ? {} : { signal }),
+      ...(onTicket === undefined ? {} : { onTicket }),
+    });
   }
 
   git(args: readonly string[], timeoutMs: number, signal?: AbortSignal): Promise<GitRunResult> {

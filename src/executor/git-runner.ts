@@ -1,4 +1,4 @@
-import { runProcess } from '../spawn/process-helper.js';
+import { runProcess, type RunTicket } from '../spawn/process-helper.js';
 import type { NetworkLimits } from '../core/pipeline.js';
 
 export interface GitRunOptions {
@@ -12,6 +12,10 @@ export interface GitRunOptions {
    * `--progress`, so a healthy transfer keeps writing.
    */
   readonly network?: NetworkLimits;
+  /** Start only once this run has succeeded, without a round trip here (`RunRequest.after`). */
+  readonly after?: RunTicket;
+  /** Receives this run's ticket, for a later run to follow; runners that cannot, never call it. */
+  readonly onTicket?: (ticket: RunTicket) => void;
 }
 
 export interface GitRunResult {
@@ -90,6 +94,8 @@ export const spawnGit: GitRunner = async (args, options) => {
     // Keep the tail: with `--progress` the head is progress, the cause comes last.
     stderrTail: true,
     signal: options.signal,
+    after: options.after,
+    onTicket: options.onTicket,
   });
   return {
     exitCode: r.code,

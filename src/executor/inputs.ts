@@ -93,15 +93,23 @@ export async function materializeInputs(ctx: MaterializeContext): Promise<Materi
                 signal: ctx.signal,
               })
             : Promise.resolve(false);
-        const { mirror, commit } = await ctx.mirrors.ensureCommit(
-          def.url,
-          input.version,
-          ctx.signal,
-        );
+        // Its checkout starts the moment the start-early fetch's git exits, when that fetch is
+        // still running once the tree is ready; if it fails, the commit is awaited as usual.
+        const followed = prepared
+          .then((ok) => {
+            const after = ok ? ctx.mirrors.fetchBringing(def.url, input.version) : undefined;
+            const move = { commit: input.version, dest, signal: ctx.signal };
+            return after !== undefined && moveTree(ctx.mirrors, { ...move, after });
+          })
+          .catch(() => false);
+        // Never on with a checkout still running in the tree (a follower, when this throws).
+        const { mirror, commit } = await ctx.mirrors
+          .ensureCommit(def.url, input.version, ctx.signal)
+          .finally(() => followed);
         const warm =
           (await prepared) &&
           mirror === expected &&
-          (await moveTree(ctx.mirrors, { commit, dest, signal: ctx.signal }));
+          ((await followed) || (await moveTree(ctx.mirrors, { commit, dest, signal: ctx.signal })));
         if (!warm) {
           if (ctx.reuse === true) await emptyDir(dest);
           await ctx.mirrors.checkout(mirror, commit, dest, def.url, ctx.signal);

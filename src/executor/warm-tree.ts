@@ -1,6 +1,7 @@
 import { lstat, mkdir, open, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EXCLUDES, INDEX_V2, remoteConfig } from './workspace-git-files.js';
+import type { RunTicket } from '../spawn/process-helper.js';
 import type { GitRunner } from './git-runner.js';
 
 /** The git runner and local timeout of the mirrors the trees borrow objects from. */
@@ -66,14 +67,20 @@ export async function prepareTree(
   return r?.exitCode === 0;
 }
 
-/** The second half of `updateTree`, on a tree `prepareTree` accepted: `checkout --force`. */
+/**
+ * The second half of `updateTree`, on a tree `prepareTree` accepted: `checkout --force`; with
+ * `after`, once that run (the fetch bringing the commit) has succeeded. `false` when it failed
+ * or never started.
+ */
 export async function moveTree(
   g: TreeGit,
-  opts: { commit: string; dest: string; signal: AbortSignal },
+  opts: { commit: string; dest: string; signal: AbortSignal; after?: RunTicket },
 ): Promise<boolean> {
   const args = ['-C', opts.dest, ...SAFE, ...INDEX_V2, '-c', 'advice.detachedHead=false'];
   args.push('checkout', '--quiet', '--force', '--detach', opts.commit, '--');
-  const co = await g.runGit(args, { timeoutMs: g.localTimeoutMs, signal: opts.signal });
+  const { after, signal } = opts;
+  const timeoutMs = g.localTimeoutMs;
+  const co = await g.runGit(args, after ? { timeoutMs, signal, after } : { timeoutMs, signal });
   if (co.exitCode === 0) return true;
   if (opts.signal.aborted) throw new Error('cancelled during checkout');
   return false;

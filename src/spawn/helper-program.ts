@@ -3,11 +3,14 @@
  * Plain CommonJS in a string, like the WAL checkpointer's worker: it needs nothing of nightless,
  * and a string runs the same from `dist/`, under tsx and under vitest.
  *
- * Messages in: `{ t: 'run', id, file, args, cwd, env, timeoutMs, stall, maxOut, tailErr }` and
- * `{ t: 'kill', id }`. Message out: `{ t: 'done', id, code, signal, stdout, stderr, timedOut,
+ * Messages in: `{ t: 'run', id, file, args, cwd, env, timeoutMs, stall, maxOut, tailErr, after }`
+ * and `{ t: 'kill', id }`. Message out: `{ t: 'done', id, code, signal, stdout, stderr, timedOut,
  * stalled, error }`, once per run. Each program runs in its own process group (it may start
  * helpers of its own that hold the pipes open: git-remote-http, ssh), killed as a group on
  * timeout, stall, kill, or when the channel to nightless closes (nightless stopped or died).
+ * A run with `after` (another run's id) starts the moment that run ends with exit code 0, before
+ * its answer is even sent; after any other end, or one this helper does not know (not among the
+ * last 64), it is not started and its answer's `error` says so.
  *
  * It is also the lifeline of processes nightless started itself (build steps): `{ t: 'watch',
  * id, pgid, mark, graceMs }` until `{ t: 'unwatch', id }`. When the channel closes — nightless
@@ -21,6 +24,12 @@ const { spawn } = require('node:child_process');
 const fs = require('node:fs');
 const running = new Map();
 const watched = new Map();
+// Runs waiting for a running one to succeed (its id -> their messages), and the reverse.
+const followers = new Map();
+const following = new Map();
+// Whether each recently ended run succeeded, for a follower that comes after the end.
+const ended = new Map();
+const ENDED_KEPT = 64;
 // Bounds the lifeline's work after nightless died: longest grace honoured, SIGKILL rounds.
 const MAX_GRACE_MS = 60000;
 const KILL_ROUNDS = 10;
@@ -32,6 +41,35 @@ function killGroup(child) {
   } catch {
     try { child.kill('SIGKILL'); } catch {}
   }
+}
+
+function notStarted(m, why) {
+  process.send({ t: 'done', id: m.id, code: null, signal: null, stdout: '', stderr: '',
+    timedOut: false, stalled: false, error: 'not started: ' + why });
+}
+
+function follow(m) {
+  if (running.has(m.after)) {
+    const list = followers.get(m.after) || [];
+    list.push(m);
+    followers.set(m.after, list);
+    following.set(m.id, m.after);
+    return;
+  }
+  const ok = ended.get(m.after);
+  if (ok === true) run(m);
+  else notStarted(m, ok === false ? 'the run it follows failed' : 'the run it follows is unknown');
+}
+
+// A follower waiting for its run is dropped; true when there was one.
+function dropFollower(id) {
+  const after = following.get(id);
+  if (after === undefined) return false;
+  following.delete(id);
+  const rest = (followers.get(after) || []).filter((f) => f.id !== id);
+  if (rest.length === 0) followers.delete(after);
+  else followers.set(after, rest);
+  return true;
 }
 
 function run(m) {
@@ -77,6 +115,17 @@ function run(m) {
     clearTimeout(timer);
     clearTimeout(watchdog);
     running.delete(m.id);
+    const ok = code === 0 && error === null && !job.timedOut && !job.stalled;
+    ended.set(m.id, ok);
+    if (ended.size > ENDED_KEPT) ended.delete(ended.keys().next().value);
+    // Followers first: their programs start before this answer is even on its way.
+    const next = followers.get(m.id) || [];
+    followers.delete(m.id);
+    for (const f of next) {
+      following.delete(f.id);
+      if (ok) run(f);
+      else notStarted(f, 'the run it follows failed');
+    }
     process.send({ t: 'done', id: m.id, code, signal, stdout, stderr, timedOut: job.timedOut,
       stalled: job.stalled, error });
   };
@@ -139,10 +188,13 @@ function endWatched() {
 }
 
 process.on('message', (m) => {
-  if (m.t === 'run') run(m);
-  else if (m.t === 'kill') {
+  if (m.t === 'run') {
+    if (m.after === null || m.after === undefined) run(m);
+    else follow(m);
+  } else if (m.t === 'kill') {
     const job = running.get(m.id);
     if (job) killGroup(job.child);
+    else if (dropFollower(m.id)) notStarted(m, 'killed before it started');
   } else if (m.t === 'watch') watched.set(m.id, m);
   else if (m.t === 'unwatch') watched.delete(m.id);
 });

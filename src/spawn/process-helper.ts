@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { HELPER_PROGRAM } from './helper-program.js';
-import { runHere } from './run-here.js';
+import { followHere, runHere } from './run-here.js';
 
 /**
  * Starting a program from the server costs a `fork()` of the whole server process (~200 MB of
@@ -32,6 +32,28 @@ export interface RunRequest {
   readonly stderrTail?: boolean;
   /** Kills the program's process group. */
   readonly signal?: AbortSignal | undefined;
+  /**
+   * Start only once this earlier run has ended with exit code 0 (and no error, timeout or
+   * stall): in the helper the program starts the moment that run's program exits, with no round
+   * trip through this process. After any other end it is not started (`error` says so).
+   */
+  readonly after?: RunTicket | undefined;
+  /** Called with this run's ticket, before `run` returns: what a later run can follow. */
+  readonly onTicket?: ((ticket: RunTicket) => void) | undefined;
+}
+
+/** A run handed to `run`, for a later run to follow (`RunRequest.after`). */
+export interface RunTicket {
+  readonly done: Promise<RunResult>;
+}
+
+/** A ticket of a run sent to a helper process: a run sent to the same helper follows it there. */
+class HelperTicket implements RunTicket {
+  constructor(
+    readonly done: Promise<RunResult>,
+    readonly helper: ChildProcess,
+    readonly id: number,
+  ) {}
 }
 
 export interface RunResult {
@@ -48,7 +70,8 @@ export interface RunResult {
 interface Pending {
   readonly req: RunRequest;
   readonly resolve: (r: RunResult | Promise<RunResult>) => void;
-  readonly backstop: NodeJS.Timeout;
+  /** Armed once the run can start (a follower's, when the run it follows has ended). */
+  backstop: NodeJS.Timeout | undefined;
   readonly detach: () => void;
 }
 
@@ -103,30 +126,46 @@ export class ProcessHelper {
    * be started or reached, the program runs from this process instead (it never ran there).
    */
   run(req: RunRequest): Promise<RunResult> {
-    return new Promise((resolve) => {
+    let ticket: ((done: Promise<RunResult>) => RunTicket) | undefined;
+    const done = new Promise<RunResult>((resolve) => {
+      const after = req.after;
+      // A run that followed elsewhere (from this process, or an earlier helper) is waited for here.
+      if (after !== undefined && !(after instanceof HelperTicket && after.helper === this.child)) {
+        resolve(followHere({ ...req, after }, (r) => this.run(r)));
+        return;
+      }
       const id = this.nextId++;
       let child: ChildProcess;
       try {
         child = this.ensure();
       } catch {
-        resolve(runHere(req));
+        resolve(runHere({ ...req, onTicket: undefined }));
         return;
       }
+      ticket = (promise) => new HelperTicket(promise, child, id);
       const onAbort = (): void => void this.send(child, { t: 'kill', id }, () => undefined);
-      // A wedged helper must not hold a caller forever: its own timeout plus a grace period.
-      const backstop = setTimeout(
-        () => {
-          this.finish(id, { ...failed('the spawn helper did not answer'), timedOut: true });
-          child.kill('SIGKILL');
-        },
-        Math.min(req.timeoutMs + BACKSTOP_GRACE_MS, MAX_TIMER_MS),
-      );
-      this.pending.set(id, {
+      const pending: Pending = {
         req,
         resolve,
-        backstop,
+        backstop: undefined,
         detach: () => req.signal?.removeEventListener('abort', onAbort),
-      });
+      };
+      // A wedged helper must not hold a caller forever: its own timeout plus a grace period,
+      // from when the run can start.
+      const arm = (): void => {
+        if (this.pending.get(id) !== pending) return;
+        pending.backstop = setTimeout(
+          () => {
+            if (this.pending.get(id) !== pending) return;
+            this.finish(id, { ...failed('the spawn helper did not answer'), timedOut: true });
+            child.kill('SIGKILL');
+          },
+          Math.min(req.timeoutMs + BACKSTOP_GRACE_MS, MAX_TIMER_MS),
+        );
+      };
+      this.pending.set(id, pending);
+      if (after === undefined) arm();
+      else void after.done.then(arm);
       // While a run is pending the channel keeps this process alive (a CLI awaiting git).
       if (this.pending.size === 1) child.channel?.ref();
       const sent = this.send(
@@ -143,6 +182,7 @@ export class ProcessHelper {
           stall: req.stall ?? null,
           maxOut: req.maxOutputChars,
           tailErr: req.stderrTail === true,
+          after: after instanceof HelperTicket ? after.id : null,
         },
         () => this.handBack(id, req),
       );
@@ -153,6 +193,8 @@ export class ProcessHelper {
       if (req.signal?.aborted === true) onAbort();
       else req.signal?.addEventListener('abort', onAbort, { once: true });
     });
+    req.onTicket?.(ticket?.(done) ?? { done });
+    return done;
   }
 
   /**
@@ -283,7 +325,8 @@ export class ProcessHelper {
     clearTimeout(p.backstop);
     p.detach();
     if (this.pending.size === 0) this.child?.channel?.unref();
-    p.resolve(runHere(req));
+    // Its ticket was handed out already; the run it follows is waited for here, if any.
+    p.resolve(runHere({ ...req, onTicket: undefined }));
   }
 
   private failAll(why: string): void {

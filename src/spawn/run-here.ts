@@ -1,11 +1,38 @@
 import { spawn } from 'node:child_process';
-import type { RunRequest, RunResult } from './process-helper.js';
+import type { RunRequest, RunResult, RunTicket } from './process-helper.js';
 
 /**
  * Runs `req` from this process: what the helper program does (`helper-program.ts`), for when
  * the helper cannot be started, and for a process that is small itself (`runProgramsHere`).
  */
 export function runHere(req: RunRequest): Promise<RunResult> {
+  const after = req.after;
+  const done = after === undefined ? start(req) : followHere({ ...req, after }, start);
+  req.onTicket?.({ done });
+  return done;
+}
+
+/** Whether a run ended as `after` requires: exit code 0, nothing killed it, nothing failed. */
+export function succeeded(r: RunResult): boolean {
+  return r.code === 0 && r.error === null && !r.timedOut && !r.stalled;
+}
+
+/** `req` once its `after` run has succeeded, through `start`; otherwise not started. */
+export async function followHere(
+  req: RunRequest & { readonly after: RunTicket },
+  start: (req: RunRequest) => Promise<RunResult>,
+): Promise<RunResult> {
+  const before = await req.after.done;
+  if (!succeeded(before)) return notStarted('the run it follows failed');
+  if (req.signal?.aborted === true) return notStarted('killed before it started');
+  return start({ ...req, after: undefined, onTicket: undefined });
+}
+
+function notStarted(why: string): RunResult {
+  return result(null, null, '', '', false, false, `not started: ${why}`);
+}
+
+function start(req: RunRequest): Promise<RunResult> {
   return new Promise((resolve) => {
     let child: ReturnType<typeof spawn>;
     try {

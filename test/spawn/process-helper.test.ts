@@ -11,6 +11,7 @@ import {
   runProgramsHere,
   type RunRequest,
   type RunResult,
+  type RunTicket,
 } from '../../src/spawn/process-helper.js';
 import { runHere } from '../../src/spawn/run-here.js';
 
@@ -129,7 +130,58 @@ describe.each([
     const rs = await Promise.all(Array.from({ length: 40 }, (_, i) => h.run(sh(`echo ${i}`))));
     expect(rs.map((r) => r.stdout.trim())).toEqual(Array.from({ length: 40 }, (_, i) => `${i}`));
   });
+
+  it('a run that follows another starts only once it has succeeded, and never after a failure', async () => {
+    const h = runner();
+    const dir = mkdtempSync(join(tmpdir(), 'nightless-follow-'));
+    try {
+      const first = ticketed(h, sh(`sleep 0.3; echo landed > ${dir}/f`));
+      // The follower reads what the first one writes at its very end: it ran after it.
+      const second = await h.run(sh(`cat ${dir}/f`, { after: first.ticket }));
+      expect(second).toMatchObject({ code: 0, stdout: 'landed\n', error: null });
+      // Following a run that has ended already: it starts at once.
+      expect(await h.run(sh('echo again', { after: first.ticket }))).toMatchObject({
+        code: 0,
+        stdout: 'again\n',
+      });
+      const failing = ticketed(h, sh('sleep 0.2; exit 3'));
+      const skipped = await h.run(sh(`touch ${dir}/ran`, { after: failing.ticket }));
+      expect(skipped).toMatchObject({ code: null, error: expect.stringMatching(/^not started/) });
+      expect((await failing.done).code).toBe(3);
+      expect(existsSync(join(dir, 'ran'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a follower killed while it waits never starts; the run it follows goes on', async () => {
+    const h = runner();
+    const dir = mkdtempSync(join(tmpdir(), 'nightless-follow-'));
+    try {
+      const first = ticketed(h, sh('sleep 0.4; echo done'));
+      const ac = new AbortController();
+      const waiting = h.run(sh(`touch ${dir}/ran`, { after: first.ticket, signal: ac.signal }));
+      setTimeout(() => ac.abort(), 50);
+      expect(await waiting).toMatchObject({
+        code: null,
+        error: expect.stringMatching(/^not started/),
+      });
+      expect(await first.done).toMatchObject({ code: 0, stdout: 'done\n' });
+      await sleep(100);
+      expect(existsSync(join(dir, 'ran'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** `run(req)` and the ticket it hands out. */
+function ticketed(h: Runner, req: RunRequest): { done: Promise<RunResult>; ticket: RunTicket } {
+  let ticket: RunTicket | undefined;
+  const done = h.run({ ...req, onTicket: (t) => (ticket = t) });
+  if (ticket === undefined) throw new Error('no ticket handed out');
+  return { done, ticket };
+}
 
 describe('the spawn helper process', () => {
   it('starts the programs, not this process', async () => {
@@ -137,6 +189,36 @@ describe('the spawn helper process', () => {
     const ppid = await h.run(sh('ps -o ppid= -p $$'));
     expect(Number(ppid.stdout.trim())).toBe(h.pid);
     expect(h.pid).not.toBe(process.pid);
+  });
+
+  it('starts a follower the moment the run it follows ends, with no turn of this process', async () => {
+    const h = helper();
+    const now = (): number => Number(process.hrtime.bigint() / 1_000_000n);
+    const first = ticketed(h, sh('sleep 0.2'));
+    // `date` in ms since the epoch, against this process's clock of the same kind.
+    const follower = h.run(sh('date +%s%3N', { after: first.ticket }));
+    await sleep(20); // both handed to the helper
+    const offset = Date.now() - now();
+    const blockedUntil = now() + 1500;
+    while (now() < blockedUntil); // this process does nothing else meanwhile
+    const startedAt = Number((await follower).stdout.trim()) - offset;
+    expect((await first.done).code).toBe(0);
+    expect(startedAt).toBeLessThan(blockedUntil);
+  });
+
+  it('a follower of a run in another helper waits for it here', async () => {
+    const a = helper();
+    const b = helper();
+    const first = ticketed(a, sh('sleep 0.2; echo a'));
+    const r = await b.run(sh('echo b', { after: first.ticket }));
+    expect(r).toMatchObject({ code: 0, stdout: 'b\n' });
+    expect((await first.done).stdout).toBe('a\n');
+    const failing = ticketed(a, sh('exit 1'));
+    expect(await b.run(sh('echo no', { after: failing.ticket }))).toMatchObject({
+      code: null,
+      stdout: '',
+      error: expect.stringMatching(/^not started/),
+    });
   });
 
   it('a helper that cannot start: the programs run from this process instead', async () => {

@@ -1,0 +1,97 @@
+import { isNetworkFailure } from '../core/network-failure.js';
+import type { RunTicket } from '../spawn/process-helper.js';
+import type { GitRunResult } from './git-runner.js';
+import { shownAbsent } from './object-absence.js';
+import { remoteError } from './remote-error.js';
+import { RunError } from './run-error.js';
+
+/** What the fetches need of `GitMirrors`. */
+export interface FetchDeps {
+  /** A command that talks to the remote (network limits), never rejecting on its exit code. */
+  readonly remoteGit: (
+    args: readonly string[],
+    signal?: AbortSignal,
+    onTicket?: (ticket: RunTicket) => void,
+  ) => Promise<GitRunResult>;
+  readonly resolveCommit: (
+    mirror: string,
+    sha: string,
+    signal?: AbortSignal,
+  ) => Promise<string | null>;
+  /** Told after every fetch, failed or not (`MirrorMaintenance.fetched`). */
+  readonly fetched: (mirror: string) => void;
+  readonly networkTimeoutMs: number;
+}
+
+/**
+ * The fetches into the mirrors: the branches (`fetch --prune origin`), then a commit by id when
+ * they did not bring it. Knows when the newest branch fetch of each mirror started, and the one
+ * running in each, for a checkout to follow (`GitRunOptions.after`).
+ */
+export class MirrorFetches {
+  /** When the newest fetch of each mirror started: it shows every commit pushed before then. */
+  private readonly startedAt = new Map<string, number>();
+  /** The branch fetch running in each mirror, when the git runner hands out tickets. */
+  private readonly running = new Map<string, RunTicket>();
+
+  constructor(private readonly deps: FetchDeps) {}
+
+  /** Fetches until `sha` resolves in `mirror` and returns the full id, or throws `RunError`. */
+  async fetchUntilFound(
+    url: string,
+    mirror: string,
+    sha: string,
+    signal?: AbortSignal,
+  ): Promise<string> {
+    const { deps } = this;
+    await this.fetchBranches(url, mirror, signal);
+    // A commit the fetch did not bring is shown absent from the object store, without a process
+    // (pushes announced before the forge serves them, or never served, come in bursts).
+    let commit = (await shownAbsent(mirror, sha))
+      ? null
+      : await deps.resolveCommit(mirror, sha, signal);
+    if (commit === null && sha.length >= 40) {
+      // Not on any branch any more (force-pushed away)? Servers allowing it serve it by id.
+      const r = await deps.remoteGit(
+        ['--git-dir', mirror, 'fetch', '--no-auto-maintenance', '--progress', 'origin', sha],
+        signal,
+      );
+      deps.fetched(mirror);
+      // A server that refuses fetches by id says so and the commit is simply not found; a
+      // network failure here is still a network failure.
+      if (r.exitCode !== 0 && (r.stalled === true || isNetworkFailure(r.stderr)))
+        throw remoteError(r, 'fetch', url, deps.networkTimeoutMs);
+      if (r.exitCode === 0) commit = await deps.resolveCommit(mirror, sha, signal);
+    }
+    if (commit === null) throw new RunError('checkout', `commit ${sha} not found in ${url}`);
+    return commit;
+  }
+
+  /** `git fetch --prune origin` into `mirror`; throws `RunError` when it fails. */
+  async fetchBranches(url: string, mirror: string, signal?: AbortSignal): Promise<void> {
+    this.startedAt.set(mirror, Date.now());
+    // Git's maintenance runs later, off the path from a push to its build (`MirrorMaintenance`).
+    const args = ['--git-dir', mirror, 'fetch', '--no-auto-maintenance', '--prune', '--progress'];
+    let ticket: RunTicket | undefined;
+    try {
+      const r = await this.deps.remoteGit([...args, 'origin'], signal, (t) => {
+        ticket = t;
+        this.running.set(mirror, t);
+      });
+      if (r.exitCode !== 0) throw remoteError(r, 'fetch', url, this.deps.networkTimeoutMs);
+    } finally {
+      if (ticket !== undefined && this.running.get(mirror) === ticket) this.running.delete(mirror);
+      this.deps.fetched(mirror);
+    }
+  }
+
+  /** The branch fetch running in `mirror`, if its ticket is known. */
+  runningIn(mirror: string): RunTicket | undefined {
+    return this.running.get(mirror);
+  }
+
+  /** When the newest branch fetch of `mirror` started, or 0. */
+  lastStart(mirror: string): number {
+    return this.startedAt.get(mirror) ?? 0;
+  }
+}
