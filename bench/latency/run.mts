@@ -3,7 +3,8 @@
  * bench/README.md.
  *
  *   npx tsx bench/latency/run.mts [--runs=30] [--budget-s=300] [--only=webhook,downstream,poll]
- *                                 [--root=DIR] [--serve-args=ARGS] [--no-write] [--keep]
+ *                                 [--root=DIR] [--serve-args=ARGS] [--node-args=ARGS]
+ *                                 [--no-write] [--keep]
  *
  * webhook:    a commit pushed to a small bare repository, then a signed `POST /hooks/generic`
  *             → the first instruction of the job's first step (it writes `date +%s%N`), the new
@@ -42,6 +43,8 @@ const only = new Set((args.get('only') ?? 'webhook,downstream,poll').split(','))
 const root = args.get('root');
 /** `--serve-args="--no-git-helper"`: extra `serve` flags (space-separated), for before/after. */
 const serveArgs = (args.get('serve-args') ?? '').split(' ').filter((a) => a !== '');
+/** `--node-args="--cpu-prof --cpu-prof-dir=/tmp/prof"`: flags for the server's node, to profile it. */
+const nodeArgs = (args.get('node-args') ?? '').split(' ').filter((a) => a !== '');
 const WARMUP = 3;
 const log = (msg: string): void => void process.stderr.write(`[bench] ${msg}\n`);
 
@@ -69,7 +72,7 @@ await writeFile(config, pipelineYaml(app, lib, marks));
 const floorScript = await prepareFloor(dir, app.origin);
 const loadStart = loadAverage();
 const started = Date.now();
-const server = await startServer(dir, config, dataDir, root, serveArgs);
+const server = await startServer(dir, config, dataDir, root, serveArgs, nodeArgs);
 log(`server at ${server.url}; data in ${dir}`);
 
 /** The finished build of `job` whose input is `version`. */

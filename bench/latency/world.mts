@@ -245,12 +245,15 @@ export async function startServer(
   dataDir: string,
   root = repoRoot,
   extraArgs: readonly string[] = [],
+  /** Flags for node itself, before the script (`--cpu-prof`, to profile the server). */
+  nodeArgs: readonly string[] = [],
 ): Promise<Server> {
   if (!existsSync(join(root, 'dist', 'cli', 'main.js')))
     throw new Error(`${root}/dist/ is missing: run \`npm run build\` there first`);
   const child = spawn(
     process.execPath,
     [
+      ...nodeArgs,
       join(root, 'bin', 'nightless.js'),
       'serve',
       ...['-c', config, '-d', dataDir, '--port', '0', '--slots', '2'],
