@@ -206,6 +206,18 @@ describe('the spawn helper process', () => {
     expect(startedAt).toBeLessThan(blockedUntil);
   });
 
+  it('a follower of a run the helper no longer remembers (64 ended since) is not started', async () => {
+    const h = helper();
+    const first = ticketed(h, sh('true'));
+    await first.done;
+    await Promise.all(Array.from({ length: 64 }, () => h.run(sh('true'))));
+    const late = await h.run(sh('echo ran', { after: first.ticket }));
+    expect(late).toMatchObject({ code: null, stdout: '', error: expect.stringMatching(/unknown/) });
+    const recent = ticketed(h, sh('true'));
+    await recent.done;
+    expect(await h.run(sh('echo ran', { after: recent.ticket }))).toMatchObject({ code: 0 });
+  });
+
   it('a follower of a run in another helper waits for it here', async () => {
     const a = helper();
     const b = helper();
