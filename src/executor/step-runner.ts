@@ -5,7 +5,7 @@ import type { Readable } from 'node:stream';
 import { processHelper } from '../spawn/process-helper.js';
 import { formatDuration } from './format-duration.js';
 import { stepShell, type HeldStep, type StepProcess } from './held-step.js';
-import { killStepProcesses, PROCESS_COOKIE_ENV } from './kill-tree.js';
+import { killStepProcesses, PROCESS_COOKIE_ENV, startTicks } from './kill-tree.js';
 import type { LogWriter } from './log-writer.js';
 import { BWRAP, sandboxArgs, sandboxExitCode, type SandboxSpec } from './sandbox.js';
 import type { SpareShells } from './spare-shell.js';
@@ -113,6 +113,8 @@ export async function runStep(o: StepRunOptions): Promise<StepOutcome> {
   // The spawn helper outlives this process: if it dies (even SIGKILL), the helper ends the step
   // at once, rather than the step running on — beside its own re-run once the build is found
   // lost — until this data directory starts again. Told before any await: no window.
+  // Before any await: the step's first process may end at once, and is reaped on a later turn.
+  const since = startTicks(pid);
   const unwatch = processHelper.watch({
     pgid: pid,
     mark: `${PROCESS_COOKIE_ENV}=${cookie}`,
@@ -178,6 +180,7 @@ export async function runStep(o: StepRunOptions): Promise<StepOutcome> {
     pid,
     cookie,
     stop?.kind === 'cancelled' ? o.cancelGraceMs : o.killGraceMs,
+    since,
   );
   unwatch();
   const exit = stop === null ? (first as Exit) : await exited;
