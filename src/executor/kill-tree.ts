@@ -39,7 +39,7 @@ const SCAN_CHUNK = 256;
  * only processes started since then can carry it: the environment of older ones — most of the
  * machine's — is not read. The files are read synchronously, a chunk at a time: as promises,
  * each was four trips to libuv's threads, and a scan of ~85 processes cost 11–12 ms of CPU
- * against ~1.4 ms now (bench/RESULTS.md, "Latency").
+ * against ~1.4 ms now (bench/RESULTS.md, "Executor").
  */
 async function findStepProcesses(
   pgid: number,
