@@ -9,8 +9,12 @@ export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..'
 export function benchArgs(argv: readonly string[] = process.argv.slice(2)): Map<string, string> {
   return new Map(
     argv.map((a) => {
-      const [k, v] = a.replace(/^--/, '').split('=');
-      return [k ?? '', v ?? 'true'] as const;
+      // At the first `=` only: a value may hold more (`--node-args=--cpu-prof-dir=/tmp/p`).
+      const flag = a.replace(/^--/, '');
+      const at = flag.indexOf('=');
+      return at === -1
+        ? ([flag, 'true'] as const)
+        : ([flag.slice(0, at), flag.slice(at + 1)] as const);
     }),
   );
 }
