@@ -110,11 +110,11 @@ export async function runStep(o: StepRunOptions): Promise<StepOutcome> {
       : { kind: 'spawn-error', reason: why };
   }
 
+  // Before any await: the step's first process may end at once, and is reaped on a later turn.
+  const since = startTicks(pid);
   // The spawn helper outlives this process: if it dies (even SIGKILL), the helper ends the step
   // at once, rather than the step running on — beside its own re-run once the build is found
   // lost — until this data directory starts again. Told before any await: no window.
-  // Before any await: the step's first process may end at once, and is reaped on a later turn.
-  const since = startTicks(pid);
   const unwatch = processHelper.watch({
     pgid: pid,
     mark: `${PROCESS_COOKIE_ENV}=${cookie}`,
