@@ -13,18 +13,29 @@ export function runHere(req: RunRequest): Promise<RunResult> {
 }
 
 /** Whether a run ended as `after` requires: exit code 0, nothing killed it, nothing failed. */
-export function succeeded(r: RunResult): boolean {
+function succeeded(r: RunResult): boolean {
   return r.code === 0 && r.error === null && !r.timedOut && !r.stalled;
 }
 
-/** `req` once its `after` run has succeeded, through `start`; otherwise not started. */
+/**
+ * `req` once its `after` run has succeeded, through `start`; otherwise not started. An abort
+ * while it waits ends the wait at once, as a kill ends a waiting run in the helper.
+ */
 export async function followHere(
   req: RunRequest & { readonly after: RunTicket },
   start: (req: RunRequest) => Promise<RunResult>,
 ): Promise<RunResult> {
-  const before = await req.after.done;
+  const { signal } = req;
+  let onAbort = (): void => undefined;
+  const aborted = new Promise<null>((resolve) => {
+    onAbort = () => resolve(null);
+    if (signal?.aborted === true) resolve(null);
+    else signal?.addEventListener('abort', onAbort, { once: true });
+  });
+  const before = await Promise.race([req.after.done, aborted]);
+  signal?.removeEventListener('abort', onAbort);
+  if (before === null) return notStarted('killed before it started');
   if (!succeeded(before)) return notStarted('the run it follows failed');
-  if (req.signal?.aborted === true) return notStarted('killed before it started');
   return start({ ...req, after: undefined, onTicket: undefined });
 }
 
