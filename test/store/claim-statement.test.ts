@@ -31,7 +31,7 @@ describe('store: the claim statement on each backend', () => {
   it('is one UPDATE … RETURNING whose inner select locks FOR UPDATE SKIP LOCKED on PostgreSQL', () => {
     const { sql } = claimStatement(
       compilerFor('postgres'),
-      { supportsSkipLocked: true, outboxIdsNeedLock: true },
+      { supportsSkipLocked: true },
       'w1',
       1000,
     ).compile();
