@@ -72,7 +72,9 @@ export class GitMirrors {
       options.maintenance,
     );
     this.fetches = new MirrorFetches({
-      remoteGit: (args, signal, onTicket) => this.remoteGit(args, signal, onTicket),
+      remoteGit: (args, signal) => this.remoteGit(args, signal),
+      expectRemote: (args, what, url, signal, onTicket) =>
+        this.expectRemote(args, what, url, signal, onTicket),
       resolveCommit: (mirror, sha, signal) => this.resolveCommit(mirror, sha, signal),
       fetched: (mirror) => this.maintenance.fetched(mirror),
       networkTimeoutMs: this.networkTimeoutMs,
@@ -338,8 +340,9 @@ export class GitMirrors {
     what: string,
     url: string,
     signal?: AbortSignal,
+    onTicket?: (ticket: RunTicket) => void,
   ): Promise<GitRunResult> {
-    const r = await this.remoteGit(args, signal);
+    const r = await this.remoteGit(args, signal, onTicket);
     if (r.exitCode === 0) return r;
     throw remoteError(r, what, url, this.networkTimeoutMs);
   }

@@ -76,7 +76,7 @@ async function findStepProcesses(
 const chunk = Buffer.alloc(64 * 1024);
 
 /** A /proc file's text (it reports no size: read to the end); `null` when it cannot be read. */
-function readProcFile(path: string): string | null {
+export function readProcFile(path: string): string | null {
   let fd: number;
   try {
     fd = openSync(path, 'r');

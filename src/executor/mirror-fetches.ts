@@ -8,8 +8,12 @@ import { RunError } from './run-error.js';
 /** What the fetches need of `GitMirrors`. */
 export interface FetchDeps {
   /** A command that talks to the remote (network limits), never rejecting on its exit code. */
-  readonly remoteGit: (
+  readonly remoteGit: (args: readonly string[], signal?: AbortSignal) => Promise<GitRunResult>;
+  /** The same, throwing `remoteError` when it fails (`GitMirrors.expectRemote`). */
+  readonly expectRemote: (
     args: readonly string[],
+    what: string,
+    url: string,
     signal?: AbortSignal,
     onTicket?: (ticket: RunTicket) => void,
   ) => Promise<GitRunResult>;
@@ -74,11 +78,10 @@ export class MirrorFetches {
     const args = ['--git-dir', mirror, 'fetch', '--no-auto-maintenance', '--prune', '--progress'];
     let ticket: RunTicket | undefined;
     try {
-      const r = await this.deps.remoteGit([...args, 'origin'], signal, (t) => {
+      await this.deps.expectRemote([...args, 'origin'], 'fetch', url, signal, (t) => {
         ticket = t;
         this.running.set(mirror, t);
       });
-      if (r.exitCode !== 0) throw remoteError(r, 'fetch', url, this.deps.networkTimeoutMs);
     } finally {
       if (ticket !== undefined && this.running.get(mirror) === ticket) this.running.delete(mirror);
       this.deps.fetched(mirror);

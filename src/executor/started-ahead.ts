@@ -1,6 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { statFields } from './kill-tree.js';
+import { existsSync } from 'node:fs';
+import { readProcFile, statFields } from './kill-tree.js';
 
 const HAS_PROC = existsSync('/proc/self/stat');
 
@@ -13,12 +13,10 @@ const HAS_PROC = existsSync('/proc/self/stat');
 export function waitingAhead(child: ChildProcess): boolean {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return false;
   if (!HAS_PROC) return true;
-  try {
-    const state = statFields(readFileSync(`/proc/${child.pid}/stat`, 'latin1'))[0];
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
+  const stat = readProcFile(`/proc/${child.pid}/stat`);
+  if (stat === null) return false;
+  const state = statFields(stat)[0];
+  return state !== 'Z' && state !== 'X';
 }
 
 /**

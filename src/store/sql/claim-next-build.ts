@@ -55,22 +55,23 @@ interface ClaimParams extends Record<string, unknown> {
   readonly leaseUntil: number | null;
 }
 
-/** The claim of any job, as a shape builder per locking mode (its parameters verbatim). */
-const CLAIM_ANY = {
-  locking: (db: Db, p: ClaimParams) =>
-    claimStatement(db, { supportsSkipLocked: true }, p.worker, p.now, {
-      jobs: null,
-      leaseUntil: p.leaseUntil,
-    }),
-  plain: (db: Db, p: ClaimParams) =>
-    claimStatement(db, { supportsSkipLocked: false }, p.worker, p.now, {
-      jobs: null,
-      leaseUntil: p.leaseUntil,
-    }),
-};
+type ClaimShape = (db: Db, p: ClaimParams) => ReturnType<typeof claimStatement>;
 
-function claimAny(dialect: Dialect): (db: Db, p: ClaimParams) => ReturnType<typeof claimStatement> {
-  return dialect.supportsSkipLocked ? CLAIM_ANY.locking : CLAIM_ANY.plain;
+/** The claim of any job as a shape builder (its parameters verbatim), for one locking mode. */
+function claimShape(supportsSkipLocked: boolean): ClaimShape {
+  return (db, p) =>
+    claimStatement(db, { supportsSkipLocked }, p.worker, p.now, {
+      jobs: null,
+      leaseUntil: p.leaseUntil,
+    });
+}
+
+/** Made once: `Shapes` compiles each builder once, keyed by the function itself. */
+const CLAIM_LOCKING = claimShape(true);
+const CLAIM_PLAIN = claimShape(false);
+
+function claimAny(dialect: Dialect): ClaimShape {
+  return dialect.supportsSkipLocked ? CLAIM_LOCKING : CLAIM_PLAIN;
 }
 
 /** The claim `UPDATE … RETURNING id`; returns no row when there was nothing to claim. */
