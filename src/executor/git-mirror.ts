@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { boundedMemo } from '../core/bounded-memo.js';
 import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../core/pipeline.js';
 import type { RunTicket } from '../spawn/process-helper.js';
-import { spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';
+import { holdGit, spawnGit, type GitRunner, type GitRunResult } from './git-runner.js';
+import type { ArmTiming } from './armed-fetches.js';
 import { looseCommitParents } from './loose-object.js';
 import { knownRelationIn, relationIn, type KnownRelation } from './mirror-relation.js';
 import { CommitMemory } from './commit-memory.js';
@@ -28,6 +29,8 @@ export interface GitMirrorOptions {
   readonly network?: NetworkLimits;
   /** When git's maintenance of a fetched mirror runs (`MirrorMaintenance`); tests shorten it. */
   readonly maintenance?: MaintenanceTiming;
+  /** When branch fetches are armed (`ArmedFetches`: with the real runner only); tests shorten it. */
+  readonly arming?: ArmTiming;
 }
 
 const SHA_RE = /^[0-9a-f]{7,64}$/i;
@@ -55,14 +58,15 @@ export class GitMirrors {
   private readonly present = new Set<string>();
   /** The fetches of announced versions in flight, by `mirror\0sha`. */
   private readonly flights = new Map<string, Promise<{ mirror: string; commit: string }>>();
-  private readonly fetches: MirrorFetches;
+  readonly fetches: MirrorFetches;
   private readonly maintenance: MirrorMaintenance;
 
   constructor(
     readonly root: string,
     options: GitMirrorOptions = {},
   ) {
-    this.runs = new GitRuns(options.runGit ?? spawnGit);
+    // A runner of the caller's (tests counting commands) gets no commands started ahead.
+    this.runs = new GitRuns(options.runGit ?? spawnGit, options.runGit ? undefined : holdGit);
     this.runGit = this.runs.run;
     this.networkTimeoutMs = options.networkTimeoutMs ?? 10 * 60_000;
     this.localTimeoutMs = options.localTimeoutMs ?? 2 * 60_000;
@@ -78,6 +82,9 @@ export class GitMirrors {
       resolveCommit: (mirror, sha, signal) => this.resolveCommit(mirror, sha, signal),
       fetched: (mirror) => this.maintenance.fetched(mirror),
       networkTimeoutMs: this.networkTimeoutMs,
+      hold: (args, network) => this.runs.hold(args, { timeoutMs: this.networkTimeoutMs, network }),
+      limits: () => this.network,
+      arming: options.arming,
     });
   }
 
@@ -87,6 +94,7 @@ export class GitMirrors {
    */
   close(): Promise<number> {
     this.maintenance.stop();
+    this.fetches.close();
     return this.runs.close();
   }
 
@@ -179,6 +187,7 @@ export class GitMirrors {
   ): Promise<{ mirror: string; commit: string }> {
     if (!(await exists(mirror))) {
       this.present.delete(mirror);
+      this.fetches.forget(mirror);
       this.memory.clear();
       await this.cloneMirror(url, mirror, signal);
       this.present.add(mirror);

@@ -1,4 +1,10 @@
-import { runProcess, type RunTicket } from '../spawn/process-helper.js';
+import {
+  holdProcess,
+  runProcess,
+  type HoldRequest,
+  type RunResult,
+  type RunTicket,
+} from '../spawn/process-helper.js';
 import type { NetworkLimits } from '../core/pipeline.js';
 
 export interface GitRunOptions {
@@ -74,9 +80,48 @@ function seconds(ms: number): number {
  * spawned by the spawn helper process, not by the server (`spawn/process-helper.ts`: a fork of
  * the server blocks its event loop).
  */
-export const spawnGit: GitRunner = async (args, options) => {
+export const spawnGit: GitRunner = async (args, options) =>
+  gitResult(
+    await runProcess({
+      ...gitRequest(args, options),
+      signal: options.signal,
+      after: options.after,
+      onTicket: options.onTicket,
+    }),
+  );
+
+/** A git command started ahead of its run (`holdGit`): `release` runs it, as `GitRunner` would. */
+export interface HeldGit {
+  /** The run, or `undefined` when git ended while held (see `HeldRun.release`): run it afresh. */
+  release(
+    signal?: AbortSignal,
+    onTicket?: (ticket: RunTicket) => void,
+  ): Promise<GitRunResult> | undefined;
+  /** Ends git if it was never released. */
+  discard(): void;
+}
+
+/** Starts `git <args>` now, for a run later; injectable like `GitRunner`. */
+export type GitHolder = (
+  args: readonly string[],
+  options: Pick<GitRunOptions, 'cwd' | 'timeoutMs' | 'env' | 'network'>,
+) => HeldGit;
+
+/** The real holder: `spawnGit`'s command, its stdin held open until `release` (`holdProcess`). */
+export const holdGit: GitHolder = (args, options) => {
+  const held = holdProcess(gitRequest(args, options));
+  return {
+    release: (signal, onTicket) => held.release({ signal, onTicket })?.then(gitResult),
+    discard: () => held.discard(),
+  };
+};
+
+function gitRequest(
+  args: readonly string[],
+  options: Pick<GitRunOptions, 'cwd' | 'timeoutMs' | 'env' | 'network'>,
+): HoldRequest {
   const limits = options.network;
-  const r = await runProcess({
+  return {
     file: 'git',
     args,
     cwd: options.cwd,
@@ -93,10 +138,10 @@ export const spawnGit: GitRunner = async (args, options) => {
     maxOutputChars: MAX_CAPTURE,
     // Keep the tail: with `--progress` the head is progress, the cause comes last.
     stderrTail: true,
-    signal: options.signal,
-    after: options.after,
-    onTicket: options.onTicket,
-  });
+  };
+}
+
+function gitResult(r: RunResult): GitRunResult {
   return {
     exitCode: r.code,
     stdout: r.stdout,
@@ -104,4 +149,4 @@ export const spawnGit: GitRunner = async (args, options) => {
     timedOut: r.timedOut,
     stalled: r.stalled,
   };
-};
+}

@@ -1,4 +1,4 @@
-import type { GitRunner, GitRunResult } from './git-runner.js';
+import type { GitHolder, GitRunner, GitRunResult, HeldGit } from './git-runner.js';
 
 /**
  * The git runs of one server's mirrors, so that stopping the server can kill them and wait:
@@ -7,27 +7,66 @@ import type { GitRunner, GitRunResult } from './git-runner.js';
  */
 export class GitRuns {
   private closed = false;
-  /** Each run's own abort: a shared signal would collect a listener per run for the server's life. */
+  /** Each run's abort (see `signal`), by its answer. */
   private readonly running = new Map<Promise<GitRunResult>, AbortController>();
 
-  constructor(private readonly inner: GitRunner) {}
+  /** Held commands not yet released (`hold`): discarded by {@link close}. */
+  private readonly held = new Set<HeldGit>();
+
+  constructor(
+    private readonly inner: GitRunner,
+    private readonly holder?: GitHolder,
+  ) {}
 
   /** {@link GitRunner} through `inner`, killed by {@link close}; fails at once after it. */
   readonly run: GitRunner = (args, options) => {
     if (this.closed)
       return Promise.resolve({ exitCode: null, stdout: '', stderr: 'stopping', timedOut: false });
     const own = new AbortController();
-    const signal = options.signal ? AbortSignal.any([options.signal, own.signal]) : own.signal;
-    const r = this.inner(args, { ...options, signal });
+    const r = this.inner(args, { ...options, signal: this.signal(own, options.signal) });
+    return this.track(r, own);
+  };
+
+  /**
+   * {@link GitHolder} through the `holder` given, if any; once released, a run like those of
+   * {@link run}. `undefined` without a holder, and after {@link close}.
+   */
+  hold(...[args, options]: Parameters<GitHolder>): HeldGit | undefined {
+    const holder = this.holder;
+    if (this.closed || holder === undefined) return undefined;
+    const held = holder(args, options);
+    this.held.add(held);
+    return {
+      release: (signal, onTicket) => {
+        if (!this.held.delete(held)) return undefined;
+        const own = new AbortController();
+        const r = held.release(this.signal(own, signal), onTicket);
+        return r === undefined ? undefined : this.track(r, own);
+      },
+      discard: () => {
+        this.held.delete(held);
+        held.discard();
+      },
+    };
+  }
+
+  /** Each run's own abort: a shared signal would collect a listener per run for the server's life. */
+  private signal(own: AbortController, caller: AbortSignal | undefined): AbortSignal {
+    return caller ? AbortSignal.any([caller, own.signal]) : own.signal;
+  }
+
+  private track(r: Promise<GitRunResult>, own: AbortController): Promise<GitRunResult> {
     this.running.set(r, own);
     const forget = (): void => void this.running.delete(r);
     r.then(forget, forget);
     return r;
-  };
+  }
 
   /** Kills every run and waits for them to end, at most `timeoutMs`; returns how many had not. */
   async close(timeoutMs = 5_000): Promise<number> {
     this.closed = true;
+    for (const held of this.held) held.discard();
+    this.held.clear();
     for (const own of this.running.values()) own.abort();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, timeoutMs, 'late')));

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { PROCESS_COOKIE_ENV } from './kill-tree.js';
-import { endUnused, waitingAhead } from './started-ahead.js';
+import { waitingAhead } from '../spawn/proc-files.js';
+import { endUnused } from './started-ahead.js';
 
 /** What a step runs: `bash -eo pipefail -c <script>` in `cwd` with exactly `env`. */
 export interface StepCommand {

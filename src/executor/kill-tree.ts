@@ -1,5 +1,5 @@
-import { closeSync, openSync, readSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
+import { readProcFile, statFields } from '../spawn/proc-files.js';
 
 /**
  * Environment variable set on every step process. Its value is unique per step run, and children
@@ -9,11 +9,6 @@ import { readdir } from 'node:fs/promises';
 export const PROCESS_COOKIE_ENV = 'NIGHTLESS_PROCESS_COOKIE';
 
 const POLL_MS = 20;
-
-/** The fields of a `/proc/<pid>/stat` line after `(comm)`, which may itself hold spaces or `)`. */
-export function statFields(stat: string): string[] {
-  return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-}
 
 /** Index of `starttime` (clock ticks after boot) in `statFields`: field 22 of the stat line. */
 const START_TIME = 19;
@@ -71,30 +66,6 @@ async function findStepProcesses(
     }
   }
   return found;
-}
-
-const chunk = Buffer.alloc(64 * 1024);
-
-/** A /proc file's text (it reports no size: read to the end); `null` when it cannot be read. */
-export function readProcFile(path: string): string | null {
-  let fd: number;
-  try {
-    fd = openSync(path, 'r');
-  } catch {
-    return null;
-  }
-  try {
-    const parts: string[] = [];
-    for (;;) {
-      const n = readSync(fd, chunk, 0, chunk.length, null);
-      if (n === 0) return parts.join('');
-      parts.push(chunk.toString('latin1', 0, n));
-    }
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /**

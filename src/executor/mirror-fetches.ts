@@ -1,6 +1,8 @@
 import { isNetworkFailure } from '../core/network-failure.js';
 import type { RunTicket } from '../spawn/process-helper.js';
-import type { GitRunResult } from './git-runner.js';
+import type { NetworkLimits } from '../core/pipeline.js';
+import { ArmedFetches, type ArmTiming } from './armed-fetches.js';
+import type { GitRunResult, HeldGit } from './git-runner.js';
 import { shownAbsent } from './object-absence.js';
 import { remoteError } from './remote-error.js';
 import { RunError } from './run-error.js';
@@ -24,6 +26,11 @@ export interface FetchDeps {
   ) => Promise<string | null>;
   /** Told after every fetch, failed or not (`MirrorMaintenance.fetched`). */
   readonly fetched: (mirror: string) => void;
+  /** Starts a command ahead of its run (`GitRuns.hold`); `undefined` when it cannot. */
+  readonly hold: (args: readonly string[], network: NetworkLimits) => HeldGit | undefined;
+  /** The network limits a fetch starting now gets (the pipeline's `network:`). */
+  readonly limits: () => NetworkLimits;
+  readonly arming?: ArmTiming | undefined;
   readonly networkTimeoutMs: number;
 }
 
@@ -38,7 +45,26 @@ export class MirrorFetches {
   /** The branch fetch running in each mirror, when the git runner hands out tickets. */
   private readonly running = new Map<string, RunTicket>();
 
-  constructor(private readonly deps: FetchDeps) {}
+  /** Branch fetches started ahead of the next push. */
+  readonly armed: ArmedFetches;
+
+  constructor(private readonly deps: FetchDeps) {
+    const { hold, limits } = deps;
+    this.armed = new ArmedFetches(
+      { hold: (mirror, network) => hold(branchFetchArgs(mirror, true), network), limits },
+      deps.arming,
+    );
+  }
+
+  /** The server stops: what is armed is ended, and nothing more armed. */
+  close(): void {
+    this.armed.close();
+  }
+
+  /** `mirror` is gone (it is cloned again): what is armed for it is ended. */
+  forget(mirror: string): void {
+    this.armed.drop(mirror);
+  }
 
   /** Fetches until `sha` resolves in `mirror` and returns the full id, or throws `RunError`. */
   async fetchUntilFound(
@@ -71,20 +97,30 @@ export class MirrorFetches {
     return commit;
   }
 
-  /** `git fetch --prune origin` into `mirror`; throws `RunError` when it fails. */
+  /**
+   * `git fetch --prune origin` into `mirror` — the one armed for it if there is one (see
+   * `ArmedFetches`) — and throws `RunError` when it fails.
+   */
   async fetchBranches(url: string, mirror: string, signal?: AbortSignal): Promise<void> {
+    const { deps } = this;
     this.startedAt.set(mirror, Date.now());
-    // Git's maintenance runs later, off the path from a push to its build (`MirrorMaintenance`).
-    const args = ['--git-dir', mirror, 'fetch', '--no-auto-maintenance', '--prune', '--progress'];
     let ticket: RunTicket | undefined;
+    const onTicket = (t: RunTicket): void => {
+      ticket = t;
+      this.running.set(mirror, t);
+    };
     try {
-      await this.deps.expectRemote([...args, 'origin'], 'fetch', url, signal, (t) => {
-        ticket = t;
-        this.running.set(mirror, t);
-      });
+      const armed = this.armed.take(mirror)?.release(signal, onTicket);
+      if (armed === undefined)
+        await deps.expectRemote(branchFetchArgs(mirror), 'fetch', url, signal, onTicket);
+      else {
+        const r = await armed;
+        if (r.exitCode !== 0) throw remoteError(r, 'fetch', url, deps.networkTimeoutMs);
+      }
+      this.armed.fetched(mirror);
     } finally {
       if (ticket !== undefined && this.running.get(mirror) === ticket) this.running.delete(mirror);
-      this.deps.fetched(mirror);
+      deps.fetched(mirror);
     }
   }
 
@@ -97,4 +133,14 @@ export class MirrorFetches {
   lastStart(mirror: string): number {
     return this.startedAt.get(mirror) ?? 0;
   }
+}
+
+/**
+ * The branch fetch of `mirror`; `stdin`: with `--stdin`, which reads refspecs from stdin before
+ * doing anything else — none, when the stdin is closed, so the mirror's own — to be armed.
+ * Git's maintenance runs later, off the path from a push to its build (`MirrorMaintenance`).
+ */
+export function branchFetchArgs(mirror: string, stdin = false): string[] {
+  const args = ['--git-dir', mirror, 'fetch', '--no-auto-maintenance', '--prune', '--progress'];
+  return [...args, ...(stdin ? ['--stdin'] : []), 'origin'];
 }

@@ -3,7 +3,8 @@ import { existsSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import type { StepCommand, StepProcess } from './held-step.js';
 import { PROCESS_COOKIE_ENV } from './kill-tree.js';
-import { endUnused, waitingAhead } from './started-ahead.js';
+import { waitingAhead } from '../spawn/proc-files.js';
+import { endUnused } from './started-ahead.js';
 
 const ENV = '/usr/bin/env';
 

@@ -3,14 +3,18 @@
  * Plain CommonJS in a string, like the WAL checkpointer's worker: it needs nothing of nightless,
  * and a string runs the same from `dist/`, under tsx and under vitest.
  *
- * Messages in: `{ t: 'run', id, file, args, cwd, env, timeoutMs, stall, maxOut, tailErr, after }`
- * and `{ t: 'kill', id }`. Message out: `{ t: 'done', id, code, signal, stdout, stderr, timedOut,
- * stalled, error }`, once per run. Each program runs in its own process group (it may start
+ * Messages in: `{ t: 'run', id, file, args, cwd, env, timeoutMs, stall, maxOut, tailErr, after,
+ * held }`, `{ t: 'release', id }` and `{ t: 'kill', id }`. Message out: `{ t: 'done', id, code,
+ * signal, stdout, stderr, timedOut, stalled, error }`, once per run. Each program runs in its own process group (it may start
  * helpers of its own that hold the pipes open: git-remote-http, ssh), killed as a group on
  * timeout, stall, kill, or when the channel to nightless closes (nightless stopped or died).
  * A run with `after` (another run's id) starts the moment that run ends with exit code 0, before
  * its answer is even sent; after any other end, or one this helper does not know (not among the
  * last 64), it is not started and its answer's `error` says so.
+ * A run with `held: true` starts its program at once with stdin an open pipe, but its timers
+ * only at `{ t: 'release', id }`, which closes that stdin: the program's start-up is done before
+ * the run is wanted. A held program that ended before its release (found dead at it, too: its
+ * end may not have been read yet) is answered with `held: true`: it never ran.
  *
  * It is also the lifeline of processes nightless started itself (build steps): `{ t: 'watch',
  * id, pgid, mark, graceMs }` until `{ t: 'unwatch', id }`. When the channel closes — nightless
@@ -34,6 +38,17 @@ const ENDED_KEPT = 64;
 const MAX_GRACE_MS = 60000;
 const KILL_ROUNDS = 10;
 const POLL_MS = 50;
+
+// Whether a process has exited (a zombie not yet reaped, or gone); false without /proc.
+const PROC = fs.existsSync('/proc/self/stat');
+function exited(pid) {
+  if (!PROC) return false;
+  try {
+    const stat = fs.readFileSync('/proc/' + pid + '/stat', 'latin1');
+    const state = stat[stat.lastIndexOf(')') + 2];
+    return state === 'Z' || state === 'X';
+  } catch { return true; }
+}
 
 function killGroup(child) {
   try {
@@ -78,7 +93,7 @@ function run(m) {
     child = spawn(m.file, m.args, {
       cwd: m.cwd === null ? undefined : m.cwd,
       env: m.env,
-      stdio: ['ignore', 'pipe', 'pipe'],
+      stdio: [m.held === true ? 'pipe' : 'ignore', 'pipe', 'pipe'],
       detached: true,
     });
   } catch (err) {
@@ -86,29 +101,39 @@ function run(m) {
       timedOut: false, stalled: false, error: String(err && err.message || err) });
     return;
   }
-  const job = { child, timedOut: false, stalled: false, finished: false };
+  const job = { child, timedOut: false, stalled: false, finished: false, begin: null };
   running.set(m.id, job);
   let stdout = '';
   let stderr = '';
   let watchdog;
+  let timer;
   const arm = (ms) => {
-    if (m.stall === null) return;
+    if (m.stall === null || job.begin !== null) return;
     clearTimeout(watchdog);
     watchdog = setTimeout(() => { job.stalled = true; killGroup(child); }, ms);
   };
-  if (m.stall !== null) arm(m.stall.firstMs);
   child.stdout.setEncoding('utf8').on('data', (d) => {
     if (stdout.length < m.maxOut) stdout += d;
-    if (m.stall !== null) arm(m.stall.everyMs);
+    arm(m.stall && m.stall.everyMs);
   });
   child.stderr.setEncoding('utf8').on('data', (d) => {
     if (m.tailErr) {
       stderr += d;
       if (stderr.length > m.maxOut) stderr = stderr.slice(-m.maxOut);
     } else if (stderr.length < m.maxOut) stderr += d;
-    if (m.stall !== null) arm(m.stall.everyMs);
+    arm(m.stall && m.stall.everyMs);
   });
-  const timer = setTimeout(() => { job.timedOut = true; killGroup(child); }, m.timeoutMs);
+  const begin = () => {
+    job.begin = null;
+    if (child.stdin) child.stdin.end();
+    arm(m.stall && m.stall.firstMs);
+    timer = setTimeout(() => { job.timedOut = true; killGroup(child); }, m.timeoutMs);
+  };
+  if (m.held === true) {
+    job.begin = begin;
+    // A program that ends before its release closes the pipe: nothing to report but its end.
+    child.stdin.on('error', () => {});
+  } else begin();
   const done = (code, signal, error) => {
     if (job.finished) return;
     job.finished = true;
@@ -127,7 +152,7 @@ function run(m) {
       else notStarted(f, 'the run it follows failed');
     }
     process.send({ t: 'done', id: m.id, code, signal, stdout, stderr, timedOut: job.timedOut,
-      stalled: job.stalled, error });
+      stalled: job.stalled, error, held: job.begin !== null });
   };
   child.once('error', (err) => done(null, null, err.message));
   child.once('close', (code, signal) => done(code, signal, null));
@@ -191,6 +216,9 @@ process.on('message', (m) => {
   if (m.t === 'run') {
     if (m.after === null || m.after === undefined) run(m);
     else follow(m);
+  } else if (m.t === 'release') {
+    const job = running.get(m.id);
+    if (job && job.begin !== null && !exited(job.child.pid)) job.begin();
   } else if (m.t === 'kill') {
     const job = running.get(m.id);
     if (job) killGroup(job.child);

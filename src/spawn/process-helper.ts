@@ -1,6 +1,18 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { HELPER_PROGRAM } from './helper-program.js';
-import { followHere, runHere } from './run-here.js';
+import { followHere, holdHere, runHere } from './run-here.js';
+import {
+  failed,
+  MAX_TIMER_MS,
+  runMessage,
+  type DoneMessage,
+  type Watched,
+  type WatchMessage,
+} from './helper-messages.js';
+import type { HeldRun, HoldRequest, RunRequest, RunResult, RunTicket } from './run-request.js';
+
+export type { HeldRun, HoldRequest, RunRequest, RunResult, RunTicket } from './run-request.js';
+export type { Watched } from './helper-messages.js';
 
 /**
  * Starting a program from the server costs a `fork()` of the whole server process (~200 MB of
@@ -12,41 +24,6 @@ import { followHere, runHere } from './run-here.js';
  * server pays one message each way.
  */
 
-export interface RunRequest {
-  readonly file: string;
-  /** An argument array: never shell text. */
-  readonly args: readonly string[];
-  readonly cwd?: string | undefined;
-  /** The program's whole environment (the helper's own is not passed on). */
-  readonly env: Readonly<Record<string, string | undefined>>;
-  /** The program (its process group) is killed after this long. */
-  readonly timeoutMs: number;
-  /**
-   * Kill when the program writes nothing (stdout or stderr) for `everyMs`; the first output is
-   * allowed `firstMs` (connect + stall).
-   */
-  readonly stall?: { readonly firstMs: number; readonly everyMs: number } | undefined;
-  /** Characters of stdout (and of stderr) kept; the rest is dropped. */
-  readonly maxOutputChars: number;
-  /** Keep the end of stderr instead of its beginning (git's cause comes after its progress). */
-  readonly stderrTail?: boolean;
-  /** Kills the program's process group. */
-  readonly signal?: AbortSignal | undefined;
-  /**
-   * Start only once this earlier run has ended with exit code 0 (and no error, timeout or
-   * stall): in the helper the program starts the moment that run's program exits, with no round
-   * trip through this process. After any other end it is not started (`error` says so).
-   */
-  readonly after?: RunTicket | undefined;
-  /** Called with this run's ticket, before `run` returns: what a later run can follow. */
-  readonly onTicket?: ((ticket: RunTicket) => void) | undefined;
-}
-
-/** A run handed to `run`, for a later run to follow (`RunRequest.after`). */
-export interface RunTicket {
-  readonly done: Promise<RunResult>;
-}
-
 /** A ticket of a run sent to a helper process: a run sent to the same helper follows it there. */
 class HelperTicket implements RunTicket {
   constructor(
@@ -54,17 +31,6 @@ class HelperTicket implements RunTicket {
     readonly helper: ChildProcess,
     readonly id: number,
   ) {}
-}
-
-export interface RunResult {
-  readonly code: number | null;
-  readonly signal: string | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly timedOut: boolean;
-  readonly stalled: boolean;
-  /** The program could not be started (ENOENT...) or the helper failed; `null` otherwise. */
-  readonly error: string | null;
 }
 
 interface Pending {
@@ -78,8 +44,6 @@ interface Pending {
 /** How long past its own timeout a run waits for the helper's answer before giving up on it. */
 const BACKSTOP_GRACE_MS = 10_000;
 
-const MAX_TIMER_MS = 2 ** 31 - 1;
-
 /** After this many helpers in a row could not be started, programs run from this process. */
 const MAX_START_FAILURES = 3;
 
@@ -89,26 +53,13 @@ const RESTART_WATCHER_MS = 500;
 const MAX_SHORT_LIVES = 3;
 const SHORT_LIFE_MS = 10_000;
 
-/** Processes the helper ends when this process dies (`watch`). */
-export interface Watched {
-  /** Their process group: signalled as a whole. */
-  readonly pgid: number;
-  /** `NAME=value` in the environment of each: catches those that left the group (`setsid`). */
-  readonly mark: string;
-  /** SIGTERM → SIGKILL delay. */
-  readonly graceMs: number;
-}
-
-interface WatchMessage extends Watched {
-  readonly t: 'watch';
-  readonly id: number;
-}
-
 /** One helper process, started on first use and again after it exits. */
 export class ProcessHelper {
   private child: ChildProcess | null = null;
   private readonly pending = new Map<number, Pending>();
   private readonly watching = new Map<number, WatchMessage>();
+  /** Held programs not yet released (`hold`), by id: how each one's run is answered. */
+  private readonly holding = new Map<number, (r: RunResult | Promise<RunResult>) => void>();
   private nextId = 1;
   private startFailures = 0;
   private shortLives = 0;
@@ -150,40 +101,14 @@ export class ProcessHelper {
         backstop: undefined,
         detach: () => req.signal?.removeEventListener('abort', onAbort),
       };
-      // A wedged helper must not hold a caller forever: its own timeout plus a grace period,
-      // from when the run can start.
-      const arm = (): void => {
-        if (this.pending.get(id) !== pending) return;
-        pending.backstop = setTimeout(
-          () => {
-            if (this.pending.get(id) !== pending) return;
-            this.finish(id, { ...failed('the spawn helper did not answer'), timedOut: true });
-            child.kill('SIGKILL');
-          },
-          Math.min(req.timeoutMs + BACKSTOP_GRACE_MS, MAX_TIMER_MS),
-        );
-      };
       this.pending.set(id, pending);
-      if (after === undefined) arm();
-      else void after.done.then(arm);
+      if (after === undefined) this.armBackstop(id, pending, child);
+      else void after.done.then(() => this.armBackstop(id, pending, child));
       // While a run is pending the channel keeps this process alive (a CLI awaiting git).
       if (this.pending.size === 1) child.channel?.ref();
       const sent = this.send(
         child,
-        {
-          t: 'run',
-          id,
-          file: req.file,
-          args: req.args,
-          cwd: req.cwd ?? null,
-          env: req.env,
-          // JSON has no Infinity, and timers take at most 2^31-1 ms.
-          timeoutMs: Math.min(req.timeoutMs, MAX_TIMER_MS),
-          stall: req.stall ?? null,
-          maxOut: req.maxOutputChars,
-          tailErr: req.stderrTail === true,
-          after: after instanceof HelperTicket ? after.id : null,
-        },
+        runMessage(id, req, { after: after instanceof HelperTicket ? after.id : null }),
         () => this.handBack(id, req),
       );
       if (!sent) {
@@ -195,6 +120,67 @@ export class ProcessHelper {
     });
     req.onTicket?.(ticket?.(done) ?? { done });
     return done;
+  }
+
+  /**
+   * Starts `req`'s program in the helper now, its stdin held open, to be run later
+   * (`HeldRun.release`). Held programs never keep this process alive. When the helper cannot be
+   * started, the program is held from this process instead.
+   */
+  hold(req: HoldRequest): HeldRun {
+    let child: ChildProcess;
+    try {
+      child = this.ensure();
+    } catch {
+      return holdHere(req);
+    }
+    const id = this.nextId++;
+    const done = new Promise<RunResult>((resolve) => this.holding.set(id, resolve));
+    const end = (): void => this.finish(id, failed('the spawn helper went away'));
+    if (!this.send(child, runMessage(id, req, { after: null, held: true }), end)) end();
+    return {
+      release: ({ signal, onTicket } = {}) => {
+        const resolve = this.holding.get(id);
+        if (resolve === undefined) return undefined;
+        this.holding.delete(id);
+        const onAbort = (): void => void this.send(child, { t: 'kill', id }, () => undefined);
+        const pending: Pending = {
+          req: { ...req, signal },
+          resolve,
+          backstop: undefined,
+          detach: () => signal?.removeEventListener('abort', onAbort),
+        };
+        this.pending.set(id, pending);
+        this.armBackstop(id, pending, child);
+        if (this.pending.size === 1) child.channel?.ref();
+        // Not delivered: the helper is going away and kills its programs; it runs here instead.
+        if (!this.send(child, { t: 'release', id }, () => this.handBack(id, req)))
+          this.handBack(id, req);
+        else if (signal?.aborted === true) onAbort();
+        else signal?.addEventListener('abort', onAbort, { once: true });
+        onTicket?.(new HelperTicket(done, child, id));
+        return done;
+      },
+      discard: () => {
+        if (this.holding.delete(id)) this.send(child, { t: 'kill', id }, () => undefined);
+      },
+    };
+  }
+
+  /**
+   * A wedged helper must not hold a caller forever: the run's own timeout plus a grace period,
+   * from when the run can start.
+   */
+  private armBackstop(id: number, pending: Pending, child: ChildProcess): void {
+    if (this.pending.get(id) !== pending) return;
+    pending.backstop = setTimeout(
+      () => {
+        if (this.pending.get(id) !== pending) return;
+        this.finish(id, { ...failed('the spawn helper did not answer'), timedOut: true });
+        child.kill('SIGKILL');
+      },
+      Math.min(pending.req.timeoutMs + BACKSTOP_GRACE_MS, MAX_TIMER_MS),
+    );
   }
 
   /**
@@ -247,7 +233,10 @@ export class ProcessHelper {
       this.startFailures = 0;
     });
     child.on('message', (m: DoneMessage) => {
-      if (m.t === 'done') this.finish(m.id, m);
+      if (m.t !== 'done') return;
+      // Released too late: the program had ended while held. It never ran: it runs afresh.
+      if (m.held === true && this.pending.has(m.id)) this.handBack(m.id, null);
+      else this.finish(m.id, m);
     });
     const gone = (why: string): void => {
       if (this.child !== child) return;
@@ -265,6 +254,7 @@ export class ProcessHelper {
       // It never ran, and neither did the programs sent to it.
       this.startFailures++;
       for (const [id, p] of [...this.pending]) this.handBack(id, p.req);
+      for (const id of [...this.holding.keys()]) this.finish(id, failed(why));
     };
     child.on('error', (err) => gone(`the spawn helper failed: ${err.message}`));
     child.once('exit', (code, signal) =>
@@ -301,7 +291,12 @@ export class ProcessHelper {
 
   private finish(id: number, r: RunResult): void {
     const p = this.pending.get(id);
-    if (p === undefined) return;
+    if (p === undefined) {
+      // A held program that ended before its release: `release` finds it gone.
+      this.holding.get(id)?.(r);
+      this.holding.delete(id);
+      return;
+    }
     this.pending.delete(id);
     clearTimeout(p.backstop);
     p.detach();
@@ -317,8 +312,11 @@ export class ProcessHelper {
     });
   }
 
-  /** The helper never ran `req`: run it from this process instead. */
-  private handBack(id: number, req: RunRequest): void {
+  /**
+   * The helper never ran `id`'s program: it runs from this process instead, or with `null` (the
+   * helper is fine) afresh in the helper.
+   */
+  private handBack(id: number, req: RunRequest | null): void {
     const p = this.pending.get(id);
     if (p === undefined) return;
     this.pending.delete(id);
@@ -326,29 +324,16 @@ export class ProcessHelper {
     p.detach();
     if (this.pending.size === 0) this.child?.channel?.unref();
     // Its ticket was handed out already; the run it follows is waited for here, if any.
-    p.resolve(runHere({ ...req, onTicket: undefined }));
+    p.resolve(
+      req === null
+        ? this.run({ ...p.req, onTicket: undefined })
+        : runHere({ ...req, onTicket: undefined }),
+    );
   }
 
   private failAll(why: string): void {
-    for (const id of [...this.pending.keys()]) this.finish(id, failed(why));
+    for (const id of [...this.pending.keys(), ...this.holding.keys()]) this.finish(id, failed(why));
   }
-}
-
-interface DoneMessage extends RunResult {
-  readonly t: 'done';
-  readonly id: number;
-}
-
-function failed(error: string): RunResult {
-  return {
-    code: null,
-    signal: null,
-    stdout: '',
-    stderr: '',
-    timedOut: false,
-    stalled: false,
-    error,
-  };
 }
 
 /** The server's helper: git for mirrors, start-early fetches and fallback checks. */
@@ -367,4 +352,9 @@ export function runProgramsHere(): void {
 /** Runs `req` in the shared helper process (`processHelper`), or here (`runProgramsHere`). */
 export function runProcess(req: RunRequest): Promise<RunResult> {
   return here ? runHere(req) : processHelper.run(req);
+}
+
+/** Holds `req`'s program (see `ProcessHelper.hold`) in the shared helper, or here. */
+export function holdProcess(req: HoldRequest): HeldRun {
+  return here ? holdHere(req) : processHelper.hold(req);
 }

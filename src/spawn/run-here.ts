@@ -1,5 +1,6 @@
-import { spawn } from 'node:child_process';
-import type { RunRequest, RunResult, RunTicket } from './process-helper.js';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { waitingAhead } from './proc-files.js';
+import type { HeldRun, HoldRequest, RunRequest, RunResult, RunTicket } from './run-request.js';
 
 /**
  * Runs `req` from this process: what the helper program does (`helper-program.ts`), for when
@@ -39,18 +40,48 @@ export async function followHere(
   return start({ ...req, after: undefined, onTicket: undefined });
 }
 
+/** `ProcessHelper.hold` from this process: the program forked from here, now. */
+export function holdHere(req: HoldRequest): HeldRun {
+  const hold: Hold = { begin: undefined };
+  const done = start(req, hold);
+  return {
+    release: ({ signal, onTicket } = {}) => {
+      const begin = hold.begin;
+      // Its end may not have been read yet: a program found dead now never ran.
+      if (begin === undefined || (hold.child !== undefined && !waitingAhead(hold.child)))
+        return undefined;
+      hold.begin = undefined;
+      begin(signal);
+      onTicket?.({ done });
+      return done;
+    },
+    discard: () => {
+      const begin = hold.begin;
+      hold.begin = undefined;
+      if (begin !== undefined) begin(AbortSignal.abort());
+    },
+  };
+}
+
+/** A held program's start: `begin` until its run begins or the program ends. */
+interface Hold {
+  begin: ((signal: AbortSignal | undefined) => void) | undefined;
+  child?: ChildProcess;
+}
+
 function notStarted(why: string): RunResult {
   return result(null, null, '', '', false, false, `not started: ${why}`);
 }
 
-function start(req: RunRequest): Promise<RunResult> {
+/** Runs `req` now, or with `hold` starts its program now and its run at `hold.begin`. */
+function start(req: RunRequest, hold?: Hold): Promise<RunResult> {
   return new Promise((resolve) => {
     let child: ReturnType<typeof spawn>;
     try {
       child = spawn(req.file, [...req.args], {
         cwd: req.cwd,
         env: req.env,
-        stdio: ['ignore', 'pipe', 'pipe'],
+        stdio: [hold === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
         // Its own process group: a program's helpers (git-remote-http, ssh) hold the pipes open,
         // so killing the program alone would leave it "running" until they give up.
         detached: true,
@@ -73,42 +104,59 @@ function start(req: RunRequest): Promise<RunResult> {
       }
     };
     let watchdog: NodeJS.Timeout | undefined;
+    let timer: NodeJS.Timeout | undefined;
+    let runSignal: AbortSignal | undefined;
+    let running = false;
     const stall = req.stall;
-    const arm = (ms: number): void => {
+    const arm = (ms: number | undefined): void => {
+      if (!running || ms === undefined) return;
       clearTimeout(watchdog);
       watchdog = setTimeout(() => {
         stalled = true;
         kill();
       }, ms);
     };
-    if (stall !== undefined) arm(stall.firstMs);
     child.stdout?.setEncoding('utf8').on('data', (d: string) => {
       if (stdout.length < req.maxOutputChars) stdout += d;
-      if (stall !== undefined) arm(stall.everyMs);
+      arm(stall?.everyMs);
     });
     child.stderr?.setEncoding('utf8').on('data', (d: string) => {
       if (req.stderrTail === true) {
         stderr += d;
         if (stderr.length > req.maxOutputChars) stderr = stderr.slice(-req.maxOutputChars);
       } else if (stderr.length < req.maxOutputChars) stderr += d;
-      if (stall !== undefined) arm(stall.everyMs);
+      arm(stall?.everyMs);
     });
-    const timer = setTimeout(
-      () => {
-        timedOut = true;
-        kill();
-      },
-      Math.min(req.timeoutMs, 2 ** 31 - 1),
-    );
-    if (req.signal?.aborted === true) kill();
-    else req.signal?.addEventListener('abort', kill, { once: true });
+    // A program that ends while held closes the pipe: nothing to report but its end.
+    child.stdin?.on('error', () => undefined);
+    const begin = (signal: AbortSignal | undefined): void => {
+      running = true;
+      runSignal = signal;
+      child.stdin?.end();
+      arm(stall?.firstMs);
+      timer = setTimeout(
+        () => {
+          timedOut = true;
+          kill();
+        },
+        Math.min(req.timeoutMs, 2 ** 31 - 1),
+      );
+      if (signal?.aborted === true) kill();
+      else signal?.addEventListener('abort', kill, { once: true });
+    };
+    if (hold === undefined) begin(req.signal);
+    else {
+      hold.begin = begin;
+      hold.child = child;
+    }
     let finished = false;
     const done = (code: number | null, signal: string | null, error: string | null): void => {
       if (finished) return;
       finished = true;
+      if (hold !== undefined) hold.begin = undefined;
       clearTimeout(timer);
       clearTimeout(watchdog);
-      req.signal?.removeEventListener('abort', kill);
+      runSignal?.removeEventListener('abort', kill);
       resolve(result(code, signal, stdout, stderr, timedOut, stalled, error));
     };
     child.once('error', (err) => done(null, null, err.message));

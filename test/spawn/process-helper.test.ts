@@ -9,11 +9,12 @@ import {
   ProcessHelper,
   runProcess,
   runProgramsHere,
+  type HeldRun,
   type RunRequest,
   type RunResult,
   type RunTicket,
 } from '../../src/spawn/process-helper.js';
-import { runHere } from '../../src/spawn/run-here.js';
+import { holdHere, runHere } from '../../src/spawn/run-here.js';
 
 const helpers: ProcessHelper[] = [];
 afterEach(() => {
@@ -48,12 +49,13 @@ function alive(pid: number): boolean {
 
 interface Runner {
   run(req: RunRequest): Promise<RunResult>;
+  hold(req: RunRequest): HeldRun;
 }
 
 // The helper process, and the same behaviour from this process (its fallback).
 describe.each([
   ['the spawn helper process', (): Runner => helper()],
-  ['runHere (in this process)', (): Runner => ({ run: runHere })],
+  ['runHere (in this process)', (): Runner => ({ run: runHere, hold: holdHere })],
 ])('%s', (_name, runner) => {
   it('runs a program with an argument array and the given environment', async () => {
     const h = runner();
@@ -178,7 +180,102 @@ describe.each([
       rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('a held program starts now and runs at its release: stdin closed, timers from then', async () => {
+    const h = runner();
+    const dir = mkdtempSync(join(tmpdir(), 'nightless-held-'));
+    try {
+      // Its start-up is done before the release; `cat` returns when stdin is closed.
+      const held = h.hold(
+        sh(`echo $$ > ${dir}/pid; cat; echo ran; sleep 0.1; echo done`, { timeoutMs: 400 }),
+      );
+      const pid = await pidIn(join(dir, 'pid'));
+      await sleep(600); // longer than its timeout: the clock has not started
+      expect(alive(pid)).toBe(true);
+      let ticket: RunTicket | undefined;
+      const run = held.release({ onTicket: (t) => (ticket = t) });
+      expect(run).toBeDefined();
+      expect(held.release()).toBeUndefined(); // once
+      expect(await run).toMatchObject({ code: 0, stdout: 'ran\ndone\n', timedOut: false });
+      // What follows it, follows it (a checkout after a fetch).
+      expect(ticket).toBeDefined();
+      const next = await h.run(sh('echo next', { after: ticket }));
+      expect(next).toMatchObject({ code: 0, stdout: 'next\n' });
+      held.discard(); // nothing once released
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a held program times out from its release; an abort kills it', async () => {
+    const h = runner();
+    const slow = h.hold(sh('cat; sleep 5', { timeoutMs: 300 }));
+    await sleep(50);
+    const t0 = Date.now();
+    expect(await slow.release()).toMatchObject({ timedOut: true, code: null });
+    expect(Date.now() - t0).toBeLessThan(3000);
+    const killed = h.hold(sh('cat; sleep 5'));
+    const ac = new AbortController();
+    const run = killed.release({ signal: ac.signal });
+    setTimeout(() => ac.abort(), 100);
+    expect((await run)?.code).toBeNull();
+  });
+
+  it('a held program that ended before its release is not run: release says so', async () => {
+    const h = runner();
+    const dead = h.hold(sh('exit 7'));
+    await sleep(300);
+    expect(dead.release()).toBeUndefined();
+  });
+
+  it('a held program killed just before its release: runs afresh, or release says it never ran', async () => {
+    const h = runner();
+    const dir = mkdtempSync(join(tmpdir(), 'nightless-held-'));
+    try {
+      const held = h.hold(sh(`echo $$ >> ${dir}/pids; cat; echo ran`));
+      const pid = await pidIn(join(dir, 'pids'));
+      process.kill(pid, 'SIGKILL');
+      await until(() => !alive(pid)); // dead (a zombie), its end not yet read by its parent
+      const run = held.release();
+      if (run !== undefined) {
+        expect(await run).toMatchObject({ code: 0, stdout: 'ran\n', error: null });
+        expect(readFileSync(join(dir, 'pids'), 'utf8').trim().split('\n')).toHaveLength(2);
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('discard ends a held program that was never released', async () => {
+    const h = runner();
+    const dir = mkdtempSync(join(tmpdir(), 'nightless-held-'));
+    try {
+      const held = h.hold(sh(`echo $$ > ${dir}/pid; cat; touch ${dir}/ran`));
+      const pid = await pidIn(join(dir, 'pid'));
+      held.discard();
+      await until(() => !alive(pid));
+      expect(held.release()).toBeUndefined();
+      expect(existsSync(join(dir, 'ran'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
+
+/** Waits (bounded: 5 s) until `ok` holds. */
+async function until(ok: () => unknown): Promise<void> {
+  const end = Date.now() + 5000;
+  while (!ok()) {
+    if (Date.now() > end) throw new Error('timed out waiting');
+    await sleep(20);
+  }
+}
+
+/** The process id a program wrote into `file` (waited for, bounded). */
+async function pidIn(file: string): Promise<number> {
+  await until(() => existsSync(file) && readFileSync(file, 'utf8').trim() !== '');
+  return Number(readFileSync(file, 'utf8'));
+}
 
 /** `run(req)` and the ticket it hands out. */
 function ticketed(h: Runner, req: RunRequest): { done: Promise<RunResult>; ticket: RunTicket } {
@@ -297,6 +394,43 @@ describe('the spawn helper process', () => {
       { encoding: 'utf8', timeout: 20_000 },
     );
     expect(out.trim()).toBe('done');
+  });
+
+  it('a held program never keeps a process alive; the helper ends it when that process exits', async () => {
+    const mod = pathToFileURL(join(import.meta.dirname, '../../src/spawn/process-helper.ts')).href;
+    const dir = mkdtempSync(join(tmpdir(), 'nightless-helper-'));
+    const pidFile = join(dir, 'pid');
+    const script = `const { holdProcess } = await import(${JSON.stringify(mod)});
+      holdProcess({ file: 'sh', args: ['-c', 'echo $$ > ${pidFile}; cat; sleep 30'],
+        env: { PATH: process.env.PATH }, timeoutMs: 60000, maxOutputChars: 100 });
+      await new Promise((r) => setTimeout(r, 300));`;
+    try {
+      const t0 = Date.now();
+      execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+        encoding: 'utf8',
+        timeout: 20_000,
+      });
+      expect(Date.now() - t0).toBeLessThan(15_000);
+      const pid = Number(readFileSync(pidFile, 'utf8'));
+      await until(() => !alive(pid));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('stop: a held program ends with the helper, and its release says it never ran', async () => {
+    const h = helper();
+    const dir = mkdtempSync(join(tmpdir(), 'nightless-helper-'));
+    try {
+      const held = h.hold(sh(`echo $$ > ${dir}/pid; cat; touch ${dir}/ran`));
+      const pid = await pidIn(join(dir, 'pid'));
+      h.stop();
+      expect(held.release()).toBeUndefined();
+      await until(() => !alive(pid));
+      expect(existsSync(join(dir, 'ran'))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('runProgramsHere: a small process of its own (a helper) starts programs itself', async () => {
