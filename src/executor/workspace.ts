@@ -17,8 +17,12 @@ export const WORKSPACE_DEFAULTS = {
   keepWarmMs: 7 * 24 * 60 * 60 * 1000,
 } as const satisfies WorkspacesOptions;
 
-/** How long after a passing build its parked tree is cleaned (see `release`). */
-const SCRUB_DELAY_MS = 250;
+/**
+ * How long after a passing build its parked tree is cleaned (see `release`): past the start of a
+ * downstream build (~15 ms), before the next push of a busy repository (the clean is then off its
+ * fetch window: bench/RESULTS.md, "Latency").
+ */
+const SCRUB_DELAY_MS = 50;
 
 export interface WorkspaceDir {
   readonly dir: string;
