@@ -5,9 +5,10 @@
  *
  * Messages in: `{ t: 'run', id, file, args, cwd, env, timeoutMs, stall, maxOut, tailErr, after,
  * held }`, `{ t: 'release', id }` and `{ t: 'kill', id }`. Message out: `{ t: 'done', id, code,
- * signal, stdout, stderr, timedOut, stalled, error }`, once per run. Each program runs in its own process group (it may start
- * helpers of its own that hold the pipes open: git-remote-http, ssh), killed as a group on
- * timeout, stall, kill, or when the channel to nightless closes (nightless stopped or died).
+ * signal, stdout, stderr, timedOut, stalled, error, held }`, once per run. Each program runs in
+ * its own process group (it may start helpers of its own that hold the pipes open:
+ * git-remote-http, ssh), killed as a group on timeout, stall, kill, or when the channel to
+ * nightless closes (nightless stopped or died).
  * A run with `after` (another run's id) starts the moment that run ends with exit code 0, before
  * its answer is even sent; after any other end, or one this helper does not know (not among the
  * last 64), it is not started and its answer's `error` says so.
