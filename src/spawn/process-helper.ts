@@ -94,29 +94,10 @@ export class ProcessHelper {
         return;
       }
       ticket = (promise) => new HelperTicket(promise, child, id);
-      const onAbort = (): void => void this.send(child, { t: 'kill', id }, () => undefined);
-      const pending: Pending = {
-        req,
-        resolve,
-        backstop: undefined,
-        detach: () => req.signal?.removeEventListener('abort', onAbort),
-      };
-      this.pending.set(id, pending);
-      if (after === undefined) this.armBackstop(id, pending, child);
-      else void after.done.then(() => this.armBackstop(id, pending, child));
-      // While a run is pending the channel keeps this process alive (a CLI awaiting git).
-      if (this.pending.size === 1) child.channel?.ref();
-      const sent = this.send(
-        child,
-        runMessage(id, req, { after: after instanceof HelperTicket ? after.id : null }),
-        () => this.handBack(id, req),
-      );
-      if (!sent) {
-        this.handBack(id, req);
-        return;
-      }
-      if (req.signal?.aborted === true) onAbort();
-      else req.signal?.addEventListener('abort', onAbort, { once: true });
+      const message = runMessage(id, req, {
+        after: after instanceof HelperTicket ? after.id : null,
+      });
+      this.start(child, id, req, resolve, message, after?.done);
     });
     req.onTicket?.(ticket?.(done) ?? { done });
     return done;
@@ -143,21 +124,7 @@ export class ProcessHelper {
         const resolve = this.holding.get(id);
         if (resolve === undefined) return undefined;
         this.holding.delete(id);
-        const onAbort = (): void => void this.send(child, { t: 'kill', id }, () => undefined);
-        const pending: Pending = {
-          req: { ...req, signal },
-          resolve,
-          backstop: undefined,
-          detach: () => signal?.removeEventListener('abort', onAbort),
-        };
-        this.pending.set(id, pending);
-        this.armBackstop(id, pending, child);
-        if (this.pending.size === 1) child.channel?.ref();
-        // Not delivered: the helper is going away and kills its programs; it runs here instead.
-        if (!this.send(child, { t: 'release', id }, () => this.handBack(id, req)))
-          this.handBack(id, req);
-        else if (signal?.aborted === true) onAbort();
-        else signal?.addEventListener('abort', onAbort, { once: true });
+        this.start(child, id, { ...req, signal }, resolve, { t: 'release', id });
         onTicket?.(new HelperTicket(done, child, id));
         return done;
       },
@@ -165,6 +132,36 @@ export class ProcessHelper {
         if (this.holding.delete(id)) this.send(child, { t: 'kill', id }, () => undefined);
       },
     };
+  }
+
+  /**
+   * Sends `message` for run `id` (a `run`, or the `release` of a held one) and waits for its
+   * answer: `req.signal` kills it, a backstop bounds the wait from when it can start (at once,
+   * or when `after` settles), and an undelivered message runs the program from here instead.
+   */
+  private start(
+    child: ChildProcess,
+    id: number,
+    req: RunRequest,
+    resolve: Pending['resolve'],
+    message: object,
+    after?: Promise<unknown>,
+  ): void {
+    const onAbort = (): void => void this.send(child, { t: 'kill', id }, () => undefined);
+    const pending: Pending = {
+      req,
+      resolve,
+      backstop: undefined,
+      detach: () => req.signal?.removeEventListener('abort', onAbort),
+    };
+    this.pending.set(id, pending);
+    if (after === undefined) this.armBackstop(id, pending, child);
+    else void after.then(() => this.armBackstop(id, pending, child));
+    // While a run is pending the channel keeps this process alive (a CLI awaiting git).
+    if (this.pending.size === 1) child.channel?.ref();
+    if (!this.send(child, message, () => this.handBack(id, req))) this.handBack(id, req);
+    else if (req.signal?.aborted === true) onAbort();
+    else req.signal?.addEventListener('abort', onAbort, { once: true });
   }
 
   /**

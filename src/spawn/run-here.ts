@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { MAX_TIMER_MS } from './helper-messages.js';
 import { waitingAhead } from './proc-files.js';
 import type { HeldRun, HoldRequest, RunRequest, RunResult, RunTicket } from './run-request.js';
 
@@ -139,7 +140,7 @@ function start(req: RunRequest, hold?: Hold): Promise<RunResult> {
           timedOut = true;
           kill();
         },
-        Math.min(req.timeoutMs, 2 ** 31 - 1),
+        Math.min(req.timeoutMs, MAX_TIMER_MS),
       );
       if (signal?.aborted === true) kill();
       else signal?.addEventListener('abort', kill, { once: true });
