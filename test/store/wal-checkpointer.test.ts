@@ -9,6 +9,7 @@ import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 
 const run = promisify(execFile);
 const child = fileURLToPath(new URL('./wal-stream-child.ts', import.meta.url));
+const idleChild = fileURLToPath(new URL('./wal-idle-child.ts', import.meta.url));
 const hasStrace = await run('strace', ['-V']).then(
   () => true,
   () => false,
@@ -61,6 +62,64 @@ describe('WAL checkpoints', () => {
       await rm(dir, { recursive: true, force: true, maxRetries: 5 });
     }
   });
+
+  it('checkpoints writes that come after a quiet spell as promptly', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'nightless-wal-'));
+    const path = join(dir, 'nightless.db');
+    const store = await openSqliteStore({ path });
+    try {
+      await store.inbox.appendEvents(sourceEvents(10));
+      // Long enough for the worker to find the WAL unchanged and go to sleep.
+      await new Promise((r) => setTimeout(r, 800));
+      const before = (await stat(path)).size;
+      await store.inbox.appendEvents(sourceEvents(3000));
+      const deadline = Date.now() + 2_000;
+      while ((await stat(path)).size <= before && Date.now() < deadline)
+        await new Promise((r) => setTimeout(r, 100));
+      expect((await stat(path)).size).toBeGreaterThan(before);
+    } finally {
+      await store.close();
+      await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+    }
+  });
+
+  // An idle server's worker used to look at the WAL twice a second, forever.
+  it.runIf(hasStrace)(
+    'leaves the WAL alone while nothing is written',
+    async () => {
+      const dir = await mkdtemp(join(tmpdir(), 'nightless-wal-'));
+      const path = join(dir, 'nightless.db');
+      const trace = join(dir, 'strace.txt');
+      try {
+        const { stdout } = await run(
+          'strace',
+          [
+            '-f',
+            '-qq',
+            '-ttt',
+            '-e',
+            'trace=statx,newfstatat,stat,lstat',
+            '-o',
+            trace,
+            '--',
+          ].concat(process.execPath, '--import', 'tsx', idleChild, path, '2500'),
+          { timeout: 60_000 },
+        );
+        const idleFrom = Number(stdout.trim()) / 1000;
+        const walStats = (await readFile(trace, 'utf8'))
+          .split('\n')
+          .filter((l) => l.includes(`${path}-wal"`))
+          .map((l) => Number(l.split(/\s+/)[1]));
+        // The last commit's checkpoint and a look before sleeping come within ~0.3 s.
+        const late = walStats.filter((t) => t > idleFrom + 0.7 && t < idleFrom + 2.3);
+        expect(walStats.length).toBeGreaterThan(0);
+        expect(late).toEqual([]);
+      } finally {
+        await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+      }
+    },
+    90_000,
+  );
 
   it('leaves no descriptor of the database open once the store is closed', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nightless-wal-'));

@@ -14,6 +14,7 @@ import type { Runner, RunnerEvents, StopMode } from '../port.js';
 import { LogSink } from './log-sink.js';
 import { RunResultSchema } from './run-result-schema.js';
 import { runSpecFor } from './run-spec.js';
+import { SweepSchedule } from './sweep-schedule.js';
 
 export interface RemoteRunnerDeps extends RunnerEvents {
   readonly queue: QueuePort;
@@ -37,8 +38,13 @@ export interface RemoteRunnerDeps extends RunnerEvents {
   readonly maxAttempts: number;
   /** How long a claim or heartbeat keeps a lease; default 30 s. */
   readonly leaseMs?: number;
-  /** How often expired leases are looked for; default 1 s. */
+  /** How often expired leases are looked for while any build holds one; default 1 s. */
   readonly expiryCheckMs?: number;
+  /**
+   * How often they are looked for while no build holds one (nothing can expire; a lease taken
+   * through another replica is found by the next look); default 10 s, at most a third of the lease.
+   */
+  readonly idleExpiryCheckMs?: number;
   readonly afterRun?: AfterRun;
   /** Change requests and approvals; without it every change request build is untrusted. */
   readonly requests?: TrustLookup;
@@ -69,14 +75,7 @@ export class RemoteRunner implements Runner {
   private readonly cancels = new Map<number, string>();
   private leased = new Set<number>();
   private readonly sink: LogSink;
-  private readonly timer: NodeJS.Timeout;
-  private expiring = false;
-  /**
-   * When the last sweep that reached the database ended, and whether one failed since: while the
-   * database was away (or this process stalled) no heartbeat could renew a lease either.
-   */
-  private lastSweepAt: number | null = null;
-  private sweepFailed = false;
+  private readonly sweeps: SweepSchedule;
   /** Leases extended at start; expiry waits for it. */
   private readonly ready: Promise<void>;
   private stopped = false;
@@ -84,11 +83,17 @@ export class RemoteRunner implements Runner {
   constructor(private readonly deps: RemoteRunnerDeps) {
     this.leaseMs = deps.leaseMs ?? DEFAULT_LEASE_MS;
     this.sink = new LogSink(deps.logFile, deps.logReplica);
-    this.timer = setInterval(() => void this.expire(), deps.expiryCheckMs ?? 1000);
-    this.timer.unref();
     this.ready = deps.agents
       .extendAllLeases(deps.now() + this.leaseMs)
       .catch((err: unknown) => deps.logger.error({ err }, 'extending leases at start failed'));
+    const checkMs = deps.expiryCheckMs ?? 1000;
+    const idleMs = Math.min(deps.idleExpiryCheckMs ?? 10_000, Math.floor(this.leaseMs / 3));
+    this.sweeps = new SweepSchedule({
+      checkMs,
+      idleMs: Math.max(checkMs, idleMs),
+      pass: (outage) => this.expire(outage),
+      failed: (err) => deps.logger.error({ err }, 'checking build leases failed'),
+    });
   }
 
   /**
@@ -123,7 +128,7 @@ export class RemoteRunner implements Runner {
   /** Answers waiting claims with nothing and stops expiring leases; agents keep their builds. */
   stop(_mode: StopMode): Promise<void> {
     this.stopped = true;
-    clearInterval(this.timer);
+    this.sweeps.stop();
     for (const done of [...this.waiters.keys()]) done();
     return Promise.resolve();
   }
@@ -148,6 +153,7 @@ export class RemoteRunner implements Runner {
           return null;
         }
         this.leased.add(build.id);
+        this.sweeps.leaseTaken();
         deps.onStarted(build);
         const spec = await runSpecFor(build, pipeline, deps);
         if ('missing' in spec) {
@@ -177,6 +183,7 @@ export class RemoteRunner implements Runner {
     const now = deps.now();
     await deps.agents.recordAgent(agent, now);
     const keep = await deps.agents.renewLeases(agent.name, agent.running, now + this.leaseMs);
+    if (keep.length > 0) this.sweeps.leaseTaken();
     const held = new Set(keep);
     return {
       keep,
@@ -266,12 +273,18 @@ export class RemoteRunner implements Runner {
   }
 
   async agents() {
+    const { agents, byAgents } = await this.leases();
+    return { agents, leased: byAgents };
+  }
+
+  /** The agents, every lease held (replicas' own slots' included) and those agents hold. */
+  private async leases() {
     const [agents, leased] = await Promise.all([
       this.deps.agents.listAgents(),
       this.deps.agents.leasedBuilds(),
     ]);
     const names = new Set(agents.map((a) => a.name));
-    return { agents, leased: leased.filter((l) => names.has(l.worker)) };
+    return { agents, all: leased, byAgents: leased.filter((l) => names.has(l.worker)) };
   }
 
   private async checked(result: RunResult): Promise<RunResult> {
@@ -309,45 +322,32 @@ export class RemoteRunner implements Runner {
     });
   }
 
-  private async expire(): Promise<void> {
-    if (this.expiring || this.stopped) return;
-    this.expiring = true;
+  /** One pass of the lease sweep (`SweepSchedule`): says whether any build still holds a lease. */
+  private async expire(outage: boolean): Promise<boolean> {
     const { deps } = this;
-    try {
-      await this.ready;
-      const now = deps.now();
-      const checkMs = deps.expiryCheckMs ?? 1000;
-      if (this.sweepFailed || (this.lastSweepAt !== null && now - this.lastSweepAt > 3 * checkMs)) {
-        // The database was unreachable (or this process stalled): the agents' heartbeats were
-        // refused with 503 through no fault of theirs, so every lease gets one more period from
-        // now instead of all expiring at once. An agent that really died meanwhile is found a
-        // lease later. Same grace as at start (`ready`).
-        await deps.agents.extendAllLeases(now + this.leaseMs);
-        deps.logger.info({ leaseMs: this.leaseMs }, 'leases extended after the database was back');
-      }
-      this.sweepFailed = false;
-      const { lost, requeued } = await deps.agents.expireLeases(now, deps.maxAttempts);
-      for (const b of lost) {
-        await deps.appendSystemLine(b.id, closingLine(b.state, b.reason));
-        deps.logger.warn(
-          { build: b.id, job: b.job, reason: b.reason },
-          'build lost: lease expired',
-        );
-        this.cancels.delete(b.id);
-        deps.onFinished(b);
-      }
-      for (const b of requeued) deps.onFinished(b);
-      if (requeued.length > 0) this.wake();
-      // Agents' leases only: server replicas lease the builds of their own slots too.
-      this.leased = new Set((await this.agents()).leased.map((b) => b.id));
-      // From the end, not the start: a slow sweep is not a gap (else leases never expire).
-      this.lastSweepAt = deps.now();
-    } catch (err) {
-      this.sweepFailed = true;
-      deps.logger.error({ err }, 'checking build leases failed');
-    } finally {
-      this.expiring = false;
+    await this.ready;
+    const now = deps.now();
+    if (outage) {
+      // The database was unreachable (or this process stalled): the agents' heartbeats were
+      // refused with 503 through no fault of theirs, so every lease gets one more period from
+      // now instead of all expiring at once. An agent that really died meanwhile is found a
+      // lease later. Same grace as at start (`ready`).
+      await deps.agents.extendAllLeases(now + this.leaseMs);
+      deps.logger.info({ leaseMs: this.leaseMs }, 'leases extended after the database was back');
     }
+    const { lost, requeued } = await deps.agents.expireLeases(now, deps.maxAttempts);
+    for (const b of lost) {
+      await deps.appendSystemLine(b.id, closingLine(b.state, b.reason));
+      deps.logger.warn({ build: b.id, job: b.job, reason: b.reason }, 'build lost: lease expired');
+      this.cancels.delete(b.id);
+      deps.onFinished(b);
+    }
+    for (const b of requeued) deps.onFinished(b);
+    if (requeued.length > 0) this.wake();
+    const { all, byAgents } = await this.leases();
+    // Agents' leases only: server replicas lease the builds of their own slots too.
+    this.leased = new Set(byAgents.map((b) => b.id));
+    return all.length > 0;
   }
 }
 
