@@ -9,7 +9,6 @@ import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 
 const run = promisify(execFile);
 const child = fileURLToPath(new URL('./wal-stream-child.ts', import.meta.url));
-const idleChild = fileURLToPath(new URL('./wal-idle-child.ts', import.meta.url));
 const hasStrace = await run('strace', ['-V']).then(
   () => true,
   () => false,
@@ -102,10 +101,11 @@ describe('WAL checkpoints', () => {
             '-o',
             trace,
             '--',
-          ].concat(process.execPath, '--import', 'tsx', idleChild, path, '2500'),
+          ].concat(process.execPath, '--import', 'tsx', child, path, '50', '2500'),
           { timeout: 60_000 },
         );
-        const idleFrom = Number(stdout.trim()) / 1000;
+        const idleFrom = Number(/^idle-from (\d+)$/m.exec(stdout)?.[1]) / 1000;
+        expect(idleFrom).toBeGreaterThan(0);
         const walStats = (await readFile(trace, 'utf8'))
           .split('\n')
           .filter((l) => l.includes(`${path}-wal"`))
