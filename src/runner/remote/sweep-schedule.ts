@@ -1,14 +1,3 @@
-/**
- * When the lease sweep runs: every `checkMs` while any build holds a lease, every `idleMs` while
- * none does (nothing can expire then, and waking an idle server every second costs CPU for
- * nothing). A lease taken or renewed here brings the short period back at once; one taken through
- * another replica is seen by the next sweep, which `idleMs` (at most a third of a lease) makes
- * come well before that lease could end.
- *
- * It also tells a pass whether the database was out of reach since the last one that reached it
- * (a failed pass) or the process stalled (a pass starting more than two periods after it was
- * due): no heartbeat could renew a lease meanwhile either, so the pass extends them all first.
- */
 export interface SweepScheduleOptions {
   readonly checkMs: number;
   readonly idleMs: number;
@@ -21,6 +10,17 @@ export interface SweepScheduleOptions {
   readonly failed: (err: unknown) => void;
 }
 
+/**
+ * When the lease sweep runs: every `checkMs` while any build holds a lease, every `idleMs` while
+ * none does (nothing can expire then, and waking an idle server every second costs CPU for
+ * nothing). A lease taken or renewed here brings the short period back at once; one taken through
+ * another replica is seen by the next sweep, which `idleMs` (at most a third of a lease) makes
+ * come well before that lease could end.
+ *
+ * It also tells a pass whether the database was out of reach since the last one that reached it
+ * (a failed pass) or the process stalled (a pass starting more than two short periods after it
+ * was due): no heartbeat could renew a lease meanwhile either, so the pass extends them all first.
+ */
 export class SweepSchedule {
   private timer: NodeJS.Timeout | null = null;
   /** When the pending pass is due; a stall is measured from there. */
