@@ -42,6 +42,29 @@ async function descriptorsOf(path: string): Promise<number> {
   return targets.filter((t) => t === path).length;
 }
 
+/**
+ * Runs the child (`wal-stream-child.ts`) on a fresh database under `strace -f -qq` with `flags`;
+ * returns the database's path, the child's stdout and the trace's lines. Cleans up after itself.
+ */
+async function tracedChild(flags: string[], childArgs: string[]) {
+  const dir = await mkdtemp(join(tmpdir(), 'nightless-wal-'));
+  const path = join(dir, 'nightless.db');
+  const trace = join(dir, 'strace.txt');
+  try {
+    const { stdout } = await run(
+      'strace',
+      ['-f', '-qq', ...flags, '-o', trace, '--', process.execPath, '--import', 'tsx', child].concat(
+        path,
+        ...childArgs,
+      ),
+      { timeout: 60_000 },
+    );
+    return { path, stdout, lines: (await readFile(trace, 'utf8')).split('\n') };
+  } finally {
+    await rm(dir, { recursive: true, force: true, maxRetries: 5 });
+  }
+}
+
 describe('WAL checkpoints', () => {
   it('are made by the background worker, not left to grow in the WAL', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'nightless-wal-'));
@@ -86,37 +109,19 @@ describe('WAL checkpoints', () => {
   it.runIf(hasStrace)(
     'leaves the WAL alone while nothing is written',
     async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'nightless-wal-'));
-      const path = join(dir, 'nightless.db');
-      const trace = join(dir, 'strace.txt');
-      try {
-        const { stdout } = await run(
-          'strace',
-          [
-            '-f',
-            '-qq',
-            '-ttt',
-            '-e',
-            'trace=statx,newfstatat,stat,lstat',
-            '-o',
-            trace,
-            '--',
-          ].concat(process.execPath, '--import', 'tsx', child, path, '50', '2500'),
-          { timeout: 60_000 },
-        );
-        const idleFrom = Number(/^idle-from (\d+)$/m.exec(stdout)?.[1]) / 1000;
-        expect(idleFrom).toBeGreaterThan(0);
-        const walStats = (await readFile(trace, 'utf8'))
-          .split('\n')
-          .filter((l) => l.includes(`${path}-wal"`))
-          .map((l) => Number(l.split(/\s+/)[1]));
-        // The last commit's checkpoint and a look before sleeping come within ~0.3 s.
-        const late = walStats.filter((t) => t > idleFrom + 0.7 && t < idleFrom + 2.3);
-        expect(walStats.length).toBeGreaterThan(0);
-        expect(late).toEqual([]);
-      } finally {
-        await rm(dir, { recursive: true, force: true, maxRetries: 5 });
-      }
+      const { path, stdout, lines } = await tracedChild(
+        ['-ttt', '-e', 'trace=statx,newfstatat,stat,lstat'],
+        ['50', '2500'],
+      );
+      const idleFrom = Number(/^idle-from (\d+)$/m.exec(stdout)?.[1]) / 1000;
+      expect(idleFrom).toBeGreaterThan(0);
+      const walStats = lines
+        .filter((l) => l.includes(`${path}-wal"`))
+        .map((l) => Number(l.split(/\s+/)[1]));
+      // The last commit's checkpoint and a look before sleeping come within ~0.3 s.
+      const late = walStats.filter((t) => t > idleFrom + 0.7 && t < idleFrom + 2.3);
+      expect(walStats.length).toBeGreaterThan(0);
+      expect(late).toEqual([]);
     },
     90_000,
   );
@@ -142,33 +147,15 @@ describe('WAL checkpoints', () => {
   it.runIf(hasStrace)(
     'syncs the database file from the worker while commits stream in',
     async () => {
-      const dir = await mkdtemp(join(tmpdir(), 'nightless-wal-'));
-      const path = join(dir, 'nightless.db');
-      const trace = join(dir, 'strace.txt');
-      try {
-        const { stdout } = await run(
-          'strace',
-          ['-f', '-qq', '-y', '-e', 'trace=fdatasync,fsync', '-o', trace, '--'].concat(
-            process.execPath,
-            '--import',
-            'tsx',
-            child,
-            path,
-            '1500',
-          ),
-          { timeout: 60_000 },
-        );
-        const mainThread = stdout.trim().split('\n').pop()!;
-        const dbSyncs = (await readFile(trace, 'utf8'))
-          .split('\n')
-          .filter((l) => l.includes(`<${path}>`))
-          .map((l) => l.split(/\s+/)[0]);
-        const byWorker = dbSyncs.filter((tid) => tid !== mainThread);
-        // 1.5 s of commits, a tick every 100 ms: ~15; a worker that left it to SQLite, ≤ 2.
-        expect(byWorker.length).toBeGreaterThanOrEqual(5);
-      } finally {
-        await rm(dir, { recursive: true, force: true, maxRetries: 5 });
-      }
+      const { path, stdout, lines } = await tracedChild(
+        ['-y', '-e', 'trace=fdatasync,fsync'],
+        ['1500'],
+      );
+      const mainThread = stdout.trim().split('\n').pop()!;
+      const dbSyncs = lines.filter((l) => l.includes(`<${path}>`)).map((l) => l.split(/\s+/)[0]);
+      const byWorker = dbSyncs.filter((tid) => tid !== mainThread);
+      // 1.5 s of commits, a tick every 100 ms: ~15; a worker that left it to SQLite, ≤ 2.
+      expect(byWorker.length).toBeGreaterThanOrEqual(5);
     },
     90_000,
   );
