@@ -74,20 +74,22 @@ export class WalCheckpointer {
         clearTimeout(timer);
         timer = setTimeout(loop, workerData.busyMs);
       };
+      /** Where the WAL cannot be watched: ticks, one chain of them (the fallback timer cleared). */
+      const poll = () => {
+        unwatch();
+        clearTimeout(timer);
+        timer = setTimeout(loop, workerData.idleMs);
+      };
       /** Quiet: the next write to the WAL wakes the worker, not a timer. */
       const sleep = () => {
         try {
           watcher = watch(wal, { persistent: true }, wake);
-          watcher.on('error', () => {
-            unwatch();
-            timer = setTimeout(loop, workerData.idleMs);
-          });
+          watcher.on('error', poll);
           timer = setTimeout(loop, workerData.watchedMs);
           // A commit that landed between the tick and the watch is seen now, not at the next one.
           if (walMtime() !== seen) wake();
         } catch {
-          unwatch();
-          timer = setTimeout(loop, workerData.idleMs);
+          poll();
         }
       };
       const loop = () => {
