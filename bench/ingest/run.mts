@@ -9,7 +9,7 @@
  *                                [--sources=1000] [--idle-s=30] [--settle-s=30]
  *                                [--only=github,generic,idle] [--idle-cases=3a,3b,3c]
  *                                [--rate-runs=3] [--rate-only] [--paces=even,bursts]
- *                                [--no-baseline] [--tail] [--no-write] [--keep]
+ *                                [--no-baseline] [--tail] [--no-write] [--keep] [--root=DIR]
  *
  * (1) signed GitHub push deliveries to /hooks/github, each with its own X-GitHub-Delivery and
  *     `after` sha (every one a new event): sustained req/s for --duration-s with every 2xx
@@ -35,7 +35,7 @@ import { observeGc, startTailRecorder, tailReport, wallMs, type ClientStamps } f
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { createHmac } from 'node:crypto';
-import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -392,6 +392,8 @@ async function main(): Promise<void> {
   const idleCases = new Set((args.get('idle-cases') ?? '3a,3b,3c').split(','));
   const only = new Set((args.get('only') ?? 'github,generic,idle').split(','));
   const keep = args.has('keep');
+  /** `--root=DIR`: (3) serves from another built checkout (an older commit, for before/after). */
+  const serverRoot = args.get('root') ?? root;
   /** `--no-baseline`: skip the bare-fastify runs (for profiling the server alone). */
   const withBaseline = !args.has('no-baseline');
   /** `--tail`: log where the slowest 1 % of each evenly paced nightless run waited (tail.mts). */
@@ -780,8 +782,12 @@ jobs:
         ),
       );
 
-      log('idle: building dist/ (the server runs as `node bin/nightless.js serve`)');
-      execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+      if (serverRoot === root) {
+        log('idle: building dist/ (the server runs as `node bin/nightless.js serve`)');
+        execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
+      } else if (!existsSync(join(serverRoot, 'dist', 'cli', 'main.js'))) {
+        throw new Error(`${serverRoot}/dist/ is missing: run \`npm run build\` there first`);
+      }
 
       const layouts = [
         { label: '3a', layout: 'one repository' },
@@ -819,7 +825,7 @@ jobs:
           process.execPath,
           [
             '--trace-gc',
-            join(root, 'bin', 'nightless.js'),
+            join(serverRoot, 'bin', 'nightless.js'),
             'serve',
             '-c',
             config,
@@ -950,7 +956,7 @@ jobs:
           `idle (${label}): ${rows.at(-2)?.measured ?? ''}; baseline ${rows.at(-2)?.baseline ?? ''}`,
         );
         notes.push(
-          `(${label}) \`node bin/nightless.js serve --slots 0\` (built from this tree): ${checked} of ${SOURCES} sources checked (${failed} failed) ${f1(initialS)} s after the spawn; the earliest next check was ${f0(firstNext / 1000)} s away, so none fell in the ${IDLE_S} s window measured between checks, which began ${SETTLE_S} s after the first checks and ${settledAfterReducer ? `after V8's memory-reducing collections (${reducedBeforeWindow} by then; ${reducedInWindow} in the window)` : `without V8's memory-reducing collection having run (none within 120 s)`} (idle \`node -e\` alongside: ${f3(basePerMin)} CPU-s/min). The round (\`POST /api/sources/poll\`): ${outcomes.length} checks (${outcomes.filter((o) => !o.ok).length} failed) in ${f1(roundWall)} s; its server CPU ${reducerAfterRound ? `includes the memory-reducing collections that followed it (${f1(afterRoundS)} s later, less the between-checks rate over that time)` : `is counted until 120 s after it (no memory-reducing collection followed), less the between-checks rate over that time`}. CPU is read from \`/proc/<pid>/stat\` of the server and of its live child processes (the spawn helper that starts git): utime + stime (all their threads) as the server's, cutime + cstime (the git processes they ran) as git's.`,
+          `(${label}) \`node bin/nightless.js serve --slots 0\` (built from ${serverRoot === root ? 'this tree' : serverRoot}): ${checked} of ${SOURCES} sources checked (${failed} failed) ${f1(initialS)} s after the spawn; the earliest next check was ${f0(firstNext / 1000)} s away, so none fell in the ${IDLE_S} s window measured between checks, which began ${SETTLE_S} s after the first checks and ${settledAfterReducer ? `after V8's memory-reducing collections (${reducedBeforeWindow} by then; ${reducedInWindow} in the window)` : `without V8's memory-reducing collection having run (none within 120 s)`} (idle \`node -e\` alongside: ${f3(basePerMin)} CPU-s/min). The round (\`POST /api/sources/poll\`): ${outcomes.length} checks (${outcomes.filter((o) => !o.ok).length} failed) in ${f1(roundWall)} s; its server CPU ${reducerAfterRound ? `includes the memory-reducing collections that followed it (${f1(afterRoundS)} s later, less the between-checks rate over that time)` : `is counted until 120 s after it (no memory-reducing collection followed), less the between-checks rate over that time`}. CPU is read from \`/proc/<pid>/stat\` of the server and of its live child processes (the spawn helper that starts git): utime + stime (all their threads) as the server's, cutime + cstime (the git processes they ran) as git's.`,
         );
         server.kill('SIGTERM');
         await exited;
@@ -1004,7 +1010,11 @@ function procCpuOrZero(pid: number): { self: number; children: number } {
   }
 }
 
-/** Live processes below `pid`'s children (git started by the server's spawn helper). */
+/**
+ * Live processes below `pid`'s children (git started by the server's spawn helper), less the
+ * armed fetches (`git fetch --stdin`, docs/executor.md): they wait on a pipe, using no CPU, for
+ * up to ten minutes.
+ */
 function gitDescendants(pid: number): number {
   const childrenOf = (p: number): number[] => {
     try {
@@ -1018,7 +1028,17 @@ function gitDescendants(pid: number): number {
       return [];
     }
   };
-  return childrenOf(pid).reduce((n, k) => n + childrenOf(k).length, 0);
+  const armed = (p: number): boolean => {
+    try {
+      return readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').includes('--stdin');
+    } catch {
+      return false;
+    }
+  };
+  return childrenOf(pid).reduce(
+    (n, k) => n + childrenOf(k).filter((g) => !armed(g)).length,
+    0,
+  );
 }
 
 /**
