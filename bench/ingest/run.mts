@@ -1035,10 +1035,7 @@ function gitDescendants(pid: number): number {
       return false;
     }
   };
-  return childrenOf(pid).reduce(
-    (n, k) => n + childrenOf(k).filter((g) => !armed(g)).length,
-    0,
-  );
+  return childrenOf(pid).reduce((n, k) => n + childrenOf(k).filter((g) => !armed(g)).length, 0);
 }
 
 /**
