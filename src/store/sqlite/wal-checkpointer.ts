@@ -69,17 +69,15 @@ export class WalCheckpointer {
         if (watcher !== null) watcher.close();
         watcher = null;
       };
-      const wake = () => {
+      /** One next tick, ms from now: any watch or timer armed before is dropped. */
+      const tickIn = (ms) => {
         unwatch();
         clearTimeout(timer);
-        timer = setTimeout(loop, workerData.busyMs);
+        timer = setTimeout(loop, ms);
       };
-      /** Where the WAL cannot be watched: ticks, one chain of them (the fallback timer cleared). */
-      const poll = () => {
-        unwatch();
-        clearTimeout(timer);
-        timer = setTimeout(loop, workerData.idleMs);
-      };
+      const wake = () => tickIn(workerData.busyMs);
+      /** Where the WAL cannot be watched, the worker ticks instead. */
+      const poll = () => tickIn(workerData.idleMs);
       /** Quiet: the next write to the WAL wakes the worker, not a timer. */
       const sleep = () => {
         try {
@@ -93,9 +91,11 @@ export class WalCheckpointer {
         }
       };
       const loop = () => {
-        unwatch();
-        if (tick()) timer = setTimeout(loop, workerData.busyMs);
-        else sleep();
+        if (tick()) wake();
+        else {
+          unwatch();
+          sleep();
+        }
       };
       timer = setTimeout(loop, workerData.busyMs);
       parentPort.on('message', () => {
