@@ -29,13 +29,13 @@
  *
  * Prints a markdown table and writes it into bench/RESULTS.md (section "Ingest").
  */
-import { benchArgs, writeResultsSection } from '../lib/cli.mjs';
+import { benchArgs, requireBuilt, writeResultsSection } from '../lib/cli.mjs';
 import { figureTable, loadAverage, machine, type FigureRow } from '../lib/report.mjs';
 import { observeGc, startTailRecorder, tailReport, wallMs, type ClientStamps } from './tail.mjs';
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
 import { createHmac } from 'node:crypto';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { createInterface } from 'node:readline';
@@ -785,8 +785,8 @@ jobs:
       if (serverRoot === root) {
         log('idle: building dist/ (the server runs as `node bin/nightless.js serve`)');
         execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: 'inherit' });
-      } else if (!existsSync(join(serverRoot, 'dist', 'cli', 'main.js'))) {
-        throw new Error(`${serverRoot}/dist/ is missing: run \`npm run build\` there first`);
+      } else {
+        requireBuilt(serverRoot);
       }
 
       const layouts = [

@@ -4,10 +4,10 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHmac } from 'node:crypto';
-import { existsSync, watch } from 'node:fs';
+import { watch } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
-import { repoRoot } from '../lib/cli.mjs';
+import { repoRoot, requireBuilt } from '../lib/cli.mjs';
 
 export const SECRET = 'bench-webhook-secret';
 export const TOKEN = 'bench-admin-token-0123456789';
@@ -248,8 +248,7 @@ export async function startServer(
   /** Flags for node itself, before the script (`--cpu-prof`, to profile the server). */
   nodeArgs: readonly string[] = [],
 ): Promise<Server> {
-  if (!existsSync(join(root, 'dist', 'cli', 'main.js')))
-    throw new Error(`${root}/dist/ is missing: run \`npm run build\` there first`);
+  requireBuilt(root);
   const child = spawn(
     process.execPath,
     [

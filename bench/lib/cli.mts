@@ -36,3 +36,9 @@ export function writeResultsSection(name: string, heading: string, report: strin
   writeFileSync(file, `${text.slice(0, from + start.length)}\n${report}\n${text.slice(to)}`);
   return file;
 }
+
+/** Throws unless `root` has a built `dist/` (benches that run `node bin/nightless.js` from it). */
+export function requireBuilt(root: string): void {
+  if (!existsSync(join(root, 'dist', 'cli', 'main.js')))
+    throw new Error(`${root}/dist/ is missing: run \`npm run build\` there first`);
+}
