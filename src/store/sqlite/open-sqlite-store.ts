@@ -14,6 +14,7 @@ import type { Database } from '../schema.js';
 import type { Store } from '../ports.js';
 import { SQLITE_DIALECT } from '../sql/connection.js';
 import { createSqlStore } from '../sql/sql-store.js';
+import { limitSlots, withLiteralLimits } from './literal-limits.js';
 import { WalCheckpointer } from './wal-checkpointer.js';
 
 export interface SqliteStoreOptions {
@@ -74,20 +75,21 @@ export async function openSqliteStore(opts: SqliteStoreOptions): Promise<Store> 
 /**
  * Kysely prepares every query anew; better-sqlite3 statements are reusable, and preparing costs
  * more than running a small insert. Cache them by SQL text (bounded: queries are generated from a
- * fixed set of call sites, but `in (...)` lists vary in length).
+ * fixed set of call sites, but `in (...)` lists vary in length). A statement with a bound `LIMIT`
+ * runs with the limit written in (`literal-limits.ts`): SQLite re-plans it at every bind otherwise.
  */
 function withStatementCache(raw: BetterSqlite3.Database): SqliteDatabase {
   const cache = new Map<string, SqliteStatement>();
-  return {
-    close: () => raw.close(),
-    prepare(sqlText: string): SqliteStatement {
-      let stmt = cache.get(sqlText);
-      if (!stmt) {
-        stmt = raw.prepare(sqlText);
-        if (cache.size >= 2000) cache.clear();
-        cache.set(sqlText, stmt);
-      }
-      return stmt;
-    },
+  const prepare = (sqlText: string): SqliteStatement => {
+    let stmt = cache.get(sqlText);
+    if (!stmt) {
+      stmt = raw.prepare(sqlText);
+      const slots = limitSlots(sqlText);
+      if (slots.length > 0) stmt = withLiteralLimits(stmt, sqlText, slots, prepare);
+      if (cache.size >= 2000) cache.clear();
+      cache.set(sqlText, stmt);
+    }
+    return stmt;
   };
+  return { close: () => raw.close(), prepare };
 }
