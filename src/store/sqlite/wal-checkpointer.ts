@@ -69,10 +69,14 @@ export class WalCheckpointer {
         if (watcher !== null) watcher.close();
         watcher = null;
       };
-      /** One next tick, ms from now: any watch or timer armed before is dropped. */
-      const tickIn = (ms) => {
+      /** Drops whatever was armed to run the next tick: the watch and the timer. */
+      const disarm = () => {
         unwatch();
         clearTimeout(timer);
+      };
+      /** One next tick, ms from now. */
+      const tickIn = (ms) => {
+        disarm();
         timer = setTimeout(loop, ms);
       };
       const wake = () => tickIn(workerData.busyMs);
@@ -80,6 +84,7 @@ export class WalCheckpointer {
       const poll = () => tickIn(workerData.idleMs);
       /** Quiet: the next write to the WAL wakes the worker, not a timer. */
       const sleep = () => {
+        disarm();
         try {
           watcher = watch(wal, { persistent: true }, wake);
           watcher.on('error', poll);
@@ -90,17 +95,10 @@ export class WalCheckpointer {
           poll();
         }
       };
-      const loop = () => {
-        if (tick()) wake();
-        else {
-          unwatch();
-          sleep();
-        }
-      };
+      const loop = () => (tick() ? wake() : sleep());
       timer = setTimeout(loop, workerData.busyMs);
       parentPort.on('message', () => {
-        unwatch();
-        clearTimeout(timer);
+        disarm();
         tick();
         db.close();
         process.exit(0);
