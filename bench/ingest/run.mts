@@ -315,24 +315,42 @@ async function evenLoad(
  * `NL_BENCH_CPU_PROF=DIR`: a CPU profile of this process (the in-process server) during each
  * fixed-rate nightless run, written to DIR/<target>-<run>.cpuprofile (read it with
  * `bench/ingest/long-tasks.mts`); off by default, as the profiler costs CPU itself.
+ * `NL_BENCH_HEAP_PROF=DIR`: V8's sampling heap profile of the same runs, counting the objects
+ * young- and old-generation collections have already freed (what makes scavenges come), written
+ * to DIR/<target>-<run>.heapprofile with the run's answered requests next to it (read it with
+ * `bench/ingest/heap-sites.mts`).
  */
-async function startProfile(): Promise<{ stop(name: string): Promise<void> }> {
-  const dir = process.env['NL_BENCH_CPU_PROF'];
-  if (!dir) return { stop: () => Promise.resolve() };
-  mkdirSync(dir, { recursive: true });
+async function startProfile(): Promise<{ stop(name: string, requests: number): Promise<void> }> {
+  const cpuDir = process.env['NL_BENCH_CPU_PROF'];
+  const heapDir = process.env['NL_BENCH_HEAP_PROF'];
+  if (!cpuDir && !heapDir) return { stop: () => Promise.resolve() };
   const { Session } = await import('node:inspector/promises');
   const session = new Session();
   session.connect();
-  await session.post('Profiler.enable');
-  await session.post('Profiler.setSamplingInterval', { interval: 200 });
-  await session.post('Profiler.start');
+  if (heapDir) {
+    mkdirSync(heapDir, { recursive: true });
+    await session.post('HeapProfiler.enable');
+    await session.post('HeapProfiler.startSampling', {
+      samplingInterval: 4096,
+      includeObjectsCollectedByMajorGC: true,
+      includeObjectsCollectedByMinorGC: true,
+    });
+  }
+  if (cpuDir) {
+    mkdirSync(cpuDir, { recursive: true });
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 200 });
+    await session.post('Profiler.start');
+  }
   // A 1 ms ticker on the profile's clock (monotonic µs): a gap between two ticks is a stretch
   // the event loop could not turn, and the samples inside it say what it was busy with.
   const ticks: number[] = [];
-  const ticker = setInterval(() => ticks.push(Number(process.hrtime.bigint() / 1000n)), 1);
+  const ticker = cpuDir
+    ? setInterval(() => ticks.push(Number(process.hrtime.bigint() / 1000n)), 1)
+    : undefined;
   const gc = observeGc();
   return {
-    stop: async (name) => {
+    stop: async (name, requests) => {
       clearInterval(ticker);
       const gcs = gc.stop();
       const byKind = new Map<number, number[]>();
@@ -346,10 +364,17 @@ async function startProfile(): Promise<{ stop(name: string): Promise<void> }> {
           )
           .join('; ')}`,
       );
-      const { profile } = await session.post('Profiler.stop');
+      if (cpuDir) {
+        const { profile } = await session.post('Profiler.stop');
+        writeFileSync(join(cpuDir, `${name}.cpuprofile`), JSON.stringify(profile));
+        writeFileSync(join(cpuDir, `${name}.ticks.json`), JSON.stringify(ticks));
+      }
+      if (heapDir) {
+        const { profile } = await session.post('HeapProfiler.stopSampling');
+        writeFileSync(join(heapDir, `${name}.heapprofile`), JSON.stringify(profile));
+        writeFileSync(join(heapDir, `${name}.requests.json`), JSON.stringify({ requests }));
+      }
       session.disconnect();
-      writeFileSync(join(dir, `${name}.cpuprofile`), JSON.stringify(profile));
-      writeFileSync(join(dir, `${name}.ticks.json`), JSON.stringify(ticks));
     },
   };
 }
@@ -639,7 +664,7 @@ jobs:
             const recording = recorder?.stop();
             if (recording && n.r.stamps)
               for (const line of tailReport(n.r.stamps, recording)) log(`${target}: ${line}`);
-            await prof.stop(`${target}-${pace}-${i + 1}`);
+            await prof.stop(`${target}-${pace}-${i + 1}`, n.r.ok2xx);
             eld.disable();
             await nl.engine.decided();
             storedFixedLost += inbox(target, n.prefix, n.r.okIds).lost;
