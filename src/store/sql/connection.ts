@@ -17,13 +17,15 @@ export type Db = Kysely<Database> | Transaction<Database>;
  */
 export class SqlConnection {
   /** Hot statements compiled once per store (see `Shapes`). */
-  readonly shapes = new Shapes();
+  readonly shapes: Shapes;
 
   constructor(
     readonly db: Kysely<Database>,
     /** What the backend folder said it can do (see {@link Dialect}). */
     readonly dialect: Dialect,
-  ) {}
+  ) {
+    this.shapes = new Shapes(dialect.runNow);
+  }
 
   /**
    * Runs `work` in one transaction: committed when it resolves, rolled back when it throws. On
@@ -124,12 +126,28 @@ export const SQLITE_DIALECT: Dialect = {
 export class Shapes {
   private readonly compiled = new Map<object, Shape>();
 
+  constructor(
+    /**
+     * Where the backend runs a statement at once (SQLite, see {@link Dialect.runNow}): used inside
+     * a transaction, which holds the one connection, so no other statement can be in between.
+     * Outside one, statements queue for the connection like any other query.
+     */
+    private readonly runNow?: Dialect['runNow'],
+  ) {}
+
   run<P extends Record<string, unknown>, R>(
     db: Db,
     build: (db: Db, p: P) => Compilable<R>,
     params: P,
   ): Promise<QueryResult<R>> {
     const { sql, parameters } = this.compile(db, build, params);
+    if (this.runNow && db.isTransaction) {
+      try {
+        return Promise.resolve(this.runNow(sql, parameters) as QueryResult<R>);
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
+    }
     return db.executeQuery(CompiledQuery.raw(sql, [...parameters]));
   }
 

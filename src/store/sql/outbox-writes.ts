@@ -27,6 +27,11 @@ export const outboxRowStatements = {
   },
 };
 
+/** The one-row insert `dialect` needs: with the lock where ids could commit out of order. */
+export function outboxRowInsert(dialect: Dialect): (db: Db, p: OutboxRowParams) => Compilable {
+  return dialect.outboxIdsNeedLock ? outboxRowStatements.insertLocked : outboxRowStatements.insert;
+}
+
 export interface OutboxRowParams extends Record<string, unknown> {
   readonly buildId: number;
   readonly type: string;
@@ -82,10 +87,7 @@ export async function flushOutbox(trx: Db, dialect: Dialect, shapes: Shapes): Pr
   const [only] = rows;
   // The common case (a claim, a finish: one row) keeps its compiled statement.
   if (rows.length === 1 && only) {
-    const insert = dialect.outboxIdsNeedLock
-      ? outboxRowStatements.insertLocked
-      : outboxRowStatements.insert;
-    await shapes.run(trx, insert, {
+    await shapes.run(trx, outboxRowInsert(dialect), {
       buildId: only.build_id,
       type: only.type,
       payload: only.payload,

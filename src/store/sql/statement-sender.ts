@@ -1,6 +1,6 @@
 import type { Compilable, QueryResult } from 'kysely';
 import type { CompiledShape, Db, Dialect, Shapes } from './connection.js';
-import { outboxRowStatements, type OutboxRowParams } from './outbox-writes.js';
+import { outboxRowInsert, type OutboxRowParams } from './outbox-writes.js';
 
 /**
  * Where the decision writer sends its statements, in order. A statement's promise settles with its
@@ -55,9 +55,7 @@ abstract class Tracked implements StatementSender {
   }
 
   async drain(): Promise<void> {
-    const insert = this.dialect.outboxIdsNeedLock
-      ? outboxRowStatements.insertLocked
-      : outboxRowStatements.insert;
+    const insert = outboxRowInsert(this.dialect);
     for (const row of this.outboxRows.splice(0)) void this.send(insert, row);
     // Bounded: statements are only sent by the writer, which has stopped when drain is called.
     for (let i = 0; i < this.sent.length; i++) await this.sent[i];
@@ -102,33 +100,63 @@ export class SequentialSender extends Tracked {
 
 /**
  * Runs each statement when it is sent, synchronously (`Dialect.runNow`, SQLite): the same order
- * and the same failure rule as {@link SequentialSender}, without a promise chain per statement.
+ * and the same failure rule as {@link SequentialSender}. A statement's answer (or its failure) is
+ * known before `send` returns, so nothing is left to track: no promise chain per statement and
+ * nothing for `drain` to wait for (the decision writer sends a dozen statements per event, and
+ * their promises were an eighth of what a webhook request allocated; bench/RESULTS.md, "Ingest").
  * Only inside the transaction that holds the connection (`trx`, used to compile).
  */
-export class ImmediateSender extends Tracked {
+export class ImmediateSender implements StatementSender {
+  private readonly outboxRows: OutboxRowParams[] = [];
+  private failure: Error | null = null;
+
   constructor(
     private readonly shapes: Shapes,
     private readonly trx: Db,
     private readonly runNow: NonNullable<Dialect['runNow']>,
-    dialect: Dialect,
-  ) {
-    super(dialect);
-  }
+    private readonly dialect: Dialect,
+  ) {}
 
   send<P extends Record<string, unknown>, R>(
     build: (db: Db, p: P) => Compilable<R>,
     params: P,
   ): Promise<QueryResult<R>> {
-    if (this.failure) return this.track(Promise.reject(this.failure.err as Error));
-    let answer: Promise<QueryResult<R>>;
+    if (this.failure) return observedRejection(this.failure);
     try {
       const q = this.shapes.compile(this.trx, build, params);
-      answer = Promise.resolve(this.runNow(q.sql, q.parameters) as QueryResult<R>);
+      return Promise.resolve(this.runNow(q.sql, q.parameters) as QueryResult<R>);
     } catch (err) {
-      answer = Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      this.failure = asError(err);
+      return observedRejection(this.failure);
     }
-    return this.track(answer);
   }
+
+  outbox(row: OutboxRowParams): void {
+    this.outboxRows.push(row);
+  }
+
+  drain(): Promise<void> {
+    const insert = outboxRowInsert(this.dialect);
+    for (const row of this.outboxRows.splice(0)) void this.send(insert, row);
+    return this.failure ? Promise.reject(this.failure) : Promise.resolve();
+  }
+
+  abort(err: unknown): Promise<void> {
+    this.failure ??= asError(err);
+    this.outboxRows.length = 0;
+    return Promise.resolve();
+  }
+}
+
+/** A rejected answer nobody has to await: a statement the writer sends and forgets. */
+function observedRejection<T>(err: Error): Promise<T> {
+  const p = Promise.reject(err);
+  p.catch(() => undefined);
+  return p;
+}
+
+function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 /** Puts each statement on the wire at once (see `PipelinedTransactions`). */
