@@ -15,6 +15,7 @@ import { traceRoots } from './migration-0012-trace-roots.js';
 import { sharedFiles } from './migration-0013-shared-files.js';
 import { lostBuildSupersede } from './migration-0014-lost-build-supersede.js';
 import { fewerPagesPerEvent } from './migration-0015-fewer-pages-per-event.js';
+import { unreadFingerprintIndex } from './migration-0016-unread-fingerprint-index.js';
 import type { Database } from './schema.js';
 
 /** What differs between SQL backends in DDL, as capability values rather than `if (pg)`. */
@@ -75,6 +76,9 @@ export function migrations(d: DdlDialect): MigrationProvider {
     '0013-shared-files': { up: (db) => sharedFiles(db as Kysely<Database>, d) },
     '0014-lost-build-supersede': { up: (db) => lostBuildSupersede(db as Kysely<Database>) },
     '0015-fewer-pages-per-event': { up: (db) => fewerPagesPerEvent(db as Kysely<Database>) },
+    '0016-unread-fingerprint-index': {
+      up: (db) => unreadFingerprintIndex(db as Kysely<Database>),
+    },
   };
   return { getMigrations: () => Promise.resolve(all) };
 }

@@ -75,3 +75,47 @@ describe('migration 0015-fewer-pages-per-event', () => {
     }
   });
 });
+
+/** Migration 0016 on a database that ran 0015: the index no query reads goes. */
+describe('migration 0016-unread-fingerprint-index', () => {
+  let dir = '';
+  afterEach(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
+
+  it('drops builds_fingerprint and keeps the other build indexes', async () => {
+    dir = await mkdtemp(join(tmpdir(), 'nightless-m16-'));
+    const path = join(dir, 'db.sqlite');
+    const before = new Kysely<unknown>({
+      dialect: new SqliteDialect({ database: new BetterSqlite3(path) }),
+    });
+    const to0015 = await new Migrator({
+      db: before,
+      provider: migrations(SQLITE_DDL),
+      allowUnorderedMigrations: true,
+    }).migrateTo('0015-fewer-pages-per-event');
+    expect(to0015.error).toBeUndefined();
+    await before.destroy();
+    const indexes = (): string[] => {
+      const raw = new BetterSqlite3(path, { readonly: true });
+      try {
+        return (raw.pragma('index_list(builds)') as Array<{ name: string }>)
+          .map((r) => r.name)
+          .sort();
+      } finally {
+        raw.close();
+      }
+    };
+    expect(indexes()).toContain('builds_fingerprint');
+
+    const store = await openSqliteStore({ path });
+    await store.close();
+
+    expect(indexes()).toEqual([
+      'builds_concurrency_group',
+      'builds_finished_at',
+      'builds_job',
+      'builds_lease',
+      'builds_state',
+      'builds_trace_root',
+    ]);
+  });
+});
