@@ -15,27 +15,33 @@ const PARTIAL: Record<string, string> = {
   events_unprocessed: 'events',
 };
 
+let dir = '';
+afterEach(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
+
+/** A database file in `dir` with the migrations up to and including `last` applied. */
+async function migratedTo(dir: string, last: string): Promise<string> {
+  const path = join(dir, 'db.sqlite');
+  const before = new Kysely<unknown>({
+    dialect: new SqliteDialect({ database: new BetterSqlite3(path) }),
+  });
+  const result = await new Migrator({
+    db: before,
+    provider: migrations(SQLITE_DDL),
+    allowUnorderedMigrations: true,
+  }).migrateTo(last);
+  await before.destroy();
+  expect(result.error).toBeUndefined();
+  return path;
+}
+
 /**
  * Migration 0015 on a database that ran 0014: the write-only `jobs` table goes and five indexes
  * leave out the rows every push writes, while the queries that need them still use them.
  */
 describe('migration 0015-fewer-pages-per-event', () => {
-  let dir = '';
-  afterEach(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
-
   it('drops jobs, makes five indexes partial, and the queries that need them still use them', async () => {
     dir = await mkdtemp(join(tmpdir(), 'nightless-m15-'));
-    const path = join(dir, 'db.sqlite');
-    const before = new Kysely<unknown>({
-      dialect: new SqliteDialect({ database: new BetterSqlite3(path) }),
-    });
-    const to0014 = await new Migrator({
-      db: before,
-      provider: migrations(SQLITE_DDL),
-      allowUnorderedMigrations: true,
-    }).migrateTo('0014-lost-build-supersede');
-    expect(to0014.error).toBeUndefined();
-    await before.destroy();
+    const path = await migratedTo(dir, '0014-lost-build-supersede');
     const old = new BetterSqlite3(path);
     old.prepare("insert into jobs (name, definition_hash, updated_at) values ('a', 'h', 1)").run();
     expect(
@@ -78,22 +84,9 @@ describe('migration 0015-fewer-pages-per-event', () => {
 
 /** Migration 0016 on a database that ran 0015: the index no query reads goes. */
 describe('migration 0016-unread-fingerprint-index', () => {
-  let dir = '';
-  afterEach(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
-
   it('drops builds_fingerprint and keeps the other build indexes', async () => {
     dir = await mkdtemp(join(tmpdir(), 'nightless-m16-'));
-    const path = join(dir, 'db.sqlite');
-    const before = new Kysely<unknown>({
-      dialect: new SqliteDialect({ database: new BetterSqlite3(path) }),
-    });
-    const to0015 = await new Migrator({
-      db: before,
-      provider: migrations(SQLITE_DDL),
-      allowUnorderedMigrations: true,
-    }).migrateTo('0015-fewer-pages-per-event');
-    expect(to0015.error).toBeUndefined();
-    await before.destroy();
+    const path = await migratedTo(dir, '0015-fewer-pages-per-event');
     const indexes = (): string[] => {
       const raw = new BetterSqlite3(path, { readonly: true });
       try {
