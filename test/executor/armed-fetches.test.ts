@@ -52,6 +52,17 @@ async function armed(mirror: string, n: number): Promise<number[]> {
   }
 }
 
+/**
+ * Waits (bounded: 5 s) until `pid` has ended. A discarded armed git is killed by the spawn helper
+ * after `discard` returns; while it exits its command line already reads empty (so `armed` no
+ * longer counts it) before it is a zombie.
+ */
+async function gone(pid: number): Promise<boolean> {
+  const end = Date.now() + 5000;
+  while (!pidGone(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+  return pidGone(pid);
+}
+
 /** A repository with one commit, its mirror cloned and fetched once (so armed). */
 async function fetchedOnce(
   mirrors: GitMirrors,
@@ -107,7 +118,7 @@ describe('armed branch fetches', () => {
     mirrors.setNetworkLimits({ ...DEFAULT_NETWORK_LIMITS, stallTimeoutMs: 45_000 });
     const [c3] = makeRepo(repo, [{ 'b.txt': '3\n' }]);
     expect(await mirrors.ensureCommit(repo, c3!, undefined, true)).toEqual({ mirror, commit: c3 });
-    expect(pidGone(pid)).toBe(true);
+    expect(await gone(pid)).toBe(true);
   });
 
   it("an armed fetch's failure is reported as any fetch's: which remote, what git said", async () => {
@@ -125,7 +136,7 @@ describe('armed branch fetches', () => {
     const one = await fetchedOnce(mirrors);
     const two = await fetchedOnce(mirrors);
     await armed(one.mirror, 0);
-    expect(pidGone(one.pid)).toBe(true);
+    expect(await gone(one.pid)).toBe(true);
     expect(mirrors.fetches.armed.size).toBe(1);
     // Not taken within `idleMs`: ended.
     await armed(two.mirror, 0);
@@ -137,7 +148,7 @@ describe('armed branch fetches', () => {
     const { mirror, pid } = await fetchedOnce(mirrors);
     await mirrors.close();
     await armed(mirror, 0);
-    expect(pidGone(pid)).toBe(true);
+    expect(await gone(pid)).toBe(true);
     mirrors.fetches.armed.fetched(mirror);
     await new Promise((r) => setTimeout(r, 200));
     expect(armedPids(mirror)).toEqual([]);
