@@ -1,6 +1,6 @@
 import { readdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_NETWORK_LIMITS } from '../../src/core/pipeline.js';
 import { GitMirrors } from '../../src/executor/git-mirror.js';
 import { git, makeRepo, pidGone, tempDirs } from './helpers.js';
@@ -53,14 +53,12 @@ async function armed(mirror: string, n: number): Promise<number[]> {
 }
 
 /**
- * Waits (bounded: 5 s) until `pid` has ended. A discarded armed git is killed by the spawn helper
+ * Asserts, within 5 s, that `pid` has ended. A discarded armed git is killed by the spawn helper
  * after `discard` returns; while it exits its command line already reads empty (so `armed` no
  * longer counts it) before it is a zombie.
  */
-async function gone(pid: number): Promise<boolean> {
-  const end = Date.now() + 5000;
-  while (!pidGone(pid) && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
-  return pidGone(pid);
+async function expectGone(pid: number): Promise<void> {
+  await vi.waitFor(() => expect(pidGone(pid)).toBe(true), { timeout: 5000, interval: 20 });
 }
 
 /** A repository with one commit, its mirror cloned and fetched once (so armed). */
@@ -118,7 +116,7 @@ describe('armed branch fetches', () => {
     mirrors.setNetworkLimits({ ...DEFAULT_NETWORK_LIMITS, stallTimeoutMs: 45_000 });
     const [c3] = makeRepo(repo, [{ 'b.txt': '3\n' }]);
     expect(await mirrors.ensureCommit(repo, c3!, undefined, true)).toEqual({ mirror, commit: c3 });
-    expect(await gone(pid)).toBe(true);
+    await expectGone(pid);
   });
 
   it("an armed fetch's failure is reported as any fetch's: which remote, what git said", async () => {
@@ -136,7 +134,7 @@ describe('armed branch fetches', () => {
     const one = await fetchedOnce(mirrors);
     const two = await fetchedOnce(mirrors);
     await armed(one.mirror, 0);
-    expect(await gone(one.pid)).toBe(true);
+    await expectGone(one.pid);
     expect(mirrors.fetches.armed.size).toBe(1);
     // Not taken within `idleMs`: ended.
     await armed(two.mirror, 0);
@@ -148,7 +146,7 @@ describe('armed branch fetches', () => {
     const { mirror, pid } = await fetchedOnce(mirrors);
     await mirrors.close();
     await armed(mirror, 0);
-    expect(await gone(pid)).toBe(true);
+    await expectGone(pid);
     mirrors.fetches.armed.fetched(mirror);
     await new Promise((r) => setTimeout(r, 200));
     expect(armedPids(mirror)).toEqual([]);

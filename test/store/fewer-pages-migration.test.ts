@@ -18,8 +18,9 @@ const PARTIAL: Record<string, string> = {
 let dir = '';
 afterEach(() => rm(dir, { recursive: true, force: true, maxRetries: 5 }));
 
-/** A database file in `dir` with the migrations up to and including `last` applied. */
-async function migratedTo(dir: string, last: string): Promise<string> {
+/** A database file in a new `dir` with the migrations up to and including `last` applied. */
+async function migratedTo(last: string): Promise<string> {
+  dir = await mkdtemp(join(tmpdir(), 'nightless-migration-'));
   const path = join(dir, 'db.sqlite');
   const before = new Kysely<unknown>({
     dialect: new SqliteDialect({ database: new BetterSqlite3(path) }),
@@ -40,8 +41,7 @@ async function migratedTo(dir: string, last: string): Promise<string> {
  */
 describe('migration 0015-fewer-pages-per-event', () => {
   it('drops jobs, makes five indexes partial, and the queries that need them still use them', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nightless-m15-'));
-    const path = await migratedTo(dir, '0014-lost-build-supersede');
+    const path = await migratedTo('0014-lost-build-supersede');
     const old = new BetterSqlite3(path);
     old.prepare("insert into jobs (name, definition_hash, updated_at) values ('a', 'h', 1)").run();
     expect(
@@ -85,8 +85,7 @@ describe('migration 0015-fewer-pages-per-event', () => {
 /** Migration 0016 on a database that ran 0015: the index no query reads goes. */
 describe('migration 0016-unread-fingerprint-index', () => {
   it('drops builds_fingerprint and keeps the other build indexes', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'nightless-m16-'));
-    const path = await migratedTo(dir, '0015-fewer-pages-per-event');
+    const path = await migratedTo('0015-fewer-pages-per-event');
     const indexes = (): string[] => {
       const raw = new BetterSqlite3(path, { readonly: true });
       try {
