@@ -80,7 +80,7 @@ describe('ImmediateSender', () => {
   it('runs each statement as it is sent, outbox rows last, and commits them', async () => {
     open();
     await db.transaction().execute(async (trx) => {
-      const w = new ImmediateSender(new Shapes(), trx, runNow, SQLITE_DIALECT);
+      const w = new ImmediateSender(new Shapes(runNow), trx, SQLITE_DIALECT);
       w.outbox(outboxRow(7));
       void w.send(put, { key: 'a', value: '1' });
       // Already in the table before anything was awaited.
@@ -103,7 +103,7 @@ describe('ImmediateSender', () => {
     process.on('unhandledRejection', onUnhandled);
     try {
       const done = db.transaction().execute(async (trx) => {
-        const w = new ImmediateSender(new Shapes(), trx, runNow, SQLITE_DIALECT);
+        const w = new ImmediateSender(new Shapes(runNow), trx, SQLITE_DIALECT);
         void w.send(put, { key: 'a', value: '1' });
         // Never awaited, as the writer sends its writes: a duplicate key.
         void w.send(put, { key: 'a', value: '2' });
@@ -129,7 +129,7 @@ describe('ImmediateSender', () => {
     await db
       .transaction()
       .execute(async (trx) => {
-        const w = new ImmediateSender(new Shapes(), trx, runNow, SQLITE_DIALECT);
+        const w = new ImmediateSender(new Shapes(runNow), trx, SQLITE_DIALECT);
         w.outbox(outboxRow(1));
         await w.abort(new Error('connection lost'));
         await expect(w.send(put, { key: 'x', value: '1' })).rejects.toThrow('connection lost');

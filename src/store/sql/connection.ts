@@ -140,15 +140,29 @@ export class Shapes {
     build: (db: Db, p: P) => Compilable<R>,
     params: P,
   ): Promise<QueryResult<R>> {
-    const { sql, parameters } = this.compile(db, build, params);
     if (this.runNow && db.isTransaction) {
       try {
-        return Promise.resolve(this.runNow(sql, parameters) as QueryResult<R>);
+        return Promise.resolve(this.runAtOnce(db, build, params));
       } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+        return Promise.reject(asError(err));
       }
     }
+    const { sql, parameters } = this.compile(db, build, params);
     return db.executeQuery(CompiledQuery.raw(sql, [...parameters]));
+  }
+
+  /**
+   * Runs the statement now, on the connection `db`'s open transaction holds, and returns its
+   * answer or throws (backends with {@link Dialect.runNow} only).
+   */
+  runAtOnce<P extends Record<string, unknown>, R>(
+    db: Db,
+    build: (db: Db, p: P) => Compilable<R>,
+    params: P,
+  ): QueryResult<R> {
+    if (!this.runNow) throw new Error('this backend cannot run a statement at once (no runNow)');
+    const { sql, parameters } = this.compile(db, build, params);
+    return this.runNow(sql, parameters) as QueryResult<R>;
   }
 
   /**
@@ -169,6 +183,11 @@ export class Shapes {
     const parameters = shape.slots.map((s) => ('key' in s ? params[s.key] : s.value));
     return { sql: shape.sql, parameters, name: shape.name };
   }
+}
+
+/** What was thrown, as an Error (a rejection reason must be one). */
+export function asError(err: unknown): Error {
+  return err instanceof Error ? err : new Error(String(err));
 }
 
 interface Shape {

@@ -94,11 +94,10 @@ export class SqlScheduler implements SchedulerPort {
     const { pipelined } = dialect;
     if (pipelined)
       return pipelined.run((wire) => decideWith(new PipelinedSender(shapes, db, wire, dialect)));
-    const { runNow } = dialect;
     return this.conn.transaction((trx) =>
       decideWith(
-        runNow
-          ? new ImmediateSender(shapes, trx, runNow, dialect)
+        dialect.runNow
+          ? new ImmediateSender(shapes, trx, dialect)
           : new SequentialSender(shapes, trx, dialect),
       ),
     );

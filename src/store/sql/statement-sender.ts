@@ -1,5 +1,5 @@
 import type { Compilable, QueryResult } from 'kysely';
-import type { CompiledShape, Db, Dialect, Shapes } from './connection.js';
+import { asError, type CompiledShape, type Db, type Dialect, type Shapes } from './connection.js';
 import { outboxRowInsert, type OutboxRowParams } from './outbox-writes.js';
 
 /**
@@ -99,7 +99,7 @@ export class SequentialSender extends Tracked {
 }
 
 /**
- * Runs each statement when it is sent, synchronously (`Dialect.runNow`, SQLite): the same order
+ * Runs each statement when it is sent, synchronously (`Shapes.runAtOnce`, SQLite): the same order
  * and the same failure rule as {@link SequentialSender}. A statement's answer (or its failure) is
  * known before `send` returns, so nothing is left to track: no promise chain per statement and
  * nothing for `drain` to wait for (the decision writer sends a dozen statements per event, and
@@ -111,9 +111,9 @@ export class ImmediateSender implements StatementSender {
   private failure: Error | null = null;
 
   constructor(
+    /** Built with the backend's `runNow` (see `Shapes.runAtOnce`). */
     private readonly shapes: Shapes,
     private readonly trx: Db,
-    private readonly runNow: NonNullable<Dialect['runNow']>,
     private readonly dialect: Dialect,
   ) {}
 
@@ -123,8 +123,7 @@ export class ImmediateSender implements StatementSender {
   ): Promise<QueryResult<R>> {
     if (this.failure) return observedRejection(this.failure);
     try {
-      const q = this.shapes.compile(this.trx, build, params);
-      return Promise.resolve(this.runNow(q.sql, q.parameters) as QueryResult<R>);
+      return Promise.resolve(this.shapes.runAtOnce(this.trx, build, params));
     } catch (err) {
       this.failure = asError(err);
       return observedRejection(this.failure);
@@ -153,10 +152,6 @@ function observedRejection<T>(err: Error): Promise<T> {
   const p = Promise.reject(err);
   p.catch(() => undefined);
   return p;
-}
-
-function asError(err: unknown): Error {
-  return err instanceof Error ? err : new Error(String(err));
 }
 
 /** Puts each statement on the wire at once (see `PipelinedTransactions`). */
