@@ -61,7 +61,7 @@ export class ArmedFetches {
     this.armed.delete(mirror);
     clearTimeout(a.expiry);
     if (a.network === this.deps.limits()) return a.held;
-    a.held.discard();
+    void a.held.discard();
     return undefined;
   }
 
@@ -84,7 +84,7 @@ export class ArmedFetches {
     if (a === undefined) return;
     this.armed.delete(mirror);
     clearTimeout(a.expiry);
-    a.held.discard();
+    void a.held.discard();
   }
 
   /** Ends every armed fetch and arms no more. Safe to call twice. */

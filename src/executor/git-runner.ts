@@ -97,8 +97,8 @@ export interface HeldGit {
     signal?: AbortSignal,
     onTicket?: (ticket: RunTicket) => void,
   ): Promise<GitRunResult> | undefined;
-  /** Ends git if it was never released. */
-  discard(): void;
+  /** Ends git if it was never released; settles when it has ended (`HeldRun.discard`). */
+  discard(): Promise<void>;
 }
 
 /** Starts `git <args>` now, for a run later; injectable like `GitRunner`. */

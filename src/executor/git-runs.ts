@@ -13,6 +13,9 @@ export class GitRuns {
   /** Held commands not yet released (`hold`): discarded by {@link close}. */
   private readonly held = new Set<HeldGit>();
 
+  /** Discarded held commands whose git has not ended yet: {@link close} waits for them too. */
+  private readonly ending = new Set<Promise<void>>();
+
   constructor(
     private readonly inner: GitRunner,
     private readonly holder?: GitHolder,
@@ -45,9 +48,16 @@ export class GitRuns {
       },
       discard: () => {
         this.held.delete(held);
-        held.discard();
+        return this.end(held);
       },
     };
+  }
+
+  private end(held: HeldGit): Promise<void> {
+    const ended = held.discard();
+    this.ending.add(ended);
+    void ended.then(() => this.ending.delete(ended));
+    return ended;
   }
 
   /** Each run's own abort: a shared signal would collect a listener per run for the server's life. */
@@ -62,19 +72,24 @@ export class GitRuns {
     return r;
   }
 
-  /** Kills every run and waits for them to end, at most `timeoutMs`; returns how many had not. */
+  /**
+   * Kills every run and every held git, and waits for them to end (discarded ones included), at
+   * most `timeoutMs`; returns how many had not.
+   */
   async close(timeoutMs = 5_000): Promise<number> {
     this.closed = true;
-    for (const held of this.held) held.discard();
+    for (const held of this.held) void this.end(held);
     this.held.clear();
     for (const own of this.running.values()) own.abort();
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<'late'>((resolve) => (timer = setTimeout(resolve, timeoutMs, 'late')));
-    // Bounded: no run starts after the abort, so the set only shrinks.
-    while (this.running.size > 0)
-      if ((await Promise.race([Promise.allSettled([...this.running.keys()]), late])) === 'late')
-        break;
+    const left = (): number => this.running.size + this.ending.size;
+    // Bounded: nothing starts or is held after `closed`, so both sets only shrink.
+    while (left() > 0) {
+      const all = Promise.allSettled([...this.running.keys(), ...this.ending]);
+      if ((await Promise.race([all, late])) === 'late') break;
+    }
     clearTimeout(timer);
-    return this.running.size;
+    return left();
   }
 }

@@ -119,17 +119,22 @@ export class ProcessHelper {
     const done = new Promise<RunResult>((resolve) => this.holding.set(id, resolve));
     const end = (): void => this.finish(id, failed('the spawn helper went away'));
     if (!this.send(child, runMessage(id, req, { after: null, held: true }), end)) end();
+    // Discarded: still in `holding` until the helper answers for it (its end), never released.
+    let discarded = false;
     return {
       release: ({ signal, onTicket } = {}) => {
         const resolve = this.holding.get(id);
-        if (resolve === undefined) return undefined;
+        if (resolve === undefined || discarded) return undefined;
         this.holding.delete(id);
         this.start(child, id, { ...req, signal }, resolve, { t: 'release', id });
         onTicket?.(new HelperTicket(done, child, id));
         return done;
       },
       discard: () => {
-        if (this.holding.delete(id)) this.send(child, { t: 'kill', id }, () => undefined);
+        if (!this.holding.has(id)) return Promise.resolve(); // released, or ended while held
+        if (!discarded) this.send(child, { t: 'kill', id }, end);
+        discarded = true;
+        return done.then(() => undefined);
       },
     };
   }

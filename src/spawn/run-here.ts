@@ -58,8 +58,10 @@ export function holdHere(req: HoldRequest): HeldRun {
     },
     discard: () => {
       const begin = hold.begin;
+      if (begin === undefined) return Promise.resolve(); // released (or discarded) already
       hold.begin = undefined;
-      if (begin !== undefined) begin(AbortSignal.abort());
+      begin(AbortSignal.abort());
+      return done.then(() => undefined);
     },
   };
 }

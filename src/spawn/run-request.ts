@@ -64,6 +64,9 @@ export interface HeldRun {
     readonly signal?: AbortSignal | undefined;
     readonly onTicket?: ((ticket: RunTicket) => void) | undefined;
   }): Promise<RunResult> | undefined;
-  /** Kills the program if it was never released; nothing once it was. */
-  discard(): void;
+  /**
+   * Kills the program if it was never released; nothing once it was. Settles when the program
+   * has ended (at once when there was nothing to kill); never rejects.
+   */
+  discard(): Promise<void>;
 }

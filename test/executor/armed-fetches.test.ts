@@ -53,9 +53,9 @@ async function armed(mirror: string, n: number): Promise<number[]> {
 }
 
 /**
- * Asserts, within 5 s, that `pid` has ended. A discarded armed git is killed by the spawn helper
- * after `discard` returns; while it exits its command line already reads empty (so `armed` no
- * longer counts it) before it is a zombie.
+ * Asserts, within 5 s, that `pid` has ended. An armed git discarded on the way (not by `close`)
+ * is killed by the spawn helper while the fetch goes on; while it exits its command line already
+ * reads empty (so `armed` no longer counts it) before it is a zombie.
  */
 async function expectGone(pid: number): Promise<void> {
   await vi.waitFor(() => expect(pidGone(pid)).toBe(true), { timeout: 5000, interval: 20 });
@@ -119,6 +119,14 @@ describe('armed branch fetches', () => {
     await expectGone(pid);
   });
 
+  it('close also waits for an armed git discarded just before it', async () => {
+    const mirrors = await mirrorsFor();
+    const { mirror, pid } = await fetchedOnce(mirrors);
+    mirrors.fetches.armed.drop(mirror); // the mirror removed: its armed git ended, not awaited
+    expect(await mirrors.close()).toBe(0);
+    expect(pidGone(pid)).toBe(true);
+  });
+
   it("an armed fetch's failure is reported as any fetch's: which remote, what git said", async () => {
     const mirrors = await mirrorsFor();
     const { repo } = await fetchedOnce(mirrors);
@@ -141,12 +149,12 @@ describe('armed branch fetches', () => {
     expect(mirrors.fetches.armed.size).toBe(0);
   });
 
-  it('close ends every armed git and arms no more', async () => {
+  it('close ends every armed git, returning once they have ended, and arms no more', async () => {
     const mirrors = await mirrorsFor();
     const { mirror, pid } = await fetchedOnce(mirrors);
-    await mirrors.close();
-    await armed(mirror, 0);
-    await expectGone(pid);
+    expect(await mirrors.close()).toBe(0);
+    expect(pidGone(pid)).toBe(true);
+    expect(armedPids(mirror)).toEqual([]);
     mirrors.fetches.armed.fetched(mirror);
     await new Promise((r) => setTimeout(r, 200));
     expect(armedPids(mirror)).toEqual([]);

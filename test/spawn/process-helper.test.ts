@@ -201,7 +201,8 @@ describe.each([
       expect(ticket).toBeDefined();
       const next = await h.run(sh('echo next', { after: ticket }));
       expect(next).toMatchObject({ code: 0, stdout: 'next\n' });
-      held.discard(); // nothing once released
+      await held.discard(); // nothing once released
+      expect(await run).toMatchObject({ code: 0 });
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -246,15 +247,17 @@ describe.each([
     }
   });
 
-  it('discard ends a held program that was never released', async () => {
+  it('discard ends a held program that was never released, and settles once it has', async () => {
     const h = runner();
     const dir = mkdtempSync(join(tmpdir(), 'nightless-held-'));
     try {
       const held = h.hold(sh(`echo $$ > ${dir}/pid; cat; touch ${dir}/ran`));
       const pid = await pidIn(join(dir, 'pid'));
-      held.discard();
-      await until(() => !alive(pid));
-      expect(held.release()).toBeUndefined();
+      const ended = held.discard();
+      expect(held.release()).toBeUndefined(); // never run once discarded, even before it ends
+      await ended;
+      expect(alive(pid)).toBe(false);
+      await held.discard(); // twice: nothing more
       expect(existsSync(join(dir, 'ran'))).toBe(false);
     } finally {
       rmSync(dir, { recursive: true, force: true });
