@@ -13,7 +13,12 @@ import type { JobDef } from '../../src/core/pipeline.js';
 import { gitInput, job, makeRepo, observer, spec, step, tempDirs } from './helpers.js';
 
 const tmp = tempDirs();
-afterEach(() => tmp.cleanup());
+/** Stopped before their directories go: a parked tree's deferred clean would race the removal. */
+const executors: LocalExecutor[] = [];
+afterEach(async () => {
+  for (const ex of executors.splice(0)) await ex.stop();
+  await tmp.cleanup();
+});
 const never = new AbortController().signal;
 
 /** An executor whose git runs are recorded (and see `env` too). */
@@ -27,11 +32,9 @@ async function setup(
     return spawnGit(args, { ...o, env: { ...o.env, ...env } });
   };
   const mirrors = new GitMirrors(join(dataDir, 'git'), { runGit });
-  return {
-    ex: new LocalExecutor({ dataDir, artifacts: new ContentStore(dataDir), mirrors }),
-    dataDir,
-    calls,
-  };
+  const ex = new LocalExecutor({ dataDir, artifacts: new ContentStore(dataDir), mirrors });
+  executors.push(ex);
+  return { ex, dataDir, calls };
 }
 
 async function lines(dataDir: string, buildId: number, stream = 'stdout'): Promise<string[]> {
@@ -184,6 +187,7 @@ describe('warm workspaces', () => {
     };
     const mirrors = new GitMirrors(join(dataDir, 'git'), { runGit });
     const ex = new LocalExecutor({ dataDir, artifacts: new ContentStore(dataDir), mirrors });
+    executors.push(ex);
     expect(existsSync(join(warm, 'untracked.txt'))).toBe(true);
     const [c2] = makeRepo(repo, [{ 'a.txt': 'two\n' }]);
     const s2 = spec(job([step('show', SHOW)]), { inputs: [gitInput('app', repo, c2!)] });
