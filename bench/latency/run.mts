@@ -128,7 +128,7 @@ async function webhookOnce(s: Stages): Promise<void> {
   const b = await finishedBuild('first-step', sha);
   const { event } = await api<EventBody>(server.url, `/api/events/${eventId}`);
   add(s, 'POST answered (202)', answered - t0);
-  add(s, 'accepted (event stored)', event.receivedAt - t0);
+  add(s, 'accepted (signature checked, event stamped)', event.receivedAt - t0);
   add(s, 'decided (build queued)', b.queuedAt - t0);
   add(s, 'claimed', (b.startedAt ?? Number.NaN) - t0);
   add(s, 'tree ready', (await logTime(b.id, '<== checked out')) - t0);
@@ -162,7 +162,7 @@ async function pollOnce(s: Stages): Promise<void> {
   const eventId = b.inputs[0]?.eventId ?? 0;
   const { event } = await api<EventBody>(server.url, `/api/events/${eventId}`);
   const stored = event.receivedAt;
-  add(s, 'poll call → event stored', stored - t0);
+  add(s, 'poll call → event stamped', stored - t0);
   add(s, 'decided (build queued)', b.queuedAt - stored);
   add(s, 'claimed', (b.startedAt ?? Number.NaN) - stored);
   add(s, 'tree ready', (await logTime(b.id, '<== checked out')) - stored);
