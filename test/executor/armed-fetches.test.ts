@@ -42,14 +42,15 @@ function armedPids(mirror: string): number[] {
 }
 
 /** Waits (bounded: 5 s) until `mirror` has exactly `n` armed fetches; returns their pids. */
-async function armed(mirror: string, n: number): Promise<number[]> {
-  const end = Date.now() + 5000;
-  for (;;) {
-    const pids = armedPids(mirror);
-    if (pids.length === n) return pids;
-    if (Date.now() > end) throw new Error(`${pids.length} armed fetches of ${mirror}, not ${n}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+function armed(mirror: string, n: number): Promise<number[]> {
+  return vi.waitFor(
+    () => {
+      const pids = armedPids(mirror);
+      if (pids.length !== n) throw new Error(`${pids.length} armed fetches of ${mirror}, not ${n}`);
+      return pids;
+    },
+    { timeout: 5000, interval: 20 },
+  );
 }
 
 /**
