@@ -8,6 +8,13 @@ import type { ChangedPathsLookup } from '../changed-paths.js';
 import { findGitVersions, findHttpVersion, type Reported } from './find-versions.js';
 import { pollRequests } from './request-poll.js';
 import { lsRemoteAll, pollLimits, type RemoteHead } from './git-ls-remote.js';
+import { runWidening } from '../../async/widening-pool.js';
+
+/**
+ * A local `git ls-remote` takes 10–100 ms of CPU; a remote one mostly waits on the network for
+ * longer. A check past this is waiting, so the next may start beside it.
+ */
+const SLOW_CHECK_MS = 250;
 
 export interface PollerDeps {
   readonly store: SourcePort;
@@ -30,6 +37,11 @@ export interface PollerDeps {
   readonly onPoll?: (report: PollReport) => void;
   /** Scheduled checks running at once, at most (default 8); `pollNow` is not limited. */
   readonly maxConcurrentChecks?: number;
+  /**
+   * A check running this long lets the next one start beside it (default `SLOW_CHECK_MS`);
+   * quicker ones run one after the other.
+   */
+  readonly slowCheckMs?: number;
   /** Where change requests found by polling are recorded (`change_requests.api`). */
   readonly requests?: Pick<ChangeRequestPort, 'recordRequest' | 'listRequests'>;
 }
@@ -228,9 +240,12 @@ export class FallbackPoller {
   }
 
   /**
-   * Checks `sources`, a few repositories at a time: a first start with 1,000 unseen sources must
+   * Checks `sources`, one repository at a time while the checks are quick, more at once only
+   * while the running ones wait (`runWidening`): a first start with 1,000 unseen sources must
    * not fork 1,000 `git ls-remote`s at once (on 2 cores, 40 % of them hit their 30 s timeout and
-   * backed off). Each check's timeout starts when it starts, not while it waits its turn.
+   * backed off), and a round of quick local checks costs ~1.5× the CPU run eight at a time than
+   * one after the other (bench/RESULTS.md, "Ingest"), while a slow remote must not hold the
+   * others back. Each check's timeout starts when it starts, not while it waits its turn.
    */
   private async runChecks(sources: readonly Pollable[]): Promise<PollOutcome[]> {
     const byRepo = new Map<string, Pollable[]>();
@@ -239,14 +254,16 @@ export class FallbackPoller {
       if (group) group.push(s);
       else byRepo.set(repoKey(s), [s]);
     }
-    const waiting = [...byRepo.values()];
     const outcomes: PollOutcome[] = [];
-    const worker = async (): Promise<void> => {
-      for (let g = waiting.shift(); g !== undefined && !this.stopped; g = waiting.shift())
-        outcomes.push(...(await this.checkGroup(g)));
-    };
-    const width = Math.max(1, this.deps.maxConcurrentChecks ?? 8);
-    await Promise.all(Array.from({ length: Math.min(width, waiting.length) }, worker));
+    await runWidening(
+      [...byRepo.values()],
+      async (group) => void outcomes.push(...(await this.checkGroup(group))),
+      {
+        maxWidth: this.deps.maxConcurrentChecks ?? 8,
+        slowAfterMs: this.deps.slowCheckMs ?? SLOW_CHECK_MS,
+        stopped: () => this.stopped,
+      },
+    );
     return outcomes;
   }
 

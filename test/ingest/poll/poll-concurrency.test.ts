@@ -40,10 +40,12 @@ describe('fallback poller: many sources due at once', () => {
     await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
-  it('checks them all, a few at a time', async () => {
+  /** 24 http sources on `server`, polled by a fresh poller; resolves when all are reported. */
+  async function pollAll(
+    server: { url: string },
+    o: { maxConcurrentChecks: number; slowCheckMs?: number },
+  ): Promise<{ reports: PollReport[]; ingested: number }> {
     dir = await mkdtemp(join(tmpdir(), 'nightless-poll-width-'));
-    const server = await slowServer(30);
-    close = server.close;
     const sources: HttpSource[] = Array.from({ length: 24 }, (_, i) => ({
       kind: 'http',
       name: `r${i}`,
@@ -78,16 +80,33 @@ describe('fallback poller: many sources due at once', () => {
       },
       pipeline: () => pipeline,
       logger: pino({ level: 'silent' }),
-      maxConcurrentChecks: 4,
+      ...o,
       onPoll: (r) => reports.push(r),
     });
     await poller.start();
-    for (let i = 0; i < 200 && reports.length < sources.length; i++)
+    for (let i = 0; i < 400 && reports.length < sources.length; i++)
       await new Promise((r) => setTimeout(r, 25));
     expect(reports).toHaveLength(sources.length);
     expect(reports.every((r) => r.ok && r.newVersions === 1 && !r.missed)).toBe(true);
-    expect(ingested).toBe(sources.length);
-    expect(server.most()).toBeLessThanOrEqual(4);
-    expect(server.most()).toBeGreaterThan(1);
+    return { reports, ingested };
+  }
+
+  it('checks them all one after the other while each answers quickly', async () => {
+    const server = await slowServer(10);
+    close = server.close;
+    const { ingested } = await pollAll(server, { maxConcurrentChecks: 4 });
+    expect(ingested).toBe(24);
+    expect(server.most()).toBe(1);
+  });
+
+  it('checks more at once while the running ones wait, a few at most', async () => {
+    const server = await slowServer(300);
+    close = server.close;
+    const started = Date.now();
+    const { ingested } = await pollAll(server, { maxConcurrentChecks: 4, slowCheckMs: 50 });
+    expect(ingested).toBe(24);
+    expect(server.most()).toBe(4);
+    // Six waves of four, not 24 checks of 300 ms one after the other (7.2 s).
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
