@@ -11,8 +11,8 @@ import { lsRemoteAll, pollLimits, type RemoteHead } from './git-ls-remote.js';
 import { runWidening } from '../../async/widening-pool.js';
 
 /**
- * A local `git ls-remote` takes 10–100 ms of CPU; a remote one mostly waits on the network for
- * longer. A check past this is waiting, so the next may start beside it.
+ * A `git ls-remote` of a `file://` repository takes 10–100 ms, nearly all of it CPU; a remote
+ * one mostly waits on the network. A check running longer is waiting, so the next may start.
  */
 const SLOW_CHECK_MS = 250;
 
@@ -243,8 +243,8 @@ export class FallbackPoller {
    * Checks `sources`, one repository at a time while the checks are quick, more at once only
    * while the running ones wait (`runWidening`): a first start with 1,000 unseen sources must
    * not fork 1,000 `git ls-remote`s at once (on 2 cores, 40 % of them hit their 30 s timeout and
-   * backed off), and a round of quick local checks costs ~1.5× the CPU run eight at a time than
-   * one after the other (bench/RESULTS.md, "Ingest"), while a slow remote must not hold the
+   * backed off); quick checks run eight at a time cost ~1.3–1.7× the CPU of the same checks one
+   * after the other on 2 CPUs (bench/RESULTS.md, "Ingest"); and a slow remote must not hold the
    * others back. Each check's timeout starts when it starts, not while it waits its turn.
    */
   private async runChecks(sources: readonly Pollable[]): Promise<PollOutcome[]> {

@@ -1,0 +1,139 @@
+/**
+ * What a round of fallback checks costs when they fall due together (`nightless poll --all`, a
+ * first start): the real `FallbackPoller.pollAll` over `--repos` git sources on as many
+ * repositories as `file://` URLs (every check a `git ls-remote` started by the spawn helper),
+ * rounds alternating between
+ *   widening  the default: one check at a time while each answers within 250 ms;
+ *   eight     the same poller with `slowCheckMs: 0`, i.e. eight at once from the start (the
+ *             behaviour before the change, and the baseline in the same run).
+ *
+ *   npx tsx bench/ingest/poll-round.mts [--repos=200] [--rounds=4]
+ *
+ * Prints, per round: wall time, the git processes' CPU (the spawn helper's waited-for children)
+ * and this process's plus the helper's own CPU; then the medians and their ratio. Not written to
+ * RESULTS.md by itself (`run.mts` (3c) measures the idle server as users run it).
+ */
+import { execFileSync } from 'node:child_process';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pino from 'pino';
+import type { GitSource, Pipeline } from '../../src/core/pipeline.js';
+import { FallbackPoller } from '../../src/ingest/poll/fallback-poller.js';
+import { processHelper } from '../../src/spawn/process-helper.js';
+import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
+
+const arg = (name: string, dflt: number): number =>
+  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
+const REPOS = arg('repos', 200);
+const ROUNDS = arg('rounds', 4);
+
+/** utime + stime of `pid` itself, and cutime + cstime of its waited-for children, in seconds. */
+function procCpu(pid: number | 'self'): { self: number; children: number } {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  const at = (field: number): number => Number(fields[field - 3]) / 100;
+  return { self: at(14) + at(15), children: at(16) + at(17) };
+}
+
+const dir = mkdtempSync(join(tmpdir(), 'nightless-poll-round-'));
+const git = (cwd: string, ...a: string[]) =>
+  execFileSync('git', a, {
+    cwd,
+    stdio: 'ignore',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'b',
+      GIT_AUTHOR_EMAIL: 'b@b',
+      GIT_COMMITTER_NAME: 'b',
+      GIT_COMMITTER_EMAIL: 'b@b',
+    },
+  });
+try {
+  const work = join(dir, 'work');
+  execFileSync('git', ['init', '-q', '-b', 'main', work]);
+  writeFileSync(join(work, 'README'), 'poll round\n');
+  git(work, 'add', '-A');
+  git(work, 'commit', '-q', '-m', 'first');
+  const first = join(dir, 'r0.git');
+  git(dir, 'clone', '-q', '--bare', work, first);
+  const sources: GitSource[] = Array.from({ length: REPOS }, (_, i) => {
+    const repo = join(dir, `r${i}.git`);
+    if (i > 0) cpSync(first, repo, { recursive: true });
+    return {
+      kind: 'git',
+      name: `s${i}`,
+      url: `file://${repo}`,
+      branches: ['main'],
+      webhookSecret: null,
+      fallbackPollMs: 600_000,
+      quietPeriodMs: null,
+    };
+  });
+  const pipeline: Pipeline = {
+    name: 'poll-round',
+    sources: new Map(sources.map((s) => [s.name, s])),
+    jobs: new Map(),
+    reports: [],
+    consumers: new Map(),
+    order: [],
+    secretValues: [],
+  };
+  const store = await openSqliteStore({ path: join(dir, 'db') });
+  await store.sources.syncSources(sources.map((s) => ({ name: s.name, kind: 'git', url: s.url })));
+
+  const poller = (slowCheckMs: number | undefined) =>
+    new FallbackPoller({
+      store: store.sources,
+      ingest: () => Promise.resolve(),
+      pipeline: () => pipeline,
+      logger: pino({ level: 'silent' }),
+      ...(slowCheckMs === undefined ? {} : { slowCheckMs }),
+    });
+  // Warm-up: the helper started, every repository's head known (later rounds find nothing new).
+  await poller(0).pollAll();
+  const helper = processHelper.pid;
+  if (helper === undefined) throw new Error('the spawn helper did not start (git ran in-process?)');
+
+  const rows: Record<
+    'widening' | 'eight',
+    { wall: number; git: number; node: number; helper: number }[]
+  > = {
+    widening: [],
+    eight: [],
+  };
+  for (let r = 0; r < ROUNDS * 2; r++) {
+    const mode = r % 2 === 0 ? 'widening' : 'eight';
+    const p = poller(mode === 'widening' ? undefined : 0);
+    const h0 = procCpu(helper);
+    const s0 = procCpu('self');
+    const t0 = performance.now();
+    const outcomes = await p.pollAll();
+    const wall = (performance.now() - t0) / 1000;
+    await p.stop();
+    const h1 = procCpu(helper);
+    const s1 = procCpu('self');
+    const failed = outcomes.filter((o) => !o.ok).length;
+    if (failed > 0) throw new Error(`${failed} checks failed in a ${mode} round`);
+    const row = {
+      wall,
+      git: h1.children - h0.children,
+      node: s1.self - s0.self + h1.self - h0.self,
+      helper: h1.self - h0.self,
+    };
+    rows[mode].push(row);
+    console.log(
+      `${mode.padEnd(8)} round ${Math.floor(r / 2) + 1}: ${outcomes.length} checks in ${row.wall.toFixed(2)} s, git ${row.git.toFixed(2)} CPU-s, node (this + helper) ${row.node.toFixed(2)} CPU-s (helper ${row.helper.toFixed(2)})`,
+    );
+  }
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+  const m = (mode: 'widening' | 'eight', k: 'wall' | 'git' | 'node') =>
+    median(rows[mode].map((x) => x[k]));
+  for (const k of ['wall', 'git', 'node'] as const)
+    console.log(
+      `median ${k}: widening ${m('widening', k).toFixed(2)}, eight ${m('eight', k).toFixed(2)} (${(m('widening', k) / m('eight', k)).toFixed(2)}×); per round: widening ${rows.widening.map((x) => x[k].toFixed(2)).join(' / ')}, eight ${rows.eight.map((x) => x[k].toFixed(2)).join(' / ')}`,
+    );
+  await store.close();
+  processHelper.stop();
+} finally {
+  rmSync(dir, { recursive: true, force: true });
+}
