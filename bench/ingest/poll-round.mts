@@ -18,10 +18,10 @@ import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import type { GitSource, Pipeline } from '../../src/core/pipeline.js';
 import { FallbackPoller } from '../../src/ingest/poll/fallback-poller.js';
 import { processHelper } from '../../src/spawn/process-helper.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
+import { pipeline } from '../../src/testing/pipeline-builder.js';
 
 const arg = (name: string, dflt: number): number =>
   Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
@@ -56,36 +56,36 @@ try {
   git(work, 'commit', '-q', '-m', 'first');
   const first = join(dir, 'r0.git');
   git(dir, 'clone', '-q', '--bare', work, first);
-  const sources: GitSource[] = Array.from({ length: REPOS }, (_, i) => {
+  const urls = Array.from({ length: REPOS }, (_, i) => {
     const repo = join(dir, `r${i}.git`);
     if (i > 0) cpSync(first, repo, { recursive: true });
-    return {
-      kind: 'git',
-      name: `s${i}`,
-      url: `file://${repo}`,
-      branches: ['main'],
-      webhookSecret: null,
-      fallbackPollMs: 600_000,
-      quietPeriodMs: null,
-    };
+    return `file://${repo}`;
   });
-  const pipeline: Pipeline = {
+  const pipe = pipeline({
     name: 'poll-round',
-    sources: new Map(sources.map((s) => [s.name, s])),
-    jobs: new Map(),
-    reports: [],
-    consumers: new Map(),
-    order: [],
-    secretValues: [],
-  };
+    sources: Object.fromEntries(
+      urls.map((url, i) => [
+        `s${i}`,
+        {
+          kind: 'git',
+          url,
+          branches: ['main'],
+          webhookSecret: null,
+          fallbackPollMs: 600_000,
+          quietPeriodMs: null,
+        },
+      ]),
+    ),
+    jobs: {},
+  });
   const store = await openSqliteStore({ path: join(dir, 'db') });
-  await store.sources.syncSources(sources.map((s) => ({ name: s.name, kind: 'git', url: s.url })));
+  await store.sources.syncSources(urls.map((url, i) => ({ name: `s${i}`, kind: 'git', url })));
 
   const poller = (slowCheckMs: number | undefined) =>
     new FallbackPoller({
       store: store.sources,
       ingest: () => Promise.resolve(),
-      pipeline: () => pipeline,
+      pipeline: () => pipe,
       logger: pino({ level: 'silent' }),
       ...(slowCheckMs === undefined ? {} : { slowCheckMs }),
     });

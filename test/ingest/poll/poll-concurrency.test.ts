@@ -5,9 +5,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { HttpSource, Pipeline } from '../../../src/core/pipeline.js';
 import { FallbackPoller, type PollReport } from '../../../src/ingest/poll/fallback-poller.js';
 import type { Store } from '../../../src/store/ports.js';
+import { pipeline } from '../../../src/testing/pipeline-builder.js';
 import { openSqliteStore } from '../../../src/store/sqlite/open-sqlite-store.js';
 
 /** A resource server that answers after `delayMs` and remembers the most requests it held at once. */
@@ -46,29 +46,28 @@ describe('fallback poller: many sources due at once', () => {
     o: { maxConcurrentChecks: number; slowCheckMs?: number },
   ): Promise<{ reports: PollReport[]; ingested: number }> {
     dir = await mkdtemp(join(tmpdir(), 'nightless-poll-width-'));
-    const sources: HttpSource[] = Array.from({ length: 24 }, (_, i) => ({
-      kind: 'http',
-      name: `r${i}`,
-      url: `${server.url}/r${i}`,
-      headers: {},
-      webhookSecret: null,
-      fallbackPollMs: 600_000,
-      quietPeriodMs: null,
-      maxBytes: 1024,
-      allowPrivate: true, // the server is on 127.0.0.1
-    }));
-    const pipeline: Pipeline = {
-      name: 't',
-      sources: new Map(sources.map((s) => [s.name, s])),
-      jobs: new Map(),
-      reports: [],
-      consumers: new Map(),
-      order: [],
-      secretValues: [],
-    };
+    const names = Array.from({ length: 24 }, (_, i) => `r${i}`);
+    const pipe = pipeline({
+      sources: Object.fromEntries(
+        names.map((name) => [
+          name,
+          {
+            kind: 'http',
+            url: `${server.url}/${name}`,
+            headers: {},
+            webhookSecret: null,
+            fallbackPollMs: 600_000,
+            quietPeriodMs: null,
+            maxBytes: 1024,
+            allowPrivate: true, // the server is on 127.0.0.1
+          },
+        ]),
+      ),
+      jobs: {},
+    });
     store = await openSqliteStore({ path: join(dir, 'db') });
     await store.sources.syncSources(
-      sources.map((s) => ({ name: s.name, kind: 'http', url: s.url })),
+      names.map((name) => ({ name, kind: 'http', url: `${server.url}/${name}` })),
     );
     const reports: PollReport[] = [];
     let ingested = 0;
@@ -78,15 +77,15 @@ describe('fallback poller: many sources due at once', () => {
         ingested += events.length;
         return Promise.resolve();
       },
-      pipeline: () => pipeline,
+      pipeline: () => pipe,
       logger: pino({ level: 'silent' }),
       ...o,
       onPoll: (r) => reports.push(r),
     });
     await poller.start();
-    for (let i = 0; i < 400 && reports.length < sources.length; i++)
+    for (let i = 0; i < 400 && reports.length < names.length; i++)
       await new Promise((r) => setTimeout(r, 25));
-    expect(reports).toHaveLength(sources.length);
+    expect(reports).toHaveLength(names.length);
     expect(reports.every((r) => r.ok && r.newVersions === 1 && !r.missed)).toBe(true);
     return { reports, ingested };
   }
