@@ -33,12 +33,9 @@ describe('runWidening', () => {
   });
 
   it('starts the next beside tasks that have run past slowAfterMs, up to maxWidth', async () => {
-    const started = Date.now();
     const r = await widthOf(Array<number>(6).fill(300), { maxWidth: 3, slowAfterMs: 30 });
     expect(r.most).toBe(3);
     expect(r.done).toHaveLength(6);
-    // Two waves of three (~30 ms apart within a wave), not six tasks one after the other (1.8 s).
-    expect(Date.now() - started).toBeLessThan(1200);
   });
 
   it('lets quick tasks pass a slow one, which keeps running', async () => {
