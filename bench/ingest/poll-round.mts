@@ -13,49 +13,25 @@
  * and this process's plus the helper's own CPU; then the medians and their ratio. Not written to
  * RESULTS.md by itself (`run.mts` (3c) measures the idle server as users run it).
  */
-import { execFileSync } from 'node:child_process';
-import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
 import { FallbackPoller } from '../../src/ingest/poll/fallback-poller.js';
 import { processHelper } from '../../src/spawn/process-helper.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
+import { seededRepo } from '../../src/testing/git.js';
 import { pipeline } from '../../src/testing/pipeline-builder.js';
+import { benchArgs } from '../lib/cli.mjs';
+import { procCpu } from '../lib/proc-cpu.mjs';
 
-const arg = (name: string, dflt: number): number =>
-  Number(process.argv.find((a) => a.startsWith(`--${name}=`))?.split('=')[1] ?? dflt);
-const REPOS = arg('repos', 200);
-const ROUNDS = arg('rounds', 4);
-
-/** utime + stime of `pid` itself, and cutime + cstime of its waited-for children, in seconds. */
-function procCpu(pid: number | 'self'): { self: number; children: number } {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  const at = (field: number): number => Number(fields[field - 3]) / 100;
-  return { self: at(14) + at(15), children: at(16) + at(17) };
-}
+const args = benchArgs();
+const REPOS = Number(args.get('repos') ?? 200);
+const ROUNDS = Number(args.get('rounds') ?? 4);
 
 const dir = mkdtempSync(join(tmpdir(), 'nightless-poll-round-'));
-const git = (cwd: string, ...a: string[]) =>
-  execFileSync('git', a, {
-    cwd,
-    stdio: 'ignore',
-    env: {
-      ...process.env,
-      GIT_AUTHOR_NAME: 'b',
-      GIT_AUTHOR_EMAIL: 'b@b',
-      GIT_COMMITTER_NAME: 'b',
-      GIT_COMMITTER_EMAIL: 'b@b',
-    },
-  });
 try {
-  const work = join(dir, 'work');
-  execFileSync('git', ['init', '-q', '-b', 'main', work]);
-  writeFileSync(join(work, 'README'), 'poll round\n');
-  git(work, 'add', '-A');
-  git(work, 'commit', '-q', '-m', 'first');
-  const first = join(dir, 'r0.git');
-  git(dir, 'clone', '-q', '--bare', work, first);
+  const { bare: first } = seededRepo(dir, 'r0');
   const urls = Array.from({ length: REPOS }, (_, i) => {
     const repo = join(dir, `r${i}.git`);
     if (i > 0) cpSync(first, repo, { recursive: true });

@@ -30,6 +30,7 @@
  * Prints a markdown table and writes it into bench/RESULTS.md (section "Ingest").
  */
 import { benchArgs, requireBuilt, writeResultsSection } from '../lib/cli.mjs';
+import { procCpu } from '../lib/proc-cpu.mjs';
 import { figureTable, loadAverage, machine, type FigureRow } from '../lib/report.mjs';
 import { observeGc, startTailRecorder, tailReport, wallMs, type ClientStamps } from './tail.mjs';
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
@@ -1014,17 +1015,6 @@ jobs:
 }
 
 // ---- small helpers ---------------------------------------------------------------------------
-
-/**
- * CPU seconds of a process (all its threads) and of its children that have exited and been
- * waited for, from `/proc/<pid>/stat` (in clock ticks of 10 ms).
- */
-function procCpu(pid: number | 'self'): { self: number; children: number } {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  // After the ") " come proc(5)'s fields from 3 on: utime (14), stime (15), cutime (16), cstime (17).
-  const at = (field: number): number => Number(fields[field - 3]) / 100;
-  return { self: at(14) + at(15), children: at(16) + at(17) };
-}
 
 /** `procCpu`, or zeros for a process that is gone. */
 function procCpuOrZero(pid: number): { self: number; children: number } {
