@@ -15,6 +15,7 @@ import type { Executor } from '../../src/executor/port.js';
 import type { NewEvent } from '../../src/store/ports.js';
 import type { Store } from '../../src/store/ports.js';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
+import { processStarts } from '../lib/report.mjs';
 
 export const REF = 'main';
 
@@ -177,6 +178,8 @@ export interface Machine {
   readonly date: string;
   /** 1/5/15-minute load average when the run started: the machine is shared. */
   readonly load: string;
+  /** How fast the machine started processes then (`processStarts` of bench/lib/report.mts). */
+  readonly starts: string;
 }
 
 export function machine(): Machine {
@@ -204,5 +207,6 @@ export function machine(): Machine {
   const load = loadavg()
     .map((l) => l.toFixed(2))
     .join(' ');
-  return { nproc, cpu, memory, node: process.version, date: new Date().toISOString(), load };
+  const date = new Date().toISOString();
+  return { nproc, cpu, memory, node: process.version, date, load, starts: processStarts() };
 }

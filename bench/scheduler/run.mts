@@ -359,6 +359,7 @@ function machineLines(m: Machine): string {
     `- node: ${m.node}`,
     `- date: ${m.date}`,
     `- load average at start (1/5/15 min): ${m.load} — the machine is shared; CPU-time columns are the load-independent figures`,
+    `- process starts: ${m.starts}`,
   ].join('\n');
 }
 
@@ -408,7 +409,7 @@ try {
   if (!keep) for (const d of dirs) removeDir(d);
 }
 const report = [
-  `Latest run: ${m.date} — ${m.nproc} × ${m.cpu}, ${m.memory}, node ${m.node}, load average ${m.load}; total ${((performance.now() - started) / 1000).toFixed(0)} s.`,
+  `Latest run: ${m.date} — ${m.nproc} × ${m.cpu}, ${m.memory}, node ${m.node}, load average ${m.load}, ${m.starts}; total ${((performance.now() - started) / 1000).toFixed(0)} s.`,
   '',
   table(),
   '',
