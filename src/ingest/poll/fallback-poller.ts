@@ -276,7 +276,14 @@ export class FallbackPoller {
       shared.catch(() => undefined); // each source's check reports the failure
     }
     const outcomes: PollOutcome[] = [];
-    for (const s of group) outcomes.push(await this.track(s, () => this.check(s, shared)));
+    for (const s of group) {
+      // A check reports its remote's failures as its outcome; a rejection is the store failing.
+      const outcome = await this.track(s, () => this.check(s, shared)).catch((err: unknown) => {
+        const error = this.redacted(err);
+        this.deps.logger.error({ source: s.name, error }, 'fallback poll could not record a check');
+      });
+      if (outcome) outcomes.push(outcome);
+    }
     return outcomes;
   }
 
@@ -350,10 +357,7 @@ export class FallbackPoller {
         );
     } catch (err) {
       // Stored and shown by `nightless sources`/`status`, and logged: never with a secret in it.
-      error = redactText(
-        err instanceof Error ? err.message : String(err),
-        this.deps.pipeline().secretValues,
-      );
+      error = this.redacted(err);
       this.failures.set(source.name, (this.failures.get(source.name) ?? 0) + 1);
       logger.warn({ source: source.name, error }, 'fallback poll failed');
     }
@@ -381,6 +385,12 @@ export class FallbackPoller {
     };
     this.deps.onPoll?.({ ...outcome, missed });
     return outcome;
+  }
+
+  /** An error's message as stored and logged: never with a secret in it. */
+  private redacted(err: unknown): string {
+    const message = err instanceof Error ? err.message : String(err);
+    return redactText(message, this.deps.pipeline().secretValues);
   }
 }
 

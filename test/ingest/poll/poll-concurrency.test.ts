@@ -98,6 +98,63 @@ describe('fallback poller: many sources due at once', () => {
     expect(server.most()).toBe(1);
   });
 
+  it('logs a check the store failed to record, and checks the others', async () => {
+    const server = await slowServer(1);
+    close = server.close;
+    dir = await mkdtemp(join(tmpdir(), 'nightless-poll-width-'));
+    const names = ['a', 'b', 'c'];
+    const pipe = pipeline({
+      sources: Object.fromEntries(
+        names.map((name) => [
+          name,
+          {
+            kind: 'http',
+            url: `${server.url}/${name}`,
+            headers: {},
+            webhookSecret: null,
+            fallbackPollMs: 600_000,
+            quietPeriodMs: null,
+            maxBytes: 1024,
+            allowPrivate: true,
+          },
+        ]),
+      ),
+      jobs: {},
+    });
+    store = await openSqliteStore({ path: join(dir, 'db') });
+    await store.sources.syncSources(
+      names.map((name) => ({ name, kind: 'http', url: `${server.url}/${name}` })),
+    );
+    const sources = store.sources;
+    type Line = { msg: string; source?: string; error?: string };
+    const lines: Line[] = [];
+    poller = new FallbackPoller({
+      store: {
+        ...sources,
+        sourceHeads: (name) => sources.sourceHeads(name),
+        recordPoll: (name, poll) =>
+          name === 'b'
+            ? Promise.reject(new Error('database is locked'))
+            : sources.recordPoll(name, poll),
+      },
+      ingest: () => Promise.resolve(),
+      pipeline: () => pipe,
+      logger: pino(
+        { level: 'error' },
+        { write: (l: string) => void lines.push(JSON.parse(l) as Line) },
+      ),
+    });
+    const outcomes = await poller.pollAll();
+    expect(outcomes.map((o) => o.source).sort()).toEqual(['a', 'c']);
+    expect(lines).toEqual([
+      expect.objectContaining({
+        msg: 'fallback poll could not record a check',
+        source: 'b',
+        error: 'database is locked',
+      }),
+    ]);
+  });
+
   it('checks more at once while the running ones wait, a few at most', async () => {
     const server = await slowServer(300);
     close = server.close;
