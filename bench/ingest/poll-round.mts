@@ -24,6 +24,7 @@ import { seededRepo } from '../../src/testing/git.js';
 import { pipeline } from '../../src/testing/pipeline-builder.js';
 import { benchArgs } from '../lib/cli.mjs';
 import { procCpu } from '../lib/proc-cpu.mjs';
+import { median } from '../lib/report.mjs';
 
 const args = benchArgs();
 const REPOS = Number(args.get('repos') ?? 200);
@@ -101,7 +102,6 @@ try {
       `${mode.padEnd(8)} round ${Math.floor(r / 2) + 1}: ${outcomes.length} checks in ${row.wall.toFixed(2)} s, git ${row.git.toFixed(2)} CPU-s, node (this + helper) ${row.node.toFixed(2)} CPU-s (helper ${row.helper.toFixed(2)})`,
     );
   }
-  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
   const m = (mode: 'widening' | 'eight', k: 'wall' | 'git' | 'node') =>
     median(rows[mode].map((x) => x[k]));
   for (const k of ['wall', 'git', 'node'] as const)

@@ -62,6 +62,14 @@ export function figureTable(rows: readonly FigureRow[]): string {
   ].join('\n');
 }
 
+/**
+ * The middle value of `xs` in any order (of an even count, the upper of the two middle ones, so
+ * always a measured value); NaN when empty.
+ */
+export function median(xs: readonly number[]): number {
+  return [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+}
+
 /** The p-th percentile (nearest rank) of an ascending list; NaN when empty. */
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return NaN;

@@ -22,7 +22,7 @@ import type { Database } from '../../src/store/schema.js';
 import { createSqlStore } from '../../src/store/sql/sql-store.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from '../../src/testing/postgres-fixture.js';
 import { benchArgs } from '../lib/cli.mjs';
-import { loadAverage, machine } from '../lib/report.mjs';
+import { loadAverage, machine, median } from '../lib/report.mjs';
 import { ms, percentile } from '../scheduler/lib.mjs';
 
 const args = benchArgs();
@@ -125,7 +125,6 @@ try {
 }
 const range = (xs: number[], d = 0) =>
   `${Math.min(...xs).toFixed(d)}–${Math.max(...xs).toFixed(d)}`;
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
 const col = (name: 'locked' | 'unlocked', i: number) => results[name].map((x) => x[i] ?? 0);
 const ratio = median(col('locked', 0)) / median(col('unlocked', 0));
 process.stdout.write(

@@ -22,7 +22,7 @@ import { openPostgresStore } from '../../src/store/postgres/open-postgres-store.
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from '../../src/testing/postgres-fixture.js';
 import { benchArgs, writeResultsSection } from '../lib/cli.mjs';
-import { figureTable, loadAverage, machine, type FigureRow } from '../lib/report.mjs';
+import { figureTable, loadAverage, machine, median, type FigureRow } from '../lib/report.mjs';
 import {
   makePipeline,
   ms,
@@ -170,7 +170,6 @@ class Bare {
   }
 }
 
-const median = (xs: readonly number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const spread = (xs: readonly number[]) =>
   `${ms(median(xs))} (rounds ${ms(Math.min(...xs))}–${ms(Math.max(...xs))})`;
 /** Per round `a / b`, as the median over rounds with the range. */

@@ -19,7 +19,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { benchArgs, writeResultsSection } from '../lib/cli.mjs';
-import { figureTable, loadAverage, machine } from '../lib/report.mjs';
+import { figureTable, loadAverage, machine, median } from '../lib/report.mjs';
 import type { FailureClass } from '../../src/core/failure-class.js';
 import { DEFAULT_FAST_BURN, DEFAULT_SLOW_BURN } from '../../src/core/slo/slo-math.js';
 import type { DeliveryObservation } from '../../src/core/slo/delivery-tally.js';
@@ -154,7 +154,6 @@ function fullScan(all: readonly Observation[], now: number): number[] {
   return sums;
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const p99 = (xs: number[]) =>
   [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.99))]!;
 

@@ -19,7 +19,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import BetterSqlite3 from 'better-sqlite3';
 import { benchArgs, writeResultsSection } from '../lib/cli.mjs';
-import { figureTable, loadAverage, machine } from '../lib/report.mjs';
+import { figureTable, loadAverage, machine, median } from '../lib/report.mjs';
 import { openSqliteStore } from '../../src/store/sqlite/open-sqlite-store.js';
 
 const args = benchArgs();
@@ -29,8 +29,6 @@ const RUNS = Number(args.get('runs') ?? 3);
 const SYNCS = 20;
 const BASELINE_SYNCS = 3;
 const NOW = Date.UTC(2026, 10, 30);
-
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 
 async function run(): Promise<{ inc: number; scan: number; done: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'nightless-bench-settle-'));
