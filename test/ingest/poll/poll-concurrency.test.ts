@@ -40,13 +40,9 @@ describe('fallback poller: many sources due at once', () => {
     await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
-  /** 24 http sources on `server`, each checked once at a fresh poller's start (no head yet). */
-  async function firstChecks(
-    server: { url: string },
-    o: { maxConcurrentChecks: number; slowCheckMs?: number },
-  ): Promise<{ reports: PollReport[]; ingested: number }> {
+  /** Http sources `names` on `server`, in a fresh store (no head yet), and their pipeline. */
+  async function httpSources(server: { url: string }, names: readonly string[]) {
     dir = await mkdtemp(join(tmpdir(), 'nightless-poll-width-'));
-    const names = Array.from({ length: 24 }, (_, i) => `r${i}`);
     const pipe = pipeline({
       sources: Object.fromEntries(
         names.map((name) => [
@@ -69,10 +65,20 @@ describe('fallback poller: many sources due at once', () => {
     await store.sources.syncSources(
       names.map((name) => ({ name, kind: 'http', url: `${server.url}/${name}` })),
     );
+    return { pipe, sources: store.sources };
+  }
+
+  /** 24 http sources on `server`, each checked once at a fresh poller's start (no head yet). */
+  async function firstChecks(
+    server: { url: string },
+    o: { maxConcurrentChecks: number; slowCheckMs?: number },
+  ): Promise<{ reports: PollReport[]; ingested: number }> {
+    const names = Array.from({ length: 24 }, (_, i) => `r${i}`);
+    const { pipe, sources } = await httpSources(server, names);
     const reports: PollReport[] = [];
     let ingested = 0;
     poller = new FallbackPoller({
-      store: store.sources,
+      store: sources,
       ingest: (events) => {
         ingested += events.length;
         return Promise.resolve();
@@ -101,31 +107,7 @@ describe('fallback poller: many sources due at once', () => {
   it('logs a check the store failed to record, and checks the others', async () => {
     const server = await slowServer(1);
     close = server.close;
-    dir = await mkdtemp(join(tmpdir(), 'nightless-poll-width-'));
-    const names = ['a', 'b', 'c'];
-    const pipe = pipeline({
-      sources: Object.fromEntries(
-        names.map((name) => [
-          name,
-          {
-            kind: 'http',
-            url: `${server.url}/${name}`,
-            headers: {},
-            webhookSecret: null,
-            fallbackPollMs: 600_000,
-            quietPeriodMs: null,
-            maxBytes: 1024,
-            allowPrivate: true,
-          },
-        ]),
-      ),
-      jobs: {},
-    });
-    store = await openSqliteStore({ path: join(dir, 'db') });
-    await store.sources.syncSources(
-      names.map((name) => ({ name, kind: 'http', url: `${server.url}/${name}` })),
-    );
-    const sources = store.sources;
+    const { pipe, sources } = await httpSources(server, ['a', 'b', 'c']);
     type Line = { msg: string; source?: string; error?: string };
     const lines: Line[] = [];
     poller = new FallbackPoller({
