@@ -5,7 +5,7 @@ import type { WebhookDeps } from './deps.js';
 import { ingestPlanned } from './deps.js';
 import type { ForgeDriver } from './forge-driver.js';
 import { sourcesForRepo } from './match-sources.js';
-import { planEvents } from './plan-events.js';
+import { planEvents, type PlanContext } from './plan-events.js';
 import { recordRequests } from './record-requests.js';
 import { logEmptySecret } from './empty-secret.js';
 import { decodeBody, rawBodyOf } from './raw-body.js';
@@ -59,28 +59,27 @@ export function forgeHandler(driver: ForgeDriver, deps: WebhookDeps) {
     }
 
     const delivery = driver.deliveryId(req.headers);
-    const ctx = {
+    const deliveryId = delivery === null ? null : `${driver.name}:${delivery}`;
+    const receivedAt = now();
+    // A literal, not `{ ...ctx, sources }`: see `newBuildValues` (src/store/sql/decision-writer.ts).
+    const context = (sources: PlanContext['sources']): PlanContext => ({
       repo,
-      origin: 'webhook' as const,
-      deliveryId: delivery === null ? null : `${driver.name}:${delivery}`,
-      receivedAt: now(),
-    };
+      origin: 'webhook',
+      deliveryId,
+      receivedAt,
+      sources,
+    });
     if (candidates.length === 0)
-      return ignore(
-        reply,
-        deps,
-        driver,
-        planEvents(parsed.updates, { ...ctx, sources: [] }).ignored,
-      );
+      return ignore(reply, deps, driver, planEvents(parsed.updates, context([])).ignored);
     const auth = authenticFor(verified.sources, candidates, repo, driver.name);
     if (!auth.ok) throw refuse(deps, driver, auth);
-    const plan = planEvents(parsed.updates, { ...ctx, sources: auth.sources });
+    const plan = planEvents(parsed.updates, context(auth.sources));
     if (plan.events.length === 0) return ignore(reply, deps, driver, plan.ignored);
     for (const u of parsed.updates) {
       if (u.forced)
         req.log.info({ forge: driver.name, ref: u.ref, version: u.version }, 'force push');
     }
-    await recordRequests(deps.requests, driver.name, parsed.updates, plan.events, ctx.receivedAt);
+    await recordRequests(deps.requests, driver.name, parsed.updates, plan.events, receivedAt);
     return reply.code(202).send(await ingestPlanned(deps, driver.name, plan.events, plan.ignored));
   };
 }
