@@ -32,6 +32,7 @@
 import { benchArgs, requireBuilt, writeResultsSection } from '../lib/cli.mjs';
 import { procCpu } from '../lib/proc-cpu.mjs';
 import { figureTable, loadAverage, machine, type FigureRow } from '../lib/report.mjs';
+import { watchOldGeneration, type OldGeneration } from './old-generation.mjs';
 import { observeGc, startTailRecorder, tailReport, wallMs, type ClientStamps } from './tail.mjs';
 import { execFileSync, fork, spawn, type ChildProcess } from 'node:child_process';
 import http from 'node:http';
@@ -354,14 +355,14 @@ async function startProfile(): Promise<{ stop(name: string, requests: number): P
     stop: async (name, requests) => {
       clearInterval(ticker);
       const gcs = gc.stop();
-      const byKind = new Map<number, number[]>();
+      const byKind = new Map<string, number[]>();
       for (const g of gcs) byKind.set(g.kind, [...(byKind.get(g.kind) ?? []), g.ms]);
       const heapMb = process.memoryUsage().heapUsed / 2 ** 20;
       log(
         `${name}: heap ${heapMb.toFixed(0)} MB; gc ${[...byKind]
           .map(
             ([k, ms]) =>
-              `kind ${k}: ${ms.length}×, max ${Math.max(...ms).toFixed(1)} ms, sum ${ms.reduce((a, b) => a + b, 0).toFixed(0)} ms`,
+              `${k}: ${ms.length}×, max ${Math.max(...ms).toFixed(1)} ms, sum ${ms.reduce((a, b) => a + b, 0).toFixed(0)} ms`,
           )
           .join('; ')}`,
       );
@@ -592,6 +593,7 @@ jobs:
         b: typeof skipped;
         /** The event loop's delay during nightless's run (the server is this process). */
         loop: { p99: number; max: number; busy: number };
+        oldGeneration: OldGeneration;
       };
       for (const target of ['github', 'generic'] as const) {
         if (!only.has(target)) continue;
@@ -660,7 +662,9 @@ jobs:
             const elu = performance.eventLoopUtilization();
             const prof = await startProfile();
             const recorder = tail && pace === 'even' ? startTailRecorder() : undefined;
+            const old = watchOldGeneration();
             const n = await measured(target, RATE, nl.url, DURATION_S, pace);
+            const oldGeneration = old.stop();
             const busy = performance.eventLoopUtilization(elu).utilization;
             const recording = recorder?.stop();
             if (recording && n.r.stamps)
@@ -675,6 +679,7 @@ jobs:
               n,
               b,
               loop: { p99: eld.percentile(99) / 1e6, max: eld.max / 1e6, busy },
+              oldGeneration,
             });
           }
         }
@@ -697,6 +702,16 @@ jobs:
               : `${f1(r.lateP99)} / ${f1(r.lateMax)}`;
           const nl = fixedRuns[pace].map((f) => late(f.n.r));
           const bare = fixedRuns[pace].map((f) => late(f.b.r));
+          const olds = fixedRuns[pace].map((f) => {
+            const o = f.oldGeneration;
+            const kib = o.grownBytes / 1024 / Math.max(1, f.n.r.ok2xx);
+            const longest =
+              o.majorMs.length > 0 ? `, longest ${f1(Math.max(...o.majorMs))} ms` : '';
+            return `${f2(kib)} KiB (${o.majorMs.length} mark-compact${longest})`;
+          });
+          notes.push(
+            `(${target === 'github' ? 1 : 2}) ${pace === 'even' ? 'evenly paced' : 'autocannon-paced'} runs: what entered V8's old generation per request (promoted or allocated there: it sets how often the old-generation collections, a run's longest pauses, come; \`old-generation.mts\`): ${olds.join('; ')}.`,
+          );
           if (nl.every((x) => x !== null))
             notes.push(
               `(${target === 'github' ? 1 : 2}) evenly paced runs: how late the generator sent each request after its due time, p99 / max per run: ${nl.join('; ')} ms (nightless), ${bare.map((x) => x ?? '—').join('; ')} ms (bare fastify); counted in the latency, as for both servers.`,

@@ -14,7 +14,7 @@
 import diagnostics_channel from 'node:diagnostics_channel';
 import type { IncomingMessage } from 'node:http';
 import { existsSync, readFileSync } from 'node:fs';
-import { performance, PerformanceObserver } from 'node:perf_hooks';
+import { constants, performance, PerformanceObserver } from 'node:perf_hooks';
 import { percentile } from '../lib/report.mjs';
 
 /** Epoch milliseconds at sub-ms resolution, the same clock in every process. */
@@ -41,12 +41,21 @@ const deliveryId = (req: IncomingMessage): string | undefined => {
   return typeof id === 'string' ? id : undefined;
 };
 
+// By name: the numbers differ between V8 versions (Node 20: 4 is a mark-compact, not 2).
+const GC_KINDS = new Map<number, string>([
+  [constants.NODE_PERFORMANCE_GC_MINOR, 'scavenge'],
+  [constants.NODE_PERFORMANCE_GC_MAJOR, 'mark-compact'],
+  [constants.NODE_PERFORMANCE_GC_INCREMENTAL, 'incremental marking'],
+  [constants.NODE_PERFORMANCE_GC_WEAKCB, 'weak callbacks'],
+]);
+const gcKind = (kind: number): string => GC_KINDS.get(kind) ?? `kind ${kind}`;
+
 /** V8's collections that paused the main thread, from now until `stop` (epoch ms start, pause). */
 export function observeGc(): { stop(): Gc[] } {
   const gcs: Gc[] = [];
   const observer = new PerformanceObserver((list) => {
     for (const e of list.getEntries()) {
-      const kind = (e as unknown as { detail: { kind: number } }).detail.kind;
+      const kind = gcKind((e as unknown as { detail: { kind: number } }).detail.kind);
       gcs.push({ at: performance.timeOrigin + e.startTime, ms: e.duration, kind });
     }
   });
@@ -119,8 +128,8 @@ export interface TailRecording {
 export interface Gc {
   readonly at: number;
   readonly ms: number;
-  /** 1 scavenge, 2 mark-sweep-compact, 4 incremental marking, 8 weak callbacks. */
-  readonly kind: number;
+  /** `scavenge`, `mark-compact`, `incremental marking` or `weak callbacks`. */
+  readonly kind: string;
 }
 
 const pct = (xs: readonly number[], p: number): number =>
@@ -166,7 +175,7 @@ export function tailReport(client: readonly ClientStamps[], rec: TailRecording):
     `around the worst (${f1(worst.latency)} ms), ${step} ms windows: due, answered, ` +
       "longest handler, the generator's latest send; the longest loop gap ending in it: its ms, " +
       "the main thread's ms on a CPU / waiting for one in it, the process's CPU ms in it; " +
-      'the GC pauses starting in it (kind: 1 scavenge, 2 mark-compact, 4 incremental marking)',
+      'the GC pauses starting in it',
   );
   for (let w = from; w < to; w += step) {
     const inW = (t: number | undefined): boolean => t !== undefined && t >= w && t < w + step;
@@ -190,7 +199,7 @@ export function tailReport(client: readonly ClientStamps[], rec: TailRecording):
       `  ${f1(w - worst.due).padStart(7)} ms: ${String(due).padStart(3)} due, ${String(answered).padStart(3)} answered, handler ${f1(handler).padStart(5)}, late ${f1(late).padStart(4)}; gap ${d(rec.ticks).padStart(5)}: on cpu ${d(rec.run).padStart(5)}, queued ${d(rec.queued).padStart(4)}, process ${d(rec.cpu).padStart(5)}` +
         rec.gcs
           .filter((x) => inW(x.at))
-          .map((x) => `; gc ${x.kind} ${f1(x.ms)} ms`)
+          .map((x) => `; ${x.kind} ${f1(x.ms)} ms`)
           .join(''),
     );
   }
