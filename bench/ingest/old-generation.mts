@@ -4,9 +4,10 @@
  * allocated there directly (hidden classes and their descriptor arrays, large objects), from
  * `v8.GCProfiler`'s per-collection heap-space figures.
  *
- * Found with it (2026-12-04): in V8 11 (Node 20) a property written after a spread
- * (`{ ...a, b: 1 }`) gets a hidden class of its own every time, allocated in the old
- * generation; two such literals per event were most of what old-generation collections freed.
+ * Why it is measured (2026-12-04, `--trace-gc-object-stats`, `--log-maps`): in V8 11 (Node 20)
+ * a property written after a spread (`{ ...a, b: 1 }`) can get a hidden class of its own at
+ * every call, allocated in the old generation; two such literals per event were most of what
+ * the old-generation collections freed, and the latency figures did not show it.
  */
 import { GCProfiler, getHeapSpaceStatistics } from 'node:v8';
 

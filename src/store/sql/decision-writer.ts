@@ -242,9 +242,9 @@ async function queuedAmong(
 function newBuildValues(d: NewBuildDecision, now: number): NewBuild {
   const cause = JSON.stringify(d.cause);
   const ref = d.inputs.find((i) => i.ref !== null)?.ref ?? null;
-  // Whole literals, not `{ ...common, state }`: in V8 11 (Node 20) every property written after a
-  // spread gets a hidden class of its own, never reused and allocated in the old generation: at
-  // 500 events/s most of what the old-generation collections freed (bench/RESULTS.md, Ingest).
+  // Whole literals, not `{ ...common, state }`: in V8 11 (Node 20) each property written after
+  // this spread got a hidden class of its own at every call, never reused and allocated in the
+  // old generation: most of what old-generation collections freed (bench/RESULTS.md, Ingest).
   if (d.kind === 'queue-build')
     return {
       job: d.job,
