@@ -11,25 +11,25 @@ import { toBuild, type BuildRow, type InputRow } from './rows.js';
  * the payload of its outbox rows.
  */
 
-/** A new build row; omitted columns take their defaults. */
+/** A new build row; omitted (or `undefined`) columns take their defaults. */
 export interface NewBuild {
   readonly job: string;
   readonly state: BuildState;
   readonly fingerprint: string;
   readonly definition_hash: string;
   readonly cause: string;
-  readonly forced?: number;
+  readonly forced?: number | undefined;
   readonly ref: string | null;
   readonly queued_at: number;
-  readonly finished_at?: number | null;
-  readonly reason?: string | null;
-  readonly related_build?: number | null;
+  readonly finished_at?: number | null | undefined;
+  readonly reason?: string | null | undefined;
+  readonly related_build?: number | null | undefined;
   readonly attempt?: number;
   /** Queued builds only: the group the claim limits (skipped builds never run). */
-  readonly concurrency_group?: string;
-  readonly concurrency_limit?: number;
+  readonly concurrency_group?: string | undefined;
+  readonly concurrency_limit?: number | undefined;
   /** The job's `supersede:` (1 or 0; default 1): `lose-builds.ts` reads it. */
-  readonly supersede?: number;
+  readonly supersede?: number | undefined;
 }
 
 export type NewInput = Readonly<{

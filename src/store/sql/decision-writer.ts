@@ -240,37 +240,27 @@ async function queuedAmong(
 }
 
 function newBuildValues(d: NewBuildDecision, now: number): NewBuild {
-  const cause = JSON.stringify(d.cause);
-  const ref = d.inputs.find((i) => i.ref !== null)?.ref ?? null;
-  // Whole literals, not `{ ...common, state }`: in V8 11 (Node 20) each property written after
-  // this spread got a hidden class of its own at every call, never reused and allocated in the
+  const queued = d.kind === 'queue-build' ? d : null;
+  const skipped = d.kind === 'record-skip' ? d : null;
+  // One literal, not `{ ...common, state }`: in V8 11 (Node 20) each property written after
+  // that spread got a hidden class of its own at every call, never reused and allocated in the
   // old generation: most of what old-generation collections freed (bench/RESULTS.md, Ingest).
-  if (d.kind === 'queue-build')
-    return {
-      job: d.job,
-      fingerprint: d.fingerprint,
-      definition_hash: d.definitionHash,
-      cause,
-      ref,
-      queued_at: now,
-      state: 'queued',
-      forced: d.forced ? 1 : 0,
-      concurrency_group: d.concurrency.group,
-      concurrency_limit: d.concurrency.limit,
-      supersede: d.concurrency.supersede ? 1 : 0,
-    };
+  // What a kind leaves `undefined` takes the row's default (`newBuildRow`).
   return {
     job: d.job,
     fingerprint: d.fingerprint,
     definition_hash: d.definitionHash,
-    cause,
-    ref,
+    cause: JSON.stringify(d.cause),
+    ref: d.inputs.find((i) => i.ref !== null)?.ref ?? null,
     queued_at: now,
-    state: 'skipped',
-    finished_at: now,
-    reason: d.reason,
-    related_build: d.identicalTo,
-    concurrency_group: d.group,
+    state: queued ? 'queued' : 'skipped',
+    forced: queued ? (queued.forced ? 1 : 0) : undefined,
+    finished_at: skipped ? now : undefined,
+    reason: skipped?.reason,
+    related_build: skipped?.identicalTo,
+    concurrency_group: queued ? queued.concurrency.group : skipped?.group,
+    concurrency_limit: queued?.concurrency.limit,
+    supersede: queued ? (queued.concurrency.supersede ? 1 : 0) : undefined,
   };
 }
 
