@@ -3,6 +3,7 @@ import { matchesAny } from '../../core/glob-match.js';
 import { DEFAULT_NETWORK_LIMITS, type NetworkLimits } from '../../core/pipeline.js';
 import { displayUrl } from '../../core/redact.js';
 import { runProcess } from '../../spawn/process-helper.js';
+import { advertisedHeads, localRepoPath } from './advertised-refs.js';
 import { readLocalHeads } from './local-refs.js';
 
 export interface RemoteHead {
@@ -46,8 +47,10 @@ export function headsMatching(heads: readonly RemoteHead[], patterns: readonly s
 
 /**
  * Every branch head of the repository: one `git ls-remote` that several sources can share. A
- * repository given as a local path is read from its files when it has the plain layout
- * (`local-refs.ts`): the same answer without starting three processes.
+ * repository on this machine is asked more cheaply for the same answer: a local path with the
+ * plain layout is read from its files (`local-refs.ts`, no process); any other local path or
+ * `file:///` URL is asked with one upload-pack process instead of ls-remote's three
+ * (`advertised-refs.ts`). Only when that fails does ls-remote run, for its answer or its error.
  */
 export async function lsRemoteAll(url: string, limits: LsRemoteLimits): Promise<RemoteHead[]> {
   // ls-remote's answer is small: a remote that connects and then stalls for the stall time is
@@ -58,6 +61,9 @@ export async function lsRemoteAll(url: string, limits: LsRemoteLimits): Promise<
   );
   const local = await readLocalHeads(url, timeoutMs);
   if (local !== null) return local;
+  const path = localRepoPath(url);
+  const advertised = path === null ? null : await advertisedHeads(path, timeoutMs);
+  if (advertised !== null) return advertised;
   const lowSpeed = String(seconds(limits.stallTimeoutMs));
   const args = [
     '-c',

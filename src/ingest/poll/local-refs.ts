@@ -11,7 +11,8 @@ import type { RemoteHead } from './git-ls-remote.js';
  * Only for the layout git's own "files" ref backend writes, owned by this user: anything else
  * (a `.git` file, a linked worktree, reftable or any other `extensions`, `hideRefs` in the
  * repository's config, a symbolic ref under `refs/heads/`, a line it cannot parse, another owner,
- * whom git's `safe.directory` rules would judge) answers `null`, and the caller asks git. `file://` URLs are never read here: they are how a user asks for the
+ * whom git's `safe.directory` rules would judge) answers `null`, and the caller asks git
+ * (`advertised-refs.ts`). `file://` URLs are never read here: they are how a user asks for the
  * remote protocol (upload-pack, its `hideRefs`) on a local repository.
  *
  * Loose refs are read before `packed-refs`, and a loose ref wins, as git does: `git pack-refs`

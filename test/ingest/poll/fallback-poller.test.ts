@@ -341,7 +341,10 @@ describe('fallback poller: several sources on one repository', () => {
     await rm(dir, { recursive: true, force: true, maxRetries: 5 });
   });
 
-  /** A bare repository with three branches, and a `git` on PATH that logs each `ls-remote`. */
+  /**
+   * A bare repository with three branches, and a `git` on PATH that logs each question about a
+   * repository's heads (`ls-remote`, or `upload-pack --advertise-refs` for a `file://` URL).
+   */
   async function world() {
     dir = await mkdtemp(join(tmpdir(), 'nightless-poll-shared-'));
     store = await openSqliteStore({ path: join(dir, 'db') });
@@ -358,16 +361,16 @@ describe('fallback poller: several sources on one repository', () => {
     git(work, 'push', '-q', other, 'HEAD:main');
     const sha = git(work, 'rev-parse', 'HEAD');
     const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
-    const log = join(dir, 'ls-remote.log');
+    const log = join(dir, 'head-queries.log');
     await mkdir(join(dir, 'bin'));
     await writeFile(
       join(dir, 'bin', 'git'),
-      `#!/bin/sh\nfor a in "$@"; do [ "$a" = ls-remote ] && echo "$*" >> '${log}'; done\nexec '${realGit}' "$@"\n`,
+      `#!/bin/sh\nfor a in "$@"; do case "$a" in ls-remote|upload-pack) echo "$*" >> '${log}';; esac; done\nexec '${realGit}' "$@"\n`,
       { mode: 0o755 },
     );
     process.env['PATH'] = `${join(dir, 'bin')}:${path ?? ''}`;
     // file:// URLs: a plain local path is read without git (`local-refs.ts`), and these tests
-    // count git processes.
+    // count git processes (one upload-pack each, `advertised-refs.ts`).
     const sources = [
       gitSource(`file://${bare}`, { name: 'a', branches: ['main'] }),
       gitSource(`file://${bare}`, { name: 'b', branches: ['release/*'] }),
@@ -392,12 +395,12 @@ describe('fallback poller: several sources on one repository', () => {
       checkTimeoutMs: 5000,
       onPoll: (r) => reports.push(r.source),
     });
-    const lsRemotes = async () =>
+    const headQueries = async () =>
       (await readFile(log, 'utf8').catch(() => '')).split('\n').filter(Boolean);
-    return { poller, sha, ingested, reports, lsRemotes, bare, other };
+    return { poller, sha, ingested, reports, headQueries, bare, other };
   }
 
-  it('answers every source on a repository with one git ls-remote, each with its own branches', async () => {
+  it('answers every source on a repository with one git process, each with its own branches', async () => {
     const w = await world();
     const outcomes = await w.poller.pollAll();
     expect(outcomes.map((o) => [o.source, o.ok, o.newVersions]).sort()).toEqual([
@@ -408,18 +411,18 @@ describe('fallback poller: several sources on one repository', () => {
     ]);
     const found = w.ingested.map((e) => (e.kind === 'source' ? `${e.source} ${e.ref}` : ''));
     expect(found.sort()).toEqual(['a main', 'b release/1', 'c feature/x', 'd main']);
-    const calls = await w.lsRemotes();
+    const calls = await w.headQueries();
     expect(calls).toHaveLength(2);
     expect(calls.filter((c) => c.endsWith(w.bare))).toHaveLength(1);
     expect(calls.filter((c) => c.endsWith(w.other))).toHaveLength(1);
   });
 
-  it('a due source takes the others on its repository along, in the same ls-remote', async () => {
+  it('a due source takes the others on its repository along, in the same git process', async () => {
     const w = await world();
     await w.poller.pollNow('b'); // b is now known and not due for a minute
     await w.poller.start(); // a, c and d were never seen: due now
     await vi.waitFor(() => expect(w.reports).toHaveLength(5), { timeout: 5000, interval: 20 });
     expect(w.reports.slice(1).sort()).toEqual(['a', 'b', 'c', 'd']);
-    expect(await w.lsRemotes()).toHaveLength(3); // b alone, then the repository, then `other`
+    expect(await w.headQueries()).toHaveLength(3); // b alone, then the repository, then `other`
   });
 });
