@@ -16,7 +16,7 @@ export function localRepoPath(url: string): string | null {
  * The branch heads upload-pack advertises for a repository on this machine, from one
  * `git upload-pack --advertise-refs` process. `git ls-remote` of such a repository starts three
  * (git, the shell it runs upload-pack with, and upload-pack) to ask the same upload-pack for the
- * same advertisement — its `hideRefs`, its `safe.directory` rules, the global git config — and
+ * same advertisement — its `hideRefs`, its checks, the global git config — and
  * costs ~3× the CPU (bench/RESULTS.md, "Ingest", (3c)).
  *
  * `null` when upload-pack did not answer (no repository there, a bundle file, an answer it
