@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { withSummary } from './summary.mjs';
 
 /** The repository root (bench/lib/ is two levels down). */
 export const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -22,7 +23,8 @@ export function benchArgs(argv: readonly string[] = process.argv.slice(2)): Map<
 /**
  * Replaces one bench's block in bench/RESULTS.md (between `<!-- NAME:latest:start/end -->`
  * under `heading`), creating the section when missing and leaving every other section, and any
- * hand-written notes outside the markers, untouched. Returns the file written.
+ * hand-written notes outside the markers, untouched; then the summary at the top, made from
+ * every block (`summary.mts`). Returns the file written.
  */
 export function writeResultsSection(name: string, heading: string, report: string): string {
   const file = join(repoRoot, 'bench', 'RESULTS.md');
@@ -33,7 +35,8 @@ export function writeResultsSection(name: string, heading: string, report: strin
   const from = text.indexOf(start);
   const to = text.indexOf(end);
   if (from === -1 || to < from) throw new Error(`${file}: ${name} markers missing`);
-  writeFileSync(file, `${text.slice(0, from + start.length)}\n${report}\n${text.slice(to)}`);
+  const written = `${text.slice(0, from + start.length)}\n${report}\n${text.slice(to)}`;
+  writeFileSync(file, withSummary(written));
   return file;
 }
 

@@ -11,10 +11,11 @@
  *     bus wake and dispatcher; baseline: a raw keep-alive POST loop to the same receiver.
  */
 import { benchArgs, writeResultsSection } from '../lib/cli.mjs';
+import { loadAverage, machine } from '../lib/report.mjs';
 import { createServer, Agent, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import BetterSqlite3 from 'better-sqlite3';
@@ -269,9 +270,7 @@ function writeResults(report: string): void {
 if (only.has('a')) await scenarioA();
 if (only.has('b')) await scenarioB();
 const report = [
-  `Latest run: ${new Date().toISOString()}, ${cpus().length} CPUs, load ${loadavg()
-    .map((l) => l.toFixed(2))
-    .join(' ')}, node ${process.version}. \`npx tsx bench/outbox/run.mts\`.`,
+  `Latest run: ${new Date().toISOString()} — ${machine()}; load average (1/5/15 min) ${loadAverage()} at the end; command: \`npx tsx bench/outbox/run.mts\`.`,
   '',
   '| | figure | measured | baseline (same run) | target | |',
   '|---|---|---|---|---|---|',

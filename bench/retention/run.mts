@@ -374,7 +374,7 @@ function render(w: Side, b: Side, seconds: number): string {
     return `| ${c.builds} | ${TABLES.map((t) => c.rows[t]).join(' | ')} | ${MB(c.bytes)} | ${base?.rows.builds ?? '?'} / ${base?.rows.events ?? '?'} | ${MB(base?.bytes ?? 0)} |`;
   });
   return [
-    `Measured ${new Date().toISOString().slice(0, 10)} on ${machine()}; load ${loadAverage()}; ${seconds.toFixed(0)} s.`,
+    `Latest run: ${new Date().toISOString()} — ${machine()}; load average (1/5/15 min) ${loadAverage()} at the end; total ${seconds.toFixed(0)} s.`,
     `${lastW.builds} builds (of --builds=${BUILDS}), \`retention: { builds: ${KEEP} }\` run every ${RUN_EVERY} builds; log ${LOG_BYTES} B and a 1 KiB output per build; baseline: same builds, no retention.`,
     '',
     figureTable(rows),

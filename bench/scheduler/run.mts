@@ -8,6 +8,7 @@
  * baseline in the same run. Prints a markdown table and writes it into bench/RESULTS.md.
  */
 import { benchArgs } from '../lib/cli.mjs';
+import { withSummary } from '../lib/summary.mjs';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -372,7 +373,7 @@ function replaceBlock(text: string, start: string, end: string, content: string)
 
 /**
  * Refreshes the machine header and the `latest run` block of the scheduler section, leaving
- * every other section (and the hand-written before/after notes) untouched.
+ * every other section (and the hand-written before/after notes) untouched, then the summary.
  */
 function writeResults(m: Machine, report: string): void {
   const file = join(root, 'bench', 'RESULTS.md');
@@ -388,7 +389,7 @@ function writeResults(m: Machine, report: string): void {
     text = `${text.trimEnd()}\n\n## Scheduler (bench/scheduler)\n\n${SS}\n${SE}\n`;
   }
   text = replaceBlock(text, SS, SE, report) ?? text;
-  writeFileSync(file, text);
+  writeFileSync(file, withSummary(text));
   log(`wrote ${file}`);
 }
 
