@@ -51,3 +51,21 @@ export function seededRepo(root: string, name = 'app'): SeededRepo {
   git(work, 'remote', 'add', 'origin', bare);
   return { work, bare, commit: git(work, 'rev-parse', 'HEAD') };
 }
+
+/**
+ * What `git ls-remote --heads URL` answers, as branch names (no `refs/heads/`) and commits: the
+ * reference answer for nightless's own ways of reading a repository's heads. `env`: git's
+ * environment (by default the tests' one, whatever PATH the test has set meanwhile).
+ */
+export function lsRemoteHeads(
+  url: string,
+  env: NodeJS.ProcessEnv = gitTestEnv,
+): Array<{ ref: string; sha: string }> {
+  return execFileSync('git', ['ls-remote', '--heads', '--', url], { env, encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => l !== '')
+    .map((l) => {
+      const [sha = '', name = ''] = l.split('\t');
+      return { ref: name.slice('refs/heads/'.length), sha };
+    });
+}

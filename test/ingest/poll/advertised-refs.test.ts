@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { localRepoPath, parseAdvertisement } from '../../../src/ingest/poll/advertised-refs.js';
 import { lsRemoteAll, type RemoteHead } from '../../../src/ingest/poll/git-ls-remote.js';
-import { git } from '../../../src/testing/git.js';
+import { git, gitTestEnv, lsRemoteHeads, seededRepo } from '../../../src/testing/git.js';
 
 /**
  * A repository on this machine named by a `file://` URL (or a local path the file reader leaves
@@ -21,16 +21,9 @@ let log: string;
 const limits = { connectTimeoutMs: 10_000, stallTimeoutMs: 10_000 };
 const realGit = execFileSync('sh', ['-c', 'command -v git'], { encoding: 'utf8' }).trim();
 
-/** What git itself answers for `url`, in this process's environment as it is now. */
-function gitHeads(url: string): RemoteHead[] {
-  return execFileSync(realGit, ['ls-remote', '--heads', '--', url], { encoding: 'utf8' })
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const [sha = '', name = ''] = l.split('\t');
-      return { ref: name.slice('refs/heads/'.length), sha };
-    });
-}
+/** What git itself answers for `url` (with the test's global git config, when it set one). */
+const gitHeads = (url: string): RemoteHead[] =>
+  lsRemoteHeads(url, { ...gitTestEnv, GIT_CONFIG_GLOBAL: process.env.GIT_CONFIG_GLOBAL });
 
 const sorted = (h: readonly RemoteHead[]) => [...h].sort((a, b) => (a.ref < b.ref ? -1 : 1));
 
@@ -46,16 +39,12 @@ const globalConfig = process.env.GIT_CONFIG_GLOBAL;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'nightless-advertised-'));
-  work = join(dir, 'work');
-  git(dir, 'init', '-q', work);
-  await writeFile(join(work, 'README'), 'one\n');
-  git(work, 'add', 'README');
-  git(work, 'commit', '-q', '-m', 'one');
+  ({ work, bare } = seededRepo(dir, 'repo'));
   git(work, 'branch', 'release/1.0');
   git(work, 'branch', 'größe/ünïcode');
   git(work, 'tag', '-a', '-m', 'v1', 'v1');
-  bare = join(dir, 'bare.git');
-  git(dir, 'clone', '-q', '--bare', work, bare);
+  git(work, 'push', '-q', 'origin', '--all');
+  git(work, 'push', '-q', 'origin', '--tags');
   const bin = join(dir, 'bin');
   await mkdir(bin);
   log = join(dir, 'git-runs.log');
@@ -132,7 +121,7 @@ describe('a repository on this machine asked through upload-pack', () => {
 
   it('a file:// URL git would rewrite (%-escapes, a host) is left to git ls-remote', async () => {
     await recording();
-    const escaped = `file://${bare.replace('bare.git', 'b%61re.git')}`;
+    const escaped = `file://${bare.replace(/repo\.git$/, 'rep%6f.git')}`;
     expect(sorted(await lsRemoteAll(escaped, limits))).toEqual(sorted(gitHeads(bare)));
     expect(await gitRuns()).toEqual([expect.stringMatching(/ ls-remote --heads -- file:/)]);
     expect(localRepoPath(`file://localhost${bare}`)).toBeNull();

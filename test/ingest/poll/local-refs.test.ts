@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { lsRemoteAll, type RemoteHead } from '../../../src/ingest/poll/git-ls-remote.js';
 import { readLocalHeads } from '../../../src/ingest/poll/local-refs.js';
-import { git } from '../../../src/testing/git.js';
+import { git, lsRemoteHeads } from '../../../src/testing/git.js';
 
 /**
  * A local repository's heads read from its files must be exactly what `git ls-remote --heads`
@@ -18,15 +18,7 @@ let bare: string;
 const limits = { connectTimeoutMs: 10_000, stallTimeoutMs: 10_000 };
 
 /** What git itself answers for `url`. */
-function gitHeads(url: string): RemoteHead[] {
-  return git(dir, 'ls-remote', '--heads', '--', url)
-    .split('\n')
-    .filter((l) => l !== '')
-    .map((l) => {
-      const [sha = '', name = ''] = l.split('\t');
-      return { ref: name.slice('refs/heads/'.length), sha };
-    });
-}
+const gitHeads = (url: string): RemoteHead[] => lsRemoteHeads(url);
 
 const sorted = (h: readonly RemoteHead[] | null) =>
   h === null ? null : [...h].sort((a, b) => (a.ref < b.ref ? -1 : 1));
