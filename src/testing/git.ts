@@ -55,7 +55,8 @@ export function seededRepo(root: string, name = 'app'): SeededRepo {
 /**
  * What `git ls-remote --heads URL` answers, as branch names (no `refs/heads/`) and commits: the
  * reference answer for nightless's own ways of reading a repository's heads. `env`: git's
- * environment (by default the tests' one, whatever PATH the test has set meanwhile).
+ * environment (by default the tests' one: the PATH the tests started with, whatever PATH a
+ * test has set since).
  */
 export function lsRemoteHeads(
   url: string,

@@ -16,13 +16,14 @@ export function localRepoPath(url: string): string | null {
  * The branch heads upload-pack advertises for a repository on this machine, from one
  * `git upload-pack --advertise-refs` process. `git ls-remote` of such a repository starts three
  * (git, the shell it runs upload-pack with, and upload-pack) to ask the same upload-pack for the
- * same advertisement — its `hideRefs`, its checks, the global git config — and
- * costs ~3× the CPU (bench/RESULTS.md, "Ingest", (3c)).
+ * same advertisement — its `hideRefs`, its checks, the global git config — and costs ~3× the
+ * CPU (bench/RESULTS.md, "Ingest", (3c)).
  *
  * `null` when upload-pack did not answer (no repository there, a bundle file, an answer it
  * cannot parse): the caller asks `git ls-remote`, whose answer or error is the one a user
- * expects to read. A timeout throws: ls-remote would wait on the same hung file system. What it does not consult, as ls-remote would: `url.*.insteadOf` rewrites
- * of a `file://` URL and `protocol.file.allow`.
+ * expects to read. A timeout throws: ls-remote would wait on the same hung file system. Not
+ * consulted, as ls-remote would: `url.*.insteadOf` rewrites of a `file://` URL, and
+ * `protocol.file.allow`.
  */
 export async function advertisedHeads(
   path: string,
