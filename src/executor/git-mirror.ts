@@ -18,6 +18,7 @@ import { MirrorMaintenance, type MaintenanceTiming } from './mirror-maintenance.
 import { MirrorFetches } from './mirror-fetches.js';
 import { RunError } from './run-error.js';
 import { remoteError } from './remote-error.js';
+import { isFullSha } from '../core/git-sha.js';
 
 export interface GitMirrorOptions {
   readonly runGit?: GitRunner;
@@ -34,8 +35,6 @@ export interface GitMirrorOptions {
 }
 
 const SHA_RE = /^[0-9a-f]{7,64}$/i;
-const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-
 /**
  * Per-repository mirror cache `<root>/<sha256(url)[0..16]>.git` and checkouts from it.
  *
@@ -221,7 +220,7 @@ export class GitMirrors {
    * branches did not bring the commit, is no answer: `ensureCommit` still is.
    */
   fetchBringing(url: string, sha: string): RunTicket | undefined {
-    if (!FULL_SHA_RE.test(sha)) return undefined;
+    if (!isFullSha(sha)) return undefined;
     const mirror = this.mirrorDir(url);
     // The flight holds the mirror's lock: the branch fetch running there is its own.
     return this.flights.has(`${mirror}\0${sha}`) ? this.fetches.runningIn(mirror) : undefined;

@@ -9,6 +9,7 @@ import type { RunInput } from './port.js';
 import { RunError } from './run-error.js';
 import { moveTree, prepareTree } from './warm-tree.js';
 import { removeTree } from './workspace.js';
+import { isFullSha } from '../core/git-sha.js';
 
 /** One input as the steps see it. */
 export interface MaterializedInput {
@@ -39,7 +40,6 @@ export interface MaterializeContext {
 }
 
 const INPUTS_FILE = 'nightless-inputs.json';
-const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** Where job-output inputs are placed, relative to the workspace. */
 const OUTPUT_INPUTS_DIR = join('.nightless', 'inputs');
 
@@ -165,7 +165,7 @@ export function expectedInputs(
   workspace: string,
   inputs: readonly RunInput[],
 ): MaterializedInput[] | null {
-  if (!inputs.every((i) => i.def.kind === 'git' && FULL_SHA_RE.test(i.version))) return null;
+  if (!inputs.every((i) => i.def.kind === 'git' && isFullSha(i.version))) return null;
   try {
     return inputs.map((i) => ({
       name: i.source,

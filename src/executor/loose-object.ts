@@ -1,8 +1,8 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
+import { isFullSha } from '../core/git-sha.js';
 
-const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** A commit object is a few hundred bytes; anything bigger is left to git. */
 const MAX_BYTES = 64 * 1024;
 
@@ -12,7 +12,7 @@ const MAX_BYTES = 64 * 1024;
  * when it is not loose (packed, absent), not a commit, or cannot be read: ask git then.
  */
 export async function looseCommitParents(gitDir: string, sha: string): Promise<string[] | null> {
-  if (!FULL_SHA_RE.test(sha)) return null;
+  if (!isFullSha(sha)) return null;
   try {
     const raw = await readFile(join(gitDir, 'objects', sha.slice(0, 2), sha.slice(2)));
     if (raw.length > MAX_BYTES) return null;

@@ -1,7 +1,7 @@
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import { isFullSha } from '../core/git-sha.js';
 
-const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** A pack index v2 starts with `\377tOc` then version 2. */
 const IDX_MAGIC = 0xff744f63;
 /** Header (8 bytes) + fan-out table (256 × 4 bytes). */
@@ -21,7 +21,7 @@ const MAX_IDX_BYTES = 64 * 1024 * 1024;
  * old one, so an object moving between them is never missed by both looks.
  */
 export async function shownAbsent(gitDir: string, sha: string): Promise<boolean> {
-  if (!FULL_SHA_RE.test(sha)) return false;
+  if (!isFullSha(sha)) return false;
   const objects = join(gitDir, 'objects');
   const loose = await stat(join(objects, sha.slice(0, 2), sha.slice(2))).catch(
     (err: NodeJS.ErrnoException) => (err.code === 'ENOENT' ? null : err),

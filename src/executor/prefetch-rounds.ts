@@ -4,6 +4,7 @@ import type { CommitMemory } from './commit-memory.js';
 import type { GitRunner } from './git-runner.js';
 import { shownAbsent } from './object-absence.js';
 import { RunError } from './run-error.js';
+import { isFullSha } from '../core/git-sha.js';
 
 /** What the rounds need of the mirrors (`GitMirrors`). */
 export interface RoundMirrors {
@@ -22,7 +23,6 @@ export interface RoundMirrors {
   resolveCommit(mirror: string, sha: string, signal?: AbortSignal): Promise<string | null>;
 }
 
-const FULL_SHA_RE = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
 /** Commits one `rev-list` is asked about (its output stays under the runner's capture limit). */
 const CHECK_CHUNK = 500;
 /** Rounds of at most this many versions read the object store before asking git. */
@@ -66,7 +66,7 @@ export class PrefetchRounds {
   /** Queues `sha` of `url` for the mirror's next round; returns at once. Safe to call twice. */
   prefetch(url: string, sha: string): void {
     const mirror = this.mirrors.mirrorDir(url);
-    if (!FULL_SHA_RE.test(sha) || this.mirrors.memory.isKnown(mirror, sha)) return;
+    if (!isFullSha(sha) || this.mirrors.memory.isKnown(mirror, sha)) return;
     const running = this.states.get(mirror);
     if (running) {
       running.pending.add(sha);

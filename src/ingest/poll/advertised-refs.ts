@@ -1,5 +1,6 @@
 import { runProcess } from '../../spawn/process-helper.js';
 import type { RemoteHead } from './git-ls-remote.js';
+import { isFullSha } from '../../core/git-sha.js';
 
 /**
  * The path of a repository on this machine that git reaches through upload-pack on this machine:
@@ -47,8 +48,6 @@ export async function advertisedHeads(
 /** Like `git ls-remote`'s: a repository with very many branches still answers in full. */
 const MAX_OUTPUT_CHARS = 8 * 1024 * 1024;
 
-const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-
 /**
  * The `refs/heads/` of a protocol-v0 ref advertisement (pkt-lines: four hex digits giving the
  * line's length in bytes, then `<sha> <ref>` and, on the first line, NUL and the capabilities;
@@ -79,7 +78,7 @@ export function parseAdvertisement(text: string): RemoteHead[] | null {
     const space = refLine.indexOf(' ');
     const sha = refLine.slice(0, space);
     const ref = refLine.slice(space + 1);
-    if (space < 0 || !SHA.test(sha)) return null;
+    if (space < 0 || !isFullSha(sha)) return null;
     if (ref.startsWith('refs/heads/') && !ref.endsWith('^{}')) {
       heads.push({ ref: ref.slice('refs/heads/'.length), sha });
     }

@@ -1,6 +1,7 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
 import type { RemoteHead } from './git-ls-remote.js';
+import { isFullSha } from '../../core/git-sha.js';
 
 /**
  * The branch heads of a repository on this machine's disk, read from its files: what
@@ -82,8 +83,6 @@ async function findGitDir(path: string): Promise<{ dir: string; packed: boolean 
   return { dir, packed: packed !== undefined };
 }
 
-const SHA = /^(?:[0-9a-f]{40}|[0-9a-f]{64})$/;
-
 /** Loose refs under `dir` into `out` (`prefix` = the branch path so far); `false`: ask git. */
 async function readLoose(dir: string, prefix: string, out: Map<string, string>): Promise<boolean> {
   const entries = await readdir(dir, { withFileTypes: true }).catch(
@@ -107,7 +106,7 @@ async function readLoose(dir: string, prefix: string, out: Map<string, string>):
     });
     if (text === null) continue;
     const sha = text.trim();
-    if (!SHA.test(sha)) return false;
+    if (!isFullSha(sha)) return false;
     out.set(name, sha);
   }
   return true;
@@ -125,7 +124,7 @@ async function readPacked(file: string): Promise<Map<string, string> | null> {
     const space = line.indexOf(' ');
     const sha = line.slice(0, space);
     const ref = line.slice(space + 1);
-    if (space < 0 || !SHA.test(sha) || ref.includes(' ')) return null;
+    if (space < 0 || !isFullSha(sha) || ref.includes(' ')) return null;
     if (ref.startsWith('refs/heads/')) heads.set(ref.slice('refs/heads/'.length), sha);
   }
   return heads;
