@@ -1,5 +1,5 @@
 import { runProcess } from '../../spawn/process-helper.js';
-import type { RemoteHead } from './git-ls-remote.js';
+import { HEADS_OUTPUT_CHARS, type RemoteHead } from './remote-heads.js';
 import { isFullSha } from '../../core/git-sha.js';
 
 /**
@@ -36,7 +36,7 @@ export async function advertisedHeads(
     // Protocol v0's advertisement, whatever the environment asks for.
     env: { ...process.env, GIT_PROTOCOL: undefined },
     timeoutMs,
-    maxOutputChars: MAX_OUTPUT_CHARS,
+    maxOutputChars: HEADS_OUTPUT_CHARS,
   });
   if (res.timedOut) {
     throw new Error(`git upload-pack --advertise-refs ${path} timed out after ${timeoutMs} ms`);
@@ -44,9 +44,6 @@ export async function advertisedHeads(
   if (res.code !== 0 || res.error !== null) return null;
   return parseAdvertisement(res.stdout);
 }
-
-/** Like `git ls-remote`'s: a repository with very many branches still answers in full. */
-const MAX_OUTPUT_CHARS = 8 * 1024 * 1024;
 
 /**
  * The `refs/heads/` of a protocol-v0 ref advertisement (pkt-lines: four hex digits giving the

@@ -5,11 +5,9 @@ import { displayUrl } from '../../core/redact.js';
 import { runProcess } from '../../spawn/process-helper.js';
 import { advertisedHeads, localRepoPath } from './advertised-refs.js';
 import { readLocalHeads } from './local-refs.js';
+import { HEADS_OUTPUT_CHARS, type RemoteHead } from './remote-heads.js';
 
-export interface RemoteHead {
-  readonly ref: string;
-  readonly sha: string;
-}
+export type { RemoteHead } from './remote-heads.js';
 
 /**
  * The branch heads of a git repository matching `patterns`, via `git ls-remote --heads`.
@@ -89,7 +87,7 @@ export async function lsRemoteAll(url: string, limits: LsRemoteLimits): Promise<
     args,
     env,
     timeoutMs,
-    maxOutputChars: MAX_OUTPUT_CHARS,
+    maxOutputChars: HEADS_OUTPUT_CHARS,
   });
   if (res.timedOut) throw new Error(`${label} timed out after ${timeoutMs} ms`);
   if (res.error !== null) throw new Error(`${label} failed: ${res.error}`);
@@ -106,9 +104,6 @@ export async function lsRemoteAll(url: string, limits: LsRemoteLimits): Promise<
   }
   return heads;
 }
-
-/** A repository with very many branches still answers in full up to this much text. */
-const MAX_OUTPUT_CHARS = 8 * 1024 * 1024;
 
 function seconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));

@@ -1,6 +1,6 @@
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import type { RemoteHead } from './git-ls-remote.js';
+import type { RemoteHead } from './remote-heads.js';
 import { isFullSha } from '../../core/git-sha.js';
 
 /**
