@@ -22,9 +22,11 @@ const oldUsed = (spaces: readonly SpaceStats[]): number =>
   spaces.reduce((sum, s) => (OLD.has(s.spaceName) ? sum + s.spaceUsedSize : sum), 0);
 
 const oldUsedNow = (): number =>
-  getHeapSpaceStatistics().reduce(
-    (sum, s) => (OLD.has(s.space_name) ? sum + s.space_used_size : sum),
-    0,
+  oldUsed(
+    getHeapSpaceStatistics().map((s) => ({
+      spaceName: s.space_name,
+      spaceUsedSize: s.space_used_size,
+    })),
   );
 
 export interface OldGeneration {

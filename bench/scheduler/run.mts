@@ -7,8 +7,7 @@
  * Each scenario gets a fresh SQLite file in a temp dir; each also measures a bare better-sqlite3
  * baseline in the same run. Prints a markdown table and writes it into bench/RESULTS.md.
  */
-import { benchArgs } from '../lib/cli.mjs';
-import { withSummary } from '../lib/summary.mjs';
+import { benchArgs, writeResultsSection } from '../lib/cli.mjs';
 import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -372,24 +371,18 @@ function replaceBlock(text: string, start: string, end: string, content: string)
 }
 
 /**
- * Refreshes the machine header and the `latest run` block of the scheduler section, leaving
- * every other section (and the hand-written before/after notes) untouched, then the summary.
+ * Refreshes the machine header, then the scheduler's `latest run` block (and the summary) as
+ * every bench writes its own, leaving the other sections and the hand-written notes untouched.
  */
 function writeResults(m: Machine, report: string): void {
   const file = join(root, 'bench', 'RESULTS.md');
   const MS = '<!-- machine:start -->';
   const ME = '<!-- machine:end -->';
-  const SS = '<!-- scheduler:latest:start -->';
-  const SE = '<!-- scheduler:latest:end -->';
-  let text = existsSync(file)
+  const text = existsSync(file)
     ? readFileSync(file, 'utf8')
     : `# Bench results\n\nFigures from \`bench/*\` (see bench/README.md). Machine of the latest run:\n\n${MS}\n${ME}\n`;
-  text = replaceBlock(text, MS, ME, machineLines(m)) ?? text;
-  if (!text.includes('## Scheduler (bench/scheduler)')) {
-    text = `${text.trimEnd()}\n\n## Scheduler (bench/scheduler)\n\n${SS}\n${SE}\n`;
-  }
-  text = replaceBlock(text, SS, SE, report) ?? text;
-  writeFileSync(file, withSummary(text));
+  writeFileSync(file, replaceBlock(text, MS, ME, machineLines(m)) ?? text);
+  writeResultsSection('scheduler', '## Scheduler (bench/scheduler)', report);
   log(`wrote ${file}`);
 }
 
